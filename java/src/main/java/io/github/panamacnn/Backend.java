@@ -1,0 +1,57 @@
+package io.github.panamacnn;
+
+import io.github.panamacnn.nativeimpl.Backends;
+
+/**
+ * Where the five kernels run. One method per C entry point, same semantics as
+ * {@code native/include/panamacnn/panamacnn.h}. Every implementation validates its arguments
+ * (shapes, liveness, sizes) before doing any work and throws {@link IllegalArgumentException}
+ * or {@link IllegalStateException} naming the bad argument; outputs are overwritten, never
+ * accumulated into.
+ *
+ * <p>Implementations: {@link #nativeBackend()} (C kernels, AVX2/AVX-512 when the CPU has them),
+ * {@link #reference()} (plain Java, the oracle) and {@link #checked()} (runs both and throws
+ * {@link BackendMismatchException} when they disagree). {@link #defaultBackend()} follows the
+ * system property {@code panamacnn.backend}: {@code auto} (default: native when the library
+ * loads, else the reference with one warning), {@code native}, {@code reference}, {@code checked}.
+ */
+public interface Backend {
+
+    /** A short name: "native", "reference" or "checked". */
+    String name();
+
+    /** {@code dst = conv(src, weights) + bias}; {@code bias} may be null. */
+    void conv2dForward(Conv2dGeometry g, Tensor src, Tensor weights, Tensor bias, Tensor dst);
+
+    /** {@code diffSrc} = full convolution of {@code diffDst} with the 180-degree-rotated filter. */
+    void conv2dBackwardData(Conv2dGeometry g, Tensor diffDst, Tensor weights, Tensor diffSrc);
+
+    /** {@code diffWeights} = conv of {@code src} with {@code diffDst}; {@code diffBias} (may be null) = sums of diffDst. */
+    void conv2dBackwardWeights(Conv2dGeometry g, Tensor src, Tensor diffDst, Tensor diffWeights, Tensor diffBias);
+
+    /** Max pooling; {@code indices} (may be null) receives the argmax plane offsets. */
+    void maxPool2dForward(MaxPool2dGeometry g, Tensor src, Tensor dst, IndexBuffer indices);
+
+    /** {@code diffSrc} = zeros, plus each {@code diffDst} element added at its index. */
+    void maxPool2dBackward(MaxPool2dGeometry g, Tensor diffDst, IndexBuffer indices, Tensor diffSrc);
+
+    /** The C kernels. Throws {@link IllegalStateException} with the reason when the library cannot load. */
+    static Backend nativeBackend() {
+        return Backends.nativeBackend();
+    }
+
+    /** The pure-Java reference kernels. */
+    static Backend reference() {
+        return Backends.reference();
+    }
+
+    /** Runs native and reference and compares; for debugging and tests (slow). */
+    static Backend checked() {
+        return Backends.checked();
+    }
+
+    /** The backend named by the system property {@code panamacnn.backend} (see the class comment). */
+    static Backend defaultBackend() {
+        return Backends.defaultBackend();
+    }
+}

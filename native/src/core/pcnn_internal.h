@@ -1,0 +1,107 @@
+/*
+ * Internal contracts shared by the API layer, the dispatcher and the kernels.
+ * Not installed, not bound from Java.
+ */
+#ifndef PCNN_INTERNAL_H
+#define PCNN_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "panamacnn/panamacnn.h"
+
+#define PCNN_INTERNAL __attribute__((visibility("hidden")))
+
+/*
+ * Kernel signatures. A kernel receives a desc that pcnn_*_desc_init has accepted and
+ * non-NULL buffers of exactly the sizes the desc implies (bias / diff_bias may be NULL).
+ * A kernel may return PCNN_STATUS_UNSUPPORTED to say "not for this shape": the dispatcher
+ * then tries the next lower ISA level; the scalar kernels accept everything.
+ */
+typedef int32_t (*pcnn_conv2d_fwd_fn)(const pcnn_conv2d_desc *d, const float *src,
+                                      const float *weights, const float *bias, float *dst);
+typedef int32_t (*pcnn_conv2d_bwd_data_fn)(const pcnn_conv2d_desc *d, const float *diff_dst,
+                                           const float *weights, float *diff_src);
+typedef int32_t (*pcnn_conv2d_bwd_weights_fn)(const pcnn_conv2d_desc *d, const float *src,
+                                              const float *diff_dst, float *diff_weights,
+                                              float *diff_bias);
+typedef int32_t (*pcnn_maxpool2d_fwd_fn)(const pcnn_maxpool2d_desc *d, const float *src,
+                                         float *dst, int32_t *indices);
+typedef int32_t (*pcnn_maxpool2d_bwd_fn)(const pcnn_maxpool2d_desc *d, const float *diff_dst,
+                                         const int32_t *indices, float *diff_src);
+
+/* One table per ISA level. A NULL entry means "no variant at this level". */
+typedef struct pcnn_kernel_table {
+    pcnn_conv2d_fwd_fn conv2d_fwd;
+    pcnn_conv2d_bwd_data_fn conv2d_bwd_data;
+    pcnn_conv2d_bwd_weights_fn conv2d_bwd_weights;
+    pcnn_maxpool2d_fwd_fn maxpool2d_fwd;
+    pcnn_maxpool2d_bwd_fn maxpool2d_bwd;
+} pcnn_kernel_table;
+
+/* Defined in native/src/kernels/table-<isa>.c, each compiled with its ISA's flags. */
+extern const pcnn_kernel_table pcnn_kernels_scalar PCNN_INTERNAL;
+extern const pcnn_kernel_table pcnn_kernels_avx2 PCNN_INTERNAL;
+extern const pcnn_kernel_table pcnn_kernels_avx512 PCNN_INTERNAL;
+
+/* Table for a level (PCNN_ISA_*), or NULL for an unknown level. */
+PCNN_INTERNAL const pcnn_kernel_table *pcnn_kernel_table_for(int32_t isa);
+
+/*
+ * Thread pool (native/src/core/threads.c): runs fn(ctx, i) for every i in [0, ntasks)
+ * on up to pcnn_get_num_threads() threads (the caller's thread takes part) and returns
+ * when all are done. Task i always computes the same thing whichever thread runs it, so
+ * a kernel is deterministic across thread counts as long as each task writes its own
+ * disjoint part of the output (reduce partial results in a fixed order afterwards).
+ * Nested calls from inside a task run serially on the calling thread.
+ */
+typedef void (*pcnn_task_fn)(void *ctx, int64_t task_index);
+PCNN_INTERNAL void pcnn_parallel_for(int64_t ntasks, pcnn_task_fn fn, void *ctx);
+
+/* Overflow-checked int64 arithmetic: return 0 on success, 1 on overflow. */
+static inline int pcnn_mul_i64(int64_t a, int64_t b, int64_t *out) {
+    return __builtin_mul_overflow(a, b, out);
+}
+static inline int pcnn_add_i64(int64_t a, int64_t b, int64_t *out) {
+    return __builtin_add_overflow(a, b, out);
+}
+
+/* ---- added by the core/api layer (declarations only; nothing above is changed) ---- */
+
+/* Scalar reference kernels (native/src/kernels/<op>/<op>-scalar.c); they accept every
+ * desc that desc_init accepts and never return PCNN_STATUS_UNSUPPORTED. */
+PCNN_INTERNAL int32_t pcnn_conv2d_fwd__scalar(const pcnn_conv2d_desc *d, const float *src,
+                                              const float *weights, const float *bias,
+                                              float *dst);
+PCNN_INTERNAL int32_t pcnn_conv2d_bwd_data__scalar(const pcnn_conv2d_desc *d,
+                                                   const float *diff_dst, const float *weights,
+                                                   float *diff_src);
+PCNN_INTERNAL int32_t pcnn_conv2d_bwd_weights__scalar(const pcnn_conv2d_desc *d,
+                                                      const float *src, const float *diff_dst,
+                                                      float *diff_weights, float *diff_bias);
+PCNN_INTERNAL int32_t pcnn_maxpool2d_fwd__scalar(const pcnn_maxpool2d_desc *d, const float *src,
+                                                 float *dst, int32_t *indices);
+PCNN_INTERNAL int32_t pcnn_maxpool2d_bwd__scalar(const pcnn_maxpool2d_desc *d,
+                                                 const float *diff_dst, const int32_t *indices,
+                                                 float *diff_src);
+
+/* Dispatch (native/src/core/dispatch.c): try the active ISA level's table entry; on a NULL
+ * entry or PCNN_STATUS_UNSUPPORTED try the next lower level, ending at scalar. Arguments
+ * must already be validated. */
+PCNN_INTERNAL int32_t pcnn_dispatch_conv2d_fwd(const pcnn_conv2d_desc *d, const float *src,
+                                               const float *weights, const float *bias,
+                                               float *dst);
+PCNN_INTERNAL int32_t pcnn_dispatch_conv2d_bwd_data(const pcnn_conv2d_desc *d,
+                                                    const float *diff_dst, const float *weights,
+                                                    float *diff_src);
+PCNN_INTERNAL int32_t pcnn_dispatch_conv2d_bwd_weights(const pcnn_conv2d_desc *d,
+                                                       const float *src, const float *diff_dst,
+                                                       float *diff_weights, float *diff_bias);
+PCNN_INTERNAL int32_t pcnn_dispatch_maxpool2d_fwd(const pcnn_maxpool2d_desc *d,
+                                                  const float *src, float *dst,
+                                                  int32_t *indices);
+PCNN_INTERNAL int32_t pcnn_dispatch_maxpool2d_bwd(const pcnn_maxpool2d_desc *d,
+                                                  const float *diff_dst, const int32_t *indices,
+                                                  float *diff_src);
+
+#endif /* PCNN_INTERNAL_H */
