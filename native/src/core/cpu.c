@@ -1,0 +1,163 @@
+/*
+ * CPU feature detection, the ISA cap and the kernel-table lookup.
+ *
+ * AVX2 level: CPUID.1:ECX.{OSXSAVE(27), AVX(28), FMA(12)}, CPUID.7.0:EBX.AVX2(5) and the OS
+ * saving XMM+YMM state (XCR0 bits 1 and 2).
+ * AVX-512 level: the above plus CPUID.7.0:EBX.{F(16), DQ(17), BW(30), VL(31)} and the OS
+ * saving opmask + ZMM state (XCR0 bits 5, 6, 7).
+ * This file is compiled without ISA flags; XGETBV is issued through inline asm so that no
+ * -mxsave is needed.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/pcnn_internal.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#define PCNN_X86 1
+#endif
+
+static pthread_once_t isa_once = PTHREAD_ONCE_INIT;
+static int32_t isa_detected_level = PCNN_ISA_SCALAR;
+static int32_t isa_cap = PCNN_ISA_AVX512; /* accessed with __atomic builtins */
+
+#if defined(PCNN_X86)
+static uint64_t pcnn_xgetbv(uint32_t index) {
+    uint32_t eax, edx;
+    __asm__ __volatile__("xgetbv" : "=a"(eax), "=d"(edx) : "c"(index));
+    return ((uint64_t)edx << 32) | eax;
+}
+#endif
+
+static int32_t detect_isa(void) {
+#if defined(PCNN_X86)
+    unsigned int eax = 0, ebx = 0, ecx = 0, edx = 0;
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) {
+        return PCNN_ISA_SCALAR;
+    }
+    const int osxsave = (ecx >> 27) & 1;
+    const int avx = (ecx >> 28) & 1;
+    const int fma = (ecx >> 12) & 1;
+    if (!osxsave || !avx || !fma) {
+        return PCNN_ISA_SCALAR;
+    }
+    const uint64_t xcr0 = pcnn_xgetbv(0);
+    if ((xcr0 & 0x6) != 0x6) {
+        return PCNN_ISA_SCALAR; /* OS does not save XMM/YMM state */
+    }
+    if (__get_cpuid_max(0, NULL) < 7) {
+        return PCNN_ISA_SCALAR;
+    }
+    __cpuid_count(7, 0, eax, ebx, ecx, edx);
+    const int avx2 = (ebx >> 5) & 1;
+    if (!avx2) {
+        return PCNN_ISA_SCALAR;
+    }
+    const int avx512f = (ebx >> 16) & 1;
+    const int avx512dq = (ebx >> 17) & 1;
+    const int avx512bw = (ebx >> 30) & 1;
+    const int avx512vl = (ebx >> 31) & 1;
+    if (avx512f && avx512dq && avx512bw && avx512vl && (xcr0 & 0xE0) == 0xE0) {
+        return PCNN_ISA_AVX512;
+    }
+    return PCNN_ISA_AVX2;
+#else
+    return PCNN_ISA_SCALAR;
+#endif
+}
+
+/* Parses PANAMACNN_MAX_ISA; returns -1 when unset or not understood. */
+static int32_t parse_isa_env(const char *s) {
+    if (s == NULL || *s == '\0') {
+        return -1;
+    }
+    if (strcmp(s, "scalar") == 0 || strcmp(s, "SCALAR") == 0 || strcmp(s, "0") == 0) {
+        return PCNN_ISA_SCALAR;
+    }
+    if (strcmp(s, "avx2") == 0 || strcmp(s, "AVX2") == 0 || strcmp(s, "1") == 0) {
+        return PCNN_ISA_AVX2;
+    }
+    if (strcmp(s, "avx512") == 0 || strcmp(s, "AVX512") == 0 || strcmp(s, "2") == 0) {
+        return PCNN_ISA_AVX512;
+    }
+    return -1;
+}
+
+static void isa_init(void) {
+    isa_detected_level = detect_isa();
+    const int32_t env = parse_isa_env(getenv("PANAMACNN_MAX_ISA"));
+    __atomic_store_n(&isa_cap, env >= 0 ? env : PCNN_ISA_AVX512, __ATOMIC_RELEASE);
+}
+
+PCNN_API int32_t pcnn_isa_detected(void) {
+    pthread_once(&isa_once, isa_init);
+    return isa_detected_level;
+}
+
+PCNN_API int32_t pcnn_isa_active(void) {
+    pthread_once(&isa_once, isa_init);
+    const int32_t cap = __atomic_load_n(&isa_cap, __ATOMIC_ACQUIRE);
+    return cap < isa_detected_level ? cap : isa_detected_level;
+}
+
+PCNN_API int32_t pcnn_set_max_isa(int32_t isa) {
+    if (isa < PCNN_ISA_SCALAR || isa > PCNN_ISA_AVX512) {
+        return PCNN_STATUS_INVALID_ARGUMENT;
+    }
+    pthread_once(&isa_once, isa_init); /* so that the environment does not override us later */
+    __atomic_store_n(&isa_cap, isa, __ATOMIC_RELEASE);
+    return PCNN_STATUS_OK;
+}
+
+PCNN_API const char *pcnn_isa_name(int32_t isa) {
+    switch (isa) {
+    case PCNN_ISA_SCALAR:
+        return "scalar";
+    case PCNN_ISA_AVX2:
+        return "avx2";
+    case PCNN_ISA_AVX512:
+        return "avx512";
+    default:
+        return "unknown";
+    }
+}
+
+PCNN_INTERNAL const pcnn_kernel_table *pcnn_kernel_table_for(int32_t isa) {
+    switch (isa) {
+    case PCNN_ISA_SCALAR:
+        return &pcnn_kernels_scalar;
+#if defined(PANAMACNN_HAVE_X86_KERNELS)
+    case PCNN_ISA_AVX2:
+        return &pcnn_kernels_avx2;
+    case PCNN_ISA_AVX512:
+        return &pcnn_kernels_avx512;
+#endif
+    default:
+        return NULL;
+    }
+}
+
+PCNN_API int32_t pcnn_abi_version(void) {
+    return PCNN_ABI_VERSION;
+}
+
+PCNN_API const char *pcnn_status_str(int32_t status) {
+    switch (status) {
+    case PCNN_STATUS_OK:
+        return "success";
+    case PCNN_STATUS_INVALID_ARGUMENT:
+        return "invalid argument (NULL pointer, non-positive size or inconsistent descriptor)";
+    case PCNN_STATUS_OUT_OF_RANGE:
+        return "out of range (a size overflows int64 or an index overflows int32 / its tensor)";
+    case PCNN_STATUS_UNSUPPORTED:
+        return "unsupported by this build";
+    case PCNN_STATUS_OUT_OF_MEMORY:
+        return "out of memory (internal scratch allocation failed)";
+    case PCNN_STATUS_INTERNAL:
+        return "internal error (a bug in panama-cnn: please report it)";
+    default:
+        return "unknown status";
+    }
+}

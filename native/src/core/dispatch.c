@@ -1,0 +1,50 @@
+/*
+ * Dispatch: the active ISA level's kernel first; a NULL entry or PCNN_STATUS_UNSUPPORTED
+ * falls through to the next lower level, ending at scalar (which accepts everything).
+ */
+#include "core/pcnn_internal.h"
+
+#define PCNN_DISPATCH(entry, ...)                                                  \
+    do {                                                                           \
+        for (int32_t level = pcnn_isa_active(); level >= PCNN_ISA_SCALAR; --level) { \
+            const pcnn_kernel_table *table = pcnn_kernel_table_for(level);         \
+            if (table == NULL || table->entry == NULL) {                           \
+                continue;                                                          \
+            }                                                                      \
+            const int32_t status = table->entry(__VA_ARGS__);                      \
+            if (status != PCNN_STATUS_UNSUPPORTED) {                               \
+                return status;                                                     \
+            }                                                                      \
+        }                                                                          \
+        return PCNN_STATUS_INTERNAL; /* no level, not even scalar, took it */       \
+    } while (0)
+
+PCNN_INTERNAL int32_t pcnn_dispatch_conv2d_fwd(const pcnn_conv2d_desc *d, const float *src,
+                                               const float *weights, const float *bias,
+                                               float *dst) {
+    PCNN_DISPATCH(conv2d_fwd, d, src, weights, bias, dst);
+}
+
+PCNN_INTERNAL int32_t pcnn_dispatch_conv2d_bwd_data(const pcnn_conv2d_desc *d,
+                                                    const float *diff_dst, const float *weights,
+                                                    float *diff_src) {
+    PCNN_DISPATCH(conv2d_bwd_data, d, diff_dst, weights, diff_src);
+}
+
+PCNN_INTERNAL int32_t pcnn_dispatch_conv2d_bwd_weights(const pcnn_conv2d_desc *d,
+                                                       const float *src, const float *diff_dst,
+                                                       float *diff_weights, float *diff_bias) {
+    PCNN_DISPATCH(conv2d_bwd_weights, d, src, diff_dst, diff_weights, diff_bias);
+}
+
+PCNN_INTERNAL int32_t pcnn_dispatch_maxpool2d_fwd(const pcnn_maxpool2d_desc *d,
+                                                  const float *src, float *dst,
+                                                  int32_t *indices) {
+    PCNN_DISPATCH(maxpool2d_fwd, d, src, dst, indices);
+}
+
+PCNN_INTERNAL int32_t pcnn_dispatch_maxpool2d_bwd(const pcnn_maxpool2d_desc *d,
+                                                  const float *diff_dst, const int32_t *indices,
+                                                  float *diff_src) {
+    PCNN_DISPATCH(maxpool2d_bwd, d, diff_dst, indices, diff_src);
+}

@@ -1,0 +1,96 @@
+/*
+ * maxpool2d, scalar reference kernels. One task per (n, c) plane; see README.md.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "core/pcnn_internal.h"
+
+/* ---- forward ---- */
+
+typedef struct {
+    const pcnn_maxpool2d_desc *d;
+    const float *src;
+    float *dst;
+    int32_t *indices;
+} fwd_ctx;
+
+static void fwd_task(void *p, int64_t t) {
+    const fwd_ctx *x = p;
+    const pcnn_maxpool2d_desc *d = x->d;
+    const float *src = x->src + t * d->ih * d->iw;
+    float *dst = x->dst + t * d->oh * d->ow;
+    int32_t *ind = x->indices != NULL ? x->indices + t * d->oh * d->ow : NULL;
+    for (int64_t y = 0; y < d->oh; ++y) {
+        for (int64_t xo = 0; xo < d->ow; ++xo) {
+            float best = 0.0f;
+            int64_t best_at = -1; /* desc_init guarantees at least one in-range tap */
+            for (int64_t ky = 0; ky < d->kh; ++ky) {
+                const int64_t iy = y * d->stride_h - d->pad_top + ky * d->dilation_h;
+                if (iy < 0 || iy >= d->ih) {
+                    continue;
+                }
+                for (int64_t kx = 0; kx < d->kw; ++kx) {
+                    const int64_t ix = xo * d->stride_w - d->pad_left + kx * d->dilation_w;
+                    if (ix < 0 || ix >= d->iw) {
+                        continue;
+                    }
+                    const float v = src[iy * d->iw + ix];
+                    if (best_at < 0 || v > best || isnan(v)) {
+                        best = v;
+                        best_at = iy * d->iw + ix;
+                    }
+                }
+            }
+            dst[y * d->ow + xo] = best;
+            if (ind != NULL) {
+                ind[y * d->ow + xo] = (int32_t)best_at;
+            }
+        }
+    }
+}
+
+PCNN_INTERNAL int32_t pcnn_maxpool2d_fwd__scalar(const pcnn_maxpool2d_desc *d, const float *src,
+                                                 float *dst, int32_t *indices) {
+    fwd_ctx ctx = {d, src, dst, indices};
+    pcnn_parallel_for(d->n * d->c, fwd_task, &ctx);
+    return PCNN_STATUS_OK;
+}
+
+/* ---- backward ---- */
+
+typedef struct {
+    const pcnn_maxpool2d_desc *d;
+    const float *diff_dst;
+    const int32_t *indices;
+    float *diff_src;
+    int bad_index; /* set with __atomic_store_n by any task that meets a bad index */
+} bwd_ctx;
+
+static void bwd_task(void *p, int64_t t) {
+    bwd_ctx *x = p;
+    const pcnn_maxpool2d_desc *d = x->d;
+    const int64_t plane = d->ih * d->iw;
+    const int64_t out_plane = d->oh * d->ow;
+    const float *dd = x->diff_dst + t * out_plane;
+    const int32_t *ind = x->indices + t * out_plane;
+    float *ds = x->diff_src + t * plane;
+    memset(ds, 0, (size_t)plane * sizeof(float));
+    for (int64_t i = 0; i < out_plane; ++i) {
+        const int32_t at = ind[i];
+        if (at < 0 || at >= plane) {
+            __atomic_store_n(&x->bad_index, 1, __ATOMIC_RELAXED);
+            return;
+        }
+        ds[at] += dd[i];
+    }
+}
+
+PCNN_INTERNAL int32_t pcnn_maxpool2d_bwd__scalar(const pcnn_maxpool2d_desc *d,
+                                                 const float *diff_dst, const int32_t *indices,
+                                                 float *diff_src) {
+    bwd_ctx ctx = {d, diff_dst, indices, diff_src, 0};
+    pcnn_parallel_for(d->n * d->c, bwd_task, &ctx);
+    return __atomic_load_n(&ctx.bad_index, __ATOMIC_RELAXED) ? PCNN_STATUS_OUT_OF_RANGE
+                                                            : PCNN_STATUS_OK;
+}

@@ -1,0 +1,365 @@
+/*
+ * Every bad-input class gives its exact status: desc init, the op entry points, controls.
+ */
+#include "test_util.h"
+
+#define I64MAX INT64_MAX
+
+static pcnn_conv2d_desc conv_ok(void) {
+    return conv_desc(1, 4, 5, 5, 6, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 2);
+}
+
+static int32_t conv_init(pcnn_conv2d_desc d) {
+    const int64_t oh = -12345;
+    d.oh = oh;
+    d.ow = oh;
+    const int32_t st = pcnn_conv2d_desc_init(&d);
+    if (st != PCNN_STATUS_OK) {
+        /* failure leaves oh / ow untouched */
+        CHECK(d.oh == oh && d.ow == oh, "desc changed on failure");
+    }
+    return st;
+}
+
+static void test_conv_desc(void) {
+    pcnn_conv2d_desc d = conv_ok();
+    CHECK_STATUS(pcnn_conv2d_desc_init(&d), PCNN_STATUS_OK);
+    CHECK(d.oh == 3 && d.ow == 3, "oh %" PRId64 " ow %" PRId64, d.oh, d.ow);
+    CHECK_STATUS(pcnn_conv2d_desc_init(NULL), PCNN_STATUS_INVALID_ARGUMENT);
+
+    /* non-positive sizes, one field at a time */
+    int64_t *fields[] = {&d.n, &d.c, &d.ih, &d.iw, &d.oc, &d.kh, &d.kw, &d.stride_h,
+                         &d.stride_w, &d.dilation_h, &d.dilation_w, &d.groups};
+    const char *names[] = {"n", "c", "ih", "iw", "oc", "kh", "kw", "stride_h", "stride_w",
+                           "dilation_h", "dilation_w", "groups"};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; ++i) {
+        const int64_t bad[] = {0, -1, INT64_MIN};
+        for (size_t b = 0; b < 3; ++b) {
+            d = conv_ok();
+            *(int64_t *)((char *)&d + ((char *)fields[i] - (char *)&d)) = bad[b];
+            const int32_t st = conv_init(d);
+            CHECK(st == PCNN_STATUS_INVALID_ARGUMENT, "%s = %" PRId64 ": status %d", names[i],
+                  bad[b], st);
+        }
+    }
+    /* negative pads */
+    int64_t *pads[] = {&d.pad_top, &d.pad_bottom, &d.pad_left, &d.pad_right};
+    for (size_t i = 0; i < 4; ++i) {
+        d = conv_ok();
+        *(int64_t *)((char *)&d + ((char *)pads[i] - (char *)&d)) = -1;
+        CHECK_STATUS(conv_init(d), PCNN_STATUS_INVALID_ARGUMENT);
+    }
+    /* groups must divide c and oc */
+    d = conv_ok();
+    d.groups = 3; /* divides 6 but not 4 */
+    CHECK_STATUS(conv_init(d), PCNN_STATUS_INVALID_ARGUMENT);
+    d.groups = 4; /* divides 4 but not 6 */
+    CHECK_STATUS(conv_init(d), PCNN_STATUS_INVALID_ARGUMENT);
+    d.groups = 1;
+    CHECK_STATUS(conv_init(d), PCNN_STATUS_OK);
+    /* kernel larger than the padded input */
+    d = conv_ok();
+    d.kh = 6;
+    CHECK_STATUS(conv_init(d), PCNN_STATUS_INVALID_ARGUMENT);
+    d.pad_top = 1; /* now it fits exactly: oh = 1 */
+    CHECK_STATUS(pcnn_conv2d_desc_init(&d), PCNN_STATUS_OK);
+    CHECK(d.oh == 1, "oh %" PRId64, d.oh);
+    d = conv_ok();
+    d.dilation_w = 3; /* extent 7 > 5 */
+    CHECK_STATUS(conv_init(d), PCNN_STATUS_INVALID_ARGUMENT);
+    d.pad_left = 1;
+    d.pad_right = 1; /* 7 <= 7 */
+    CHECK_STATUS(conv_init(d), PCNN_STATUS_OK);
+    /* overflow -> OUT_OF_RANGE */
+    d = conv_ok();
+    d.pad_top = I64MAX; /* padded size */
+    CHECK_STATUS(conv_init(d), PCNN_STATUS_OUT_OF_RANGE);
+    d = conv_ok();
+    d.pad_right = I64MAX - 5; /* iw + pad_left + pad_right overflows by one */
+    d.pad_left = 1;
+    CHECK_STATUS(conv_init(d), PCNN_STATUS_OUT_OF_RANGE);
+    d = conv_ok();
+    d.dilation_h = I64MAX / 2 + 1; /* dilation*(k-1) */
+    CHECK_STATUS(conv_init(d), PCNN_STATUS_OUT_OF_RANGE);
+    d = conv_ok();
+    d.n = I64MAX / 4; /* n*c*ih*iw */
+    CHECK_STATUS(conv_init(d), PCNN_STATUS_OUT_OF_RANGE);
+    d = conv_ok();
+    d.ih = I64MAX / 8; /* src count n*c*ih*iw: 4*(2^60)*5 */
+    CHECK_STATUS(conv_init(d), PCNN_STATUS_OUT_OF_RANGE);
+    d = conv_ok();
+    d.oc = (int64_t)1 << 62; /* weights count oc*(c/g)*kh*kw; dst count too */
+    CHECK_STATUS(conv_init(d), PCNN_STATUS_OUT_OF_RANGE);
+    d = conv_ok();
+    d.kh = d.kw = (int64_t)1 << 31; /* weights 6*2*2^62 */
+    d.pad_top = d.pad_left = (int64_t)1 << 31;
+    CHECK_STATUS(conv_init(d), PCNN_STATUS_OUT_OF_RANGE);
+    d = conv_ok();
+    d.pad_left = d.pad_right = (int64_t)1 << 59; /* dst count 6 * 3 * 2^60 */
+    CHECK_STATUS(conv_init(d), PCNN_STATUS_OUT_OF_RANGE);
+    /* huge but representable: fine (desc init allocates nothing) */
+    d = conv_desc((int64_t)1 << 20, 1 << 10, 1 << 10, 1 << 10, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1);
+    CHECK_STATUS(conv_init(d), PCNN_STATUS_OK);
+    /* a big stride is fine */
+    d = conv_ok();
+    d.stride_h = d.stride_w = I64MAX;
+    CHECK_STATUS(pcnn_conv2d_desc_init(&d), PCNN_STATUS_OK);
+    CHECK(d.oh == 1 && d.ow == 1, "big stride");
+}
+
+static void test_conv_ops(void) {
+    pcnn_conv2d_desc d = conv_ok();
+    CHECK_STATUS(pcnn_conv2d_desc_init(&d), PCNN_STATUS_OK);
+    float *src = gbuf_f(conv_src_count(&d)), *w = gbuf_f(conv_w_count(&d)),
+          *b = gbuf_f(d.oc), *dst = gbuf_f(conv_dst_count(&d));
+    fill_ints(src, conv_src_count(&d), -2, 2);
+    fill_ints(w, conv_w_count(&d), -2, 2);
+    fill_ints(b, d.oc, -2, 2);
+    fill_ints(dst, conv_dst_count(&d), -2, 2);
+    CHECK_STATUS(pcnn_conv2d_fwd(&d, src, w, b, dst), PCNN_STATUS_OK);
+    CHECK_STATUS(pcnn_conv2d_fwd(&d, src, w, NULL, dst), PCNN_STATUS_OK);
+    CHECK_STATUS(pcnn_conv2d_fwd(NULL, src, w, b, dst), PCNN_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(pcnn_conv2d_fwd(&d, NULL, w, b, dst), PCNN_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(pcnn_conv2d_fwd(&d, src, NULL, b, dst), PCNN_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(pcnn_conv2d_fwd(&d, src, w, b, NULL), PCNN_STATUS_INVALID_ARGUMENT);
+
+    CHECK_STATUS(pcnn_conv2d_bwd_data(&d, dst, w, src), PCNN_STATUS_OK);
+    CHECK_STATUS(pcnn_conv2d_bwd_data(NULL, dst, w, src), PCNN_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(pcnn_conv2d_bwd_data(&d, NULL, w, src), PCNN_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(pcnn_conv2d_bwd_data(&d, dst, NULL, src), PCNN_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(pcnn_conv2d_bwd_data(&d, dst, w, NULL), PCNN_STATUS_INVALID_ARGUMENT);
+
+    CHECK_STATUS(pcnn_conv2d_bwd_weights(&d, src, dst, w, b), PCNN_STATUS_OK);
+    CHECK_STATUS(pcnn_conv2d_bwd_weights(&d, src, dst, w, NULL), PCNN_STATUS_OK);
+    CHECK_STATUS(pcnn_conv2d_bwd_weights(NULL, src, dst, w, b), PCNN_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(pcnn_conv2d_bwd_weights(&d, NULL, dst, w, b), PCNN_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(pcnn_conv2d_bwd_weights(&d, src, NULL, w, b), PCNN_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(pcnn_conv2d_bwd_weights(&d, src, dst, NULL, b), PCNN_STATUS_INVALID_ARGUMENT);
+
+    /* tampered descriptors: oh / ow not matching, a field changed after init, no init */
+    pcnn_conv2d_desc t = d;
+    t.oh += 1;
+    CHECK_STATUS(pcnn_conv2d_fwd(&t, src, w, b, dst), PCNN_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(pcnn_conv2d_bwd_data(&t, dst, w, src), PCNN_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(pcnn_conv2d_bwd_weights(&t, src, dst, w, b), PCNN_STATUS_INVALID_ARGUMENT);
+    t = d;
+    t.ow -= 1;
+    CHECK_STATUS(pcnn_conv2d_fwd(&t, src, w, b, dst), PCNN_STATUS_INVALID_ARGUMENT);
+    t = d;
+    t.ih += 2; /* oh should now be 5 */
+    CHECK_STATUS(pcnn_conv2d_fwd(&t, src, w, b, dst), PCNN_STATUS_INVALID_ARGUMENT);
+    t = d;
+    t.groups = 3; /* invalid desc: the init error comes back */
+    CHECK_STATUS(pcnn_conv2d_fwd(&t, src, w, b, dst), PCNN_STATUS_INVALID_ARGUMENT);
+    t = d;
+    t.n = I64MAX / 4;
+    CHECK_STATUS(pcnn_conv2d_fwd(&t, src, w, b, dst), PCNN_STATUS_OUT_OF_RANGE);
+    t = conv_ok(); /* oh = ow = 0: never initialised */
+    CHECK_STATUS(pcnn_conv2d_fwd(&t, src, w, b, dst), PCNN_STATUS_INVALID_ARGUMENT);
+
+    CHECK(guard_ok(src, conv_src_count(&d)) && guard_ok(w, conv_w_count(&d)) &&
+              guard_ok(b, d.oc) && guard_ok(dst, conv_dst_count(&d)),
+          "guard");
+    free(src);
+    free(w);
+    free(b);
+    free(dst);
+}
+
+static pcnn_maxpool2d_desc pool_ok(void) {
+    return pool_desc(1, 3, 6, 7, 3, 2, 2, 2, 1, 1, 0, 1, 1, 1, 0);
+}
+
+static int32_t pool_init(pcnn_maxpool2d_desc d) {
+    d.oh = d.ow = -777;
+    const int32_t st = pcnn_maxpool2d_desc_init(&d);
+    if (st != PCNN_STATUS_OK) {
+        CHECK(d.oh == -777 && d.ow == -777, "desc changed on failure");
+    }
+    return st;
+}
+
+static void test_pool_desc(void) {
+    pcnn_maxpool2d_desc d = pool_ok();
+    CHECK_STATUS(pcnn_maxpool2d_desc_init(&d), PCNN_STATUS_OK);
+    CHECK(d.oh == 3 && d.ow == 4, "oh %" PRId64 " ow %" PRId64, d.oh, d.ow);
+    CHECK_STATUS(pcnn_maxpool2d_desc_init(NULL), PCNN_STATUS_INVALID_ARGUMENT);
+
+    int64_t *fields[] = {&d.n, &d.c, &d.ih, &d.iw, &d.kh, &d.kw, &d.stride_h, &d.stride_w,
+                         &d.dilation_h, &d.dilation_w};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; ++i) {
+        const int64_t bad[] = {0, -1, INT64_MIN};
+        for (size_t b = 0; b < 3; ++b) {
+            d = pool_ok();
+            *(int64_t *)((char *)&d + ((char *)fields[i] - (char *)&d)) = bad[b];
+            const int32_t st = pool_init(d);
+            CHECK(st == PCNN_STATUS_INVALID_ARGUMENT, "field %zu = %" PRId64 ": status %d", i,
+                  bad[b], st);
+        }
+    }
+    int64_t *pads[] = {&d.pad_top, &d.pad_bottom, &d.pad_left, &d.pad_right};
+    for (size_t i = 0; i < 4; ++i) {
+        d = pool_ok();
+        *(int64_t *)((char *)&d + ((char *)pads[i] - (char *)&d)) = -1;
+        CHECK_STATUS(pool_init(d), PCNN_STATUS_INVALID_ARGUMENT);
+    }
+    /* kernel larger than the padded input */
+    d = pool_ok();
+    d.kw = 9; /* 7 + 0 + 1 = 8 < 9 */
+    CHECK_STATUS(pool_init(d), PCNN_STATUS_INVALID_ARGUMENT);
+    d.kw = 8; /* fits; the window covers input columns 0..6 */
+    CHECK_STATUS(pool_init(d), PCNN_STATUS_OK);
+
+    /* windows entirely in padding */
+    d = pool_desc(1, 1, 2, 2, 1, 1, 1, 1, 0, 0, 1, 0, 1, 1, 0); /* k1, pad_left 1 */
+    CHECK_STATUS(pool_init(d), PCNN_STATUS_INVALID_ARGUMENT);
+    d = pool_desc(1, 1, 2, 2, 1, 1, 1, 1, 0, 1, 0, 0, 1, 1, 0); /* k1, pad_bottom 1 */
+    CHECK_STATUS(pool_init(d), PCNN_STATUS_INVALID_ARGUMENT);
+    d = pool_desc(1, 1, 3, 3, 1, 1, 1, 2, 0, 0, 0, 2, 1, 1, 0); /* stride 2 lands on pad */
+    CHECK_STATUS(pool_init(d), PCNN_STATUS_INVALID_ARGUMENT);
+    d = pool_desc(1, 1, 4, 4, 2, 2, 1, 1, 2, 0, 0, 0, 1, 1, 0); /* first window rows -2,-1 */
+    CHECK_STATUS(pool_init(d), PCNN_STATUS_INVALID_ARGUMENT);
+    d.pad_top = 1; /* rows -1, 0: fine */
+    CHECK_STATUS(pool_init(d), PCNN_STATUS_OK);
+    /* dilation jumping over the input: iw 1, k 2, dilation 3, pad 3 + 3: windows start at
+     * -3 (taps -3, 0), -2 (-2, 1), -1 (-1, 2), 0 (0, 3). First and last are fine, the middle
+     * two have no in-range tap. */
+    d = pool_desc(1, 1, 1, 1, 1, 2, 1, 1, 0, 0, 3, 3, 1, 3, 0);
+    CHECK_STATUS(pool_init(d), PCNN_STATUS_INVALID_ARGUMENT);
+    d.stride_w = 3; /* windows -3 and 0 only: fine */
+    CHECK_STATUS(pcnn_maxpool2d_desc_init(&d), PCNN_STATUS_OK);
+    CHECK(d.ow == 2, "ow %" PRId64, d.ow);
+    d = pool_desc(1, 1, 1, 1, 1, 2, 1, 1, 0, 0, 2, 1, 1, 3, 0); /* taps -2, 1: none in [0,1) */
+    CHECK_STATUS(pool_init(d), PCNN_STATUS_INVALID_ARGUMENT);
+    /* ceil mode: the extra window is dropped when it would start in the trailing padding */
+    d = pool_desc(1, 1, 1, 5, 1, 2, 1, 2, 0, 0, 1, 1, 1, 1, 1);
+    CHECK_STATUS(pcnn_maxpool2d_desc_init(&d), PCNN_STATUS_OK);
+    CHECK(d.ow == 3, "ceil drop: ow %" PRId64, d.ow);
+    d = pool_desc(1, 1, 1, 6, 1, 3, 1, 2, 0, 0, 1, 1, 1, 1, 1); /* floor 3, ceil 4: keeps 4 */
+    CHECK_STATUS(pcnn_maxpool2d_desc_init(&d), PCNN_STATUS_OK);
+    CHECK(d.ow == 4, "ceil keep: ow %" PRId64, d.ow);
+    d.ceil_mode = 0;
+    CHECK_STATUS(pcnn_maxpool2d_desc_init(&d), PCNN_STATUS_OK);
+    CHECK(d.ow == 3, "floor: ow %" PRId64, d.ow);
+
+    /* ih * iw > INT32_MAX */
+    d = pool_desc(1, 1, 46341, 46341, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 0);
+    CHECK_STATUS(pool_init(d), PCNN_STATUS_OUT_OF_RANGE);
+    d.ih = d.iw = 46340; /* 2147395600 */
+    CHECK_STATUS(pool_init(d), PCNN_STATUS_OK);
+    d = pool_desc(1, 1, (int64_t)1 << 31, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 0);
+    CHECK_STATUS(pool_init(d), PCNN_STATUS_OUT_OF_RANGE);
+    d.ih = INT32_MAX;
+    CHECK_STATUS(pool_init(d), PCNN_STATUS_OK);
+    d = pool_desc(1, 1, I64MAX, I64MAX, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 0);
+    CHECK_STATUS(pool_init(d), PCNN_STATUS_OUT_OF_RANGE);
+    /* int64 overflow */
+    d = pool_ok();
+    d.pad_top = I64MAX;
+    CHECK_STATUS(pool_init(d), PCNN_STATUS_OUT_OF_RANGE);
+    d = pool_ok();
+    d.dilation_w = I64MAX;
+    CHECK_STATUS(pool_init(d), PCNN_STATUS_OUT_OF_RANGE);
+    d = pool_ok();
+    d.n = I64MAX / 8; /* n*c*ih*iw */
+    CHECK_STATUS(pool_init(d), PCNN_STATUS_OUT_OF_RANGE);
+    d = pool_ok();
+    d.c = (int64_t)1 << 58; /* n*c*ih*iw = 2^58 * 42 */
+    CHECK_STATUS(pool_init(d), PCNN_STATUS_OUT_OF_RANGE);
+    /* huge stride with ceil mode: no overflow in the drop rule */
+    d = pool_ok();
+    d.stride_h = d.stride_w = I64MAX;
+    d.ceil_mode = 1;
+    CHECK_STATUS(pcnn_maxpool2d_desc_init(&d), PCNN_STATUS_OK);
+    CHECK(d.oh == 1 && d.ow == 1, "big stride ceil: %" PRId64 " %" PRId64, d.oh, d.ow);
+}
+
+static void test_pool_ops(void) {
+    pcnn_maxpool2d_desc d = pool_ok();
+    CHECK_STATUS(pcnn_maxpool2d_desc_init(&d), PCNN_STATUS_OK);
+    const int64_t ns = pool_src_count(&d), nd = pool_dst_count(&d);
+    float *src = gbuf_f(ns), *dst = gbuf_f(nd), *ds = gbuf_f(ns);
+    int32_t *idx = gbuf_i(nd);
+    fill_ints(src, ns, -5, 5);
+    CHECK_STATUS(pcnn_maxpool2d_fwd(&d, src, dst, idx), PCNN_STATUS_OK);
+    CHECK_STATUS(pcnn_maxpool2d_fwd(&d, src, dst, NULL), PCNN_STATUS_OK);
+    CHECK_STATUS(pcnn_maxpool2d_fwd(NULL, src, dst, idx), PCNN_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(pcnn_maxpool2d_fwd(&d, NULL, dst, idx), PCNN_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(pcnn_maxpool2d_fwd(&d, src, NULL, idx), PCNN_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(pcnn_maxpool2d_bwd(&d, dst, idx, ds), PCNN_STATUS_OK);
+    CHECK_STATUS(pcnn_maxpool2d_bwd(NULL, dst, idx, ds), PCNN_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(pcnn_maxpool2d_bwd(&d, NULL, idx, ds), PCNN_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(pcnn_maxpool2d_bwd(&d, dst, NULL, ds), PCNN_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(pcnn_maxpool2d_bwd(&d, dst, idx, NULL), PCNN_STATUS_INVALID_ARGUMENT);
+    /* out-of-range indices, at the first and at the last element of the last plane */
+    int32_t saved = idx[0];
+    idx[0] = (int32_t)(d.ih * d.iw);
+    CHECK_STATUS(pcnn_maxpool2d_bwd(&d, dst, idx, ds), PCNN_STATUS_OUT_OF_RANGE);
+    idx[0] = saved;
+    saved = idx[nd - 1];
+    idx[nd - 1] = -1;
+    CHECK_STATUS(pcnn_maxpool2d_bwd(&d, dst, idx, ds), PCNN_STATUS_OUT_OF_RANGE);
+    idx[nd - 1] = INT32_MIN;
+    CHECK_STATUS(pcnn_maxpool2d_bwd(&d, dst, idx, ds), PCNN_STATUS_OUT_OF_RANGE);
+    idx[nd - 1] = saved;
+    CHECK_STATUS(pcnn_maxpool2d_bwd(&d, dst, idx, ds), PCNN_STATUS_OK);
+    /* tampered descriptors */
+    pcnn_maxpool2d_desc t = d;
+    t.ow += 1;
+    CHECK_STATUS(pcnn_maxpool2d_fwd(&t, src, dst, idx), PCNN_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(pcnn_maxpool2d_bwd(&t, dst, idx, ds), PCNN_STATUS_INVALID_ARGUMENT);
+    t = d;
+    t.ceil_mode = 1; /* rows: (6+2-3)/2 rounds up to 3, so oh becomes 4 */
+    CHECK_STATUS(pcnn_maxpool2d_fwd(&t, src, dst, idx), PCNN_STATUS_INVALID_ARGUMENT);
+    t = d;
+    t.pad_left = 5; /* now invalid (kernel-in-padding) */
+    CHECK_STATUS(pcnn_maxpool2d_fwd(&t, src, dst, idx), PCNN_STATUS_INVALID_ARGUMENT);
+    t = pool_ok();
+    CHECK_STATUS(pcnn_maxpool2d_fwd(&t, src, dst, idx), PCNN_STATUS_INVALID_ARGUMENT);
+    CHECK(guard_ok(src, ns) && guard_ok(dst, nd) && guard_ok(ds, ns) && guard_ok(idx, nd),
+          "guard");
+    free(src);
+    free(dst);
+    free(ds);
+    free(idx);
+}
+
+static void test_controls(void) {
+    CHECK(pcnn_abi_version() == PCNN_ABI_VERSION, "abi %d", pcnn_abi_version());
+    for (int32_t s = -3; s < 10; ++s) {
+        const char *m = pcnn_status_str(s);
+        CHECK(m != NULL && m[0] != '\0', "status_str(%d)", s);
+    }
+    CHECK(strcmp(pcnn_isa_name(PCNN_ISA_SCALAR), "scalar") == 0, "scalar name");
+    CHECK(strcmp(pcnn_isa_name(PCNN_ISA_AVX2), "avx2") == 0, "avx2 name");
+    CHECK(strcmp(pcnn_isa_name(PCNN_ISA_AVX512), "avx512") == 0, "avx512 name");
+    CHECK(strcmp(pcnn_isa_name(3), "unknown") == 0 && strcmp(pcnn_isa_name(-1), "unknown") == 0,
+          "unknown name");
+    const int32_t detected = pcnn_isa_detected();
+    CHECK(detected >= PCNN_ISA_SCALAR && detected <= PCNN_ISA_AVX512, "detected %d", detected);
+    CHECK_STATUS(pcnn_set_max_isa(-1), PCNN_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(pcnn_set_max_isa(3), PCNN_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(pcnn_set_max_isa(PCNN_ISA_SCALAR), PCNN_STATUS_OK);
+    CHECK(pcnn_isa_active() == PCNN_ISA_SCALAR, "cap scalar");
+    CHECK_STATUS(pcnn_set_max_isa(PCNN_ISA_AVX512), PCNN_STATUS_OK);
+    CHECK(pcnn_isa_active() == detected, "uncapped active %d", pcnn_isa_active());
+
+    const int32_t threads = pcnn_get_num_threads();
+    CHECK(threads >= 1 && threads <= 256, "threads %d", threads);
+    CHECK_STATUS(pcnn_set_num_threads(0), PCNN_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(pcnn_set_num_threads(-5), PCNN_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(pcnn_set_num_threads(257), PCNN_STATUS_INVALID_ARGUMENT);
+    CHECK(pcnn_get_num_threads() == threads, "unchanged after errors");
+    CHECK_STATUS(pcnn_set_num_threads(256), PCNN_STATUS_OK);
+    CHECK(pcnn_get_num_threads() == 256, "256");
+    CHECK_STATUS(pcnn_set_num_threads(threads), PCNN_STATUS_OK);
+}
+
+int main(void) {
+    test_controls();
+    test_conv_desc();
+    test_conv_ops();
+    test_pool_desc();
+    test_pool_ops();
+    return test_finish("desc_errors");
+}

@@ -1,0 +1,486 @@
+/*
+ * Variant cross-check harness: every kernel variant in every ISA table the CPU can run
+ * (levels <= pcnn_isa_detected(), non-NULL entry) against the scalar table, on a named
+ * corpus of awkward shapes, a width x channel tail sweep and seeded random shapes.
+ *
+ * - outputs are pre-filled with NaN, every buffer (inputs too) has guard elements after it
+ *   that must stay untouched, inputs must stay unchanged;
+ * - conv inputs are small integers so every variant's result is exact: compared with ==;
+ * - max-pool values (including NaN payloads) and indices are compared bit for bit;
+ * - a variant may answer PCNN_STATUS_UNSUPPORTED for a shape (counted and printed).
+ * The number of variants compared per op is printed and asserted.
+ * Seed: PCNN_TEST_SEED (environment) or a fixed default; printed on every failure.
+ */
+#include "core/pcnn_internal.h"
+#include "test_util.h"
+
+#define MAX_SHAPES 4096
+#define NLEVELS 3
+
+static uint64_t g_seed = 20240601;
+
+typedef struct {
+    char name[64];
+    pcnn_conv2d_desc d;
+} conv_shape;
+typedef struct {
+    char name[64];
+    pcnn_maxpool2d_desc d;
+} pool_shape;
+
+static conv_shape conv_shapes[MAX_SHAPES];
+static int n_conv_shapes;
+static pool_shape pool_shapes[MAX_SHAPES];
+static int n_pool_shapes;
+
+static void add_conv(const char *name, pcnn_conv2d_desc d, int must_be_valid) {
+    const int32_t st = pcnn_conv2d_desc_init(&d);
+    if (st != PCNN_STATUS_OK) {
+        CHECK(!must_be_valid, "corpus shape %s rejected: %s", name, pcnn_status_str(st));
+        return;
+    }
+    if (n_conv_shapes < MAX_SHAPES) {
+        snprintf(conv_shapes[n_conv_shapes].name, sizeof conv_shapes[0].name, "%s", name);
+        conv_shapes[n_conv_shapes++].d = d;
+    }
+}
+static void add_pool(const char *name, pcnn_maxpool2d_desc d, int must_be_valid) {
+    const int32_t st = pcnn_maxpool2d_desc_init(&d);
+    if (st != PCNN_STATUS_OK) {
+        CHECK(!must_be_valid, "corpus shape %s rejected: %s", name, pcnn_status_str(st));
+        return;
+    }
+    if (n_pool_shapes < MAX_SHAPES) {
+        snprintf(pool_shapes[n_pool_shapes].name, sizeof pool_shapes[0].name, "%s", name);
+        pool_shapes[n_pool_shapes++].d = d;
+    }
+}
+
+static const int sweep_widths[] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13,
+                                   14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26,
+                                   27, 28, 29, 30, 31, 32, 33, 48, 63, 64, 65};
+#define N_WIDTHS ((int)(sizeof sweep_widths / sizeof sweep_widths[0]))
+
+static void build_conv_corpus(void) {
+#define C(name, ...) add_conv(name, conv_desc(__VA_ARGS__), 1)
+    /*  name                    n  c  ih  iw oc kh kw sh sw pt pb pl pr dh dw g */
+    C("1x1 input k1",           1, 3, 1,  1, 5, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1);
+    C("1x1 input k3 pad1",      1, 3, 1,  1, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    C("kernel == input",        2, 3, 5,  5, 4, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1);
+    C("kernel == input rect",   1, 2, 3,  7, 3, 3, 7, 1, 1, 0, 0, 0, 0, 1, 1, 1);
+    C("stride > kernel",        1, 2, 9, 10, 3, 2, 2, 3, 3, 0, 0, 0, 0, 1, 1, 1);
+    C("stride 4 k1",            1, 5, 9, 17, 3, 1, 1, 4, 4, 0, 0, 0, 0, 1, 1, 1);
+    C("asymmetric pad",         1, 3, 6,  7, 4, 3, 3, 1, 1, 2, 0, 1, 3, 1, 1, 1);
+    C("pad > kernel",           1, 2, 3,  3, 2, 3, 3, 1, 1, 4, 4, 4, 4, 1, 1, 1);
+    C("dilation 2",             1, 2, 9,  8, 3, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1);
+    C("dilation stride asym",   1, 3, 11, 13, 5, 3, 2, 2, 3, 1, 0, 0, 2, 3, 2, 1);
+    C("groups 2",               2, 4, 6,  6, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2);
+    C("groups 3 tails",         2, 9, 7, 10, 15, 2, 3, 1, 2, 0, 1, 1, 0, 1, 2, 3);
+    C("depthwise",              1, 8, 7,  7, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 8);
+    C("depthwise x2 stride2",   1, 5, 6,  5, 10, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 5);
+    C("depthwise 17",           2, 17, 9, 11, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 17);
+    C("odd primes",             3, 7, 13, 11, 5, 5, 3, 2, 1, 2, 1, 0, 1, 1, 1, 1);
+    C("channel tails 17x19",    1, 17, 5, 6, 19, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    C("wide 1xW",               1, 3, 1, 67, 9, 1, 3, 1, 1, 0, 0, 1, 1, 1, 1, 1);
+    C("tall Hx1",               1, 3, 37, 1, 4, 3, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1);
+    C("N>1 pointwise",          4, 16, 8, 8, 32, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1);
+    C("stem k7 s2 p3",          1, 3, 15, 15, 8, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1);
+    C("16 channels 16 wide",    1, 16, 8, 16, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    C("8 channels 8 wide",      2, 8, 8, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    C("oc 33 1x1 input 5x5 k",  1, 4, 1, 1, 33, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1);
+    C("k5 d3 s2",               2, 3, 17, 19, 6, 5, 5, 2, 2, 6, 6, 6, 6, 3, 3, 1);
+#undef C
+    /* tail sweep: widths x channels, 3x3 pad 1 (c = oc = ch) */
+    char name[64];
+    for (int wi = 0; wi < N_WIDTHS; ++wi) {
+        for (int ch = 1; ch <= 17; ++ch) {
+            snprintf(name, sizeof name, "sweep w%d c%d", sweep_widths[wi], ch);
+            add_conv(name, conv_desc(1, ch, 2, sweep_widths[wi], ch, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), 1);
+        }
+        /* strided / pointwise tails at each width */
+        snprintf(name, sizeof name, "sweep w%d s2", sweep_widths[wi]);
+        add_conv(name, conv_desc(1, 3, 3, sweep_widths[wi], 5, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1), 1);
+        snprintf(name, sizeof name, "sweep w%d 1x1", sweep_widths[wi]);
+        add_conv(name, conv_desc(2, 5, 2, sweep_widths[wi], 13, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1), 1);
+    }
+    /* seeded random shapes */
+    rng_seed(g_seed);
+    int added = 0;
+    for (int tries = 0; added < 200 && tries < 10000; ++tries) {
+        const int64_t g = rng_int(1, 3);
+        const pcnn_conv2d_desc d = conv_desc(
+            rng_int(1, 3), g * rng_int(1, 5), rng_int(1, 12), rng_int(1, 12), g * rng_int(1, 5),
+            rng_int(1, 4), rng_int(1, 4), rng_int(1, 3), rng_int(1, 3), rng_int(0, 3),
+            rng_int(0, 3), rng_int(0, 3), rng_int(0, 3), rng_int(1, 3), rng_int(1, 3), g);
+        snprintf(name, sizeof name, "random #%d (seed %" PRIu64 ")", tries, g_seed);
+        const int before = n_conv_shapes;
+        add_conv(name, d, 0);
+        added += n_conv_shapes > before;
+    }
+}
+
+static void build_pool_corpus(void) {
+#define P(name, ...) add_pool(name, pool_desc(__VA_ARGS__), 1)
+    /*  name                    n  c  ih  iw kh kw sh sw pt pb pl pr dh dw ceil */
+    P("2x2 s2",                 2, 3, 8,  8, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 0);
+    P("3x3 s2 p1",              1, 4, 9,  9, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0);
+    P("3x3 s2 p1 ceil",         1, 4, 10, 10, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1);
+    P("1x1 input",              1, 5, 1,  1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 0);
+    P("1x1 input k3 p1",        1, 5, 1,  1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0);
+    P("kernel == input",        2, 3, 5,  7, 5, 7, 1, 1, 0, 0, 0, 0, 1, 1, 0);
+    P("stride > kernel",        1, 2, 11, 13, 2, 2, 3, 4, 0, 0, 0, 0, 1, 1, 0);
+    P("stride > kernel ceil",   1, 2, 11, 13, 2, 2, 3, 4, 0, 0, 0, 0, 1, 1, 1);
+    P("asymmetric pad",         1, 3, 7,  6, 3, 2, 1, 2, 2, 0, 0, 1, 1, 1, 0);
+    P("dilation",               1, 2, 9, 11, 3, 2, 1, 2, 1, 1, 1, 1, 2, 3, 0);
+    P("dilation ceil",          1, 2, 9, 11, 3, 2, 2, 2, 1, 1, 1, 1, 2, 3, 1);
+    P("odd primes ceil",        3, 7, 13, 11, 5, 3, 2, 3, 2, 2, 1, 1, 1, 1, 1);
+    P("overlap 3x3 s1 c17",     1, 17, 6, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0);
+    P("global",                 2, 3, 7,  7, 7, 7, 1, 1, 0, 0, 0, 0, 1, 1, 0);
+    P("wide 1xW",               1, 3, 1, 67, 1, 3, 1, 2, 0, 0, 1, 1, 1, 1, 1);
+    P("tall Hx1",               1, 3, 37, 1, 3, 1, 2, 1, 1, 1, 0, 0, 1, 1, 0);
+#undef P
+    char name[64];
+    for (int wi = 0; wi < N_WIDTHS; ++wi) {
+        for (int ch = 1; ch <= 17; ++ch) {
+            snprintf(name, sizeof name, "sweep w%d c%d k3 s1 p1", sweep_widths[wi], ch);
+            add_pool(name, pool_desc(1, ch, 3, sweep_widths[wi], 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0), 1);
+        }
+        snprintf(name, sizeof name, "sweep w%d k3 s2 p1 ceil", sweep_widths[wi]);
+        add_pool(name, pool_desc(2, 3, 4, sweep_widths[wi], 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1), 1);
+        snprintf(name, sizeof name, "sweep w%d k2 s2", sweep_widths[wi]);
+        add_pool(name, pool_desc(1, 5, 2, sweep_widths[wi], 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 0),
+                 sweep_widths[wi] >= 2);
+    }
+    rng_seed(g_seed ^ 0x5555);
+    int added = 0;
+    for (int tries = 0; added < 200 && tries < 10000; ++tries) {
+        const pcnn_maxpool2d_desc d = pool_desc(
+            rng_int(1, 3), rng_int(1, 9), rng_int(1, 12), rng_int(1, 12), rng_int(1, 4),
+            rng_int(1, 4), rng_int(1, 3), rng_int(1, 3), rng_int(0, 2), rng_int(0, 2),
+            rng_int(0, 2), rng_int(0, 2), rng_int(1, 3), rng_int(1, 3), rng_int(0, 1));
+        snprintf(name, sizeof name, "random #%d (seed %" PRIu64 ")", tries, g_seed);
+        const int before = n_pool_shapes;
+        add_pool(name, d, 0);
+        added += n_pool_shapes > before;
+    }
+}
+
+/* ---- helpers ---- */
+
+static float *copy_guarded(const float *src, int64_t n) {
+    float *p = gbuf_f(n);
+    memcpy(p, src, (size_t)n * sizeof(float));
+    return p;
+}
+static int same_bits(const void *a, const void *b, int64_t n) {
+    return memcmp(a, b, (size_t)n * 4) == 0;
+}
+/* conv outputs: exact value equality (+0 == -0; NaN never equal) */
+static int64_t first_value_mismatch(const float *got, const float *want, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+        if (!(got[i] == want[i])) return i;
+    }
+    return -1;
+}
+static void print_conv(const pcnn_conv2d_desc *d, char *buf, size_t len) {
+    snprintf(buf, len,
+             "n%" PRId64 " c%" PRId64 " %" PRId64 "x%" PRId64 " oc%" PRId64 " k%" PRId64
+             "x%" PRId64 " s%" PRId64 ",%" PRId64 " p%" PRId64 ",%" PRId64 ",%" PRId64
+             ",%" PRId64 " d%" PRId64 ",%" PRId64 " g%" PRId64 " -> %" PRId64 "x%" PRId64,
+             d->n, d->c, d->ih, d->iw, d->oc, d->kh, d->kw, d->stride_h, d->stride_w,
+             d->pad_top, d->pad_bottom, d->pad_left, d->pad_right, d->dilation_h,
+             d->dilation_w, d->groups, d->oh, d->ow);
+}
+static void print_pool(const pcnn_maxpool2d_desc *d, char *buf, size_t len) {
+    snprintf(buf, len,
+             "n%" PRId64 " c%" PRId64 " %" PRId64 "x%" PRId64 " k%" PRId64 "x%" PRId64
+             " s%" PRId64 ",%" PRId64 " p%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64
+             " d%" PRId64 ",%" PRId64 " ceil%" PRId64 " -> %" PRId64 "x%" PRId64,
+             d->n, d->c, d->ih, d->iw, d->kh, d->kw, d->stride_h, d->stride_w, d->pad_top,
+             d->pad_bottom, d->pad_left, d->pad_right, d->dilation_h, d->dilation_w,
+             d->ceil_mode, d->oh, d->ow);
+}
+
+typedef struct {
+    int has[NLEVELS];      /* table entry present at this level */
+    int64_t ran[NLEVELS];  /* shapes compared */
+    int64_t unsup[NLEVELS];/* shapes the variant declined */
+} op_stats;
+
+static void report(const char *op, const op_stats *s, int nshapes, int expected) {
+    int variants = 0;
+    for (int l = 0; l < NLEVELS; ++l) variants += s->has[l];
+    printf("%s: compared %d variant(s) on %d shapes [", op, variants, nshapes);
+    for (int l = 0; l < NLEVELS; ++l) {
+        if (s->has[l]) {
+            printf(" %s: %" PRId64 " run, %" PRId64 " unsupported;", pcnn_isa_name(l), s->ran[l],
+                   s->unsup[l]);
+        }
+    }
+    printf(" ]\n");
+    /* scalar always, plus every non-NULL entry of every level the CPU can run, each on
+     * every shape (run or explicitly declined) */
+    CHECK(s->has[PCNN_ISA_SCALAR], "%s: no scalar variant", op);
+    CHECK(variants == expected && variants >= 1, "%s: compared %d variants, tables have %d", op,
+          variants, expected);
+    CHECK(s->ran[PCNN_ISA_SCALAR] == nshapes, "%s: scalar ran %" PRId64 " of %d", op,
+          s->ran[PCNN_ISA_SCALAR], nshapes);
+    for (int l = 0; l < NLEVELS; ++l) {
+        CHECK(!s->has[l] || s->ran[l] + s->unsup[l] == nshapes, "%s %s: saw %" PRId64
+              " of %d shapes", op, pcnn_isa_name(l), s->ran[l] + s->unsup[l], nshapes);
+    }
+}
+
+/* Number of variants the tables offer for an op on this CPU, counted independently. */
+#define COUNT_VARIANTS(entry)                                                          \
+    ({                                                                                 \
+        int n_ = 0;                                                                    \
+        for (int l_ = 0; l_ <= pcnn_isa_detected(); ++l_) {                            \
+            const pcnn_kernel_table *t_ = pcnn_kernel_table_for(l_);                   \
+            n_ += t_ != NULL && t_->entry != NULL;                                     \
+        }                                                                              \
+        n_;                                                                            \
+    })
+
+#define FOR_EACH_VARIANT(entry)                                                       \
+    for (int level = 0; level <= pcnn_isa_detected() && level < NLEVELS; ++level)     \
+        for (const pcnn_kernel_table *tab_ = pcnn_kernel_table_for(level);            \
+             tab_ != NULL && tab_->entry != NULL; tab_ = NULL)
+
+/* ---- conv2d ---- */
+
+static void run_conv(void) {
+    op_stats fwd = {{0}, {0}, {0}}, bwd_d = {{0}, {0}, {0}}, bwd_w = {{0}, {0}, {0}};
+    const pcnn_kernel_table *ref = &pcnn_kernels_scalar;
+    char desc_txt[256];
+    for (int s = 0; s < n_conv_shapes; ++s) {
+        const pcnn_conv2d_desc *d = &conv_shapes[s].d;
+        print_conv(d, desc_txt, sizeof desc_txt);
+        const int64_t ns = conv_src_count(d), nd = conv_dst_count(d), nw = conv_w_count(d);
+        rng_seed(g_seed + (uint64_t)s * 7919u);
+        float *src = gbuf_f(ns), *w = gbuf_f(nw), *b = gbuf_f(d->oc), *dd = gbuf_f(nd);
+        fill_ints(src, ns, -3, 3);
+        fill_ints(w, nw, -3, 3);
+        fill_ints(b, d->oc, -3, 3);
+        fill_ints(dd, nd, -3, 3);
+        float *src0 = copy_guarded(src, ns), *w0 = copy_guarded(w, nw),
+              *b0 = copy_guarded(b, d->oc), *dd0 = copy_guarded(dd, nd);
+        const int with_bias = s % 2 == 0;
+        /* scalar reference outputs */
+        float *ref_dst = gbuf_f(nd), *ref_ds = gbuf_f(ns), *ref_dw = gbuf_f(nw),
+              *ref_db = gbuf_f(d->oc);
+        CHECK_STATUS(ref->conv2d_fwd(d, src, w, with_bias ? b : NULL, ref_dst), PCNN_STATUS_OK);
+        CHECK_STATUS(ref->conv2d_bwd_data(d, dd, w, ref_ds), PCNN_STATUS_OK);
+        CHECK_STATUS(ref->conv2d_bwd_weights(d, src, dd, ref_dw, ref_db), PCNN_STATUS_OK);
+
+        FOR_EACH_VARIANT(conv2d_fwd) {
+            fwd.has[level] = 1;
+            float *out = gbuf_f(nd);
+            const int32_t st = tab_->conv2d_fwd(d, src, w, with_bias ? b : NULL, out);
+            if (st == PCNN_STATUS_UNSUPPORTED && level > 0) {
+                fwd.unsup[level]++;
+            } else {
+                fwd.ran[level]++;
+                CHECK(st == PCNN_STATUS_OK, "conv2d_fwd %s %s: status %d", pcnn_isa_name(level),
+                      conv_shapes[s].name, st);
+                const int64_t at = first_value_mismatch(out, ref_dst, nd);
+                CHECK(at < 0, "conv2d_fwd %s on '%s' [%s] seed %" PRIu64 ": dst[%" PRId64
+                      "] = %g, scalar %g", pcnn_isa_name(level), conv_shapes[s].name, desc_txt,
+                      g_seed, at, at < 0 ? 0.0 : out[at], at < 0 ? 0.0 : ref_dst[at]);
+            }
+            CHECK(guard_ok(out, nd), "conv2d_fwd %s '%s': dst guard", pcnn_isa_name(level),
+                  conv_shapes[s].name);
+            free(out);
+        }
+        FOR_EACH_VARIANT(conv2d_bwd_data) {
+            bwd_d.has[level] = 1;
+            float *out = gbuf_f(ns);
+            const int32_t st = tab_->conv2d_bwd_data(d, dd, w, out);
+            if (st == PCNN_STATUS_UNSUPPORTED && level > 0) {
+                bwd_d.unsup[level]++;
+            } else {
+                bwd_d.ran[level]++;
+                CHECK(st == PCNN_STATUS_OK, "conv2d_bwd_data %s: status %d",
+                      pcnn_isa_name(level), st);
+                const int64_t at = first_value_mismatch(out, ref_ds, ns);
+                CHECK(at < 0, "conv2d_bwd_data %s on '%s' [%s] seed %" PRIu64
+                      ": diff_src[%" PRId64 "] = %g, scalar %g", pcnn_isa_name(level),
+                      conv_shapes[s].name, desc_txt, g_seed, at, at < 0 ? 0.0 : out[at],
+                      at < 0 ? 0.0 : ref_ds[at]);
+            }
+            CHECK(guard_ok(out, ns), "conv2d_bwd_data %s '%s': guard", pcnn_isa_name(level),
+                  conv_shapes[s].name);
+            free(out);
+        }
+        FOR_EACH_VARIANT(conv2d_bwd_weights) {
+            bwd_w.has[level] = 1;
+            for (int pass = 0; pass < 2; ++pass) { /* with and without diff_bias */
+                float *out = gbuf_f(nw), *outb = gbuf_f(d->oc);
+                const int32_t st =
+                    tab_->conv2d_bwd_weights(d, src, dd, out, pass == 0 ? outb : NULL);
+                if (st == PCNN_STATUS_UNSUPPORTED && level > 0) {
+                    if (pass == 0) bwd_w.unsup[level]++;
+                } else {
+                    if (pass == 0) bwd_w.ran[level]++;
+                    CHECK(st == PCNN_STATUS_OK, "conv2d_bwd_weights %s: status %d",
+                          pcnn_isa_name(level), st);
+                    const int64_t at = first_value_mismatch(out, ref_dw, nw);
+                    CHECK(at < 0, "conv2d_bwd_weights %s on '%s' [%s] seed %" PRIu64
+                          ": diff_weights[%" PRId64 "] = %g, scalar %g", pcnn_isa_name(level),
+                          conv_shapes[s].name, desc_txt, g_seed, at, at < 0 ? 0.0 : out[at],
+                          at < 0 ? 0.0 : ref_dw[at]);
+                    if (pass == 0) {
+                        const int64_t atb = first_value_mismatch(outb, ref_db, d->oc);
+                        CHECK(atb < 0, "conv2d_bwd_weights %s on '%s' [%s]: diff_bias[%" PRId64
+                              "]", pcnn_isa_name(level), conv_shapes[s].name, desc_txt, atb);
+                    } else {
+                        CHECK(bits_of(outb[0]) == PREFILL_NAN_BITS,
+                              "diff_bias written although NULL was passed?");
+                    }
+                }
+                CHECK(guard_ok(out, nw) && guard_ok(outb, d->oc), "conv2d_bwd_weights %s '%s': guard",
+                      pcnn_isa_name(level), conv_shapes[s].name);
+                free(out);
+                free(outb);
+            }
+        }
+        CHECK(same_bits(src, src0, ns + GUARD) && same_bits(w, w0, nw + GUARD) &&
+                  same_bits(b, b0, d->oc + GUARD) && same_bits(dd, dd0, nd + GUARD),
+              "conv '%s': an input was modified", conv_shapes[s].name);
+        CHECK(guard_ok(ref_dst, nd) && guard_ok(ref_ds, ns) && guard_ok(ref_dw, nw) &&
+                  guard_ok(ref_db, d->oc),
+              "conv '%s': scalar guard", conv_shapes[s].name);
+        free(src); free(w); free(b); free(dd);
+        free(src0); free(w0); free(b0); free(dd0);
+        free(ref_dst); free(ref_ds); free(ref_dw); free(ref_db);
+    }
+    report("conv2d_fwd", &fwd, n_conv_shapes, COUNT_VARIANTS(conv2d_fwd));
+    report("conv2d_bwd_data", &bwd_d, n_conv_shapes, COUNT_VARIANTS(conv2d_bwd_data));
+    report("conv2d_bwd_weights", &bwd_w, n_conv_shapes, COUNT_VARIANTS(conv2d_bwd_weights));
+}
+
+/* ---- maxpool2d ---- */
+
+static void fill_pool_input(float *p, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+        const int64_t r = rng_int(0, 99);
+        if (r < 3) {
+            p[i] = f_from_bits(0x7fc00000u | (uint32_t)rng_int(1, 0x3fffff)); /* NaN payload */
+        } else if (r < 4) {
+            p[i] = f_from_bits(0xffc00000u | (uint32_t)rng_int(1, 0x3fffff)); /* negative NaN */
+        } else if (r < 6) {
+            p[i] = r == 4 ? -INFINITY : INFINITY;
+        } else if (r < 8) {
+            p[i] = -0.0f;
+        } else {
+            p[i] = (float)rng_int(-4, 4);
+        }
+    }
+}
+
+static void run_pool(void) {
+    op_stats fwd = {{0}, {0}, {0}}, bwd = {{0}, {0}, {0}};
+    const pcnn_kernel_table *ref = &pcnn_kernels_scalar;
+    char desc_txt[256];
+    for (int s = 0; s < n_pool_shapes; ++s) {
+        const pcnn_maxpool2d_desc *d = &pool_shapes[s].d;
+        print_pool(d, desc_txt, sizeof desc_txt);
+        const int64_t ns = pool_src_count(d), nd = pool_dst_count(d);
+        rng_seed(g_seed + (uint64_t)s * 104729u);
+        float *src = gbuf_f(ns), *dd = gbuf_f(nd);
+        fill_pool_input(src, ns);
+        fill_ints(dd, nd, -3, 3);
+        float *src0 = copy_guarded(src, ns), *dd0 = copy_guarded(dd, nd);
+        float *ref_dst = gbuf_f(nd), *ref_ds = gbuf_f(ns);
+        int32_t *ref_idx = gbuf_i(nd);
+        CHECK_STATUS(ref->maxpool2d_fwd(d, src, ref_dst, ref_idx), PCNN_STATUS_OK);
+        CHECK_STATUS(ref->maxpool2d_bwd(d, dd, ref_idx, ref_ds), PCNN_STATUS_OK);
+        int32_t *ref_idx0 = gbuf_i(nd);
+        memcpy(ref_idx0, ref_idx, (size_t)nd * sizeof(int32_t));
+
+        FOR_EACH_VARIANT(maxpool2d_fwd) {
+            fwd.has[level] = 1;
+            for (int pass = 0; pass < 2; ++pass) { /* with and without indices */
+                float *out = gbuf_f(nd);
+                int32_t *idx = gbuf_i(nd);
+                const int32_t st = tab_->maxpool2d_fwd(d, src, out, pass == 0 ? idx : NULL);
+                if (st == PCNN_STATUS_UNSUPPORTED && level > 0) {
+                    if (pass == 0) fwd.unsup[level]++;
+                } else {
+                    if (pass == 0) fwd.ran[level]++;
+                    CHECK(st == PCNN_STATUS_OK, "maxpool2d_fwd %s: status %d",
+                          pcnn_isa_name(level), st);
+                    CHECK(same_bits(out, ref_dst, nd), "maxpool2d_fwd %s on '%s' [%s] seed %"
+                          PRIu64 " (indices %s): dst differs", pcnn_isa_name(level),
+                          pool_shapes[s].name, desc_txt, g_seed, pass == 0 ? "on" : "NULL");
+                    if (pass == 0) {
+                        CHECK(same_bits(idx, ref_idx, nd), "maxpool2d_fwd %s on '%s' [%s] seed %"
+                              PRIu64 ": indices differ", pcnn_isa_name(level),
+                              pool_shapes[s].name, desc_txt, g_seed);
+                    } else {
+                        CHECK(idx[0] == -7, "indices written although NULL was passed?");
+                    }
+                }
+                CHECK(guard_ok(out, nd) && guard_ok(idx, nd), "maxpool2d_fwd %s '%s': guard",
+                      pcnn_isa_name(level), pool_shapes[s].name);
+                free(out);
+                free(idx);
+            }
+        }
+        FOR_EACH_VARIANT(maxpool2d_bwd) {
+            bwd.has[level] = 1;
+            float *out = gbuf_f(ns);
+            const int32_t st = tab_->maxpool2d_bwd(d, dd, ref_idx, out);
+            if (st == PCNN_STATUS_UNSUPPORTED && level > 0) {
+                bwd.unsup[level]++;
+            } else {
+                bwd.ran[level]++;
+                CHECK(st == PCNN_STATUS_OK, "maxpool2d_bwd %s: status %d", pcnn_isa_name(level),
+                      st);
+                CHECK(same_bits(out, ref_ds, ns), "maxpool2d_bwd %s on '%s' [%s] seed %" PRIu64
+                      ": diff_src differs", pcnn_isa_name(level), pool_shapes[s].name, desc_txt,
+                      g_seed);
+            }
+            CHECK(guard_ok(out, ns), "maxpool2d_bwd %s '%s': guard", pcnn_isa_name(level),
+                  pool_shapes[s].name);
+            /* an out-of-range index must be reported by every variant */
+            if (nd > 0) {
+                int32_t *bad = gbuf_i(nd);
+                memcpy(bad, ref_idx, (size_t)nd * sizeof(int32_t));
+                bad[(nd - 1) / 2] = (int32_t)(d->ih * d->iw);
+                const int32_t st2 = tab_->maxpool2d_bwd(d, dd, bad, out);
+                CHECK(st2 == PCNN_STATUS_OUT_OF_RANGE ||
+                          (st2 == PCNN_STATUS_UNSUPPORTED && level > 0),
+                      "maxpool2d_bwd %s '%s': bad index gave %d", pcnn_isa_name(level),
+                      pool_shapes[s].name, st2);
+                CHECK(guard_ok(out, ns), "maxpool2d_bwd %s '%s': guard after bad index",
+                      pcnn_isa_name(level), pool_shapes[s].name);
+                free(bad);
+            }
+            free(out);
+        }
+        CHECK(same_bits(src, src0, ns + GUARD) && same_bits(dd, dd0, nd + GUARD) &&
+                  same_bits(ref_idx, ref_idx0, nd),
+              "pool '%s': an input was modified", pool_shapes[s].name);
+        CHECK(guard_ok(ref_dst, nd) && guard_ok(ref_ds, ns) && guard_ok(ref_idx, nd),
+              "pool '%s': scalar guard", pool_shapes[s].name);
+        free(src); free(dd); free(src0); free(dd0);
+        free(ref_dst); free(ref_ds); free(ref_idx); free(ref_idx0);
+    }
+    report("maxpool2d_fwd", &fwd, n_pool_shapes, COUNT_VARIANTS(maxpool2d_fwd));
+    report("maxpool2d_bwd", &bwd, n_pool_shapes, COUNT_VARIANTS(maxpool2d_bwd));
+}
+
+int main(void) {
+    const char *seed = getenv("PCNN_TEST_SEED");
+    if (seed != NULL && *seed != '\0') {
+        g_seed = strtoull(seed, NULL, 10);
+    }
+    printf("variants: seed %" PRIu64 ", detected ISA %s, threads %d\n", g_seed,
+           pcnn_isa_name(pcnn_isa_detected()), pcnn_get_num_threads());
+    build_conv_corpus();
+    build_pool_corpus();
+    run_conv();
+    run_pool();
+    return test_finish("variants");
+}
