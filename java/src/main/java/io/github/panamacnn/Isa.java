@@ -1,0 +1,61 @@
+package io.github.panamacnn;
+
+import java.util.Locale;
+
+/**
+ * Instruction-set levels of the native kernels, ordered: a cap at level L allows every level
+ * {@code <= L}. The levels match the C constants {@code PCNN_ISA_SCALAR}, {@code PCNN_ISA_AVX2}
+ * (AVX2 + FMA) and {@code PCNN_ISA_AVX512} (AVX-512 F, BW, VL, DQ).
+ */
+public enum Isa {
+    /** Portable C, no vector extensions beyond the baseline. */
+    SCALAR(0, "scalar"),
+    /** AVX2 + FMA. */
+    AVX2(1, "avx2"),
+    /** AVX-512 F, BW, VL, DQ. */
+    AVX512(2, "avx512");
+
+    private final int level;
+    private final String id;
+
+    Isa(int level, String id) {
+        this.level = level;
+        this.id = id;
+    }
+
+    /** The C level ({@code PCNN_ISA_*}): 0, 1 or 2. */
+    public int level() {
+        return level;
+    }
+
+    /** The lower-case name used by the C library, the CLI and the system property: "scalar", "avx2", "avx512". */
+    public String id() {
+        return id;
+    }
+
+    /** The ISA for a C level; throws {@link IllegalArgumentException} for an unknown level. */
+    public static Isa fromLevel(int level) {
+        for (Isa isa : values()) {
+            if (isa.level == level) {
+                return isa;
+            }
+        }
+        throw new IllegalArgumentException("unknown ISA level " + level + " (expected 0=scalar, 1=avx2, 2=avx512)");
+    }
+
+    /**
+     * Parses "scalar", "avx2" or "avx512" (case-insensitive, surrounding blanks ignored) or the level
+     * digits "0", "1", "2"; throws {@link IllegalArgumentException} naming the bad text otherwise.
+     */
+    public static Isa parse(String text) {
+        if (text != null) {
+            String t = text.strip().toLowerCase(Locale.ROOT);
+            for (Isa isa : values()) {
+                if (isa.id.equals(t) || Integer.toString(isa.level).equals(t)) {
+                    return isa;
+                }
+            }
+        }
+        throw new IllegalArgumentException("unknown ISA '" + text + "' (expected scalar, avx2 or avx512)");
+    }
+}

@@ -1,0 +1,212 @@
+package io.github.panamacnn.cli;
+
+import io.github.panamacnn.Conv2dGeometry;
+import io.github.panamacnn.MaxPool2dGeometry;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.SplittableRandom;
+
+/**
+ * A named corpus of awkward shapes on which the native kernels are cross-checked against the
+ * reference: channel tails (counts that are not multiples of the vector width), 1x1 inputs,
+ * kernel == input, stride > kernel, asymmetric padding, dilation, groups (including depthwise),
+ * odd primes, N > 1, rows whose width leaves a vector tail. Used by the {@code check} command and
+ * by the tests. Shapes are small so that the naive reference runs in milliseconds, and so that
+ * integer-valued inputs in [-3, 3] keep every sum exactly representable in float32.
+ *
+ * <p>Also generates seeded random geometries ({@link #randomConv(long, int)},
+ * {@link #randomPool(long, int)}): the same seed gives the same list.
+ */
+public final class ShapeCorpus {
+
+    /** A named convolution geometry. */
+    public record ConvCase(String name, Conv2dGeometry g) {
+        public ConvCase {
+            Objects.requireNonNull(name, "name");
+            Objects.requireNonNull(g, "g");
+        }
+
+        @Override
+        public String toString() {
+            return name + " " + g;
+        }
+    }
+
+    /** A named max-pooling geometry. */
+    public record PoolCase(String name, MaxPool2dGeometry g) {
+        public PoolCase {
+            Objects.requireNonNull(name, "name");
+            Objects.requireNonNull(g, "g");
+        }
+
+        @Override
+        public String toString() {
+            return name + " " + g;
+        }
+    }
+
+    private ShapeCorpus() {
+    }
+
+    private static ConvCase conv(String name, long n, long c, long ih, long iw, long oc, long kh, long kw,
+                                 long sh, long sw, long pt, long pb, long pl, long pr, long dh, long dw, long groups) {
+        return new ConvCase(name, Conv2dGeometry.of(n, c, ih, iw, oc, kh, kw, sh, sw, pt, pb, pl, pr, dh, dw, groups));
+    }
+
+    private static PoolCase pool(String name, long n, long c, long ih, long iw, long kh, long kw, long sh, long sw,
+                                 long pt, long pb, long pl, long pr, long dh, long dw, boolean ceil) {
+        return new PoolCase(name, MaxPool2dGeometry.of(n, c, ih, iw, kh, kw, sh, sw, pt, pb, pl, pr, dh, dw, ceil));
+    }
+
+    /** The named convolution corpus (fixed order, unique names). */
+    public static List<ConvCase> conv() {
+        return List.of(
+                //   name                          n   c  ih  iw  oc kh kw sh sw pt pb pl pr dh dw  g
+                conv("basic-3x3",                  1,  3,  8,  8,  4, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1),
+                conv("same-padding-3x3",           2,  4,  9,  9,  8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+                conv("1x1-input-1x1-kernel",       1,  5,  1,  1,  7, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1),
+                conv("1x1-input-padded-3x3",       2,  3,  1,  1,  4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+                conv("pointwise-1x1",              2, 16,  7,  7, 24, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1),
+                conv("kernel-equals-input",        1,  3,  5,  5,  6, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1),
+                conv("kernel-equals-input-rect",   2,  2,  3,  7,  3, 3, 7, 1, 1, 0, 0, 0, 0, 1, 1, 1),
+                conv("stride-gt-kernel",           1,  3, 11, 11,  4, 2, 2, 3, 3, 0, 0, 0, 0, 1, 1, 1),
+                conv("stride-gt-kernel-1x1-4x2",   1,  2, 13,  9,  5, 1, 1, 4, 2, 0, 0, 0, 0, 1, 1, 1),
+                conv("asymmetric-padding",         1,  3,  6,  7,  4, 3, 3, 1, 1, 2, 0, 1, 3, 1, 1, 1),
+                conv("asymmetric-padding-strided", 2,  3, 10, 11,  5, 3, 2, 2, 3, 0, 1, 2, 0, 1, 1, 1),
+                conv("padding-larger-than-kernel", 1,  2,  3,  3,  3, 2, 2, 1, 1, 3, 3, 3, 3, 1, 1, 1),
+                conv("dilation-2",                 1,  4, 12, 12,  4, 3, 3, 1, 1, 0, 0, 0, 0, 2, 2, 1),
+                conv("dilation-3x2-padded",        1,  3, 10, 13,  5, 3, 2, 1, 1, 1, 1, 2, 2, 3, 2, 1),
+                conv("dilation-stride-padding",    2,  3, 15, 14,  6, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1),
+                conv("groups-2",                   1,  4,  8,  8,  6, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 2),
+                conv("groups-3-strided",           2,  6,  9, 10,  9, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 3),
+                conv("depthwise-3x3",              1,  8, 10, 10,  8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 8),
+                conv("depthwise-multiplier-2",     1,  5,  7,  7, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 5),
+                conv("depthwise-17ch-stride-2",    2, 17, 11, 11, 17, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 17),
+                conv("channel-tail-17-to-33",      1, 17,  6,  6, 33, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1),
+                conv("channel-tail-32-to-33-1x1",  1, 32,  5,  5, 33, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1),
+                conv("width-tail-31",              1,  3,  5, 31, 15, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1),
+                conv("width-tail-70",              1,  2,  3, 70,  3, 1, 3, 1, 1, 0, 0, 1, 1, 1, 1, 1),
+                conv("odd-primes",                 3,  7, 13, 11,  5, 5, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1),
+                conv("odd-primes-strided",         1, 11, 17, 19, 13, 3, 5, 3, 2, 1, 2, 2, 1, 1, 1, 1),
+                conv("batch-4",                    4,  3,  6,  6,  4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+                conv("single-output-channel",      2,  9,  7,  7,  1, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1),
+                conv("single-input-channel-5x5",   1,  1,  9,  9, 16, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1),
+                conv("width-1",                    1,  4, 13,  1,  3, 3, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1),
+                conv("height-1",                   1,  4,  1, 13,  3, 1, 3, 1, 1, 0, 0, 1, 1, 1, 1, 1),
+                conv("stem-7x7-stride-2",          1,  3, 20, 20,  8, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1),
+                conv("even-kernel-4x4-stride-2",   1,  4,  8,  8,  4, 4, 4, 2, 2, 1, 1, 1, 1, 1, 1, 1),
+                conv("64-channels-3x3",            1, 64,  8,  8, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1));
+    }
+
+    /** The named max-pooling corpus (fixed order, unique names). */
+    public static List<PoolCase> pool() {
+        return List.of(
+                //   name                       n   c  ih  iw kh kw sh sw pt pb pl pr dh dw  ceil
+                pool("2x2-stride-2",            1,  3,  8,  8, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, false),
+                pool("3x3-stride-2-padding-1",  2,  4, 11, 11, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false),
+                pool("3x3-stride-1-overlap",    1,  2,  7,  7, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, false),
+                pool("kernel-equals-input",     1,  3,  5,  6, 5, 6, 1, 1, 0, 0, 0, 0, 1, 1, false),
+                pool("1x1-input",               2,  5,  1,  1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, false),
+                pool("1x1-input-padded-3x3",    1,  3,  1,  1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false),
+                pool("stride-gt-kernel",        1,  2, 11, 10, 2, 2, 3, 4, 0, 0, 0, 0, 1, 1, false),
+                pool("ceil-mode",               1,  3,  7,  7, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, true),
+                pool("ceil-mode-padded",        1,  2,  6,  8, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, true),
+                pool("ceil-mode-drops-last",    1,  2,  5,  5, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, true),
+                pool("ceil-mode-dilated",       1,  2, 10, 10, 2, 2, 3, 3, 0, 0, 0, 0, 2, 2, true),
+                pool("asymmetric-padding",      1,  3,  6,  7, 3, 2, 1, 2, 2, 0, 0, 1, 1, 1, false),
+                pool("dilation-2",              1,  2,  9,  9, 3, 3, 1, 1, 0, 0, 0, 0, 2, 2, false),
+                pool("dilation-stride-padding", 2,  3, 12, 11, 3, 2, 2, 1, 2, 2, 1, 1, 2, 3, false),
+                pool("channel-tail-17",         1, 17,  6,  6, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, false),
+                pool("width-tail-67",           1,  2,  4, 67, 1, 3, 1, 2, 0, 0, 1, 1, 1, 1, false),
+                pool("odd-primes",              3,  5, 13, 11, 3, 5, 2, 3, 0, 0, 0, 0, 1, 1, false),
+                pool("global-batch-4",          4,  3,  7,  7, 7, 7, 7, 7, 0, 0, 0, 0, 1, 1, false),
+                pool("width-1",                 1,  3,  9,  1, 3, 1, 2, 1, 0, 0, 0, 0, 1, 1, false),
+                pool("rect-window-1x4",         1,  2,  8,  9, 1, 4, 1, 2, 0, 0, 0, 0, 1, 1, false),
+                pool("identity-1x1",            1,  3,  5,  5, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, false),
+                pool("wide-stride-1-row-tail",  2,  3,  5, 35, 2, 3, 1, 1, 1, 0, 1, 2, 1, 1, false));
+    }
+
+    /**
+     * {@code count} random valid convolution geometries drawn from {@code new SplittableRandom(seed)}:
+     * n 1..3, c and oc 1..20 (groups a common divisor), ih/iw 1..20, kernel 1..5, stride 1..3,
+     * padding 0..2 per side, dilation 1..3. Shapes whose kernel does not fit are redrawn.
+     */
+    public static List<ConvCase> randomConv(long seed, int count) {
+        SplittableRandom r = new SplittableRandom(seed);
+        List<ConvCase> out = new ArrayList<>(count);
+        int attempts = 0;
+        while (out.size() < count) {
+            if (++attempts > 1000 * (count + 1)) {
+                throw new IllegalStateException("could not draw " + count + " valid convolution geometries");
+            }
+            long n = r.nextInt(1, 4);
+            long c = r.nextInt(1, 21);
+            long oc = r.nextInt(1, 21);
+            long g = randomCommonDivisor(r, c, oc);
+            long ih = r.nextInt(1, 21);
+            long iw = r.nextInt(1, 21);
+            long kh = r.nextInt(1, 6);
+            long kw = r.nextInt(1, 6);
+            long sh = r.nextInt(1, 4);
+            long sw = r.nextInt(1, 4);
+            long pt = r.nextInt(0, 3), pb = r.nextInt(0, 3), pl = r.nextInt(0, 3), pr = r.nextInt(0, 3);
+            long dh = r.nextInt(4) == 0 ? r.nextInt(2, 4) : 1;
+            long dw = r.nextInt(4) == 0 ? r.nextInt(2, 4) : 1;
+            if (dh * (kh - 1) + 1 > ih + pt + pb || dw * (kw - 1) + 1 > iw + pl + pr) {
+                continue;
+            }
+            out.add(conv("random-conv-" + seed + "-" + out.size(), n, c, ih, iw, oc, kh, kw, sh, sw, pt, pb, pl, pr,
+                    dh, dw, g));
+        }
+        return List.copyOf(out);
+    }
+
+    /**
+     * {@code count} random valid max-pooling geometries drawn from {@code new SplittableRandom(seed)}:
+     * n 1..3, c 1..20, ih/iw 1..20, kernel 1..4, stride 1..4, padding 0..2 per side, dilation 1..3,
+     * floor or ceil mode. Shapes the geometry rejects (window too large or in the padding) are redrawn.
+     */
+    public static List<PoolCase> randomPool(long seed, int count) {
+        SplittableRandom r = new SplittableRandom(seed);
+        List<PoolCase> out = new ArrayList<>(count);
+        int attempts = 0;
+        while (out.size() < count) {
+            if (++attempts > 1000 * (count + 1)) {
+                throw new IllegalStateException("could not draw " + count + " valid pooling geometries");
+            }
+            long n = r.nextInt(1, 4);
+            long c = r.nextInt(1, 21);
+            long ih = r.nextInt(1, 21);
+            long iw = r.nextInt(1, 21);
+            long kh = r.nextInt(1, 5);
+            long kw = r.nextInt(1, 5);
+            long sh = r.nextInt(1, 5);
+            long sw = r.nextInt(1, 5);
+            long pt = r.nextInt(0, 3), pb = r.nextInt(0, 3), pl = r.nextInt(0, 3), pr = r.nextInt(0, 3);
+            long dh = r.nextInt(4) == 0 ? r.nextInt(2, 4) : 1;
+            long dw = r.nextInt(4) == 0 ? r.nextInt(2, 4) : 1;
+            boolean ceil = r.nextBoolean();
+            PoolCase pc;
+            try {
+                pc = pool("random-pool-" + seed + "-" + out.size(), n, c, ih, iw, kh, kw, sh, sw, pt, pb, pl, pr, dh,
+                        dw, ceil);
+            } catch (IllegalArgumentException rejected) {
+                continue; // e.g. a window entirely in the padding: draw again
+            }
+            out.add(pc);
+        }
+        return List.copyOf(out);
+    }
+
+    private static long randomCommonDivisor(SplittableRandom r, long a, long b) {
+        List<Long> divisors = new ArrayList<>();
+        for (long d = 1; d <= Math.min(a, b); d++) {
+            if (a % d == 0 && b % d == 0) {
+                divisors.add(d);
+            }
+        }
+        // Favour groups == 1 half of the time; otherwise any common divisor (depthwise included).
+        return r.nextBoolean() ? 1 : divisors.get(r.nextInt(divisors.size()));
+    }
+}

@@ -1,0 +1,154 @@
+package io.github.panamacnn.nativeimpl;
+
+import io.github.panamacnn.Backend;
+import io.github.panamacnn.BackendMismatchException;
+import io.github.panamacnn.Conv2dGeometry;
+import io.github.panamacnn.IndexBuffer;
+import io.github.panamacnn.MaxPool2dGeometry;
+import io.github.panamacnn.Tensor;
+import io.github.panamacnn.reference.ReferenceKernels;
+
+import java.util.Objects;
+
+/**
+ * Runs the native kernels into the caller's outputs, recomputes every output with the reference
+ * kernels on copies of the inputs, and throws {@link BackendMismatchException} when they disagree:
+ * convolutions against the exact (double) result within {@link Tolerance}, max pooling bit-exactly
+ * (values and indices). The message names the op, the geometry, the first offending index, both
+ * values, the bound and the max error. For debugging and tests: slow, and limited to tensors of
+ * fewer than 2^31 elements (Java arrays).
+ */
+public final class CheckedBackend implements Backend {
+    private final Backend nativeBackend;
+
+    CheckedBackend(Backend nativeBackend) {
+        this.nativeBackend = Objects.requireNonNull(nativeBackend, "nativeBackend");
+    }
+
+    @Override
+    public String name() {
+        return "checked";
+    }
+
+    @Override
+    public void conv2dForward(Conv2dGeometry g, Tensor src, Tensor weights, Tensor bias, Tensor dst) {
+        Objects.requireNonNull(g, "geometry must not be null");
+        g.checkForward(src, weights, bias, dst);
+        float[] x = array("src", src);
+        float[] w = array("weights", weights);
+        float[] b = bias == null ? null : array("bias", bias);
+        nativeBackend.conv2dForward(g, src, weights, bias, dst);
+        float[] actual = array("dst", dst);
+
+        double[] exact = new double[actual.length];
+        ReferenceKernels.conv2dForward(g, toDouble(x, false), toDouble(w, false), toDouble(b, false), exact);
+        double[] s = new double[actual.length];
+        ReferenceKernels.conv2dForward(g, toDouble(x, true), toDouble(w, true), toDouble(b, true), s);
+        fail("conv2dForward dst", g, Tolerance.compareConv("dst", actual, exact, s,
+                Tolerance.forwardReduction(g, bias != null)));
+    }
+
+    @Override
+    public void conv2dBackwardData(Conv2dGeometry g, Tensor diffDst, Tensor weights, Tensor diffSrc) {
+        Objects.requireNonNull(g, "geometry must not be null");
+        g.checkBackwardData(diffDst, weights, diffSrc);
+        float[] dy = array("diffDst", diffDst);
+        float[] w = array("weights", weights);
+        array("diffSrc", diffSrc); // size check before any work
+        nativeBackend.conv2dBackwardData(g, diffDst, weights, diffSrc);
+        float[] actual = diffSrc.toArray();
+
+        double[] exact = new double[actual.length];
+        ReferenceKernels.conv2dBackwardData(g, toDouble(dy, false), toDouble(w, false), exact);
+        double[] s = new double[actual.length];
+        ReferenceKernels.conv2dBackwardData(g, toDouble(dy, true), toDouble(w, true), s);
+        fail("conv2dBackwardData diffSrc", g, Tolerance.compareConv("diffSrc", actual, exact, s,
+                Tolerance.backwardDataReduction(g)));
+    }
+
+    @Override
+    public void conv2dBackwardWeights(Conv2dGeometry g, Tensor src, Tensor diffDst, Tensor diffWeights,
+                                      Tensor diffBias) {
+        Objects.requireNonNull(g, "geometry must not be null");
+        g.checkBackwardWeights(src, diffDst, diffWeights, diffBias);
+        float[] x = array("src", src);
+        float[] dy = array("diffDst", diffDst);
+        nativeBackend.conv2dBackwardWeights(g, src, diffDst, diffWeights, diffBias);
+        float[] actualW = array("diffWeights", diffWeights);
+        float[] actualB = diffBias == null ? null : diffBias.toArray();
+
+        double[] exactW = new double[actualW.length];
+        double[] exactB = actualB == null ? null : new double[actualB.length];
+        ReferenceKernels.conv2dBackwardWeights(g, toDouble(x, false), toDouble(dy, false), exactW, exactB);
+        double[] sW = new double[actualW.length];
+        double[] sB = actualB == null ? null : new double[actualB.length];
+        ReferenceKernels.conv2dBackwardWeights(g, toDouble(x, true), toDouble(dy, true), sW, sB);
+        long k = Tolerance.backwardWeightsReduction(g);
+        fail("conv2dBackwardWeights diffWeights", g, Tolerance.compareConv("diffWeights", actualW, exactW, sW, k));
+        if (actualB != null) {
+            fail("conv2dBackwardWeights diffBias", g, Tolerance.compareConv("diffBias", actualB, exactB, sB, k));
+        }
+    }
+
+    @Override
+    public void maxPool2dForward(MaxPool2dGeometry g, Tensor src, Tensor dst, IndexBuffer indices) {
+        Objects.requireNonNull(g, "geometry must not be null");
+        g.checkForward(src, dst, indices);
+        float[] x = array("src", src);
+        array("dst", dst);
+        nativeBackend.maxPool2dForward(g, src, dst, indices);
+
+        float[] expected = new float[(int) g.dstElementCount()];
+        int[] expectedIdx = new int[expected.length];
+        ReferenceKernels.maxPool2dForward(g, x, expected, expectedIdx);
+        fail("maxPool2dForward dst", g, Tolerance.compareExact("dst", dst.toArray(), expected));
+        if (indices != null) {
+            fail("maxPool2dForward indices", g, Tolerance.compareExact("indices", indices.toArray(), expectedIdx));
+        }
+    }
+
+    @Override
+    public void maxPool2dBackward(MaxPool2dGeometry g, Tensor diffDst, IndexBuffer indices, Tensor diffSrc) {
+        Objects.requireNonNull(g, "geometry must not be null");
+        g.checkBackward(diffDst, indices, diffSrc);
+        float[] dy = array("diffDst", diffDst);
+        int[] idx = indices.toArray();
+        array("diffSrc", diffSrc);
+        nativeBackend.maxPool2dBackward(g, diffDst, indices, diffSrc);
+
+        float[] expected = new float[(int) diffSrc.elementCount()];
+        ReferenceKernels.maxPool2dBackward(g, dy, idx, expected);
+        fail("maxPool2dBackward diffSrc", g, Tolerance.compareExact("diffSrc", diffSrc.toArray(), expected));
+    }
+
+    private static void fail(String op, Object geometry, String mismatch) {
+        if (mismatch != null) {
+            throw new BackendMismatchException("native and reference disagree in " + op + " for " + geometry + ": "
+                    + mismatch);
+        }
+    }
+
+    private static float[] array(String name, Tensor t) {
+        if (t.elementCount() > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException(name + " has " + t.elementCount()
+                    + " elements: too large for the checked backend (Java arrays)");
+        }
+        return t.toArray();
+    }
+
+    private static double[] toDouble(float[] a, boolean abs) {
+        if (a == null) {
+            return null;
+        }
+        double[] d = new double[a.length];
+        for (int i = 0; i < a.length; i++) {
+            d[i] = abs ? Math.abs((double) a[i]) : a[i];
+        }
+        return d;
+    }
+
+    @Override
+    public String toString() {
+        return "CheckedBackend[" + nativeBackend + " vs reference]";
+    }
+}

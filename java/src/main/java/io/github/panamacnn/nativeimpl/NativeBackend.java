@@ -1,0 +1,300 @@
+package io.github.panamacnn.nativeimpl;
+
+import io.github.panamacnn.Backend;
+import io.github.panamacnn.Conv2dGeometry;
+import io.github.panamacnn.IndexBuffer;
+import io.github.panamacnn.MaxPool2dGeometry;
+import io.github.panamacnn.NativeKernelException;
+import io.github.panamacnn.Tensor;
+import io.github.panamacnn.ffi.panamacnn_h;
+import io.github.panamacnn.ffi.pcnn_conv2d_desc;
+import io.github.panamacnn.ffi.pcnn_maxpool2d_desc;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * The C kernels behind {@link Backend}. The only user of the {@code ffi} bindings.
+ *
+ * <p>Before every downcall it validates, in Java: shapes and liveness (the geometry's {@code check*}
+ * methods), then that every segment is native, 4-byte aligned and exactly as large as the geometry
+ * needs, and that no output overlaps another argument. A bad argument therefore throws
+ * {@link IllegalArgumentException} / {@link IllegalStateException} / {@link NullPointerException}
+ * naming it, and no native code runs. A non-OK status from C becomes a {@link NativeKernelException}
+ * naming the C function, the status and its text.
+ *
+ * <p>Steady state allocates no native memory: the C descriptor of each geometry is built once
+ * (filled, validated by {@code pcnn_*_desc_init}, and cross-checked against the Java output size),
+ * then cached in a small bounded concurrent map. A descriptor is read-only after init, so threads
+ * share it. Its memory belongs to an automatic arena and is freed by the GC after eviction.
+ * Thread-safe. No {@code Linker.Option.critical} anywhere.
+ */
+public final class NativeBackend implements Backend {
+    /** At most this many descriptors of each kind are cached; the cache is cleared when full. */
+    static final int MAX_CACHED_DESCS = 256;
+
+    private static final NativeBackend INSTANCE = new NativeBackend();
+
+    /** Number of downcalls made through this class (descriptor inits included); for tests. */
+    static final LongAdder DOWNCALLS = new LongAdder();
+
+    private final ConcurrentHashMap<Conv2dGeometry, MemorySegment> convDescs = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<MaxPool2dGeometry, MemorySegment> poolDescs = new ConcurrentHashMap<>();
+
+    private NativeBackend() {
+    }
+
+    /** The singleton; loads the library first and throws {@link IllegalStateException} with the reason if it cannot. */
+    static NativeBackend instance() {
+        NativeLibrary.ensureLoaded();
+        return INSTANCE;
+    }
+
+    @Override
+    public String name() {
+        return "native";
+    }
+
+    @Override
+    public String toString() {
+        return "NativeBackend[" + NativeLibrary.path().map(Object::toString).orElse("not loaded") + "]";
+    }
+
+    // ---- convolution -------------------------------------------------------------------------
+
+    @Override
+    public void conv2dForward(Conv2dGeometry g, Tensor src, Tensor weights, Tensor bias, Tensor dst) {
+        requireGeometry(g);
+        g.checkForward(src, weights, bias, dst);
+        MemorySegment s = segment("src", src, g.srcShape());
+        MemorySegment w = segment("weights", weights, g.weightsShape());
+        MemorySegment b = bias == null ? MemorySegment.NULL : segment("bias", bias, g.biasShape());
+        MemorySegment d = segment("dst", dst, g.dstShape());
+        requireNoOverlap("dst", d, "src", s);
+        requireNoOverlap("dst", d, "weights", w);
+        requireNoOverlap("dst", d, "bias", b);
+        MemorySegment desc = convDesc(g);
+        DOWNCALLS.increment();
+        check("pcnn_conv2d_fwd", panamacnn_h.pcnn_conv2d_fwd(desc, s, w, b, d));
+    }
+
+    @Override
+    public void conv2dBackwardData(Conv2dGeometry g, Tensor diffDst, Tensor weights, Tensor diffSrc) {
+        requireGeometry(g);
+        g.checkBackwardData(diffDst, weights, diffSrc);
+        MemorySegment dy = segment("diffDst", diffDst, g.dstShape());
+        MemorySegment w = segment("weights", weights, g.weightsShape());
+        MemorySegment dx = segment("diffSrc", diffSrc, g.srcShape());
+        requireNoOverlap("diffSrc", dx, "diffDst", dy);
+        requireNoOverlap("diffSrc", dx, "weights", w);
+        MemorySegment desc = convDesc(g);
+        DOWNCALLS.increment();
+        check("pcnn_conv2d_bwd_data", panamacnn_h.pcnn_conv2d_bwd_data(desc, dy, w, dx));
+    }
+
+    @Override
+    public void conv2dBackwardWeights(Conv2dGeometry g, Tensor src, Tensor diffDst, Tensor diffWeights,
+                                      Tensor diffBias) {
+        requireGeometry(g);
+        g.checkBackwardWeights(src, diffDst, diffWeights, diffBias);
+        MemorySegment s = segment("src", src, g.srcShape());
+        MemorySegment dy = segment("diffDst", diffDst, g.dstShape());
+        MemorySegment dw = segment("diffWeights", diffWeights, g.weightsShape());
+        MemorySegment db = diffBias == null ? MemorySegment.NULL : segment("diffBias", diffBias, g.biasShape());
+        requireNoOverlap("diffWeights", dw, "src", s);
+        requireNoOverlap("diffWeights", dw, "diffDst", dy);
+        requireNoOverlap("diffBias", db, "src", s);
+        requireNoOverlap("diffBias", db, "diffDst", dy);
+        requireNoOverlap("diffBias", db, "diffWeights", dw);
+        MemorySegment desc = convDesc(g);
+        DOWNCALLS.increment();
+        check("pcnn_conv2d_bwd_weights", panamacnn_h.pcnn_conv2d_bwd_weights(desc, s, dy, dw, db));
+    }
+
+    // ---- max pooling -------------------------------------------------------------------------
+
+    @Override
+    public void maxPool2dForward(MaxPool2dGeometry g, Tensor src, Tensor dst, IndexBuffer indices) {
+        requireGeometry(g);
+        g.checkForward(src, dst, indices);
+        MemorySegment s = segment("src", src, g.srcShape());
+        MemorySegment d = segment("dst", dst, g.dstShape());
+        MemorySegment ix = indices == null ? MemorySegment.NULL
+                : checkSegment("indices", indices.segment(), g.dstElementCount());
+        requireNoOverlap("dst", d, "src", s);
+        requireNoOverlap("indices", ix, "src", s);
+        requireNoOverlap("indices", ix, "dst", d);
+        MemorySegment desc = poolDesc(g);
+        DOWNCALLS.increment();
+        check("pcnn_maxpool2d_fwd", panamacnn_h.pcnn_maxpool2d_fwd(desc, s, d, ix));
+    }
+
+    @Override
+    public void maxPool2dBackward(MaxPool2dGeometry g, Tensor diffDst, IndexBuffer indices, Tensor diffSrc) {
+        requireGeometry(g);
+        g.checkBackward(diffDst, indices, diffSrc);
+        MemorySegment dy = segment("diffDst", diffDst, g.dstShape());
+        MemorySegment ix = checkSegment("indices", indices.segment(), g.dstElementCount());
+        MemorySegment dx = segment("diffSrc", diffSrc, g.srcShape());
+        requireNoOverlap("diffSrc", dx, "diffDst", dy);
+        requireNoOverlap("diffSrc", dx, "indices", ix);
+        MemorySegment desc = poolDesc(g);
+        DOWNCALLS.increment();
+        check("pcnn_maxpool2d_bwd", panamacnn_h.pcnn_maxpool2d_bwd(desc, dy, ix, dx));
+    }
+
+    // ---- descriptors ---------------------------------------------------------------------------
+
+    /** The cached, validated C descriptor of {@code g}. */
+    MemorySegment convDesc(Conv2dGeometry g) {
+        MemorySegment d = convDescs.get(g);
+        if (d != null) {
+            return d;
+        }
+        d = pcnn_conv2d_desc.allocate(Arena.ofAuto());
+        pcnn_conv2d_desc.n(d, g.n());
+        pcnn_conv2d_desc.c(d, g.c());
+        pcnn_conv2d_desc.ih(d, g.ih());
+        pcnn_conv2d_desc.iw(d, g.iw());
+        pcnn_conv2d_desc.oc(d, g.oc());
+        pcnn_conv2d_desc.kh(d, g.kh());
+        pcnn_conv2d_desc.kw(d, g.kw());
+        pcnn_conv2d_desc.stride_h(d, g.strideH());
+        pcnn_conv2d_desc.stride_w(d, g.strideW());
+        pcnn_conv2d_desc.pad_top(d, g.padTop());
+        pcnn_conv2d_desc.pad_bottom(d, g.padBottom());
+        pcnn_conv2d_desc.pad_left(d, g.padLeft());
+        pcnn_conv2d_desc.pad_right(d, g.padRight());
+        pcnn_conv2d_desc.dilation_h(d, g.dilationH());
+        pcnn_conv2d_desc.dilation_w(d, g.dilationW());
+        pcnn_conv2d_desc.groups(d, g.groups());
+        pcnn_conv2d_desc.oh(d, 0);
+        pcnn_conv2d_desc.ow(d, 0);
+        DOWNCALLS.increment();
+        int st = panamacnn_h.pcnn_conv2d_desc_init(d);
+        if (st != panamacnn_h.PCNN_STATUS_OK()) {
+            throw new IllegalStateException("Java and C disagree on the validity of " + g
+                    + ": pcnn_conv2d_desc_init returned status " + st + " (" + NativeLibrary.statusText(st) + ")");
+        }
+        long oh = pcnn_conv2d_desc.oh(d);
+        long ow = pcnn_conv2d_desc.ow(d);
+        if (oh != g.oh() || ow != g.ow()) {
+            throw new IllegalStateException("Java and C disagree on the output size of " + g + ": Java oh=" + g.oh()
+                    + ", ow=" + g.ow() + ", C (pcnn_conv2d_desc_init) oh=" + oh + ", ow=" + ow);
+        }
+        if (convDescs.size() >= MAX_CACHED_DESCS) {
+            convDescs.clear();
+        }
+        MemorySegment prev = convDescs.putIfAbsent(g, d);
+        return prev != null ? prev : d;
+    }
+
+    /** The cached, validated C descriptor of {@code g}. */
+    MemorySegment poolDesc(MaxPool2dGeometry g) {
+        MemorySegment d = poolDescs.get(g);
+        if (d != null) {
+            return d;
+        }
+        d = pcnn_maxpool2d_desc.allocate(Arena.ofAuto());
+        pcnn_maxpool2d_desc.n(d, g.n());
+        pcnn_maxpool2d_desc.c(d, g.c());
+        pcnn_maxpool2d_desc.ih(d, g.ih());
+        pcnn_maxpool2d_desc.iw(d, g.iw());
+        pcnn_maxpool2d_desc.kh(d, g.kh());
+        pcnn_maxpool2d_desc.kw(d, g.kw());
+        pcnn_maxpool2d_desc.stride_h(d, g.strideH());
+        pcnn_maxpool2d_desc.stride_w(d, g.strideW());
+        pcnn_maxpool2d_desc.pad_top(d, g.padTop());
+        pcnn_maxpool2d_desc.pad_bottom(d, g.padBottom());
+        pcnn_maxpool2d_desc.pad_left(d, g.padLeft());
+        pcnn_maxpool2d_desc.pad_right(d, g.padRight());
+        pcnn_maxpool2d_desc.dilation_h(d, g.dilationH());
+        pcnn_maxpool2d_desc.dilation_w(d, g.dilationW());
+        pcnn_maxpool2d_desc.ceil_mode(d, g.ceilMode() ? 1 : 0);
+        pcnn_maxpool2d_desc.oh(d, 0);
+        pcnn_maxpool2d_desc.ow(d, 0);
+        DOWNCALLS.increment();
+        int st = panamacnn_h.pcnn_maxpool2d_desc_init(d);
+        if (st != panamacnn_h.PCNN_STATUS_OK()) {
+            throw new IllegalStateException("Java and C disagree on the validity of " + g
+                    + ": pcnn_maxpool2d_desc_init returned status " + st + " (" + NativeLibrary.statusText(st) + ")");
+        }
+        long oh = pcnn_maxpool2d_desc.oh(d);
+        long ow = pcnn_maxpool2d_desc.ow(d);
+        if (oh != g.oh() || ow != g.ow()) {
+            throw new IllegalStateException("Java and C disagree on the output size of " + g + ": Java oh=" + g.oh()
+                    + ", ow=" + g.ow() + ", C (pcnn_maxpool2d_desc_init) oh=" + oh + ", ow=" + ow);
+        }
+        if (poolDescs.size() >= MAX_CACHED_DESCS) {
+            poolDescs.clear();
+        }
+        MemorySegment prev = poolDescs.putIfAbsent(g, d);
+        return prev != null ? prev : d;
+    }
+
+    /** Number of cached descriptors (conv + pool); for tests. */
+    int cachedDescriptors() {
+        return convDescs.size() + poolDescs.size();
+    }
+
+    // ---- validation ----------------------------------------------------------------------------
+
+    private static void requireGeometry(Object g) {
+        if (g == null) {
+            throw new NullPointerException("geometry must not be null");
+        }
+    }
+
+    private static MemorySegment segment(String name, Tensor t, long[] shape) {
+        long count = 1;
+        for (long d : shape) {
+            count *= d; // cannot overflow: the geometry checked these products
+        }
+        return checkSegment(name, t.segment(), count);
+    }
+
+    /**
+     * Throws {@link IllegalArgumentException} naming {@code name} unless {@code s} is a live native segment,
+     * 4-byte aligned, of exactly {@code 4 * elements} bytes; returns it.
+     */
+    static MemorySegment checkSegment(String name, MemorySegment s, long elements) {
+        if (!s.isNative()) {
+            throw new IllegalArgumentException(name + " is a heap segment; native kernels need off-heap memory");
+        }
+        if (!s.scope().isAlive()) {
+            throw new IllegalStateException(name + ": its memory has been freed");
+        }
+        long expected = elements * 4L;
+        if (s.byteSize() != expected) {
+            throw new IllegalArgumentException(name + " segment has " + s.byteSize() + " bytes but this operation needs "
+                    + expected + " (" + elements + " 4-byte elements)");
+        }
+        if ((s.address() & 3L) != 0) {
+            throw new IllegalArgumentException(name + " segment address 0x" + Long.toHexString(s.address())
+                    + " is not 4-byte aligned");
+        }
+        return s;
+    }
+
+    /** Throws {@link IllegalArgumentException} when output {@code a} shares memory with argument {@code b}. */
+    static void requireNoOverlap(String aName, MemorySegment a, String bName, MemorySegment b) {
+        if (a.byteSize() == 0 || b.byteSize() == 0) {
+            return; // MemorySegment.NULL (absent optional argument)
+        }
+        long aStart = a.address();
+        long bStart = b.address();
+        if (aStart < bStart + b.byteSize() && bStart < aStart + a.byteSize()) {
+            throw new IllegalArgumentException(aName + " overlaps " + bName + " in memory; outputs must not alias "
+                    + "inputs or other outputs");
+        }
+    }
+
+    /** Maps a C status to an exception naming the function. */
+    static void check(String function, int status) {
+        if (status != panamacnn_h.PCNN_STATUS_OK()) {
+            throw new NativeKernelException(function, status, NativeLibrary.statusText(status));
+        }
+    }
+}
