@@ -14,6 +14,9 @@ public final class Conv2dGeometry {
     private final long n, c, ih, iw, oc, kh, kw;
     private final long strideH, strideW, padTop, padBottom, padLeft, padRight, dilationH, dilationW, groups;
     private final long oh, ow;
+    // Kept so that the per-call shape checks and the descriptor-cache lookups allocate nothing.
+    private final long[] srcShape, weightsShape, biasShape, dstShape;
+    private final int hash;
 
     private Conv2dGeometry(long n, long c, long ih, long iw, long oc, long kh, long kw,
                            long strideH, long strideW, long padTop, long padBottom, long padLeft, long padRight,
@@ -45,6 +48,11 @@ public final class Conv2dGeometry {
         checkedProduct("src element count n*c*ih*iw", n, c, ih, iw);
         checkedProduct("dst element count n*oc*oh*ow", n, oc, oh, ow);
         checkedProduct("weights element count oc*(c/groups)*kh*kw", oc, c / groups, kh, kw);
+        this.srcShape = new long[] {n, c, ih, iw};
+        this.weightsShape = new long[] {oc, c / groups, kh, kw};
+        this.biasShape = new long[] {oc};
+        this.dstShape = new long[] {n, oc, oh, ow};
+        this.hash = Arrays.hashCode(fields());
     }
 
     /** Validates and computes the output size; throws {@link IllegalArgumentException} naming the bad value. */
@@ -143,10 +151,10 @@ public final class Conv2dGeometry {
     /** Output channels per group. */
     public long outChannelsPerGroup() { return oc / groups; }
 
-    public long[] srcShape() { return new long[] {n, c, ih, iw}; }
-    public long[] weightsShape() { return new long[] {oc, c / groups, kh, kw}; }
-    public long[] biasShape() { return new long[] {oc}; }
-    public long[] dstShape() { return new long[] {n, oc, oh, ow}; }
+    public long[] srcShape() { return srcShape.clone(); }
+    public long[] weightsShape() { return weightsShape.clone(); }
+    public long[] biasShape() { return biasShape.clone(); }
+    public long[] dstShape() { return dstShape.clone(); }
 
     /** Multiply-adds times two of one pass: {@code 2*n*oc*oh*ow*(c/groups)*kh*kw}. */
     public double flops() {
@@ -173,39 +181,39 @@ public final class Conv2dGeometry {
 
     /** Validates the tensors of a forward pass; {@code bias} may be null. */
     public void checkForward(Tensor src, Tensor weights, Tensor bias, Tensor dst) {
-        requireShape("src", src, srcShape());
-        requireShape("weights", weights, weightsShape());
+        requireShape("src", src, srcShape);
+        requireShape("weights", weights, weightsShape);
         if (bias != null) {
-            requireShape("bias", bias, biasShape());
+            requireShape("bias", bias, biasShape);
         }
-        requireShape("dst", dst, dstShape());
+        requireShape("dst", dst, dstShape);
     }
 
     /** Validates the tensors of a backward-data pass. */
     public void checkBackwardData(Tensor diffDst, Tensor weights, Tensor diffSrc) {
-        requireShape("diffDst", diffDst, dstShape());
-        requireShape("weights", weights, weightsShape());
-        requireShape("diffSrc", diffSrc, srcShape());
+        requireShape("diffDst", diffDst, dstShape);
+        requireShape("weights", weights, weightsShape);
+        requireShape("diffSrc", diffSrc, srcShape);
     }
 
     /** Validates the tensors of a backward-weights pass; {@code diffBias} may be null. */
     public void checkBackwardWeights(Tensor src, Tensor diffDst, Tensor diffWeights, Tensor diffBias) {
-        requireShape("src", src, srcShape());
-        requireShape("diffDst", diffDst, dstShape());
-        requireShape("diffWeights", diffWeights, weightsShape());
+        requireShape("src", src, srcShape);
+        requireShape("diffDst", diffDst, dstShape);
+        requireShape("diffWeights", diffWeights, weightsShape);
         if (diffBias != null) {
-            requireShape("diffBias", diffBias, biasShape());
+            requireShape("diffBias", diffBias, biasShape);
         }
     }
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof Conv2dGeometry g && Arrays.equals(fields(), g.fields());
+        return o == this || (o instanceof Conv2dGeometry g && hash == g.hash && Arrays.equals(fields(), g.fields()));
     }
 
     @Override
     public int hashCode() {
-        return Arrays.hashCode(fields());
+        return hash;
     }
 
     private long[] fields() {

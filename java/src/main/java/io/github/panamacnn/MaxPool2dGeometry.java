@@ -16,6 +16,9 @@ public final class MaxPool2dGeometry {
     private final long strideH, strideW, padTop, padBottom, padLeft, padRight, dilationH, dilationW;
     private final boolean ceilMode;
     private final long oh, ow;
+    // Kept so that the per-call shape checks and the descriptor-cache lookups allocate nothing.
+    private final long[] srcShape, dstShape;
+    private final int hash;
 
     private MaxPool2dGeometry(long n, long c, long ih, long iw, long kh, long kw, long strideH, long strideW,
                               long padTop, long padBottom, long padLeft, long padRight, long dilationH,
@@ -44,6 +47,9 @@ public final class MaxPool2dGeometry {
         this.ow = outputSize("width", iw, kw, strideW, padLeft, padRight, dilationW, ceilMode);
         Conv2dGeometry.checkedProduct("src element count n*c*ih*iw", n, c, ih, iw);
         Conv2dGeometry.checkedProduct("dst element count n*c*oh*ow", n, c, oh, ow);
+        this.srcShape = new long[] {n, c, ih, iw};
+        this.dstShape = new long[] {n, c, oh, ow};
+        this.hash = Arrays.hashCode(fields());
     }
 
     public static MaxPool2dGeometry of(long n, long c, long ih, long iw, long kh, long kw, long strideH, long strideW,
@@ -116,8 +122,8 @@ public final class MaxPool2dGeometry {
     public long oh() { return oh; }
     public long ow() { return ow; }
 
-    public long[] srcShape() { return new long[] {n, c, ih, iw}; }
-    public long[] dstShape() { return new long[] {n, c, oh, ow}; }
+    public long[] srcShape() { return srcShape.clone(); }
+    public long[] dstShape() { return dstShape.clone(); }
 
     /** Number of elements of dst (and of the indices). */
     public long dstElementCount() { return n * c * oh * ow; }
@@ -131,8 +137,8 @@ public final class MaxPool2dGeometry {
     /** Validates the tensors of a forward pass; {@code indices} may be null, else it must be a live
      *  native segment of exactly {@code 4 * dstElementCount()} bytes. */
     public void checkForward(Tensor src, Tensor dst, IndexBuffer indices) {
-        Conv2dGeometry.requireShape("src", src, srcShape());
-        Conv2dGeometry.requireShape("dst", dst, dstShape());
+        Conv2dGeometry.requireShape("src", src, srcShape);
+        Conv2dGeometry.requireShape("dst", dst, dstShape);
         if (indices != null) {
             indices.check("indices", dstElementCount());
         }
@@ -140,22 +146,23 @@ public final class MaxPool2dGeometry {
 
     /** Validates the tensors of a backward pass. */
     public void checkBackward(Tensor diffDst, IndexBuffer indices, Tensor diffSrc) {
-        Conv2dGeometry.requireShape("diffDst", diffDst, dstShape());
+        Conv2dGeometry.requireShape("diffDst", diffDst, dstShape);
         if (indices == null) {
             throw new NullPointerException("indices must not be null");
         }
         indices.check("indices", dstElementCount());
-        Conv2dGeometry.requireShape("diffSrc", diffSrc, srcShape());
+        Conv2dGeometry.requireShape("diffSrc", diffSrc, srcShape);
     }
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof MaxPool2dGeometry g && Arrays.equals(fields(), g.fields());
+        return o == this
+                || (o instanceof MaxPool2dGeometry g && hash == g.hash && Arrays.equals(fields(), g.fields()));
     }
 
     @Override
     public int hashCode() {
-        return Arrays.hashCode(fields());
+        return hash;
     }
 
     private long[] fields() {
