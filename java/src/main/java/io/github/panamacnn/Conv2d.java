@@ -1,0 +1,454 @@
+package io.github.panamacnn;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import java.util.Objects;
+import java.util.SplittableRandom;
+
+/**
+ * A 2-D convolution layer over NCHW float32 tensors, shaped like PyTorch's {@code nn.Conv2d}:
+ * weights {@code [outChannels][inChannels/groups][kernelH][kernelW]} (OIHW), optional bias
+ * {@code [outChannels]}, stride, asymmetric zero padding, dilation (1 = dense) and groups.
+ *
+ * <pre>{@code
+ * try (Conv2d conv = Conv2d.builder(3, 16, 3, 3).padding(1).seed(42).build();
+ *      Tensor x = Tensor.of(data, 8, 3, 32, 32)) {
+ *     Tensor y = conv.forward(x);          // [8, 16, 32, 32], owned by conv
+ *     Tensor dx = conv.backward(dy);       // fills conv.weightGrad() and conv.biasGrad()
+ * }
+ * }</pre>
+ *
+ * <p><b>Initialisation.</b> He-uniform like PyTorch's default: every weight is drawn from
+ * {@code U(-b, b)} with {@code b = sqrt(6 / fanIn)}, {@code fanIn = (inChannels/groups)*kernelH*kernelW},
+ * and every bias from {@code U(-1/sqrt(fanIn), 1/sqrt(fanIn))}; the draws come from
+ * {@code new SplittableRandom(seed)} (weights in OIHW order first, then the bias), so the same
+ * seed gives the same parameters. The default seed is 0.
+ *
+ * <p><b>Ownership.</b> The tensor returned by {@link #forward} and the tensor returned by
+ * {@link #backward} are owned by the layer: they stay valid until the next {@code forward}
+ * (respectively {@code backward}) with a different input shape, or until {@link #close()}; do not
+ * close them yourself (if you do, the layer allocates a fresh one next time). With an unchanged
+ * input shape the same tensor objects are overwritten, so a steady-state training loop allocates
+ * no native memory. {@link #backward} reads the input of the last forward: the caller owns that
+ * input and must keep it open until backward has run. {@link #weight()}, {@link #bias()},
+ * {@link #weightGrad()} and {@link #biasGrad()} are owned by the layer and freed by {@link #close()};
+ * they may be modified in place (e.g. by an optimizer). After {@code close()} every method except
+ * {@code close()} throws {@link IllegalStateException}.
+ *
+ * <p>Gradients are overwritten by each backward, never accumulated. Not thread-safe.
+ */
+public final class Conv2d implements AutoCloseable {
+    private final int inChannels, outChannels, kernelH, kernelW;
+    private final int strideH, strideW, padTop, padBottom, padLeft, padRight, dilationH, dilationW, groups;
+    private final long seed;
+    private final Backend backend;
+
+    private final Tensor weight;
+    private final Tensor bias; // null without bias
+    private final Tensor weightGrad;
+    private final Tensor biasGrad; // null without bias
+
+    private Conv2dGeometry geometry; // of the last forward
+    private Tensor lastInput;
+    private Tensor output;
+    private Tensor gradInput;
+    private boolean closed;
+
+    private Conv2d(Builder b, Backend backend) {
+        this.inChannels = b.inChannels;
+        this.outChannels = b.outChannels;
+        this.kernelH = b.kernelH;
+        this.kernelW = b.kernelW;
+        this.strideH = b.strideH;
+        this.strideW = b.strideW;
+        this.padTop = b.padTop;
+        this.padBottom = b.padBottom;
+        this.padLeft = b.padLeft;
+        this.padRight = b.padRight;
+        this.dilationH = b.dilationH;
+        this.dilationW = b.dilationW;
+        this.groups = b.groups;
+        this.seed = b.seed;
+        this.backend = backend;
+        long[] wShape = {outChannels, inChannels / groups, kernelH, kernelW};
+        Tensor w = null, bi = null, wg = null, bg = null;
+        try {
+            w = Tensor.zeros(wShape);
+            wg = Tensor.zeros(wShape);
+            if (b.bias) {
+                bi = Tensor.zeros(outChannels);
+                bg = Tensor.zeros(outChannels);
+            }
+            initialise(w, bi, (long) (inChannels / groups) * kernelH * kernelW, seed);
+        } catch (RuntimeException | OutOfMemoryError e) {
+            for (Tensor t : new Tensor[] {w, bi, wg, bg}) {
+                if (t != null) {
+                    t.close();
+                }
+            }
+            throw e;
+        }
+        this.weight = w;
+        this.bias = bi;
+        this.weightGrad = wg;
+        this.biasGrad = bg;
+    }
+
+    /** He-uniform weights, PyTorch-style bias, drawn from {@code new SplittableRandom(seed)}. */
+    private static void initialise(Tensor weight, Tensor bias, long fanIn, long seed) {
+        SplittableRandom random = new SplittableRandom(seed);
+        double wBound = Math.sqrt(6.0 / fanIn);
+        MemorySegment ws = weight.segment();
+        for (long i = 0, count = weight.elementCount(); i < count; i++) {
+            ws.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) uniform(random, wBound));
+        }
+        if (bias != null) {
+            double bBound = 1.0 / Math.sqrt(fanIn);
+            MemorySegment bs = bias.segment();
+            for (long i = 0, count = bias.elementCount(); i < count; i++) {
+                bs.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) uniform(random, bBound));
+            }
+        }
+    }
+
+    /** A draw from U(-bound, bound); the float rounding can reach +-bound but never exceed it. */
+    private static double uniform(SplittableRandom random, double bound) {
+        return random.nextDouble(-bound, bound);
+    }
+
+    /**
+     * A builder for a convolution with {@code inChannels} input channels, {@code outChannels}
+     * output channels and a {@code kernelH x kernelW} kernel. Defaults: stride 1, padding 0,
+     * dilation 1, groups 1, with bias, {@link Backend#defaultBackend()}, seed 0.
+     */
+    public static Builder builder(int inChannels, int outChannels, int kernelH, int kernelW) {
+        return new Builder(inChannels, outChannels, kernelH, kernelW);
+    }
+
+    /** Builder of {@link Conv2d}; setters do not validate, {@link #build()} does. */
+    public static final class Builder {
+        private final int inChannels, outChannels, kernelH, kernelW;
+        private int strideH = 1, strideW = 1;
+        private int padTop, padBottom, padLeft, padRight;
+        private int dilationH = 1, dilationW = 1;
+        private int groups = 1;
+        private boolean bias = true;
+        private Backend backend;
+        private long seed;
+
+        private Builder(int inChannels, int outChannels, int kernelH, int kernelW) {
+            this.inChannels = inChannels;
+            this.outChannels = outChannels;
+            this.kernelH = kernelH;
+            this.kernelW = kernelW;
+        }
+
+        public Builder stride(int sh, int sw) {
+            this.strideH = sh;
+            this.strideW = sw;
+            return this;
+        }
+
+        /** The same stride on both axes. */
+        public Builder stride(int s) {
+            return stride(s, s);
+        }
+
+        /** Zero padding per side (asymmetric allowed). */
+        public Builder padding(int top, int bottom, int left, int right) {
+            this.padTop = top;
+            this.padBottom = bottom;
+            this.padLeft = left;
+            this.padRight = right;
+            return this;
+        }
+
+        /** The same zero padding on all four sides. */
+        public Builder padding(int p) {
+            return padding(p, p, p, p);
+        }
+
+        /** Dilation per axis; 1 means dense (PyTorch's convention). */
+        public Builder dilation(int dh, int dw) {
+            this.dilationH = dh;
+            this.dilationW = dw;
+            return this;
+        }
+
+        /** Groups; must divide both channel counts ({@code groups == inChannels == outChannels} is depthwise). */
+        public Builder groups(int g) {
+            this.groups = g;
+            return this;
+        }
+
+        /** Whether the layer has a bias (default true). */
+        public Builder bias(boolean bias) {
+            this.bias = bias;
+            return this;
+        }
+
+        /** Where the kernels run; default {@link Backend#defaultBackend()} (resolved by {@link #build()}). */
+        public Builder backend(Backend backend) {
+            this.backend = Objects.requireNonNull(backend, "backend");
+            return this;
+        }
+
+        /** Seed of the {@link SplittableRandom} that draws the initial parameters (default 0). */
+        public Builder seed(long seed) {
+            this.seed = seed;
+            return this;
+        }
+
+        /**
+         * Validates everything that does not depend on the input and allocates the parameters.
+         *
+         * @throws IllegalArgumentException naming the parameter and its value
+         */
+        public Conv2d build() {
+            Conv2dGeometry.positive("inChannels", inChannels);
+            Conv2dGeometry.positive("outChannels", outChannels);
+            Conv2dGeometry.positive("kernelH", kernelH);
+            Conv2dGeometry.positive("kernelW", kernelW);
+            Conv2dGeometry.positive("strideH", strideH);
+            Conv2dGeometry.positive("strideW", strideW);
+            Conv2dGeometry.nonNegative("padTop", padTop);
+            Conv2dGeometry.nonNegative("padBottom", padBottom);
+            Conv2dGeometry.nonNegative("padLeft", padLeft);
+            Conv2dGeometry.nonNegative("padRight", padRight);
+            Conv2dGeometry.positive("dilationH", dilationH);
+            Conv2dGeometry.positive("dilationW", dilationW);
+            Conv2dGeometry.positive("groups", groups);
+            if (inChannels % groups != 0) {
+                throw new IllegalArgumentException("groups (" + groups + ") must divide inChannels (" + inChannels
+                        + ")");
+            }
+            if (outChannels % groups != 0) {
+                throw new IllegalArgumentException("groups (" + groups + ") must divide outChannels (" + outChannels
+                        + ")");
+            }
+            Conv2dGeometry.checkedProduct("weights element count outChannels*(inChannels/groups)*kernelH*kernelW",
+                    outChannels, inChannels / groups, kernelH, kernelW);
+            Conv2dGeometry.addExact("dilated kernel height",
+                    Conv2dGeometry.mulExact("dilated kernel height", dilationH, kernelH - 1L), 1);
+            Conv2dGeometry.addExact("dilated kernel width",
+                    Conv2dGeometry.mulExact("dilated kernel width", dilationW, kernelW - 1L), 1);
+            Backend b = backend != null ? backend : Backend.defaultBackend();
+            return new Conv2d(this, b);
+        }
+    }
+
+    // ---------------------------------------------------------------- forward / backward
+
+    /**
+     * {@code conv(input, weight) + bias}. The input must be open, rank 4 {@code [n][inChannels][ih][iw]},
+     * and large enough for the dilated kernel once padded. The result is owned by the layer (see the
+     * class comment); the input must stay open until {@link #backward} has run.
+     *
+     * @throws IllegalArgumentException for a bad shape (the message names it)
+     * @throws IllegalStateException when the layer or the input is closed
+     */
+    public Tensor forward(Tensor input) {
+        checkOpen();
+        Conv2dGeometry g = geometryFor(input);
+        if (output == null || !output.isAlive() || !output.hasShape(g.dstShape())) {
+            if (output != null) {
+                output.close();
+                output = null;
+            }
+            output = Tensor.zeros(g.dstShape());
+        }
+        backend.conv2dForward(g, input, weight, bias, output);
+        geometry = g;
+        lastInput = input;
+        return output;
+    }
+
+    /**
+     * Backward pass of the last {@link #forward}: returns the gradient with respect to its input
+     * (owned by the layer) and overwrites {@link #weightGrad()} and {@link #biasGrad()}.
+     *
+     * @throws IllegalStateException when no forward ran, or the last forward's input has been closed
+     * @throws IllegalArgumentException when {@code gradOutput}'s shape is not the last forward's output shape
+     */
+    public Tensor backward(Tensor gradOutput) {
+        checkOpen();
+        Conv2dGeometry g = geometry;
+        if (g == null) {
+            throw new IllegalStateException("backward called before forward");
+        }
+        if (!lastInput.isAlive()) {
+            throw new IllegalStateException("the input of the last forward " + Arrays.toString(g.srcShape())
+                    + " has been closed; keep it open until backward has run");
+        }
+        Objects.requireNonNull(gradOutput, "gradOutput");
+        gradOutput.checkAlive("gradOutput");
+        if (!gradOutput.hasShape(g.dstShape())) {
+            throw new IllegalArgumentException("gradOutput has shape " + Arrays.toString(gradOutput.shape())
+                    + " but the last forward produced " + Arrays.toString(g.dstShape()));
+        }
+        if (gradInput == null || !gradInput.isAlive() || !gradInput.hasShape(g.srcShape())) {
+            if (gradInput != null) {
+                gradInput.close();
+                gradInput = null;
+            }
+            gradInput = Tensor.zeros(g.srcShape());
+        }
+        backend.conv2dBackwardData(g, gradOutput, weight, gradInput);
+        backend.conv2dBackwardWeights(g, lastInput, gradOutput, weightGrad, biasGrad);
+        return gradInput;
+    }
+
+    /**
+     * The output shape for an input of shape {@code inputShape} ({@code [n, inChannels, ih, iw]}),
+     * without running anything.
+     *
+     * @throws IllegalArgumentException when the layer cannot take such an input
+     */
+    public long[] outputShape(long... inputShape) {
+        checkOpen();
+        return geometryFor(inputShape).dstShape();
+    }
+
+    private Conv2dGeometry geometryFor(Tensor input) {
+        Objects.requireNonNull(input, "input");
+        input.checkAlive("input");
+        long[] s = input.shape();
+        Conv2dGeometry last = geometry;
+        if (last != null && Arrays.equals(s, last.srcShape())) {
+            return last;
+        }
+        return geometryFor(s);
+    }
+
+    private Conv2dGeometry geometryFor(long[] s) {
+        Objects.requireNonNull(s, "inputShape");
+        if (s.length != 4) {
+            throw new IllegalArgumentException("input must have rank 4 [n, c, h, w] but has shape "
+                    + Arrays.toString(s) + " (rank " + s.length + ")");
+        }
+        if (s[1] != inChannels) {
+            throw new IllegalArgumentException("input has " + s[1] + " channels but the layer expects " + inChannels
+                    + " (input shape " + Arrays.toString(s) + ")");
+        }
+        return Conv2dGeometry.of(s[0], s[1], s[2], s[3], outChannels, kernelH, kernelW, strideH, strideW,
+                padTop, padBottom, padLeft, padRight, dilationH, dilationW, groups);
+    }
+
+    // ---------------------------------------------------------------- accessors
+
+    /** The weights {@code [outChannels][inChannels/groups][kernelH][kernelW]}, owned by the layer. */
+    public Tensor weight() {
+        checkOpen();
+        return weight;
+    }
+
+    /** The bias {@code [outChannels]}, owned by the layer; null when built with {@code bias(false)}. */
+    public Tensor bias() {
+        checkOpen();
+        return bias;
+    }
+
+    /** The weight gradient of the last backward (zeros before the first one), owned by the layer. */
+    public Tensor weightGrad() {
+        checkOpen();
+        return weightGrad;
+    }
+
+    /** The bias gradient of the last backward (zeros before the first one); null without bias. */
+    public Tensor biasGrad() {
+        checkOpen();
+        return biasGrad;
+    }
+
+    /**
+     * The geometry of the last forward.
+     *
+     * @throws IllegalStateException when no forward has run yet
+     */
+    public Conv2dGeometry geometry() {
+        checkOpen();
+        if (geometry == null) {
+            throw new IllegalStateException("no forward has run yet, so there is no geometry");
+        }
+        return geometry;
+    }
+
+    public int inChannels() {
+        checkOpen();
+        return inChannels;
+    }
+
+    public int outChannels() {
+        checkOpen();
+        return outChannels;
+    }
+
+    public int kernelH() {
+        checkOpen();
+        return kernelH;
+    }
+
+    public int kernelW() {
+        checkOpen();
+        return kernelW;
+    }
+
+    public int groups() {
+        checkOpen();
+        return groups;
+    }
+
+    /** {@code (inChannels/groups) * kernelH * kernelW}: the fan-in used by the initialisation. */
+    public long fanIn() {
+        checkOpen();
+        return (long) (inChannels / groups) * kernelH * kernelW;
+    }
+
+    /** The seed the parameters were drawn with. */
+    public long seed() {
+        checkOpen();
+        return seed;
+    }
+
+    public Backend backend() {
+        checkOpen();
+        return backend;
+    }
+
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /** Frees the parameters, gradients and the layer's forward/backward results. Idempotent. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (Tensor t : new Tensor[] {weight, bias, weightGrad, biasGrad, output, gradInput}) {
+            if (t != null) {
+                t.close();
+            }
+        }
+        output = null;
+        gradInput = null;
+        lastInput = null;
+        geometry = null;
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("this Conv2d layer is closed");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Conv2d(" + inChannels + " -> " + outChannels + ", kernel=" + kernelH + "x" + kernelW + ", stride="
+                + strideH + "x" + strideW + ", pad(t,b,l,r)=" + padTop + "," + padBottom + "," + padLeft + ","
+                + padRight + ", dilation=" + dilationH + "x" + dilationW + ", groups=" + groups + ", bias="
+                + (bias != null) + (closed ? ", closed" : "") + ")";
+    }
+}

@@ -1,0 +1,332 @@
+package io.github.panamacnn;
+
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * A 2-D max-pooling layer over NCHW float32 tensors, shaped like PyTorch's {@code nn.MaxPool2d}:
+ * kernel, stride (default: the kernel), asymmetric padding (padded positions never win),
+ * dilation (1 = dense) and ceil mode. Within a window, positions are scanned row-major and
+ * {@code v} is taken when {@code v > max || isNaN(v)}: ties go to the first maximum and a NaN
+ * propagates. A window lying entirely in the padding is rejected by {@link #forward}.
+ *
+ * <p><b>Ownership.</b> The tensor returned by {@link #forward} and the tensor returned by
+ * {@link #backward} are owned by the layer: they stay valid until the next {@code forward}
+ * (respectively {@code backward}) with a different input shape, or until {@link #close()}; do not
+ * close them yourself (if you do, the layer allocates a fresh one next time). With an unchanged
+ * input shape the same tensors and the same index buffer are overwritten, so a steady-state loop
+ * allocates no native memory. The caller owns the input of {@code forward} and must keep it open
+ * until {@link #backward} has run (backward itself only needs the recorded mask, but the layer
+ * enforces the same contract as {@link Conv2d}). After {@code close()} every method except
+ * {@code close()} throws {@link IllegalStateException}. Not thread-safe.
+ */
+public final class MaxPool2d implements AutoCloseable {
+    private final int kernelH, kernelW, strideH, strideW, padTop, padBottom, padLeft, padRight;
+    private final int dilationH, dilationW;
+    private final boolean ceilMode;
+    private final Backend backend;
+
+    private MaxPool2dGeometry geometry; // of the last forward
+    private Tensor lastInput;
+    private Tensor output;
+    private IndexBuffer indices;
+    private Tensor gradInput;
+    private boolean closed;
+
+    private MaxPool2d(Builder b, Backend backend) {
+        this.kernelH = b.kernelH;
+        this.kernelW = b.kernelW;
+        this.strideH = b.strideH;
+        this.strideW = b.strideW;
+        this.padTop = b.padTop;
+        this.padBottom = b.padBottom;
+        this.padLeft = b.padLeft;
+        this.padRight = b.padRight;
+        this.dilationH = b.dilationH;
+        this.dilationW = b.dilationW;
+        this.ceilMode = b.ceilMode;
+        this.backend = backend;
+    }
+
+    /**
+     * A builder for a {@code kernelH x kernelW} max pooling. Defaults: stride = kernel, padding 0,
+     * dilation 1, floor mode, {@link Backend#defaultBackend()}.
+     */
+    public static Builder builder(int kernelH, int kernelW) {
+        return new Builder(kernelH, kernelW);
+    }
+
+    /** Builder of {@link MaxPool2d}; setters do not validate, {@link #build()} does. */
+    public static final class Builder {
+        private final int kernelH, kernelW;
+        private int strideH, strideW;
+        private int padTop, padBottom, padLeft, padRight;
+        private int dilationH = 1, dilationW = 1;
+        private boolean ceilMode;
+        private Backend backend;
+
+        private Builder(int kernelH, int kernelW) {
+            this.kernelH = kernelH;
+            this.kernelW = kernelW;
+            this.strideH = kernelH;
+            this.strideW = kernelW;
+        }
+
+        public Builder stride(int sh, int sw) {
+            this.strideH = sh;
+            this.strideW = sw;
+            return this;
+        }
+
+        /** The same stride on both axes. */
+        public Builder stride(int s) {
+            return stride(s, s);
+        }
+
+        /** Padding per side (asymmetric allowed); padded positions never win. */
+        public Builder padding(int top, int bottom, int left, int right) {
+            this.padTop = top;
+            this.padBottom = bottom;
+            this.padLeft = left;
+            this.padRight = right;
+            return this;
+        }
+
+        /** The same padding on all four sides. */
+        public Builder padding(int p) {
+            return padding(p, p, p, p);
+        }
+
+        /** Dilation per axis; 1 means dense. */
+        public Builder dilation(int dh, int dw) {
+            this.dilationH = dh;
+            this.dilationW = dw;
+            return this;
+        }
+
+        /** Ceil mode: the output size rounds up (PyTorch's rule), default false. */
+        public Builder ceilMode(boolean ceilMode) {
+            this.ceilMode = ceilMode;
+            return this;
+        }
+
+        /** Where the kernels run; default {@link Backend#defaultBackend()} (resolved by {@link #build()}). */
+        public Builder backend(Backend backend) {
+            this.backend = Objects.requireNonNull(backend, "backend");
+            return this;
+        }
+
+        /**
+         * Validates everything that does not depend on the input.
+         *
+         * @throws IllegalArgumentException naming the parameter and its value
+         */
+        public MaxPool2d build() {
+            Conv2dGeometry.positive("kernelH", kernelH);
+            Conv2dGeometry.positive("kernelW", kernelW);
+            Conv2dGeometry.positive("strideH", strideH);
+            Conv2dGeometry.positive("strideW", strideW);
+            Conv2dGeometry.nonNegative("padTop", padTop);
+            Conv2dGeometry.nonNegative("padBottom", padBottom);
+            Conv2dGeometry.nonNegative("padLeft", padLeft);
+            Conv2dGeometry.nonNegative("padRight", padRight);
+            Conv2dGeometry.positive("dilationH", dilationH);
+            Conv2dGeometry.positive("dilationW", dilationW);
+            Backend b = backend != null ? backend : Backend.defaultBackend();
+            return new MaxPool2d(this, b);
+        }
+    }
+
+    /**
+     * Max pooling of {@code input} ({@code [n][c][ih][iw]}, any channel count). Records the mask
+     * for {@link #backward}. The result is owned by the layer (see the class comment).
+     *
+     * @throws IllegalArgumentException for a bad shape (the message names it)
+     * @throws IllegalStateException when the layer or the input is closed
+     */
+    public Tensor forward(Tensor input) {
+        checkOpen();
+        MaxPool2dGeometry g = geometryFor(input);
+        long[] dstShape = g.dstShape();
+        if (output == null || !output.isAlive() || !output.hasShape(dstShape)) {
+            if (output != null) {
+                output.close();
+                output = null;
+            }
+            output = Tensor.zeros(dstShape);
+        }
+        if (indices == null || indices.length() != g.dstElementCount()) {
+            if (indices != null) {
+                indices.close();
+                indices = null;
+            }
+            indices = IndexBuffer.allocate(g.dstElementCount());
+        }
+        // Invalidate the recorded forward until the kernel succeeds: a failed kernel leaves a stale mask.
+        geometry = null;
+        lastInput = null;
+        backend.maxPool2dForward(g, input, output, indices);
+        geometry = g;
+        lastInput = input;
+        return output;
+    }
+
+    /**
+     * Backward pass of the last {@link #forward}: the gradient with respect to its input (owned by
+     * the layer): zeros, plus each {@code gradOutput} element added at the position of its window's
+     * maximum.
+     *
+     * @throws IllegalStateException when no forward ran, or the last forward's input has been closed
+     * @throws IllegalArgumentException when {@code gradOutput}'s shape is not the last forward's output shape
+     */
+    public Tensor backward(Tensor gradOutput) {
+        checkOpen();
+        MaxPool2dGeometry g = geometry;
+        if (g == null) {
+            throw new IllegalStateException("backward called before forward");
+        }
+        if (!lastInput.isAlive()) {
+            throw new IllegalStateException("the input of the last forward " + Arrays.toString(g.srcShape())
+                    + " has been closed; keep it open until backward has run");
+        }
+        Objects.requireNonNull(gradOutput, "gradOutput");
+        gradOutput.checkAlive("gradOutput");
+        if (!gradOutput.hasShape(g.dstShape())) {
+            throw new IllegalArgumentException("gradOutput has shape " + Arrays.toString(gradOutput.shape())
+                    + " but the last forward produced " + Arrays.toString(g.dstShape()));
+        }
+        if (gradInput == null || !gradInput.isAlive() || !gradInput.hasShape(g.srcShape())) {
+            if (gradInput != null) {
+                gradInput.close();
+                gradInput = null;
+            }
+            gradInput = Tensor.zeros(g.srcShape());
+        }
+        backend.maxPool2dBackward(g, gradOutput, indices, gradInput);
+        return gradInput;
+    }
+
+    /**
+     * A copy of the mask recorded by the last forward: for each output element (NCHW order) the
+     * offset {@code iy*iw + ix} of its maximum inside its input plane.
+     *
+     * @throws IllegalStateException when no forward has run yet
+     */
+    public int[] indices() {
+        checkOpen();
+        if (geometry == null) {
+            throw new IllegalStateException("no forward has run yet, so there are no indices");
+        }
+        return indices.toArray();
+    }
+
+    /** The output shape for an input of shape {@code inputShape} ({@code [n, c, ih, iw]}), without running anything. */
+    public long[] outputShape(long... inputShape) {
+        checkOpen();
+        return geometryFor(inputShape).dstShape();
+    }
+
+    /**
+     * The geometry of the last forward.
+     *
+     * @throws IllegalStateException when no forward has run yet
+     */
+    public MaxPool2dGeometry geometry() {
+        checkOpen();
+        if (geometry == null) {
+            throw new IllegalStateException("no forward has run yet, so there is no geometry");
+        }
+        return geometry;
+    }
+
+    private MaxPool2dGeometry geometryFor(Tensor input) {
+        Objects.requireNonNull(input, "input");
+        input.checkAlive("input");
+        long[] s = input.shape();
+        MaxPool2dGeometry last = geometry;
+        if (last != null && Arrays.equals(s, last.srcShape())) {
+            return last;
+        }
+        return geometryFor(s);
+    }
+
+    private MaxPool2dGeometry geometryFor(long[] s) {
+        Objects.requireNonNull(s, "inputShape");
+        if (s.length != 4) {
+            throw new IllegalArgumentException("input must have rank 4 [n, c, h, w] but has shape "
+                    + Arrays.toString(s) + " (rank " + s.length + ")");
+        }
+        return MaxPool2dGeometry.of(s[0], s[1], s[2], s[3], kernelH, kernelW, strideH, strideW, padTop, padBottom,
+                padLeft, padRight, dilationH, dilationW, ceilMode);
+    }
+
+    public int kernelH() {
+        checkOpen();
+        return kernelH;
+    }
+
+    public int kernelW() {
+        checkOpen();
+        return kernelW;
+    }
+
+    public int strideH() {
+        checkOpen();
+        return strideH;
+    }
+
+    public int strideW() {
+        checkOpen();
+        return strideW;
+    }
+
+    public boolean ceilMode() {
+        checkOpen();
+        return ceilMode;
+    }
+
+    public Backend backend() {
+        checkOpen();
+        return backend;
+    }
+
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /** Frees the layer's results and mask. Idempotent. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (output != null) {
+            output.close();
+        }
+        if (gradInput != null) {
+            gradInput.close();
+        }
+        if (indices != null) {
+            indices.close();
+        }
+        output = null;
+        gradInput = null;
+        indices = null;
+        lastInput = null;
+        geometry = null;
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("this MaxPool2d layer is closed");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "MaxPool2d(kernel=" + kernelH + "x" + kernelW + ", stride=" + strideH + "x" + strideW
+                + ", pad(t,b,l,r)=" + padTop + "," + padBottom + "," + padLeft + "," + padRight + ", dilation="
+                + dilationH + "x" + dilationW + ", ceil=" + ceilMode + (closed ? ", closed" : "") + ")";
+    }
+}
