@@ -4,7 +4,9 @@
 // median time, GFLOP/s, the fraction of the machine's FMA peak measured by this same
 // process, and (when built against oneDNN) oneDNN's time with plain NCHW/OIHW tensors and
 // with the layouts it prefers (reorders are not timed), as ratios t_onednn / t_pcnn
-// (> 1 means panama-cnn is faster).
+// (> 1 means panama-cnn is faster). Each oneDNN result is also compared with panama-cnn's
+// output (max |diff| / max |oneDNN|, after reordering oneDNN's output back to plain
+// layout), so that a mis-specified oneDNN primitive cannot produce a meaningless ratio.
 //
 // Usage: pcnn-bench [--shapes FILE] [--threads 1,2] [--min-time SECONDS] [--json FILE]
 //                   [--only NAME[,NAME...]] [--no-onednn]
@@ -15,6 +17,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -23,9 +26,12 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "panamacnn/panamacnn.h"
 
@@ -55,11 +61,65 @@ struct Options {
 };
 
 struct Result {
+    Result(std::string shape_, std::string pass_, int threads_, double flops_)
+        : shape(std::move(shape_)), pass(std::move(pass_)), threads(threads_), flops(flops_) {}
     std::string shape, pass;
     int threads = 1;
     double flops = 0, pcnn_s = 0, dnnl_plain_s = -1, dnnl_pref_s = -1;
     std::string dnnl_plain_impl, dnnl_pref_impl;
+    // max |pcnn - oneDNN| / max |oneDNN| for the nchw and the preferred-layout runs; -1 = not compared.
+    double err_plain = -1, err_pref = -1;
 };
+
+// Above this relative difference panama-cnn and oneDNN are not computing the same thing
+// (float reassociation alone stays orders of magnitude below it on the bench shapes).
+constexpr double kCheckTolerance = 1e-3;
+
+const char *check_label(const Result &r) {
+    if (r.err_plain < 0 && r.err_pref < 0) return "-";
+    return (r.err_plain <= kCheckTolerance && r.err_pref <= kCheckTolerance) ? "ok" : "BAD";
+}
+
+// max |a - b| / max |b|: b is oneDNN's result.
+double rel_err(const std::vector<float> &a, const std::vector<float> &b) {
+    if (a.size() != b.size()) return INFINITY;
+    double diff = 0, mag = 0;
+    for (size_t i = 0; i < a.size(); i++) {
+        double d = std::fabs((double)a[i] - (double)b[i]);
+        if (!(d <= diff)) diff = d;  // NaN propagates
+        mag = std::max(mag, (double)std::fabs(b[i]));
+    }
+    return mag > 0 ? diff / mag : diff;
+}
+
+double thread_cpu_s() {
+    timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+std::string cpu_model() {
+    std::ifstream in("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind("model name", 0) == 0) {
+            auto colon = line.find(':');
+            if (colon != std::string::npos) {
+                auto v = line.substr(colon + 1);
+                v.erase(0, v.find_first_not_of(" \t"));
+                return v;
+            }
+        }
+    }
+    return "unknown";
+}
+
+std::string utc_now() {
+    std::time_t t = std::time(nullptr);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+    return buf;
+}
 
 double now_s() {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -118,34 +178,86 @@ void check(int32_t status, const char *what) {
     }
 }
 
-// Single-thread and all-thread FMA peak in GFLOP/s for the best ISA the CPU has.
-std::map<int, double> measure_peak(const std::vector<int> &thread_counts) {
-    int isa = pcnn_isa_detected();
-    auto kernel = isa >= PCNN_ISA_AVX512 ? pcnn_bench_fma_peak_avx512
-                : isa >= PCNN_ISA_AVX2   ? pcnn_bench_fma_peak_avx2
-                                         : nullptr;
-    std::map<int, double> peak;
-    for (int t : thread_counts) {
-        if (!kernel) {
-            peak[t] = 0;
-            continue;
-        }
-        std::vector<double> rates;
-        for (int rep = 0; rep < 7; rep++) {
-            const int64_t iters = 20'000'000;
-            std::vector<std::thread> pool;
-            std::vector<float> sinks(t);
-            double t0 = now_s();
-            for (int i = 0; i < t; i++) pool.emplace_back([&, i] { kernel(iters, &sinks[i]); });
-            for (auto &th : pool) th.join();
-            double dt = now_s() - t0;
-            double flops_per_thread = iters * 12.0 * (isa >= PCNN_ISA_AVX512 ? 16 : 8) * 2.0;
-            rates.push_back(flops_per_thread * t / dt / 1e9);
-        }
-        std::sort(rates.begin(), rates.end());
-        peak[t] = rates[rates.size() - 1 - rates.size() / 4];  // upper quartile: noise only slows
+using PeakKernel = double (*)(int64_t, float *);
+
+// Aggregate FMA rate of `t` threads each running `kernel`, in GFLOP/s. Each thread's rate is
+// its flops over its own CPU time (CLOCK_THREAD_CPUTIME_ID), so time spent preempted by other
+// processes does not count (the machines this runs on are often shared); two threads sharing
+// one core's FMA units (SMT siblings) still show up, as they slow each other while running.
+// The best of several short repetitions: noise only slows.
+double fma_rate(PeakKernel kernel, int t) {
+    const int64_t iters = 5'000'000;
+    double best = 0;
+    for (int rep = 0; rep < 7; rep++) {
+        std::vector<std::thread> pool;
+        std::vector<float> sinks(t);
+        std::vector<double> rates(t);
+        for (int i = 0; i < t; i++)
+            pool.emplace_back([&, i] {
+                double c0 = thread_cpu_s();
+                double flops = kernel(iters, &sinks[i]);
+                rates[i] = flops / (thread_cpu_s() - c0) / 1e9;
+            });
+        for (auto &th : pool) th.join();
+        double sum = 0;
+        for (double r : rates) sum += r;
+        best = std::max(best, sum);
     }
-    return peak;
+    return best;
+}
+
+// Core clock estimate in GHz: a chain of dependent integer adds retires one per cycle.
+double clock_ghz() {
+    double best = 0;
+    for (int rep = 0; rep < 5; rep++) {
+        const int64_t iters = 4'000'000;
+        uint64_t x = 0, y = 1;
+        double c0 = thread_cpu_s();
+        for (int64_t i = 0; i < iters; i++) {
+#if defined(__x86_64__)
+            __asm__ volatile("add %1, %0\n\tadd %1, %0\n\tadd %1, %0\n\tadd %1, %0\n\t"
+                             "add %1, %0\n\tadd %1, %0\n\tadd %1, %0\n\tadd %1, %0"
+                             : "+r"(x)
+                             : "r"(y));
+#else
+            return 0;
+#endif
+        }
+        best = std::max(best, iters * 8.0 / (thread_cpu_s() - c0) / 1e9);
+    }
+    return best;
+}
+
+struct Peak {
+    std::string isa = "none";          // the ISA of the peak kernel used for %peak
+    double avx2_1t = 0, avx512_1t = 0; // single-thread GFLOP/s per ISA (0 = not available)
+    double clock_ghz = 0;
+    std::map<int, double> by_threads;  // GFLOP/s with the best ISA, per thread count
+};
+
+// FMA peak in GFLOP/s for the best ISA the CPU has (not the active cap: %peak is relative
+// to what the machine can do), per thread count.
+Peak measure_peak(const std::vector<int> &thread_counts) {
+    Peak p;
+    int isa = pcnn_isa_detected();
+    PeakKernel kernel = nullptr;
+    if (isa >= PCNN_ISA_AVX2) {
+        p.avx2_1t = fma_rate(pcnn_bench_fma_peak_avx2, 1);
+        kernel = pcnn_bench_fma_peak_avx2;
+        p.isa = "avx2";
+    }
+    if (isa >= PCNN_ISA_AVX512) {
+        p.avx512_1t = fma_rate(pcnn_bench_fma_peak_avx512, 1);
+        kernel = pcnn_bench_fma_peak_avx512;
+        p.isa = "avx512";
+    }
+    p.clock_ghz = clock_ghz();
+    for (int t : thread_counts) {
+        if (!kernel) p.by_threads[t] = 0;
+        else if (t == 1) p.by_threads[t] = p.isa == "avx512" ? p.avx512_1t : p.avx2_1t;
+        else p.by_threads[t] = fma_rate(kernel, t);
+    }
+    return p;
 }
 
 #ifdef PCNN_BENCH_WITH_ONEDNN
@@ -158,6 +270,13 @@ struct Onednn {
     stream strm{eng};
 };
 
+std::string onednn_version() {
+    const dnnl_version_t *v = dnnl::version();
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%d.%d.%d", v->major, v->minor, v->patch);
+    return buf;
+}
+
 // Executes `prim` with `args`, all already in the layout it wants; returns the median time.
 double time_primitive(Onednn &d, primitive &prim, std::unordered_map<int, memory> &args, double min_time) {
     return median_time([&] {
@@ -166,6 +285,7 @@ double time_primitive(Onednn &d, primitive &prim, std::unordered_map<int, memory
     }, min_time);
 }
 
+// A memory of layout `want` holding `data` (given in layout `plain`); reorders are not timed.
 memory filled(Onednn &d, const memory::desc &want, const memory::desc &plain, std::vector<float> &data) {
     memory src(plain, d.eng, data.data());
     if (want == plain) return src;
@@ -175,9 +295,19 @@ memory filled(Onednn &d, const memory::desc &want, const memory::desc &plain, st
     return dst;
 }
 
+// The contents of `m` in layout `plain`, for the comparison with panama-cnn.
+std::vector<float> read_plain(Onednn &d, memory &m, const memory::desc &plain) {
+    std::vector<float> v(plain.get_size() / sizeof(float));
+    memory dst(plain, d.eng, v.data());
+    reorder(m, dst).execute(d.strm, m, dst);
+    d.strm.wait();
+    return v;
+}
+
 struct ConvTimes {
     double fwd = -1, bwd_data = -1, bwd_weights = -1;
     std::string fwd_impl, bwd_data_impl, bwd_weights_impl;
+    std::vector<float> dst, diff_src, diff_weights, diff_bias;  // plain layouts
 };
 
 ConvTimes onednn_conv(Onednn &d, const Shape &s, int64_t oh, int64_t ow, bool preferred,
@@ -192,6 +322,8 @@ ConvTimes onednn_conv(Onednn &d, const Shape &s, int64_t oh, int64_t ow, bool pr
     memory::desc dst_md = preferred ? memory::desc(dst_dims, dt::f32, tag::any) : dst_plain;
     ConvTimes t;
 
+    // oneDNN 2.x: op desc -> primitive desc; the backward pds take the forward pd as a hint.
+    // Padding l/r = top-left / bottom-right; oneDNN dilation 0 = dense (none given here).
     convolution_forward::desc fd(prop_kind::forward_training, algorithm::convolution_direct, src_md, w_md,
                                  b_plain, dst_md, strides, pads, pads);
     convolution_forward::primitive_desc fpd(fd, d.eng);
@@ -199,11 +331,12 @@ ConvTimes onednn_conv(Onednn &d, const Shape &s, int64_t oh, int64_t ow, bool pr
         std::unordered_map<int, memory> args = {
             {DNNL_ARG_SRC, filled(d, fpd.src_desc(), src_plain, x)},
             {DNNL_ARG_WEIGHTS, filled(d, fpd.weights_desc(), w_plain, w)},
-            {DNNL_ARG_BIAS, memory(b_plain, d.eng, b.data())},
+            {DNNL_ARG_BIAS, filled(d, fpd.bias_desc(), b_plain, b)},
             {DNNL_ARG_DST, memory(fpd.dst_desc(), d.eng)}};
         convolution_forward prim(fpd);
         t.fwd = time_primitive(d, prim, args, min_time);
         t.fwd_impl = fpd.impl_info_str();
+        t.dst = read_plain(d, args.at(DNNL_ARG_DST), dst_plain);
     }
     {
         convolution_backward_data::desc bd(algorithm::convolution_direct, src_md, w_md, dst_md, strides, pads,
@@ -216,6 +349,7 @@ ConvTimes onednn_conv(Onednn &d, const Shape &s, int64_t oh, int64_t ow, bool pr
         convolution_backward_data prim(bpd);
         t.bwd_data = time_primitive(d, prim, args, min_time);
         t.bwd_data_impl = bpd.impl_info_str();
+        t.diff_src = read_plain(d, args.at(DNNL_ARG_DIFF_SRC), src_plain);
     }
     {
         convolution_backward_weights::desc wd(algorithm::convolution_direct, src_md, w_md, b_plain, dst_md,
@@ -229,6 +363,8 @@ ConvTimes onednn_conv(Onednn &d, const Shape &s, int64_t oh, int64_t ow, bool pr
         convolution_backward_weights prim(wpd);
         t.bwd_weights = time_primitive(d, prim, args, min_time);
         t.bwd_weights_impl = wpd.impl_info_str();
+        t.diff_weights = read_plain(d, args.at(DNNL_ARG_DIFF_WEIGHTS), w_plain);
+        t.diff_bias = read_plain(d, args.at(DNNL_ARG_DIFF_BIAS), b_plain);
     }
     return t;
 }
@@ -236,6 +372,7 @@ ConvTimes onednn_conv(Onednn &d, const Shape &s, int64_t oh, int64_t ow, bool pr
 struct PoolTimes {
     double fwd = -1, bwd = -1;
     std::string fwd_impl, bwd_impl;
+    std::vector<float> dst, diff_src;  // plain layouts
 };
 
 PoolTimes onednn_pool(Onednn &d, const Shape &s, int64_t oh, int64_t ow, bool preferred, std::vector<float> &x,
@@ -243,10 +380,13 @@ PoolTimes onednn_pool(Onednn &d, const Shape &s, int64_t oh, int64_t ow, bool pr
     memory::dims src_dims = {s.n, s.c, s.h, s.w}, dst_dims = {s.n, s.c, oh, ow},
                  strides = {s.stride, s.stride}, kernel = {s.kh, s.kw}, pads = {s.pad, s.pad};
     memory::desc src_plain(src_dims, dt::f32, tag::nchw), dst_plain(dst_dims, dt::f32, tag::nchw);
-    // Pooling takes no "any": the preferred layout on AVX-512 is nChw16c.
-    memory::desc src_md = preferred ? memory::desc(src_dims, dt::f32, tag::nChw16c) : src_plain;
-    memory::desc dst_md = preferred ? memory::desc(dst_dims, dt::f32, tag::nChw16c) : dst_plain;
+    // Pooling takes no "any" for src: the preferred layout on AVX-512 is nChw16c (8c on AVX2).
+    const bool avx512 = pcnn_isa_detected() >= PCNN_ISA_AVX512;
+    const tag blocked = avx512 ? tag::nChw16c : tag::nChw8c;
+    memory::desc src_md = preferred ? memory::desc(src_dims, dt::f32, blocked) : src_plain;
+    memory::desc dst_md = preferred ? memory::desc(dst_dims, dt::f32, blocked) : dst_plain;
     PoolTimes t;
+    // Max pooling with forward_training keeps the argmax in a workspace that backward reads.
     pooling_forward::desc fd(prop_kind::forward_training, algorithm::pooling_max, src_md, dst_md, strides, kernel,
                              pads, pads);
     pooling_forward::primitive_desc fpd(fd, d.eng);
@@ -258,6 +398,7 @@ PoolTimes onednn_pool(Onednn &d, const Shape &s, int64_t oh, int64_t ow, bool pr
         pooling_forward prim(fpd);
         t.fwd = time_primitive(d, prim, args, min_time);
         t.fwd_impl = fpd.impl_info_str();
+        t.dst = read_plain(d, args.at(DNNL_ARG_DST), dst_plain);
     }
     {
         pooling_backward::desc bd(algorithm::pooling_max, src_md, dst_md, strides, kernel, pads, pads);
@@ -268,6 +409,7 @@ PoolTimes onednn_pool(Onednn &d, const Shape &s, int64_t oh, int64_t ow, bool pr
         pooling_backward prim(bpd);
         t.bwd = time_primitive(d, prim, args, min_time);
         t.bwd_impl = bpd.impl_info_str();
+        t.diff_src = read_plain(d, args.at(DNNL_ARG_DIFF_SRC), src_plain);
     }
     return t;
 }
@@ -326,6 +468,36 @@ Options parse_args(int argc, char **argv) {
     return o;
 }
 
+
+// A JSON number, or null for NaN / infinity (a diverged comparison).
+std::string json_num(double v) {
+    if (!std::isfinite(v)) return "null";
+    std::ostringstream os;
+    os.precision(10);
+    os << v;
+    return os.str();
+}
+
+// "12.345" or "-" when the value is absent (negative).
+std::string fmt_or_dash(double v, const char *format) {
+    if (!(v >= 0)) return "-";
+    char buf[64];
+    std::snprintf(buf, sizeof buf, format, v);
+    return buf;
+}
+
+void print_row(const Result &r, const std::map<int, double> &peak) {
+    const bool conv = r.flops > 0;
+    double gf = conv ? r.flops / r.pcnn_s / 1e9 : -1;
+    double pk = peak.count(r.threads) ? peak.at(r.threads) : 0;
+    std::printf("%-12s %-11s %3d %12s %8s %6s %12s %12s %7s %7s %5s\n", r.shape.c_str(), r.pass.c_str(), r.threads,
+                fmt_or_dash(r.pcnn_s * 1e6, "%.2f").c_str(), fmt_or_dash(gf, "%.1f").c_str(),
+                fmt_or_dash(conv && pk > 0 ? 100 * gf / pk : -1, "%.1f%%").c_str(),
+                fmt_or_dash(r.dnnl_plain_s * 1e6, "%.2f").c_str(), fmt_or_dash(r.dnnl_pref_s * 1e6, "%.2f").c_str(),
+                fmt_or_dash(r.dnnl_plain_s > 0 ? r.dnnl_plain_s / r.pcnn_s : -1, "%.2f").c_str(),
+                fmt_or_dash(r.dnnl_pref_s > 0 ? r.dnnl_pref_s / r.pcnn_s : -1, "%.2f").c_str(), check_label(r));
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -334,14 +506,43 @@ int main(int argc, char **argv) {
     opt.onednn = false;
 #endif
     std::vector<Shape> shapes = read_shapes(opt.shapes_file);
-    std::map<int, double> peak = measure_peak(opt.threads);
+    for (const auto &name : opt.only) {
+        if (std::none_of(shapes.begin(), shapes.end(), [&](const Shape &s) { return s.name == name; })) {
+            std::fprintf(stderr, "pcnn-bench: --only: no shape named '%s' in %s\n", name.c_str(),
+                         opt.shapes_file.c_str());
+            return 2;
+        }
+    }
+    const std::string date = utc_now(), cpu = cpu_model();
+    std::string onednn = "not built in";
+#ifdef PCNN_BENCH_WITH_ONEDNN
+    if (opt.onednn) onednn = onednn_version();
+    else onednn = "disabled (--no-onednn)";
+#endif
+    double load[3] = {-1, -1, -1};
+    getloadavg(load, 3);
+    const long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
     struct utsname un;
     uname(&un);
-    std::printf("panama-cnn native bench: isa %s, machine %s, oneDNN %s\n", pcnn_isa_name(pcnn_isa_active()),
-                un.machine, opt.onednn ? "2.x (same run)" : "not built in");
-    for (auto &p : peak) std::printf("measured FMA peak, %d thread(s): %.1f GFLOP/s\n", p.first, p.second);
-    std::printf("%-12s %-11s %3s %10s %8s %6s %11s %11s %7s %7s\n", "shape", "pass", "thr", "pcnn_ms", "GFLOP/s",
-                "%peak", "dnnl_nchw", "dnnl_pref", "x_nchw", "x_pref");
+    std::printf("panama-cnn native bench, %s\n", date.c_str());
+    std::printf("cpu %s (%s, %ld online), panama-cnn isa %s, oneDNN %s\n", cpu.c_str(), un.machine, ncpu,
+                pcnn_isa_name(pcnn_isa_active()), onednn.c_str());
+    if (load[0] > 0.5)
+        std::printf("WARNING: load average %.2f on %ld CPUs before the run: the machine is busy, times are noisy\n",
+                    load[0], ncpu);
+    Peak peak = measure_peak(opt.threads);
+    std::printf("clock (estimate) %.2f GHz; single-thread FMA peak: avx2 %.1f GFLOP/s, avx512 %.1f GFLOP/s "
+                "(%.0f flop/cycle with %s)\n",
+                peak.clock_ghz, peak.avx2_1t, peak.avx512_1t,
+                peak.clock_ghz > 0 ? peak.by_threads.begin()->second / peak.clock_ghz / peak.by_threads.begin()->first
+                                   : 0,
+                peak.isa.c_str());
+    for (auto &p : peak.by_threads)
+        std::printf("measured %s FMA peak, %d thread(s): %.1f GFLOP/s\n", peak.isa.c_str(), p.first, p.second);
+    std::printf("times are medians in microseconds; x_* = t_onednn / t_pcnn (> 1: panama-cnn faster)\n");
+    std::printf("%-12s %-11s %3s %12s %8s %6s %12s %12s %7s %7s %5s\n", "shape", "pass", "thr", "pcnn_us", "GFLOP/s",
+                "%peak", "dnnl_nchw_us", "dnnl_pref_us", "x_nchw", "x_pref", "check");
 
     std::vector<Result> results;
 #ifdef PCNN_BENCH_WITH_ONEDNN
@@ -382,16 +583,15 @@ int main(int argc, char **argv) {
                     rf.dnnl_plain_impl = plain.fwd_impl; rf.dnnl_pref_impl = pref.fwd_impl;
                     rd.dnnl_plain_impl = plain.bwd_data_impl; rd.dnnl_pref_impl = pref.bwd_data_impl;
                     rw.dnnl_plain_impl = plain.bwd_weights_impl; rw.dnnl_pref_impl = pref.bwd_weights_impl;
+                    rf.err_plain = rel_err(out, plain.dst); rf.err_pref = rel_err(out, pref.dst);
+                    rd.err_plain = rel_err(dx, plain.diff_src); rd.err_pref = rel_err(dx, pref.diff_src);
+                    rw.err_plain = std::max(rel_err(dw, plain.diff_weights), rel_err(db, plain.diff_bias));
+                    rw.err_pref = std::max(rel_err(dw, pref.diff_weights), rel_err(db, pref.diff_bias));
                 }
 #endif
-                for (Result *r : {&rf, &rd, &rw}) results.push_back(*r);
                 for (Result *r : {&rf, &rd, &rw}) {
-                    double gf = r->flops / r->pcnn_s / 1e9;
-                    std::printf("%-12s %-11s %3d %10.3f %8.1f %5.0f%% %11.3f %11.3f %7.2f %7.2f\n", r->shape.c_str(),
-                                r->pass.c_str(), t, r->pcnn_s * 1e3, gf, peak[t] > 0 ? 100 * gf / peak[t] : 0,
-                                r->dnnl_plain_s * 1e3, r->dnnl_pref_s * 1e3,
-                                r->dnnl_plain_s > 0 ? r->dnnl_plain_s / r->pcnn_s : 0,
-                                r->dnnl_pref_s > 0 ? r->dnnl_pref_s / r->pcnn_s : 0);
+                    results.push_back(*r);
+                    print_row(*r, peak.by_threads);
                 }
                 std::fflush(stdout);
             }
@@ -420,14 +620,13 @@ int main(int argc, char **argv) {
                     rb.dnnl_plain_s = plain.bwd; rb.dnnl_pref_s = pref.bwd;
                     rf.dnnl_plain_impl = plain.fwd_impl; rf.dnnl_pref_impl = pref.fwd_impl;
                     rb.dnnl_plain_impl = plain.bwd_impl; rb.dnnl_pref_impl = pref.bwd_impl;
+                    rf.err_plain = rel_err(out, plain.dst); rf.err_pref = rel_err(out, pref.dst);
+                    rb.err_plain = rel_err(dx, plain.diff_src); rb.err_pref = rel_err(dx, pref.diff_src);
                 }
 #endif
                 for (Result *r : {&rf, &rb}) {
                     results.push_back(*r);
-                    std::printf("%-12s %-11s %3d %10.3f %8s %6s %11.3f %11.3f %7.2f %7.2f\n", r->shape.c_str(),
-                                r->pass.c_str(), t, r->pcnn_s * 1e3, "-", "-", r->dnnl_plain_s * 1e3,
-                                r->dnnl_pref_s * 1e3, r->dnnl_plain_s > 0 ? r->dnnl_plain_s / r->pcnn_s : 0,
-                                r->dnnl_pref_s > 0 ? r->dnnl_pref_s / r->pcnn_s : 0);
+                    print_row(*r, peak.by_threads);
                 }
                 std::fflush(stdout);
             }
@@ -446,33 +645,52 @@ int main(int argc, char **argv) {
             if (r.dnnl_plain_s > 0) { lp += std::log(r.dnnl_plain_s / r.pcnn_s); np++; }
             if (r.dnnl_pref_s > 0) { lq += std::log(r.dnnl_pref_s / r.pcnn_s); nq++; }
         }
-        if (np > 0)
-            std::printf("geomean speed-up vs oneDNN, %d thread(s): nchw %.2fx, preferred layout %.2fx\n", t,
-                        std::exp(lp / np), std::exp(lq / nq));
+        if (np > 0 && nq > 0)
+            std::printf("geomean t_onednn/t_pcnn, %d thread(s), %d passes: nchw %.2fx, preferred layout %.2fx\n", t,
+                        np, std::exp(lp / np), std::exp(lq / nq));
     }
+    int bad = 0;
+    for (auto &r : results)
+        if (std::string(check_label(r)) == "BAD") {
+            bad++;
+            std::printf("CHECK FAILED: %s %s %d thread(s): panama-cnn vs oneDNN relative difference nchw %g, "
+                        "preferred %g (tolerance %g)\n",
+                        r.shape.c_str(), r.pass.c_str(), r.threads, r.err_plain, r.err_pref, kCheckTolerance);
+        }
 
     if (!opt.json_file.empty()) {
         std::ofstream js(opt.json_file);
-        js << "{\n  \"isa\": \"" << pcnn_isa_name(pcnn_isa_active()) << "\",\n  \"peak_gflops\": {";
+        js.precision(10);
+        js << "{\n  \"date_utc\": \"" << date << "\",\n  \"cpu\": \"" << json_escape(cpu) << "\",\n  \"machine\": \""
+           << json_escape(un.machine) << "\",\n  \"online_cpus\": " << ncpu << ",\n  \"load_average_before\": "
+           << load[0] << ",\n  \"isa\": \"" << pcnn_isa_name(pcnn_isa_active()) << "\",\n  \"onednn\": \""
+           << json_escape(onednn) << "\",\n  \"min_time_s\": " << opt.min_time
+           << ",\n  \"time_statistic\": \"median\",\n  \"clock_ghz_estimate\": " << peak.clock_ghz
+           << ",\n  \"peak_isa\": \"" << peak.isa << "\",\n  \"peak_gflops_1thread\": {\"avx2\": " << peak.avx2_1t
+           << ", \"avx512\": " << peak.avx512_1t << "},\n  \"peak_gflops\": {";
         bool first = true;
-        for (auto &p : peak) {
+        for (auto &p : peak.by_threads) {
             js << (first ? "" : ", ") << "\"" << p.first << "\": " << p.second;
             first = false;
         }
-        js << "},\n  \"results\": [\n";
+        js << "},\n  \"check_tolerance\": " << kCheckTolerance << ",\n  \"check_failures\": " << bad
+           << ",\n  \"results\": [\n";
         for (size_t i = 0; i < results.size(); i++) {
             auto &r = results[i];
             double gf = r.flops > 0 ? r.flops / r.pcnn_s / 1e9 : 0;
+            double pk = peak.by_threads[r.threads];
             js << "    {\"shape\": \"" << r.shape << "\", \"pass\": \"" << r.pass << "\", \"threads\": " << r.threads
-               << ", \"pcnn_ms\": " << r.pcnn_s * 1e3 << ", \"gflops\": " << gf << ", \"peak_fraction\": "
-               << (peak[r.threads] > 0 ? gf / peak[r.threads] : 0) << ", \"onednn_nchw_ms\": "
+               << ", \"flops\": " << r.flops << ", \"pcnn_ms\": " << r.pcnn_s * 1e3 << ", \"gflops\": " << gf
+               << ", \"peak_fraction\": " << (pk > 0 ? gf / pk : 0) << ", \"onednn_nchw_ms\": "
                << (r.dnnl_plain_s > 0 ? r.dnnl_plain_s * 1e3 : -1) << ", \"onednn_preferred_ms\": "
                << (r.dnnl_pref_s > 0 ? r.dnnl_pref_s * 1e3 : -1) << ", \"onednn_nchw_impl\": \""
                << json_escape(r.dnnl_plain_impl) << "\", \"onednn_preferred_impl\": \""
-               << json_escape(r.dnnl_pref_impl) << "\"}" << (i + 1 < results.size() ? "," : "") << "\n";
+               << json_escape(r.dnnl_pref_impl) << "\", \"check_rel_err_nchw\": " << json_num(r.err_plain)
+               << ", \"check_rel_err_preferred\": " << json_num(r.err_pref) << ", \"check\": \"" << check_label(r) << "\"}"
+               << (i + 1 < results.size() ? "," : "") << "\n";
         }
         js << "  ]\n}\n";
         std::printf("wrote %s\n", opt.json_file.c_str());
     }
-    return 0;
+    return bad > 0 ? 3 : 0;
 }

@@ -1,0 +1,787 @@
+/*
+ * conv2d forward and backward-data, direct NCHW kernels: one template for AVX-512 and AVX2.
+ *
+ * Included (once) by conv2d_direct-avx512.c with PCNN_DIRECT_AVX512 defined and by
+ * conv2d_direct-avx2.c with PCNN_DIRECT_AVX2 defined; each file is compiled with its own
+ * ISA flags. Not a public header.
+ *
+ * The engine. Both operations are "for every output pixel, sum over input channels and a
+ * list of filter taps of input * weight", so one engine serves both:
+ *   - forward:       engine input = src,      engine outputs = dst (oc channels);
+ *   - backward-data: engine input = diff_dst, engine outputs = diff_src (c channels),
+ *     with the weight of (engine out = c, engine in = o) being weights[o][c][ky][kx]
+ *     (the transposed filter; the "rotation" is implicit in the tap offsets below).
+ * Output pixels along a row sit in vector lanes, weights are broadcast, and a register
+ * tile of OCB output channels x NV vectors is accumulated by the micro-kernel over
+ * (input channel, tap). A tap is (offset into the input rows, filter position k):
+ * the per-row tap list makes padding (taps falling outside the input are dropped from
+ * the list for rows, and read as zeros from a zero-padded row copy for columns), stride,
+ * dilation and the stride phases of backward-data all the same thing for the
+ * micro-kernel.
+ *   - Forward, horizontal stride sw: the (zero-padded) input row is split into sw phases
+ *     (phase p holds padded columns p, p+sw, ...), so output x / tap kx reads phase
+ *     (kx*dw) % sw at position x + (kx*dw) / sw: consecutive lanes, plain loads.
+ *   - Backward-data, stride sw: diff_src columns ix = sw*u + r form phase r; for that
+ *     phase the taps kx with (r + pl - kx*dw) % sw == 0 read diff_dst column
+ *     u + (r + pl - kx*dw) / sw: a stride-1 convolution per phase (no zero insertion).
+ *     Phase rows are computed into a small buffer and interleaved into diff_src.
+ *   - Vertical stride / dilation / padding: per output row the valid ky (and, for
+ *     backward, the matching diff_dst row) are listed; nothing is read outside the input.
+ *   - 1x1, stride 1, no padding: the image is one long row (a GEMM: out = W * in).
+ *   - Forward rows narrower than a vector (e.g. 14 wide, 16 lanes): a tile's vectors are
+ *     the same pixels of up to NV consecutive output rows whose taps are all in range
+ *     ("row mode"), instead of one-vector tiles with a broadcast per FMA.
+ * The zero-padded row copy is made per task for the input rows that task needs, in a
+ * per-thread grow-only scratch (not an im2col: each input element is copied about once,
+ * (kh-1)*dh/sh extra rows per task). When no padding and stride 1 make it unnecessary,
+ * the input is read in place.
+ *
+ * Tails: a tile covers NV vectors of one output row. When the row is at least NV*VL wide,
+ * tiles start at 0, NV*VL, ... and the last one starts at width - NV*VL (it overlaps the
+ * previous one and recomputes a few pixels to the same bits, since each pixel's
+ * summation order does not depend on the tile). A row narrower than one tile uses one
+ * tile whose last vector is masked, for loads and stores: nothing is read or written
+ * outside the buffers.
+ *
+ * Threads: tasks are (image, group, block of output rows, block of output-channel
+ * blocks), each writing its own part of the output; every pixel's value is computed by
+ * the same instruction sequence whichever task / thread computes it, so results are
+ * bit-identical for any thread count. Summation order per pixel: input channel, then
+ * ky, then kx (fused multiply-adds), then + bias.
+ */
+#ifndef PCNN_CONV2D_DIRECT_H
+#define PCNN_CONV2D_DIRECT_H
+
+#include <immintrin.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/pcnn_internal.h"
+
+#if defined(PCNN_DIRECT_AVX512)
+/* ---- AVX-512: 16 lanes, 32 vector registers, free masked loads ---- */
+#define VL 16
+#define NV_MAX 4
+#define OCB_LIMIT 16
+typedef __m512 vec_t;
+typedef __mmask16 vmask_t;
+static inline vmask_t vmask_first(int64_t n) { /* n in [1, VL] */
+    return (vmask_t)((1u << n) - 1u);
+}
+#define VZERO() _mm512_setzero_ps()
+#define VSET1(x) _mm512_set1_ps(x)
+#define VADD(a, b) _mm512_add_ps((a), (b))
+#define VLOADU(p) _mm512_loadu_ps(p)
+#define VLOADM(p, m) _mm512_maskz_loadu_ps((m), (p))
+#define VSTOREU(p, v) _mm512_storeu_ps((p), (v))
+#define VSTOREM(p, m, v) _mm512_mask_storeu_ps((p), (m), (v))
+#define VFMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
+/* Largest output-channel block per tile width: keeps OCB*NV accumulators plus the NV
+ * input vectors in the 32 registers. */
+static const int ocb_max_for_nv[NV_MAX + 1] = {0, 16, 12, 8, 6};
+#define PCNN_DIRECT_FWD pcnn_conv2d_fwd__avx512
+#define PCNN_DIRECT_BWD_DATA pcnn_conv2d_bwd_data__avx512
+
+#elif defined(PCNN_DIRECT_AVX2)
+/* ---- AVX2 + FMA: 8 lanes, 16 vector registers ---- */
+#define VL 8
+#define NV_MAX 3
+#define OCB_LIMIT 8
+typedef __m256 vec_t;
+typedef __m256i vmask_t;
+static inline vmask_t vmask_first(int64_t n) { /* n in [1, VL] */
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+#define VZERO() _mm256_setzero_ps()
+#define VSET1(x) _mm256_set1_ps(x)
+#define VADD(a, b) _mm256_add_ps((a), (b))
+#define VLOADU(p) _mm256_loadu_ps(p)
+#define VLOADM(p, m) _mm256_maskload_ps((p), (m))
+#define VSTOREU(p, v) _mm256_storeu_ps((p), (v))
+#define VSTOREM(p, m, v) _mm256_maskstore_ps((p), (m), (v))
+#define VFMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
+/* 16 ymm registers: OCB*NV accumulators + NV inputs + 1 broadcast <= 16. */
+static const int ocb_max_for_nv[NV_MAX + 1] = {0, 8, 6, 3};
+#define PCNN_DIRECT_FWD pcnn_conv2d_fwd__avx2
+#define PCNN_DIRECT_BWD_DATA pcnn_conv2d_bwd_data__avx2
+
+#else
+#error "define PCNN_DIRECT_AVX512 or PCNN_DIRECT_AVX2 before including conv2d-direct.h"
+#endif
+
+/* ---------------------------------------------------------------------------------------
+ * Micro-kernel: for j < OCB, v < NV, lanes i:
+ *   out[j*out_ostride + v*out_vstride + i] = bias[j] +
+ *       sum over ci, taps t of in[ci*in_cstride + tap_in[t] + v*in_vstride + i] * w[ci][t][j]
+ * Normally the NV vectors are consecutive pixels of one row (vstrides = VL); for rows
+ * narrower than a vector they are the same pixels of NV consecutive output rows. Vectors
+ * 0 .. NV-2 are loaded whole (the caller guarantees those reads stay inside the buffer;
+ * extra lanes are never stored) and stored with `mid`; the last vector is loaded and
+ * stored with `last`.
+ * ------------------------------------------------------------------------------------- */
+typedef struct {
+    const float *in;        /* input for channel 0 at the tile's first pixel */
+    int64_t in_cstride;     /* floats between input channels */
+    int64_t ci_count;       /* input channels to sum over */
+    const int64_t *tap_in;  /* per tap: offset added to `in` */
+    const int64_t *tap_w;   /* per tap: offset (k * OCB) into a channel's packed weights */
+    int64_t ntaps;          /* may be 0: the tile is then bias (or zero) */
+    const float *w;         /* packed weights of this block: [ci][k][OCB] */
+    int64_t w_cstride;      /* kh * kw * OCB */
+    float *out;             /* output channel 0 at the tile's first pixel */
+    int64_t out_ostride;    /* floats between output channels */
+    const float *bias;      /* OCB values, or NULL */
+    int64_t in_vstride;     /* floats between the tile's vectors in the input (VL, or a row) */
+    int64_t out_vstride;    /* floats between the tile's vectors in the output */
+    vmask_t mid;            /* lanes stored for vectors 0 .. NV-2 */
+    vmask_t last;           /* lanes loaded and stored for the last vector */
+} ukr_args;
+
+typedef void (*ukr_fn)(const ukr_args *a);
+
+/* One function per (OCB, NV). The accumulators must end up in registers: GCC does that
+ * only if the loops over j and v are fully unrolled before its scalar-replacement pass,
+ * hence the unroll pragmas (without them acc[][] is stored to the stack every tap). */
+#define UNROLL_J _Pragma("GCC unroll 16")
+#define UNROLL_V _Pragma("GCC unroll 4")
+#define UKR(OCB, NV)                                                            \
+    static void ukr_##OCB##_##NV(const ukr_args *a) {                           \
+        vec_t acc[OCB][NV];                                                     \
+        UNROLL_J for (int j = 0; j < OCB; ++j) {                                \
+            UNROLL_V for (int v = 0; v < NV; ++v) {                             \
+                acc[j][v] = VZERO();                                            \
+            }                                                                   \
+        }                                                                       \
+        const int64_t ntaps = a->ntaps;                                         \
+        const int64_t *tap_in = a->tap_in;                                      \
+        const int64_t *tap_w = a->tap_w;                                        \
+        const vmask_t last = a->last;                                           \
+        const int64_t in_vs = a->in_vstride;                                    \
+        for (int64_t ci = 0; ci < a->ci_count; ++ci) {                          \
+            const float *ip = a->in + ci * a->in_cstride;                       \
+            const float *wp = a->w + ci * a->w_cstride;                         \
+            for (int64_t t = 0; t < ntaps; ++t) {                               \
+                const float *p = ip + tap_in[t];                                \
+                const float *q = wp + tap_w[t];                                 \
+                vec_t x[NV];                                                    \
+                UNROLL_V for (int v = 0; v < NV - 1; ++v) {                     \
+                    x[v] = VLOADU(p + v * in_vs);                               \
+                }                                                               \
+                x[NV - 1] = VLOADM(p + (NV - 1) * in_vs, last);                 \
+                UNROLL_J for (int j = 0; j < OCB; ++j) {                        \
+                    const vec_t b = VSET1(q[j]);                                \
+                    UNROLL_V for (int v = 0; v < NV; ++v) {                     \
+                        acc[j][v] = VFMA(b, x[v], acc[j][v]);                   \
+                    }                                                           \
+                }                                                               \
+            }                                                                   \
+        }                                                                       \
+        /* + bias after the sum, like the scalar kernel. Adding +0.0f without   \
+         * bias keeps the scalar's "0.0f + ..." result for all -0.0f sums. */   \
+        UNROLL_J for (int j = 0; j < OCB; ++j) {                                \
+            float *o = a->out + j * a->out_ostride;                             \
+            const vec_t b = a->bias != NULL ? VSET1(a->bias[j]) : VZERO();      \
+            UNROLL_V for (int v = 0; v < NV - 1; ++v) {                         \
+                VSTOREM(o + v * a->out_vstride, a->mid, VADD(acc[j][v], b));    \
+            }                                                                   \
+            VSTOREM(o + (NV - 1) * a->out_vstride, last, VADD(acc[j][NV - 1], b)); \
+        }                                                                       \
+    }
+
+#define UKR_NV1(OCB) UKR(OCB, 1)
+#define UKR_NV2(OCB) UKR(OCB, 2)
+#define UKR_NV3(OCB) UKR(OCB, 3)
+#define UKR_NV4(OCB) UKR(OCB, 4)
+#define PTR(OCB, NV) [OCB][NV] = ukr_##OCB##_##NV,
+
+#define FOR_1_TO_3(M) M(1) M(2) M(3)
+#define FOR_1_TO_4(M) M(1) M(2) M(3) M(4)
+#define FOR_1_TO_6(M) FOR_1_TO_4(M) M(5) M(6)
+#define FOR_1_TO_8(M) FOR_1_TO_6(M) M(7) M(8)
+#define FOR_1_TO_12(M) FOR_1_TO_8(M) M(9) M(10) M(11) M(12)
+#define FOR_1_TO_16(M) FOR_1_TO_12(M) M(13) M(14) M(15) M(16)
+
+#if defined(PCNN_DIRECT_AVX512)
+FOR_1_TO_16(UKR_NV1)
+FOR_1_TO_12(UKR_NV2)
+FOR_1_TO_8(UKR_NV3)
+FOR_1_TO_6(UKR_NV4)
+#define P1(O) PTR(O, 1)
+#define P2(O) PTR(O, 2)
+#define P3(O) PTR(O, 3)
+#define P4(O) PTR(O, 4)
+static const ukr_fn ukr_table[OCB_LIMIT + 1][NV_MAX + 1] = {
+    FOR_1_TO_16(P1) FOR_1_TO_12(P2) FOR_1_TO_8(P3) FOR_1_TO_6(P4)};
+#else
+FOR_1_TO_8(UKR_NV1)
+FOR_1_TO_6(UKR_NV2)
+FOR_1_TO_3(UKR_NV3)
+#define P1(O) PTR(O, 1)
+#define P2(O) PTR(O, 2)
+#define P3(O) PTR(O, 3)
+static const ukr_fn ukr_table[OCB_LIMIT + 1][NV_MAX + 1] = {
+    FOR_1_TO_8(P1) FOR_1_TO_6(P2) FOR_1_TO_3(P3)};
+#endif
+
+/* ---------------------------------------------------------------------------------------
+ * Scratch: grow-only, one buffer per thread (pool workers are persistent), never shrunk.
+ * ------------------------------------------------------------------------------------- */
+typedef struct {
+    void *ptr;
+    size_t cap;
+} scratch_buf;
+
+static __thread scratch_buf tls_task_scratch; /* used inside tasks */
+static __thread scratch_buf tls_pack_scratch; /* packed weights, owned by the calling thread */
+
+static void *scratch_get(scratch_buf *s, size_t bytes) {
+    if (bytes > s->cap) {
+        const size_t rounded = (bytes + 4095u) & ~(size_t)4095u;
+        void *p = aligned_alloc(64, rounded);
+        if (p == NULL) {
+            return NULL;
+        }
+        free(s->ptr);
+        s->ptr = p;
+        s->cap = rounded;
+    }
+    return s->ptr;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Job description shared by forward and backward-data.
+ * ------------------------------------------------------------------------------------- */
+typedef struct {
+    const pcnn_conv2d_desc *d; /* the (possibly 1x1-flattened) geometry */
+    int bwd;                   /* 0 = forward, 1 = backward-data */
+    const float *in;           /* src or diff_dst */
+    float *out;                /* dst or diff_src */
+    const float *bias;         /* forward only, may be NULL */
+    const float *weights;      /* OIHW */
+    float *wpk;                /* packed weights: [g][block][ci][k][ocb] */
+    int64_t groups;
+    int64_t ci_g, co_g;        /* engine input / output channels per group */
+    int64_t in_h, in_w;        /* engine input plane */
+    int64_t out_h, out_w;      /* engine output plane */
+    int64_t kt;                /* kh * kw */
+    int nv;                    /* vectors per tile */
+    int64_t nblocks;           /* output-channel blocks per group */
+    int64_t rows_per_task, row_chunks;
+    int64_t blocks_per_task, block_chunks;
+    int direct;                /* read the input in place (no padded copy) */
+    int rowmode;               /* forward, rows narrower than a vector: tiles span rows */
+    int64_t row_w;             /* width of one scratch row (per phase) */
+    int64_t padl;              /* backward: zero columns left of diff_dst column 0 */
+    int64_t uw_max;            /* backward: widest phase row (ceil(iw / sw)) */
+    int failed;                /* set (atomically) when a task could not get scratch */
+} job_t;
+
+/* Output-channel block b of a group: [*start, *start + *count). Blocks differ by at most
+ * one channel (the first co_g % nblocks blocks are one larger). */
+static inline void block_range(const job_t *j, int64_t b, int64_t *start, int64_t *count) {
+    const int64_t base = j->co_g / j->nblocks;
+    const int64_t extra = j->co_g % j->nblocks;
+    *count = base + (b < extra ? 1 : 0);
+    *start = b * base + (b < extra ? b : extra);
+}
+
+static inline int64_t floor_div(int64_t a, int64_t b) { /* b > 0 */
+    const int64_t q = a / b;
+    return (a % b != 0 && a < 0) ? q - 1 : q;
+}
+
+static inline int64_t ceil_div(int64_t a, int64_t b) { return floor_div(a + b - 1, b); }
+
+static inline int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
+static inline int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }
+
+/* Tiles per row for a width and a tile of nv vectors (see "Tails" above). */
+static inline int64_t tiles_for(int64_t width, int nv) {
+    const int64_t span = (int64_t)nv * VL;
+    return width <= span ? 1 : ceil_div(width, span);
+}
+
+/* Vectors per tile for rows of this width: the fewest computed vectors (overlapping or
+ * masked lanes included, one-vector tiles penalised), preferring wider tiles on ties. */
+static int choose_nv(int64_t width) {
+    int best = 1;
+    int64_t best_cost = INT64_MAX;
+    const int64_t need = ceil_div(width, VL);
+    for (int nv = 1; nv <= NV_MAX && nv <= need; ++nv) {
+        /* one-vector tiles cost one broadcast per FMA: measured ~20% slower per vector */
+        const int64_t cost = tiles_for(width, nv) * nv * (nv == 1 ? 5 : 4);
+        if (cost <= best_cost) {
+            best_cost = cost;
+            best = nv;
+        }
+    }
+    return best;
+}
+
+/* Runs the tiles of one output row segment [0, width) for one channel block. */
+static inline void run_row(ukr_args *a, int64_t width, int nv, int64_t ocb, float *out_row,
+                           const float *in_row) {
+    const int64_t span = (int64_t)nv * VL;
+    a->in_vstride = VL;
+    a->out_vstride = VL;
+    a->mid = vmask_first(VL);
+    if (width <= span) {
+        const int64_t nvu = ceil_div(width, VL);
+        a->last = vmask_first(width - (nvu - 1) * VL);
+        a->in = in_row;
+        a->out = out_row;
+        ukr_table[ocb][nvu](a);
+        return;
+    }
+    const ukr_fn fn = ukr_table[ocb][nv];
+    a->last = vmask_first(VL);
+    for (int64_t x0 = 0;; x0 += span) {
+        if (x0 > width - span) {
+            x0 = width - span;
+        }
+        a->in = in_row + x0;
+        a->out = out_row + x0;
+        fn(a);
+        if (x0 == width - span) {
+            break;
+        }
+    }
+}
+
+/* ---- weight packing: one task per (group, block) ---- */
+static void pack_task(void *p, int64_t t) {
+    const job_t *j = p;
+    const pcnn_conv2d_desc *d = j->d;
+    const int64_t g = t / j->nblocks;
+    const int64_t b = t % j->nblocks;
+    int64_t o0, ocb;
+    block_range(j, b, &o0, &ocb);
+    const int64_t kt = j->kt;
+    float *dst = j->wpk + (g * j->co_g + o0) * j->ci_g * kt;
+    const int64_t cg = d->c / d->groups;
+    for (int64_t ci = 0; ci < j->ci_g; ++ci) {
+        for (int64_t k = 0; k < kt; ++k) {
+            for (int64_t jj = 0; jj < ocb; ++jj) {
+                const int64_t eo = o0 + jj; /* engine output channel within the group */
+                const float *w;
+                if (!j->bwd) { /* weights[g*ocg + eo][ci][k] */
+                    w = j->weights + ((g * j->co_g + eo) * cg + ci) * kt;
+                } else { /* engine in = o (ci here), engine out = c: weights[g*ocg + ci][eo][k] */
+                    w = j->weights + ((g * j->ci_g + ci) * cg + eo) * kt;
+                }
+                dst[(ci * kt + k) * ocb + jj] = w[k];
+            }
+        }
+    }
+}
+
+/* Task index -> (n, g, row chunk, block chunk). */
+static inline void task_coords(const job_t *j, int64_t t, int64_t *n, int64_t *g, int64_t *rc,
+                               int64_t *bc) {
+    *bc = t % j->block_chunks;
+    t /= j->block_chunks;
+    *rc = t % j->row_chunks;
+    t /= j->row_chunks;
+    *g = t % j->groups;
+    *n = t / j->groups;
+}
+
+static void mark_failed(job_t *j) { __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED); }
+
+/* ---------------------------------------------------------------------------------------
+ * Forward task.
+ * ------------------------------------------------------------------------------------- */
+static inline int fwd_row_interior(const pcnn_conv2d_desc *d, int64_t y) {
+    const int64_t top = y * d->stride_h - d->pad_top;
+    return top >= 0 && top + (d->kh - 1) * d->dilation_h <= d->ih - 1;
+}
+
+static void fwd_task(void *p, int64_t t) {
+    job_t *j = p;
+    const pcnn_conv2d_desc *d = j->d;
+    int64_t n, g, rc, bc;
+    task_coords(j, t, &n, &g, &rc, &bc);
+    const int64_t y0 = rc * j->rows_per_task;
+    const int64_t y1 = imin(d->oh, y0 + j->rows_per_task);
+    const int64_t b0 = bc * j->blocks_per_task;
+    const int64_t b1 = imin(j->nblocks, b0 + j->blocks_per_task);
+    const int64_t sh = d->stride_h, sw = d->stride_w, dh = d->dilation_h, dw = d->dilation_w;
+    const int64_t kh = d->kh, kw = d->kw;
+    const float *src = j->in + (n * d->c + g * j->ci_g) * d->ih * d->iw;
+
+    /* Input rows this task touches. */
+    const int64_t iy_lo = imax(0, y0 * sh - d->pad_top);
+    const int64_t iy_hi = imin(d->ih - 1, (y1 - 1) * sh - d->pad_top + (kh - 1) * dh);
+    const int64_t nrows = iy_hi >= iy_lo ? iy_hi - iy_lo + 1 : 0;
+
+    const float *base;    /* channel 0, row iy_lo, column/phase origin */
+    int64_t cstride;      /* floats between channels */
+    int64_t rstride;      /* floats between rows */
+    const size_t tap_bytes = (size_t)(2 * kh * kw) * sizeof(int64_t);
+    size_t in_bytes = 0;
+    if (!j->direct) {
+        in_bytes = (size_t)(j->ci_g * nrows * sw * j->row_w) * sizeof(float);
+    }
+    /* + VL floats of slack after the copy: in row mode the whole-vector loads of a tile's
+     * first rows may run up to VL floats past the last row's start (those lanes are never
+     * stored); the slack is zeroed so that nothing uninitialised is ever read. */
+    const size_t tap_aligned = (tap_bytes + 63) & ~(size_t)63;
+    char *scr = scratch_get(&tls_task_scratch, tap_aligned + in_bytes + VL * sizeof(float));
+    if (scr == NULL) {
+        mark_failed(j);
+        return;
+    }
+    int64_t *tap_in = (int64_t *)scr;
+    int64_t *tap_w = tap_in + kh * kw;
+    if (j->direct) {
+        base = src + iy_lo * d->iw;
+        rstride = d->iw;
+        cstride = d->ih * d->iw;
+    } else {
+        /* Zero-padded, phase-split copy: buf[ci][row][phase][m] = src column
+         * sw*m + phase - pad_left (0 outside the input). */
+        float *buf = (float *)(scr + tap_aligned);
+        const int64_t rw = j->row_w;
+        memset(buf + j->ci_g * nrows * sw * rw, 0, VL * sizeof(float));
+        for (int64_t ci = 0; ci < j->ci_g; ++ci) {
+            for (int64_t r = 0; r < nrows; ++r) {
+                const float *srow = src + (ci * d->ih + iy_lo + r) * d->iw;
+                float *brow = buf + (ci * nrows + r) * sw * rw;
+                if (sw == 1) {
+                    /* columns m - pad_left: zeros, the row, zeros */
+                    const int64_t lo = imin(d->pad_left, rw);
+                    const int64_t cnt = imax(0, imin(d->iw, rw - d->pad_left));
+                    memset(brow, 0, (size_t)lo * sizeof(float));
+                    memcpy(brow + lo, srow, (size_t)cnt * sizeof(float));
+                    memset(brow + lo + cnt, 0, (size_t)(rw - lo - cnt) * sizeof(float));
+                } else {
+                    for (int64_t ph = 0; ph < sw; ++ph) {
+                        float *prow = brow + ph * rw;
+                        for (int64_t m = 0; m < rw; ++m) {
+                            const int64_t ix = sw * m + ph - d->pad_left;
+                            prow[m] = (ix >= 0 && ix < d->iw) ? srow[ix] : 0.0f;
+                        }
+                    }
+                }
+            }
+        }
+        base = buf;
+        rstride = sw * rw;
+        cstride = nrows * sw * rw;
+    }
+
+    ukr_args a;
+    a.in_cstride = cstride;
+    a.ci_count = j->ci_g;
+    a.tap_in = tap_in;
+    a.tap_w = tap_w;
+    a.out_ostride = d->oh * d->ow;
+    /* Blocks outer, rows inner: a block's packed weights stay in cache across the rows
+     * of the task; the task's input rows are shared by all blocks. */
+    for (int64_t b = b0; b < b1; ++b) {
+        int64_t o0, ocb;
+        block_range(j, b, &o0, &ocb);
+        const int64_t oc = g * j->co_g + o0;
+        a.w = j->wpk + oc * j->ci_g * j->kt;
+        a.w_cstride = j->kt * ocb;
+        a.bias = j->bias != NULL ? j->bias + oc : NULL;
+        for (int64_t y = y0; y < y1;) {
+            /* Rows whose every ky is inside the input have the same taps (shifted by
+             * sh rows): in row mode up to nv of them form one tile. */
+            int64_t rows = 1;
+            if (j->rowmode) {
+                while (rows < j->nv && y + rows < y1 && fwd_row_interior(d, y) &&
+                       fwd_row_interior(d, y + rows)) {
+                    ++rows;
+                }
+            }
+            /* Valid taps of row y: ky in range, every kx (columns are padded). */
+            int64_t nt = 0;
+            for (int64_t ky = 0; ky < kh; ++ky) {
+                const int64_t iy = y * sh - d->pad_top + ky * dh;
+                if (iy < 0 || iy >= d->ih) {
+                    continue;
+                }
+                for (int64_t kx = 0; kx < kw; ++kx) {
+                    if (j->direct) {
+                        tap_in[nt] = (iy - iy_lo) * rstride + kx * dw;
+                    } else {
+                        tap_in[nt] = (iy - iy_lo) * rstride + ((kx * dw) % sw) * j->row_w +
+                                     (kx * dw) / sw;
+                    }
+                    tap_w[nt] = (ky * kw + kx) * ocb;
+                    ++nt;
+                }
+            }
+            a.ntaps = nt;
+            float *out_row = j->out + ((n * d->oc + oc) * d->oh + y) * d->ow;
+            if (rows > 1) {
+                /* vectors = rows y .. y+rows-1 (scratch rows sh apart); the whole-vector
+                 * loads of the first rows stay inside the scratch, below the last row */
+                a.in = base;
+                a.out = out_row;
+                a.in_vstride = sh * rstride;
+                a.out_vstride = d->ow;
+                a.mid = vmask_first(d->ow);
+                a.last = a.mid;
+                ukr_table[ocb][rows](&a);
+            } else {
+                run_row(&a, d->ow, j->nv, ocb, out_row, base);
+            }
+            y += rows;
+        }
+    }
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Backward-data task: rows [y0, y1) of diff_src (engine output rows), all stride phases.
+ * ------------------------------------------------------------------------------------- */
+static void bwd_task(void *p, int64_t t) {
+    job_t *j = p;
+    const pcnn_conv2d_desc *d = j->d;
+    int64_t n, g, rc, bc;
+    task_coords(j, t, &n, &g, &rc, &bc);
+    const int64_t y0 = rc * j->rows_per_task; /* diff_src rows */
+    const int64_t y1 = imin(d->ih, y0 + j->rows_per_task);
+    const int64_t b0 = bc * j->blocks_per_task;
+    const int64_t b1 = imin(j->nblocks, b0 + j->blocks_per_task);
+    const int64_t sh = d->stride_h, sw = d->stride_w, dh = d->dilation_h, dw = d->dilation_w;
+    const int64_t kh = d->kh, kw = d->kw;
+    const int64_t pt = d->pad_top, pl = d->pad_left;
+    const float *dd = j->in + (n * d->oc + g * j->ci_g) * d->oh * d->ow;
+
+    /* diff_dst rows this task reads: y*sh = iy + pt - ky*dh. */
+    const int64_t yy_lo = imax(0, ceil_div(y0 + pt - (kh - 1) * dh, sh));
+    const int64_t yy_hi = imin(d->oh - 1, floor_div(y1 - 1 + pt, sh));
+    const int64_t nrows = yy_hi >= yy_lo ? yy_hi - yy_lo + 1 : 0;
+
+    const size_t tap_bytes = (size_t)(2 * kh * kw) * sizeof(int64_t);
+    size_t in_bytes = j->direct ? 0 : (size_t)(j->ci_g * nrows * j->row_w) * sizeof(float);
+    /* stride phases are computed into obuf[ocb][phase][uw_max] and then interleaved */
+    const size_t out_bytes =
+        sw > 1 ? (size_t)(OCB_LIMIT * sw * (j->uw_max + VL)) * sizeof(float) : 0;
+    const size_t a1 = (tap_bytes + 63) & ~(size_t)63;
+    const size_t a2 = (in_bytes + 63) & ~(size_t)63;
+    char *scr = scratch_get(&tls_task_scratch, a1 + a2 + out_bytes + 64);
+    if (scr == NULL) {
+        mark_failed(j);
+        return;
+    }
+    int64_t *tap_in = (int64_t *)scr;
+    int64_t *tap_w = tap_in + kh * kw;
+    float *obuf = (float *)(scr + a1 + a2);
+
+    const float *base;
+    int64_t cstride, rstride;
+    if (j->direct) { /* sw == 1, every tap column in range: read diff_dst in place */
+        base = dd + yy_lo * d->ow;
+        rstride = d->ow;
+        cstride = d->oh * d->ow;
+    } else {
+        /* buf[ci][row][m] = diff_dst column m - padl (0 outside) */
+        float *buf = (float *)(scr + a1);
+        const int64_t rw = j->row_w;
+        for (int64_t ci = 0; ci < j->ci_g; ++ci) {
+            for (int64_t r = 0; r < nrows; ++r) {
+                const float *srow = dd + (ci * d->oh + yy_lo + r) * d->ow;
+                float *brow = buf + (ci * nrows + r) * rw;
+                const int64_t lo = imin(j->padl, rw);
+                const int64_t cnt = imax(0, imin(d->ow, rw - j->padl));
+                memset(brow, 0, (size_t)lo * sizeof(float));
+                memcpy(brow + lo, srow, (size_t)cnt * sizeof(float));
+                memset(brow + lo + cnt, 0, (size_t)(rw - lo - cnt) * sizeof(float));
+            }
+        }
+        base = buf;
+        rstride = rw;
+        cstride = nrows * rw;
+    }
+    /* In the direct case padl is 0 and columns are diff_dst columns. */
+    const int64_t col0 = j->direct ? 0 : j->padl;
+
+    ukr_args a;
+    a.in_cstride = cstride;
+    a.ci_count = j->ci_g;
+    a.tap_in = tap_in;
+    a.tap_w = tap_w;
+    a.bias = NULL;
+    const int64_t plane = d->ih * d->iw;
+    /* Blocks outer, rows and phases inner (weights of a block stay in cache). */
+    for (int64_t b = b0; b < b1; ++b) {
+        int64_t o0, ocb;
+        block_range(j, b, &o0, &ocb);
+        const int64_t c0 = g * j->co_g + o0;
+        a.w = j->wpk + c0 * j->ci_g * j->kt;
+        a.w_cstride = j->kt * ocb;
+        for (int64_t iy = y0; iy < y1; ++iy) {
+            float *out_row = j->out + ((n * d->c + c0) * d->ih + iy) * d->iw;
+            for (int64_t ph = 0; ph < sw && ph < d->iw; ++ph) {
+                /* diff_src columns ix = sw*u + ph, u < uw */
+                const int64_t uw = ceil_div(d->iw - ph, sw);
+                int64_t nt = 0;
+                for (int64_t ky = 0; ky < kh; ++ky) {
+                    const int64_t ty = iy + pt - ky * dh;
+                    if (ty < 0 || ty % sh != 0 || ty / sh >= d->oh) {
+                        continue;
+                    }
+                    const int64_t yy = ty / sh;
+                    for (int64_t kx = 0; kx < kw; ++kx) {
+                        const int64_t tx = ph + pl - kx * dw; /* + sw*u */
+                        if (floor_div(tx, sw) * sw != tx) {
+                            continue;
+                        }
+                        /* diff_dst column u + tx/sw; out-of-range columns read the zero pad */
+                        tap_in[nt] = (yy - yy_lo) * rstride + col0 + tx / sw;
+                        tap_w[nt] = (ky * kw + kx) * ocb;
+                        ++nt;
+                    }
+                }
+                a.ntaps = nt;
+                if (sw == 1) {
+                    a.out_ostride = plane;
+                    run_row(&a, d->iw, j->nv, ocb, out_row, base);
+                } else {
+                    a.out_ostride = sw * j->uw_max;
+                    run_row(&a, uw, j->nv, ocb, obuf + ph * j->uw_max, base);
+                }
+            }
+            if (sw > 1) { /* interleave the phases into diff_src */
+                for (int64_t jj = 0; jj < ocb; ++jj) {
+                    const float *s = obuf + jj * sw * j->uw_max;
+                    float *o = out_row + jj * plane;
+                    for (int64_t ix = 0; ix < d->iw; ++ix) {
+                        o[ix] = s[(ix % sw) * j->uw_max + ix / sw];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* Splits the work into tasks: enough of them for the threads, each big enough to pay for
+ * its scratch copy and the tap setup. */
+static void plan_tasks(job_t *j, int64_t n_images, int64_t rows, int64_t tiles_per_row,
+                       int64_t work_per_row) {
+    const int64_t threads = imax(1, pcnn_get_num_threads());
+    const int64_t min_work = 1 << 17; /* multiply-adds per task, roughly */
+    int64_t rpt = imax(1, imin(rows, ceil_div(min_work, imax(1, work_per_row))));
+    /* and at least ~4 tiles per block, so that each block's weights are reused */
+    rpt = imin(rows, imax(rpt, ceil_div(4, tiles_per_row)));
+    int64_t row_chunks = ceil_div(rows, rpt);
+    const int64_t want = 4 * threads;
+    const int64_t base = n_images * j->groups;
+    if (base * row_chunks < want && rpt > 1) {
+        row_chunks = imin(rows, ceil_div(want, base));
+        rpt = ceil_div(rows, row_chunks);
+        row_chunks = ceil_div(rows, rpt);
+    }
+    j->rows_per_task = rpt;
+    j->row_chunks = row_chunks;
+    int64_t bchunks = 1;
+    if (base * row_chunks < want) {
+        bchunks = imin(j->nblocks, ceil_div(want, base * row_chunks));
+    }
+    j->blocks_per_task = ceil_div(j->nblocks, bchunks);
+    j->block_chunks = ceil_div(j->nblocks, j->blocks_per_task);
+}
+
+/* 1x1, stride 1, no padding: one row of ih*iw pixels per image (a GEMM). */
+static pcnn_conv2d_desc flatten_if_pointwise(const pcnn_conv2d_desc *d) {
+    pcnn_conv2d_desc f = *d;
+    if (d->kh == 1 && d->kw == 1 && d->stride_h == 1 && d->stride_w == 1 && d->pad_top == 0 &&
+        d->pad_bottom == 0 && d->pad_left == 0 && d->pad_right == 0) {
+        f.iw = d->ih * d->iw;
+        f.ih = 1;
+        f.ow = d->oh * d->ow;
+        f.oh = 1;
+    }
+    return f;
+}
+
+static int32_t run_job(job_t *j, pcnn_task_fn task, int64_t ntasks) {
+    const int64_t wcount = j->groups * j->co_g * j->ci_g * j->kt;
+    j->wpk = scratch_get(&tls_pack_scratch, (size_t)wcount * sizeof(float));
+    if (j->wpk == NULL) {
+        return PCNN_STATUS_OUT_OF_MEMORY;
+    }
+    pcnn_parallel_for(j->groups * j->nblocks, pack_task, j);
+    j->failed = 0;
+    pcnn_parallel_for(ntasks, task, j);
+    return __atomic_load_n(&j->failed, __ATOMIC_RELAXED) ? PCNN_STATUS_OUT_OF_MEMORY
+                                                         : PCNN_STATUS_OK;
+}
+
+PCNN_INTERNAL int32_t PCNN_DIRECT_FWD(const pcnn_conv2d_desc *desc, const float *src,
+                                      const float *weights, const float *bias, float *dst) {
+    const pcnn_conv2d_desc d = flatten_if_pointwise(desc);
+    job_t j;
+    memset(&j, 0, sizeof j);
+    j.d = &d;
+    j.bwd = 0;
+    j.in = src;
+    j.out = dst;
+    j.bias = bias;
+    j.weights = weights;
+    j.groups = d.groups;
+    j.ci_g = d.c / d.groups;
+    j.co_g = d.oc / d.groups;
+    j.in_h = d.ih;
+    j.in_w = d.iw;
+    j.out_h = d.oh;
+    j.out_w = d.ow;
+    j.kt = d.kh * d.kw;
+    j.nv = choose_nv(d.ow);
+    j.nblocks = ceil_div(j.co_g, ocb_max_for_nv[j.nv]);
+    /* In place when every read column is inside the row: stride 1, no left padding and
+     * the right padding never reached. */
+    j.direct = d.stride_w == 1 && d.pad_left == 0 && (d.ow - 1) + (d.kw - 1) * d.dilation_w < d.iw;
+    j.row_w = d.ow + ((d.kw - 1) * d.dilation_w) / d.stride_w;
+    /* Rows narrower than a vector (e.g. 14 wide at 16 lanes): tiles of nv rows instead
+     * of one-vector tiles; needs the padded copy (whole-vector reads stay inside it). */
+    j.rowmode = !j.direct && d.ow <= VL && d.oh >= 2;
+    if (j.rowmode) {
+        j.nv = NV_MAX;
+        j.nblocks = ceil_div(j.co_g, ocb_max_for_nv[j.nv]);
+    }
+    plan_tasks(&j, d.n, d.oh, tiles_for(d.ow, j.nv), j.co_g * j.ci_g * j.kt * d.ow);
+    return run_job(&j, fwd_task, d.n * d.groups * j.row_chunks * j.block_chunks);
+}
+
+PCNN_INTERNAL int32_t PCNN_DIRECT_BWD_DATA(const pcnn_conv2d_desc *desc, const float *diff_dst,
+                                           const float *weights, float *diff_src) {
+    const pcnn_conv2d_desc d = flatten_if_pointwise(desc);
+    job_t j;
+    memset(&j, 0, sizeof j);
+    j.d = &d;
+    j.bwd = 1;
+    j.in = diff_dst;
+    j.out = diff_src;
+    j.bias = NULL;
+    j.weights = weights;
+    j.groups = d.groups;
+    j.ci_g = d.oc / d.groups;
+    j.co_g = d.c / d.groups;
+    j.in_h = d.oh;
+    j.in_w = d.ow;
+    j.out_h = d.ih;
+    j.out_w = d.iw;
+    j.kt = d.kh * d.kw;
+    const int64_t sw = d.stride_w;
+    j.uw_max = ceil_div(d.iw, sw);
+    j.nv = choose_nv(j.uw_max);
+    j.nblocks = ceil_div(j.co_g, ocb_max_for_nv[j.nv]);
+    /* diff_dst columns read: u + (ph + pl - kx*dw)/sw for u < uw_max: from
+     * floor((pl - (kw-1)*dw) / sw) to uw_max - 1 + floor((sw - 1 + pl) / sw). */
+    const int64_t dmin = floor_div(d.pad_left - (d.kw - 1) * d.dilation_w, sw);
+    const int64_t dmax = floor_div(sw - 1 + d.pad_left, sw);
+    const int64_t hi = j.uw_max - 1 + dmax;
+    j.direct = sw == 1 && dmin >= 0 && hi <= d.ow - 1;
+    j.padl = imax(0, -dmin);
+    j.row_w = j.padl + imax(d.ow, hi + 1);
+    /* per diff_src row: about co*ci*kt/(sh*sw) multiply-adds per pixel */
+    plan_tasks(&j, d.n, d.ih, tiles_for(j.uw_max, j.nv) * sw,
+               imax(1, j.co_g * j.ci_g * j.kt * d.iw / (d.stride_h * d.stride_w)));
+    return run_job(&j, bwd_task, d.n * d.groups * j.row_chunks * j.block_chunks);
+}
+
+#endif /* PCNN_CONV2D_DIRECT_H */

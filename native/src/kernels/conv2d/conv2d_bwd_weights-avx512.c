@@ -1,0 +1,56 @@
+/*
+ * conv2d backward-weights, AVX-512 variant: the vector layer for conv2d_bwd_weights-simd.h.
+ * Register tile 4 output channels x 6 taps: 24 zmm accumulators + 6 tap vectors + 1 dY
+ * vector = 31 of the 32 registers; 10 loads per 24 FMAs.
+ */
+#include <immintrin.h>
+#include <stdint.h>
+
+#include "core/pcnn_internal.h"
+
+#define CW_V 16
+#define CW_RO 4
+#define CW_RT 6
+#define CW_NAME pcnn_conv2d_bwd_weights__avx512
+
+typedef __m512 cw_vf;
+
+static inline cw_vf cw_load(const float *p) { return _mm512_loadu_ps(p); }
+/* the first n (< 16) lanes from p, zero in the others; nothing else is read */
+static inline cw_vf cw_load_first(const float *p, int n) {
+    return _mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), p);
+}
+static inline void cw_store(float *p, cw_vf v) { _mm512_storeu_ps(p, v); }
+static inline cw_vf cw_fma(cw_vf a, cw_vf b, cw_vf c) { return _mm512_fmadd_ps(a, b, c); }
+static inline cw_vf cw_add(cw_vf a, cw_vf b) { return _mm512_add_ps(a, b); }
+static inline cw_vf cw_zero(void) { return _mm512_setzero_ps(); }
+/* row[ix + i] where 0 <= ix + i < iw, else 0: a plain load inside the row, a masked
+ * load (nothing outside the row is read) at its edges */
+static inline cw_vf cw_load_row(const float *row, int64_t ix, int64_t iw) {
+    if (ix >= 0 && ix + 16 <= iw) {
+        return _mm512_loadu_ps(row + ix);
+    }
+    int64_t lo = -ix, hi = iw - ix;
+    if (lo < 0) lo = 0;
+    if (hi > 16) hi = 16;
+    if (hi <= lo) return _mm512_setzero_ps();
+    const __mmask16 m = (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
+    return _mm512_maskz_loadu_ps(m, (const float *)((uintptr_t)row + (uintptr_t)(ix * 4)));
+}
+/* row[ix + 2i] (0 outside the row): two row loads and an even-lane permute */
+static inline cw_vf cw_load_row_s2(const float *row, int64_t ix, int64_t iw) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
+                                           28, 30);
+    return _mm512_permutex2var_ps(cw_load_row(row, ix, iw), even,
+                                  cw_load_row(row, ix + 16, iw));
+}
+/* fixed tree: 16 -> 8 -> 4 -> 2 -> 1 */
+static inline float cw_hsum(cw_vf v) {
+    const __m256 a = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+    __m128 b = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    b = _mm_add_ps(b, _mm_movehl_ps(b, b));
+    b = _mm_add_ss(b, _mm_movehdup_ps(b));
+    return _mm_cvtss_f32(b);
+}
+
+#include "conv2d_bwd_weights-simd.h"

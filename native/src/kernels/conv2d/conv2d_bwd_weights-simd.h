@@ -1,0 +1,380 @@
+/*
+ * conv2d backward-weights, SIMD template shared by conv2d_bwd_weights-avx2.c and
+ * conv2d_bwd_weights-avx512.c. The including file defines the vector layer first: CW_V lanes,
+ * cw_vf, cw_load / cw_load_first (masked tail) / cw_fma / cw_zero / cw_hsum, the register
+ * tile CW_RO x CW_RT, and CW_NAME (the kernel's name).
+ *
+ * Formulation: per group, diff_weights is a GEMM in dot-product form
+ *     dW[o][t] = sum over n, p of dY[n][o][p] * col[n][t][p]
+ * where p = y*ow + x runs over the output plane and t = (ci, ky, kx) over the taps of the
+ * group; col[n][t][p] is the input value under tap t for output pixel p (zero where the tap
+ * is in the padding). dY rows are already contiguous in p. col rows are packed per chunk of
+ * CW_P output pixels (for a 1x1 / stride-1 / unpadded convolution they are the src planes
+ * themselves and nothing is packed). Lanes run along p; a register tile of CW_RO output
+ * channels x CW_RT taps keeps CW_RO*CW_RT vector partial sums, which live in a per-task
+ * buffer between chunks and are reduced horizontally once at the end.
+ *
+ * Determinism: one task per (group, block of output channels, block of taps): each task owns
+ * a disjoint slice of dW and walks all n and all chunks itself in a fixed order, so the
+ * result does not depend on the thread count. The float summation order differs from the
+ * scalar kernel (lanes, then a tree), which the tests allow for with a tolerance (and
+ * integer-valued data stays exact).
+ *
+ * Padding: the scalar kernel skips padded taps; here they multiply a zero. The two agree
+ * unless dY holds an infinity or a NaN (0 * inf = NaN), so when the shape has padded taps
+ * this kernel first checks dY (for free: it is the bias-gradient pass; a sum is non-finite
+ * iff it met a non-finite value or overflowed) and returns PCNN_STATUS_UNSUPPORTED, handing
+ * the call to the scalar kernel, when it finds one.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/pcnn_internal.h"
+
+#ifndef CW_OB
+#define CW_OB 64 /* output channels per task (a multiple of CW_RO) */
+#endif
+#ifndef CW_TB
+#define CW_TB 48 /* taps per task (a multiple of CW_RT) */
+#endif
+#ifndef CW_OB2
+#define CW_OB2 16 /* output channels per L1 block (a multiple of CW_RO) */
+#endif
+#ifndef CW_TB2
+#define CW_TB2 24 /* taps per L1 block (a multiple of CW_RT) */
+#endif
+#ifndef CW_P
+#define CW_P 256 /* output pixels per packed chunk (a multiple of CW_V) */
+#endif
+
+/* ---- per-thread scratch: grow-only, freed when the thread exits ---- */
+
+static pthread_key_t cw_key;
+static pthread_once_t cw_key_once = PTHREAD_ONCE_INIT;
+static int cw_key_ok;
+
+typedef struct {
+    float *buf;
+    size_t floats;
+} cw_scratch;
+
+static void cw_scratch_free(void *p) {
+    cw_scratch *s = p;
+    if (s != NULL) {
+        free(s->buf);
+        free(s);
+    }
+}
+
+static void cw_key_init(void) { cw_key_ok = pthread_key_create(&cw_key, cw_scratch_free) == 0; }
+
+/* A 64-byte aligned buffer of at least `floats` floats for this thread, or NULL. */
+static float *cw_scratch_get(size_t floats) {
+    pthread_once(&cw_key_once, cw_key_init);
+    if (!cw_key_ok) {
+        return NULL;
+    }
+    cw_scratch *s = pthread_getspecific(cw_key);
+    if (s == NULL) {
+        s = calloc(1, sizeof *s);
+        if (s == NULL || pthread_setspecific(cw_key, s) != 0) {
+            free(s);
+            return NULL;
+        }
+    }
+    if (s->floats < floats) {
+        free(s->buf);
+        s->floats = 0;
+        const size_t bytes = (floats * sizeof(float) + 63) & ~(size_t)63;
+        s->buf = aligned_alloc(64, bytes);
+        if (s->buf == NULL) {
+            return NULL;
+        }
+        s->floats = floats;
+    }
+    return s->buf;
+}
+
+/* ---- the register tile ---- */
+
+/* acc[r][t] (vectors, CW_V floats each, stored row-major) += sum over p < len of
+ * dy[r][p] * col[t][p]. Pointers of a padded (duplicate) row or tap are valid rows; their
+ * sums are computed and ignored. */
+static inline void cw_tile(float *acc, const float *const *dy, const float *const *col,
+                           int64_t len) {
+    cw_vf a[CW_RO][CW_RT];
+#pragma GCC unroll 8
+    for (int r = 0; r < CW_RO; ++r) {
+#pragma GCC unroll 8
+        for (int t = 0; t < CW_RT; ++t) {
+            a[r][t] = cw_load(acc + (r * CW_RT + t) * CW_V);
+        }
+    }
+    int64_t p = 0;
+    for (; p + CW_V <= len; p += CW_V) {
+        cw_vf c[CW_RT];
+#pragma GCC unroll 8
+        for (int t = 0; t < CW_RT; ++t) {
+            c[t] = cw_load(col[t] + p);
+        }
+#pragma GCC unroll 8
+        for (int r = 0; r < CW_RO; ++r) {
+            const cw_vf g = cw_load(dy[r] + p);
+#pragma GCC unroll 8
+            for (int t = 0; t < CW_RT; ++t) {
+                a[r][t] = cw_fma(g, c[t], a[r][t]);
+            }
+        }
+    }
+    if (p < len) {
+        /* masked tail: nothing past the row (or the buffer) is read */
+        const int rest = (int)(len - p);
+        cw_vf c[CW_RT];
+#pragma GCC unroll 8
+        for (int t = 0; t < CW_RT; ++t) {
+            c[t] = cw_load_first(col[t] + p, rest);
+        }
+#pragma GCC unroll 8
+        for (int r = 0; r < CW_RO; ++r) {
+            const cw_vf g = cw_load_first(dy[r] + p, rest);
+#pragma GCC unroll 8
+            for (int t = 0; t < CW_RT; ++t) {
+                a[r][t] = cw_fma(g, c[t], a[r][t]);
+            }
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < CW_RO; ++r) {
+#pragma GCC unroll 8
+        for (int t = 0; t < CW_RT; ++t) {
+            cw_store(acc + (r * CW_RT + t) * CW_V, a[r][t]);
+        }
+    }
+}
+
+/* ---- shape facts shared by the tasks ---- */
+
+typedef struct {
+    const pcnn_conv2d_desc *d;
+    const float *src;
+    const float *diff_dst;
+    float *diff_weights;
+    float *bias_sums; /* [oc] */
+    int64_t cg, ocg, khw, taps; /* taps = cg * kh * kw per group */
+    int64_t ohw, ihw;
+    int64_t ob_blocks, tb_blocks;
+    int64_t tb; /* taps per task: <= CW_TB, a multiple of CW_RT, blocks of even size */
+    int direct; /* col rows are the src planes: 1x1, stride 1, no padding */
+    int oom;    /* set by a task that could not get scratch */
+} cw_ctx;
+
+/* col[t][0, len) for taps t0 .. t0+nt of group g, image n, output pixels p0 .. p0+len */
+static void cw_pack(const cw_ctx *x, float *col, int64_t n, int64_t g, int64_t t0, int64_t nt,
+                    int64_t p0, int64_t len) {
+    const pcnn_conv2d_desc *d = x->d;
+    const int64_t ow = d->ow, iw = d->iw, ih = d->ih;
+    const int64_t sw = d->stride_w;
+    for (int64_t j = 0; j < nt; ++j) {
+        const int64_t t = t0 + j;
+        const int64_t ci = t / x->khw;
+        const int64_t ky = (t % x->khw) / d->kw;
+        const int64_t kx = t % d->kw;
+        const float *plane = x->src + (n * d->c + g * x->cg + ci) * x->ihw;
+        float *out = col + j * CW_P;
+        int64_t i = 0;
+        while (i < len) {
+            const int64_t p = p0 + i;
+            const int64_t y = p / ow;
+            const int64_t ox = p - y * ow;
+            const int64_t seg = (len - i < ow - ox) ? len - i : ow - ox;
+            const int64_t iy = y * d->stride_h - d->pad_top + ky * d->dilation_h;
+            float *o = out + i;
+            /* Whole vectors are stored, up to CW_V - 1 floats past the segment: into the
+             * next segment (written afterwards), the next tap's row (likewise) or the slack
+             * after the buffer. */
+            if (iy < 0 || iy >= ih) {
+                for (int64_t k = 0; k < seg; k += CW_V) {
+                    cw_store(o + k, cw_zero());
+                }
+            } else {
+                const float *row = plane + iy * iw;
+                const int64_t ix0 = ox * sw - d->pad_left + kx * d->dilation_w;
+                if (sw == 1) {
+                    for (int64_t k = 0; k < seg; k += CW_V) {
+                        cw_store(o + k, cw_load_row(row, ix0 + k, iw));
+                    }
+                } else if (sw == 2) {
+                    for (int64_t k = 0; k < seg; k += CW_V) {
+                        cw_store(o + k, cw_load_row_s2(row, ix0 + 2 * k, iw));
+                    }
+                } else {
+                    for (int64_t k = 0; k < seg; ++k) {
+                        const int64_t ix = ix0 + k * sw;
+                        o[k] = (ix >= 0 && ix < iw) ? row[ix] : 0.0f;
+                    }
+                }
+            }
+            i += seg;
+        }
+    }
+}
+
+static void cw_task(void *p, int64_t task) {
+    cw_ctx *x = p;
+    const pcnn_conv2d_desc *d = x->d;
+    const int64_t tb = task % x->tb_blocks;
+    const int64_t ob = (task / x->tb_blocks) % x->ob_blocks;
+    const int64_t g = task / (x->tb_blocks * x->ob_blocks);
+    const int64_t t0 = tb * x->tb;
+    const int64_t nt = (x->taps - t0 < x->tb) ? x->taps - t0 : x->tb;
+    const int64_t o0 = g * x->ocg + ob * CW_OB;
+    const int64_t no = (g * x->ocg + x->ocg - o0 < CW_OB) ? g * x->ocg + x->ocg - o0 : CW_OB;
+    const int64_t nt_pad = (nt + CW_RT - 1) / CW_RT * CW_RT;
+    const int64_t no_pad = (no + CW_RO - 1) / CW_RO * CW_RO;
+
+    const size_t acc_floats = (size_t)(no_pad * nt_pad * CW_V);
+    const size_t col_floats = x->direct ? 0 : (size_t)(CW_TB * CW_P + CW_V); /* + slack */
+    float *scratch = cw_scratch_get(acc_floats + col_floats);
+    if (scratch == NULL) {
+        __atomic_store_n(&x->oom, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    float *acc = scratch;
+    float *col = scratch + acc_floats;
+    memset(acc, 0, acc_floats * sizeof(float));
+
+    /* direct: one chunk is the whole plane */
+    const int64_t chunk = x->direct ? x->ohw : CW_P;
+    for (int64_t n = 0; n < d->n; ++n) {
+        for (int64_t p0 = 0; p0 < x->ohw; p0 += chunk) {
+            const int64_t len = (x->ohw - p0 < chunk) ? x->ohw - p0 : chunk;
+            const float *colp[CW_TB];
+            if (x->direct) {
+                const float *base = x->src + (n * d->c + g * x->cg + t0) * x->ihw + p0;
+                for (int64_t j = 0; j < nt; ++j) colp[j] = base + j * x->ihw;
+            } else {
+                cw_pack(x, col, n, g, t0, nt, p0, len);
+                for (int64_t j = 0; j < nt; ++j) colp[j] = col + j * CW_P;
+            }
+            for (int64_t j = nt; j < nt_pad; ++j) colp[j] = colp[nt - 1];
+
+            /* Cache blocking: CW_OB2 dY rows and CW_TB2 col rows of this chunk stay in L1
+             * while every tile of that block runs (measured: streaming one operand from L2
+             * costs about a third of the FMA rate). */
+            const float *dyb = x->diff_dst + (n * d->oc + o0) * x->ohw + p0;
+            for (int64_t ob2 = 0; ob2 < no_pad; ob2 += CW_OB2) {
+                const int64_t ob2_end = (ob2 + CW_OB2 < no_pad) ? ob2 + CW_OB2 : no_pad;
+                for (int64_t tb2 = 0; tb2 < nt_pad; tb2 += CW_TB2) {
+                    const int64_t tb2_end = (tb2 + CW_TB2 < nt_pad) ? tb2 + CW_TB2 : nt_pad;
+                    for (int64_t tt = tb2; tt < tb2_end; tt += CW_RT) {
+                        for (int64_t r0 = ob2; r0 < ob2_end; r0 += CW_RO) {
+                            const float *dyp[CW_RO];
+                            for (int r = 0; r < CW_RO; ++r) {
+                                const int64_t rr = (r0 + r < no) ? r0 + r : no - 1;
+                                dyp[r] = dyb + rr * x->ohw;
+                            }
+                            /* tile (r0, tt) lives at acc[r0 / RO][tt / RT] */
+                            float *a = acc + (r0 * nt_pad + tt * CW_RO) * CW_V;
+                            cw_tile(a, dyp, colp + tt, len);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /* reduce the lanes once */
+    for (int64_t r = 0; r < no; ++r) {
+        const int64_t r0 = r / CW_RO * CW_RO;
+        float *dw = x->diff_weights + (o0 + r) * x->taps + t0;
+        for (int64_t j = 0; j < nt; ++j) {
+            const int64_t tt = j / CW_RT * CW_RT;
+            const float *a = acc + (r0 * nt_pad + tt * CW_RO) * CW_V +
+                             ((r - r0) * CW_RT + (j - tt)) * CW_V;
+            dw[j] = cw_hsum(cw_load(a));
+        }
+    }
+}
+
+/* bias gradient of channel o: sum over n, then the plane in lanes, then the lanes */
+static void cw_bias_task(void *p, int64_t o) {
+    cw_ctx *x = p;
+    const pcnn_conv2d_desc *d = x->d;
+    cw_vf s0 = cw_zero(), s1 = cw_zero();
+    for (int64_t n = 0; n < d->n; ++n) {
+        const float *dy = x->diff_dst + (n * d->oc + o) * x->ohw;
+        int64_t i = 0;
+        for (; i + 2 * CW_V <= x->ohw; i += 2 * CW_V) {
+            s0 = cw_add(s0, cw_load(dy + i));
+            s1 = cw_add(s1, cw_load(dy + i + CW_V));
+        }
+        for (; i + CW_V <= x->ohw; i += CW_V) {
+            s0 = cw_add(s0, cw_load(dy + i));
+        }
+        if (i < x->ohw) {
+            s1 = cw_add(s1, cw_load_first(dy + i, (int)(x->ohw - i)));
+        }
+    }
+    x->bias_sums[o] = cw_hsum(cw_add(s0, s1));
+}
+
+PCNN_INTERNAL int32_t CW_NAME(const pcnn_conv2d_desc *d, const float *src, const float *diff_dst,
+                              float *diff_weights, float *diff_bias) {
+    cw_ctx x;
+    memset(&x, 0, sizeof x);
+    x.d = d;
+    x.src = src;
+    x.diff_dst = diff_dst;
+    x.diff_weights = diff_weights;
+    x.cg = d->c / d->groups;
+    x.ocg = d->oc / d->groups;
+    x.khw = d->kh * d->kw;
+    x.taps = x.cg * x.khw;
+    x.ohw = d->oh * d->ow;
+    x.ihw = d->ih * d->iw;
+    x.ob_blocks = (x.ocg + CW_OB - 1) / CW_OB;
+    x.tb_blocks = (x.taps + CW_TB - 1) / CW_TB;
+    /* even out the blocks (a last, nearly empty block would unbalance the threads) */
+    x.tb = ((x.taps + x.tb_blocks - 1) / x.tb_blocks + CW_RT - 1) / CW_RT * CW_RT;
+    x.tb_blocks = (x.taps + x.tb - 1) / x.tb;
+    const int64_t last_iy = (d->oh - 1) * d->stride_h - d->pad_top + (d->kh - 1) * d->dilation_h;
+    const int64_t last_ix = (d->ow - 1) * d->stride_w - d->pad_left + (d->kw - 1) * d->dilation_w;
+    const int padded = d->pad_top > 0 || d->pad_left > 0 || last_iy >= d->ih || last_ix >= d->iw;
+    x.direct = d->kh == 1 && d->kw == 1 && d->stride_h == 1 && d->stride_w == 1 && !padded;
+
+    if (d->iw > ((int64_t)1 << 30)) {
+        return PCNN_STATUS_UNSUPPORTED; /* cw_load_row's lane arithmetic is int32 */
+    }
+    int64_t ntasks;
+    if (pcnn_mul_i64(d->groups, x.ob_blocks * x.tb_blocks, &ntasks)) {
+        return PCNN_STATUS_UNSUPPORTED;
+    }
+
+    if (diff_bias != NULL || padded) {
+        float *sums = diff_bias;
+        if (sums == NULL) {
+            sums = malloc((size_t)d->oc * sizeof(float));
+            if (sums == NULL) {
+                return PCNN_STATUS_OUT_OF_MEMORY;
+            }
+        }
+        x.bias_sums = sums;
+        pcnn_parallel_for(d->oc, cw_bias_task, &x);
+        int finite = 1;
+        for (int64_t o = 0; o < d->oc; ++o) {
+            finite &= isfinite(sums[o]) != 0;
+        }
+        if (sums != diff_bias) {
+            free(sums);
+        }
+        if (padded && !finite) {
+            return PCNN_STATUS_UNSUPPORTED; /* see the header comment: the scalar kernel */
+        }
+    }
+
+    pcnn_parallel_for(ntasks, cw_task, &x);
+    return __atomic_load_n(&x.oom, __ATOMIC_RELAXED) ? PCNN_STATUS_OUT_OF_MEMORY
+                                                     : PCNN_STATUS_OK;
+}

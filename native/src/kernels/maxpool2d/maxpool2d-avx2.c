@@ -1,0 +1,135 @@
+/*
+ * maxpool2d, AVX2 variants: the vector layer for maxpool2d-simd.h (8 lanes; a mask is an
+ * __m256i with all-ones / all-zeros lanes). See the template for the algorithm and the
+ * bit-exactness argument.
+ */
+#include <immintrin.h>
+#include <stdint.h>
+
+#include "core/pcnn_internal.h"
+
+#define PM_V 8
+#define PM_NAME(op) pcnn_maxpool2d_##op##__avx2
+
+typedef __m256 pm_vf;
+typedef __m256i pm_vi;
+typedef __m256i pm_m;
+
+/* Pointer arithmetic through uintptr_t: `off` may be negative (a row's left padding); the
+ * masked loads below never touch those lanes, but forming the pointer must not be UB. */
+static inline const float *pm_at(const float *row, int64_t off) {
+    return (const float *)((uintptr_t)row + (uintptr_t)(off * (int64_t)sizeof(float)));
+}
+
+static inline pm_vi pm_iota(void) { return _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7); }
+static inline pm_vi pm_set1_i(int32_t v) { return _mm256_set1_epi32(v); }
+static inline pm_vi pm_zero_i(void) { return _mm256_setzero_si256(); }
+static inline pm_vf pm_zero_f(void) { return _mm256_setzero_ps(); }
+static inline pm_vi pm_add_i(pm_vi a, pm_vi b) { return _mm256_add_epi32(a, b); }
+static inline pm_vi pm_mullo_i(pm_vi a, pm_vi b) { return _mm256_mullo_epi32(a, b); }
+
+static inline pm_m pm_first(int n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), pm_iota());
+}
+static inline pm_m pm_none(void) { return _mm256_setzero_si256(); }
+static inline pm_m pm_or(pm_m a, pm_m b) { return _mm256_or_si256(a, b); }
+static inline int pm_any(pm_m m) { return !_mm256_testz_si256(m, m); }
+
+/* lanes of m whose ix is in [0, limit) */
+static inline pm_m pm_in_range(pm_vi ix, int32_t limit, pm_m m) {
+    const pm_m below = _mm256_cmpgt_epi32(_mm256_set1_epi32(limit), ix); /* ix < limit */
+    const pm_m neg = _mm256_cmpgt_epi32(_mm256_setzero_si256(), ix);    /* ix < 0 */
+    return _mm256_andnot_si256(neg, _mm256_and_si256(below, m));
+}
+
+/* lanes i in [0, 8) with 0 <= off + i < limit (off, limit in int32 range: pm_shape_ok) */
+static inline pm_m pm_range(int64_t off, int64_t limit) {
+    return pm_in_range(_mm256_add_epi32(pm_iota(), _mm256_set1_epi32((int32_t)off)),
+                       (int32_t)limit, _mm256_set1_epi32(-1));
+}
+
+static inline pm_vf pm_load_window(const float *row, int64_t off, int64_t iw) {
+    return _mm256_maskload_ps(pm_at(row, off), pm_range(off, iw));
+}
+
+/* row[off + 2i], i < 8: two masked loads of [off, off + 16) and an even-lane shuffle */
+static inline pm_vf pm_load_even(const float *row, int64_t off, int64_t iw) {
+    const __m256 lo = _mm256_maskload_ps(pm_at(row, off), pm_range(off, iw));
+    const __m256 hi = _mm256_maskload_ps(pm_at(row, off + 8), pm_range(off + 8, iw));
+    /* [lo0 lo2 hi0 hi2 | lo4 lo6 hi4 hi6] -> [lo0 lo2 lo4 lo6 hi0 hi2 hi4 hi6] */
+    const __m256 t = _mm256_shuffle_ps(lo, hi, 0x88);
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), 0xD8));
+}
+
+static inline pm_vf pm_loadu(const float *p) { return _mm256_loadu_ps(p); }
+/* p[2i], i < 8, from the 16 floats at p (all inside the buffer) */
+static inline pm_vf pm_even(const float *p) {
+    const __m256 t = _mm256_shuffle_ps(_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8), 0x88);
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), 0xD8));
+}
+
+static inline pm_vf pm_gather(const float *row, pm_vi ix, pm_m valid) {
+    return _mm256_mask_i32gather_ps(_mm256_setzero_ps(), row, ix, _mm256_castsi256_ps(valid),
+                                    4);
+}
+
+/* v > best || isnan(v), lane-wise */
+static inline pm_m pm_gt_or_nan(pm_vf v, pm_vf best) {
+    return _mm256_castps_si256(
+        _mm256_or_ps(_mm256_cmp_ps(v, best, _CMP_GT_OQ), _mm256_cmp_ps(v, v, _CMP_UNORD_Q)));
+}
+
+/* valid && (!has || v > best || isnan(v)) */
+static inline pm_m pm_take(pm_m valid, pm_m has, pm_vf v, pm_vf best) {
+    const __m256 gt = _mm256_cmp_ps(v, best, _CMP_GT_OQ);
+    const __m256 nan = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);
+    const pm_m upd = _mm256_castps_si256(_mm256_or_ps(gt, nan));
+    return _mm256_and_si256(valid, _mm256_or_si256(_mm256_xor_si256(has, _mm256_set1_epi32(-1)),
+                                                   upd));
+}
+
+static inline pm_vf pm_blend_f(pm_m take, pm_vf old, pm_vf v) {
+    return _mm256_blendv_ps(old, v, _mm256_castsi256_ps(take));
+}
+static inline pm_vi pm_blend_i(pm_m take, pm_vi old, pm_vi v) {
+    return _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(old),
+                                                _mm256_castsi256_ps(v),
+                                                _mm256_castsi256_ps(take)));
+}
+static inline void pm_store_f(float *p, pm_m m, pm_vf v) { _mm256_maskstore_ps(p, m, v); }
+static inline void pm_store_i(int32_t *p, pm_m m, pm_vi v) {
+    _mm256_maskstore_epi32((int *)p, m, v);
+}
+
+static inline void pm_storeu_f(float *p, pm_vf v) { _mm256_storeu_ps(p, v); }
+static inline void pm_storeu_i(int32_t *p, pm_vi v) { _mm256_storeu_si256((__m256i *)p, v); }
+
+static inline int pm_indices_ok(const int32_t *ind, int64_t n, int32_t limit) {
+    const pm_m all = _mm256_set1_epi32(-1);
+    pm_m ok = all;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        ok = _mm256_and_si256(
+            ok, pm_in_range(_mm256_loadu_si256((const __m256i *)(ind + i)), limit, all));
+    }
+    if (i < n) {
+        const pm_m m = pm_first((int)(n - i));
+        const pm_m in = pm_in_range(_mm256_maskload_epi32((const int *)(ind + i), m), limit, m);
+        /* lanes past n count as fine */
+        ok = _mm256_and_si256(ok, _mm256_or_si256(in, _mm256_xor_si256(m, all)));
+    }
+    return _mm256_movemask_epi8(ok) == -1;
+}
+
+static inline void pm_zero_floats(float *p, int64_t n) {
+    const __m256 z = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        _mm256_storeu_ps(p + i, z);
+    }
+    for (; i < n; ++i) {
+        p[i] = 0.0f;
+    }
+}
+
+#include "maxpool2d-simd.h"

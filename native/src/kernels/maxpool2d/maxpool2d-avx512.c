@@ -1,0 +1,127 @@
+/*
+ * maxpool2d, AVX-512 variants: the vector layer for maxpool2d-simd.h (16 lanes, __mmask16
+ * masks). See the template for the algorithm and the bit-exactness argument.
+ */
+#include <immintrin.h>
+#include <stdint.h>
+
+#include "core/pcnn_internal.h"
+
+#define PM_V 16
+#define PM_NAME(op) pcnn_maxpool2d_##op##__avx512
+
+typedef __m512 pm_vf;
+typedef __m512i pm_vi;
+typedef __mmask16 pm_m;
+
+/* Pointer arithmetic through uintptr_t: `off` may be negative (a row's left padding); the
+ * masked loads below never touch those lanes, but forming the pointer must not be UB. */
+static inline const float *pm_at(const float *row, int64_t off) {
+    return (const float *)((uintptr_t)row + (uintptr_t)(off * (int64_t)sizeof(float)));
+}
+
+static inline pm_m pm_first(int n) { return (pm_m)(n >= 16 ? 0xFFFFu : ((1u << n) - 1u)); }
+static inline pm_m pm_none(void) { return 0; }
+static inline pm_m pm_or(pm_m a, pm_m b) { return (pm_m)(a | b); }
+static inline int pm_any(pm_m m) { return m != 0; }
+
+/* lanes i in [0, 16) with 0 <= off + i < limit */
+static inline pm_m pm_range(int64_t off, int64_t limit) {
+    int64_t lo = -off, hi = limit - off;
+    if (lo < 0) lo = 0;
+    if (hi > 16) hi = 16;
+    if (hi <= lo) return 0;
+    return (pm_m)(pm_first((int)hi) & ~pm_first((int)lo));
+}
+
+static inline pm_vi pm_iota(void) {
+    return _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+static inline pm_vi pm_set1_i(int32_t v) { return _mm512_set1_epi32(v); }
+static inline pm_vi pm_zero_i(void) { return _mm512_setzero_si512(); }
+static inline pm_vf pm_zero_f(void) { return _mm512_setzero_ps(); }
+static inline pm_vi pm_add_i(pm_vi a, pm_vi b) { return _mm512_add_epi32(a, b); }
+static inline pm_vi pm_mullo_i(pm_vi a, pm_vi b) { return _mm512_mullo_epi32(a, b); }
+
+/* lanes of m whose ix is in [0, limit): one unsigned compare covers both ends */
+static inline pm_m pm_in_range(pm_vi ix, int32_t limit, pm_m m) {
+    return _mm512_mask_cmplt_epu32_mask(m, ix, _mm512_set1_epi32(limit));
+}
+
+static inline pm_vf pm_load_window(const float *row, int64_t off, int64_t iw) {
+    return _mm512_maskz_loadu_ps(pm_range(off, iw), pm_at(row, off));
+}
+
+/* row[off + 2i], i < 16: two masked loads of [off, off + 32) and an even-lane permute */
+static inline pm_vf pm_load_even(const float *row, int64_t off, int64_t iw) {
+    const __m512 lo = _mm512_maskz_loadu_ps(pm_range(off, iw), pm_at(row, off));
+    const __m512 hi = _mm512_maskz_loadu_ps(pm_range(off + 16, iw), pm_at(row, off + 16));
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
+                                           28, 30);
+    return _mm512_permutex2var_ps(lo, even, hi);
+}
+
+static inline pm_vf pm_loadu(const float *p) { return _mm512_loadu_ps(p); }
+/* p[2i], i < 16, from the 32 floats at p (all inside the buffer) */
+static inline pm_vf pm_even(const float *p) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
+                                           28, 30);
+    return _mm512_permutex2var_ps(_mm512_loadu_ps(p), even, _mm512_loadu_ps(p + 16));
+}
+
+static inline pm_vf pm_gather(const float *row, pm_vi ix, pm_m valid) {
+    return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), valid, ix, row, 4);
+}
+
+/* v > best || isnan(v), lane-wise */
+static inline pm_m pm_gt_or_nan(pm_vf v, pm_vf best) {
+    return (pm_m)(_mm512_cmp_ps_mask(v, best, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q));
+}
+
+/* valid && (!has || v > best || isnan(v)) */
+static inline pm_m pm_take(pm_m valid, pm_m has, pm_vf v, pm_vf best) {
+    const pm_m gt = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ);
+    const pm_m nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+    return (pm_m)(valid & ((pm_m)~has | gt | nan));
+}
+
+static inline pm_vf pm_blend_f(pm_m take, pm_vf old, pm_vf v) {
+    return _mm512_mask_mov_ps(old, take, v);
+}
+static inline pm_vi pm_blend_i(pm_m take, pm_vi old, pm_vi v) {
+    return _mm512_mask_mov_epi32(old, take, v);
+}
+static inline void pm_store_f(float *p, pm_m m, pm_vf v) { _mm512_mask_storeu_ps(p, m, v); }
+static inline void pm_store_i(int32_t *p, pm_m m, pm_vi v) {
+    _mm512_mask_storeu_epi32(p, m, v);
+}
+
+static inline void pm_storeu_f(float *p, pm_vf v) { _mm512_storeu_ps(p, v); }
+static inline void pm_storeu_i(int32_t *p, pm_vi v) { _mm512_storeu_si512(p, v); }
+
+static inline int pm_indices_ok(const int32_t *ind, int64_t n, int32_t limit) {
+    const __m512i lim = _mm512_set1_epi32(limit);
+    pm_m bad = 0;
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        bad |= _mm512_cmpge_epu32_mask(_mm512_loadu_si512(ind + i), lim);
+    }
+    if (i < n) {
+        const pm_m m = pm_first((int)(n - i));
+        bad |= _mm512_mask_cmpge_epu32_mask(m, _mm512_maskz_loadu_epi32(m, ind + i), lim);
+    }
+    return bad == 0;
+}
+
+static inline void pm_zero_floats(float *p, int64_t n) {
+    const __m512 z = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        _mm512_storeu_ps(p + i, z);
+    }
+    if (i < n) {
+        _mm512_mask_storeu_ps(p + i, pm_first((int)(n - i)), z);
+    }
+}
+
+#include "maxpool2d-simd.h"

@@ -1,0 +1,200 @@
+/*
+ * conv2d backward-weights AVX2 / AVX-512 variants against the scalar kernel and against a
+ * double-precision sum: integer-valued data must match the scalar kernel exactly (every
+ * partial sum is an exact float), random floats within the rigorous summation bound
+ * (len + 2) * eps * sum|terms|; diff_bias likewise; NULL diff_bias; dY holding inf/NaN
+ * (either the scalar's non-finite pattern or PCNN_STATUS_UNSUPPORTED when padded taps
+ * exist); guards after every output; bit-identical results for 1 and 2 threads.
+ * Asserts how many variant runs it compared.
+ */
+#include <float.h>
+
+#include "core/pcnn_internal.h"
+#include "test_util.h"
+
+static int g_compared;
+
+/* double-precision value and absolute sum of dW[o][t] and of the bias */
+static void ref_double(const pcnn_conv2d_desc *d, const float *src, const float *dy, double *w,
+                       double *wabs, double *b, double *babs) {
+    const int64_t cg = d->c / d->groups, ocg = d->oc / d->groups;
+    const int64_t taps = cg * d->kh * d->kw;
+    for (int64_t o = 0; o < d->oc; ++o) {
+        const int64_t g = o / ocg;
+        b[o] = babs[o] = 0;
+        for (int64_t t = 0; t < taps; ++t) w[o * taps + t] = wabs[o * taps + t] = 0;
+        for (int64_t n = 0; n < d->n; ++n)
+            for (int64_t y = 0; y < d->oh; ++y)
+                for (int64_t x = 0; x < d->ow; ++x) {
+                    const double gv = dy[((n * d->oc + o) * d->oh + y) * d->ow + x];
+                    b[o] += gv;
+                    babs[o] += fabs(gv);
+                    for (int64_t ci = 0; ci < cg; ++ci)
+                        for (int64_t ky = 0; ky < d->kh; ++ky) {
+                            const int64_t iy = y * d->stride_h - d->pad_top + ky * d->dilation_h;
+                            if (iy < 0 || iy >= d->ih) continue;
+                            for (int64_t kx = 0; kx < d->kw; ++kx) {
+                                const int64_t ix =
+                                    x * d->stride_w - d->pad_left + kx * d->dilation_w;
+                                if (ix < 0 || ix >= d->iw) continue;
+                                const double s =
+                                    src[((n * d->c + g * cg + ci) * d->ih + iy) * d->iw + ix];
+                                const int64_t t = (ci * d->kh + ky) * d->kw + kx;
+                                w[o * taps + t] += s * gv;
+                                wabs[o * taps + t] += fabs(s * gv);
+                            }
+                        }
+                }
+    }
+}
+
+static int same_class(float a, float b) {
+    if (isnan(a) || isnan(b)) return isnan(a) && isnan(b);
+    if (isinf(a) || isinf(b)) return a == b;
+    return 1;
+}
+
+/* mode 0: integers, 1: floats, 2: floats with a few inf/NaN in dY */
+static void run_case(pcnn_conv2d_desc d, int mode, const char *why) {
+    if (pcnn_conv2d_desc_init(&d) != PCNN_STATUS_OK) return;
+    const int64_t ns = conv_src_count(&d), nd = conv_dst_count(&d), nw = conv_w_count(&d);
+    float *src = gbuf_f(ns), *dy = gbuf_f(nd);
+    if (mode == 0) {
+        fill_ints(src, ns, -3, 3);
+        fill_ints(dy, nd, -3, 3);
+    } else {
+        for (int64_t i = 0; i < ns; ++i) src[i] = rng_unit();
+        for (int64_t i = 0; i < nd; ++i) dy[i] = rng_unit();
+        if (mode == 2) {
+            const float bad[] = {INFINITY, -INFINITY, NAN};
+            dy[rng_int(0, nd - 1)] = bad[rng_int(0, 2)];
+        }
+    }
+    float *rw = gbuf_f(nw), *rb = gbuf_f(d.oc);
+    CHECK_STATUS(pcnn_conv2d_bwd_weights__scalar(&d, src, dy, rw, rb), PCNN_STATUS_OK);
+    double *w = malloc(sizeof(double) * (size_t)nw), *wa = malloc(sizeof(double) * (size_t)nw);
+    double *b = malloc(sizeof(double) * (size_t)d.oc), *ba = malloc(sizeof(double) * (size_t)d.oc);
+    if (mode == 1) ref_double(&d, src, dy, w, wa, b, ba);
+    const double len = (double)(d.n * d.oh * d.ow);
+
+    for (int32_t level = PCNN_ISA_AVX2; level <= pcnn_isa_detected(); ++level) {
+        const pcnn_kernel_table *tab = pcnn_kernel_table_for(level);
+        if (tab == NULL || tab->conv2d_bwd_weights == NULL) continue;
+        const char *isa = pcnn_isa_name(level);
+        float *gw = gbuf_f(nw), *gb = gbuf_f(d.oc), *gw2 = gbuf_f(nw);
+        pcnn_set_num_threads(1);
+        const int32_t st = tab->conv2d_bwd_weights(&d, src, dy, gw, gb);
+        pcnn_set_num_threads(2);
+        const int32_t st2 = tab->conv2d_bwd_weights(&d, src, dy, gw2, NULL);
+        CHECK(guard_ok(gw, nw) && guard_ok(gb, d.oc) && guard_ok(gw2, nw),
+              "%s wrote past the end (%s)", isa, why);
+        ++g_compared;
+        if (mode == 2 && st == PCNN_STATUS_UNSUPPORTED) {
+            CHECK(st2 == PCNN_STATUS_UNSUPPORTED, "%s: UNSUPPORTED only with diff_bias (%s)", isa, why);
+            goto next;
+        }
+        CHECK(st == PCNN_STATUS_OK && st2 == PCNN_STATUS_OK, "%s status %d/%d (%s)", isa, (int)st,
+              (int)st2, why);
+        CHECK(memcmp(gw, gw2, (size_t)nw * sizeof(float)) == 0,
+              "%s: 1 and 2 threads (and diff_bias NULL) differ (%s)", isa, why);
+        for (int64_t i = 0; i < nw; ++i) {
+            if (mode == 0) {
+                if (gw[i] != rw[i]) {
+                    CHECK(0, "%s dW[%" PRId64 "] %g != %g (%s)", isa, i, gw[i], rw[i], why);
+                    break;
+                }
+            } else if (mode == 1) {
+                const double tol = (len + 2) * FLT_EPSILON * wa[i] + 1e-30;
+                if (!(fabs(gw[i] - w[i]) <= tol)) {
+                    CHECK(0, "%s dW[%" PRId64 "] %.9g vs %.9g tol %g (%s)", isa, i, gw[i], w[i], tol, why);
+                    break;
+                }
+            } else if (!same_class(gw[i], rw[i])) {
+                CHECK(0, "%s dW[%" PRId64 "] %g vs scalar %g (%s)", isa, i, gw[i], rw[i], why);
+                break;
+            }
+        }
+        for (int64_t o = 0; o < d.oc; ++o) {
+            int ok;
+            if (mode == 0) ok = gb[o] == rb[o];
+            else if (mode == 1) ok = fabs(gb[o] - b[o]) <= (len + 2) * FLT_EPSILON * ba[o] + 1e-30;
+            else ok = same_class(gb[o], rb[o]);
+            if (!ok) {
+                CHECK(0, "%s dB[%" PRId64 "] %g vs %g (%s)", isa, o, gb[o], rb[o], why);
+                break;
+            }
+        }
+    next:
+        free(gw);
+        free(gb);
+        free(gw2);
+    }
+    free(src); free(dy); free(rw); free(rb); free(w); free(wa); free(b); free(ba);
+}
+
+int main(void) {
+    uint64_t seed = 777;
+    const char *env = getenv("PCNN_TEST_SEED");
+    if (env != NULL) seed = strtoull(env, NULL, 10);
+    printf("test_conv2d_bwd_weights_simd: seed %" PRIu64 " (set PCNN_TEST_SEED to repeat)\n", seed);
+    rng_seed(seed);
+    const int widths[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+                          21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 48, 63, 64, 65};
+    char why[160];
+    /* widths x a few kernels */
+    for (size_t wi = 0; wi < sizeof widths / sizeof widths[0]; ++wi) {
+        const int iw = widths[wi];
+        for (int k = 0; k < 4; ++k) {
+            const int kk = k == 0 ? 1 : k == 1 ? 3 : k == 2 ? 5 : 2;
+            const int s = k == 3 ? 3 : 1 + (int)rng_int(0, 1);
+            const int p = k == 0 ? 0 : (int)rng_int(0, 2);
+            pcnn_conv2d_desc d = conv_desc(rng_int(1, 2), rng_int(1, 5), rng_int(1, 9), iw,
+                                           rng_int(1, 9), kk, kk, s, s, p, p, p, p, 1, 1, 1);
+            snprintf(why, sizeof why, "iw %d k %d s %d p %d", iw, kk, s, p);
+            run_case(d, (int)(wi + k) % 2, why);
+        }
+    }
+    /* channels 1..17, groups, depthwise */
+    for (int c = 1; c <= 17; ++c) {
+        for (int oc = 1; oc <= 17; oc += 4) {
+            snprintf(why, sizeof why, "c %d oc %d", c, oc);
+            run_case(conv_desc(2, c, 7, 9, oc, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), c % 2, why);
+        }
+        snprintf(why, sizeof why, "depthwise c %d", c);
+        run_case(conv_desc(2, c, 11, 13, c, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, c), 0, why);
+        snprintf(why, sizeof why, "depthwise x2 c %d", c);
+        run_case(conv_desc(1, c, 6, 20, 2 * c, 3, 3, 2, 2, 1, 0, 0, 1, 1, 1, c), 1, why);
+    }
+    /* seeded random shapes: asymmetric pads, dilation, strides, groups */
+    for (int r = 0; r < 400; ++r) {
+        const int64_t g = rng_int(1, 3);
+        pcnn_conv2d_desc d = conv_desc(rng_int(1, 3), g * rng_int(1, 6), rng_int(1, 20),
+                                       rng_int(1, 40), g * rng_int(1, 70), rng_int(1, 5),
+                                       rng_int(1, 5), rng_int(1, 4), rng_int(1, 4), rng_int(0, 3),
+                                       rng_int(0, 3), rng_int(0, 3), rng_int(0, 3), rng_int(1, 3),
+                                       rng_int(1, 3), g);
+        snprintf(why, sizeof why, "random %d", r);
+        run_case(d, r % 3, why);
+    }
+    /* large reductions / many taps (several task blocks), 1x1 direct path */
+    run_case(conv_desc(2, 70, 9, 9, 130, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), 0, "many taps int");
+    run_case(conv_desc(2, 70, 9, 9, 130, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), 1, "many taps float");
+    run_case(conv_desc(3, 100, 17, 19, 70, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1), 0, "1x1 int");
+    run_case(conv_desc(3, 100, 17, 19, 70, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 2), 1, "1x1 g2 float");
+    run_case(conv_desc(1, 3, 40, 40, 5, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1), 2, "1x1 nonfinite");
+    run_case(conv_desc(2, 3, 30, 31, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), 2, "padded nonfinite");
+    run_case(conv_desc(2, 3, 30, 31, 5, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1), 2, "valid nonfinite");
+    /* benchmark shapes with a smaller N */
+    run_case(conv_desc(4, 1, 28, 28, 6, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1), 0, "lenet1");
+    run_case(conv_desc(4, 6, 12, 12, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1), 0, "lenet2");
+    run_case(conv_desc(1, 1, 8, 8, 1, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1), 0, "seed_tiny");
+    run_case(conv_desc(2, 3, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), 0, "cifar");
+    run_case(conv_desc(1, 32, 32, 32, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), 1, "mid");
+    run_case(conv_desc(1, 64, 28, 28, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), 0, "resnet3x3-ish");
+    run_case(conv_desc(1, 128, 28, 28, 256, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1), 0, "resnet_s2");
+    run_case(conv_desc(1, 256, 14, 14, 256, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1), 1, "pw1x1");
+    run_case(conv_desc(1, 3, 64, 64, 64, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1), 0, "big7x7-ish");
+    printf("compared %d variant runs\n", g_compared);
+    CHECK(pcnn_isa_detected() == PCNN_ISA_SCALAR || g_compared > 0, "no variant was compared");
+    return test_finish("test_conv2d_bwd_weights_simd");
+}

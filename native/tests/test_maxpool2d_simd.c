@@ -1,0 +1,163 @@
+/*
+ * maxpool2d AVX2 / AVX-512 variants against the scalar kernel: forward values and indices
+ * bit-exact (ties, -0/+0, infinities, NaNs with distinct payloads), backward bit-exact
+ * (overlapping windows, repeated indices), out-of-range indices rejected, guard elements
+ * after every buffer untouched. Asserts how many variant runs it compared.
+ */
+#include "core/pcnn_internal.h"
+#include "test_util.h"
+
+static int g_compared;
+
+/* Values with many ties, both zeros, infinities and NaNs of distinct payloads. */
+static void fill_hostile(float *p, int64_t n, int nan_rate) {
+    for (int64_t i = 0; i < n; ++i) {
+        const int r = (int)rng_int(0, 99);
+        if (r < nan_rate) {
+            p[i] = f_from_bits(0x7fc00000u | (uint32_t)rng_int(1, 0x3fffff) |
+                               (rng_int(0, 1) ? 0x80000000u : 0u));
+        } else if (r < nan_rate + 3) {
+            p[i] = rng_int(0, 1) ? INFINITY : -INFINITY;
+        } else if (r < nan_rate + 8) {
+            p[i] = rng_int(0, 1) ? 0.0f : -0.0f;
+        } else {
+            p[i] = (float)rng_int(-4, 4);
+        }
+    }
+}
+
+static int same_bits(const float *a, const float *b, int64_t n, int64_t *at) {
+    for (int64_t i = 0; i < n; ++i) {
+        if (bits_of(a[i]) != bits_of(b[i])) {
+            *at = i;
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void run_case(pcnn_maxpool2d_desc d, const char *why) {
+    if (pcnn_maxpool2d_desc_init(&d) != PCNN_STATUS_OK) {
+        return;
+    }
+    const int64_t ns = pool_src_count(&d), nd = pool_dst_count(&d);
+    float *src = gbuf_f(ns);
+    float *dd = gbuf_f(nd);
+    fill_hostile(src, ns, (int)rng_int(0, 1) ? 6 : 0);
+    for (int64_t i = 0; i < nd; ++i) dd[i] = rng_unit();
+    float *ref_dst = gbuf_f(nd);
+    int32_t *ref_ind = gbuf_i(nd);
+    float *ref_ds = gbuf_f(ns);
+    CHECK_STATUS(pcnn_maxpool2d_fwd__scalar(&d, src, ref_dst, ref_ind), PCNN_STATUS_OK);
+    CHECK_STATUS(pcnn_maxpool2d_bwd__scalar(&d, dd, ref_ind, ref_ds), PCNN_STATUS_OK);
+
+    for (int32_t level = PCNN_ISA_AVX2; level <= pcnn_isa_detected(); ++level) {
+        const pcnn_kernel_table *tab = pcnn_kernel_table_for(level);
+        if (tab == NULL) continue;
+        if (tab->maxpool2d_fwd != NULL) {
+            float *dst = gbuf_f(nd);
+            int32_t *ind = gbuf_i(nd);
+            float *dst2 = gbuf_f(nd);
+            const int32_t st = tab->maxpool2d_fwd(&d, src, dst, ind);
+            CHECK(st == PCNN_STATUS_OK, "%s fwd status %d (%s)", pcnn_isa_name(level), (int)st, why);
+            int64_t at = -1;
+            CHECK(same_bits(dst, ref_dst, nd, &at), "%s fwd dst differs at %" PRId64 " (%s)",
+                  pcnn_isa_name(level), at, why);
+            CHECK(memcmp(ind, ref_ind, (size_t)nd * sizeof(int32_t)) == 0,
+                  "%s fwd indices differ (%s)", pcnn_isa_name(level), why);
+            CHECK(tab->maxpool2d_fwd(&d, src, dst2, NULL) == PCNN_STATUS_OK, "NULL indices");
+            CHECK(same_bits(dst2, ref_dst, nd, &at), "%s fwd (NULL indices) differs (%s)",
+                  pcnn_isa_name(level), why);
+            CHECK(guard_ok(dst, nd) && guard_ok(ind, nd) && guard_ok(dst2, nd),
+                  "%s fwd wrote past the end (%s)", pcnn_isa_name(level), why);
+            ++g_compared;
+            free(dst);
+            free(ind);
+            free(dst2);
+        }
+        if (tab->maxpool2d_bwd != NULL) {
+            float *ds = gbuf_f(ns);
+            const int32_t st = tab->maxpool2d_bwd(&d, dd, ref_ind, ds);
+            CHECK(st == PCNN_STATUS_OK, "%s bwd status %d (%s)", pcnn_isa_name(level), (int)st, why);
+            int64_t at = -1;
+            CHECK(same_bits(ds, ref_ds, ns, &at), "%s bwd differs at %" PRId64 " (%s)",
+                  pcnn_isa_name(level), at, why);
+            CHECK(guard_ok(ds, ns), "%s bwd wrote past the end (%s)", pcnn_isa_name(level), why);
+            /* arbitrary in-range indices, repeated ones included: still the scalar sums */
+            int32_t *rnd = gbuf_i(nd);
+            for (int64_t i = 0; i < nd; ++i) rnd[i] = (int32_t)rng_int(0, d.ih * d.iw - 1);
+            float *rs = gbuf_f(ns);
+            CHECK_STATUS(pcnn_maxpool2d_bwd__scalar(&d, dd, rnd, rs), PCNN_STATUS_OK);
+            CHECK_STATUS(tab->maxpool2d_bwd(&d, dd, rnd, ds), PCNN_STATUS_OK);
+            CHECK(same_bits(ds, rs, ns, &at), "%s bwd (random indices) differs (%s)",
+                  pcnn_isa_name(level), why);
+            /* one bad index anywhere -> OUT_OF_RANGE */
+            const int64_t bad_at = rng_int(0, nd - 1);
+            rnd[bad_at] = rng_int(0, 1) ? -1 : (int32_t)(d.ih * d.iw);
+            CHECK_STATUS(tab->maxpool2d_bwd(&d, dd, rnd, ds), PCNN_STATUS_OUT_OF_RANGE);
+            CHECK(guard_ok(ds, ns), "%s bwd (bad index) wrote past the end", pcnn_isa_name(level));
+            ++g_compared;
+            free(ds);
+            free(rnd);
+            free(rs);
+        }
+    }
+    free(src);
+    free(dd);
+    free(ref_dst);
+    free(ref_ind);
+    free(ref_ds);
+}
+
+int main(void) {
+    uint64_t seed = 12345;
+    const char *env = getenv("PCNN_TEST_SEED");
+    if (env != NULL) seed = strtoull(env, NULL, 10);
+    printf("test_maxpool2d_simd: seed %" PRIu64 " (set PCNN_TEST_SEED to repeat)\n", seed);
+    rng_seed(seed);
+    const int widths[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+                          21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 48, 63, 64, 65};
+    const int nw = (int)(sizeof widths / sizeof widths[0]);
+    /* kh kw sh sw pt pb pl pr dh dw ceil */
+    const int cfg[][11] = {
+        {2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 0}, {3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0},
+        {3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0}, {2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 1},
+        {3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1}, {1, 1, 3, 3, 0, 0, 0, 0, 1, 1, 0},
+        {2, 3, 3, 4, 1, 0, 0, 1, 1, 1, 1}, {3, 2, 1, 2, 0, 1, 1, 0, 2, 2, 0},
+        {1, 4, 1, 1, 0, 0, 2, 1, 1, 1, 0}, {3, 3, 2, 3, 1, 0, 1, 1, 2, 1, 1},
+        {2, 5, 1, 5, 1, 1, 2, 2, 1, 1, 0}, {1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 0},
+    };
+    const int ncfg = (int)(sizeof cfg / sizeof cfg[0]);
+    for (int ci = 0; ci < ncfg; ++ci) {
+        const int *k = cfg[ci];
+        for (int wi = 0; wi < nw; ++wi) {
+            const int iw = widths[wi];
+            const int ih = (int)rng_int(1, 9);
+            char why[96];
+            snprintf(why, sizeof why, "cfg %d iw %d ih %d", ci, iw, ih);
+            run_case(pool_desc(rng_int(1, 2), rng_int(1, 3), ih, iw, k[0], k[1], k[2], k[3], k[4],
+                               k[5], k[6], k[7], k[8], k[9], k[10]),
+                     why);
+        }
+    }
+    for (int r = 0; r < 300; ++r) {
+        char why[64];
+        snprintf(why, sizeof why, "random case %d", r);
+        run_case(pool_desc(rng_int(1, 3), rng_int(1, 4), rng_int(1, 40), rng_int(1, 70),
+                           rng_int(1, 4), rng_int(1, 5), rng_int(1, 4), rng_int(1, 5),
+                           rng_int(0, 2), rng_int(0, 2), rng_int(0, 2), rng_int(0, 2),
+                           rng_int(1, 3), rng_int(1, 3), rng_int(0, 1)),
+                 why);
+    }
+    /* the benchmark shapes, thread count 1 and 2 */
+    for (int th = 1; th <= 2; ++th) {
+        pcnn_set_num_threads(th);
+        run_case(pool_desc(4, 6, 24, 24, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 0), "pool_lenet");
+        run_case(pool_desc(2, 8, 56, 56, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 0), "pool_mid");
+        run_case(pool_desc(1, 4, 112, 112, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0), "pool_resnet");
+    }
+    const int expected_levels = pcnn_isa_detected(); /* avx2 = 1 level, avx512 = 2 */
+    printf("compared %d variant runs over %d ISA level(s)\n", g_compared, expected_levels);
+    CHECK(expected_levels == 0 || g_compared > 0, "no variant was compared");
+    return test_finish("test_maxpool2d_simd");
+}
