@@ -10,6 +10,8 @@
 //
 // Usage: pcnn-bench [--shapes FILE] [--threads 1,2] [--min-time SECONDS] [--json FILE]
 //                   [--only NAME[,NAME...]] [--no-onednn]
+// Exit status: 0, 2 for bad arguments / shapes file, 1 when a panama-cnn call fails, 3 when a
+// result differs from oneDNN's (the table says which: check = BAD). See bench/README.md.
 
 #include <algorithm>
 #include <chrono>

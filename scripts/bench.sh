@@ -1,0 +1,227 @@
+#!/usr/bin/env bash
+# panama-cnn benchmarks, one command (`./panama-cnn bench [args]` calls this script):
+#
+#   1. the native bench (native/bench/pcnn_bench.cpp): panama-cnn's C kernels vs oneDNN in the
+#      same process, on bench/shapes.txt, 1 and 2 threads; table + JSON under bench/results/;
+#   2. the JMH suite for the Java call path (java/src/test/java/io/github/panamacnn/bench/).
+#
+# Usage: scripts/bench.sh [--no-jmh] [--no-native] [--jmh-args "JMH OPTIONS"] [pcnn-bench options]
+#   pcnn-bench options are passed through, e.g. --only seed_tiny,pool_lenet --min-time 0.05
+#   --threads 1 --no-onednn (see `target/bench/native/bench/pcnn-bench --help`).
+#   --jmh-args: options for org.openjdk.jmh.Main instead of the annotations' defaults, e.g.
+#   --jmh-args "-wi 2 -i 3 -f 1 -w 1s -r 1s Conv2dNativeBench".
+#
+# oneDNN: when /usr/include/oneapi/dnnl/dnnl.hpp is missing and we are root with apt-get,
+# libdnnl-dev is installed; otherwise the comparison is skipped (the bench still runs).
+# Results: bench/results/<UTC date>T<HHMM>Z-<cpu>.{txt,json} (native) and ...-jmh.{txt,json}.
+#
+# Run it on an otherwise idle machine: the times are medians, but a busy machine still skews
+# them (the bench prints a warning when the load average is high).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+min_java=23
+build_dir="$root/target/bench"
+results_dir="$root/bench/results"
+onednn_header=/usr/include/oneapi/dnnl/dnnl.hpp
+
+die() {
+    echo "bench: $*" >&2
+    exit 1
+}
+
+run_jmh=1
+run_native=1
+jmh_args=()
+bench_args=()
+while (($# > 0)); do
+    case "$1" in
+        --no-jmh) run_jmh=0 ;;
+        --no-native) run_native=0 ;;
+        --jmh-args)
+            (($# >= 2)) || die "--jmh-args needs a value"
+            read -r -a jmh_args <<<"$2"
+            shift
+            ;;
+        -h | --help)
+            sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+            exit 0
+            ;;
+        *) bench_args+=("$1") ;;
+    esac
+    shift
+done
+
+# ---- naming of the result files -------------------------------------------------------------
+# "AMD EPYC 9755 128-Core Processor" -> "amd-epyc-9755-128-core"; "Intel(R) Core(TM) i7-1185G7 @ 3.00GHz" -> "intel-core-i7-1185g7"
+cpu_short_name() {
+    local model
+    model="$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo 2>/dev/null | head -n 1)"
+    [[ -n "$model" ]] || model="$(uname -m)"
+    printf '%s\n' "$model" | tr '[:upper:]' '[:lower:]' |
+        sed -e 's/([^)]*)//g' -e 's/@.*$//' -e 's/\bprocessor\b//g' -e 's/\bcpu\b//g' -e 's/\bwith .*$//' -e 's:\bw/ .*$::' \
+            -e 's/[^a-z0-9]\{1,\}/-/g' -e 's/^-//' -e 's/-$//' | cut -c1-40 | sed 's/-$//'
+}
+
+stamp="$(date -u +%Y-%m-%dT%H%MZ)-$(cpu_short_name)"
+mkdir -p "$results_dir"
+status=0
+
+# ---- 1. native bench --------------------------------------------------------------------------
+if ((run_native)); then
+    command -v cmake >/dev/null 2>&1 || die "cmake (>= 3.20) is needed"
+    command -v c++ >/dev/null 2>&1 || command -v g++ >/dev/null 2>&1 || die "a C++ compiler (g++) is needed"
+
+    if [[ ! -f "$onednn_header" ]]; then
+        if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+            echo "bench: oneDNN not found; installing libdnnl-dev with apt-get ..." >&2
+            if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libdnnl-dev; }; then
+                echo "bench: could not install libdnnl-dev: the comparison with oneDNN is skipped" >&2
+            fi
+        else
+            echo "bench: oneDNN not found ($onednn_header): the comparison with oneDNN is skipped." >&2
+            echo "bench: to get it on Debian/Ubuntu: sudo apt-get install libdnnl-dev, then rerun." >&2
+        fi
+    fi
+
+    mkdir -p "$build_dir"
+    echo "bench: building pcnn-bench in $build_dir ..." >&2
+    # Reconfigure every time: cheap, and it picks up a oneDNN installed since the last run.
+    nice cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DPANAMACNN_BUILD_BENCH=ON >"$build_dir.log" 2>&1 ||
+        { cat "$build_dir.log" >&2; die "cmake configure failed (output above)"; }
+    nice cmake --build "$build_dir" --target pcnn-bench --parallel 2 >>"$build_dir.log" 2>&1 ||
+        { cat "$build_dir.log" >&2; die "building pcnn-bench failed (output above)"; }
+    grep -E 'pcnn-bench: (comparing|oneDNN not found)' "$build_dir.log" | sed 's/^-- /bench: /' >&2 || true
+
+    bench_bin="$build_dir/native/bench/pcnn-bench"
+    json="$results_dir/$stamp.json"
+    txt="$results_dir/$stamp.txt"
+    echo "bench: running the native bench -> $txt, $json" >&2
+    set +e
+    # Later options win, so the caller's --threads / --shapes / --json override these defaults.
+    (cd "$root" && "$bench_bin" --shapes "$root/bench/shapes.txt" --threads 1,2 --json "$json" \
+        ${bench_args[@]+"${bench_args[@]}"}) | tee "$txt"
+    native_status=${PIPESTATUS[0]}
+    set -e
+    if ((native_status != 0)); then
+        echo "bench: pcnn-bench exited with status $native_status (3 = panama-cnn and oneDNN disagree on a result)" >&2
+        status=$native_status
+    fi
+elif ((${#bench_args[@]} > 0)); then
+    die "options for pcnn-bench (${bench_args[*]}) given together with --no-native"
+fi
+
+# ---- 2. JMH -------------------------------------------------------------------------------------
+# Prints the major version of the java executable $1 (e.g. 25; 8 for "1.8.0").
+java_major() {
+    local out ver
+    out="$("$1" -version 2>&1)" || return 1
+    ver="$(printf '%s\n' "$out" | sed -n 's/.* version "\([^"]*\)".*/\1/p' | head -n 1)"
+    [[ -n "$ver" ]] || return 1
+    if [[ "$ver" == 1.* ]]; then
+        ver="${ver#1.}"
+    fi
+    ver="${ver%%[.+-]*}"
+    [[ "$ver" =~ ^[0-9]+$ ]] || return 1
+    echo "$ver"
+}
+
+# Same search as ./panama-cnn: $PANAMACNN_JAVA_HOME, $JAVA_HOME, /usr/lib/jvm/* (highest first).
+find_java() {
+    local cand major best="" best_major=0
+    if [[ -n "${PANAMACNN_JAVA_HOME:-}" ]]; then
+        cand="$PANAMACNN_JAVA_HOME/bin/java"
+        [[ -x "$cand" ]] || die "PANAMACNN_JAVA_HOME=$PANAMACNN_JAVA_HOME has no executable bin/java"
+        major="$(java_major "$cand")" || die "cannot read the version of $cand"
+        ((major >= min_java)) || die "PANAMACNN_JAVA_HOME=$PANAMACNN_JAVA_HOME is JDK $major; JDK >= $min_java is needed"
+        echo "$cand"
+        return
+    fi
+    if [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]]; then
+        if major="$(java_major "$JAVA_HOME/bin/java")" && ((major >= min_java)); then
+            echo "$JAVA_HOME/bin/java"
+            return
+        fi
+    fi
+    for cand in /usr/lib/jvm/*/bin/java; do
+        [[ -x "$cand" ]] || continue
+        major="$(java_major "$cand")" || continue
+        if ((major >= min_java && major > best_major)); then
+            best="$cand"
+            best_major="$major"
+        fi
+    done
+    [[ -n "$best" ]] || die "no JDK >= $min_java found (looked at \$PANAMACNN_JAVA_HOME, \$JAVA_HOME and /usr/lib/jvm/*)"
+    echo "$best"
+}
+
+# The JMH stubs (META-INF/BenchmarkList) and target/test-classpath.txt come from `mvn package`.
+jmh_needs_build() {
+    local list="$root/target/test-classes/META-INF/BenchmarkList" src
+    [[ -f "$list" && -s "$root/target/test-classpath.txt" ]] || return 0
+    for src in "$root/java/src" "$root/native/src" "$root/native/include" "$root/pom.xml"; do
+        [[ -e "$src" ]] || continue
+        if [[ -n "$(find "$src" -newer "$list" -print -quit)" ]]; then
+            return 0
+        fi
+    done
+    return 1
+}
+
+if ((run_jmh)); then
+    java_bin="$(find_java)"
+    mkdir -p "$build_dir"
+    if jmh_needs_build; then
+        command -v mvn >/dev/null 2>&1 || die "Maven (mvn) is needed to build the JMH suite"
+        echo "bench: building the jar and the JMH stubs (mvn -B -q -DskipTests package) ..." >&2
+        log="$(mktemp "${TMPDIR:-/tmp}/panama-cnn-bench-build.XXXXXX")"
+        if ! (cd "$root" && nice mvn -B -q -DskipTests package) >"$log" 2>&1; then
+            cat "$log" >&2
+            rm -f "$log"
+            die "build failed (output above)"
+        fi
+        rm -f "$log"
+    fi
+    [[ -f "$root/target/test-classes/META-INF/BenchmarkList" ]] ||
+        die "no JMH benchmark list in target/test-classes: annotation processing did not run (see pom.xml, -proc:full)"
+    # Run from a private copy of the classes: a `mvn` started meanwhile (an IDE, a colleague in
+    # the same tree) recompiles target/test-classes and would pull the JMH stubs from under a
+    # running fork.
+    snap="$build_dir/jmh-classes"
+    rm -rf "$snap"
+    mkdir -p "$snap"
+    cp -R "$root/target/classes" "$root/target/test-classes" "$snap/"
+    cp="$snap/test-classes:$snap/classes:$(cat "$root/target/test-classpath.txt")"
+    jmh_json="$results_dir/$stamp-jmh.json"
+    jmh_txt="$results_dir/$stamp-jmh.txt"
+    ((${#jmh_args[@]} > 0)) || jmh_args=("io.github.panamacnn.bench")
+    echo "bench: running JMH with $java_bin -> $jmh_txt, $jmh_json" >&2
+    set +e
+    (cd "$root" && "$java_bin" --enable-native-access=ALL-UNNAMED -Dpanamacnn.native.required=true -cp "$cp" \
+        org.openjdk.jmh.Main -rf json -rff "$jmh_json" "${jmh_args[@]}") | tee "$jmh_txt"
+    jmh_status=${PIPESTATUS[0]}
+    set -e
+    # Sample mode stores every histogram bucket (~0.5 MB per run): keep the score, the error
+    # and the percentiles only.
+    if [[ -s "$jmh_json" ]] && command -v python3 >/dev/null 2>&1; then
+        python3 - "$jmh_json" <<'PY' || echo "bench: could not trim $jmh_json (kept as is)" >&2
+import json, sys
+path = sys.argv[1]
+with open(path) as f:
+    runs = json.load(f)
+for run in runs:
+    for metric in [run.get("primaryMetric", {})] + list(run.get("secondaryMetrics", {}).values()):
+        metric.pop("rawDataHistogram", None)
+        metric.pop("rawData", None)
+with open(path, "w") as f:
+    json.dump(runs, f, indent=2)
+    f.write("\n")
+PY
+    fi
+    if ((jmh_status != 0)); then
+        echo "bench: JMH exited with status $jmh_status" >&2
+        ((status != 0)) || status=$jmh_status
+    fi
+fi
+
+exit "$status"
