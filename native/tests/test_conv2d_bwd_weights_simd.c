@@ -13,6 +13,7 @@
 #include "test_util.h"
 
 static int g_compared;
+static int g_fallbacks; /* non-finite dY with padded taps: handed to scalar */
 
 /* double-precision value and absolute sum of dW[o][t] and of the bias */
 static void ref_double(const pcnn_conv2d_desc *d, const float *src, const float *dy, double *w,
@@ -91,6 +92,14 @@ static void run_case(pcnn_conv2d_desc d, int mode, const char *why) {
         ++g_compared;
         if (mode == 2 && st == PCNN_STATUS_UNSUPPORTED) {
             CHECK(st2 == PCNN_STATUS_UNSUPPORTED, "%s: UNSUPPORTED only with diff_bias (%s)", isa, why);
+            /* the public entry point then falls through to the scalar kernel */
+            pcnn_set_max_isa(level);
+            CHECK_STATUS(pcnn_conv2d_bwd_weights(&d, src, dy, gw, gb), PCNN_STATUS_OK);
+            pcnn_set_max_isa(PCNN_ISA_AVX512);
+            CHECK(memcmp(gw, rw, (size_t)nw * sizeof(float)) == 0 &&
+                      memcmp(gb, rb, (size_t)d.oc * sizeof(float)) == 0,
+                  "%s: the fallback is not the scalar result (%s)", isa, why);
+            ++g_fallbacks;
             goto next;
         }
         CHECK(st == PCNN_STATUS_OK && st2 == PCNN_STATUS_OK, "%s status %d/%d (%s)", isa, (int)st,
@@ -181,6 +190,11 @@ int main(void) {
     run_case(conv_desc(2, 70, 9, 9, 130, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), 1, "many taps float");
     run_case(conv_desc(3, 100, 17, 19, 70, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1), 0, "1x1 int");
     run_case(conv_desc(3, 100, 17, 19, 70, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 2), 1, "1x1 g2 float");
+    /* small planes batched several images per chunk, with a remainder batch */
+    run_case(conv_desc(7, 5, 12, 12, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), 0, "batched planes int");
+    run_case(conv_desc(7, 5, 12, 12, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), 1, "batched planes float");
+    run_case(conv_desc(7, 20, 10, 10, 9, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1), 0, "batched 1x1 int");
+    run_case(conv_desc(9, 20, 9, 11, 13, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1), 1, "batched 1x1 float");
     run_case(conv_desc(1, 3, 40, 40, 5, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1), 2, "1x1 nonfinite");
     run_case(conv_desc(2, 3, 30, 31, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), 2, "padded nonfinite");
     run_case(conv_desc(2, 3, 30, 31, 5, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1), 2, "valid nonfinite");
@@ -194,7 +208,8 @@ int main(void) {
     run_case(conv_desc(1, 128, 28, 28, 256, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1), 0, "resnet_s2");
     run_case(conv_desc(1, 256, 14, 14, 256, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1), 1, "pw1x1");
     run_case(conv_desc(1, 3, 64, 64, 64, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1), 0, "big7x7-ish");
-    printf("compared %d variant runs\n", g_compared);
+    printf("compared %d variant runs (%d handed to the scalar kernel)\n", g_compared, g_fallbacks);
+    CHECK(pcnn_isa_detected() == PCNN_ISA_SCALAR || g_fallbacks > 0, "the fallback was not exercised");
     CHECK(pcnn_isa_detected() == PCNN_ISA_SCALAR || g_compared > 0, "no variant was compared");
     return test_finish("test_conv2d_bwd_weights_simd");
 }

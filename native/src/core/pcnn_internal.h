@@ -58,6 +58,15 @@ PCNN_INTERNAL const pcnn_kernel_table *pcnn_kernel_table_for(int32_t isa);
 typedef void (*pcnn_task_fn)(void *ctx, int64_t task_index);
 PCNN_INTERNAL void pcnn_parallel_for(int64_t ntasks, pcnn_task_fn fn, void *ctx);
 
+/*
+ * Like pcnn_parallel_for, for a job of about `work` units in total (count multiply-adds,
+ * or element operations for memory-bound work; any estimate within 2x is fine): uses at
+ * most one thread per ~2^18 units, so tiny jobs run entirely on the calling thread with no
+ * pool wake-up. Same determinism rules as pcnn_parallel_for.
+ */
+PCNN_INTERNAL void pcnn_parallel_for_work(int64_t ntasks, int64_t work, pcnn_task_fn fn,
+                                          void *ctx);
+
 /* Overflow-checked int64 arithmetic: return 0 on success, 1 on overflow. */
 static inline int pcnn_mul_i64(int64_t a, int64_t b, int64_t *out) {
     return __builtin_mul_overflow(a, b, out);

@@ -172,11 +172,15 @@ static void run_serial(int64_t ntasks, pcnn_task_fn fn, void *ctx) {
     tls_in_region = saved;
 }
 
-PCNN_INTERNAL void pcnn_parallel_for(int64_t ntasks, pcnn_task_fn fn, void *ctx) {
+/* The pool with at most max_parts participants (>= 1). */
+static void parallel_for_capped(int64_t ntasks, pcnn_task_fn fn, void *ctx, int64_t max_parts) {
     if (ntasks <= 0 || fn == NULL) {
         return;
     }
     int64_t want = pcnn_get_num_threads();
+    if (want > max_parts) {
+        want = max_parts;
+    }
     if (want > ntasks) {
         want = ntasks;
     }
@@ -216,4 +220,23 @@ PCNN_INTERNAL void pcnn_parallel_for(int64_t ntasks, pcnn_task_fn fn, void *ctx)
     }
     pthread_mutex_unlock(&pool_mutex);
     pthread_mutex_unlock(&job_mutex);
+}
+
+PCNN_INTERNAL void pcnn_parallel_for(int64_t ntasks, pcnn_task_fn fn, void *ctx) {
+    parallel_for_capped(ntasks, fn, ctx, PCNN_MAX_THREADS);
+}
+
+/*
+ * Waking a sleeping worker and waiting for it costs several microseconds (futex wake-up,
+ * scheduling; more on a loaded machine), so a participant only pays off with enough work:
+ * one participant per PCNN_MIN_WORK_PER_THREAD units of work (multiply-adds, roughly
+ * 2-5 us of vector work each), and none besides the caller below that. The partition of
+ * tasks among the participants never changes what a task computes.
+ */
+#define PCNN_MIN_WORK_PER_THREAD ((int64_t)1 << 18)
+
+PCNN_INTERNAL void pcnn_parallel_for_work(int64_t ntasks, int64_t work, pcnn_task_fn fn,
+                                          void *ctx) {
+    const int64_t parts = work / PCNN_MIN_WORK_PER_THREAD;
+    parallel_for_capped(ntasks, fn, ctx, parts < 1 ? 1 : parts);
 }

@@ -5,24 +5,29 @@
  * pm_m and the small pm_* helpers) and PM_NAME(op), which gives the exported kernel names.
  * Everything here is written once against that layer.
  *
- * Forward: lanes are PM_V neighbouring output pixels of one output row. For each window tap
- * (ky, then kx: the scalar kernel's row-major order) every lane loads its own input value
- * (stride 1: one load; stride 2: two loads and a de-interleave; other strides: a masked
- * gather) and takes it when
- *     valid && (!has || v > best || isnan(v))
- * which is the scalar rule lane by lane: `has` marks lanes that already met an in-range tap
- * (the first in-range tap initialises), padded / out-of-row taps are never valid, a NaN
- * always replaces (so the last NaN wins) and a tie never does. Values move by blends, so the
- * stored floats are bit-identical to the scalar kernel's, NaN payloads included, and so are
- * the indices.
- * To shorten the dependency chain, each window row is scanned on its own and the row winners
- * are then merged in row order with the same rule. That is the same result: the scan picks
- * "the last NaN if there is one, else the first maximum", and merging an earlier part's
- * winner A with a later part's winner B by (B > A || isnan(B)) picks B exactly when B's part
- * holds the last NaN, or when no NaN exists and B's maximum is strictly greater (a tie keeps
- * the earlier A); a part without valid taps never wins. Loads are plain where the vector lies inside the src buffer (lanes outside
- * the row are loaded but never valid) and masked to the row near the buffer's ends, so
- * nothing outside the src buffer is ever read.
+ * Forward: lanes are PM_V neighbouring output pixels of one output row; one task per (n, c)
+ * plane. Each lane loads its own input value per window tap (stride 1: one load; stride 2:
+ * two loads and an even-lane de-interleave; other strides: a masked gather).
+ *  - General blocks (windows touching the padding, row ends) scan the taps in
+ *    the scalar kernel's row-major order and take v when
+ *        valid && (!has || v > best || isnan(v))
+ *    which is the scalar rule lane by lane: `has` marks lanes that already met an in-range
+ *    tap (the first in-range tap initialises), padded taps are never valid, a NaN always
+ *    replaces (the last NaN wins) and a tie never does.
+ *  - Inside blocks (every tap of every stored lane in range: PM_V lanes, or a whole short
+ *    row) need no validity masks (lanes past a short row are computed from whatever was
+ *    loaded and never stored): each window row is scanned on its own and the row winners
+ *    are merged in row order with the same rule.
+ *    That gives the same winner: a scan picks "the last NaN if there is one, else the first
+ *    maximum", and merging an earlier part's winner A with a later part's winner B by
+ *    (B > A || isnan(B)) picks B exactly when B's part holds the last NaN, or when there is
+ *    no NaN and B's maximum is strictly greater (a tie keeps the earlier A).
+ * Values only move by blends, so the stored floats are bit-identical to the scalar kernel's,
+ * NaN payloads included, and so are the indices (int32 lanes; plane offsets fit, checked at
+ * desc init). Loads are plain where the vector lies inside the src buffer (lanes outside the
+ * row are loaded but never taken) and masked to the row near the buffer's two ends, so
+ * nothing outside the src buffer is read. Measured on the benchmark shapes: plain loads and
+ * plain stores for whole vectors each gave a large gain over masked ones on this machine.
  *
  * Backward: the scalar algorithm (zero the plane, then add in row-major output order, which
  * keeps overlapping windows and repeated indices bit-exact), with the zeroing and the index
@@ -131,11 +136,17 @@ static inline void pm_block_general(const pm_plane *pl, int64_t y, int64_t ox0, 
     }
 }
 
-/* One tap of an inside block: the PM_V input values and their plane offsets. */
-static inline pm_vf pm_tap_inside(const pm_plane *pl, const float *row, int64_t off, pm_vi ix) {
+/* One tap of an inside block of nl lanes: the input values (lanes >= nl: anything). */
+static inline pm_vf pm_tap_inside(const pm_plane *pl, const float *row, int64_t off, pm_vi ix,
+                                  int nl) {
     const int64_t sw = pl->d->stride_w;
     if (sw == 1) {
-        return pm_loadu(row + off);
+        if (nl == PM_V) {
+            return pm_loadu(row + off); /* all PM_V columns are inside the row */
+        }
+        const uintptr_t a = (uintptr_t)(row + off);
+        return (a + PM_V * 4 <= pl->buf_hi) ? pm_loadu(row + off)
+                                            : pm_load_window(row, off, pl->d->iw);
     }
     if (sw == 2) {
         /* reads [off, off + 2 * PM_V): may pass the row's end, not the buffer's */
@@ -143,18 +154,14 @@ static inline pm_vf pm_tap_inside(const pm_plane *pl, const float *row, int64_t 
         return (a + 2 * PM_V * 4 <= pl->buf_hi) ? pm_even(row + off)
                                                 : pm_load_even(row, off, pl->d->iw);
     }
-    return pm_gather(row, ix, pm_first(PM_V));
+    return pm_gather(row, ix, pm_first(nl));
 }
 
-/* PM_V output pixels from ox0 whose every tap is inside the input (rows and columns): the
- * first tap initialises and the others take (v > max || isnan(v)) lane-wise. Each window
- * row is scanned on its own and the row winners are merged in row order with the same rule,
- * which shortens the dependency chain (measured: the sequential chain bounded this loop).
- * The result is the same: a scan picks "the last NaN if there is one, else the first
- * maximum", and merging an earlier part's winner A with a later part's winner B by
- * (B > A || isnan(B)) picks B exactly when B's part holds the last NaN, or when there is no
- * NaN and B's maximum is strictly greater (a tie keeps the earlier A). */
-static inline void pm_block_inside(const pm_plane *pl, int64_t y, int64_t ox0) {
+/* nl <= PM_V output pixels from ox0 whose every tap is inside the input (rows and columns): per
+ * window row the first tap initialises and the others take (v > max || isnan(v)); the row
+ * winners are merged in row order by the same rule (see the top of the file for why this is
+ * the scalar result; the split shortens the compare/blend dependency chain). */
+static inline void pm_block_inside(const pm_plane *pl, int64_t y, int64_t ox0, int nl) {
     const pcnn_maxpool2d_desc *d = pl->d;
     const int64_t iw = d->iw, ow = d->ow;
     const int64_t sw = d->stride_w, dw = d->dilation_w;
@@ -167,11 +174,11 @@ static inline void pm_block_inside(const pm_plane *pl, int64_t y, int64_t ox0) {
         const float *row = pl->src + iy * iw;
         const pm_vi row_at = pm_set1_i((int32_t)(iy * iw));
         pm_vi ix = ix0;
-        pm_vf rbest = pm_tap_inside(pl, row, off0, ix);
+        pm_vf rbest = pm_tap_inside(pl, row, off0, ix, nl);
         pm_vi rbest_at = pm_add_i(ix, row_at);
         for (int64_t kx = 1; kx < d->kw; ++kx) {
             ix = pm_add_i(ix0, pm_set1_i((int32_t)(kx * dw)));
-            const pm_vf v = pm_tap_inside(pl, row, off0 + kx * dw, ix);
+            const pm_vf v = pm_tap_inside(pl, row, off0 + kx * dw, ix, nl);
             const pm_m take = pm_gt_or_nan(v, rbest);
             rbest = pm_blend_f(take, rbest, v);
             rbest_at = pm_blend_i(take, rbest_at, pm_add_i(ix, row_at));
@@ -185,9 +192,17 @@ static inline void pm_block_inside(const pm_plane *pl, int64_t y, int64_t ox0) {
             best_at = pm_blend_i(take, best_at, rbest_at);
         }
     }
-    pm_storeu_f(pl->dst + y * ow + ox0, best);
-    if (pl->ind != NULL) {
-        pm_storeu_i(pl->ind + y * ow + ox0, best_at);
+    if (nl == PM_V) {
+        pm_storeu_f(pl->dst + y * ow + ox0, best);
+        if (pl->ind != NULL) {
+            pm_storeu_i(pl->ind + y * ow + ox0, best_at);
+        }
+    } else {
+        const pm_m lanes = pm_first(nl);
+        pm_store_f(pl->dst + y * ow + ox0, lanes, best);
+        if (pl->ind != NULL) {
+            pm_store_i(pl->ind + y * ow + ox0, lanes, best_at);
+        }
     }
 }
 
@@ -201,7 +216,7 @@ static void pm_fwd_task(void *p, int64_t t) {
     const pm_fwd_ctx *x = p;
     const pcnn_maxpool2d_desc *d = x->d;
     const int64_t ih = d->ih, iw = d->iw, oh = d->oh, ow = d->ow;
-    const int64_t sw = d->stride_w, pl_ = d->pad_left;
+    const int64_t sw = d->stride_w, padl = d->pad_left;
     pm_plane pl;
     pl.d = d;
     pl.src = x->src + t * ih * iw;
@@ -211,26 +226,37 @@ static void pm_fwd_task(void *p, int64_t t) {
     pl.buf_lo = (uintptr_t)x->src;
     pl.buf_hi = (uintptr_t)(x->src + d->n * d->c * ih * iw);
 
-    /* Output columns [xa, xb) have every tap column inside the row. When that span holds a
+    /* Output columns [xa, xb) have every tap column inside the row. When [ga, xb) holds a
      * whole vector, it is covered by inside blocks (the last one overlapping its neighbour:
      * the same pixels are simply written twice with the same values) and only the edges take
      * the general path. */
-    const int64_t xa = (pl_ + sw - 1) / sw;
-    const int64_t last_col = iw - 1 - (d->kw - 1) * d->dilation_w; /* ox*sw - pl <= last_col */
-    const int64_t xb = last_col + pl_ < 0 ? 0 : ((last_col + pl_) / sw + 1 < ow ? (last_col + pl_) / sw + 1 : ow);
+    const int64_t xa = (padl + sw - 1) / sw; /* first ox with ox*sw - padl >= 0 */
+    /* inside needs ox*sw - padl <= last_col */
+    const int64_t last_col = iw - 1 - (d->kw - 1) * d->dilation_w;
+    int64_t xb = last_col + padl < 0 ? 0 : (last_col + padl) / sw + 1;
+    if (xb > ow) {
+        xb = ow;
+    }
+    /* the left edge as whole general vectors: one full block is cheaper than a short one
+     * followed by an extra inside block */
+    const int64_t ga = (xa + PM_V - 1) / PM_V * PM_V;
     for (int64_t y = 0; y < oh; ++y) {
         const int64_t iy_first = y * d->stride_h - d->pad_top;
         const int y_inside = iy_first >= 0 && iy_first + (d->kh - 1) * d->dilation_h < ih;
-        if (!y_inside || xb - xa < PM_V) {
+        if (y_inside && ow < PM_V && xa == 0 && xb == ow) {
+            pm_block_inside(&pl, y, 0, (int)ow); /* a short row, wholly inside */
+            continue;
+        }
+        if (!y_inside || xb - ga < PM_V) {
             pm_span_general(&pl, y, 0, ow);
             continue;
         }
-        pm_span_general(&pl, y, 0, xa);
-        for (int64_t ox0 = xa;; ox0 += PM_V) {
+        pm_span_general(&pl, y, 0, ga);
+        for (int64_t ox0 = ga;; ox0 += PM_V) {
             if (ox0 + PM_V > xb) {
                 ox0 = xb - PM_V;
             }
-            pm_block_inside(&pl, y, ox0);
+            pm_block_inside(&pl, y, ox0, PM_V);
             if (ox0 + PM_V >= xb) {
                 break;
             }
@@ -245,7 +271,12 @@ PCNN_INTERNAL int32_t PM_NAME(fwd)(const pcnn_maxpool2d_desc *d, const float *sr
         return PCNN_STATUS_UNSUPPORTED;
     }
     pm_fwd_ctx ctx = {d, src, dst, indices};
-    pcnn_parallel_for(d->n * d->c, pm_fwd_task, &ctx);
+    /* work in compared elements, saturated (only a thread-count hint) */
+    int64_t work;
+    if (pcnn_mul_i64(d->n * d->c * d->oh * d->ow, d->kh * d->kw, &work)) {
+        work = INT64_MAX;
+    }
+    pcnn_parallel_for_work(d->n * d->c, work, pm_fwd_task, &ctx);
     return PCNN_STATUS_OK;
 }
 
@@ -283,7 +314,8 @@ static void pm_bwd_task(void *p, int64_t t) {
 PCNN_INTERNAL int32_t PM_NAME(bwd)(const pcnn_maxpool2d_desc *d, const float *diff_dst,
                                    const int32_t *indices, float *diff_src) {
     pm_bwd_ctx ctx = {d, diff_dst, indices, diff_src, 0};
-    pcnn_parallel_for(d->n * d->c, pm_bwd_task, &ctx);
+    pcnn_parallel_for_work(d->n * d->c, d->n * d->c * (d->ih * d->iw + d->oh * d->ow),
+                           pm_bwd_task, &ctx);
     return __atomic_load_n(&ctx.bad_index, __ATOMIC_RELAXED) ? PCNN_STATUS_OUT_OF_RANGE
                                                             : PCNN_STATUS_OK;
 }
