@@ -7,14 +7,16 @@ import picocli.CommandLine.Spec;
 
 /**
  * The {@code panama-cnn} command line. Each subcommand is its own class listed in
- * {@code subcommands} below; to add one (e.g. {@code bench}), write a picocli
- * {@code @Command} class in this package and add it to that list.
+ * {@code subcommands} below. {@code bench} is not one of them: it builds and runs native
+ * programs, so the launcher hands it to {@code scripts/bench.sh}.
  */
 @Command(name = "panama-cnn",
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "CNN layers (conv2d, max-pool 2d) whose kernels are C (scalar / AVX2 / AVX-512) "
                 + "called through java.lang.foreign.",
+        footer = {"", "The launcher also runs the benchmark: ./panama-cnn bench [--no-jmh] [--only NAME,...] "
+                + "(scripts/bench.sh: native kernels vs oneDNN, and JMH for the Java call path)."},
         subcommands = {
                 InfoCommand.class,
                 CheckCommand.class,
