@@ -378,6 +378,22 @@ int main(void) {
     /* wide rows: several tiles per row, overlapping last tile */
     CHECK(1, 3, 4, 150, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
     CHECK(1, 3, 4, 151, 7, 3, 5, 1, 2, 1, 1, 2, 2, 1, 1, 1);
+    /* row mode (rows narrower than a vector), several tasks per image so that row groups
+     * meet task boundaries; backward with stride 2/3, dilation, odd sizes; forward read in
+     * place (no left padding, stride-1 columns) with top padding and vertical stride */
+    CHECK(1, 16, 48, 24, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1);
+    CHECK(2, 12, 45, 29, 10, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1);
+    CHECK(1, 10, 40, 31, 9, 5, 4, 3, 3, 2, 1, 1, 2, 1, 1, 1);
+    CHECK(1, 9, 37, 13, 11, 4, 3, 3, 2, 1, 2, 0, 1, 1, 2, 1);
+    CHECK(1, 8, 50, 16, 20, 3, 3, 1, 1, 1, 0, 0, 0, 1, 1, 1);
+    CHECK(1, 8, 51, 17, 20, 3, 3, 2, 1, 2, 0, 0, 0, 1, 1, 1);
+    CHECK(2, 7, 33, 9, 6, 3, 2, 1, 1, 0, 0, 0, 0, 2, 1, 1);
+    /* stride-2 phase split with various left pads and wide rows; whole tiles + tail tile */
+    CHECK(1, 3, 9, 100, 7, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, 1);
+    CHECK(1, 3, 9, 101, 7, 3, 5, 2, 2, 2, 2, 2, 3, 1, 1, 1);
+    CHECK(1, 3, 9, 97, 7, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1);
+    CHECK(1, 20, 14, 14, 30, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1); /* 196-pixel flat row */
+    CHECK(1, 5, 3, 113, 5, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1);
     /* seeded random shapes */
     const uint64_t base_seed = 0x5eed0000u;
     for (int i = 0; i < 150; ++i) {
