@@ -280,6 +280,116 @@ static void check_shape(pcnn_conv2d_desc d, const variant *vars, int nvars, uint
     free(out_b.raw);
 }
 
+/* Equal as the scalar kernel defines it: both NaN, or the same value (integer data, so
+ * exact whatever the summation order). */
+static int same_or_both_nan(float a, float b) { return (isnan(a) && isnan(b)) || a == b; }
+
+/* A non-finite weight (Inf, -Inf or NaN) with padding: the scalar kernel skips padded taps,
+ * so border pixels stay finite where a kernel multiplying the zero padding would get NaN.
+ * The variant must either decline (UNSUPPORTED: the dispatcher then runs the scalar kernel)
+ * or match the scalar result; the public entry points must match it in any case. */
+static long nonfinite_checks;
+static void check_nonfinite_weight(pcnn_conv2d_desc d, const variant *vars, int nvars,
+                                   float bad, uint64_t seed) {
+    if (pcnn_conv2d_desc_init(&d) != PCNN_STATUS_OK) {
+        fprintf(stderr, "FAIL: non-finite shape rejected by desc_init\n");
+        ++failures;
+        return;
+    }
+    char desc[512];
+    describe(&d, desc, sizeof desc);
+    const size_t ns = (size_t)(d.n * d.c * d.ih * d.iw);
+    const size_t nd = (size_t)(d.n * d.oc * d.oh * d.ow);
+    const size_t nw = (size_t)(d.oc * (d.c / d.groups) * d.kh * d.kw);
+    float *src = malloc(ns * sizeof(float)), *dd = malloc(nd * sizeof(float));
+    float *w = malloc(nw * sizeof(float)), *bias = malloc((size_t)d.oc * sizeof(float));
+    float *want_f = malloc(nd * sizeof(float)), *want_b = malloc(ns * sizeof(float));
+    float *got_f = malloc(nd * sizeof(float)), *got_b = malloc(ns * sizeof(float));
+    rng_state = seed;
+    fill(src, ns, 1);
+    fill(dd, nd, 1);
+    fill(w, nw, 1);
+    fill(bias, (size_t)d.oc, 1);
+    w[nw / 2] = bad; /* one tap of one filter */
+    pcnn_conv2d_fwd__scalar(&d, src, w, bias, want_f);
+    pcnn_conv2d_bwd_data__scalar(&d, dd, w, want_b);
+    long finite_f = 0, finite_b = 0; /* the case only tests something if some stay finite */
+    for (size_t i = 0; i < nd; ++i) {
+        finite_f += !isnan(want_f[i]) && !isinf(want_f[i]);
+    }
+    for (size_t i = 0; i < ns; ++i) {
+        finite_b += !isnan(want_b[i]) && !isinf(want_b[i]);
+    }
+    if (finite_f == 0 || finite_b == 0 || finite_f == (long)nd || finite_b == (long)ns) {
+        fprintf(stderr, "FAIL: non-finite case %s does not mix finite and non-finite results\n",
+                desc);
+        ++failures;
+    }
+    for (int v = 0; v < nvars; ++v) {
+        for (int api = 0; api < 2; ++api) {
+            /* api 0: the variant itself; api 1: the public entry point limited to its ISA */
+            const int32_t isa = strcmp(vars[v].name, "avx2") == 0 ? PCNN_ISA_AVX2 : PCNN_ISA_AVX512;
+            if (api == 1) {
+                pcnn_set_max_isa(isa);
+            }
+            for (size_t i = 0; i < nd; ++i) {
+                got_f[i] = -777.0f;
+            }
+            for (size_t i = 0; i < ns; ++i) {
+                got_b[i] = -777.0f;
+            }
+            int32_t sf = api ? pcnn_conv2d_fwd(&d, src, w, bias, got_f)
+                             : vars[v].fwd(&d, src, w, bias, got_f);
+            int32_t sb = api ? pcnn_conv2d_bwd_data(&d, dd, w, got_b)
+                             : vars[v].bwd(&d, dd, w, got_b);
+            if (api == 1) {
+                pcnn_set_max_isa(PCNN_ISA_AVX512);
+            }
+            const int pad = (d.pad_top | d.pad_bottom | d.pad_left | d.pad_right) != 0;
+            if (sf == PCNN_STATUS_OK) {
+                for (size_t i = 0; i < nd; ++i) {
+                    if (!same_or_both_nan(want_f[i], got_f[i])) {
+                        fprintf(stderr, "FAIL fwd %s api=%d bad=%g: [%zu] want %g got %g (%s)\n",
+                                vars[v].name, api, (double)bad, i, (double)want_f[i],
+                                (double)got_f[i], desc);
+                        ++failures;
+                        break;
+                    }
+                }
+                ++nonfinite_checks;
+            } else if (api == 1 || sf != PCNN_STATUS_UNSUPPORTED || !pad) {
+                fprintf(stderr, "FAIL fwd %s api=%d: status %d (%s)\n", vars[v].name, api, sf,
+                        desc);
+                ++failures;
+            }
+            if (sb == PCNN_STATUS_OK) {
+                for (size_t i = 0; i < ns; ++i) {
+                    if (!same_or_both_nan(want_b[i], got_b[i])) {
+                        fprintf(stderr, "FAIL bwd %s api=%d bad=%g: [%zu] want %g got %g (%s)\n",
+                                vars[v].name, api, (double)bad, i, (double)want_b[i],
+                                (double)got_b[i], desc);
+                        ++failures;
+                        break;
+                    }
+                }
+                ++nonfinite_checks;
+            } else if (api == 1 || sb != PCNN_STATUS_UNSUPPORTED) {
+                fprintf(stderr, "FAIL bwd %s api=%d: status %d (%s)\n", vars[v].name, api, sb,
+                        desc);
+                ++failures;
+            }
+        }
+    }
+    free(src);
+    free(dd);
+    free(w);
+    free(bias);
+    free(want_f);
+    free(want_b);
+    free(got_f);
+    free(got_b);
+}
+
 static pcnn_conv2d_desc mk(int64_t n, int64_t c, int64_t ih, int64_t iw, int64_t oc, int64_t kh,
                            int64_t kw, int64_t sh, int64_t sw, int64_t pt, int64_t pb, int64_t pl,
                            int64_t pr, int64_t dh, int64_t dw, int64_t g) {
@@ -394,6 +504,16 @@ int main(void) {
     CHECK(1, 3, 9, 97, 7, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1);
     CHECK(1, 20, 14, 14, 30, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1); /* 196-pixel flat row */
     CHECK(1, 5, 3, 113, 5, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1);
+    /* 2-D backward tiles (few diff_src channels, rows wider than a vector): tall images so
+     * that several tasks split the rows and row groups meet task boundaries; stride 2/3
+     * (phase buffer), dilation, 1..4 channels */
+    CHECK(3, 1, 40, 28, 6, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1);   /* lenet1, taller */
+    CHECK(1, 3, 50, 40, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);  /* cifar-like */
+    CHECK(1, 2, 45, 70, 9, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1);
+    CHECK(1, 1, 47, 33, 5, 4, 3, 3, 1, 2, 1, 0, 2, 2, 1, 1);
+    CHECK(1, 4, 30, 49, 40, 3, 5, 1, 3, 1, 2, 2, 1, 1, 1, 1);
+    CHECK(2, 3, 61, 100, 8, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1); /* big7x7-like */
+    CHECK(1, 2, 9, 17, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2);   /* groups of 1 channel */
     /* seeded random shapes */
     const uint64_t base_seed = 0x5eed0000u;
     for (int i = 0; i < 150; ++i) {
@@ -414,6 +534,29 @@ int main(void) {
         }
         check_shape(d, vars, nvars, base_seed + (uint64_t)i);
         ++shapes;
+    }
+    /* non-finite weights with padding (and without, for backward-data, whose transposed
+     * convolution is padded anyway) */
+    {
+        const float bads[3] = {INFINITY, -INFINITY, NAN};
+        long cases = 0;
+        for (int b = 0; b < 3; ++b) {
+            pcnn_set_num_threads(1 + b % 2);
+            check_nonfinite_weight(mk(2, 3, 20, 21, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), vars,
+                                   nvars, bads[b], 11 + (uint64_t)b);
+            check_nonfinite_weight(mk(1, 1, 28, 28, 2, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1), vars,
+                                   nvars, bads[b], 21 + (uint64_t)b);
+            check_nonfinite_weight(mk(1, 4, 17, 30, 6, 3, 3, 2, 2, 1, 0, 1, 0, 1, 1, 1), vars,
+                                   nvars, bads[b], 31 + (uint64_t)b);
+            check_nonfinite_weight(mk(1, 2, 12, 40, 3, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1), vars,
+                                   nvars, bads[b], 41 + (uint64_t)b);
+            cases += 4;
+        }
+        /* each case: fwd and bwd, for the variant (if it accepts) and the public entry */
+        if (nonfinite_checks < cases * nvars * 2) {
+            fprintf(stderr, "FAIL: only %ld non-finite comparisons\n", nonfinite_checks);
+            ++failures;
+        }
     }
     /* every shape: 4 data modes x (threads 1..3 in mode 0, 2 otherwise) x 2 ops */
     const long expected = shapes * nvars * 2 * (3 + 3);

@@ -36,6 +36,15 @@
  * (kh-1)*dh/sh extra rows per task). When no padding and stride 1 make it unnecessary,
  * the input is read in place.
  *
+ *   - Backward-data with few diff_src channels (1 for LeNet's first layer, 3 for RGB):
+ *     an OCB x NV tile has only 2..6 accumulators and the FMA latency bounds it, so tiles
+ *     are NR rows x NV vectors x OCB channels (ukr2_*, channels summed innermost) when
+ *     the tile's input fits in L1.
+ * Non-finite weights: the padded paths multiply zeros by every weight, so 0 * Inf = NaN
+ * would appear where the scalar kernel skips the tap; such calls (forward with padding,
+ * any backward-data) return PCNN_STATUS_UNSUPPORTED after an O(weights) scan and the
+ * dispatcher runs the scalar kernel.
+ *
  * Tails: a tile covers NV vectors of one output row. Tiles start at 0, NV*VL, ...; the
  * rest of the row (less than NV*VL pixels) is one narrower tail tile whose last vector is
  * masked, for loads and stores: nothing is read or written outside the buffers, and no
@@ -45,7 +54,8 @@
  * blocks), each writing its own part of the output; every pixel's value is computed by
  * the same instruction sequence whichever task / thread computes it, so results are
  * bit-identical for any thread count. Summation order per pixel: input channel, then
- * ky, then kx (fused multiply-adds), then + bias.
+ * ky, then kx (fused multiply-adds), then + bias; with 2-D tiles (a per-job choice) ky,
+ * kx, then input channel.
  */
 #ifndef PCNN_CONV2D_DIRECT_H
 #define PCNN_CONV2D_DIRECT_H
@@ -77,6 +87,15 @@ static inline vmask_t vmask_first(int64_t n) { /* n in [1, VL] */
 /* Largest output-channel block per tile width: keeps OCB*NV accumulators plus the NV
  * input vectors in the 32 registers. */
 static const int ocb_max_for_nv[NV_MAX + 1] = {0, 16, 12, 8, 6};
+/* 2-D tiles (rows x vectors) for small output-channel blocks (backward-data): at most
+ * NR_MAX rows and OCB2_MAX channels; used when the 1-D tile has at most half of ACC2_MAX
+ * accumulators, with the most rows that keep OCB*NR*NV accumulators <= ACC2_MAX and
+ * (OCB+1)*NR*NV <= REG2_MAX registers (the weight broadcasts are folded into the FMAs as
+ * memory operands). See choose_nr. */
+#define NR_MAX 6
+#define OCB2_MAX 4
+#define ACC2_MAX 24
+#define REG2_MAX 30
 #define PCNN_DIRECT_FWD pcnn_conv2d_fwd__avx512
 #define PCNN_DIRECT_BWD_DATA pcnn_conv2d_bwd_data__avx512
 
@@ -100,6 +119,10 @@ static inline vmask_t vmask_first(int64_t n) { /* n in [1, VL] */
 #define VFMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
 /* 16 ymm registers: OCB*NV accumulators + NV inputs + 1 broadcast <= 16. */
 static const int ocb_max_for_nv[NV_MAX + 1] = {0, 8, 6, 3};
+#define NR_MAX 4
+#define OCB2_MAX 3
+#define ACC2_MAX 12
+#define REG2_MAX 15
 #define PCNN_DIRECT_FWD pcnn_conv2d_fwd__avx2
 #define PCNN_DIRECT_BWD_DATA pcnn_conv2d_bwd_data__avx2
 
@@ -221,6 +244,145 @@ static const ukr_fn ukr_table[OCB_LIMIT + 1][NV_MAX + 1] = {
     FOR_1_TO_8(P1) FOR_1_TO_6(P2) FOR_1_TO_3(P3)};
 #endif
 
+/* 2-D micro-kernel for small channel blocks (e.g. backward-data of a 1- or 3-channel
+ * input, where OCB x NV alone is 2..6 accumulators and the FMA latency, not the
+ * throughput, would bound the loop): NR output rows x NV vectors x OCB channels.
+ * Vector (r, v) is at in + r*in_vstride + v*VL (output: out + r*out_vstride + v*VL);
+ * vectors v < NV-1 are whole, each row's last vector is loaded and stored with `last`,
+ * so nothing outside the rows' [0, width) is read or written. Summation order per pixel:
+ * tap, then input channel (the channel loop is innermost: it only steps two pointers,
+ * where the tap loop would reload two offsets and recompute NR row addresses per FMA
+ * group), then + bias. A job that uses 2-D tiles uses them for every tile, single rows
+ * included (NR = 1), so every pixel gets the same sequence whatever the task split. */
+#define UNROLL_R _Pragma("GCC unroll 6")
+#define ROWS_MAX (NR_MAX > NV_MAX ? NR_MAX : NV_MAX) /* rows of the backward phase buffer */
+#define UKR2(OCB, NR, NV)                                                          \
+    static void ukr2_##OCB##_##NR##_##NV(const ukr_args *a) {                      \
+        vec_t acc[OCB][NR][NV];                                                    \
+        UNROLL_J for (int j = 0; j < OCB; ++j) {                                   \
+            UNROLL_R for (int r = 0; r < NR; ++r) {                                \
+                UNROLL_V for (int v = 0; v < NV; ++v) {                            \
+                    acc[j][r][v] = VZERO();                                        \
+                }                                                                  \
+            }                                                                      \
+        }                                                                          \
+        const int64_t ntaps = a->ntaps;                                            \
+        const int64_t *tap_in = a->tap_in;                                         \
+        const int64_t *tap_w = a->tap_w;                                           \
+        const vmask_t last = a->last;                                              \
+        const int64_t in_rs = a->in_vstride;                                       \
+        const int64_t in_cs = a->in_cstride, w_cs = a->w_cstride;                  \
+        const int64_t cic = a->ci_count;                                           \
+        for (int64_t t = 0; t < ntaps; ++t) {                                      \
+            const float *p = a->in + tap_in[t];                                    \
+            const float *q = a->w + tap_w[t];                                      \
+            for (int64_t ci = 0; ci < cic; ++ci, p += in_cs, q += w_cs) {          \
+                vec_t x[NR][NV];                                                   \
+                UNROLL_R for (int r = 0; r < NR; ++r) {                            \
+                    UNROLL_V for (int v = 0; v < NV - 1; ++v) {                    \
+                        x[r][v] = VLOADU(p + r * in_rs + v * VL);                  \
+                    }                                                              \
+                    x[r][NV - 1] = VLOADM(p + r * in_rs + (NV - 1) * VL, last);    \
+                }                                                                  \
+                UNROLL_J for (int j = 0; j < OCB; ++j) {                           \
+                    const vec_t b = VSET1(q[j]);                                   \
+                    UNROLL_R for (int r = 0; r < NR; ++r) {                        \
+                        UNROLL_V for (int v = 0; v < NV; ++v) {                    \
+                            acc[j][r][v] = VFMA(b, x[r][v], acc[j][r][v]);         \
+                        }                                                          \
+                    }                                                              \
+                }                                                                  \
+            }                                                                      \
+        }                                                                          \
+        UNROLL_J for (int j = 0; j < OCB; ++j) {                                   \
+            float *o = a->out + j * a->out_ostride;                                \
+            const vec_t b = a->bias != NULL ? VSET1(a->bias[j]) : VZERO();         \
+            UNROLL_R for (int r = 0; r < NR; ++r) {                                \
+                float *orow = o + r * a->out_vstride;                              \
+                UNROLL_V for (int v = 0; v < NV - 1; ++v) {                        \
+                    VSTOREU(orow + v * VL, VADD(acc[j][r][v], b));                 \
+                }                                                                  \
+                VSTOREM(orow + (NV - 1) * VL, last, VADD(acc[j][r][NV - 1], b));   \
+            }                                                                      \
+        }                                                                          \
+    }
+
+#define UKR2_NV(OCB, NR) UKR2(OCB, NR, 1) UKR2(OCB, NR, 2) UKR2(OCB, NR, 3)
+#define PTR2(OCB, NR) [OCB][NR][1] = ukr2_##OCB##_##NR##_1, [OCB][NR][2] = ukr2_##OCB##_##NR##_2, \
+                      [OCB][NR][3] = ukr2_##OCB##_##NR##_3,
+#if defined(PCNN_DIRECT_AVX512)
+#undef UKR2_NV
+#define UKR2_NV(OCB, NR) UKR2(OCB, NR, 1) UKR2(OCB, NR, 2) UKR2(OCB, NR, 3) UKR2(OCB, NR, 4)
+#undef PTR2
+#define PTR2(OCB, NR) [OCB][NR][1] = ukr2_##OCB##_##NR##_1, [OCB][NR][2] = ukr2_##OCB##_##NR##_2, \
+                      [OCB][NR][3] = ukr2_##OCB##_##NR##_3, [OCB][NR][4] = ukr2_##OCB##_##NR##_4,
+#define FOR_NR(M, O) M(O, 1) M(O, 2) M(O, 3) M(O, 4) M(O, 5) M(O, 6)
+#define UKR2_ALL(O) FOR_NR(UKR2_NV, O)
+#define PTR2_ALL(O) FOR_NR(PTR2, O)
+FOR_1_TO_4(UKR2_ALL)
+#else
+#define FOR_NR(M, O) M(O, 1) M(O, 2) M(O, 3) M(O, 4)
+#define UKR2_ALL(O) FOR_NR(UKR2_NV, O)
+#define PTR2_ALL(O) FOR_NR(PTR2, O)
+FOR_1_TO_3(UKR2_ALL)
+#endif
+static const ukr_fn ukr2_table[OCB2_MAX + 1][NR_MAX + 1][NV_MAX + 1] = {
+#if defined(PCNN_DIRECT_AVX512)
+    FOR_1_TO_4(PTR2_ALL)
+#else
+    FOR_1_TO_3(PTR2_ALL)
+#endif
+};
+
+/* Rows of a 2-D tile for a block of ocb channels and nv vectors per row (0: no 2-D
+ * tiles, the 1-D tile has enough accumulators). */
+static int choose_nr(int64_t ocb, int nv) {
+    if (ocb > OCB2_MAX || ocb * nv * 2 > ACC2_MAX) {
+        return 0;
+    }
+    int nr = 0;
+    for (int r = 2; r <= NR_MAX; ++r) {
+        if (ocb * r * nv <= ACC2_MAX && (ocb + 1) * r * nv <= REG2_MAX) {
+            nr = r;
+        }
+    }
+    return nr;
+}
+
+/* True when some weight is Inf or NaN. The padded paths multiply the zero padding by
+ * every weight (0 * Inf = NaN) where the scalar kernel skips the tap: such calls go to
+ * the scalar kernel (UNSUPPORTED), which defines the result. O(weights), once per call. */
+static int has_nonfinite(const float *w, int64_t count) {
+#if defined(PCNN_DIRECT_AVX512)
+    const __m512 mx = _mm512_set1_ps(3.40282347e38f);
+    __mmask16 bad = 0;
+    int64_t i = 0;
+    for (; i + VL <= count; i += VL) {
+        bad |= _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_loadu_ps(w + i)), mx, _CMP_NLE_UQ);
+    }
+    if (i < count) {
+        bad |= _mm512_mask_cmp_ps_mask(vmask_first(count - i),
+                                       _mm512_abs_ps(_mm512_maskz_loadu_ps(vmask_first(count - i), w + i)),
+                                       mx, _CMP_NLE_UQ);
+    }
+    return bad != 0;
+#else
+    const __m256 mx = _mm256_set1_ps(3.40282347e38f);
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    __m256 bad = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + VL <= count; i += VL) {
+        bad = _mm256_or_ps(bad, _mm256_cmp_ps(_mm256_and_ps(_mm256_loadu_ps(w + i), absmask), mx,
+                                              _CMP_NLE_UQ));
+    }
+    int any = _mm256_movemask_ps(bad) != 0;
+    for (; i < count; ++i) {
+        any |= !(w[i] <= 3.40282347e38f && w[i] >= -3.40282347e38f);
+    }
+    return any;
+#endif
+}
+
 /* ---------------------------------------------------------------------------------------
  * Scratch: grow-only, one buffer per thread (pool workers are persistent), never shrunk.
  * ------------------------------------------------------------------------------------- */
@@ -268,6 +430,7 @@ typedef struct {
     int64_t blocks_per_task, block_chunks;
     int direct;                /* read the input in place (no padded copy) */
     int rowmode;               /* forward, rows narrower than a vector: tiles span rows */
+    int nr;                    /* backward: rows per 2-D tile (ukr2), or 0 */
     int64_t row_w;             /* width of one scratch row (per phase) */
     int64_t padl;              /* backward: zero columns left of diff_dst column 0 */
     int64_t uw_max;            /* backward: widest phase row (ceil(iw / sw)) */
@@ -333,6 +496,33 @@ static int choose_nv(int64_t width) {
  * of nv vectors, then one tail tile of the remaining ceil(rem / VL) vectors whose last
  * vector is masked (loads and stores: nothing past the row is touched). Every pixel's sum
  * is the same instruction sequence in any tile, so the split never changes a bit. */
+/* Like run_row, for `rows` output rows at once (2-D tiles): rows are in_rs / out_rs
+ * apart in the input / output. */
+static inline void run_rows2d(ukr_args *a, int64_t width, int64_t rows, int nv, int64_t ocb,
+                              float *out_row, int64_t out_rs, const float *in_row,
+                              int64_t in_rs) {
+    const int64_t span = (int64_t)nv * VL;
+    a->in_vstride = in_rs;
+    a->out_vstride = out_rs;
+    a->mid = vmask_first(VL);
+    a->last = a->mid;
+    const ukr_fn fn = ukr2_table[ocb][rows][nv];
+    int64_t x0 = 0;
+    for (; x0 + span <= width; x0 += span) {
+        a->in = in_row + x0;
+        a->out = out_row + x0;
+        fn(a);
+    }
+    if (x0 < width) {
+        const int64_t rem = width - x0;
+        const int64_t nvu = ceil_div(rem, VL);
+        a->last = vmask_first(rem - (nvu - 1) * VL);
+        a->in = in_row + x0;
+        a->out = out_row + x0;
+        ukr2_table[ocb][rows][nvu](a);
+    }
+}
+
 static inline void run_row(ukr_args *a, int64_t width, int nv, int64_t ocb, float *out_row,
                            const float *in_row) {
     const int64_t span = (int64_t)nv * VL;
@@ -382,6 +572,10 @@ static void pack_task(void *p, int64_t t) {
         for (int64_t ci = 0; ci < j->ci_g; ++ci) {
             const float *w = j->weights + ((g * j->ci_g + ci) * cg + o0) * kt;
             float *dc = dst + ci * kt * ocb;
+            if (kt == 1) { /* 1x1: the block's row is already in packed order */
+                memcpy(dc, w, (size_t)ocb * sizeof(float));
+                continue;
+            }
             for (int64_t jj = 0; jj < ocb; ++jj) {
                 for (int64_t k = 0; k < kt; ++k) {
                     dc[k * ocb + jj] = w[jj * kt + k];
@@ -723,7 +917,7 @@ static void bwd_task(void *p, int64_t t) {
      * can take any rows. Outside row mode (and reading in place) out-of-range rows are
      * dropped from the tap lists instead: multiplying zeros there would only add work
      * (~17% for the 5x5 LeNet layer). */
-    const int vpad = !j->direct && j->rowmode;
+    const int vpad = !j->direct && (j->rowmode || j->nr > 1);
     int64_t yy_lo = ceil_div(y0 + pt - (kh - 1) * dh, sh);
     int64_t yy_hi = floor_div(y1 - 1 + pt, sh);
     if (!vpad) {
@@ -738,7 +932,7 @@ static void bwd_task(void *p, int64_t t) {
     size_t in_bytes = j->direct ? 0 : (size_t)(j->ci_g * nrows * j->row_w + VL) * sizeof(float);
     /* stride phases are computed into obuf[ocb][row][phase][uw_max], then interleaved */
     const size_t out_bytes =
-        sw > 1 ? (size_t)(OCB_LIMIT * NV_MAX * sw * (j->uw_max + VL)) * sizeof(float) : 0;
+        sw > 1 ? (size_t)(OCB_LIMIT * ROWS_MAX * sw * (j->uw_max + VL)) * sizeof(float) : 0;
     const size_t a1 = (tap_bytes + 63) & ~(size_t)63;
     const size_t a2 = (in_bytes + 63) & ~(size_t)63;
     char *scr = scratch_get(&tls_task_scratch, a1 + a2 + out_bytes + 64);
@@ -782,9 +976,10 @@ static void bwd_task(void *p, int64_t t) {
     }
     /* In the direct case padl is 0 and columns are diff_dst columns. */
     const int64_t col0 = j->direct ? 0 : j->padl;
-    const int nvr = j->rowmode ? j->nv : 1; /* diff_src rows per tile */
+    /* diff_src rows per tile */
+    const int nvr = j->rowmode ? j->nv : (j->nr > 1 ? j->nr : 1);
     const int64_t obuf_rstride = sw * j->uw_max;     /* obuf: one row of all phases */
-    const int64_t obuf_cstride = NV_MAX * obuf_rstride; /* obuf: one channel */
+    const int64_t obuf_cstride = ROWS_MAX * obuf_rstride; /* obuf: one channel */
 
     ukr_args a;
     a.in_cstride = cstride;
@@ -856,7 +1051,7 @@ static void bwd_task(void *p, int64_t t) {
                     a.ntaps = nt;
                     float *dst = sw == 1 ? out_row : obuf + ph * j->uw_max;
                     a.out_ostride = sw == 1 ? plane : obuf_cstride;
-                    if (nvr > 1) {
+                    if (j->rowmode) {
                         /* row mode (uw <= VL): vector k = row iy + k*sh, masked to uw */
                         a.in = base;
                         a.out = dst;
@@ -865,6 +1060,10 @@ static void bwd_task(void *p, int64_t t) {
                         a.mid = vmask_first(uw);
                         a.last = a.mid;
                         ukr_table[ocb][rows](&a);
+                    } else if (j->nr > 1) {
+                        /* 2-D tiles: rows iy, iy+sh, ... one diff_dst row apart */
+                        run_rows2d(&a, uw, rows, j->nv, ocb, dst,
+                                   sw == 1 ? sh * d->iw : obuf_rstride, base, rstride);
                     } else {
                         run_row(&a, uw, j->nv, ocb, dst, base);
                     }
@@ -959,6 +1158,12 @@ static int32_t run_job(job_t *j, pcnn_task_fn task, int64_t ntasks) {
 
 PCNN_INTERNAL int32_t PCNN_DIRECT_FWD(const pcnn_conv2d_desc *desc, const float *src,
                                       const float *weights, const float *bias, float *dst) {
+    /* padding is multiplied as zeros here: a non-finite weight would give NaN where the
+     * scalar kernel skips the tap */
+    if ((desc->pad_top | desc->pad_bottom | desc->pad_left | desc->pad_right) != 0 &&
+        has_nonfinite(weights, desc->oc * (desc->c / desc->groups) * desc->kh * desc->kw)) {
+        return PCNN_STATUS_UNSUPPORTED;
+    }
     const pcnn_conv2d_desc d = flatten_if_pointwise(desc);
     job_t j;
     memset(&j, 0, sizeof j);
@@ -999,6 +1204,12 @@ PCNN_INTERNAL int32_t PCNN_DIRECT_FWD(const pcnn_conv2d_desc *desc, const float 
 
 PCNN_INTERNAL int32_t PCNN_DIRECT_BWD_DATA(const pcnn_conv2d_desc *desc, const float *diff_dst,
                                            const float *weights, float *diff_src) {
+    /* the transposed convolution reads zeros around diff_dst (and, for vertical padding
+     * and 2-D tiles, whole zero rows) even without forward padding: a non-finite weight
+     * would give NaN where the scalar kernel skips the tap */
+    if (has_nonfinite(weights, desc->oc * (desc->c / desc->groups) * desc->kh * desc->kw)) {
+        return PCNN_STATUS_UNSUPPORTED;
+    }
     const pcnn_conv2d_desc d = flatten_if_pointwise(desc);
     job_t j;
     memset(&j, 0, sizeof j);
@@ -1035,12 +1246,28 @@ PCNN_INTERNAL int32_t PCNN_DIRECT_BWD_DATA(const pcnn_conv2d_desc *desc, const f
     if (j.rowmode) {
         j.nv = NV_MAX;
         j.nblocks = ceil_div(j.co_g, ocb_max_for_nv[j.nv]);
+    } else if (d.ih > d.stride_h) {
+        /* few diff_src channels (1 for LeNet's first layer, 3 for RGB): 2-D tiles of
+         * several rows; needs every row to have all taps (vpad), so only with the copy */
+        const int64_t ocb = ceil_div(j.co_g, j.nblocks);
+        j.nr = j.direct ? 0 : choose_nr(ocb, j.nv);
+        /* ukr2 sums channels innermost: a tile's input (all channels, its rows plus the
+         * kernel's, its columns plus the kernel's) must stay in L1 across the taps, or
+         * every tap re-streams it from L2 (measured 0.6x on the 7x7 stride-2 layer with
+         * 64 channels; neutral at 32 channels x 3x3, 1.5x on LeNet's 6 x 5x5). */
+        const int64_t tile_bytes = j.ci_g * (j.nr + ceil_div((d.kh - 1) * d.dilation_h, d.stride_h)) *
+                                   ((int64_t)j.nv * VL + (d.kw - 1) * d.dilation_w) *
+                                   (int64_t)sizeof(float);
+        if (tile_bytes > 24 * 1024) {
+            j.nr = 0;
+        }
     }
     j.macs = sat_mul(d.n * d.oc * d.oh * d.ow, j.co_g * j.kt);
     /* per diff_src row: about co*ci*kt/(sh*sw) multiply-adds per pixel */
     plan_tasks(&j, d.n, d.ih, tiles_for(j.uw_max, j.nv) * sw,
                imax(1, j.co_g * j.ci_g * j.kt * d.iw / (d.stride_h * d.stride_w)),
-               j.rowmode ? d.stride_h * j.nv : 1, (d.kh - 1) * d.dilation_h);
+               j.rowmode ? d.stride_h * j.nv : (j.nr > 1 ? d.stride_h * j.nr : 1),
+               (d.kh - 1) * d.dilation_h);
     return run_job(&j, bwd_task, d.n * d.groups * j.row_chunks * j.block_chunks);
 }
 
