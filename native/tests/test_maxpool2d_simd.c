@@ -1,11 +1,16 @@
 /*
  * maxpool2d AVX2 / AVX-512 variants against the scalar kernel: forward values and indices
  * bit-exact (ties, -0/+0, infinities, NaNs with distinct payloads), backward bit-exact
- * (overlapping windows, repeated indices), out-of-range indices rejected, guard elements
- * after every buffer untouched. Asserts how many variant runs it compared.
+ * (overlapping windows, repeated indices, in-window indices that are not the maximum, one
+ * stray index, -0 and NaN gradients), out-of-range indices rejected, guard elements after
+ * every buffer untouched, inputs fenced by PROT_NONE pages never read outside. Asserts how
+ * many variant runs it compared.
  */
 #include "core/pcnn_internal.h"
 #include "test_util.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
 
 static int g_compared;
 
@@ -36,6 +41,20 @@ static int same_bits(const float *a, const float *b, int64_t n, int64_t *at) {
     return 1;
 }
 
+/* A random in-range tap of output element i's window (i counts over n, c, y, x), as a
+ * plane offset: computed here from the desc, independently of the kernels. */
+static int32_t random_window_tap(const pcnn_maxpool2d_desc *d, int64_t i) {
+    const int64_t x = i % d->ow, y = (i / d->ow) % d->oh;
+    for (;;) {
+        const int64_t ky = rng_int(0, d->kh - 1), kx = rng_int(0, d->kw - 1);
+        const int64_t iy = y * d->stride_h - d->pad_top + ky * d->dilation_h;
+        const int64_t ix = x * d->stride_w - d->pad_left + kx * d->dilation_w;
+        if (iy >= 0 && iy < d->ih && ix >= 0 && ix < d->iw) {
+            return (int32_t)(iy * d->iw + ix);
+        }
+    }
+}
+
 static void run_case(pcnn_maxpool2d_desc d, const char *why) {
     if (pcnn_maxpool2d_desc_init(&d) != PCNN_STATUS_OK) {
         return;
@@ -44,7 +63,17 @@ static void run_case(pcnn_maxpool2d_desc d, const char *why) {
     float *src = gbuf_f(ns);
     float *dd = gbuf_f(nd);
     fill_hostile(src, ns, (int)rng_int(0, 1) ? 6 : 0);
-    for (int64_t i = 0; i < nd; ++i) dd[i] = rng_unit();
+    if (rng_int(0, 3) == 0) { /* mostly -inf: whole windows of -inf (ties at the bottom) */
+        for (int64_t i = 0; i < ns; ++i) {
+            if (rng_int(0, 9) < 8) src[i] = -INFINITY;
+        }
+    }
+    for (int64_t i = 0; i < nd; ++i) {
+        /* some -0 (0 + -0 is +0 in the scalar sum) and NaNs with payloads among the grads */
+        const int r = (int)rng_int(0, 99);
+        dd[i] = r < 5 ? -0.0f : r < 7 ? f_from_bits(0x7fc00000u | (uint32_t)rng_int(1, 0x3fffff))
+                                      : rng_unit();
+    }
     float *ref_dst = gbuf_f(nd);
     int32_t *ref_ind = gbuf_i(nd);
     float *ref_ds = gbuf_f(ns);
@@ -91,6 +120,20 @@ static void run_case(pcnn_maxpool2d_desc d, const char *why) {
             CHECK_STATUS(tab->maxpool2d_bwd(&d, dd, rnd, ds), PCNN_STATUS_OK);
             CHECK(same_bits(ds, rs, ns, &at), "%s bwd (random indices) differs (%s)",
                   pcnn_isa_name(level), why);
+            /* random in-window indices (each output's index is some in-range tap of its own
+             * window, not necessarily the maximum): the non-overlapping direct path must
+             * still give the scalar sums */
+            for (int64_t i = 0; i < nd; ++i) rnd[i] = random_window_tap(&d, i);
+            CHECK_STATUS(pcnn_maxpool2d_bwd__scalar(&d, dd, rnd, rs), PCNN_STATUS_OK);
+            CHECK_STATUS(tab->maxpool2d_bwd(&d, dd, rnd, ds), PCNN_STATUS_OK);
+            CHECK(same_bits(ds, rs, ns, &at), "%s bwd (in-window indices) differs at %" PRId64
+                  " (%s)", pcnn_isa_name(level), at, why);
+            /* one in-range index outside its own window among in-window ones */
+            rnd[rng_int(0, nd - 1)] = (int32_t)rng_int(0, d.ih * d.iw - 1);
+            CHECK_STATUS(pcnn_maxpool2d_bwd__scalar(&d, dd, rnd, rs), PCNN_STATUS_OK);
+            CHECK_STATUS(tab->maxpool2d_bwd(&d, dd, rnd, ds), PCNN_STATUS_OK);
+            CHECK(same_bits(ds, rs, ns, &at), "%s bwd (one stray index) differs at %" PRId64
+                  " (%s)", pcnn_isa_name(level), at, why);
             /* one bad index anywhere -> OUT_OF_RANGE */
             const int64_t bad_at = rng_int(0, nd - 1);
             rnd[bad_at] = rng_int(0, 1) ? -1 : (int32_t)(d.ih * d.iw);
@@ -107,6 +150,78 @@ static void run_case(pcnn_maxpool2d_desc d, const char *why) {
     free(ref_dst);
     free(ref_ind);
     free(ref_ds);
+}
+
+/* n 4-byte elements placed right after (at_start) or right before (!at_start) a PROT_NONE
+ * page: any read outside the buffer faults. */
+typedef struct {
+    void *map;
+    size_t map_len;
+    void *p;
+} fence_buf;
+
+static fence_buf fence_alloc(int64_t n, int at_start) {
+    const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    const size_t bytes = (size_t)n * 4;
+    const size_t body = (bytes + page - 1) / page * page;
+    fence_buf g;
+    g.map_len = body + 2 * page;
+    g.map = mmap(NULL, g.map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (g.map == MAP_FAILED) {
+        fprintf(stderr, "mmap failed\n");
+        exit(2);
+    }
+    char *base = g.map;
+    mprotect(base, page, PROT_NONE);
+    mprotect(base + page + body, page, PROT_NONE);
+    g.p = at_start ? (void *)(base + page) : (void *)(base + page + body - bytes);
+    return g;
+}
+
+/* Every variant on inputs that end (or start) exactly at a PROT_NONE page: the plain loads
+ * near the buffer's ends must not read a byte outside it. Results checked against scalar. */
+static void run_fenced(pcnn_maxpool2d_desc d, const char *why) {
+    if (pcnn_maxpool2d_desc_init(&d) != PCNN_STATUS_OK) {
+        return;
+    }
+    const int64_t ns = pool_src_count(&d), nd = pool_dst_count(&d);
+    for (int at_start = 0; at_start <= 1; ++at_start) {
+        fence_buf src = fence_alloc(ns, at_start), dd = fence_alloc(nd, at_start),
+                  ind = fence_alloc(nd, at_start);
+        float *s = src.p, *g = dd.p;
+        for (int64_t i = 0; i < ns; ++i) s[i] = (float)rng_int(-3, 3);
+        for (int64_t i = 0; i < nd; ++i) g[i] = rng_unit();
+        float *ref_dst = gbuf_f(nd), *dst = gbuf_f(nd), *ref_ds = gbuf_f(ns), *ds = gbuf_f(ns);
+        int32_t *ref_ind = gbuf_i(nd);
+        CHECK_STATUS(pcnn_maxpool2d_fwd__scalar(&d, s, ref_dst, ref_ind), PCNN_STATUS_OK);
+        memcpy(ind.p, ref_ind, (size_t)nd * 4);
+        CHECK_STATUS(pcnn_maxpool2d_bwd__scalar(&d, g, ind.p, ref_ds), PCNN_STATUS_OK);
+        for (int32_t level = PCNN_ISA_AVX2; level <= pcnn_isa_detected(); ++level) {
+            const pcnn_kernel_table *tab = pcnn_kernel_table_for(level);
+            if (tab == NULL) continue;
+            int64_t at = -1;
+            if (tab->maxpool2d_fwd != NULL) {
+                CHECK_STATUS(tab->maxpool2d_fwd(&d, s, dst, NULL), PCNN_STATUS_OK);
+                CHECK(same_bits(dst, ref_dst, nd, &at), "%s fenced fwd differs at %" PRId64
+                      " (%s)", pcnn_isa_name(level), at, why);
+                ++g_compared;
+            }
+            if (tab->maxpool2d_bwd != NULL) {
+                CHECK_STATUS(tab->maxpool2d_bwd(&d, g, ind.p, ds), PCNN_STATUS_OK);
+                CHECK(same_bits(ds, ref_ds, ns, &at), "%s fenced bwd differs at %" PRId64
+                      " (%s)", pcnn_isa_name(level), at, why);
+                ++g_compared;
+            }
+        }
+        free(ref_dst);
+        free(dst);
+        free(ref_ds);
+        free(ds);
+        free(ref_ind);
+        munmap(src.map, src.map_len);
+        munmap(dd.map, dd.map_len);
+        munmap(ind.map, ind.map_len);
+    }
 }
 
 int main(void) {
@@ -126,6 +241,12 @@ int main(void) {
         {2, 3, 3, 4, 1, 0, 0, 1, 1, 1, 1}, {3, 2, 1, 2, 0, 1, 1, 0, 2, 2, 0},
         {1, 4, 1, 1, 0, 0, 2, 1, 1, 1, 0}, {3, 3, 2, 3, 1, 0, 1, 1, 2, 1, 1},
         {2, 5, 1, 5, 1, 1, 2, 2, 1, 1, 0}, {1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 0},
+        /* stride-2 fast paths: kw 2 / 3 with other rows, paddings, dilations; kw = sw = 2
+         * non-overlapping windows of 1 and 3 rows (the direct backward) */
+        {1, 2, 1, 2, 0, 0, 0, 0, 1, 1, 0}, {3, 2, 3, 2, 0, 0, 0, 0, 1, 1, 0},
+        {3, 2, 3, 2, 0, 1, 0, 1, 1, 1, 1}, {2, 2, 2, 2, 1, 0, 1, 0, 1, 1, 0},
+        {4, 3, 2, 2, 0, 2, 2, 0, 2, 1, 0}, {3, 3, 3, 2, 2, 0, 0, 2, 1, 1, 1},
+        {2, 2, 3, 2, 0, 0, 0, 0, 2, 1, 0},
     };
     const int ncfg = (int)(sizeof cfg / sizeof cfg[0]);
     for (int ci = 0; ci < ncfg; ++ci) {
@@ -148,6 +269,17 @@ int main(void) {
                            rng_int(0, 2), rng_int(0, 2), rng_int(0, 2), rng_int(0, 2),
                            rng_int(1, 3), rng_int(1, 3), rng_int(0, 1)),
                  why);
+    }
+    /* buffers fenced by PROT_NONE pages, every width of the corpus, all configs */
+    for (int ci = 0; ci < ncfg; ++ci) {
+        const int *k = cfg[ci];
+        for (int wi = 0; wi < nw; ++wi) {
+            char why[96];
+            snprintf(why, sizeof why, "fenced cfg %d iw %d", ci, widths[wi]);
+            run_fenced(pool_desc(1, rng_int(1, 2), rng_int(1, 9), widths[wi], k[0], k[1], k[2],
+                                 k[3], k[4], k[5], k[6], k[7], k[8], k[9], k[10]),
+                       why);
+        }
     }
     /* the benchmark shapes, thread count 1 and 2 */
     for (int th = 1; th <= 2; ++th) {

@@ -104,23 +104,6 @@ static inline void pm_store_i(int32_t *p, pm_m m, pm_vi v) {
 static inline void pm_storeu_f(float *p, pm_vf v) { _mm256_storeu_ps(p, v); }
 static inline void pm_storeu_i(int32_t *p, pm_vi v) { _mm256_storeu_si256((__m256i *)p, v); }
 
-static inline int pm_indices_ok(const int32_t *ind, int64_t n, int32_t limit) {
-    const pm_m all = _mm256_set1_epi32(-1);
-    pm_m ok = all;
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        ok = _mm256_and_si256(
-            ok, pm_in_range(_mm256_loadu_si256((const __m256i *)(ind + i)), limit, all));
-    }
-    if (i < n) {
-        const pm_m m = pm_first((int)(n - i));
-        const pm_m in = pm_in_range(_mm256_maskload_epi32((const int *)(ind + i), m), limit, m);
-        /* lanes past n count as fine */
-        ok = _mm256_and_si256(ok, _mm256_or_si256(in, _mm256_xor_si256(m, all)));
-    }
-    return _mm256_movemask_epi8(ok) == -1;
-}
-
 static inline void pm_zero_floats(float *p, int64_t n) {
     const __m256 z = _mm256_setzero_ps();
     int64_t i = 0;
@@ -129,6 +112,71 @@ static inline void pm_zero_floats(float *p, int64_t n) {
     }
     for (; i < n; ++i) {
         p[i] = 0.0f;
+    }
+}
+
+/* p[2i] and p[2i + 1], i < 8, from the 16 floats at p (all inside the buffer) */
+static inline void pm_even_odd(const float *p, pm_vf *e, pm_vf *o) {
+    const __m256 lo = _mm256_loadu_ps(p), hi = _mm256_loadu_ps(p + 8);
+    /* [lo0 lo2 hi0 hi2 | lo4 lo6 hi4 hi6] -> [lo0 lo2 lo4 lo6 hi0 hi2 hi4 hi6] (odd: 1 3) */
+    const __m256 te = _mm256_shuffle_ps(lo, hi, 0x88);
+    const __m256 to = _mm256_shuffle_ps(lo, hi, 0xDD);
+    *e = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(te), 0xD8));
+    *o = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(to), 0xD8));
+}
+
+/* p[2i + 2], i < 8 (e = p[2i] unused: AVX2 has no cheap cross-lane shift) */
+static inline pm_vf pm_even_next(const float *p, pm_vf e) {
+    (void)e;
+    return pm_even(p + 2);
+}
+
+static inline pm_vf pm_set1_f(float v) { return _mm256_set1_ps(v); }
+static inline pm_m pm_and(pm_m a, pm_m b) { return _mm256_and_si256(a, b); }
+
+/* lanes where a or b is NaN */
+static inline pm_m pm_unord(pm_vf a, pm_vf b) {
+    return _mm256_castps_si256(_mm256_cmp_ps(a, b, _CMP_UNORD_Q));
+}
+static inline pm_vf pm_max_f(pm_vf a, pm_vf b) { return _mm256_max_ps(a, b); }
+/* a == b (ordered: +0 == -0) */
+static inline pm_m pm_eq_f(pm_vf a, pm_vf b) {
+    return _mm256_castps_si256(_mm256_cmp_ps(a, b, _CMP_EQ_OQ));
+}
+
+/* the first n lanes of p (n <= 8), others +0 */
+static inline pm_vf pm_load_first_f(const float *p, int n) {
+    return _mm256_maskload_ps(p, pm_first(n));
+}
+static inline pm_vi pm_load_first_i(const int32_t *p, int n) {
+    return _mm256_maskload_epi32((const int *)p, pm_first(n));
+}
+static inline pm_vi pm_loadu_i(const int32_t *p) {
+    return _mm256_loadu_si256((const __m256i *)p);
+}
+static inline pm_vf pm_add_f(pm_vf a, pm_vf b) { return _mm256_add_ps(a, b); }
+static inline pm_m pm_eq_i(pm_vi a, pm_vi b) { return _mm256_cmpeq_epi32(a, b); }
+/* v where m, +0 elsewhere */
+static inline pm_vf pm_maskz_f(pm_m m, pm_vf v) {
+    return _mm256_and_ps(v, _mm256_castsi256_ps(m));
+}
+/* every lane of `lanes` is set in m */
+static inline int pm_all(pm_m m, pm_m lanes) { return _mm256_testc_si256(m, lanes); }
+
+/* p[0 .. n2) = e0 o0 e1 o1 ... (n2 <= 16) */
+static inline void pm_store_interleaved(float *p, pm_vf e, pm_vf o, int n2) {
+    const __m256 lo = _mm256_unpacklo_ps(e, o); /* e0 o0 e1 o1 | e4 o4 e5 o5 */
+    const __m256 hi = _mm256_unpackhi_ps(e, o); /* e2 o2 e3 o3 | e6 o6 e7 o7 */
+    const __m256 a = _mm256_permute2f128_ps(lo, hi, 0x20);
+    const __m256 b = _mm256_permute2f128_ps(lo, hi, 0x31);
+    if (n2 == 16) {
+        _mm256_storeu_ps(p, a);
+        _mm256_storeu_ps(p + 8, b);
+    } else {
+        _mm256_maskstore_ps(p, pm_first(n2 < 8 ? n2 : 8), a);
+        if (n2 > 8) {
+            _mm256_maskstore_ps(p + 8, pm_first(n2 - 8), b);
+        }
     }
 }
 

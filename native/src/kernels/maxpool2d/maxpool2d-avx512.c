@@ -99,20 +99,6 @@ static inline void pm_store_i(int32_t *p, pm_m m, pm_vi v) {
 static inline void pm_storeu_f(float *p, pm_vf v) { _mm512_storeu_ps(p, v); }
 static inline void pm_storeu_i(int32_t *p, pm_vi v) { _mm512_storeu_si512(p, v); }
 
-static inline int pm_indices_ok(const int32_t *ind, int64_t n, int32_t limit) {
-    const __m512i lim = _mm512_set1_epi32(limit);
-    pm_m bad = 0;
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        bad |= _mm512_cmpge_epu32_mask(_mm512_loadu_si512(ind + i), lim);
-    }
-    if (i < n) {
-        const pm_m m = pm_first((int)(n - i));
-        bad |= _mm512_mask_cmpge_epu32_mask(m, _mm512_maskz_loadu_epi32(m, ind + i), lim);
-    }
-    return bad == 0;
-}
-
 static inline void pm_zero_floats(float *p, int64_t n) {
     const __m512 z = _mm512_setzero_ps();
     int64_t i = 0;
@@ -121,6 +107,66 @@ static inline void pm_zero_floats(float *p, int64_t n) {
     }
     if (i < n) {
         _mm512_mask_storeu_ps(p + i, pm_first((int)(n - i)), z);
+    }
+}
+
+/* p[2i] and p[2i + 1], i < 16, from the 32 floats at p (all inside the buffer): two loads
+ * and two cross-lane permutes give both halves of every stride-2 window */
+static inline void pm_even_odd(const float *p, pm_vf *e, pm_vf *o) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
+                                           28, 30);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    const __m512 lo = _mm512_loadu_ps(p), hi = _mm512_loadu_ps(p + 16);
+    *e = _mm512_permutex2var_ps(lo, even, hi);
+    *o = _mm512_permutex2var_ps(lo, odd, hi);
+}
+
+/* p[2i + 2], i < 16, given e = p[2i]: e shifted down one lane, p[32] into the top lane
+ * (one broadcast load and one lane shift instead of two loads and a permute) */
+static inline pm_vf pm_even_next(const float *p, pm_vf e) {
+    return _mm512_castsi512_ps(_mm512_alignr_epi32(
+        _mm512_castps_si512(_mm512_set1_ps(p[32])), _mm512_castps_si512(e), 1));
+}
+
+static inline pm_vf pm_set1_f(float v) { return _mm512_set1_ps(v); }
+static inline pm_m pm_and(pm_m a, pm_m b) { return (pm_m)(a & b); }
+
+/* lanes where a or b is NaN */
+static inline pm_m pm_unord(pm_vf a, pm_vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_UNORD_Q); }
+static inline pm_vf pm_max_f(pm_vf a, pm_vf b) { return _mm512_max_ps(a, b); }
+/* a == b (ordered: +0 == -0) */
+static inline pm_m pm_eq_f(pm_vf a, pm_vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
+
+/* the first n lanes of p (n <= 16), others +0 */
+static inline pm_vf pm_load_first_f(const float *p, int n) {
+    return _mm512_maskz_loadu_ps(pm_first(n), p);
+}
+static inline pm_vi pm_load_first_i(const int32_t *p, int n) {
+    return _mm512_maskz_loadu_epi32(pm_first(n), p);
+}
+static inline pm_vi pm_loadu_i(const int32_t *p) { return _mm512_loadu_si512(p); }
+static inline pm_vf pm_add_f(pm_vf a, pm_vf b) { return _mm512_add_ps(a, b); }
+static inline pm_m pm_eq_i(pm_vi a, pm_vi b) { return _mm512_cmpeq_epi32_mask(a, b); }
+/* v where m, +0 elsewhere */
+static inline pm_vf pm_maskz_f(pm_m m, pm_vf v) { return _mm512_maskz_mov_ps(m, v); }
+/* every lane of `lanes` is set in m */
+static inline int pm_all(pm_m m, pm_m lanes) { return (pm_m)(m & lanes) == lanes; }
+
+/* p[0 .. n2) = e0 o0 e1 o1 ... (n2 <= 32) */
+static inline void pm_store_interleaved(float *p, pm_vf e, pm_vf o, int n2) {
+    const __m512i ilo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7,
+                                          23);
+    const __m512i ihi = _mm512_add_epi32(ilo, _mm512_set1_epi32(8));
+    const __m512 lo = _mm512_permutex2var_ps(e, ilo, o);
+    const __m512 hi = _mm512_permutex2var_ps(e, ihi, o);
+    if (n2 == 32) {
+        _mm512_storeu_ps(p, lo);
+        _mm512_storeu_ps(p + 16, hi);
+    } else {
+        _mm512_mask_storeu_ps(p, pm_first(n2 < 16 ? n2 : 16), lo);
+        if (n2 > 16) {
+            _mm512_mask_storeu_ps(p + 16, pm_first(n2 - 16), hi);
+        }
     }
 }
 

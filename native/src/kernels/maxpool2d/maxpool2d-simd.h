@@ -22,17 +22,34 @@
  *    maximum", and merging an earlier part's winner A with a later part's winner B by
  *    (B > A || isnan(B)) picks B exactly when B's part holds the last NaN, or when there is
  *    no NaN and B's maximum is strictly greater (a tie keeps the earlier A).
+ *  - Stride 2, kw 2 or 3, no column dilation (pm_block_s2; pool_lenet, pool_mid and
+ *    pool_resnet): every block of every row. A window row is loaded once as 2 * PM_V floats
+ *    and split into even / odd columns by permutes; rows outside the input are skipped
+ *    (the same for every lane). Inside blocks of 2 or 3 rows whose values hold no NaN
+ *    (unordered compares check) take the window maximum by a max tree, then
+ *    the first tap equal to it (pm_block_s2_nonan), which is the scalar winner without
+ *    NaNs and keeps the compare chains short; otherwise the row-scan-and-merge rule above.
  * Values only move by blends, so the stored floats are bit-identical to the scalar kernel's,
  * NaN payloads included, and so are the indices (int32 lanes; plane offsets fit, checked at
  * desc init). Loads are plain where the vector lies inside the src buffer (lanes outside the
  * row are loaded but never taken) and masked to the row near the buffer's two ends, so
  * nothing outside the src buffer is read. Measured on the benchmark shapes: plain loads and
  * plain stores for whole vectors each gave a large gain over masked ones on this machine.
+ * (Tried and dropped: staging each plane and streaming it out with non-temporal stores was
+ * slower on every benchmark shape here.)
  *
- * Backward: the scalar algorithm (zero the plane, then add in row-major output order, which
- * keeps overlapping windows and repeated indices bit-exact), with the zeroing and the index
- * range check vectorised. The scatter itself stays scalar: the indices are caller data, may
- * repeat, and without AVX-512CD there is no cheap in-register conflict check.
+ * Backward, one task per plane:
+ *  - Non-overlapping stride-2 windows (pm_direct_ok: kw = sw = 2, kh = sh, no dilation, no
+ *    top/left padding; pool_lenet, pool_mid): when every index lies in its own window each
+ *    diff_src element gets at most one addition, so each element is written exactly once,
+ *    directly: per window row, index == even / odd position masks put 0 + diff_dst there and
+ *    +0 elsewhere (pm_bwd_direct). No zeroing pass, no scatter. A block with an index
+ *    outside its own window sends the plane to the general algorithm.
+ *  - Otherwise the scalar algorithm (zero the plane, then add in row-major output order,
+ *    which keeps overlapping windows and repeated indices bit-exact), with the zeroing
+ *    vectorised and run one output row ahead of the scatter. The scatter itself stays
+ *    scalar: the indices are caller data, may repeat, and without AVX-512CD there is no
+ *    cheap in-register conflict check.
  */
 #include <string.h>
 
@@ -72,13 +89,32 @@ typedef struct {
     float *dst;       /* this plane */
     int32_t *ind;     /* this plane, or NULL */
     pm_vi iota_sw;    /* lane * stride_w */
+    int s2;           /* stride_w 2, dilation_w 1, kw 2 or 3: pm_block_s2 does every block */
     uintptr_t buf_lo, buf_hi; /* the whole src buffer, for the plain-load checks */
 } pm_plane;
+
+/* Stores lanes [0, nl) as output pixels [ox0, ox0 + nl) of row y. */
+static inline void pm_put(const pm_plane *pl, int64_t y, int64_t ox0, int nl, pm_vf best,
+                          pm_vi best_at) {
+    const int64_t o = y * pl->d->ow + ox0;
+    if (nl == PM_V) { /* plain stores: masked stores are slow on some cores */
+        pm_storeu_f(pl->dst + o, best);
+        if (pl->ind != NULL) {
+            pm_storeu_i(pl->ind + o, best_at);
+        }
+    } else {
+        const pm_m lanes = pm_first(nl);
+        pm_store_f(pl->dst + o, lanes, best);
+        if (pl->ind != NULL) {
+            pm_store_i(pl->ind + o, lanes, best_at);
+        }
+    }
+}
 
 /* Output pixels [ox0, ox0 + nl) of row y, nl <= PM_V, any position: the general path. */
 static inline void pm_block_general(const pm_plane *pl, int64_t y, int64_t ox0, int nl) {
     const pcnn_maxpool2d_desc *d = pl->d;
-    const int64_t ih = d->ih, iw = d->iw, ow = d->ow;
+    const int64_t ih = d->ih, iw = d->iw;
     const int64_t sw = d->stride_w, dw = d->dilation_w;
     const pm_m lanes = pm_first(nl);
     /* input column of tap kx = 0 for every lane */
@@ -123,17 +159,7 @@ static inline void pm_block_general(const pm_plane *pl, int64_t y, int64_t ox0, 
             has = pm_or(has, valid);
         }
     }
-    if (nl == PM_V) { /* plain stores: masked stores are slow on some cores */
-        pm_storeu_f(pl->dst + y * ow + ox0, best);
-        if (pl->ind != NULL) {
-            pm_storeu_i(pl->ind + y * ow + ox0, best_at);
-        }
-    } else {
-        pm_store_f(pl->dst + y * ow + ox0, lanes, best);
-        if (pl->ind != NULL) {
-            pm_store_i(pl->ind + y * ow + ox0, lanes, best_at);
-        }
-    }
+    pm_put(pl, y, ox0, nl, best, best_at);
 }
 
 /* One tap of an inside block of nl lanes: the input values (lanes >= nl: anything). */
@@ -163,7 +189,7 @@ static inline pm_vf pm_tap_inside(const pm_plane *pl, const float *row, int64_t 
  * the scalar result; the split shortens the compare/blend dependency chain). */
 static inline void pm_block_inside(const pm_plane *pl, int64_t y, int64_t ox0, int nl) {
     const pcnn_maxpool2d_desc *d = pl->d;
-    const int64_t iw = d->iw, ow = d->ow;
+    const int64_t iw = d->iw;
     const int64_t sw = d->stride_w, dw = d->dilation_w;
     const int64_t off0 = ox0 * sw - d->pad_left;
     const pm_vi ix0 = pm_add_i(pl->iota_sw, pm_set1_i((int32_t)off0));
@@ -192,16 +218,238 @@ static inline void pm_block_inside(const pm_plane *pl, int64_t y, int64_t ox0, i
             best_at = pm_blend_i(take, best_at, rbest_at);
         }
     }
-    if (nl == PM_V) {
-        pm_storeu_f(pl->dst + y * ow + ox0, best);
-        if (pl->ind != NULL) {
-            pm_storeu_i(pl->ind + y * ow + ox0, best_at);
-        }
-    } else {
+    pm_put(pl, y, ox0, nl, best, best_at);
+}
+
+/*
+ * Stride-2 fast path (pm_plane.s2: stride_w 2, dilation_w 1, kw 2 or 3 = 2 + three), any
+ * columns: output pixels [ox0, ox0 + nl) of row y, whose in-range window rows are
+ * ky_lo .. ky_hi - 1 (at least one; rows outside the input are the same for every lane and
+ * padding never wins, so they are simply skipped). Each window row is loaded once as
+ * 2 * PM_V floats and split into even and odd columns (tap 0 = even, tap 1 = odd, tap 2 = the
+ * even columns two further on), so a row costs two or three loads and permutes instead of
+ * a load pair per tap. Each window row is scanned on its own (first tap initialises, then
+ * v > max || isnan(v)) and the row winners are merged in row order by the same rule (the
+ * top-of-file argument). `edge`: some lane has a tap column outside the row; then each tap
+ * is taken only on the lanes where its column is inside (every window has an in-range
+ * column, so every stored lane's row winner is defined). Loads are plain when the rows'
+ * 2 * PM_V + 2 floats lie inside the src buffer (lanes outside the row or past nl are never
+ * taken nor stored), else masked to the row. `three` and `edge` are constants at every call
+ * site (always_inline), so each combination compiles to straight-line code.
+ */
+/* pm_block_s2's loads near the src buffer's ends, masked to the row. Out of line and cold:
+ * inlined, the compiler computes its six masks up front for every block. */
+static __attribute__((noinline, cold)) void pm_s2_masked(const float *row, int64_t off0,
+                                                         int64_t iw, int three, pm_vf *e,
+                                                         pm_vf *o, pm_vf *e2) {
+    *e = pm_load_even(row, off0, iw);
+    *o = pm_load_even(row, off0 + 1, iw);
+    if (three) {
+        *e2 = pm_load_even(row, off0 + 2, iw);
+    }
+}
+
+static inline __attribute__((always_inline)) void pm_block_s2(const pm_plane *pl, int64_t y,
+                                                              int64_t ox0, int nl,
+                                                              int64_t ky_lo, int64_t ky_hi,
+                                                              const int three, const int edge) {
+    const pcnn_maxpool2d_desc *d = pl->d;
+    const int64_t iw = d->iw, sh = d->stride_h, dh = d->dilation_h;
+    const int64_t off0 = ox0 * 2 - d->pad_left;
+    const pm_vi ix0 = pm_add_i(pl->iota_sw, pm_set1_i((int32_t)off0));
+    const pm_vi one = pm_set1_i(1), two = pm_set1_i(2);
+    pm_m v0 = pm_none(), v1 = pm_none(), v2 = pm_none();
+    if (edge) {
         const pm_m lanes = pm_first(nl);
-        pm_store_f(pl->dst + y * ow + ox0, lanes, best);
-        if (pl->ind != NULL) {
-            pm_store_i(pl->ind + y * ow + ox0, lanes, best_at);
+        v0 = pm_in_range(ix0, (int32_t)iw, lanes);
+        v1 = pm_in_range(pm_add_i(ix0, one), (int32_t)iw, lanes);
+        v2 = pm_in_range(pm_add_i(ix0, two), (int32_t)iw, lanes);
+    }
+    const int64_t iy_lo = y * sh - d->pad_top + ky_lo * dh;
+    const uintptr_t a_first = (uintptr_t)(pl->src + iy_lo * iw) + (uintptr_t)(off0 * 4);
+    const uintptr_t a_last = a_first + (uintptr_t)((ky_hi - 1 - ky_lo) * dh * iw * 4);
+    const int plain = a_first >= pl->buf_lo && a_last + (2 * PM_V + 2) * 4 <= pl->buf_hi;
+    pm_vf best = pm_zero_f();
+    pm_vi best_at = pm_zero_i();
+    for (int64_t ky = ky_lo; ky < ky_hi; ++ky) {
+        const int64_t iy = iy_lo + (ky - ky_lo) * dh;
+        const float *row = pl->src + iy * iw;
+        const pm_vi at = pm_add_i(ix0, pm_set1_i((int32_t)(iy * iw)));
+        pm_vf e, o, e2 = pm_zero_f();
+        if (plain) {
+            const float *p = (const float *)((uintptr_t)row + (uintptr_t)(off0 * 4));
+            pm_even_odd(p, &e, &o);
+            if (three) {
+                e2 = pm_even_next(p, e);
+            }
+        } else {
+            pm_s2_masked(row, off0, iw, three, &e, &o, &e2);
+        }
+        pm_vf rb = e;
+        pm_vi ra = at;
+        pm_m take = edge ? pm_take(v1, v0, o, rb) : pm_gt_or_nan(o, rb);
+        rb = pm_blend_f(take, rb, o);
+        ra = pm_blend_i(take, ra, pm_add_i(at, one));
+        if (three) {
+            take = edge ? pm_take(v2, pm_or(v0, v1), e2, rb) : pm_gt_or_nan(e2, rb);
+            rb = pm_blend_f(take, rb, e2);
+            ra = pm_blend_i(take, ra, pm_add_i(at, two));
+        }
+        if (ky == ky_lo) {
+            best = rb;
+            best_at = ra;
+        } else {
+            take = pm_gt_or_nan(rb, best);
+            best = pm_blend_f(take, best, rb);
+            best_at = pm_blend_i(take, best_at, ra);
+        }
+    }
+    pm_put(pl, y, ox0, nl, best, best_at);
+}
+
+/*
+ * pm_block_s2 for a block with nr (a constant: 2 or 3) in-range window rows whose loads are
+ * plain, when none of the loaded values is a NaN; returns 0 without storing anything when
+ * one is (then pm_block_s2 redoes the block with the full rule). Without NaNs the scalar
+ * winner is the first in-range tap, in scan order, whose value equals the window maximum
+ * (+0 and -0 compare equal, as in the scalar `>`). So: the maximum m by a max tree (only its
+ * numeric value is used, so max's choice between +0 and -0 does not matter), then one pass
+ * over the taps from last to first taking every tap equal to m: the last one taken is the
+ * first in scan order, and values and indices are moved by blends only (bit-exact). All
+ * compares depend on m alone, so the chains are short, where the scan rule chains a
+ * compare, a mask-or and a blend per tap. `edge` (some tap column outside the row): those
+ * taps read -inf, which cannot raise the maximum, and never count as equal to it.
+ */
+static inline __attribute__((always_inline)) int pm_block_s2_nonan(const pm_plane *pl,
+                                                                   int64_t y, int64_t ox0,
+                                                                   int nl, int64_t ky_lo,
+                                                                   const int nr,
+                                                                   const int three,
+                                                                   const int edge) {
+    const pcnn_maxpool2d_desc *d = pl->d;
+    const int64_t iw = d->iw;
+    const int64_t off0 = ox0 * 2 - d->pad_left;
+    const pm_vi ix0 = pm_add_i(pl->iota_sw, pm_set1_i((int32_t)off0));
+    const int64_t iy_lo = y * d->stride_h - d->pad_top + ky_lo * d->dilation_h;
+    const int nt = three ? 3 : 2;
+    pm_m valid[3] = {pm_none(), pm_none(), pm_none()};
+    if (edge) {
+        const pm_m lanes = pm_first(nl);
+        for (int t = 0; t < nt; ++t) {
+            valid[t] = pm_in_range(pm_add_i(ix0, pm_set1_i(t)), (int32_t)iw, lanes);
+        }
+    }
+    const pm_vf ninf = pm_set1_f(-__builtin_inff());
+    pm_vf v[3][3];
+    pm_vi at[3];
+    pm_vf m = pm_zero_f();
+    pm_m nan = pm_none();
+    for (int r = 0; r < nr; ++r) {
+        const int64_t iy = iy_lo + r * d->dilation_h;
+        /* off0 < 0 only on edge blocks; the caller checked the reads stay in the buffer */
+        const float *p = (const float *)((uintptr_t)(pl->src + iy * iw) + (uintptr_t)(off0 * 4));
+        at[r] = pm_add_i(ix0, pm_set1_i((int32_t)(iy * iw)));
+        pm_even_odd(p, &v[r][0], &v[r][1]);
+        if (three) {
+            v[r][2] = pm_even_next(p, v[r][0]);
+        }
+        if (edge) {
+            for (int t = 0; t < nt; ++t) {
+                v[r][t] = pm_blend_f(valid[t], ninf, v[r][t]);
+            }
+        }
+        nan = pm_or(nan, pm_unord(v[r][0], v[r][1]));
+        pm_vf rm = pm_max_f(v[r][0], v[r][1]);
+        if (three) {
+            nan = pm_or(nan, pm_unord(v[r][2], v[r][2]));
+            rm = pm_max_f(rm, v[r][2]);
+        }
+        m = r == 0 ? rm : pm_max_f(m, rm);
+    }
+    if (pm_any(nan)) {
+        return 0;
+    }
+    pm_vf best = v[nr - 1][nt - 1];
+    pm_vi best_at = pm_add_i(at[nr - 1], pm_set1_i(nt - 1));
+    for (int r = nr - 1; r >= 0; --r) {
+        for (int t = (r == nr - 1 ? nt - 2 : nt - 1); t >= 0; --t) {
+            pm_m eq = pm_eq_f(v[r][t], m);
+            if (edge) {
+                eq = pm_and(eq, valid[t]); /* all in-range taps -inf: a padded one is equal */
+            }
+            best = pm_blend_f(eq, best, v[r][t]);
+            best_at = pm_blend_i(eq, best_at, pm_add_i(at[r], pm_set1_i(t)));
+        }
+    }
+    pm_put(pl, y, ox0, nl, best, best_at);
+    return 1;
+}
+
+/* An s2 block: the NaN-free path for 2 or 3 rows with plain loads, else (or on a NaN)
+ * pm_block_s2. */
+static inline __attribute__((always_inline)) void pm_block_s2_any(const pm_plane *pl,
+                                                                  int64_t y, int64_t ox0,
+                                                                  int nl, int64_t ky_lo,
+                                                                  int64_t ky_hi,
+                                                                  const int three,
+                                                                  const int edge) {
+    const pcnn_maxpool2d_desc *d = pl->d;
+    const int64_t nr = ky_hi - ky_lo;
+    if (nr == 2 || nr == 3) {
+        /* the same plain-load condition as pm_block_s2 */
+        const int64_t iy_first = y * d->stride_h - d->pad_top + ky_lo * d->dilation_h;
+        const int64_t iy_last = y * d->stride_h - d->pad_top + (ky_hi - 1) * d->dilation_h;
+        const int64_t off0 = ox0 * 2 - d->pad_left;
+        const uintptr_t a_first =
+            (uintptr_t)(pl->src + iy_first * d->iw) + (uintptr_t)(off0 * 4);
+        const uintptr_t a_last = (uintptr_t)(pl->src + iy_last * d->iw) + (uintptr_t)(off0 * 4);
+        if (a_first >= pl->buf_lo && a_last + (2 * PM_V + 2) * 4 <= pl->buf_hi) {
+            if (nr == 2 ? pm_block_s2_nonan(pl, y, ox0, nl, ky_lo, 2, three, edge)
+                        : pm_block_s2_nonan(pl, y, ox0, nl, ky_lo, 3, three, edge)) {
+                return;
+            }
+        }
+    }
+    pm_block_s2(pl, y, ox0, nl, ky_lo, ky_hi, three, edge);
+}
+
+/* All rows of a pm_plane.s2 plane: whole vectors from the left, the last one overlapping its
+ * neighbour when ow is not a multiple of PM_V (those pixels are written twice, same values).
+ * Output columns [xa, xb) have every tap column inside the row. */
+static inline __attribute__((always_inline)) void pm_rows_s2(const pm_plane *pl, int64_t xa,
+                                                             int64_t xb, const int three) {
+    const pcnn_maxpool2d_desc *d = pl->d;
+    const int64_t ih = d->ih, oh = d->oh, ow = d->ow;
+    for (int64_t y = 0; y < oh; ++y) {
+        /* in-range window rows: iy = y*sh - pt + ky*dh in [0, ih) */
+        const int64_t iy0 = y * d->stride_h - d->pad_top;
+        int64_t ky_lo = 0, ky_hi = d->kh;
+        while (ky_lo < ky_hi && iy0 + ky_lo * d->dilation_h < 0) {
+            ++ky_lo;
+        }
+        while (ky_hi > ky_lo && iy0 + (ky_hi - 1) * d->dilation_h >= ih) {
+            --ky_hi;
+        }
+        if (ow <= PM_V) {
+            if (xa > 0 || xb < ow) {
+                pm_block_s2_any(pl, y, 0, (int)ow, ky_lo, ky_hi, three, 1);
+            } else {
+                pm_block_s2_any(pl, y, 0, (int)ow, ky_lo, ky_hi, three, 0);
+            }
+            continue;
+        }
+        for (int64_t ox0 = 0;; ox0 += PM_V) {
+            if (ox0 + PM_V > ow) {
+                ox0 = ow - PM_V;
+            }
+            if (ox0 < xa || ox0 + PM_V > xb) {
+                pm_block_s2_any(pl, y, ox0, PM_V, ky_lo, ky_hi, three, 1);
+            } else {
+                pm_block_s2_any(pl, y, ox0, PM_V, ky_lo, ky_hi, three, 0);
+            }
+            if (ox0 + PM_V >= ow) {
+                break;
+            }
         }
     }
 }
@@ -212,24 +460,14 @@ static inline void pm_span_general(const pm_plane *pl, int64_t y, int64_t from, 
     }
 }
 
-static void pm_fwd_task(void *p, int64_t t) {
-    const pm_fwd_ctx *x = p;
-    const pcnn_maxpool2d_desc *d = x->d;
+/* One output plane into pl->dst / pl->ind. */
+static void pm_fwd_plane(const pm_plane *plp) {
+    const pm_plane pl = *plp;
+    const pcnn_maxpool2d_desc *d = pl.d;
     const int64_t ih = d->ih, iw = d->iw, oh = d->oh, ow = d->ow;
     const int64_t sw = d->stride_w, padl = d->pad_left;
-    pm_plane pl;
-    pl.d = d;
-    pl.src = x->src + t * ih * iw;
-    pl.dst = x->dst + t * oh * ow;
-    pl.ind = x->indices != NULL ? x->indices + t * oh * ow : NULL;
-    pl.iota_sw = pm_mullo_i(pm_iota(), pm_set1_i((int32_t)sw));
-    pl.buf_lo = (uintptr_t)x->src;
-    pl.buf_hi = (uintptr_t)(x->src + d->n * d->c * ih * iw);
 
-    /* Output columns [xa, xb) have every tap column inside the row. When [ga, xb) holds a
-     * whole vector, it is covered by inside blocks (the last one overlapping its neighbour:
-     * the same pixels are simply written twice with the same values) and only the edges take
-     * the general path. */
+    /* Output columns [xa, xb) have every tap column inside the row. */
     const int64_t xa = (padl + sw - 1) / sw; /* first ox with ox*sw - padl >= 0 */
     /* inside needs ox*sw - padl <= last_col */
     const int64_t last_col = iw - 1 - (d->kw - 1) * d->dilation_w;
@@ -237,8 +475,18 @@ static void pm_fwd_task(void *p, int64_t t) {
     if (xb > ow) {
         xb = ow;
     }
-    /* the left edge as whole general vectors: one full block is cheaper than a short one
-     * followed by an extra inside block */
+    if (pl.s2) {
+        if (d->kw == 3) {
+            pm_rows_s2(&pl, xa, xb, 1);
+        } else {
+            pm_rows_s2(&pl, xa, xb, 0);
+        }
+        return;
+    }
+    /* When [ga, xb) holds a whole vector, it is covered by inside blocks (the last one
+     * overlapping its neighbour: the same pixels are simply written twice with the same
+     * values) and only the edges take the general path. The left edge as whole general
+     * vectors: one full block is cheaper than a short one followed by an extra inside block */
     const int64_t ga = (xa + PM_V - 1) / PM_V * PM_V;
     for (int64_t y = 0; y < oh; ++y) {
         const int64_t iy_first = y * d->stride_h - d->pad_top;
@@ -265,6 +513,23 @@ static void pm_fwd_task(void *p, int64_t t) {
     }
 }
 
+static void pm_fwd_task(void *p, int64_t t) {
+    const pm_fwd_ctx *x = p;
+    const pcnn_maxpool2d_desc *d = x->d;
+    const int64_t ih = d->ih, iw = d->iw, oplane = d->oh * d->ow;
+    pm_plane pl;
+    pl.d = d;
+    pl.src = x->src + t * ih * iw;
+    pl.dst = x->dst + t * oplane;
+    pl.ind = x->indices != NULL ? x->indices + t * oplane : NULL;
+    pl.iota_sw = pm_mullo_i(pm_iota(), pm_set1_i((int32_t)d->stride_w));
+    pl.s2 = d->stride_w == 2 && d->dilation_w == 1 && (d->kw == 2 || d->kw == 3);
+    pl.buf_lo = (uintptr_t)x->src;
+    pl.buf_hi = (uintptr_t)(x->src + d->n * d->c * ih * iw);
+
+    pm_fwd_plane(&pl);
+}
+
 PCNN_INTERNAL int32_t PM_NAME(fwd)(const pcnn_maxpool2d_desc *d, const float *src, float *dst,
                                    int32_t *indices) {
     if (!pm_shape_ok(d)) {
@@ -287,8 +552,65 @@ typedef struct {
     const float *diff_dst;
     const int32_t *indices;
     float *diff_src;
+    int direct;    /* pm_bwd_direct applies (pm_direct_ok) */
     int bad_index; /* set with __atomic_store_n by any task that meets a bad index */
 } pm_bwd_ctx;
+
+/* Non-overlapping stride-2 windows that pm_bwd_direct handles: kw = sw = 2, kh = sh, no
+ * dilation, no top/left padding, every window wholly inside the input. */
+static int pm_direct_ok(const pcnn_maxpool2d_desc *d) {
+    return d->kw == 2 && d->stride_w == 2 && d->dilation_w == 1 && d->pad_left == 0 &&
+           d->kh == d->stride_h && d->dilation_h == 1 && d->pad_top == 0 &&
+           2 * d->ow <= d->iw && d->oh * d->kh <= d->ih;
+}
+
+/*
+ * Backward without a scatter for pm_direct_ok shapes. Windows do not overlap, so when every
+ * index lies inside its own window each diff_src element receives at most one addition, and
+ * the scalar result is: 0 + diff_dst at the index, +0 elsewhere. So each window row is written
+ * once, directly: per lane, the even column gets the value where index == its position,
+ * the odd column where index == position + 1, +0 otherwise (the even/odd vectors are
+ * interleaved back into 2 * PM_V columns). Elements outside every window are zeroed.
+ * Returns 0 (diff_src partly written) as soon as a block holds an index outside its own
+ * window: the caller then redoes the plane with the general zero-and-scatter algorithm,
+ * which also reports out-of-range indices.
+ */
+static int pm_bwd_direct(const pcnn_maxpool2d_desc *d, const float *dd, const int32_t *ind,
+                         float *ds) {
+    const int64_t ih = d->ih, iw = d->iw, oh = d->oh, ow = d->ow, kh = d->kh;
+    const pm_vi iota2 = pm_add_i(pm_iota(), pm_iota());
+    const pm_vi one = pm_set1_i(1);
+    const pm_vf zero = pm_zero_f();
+    for (int64_t y = 0; y < oh; ++y) {
+        for (int64_t ox0 = 0; ox0 < ow; ox0 += PM_V) {
+            const int nl = ow - ox0 < PM_V ? (int)(ow - ox0) : PM_V;
+            const int64_t o = y * ow + ox0;
+            /* 0 + v: the scalar kernel's sum on a zeroed element (-0 becomes +0) */
+            const pm_vf v = pm_add_f(zero, nl == PM_V ? pm_loadu(dd + o) : pm_load_first_f(dd + o, nl));
+            const pm_vi at = nl == PM_V ? pm_loadu_i(ind + o) : pm_load_first_i(ind + o, nl);
+            pm_m found = pm_none();
+            for (int64_t ky = 0; ky < kh; ++ky) {
+                const int64_t r = y * kh + ky;
+                const pm_vi pos = pm_add_i(iota2, pm_set1_i((int32_t)(r * iw + 2 * ox0)));
+                const pm_m m0 = pm_eq_i(at, pos);
+                const pm_m m1 = pm_eq_i(at, pm_add_i(pos, one));
+                found = pm_or(found, pm_or(m0, m1));
+                pm_store_interleaved(ds + r * iw + 2 * ox0, pm_maskz_f(m0, v), pm_maskz_f(m1, v),
+                                     2 * nl);
+            }
+            if (!pm_all(found, pm_first(nl))) {
+                return 0;
+            }
+        }
+        if (2 * ow < iw) { /* columns right of the last window */
+            for (int64_t ky = 0; ky < kh; ++ky) {
+                pm_zero_floats(ds + (y * kh + ky) * iw + 2 * ow, iw - 2 * ow);
+            }
+        }
+    }
+    pm_zero_floats(ds + oh * kh * iw, (ih - oh * kh) * iw); /* rows below the last window */
+    return 1;
+}
 
 static void pm_bwd_task(void *p, int64_t t) {
     pm_bwd_ctx *x = p;
@@ -299,21 +621,49 @@ static void pm_bwd_task(void *p, int64_t t) {
     const int32_t *ind = x->indices + t * out_plane;
     float *ds = x->diff_src + t * plane;
 
-    /* all indices of the plane in [0, plane)? (plane <= INT32_MAX, checked at desc init) */
-    if (!pm_indices_ok(ind, out_plane, (int32_t)plane)) {
-        __atomic_store_n(&x->bad_index, 1, __ATOMIC_RELAXED);
+    if (x->direct && pm_bwd_direct(d, dd, ind, ds)) {
         return;
     }
-    pm_zero_floats(ds, plane);
-    /* ds starts at +0.0f, so ds[at] += dd[i] is bit-for-bit the scalar kernel's sum */
-    for (int64_t i = 0; i < out_plane; ++i) {
-        ds[ind[i]] += dd[i];
+    /*
+     * The scalar algorithm: zero the plane, then ds[at] += dd[i] in row-major output order
+     * (ds starts at +0.0f, so this is bit-for-bit the scalar kernel's sum). The zeroing runs
+     * ahead of the scatter one output row at a time (the rows that output row's windows can
+     * reach), so the stores that stream the plane to memory overlap the scatter instead of
+     * preceding it. Indices are caller data: one at or past the zeroed part (or negative)
+     * first zeroes the whole rest of the plane, or is out of range.
+     */
+    const int64_t iw = d->iw, ow = d->ow;
+    int64_t zeroed = 0; /* ds[0, zeroed) is zeroed */
+    for (int64_t y = 0; y < d->oh; ++y) {
+        int64_t rows = y * d->stride_h - d->pad_top + (d->kh - 1) * d->dilation_h + 1;
+        rows = rows < 0 ? 0 : rows > d->ih ? d->ih : rows;
+        if (rows * iw > zeroed) {
+            pm_zero_floats(ds + zeroed, rows * iw - zeroed);
+            zeroed = rows * iw;
+        }
+        const int32_t *ri = ind + y * ow;
+        const float *rd = dd + y * ow;
+        for (int64_t i = 0; i < ow; ++i) {
+            const int32_t at = ri[i];
+            if ((uint32_t)at >= (uint64_t)zeroed) { /* rare: not in its own window */
+                if (at < 0 || at >= plane) {
+                    __atomic_store_n(&x->bad_index, 1, __ATOMIC_RELAXED);
+                    return;
+                }
+                pm_zero_floats(ds + zeroed, plane - zeroed);
+                zeroed = plane;
+            }
+            ds[at] += rd[i];
+        }
+    }
+    if (zeroed < plane) { /* rows below every window */
+        pm_zero_floats(ds + zeroed, plane - zeroed);
     }
 }
 
 PCNN_INTERNAL int32_t PM_NAME(bwd)(const pcnn_maxpool2d_desc *d, const float *diff_dst,
                                    const int32_t *indices, float *diff_src) {
-    pm_bwd_ctx ctx = {d, diff_dst, indices, diff_src, 0};
+    pm_bwd_ctx ctx = {d, diff_dst, indices, diff_src, pm_direct_ok(d), 0};
     pcnn_parallel_for_work(d->n * d->c, d->n * d->c * (d->ih * d->iw + d->oh * d->ow),
                            pm_bwd_task, &ctx);
     return __atomic_load_n(&ctx.bad_index, __ATOMIC_RELAXED) ? PCNN_STATUS_OUT_OF_RANGE
