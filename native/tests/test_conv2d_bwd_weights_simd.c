@@ -4,7 +4,9 @@
  * partial sum is an exact float), random floats within the rigorous summation bound
  * (len + 2) * eps * sum|terms|; diff_bias likewise; NULL diff_bias; dY holding inf/NaN
  * (either the scalar's non-finite pattern or PCNN_STATUS_UNSUPPORTED when padded taps
- * exist); guards after every output; bit-identical results for 1 and 2 threads.
+ * exist); src holding inf/NaN, also at both ends of a row (the stride-1 padded-plane path
+ * must then not multiply them into taps that never see them); guards after every output;
+ * bit-identical results for 1 and 2 threads.
  * Asserts how many variant runs it compared.
  */
 #include <float.h>
@@ -55,7 +57,7 @@ static int same_class(float a, float b) {
     return 1;
 }
 
-/* mode 0: integers, 1: floats, 2: floats with a few inf/NaN in dY */
+/* mode 0: integers, 1: floats, 2: floats with a few inf/NaN in dY, 3: the same in src */
 static void run_case(pcnn_conv2d_desc d, int mode, const char *why) {
     if (pcnn_conv2d_desc_init(&d) != PCNN_STATUS_OK) return;
     const int64_t ns = conv_src_count(&d), nd = conv_dst_count(&d), nw = conv_w_count(&d);
@@ -69,6 +71,15 @@ static void run_case(pcnn_conv2d_desc d, int mode, const char *why) {
         if (mode == 2) {
             const float bad[] = {INFINITY, -INFINITY, NAN};
             dy[rng_int(0, nd - 1)] = bad[rng_int(0, 2)];
+        }
+        if (mode == 3) {
+            const float bad[] = {INFINITY, -INFINITY, NAN};
+            /* one anywhere, one at each end of a row (where padded-width tricks would read
+             * it for taps that never see it) */
+            src[rng_int(0, ns - 1)] = bad[rng_int(0, 2)];
+            const int64_t row = rng_int(0, ns / d.iw - 1);
+            src[row * d.iw] = bad[rng_int(0, 2)];
+            src[row * d.iw + d.iw - 1] = bad[rng_int(0, 2)];
         }
     }
     float *rw = gbuf_f(nw), *rb = gbuf_f(d.oc);
@@ -198,6 +209,24 @@ int main(void) {
     run_case(conv_desc(1, 3, 40, 40, 5, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1), 2, "1x1 nonfinite");
     run_case(conv_desc(2, 3, 30, 31, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), 2, "padded nonfinite");
     run_case(conv_desc(2, 3, 30, 31, 5, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1), 2, "valid nonfinite");
+    /* stride-1 padded-plane path (large planes): junk columns, several row chunks per
+     * image, dilation, asymmetric pads, non-finite src (must not leak through the junk
+     * columns: the kernel takes the other path then) */
+    for (int m = 0; m < 4; ++m) {
+        run_case(conv_desc(2, 3, 30, 31, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), m, "wide 3x3");
+        run_case(conv_desc(2, 4, 40, 65, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), m, "wide chunks");
+        run_case(conv_desc(1, 5, 37, 48, 6, 3, 5, 1, 1, 2, 0, 1, 3, 2, 2, 1), m, "wide dil asym");
+        run_case(conv_desc(2, 6, 33, 64, 5, 1, 1, 1, 1, 1, 0, 2, 0, 1, 1, 1), m, "wide 1x1 pad");
+        run_case(conv_desc(1, 6, 20, 63, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2), m, "wide groups");
+        run_case(conv_desc(1, 20, 24, 33, 3, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1), m, "wide valid");
+    }
+    run_case(conv_desc(2, 40, 26, 26, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), 0, "wide taps int");
+    run_case(conv_desc(2, 40, 26, 26, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), 1, "wide many taps");
+    run_case(conv_desc(1, 16, 32, 32, 150, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), 1, "wide oc blocks");
+    run_case(conv_desc(1, 16, 32, 32, 150, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), 3, "wide oc inf");
+    /* packing path with one task over up to 2 * CW_OB output channels */
+    run_case(conv_desc(1, 20, 15, 17, 150, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1), 0, "pack oc int");
+    run_case(conv_desc(2, 40, 15, 17, 400, 3, 3, 2, 2, 1, 0, 1, 0, 1, 1, 2), 1, "pack oc g2");
     /* benchmark shapes with a smaller N */
     run_case(conv_desc(4, 1, 28, 28, 6, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1), 0, "lenet1");
     run_case(conv_desc(4, 6, 12, 12, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1), 0, "lenet2");

@@ -23,6 +23,7 @@ static inline cw_vf cw_load_first(const float *p, int n) {
 static inline void cw_store(float *p, cw_vf v) { _mm512_storeu_ps(p, v); }
 static inline cw_vf cw_fma(cw_vf a, cw_vf b, cw_vf c) { return _mm512_fmadd_ps(a, b, c); }
 static inline cw_vf cw_add(cw_vf a, cw_vf b) { return _mm512_add_ps(a, b); }
+static inline cw_vf cw_sub(cw_vf a, cw_vf b) { return _mm512_sub_ps(a, b); }
 static inline cw_vf cw_zero(void) { return _mm512_setzero_ps(); }
 /* row[ix + i] where 0 <= ix + i < iw, else 0: a plain load inside the row, a masked
  * load (nothing outside the row is read) at its edges */

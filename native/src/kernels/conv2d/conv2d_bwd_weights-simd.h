@@ -14,8 +14,19 @@
  * 1x1 / stride-1 / unpadded convolution the col rows are the src planes themselves and
  * nothing is packed. Lanes run along p; a register tile of CW_RO output channels x CW_RT
  * taps keeps CW_RO*CW_RT vector partial sums, which live in a per-task buffer between
- * chunks and are reduced horizontally once at the end. Within a chunk, blocks of CW_OB2 dY
- * rows x CW_TB2 col rows are sized to stay in L1 while their tiles run.
+ * chunks and are reduced horizontally once at the end. Within a chunk the tiles run one
+ * group of CW_RT col rows at a time (those stay in L1) over all the task's output channels
+ * (dY rows streamed from L2); chunks of CW_P = 1024 pixels keep the per-tile cost of loading
+ * and storing the accumulators small (measured better than 512 with 16 x 24 L1 blocks).
+ *
+ * Stride-1 convolutions on planes of at least half a chunk (not the in-place 1x1 case) take
+ * cw_run_wide instead: the col row of every tap of a channel is the same zero-padded plane
+ * stored with a row width of ow + (kw - 1) * dw, at an offset, so only one copy of the input
+ * is packed (not kh * kw shifted copies), and the tile runs one long loop per chunk; dY is
+ * repacked to that row width with zeros in the extra ("junk") columns. See cw_run_wide for
+ * why that path requires src to be finite. Those tasks take up to CW_TB_WIDE taps (every
+ * task reads all of dY). The packing path gives a task up to 2 * CW_OB output channels when
+ * that halves how often col is packed.
  *
  * Determinism: one task per (group, block of output channels, block of taps): each task owns
  * a disjoint slice of dW and walks all n and all chunks itself in a fixed order, so the
@@ -29,9 +40,11 @@
  * wanted; a sum is non-finite iff it met a non-finite value or overflowed) and returns
  * PCNN_STATUS_UNSUPPORTED, handing the call to the scalar kernel, when it finds one.
  *
- * Measured (AVX-512, one thread, Zen 5 shared with other jobs): roughly 50-60 % of the FMA
- * peak on the large benchmark shapes; the packing costs 15-30 % of the time and streaming
- * dY / col through L2 most of the rest. The tile alone on L1-resident data runs near peak.
+ * Measured (AVX-512, one thread, Zen 5 shared with other jobs, noisy): mid ~60 %, resnet3x3
+ * ~65-70 % of the FMA peak on the stride-1 path; resnet_s2 ~50 % and pw1x1 ~55-60 % (the
+ * packing path / in place). What remains: the tile itself runs at ~75-80 % with its operands
+ * streamed from L2 (acc load/store per chunk, dY misses); the dY repack of the stride-1 path
+ * costs ~5-10 %; the stride-2 packing ~20 %.
  */
 #include <math.h>
 #include <pthread.h>
@@ -46,14 +59,23 @@
 #ifndef CW_TB
 #define CW_TB 48 /* taps per task (a multiple of CW_RT) */
 #endif
+#ifndef CW_TB_WIDE
+#define CW_TB_WIDE 96 /* taps per task on the stride-1 path (a multiple of CW_RT) */
+#endif
 #ifndef CW_OB2
-#define CW_OB2 16 /* output channels per L1 block (a multiple of CW_RO) */
+#define CW_OB2 256 /* output channels per L1 block (a multiple of CW_RO) */
 #endif
 #ifndef CW_TB2
-#define CW_TB2 24 /* taps per L1 block (a multiple of CW_RT) */
+#define CW_TB2 CW_RT /* taps per L1 block (a multiple of CW_RT) */
 #endif
 #ifndef CW_P
-#define CW_P 512 /* output pixels per packed chunk (a multiple of CW_V) */
+#define CW_P 1024 /* output pixels per packed chunk (a multiple of CW_V) */
+#endif
+#ifndef CW_WIDE
+#define CW_WIDE 1 /* use the stride-1 padded-plane path (cw_run_wide) where it fits */
+#endif
+#ifndef CW_PF_ROWS
+#define CW_PF_ROWS 2 /* dY rows prefetched ahead while repacking */
 #endif
 /* Row pitch of the packed col block: one cache line more than a chunk, so that the rows
  * of an L1 block do not all fall into the same cache sets (a 2 KiB pitch would). */
@@ -189,10 +211,19 @@ typedef struct {
     float *bias_sums; /* [oc] */
     int64_t cg, ocg, khw, taps; /* taps = cg * kh * kw per group */
     int64_t ohw, ihw;
+    int64_t ob; /* output channels per task (the last block may be smaller) */
     int64_t ob_blocks, tb_blocks;
     int64_t tb; /* taps per task: <= CW_TB, a multiple of CW_RT, blocks of even size */
     int direct; /* col rows are the src planes: 1x1, stride 1, no padding */
+    int wide;   /* phase-plane path (cw_run_wide) */
+    int64_t wp; /* wide: phase row width ow + (kw - 1) * dilation_w / stride_w */
+    int64_t eh; /* wide: extra phase rows (kh - 1) * dilation_h / stride_h */
+    int64_t ny; /* wide: output rows per chunk (nb == 1) */
+    int64_t nb; /* wide: images per chunk (then ny = oh) */
+    int64_t wide_pitch; /* wide: floats per packed phase plane */
+    int64_t wide_nci;   /* wide: most channels a task touches */
     int oom;    /* set by a task that could not get scratch */
+    int nonfinite; /* set by cw_finite_task */
 } cw_ctx;
 
 /* col[t][0, len) for taps t0 .. t0+nt of group g, image n, output pixels p0 .. p0+len */
@@ -248,6 +279,129 @@ static void cw_pack(const cw_ctx *x, float *col, int64_t n, int64_t g, int64_t t
     }
 }
 
+/*
+ * Phase-plane path. With strides sh, sw the zero-padded input plane splits into sh * sw
+ * phase planes (rows = py mod sh, columns = px mod sw); tap (ky, kx) reads phase
+ * ((ky * dh) mod sh, (kx * dw) mod sw) with stride 1, shifted by ((ky * dh) / sh rows,
+ * (kx * dw) / sw columns). With phase rows stored back to back with width wp = ow +
+ * ((kw - 1) * dw) / sw and output pixel (y, ox) indexed y * wp + ox, the col row of every
+ * tap of a channel is a phase plane at an offset: packing is one (de-interleaving) copy of
+ * the input instead of kh * kw shifted copies, and the tile runs one long contiguous loop.
+ * Small planes are batched nb images per chunk, image b at phase rows b * R (R = oh + eh):
+ * the index then also has junk rows. Junk columns (ox >= ow) and junk rows hold real input
+ * values; dY is repacked with the same layout and zeros there, so they add 0 * x. That is
+ * exact unless x is infinite or NaN, so this path is only taken when src is all finite or
+ * the layout has no junk (checked up front). Called for stride 1 only (see CW_NAME).
+ */
+/* noinline: inlined into cw_task it made the compiler's code for the other paths slower */
+__attribute__((noinline)) static void cw_run_wide(const cw_ctx *x, float *acc,
+                                                  float *planes_buf, float *dyk, int64_t g,
+                                                  int64_t t0, int64_t nt, int64_t nt_pad,
+                                                  int64_t o0, int64_t no, int64_t no_pad) {
+    const pcnn_conv2d_desc *d = x->d;
+    const int64_t wp = x->wp, ow = d->ow, oh = d->oh, iw = d->iw, ih = d->ih;
+    const int64_t pl = d->pad_left, pt = d->pad_top, khw = x->khw, kw = d->kw;
+    const int64_t sh = d->stride_h, sw = d->stride_w, dh = d->dilation_h, dwl = d->dilation_w;
+    const int64_t pitch = x->wide_pitch, eh = x->eh, nphase = sh * sw;
+    const int64_t ci0 = t0 / khw, nci = (t0 + nt - 1) / khw - ci0 + 1;
+    const float *colp[CW_TB_WIDE + CW_TB + CW_RT];
+    for (int64_t j = 0; j < nt; ++j) {
+        const int64_t t = t0 + j;
+        const int64_t ci = t / khw;
+        const int64_t ky = (t - ci * khw) / kw;
+        const int64_t kx = t - ci * khw - ky * kw;
+        const int64_t phase = (ky * dh) % sh * sw + (kx * dwl) % sw;
+        colp[j] = planes_buf + ((ci - ci0) * nphase + phase) * pitch + (ky * dh) / sh * wp +
+                  (kx * dwl) / sw;
+    }
+    for (int64_t j = nt; j < nt_pad; ++j) colp[j] = colp[nt - 1];
+    const int64_t dpitch = (CW_P + CW_V - 1) / CW_V * CW_V; /* dY row of a chunk: <= CW_P */
+    const int64_t per = x->nb > 1 ? x->nb : 1;
+    for (int64_t n0 = 0; n0 < d->n; n0 += per) {
+        const int64_t nb = (d->n - n0 < per) ? d->n - n0 : per;
+        for (int64_t y0 = 0; y0 < oh; y0 += x->ny) {
+            const int64_t nyc = (oh - y0 < x->ny) ? oh - y0 : x->ny;
+            const int64_t rimg = nyc + eh; /* phase rows per image */
+            /* the last valid pixel ends the loop: reads then stay inside the planes */
+            const int64_t len = ((nb - 1) * rimg + nyc - 1) * wp + ow;
+            /* phase planes of this task's channels */
+            for (int64_t b = 0; b < nb; ++b) {
+                const float *src_planes =
+                    x->src + ((n0 + b) * d->c + g * x->cg + ci0) * x->ihw;
+                for (int64_t c = 0; c < nci; ++c) {
+                    const float *plane = src_planes + c * x->ihw;
+                    for (int64_t py = 0; py < sh; ++py) {
+                        for (int64_t px = 0; px < sw; ++px) {
+                            float *out = planes_buf + ((c * nphase) + py * sw + px) * pitch +
+                                         b * rimg * wp;
+                            for (int64_t r = 0; r < rimg; ++r) {
+                                const int64_t iy = (y0 + r) * sh + py - pt;
+                                float *o = out + r * wp;
+                                /* whole vectors: may run up to CW_V - 1 floats into what is
+                                 * written next (or the slack after the buffer) */
+                                if (iy < 0 || iy >= ih) {
+                                    for (int64_t k = 0; k < wp; k += CW_V) {
+                                        cw_store(o + k, cw_zero());
+                                    }
+                                    continue;
+                                }
+                                const float *row = plane + iy * iw;
+                                const int64_t ix0 = px - pl;
+                                for (int64_t k = 0; k < wp; k += CW_V)
+                                    cw_store(o + k, cw_load_row(row, ix0 + k, iw));
+                            }
+                        }
+                    }
+                }
+            }
+            /* dY in the same layout, zero in the junk columns and rows */
+            for (int64_t r = 0; r < no; ++r) {
+                float *o = dyk + r * dpitch;
+                for (int64_t b = 0; b < nb; ++b) {
+                    const float *row =
+                        x->diff_dst + (((n0 + b) * d->oc + o0 + r) * x->ohw + y0 * ow);
+                    if (r + CW_PF_ROWS < no) {
+                        /* dY comes from memory once per task: fetch ahead of the copy */
+                        const float *next = row + CW_PF_ROWS * x->ohw;
+                        for (int64_t q = 0; q < nyc * ow; q += 16) { /* 64-byte lines */
+                            _mm_prefetch((const char *)(next + q), _MM_HINT_T0);
+                        }
+                    }
+                    float *ob = o + b * rimg * wp;
+                    for (int64_t y = 0; y < rimg; ++y) {
+                        float *oy = ob + y * wp;
+                        const int last = b + 1 == nb && y + 1 == nyc;
+                        if (y >= nyc) {
+                            if (b + 1 < nb) {
+                                for (int64_t k = 0; k < wp; ++k) oy[k] = 0.0f;
+                            }
+                            continue;
+                        }
+                        const float *in = row + y * ow;
+                        int64_t k = 0;
+                        for (; k + CW_V <= ow; k += CW_V) cw_store(oy + k, cw_load(in + k));
+                        if (k < ow) cw_store(oy + k, cw_load_first(in + k, (int)(ow - k)));
+                        /* junk columns (the stores above may have run into them: rewrite) */
+                        for (int64_t j = ow; j < wp && !last; ++j) oy[j] = 0.0f;
+                        if (last) break;
+                    }
+                }
+            }
+            for (int64_t tt = 0; tt < nt_pad; tt += CW_RT) {
+                for (int64_t r0 = 0; r0 < no_pad; r0 += CW_RO) {
+                    const float *dyp[CW_RO];
+                    for (int r = 0; r < CW_RO; ++r) {
+                        const int64_t rr = (r0 + r < no) ? r0 + r : no - 1;
+                        dyp[r] = dyk + rr * dpitch;
+                    }
+                    float *a = acc + (r0 * nt_pad + tt * CW_RO) * CW_V;
+                    cw_tile(a, dyp, colp + tt, len, 1, 0, 0);
+                }
+            }
+        }
+    }
+}
+
 static void cw_task(void *p, int64_t task) {
     cw_ctx *x = p;
     const pcnn_conv2d_desc *d = x->d;
@@ -256,13 +410,18 @@ static void cw_task(void *p, int64_t task) {
     const int64_t g = task / (x->tb_blocks * x->ob_blocks);
     const int64_t t0 = tb * x->tb;
     const int64_t nt = (x->taps - t0 < x->tb) ? x->taps - t0 : x->tb;
-    const int64_t o0 = g * x->ocg + ob * CW_OB;
-    const int64_t no = (g * x->ocg + x->ocg - o0 < CW_OB) ? g * x->ocg + x->ocg - o0 : CW_OB;
+    const int64_t o0 = g * x->ocg + ob * x->ob;
+    const int64_t no = (g * x->ocg + x->ocg - o0 < x->ob) ? g * x->ocg + x->ocg - o0 : x->ob;
     const int64_t nt_pad = (nt + CW_RT - 1) / CW_RT * CW_RT;
     const int64_t no_pad = (no + CW_RO - 1) / CW_RO * CW_RO;
 
     const size_t acc_floats = (size_t)(no_pad * nt_pad * CW_V);
-    const size_t col_floats = x->direct ? 0 : (size_t)(CW_TB * CW_PITCH + CW_V); /* + slack */
+    size_t col_floats = x->direct ? 0 : (size_t)(CW_TB * CW_PITCH + CW_V); /* + slack */
+    if (x->wide) {
+        /* padded planes, then no dY rows of CW_P floats */
+        col_floats = (size_t)(x->wide_nci * d->stride_h * d->stride_w * x->wide_pitch + CW_V +
+                              no * ((CW_P + CW_V - 1) / CW_V * CW_V) + CW_V);
+    }
     float *scratch = cw_scratch_get(acc_floats + col_floats);
     if (scratch == NULL) {
         __atomic_store_n(&x->oom, 1, __ATOMIC_RELAXED);
@@ -271,6 +430,11 @@ static void cw_task(void *p, int64_t task) {
     float *acc = scratch;
     float *col = scratch + acc_floats;
     memset(acc, 0, acc_floats * sizeof(float));
+    if (x->wide) {
+        float *dyk = col + x->wide_nci * d->stride_h * d->stride_w * x->wide_pitch + CW_V;
+        cw_run_wide(x, acc, col, dyk, g, t0, nt, nt_pad, o0, no, no_pad);
+        goto reduce;
+    }
 
     /* Chunks of CW_P output pixels; planes smaller than that are batched, several images
      * per chunk (one segment each, segments CW_V-aligned in col), so that the tiles run
@@ -322,6 +486,7 @@ static void cw_task(void *p, int64_t task) {
         }
     }
 
+reduce:
     /* reduce the lanes once */
     for (int64_t r = 0; r < no; ++r) {
         const int64_t r0 = r / CW_RO * CW_RO;
@@ -332,6 +497,28 @@ static void cw_task(void *p, int64_t task) {
                              ((r - r0) * CW_RT + (j - tt)) * CW_V;
             dw[j] = cw_hsum(cw_load(a));
         }
+    }
+}
+
+/* src image n all finite? (v - v is 0 for finite v, NaN otherwise; NaN sticks) */
+static void cw_finite_task(void *p, int64_t n) {
+    cw_ctx *x = p;
+    const int64_t count = x->d->c * x->ihw;
+    const float *s = x->src + n * count;
+    cw_vf a0 = cw_zero(), a1 = cw_zero();
+    int64_t i = 0;
+    for (; i + 2 * CW_V <= count; i += 2 * CW_V) {
+        const cw_vf v0 = cw_load(s + i), v1 = cw_load(s + i + CW_V);
+        a0 = cw_add(a0, cw_sub(v0, v0));
+        a1 = cw_add(a1, cw_sub(v1, v1));
+    }
+    for (; i < count; i += CW_V) {
+        const int rest = (count - i < CW_V) ? (int)(count - i) : CW_V;
+        const cw_vf v = rest == CW_V ? cw_load(s + i) : cw_load_first(s + i, rest);
+        a0 = cw_add(a0, cw_sub(v, v));
+    }
+    if (cw_hsum(cw_add(a0, a1)) != 0.0f) {
+        __atomic_store_n(&x->nonfinite, 1, __ATOMIC_RELAXED);
     }
 }
 
@@ -371,11 +558,6 @@ PCNN_INTERNAL int32_t CW_NAME(const pcnn_conv2d_desc *d, const float *src, const
     x.taps = x.cg * x.khw;
     x.ohw = d->oh * d->ow;
     x.ihw = d->ih * d->iw;
-    x.ob_blocks = (x.ocg + CW_OB - 1) / CW_OB;
-    x.tb_blocks = (x.taps + CW_TB - 1) / CW_TB;
-    /* even out the blocks (a last, nearly empty block would unbalance the threads) */
-    x.tb = ((x.taps + x.tb_blocks - 1) / x.tb_blocks + CW_RT - 1) / CW_RT * CW_RT;
-    x.tb_blocks = (x.taps + x.tb - 1) / x.tb;
     const int64_t last_iy = (d->oh - 1) * d->stride_h - d->pad_top + (d->kh - 1) * d->dilation_h;
     const int64_t last_ix = (d->ow - 1) * d->stride_w - d->pad_left + (d->kw - 1) * d->dilation_w;
     const int padded = d->pad_top > 0 || d->pad_left > 0 || last_iy >= d->ih || last_ix >= d->iw;
@@ -383,6 +565,72 @@ PCNN_INTERNAL int32_t CW_NAME(const pcnn_conv2d_desc *d, const float *src, const
 
     if (d->iw > ((int64_t)1 << 30)) {
         return PCNN_STATUS_UNSUPPORTED; /* cw_load_row's lane arithmetic is int32 */
+    }
+    /* The phase-plane path (cw_run_wide), when a chunk holds at least half CW_P pixels and
+     * at least 3/4 of what the tile computes are real pixels (not junk). */
+    x.wp = d->ow + (d->kw - 1) * d->dilation_w / d->stride_w;
+    x.eh = (d->kh - 1) * d->dilation_h / d->stride_h;
+    /* Stride 1 only, and not for the unpadded 1x1 case (read in place): the same layout
+     * with stride-2 phase planes (and for 1x1 with images batched without tails) measured
+     * slower (on a noisy machine) than the paths below on resnet_s2 and pw1x1: repacking dY
+     * for every task costs about what the cheaper packing saves there. */
+    if (CW_WIDE && x.wp <= CW_P && d->stride_h == 1 && d->stride_w == 1 && !x.direct) {
+        int64_t computed, useful;
+        if ((d->oh + x.eh) * x.wp <= CW_P) {
+            x.nb = CW_P / ((d->oh + x.eh) * x.wp);
+            if (x.nb > d->n) x.nb = d->n;
+            x.ny = d->oh;
+            computed = ((x.nb - 1) * (d->oh + x.eh) + d->oh - 1) * x.wp + d->ow;
+            useful = x.nb * x.ohw;
+        } else {
+            x.nb = 1;
+            x.ny = CW_P / x.wp;
+            computed = (x.ny - 1) * x.wp + d->ow;
+            useful = x.ny * d->ow;
+        }
+        const int junk = x.wp > d->ow || (x.nb > 1 && x.eh > 0);
+        /* and when a task has at least as many taps as output channels: the repacked dY
+         * (no rows) must cost less than the kh * kw shifted copies saved (nt rows) */
+        const int64_t ob_first = x.ocg < CW_OB ? x.ocg : CW_OB;
+        if (computed >= CW_P / 2 && 4 * useful >= 3 * computed && x.taps >= ob_first) {
+            x.wide = 1;
+            if (junk) {
+                pcnn_parallel_for_work(d->n, d->n * d->c * x.ihw, cw_finite_task, &x);
+                x.wide = __atomic_load_n(&x.nonfinite, __ATOMIC_RELAXED) == 0;
+            }
+        }
+    }
+
+    /* The packing path packs its col rows once per task: when that is the larger cost
+     * (col is taps / oc times the size of dY) one task takes up to 2 * CW_OB output channels
+     * with half the taps (the accumulators stay the same size). Measured on resnet_s2. */
+    x.ob = CW_OB;
+    int64_t tb_cap = CW_TB;
+    if (!x.wide && !x.direct && x.ocg > CW_OB && x.ocg <= 2 * CW_OB && x.taps >= x.ocg) {
+        x.ob = 2 * CW_OB;
+        tb_cap = CW_TB / 2;
+    }
+    x.ob_blocks = (x.ocg + x.ob - 1) / x.ob;
+    /* Every task reads all of dY once: the wide path (whose packed planes stay small) takes
+     * more taps per task when the accumulators allow, but keeps at least 4 tasks. */
+    const int64_t ob_first2 = x.ocg < CW_OB ? x.ocg : CW_OB;
+    const int64_t tb_max = (x.wide && ob_first2 <= 64) ? CW_TB_WIDE : tb_cap;
+    x.tb_blocks = (x.taps + tb_max - 1) / tb_max;
+    if (x.wide && d->groups * x.ob_blocks * x.tb_blocks < 4) {
+        /* at least 4 tasks (2 threads), as long as each keeps >= 24 taps: with fewer, the
+         * dY repack per task costs more than the split gains (measured on cifar) */
+        const int64_t want = (4 + d->groups * x.ob_blocks - 1) / (d->groups * x.ob_blocks);
+        const int64_t most = x.taps / 24;
+        const int64_t blocks = want < most ? want : most;
+        if (blocks > x.tb_blocks) x.tb_blocks = blocks;
+    }
+    /* even out the blocks (a last, nearly empty block would unbalance the threads) */
+    x.tb = ((x.taps + x.tb_blocks - 1) / x.tb_blocks + CW_RT - 1) / CW_RT * CW_RT;
+    x.tb_blocks = (x.taps + x.tb - 1) / x.tb;
+    if (x.wide) {
+        const int64_t rows = (x.nb > 1 ? x.nb : 1) * (x.ny + x.eh);
+        x.wide_pitch = (rows * x.wp + CW_V - 1) / CW_V * CW_V + CW_V;
+        x.wide_nci = (x.tb + x.khw - 1) / x.khw + 1;
     }
     int64_t ntasks;
     if (pcnn_mul_i64(d->groups, x.ob_blocks * x.tb_blocks, &ntasks)) {
