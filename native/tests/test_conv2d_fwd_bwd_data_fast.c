@@ -462,6 +462,13 @@ int main(void) {
     }
     CHECK(1, 7, 9, 10, 33, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1); /* oc not a block multiple */
     CHECK(1, 5, 6, 20, 100, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1);
+    /* pointwise (flattened 1x1) panel path: every pixel count 1..40 (tails of 1..16
+     * lanes, the channels-in-lanes tail for <= 8), grouped, odd numbers of channel blocks */
+    for (int64_t px = 1; px <= 40; ++px) {
+        CHECK(2, 3 + px % 5, 1, px, 13 + px % 17, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1);
+        CHECK(1, 6, 2, px, 9, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 3);
+    }
+    CHECK(2, 70, 14, 14, 37, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1);
     /* groups, depthwise */
     CHECK(2, 6, 9, 11, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2);
     CHECK(2, 8, 10, 19, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 8);  /* depthwise */
