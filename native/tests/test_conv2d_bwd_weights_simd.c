@@ -227,6 +227,18 @@ int main(void) {
     /* packing path with one task over up to 2 * CW_OB output channels */
     run_case(conv_desc(1, 20, 15, 17, 150, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1), 0, "pack oc int");
     run_case(conv_desc(2, 40, 15, 17, 400, 3, 3, 2, 2, 1, 0, 1, 0, 1, 1, 2), 1, "pack oc g2");
+    /* the transposed path (AVX-512, lanes along taps, 64 taps per task): tap tails, pixel
+     * pieces of 128 with tails, output-channel tiles of 6 with tails and split blocks,
+     * strides 2 and 3, dilation, groups, non-finite values */
+    for (int m = 0; m < 4; ++m) {
+        run_case(conv_desc(2, 64, 13, 11, 100, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1), m, "trans 1x1 tails");
+        run_case(conv_desc(3, 64, 9, 17, 97, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1), m, "trans 1x1 split");
+        run_case(conv_desc(1, 118, 20, 20, 202, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 2), m, "trans 1x1 g2");
+        run_case(conv_desc(2, 7, 23, 29, 110, 3, 3, 2, 2, 1, 0, 1, 2, 1, 1, 1), m, "trans s2 asym");
+        run_case(conv_desc(1, 7, 40, 41, 99, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1), m, "trans s3");
+        run_case(conv_desc(2, 14, 25, 27, 101, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1), m, "trans s2 dil");
+        run_case(conv_desc(1, 127, 5, 6, 96, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1), m, "trans 1x1 s2");
+    }
     /* benchmark shapes with a smaller N */
     run_case(conv_desc(4, 1, 28, 28, 6, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1), 0, "lenet1");
     run_case(conv_desc(4, 6, 12, 12, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1), 0, "lenet2");

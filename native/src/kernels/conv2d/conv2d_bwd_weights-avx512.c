@@ -54,4 +54,42 @@ static inline float cw_hsum(cw_vf v) {
     return _mm_cvtss_f32(b);
 }
 
+/* the transposed path (see cw_run_trans) */
+#define CW_TRANS 1
+static inline cw_vf cw_bcast(const float *p) { return _mm512_set1_ps(*p); }
+/* p[2i] for i < 16 (reads p[0, 32)) */
+static inline cw_vf cw_even(const float *p) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
+                                           28, 30);
+    return _mm512_permutex2var_ps(_mm512_loadu_ps(p), even, _mm512_loadu_ps(p + 16));
+}
+/* out[i * stride + j] = rows[j][pb + i] for i, j < 16: a 16 x 16 transpose in registers
+ * (unpack pairs of rows, then 64-bit shuffles, then two 128-bit lane shuffles) */
+static inline void cw_transpose16(float *out, int64_t stride, const float *const *rows,
+                                  int64_t pb) {
+    __m512 r[16], t[16];
+    for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(rows[i] + pb);
+    for (int i = 0; i < 8; ++i) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; ++i) {
+        r[4 * i + 0] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], 0x44);
+        r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], 0xEE);
+        r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+        r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+    }
+    for (int h = 0; h < 2; ++h) {
+        for (int i = 0; i < 4; ++i) {
+            t[8 * h + i] = _mm512_shuffle_f32x4(r[8 * h + i], r[8 * h + 4 + i], 0x88);
+            t[8 * h + 4 + i] = _mm512_shuffle_f32x4(r[8 * h + i], r[8 * h + 4 + i], 0xDD);
+        }
+    }
+    for (int i = 0; i < 8; ++i) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
+        r[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xDD);
+    }
+    for (int i = 0; i < 16; ++i) _mm512_storeu_ps(out + i * stride, r[i]);
+}
+
 #include "conv2d_bwd_weights-simd.h"
