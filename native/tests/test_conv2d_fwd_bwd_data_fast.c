@@ -444,6 +444,9 @@ int main(void) {
     CHECK(1, 32, 32, 32, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);    /* mid */
     CHECK(1, 16, 56, 56, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);    /* resnet3x3, fewer channels */
     CHECK(1, 32, 28, 28, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1);    /* resnet_s2, fewer channels */
+    /* resnet_s2-like with enough work per weight that every thread packs its own blocks
+     * (task_block_weights), several tasks and block chunks per thread */
+    CHECK(2, 64, 28, 28, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1);
     CHECK(2, 40, 14, 14, 36, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1);    /* pw1x1, fewer channels */
     CHECK(1, 3, 64, 70, 20, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1);     /* big7x7, smaller */
     /* widths 1..33, 48, 63, 64, 65 (3x3 pad 1 and 3x1 valid), channels tails */
