@@ -68,10 +68,10 @@ public final class NativeBackend implements Backend {
     public void conv2dForward(Conv2dGeometry g, Tensor src, Tensor weights, Tensor bias, Tensor dst) {
         requireGeometry(g);
         g.checkForward(src, weights, bias, dst);
-        MemorySegment s = segment("src", src, g.srcShape());
-        MemorySegment w = segment("weights", weights, g.weightsShape());
-        MemorySegment b = bias == null ? MemorySegment.NULL : segment("bias", bias, g.biasShape());
-        MemorySegment d = segment("dst", dst, g.dstShape());
+        MemorySegment s = segment("src", src);
+        MemorySegment w = segment("weights", weights);
+        MemorySegment b = bias == null ? MemorySegment.NULL : segment("bias", bias);
+        MemorySegment d = segment("dst", dst);
         requireNoOverlap("dst", d, "src", s);
         requireNoOverlap("dst", d, "weights", w);
         requireNoOverlap("dst", d, "bias", b);
@@ -84,9 +84,9 @@ public final class NativeBackend implements Backend {
     public void conv2dBackwardData(Conv2dGeometry g, Tensor diffDst, Tensor weights, Tensor diffSrc) {
         requireGeometry(g);
         g.checkBackwardData(diffDst, weights, diffSrc);
-        MemorySegment dy = segment("diffDst", diffDst, g.dstShape());
-        MemorySegment w = segment("weights", weights, g.weightsShape());
-        MemorySegment dx = segment("diffSrc", diffSrc, g.srcShape());
+        MemorySegment dy = segment("diffDst", diffDst);
+        MemorySegment w = segment("weights", weights);
+        MemorySegment dx = segment("diffSrc", diffSrc);
         requireNoOverlap("diffSrc", dx, "diffDst", dy);
         requireNoOverlap("diffSrc", dx, "weights", w);
         MemorySegment desc = convDesc(g);
@@ -99,10 +99,10 @@ public final class NativeBackend implements Backend {
                                       Tensor diffBias) {
         requireGeometry(g);
         g.checkBackwardWeights(src, diffDst, diffWeights, diffBias);
-        MemorySegment s = segment("src", src, g.srcShape());
-        MemorySegment dy = segment("diffDst", diffDst, g.dstShape());
-        MemorySegment dw = segment("diffWeights", diffWeights, g.weightsShape());
-        MemorySegment db = diffBias == null ? MemorySegment.NULL : segment("diffBias", diffBias, g.biasShape());
+        MemorySegment s = segment("src", src);
+        MemorySegment dy = segment("diffDst", diffDst);
+        MemorySegment dw = segment("diffWeights", diffWeights);
+        MemorySegment db = diffBias == null ? MemorySegment.NULL : segment("diffBias", diffBias);
         requireNoOverlap("diffWeights", dw, "src", s);
         requireNoOverlap("diffWeights", dw, "diffDst", dy);
         requireNoOverlap("diffBias", db, "src", s);
@@ -119,8 +119,8 @@ public final class NativeBackend implements Backend {
     public void maxPool2dForward(MaxPool2dGeometry g, Tensor src, Tensor dst, IndexBuffer indices) {
         requireGeometry(g);
         g.checkForward(src, dst, indices);
-        MemorySegment s = segment("src", src, g.srcShape());
-        MemorySegment d = segment("dst", dst, g.dstShape());
+        MemorySegment s = segment("src", src);
+        MemorySegment d = segment("dst", dst);
         MemorySegment ix = indices == null ? MemorySegment.NULL
                 : checkSegment("indices", indices.segment(), g.dstElementCount());
         requireNoOverlap("dst", d, "src", s);
@@ -135,9 +135,9 @@ public final class NativeBackend implements Backend {
     public void maxPool2dBackward(MaxPool2dGeometry g, Tensor diffDst, IndexBuffer indices, Tensor diffSrc) {
         requireGeometry(g);
         g.checkBackward(diffDst, indices, diffSrc);
-        MemorySegment dy = segment("diffDst", diffDst, g.dstShape());
+        MemorySegment dy = segment("diffDst", diffDst);
         MemorySegment ix = checkSegment("indices", indices.segment(), g.dstElementCount());
-        MemorySegment dx = segment("diffSrc", diffSrc, g.srcShape());
+        MemorySegment dx = segment("diffSrc", diffSrc);
         requireNoOverlap("diffSrc", dx, "diffDst", dy);
         requireNoOverlap("diffSrc", dx, "indices", ix);
         MemorySegment desc = poolDesc(g);
@@ -247,12 +247,9 @@ public final class NativeBackend implements Backend {
         }
     }
 
-    private static MemorySegment segment(String name, Tensor t, long[] shape) {
-        long count = 1;
-        for (long d : shape) {
-            count *= d; // cannot overflow: the geometry checked these products
-        }
-        return checkSegment(name, t.segment(), count);
+    /** The tensor's segment, checked; its shape was already checked against the geometry. */
+    private static MemorySegment segment(String name, Tensor t) {
+        return checkSegment(name, t.segment(), t.elementCount());
     }
 
     /**
