@@ -3,7 +3,7 @@
 #
 #   1. the native bench (native/bench/pcnn_bench.cpp): panama-cnn's C kernels vs oneDNN in the
 #      same process, on bench/shapes.txt, 1 and 2 threads; table + JSON under bench/results/;
-#   2. the JMH suite for the Java call path (java/src/test/java/io/github/panamacnn/bench/).
+#   2. the JMH suite for the Java call path (java/core/src/test/java/io/github/panamacnn/bench/).
 #
 # Usage: scripts/bench.sh [--no-jmh] [--no-native] [--jmh-args "JMH OPTIONS"] [pcnn-bench options]
 #   pcnn-bench options are passed through, e.g. --only seed_tiny,pool_lenet --min-time 0.05
@@ -22,6 +22,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 min_java=23
 build_dir="$root/target/bench"
+core="$root/java/core"   # the library module: JMH classes and class path
 results_dir="$root/bench/results"
 onednn_header=/usr/include/oneapi/dnnl/dnnl.hpp
 
@@ -157,9 +158,9 @@ find_java() {
 
 # The JMH stubs (META-INF/BenchmarkList) and target/test-classpath.txt come from `mvn package`.
 jmh_needs_build() {
-    local list="$root/target/test-classes/META-INF/BenchmarkList" src
-    [[ -f "$list" && -s "$root/target/test-classpath.txt" ]] || return 0
-    for src in "$root/java/src" "$root/native/src" "$root/native/include" "$root/pom.xml"; do
+    local list="$core/target/test-classes/META-INF/BenchmarkList" src
+    [[ -f "$list" && -s "$core/target/test-classpath.txt" ]] || return 0
+    for src in "$root/java/core/src" "$root/native/src" "$root/native/include" "$root/pom.xml"; do
         [[ -e "$src" ]] || continue
         if [[ -n "$(find "$src" -newer "$list" -print -quit)" ]]; then
             return 0
@@ -182,7 +183,7 @@ if ((run_jmh)); then
         fi
         rm -f "$log"
     fi
-    [[ -f "$root/target/test-classes/META-INF/BenchmarkList" ]] ||
+    [[ -f "$core/target/test-classes/META-INF/BenchmarkList" ]] ||
         die "no JMH benchmark list in target/test-classes: annotation processing did not run (see pom.xml, -proc:full)"
     # Run from a private copy of the classes: a `mvn` started meanwhile (an IDE, a colleague in
     # the same tree) recompiles target/test-classes and would pull the JMH stubs from under a
@@ -190,8 +191,8 @@ if ((run_jmh)); then
     snap="$build_dir/jmh-classes"
     rm -rf "$snap"
     mkdir -p "$snap"
-    cp -R "$root/target/classes" "$root/target/test-classes" "$snap/"
-    cp="$snap/test-classes:$snap/classes:$(cat "$root/target/test-classpath.txt")"
+    cp -R "$core/target/classes" "$core/target/test-classes" "$snap/"
+    cp="$snap/test-classes:$snap/classes:$(cat "$core/target/test-classpath.txt")"
     jmh_json="$results_dir/$stamp-jmh.json"
     jmh_txt="$results_dir/$stamp-jmh.txt"
     ((${#jmh_args[@]} > 0)) || jmh_args=("io.github.panamacnn.bench")

@@ -21,7 +21,7 @@ HEADER="native/include/panamacnn/panamacnn.h"
 INCLUDE_DIR="native/include"
 PACKAGE="io.github.panamacnn.ffi"
 HEADER_CLASS="panamacnn_h"
-OUTPUT="java/src/main/java"
+OUTPUT="java/core/src/main/java"
 PKG_DIR="$OUTPUT/${PACKAGE//.//}"
 
 if ! command -v jextract >/dev/null 2>&1; then

@@ -41,7 +41,8 @@ import org.junit.jupiter.api.Test;
 class BindingsMatchHeaderTest {
 
     static final Path HEADER = Path.of("native/include/panamacnn/panamacnn.h");
-    static final Path BUILT_LIBRARY = Path.of("target/classes/native/linux-x86_64/libpanamacnn.so");
+    static final Path BUILT_LIBRARY = Path.of(System.getProperty("panamacnn.module.dir", "java/core"),
+            "target/classes/native/linux-x86_64/libpanamacnn.so");
     static final String PACKAGE = "io.github.panamacnn.ffi";
 
     /** A C type as the ABI allows it: fixed-width integers, float, void, or a pointer. */

@@ -2,9 +2,9 @@ package io.github.panamacnn;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.github.panamacnn.cli.ShapeCorpus;
-import io.github.panamacnn.cli.ShapeCorpus.ConvCase;
-import io.github.panamacnn.cli.ShapeCorpus.PoolCase;
+import io.github.panamacnn.verify.ShapeCorpus;
+import io.github.panamacnn.verify.ShapeCorpus.ConvCase;
+import io.github.panamacnn.verify.ShapeCorpus.PoolCase;
 import io.github.panamacnn.nativeimpl.Tolerance;
 import io.github.panamacnn.reference.ReferenceKernels;
 import java.lang.foreign.Arena;

@@ -18,7 +18,7 @@ class ReadmeExampleTest {
 
     private static final String BEGIN = "// README-EXAMPLE-BEGIN";
     private static final String END = "// README-EXAMPLE-END";
-    private static final String README_MARKER = "<!-- README-EXAMPLE: java/src/test/java/io/github/panamacnn/"
+    private static final String README_MARKER = "<!-- README-EXAMPLE: java/core/src/test/java/io/github/panamacnn/"
             + "ReadmeExampleTest.java -->";
 
     // README-EXAMPLE-BEGIN
@@ -52,8 +52,8 @@ class ReadmeExampleTest {
 
     @Test
     void readmeCodeBlockIsTheExampleVerbatim() throws IOException {
-        Path root = Path.of(System.getProperty("basedir", "."));
-        Path self = root.resolve("java/src/test/java/io/github/panamacnn/ReadmeExampleTest.java");
+        Path root = Path.of(System.getProperty("panamacnn.root", "."));
+        Path self = root.resolve("java/core/src/test/java/io/github/panamacnn/ReadmeExampleTest.java");
         Path readme = root.resolve("README.md");
         List<String> snippet = dedent(between(Files.readAllLines(self), BEGIN, END));
         List<String> lines = Files.readAllLines(readme);

@@ -201,7 +201,7 @@ class TorchCrossCheckTest {
     }
 
     private static Path projectDir() {
-        String basedir = System.getProperty("basedir");
+        String basedir = System.getProperty("panamacnn.root");
         return Path.of(basedir != null && !basedir.isBlank() ? basedir : System.getProperty("user.dir"));
     }
 

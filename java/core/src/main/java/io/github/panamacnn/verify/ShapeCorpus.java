@@ -1,4 +1,4 @@
-package io.github.panamacnn.cli;
+package io.github.panamacnn.verify;
 
 import io.github.panamacnn.Conv2dGeometry;
 import io.github.panamacnn.MaxPool2dGeometry;

@@ -1,5 +1,6 @@
 package io.github.panamacnn.cli;
 
+import io.github.panamacnn.verify.ShapeCorpus;
 import io.github.panamacnn.Backend;
 import io.github.panamacnn.Isa;
 import java.io.IOException;
