@@ -138,6 +138,11 @@ static void build_pool_corpus(void) {
     P("global",                 2, 3, 7,  7, 7, 7, 1, 1, 0, 0, 0, 0, 1, 1, 0);
     P("wide 1xW",               1, 3, 1, 67, 1, 3, 1, 2, 0, 0, 1, 1, 1, 1, 1);
     P("tall Hx1",               1, 3, 37, 1, 3, 1, 2, 1, 1, 1, 0, 0, 1, 1, 0);
+    /* ceil mode, PyTorch's output-size rule: windows larger than the (padded) input */
+    P("window > input ceil",    1, 3, 3,  3, 4, 4, 3, 3, 0, 0, 0, 0, 1, 1, 1);
+    P("dilated window > input", 2, 2, 2,  5, 3, 3, 4, 5, 1, 0, 1, 1, 2, 3, 1);
+    P("window > input s2 ceil", 1, 3, 1, 1, 3, 3, 2, 2, 1, 0, 1, 0, 1, 1, 1);
+    P("hanging s2 ceil",        1, 4, 6, 10, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, 1);
 #undef P
     char name[64];
     for (int wi = 0; wi < N_WIDTHS; ++wi) {
