@@ -177,7 +177,13 @@ class ConcurrencyTest {
     }
 
     private static Tensor slowInput() {
-        return Tensor.of(data(9, 2 * 32 * 96 * 96), 2, 32, 96, 96);
+        return Tensor.of(data(9, 2 * 32 * 128 * 128), 2, 32, 128, 128);
+    }
+
+    /** How long to wait after a thread signals that it starts a call of about {@code callNanos}, so that
+     *  the call is most likely running: a third of it (at least a millisecond). */
+    private static void sleepIntoCall(long callNanos) throws InterruptedException {
+        Thread.sleep(Math.max(1, callNanos / 3_000_000));
     }
 
     @Test
@@ -225,6 +231,13 @@ class ConcurrencyTest {
     @Timeout(value = 30, unit = TimeUnit.SECONDS)
     void closingALayerWhileAnotherThreadRunsItThrows() throws Exception {
         try (Tensor x = slowInput()) {
+            long callNanos;
+            try (Conv2d warm = slowConv()) {
+                warm.forward(x);
+                long t0 = System.nanoTime();
+                warm.forward(x);
+                callNanos = System.nanoTime() - t0;
+            }
             int inUse = 0;
             for (int attempt = 0; attempt < 10 && inUse == 0; attempt++) {
                 Conv2d c = slowConv();
@@ -240,7 +253,7 @@ class ConcurrencyTest {
                 });
                 runner.start();
                 started.await();
-                Thread.sleep(5);
+                sleepIntoCall(callNanos);
                 try {
                     c.close(); // between calls: the runner finished first, or finds the layer closed
                     runner.join(20_000);
@@ -269,11 +282,13 @@ class ConcurrencyTest {
     @Timeout(value = 30, unit = TimeUnit.SECONDS)
     void closingATensorDuringANativeCallThrowsAndTheMemoryStaysValid() throws Exception {
         Backend nat = Backend.nativeBackend();
-        Conv2dGeometry g = Conv2dGeometry.of(2, 32, 96, 96, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+        Conv2dGeometry g = Conv2dGeometry.of(2, 32, 128, 128, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
         try (Tensor w = Tensor.of(data(10, (int) count(g.weightsShape())), g.weightsShape());
              Tensor expectedY = Tensor.zeros(g.dstShape());
              Tensor x0 = slowInput()) {
+            long t0 = System.nanoTime();
             nat.conv2dForward(g, x0, w, null, expectedY);
+            long callNanos = System.nanoTime() - t0;
             int[] expected = bits(expectedY.toArray());
             int refused = 0;
             for (int attempt = 0; attempt < 10 && refused == 0; attempt++) {
@@ -291,7 +306,7 @@ class ConcurrencyTest {
                 });
                 runner.start();
                 started.await();
-                Thread.sleep(5);
+                sleepIntoCall(callNanos);
                 boolean closed;
                 try {
                     x.close();
@@ -326,10 +341,15 @@ class ConcurrencyTest {
     @Timeout(value = 30, unit = TimeUnit.SECONDS)
     void aCallerOwnedSharedArenaClosedDuringANativeCallThrows() throws Exception {
         Backend nat = Backend.nativeBackend();
-        Conv2dGeometry g = Conv2dGeometry.of(2, 32, 96, 96, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
-        float[] xs = data(9, 2 * 32 * 96 * 96);
+        Conv2dGeometry g = Conv2dGeometry.of(2, 32, 128, 128, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+        float[] xs = data(9, 2 * 32 * 128 * 128);
         try (Tensor w = Tensor.of(data(10, (int) count(g.weightsShape())), g.weightsShape());
              Tensor y = Tensor.zeros(g.dstShape())) {
+            long t0 = System.nanoTime();
+            try (Tensor x0 = Tensor.of(xs, g.srcShape())) {
+                nat.conv2dForward(g, x0, w, null, y);
+            }
+            long callNanos = System.nanoTime() - t0;
             int refused = 0;
             for (int attempt = 0; attempt < 10 && refused == 0; attempt++) {
                 Arena arena = Arena.ofShared();
@@ -348,7 +368,7 @@ class ConcurrencyTest {
                 });
                 runner.start();
                 started.await();
-                Thread.sleep(5);
+                sleepIntoCall(callNanos);
                 try {
                     arena.close();
                 } catch (IllegalStateException e) {
