@@ -180,11 +180,7 @@ class ConcurrencyTest {
         return Tensor.of(data(9, 2 * 32 * 128 * 128), 2, 32, 128, 128);
     }
 
-    /** How long to wait after a thread signals that it starts a call of about {@code callNanos}, so that
-     *  the call is most likely running: a third of it (at least a millisecond). */
-    private static void sleepIntoCall(long callNanos) throws InterruptedException {
-        Thread.sleep(Math.max(1, callNanos / 3_000_000));
-    }
+
 
     @Test
     @Timeout(value = 30, unit = TimeUnit.SECONDS)
@@ -227,47 +223,64 @@ class ConcurrencyTest {
         }
     }
 
+    /** A thread calling {@code call} back to back until it throws or is stopped: nearly all of its time is
+     *  spent inside the call, so another thread acting after {@link #awaitCalls} almost surely meets a running
+     *  call (and if not, the next one). */
+    private static final class Looper {
+        final AtomicInteger calls = new AtomicInteger();
+        final AtomicReference<Throwable> failure = new AtomicReference<>();
+        final java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        final Thread thread;
+
+        Looper(Runnable call) {
+            thread = new Thread(() -> {
+                try {
+                    while (!stop.get()) {
+                        call.run();
+                        calls.incrementAndGet();
+                    }
+                } catch (Throwable e) {
+                    failure.set(e);
+                }
+            });
+            thread.start();
+        }
+
+        /** Waits until {@code n} calls have completed (or the thread ended). */
+        void awaitCalls(int n) throws InterruptedException {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (calls.get() < n && thread.isAlive() && System.nanoTime() < deadline) {
+                Thread.sleep(1);
+            }
+        }
+
+        Throwable stopAndJoin() throws InterruptedException {
+            stop.set(true);
+            thread.join(20_000);
+            assertThat(thread.isAlive()).as("the looping thread ended").isFalse();
+            return failure.get();
+        }
+    }
+
     @Test
     @Timeout(value = 30, unit = TimeUnit.SECONDS)
     void closingALayerWhileAnotherThreadRunsItThrows() throws Exception {
         try (Tensor x = slowInput()) {
-            long callNanos;
-            try (Conv2d warm = slowConv()) {
-                warm.forward(x);
-                long t0 = System.nanoTime();
-                warm.forward(x);
-                callNanos = System.nanoTime() - t0;
-            }
             int inUse = 0;
             for (int attempt = 0; attempt < 10 && inUse == 0; attempt++) {
                 Conv2d c = slowConv();
-                CountDownLatch started = new CountDownLatch(1);
-                AtomicReference<Throwable> failure = new AtomicReference<>();
-                Thread runner = new Thread(() -> {
-                    try {
-                        started.countDown();
-                        c.forward(x);
-                    } catch (Throwable e) {
-                        failure.set(e);
-                    }
-                });
-                runner.start();
-                started.await();
-                sleepIntoCall(callNanos);
+                Looper l = new Looper(() -> c.forward(x));
+                l.awaitCalls(1);
                 try {
-                    c.close(); // between calls: the runner finished first, or finds the layer closed
-                    runner.join(20_000);
-                    if (failure.get() != null) {
-                        assertThat(failure.get()).isInstanceOf(IllegalStateException.class)
-                                .hasMessageContaining("closed");
-                    }
+                    c.close(); // between two calls: the looper then finds the layer closed
+                    Throwable f = l.stopAndJoin();
+                    assertThat(f).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
                     continue;
                 } catch (IllegalStateException e) {
                     assertThat(e).hasMessageContaining("close() called while this layer is running");
                     inUse++;
                 }
-                runner.join(20_000);
-                assertThat(failure.get()).as("the forward that was running").isNull();
+                assertThat(l.stopAndJoin()).as("the forward calls that were running").isNull();
                 assertThat(c.isClosed()).isFalse();
                 c.close();
                 assertThat(c.isClosed()).isTrue();
@@ -286,46 +299,24 @@ class ConcurrencyTest {
         try (Tensor w = Tensor.of(data(10, (int) count(g.weightsShape())), g.weightsShape());
              Tensor expectedY = Tensor.zeros(g.dstShape());
              Tensor x0 = slowInput()) {
-            long t0 = System.nanoTime();
             nat.conv2dForward(g, x0, w, null, expectedY);
-            long callNanos = System.nanoTime() - t0;
             int[] expected = bits(expectedY.toArray());
             int refused = 0;
             for (int attempt = 0; attempt < 10 && refused == 0; attempt++) {
                 Tensor x = x0.copy();
                 Tensor y = Tensor.zeros(g.dstShape());
-                CountDownLatch started = new CountDownLatch(1);
-                AtomicReference<Throwable> failure = new AtomicReference<>();
-                Thread runner = new Thread(() -> {
-                    try {
-                        started.countDown();
-                        nat.conv2dForward(g, x, w, null, y);
-                    } catch (Throwable e) {
-                        failure.set(e);
-                    }
-                });
-                runner.start();
-                started.await();
-                sleepIntoCall(callNanos);
-                boolean closed;
+                Looper l = new Looper(() -> nat.conv2dForward(g, x, w, null, y));
+                l.awaitCalls(1);
                 try {
                     x.close();
-                    closed = true;
+                    // between two calls: the next one finds it closed
+                    assertThat(l.stopAndJoin()).isInstanceOf(IllegalStateException.class);
                 } catch (IllegalStateException e) {
                     assertThat(e).hasMessageContaining("a native kernel is using its memory");
                     assertThat(x.isAlive()).as("the refused tensor stays open").isTrue();
-                    closed = false;
                     refused++;
-                }
-                runner.join(20_000);
-                if (closed) {
-                    // closed before the call began (it then throws) or after it returned (it succeeded)
-                    if (failure.get() != null) {
-                        assertThat(failure.get()).isInstanceOf(IllegalStateException.class);
-                    }
-                } else {
-                    assertThat(failure.get()).as("the call whose input was not freed").isNull();
-                    assertThat(bits(y.toArray())).as("its result").isEqualTo(expected);
+                    assertThat(l.stopAndJoin()).as("the calls whose input was not freed").isNull();
+                    assertThat(bits(y.toArray())).as("their result").isEqualTo(expected);
                     x.close(); // now it can go
                 }
                 assertThat(x.isAlive()).isFalse();
@@ -345,40 +336,20 @@ class ConcurrencyTest {
         float[] xs = data(9, 2 * 32 * 128 * 128);
         try (Tensor w = Tensor.of(data(10, (int) count(g.weightsShape())), g.weightsShape());
              Tensor y = Tensor.zeros(g.dstShape())) {
-            long t0 = System.nanoTime();
-            try (Tensor x0 = Tensor.of(xs, g.srcShape())) {
-                nat.conv2dForward(g, x0, w, null, y);
-            }
-            long callNanos = System.nanoTime() - t0;
             int refused = 0;
             for (int attempt = 0; attempt < 10 && refused == 0; attempt++) {
                 Arena arena = Arena.ofShared();
                 MemorySegment seg = arena.allocate((long) xs.length * Float.BYTES, 64);
                 MemorySegment.copy(xs, 0, seg, java.lang.foreign.ValueLayout.JAVA_FLOAT, 0, xs.length);
                 Tensor x = Tensor.wrap(seg, g.srcShape());
-                CountDownLatch started = new CountDownLatch(1);
-                AtomicReference<Throwable> failure = new AtomicReference<>();
-                Thread runner = new Thread(() -> {
-                    try {
-                        started.countDown();
-                        nat.conv2dForward(g, x, w, null, y);
-                    } catch (Throwable e) {
-                        failure.set(e);
-                    }
-                });
-                runner.start();
-                started.await();
-                sleepIntoCall(callNanos);
+                Looper l = new Looper(() -> nat.conv2dForward(g, x, w, null, y));
+                l.awaitCalls(1);
                 try {
                     arena.close();
+                    assertThat(l.stopAndJoin()).isInstanceOf(IllegalStateException.class);
                 } catch (IllegalStateException e) {
-                    refused++; // java.lang.foreign: the downcall holds the arena
-                }
-                runner.join(20_000);
-                if (failure.get() != null) {
-                    assertThat(failure.get()).isInstanceOf(IllegalStateException.class);
-                }
-                if (arena.scope().isAlive()) {
+                    refused++; // java.lang.foreign: the running downcall holds the arena
+                    assertThat(l.stopAndJoin()).isNull();
                     arena.close();
                 }
                 assertThatThrownBy(() -> nat.conv2dForward(g, x, w, null, y))
