@@ -35,7 +35,9 @@ typedef enum pcnn_scratch_slot {
 /* Bytes a thread may keep across calls (all slots together); larger buffers are freed at
  * the end of the call, largest first. Measured (native/src/core/README.md): freeing and
  * re-allocating above this costs nothing measurable on the benchmark shapes. */
+#ifndef PCNN_SCRATCH_KEEP_BYTES /* overridable for experiments (-D); 256 KiB ships */
 #define PCNN_SCRATCH_KEEP_BYTES ((size_t)256 * 1024)
+#endif
 
 PCNN_INTERNAL void *pcnn_scratch_get(pcnn_scratch_slot slot, size_t bytes);
 
