@@ -65,7 +65,7 @@ class ScratchFaultInjectionTest {
                 assertThat(out.get("fwd.failures")).isEqualTo("0");
                 return;
             }
-            // forward: the packed weights (> the 256 KiB kept per thread) are allocated on every call;
+            // each attempt runs on a fresh thread: forward allocates the thread state and its buffers;
             // backward: backward-data and backward-weights each allocate at least once
             assertThat(Integer.parseInt(out.get("fwd.failures"))).as(stdout).isGreaterThanOrEqualTo(1);
             assertThat(Integer.parseInt(out.get("bwd.failures"))).as(stdout).isGreaterThanOrEqualTo(2);

@@ -16,7 +16,8 @@ import java.util.function.Supplier;
 /**
  * Run in a forked JVM by {@link ScratchFaultInjectionTest} with {@code panamacnn.library.path} naming the
  * test-only {@code libpanamacnn_faultinject} (the shipped objects plus an exported switch that fails the n-th
- * scratch allocation). For n = 1, 2, ... it arms the switch, runs a layer's forward (then backward), and
+ * scratch allocation). For n = 1, 2, ... it arms the switch, runs a layer's forward (then backward) on a new
+ * thread, and
  * records whether that failed with {@link OutOfMemoryError} and whether the next, unarmed call gives the
  * same bits as before; it stops at the first n the call does not reach. Prints key=value lines.
  */
@@ -60,6 +61,23 @@ public final class ScratchFaultProbe {
         System.out.flush();
     }
 
+    /**
+     * Runs {@code call} on a new thread (a thread keeps its scratch between calls, so only a fresh one
+     * allocates all of it) and returns {result, throwable}.
+     */
+    private static Object[] onNewThread(Supplier<Boolean> call) throws InterruptedException {
+        Object[] out = new Object[2];
+        Thread t = Thread.ofPlatform().start(() -> {
+            try {
+                out[0] = call.get();
+            } catch (Throwable e) {
+                out[1] = e;
+            }
+        });
+        t.join();
+        return out;
+    }
+
     /** {@code call} runs the op and says whether its result equals the unfailed one. */
     private static void probe(String name, Supplier<Boolean> call) throws Throwable {
         int failures = 0;
@@ -67,12 +85,7 @@ public final class ScratchFaultProbe {
         String message = "-";
         for (long n = 1; n <= 64; n++) {
             arm(n);
-            Throwable thrown = null;
-            try {
-                call.get();
-            } catch (Throwable t) {
-                thrown = t;
-            }
+            Throwable thrown = onNewThread(call)[1] instanceof Throwable t ? t : null;
             long left = arm(0);
             if (left > 0) { // the call made fewer than n allocations
                 if (thrown != null) {
@@ -87,7 +100,8 @@ public final class ScratchFaultProbe {
                 continue;
             }
             message = thrown.getMessage();
-            allRecovered &= call.get(); // unarmed: succeeds with the same bits
+            Object[] again = onNewThread(call); // unarmed: succeeds with the same bits
+            allRecovered &= again[1] == null && Boolean.TRUE.equals(again[0]);
         }
         System.out.println(name + ".failures=" + failures);
         System.out.println(name + ".recovered=" + allRecovered);
