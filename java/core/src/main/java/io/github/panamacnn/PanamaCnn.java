@@ -77,11 +77,11 @@ public final class PanamaCnn {
     }
 
     /**
-     * Bytes of native scratch memory the kernels hold right now, summed over all threads. Each thread keeps at
-     * most 256 KiB of scratch between calls (larger buffers are freed when the call returns) and all of it when
-     * the thread exits, so in an idle process this is at most 256 KiB per live thread that has run a kernel
-     * (the library's own worker threads included). A kernel that cannot allocate its scratch throws
-     * {@link OutOfMemoryError}; nothing stays allocated and the next call starts afresh.
+     * Bytes of native scratch memory the kernels hold right now, summed over all threads (the library's own
+     * worker threads included). A thread's scratch is freed, and given back to the OS, when the thread ends.
+     * Between calls a thread keeps its scratch while all threads together hold at most 64 MiB; above that,
+     * each thread ending a call frees its scratch down to 256 KiB. A kernel that cannot allocate its scratch
+     * throws {@link OutOfMemoryError}; nothing stays allocated and the next call starts afresh.
      */
     public static long nativeScratchBytes() {
         return NativeLibrary.scratchBytes();
