@@ -68,6 +68,7 @@
 #include <string.h>
 
 #include "core/pcnn_internal.h"
+#include "core/platform.h"
 
 #if defined(PCNN_DIRECT_AVX512)
 /* ---- AVX-512: 16 lanes, 32 vector registers, free masked loads ---- */
@@ -403,11 +404,11 @@ static uint64_t pack_job_counter;             /* job ids, unique per process (0 
 static void *scratch_get(scratch_buf *s, size_t bytes) {
     if (bytes > s->cap) {
         const size_t rounded = (bytes + 4095u) & ~(size_t)4095u;
-        void *p = aligned_alloc(64, rounded);
+        void *p = pcnn_aligned_alloc64(rounded);
         if (p == NULL) {
             return NULL;
         }
-        free(s->ptr);
+        pcnn_aligned_free(s->ptr);
         s->ptr = p;
         s->cap = rounded;
     }

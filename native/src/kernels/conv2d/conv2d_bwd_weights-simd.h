@@ -53,11 +53,11 @@
  * costs ~5-10 %; the stride-2 packing ~20 %.
  */
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/pcnn_internal.h"
+#include "core/platform.h"
 
 #ifndef CW_OB
 #define CW_OB 128 /* output channels per task (a multiple of CW_RO) */
@@ -91,8 +91,8 @@
 
 /* ---- per-thread scratch: grow-only, freed when the thread exits ---- */
 
-static pthread_key_t cw_key;
-static pthread_once_t cw_key_once = PTHREAD_ONCE_INIT;
+static pcnn_tls_key cw_key;
+static pcnn_once_t cw_key_once = PCNN_ONCE_INIT;
 static int cw_key_ok;
 
 typedef struct {
@@ -103,32 +103,32 @@ typedef struct {
 static void cw_scratch_free(void *p) {
     cw_scratch *s = p;
     if (s != NULL) {
-        free(s->buf);
+        pcnn_aligned_free(s->buf);
         free(s);
     }
 }
 
-static void cw_key_init(void) { cw_key_ok = pthread_key_create(&cw_key, cw_scratch_free) == 0; }
+static void cw_key_init(void) { cw_key_ok = pcnn_tls_key_create(&cw_key, cw_scratch_free) == 0; }
 
 /* A 64-byte aligned buffer of at least `floats` floats for this thread, or NULL. */
 static float *cw_scratch_get(size_t floats) {
-    pthread_once(&cw_key_once, cw_key_init);
+    pcnn_once(&cw_key_once, cw_key_init);
     if (!cw_key_ok) {
         return NULL;
     }
-    cw_scratch *s = pthread_getspecific(cw_key);
+    cw_scratch *s = pcnn_tls_get(cw_key);
     if (s == NULL) {
         s = calloc(1, sizeof *s);
-        if (s == NULL || pthread_setspecific(cw_key, s) != 0) {
+        if (s == NULL || pcnn_tls_set(cw_key, s) != 0) {
             free(s);
             return NULL;
         }
     }
     if (s->floats < floats) {
-        free(s->buf);
+        pcnn_aligned_free(s->buf);
         s->floats = 0;
         const size_t bytes = (floats * sizeof(float) + 63) & ~(size_t)63;
-        s->buf = aligned_alloc(64, bytes);
+        s->buf = pcnn_aligned_alloc64(bytes);
         if (s->buf == NULL) {
             return NULL;
         }
