@@ -134,6 +134,13 @@ PCNN_API int32_t pcnn_set_max_isa(int32_t isa);
 PCNN_API int32_t pcnn_set_num_threads(int32_t num_threads);
 PCNN_API int32_t pcnn_get_num_threads(void);
 
+/* Bytes of scratch memory the kernels hold right now, summed over all threads (a pure query).
+ * Each thread keeps at most 256 KiB between calls (larger buffers are freed when the call
+ * returns) and everything when it exits, so in an idle process this is at most 256 KiB per
+ * live thread that has run a kernel. A failed scratch allocation makes a kernel return
+ * PCNN_STATUS_OUT_OF_MEMORY; the next call starts afresh. */
+PCNN_API int64_t pcnn_scratch_bytes(void);
+
 /* ---- convolution ---- */
 
 /* Validates the input fields of *desc and writes desc->oh, desc->ow. */

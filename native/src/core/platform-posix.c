@@ -79,21 +79,6 @@ void *pcnn_aligned_alloc64(size_t bytes) {
 
 void pcnn_aligned_free(void *p) { free(p); }
 
-int pcnn_tls_key_create(pcnn_tls_key *key, void (*destructor)(void *)) {
-    pthread_key_t k;
-    if (pthread_key_create(&k, destructor) != 0) {
-        return -1;
-    }
-    key->id = (uintptr_t)k;
-    return 0;
-}
-
-void *pcnn_tls_get(pcnn_tls_key key) { return pthread_getspecific((pthread_key_t)key.id); }
-
-int pcnn_tls_set(pcnn_tls_key key, void *value) {
-    return pthread_setspecific((pthread_key_t)key.id, value);
-}
-
 uint64_t pcnn_thread_self_id(void) {
     /* pthread_t is an integer or a pointer on every POSIX system we build for */
     return (uint64_t)(uintptr_t)pthread_self();

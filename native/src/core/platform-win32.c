@@ -2,8 +2,7 @@
  * platform.h on Windows: Win32 primitives only, so the DLL needs no winpthreads and no
  * other non-system DLL. SRWLOCK / CONDITION_VARIABLE / INIT_ONCE are pointer-sized words
  * whose static initialiser is all zero bits, which is what PCNN_*_INIT gives.
- * Thread-local slots use FlsAlloc: its callback runs when a thread exits (also for threads
- * the JVM created), which is what frees per-thread scratch.
+ * (Per-thread state freed at thread exit: core/thread_exit.c, with FlsAlloc.)
  */
 #if defined(_WIN32)
 
@@ -90,22 +89,6 @@ int64_t pcnn_cpu_count(void) {
 void *pcnn_aligned_alloc64(size_t bytes) { return _aligned_malloc(bytes == 0 ? 64 : bytes, 64); }
 
 void pcnn_aligned_free(void *p) { _aligned_free(p); }
-
-int pcnn_tls_key_create(pcnn_tls_key *key, void (*destructor)(void *)) {
-    /* PFLS_CALLBACK_FUNCTION is void (WINAPI *)(PVOID): same as a C function on x64 */
-    const DWORD idx = FlsAlloc((PFLS_CALLBACK_FUNCTION)destructor);
-    if (idx == FLS_OUT_OF_INDEXES) {
-        return -1;
-    }
-    key->id = idx;
-    return 0;
-}
-
-void *pcnn_tls_get(pcnn_tls_key key) { return FlsGetValue((DWORD)key.id); }
-
-int pcnn_tls_set(pcnn_tls_key key, void *value) {
-    return FlsSetValue((DWORD)key.id, value) ? 0 : -1;
-}
 
 uint64_t pcnn_thread_self_id(void) { return (uint64_t)GetCurrentThreadId(); }
 

@@ -2,11 +2,11 @@
  * The few operating-system services the library needs, behind one small interface so that
  * the thread pool, CPU detection and per-thread scratch have no #ifdef of their own:
  * once-initialisation, a mutex and condition variable with static initialisers, detached
- * worker threads, the CPU count, 64-byte aligned allocation and thread-local slots with a
- * destructor that runs when the thread exits.
+ * worker threads, the CPU count and 64-byte aligned allocation. (Per-thread state freed at
+ * thread exit is core/thread_exit.c's job.)
  *
  * Two implementations: platform-posix.c (pthreads; Linux, macOS) and platform-win32.c
- * (SRWLOCK, CONDITION_VARIABLE, InitOnce, CreateThread, FlsAlloc). Both are always in the
+ * (SRWLOCK, CONDITION_VARIABLE, InitOnce, CreateThread). Both are always in the
  * source list; each compiles to nothing on the other kind of system. On Windows the types
  * are opaque pointer-sized words (SRWLOCK, CONDITION_VARIABLE and INIT_ONCE are exactly
  * that), so <windows.h> stays out of every other file.
@@ -70,17 +70,6 @@ PCNN_PLATFORM_INTERNAL int64_t pcnn_cpu_count(void);
  * (Windows has no aligned_alloc: _aligned_malloc pairs with _aligned_free, not free). */
 PCNN_PLATFORM_INTERNAL void *pcnn_aligned_alloc64(size_t bytes);
 PCNN_PLATFORM_INTERNAL void pcnn_aligned_free(void *p);
-
-/*
- * Thread-local slots whose destructor(value) runs when a thread that set a non-NULL value
- * exits (POSIX: pthread_key_create; Windows: FlsAlloc, whose callback runs at thread exit).
- * create returns 0 on success. A slot is never deleted: the library is never unloaded
- * while threads still use it.
- */
-typedef struct { uintptr_t id; } pcnn_tls_key;
-PCNN_PLATFORM_INTERNAL int pcnn_tls_key_create(pcnn_tls_key *key, void (*destructor)(void *));
-PCNN_PLATFORM_INTERNAL void *pcnn_tls_get(pcnn_tls_key key);
-PCNN_PLATFORM_INTERNAL int pcnn_tls_set(pcnn_tls_key key, void *value);
 
 /* An id of the calling thread, unique among live threads (for tests and diagnostics). */
 PCNN_PLATFORM_INTERNAL uint64_t pcnn_thread_self_id(void);

@@ -15,6 +15,7 @@
 
 #include "core/pcnn_internal.h"
 #include "core/platform.h"
+#include "core/scratch.h"
 
 #define PCNN_MAX_THREADS 256
 #define PCNN_MAX_WORKERS (PCNN_MAX_THREADS - 1)
@@ -118,6 +119,7 @@ static void worker_main(void *arg) {
             tls_in_region = 1;
             run_part(fn, ctx, ntasks, nparts, part);
             tls_in_region = 0;
+            pcnn_scratch_trim(); /* before reporting done: the caller's count is then final */
             pcnn_mutex_lock(&pool_mutex);
             if (--job_pending == 0) {
                 pcnn_cond_signal(&done_cond);

@@ -157,6 +157,12 @@ public final class NativeLibrary {
         NativeBackend.check("pcnn_set_num_threads", panamacnn_h.pcnn_set_num_threads(n));
     }
 
+    /** {@code pcnn_scratch_bytes()}: native scratch memory the kernels hold now, all threads together. */
+    public static long scratchBytes() {
+        ensureLoaded();
+        return panamacnn_h.pcnn_scratch_bytes();
+    }
+
     /** {@code pcnn_abi_version()}: the ABI compiled into the loaded library. */
     public static int libraryAbiVersion() {
         ensureLoaded();
