@@ -19,7 +19,10 @@
 extern "C" {
 #endif
 
-#if defined(PANAMACNN_BUILDING_LIBRARY)
+/* Only pcnn_* is exported. Expands to nothing for users of the header (and jextract). */
+#if defined(PANAMACNN_BUILDING_LIBRARY) && defined(_WIN32)
+#define PCNN_API __declspec(dllexport)
+#elif defined(PANAMACNN_BUILDING_LIBRARY)
 #define PCNN_API __attribute__((visibility("default")))
 #else
 #define PCNN_API
