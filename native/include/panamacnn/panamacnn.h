@@ -19,7 +19,10 @@
 extern "C" {
 #endif
 
-#if defined(PANAMACNN_BUILDING_LIBRARY)
+/* Only pcnn_* is exported. Expands to nothing for users of the header (and jextract). */
+#if defined(PANAMACNN_BUILDING_LIBRARY) && defined(_WIN32)
+#define PCNN_API __declspec(dllexport)
+#elif defined(PANAMACNN_BUILDING_LIBRARY)
 #define PCNN_API __attribute__((visibility("default")))
 #else
 #define PCNN_API
@@ -136,9 +139,9 @@ PCNN_API int32_t pcnn_set_num_threads(int32_t num_threads);
 PCNN_API int32_t pcnn_get_num_threads(void);
 
 /* Bytes of scratch memory the kernels hold right now, summed over all threads (a pure query).
- * Each thread keeps at most 256 KiB between calls (larger buffers are freed when the call
- * returns) and everything when it exits, so in an idle process this is at most 256 KiB per
- * live thread that has run a kernel. A failed scratch allocation makes a kernel return
+ * A thread frees all its scratch when it exits. Between calls a thread keeps its scratch while
+ * all threads together hold at most 64 MiB; above that, each thread ending a call frees its
+ * scratch down to 256 KiB. A failed scratch allocation makes a kernel return
  * PCNN_STATUS_OUT_OF_MEMORY; the next call starts afresh. */
 PCNN_API int64_t pcnn_scratch_bytes(void);
 
