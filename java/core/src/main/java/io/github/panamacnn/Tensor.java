@@ -202,6 +202,11 @@ public final class Tensor implements AutoCloseable {
         return Arrays.equals(shape, expected);
     }
 
+    /** True when {@code other} has the same shape as this tensor (allocates nothing). */
+    public boolean hasSameShape(Tensor other) {
+        return Arrays.equals(shape, other.shape);
+    }
+
     /** Frees owned memory; marks borrowed memory closed. Idempotent. */
     @Override
     public void close() {

@@ -1,0 +1,228 @@
+package io.github.panamacnn;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Layers run one after the other, like PyTorch's {@code nn.Sequential}: forward feeds each layer's
+ * output to the next one (no copies), backward runs the layers in reverse.
+ *
+ * <p>{@link #parameters()} lists the children's parameters with their index as prefix
+ * ({@code "0.weight"}, {@code "0.bias"}, {@code "7.weight"}, ...), exactly the keys of PyTorch's
+ * {@code state_dict} for the same {@code nn.Sequential}.
+ *
+ * <p><b>Backward does only the work that is needed.</b> A layer's input gradient is computed only
+ * when some layer in front of it has a parameter that requires a gradient, or when this network's
+ * own input gradient is required ({@link #setInputGradientRequired}, default false: a network is
+ * normally fed data, not a gradient-needing tensor). So the first convolution's backward-data pass
+ * is skipped, and so is everything in front of a frozen prefix. The flags are recomputed on every
+ * backward, so freezing and unfreezing take effect at once. {@link #backward} returns null when the
+ * input gradient is not required.
+ *
+ * <p><b>Ownership</b> ({@code docs/ownership.md}): the network owns its layers and closes them in
+ * {@link #close()}; a layer instance may appear only once (the constructor checks it); the returned
+ * output is the last layer's, owned by it.
+ */
+public final class Sequential implements Layer {
+    private final Layer[] layers;
+    private final List<Layer> layerList;
+    private final List<Parameter> parameters;
+    private boolean inputGradRequired;
+    private boolean training = true;
+    private boolean closed;
+
+    private Sequential(Layer[] layers) {
+        this.layers = layers;
+        this.layerList = Collections.unmodifiableList(Arrays.asList(layers));
+        List<Parameter> ps = new ArrayList<>();
+        for (int i = 0; i < layers.length; i++) {
+            for (Parameter p : layers[i].parameters()) {
+                ps.add(p.withPrefix(i + "."));
+            }
+        }
+        this.parameters = List.copyOf(ps);
+        updateInputGradientFlags();
+    }
+
+    /**
+     * A network of {@code layers}, in order.
+     *
+     * @throws IllegalArgumentException when there are no layers, or one instance appears twice (also inside
+     *         nested Sequentials): a layer keeps the state of one forward only, so use two instances
+     * @throws NullPointerException naming the index of a null layer
+     */
+    public static Sequential of(Layer... layers) {
+        Objects.requireNonNull(layers, "layers");
+        if (layers.length == 0) {
+            throw new IllegalArgumentException("a Sequential needs at least one layer");
+        }
+        IdentityHashMap<Layer, String> seen = new IdentityHashMap<>();
+        for (int i = 0; i < layers.length; i++) {
+            if (layers[i] == null) {
+                throw new NullPointerException("layer " + i + " is null");
+            }
+            collect(layers[i], String.valueOf(i), seen);
+        }
+        return new Sequential(layers.clone());
+    }
+
+    private static void collect(Layer layer, String path, IdentityHashMap<Layer, String> seen) {
+        String previous = seen.put(layer, path);
+        if (previous != null) {
+            throw new IllegalArgumentException("layer " + path + " (" + layer + ") is the same instance as layer "
+                    + previous + ": a layer keeps the state of one forward only, so it cannot appear twice in a "
+                    + "network; create a second instance (and copy the parameters if they must be shared)");
+        }
+        if (layer instanceof Sequential s) {
+            for (int i = 0; i < s.layers.length; i++) {
+                collect(s.layers[i], path + "." + i, seen);
+            }
+        }
+    }
+
+    /** The layers, in order (unmodifiable). */
+    public List<Layer> layers() {
+        return layerList;
+    }
+
+    /**
+     * Runs every layer in order. A shape mismatch between layers throws {@link IllegalArgumentException}
+     * naming the layer index, the layer and the shape it got.
+     */
+    @Override
+    public Tensor forward(Tensor input) {
+        checkOpen();
+        Objects.requireNonNull(input, "input");
+        Tensor x = input;
+        for (int i = 0; i < layers.length; i++) {
+            try {
+                x = layers[i].forward(x);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("layer " + i + " (" + layers[i] + ") cannot take its input of shape "
+                        + Arrays.toString(x.shape()) + (i == 0 ? " (the network input)" : " (the output of layer "
+                        + (i - 1) + ", " + layers[i - 1] + ")") + ": " + e.getMessage(), e);
+            }
+        }
+        return x;
+    }
+
+    /**
+     * Runs every layer's backward in reverse order, stopping early when nothing in front needs a
+     * gradient. Returns the gradient with respect to the network input, or null when it is not required.
+     */
+    @Override
+    public Tensor backward(Tensor gradOutput) {
+        checkOpen();
+        int first = updateInputGradientFlags();
+        Tensor g = gradOutput;
+        for (int i = layers.length - 1; i >= first; i--) {
+            g = layers[i].backward(g);
+        }
+        return inputGradRequired ? g : null;
+    }
+
+    /**
+     * Sets each layer's input-gradient flag from the frozen flags; returns the index of the first layer
+     * whose backward must run (layers before it have nothing to compute).
+     */
+    private int updateInputGradientFlags() {
+        boolean needed = inputGradRequired;
+        int first = needed ? 0 : layers.length;
+        for (int i = 0; i < layers.length; i++) {
+            layers[i].setInputGradientRequired(needed);
+            List<Parameter> ps = layers[i].parameters();
+            for (int j = 0; j < ps.size(); j++) {
+                if (ps.get(j).requiresGrad()) {
+                    first = Math.min(first, i);
+                    needed = true;
+                }
+            }
+        }
+        return first;
+    }
+
+    @Override
+    public List<Parameter> parameters() {
+        checkOpen();
+        return parameters;
+    }
+
+    /** Whether {@link #backward} computes the gradient with respect to the network input (default false). */
+    @Override
+    public void setInputGradientRequired(boolean required) {
+        inputGradRequired = required;
+    }
+
+    @Override
+    public boolean isInputGradientRequired() {
+        return inputGradRequired;
+    }
+
+    @Override
+    public void train() {
+        training = true;
+        for (Layer l : layers) {
+            l.train();
+        }
+    }
+
+    @Override
+    public void eval() {
+        training = false;
+        for (Layer l : layers) {
+            l.eval();
+        }
+    }
+
+    @Override
+    public boolean isTraining() {
+        return training;
+    }
+
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /** Closes every layer. Idempotent. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        RuntimeException first = null;
+        for (Layer l : layers) {
+            try {
+                l.close();
+            } catch (RuntimeException e) {
+                if (first == null) {
+                    first = e;
+                } else {
+                    first.addSuppressed(e);
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("this Sequential is closed");
+        }
+    }
+
+    @Override
+    public String toString() {
+        StringBuilder b = new StringBuilder("Sequential(");
+        for (int i = 0; i < layers.length; i++) {
+            b.append(i == 0 ? "" : ", ").append(i).append(": ").append(layers[i]);
+        }
+        return b.append(closed ? ", closed)" : ")").toString();
+    }
+}
