@@ -56,6 +56,16 @@ public final class LeNetBench {
             net.eval();
             double inferUs = median(() -> net.forward(one), 3000, 2001, 1);
             System.out.printf("one-image inference (eval): median wall %.2f us, CPU %.2f us%n", inferUs, lastCpuMedian);
+            StringBuilder perLayer = new StringBuilder("  per layer (median wall us):");
+            Tensor[] in = new Tensor[net.layers().size() + 1];
+            in[0] = one;
+            for (int i = 0; i < net.layers().size(); i++) {
+                Layer l = net.layers().get(i);
+                int k = i;
+                in[i + 1] = l.forward(in[i]);
+                perLayer.append(String.format(" %d:%.2f", i, median(() -> l.forward(in[k]), 2000, 501, 1)));
+            }
+            System.out.println(perLayer);
             try (Tensor b256 = random(256, 1, 28, 28)) {
                 double batchUs = median(() -> net.forward(b256), 50, 101, 1);
                 System.out.printf("batch-256 inference: median wall %.0f us (%.0f images/s), CPU %.0f us%n", batchUs,
