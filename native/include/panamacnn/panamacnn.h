@@ -187,6 +187,70 @@ PCNN_API int32_t pcnn_maxpool2d_fwd(const pcnn_maxpool2d_desc *desc, const float
 PCNN_API int32_t pcnn_maxpool2d_bwd(const pcnn_maxpool2d_desc *desc, const float *diff_dst,
                                     const int32_t *indices, float *diff_src);
 
+/* ---- fully connected (linear) ---- */
+
+/*
+ * Shapes: src [n][in], weights [out][in] (PyTorch's nn.Linear layout), bias [out] or NULL,
+ * dst [n][out], all contiguous float32. Requirements: n, in, out >= 1 and every element count
+ * fits in int64 (else PCNN_STATUS_INVALID_ARGUMENT / PCNN_STATUS_OUT_OF_RANGE); no NULL buffer
+ * except bias / diff_bias. Outputs must not overlap inputs. Each output element is one dot
+ * product summed in an order fixed by the shape and the ISA level, never by the thread count,
+ * so results are bit-identical whatever pcnn_set_num_threads says.
+ *
+ * Forward: dst[i][o] = bias[o] + sum over k of src[i][k] * weights[o][k]   (y = x W^T + b).
+ */
+PCNN_API int32_t pcnn_linear_fwd(int64_t n, int64_t in, int64_t out, const float *src,
+                                 const float *weights, const float *bias, float *dst);
+
+/* Backward to the input: diff_src[i][k] = sum over o of diff_dst[i][o] * weights[o][k]
+ * (dx = dy W). Overwrites diff_src [n][in]. */
+PCNN_API int32_t pcnn_linear_bwd_data(int64_t n, int64_t in, int64_t out, const float *diff_dst,
+                                      const float *weights, float *diff_src);
+
+/* Backward to the parameters: diff_weights[o][k] = sum over i of diff_dst[i][o] * src[i][k]
+ * (dW = dy^T x) and, when diff_bias is not NULL, diff_bias[o] = sum over i of diff_dst[i][o].
+ * Overwrites both. */
+PCNN_API int32_t pcnn_linear_bwd_weights(int64_t n, int64_t in, int64_t out, const float *src,
+                                         const float *diff_dst, float *diff_weights,
+                                         float *diff_bias);
+
+/* ---- ReLU ---- */
+
+/*
+ * Forward, element-wise over count >= 1 floats: dst = (src > 0 || isnan(src)) ? src : +0.0f
+ * (PyTorch's relu: a NaN propagates unchanged, -0.0 becomes +0.0). dst may equal src (in place);
+ * any other overlap is undefined.
+ */
+PCNN_API int32_t pcnn_relu_fwd(int64_t count, const float *src, float *dst);
+
+/*
+ * Backward from the forward's OUTPUT dst: diff_src = (dst > 0 || isnan(dst)) ? diff_dst : +0.0f,
+ * which equals PyTorch's threshold_backward on the input (the gradient passes through a NaN).
+ * diff_src may equal diff_dst (in place).
+ */
+PCNN_API int32_t pcnn_relu_bwd(int64_t count, const float *dst, const float *diff_dst,
+                               float *diff_src);
+
+/* ---- softmax cross-entropy ---- */
+
+/*
+ * PyTorch's CrossEntropyLoss (mean reduction) over logits [n][classes] and labels [n]:
+ *   loss = (1/n) * sum over i of ( log(sum over c of exp(x[i][c] - m_i)) + m_i - x[i][labels[i]] )
+ * with m_i the row maximum (log-sum-exp stabilised), computed in double and rounded once to
+ * float into *loss. A label outside [0, classes) gives PCNN_STATUS_OUT_OF_RANGE (nothing written).
+ * A NaN logit gives a NaN loss; +inf logits give NaN (as in PyTorch).
+ */
+PCNN_API int32_t pcnn_softmax_xent_fwd(int64_t n, int64_t classes, const float *logits,
+                                       const int32_t *labels, float *loss);
+
+/*
+ * Gradient of that loss with respect to the logits:
+ *   diff_logits[i][c] = (exp(x[i][c] - m_i) / sum over c' of exp(x[i][c'] - m_i) - (c == labels[i])) / n
+ * computed in double, rounded once. Labels as for the forward. Overwrites diff_logits [n][classes].
+ */
+PCNN_API int32_t pcnn_softmax_xent_bwd(int64_t n, int64_t classes, const float *logits,
+                                       const int32_t *labels, float *diff_logits);
+
 #ifdef __cplusplus
 }
 #endif

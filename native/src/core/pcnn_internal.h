@@ -30,6 +30,20 @@ typedef int32_t (*pcnn_maxpool2d_fwd_fn)(const pcnn_maxpool2d_desc *d, const flo
 typedef int32_t (*pcnn_maxpool2d_bwd_fn)(const pcnn_maxpool2d_desc *d, const float *diff_dst,
                                          const int32_t *indices, float *diff_src);
 
+/* Network operations (linear, ReLU): sizes already validated by the API layer (every size >= 1,
+ * every element count fits in int64). */
+typedef int32_t (*pcnn_linear_fwd_fn)(int64_t n, int64_t in, int64_t out, const float *src,
+                                      const float *weights, const float *bias, float *dst);
+typedef int32_t (*pcnn_linear_bwd_data_fn)(int64_t n, int64_t in, int64_t out,
+                                           const float *diff_dst, const float *weights,
+                                           float *diff_src);
+typedef int32_t (*pcnn_linear_bwd_weights_fn)(int64_t n, int64_t in, int64_t out,
+                                              const float *src, const float *diff_dst,
+                                              float *diff_weights, float *diff_bias);
+typedef int32_t (*pcnn_relu_fwd_fn)(int64_t count, const float *src, float *dst);
+typedef int32_t (*pcnn_relu_bwd_fn)(int64_t count, const float *dst, const float *diff_dst,
+                                    float *diff_src);
+
 /* One table per ISA level. A NULL entry means "no variant at this level". */
 typedef struct pcnn_kernel_table {
     pcnn_conv2d_fwd_fn conv2d_fwd;
@@ -37,6 +51,11 @@ typedef struct pcnn_kernel_table {
     pcnn_conv2d_bwd_weights_fn conv2d_bwd_weights;
     pcnn_maxpool2d_fwd_fn maxpool2d_fwd;
     pcnn_maxpool2d_bwd_fn maxpool2d_bwd;
+    pcnn_linear_fwd_fn linear_fwd;
+    pcnn_linear_bwd_data_fn linear_bwd_data;
+    pcnn_linear_bwd_weights_fn linear_bwd_weights;
+    pcnn_relu_fwd_fn relu_fwd;
+    pcnn_relu_bwd_fn relu_bwd;
 } pcnn_kernel_table;
 
 /* Defined in native/src/kernels/table-<isa>.c, each compiled with its ISA's flags. */
@@ -112,5 +131,39 @@ PCNN_INTERNAL int32_t pcnn_dispatch_maxpool2d_fwd(const pcnn_maxpool2d_desc *d,
 PCNN_INTERNAL int32_t pcnn_dispatch_maxpool2d_bwd(const pcnn_maxpool2d_desc *d,
                                                   const float *diff_dst, const int32_t *indices,
                                                   float *diff_src);
+
+/* ---- network operations: linear, ReLU, softmax cross-entropy (appended) ---- */
+
+/* Softmax cross-entropy (native/src/kernels/softmax_xent/): one scalar kernel for every ISA level
+ * (n*classes is tiny next to the layers; see its README). Labels already checked in range.
+ * Writes the mean loss to *loss when loss != NULL and the gradient when diff_logits != NULL. */
+PCNN_INTERNAL int32_t pcnn_softmax_xent__scalar(int64_t n, int64_t classes, const float *logits,
+                                                const int32_t *labels, float *loss,
+                                                float *diff_logits);
+
+PCNN_INTERNAL int32_t pcnn_linear_fwd__scalar(int64_t n, int64_t in, int64_t out, const float *src,
+                                              const float *weights, const float *bias, float *dst);
+PCNN_INTERNAL int32_t pcnn_linear_bwd_data__scalar(int64_t n, int64_t in, int64_t out,
+                                                   const float *diff_dst, const float *weights,
+                                                   float *diff_src);
+PCNN_INTERNAL int32_t pcnn_linear_bwd_weights__scalar(int64_t n, int64_t in, int64_t out,
+                                                      const float *src, const float *diff_dst,
+                                                      float *diff_weights, float *diff_bias);
+PCNN_INTERNAL int32_t pcnn_relu_fwd__scalar(int64_t count, const float *src, float *dst);
+PCNN_INTERNAL int32_t pcnn_relu_bwd__scalar(int64_t count, const float *dst,
+                                            const float *diff_dst, float *diff_src);
+
+PCNN_INTERNAL int32_t pcnn_dispatch_linear_fwd(int64_t n, int64_t in, int64_t out,
+                                               const float *src, const float *weights,
+                                               const float *bias, float *dst);
+PCNN_INTERNAL int32_t pcnn_dispatch_linear_bwd_data(int64_t n, int64_t in, int64_t out,
+                                                    const float *diff_dst, const float *weights,
+                                                    float *diff_src);
+PCNN_INTERNAL int32_t pcnn_dispatch_linear_bwd_weights(int64_t n, int64_t in, int64_t out,
+                                                       const float *src, const float *diff_dst,
+                                                       float *diff_weights, float *diff_bias);
+PCNN_INTERNAL int32_t pcnn_dispatch_relu_fwd(int64_t count, const float *src, float *dst);
+PCNN_INTERNAL int32_t pcnn_dispatch_relu_bwd(int64_t count, const float *dst,
+                                             const float *diff_dst, float *diff_src);
 
 #endif /* PCNN_INTERNAL_H */

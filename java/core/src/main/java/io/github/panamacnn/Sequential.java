@@ -1,10 +1,15 @@
 package io.github.panamacnn;
 
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -149,6 +154,79 @@ public final class Sequential implements Layer {
     public List<Parameter> parameters() {
         checkOpen();
         return parameters;
+    }
+
+    /**
+     * Loads every parameter from a NumPy {@code .npz} file whose keys are this network's
+     * {@link #parameters()} names, i.e. PyTorch's {@code nn.Sequential.state_dict()} keys
+     * ({@code numpy.savez(path, **{k: v.numpy() for k, v in model.state_dict().items()})}).
+     * Everything is checked before anything is copied, so a bad file leaves the parameters untouched.
+     *
+     * @throws IllegalArgumentException naming a missing key, an extra key, or a key whose array has
+     *         another shape (both shapes in the message)
+     * @throws IOException when the file cannot be read, or is not a valid float32 .npz
+     *         ({@link NpyFormatException})
+     */
+    public void load(Path npz) throws IOException {
+        checkOpen();
+        Objects.requireNonNull(npz, "npz");
+        Map<String, Tensor> arrays = Npz.read(npz);
+        try {
+            for (Parameter p : parameters) {
+                Tensor t = arrays.get(p.name());
+                if (t == null) {
+                    throw new IllegalArgumentException(npz + ": missing key \"" + p.name() + "\" (shape "
+                            + Arrays.toString(p.value().shape()) + "); the file has " + arrays.keySet());
+                }
+                if (!t.hasSameShape(p.value())) {
+                    throw new IllegalArgumentException(npz + ": key \"" + p.name() + "\" has shape "
+                            + Arrays.toString(t.shape()) + " but the network's parameter has shape "
+                            + Arrays.toString(p.value().shape()));
+                }
+            }
+            for (String key : arrays.keySet()) {
+                boolean known = false;
+                for (Parameter p : parameters) {
+                    known |= p.name().equals(key);
+                }
+                if (!known) {
+                    throw new IllegalArgumentException(npz + ": extra key \"" + key + "\" (shape "
+                            + Arrays.toString(arrays.get(key).shape()) + ") is not a parameter of this network, "
+                            + "whose keys are " + parameterNames());
+                }
+            }
+            for (Parameter p : parameters) {
+                MemorySegment.copy(arrays.get(p.name()).segment(), 0, p.value().segment(), 0,
+                        p.value().segment().byteSize());
+            }
+        } finally {
+            for (Tensor t : arrays.values()) {
+                t.close();
+            }
+        }
+    }
+
+    /**
+     * Writes every parameter to a NumPy {@code .npz} file (uncompressed, in {@link #parameters()} order),
+     * readable by {@code numpy.load} and loadable into the same PyTorch {@code nn.Sequential} with
+     * {@code model.load_state_dict({k: torch.from_numpy(v) for k, v in numpy.load(path).items()})}.
+     */
+    public void save(Path npz) throws IOException {
+        checkOpen();
+        Objects.requireNonNull(npz, "npz");
+        Map<String, Tensor> arrays = new LinkedHashMap<>();
+        for (Parameter p : parameters) {
+            arrays.put(p.name(), p.value());
+        }
+        Npz.write(npz, arrays);
+    }
+
+    private List<String> parameterNames() {
+        List<String> names = new ArrayList<>();
+        for (Parameter p : parameters) {
+            names.add(p.name());
+        }
+        return names;
     }
 
     /** Whether {@link #backward} computes the gradient with respect to the network input (default false). */

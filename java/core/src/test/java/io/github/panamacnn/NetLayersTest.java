@@ -307,6 +307,50 @@ class NetLayersTest {
         }
     }
 
+    @Test
+    void saveThenLoadRoundTripsAndBadFilesNameTheKey(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws java.io.IOException {
+        java.nio.file.Path file = dir.resolve("lenet.npz");
+        try (Sequential a = lenet(REF); Sequential b = Sequential.of(
+                Conv2d.builder(1, 6, 5, 5).padding(2).seed(9).backend(REF).build(), new ReLU(REF),
+                MaxPool2d.builder(2, 2).backend(REF).build(),
+                Conv2d.builder(6, 16, 5, 5).seed(9).backend(REF).build(), new ReLU(REF),
+                MaxPool2d.builder(2, 2).backend(REF).build(), new Flatten(),
+                Linear.builder(400, 120).seed(9).backend(REF).build(), new ReLU(REF),
+                Linear.builder(120, 84).seed(9).backend(REF).build(), new ReLU(REF),
+                Linear.builder(84, 10).seed(9).backend(REF).build())) {
+            assertThat(b.parameters().get(0).value().toArray()).isNotEqualTo(a.parameters().get(0).value().toArray());
+            a.save(file);
+            b.load(file);
+            for (int i = 0; i < a.parameters().size(); i++) {
+                assertThat(b.parameters().get(i).value().toArray()).containsExactly(
+                        a.parameters().get(i).value().toArray());
+            }
+            java.util.Map<String, Tensor> m = new java.util.LinkedHashMap<>();
+            for (Parameter p : a.parameters()) {
+                m.put(p.name(), p.value());
+            }
+            m.remove("7.bias");
+            Npz.write(dir.resolve("missing.npz"), m);
+            assertThatThrownBy(() -> b.load(dir.resolve("missing.npz"))).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("missing key \"7.bias\"").hasMessageContaining("[120]");
+            try (Tensor wrong = Tensor.zeros(121)) {
+                m.put("7.bias", wrong);
+                Npz.write(dir.resolve("shape.npz"), m);
+                assertThatThrownBy(() -> b.load(dir.resolve("shape.npz")))
+                        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("\"7.bias\"")
+                        .hasMessageContaining("[121]").hasMessageContaining("[120]");
+                m.put("7.bias", a.parameters().get(5).value());
+                m.put("12.weight", wrong);
+                Npz.write(dir.resolve("extra.npz"), m);
+                float before = b.parameters().get(0).value().get(0);
+                assertThatThrownBy(() -> b.load(dir.resolve("extra.npz")))
+                        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("extra key \"12.weight\"");
+                assertThat(b.parameters().get(0).value().get(0)).isEqualTo(before);
+            }
+        }
+    }
+
     static Sequential lenet(Backend be) {
         return Sequential.of(
                 Conv2d.builder(1, 6, 5, 5).padding(2).backend(be).build(), new ReLU(be),
