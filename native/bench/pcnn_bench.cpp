@@ -226,7 +226,8 @@ double clock_ghz() {
                              : "+r"(x)
                              : "r"(y));
 #else
-            return 0;
+            (void)x, (void)y;
+            return 0; /* no portable single-cycle dependent add chain here */
 #endif
         }
         best = std::max(best, iters * 8.0 / (thread_cpu_s() - c0) / 1e9);

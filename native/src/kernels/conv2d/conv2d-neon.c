@@ -23,8 +23,10 @@
  *
  * Tails and padding. Vector tiles only cover lanes whose every column tap is inside the
  * input row (and, for vld2q, one element more), so nothing is read outside a buffer and
- * no padded tap is ever multiplied. The remaining pixels (the borders, a row tail of < 4)
- * are computed one by one in exactly the scalar kernel's order (plain multiply, add).
+ * no padded tap is ever multiplied. The last 1..3 such lanes are covered by one more
+ * 4-lane tile ending at the last of them (it recomputes a few lanes with the same
+ * instructions, so the same values); the other pixels (the borders, interiors narrower than
+ * 4 lanes) are computed one at a time with the 8 channels in lanes, padded taps skipped.
  * Channel tails: the packed weights of a block's missing channels are zero and their
  * results are not stored.
  *
@@ -35,7 +37,7 @@
  *
  * Summation order per pixel: forward ci, ky, kx (fused multiply-adds), then + bias;
  * backward-data o, ky descending, kx descending - the scalar kernels' orders, with FMA
- * rounding in the vector tiles (hence the error bound of the tests, exact for integers).
+ * rounding (hence the error bound of the tests, exact for integers).
  *
  * Threads: one task per (image, group, block of 8 output channels, output row); each task
  * writes its own part of the output and every pixel is computed by the same instruction
@@ -219,36 +221,43 @@ TILE_VARIANT(tile1_stride2, tile1, 2)
 TILE_VARIANT(tile3_gather, tile3, 0)
 TILE_VARIANT(tile1_gather, tile1, 0)
 
-/* One pixel (lane u of phase ph), every valid channel of the block, in the scalar order. */
+/* One pixel (lane u of phase ph), the block's 8 channels in the lanes of two vectors:
+ * per valid tap one broadcast input load and two fused multiply-adds with the packed weights
+ * (padded taps skipped), in the tiles' per-pixel order. For the borders and for interiors of
+ * fewer than 4 lanes. */
 static void pixel(const engine *e, const float *in_g, const float *wb, float *out_row0,
                   int64_t o0, int64_t nvalid, int64_t y, int64_t ph, int64_t u) {
     const col_tap *ct = e->ct + ph * e->kw;
     const int64_t nct = e->nct[ph];
-    const int64_t plane = e->out_h * e->out_w;
-    for (int64_t oc = 0; oc < nvalid; ++oc) {
-        float acc = 0.0f;
-        for (int64_t ci = 0; ci < e->ci_g; ++ci) {
-            const float *inc = in_g + ci * e->in_h * e->in_w;
-            for (int64_t k = 0; k < e->kh; ++k) {
-                const int64_t ky = e->bwd ? e->kh - 1 - k : k;
-                const int64_t iy = in_row(e, y, ky);
-                if (iy < 0) {
+    float32x4_t a0 = vdupq_n_f32(0.0f), a1 = a0;
+    for (int64_t ci = 0; ci < e->ci_g; ++ci) {
+        const float *inc = in_g + ci * e->in_h * e->in_w;
+        for (int64_t k = 0; k < e->kh; ++k) {
+            const int64_t ky = e->bwd ? e->kh - 1 - k : k;
+            const int64_t iy = in_row(e, y, ky);
+            if (iy < 0) {
+                continue;
+            }
+            const float *row = inc + iy * e->in_w;
+            const float *wrow = wb + (ci * e->kh + ky) * e->kw * OCB;
+            for (int64_t j = 0; j < nct; ++j) {
+                const int64_t ix = u * e->istep + ct[j].ioff;
+                if (ix < 0 || ix >= e->in_w) {
                     continue;
                 }
-                const float *wrow = wb + (ci * e->kh + ky) * e->kw * OCB;
-                for (int64_t j = 0; j < nct; ++j) {
-                    const int64_t ix = u * e->istep + ct[j].ioff;
-                    if (ix < 0 || ix >= e->in_w) {
-                        continue;
-                    }
-                    acc += inc[iy * e->in_w + ix] * wrow[ct[j].kx * OCB + oc];
-                }
+                const float32x4_t s = vld1q_dup_f32(row + ix);
+                a0 = vfmaq_f32(a0, s, vld1q_f32(wrow + ct[j].kx * OCB));
+                a1 = vfmaq_f32(a1, s, vld1q_f32(wrow + ct[j].kx * OCB + 4));
             }
         }
-        if (e->bias != NULL) {
-            acc += e->bias[o0 + oc];
-        }
-        out_row0[oc * plane + ph + e->ostep * u] = acc;
+    }
+    float r[OCB];
+    vst1q_f32(r, a0);
+    vst1q_f32(r + 4, a1);
+    const int64_t plane = e->out_h * e->out_w;
+    for (int64_t i = 0; i < nvalid; ++i) {
+        out_row0[i * plane + ph + e->ostep * u] =
+            e->bias != NULL ? r[i] + e->bias[o0 + i] : r[i];
     }
 }
 
@@ -281,6 +290,12 @@ static void engine_task(void *p, int64_t t) {
         }
         for (; u + 4 <= hi; u += 4) {
             narrow(e, in_g, wb, out_row0, o0, nvalid, y, ph, u);
+        }
+        if (u < hi && hi - lo >= 4) {
+            /* the last 1..3 interior lanes: a vector tile ending at hi, overlapping lanes
+             * already done (recomputed by the same instructions: the same values) */
+            narrow(e, in_g, wb, out_row0, o0, nvalid, y, ph, hi - 4);
+            u = hi;
         }
         for (; u < lanes; ++u) {
             pixel(e, in_g, wb, out_row0, o0, nvalid, y, ph, u);
