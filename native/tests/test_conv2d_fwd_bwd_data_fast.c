@@ -14,10 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "core/pcnn_internal.h"
+#include "test_platform.h"
 
 #if defined(__x86_64__)
 PCNN_INTERNAL int32_t pcnn_conv2d_fwd__avx2(const pcnn_conv2d_desc *, const float *, const float *,
@@ -53,24 +52,20 @@ typedef struct {
 
 /* n floats placed right after (at_start) or right before (!at_start) a PROT_NONE page. */
 static gbuf gbuf_alloc(size_t n, int at_start) {
-    const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    const size_t page = test_page_size();
     const size_t bytes = n * sizeof(float);
     const size_t body = (bytes + page - 1) / page * page;
     gbuf g;
     g.map_len = body + 2 * page;
-    g.map = mmap(NULL, g.map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (g.map == MAP_FAILED) {
-        fprintf(stderr, "mmap failed\n");
-        exit(2);
-    }
+    g.map = test_pages_alloc(g.map_len);
     char *base = g.map;
-    mprotect(base, page, PROT_NONE);
-    mprotect(base + page + body, page, PROT_NONE);
+    test_pages_forbid(base, page);
+    test_pages_forbid(base + page + body, page);
     g.p = at_start ? (float *)(base + page) : (float *)(base + page + body - bytes);
     return g;
 }
 
-static void gbuf_free(gbuf *g) { munmap(g->map, g->map_len); }
+static void gbuf_free(gbuf *g) { test_pages_free(g->map, g->map_len); }
 
 #define GUARD 19
 static const float guard_value = 12345.678f;

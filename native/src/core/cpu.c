@@ -6,7 +6,9 @@
  * AVX-512 level: the above plus CPUID.7.0:EBX.{F(16), DQ(17), BW(30), VL(31)} and the OS
  * saving opmask + ZMM state (XCR0 bits 5, 6, 7).
  * This file is compiled without ISA flags; XGETBV is issued through inline asm so that no
- * -mxsave is needed. The CPUID/XGETBV code is compiled on x86 only.
+ * -mxsave is needed (GCC, clang, MinGW); MSVC has no inline asm on x64 and uses the
+ * __cpuidex / _xgetbv intrinsics, which need no /arch flag either. The CPUID/XGETBV code is
+ * compiled on x86 only.
  *
  * AArch64: NEON level when getauxval(AT_HWCAP) has HWCAP_ASIMD (Advanced SIMD, which in
  * ARMv8-A includes the fused multiply-add the kernels use). ASIMD is baseline in ARMv8-A,
@@ -16,13 +18,17 @@
  * scalar < neon = 3); the active level is the highest level of the build's chain (one
  * with a kernel table) that is <= min(detected, cap).
  */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/pcnn_internal.h"
+#include "core/platform.h"
 
-#if defined(__x86_64__) || defined(__i386__)
+#if defined(_MSC_VER) && !defined(__clang__) && (defined(_M_X64) || defined(_M_IX86))
+#include <intrin.h>
+#define PCNN_X86 1
+#define PCNN_X86_MSVC 1
+#elif defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #define PCNN_X86 1
 #endif
@@ -35,11 +41,39 @@
 #define PCNN_AARCH64_LINUX 1
 #endif
 
-static pthread_once_t isa_once = PTHREAD_ONCE_INIT;
+static pcnn_once_t isa_once = PCNN_ONCE_INIT;
 static int32_t isa_detected_level = PCNN_ISA_SCALAR;
 static int32_t isa_cap = PCNN_ISA_NEON; /* the highest value = no cap; __atomic builtins */
 
-#if defined(PCNN_X86)
+#if defined(PCNN_X86_MSVC)
+static uint64_t pcnn_xgetbv(uint32_t index) { return _xgetbv(index); }
+
+/* The <cpuid.h> calls used below, on MSVC's intrinsics. */
+static int pcnn_msvc_get_cpuid(unsigned leaf, unsigned *a, unsigned *b, unsigned *c, unsigned *d) {
+    int r[4];
+    __cpuid(r, 0);
+    if ((unsigned)r[0] < leaf) {
+        return 0;
+    }
+    __cpuidex(r, (int)leaf, 0);
+    *a = (unsigned)r[0], *b = (unsigned)r[1], *c = (unsigned)r[2], *d = (unsigned)r[3];
+    return 1;
+}
+#define __get_cpuid(leaf, a, b, c, d) pcnn_msvc_get_cpuid((leaf), (a), (b), (c), (d))
+#define __get_cpuid_max(ext, sig) pcnn_msvc_get_cpuid_max()
+static unsigned pcnn_msvc_get_cpuid_max(void) {
+    int r[4];
+    __cpuid(r, 0);
+    return (unsigned)r[0];
+}
+#define __cpuid_count(leaf, sub, a, b, c, d)                                              \
+    do {                                                                                  \
+        int r_[4];                                                                        \
+        __cpuidex(r_, (leaf), (sub));                                                     \
+        (a) = (unsigned)r_[0], (b) = (unsigned)r_[1], (c) = (unsigned)r_[2],              \
+        (d) = (unsigned)r_[3];                                                            \
+    } while (0)
+#elif defined(PCNN_X86)
 static uint64_t pcnn_xgetbv(uint32_t index) {
     uint32_t eax, edx;
     __asm__ __volatile__("xgetbv" : "=a"(eax), "=d"(edx) : "c"(index));
@@ -113,12 +147,12 @@ static void isa_init(void) {
 }
 
 PCNN_API int32_t pcnn_isa_detected(void) {
-    pthread_once(&isa_once, isa_init);
+    pcnn_once(&isa_once, isa_init);
     return isa_detected_level;
 }
 
 PCNN_API int32_t pcnn_isa_active(void) {
-    pthread_once(&isa_once, isa_init);
+    pcnn_once(&isa_once, isa_init);
     const int32_t cap = __atomic_load_n(&isa_cap, __ATOMIC_ACQUIRE);
     int32_t level = cap < isa_detected_level ? cap : isa_detected_level;
     /* another architecture's level (avx2 as a cap on AArch64) is not a level here */
@@ -132,7 +166,7 @@ PCNN_API int32_t pcnn_set_max_isa(int32_t isa) {
     if (isa < PCNN_ISA_SCALAR || isa > PCNN_ISA_NEON) {
         return PCNN_STATUS_INVALID_ARGUMENT;
     }
-    pthread_once(&isa_once, isa_init); /* so that the environment does not override us later */
+    pcnn_once(&isa_once, isa_init); /* so that the environment does not override us later */
     __atomic_store_n(&isa_cap, isa, __ATOMIC_RELEASE);
     return PCNN_STATUS_OK;
 }

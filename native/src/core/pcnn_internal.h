@@ -10,7 +10,11 @@
 
 #include "panamacnn/panamacnn.h"
 
+#if defined(_WIN32)
+#define PCNN_INTERNAL /* PE/COFF: only the __declspec(dllexport) pcnn_* API is exported */
+#else
 #define PCNN_INTERNAL __attribute__((visibility("hidden")))
+#endif
 
 /*
  * Kernel signatures. A kernel receives a desc that pcnn_*_desc_init has accepted and
