@@ -1,5 +1,5 @@
 /*
- * conv2d forward / backward-data: the AVX2 and AVX-512 direct kernels against the scalar
+ * conv2d forward / backward-data: the AVX2, AVX-512 and NEON direct kernels against the scalar
  * kernels, on a corpus of awkward shapes plus seeded random shapes.
  *  - small-integer inputs: every sum is exact in float whatever the order -> bit-equal;
  *  - uniform float inputs: |fast - scalar| <= 8 * eps * sum(|terms|) bound per shape;
@@ -18,6 +18,7 @@
 #include "core/pcnn_internal.h"
 #include "test_platform.h"
 
+#if defined(__x86_64__)
 PCNN_INTERNAL int32_t pcnn_conv2d_fwd__avx2(const pcnn_conv2d_desc *, const float *, const float *,
                                             const float *, float *);
 PCNN_INTERNAL int32_t pcnn_conv2d_bwd_data__avx2(const pcnn_conv2d_desc *, const float *,
@@ -26,6 +27,13 @@ PCNN_INTERNAL int32_t pcnn_conv2d_fwd__avx512(const pcnn_conv2d_desc *, const fl
                                               const float *, const float *, float *);
 PCNN_INTERNAL int32_t pcnn_conv2d_bwd_data__avx512(const pcnn_conv2d_desc *, const float *,
                                                    const float *, float *);
+#endif
+#if defined(__aarch64__)
+PCNN_INTERNAL int32_t pcnn_conv2d_fwd__neon(const pcnn_conv2d_desc *, const float *,
+                                            const float *, const float *, float *);
+PCNN_INTERNAL int32_t pcnn_conv2d_bwd_data__neon(const pcnn_conv2d_desc *, const float *,
+                                                 const float *, float *);
+#endif
 
 typedef int32_t (*fwd_fn)(const pcnn_conv2d_desc *, const float *, const float *, const float *,
                           float *);
@@ -323,7 +331,9 @@ static void check_nonfinite_weight(pcnn_conv2d_desc d, const variant *vars, int 
     for (int v = 0; v < nvars; ++v) {
         for (int api = 0; api < 2; ++api) {
             /* api 0: the variant itself; api 1: the public entry point limited to its ISA */
-            const int32_t isa = strcmp(vars[v].name, "avx2") == 0 ? PCNN_ISA_AVX2 : PCNN_ISA_AVX512;
+            const int32_t isa = strcmp(vars[v].name, "neon") == 0   ? PCNN_ISA_NEON
+                                : strcmp(vars[v].name, "avx2") == 0 ? PCNN_ISA_AVX2
+                                                                    : PCNN_ISA_AVX512;
             if (api == 1) {
                 pcnn_set_max_isa(isa);
             }
@@ -338,7 +348,7 @@ static void check_nonfinite_weight(pcnn_conv2d_desc d, const variant *vars, int 
             int32_t sb = api ? pcnn_conv2d_bwd_data(&d, dd, w, got_b)
                              : vars[v].bwd(&d, dd, w, got_b);
             if (api == 1) {
-                pcnn_set_max_isa(PCNN_ISA_AVX512);
+                pcnn_set_max_isa(PCNN_ISA_NEON); /* the highest value: no cap */
             }
             const int pad = (d.pad_top | d.pad_bottom | d.pad_left | d.pad_right) != 0;
             if (sf == PCNN_STATUS_OK) {
@@ -413,6 +423,12 @@ int main(void) {
     variant vars[2];
     int nvars = 0;
     const int32_t isa = pcnn_isa_detected();
+#if defined(__aarch64__)
+    if (isa == PCNN_ISA_NEON) {
+        vars[nvars++] = (variant){"neon", pcnn_conv2d_fwd__neon, pcnn_conv2d_bwd_data__neon};
+    }
+#endif
+#if defined(__x86_64__)
     if (isa >= PCNN_ISA_AVX2) {
         vars[nvars++] = (variant){"avx2", pcnn_conv2d_fwd__avx2, pcnn_conv2d_bwd_data__avx2};
     }
@@ -420,8 +436,9 @@ int main(void) {
         vars[nvars++] =
             (variant){"avx512", pcnn_conv2d_fwd__avx512, pcnn_conv2d_bwd_data__avx512};
     }
+#endif
     if (nvars == 0) {
-        printf("SKIP: no AVX2 on this machine\n");
+        printf("SKIP: no SIMD level (AVX2 / NEON) on this machine\n");
         return 0;
     }
     long shapes = 0;

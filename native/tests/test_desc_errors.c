@@ -378,15 +378,34 @@ static void test_controls(void) {
     CHECK(strcmp(pcnn_isa_name(PCNN_ISA_SCALAR), "scalar") == 0, "scalar name");
     CHECK(strcmp(pcnn_isa_name(PCNN_ISA_AVX2), "avx2") == 0, "avx2 name");
     CHECK(strcmp(pcnn_isa_name(PCNN_ISA_AVX512), "avx512") == 0, "avx512 name");
-    CHECK(strcmp(pcnn_isa_name(3), "unknown") == 0 && strcmp(pcnn_isa_name(-1), "unknown") == 0,
+    CHECK(strcmp(pcnn_isa_name(PCNN_ISA_NEON), "neon") == 0, "neon name");
+    CHECK(strcmp(pcnn_isa_name(4), "unknown") == 0 && strcmp(pcnn_isa_name(-1), "unknown") == 0,
           "unknown name");
     const int32_t detected = pcnn_isa_detected();
+#if defined(__aarch64__)
+    CHECK(detected == PCNN_ISA_SCALAR || detected == PCNN_ISA_NEON, "detected %d", detected);
+#else
     CHECK(detected >= PCNN_ISA_SCALAR && detected <= PCNN_ISA_AVX512, "detected %d", detected);
+#endif
     CHECK_STATUS(pcnn_set_max_isa(-1), PCNN_STATUS_INVALID_ARGUMENT);
-    CHECK_STATUS(pcnn_set_max_isa(3), PCNN_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(pcnn_set_max_isa(4), PCNN_STATUS_INVALID_ARGUMENT);
+    /* neon (3) is the highest value: as a cap it allows everything, on any architecture */
+    CHECK_STATUS(pcnn_set_max_isa(PCNN_ISA_NEON), PCNN_STATUS_OK);
+    CHECK(pcnn_isa_active() == detected, "cap neon: active %d", pcnn_isa_active());
+    CHECK_STATUS(pcnn_set_max_isa(PCNN_ISA_AVX2), PCNN_STATUS_OK);
+#if defined(__aarch64__)
+    CHECK(pcnn_isa_active() == PCNN_ISA_SCALAR, "cap avx2 on aarch64: %d", pcnn_isa_active());
+#else
+    CHECK(pcnn_isa_active() == (detected < PCNN_ISA_AVX2 ? detected : PCNN_ISA_AVX2),
+          "cap avx2: %d", pcnn_isa_active());
+#endif
     CHECK_STATUS(pcnn_set_max_isa(PCNN_ISA_SCALAR), PCNN_STATUS_OK);
     CHECK(pcnn_isa_active() == PCNN_ISA_SCALAR, "cap scalar");
     CHECK_STATUS(pcnn_set_max_isa(PCNN_ISA_AVX512), PCNN_STATUS_OK);
+#if defined(__aarch64__)
+    CHECK(pcnn_isa_active() == PCNN_ISA_SCALAR, "cap avx512 on aarch64: %d", pcnn_isa_active());
+    CHECK_STATUS(pcnn_set_max_isa(PCNN_ISA_NEON), PCNN_STATUS_OK);
+#endif
     CHECK(pcnn_isa_active() == detected, "uncapped active %d", pcnn_isa_active());
 
     const int32_t threads = pcnn_get_num_threads();

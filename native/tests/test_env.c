@@ -1,6 +1,6 @@
 /*
  * PANAMACNN_MAX_ISA / PANAMACNN_NUM_THREADS are honoured (ctest sets them).
- * Usage: test_env <expected cap 0|1|2> <expected threads, 0 = online CPUs (clamped to 256)>
+ * Usage: test_env <expected cap 0|1|2|3> <expected threads, 0 = online CPUs (clamped to 256)>
  */
 #include "test_platform.h"
 #include "test_util.h"
@@ -17,7 +17,12 @@ int main(int argc, char **argv) {
         threads = (int32_t)(n < 1 ? 1 : n > 256 ? 256 : n);
     }
     const int32_t detected = pcnn_isa_detected();
-    const int32_t want_active = cap < detected ? cap : detected;
+    int32_t want_active = cap < detected ? cap : detected;
+#if defined(__aarch64__)
+    if (want_active != PCNN_ISA_NEON) {
+        want_active = PCNN_ISA_SCALAR; /* avx2 / avx512 caps are below neon: scalar here */
+    }
+#endif
     printf("PANAMACNN_MAX_ISA=%s PANAMACNN_NUM_THREADS=%s: active %s, threads %d\n",
            getenv("PANAMACNN_MAX_ISA") ? getenv("PANAMACNN_MAX_ISA") : "(unset)",
            getenv("PANAMACNN_NUM_THREADS") ? getenv("PANAMACNN_NUM_THREADS") : "(unset)",

@@ -43,6 +43,12 @@ extern "C" {
 #define PCNN_ISA_SCALAR 0
 #define PCNN_ISA_AVX2 1   /* AVX2 + FMA */
 #define PCNN_ISA_AVX512 2 /* AVX-512 F, BW, VL, DQ */
+/* AArch64 Advanced SIMD (ASIMD, with its FMA; baseline in ARMv8-A), detected through
+ * getauxval(AT_HWCAP) & HWCAP_ASIMD. Appended after the x86 levels: each architecture has
+ * its own chain (x86-64: scalar < avx2 < avx512; AArch64: scalar < neon) and the numbers
+ * order levels within a chain. A cap below 3 therefore means scalar on AArch64, and a cap
+ * of 3 (the default: highest) allows everything on x86-64. */
+#define PCNN_ISA_NEON 3
 
 /*
  * 2-D convolution descriptor. The caller fills every field above `oh`;
@@ -118,14 +124,17 @@ PCNN_API int32_t pcnn_abi_version(void);
 /* A static, NUL-terminated English description of a status; never NULL. */
 PCNN_API const char *pcnn_status_str(int32_t status);
 
-/* A static name for an ISA level: "scalar", "avx2", "avx512"; "unknown" otherwise. */
+/* A static name for an ISA level: "scalar", "avx2", "avx512", "neon"; "unknown" otherwise. */
 PCNN_API const char *pcnn_isa_name(int32_t isa);
 
-/* The best ISA level that both the CPU (CPUID) and the OS (XGETBV) support. */
+/* The best ISA level that both the CPU (CPUID) and the OS (XGETBV) support
+ * (on AArch64: neon when getauxval(AT_HWCAP) reports ASIMD, else scalar). */
 PCNN_API int32_t pcnn_isa_detected(void);
 
-/* The ISA level in use: min(detected, cap). The cap starts at PANAMACNN_MAX_ISA
- * (environment: "scalar", "avx2", "avx512" or 0/1/2) when set, else the highest level. */
+/* The ISA level in use: the highest level of this architecture's chain that is
+ * <= min(detected, cap) and that this build has kernels for. The cap starts at
+ * PANAMACNN_MAX_ISA (environment: "scalar", "avx2", "avx512", "neon" or 0/1/2/3) when set,
+ * else the highest level. */
 PCNN_API int32_t pcnn_isa_active(void);
 
 /* Caps the ISA level (PCNN_ISA_*). Not thread-safe against running kernels:

@@ -15,7 +15,7 @@ import java.util.Optional;
  * {@link IllegalStateException} with the reason when it cannot be loaded.
  *
  * <p>System properties, applied once right after the library loads: {@code panamacnn.maxIsa}
- * ({@code scalar|avx2|avx512}) caps the ISA, {@code panamacnn.numThreads} ({@code 1..256}) sets the
+ * ({@code scalar|avx2|avx512|neon}) caps the ISA, {@code panamacnn.numThreads} ({@code 1..256}) sets the
  * thread count; an invalid value makes every native call throw {@link IllegalArgumentException}
  * naming the property. {@code panamacnn.library.path} and {@code panamacnn.tmpdir}: see
  * {@link NativeLibrary}.

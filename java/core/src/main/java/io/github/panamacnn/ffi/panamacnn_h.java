@@ -113,6 +113,15 @@ public class panamacnn_h extends panamacnn_h$shared {
     public static int PCNN_ISA_AVX512() {
         return PCNN_ISA_AVX512;
     }
+    private static final int PCNN_ISA_NEON = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * #define PCNN_ISA_NEON 3
+     * }
+     */
+    public static int PCNN_ISA_NEON() {
+        return PCNN_ISA_NEON;
+    }
 
     private static class pcnn_abi_version {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(

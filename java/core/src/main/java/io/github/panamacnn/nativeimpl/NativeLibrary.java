@@ -52,7 +52,7 @@ public final class NativeLibrary {
     public static final String PATH_PROPERTY = "panamacnn.library.path";
     /** The folder under which the bundled library is extracted (default: {@code java.io.tmpdir}). */
     public static final String TMPDIR_PROPERTY = "panamacnn.tmpdir";
-    /** Caps the ISA right after loading: scalar, avx2 or avx512. */
+    /** Caps the ISA right after loading: scalar, avx2, avx512 or neon. */
     public static final String MAX_ISA_PROPERTY = "panamacnn.maxIsa";
     /** Sets the kernel thread count right after loading: 1..256. */
     public static final String NUM_THREADS_PROPERTY = "panamacnn.numThreads";
@@ -139,7 +139,7 @@ public final class NativeLibrary {
         NativeBackend.check("pcnn_set_max_isa", panamacnn_h.pcnn_set_max_isa(level));
     }
 
-    /** {@code pcnn_isa_name(level)}: "scalar", "avx2", "avx512" or "unknown". */
+    /** {@code pcnn_isa_name(level)}: "scalar", "avx2", "avx512", "neon" or "unknown". */
     public static String isaName(int level) {
         ensureLoaded();
         return panamacnn_h.pcnn_isa_name(level).reinterpret(Long.MAX_VALUE).getString(0);
@@ -285,7 +285,7 @@ public final class NativeLibrary {
             return Isa.parse(value);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("system property " + MAX_ISA_PROPERTY + " = '" + value
-                    + "' is invalid: expected scalar, avx2 or avx512");
+                    + "' is invalid: expected scalar, avx2, avx512 or neon");
         }
     }
 
