@@ -11,7 +11,7 @@
 // oneDNN may pick Winograd; "oneDNN best" is the faster of auto and direct (preferred) per pass.
 //
 // Usage: pcnn-bench [--shapes FILE] [--threads 1,2] [--min-time SECONDS] [--json FILE]
-//                   [--only NAME[,NAME...]] [--no-onednn]
+//                   [--only NAME[,NAME...]] [--no-onednn] [--algorithm auto|direct|winograd]
 // Exit status: 0, 2 for bad arguments / shapes file, 1 when a panama-cnn call fails, 3 when a
 // result differs from oneDNN's (the table says which: check = BAD). See bench/README.md.
 
@@ -62,6 +62,7 @@ struct Options {
     std::string json_file;
     std::vector<std::string> only;
     bool onednn = true;
+    int algorithm = PCNN_ALGO_AUTO;  // panama-cnn's conv algorithm request (pcnn_set_conv2d_algorithm)
 };
 
 struct Result {
@@ -188,6 +189,11 @@ void check(int32_t status, const char *what) {
         std::fprintf(stderr, "pcnn-bench: %s failed: %s\n", what, pcnn_status_str(status));
         std::exit(1);
     }
+}
+
+// "algorithm/isa" of the kernel that served this thread's last panama-cnn call.
+std::string served() {
+    return std::string(pcnn_algorithm_name(pcnn_last_algorithm())) + "/" + pcnn_isa_name(pcnn_last_isa());
 }
 
 using PeakKernel = double (*)(int64_t, float *);
@@ -465,10 +471,19 @@ Options parse_args(int argc, char **argv) {
             std::string item;
             while (std::getline(ss, item, ',')) o.only.push_back(item);
         } else if (a == "--no-onednn") o.onednn = false;
+        else if (a == "--algorithm") {
+            std::string v = next();
+            o.algorithm = v == "auto" ? PCNN_ALGO_AUTO : v == "direct" ? PCNN_ALGO_DIRECT
+                        : v == "winograd" ? PCNN_ALGO_WINOGRAD : -1;
+            if (o.algorithm < 0) {
+                std::fprintf(stderr, "pcnn-bench: --algorithm must be auto, direct or winograd, got '%s'\n", v.c_str());
+                std::exit(2);
+            }
+        }
         else {
             std::fprintf(stderr,
                          "usage: pcnn-bench [--shapes FILE] [--threads 1,2] [--min-time S] [--json FILE] "
-                         "[--only NAME,...] [--no-onednn]\n");
+                         "[--only NAME,...] [--no-onednn] [--algorithm auto|direct|winograd]\n");
             std::exit(a == "--help" || a == "-h" ? 0 : 2);
         }
     }
@@ -562,6 +577,8 @@ int main(int argc, char **argv) {
                 "GFLOP/s", "%peak", "dnnl_nchw_us", "dnnl_pref_us", "dnnl_auto_us", "x_nchw", "x_pref", "x_best",
                 "check", "pcnn_kernel", "dnnl_auto_impl");
 
+    check(pcnn_set_conv2d_algorithm(opt.algorithm), "pcnn_set_conv2d_algorithm");
+    std::printf("panama-cnn conv algorithm request: %s\n", pcnn_algorithm_name(opt.algorithm));
     std::vector<Result> results;
 #ifdef PCNN_BENCH_WITH_ONEDNN
     std::unique_ptr<Onednn> dnnl;
@@ -588,8 +605,11 @@ int main(int argc, char **argv) {
                 Result rf{s.name, "forward", t, flops}, rd{s.name, "bwd_data", t, flops},
                     rw{s.name, "bwd_weights", t, flops};
                 rf.pcnn_s = median_time([&] { check(pcnn_conv2d_fwd(&d, x.data(), w.data(), b.data(), out.data()), "fwd"); }, opt.min_time);
+                rf.pcnn_kernel = served();
                 rd.pcnn_s = median_time([&] { check(pcnn_conv2d_bwd_data(&d, y.data(), w.data(), dx.data()), "bwd_data"); }, opt.min_time);
+                rd.pcnn_kernel = served();
                 rw.pcnn_s = median_time([&] { check(pcnn_conv2d_bwd_weights(&d, x.data(), y.data(), dw.data(), db.data()), "bwd_weights"); }, opt.min_time);
+                rw.pcnn_kernel = served();
 #ifdef PCNN_BENCH_WITH_ONEDNN
                 if (dnnl) {
                     omp_set_num_threads(t);
@@ -638,6 +658,7 @@ int main(int argc, char **argv) {
                 Result rf{s.name, "forward", t, 0}, rb{s.name, "backward", t, 0};
                 rf.pcnn_s = median_time([&] { check(pcnn_maxpool2d_fwd(&d, x.data(), out.data(), idx.data()), "pool fwd"); }, opt.min_time);
                 rb.pcnn_s = median_time([&] { check(pcnn_maxpool2d_bwd(&d, y.data(), idx.data(), dx.data()), "pool bwd"); }, opt.min_time);
+                rb.pcnn_kernel = served();
 #ifdef PCNN_BENCH_WITH_ONEDNN
                 if (dnnl) {
                     omp_set_num_threads(t);
