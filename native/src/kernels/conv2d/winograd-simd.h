@@ -9,7 +9,8 @@
  *   2. per block of OCB output channels and per position xi of the 6x6 transform domain,
  *      multiplies: M[xi][o][tile] = sum over c (ascending, FMA) of U[xi][c][o] * V[xi][c][tile]
  *      (a register tile of OCB channels x CV vectors, U broadcast);
- *   3. transforms back, adds the bias and stores the tile's in-range outputs (masked).
+ *   3. transforms back, adds the bias, interleaves each output row's 4 column vectors into
+ *      4 contiguous floats per tile and stores the tile's in-range outputs.
  * Every output element is computed by the same instruction sequence whichever task or thread
  * runs it (the chunking is fixed by the shape), so results do not depend on the thread count.
  * A non-finite output (Inf/NaN input spread across a tile, or an overflow in a transform)
@@ -63,7 +64,7 @@ PCNN_INTERNAL int32_t WINO_FWD(const pcnn_conv2d_desc *d, const float *src, cons
 PCNN_INTERNAL int32_t WINO_BWD_DATA(const pcnn_conv2d_desc *d, const float *diff_dst,
                                     const float *weights, float *diff_src);
 
-/* ---- lane masks and gathers / scatters ---------------------------------------------------- */
+/* ---- lane masks and gathers ---------------------------------------------------- */
 #if defined(PCNN_WINO_AVX512)
 static inline mask_t mask_from(const int32_t *flags) { /* flags[l] in {0, -1} */
     return _mm512_cmpneq_epi32_mask(_mm512_loadu_si512(flags), _mm512_setzero_si512());
@@ -71,9 +72,6 @@ static inline mask_t mask_from(const int32_t *flags) { /* flags[l] in {0, -1} */
 static inline mask_t mask_and(mask_t a, mask_t b) { return a & b; }
 static inline vec_t gather(const float *base, __m512i idx, mask_t m) {
     return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, base, 4);
-}
-static inline void scatter(float *base, __m512i idx, mask_t m, vec_t v) {
-    _mm512_mask_i32scatter_ps(base, m, idx, v, 4);
 }
 typedef __m512i ivec_t;
 #define ILOAD(p) _mm512_loadu_si512(p)
@@ -86,25 +84,66 @@ static inline mask_t mask_and(mask_t a, mask_t b) { return _mm256_and_si256(a, b
 static inline vec_t gather(const float *base, __m256i idx, mask_t m) {
     return _mm256_mask_i32gather_ps(_mm256_setzero_ps(), base, idx, _mm256_castsi256_ps(m), 4);
 }
-static inline void scatter(float *base, __m256i idx, mask_t m, vec_t v) {
-    /* AVX2 has no scatter: spill the vector and store the masked lanes one by one */
-    int32_t ix[VL], mk[VL];
-    float val[VL];
-    _mm256_storeu_si256((__m256i *)ix, idx);
-    _mm256_storeu_si256((__m256i *)mk, m);
-    _mm256_storeu_ps(val, v);
-    for (int l = 0; l < VL; l++) {
-        if (mk[l]) {
-            base[ix[l]] = val[l];
-        }
-    }
-}
 typedef __m256i ivec_t;
 #define ILOAD(p) _mm256_loadu_si256((const __m256i *)(p))
 #define IADD(a, b) _mm256_add_epi32((a), (b))
 #define ISET1(x) _mm256_set1_epi32(x)
 static inline int any_nan(vec_t v) { return _mm256_movemask_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)) != 0; }
 #endif
+
+/* out[4*l + s] = y[s][l]: the four column vectors of one output row of VL tiles, tile by tile
+ * (4 contiguous floats per tile), for plain 128-bit stores instead of scatters. */
+#if defined(PCNN_WINO_AVX512)
+static inline void interleave4(const vec_t y[4], vec_t o[4]) {
+    const __m512 ab_lo = _mm512_unpacklo_ps(y[0], y[1]), ab_hi = _mm512_unpackhi_ps(y[0], y[1]);
+    const __m512 cd_lo = _mm512_unpacklo_ps(y[2], y[3]), cd_hi = _mm512_unpackhi_ps(y[2], y[3]);
+    /* p0 = tiles 0,4,8,12; p1 = 1,5,9,13; p2 = 2,6,10,14; p3 = 3,7,11,15 (4 floats each) */
+    const __m512 p0 = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(ab_lo), _mm512_castps_pd(cd_lo)));
+    const __m512 p1 = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(ab_lo), _mm512_castps_pd(cd_lo)));
+    const __m512 p2 = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(ab_hi), _mm512_castps_pd(cd_hi)));
+    const __m512 p3 = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(ab_hi), _mm512_castps_pd(cd_hi)));
+    const __m512 q0 = _mm512_shuffle_f32x4(p0, p1, 0x44), q1 = _mm512_shuffle_f32x4(p2, p3, 0x44);
+    const __m512 q2 = _mm512_shuffle_f32x4(p0, p1, 0xEE), q3 = _mm512_shuffle_f32x4(p2, p3, 0xEE);
+    o[0] = _mm512_shuffle_f32x4(q0, q1, 0x88);
+    o[1] = _mm512_shuffle_f32x4(q0, q1, 0xDD);
+    o[2] = _mm512_shuffle_f32x4(q2, q3, 0x88);
+    o[3] = _mm512_shuffle_f32x4(q2, q3, 0xDD);
+}
+#define TILE4(o, l) _mm512_extractf32x4_ps((o)[(l) / 4], (l) % 4)
+#else
+static inline void interleave4(const vec_t y[4], vec_t o[4]) {
+    const __m256 ab_lo = _mm256_unpacklo_ps(y[0], y[1]), ab_hi = _mm256_unpackhi_ps(y[0], y[1]);
+    const __m256 cd_lo = _mm256_unpacklo_ps(y[2], y[3]), cd_hi = _mm256_unpackhi_ps(y[2], y[3]);
+    /* p0 = tiles 0,4; p1 = 1,5; p2 = 2,6; p3 = 3,7 */
+    const __m256 p0 = _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(ab_lo), _mm256_castps_pd(cd_lo)));
+    const __m256 p1 = _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(ab_lo), _mm256_castps_pd(cd_lo)));
+    const __m256 p2 = _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(ab_hi), _mm256_castps_pd(cd_hi)));
+    const __m256 p3 = _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(ab_hi), _mm256_castps_pd(cd_hi)));
+    o[0] = _mm256_permute2f128_ps(p0, p1, 0x20);
+    o[1] = _mm256_permute2f128_ps(p2, p3, 0x20);
+    o[2] = _mm256_permute2f128_ps(p0, p1, 0x31);
+    o[3] = _mm256_permute2f128_ps(p2, p3, 0x31);
+}
+#define TILE4(o, l) _mm256_extractf128_ps((o)[(l) / 2], (l) % 2)
+#endif
+
+/* Stores tile l's 4 floats `t` of one output row (fewer at the right edge). */
+#define STORE_TILE(l)                                                                      \
+    do {                                                                                   \
+        if ((l) < VL && ln->orow[r][(l) % VL]) {                                           \
+            float *dst_ = plane + ln->obase[(l) % VL] + r * p->ow;                         \
+            const __m128 t_ = TILE4(o4, (l) % VL);                                         \
+            if (ln->ocols[(l) % VL] == WINO_M) {                                           \
+                _mm_storeu_ps(dst_, t_);                                                   \
+            } else {                                                                       \
+                float tmp_[4];                                                             \
+                _mm_storeu_ps(tmp_, t_);                                                   \
+                for (int s_ = 0; s_ < ln->ocols[(l) % VL]; s_++) {                         \
+                    dst_[s_] = tmp_[s_];                                                   \
+                }                                                                          \
+            }                                                                              \
+        }                                                                                  \
+    } while (0)
 
 /* ---- the transforms (factored forms of B^T and A^T; see winograd-scalar.c for the matrices) -- */
 
@@ -135,6 +174,82 @@ static inline void at6(const vec_t m[6], vec_t out[4]) {
     out[3] = VADD(VFMA(p8, s, q), m[5]);
 }
 
+/* ---- weight transform, vectorised over output channels --------------------------------- */
+
+/* u = G g (3 -> 6) in the factored form; the constants are the rounded 1/4, 1/6, 1/12, 1/24. */
+static inline void g6(const vec_t g[3], vec_t u[6]) {
+    const vec_t q = VSET1(0.25f), s6 = VSET1(-1.0f / 6), t12 = VSET1(1.0f / 12), t24 = VSET1(1.0f / 24),
+                t6 = VSET1(1.0f / 6);
+    const vec_t sum02 = VADD(g[0], g[2]);
+    u[0] = VFMA(q, g[0], VZERO()); /* exact: a power of two */
+    u[1] = VFMA(s6, VADD(sum02, g[1]), VZERO());
+    u[2] = VFMA(s6, VSUB(sum02, g[1]), VZERO());
+    const vec_t a = VFMA(t24, g[0], VFMA(t6, g[2], VZERO())); /* g0/24 + g2/6 */
+    const vec_t b = VFMA(t12, g[1], VZERO());
+    u[3] = VADD(a, b);
+    u[4] = VSUB(a, b);
+    u[5] = g[2];
+}
+
+typedef struct {
+    const wino_plan *p;
+    const float *w;
+    float *u;
+    int nonfinite; /* atomic */
+} wtjob;
+
+/* Task (g, c): U[g][xi][c][o] for every o, VL output channels at a time (masked tail). */
+static void weight_task(void *ctx, int64_t t) {
+    wtjob *j = ctx;
+    const wino_plan *p = j->p;
+    const int64_t g = t / p->cin_g, c = t % p->cin_g;
+    /* element (o, ky, kx) of the engine filter at w[base + o*ostride + tap(ky, kx)] */
+    const int64_t ostride = p->backward ? 9 : p->cin_g * 9;
+    const int64_t base = p->backward ? (g * p->cin_g + c) * p->cout_g * 9 : (g * p->cout_g * p->cin_g + c) * 9;
+    vec_t chk = VZERO();
+    const vec_t zero = VZERO();
+    for (int64_t o0 = 0; o0 < p->cout_g; o0 += VL) {
+        int32_t idx[VL], live[VL];
+        for (int l = 0; l < VL; l++) {
+            live[l] = o0 + l < p->cout_g ? -1 : 0;
+            idx[l] = (int32_t)(live[l] ? l * ostride : 0);
+        }
+        const ivec_t vidx = ILOAD(idx);
+        const mask_t m = mask_from(live);
+        const float *wb = j->w + base + o0 * ostride;
+        vec_t gg[3][3], h[6][3];
+        for (int ky = 0; ky < 3; ky++) {
+            for (int kx = 0; kx < 3; kx++) {
+                const int tap = p->backward ? (2 - ky) * 3 + (2 - kx) : ky * 3 + kx;
+                gg[ky][kx] = gather(wb + tap, vidx, m);
+            }
+        }
+        for (int kx = 0; kx < 3; kx++) { /* G g, column by column */
+            vec_t col[3] = {gg[0][kx], gg[1][kx], gg[2][kx]}, out[6];
+            g6(col, out);
+            for (int i = 0; i < 6; i++) {
+                h[i][kx] = out[i];
+            }
+        }
+        for (int i = 0; i < 6; i++) { /* (G g) G^T, row by row */
+            vec_t out[6];
+            g6(h[i], out);
+            for (int jx = 0; jx < 6; jx++) {
+                chk = VFMA(out[jx], zero, chk);
+                float *dst = j->u + ((g * WINO_TT + i * 6 + jx) * p->cin_g + c) * p->cout_g + o0;
+#if defined(PCNN_WINO_AVX512)
+                _mm512_mask_storeu_ps(dst, m, out[jx]);
+#else
+                _mm256_maskstore_ps(dst, m, out[jx]);
+#endif
+            }
+        }
+    }
+    if (any_nan(chk)) {
+        __atomic_store_n(&j->nonfinite, 1, __ATOMIC_RELAXED);
+    }
+}
+
 /* ---- the job ---------------------------------------------------------------------------- */
 typedef struct {
     wino_plan p;
@@ -150,6 +265,7 @@ typedef struct {
     int32_t ibase[VL], obase[VL];
     int32_t rowm[WINO_T][VL], colm[WINO_T][VL]; /* input rows / columns in range */
     int32_t orow[WINO_M][VL], ocol[WINO_M][VL]; /* output rows / columns in range */
+    int32_t ocols[VL];                          /* output columns in range (0..4) per tile */
 } lanes_t;
 
 static void lanes_init(const wino_plan *p, int64_t tile0, lanes_t *ln) {
@@ -170,6 +286,7 @@ static void lanes_init(const wino_plan *p, int64_t tile0, lanes_t *ln) {
             ln->orow[r][l] = (valid && oy0 + r < p->oh) ? -1 : 0;
             ln->ocol[r][l] = (valid && ox0 + r < p->ow) ? -1 : 0;
         }
+        ln->ocols[l] = (int32_t)(valid ? (p->ow - ox0 < WINO_M ? p->ow - ox0 : WINO_M) : 0);
     }
 }
 
@@ -273,20 +390,27 @@ static inline vec_t output_tile(const wino_plan *p, const float *m, const lanes_
         at6(row, q[i]);
     }
     const vec_t b = VSET1(bias), zero = VZERO();
-    const ivec_t base = ILOAD(ln->obase);
+    vec_t y[WINO_M][WINO_M]; /* y[r][s] */
     for (int s = 0; s < WINO_M; s++) { /* along y */
-        vec_t col[WINO_T], y[WINO_M];
+        vec_t col[WINO_T], ys[WINO_M];
         for (int i = 0; i < WINO_T; i++) {
             col[i] = q[i][s];
         }
-        at6(col, y);
-        const mask_t cm = mask_from(ln->ocol[s]);
+        at6(col, ys);
         for (int r = 0; r < WINO_M; r++) {
-            const vec_t out = VADD(y[r], b);
-            chk = VFMA(out, zero, chk); /* Inf * 0 = NaN */
-            scatter(plane, IADD(base, ISET1((int32_t)(r * p->ow + s))), mask_and(mask_from(ln->orow[r]), cm),
-                    out);
+            y[r][s] = VADD(ys[r], b);
+            chk = VFMA(y[r][s], zero, chk); /* Inf * 0 = NaN */
         }
+    }
+    for (int r = 0; r < WINO_M; r++) {
+        vec_t o4[4];
+        interleave4(y[r], o4);
+        STORE_TILE(0); STORE_TILE(1); STORE_TILE(2); STORE_TILE(3);
+        STORE_TILE(4); STORE_TILE(5); STORE_TILE(6); STORE_TILE(7);
+#if VL == 16
+        STORE_TILE(8); STORE_TILE(9); STORE_TILE(10); STORE_TILE(11);
+        STORE_TILE(12); STORE_TILE(13); STORE_TILE(14); STORE_TILE(15);
+#endif
     }
     return chk;
 }
@@ -370,7 +494,9 @@ static int32_t wino_run(const pcnn_conv2d_desc *d, int32_t pass, const float *in
     if (u == NULL) {
         return PCNN_STATUS_OUT_OF_MEMORY;
     }
-    if (pcnn_wino_transform_weights(d, p, weights, u) != 0) {
+    wtjob wt = {p, weights, u, 0};
+    pcnn_parallel_for_work(p->groups * p->cin_g, p->groups * p->cin_g * p->cout_g * 64, weight_task, &wt);
+    if (__atomic_load_n(&wt.nonfinite, __ATOMIC_RELAXED)) {
         free(u);
         return PCNN_STATUS_UNSUPPORTED; /* non-finite weights: direct */
     }
