@@ -220,8 +220,8 @@ static void test_requests_and_fallbacks(void) {
     CHECK(pcnn_last_algorithm() == PCNN_ALGO_DIRECT, "5x5 AUTO served by %s", pcnn_algorithm_name(pcnn_last_algorithm()));
     free(x), free(w), free(y), free(dw);
 
-    /* AUTO: Winograd for a 32-channel 16x16 layer (on AVX2 / AVX-512), direct for 3 channels */
-    pcnn_conv2d_desc big = conv_desc(1, 32, 16, 16, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    /* AUTO: Winograd for 32 -> 64 channels on 28x28 (on AVX2 / AVX-512), direct for 3 channels */
+    pcnn_conv2d_desc big = conv_desc(1, 32, 28, 28, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
     pcnn_conv2d_desc rgb = conv_desc(1, 3, 16, 16, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
     CHECK_STATUS(pcnn_conv2d_desc_init(&big), PCNN_STATUS_OK);
     CHECK_STATUS(pcnn_conv2d_desc_init(&rgb), PCNN_STATUS_OK);
@@ -231,7 +231,7 @@ static void test_requests_and_fallbacks(void) {
     for (int64_t i = 0; i < conv_w_count(&big); i++) bw[i] = rng_unit();
     CHECK_STATUS(pcnn_conv2d_fwd(&big, bx, bw, NULL, by), PCNN_STATUS_OK);
     const int32_t expect = pcnn_isa_active() >= PCNN_ISA_AVX2 ? PCNN_ALGO_WINOGRAD : PCNN_ALGO_DIRECT;
-    CHECK(pcnn_last_algorithm() == expect, "AUTO 32ch served by %s", pcnn_algorithm_name(pcnn_last_algorithm()));
+    CHECK(pcnn_last_algorithm() == expect, "AUTO 32->64ch served by %s", pcnn_algorithm_name(pcnn_last_algorithm()));
     CHECK_STATUS(pcnn_conv2d_fwd(&rgb, bx, bw, NULL, by), PCNN_STATUS_OK);
     CHECK(pcnn_last_algorithm() == PCNN_ALGO_DIRECT, "AUTO 3ch served by %s", pcnn_algorithm_name(pcnn_last_algorithm()));
 

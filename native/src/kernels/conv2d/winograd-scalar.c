@@ -38,15 +38,18 @@ PCNN_INTERNAL int pcnn_winograd_supports(const pcnn_conv2d_desc *d, int32_t pass
 }
 
 /*
- * AUTO rule (measured, see docs/winograd.md): Winograd cuts the multiply-adds 4x but pays
- * per-tile transforms that are amortised over the channels; it wins when both channel counts
- * per group are at least 16 and the output plane has at least 8x8 pixels.
+ * AUTO rule, measured (docs/winograd.md, 2026-12-04, AVX-512, 1 thread): the AVX-512 kernel
+ * beat direct by 1.05-1.35x with 32..64 engine input channels, 64 engine output channels and
+ * output planes of 28x28 and more (mid forward, resnet3x3 both passes), and lost (0.6-0.9x) on
+ * 16x16 planes, 16/32 output channels, and (not consistently) 128 channels. So: engine input
+ * channels per group in [32, 64], exactly 64 engine output channels per group, output plane
+ * >= 784 pixels. Engine channels: forward (c, oc), backward-data (oc, c).
  */
 PCNN_INTERNAL int pcnn_winograd_auto_pick(const pcnn_conv2d_desc *d, int32_t pass) {
-    (void)pass;
     const int64_t cg = d->c / d->groups, ocg = d->oc / d->groups;
+    const int64_t cin = pass == PCNN_PASS_FWD ? cg : ocg, cout = pass == PCNN_PASS_FWD ? ocg : cg;
     const int64_t plane = pass == PCNN_PASS_FWD ? d->oh * d->ow : d->ih * d->iw;
-    return cg >= 16 && ocg >= 16 && plane >= 64;
+    return cin >= 32 && cin <= 64 && cout == 64 && plane >= 784;
 }
 
 PCNN_INTERNAL void pcnn_wino_plan(const pcnn_conv2d_desc *d, int32_t pass, wino_plan *p) {
