@@ -203,12 +203,57 @@ static void test_pool_desc(void) {
         *(int64_t *)((char *)&d + ((char *)pads[i] - (char *)&d)) = -1;
         CHECK_STATUS(pool_init(d), PCNN_STATUS_INVALID_ARGUMENT);
     }
-    /* kernel larger than the padded input */
+    /* kernel larger than the padded input: floor mode has no window (output size 0) */
     d = pool_ok();
     d.kw = 9; /* 7 + 0 + 1 = 8 < 9 */
     CHECK_STATUS(pool_init(d), PCNN_STATUS_INVALID_ARGUMENT);
     d.kw = 8; /* fits; the window covers input columns 0..6 */
     CHECK_STATUS(pool_init(d), PCNN_STATUS_OK);
+    /* ceil mode (PyTorch's formula): a window may be larger than the padded input by up to
+     * stride - 1: ow = floor((8 - 9 + 2 - 1) / 2) + 1 = 1 */
+    d = pool_ok();
+    d.ceil_mode = 1;
+    d.kw = 9;
+    CHECK_STATUS(pcnn_maxpool2d_desc_init(&d), PCNN_STATUS_OK);
+    CHECK(d.ow == 1, "ceil, window 9 > padded 8, stride 2: ow %" PRId64, d.ow);
+    d.kw = 10; /* numer = 8 - 10 = -2, -2 + 1 < 0: output size 0 */
+    CHECK_STATUS(pool_init(d), PCNN_STATUS_INVALID_ARGUMENT);
+    d.stride_w = 3; /* -2 + 2 = 0: ow 1 again */
+    CHECK_STATUS(pcnn_maxpool2d_desc_init(&d), PCNN_STATUS_OK);
+    CHECK(d.ow == 1, "ceil, window 10 > padded 8, stride 3: ow %" PRId64, d.ow);
+    /* the example: MaxPool2d(kernel 4, stride 3, ceil_mode=True) on width 3 -> 1 */
+    d = pool_desc(1, 1, 3, 3, 4, 4, 3, 3, 0, 0, 0, 0, 1, 1, 1);
+    CHECK_STATUS(pcnn_maxpool2d_desc_init(&d), PCNN_STATUS_OK);
+    CHECK(d.oh == 1 && d.ow == 1, "k4 s3 ceil on 3x3: %" PRId64 "x%" PRId64, d.oh, d.ow);
+    d.ceil_mode = 0;
+    CHECK_STATUS(pool_init(d), PCNN_STATUS_INVALID_ARGUMENT);
+    /* a window hanging past the padded input: iw 5, k 2, s 2, ceil -> 3 windows, the last
+     * one at columns 4, 5 (5 is past the input) */
+    d = pool_desc(1, 1, 1, 5, 1, 2, 1, 2, 0, 0, 0, 0, 1, 1, 1);
+    CHECK_STATUS(pcnn_maxpool2d_desc_init(&d), PCNN_STATUS_OK);
+    CHECK(d.ow == 3, "hanging window: ow %" PRId64, d.ow);
+    /* dilated window larger than the input, ceil: iw 2, k 3, d 2 (extent 5), s 4, pad 1+0:
+     * numer = 3 - 5 = -2, + 3 = 1 -> ow 1; taps -1, 1, 3: one in range */
+    d = pool_desc(1, 1, 1, 2, 1, 3, 1, 4, 0, 0, 1, 0, 1, 2, 1);
+    CHECK_STATUS(pcnn_maxpool2d_desc_init(&d), PCNN_STATUS_OK);
+    CHECK(d.ow == 1, "dilated window larger than the input: ow %" PRId64, d.ow);
+    /* still invalid in ceil mode: a window with no input position. iw 1, k 2, d 3, pad 1+1,
+     * s 2: numer = 3 - 4 = -1 -> ow 1 (PyTorch accepts this), but the taps -1 and 2 both miss
+     * the input */
+    d = pool_desc(1, 1, 1, 1, 1, 2, 1, 2, 0, 0, 1, 1, 1, 3, 1);
+    CHECK_STATUS(pool_init(d), PCNN_STATUS_INVALID_ARGUMENT);
+    d.pad_left = 0; /* taps 0, 3; numer = 2 - 4 = -2 needs stride 3 */
+    d.stride_w = 3;
+    CHECK_STATUS(pcnn_maxpool2d_desc_init(&d), PCNN_STATUS_OK);
+    /* huge strides / dilations in ceil mode: no overflow, a clean status */
+    d = pool_desc(1, 1, 3, 3, 2, 2, I64MAX, I64MAX, 0, 0, 0, 0, 1, 1, 1);
+    CHECK_STATUS(pcnn_maxpool2d_desc_init(&d), PCNN_STATUS_OK);
+    CHECK(d.oh == 1 && d.ow == 1, "stride INT64_MAX: %" PRId64 "x%" PRId64, d.oh, d.ow);
+    d = pool_desc(1, 1, 3, 3, 2, 2, I64MAX, I64MAX, 0, 0, 0, 0, I64MAX / 2, 1, 1);
+    CHECK_STATUS(pcnn_maxpool2d_desc_init(&d), PCNN_STATUS_OK); /* rows 0 and I64MAX/2 */
+    CHECK(d.oh == 1, "dilation INT64_MAX/2: oh %" PRId64, d.oh);
+    d.pad_top = 1; /* rows -1 and I64MAX/2 - 1: none in [0, 3) */
+    CHECK_STATUS(pool_init(d), PCNN_STATUS_INVALID_ARGUMENT);
 
     /* windows entirely in padding */
     d = pool_desc(1, 1, 2, 2, 1, 1, 1, 1, 0, 0, 1, 0, 1, 1, 0); /* k1, pad_left 1 */

@@ -76,12 +76,16 @@ typedef struct pcnn_conv2d_desc {
 /*
  * 2-D max-pooling descriptor. The caller fills every field above `oh`;
  * pcnn_maxpool2d_desc_init validates them and computes oh / ow.
- * Floor mode: as for convolution. Ceil mode (ceil_mode != 0): the division rounds up,
- * then a last window that would start at or past ih + pad_top (iw + pad_left) is dropped
- * (PyTorch's rule). Asymmetric padding is allowed, but every window must cover at least
- * one input position: a window lying entirely in the padding is rejected
- * (PCNN_STATUS_INVALID_ARGUMENT). ih * iw must not exceed INT32_MAX (indices are int32_t
- * plane offsets).
+ * Output size, PyTorch's formula (the formula decides, not the window's fit):
+ *   oh = floor((ih + pad_top + pad_bottom - dilation_h*(kh-1) - 1 [+ stride_h - 1]) / stride_h) + 1
+ * where "[+ stride_h - 1]" applies in ceil mode (ceil_mode != 0), which then drops a last
+ * window that would start at or past ih + pad_top ((oh-1)*stride_h >= ih + pad_top); ow
+ * likewise. An output size below 1 is PCNN_STATUS_INVALID_ARGUMENT. So in ceil mode a
+ * window may hang past the padded input and even be larger than it; its out-of-range taps
+ * never win. Every window must still cover at least one input position: a window whose taps
+ * all lie outside the input (possible with dilation) is rejected (INVALID_ARGUMENT).
+ * Padding: any value >= 0, asymmetric allowed (a superset of PyTorch, which takes symmetric
+ * padding <= k/2). ih * iw must not exceed INT32_MAX (indices are int32_t plane offsets).
  */
 typedef struct pcnn_maxpool2d_desc {
     int64_t n;
@@ -130,6 +134,13 @@ PCNN_API int32_t pcnn_set_max_isa(int32_t isa);
  * count. Call between operations. */
 PCNN_API int32_t pcnn_set_num_threads(int32_t num_threads);
 PCNN_API int32_t pcnn_get_num_threads(void);
+
+/* Bytes of scratch memory the kernels hold right now, summed over all threads (a pure query).
+ * Each thread keeps at most 256 KiB between calls (larger buffers are freed when the call
+ * returns) and everything when it exits, so in an idle process this is at most 256 KiB per
+ * live thread that has run a kernel. A failed scratch allocation makes a kernel return
+ * PCNN_STATUS_OUT_OF_MEMORY; the next call starts afresh. */
+PCNN_API int64_t pcnn_scratch_bytes(void);
 
 /* ---- convolution ---- */
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/pcnn_internal.h"
+#include "core/scratch.h"
 
 #define PCNN_MAX_THREADS 256
 #define PCNN_MAX_WORKERS (PCNN_MAX_THREADS - 1)
@@ -119,6 +120,7 @@ static void *worker_main(void *arg) {
             tls_in_region = 1;
             run_part(fn, ctx, ntasks, nparts, part);
             tls_in_region = 0;
+            pcnn_scratch_trim(); /* before reporting done: the caller's count is then final */
             pthread_mutex_lock(&pool_mutex);
             if (--job_pending == 0) {
                 pthread_cond_signal(&done_cond);

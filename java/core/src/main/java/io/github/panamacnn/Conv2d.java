@@ -36,7 +36,12 @@ import java.util.SplittableRandom;
  * they may be modified in place (e.g. by an optimizer). After {@code close()} every method except
  * {@code close()} throws {@link IllegalStateException}.
  *
- * <p>Gradients are overwritten by each backward, never accumulated. Not thread-safe.
+ * <p>Gradients are overwritten by each backward, never accumulated.
+ *
+ * <p><b>Threads.</b> A layer serves one thread at a time (it owns its outputs): a {@code forward},
+ * {@code backward} or {@code close()} that starts while another thread is inside {@code forward} or
+ * {@code backward} throws {@link IllegalStateException}. Use one layer per thread, or call the
+ * {@link Backend} methods, which many threads may call at once on their own tensors (see docs/concurrency.md).
  */
 public final class Conv2d implements AutoCloseable {
     private final int inChannels, outChannels, kernelH, kernelW;
@@ -54,7 +59,7 @@ public final class Conv2d implements AutoCloseable {
     private Tensor lastInput;
     private Tensor output;
     private Tensor gradInput;
-    private boolean closed;
+    private final LayerGuard guard = new LayerGuard("Conv2d");
 
     private Conv2d(Builder b, Backend backend) {
         this.inChannels = b.inChannels;
@@ -271,7 +276,15 @@ public final class Conv2d implements AutoCloseable {
      * @throws IllegalStateException when the layer or the input is closed
      */
     public Tensor forward(Tensor input) {
-        checkOpen();
+        guard.enter("forward");
+        try {
+            return forwardInUse(input);
+        } finally {
+            guard.exit();
+        }
+    }
+
+    private Tensor forwardInUse(Tensor input) {
         Conv2dGeometry g = geometryFor(input);
         if (output == null || !output.isAlive() || !output.hasShape(g.dstShape())) {
             if (output != null) {
@@ -294,7 +307,15 @@ public final class Conv2d implements AutoCloseable {
      * @throws IllegalArgumentException when {@code gradOutput}'s shape is not the last forward's output shape
      */
     public Tensor backward(Tensor gradOutput) {
-        checkOpen();
+        guard.enter("backward");
+        try {
+            return backwardInUse(gradOutput);
+        } finally {
+            guard.exit();
+        }
+    }
+
+    private Tensor backwardInUse(Tensor gradOutput) {
         Conv2dGeometry g = geometry;
         if (g == null) {
             throw new IllegalStateException("backward called before forward");
@@ -444,16 +465,15 @@ public final class Conv2d implements AutoCloseable {
     }
 
     public boolean isClosed() {
-        return closed;
+        return guard.isClosed();
     }
 
     /** Frees the parameters, gradients and the layer's forward/backward results. Idempotent. */
     @Override
     public void close() {
-        if (closed) {
+        if (!guard.beginClose()) {
             return;
         }
-        closed = true;
         for (Tensor t : new Tensor[] {weight, bias, weightGrad, biasGrad, output, gradInput}) {
             if (t != null) {
                 t.close();
@@ -466,9 +486,7 @@ public final class Conv2d implements AutoCloseable {
     }
 
     private void checkOpen() {
-        if (closed) {
-            throw new IllegalStateException("this Conv2d layer is closed");
-        }
+        guard.checkOpen();
     }
 
     @Override
@@ -476,6 +494,6 @@ public final class Conv2d implements AutoCloseable {
         return "Conv2d(" + inChannels + " -> " + outChannels + ", kernel=" + kernelH + "x" + kernelW + ", stride="
                 + strideH + "x" + strideW + ", pad(t,b,l,r)=" + padTop + "," + padBottom + "," + padLeft + ","
                 + padRight + ", dilation=" + dilationH + "x" + dilationW + ", groups=" + groups + ", bias="
-                + (bias != null) + (closed ? ", closed" : "") + ")";
+                + (bias != null) + (guard.isClosed() ? ", closed" : "") + ")";
     }
 }

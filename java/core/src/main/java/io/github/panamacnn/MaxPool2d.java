@@ -18,7 +18,11 @@ import java.util.Objects;
  * allocates no native memory. The caller owns the input of {@code forward} and must keep it open
  * until {@link #backward} has run (backward itself only needs the recorded mask, but the layer
  * enforces the same contract as {@link Conv2d}). After {@code close()} every method except
- * {@code close()} throws {@link IllegalStateException}. Not thread-safe.
+ * {@code close()} throws {@link IllegalStateException}.
+ *
+ * <p><b>Threads.</b> A layer serves one thread at a time (it owns its outputs and mask): a {@code forward},
+ * {@code backward} or {@code close()} that starts while another thread is inside {@code forward} or
+ * {@code backward} throws {@link IllegalStateException} (see docs/concurrency.md).
  */
 public final class MaxPool2d implements AutoCloseable {
     private final int kernelH, kernelW, strideH, strideW, padTop, padBottom, padLeft, padRight;
@@ -31,7 +35,7 @@ public final class MaxPool2d implements AutoCloseable {
     private Tensor output;
     private IndexBuffer indices;
     private Tensor gradInput;
-    private boolean closed;
+    private final LayerGuard guard = new LayerGuard("MaxPool2d");
 
     private MaxPool2d(Builder b, Backend backend) {
         this.kernelH = b.kernelH;
@@ -145,7 +149,15 @@ public final class MaxPool2d implements AutoCloseable {
      * @throws IllegalStateException when the layer or the input is closed
      */
     public Tensor forward(Tensor input) {
-        checkOpen();
+        guard.enter("forward");
+        try {
+            return forwardInUse(input);
+        } finally {
+            guard.exit();
+        }
+    }
+
+    private Tensor forwardInUse(Tensor input) {
         MaxPool2dGeometry g = geometryFor(input);
         long[] dstShape = g.dstShape();
         if (output == null || !output.isAlive() || !output.hasShape(dstShape)) {
@@ -180,7 +192,15 @@ public final class MaxPool2d implements AutoCloseable {
      * @throws IllegalArgumentException when {@code gradOutput}'s shape is not the last forward's output shape
      */
     public Tensor backward(Tensor gradOutput) {
-        checkOpen();
+        guard.enter("backward");
+        try {
+            return backwardInUse(gradOutput);
+        } finally {
+            guard.exit();
+        }
+    }
+
+    private Tensor backwardInUse(Tensor gradOutput) {
         MaxPool2dGeometry g = geometry;
         if (g == null) {
             throw new IllegalStateException("backward called before forward");
@@ -291,16 +311,15 @@ public final class MaxPool2d implements AutoCloseable {
     }
 
     public boolean isClosed() {
-        return closed;
+        return guard.isClosed();
     }
 
     /** Frees the layer's results and mask. Idempotent. */
     @Override
     public void close() {
-        if (closed) {
+        if (!guard.beginClose()) {
             return;
         }
-        closed = true;
         if (output != null) {
             output.close();
         }
@@ -318,15 +337,13 @@ public final class MaxPool2d implements AutoCloseable {
     }
 
     private void checkOpen() {
-        if (closed) {
-            throw new IllegalStateException("this MaxPool2d layer is closed");
-        }
+        guard.checkOpen();
     }
 
     @Override
     public String toString() {
         return "MaxPool2d(kernel=" + kernelH + "x" + kernelW + ", stride=" + strideH + "x" + strideW
                 + ", pad(t,b,l,r)=" + padTop + "," + padBottom + "," + padLeft + "," + padRight + ", dilation="
-                + dilationH + "x" + dilationW + ", ceil=" + ceilMode + (closed ? ", closed" : "") + ")";
+                + dilationH + "x" + dilationW + ", ceil=" + ceilMode + (guard.isClosed() ? ", closed" : "") + ")";
     }
 }

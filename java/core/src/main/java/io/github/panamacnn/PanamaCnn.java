@@ -76,6 +76,17 @@ public final class PanamaCnn {
         NativeLibrary.setNumThreads(n);
     }
 
+    /**
+     * Bytes of native scratch memory the kernels hold right now, summed over all threads. Each thread keeps at
+     * most 256 KiB of scratch between calls (larger buffers are freed when the call returns) and all of it when
+     * the thread exits, so in an idle process this is at most 256 KiB per live thread that has run a kernel
+     * (the library's own worker threads included). A kernel that cannot allocate its scratch throws
+     * {@link OutOfMemoryError}; nothing stays allocated and the next call starts afresh.
+     */
+    public static long nativeScratchBytes() {
+        return NativeLibrary.scratchBytes();
+    }
+
     /** The ABI version compiled into the loaded library (equal to the bindings' version once loaded). */
     public static int abiVersion() {
         return NativeLibrary.libraryAbiVersion();

@@ -586,6 +586,64 @@ public class panamacnn_h extends panamacnn_h$shared {
         }
     }
 
+    private static class pcnn_scratch_bytes {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            panamacnn_h.C_LONG    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("pcnn_scratch_bytes");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int64_t pcnn_scratch_bytes()
+     * }
+     */
+    public static FunctionDescriptor pcnn_scratch_bytes$descriptor() {
+        return pcnn_scratch_bytes.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int64_t pcnn_scratch_bytes()
+     * }
+     */
+    public static MethodHandle pcnn_scratch_bytes$handle() {
+        return pcnn_scratch_bytes.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int64_t pcnn_scratch_bytes()
+     * }
+     */
+    public static MemorySegment pcnn_scratch_bytes$address() {
+        return pcnn_scratch_bytes.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int64_t pcnn_scratch_bytes()
+     * }
+     */
+    public static long pcnn_scratch_bytes() {
+        var mh$ = pcnn_scratch_bytes.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pcnn_scratch_bytes");
+            }
+            return (long)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class pcnn_conv2d_desc_init {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             panamacnn_h.C_INT,

@@ -146,6 +146,12 @@ public final class NativeLibrary {
         NativeBackend.check("pcnn_set_num_threads", panamacnn_h.pcnn_set_num_threads(n));
     }
 
+    /** {@code pcnn_scratch_bytes()}: native scratch memory the kernels hold now, all threads together. */
+    public static long scratchBytes() {
+        ensureLoaded();
+        return panamacnn_h.pcnn_scratch_bytes();
+    }
+
     /** {@code pcnn_abi_version()}: the ABI compiled into the loaded library. */
     public static int libraryAbiVersion() {
         ensureLoaded();
@@ -336,12 +342,18 @@ public final class NativeLibrary {
             bytes = in.readAllBytes();
         }
         String tmp = System.getProperty(TMPDIR_PROPERTY);
-        Path base = Path.of(tmp != null && !tmp.isBlank() ? tmp : System.getProperty("java.io.tmpdir"));
+        boolean configured = tmp != null && !tmp.isBlank();
+        Path base = Path.of(configured ? tmp : System.getProperty("java.io.tmpdir"));
         try {
             return extract(bytes, base, javaVersion(), System.mapLibraryName(LIBRARY_NAME));
-        } catch (IOException e) {
-            throw new IOException("could not extract " + resource + " under " + base.toAbsolutePath() + ": " + e
-                    + " (set -D" + TMPDIR_PROPERTY + "=<a writable folder>)", e);
+        } catch (IOException | RuntimeException e) {
+            // e.g. a read-only or full temp folder: say which folder, where it came from and what to set
+            String from = configured ? "system property " + TMPDIR_PROPERTY + " = " + tmp
+                    : "java.io.tmpdir, as " + TMPDIR_PROPERTY + " is not set";
+            throw new IOException("could not extract the bundled native library " + resource + " into the folder "
+                    + base.toAbsolutePath() + " (from " + from + "): " + e + "; that folder must be writable: set -D"
+                    + TMPDIR_PROPERTY + "=<a writable folder>, or -D" + PATH_PROPERTY + "=<an extracted "
+                    + System.mapLibraryName(LIBRARY_NAME) + "> to load a copy from elsewhere", e);
         }
     }
 

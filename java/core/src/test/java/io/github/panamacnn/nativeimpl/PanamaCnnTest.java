@@ -19,6 +19,7 @@ class PanamaCnnTest {
         assertThat(PanamaCnn.abiVersion()).isEqualTo(PanamaCnn.expectedAbiVersion()).isEqualTo(1);
         assertThat(PanamaCnn.version()).isNotBlank();
         assertThat(PanamaCnn.activeIsa().level()).isLessThanOrEqualTo(PanamaCnn.detectedIsa().level());
+        assertThat(PanamaCnn.nativeScratchBytes()).isNotNegative();
     }
 
     @Test
