@@ -14,6 +14,7 @@
 #include <math.h>
 
 #include "test_util.h"
+#include "core/scratch.h" /* pcnn_scratch_fail_nth_alloc (test hook) */
 
 static const double BT[6][6] = {
     {4, 0, -5, 0, 1, 0},  {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0},
@@ -234,6 +235,17 @@ static void test_requests_and_fallbacks(void) {
     CHECK(pcnn_last_algorithm() == expect, "AUTO 32->64ch served by %s", pcnn_algorithm_name(pcnn_last_algorithm()));
     CHECK_STATUS(pcnn_conv2d_fwd(&rgb, bx, bw, NULL, by), PCNN_STATUS_OK);
     CHECK(pcnn_last_algorithm() == PCNN_ALGO_DIRECT, "AUTO 3ch served by %s", pcnn_algorithm_name(pcnn_last_algorithm()));
+
+    /* Scratch allocation failure (the transformed weights, 295 KB, are above what a thread keeps
+     * between calls, so the next call allocates them): PCNN_STATUS_OUT_OF_MEMORY, then recovery. */
+    CHECK_STATUS(pcnn_set_conv2d_algorithm(PCNN_ALGO_WINOGRAD), PCNN_STATUS_OK);
+    pcnn_scratch_fail_nth_alloc(1);
+    CHECK_STATUS(pcnn_conv2d_fwd(&big, bx, bw, NULL, by), PCNN_STATUS_OUT_OF_MEMORY);
+    pcnn_scratch_fail_nth_alloc(0);
+    CHECK_STATUS(pcnn_conv2d_fwd(&big, bx, bw, NULL, by), PCNN_STATUS_OK);
+    CHECK(pcnn_last_algorithm() == PCNN_ALGO_WINOGRAD, "after recovery served by %s",
+          pcnn_algorithm_name(pcnn_last_algorithm()));
+    CHECK_STATUS(pcnn_set_conv2d_algorithm(PCNN_ALGO_AUTO), PCNN_STATUS_OK);
 
     /* Non-finite input under an explicit WINOGRAD request: direct serves it, same bits as DIRECT */
     bx[37] = INFINITY;

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "core/scratch.h"
 #include "kernels/conv2d/winograd.h"
 
 /* Lavin & Gray's F(4x4,3x3) matrices (interpolation points 0, 1, -1, 2, -2, inf). */
@@ -180,12 +181,11 @@ static int32_t scalar_engine(const pcnn_conv2d_desc *d, int32_t pass, const floa
                              const float *weights, const float *bias, float *out) {
     wino_plan p;
     pcnn_wino_plan(d, pass, &p);
-    float *u = malloc(sizeof(float) * (size_t)(p.groups * WINO_TT * p.cin_g * p.cout_g));
+    float *u = pcnn_scratch_get(PCNN_SCRATCH_WINO_WEIGHTS, sizeof(float) * (size_t)(p.groups * WINO_TT * p.cin_g * p.cout_g));
     if (u == NULL) {
         return PCNN_STATUS_OUT_OF_MEMORY;
     }
     if (pcnn_wino_transform_weights(d, &p, weights, u) != 0) {
-        free(u);
         return PCNN_STATUS_UNSUPPORTED; /* non-finite weights: the direct algorithm serves it */
     }
     const int64_t in_plane = p.ih * p.iw, out_plane = p.oh * p.ow;
@@ -205,7 +205,6 @@ static int32_t scalar_engine(const pcnn_conv2d_desc *d, int32_t pass, const floa
             }
         }
     }
-    free(u);
     /* Inf/NaN inputs would spread over whole tiles (Inf - Inf); such calls go to direct. */
     for (int64_t i = 0; i < p.n * p.groups * p.cout_g * out_plane; i++) {
         if (!isfinite(out[i])) {

@@ -22,6 +22,7 @@
 #include <immintrin.h>
 #include <stdlib.h>
 
+#include "core/scratch.h"
 #include "kernels/conv2d/winograd.h"
 
 #if defined(PCNN_WINO_AVX512)
@@ -453,7 +454,7 @@ static void run_task(wjob *j, int64_t t, float *V, float *M) {
 }
 
 /* Hands out tasks one by one (a thread slowed by another process then simply runs fewer);
- * the scratch is allocated by the first task a call takes and freed when it runs out. */
+ * the worker's scratch (core/scratch.h) is fetched by the first task it takes. */
 static void dyn_task(void *ctx, int64_t unused) {
     (void)unused;
     wjob *j = ctx;
@@ -464,8 +465,8 @@ static void dyn_task(void *ctx, int64_t unused) {
             break;
         }
         if (V == NULL) {
-            V = aligned_alloc(64, sizeof(float) * (size_t)(WINO_TT * j->p.cin_g * CHUNK));
-            M = aligned_alloc(64, sizeof(float) * (size_t)(WINO_TT * OCB_MAX * CHUNK));
+            V = pcnn_scratch_get(PCNN_SCRATCH_WINO_TILES, sizeof(float) * (size_t)(WINO_TT * j->p.cin_g * CHUNK));
+            M = pcnn_scratch_get(PCNN_SCRATCH_WINO_PRODUCTS, sizeof(float) * (size_t)(WINO_TT * OCB_MAX * CHUNK));
             if (V == NULL || M == NULL) {
                 __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
                 break;
@@ -473,8 +474,6 @@ static void dyn_task(void *ctx, int64_t unused) {
         }
         run_task(j, t, V, M);
     }
-    free(V);
-    free(M);
 }
 
 static int32_t wino_run(const pcnn_conv2d_desc *d, int32_t pass, const float *in, const float *weights,
@@ -489,15 +488,14 @@ static int32_t wino_run(const pcnn_conv2d_desc *d, int32_t pass, const float *in
     if ((p->ih + 16) * (p->iw + 16) > INT32_MAX || (p->oh + 8) * (p->ow + 8) > INT32_MAX) {
         return PCNN_STATUS_UNSUPPORTED;
     }
-    float *u = aligned_alloc(64, ((sizeof(float) * (size_t)(p->groups * WINO_TT * p->cin_g * p->cout_g)) + 63) &
-                                     ~(size_t)63);
+    float *u = pcnn_scratch_get(PCNN_SCRATCH_WINO_WEIGHTS,
+                                sizeof(float) * (size_t)(p->groups * WINO_TT * p->cin_g * p->cout_g));
     if (u == NULL) {
         return PCNN_STATUS_OUT_OF_MEMORY;
     }
     wtjob wt = {p, weights, u, 0};
     pcnn_parallel_for_work(p->groups * p->cin_g, p->groups * p->cin_g * p->cout_g * 64, weight_task, &wt);
     if (__atomic_load_n(&wt.nonfinite, __ATOMIC_RELAXED)) {
-        free(u);
         return PCNN_STATUS_UNSUPPORTED; /* non-finite weights: direct */
     }
     j.in = in;
@@ -510,7 +508,6 @@ static int32_t wino_run(const pcnn_conv2d_desc *d, int32_t pass, const float *in
     j.failed = 0;
     const int64_t work = p->n * j.chunks * CHUNK * WINO_TT * p->groups * p->cin_g * p->cout_g;
     pcnn_parallel_for_work(j.ntasks, work, dyn_task, &j);
-    free(u);
     const int failed = __atomic_load_n(&j.failed, __ATOMIC_RELAXED);
     return failed == 1 ? PCNN_STATUS_OUT_OF_MEMORY : failed == 2 ? PCNN_STATUS_UNSUPPORTED : PCNN_STATUS_OK;
 }
