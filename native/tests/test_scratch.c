@@ -231,12 +231,12 @@ static void test_keep_under_budget(const shape_t *s) {
     for (int op = 0; op < OP_COUNT; ++op) {
         call_t c = {s, (conv_op)op, gbuf_f(s->out_count[op]), gbuf_f(s->d.oc), 0};
         const int64_t before = pcnn_scratch_bytes();
-        pthread_t t;
-        if (pthread_create(&t, NULL, keep_under_budget_thread, &c) != 0) {
-            fprintf(stderr, "test_scratch: pthread_create failed\n");
+        test_thread t;
+        if (test_thread_create(&t, keep_under_budget_thread, &c) != 0) {
+            fprintf(stderr, "test_scratch: thread creation failed\n");
             exit(2);
         }
-        pthread_join(t, NULL);
+        test_thread_join(&t);
         CHECK(pcnn_scratch_bytes() == before, "%s %s: %" PRId64 " scratch bytes after the thread "
               "exited, %" PRId64 " before", s->name, op_names[op], pcnn_scratch_bytes(), before);
         free(c.out);
