@@ -210,7 +210,8 @@ PCNN_API int32_t pcnn_maxpool2d_bwd(const pcnn_maxpool2d_desc *desc, const float
  * (thread-local; starts at PCNN_ALGO_AUTO on every thread). A request for an algorithm that
  * cannot take a call's geometry makes that call return PCNN_STATUS_UNSUPPORTED (nothing is
  * written); a call it takes geometrically but declines at run time (non-finite src or weights,
- * whose Inf/NaN Winograd would spread across its tile) is served by the direct algorithm.
+ * whose Inf/NaN Winograd would spread across its tile; planes too large for 32-bit offsets) is
+ * served by the direct algorithm.
  * Backward-weights has only the direct algorithm: a WINOGRAD request serves it directly.
  * Returns PCNN_STATUS_INVALID_ARGUMENT for an unknown id.
  */
