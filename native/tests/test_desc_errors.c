@@ -378,15 +378,34 @@ static void test_controls(void) {
     CHECK(strcmp(pcnn_isa_name(PCNN_ISA_SCALAR), "scalar") == 0, "scalar name");
     CHECK(strcmp(pcnn_isa_name(PCNN_ISA_AVX2), "avx2") == 0, "avx2 name");
     CHECK(strcmp(pcnn_isa_name(PCNN_ISA_AVX512), "avx512") == 0, "avx512 name");
-    CHECK(strcmp(pcnn_isa_name(3), "unknown") == 0 && strcmp(pcnn_isa_name(-1), "unknown") == 0,
+    CHECK(strcmp(pcnn_isa_name(PCNN_ISA_NEON), "neon") == 0, "neon name");
+    CHECK(strcmp(pcnn_isa_name(4), "unknown") == 0 && strcmp(pcnn_isa_name(-1), "unknown") == 0,
           "unknown name");
     const int32_t detected = pcnn_isa_detected();
+#if defined(__aarch64__)
+    CHECK(detected == PCNN_ISA_SCALAR || detected == PCNN_ISA_NEON, "detected %d", detected);
+#else
     CHECK(detected >= PCNN_ISA_SCALAR && detected <= PCNN_ISA_AVX512, "detected %d", detected);
+#endif
     CHECK_STATUS(pcnn_set_max_isa(-1), PCNN_STATUS_INVALID_ARGUMENT);
-    CHECK_STATUS(pcnn_set_max_isa(3), PCNN_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(pcnn_set_max_isa(4), PCNN_STATUS_INVALID_ARGUMENT);
+    /* neon (3) is the highest value: as a cap it allows everything, on any architecture */
+    CHECK_STATUS(pcnn_set_max_isa(PCNN_ISA_NEON), PCNN_STATUS_OK);
+    CHECK(pcnn_isa_active() == detected, "cap neon: active %d", pcnn_isa_active());
+    CHECK_STATUS(pcnn_set_max_isa(PCNN_ISA_AVX2), PCNN_STATUS_OK);
+#if defined(__aarch64__)
+    CHECK(pcnn_isa_active() == PCNN_ISA_SCALAR, "cap avx2 on aarch64: %d", pcnn_isa_active());
+#else
+    CHECK(pcnn_isa_active() == (detected < PCNN_ISA_AVX2 ? detected : PCNN_ISA_AVX2),
+          "cap avx2: %d", pcnn_isa_active());
+#endif
     CHECK_STATUS(pcnn_set_max_isa(PCNN_ISA_SCALAR), PCNN_STATUS_OK);
     CHECK(pcnn_isa_active() == PCNN_ISA_SCALAR, "cap scalar");
     CHECK_STATUS(pcnn_set_max_isa(PCNN_ISA_AVX512), PCNN_STATUS_OK);
+#if defined(__aarch64__)
+    CHECK(pcnn_isa_active() == PCNN_ISA_SCALAR, "cap avx512 on aarch64: %d", pcnn_isa_active());
+    CHECK_STATUS(pcnn_set_max_isa(PCNN_ISA_NEON), PCNN_STATUS_OK);
+#endif
     CHECK(pcnn_isa_active() == detected, "uncapped active %d", pcnn_isa_active());
 
     const int32_t threads = pcnn_get_num_threads();
@@ -400,11 +419,74 @@ static void test_controls(void) {
     CHECK_STATUS(pcnn_set_num_threads(threads), PCNN_STATUS_OK);
 }
 
+/*
+ * Every small max-pool geometry on one axis (in 1..7, k 1..7, stride 1..4, pads 0..4 each side,
+ * dilation 1..4, floor and ceil) against a model written here from the header's text:
+ * PyTorch's output-size formula with floor division, the ceil-mode drop, "output size >= 1",
+ * and a brute-force search for a window without an input position.
+ */
+static int64_t floor_div(int64_t a, int64_t b) {
+    return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+static void test_pool_rule_exhaustive(void) {
+    int64_t cases = 0, accepted = 0, larger = 0, all_padding = 0;
+    for (int64_t in = 1; in <= 7; ++in)
+    for (int64_t k = 1; k <= 7; ++k)
+    for (int64_t st = 1; st <= 4; ++st)
+    for (int64_t pl = 0; pl <= 4; ++pl)
+    for (int64_t pr = 0; pr <= 4; ++pr)
+    for (int64_t dil = 1; dil <= 4; ++dil)
+    for (int ceil_mode = 0; ceil_mode <= 1; ++ceil_mode) {
+        const int64_t numer = in + pl + pr - dil * (k - 1) - 1;
+        int64_t out = floor_div(numer + (ceil_mode ? st - 1 : 0), st) + 1;
+        if (ceil_mode && (out - 1) * st >= in + pl) {
+            --out;
+        }
+        int ok = out >= 1, empty = 0;
+        for (int64_t o = 0; ok && o < out; ++o) {
+            int any = 0;
+            for (int64_t j = 0; j < k; ++j) {
+                const int64_t pos = o * st - pl + j * dil;
+                any |= pos >= 0 && pos < in;
+            }
+            if (!any) {
+                ok = 0;
+                empty = 1;
+            }
+        }
+        /* the axis under test is the width; the height is a trivial 1-row, 1-tap axis */
+        pcnn_maxpool2d_desc d = pool_desc(1, 1, 1, in, 1, k, 1, st, 0, 0, pl, pr, 1, dil, ceil_mode);
+        const int32_t status = pool_init(d);
+        ++cases;
+        all_padding += empty;
+        if (ok) {
+            ++accepted;
+            larger += dil * (k - 1) + 1 > in + pl + pr;
+            pcnn_maxpool2d_desc e = d;
+            CHECK(status == PCNN_STATUS_OK && pcnn_maxpool2d_desc_init(&e) == PCNN_STATUS_OK && e.ow == out,
+                  "in %" PRId64 " k %" PRId64 " s %" PRId64 " pad %" PRId64 "+%" PRId64 " d %" PRId64
+                  " ceil %d: model ow %" PRId64 ", status %d ow %" PRId64, in, k, st, pl, pr, dil, ceil_mode,
+                  out, status, e.ow);
+        } else {
+            CHECK(status == PCNN_STATUS_INVALID_ARGUMENT,
+                  "in %" PRId64 " k %" PRId64 " s %" PRId64 " pad %" PRId64 "+%" PRId64 " d %" PRId64
+                  " ceil %d: model rejects (%s), status %d", in, k, st, pl, pr, dil, ceil_mode,
+                  empty ? "a window without input" : "output size < 1", status);
+        }
+    }
+    printf("desc_errors: max-pool rule on %" PRId64 " one-axis geometries: %" PRId64 " accepted (%" PRId64
+           " with a window larger than the padded input), %" PRId64 " with a window on no input\n",
+           cases, accepted, larger, all_padding);
+    CHECK(larger > 100 && all_padding > 100, "the grid should hold both kinds");
+}
+
 int main(void) {
     test_controls();
     test_conv_desc();
     test_conv_ops();
     test_pool_desc();
+    test_pool_rule_exhaustive();
     test_pool_ops();
     return test_finish("desc_errors");
 }

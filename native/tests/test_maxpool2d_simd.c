@@ -9,8 +9,7 @@
 #include "core/pcnn_internal.h"
 #include "test_util.h"
 
-#include <sys/mman.h>
-#include <unistd.h>
+#include "test_platform.h"
 
 static int g_compared;
 
@@ -170,19 +169,15 @@ typedef struct {
 } fence_buf;
 
 static fence_buf fence_alloc(int64_t n, int at_start) {
-    const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    const size_t page = test_page_size();
     const size_t bytes = (size_t)n * 4;
     const size_t body = (bytes + page - 1) / page * page;
     fence_buf g;
     g.map_len = body + 2 * page;
-    g.map = mmap(NULL, g.map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (g.map == MAP_FAILED) {
-        fprintf(stderr, "mmap failed\n");
-        exit(2);
-    }
+    g.map = test_pages_alloc(g.map_len);
     char *base = g.map;
-    mprotect(base, page, PROT_NONE);
-    mprotect(base + page + body, page, PROT_NONE);
+    test_pages_forbid(base, page);
+    test_pages_forbid(base + page + body, page);
     g.p = at_start ? (void *)(base + page) : (void *)(base + page + body - bytes);
     return g;
 }
@@ -227,9 +222,9 @@ static void run_fenced(pcnn_maxpool2d_desc d, const char *why) {
         free(ref_ds);
         free(ds);
         free(ref_ind);
-        munmap(src.map, src.map_len);
-        munmap(dd.map, dd.map_len);
-        munmap(ind.map, ind.map_len);
+        test_pages_free(src.map, src.map_len);
+        test_pages_free(dd.map, dd.map_len);
+        test_pages_free(ind.map, ind.map_len);
     }
 }
 

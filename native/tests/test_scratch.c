@@ -4,14 +4,16 @@
  *   - pcnn_scratch_bytes() is 0 before any kernel ran, and every byte a thread held is given
  *     back when the thread exits (exact, one kernel thread; bounded by the workers' keep
  *     allowance with two);
- *   - after a call a thread keeps at most PCNN_SCRATCH_KEEP_BYTES, and a small call's
- *     buffers are reused by the next call (no allocation);
+ *   - over the process-wide budget (set to 0 here) a thread keeps at most
+ *     PCNN_SCRATCH_KEEP_BYTES after a call, and a small call's buffers are reused by the next
+ *     call (no allocation); under the budget (the default) a thread keeps its large buffers
+ *     across calls too, and gives them back when it exits;
  *   - fault injection: failing the n-th scratch allocation, for every n a call makes, gives
  *     PCNN_STATUS_OUT_OF_MEMORY, leaks nothing (the count and, on glibc, the heap in use come
  *     back) and the next call succeeds with the same bits as before.
  * Runs every SIMD level the machine has (the scalar kernels use no scratch).
  */
-#include <pthread.h>
+#include "test_platform.h" /* first: its system headers define __GLIBC__ */
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -56,14 +58,15 @@ static void *call_thread(void *p) {
 }
 
 /* Runs the call on a new thread and returns once that thread has exited (pthread_join
- * returns after its key destructors ran). */
+ * returns after its key destructors ran; on Windows the thread handle is signalled after
+ * its FLS callbacks ran). */
 static int32_t run_on_new_thread(call_t *c) {
-    pthread_t t;
-    if (pthread_create(&t, NULL, call_thread, c) != 0) {
-        fprintf(stderr, "test_scratch: pthread_create failed\n");
+    test_thread t;
+    if (test_thread_create(&t, call_thread, c) != 0) {
+        fprintf(stderr, "test_scratch: thread creation failed\n");
         exit(2);
     }
-    pthread_join(t, NULL);
+    test_thread_join(&t);
     return c->status;
 }
 
@@ -157,12 +160,12 @@ static void test_trim_and_reuse(const shape_t *large, const shape_t *small) {
     CHECK_STATUS(pcnn_set_num_threads(1), PCNN_STATUS_OK);
     for (int op = 0; op < OP_COUNT; ++op) {
         trim_case t = {large, small, (conv_op)op};
-        pthread_t th;
-        if (pthread_create(&th, NULL, trim_and_reuse_thread, &t) != 0) {
-            fprintf(stderr, "test_scratch: pthread_create failed\n");
+        test_thread th;
+        if (test_thread_create(&th, trim_and_reuse_thread, &t) != 0) {
+            fprintf(stderr, "test_scratch: thread creation failed\n");
             exit(2);
         }
-        pthread_join(th, NULL);
+        test_thread_join(&th);
     }
 }
 
@@ -211,6 +214,36 @@ static int test_faults(const shape_t *s, conv_op op, int threads) {
     return injected;
 }
 
+/* Under the default budget: a repeated large call allocates nothing (its buffers were kept),
+ * and the thread's exit gives them all back. */
+static void *keep_under_budget_thread(void *p) {
+    call_t *c = p;
+    CHECK_STATUS(run_call(c), PCNN_STATUS_OK);
+    pcnn_scratch_fail_nth_alloc(1);
+    CHECK_STATUS(run_call(c), PCNN_STATUS_OK);
+    CHECK(pcnn_scratch_fail_nth_alloc(0) == 1, "%s %s: a repeated call under the budget "
+          "allocated scratch again", c->s->name, op_names[c->op]);
+    return NULL;
+}
+
+static void test_keep_under_budget(const shape_t *s) {
+    CHECK_STATUS(pcnn_set_num_threads(1), PCNN_STATUS_OK);
+    for (int op = 0; op < OP_COUNT; ++op) {
+        call_t c = {s, (conv_op)op, gbuf_f(s->out_count[op]), gbuf_f(s->d.oc), 0};
+        const int64_t before = pcnn_scratch_bytes();
+        pthread_t t;
+        if (pthread_create(&t, NULL, keep_under_budget_thread, &c) != 0) {
+            fprintf(stderr, "test_scratch: pthread_create failed\n");
+            exit(2);
+        }
+        pthread_join(t, NULL);
+        CHECK(pcnn_scratch_bytes() == before, "%s %s: %" PRId64 " scratch bytes after the thread "
+              "exited, %" PRId64 " before", s->name, op_names[op], pcnn_scratch_bytes(), before);
+        free(c.out);
+        free(c.out_bias);
+    }
+}
+
 int main(void) {
     CHECK(pcnn_scratch_bytes() == 0, "%" PRId64 " scratch bytes before any kernel ran",
           pcnn_scratch_bytes());
@@ -226,6 +259,9 @@ int main(void) {
     shape_init(&pw, "64->64 1x1 on 14x14", conv_desc(2, 64, 14, 14, 64, 1, 1, 1, 1, 0, 0, 0, 0, 1,
                                                      1, 1));
     const shape_t *shapes[] = {&large, &small, &pw};
+    /* budget 0: every call end trims to the per-thread allowance (checked exactly below) */
+    const int64_t default_budget = pcnn_scratch_set_budget(0);
+    CHECK(default_budget == PCNN_SCRATCH_BUDGET_BYTES, "default budget %" PRId64, default_budget);
     int levels = 0;
     for (int32_t isa = PCNN_ISA_AVX2; isa <= detected; ++isa) {
         CHECK_STATUS(pcnn_set_max_isa(isa), PCNN_STATUS_OK);
@@ -258,6 +294,9 @@ int main(void) {
               "the fault-injection runs", pcnn_isa_name(isa), heap_before, heap_after);
         printf("%s: heap in use %zu -> %zu bytes over the fault-injection runs\n",
                pcnn_isa_name(isa), heap_before, heap_after);
+        pcnn_scratch_set_budget(default_budget);
+        test_keep_under_budget(&large);
+        pcnn_scratch_set_budget(0);
     }
     if (levels == 0) {
         printf("test_scratch: no SIMD level on this CPU (detected %s): the scalar kernels use "

@@ -22,7 +22,7 @@
 #include "test_util.h"
 
 #define MAX_SHAPES 4096
-#define NLEVELS 3
+#define NLEVELS 4 /* scalar, avx2, avx512, neon (PCNN_ISA_* values) */
 
 static uint64_t g_seed = 20240601;
 /* The ISA level the OS reports (/proc/cpuinfo), or pcnn_isa_detected() where it cannot be read. */
@@ -267,7 +267,7 @@ typedef struct {
     char declined[NLEVELS][MAX_DECLINES][160]; /* "shape: reason" of the first declines */
 } op_stats;
 
-static op_stats g_stats[6]; /* conv fwd, bwd_data, bwd_weights, pool fwd, bwd; zeroed */
+static op_stats g_stats[6]; /* conv fwd, bwd_data, bwd_weights, pool fwd, bwd, conv fwd Inf */
 
 /* Records a decline of shape `name` by the variant at `level`; `reason` is the kernel's
  * stated reason that applies to this shape and data, or NULL when none does. */
@@ -352,6 +352,11 @@ static void report(const char *op, const op_stats *s, int nshapes, int expected)
         CHECK(!s->has[l] || s->ran[l] + s->unsup[l] == nshapes, "%s %s: saw %" PRId64
               " of %d shapes", op, pcnn_isa_name(l), s->ran[l] + s->unsup[l], nshapes);
     }
+    /* The NEON variants decline only non-finite data with padding (conv) and absurd column
+     * strides (max-pool): on this corpus (finite conv data) each must run every shape. */
+    CHECK(!s->has[PCNN_ISA_NEON] || s->ran[PCNN_ISA_NEON] == nshapes,
+          "%s neon: ran %" PRId64 " of %d shapes (%" PRId64 " declined)", op,
+          s->ran[PCNN_ISA_NEON], nshapes, s->unsup[PCNN_ISA_NEON]);
 }
 
 /* Number of variants the tables offer for an op on this CPU, counted from the OS's view. */
@@ -492,6 +497,70 @@ static void run_conv(void) {
 #undef fwd
 #undef bwd_d
 #undef bwd_w
+}
+
+/* ---- conv2d with a non-finite weight: the declines' stated reasons at work ---- */
+
+/* The first few padded corpus shapes with one weight set to +Inf: a SIMD forward / backward-data
+ * variant either declines for the stated reason (printed with it) or matches the scalar kernel
+ * bit for bit (NaN and Inf included). */
+static void run_conv_nonfinite(void) {
+    op_stats *const fwd = &g_stats[5];
+    op_stats bwd_d_local;
+    memset(&bwd_d_local, 0, sizeof bwd_d_local);
+    op_stats *const bwd_d = &bwd_d_local;
+    const pcnn_kernel_table *ref = &pcnn_kernels_scalar;
+    int nshapes = 0;
+    for (int s = 0; s < n_conv_shapes && nshapes < 8; ++s) {
+        const pcnn_conv2d_desc *d = &conv_shapes[s].d;
+        if (!conv_padded(d)) continue;
+        ++nshapes;
+        const int64_t ns = conv_src_count(d), nd = conv_dst_count(d), nw = conv_w_count(d);
+        rng_seed(g_seed + (uint64_t)s * 31u);
+        float *src = gbuf_f(ns), *w = gbuf_f(nw), *dd = gbuf_f(nd);
+        fill_ints(src, ns, -3, 3);
+        fill_ints(w, nw, -3, 3);
+        fill_ints(dd, nd, -3, 3);
+        w[rng_int(0, nw - 1)] = INFINITY;
+        const char *why_fwd = expected_decline_conv_fwd(d, w);
+        const char *why_bwd = expected_decline_conv_bwd_data(d, w);
+        fwd->expected_declines += why_fwd != NULL;
+        bwd_d->expected_declines += why_bwd != NULL;
+        float *ref_dst = gbuf_f(nd), *ref_ds = gbuf_f(ns);
+        CHECK_STATUS(ref->conv2d_fwd(d, src, w, NULL, ref_dst), PCNN_STATUS_OK);
+        CHECK_STATUS(ref->conv2d_bwd_data(d, dd, w, ref_ds), PCNN_STATUS_OK);
+        FOR_EACH_VARIANT(conv2d_fwd) {
+            fwd->has[level] = 1;
+            float *out = gbuf_f(nd);
+            const int32_t st = tab_->conv2d_fwd(d, src, w, NULL, out);
+            if (st == PCNN_STATUS_UNSUPPORTED && level > 0) {
+                note_decline(fwd, level, conv_shapes[s].name, why_fwd);
+            } else {
+                fwd->ran[level]++;
+                CHECK(st == PCNN_STATUS_OK && same_bits(out, ref_dst, nd),
+                      "conv2d_fwd %s on '%s' with an Inf weight: status %d or result differs",
+                      pcnn_isa_name(level), conv_shapes[s].name, st);
+            }
+            free(out);
+        }
+        FOR_EACH_VARIANT(conv2d_bwd_data) {
+            bwd_d->has[level] = 1;
+            float *out = gbuf_f(ns);
+            const int32_t st = tab_->conv2d_bwd_data(d, dd, w, out);
+            if (st == PCNN_STATUS_UNSUPPORTED && level > 0) {
+                note_decline(bwd_d, level, conv_shapes[s].name, why_bwd);
+            } else {
+                bwd_d->ran[level]++;
+                CHECK(st == PCNN_STATUS_OK && same_bits(out, ref_ds, ns),
+                      "conv2d_bwd_data %s on '%s' with an Inf weight: status %d or result differs",
+                      pcnn_isa_name(level), conv_shapes[s].name, st);
+            }
+            free(out);
+        }
+        free(src); free(w); free(dd); free(ref_dst); free(ref_ds);
+    }
+    report("conv2d_fwd (Inf weight)", fwd, nshapes, COUNT_VARIANTS(conv2d_fwd));
+    report("conv2d_bwd_data (Inf weight)", bwd_d, nshapes, COUNT_VARIANTS(conv2d_bwd_data));
 }
 
 /* ---- maxpool2d ---- */
@@ -635,6 +704,7 @@ int main(void) {
     build_conv_corpus();
     build_pool_corpus();
     run_conv();
+    run_conv_nonfinite();
     run_pool();
     return test_finish("variants");
 }

@@ -10,9 +10,10 @@
  *     an exported entry point (the caller's thread) and the end of a worker's part of a
  *     parallel region (threads.c), so a buffer lives at least for one task, and a job's
  *     per-thread state (e.g. packed weights) may stay in it for the job's duration.
- *   - After a trim a thread holds at most PCNN_SCRATCH_KEEP_BYTES; when a thread exits, all
- *     it held is freed (core/thread_exit.c). So an idle process holds at most
- *     PCNN_SCRATCH_KEEP_BYTES per thread that ever ran a kernel and is still alive.
+ *   - Bounded: between calls a thread keeps its buffers only while all threads together hold
+ *     at most PCNN_SCRATCH_BUDGET_BYTES (64 MiB); above that a thread ending a call trims
+ *     itself to PCNN_SCRATCH_KEEP_BYTES (256 KiB). When a thread exits, all it held is freed
+ *     (core/thread_exit.c) and large buffers go straight back to the OS (munmap).
  *   - pcnn_scratch_bytes() (exported) is the bytes held by all threads (process-wide atomic
  *     count of the buffers and the per-thread bookkeeping).
  */
@@ -35,16 +36,28 @@ typedef enum pcnn_scratch_slot {
     PCNN_SCRATCH_SLOTS
 } pcnn_scratch_slot;
 
-/* Bytes a thread may keep across calls (all slots together); larger buffers are freed at
- * the end of the call, largest first. Measured (native/src/core/README.md): freeing and
- * re-allocating above this costs nothing measurable on the benchmark shapes. */
+/* Between calls a thread keeps its buffers while all threads together hold at most
+ * PCNN_SCRATCH_BUDGET_BYTES; above that, a thread ending a call frees its buffers, largest
+ * first, down to PCNN_SCRATCH_KEEP_BYTES. Buffers of 64 KiB and more are mapped from the OS
+ * and unmapped when freed, so a thread's exit gives its memory back to the OS at once.
+ * Why not free large buffers after every call: see native/src/core/README.md (measured). */
+#ifndef PCNN_SCRATCH_KEEP_BYTES /* overridable for experiments (-D) */
 #define PCNN_SCRATCH_KEEP_BYTES ((size_t)256 * 1024)
+#endif
+#ifndef PCNN_SCRATCH_BUDGET_BYTES
+#define PCNN_SCRATCH_BUDGET_BYTES ((int64_t)64 * 1024 * 1024)
+#endif
 
 PCNN_INTERNAL void *pcnn_scratch_get(pcnn_scratch_slot slot, size_t bytes);
 
-/* Call boundary: frees the calling thread's buffers, largest first, until it holds at most
- * PCNN_SCRATCH_KEEP_BYTES. Cheap when there is nothing to free. */
+/* Call boundary: when all threads together hold more than the budget, frees the calling
+ * thread's buffers, largest first, until it holds at most PCNN_SCRATCH_KEEP_BYTES. Cheap
+ * when there is nothing to free. */
 PCNN_INTERNAL void pcnn_scratch_trim(void);
+
+/* Test hook (hidden): sets the process-wide budget (0: every call end trims); returns the
+ * previous one. */
+PCNN_INTERNAL int64_t pcnn_scratch_set_budget(int64_t bytes);
 
 /* Test hook (hidden; the C tests and the test-only fault-injection library set it):
  * n > 0 makes the n-th scratch allocation from now on, in any thread, fail (1 = the next

@@ -186,6 +186,10 @@ public final class MaxPool2dGeometry {
     public long[] srcShape() { return srcShape.clone(); }
     public long[] dstShape() { return dstShape.clone(); }
 
+    /** The shape arrays themselves (not copies), for the layers' allocation-free checks; never modify them. */
+    long[] srcShapeRef() { return srcShape; }
+    long[] dstShapeRef() { return dstShape; }
+
     /** Number of elements of dst (and of the indices). */
     public long dstElementCount() { return n * c * oh * ow; }
 

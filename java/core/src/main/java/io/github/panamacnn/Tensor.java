@@ -205,6 +205,32 @@ public final class Tensor implements AutoCloseable {
         return Arrays.equals(shape, expected);
     }
 
+    /** True when {@code other} has the same shape as this tensor (allocates nothing). */
+    public boolean hasSameShape(Tensor other) {
+        return Arrays.equals(shape, other.shape);
+    }
+
+    /**
+     * Reads a NumPy {@code .npy} file of little-endian float32 in C order (as {@code numpy.save} writes
+     * {@code float32} arrays) into a new owned tensor.
+     *
+     * @throws NpyFormatException for any other dtype (named in the message; see {@link #loadNpyConverting}),
+     *         Fortran order, a 0-d or empty shape, a bad header, truncated or trailing data
+     */
+    public static Tensor loadNpy(java.nio.file.Path path) throws java.io.IOException {
+        return Npz.readNpy(path, false);
+    }
+
+    /** Like {@link #loadNpy} but converts float16/64, int, uint and bool arrays to float32 (rounding to nearest). */
+    public static Tensor loadNpyConverting(java.nio.file.Path path) throws java.io.IOException {
+        return Npz.readNpy(path, true);
+    }
+
+    /** Writes this tensor as a {@code .npy} file (little-endian float32, C order), readable by {@code numpy.load}. */
+    public void saveNpy(java.nio.file.Path path) throws java.io.IOException {
+        Npz.writeNpy(path, this);
+    }
+
     /**
      * Frees owned memory; marks borrowed memory closed. Idempotent.
      *

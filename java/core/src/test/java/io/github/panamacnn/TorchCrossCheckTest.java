@@ -333,18 +333,23 @@ class TorchCrossCheckTest {
 
     /**
      * Geometry-only cases from a wider space than PyTorch accepts (padding up to k, windows larger than the
-     * input, floor and ceil mode): PyTorch decides each one, {@link #checkPoolShapes} compares.
+     * input, floor and ceil mode): PyTorch decides each one, {@link #checkPoolShapes} compares. A geometry that
+     * PyTorch's reproduced checks ({@link #torchAccepts}) reject is sent only one time in ten: PyTorch takes
+     * about 17 ms to raise each error (it records a C++ backtrace), against microseconds for a valid one.
      */
     private static List<PoolShape> randomPoolShapes(SplittableRandom r) {
         List<PoolShape> shapes = new ArrayList<>();
-        for (int i = 0; i < POOL_SHAPE_CASES; i++) {
+        while (shapes.size() < POOL_SHAPE_CASES) {
             long kh = 1 + r.nextInt(7);
             long kw = 1 + r.nextInt(7);
             int maxIn = r.nextBoolean() ? 6 : 24;
-            shapes.add(new PoolShape("shape" + i, 1 + r.nextInt(maxIn), 1 + r.nextInt(maxIn), kh, kw,
+            PoolShape s = new PoolShape("shape" + shapes.size(), 1 + r.nextInt(maxIn), 1 + r.nextInt(maxIn), kh, kw,
                     1 + r.nextInt(5), 1 + r.nextInt(5), r.nextInt((int) kh + 1) / (r.nextInt(4) == 0 ? 1 : 2),
                     r.nextInt((int) kw + 1) / (r.nextInt(4) == 0 ? 1 : 2), 1 + r.nextInt(4), 1 + r.nextInt(4),
-                    r.nextBoolean()));
+                    r.nextBoolean());
+            if (torchAccepts(s) || r.nextInt(10) == 0) {
+                shapes.add(s);
+            }
         }
         return shapes;
     }
@@ -478,7 +483,8 @@ class TorchCrossCheckTest {
                         + "design), %d too small for PyTorch (rejected too), %d with padding > k/2 (%d accepted as a "
                         + "superset), %d other", shapes.size(), accepted, acceptedCeil, acceptedLarge, allPadding,
                 tooSmall, padRejected, padAcceptedByUs, other);
-        if (accepted < POOL_SHAPE_CASES / 4 || acceptedLarge < POOL_SHAPE_CASES / 60) {
+        if (accepted < POOL_SHAPE_CASES / 2 || acceptedLarge < POOL_SHAPE_CASES / 40 || tooSmall == 0
+                || padRejected == 0) {
             failures.add("seed " + seed + ": too few interesting geometries: " + summary);
         }
         return summary;
