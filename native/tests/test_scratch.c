@@ -13,7 +13,7 @@
  *     back) and the next call succeeds with the same bits as before.
  * Runs every SIMD level the machine has (the scalar kernels use no scratch).
  */
-#include <pthread.h>
+#include "test_platform.h" /* first: its system headers define __GLIBC__ */
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -58,14 +58,15 @@ static void *call_thread(void *p) {
 }
 
 /* Runs the call on a new thread and returns once that thread has exited (pthread_join
- * returns after its key destructors ran). */
+ * returns after its key destructors ran; on Windows the thread handle is signalled after
+ * its FLS callbacks ran). */
 static int32_t run_on_new_thread(call_t *c) {
-    pthread_t t;
-    if (pthread_create(&t, NULL, call_thread, c) != 0) {
-        fprintf(stderr, "test_scratch: pthread_create failed\n");
+    test_thread t;
+    if (test_thread_create(&t, call_thread, c) != 0) {
+        fprintf(stderr, "test_scratch: thread creation failed\n");
         exit(2);
     }
-    pthread_join(t, NULL);
+    test_thread_join(&t);
     return c->status;
 }
 
@@ -159,12 +160,12 @@ static void test_trim_and_reuse(const shape_t *large, const shape_t *small) {
     CHECK_STATUS(pcnn_set_num_threads(1), PCNN_STATUS_OK);
     for (int op = 0; op < OP_COUNT; ++op) {
         trim_case t = {large, small, (conv_op)op};
-        pthread_t th;
-        if (pthread_create(&th, NULL, trim_and_reuse_thread, &t) != 0) {
-            fprintf(stderr, "test_scratch: pthread_create failed\n");
+        test_thread th;
+        if (test_thread_create(&th, trim_and_reuse_thread, &t) != 0) {
+            fprintf(stderr, "test_scratch: thread creation failed\n");
             exit(2);
         }
-        pthread_join(th, NULL);
+        test_thread_join(&th);
     }
 }
 

@@ -8,10 +8,11 @@
 #define PCNN_SCRATCH_HAVE_MMAP 1
 #endif
 
+#include "core/platform.h"
 #include "core/scratch.h"
 #include "core/thread_exit.h"
 
-#define SCRATCH_ALIGN 64
+/* 64-byte alignment: pcnn_aligned_alloc64 (core/platform.h; aligned_alloc is not on Windows) */
 #define SCRATCH_ROUND 4096 /* sizes are rounded up to whole pages: fewer re-allocations */
 /* Buffers from this size on are mapped from the OS directly, so that freeing one (trim, thread
  * exit) returns its pages at once. From malloc they would stay in the freeing thread's malloc
@@ -56,7 +57,7 @@ static void *os_alloc(size_t bytes) { /* bytes: a multiple of SCRATCH_ROUND */
         return p == MAP_FAILED ? NULL : p; /* page-aligned, so 64-byte aligned */
     }
 #endif
-    return aligned_alloc(SCRATCH_ALIGN, bytes);
+    return pcnn_aligned_alloc64(bytes);
 }
 
 static void os_free(void *p, size_t bytes) {
@@ -66,7 +67,7 @@ static void os_free(void *p, size_t bytes) {
         return;
     }
 #endif
-    free(p);
+    pcnn_aligned_free(p);
 }
 
 static void account(int64_t delta) { __atomic_add_fetch(&total_bytes, delta, __ATOMIC_RELAXED); }

@@ -1,8 +1,8 @@
 /*
  * The library's per-thread state and its end: the ONE place that knows how a thread's exit
- * is observed. POSIX: a pthread key whose destructor runs on the exiting thread. A port to
- * another platform (e.g. Windows: FlsAlloc / FlsSetValue, whose callback runs at thread
- * exit) adds its branch in thread_exit.c and nowhere else.
+ * is observed. POSIX: a pthread key whose destructor runs on the exiting thread; Windows:
+ * FlsAlloc / FlsSetValue, whose callback runs at thread exit. A port to another platform
+ * adds its branch in thread_exit.c and nowhere else.
  *
  * Contract: each thread has one state pointer (NULL until set). When a thread whose state
  * is non-NULL exits, pcnn_thread_state_free(state) runs on that thread (defined by the
