@@ -7,9 +7,11 @@
 // (> 1 means panama-cnn is faster). Each oneDNN result is also compared with panama-cnn's
 // output (max |diff| / max |oneDNN|, after reordering oneDNN's output back to plain
 // layout), so that a mis-specified oneDNN primitive cannot produce a meaningless ratio.
+// Convolutions are also timed with algorithm::convolution_auto (preferred layouts), with which
+// oneDNN may pick Winograd; "oneDNN best" is the faster of auto and direct (preferred) per pass.
 //
 // Usage: pcnn-bench [--shapes FILE] [--threads 1,2] [--min-time SECONDS] [--json FILE]
-//                   [--only NAME[,NAME...]] [--no-onednn]
+//                   [--only NAME[,NAME...]] [--no-onednn] [--algorithm auto|direct|winograd]
 // Exit status: 0, 2 for bad arguments / shapes file, 1 when a panama-cnn call fails, 3 when a
 // result differs from oneDNN's (the table says which: check = BAD). See bench/README.md.
 
@@ -64,6 +66,7 @@ struct Options {
     std::string json_file;
     std::vector<std::string> only;
     bool onednn = true;
+    int algorithm = PCNN_ALGO_AUTO;  // panama-cnn's conv algorithm request (pcnn_set_conv2d_algorithm)
 };
 
 struct Result {
@@ -71,10 +74,17 @@ struct Result {
         : shape(std::move(shape_)), pass(std::move(pass_)), threads(threads_), flops(flops_) {}
     std::string shape, pass;
     int threads = 1;
-    double flops = 0, pcnn_s = 0, dnnl_plain_s = -1, dnnl_pref_s = -1;
-    std::string dnnl_plain_impl, dnnl_pref_impl;
-    // max |pcnn - oneDNN| / max |oneDNN| for the nchw and the preferred-layout runs; -1 = not compared.
-    double err_plain = -1, err_pref = -1;
+    double flops = 0, pcnn_s = 0, dnnl_plain_s = -1, dnnl_pref_s = -1, dnnl_auto_s = -1;
+    std::string dnnl_plain_impl, dnnl_pref_impl, dnnl_auto_impl;
+    // max |pcnn - oneDNN| / max |oneDNN| for the nchw, preferred-layout and auto runs; -1 = not compared.
+    double err_plain = -1, err_pref = -1, err_auto = -1;
+    // The faster of oneDNN's direct (preferred layouts) and auto runs; -1 = none measured.
+    double dnnl_best_s() const {
+        if (dnnl_auto_s > 0 && (dnnl_pref_s <= 0 || dnnl_auto_s < dnnl_pref_s)) return dnnl_auto_s;
+        return dnnl_pref_s;
+    }
+    // panama-cnn's algorithm / ISA that served the timed calls (pcnn_last_algorithm / pcnn_last_isa).
+    std::string pcnn_kernel = "-";
 };
 
 // Above this relative difference panama-cnn and oneDNN are not computing the same thing
@@ -82,8 +92,9 @@ struct Result {
 constexpr double kCheckTolerance = 1e-3;
 
 const char *check_label(const Result &r) {
-    if (r.err_plain < 0 && r.err_pref < 0) return "-";
-    return (r.err_plain <= kCheckTolerance && r.err_pref <= kCheckTolerance) ? "ok" : "BAD";
+    if (r.err_plain < 0 && r.err_pref < 0 && r.err_auto < 0) return "-";
+    auto fine = [](double e) { return e <= kCheckTolerance || e == -1; };  // NaN is not fine
+    return (fine(r.err_plain) && fine(r.err_pref) && fine(r.err_auto)) ? "ok" : "BAD";
 }
 
 // max |a - b| / max |b|: b is oneDNN's result.
@@ -182,6 +193,11 @@ void check(int32_t status, const char *what) {
         std::fprintf(stderr, "pcnn-bench: %s failed: %s\n", what, pcnn_status_str(status));
         std::exit(1);
     }
+}
+
+// "algorithm/isa" of the kernel that served this thread's last panama-cnn call.
+std::string served() {
+    return std::string(pcnn_algorithm_name(pcnn_last_algorithm())) + "/" + pcnn_isa_name(pcnn_last_isa());
 }
 
 using PeakKernel = double (*)(int64_t, float *);
@@ -324,7 +340,8 @@ struct ConvTimes {
     std::vector<float> dst, diff_src, diff_weights, diff_bias;  // plain layouts
 };
 
-ConvTimes onednn_conv(Onednn &d, const Shape &s, int64_t oh, int64_t ow, bool preferred,
+// `alg`: convolution_direct, or convolution_auto (oneDNN chooses, e.g. Winograd).
+ConvTimes onednn_conv(Onednn &d, const Shape &s, int64_t oh, int64_t ow, bool preferred, algorithm alg,
                       std::vector<float> &x, std::vector<float> &w, std::vector<float> &b,
                       std::vector<float> &y, double min_time) {
     memory::dims src_dims = {s.n, s.c, s.h, s.w}, w_dims = {s.oc, s.c, s.kh, s.kw}, b_dims = {s.oc},
@@ -338,7 +355,7 @@ ConvTimes onednn_conv(Onednn &d, const Shape &s, int64_t oh, int64_t ow, bool pr
 
     // oneDNN 2.x: op desc -> primitive desc; the backward pds take the forward pd as a hint.
     // Padding l/r = top-left / bottom-right; oneDNN dilation 0 = dense (none given here).
-    convolution_forward::desc fd(prop_kind::forward_training, algorithm::convolution_direct, src_md, w_md,
+    convolution_forward::desc fd(prop_kind::forward_training, alg, src_md, w_md,
                                  b_plain, dst_md, strides, pads, pads);
     convolution_forward::primitive_desc fpd(fd, d.eng);
     {
@@ -353,7 +370,7 @@ ConvTimes onednn_conv(Onednn &d, const Shape &s, int64_t oh, int64_t ow, bool pr
         t.dst = read_plain(d, args.at(DNNL_ARG_DST), dst_plain);
     }
     {
-        convolution_backward_data::desc bd(algorithm::convolution_direct, src_md, w_md, dst_md, strides, pads,
+        convolution_backward_data::desc bd(alg, src_md, w_md, dst_md, strides, pads,
                                            pads);
         convolution_backward_data::primitive_desc bpd(bd, d.eng, fpd);
         std::unordered_map<int, memory> args = {
@@ -366,7 +383,7 @@ ConvTimes onednn_conv(Onednn &d, const Shape &s, int64_t oh, int64_t ow, bool pr
         t.diff_src = read_plain(d, args.at(DNNL_ARG_DIFF_SRC), src_plain);
     }
     {
-        convolution_backward_weights::desc wd(algorithm::convolution_direct, src_md, w_md, b_plain, dst_md,
+        convolution_backward_weights::desc wd(alg, src_md, w_md, b_plain, dst_md,
                                               strides, pads, pads);
         convolution_backward_weights::primitive_desc wpd(wd, d.eng, fpd);
         std::unordered_map<int, memory> args = {
@@ -466,10 +483,19 @@ Options parse_args(int argc, char **argv) {
             std::string item;
             while (std::getline(ss, item, ',')) o.only.push_back(item);
         } else if (a == "--no-onednn") o.onednn = false;
+        else if (a == "--algorithm") {
+            std::string v = next();
+            o.algorithm = v == "auto" ? PCNN_ALGO_AUTO : v == "direct" ? PCNN_ALGO_DIRECT
+                        : v == "winograd" ? PCNN_ALGO_WINOGRAD : -1;
+            if (o.algorithm < 0) {
+                std::fprintf(stderr, "pcnn-bench: --algorithm must be auto, direct or winograd, got '%s'\n", v.c_str());
+                std::exit(2);
+            }
+        }
         else {
             std::fprintf(stderr,
                          "usage: pcnn-bench [--shapes FILE] [--threads 1,2] [--min-time S] [--json FILE] "
-                         "[--only NAME,...] [--no-onednn]\n");
+                         "[--only NAME,...] [--no-onednn] [--algorithm auto|direct|winograd]\n");
             std::exit(a == "--help" || a == "-h" ? 0 : 2);
         }
     }
@@ -504,12 +530,16 @@ void print_row(const Result &r, const std::map<int, double> &peak) {
     const bool conv = r.flops > 0;
     double gf = conv ? r.flops / r.pcnn_s / 1e9 : -1;
     double pk = peak.count(r.threads) ? peak.at(r.threads) : 0;
-    std::printf("%-12s %-11s %3d %12s %8s %6s %12s %12s %7s %7s %5s\n", r.shape.c_str(), r.pass.c_str(), r.threads,
-                fmt_or_dash(r.pcnn_s * 1e6, "%.2f").c_str(), fmt_or_dash(gf, "%.1f").c_str(),
+    const double best = r.dnnl_best_s();
+    std::printf("%-12s %-11s %3d %12s %8s %6s %12s %12s %12s %7s %7s %7s %5s %-16s %s\n", r.shape.c_str(), r.pass.c_str(),
+                r.threads, fmt_or_dash(r.pcnn_s * 1e6, "%.2f").c_str(), fmt_or_dash(gf, "%.1f").c_str(),
                 fmt_or_dash(conv && pk > 0 ? 100 * gf / pk : -1, "%.1f%%").c_str(),
                 fmt_or_dash(r.dnnl_plain_s * 1e6, "%.2f").c_str(), fmt_or_dash(r.dnnl_pref_s * 1e6, "%.2f").c_str(),
+                fmt_or_dash(r.dnnl_auto_s * 1e6, "%.2f").c_str(),
                 fmt_or_dash(r.dnnl_plain_s > 0 ? r.dnnl_plain_s / r.pcnn_s : -1, "%.2f").c_str(),
-                fmt_or_dash(r.dnnl_pref_s > 0 ? r.dnnl_pref_s / r.pcnn_s : -1, "%.2f").c_str(), check_label(r));
+                fmt_or_dash(r.dnnl_pref_s > 0 ? r.dnnl_pref_s / r.pcnn_s : -1, "%.2f").c_str(),
+                fmt_or_dash(best > 0 ? best / r.pcnn_s : -1, "%.2f").c_str(), check_label(r), r.pcnn_kernel.c_str(),
+                r.dnnl_auto_impl.empty() ? "-" : r.dnnl_auto_impl.c_str());
 }
 
 }  // namespace
@@ -555,9 +585,12 @@ int main(int argc, char **argv) {
     for (auto &p : peak.by_threads)
         std::printf("measured %s FMA peak, %d thread(s): %.1f GFLOP/s\n", peak.isa.c_str(), p.first, p.second);
     std::printf("times are medians in microseconds; x_* = t_onednn / t_pcnn (> 1: panama-cnn faster)\n");
-    std::printf("%-12s %-11s %3s %12s %8s %6s %12s %12s %7s %7s %5s\n", "shape", "pass", "thr", "pcnn_us", "GFLOP/s",
-                "%peak", "dnnl_nchw_us", "dnnl_pref_us", "x_nchw", "x_pref", "check");
+    std::printf("%-12s %-11s %3s %12s %8s %6s %12s %12s %12s %7s %7s %7s %5s %-16s %s\n", "shape", "pass", "thr", "pcnn_us",
+                "GFLOP/s", "%peak", "dnnl_nchw_us", "dnnl_pref_us", "dnnl_auto_us", "x_nchw", "x_pref", "x_best",
+                "check", "pcnn_kernel", "dnnl_auto_impl");
 
+    check(pcnn_set_conv2d_algorithm(opt.algorithm), "pcnn_set_conv2d_algorithm");
+    std::printf("panama-cnn conv algorithm request: %s\n", pcnn_algorithm_name(opt.algorithm));
     std::vector<Result> results;
 #ifdef PCNN_BENCH_WITH_ONEDNN
     std::unique_ptr<Onednn> dnnl;
@@ -584,13 +617,25 @@ int main(int argc, char **argv) {
                 Result rf{s.name, "forward", t, flops}, rd{s.name, "bwd_data", t, flops},
                     rw{s.name, "bwd_weights", t, flops};
                 rf.pcnn_s = median_time([&] { check(pcnn_conv2d_fwd(&d, x.data(), w.data(), b.data(), out.data()), "fwd"); }, opt.min_time);
+                rf.pcnn_kernel = served();
                 rd.pcnn_s = median_time([&] { check(pcnn_conv2d_bwd_data(&d, y.data(), w.data(), dx.data()), "bwd_data"); }, opt.min_time);
+                rd.pcnn_kernel = served();
                 rw.pcnn_s = median_time([&] { check(pcnn_conv2d_bwd_weights(&d, x.data(), y.data(), dw.data(), db.data()), "bwd_weights"); }, opt.min_time);
+                rw.pcnn_kernel = served();
 #ifdef PCNN_BENCH_WITH_ONEDNN
                 if (dnnl) {
                     omp_set_num_threads(t);
-                    ConvTimes plain = onednn_conv(*dnnl, s, d.oh, d.ow, false, x, w, b, y, opt.min_time);
-                    ConvTimes pref = onednn_conv(*dnnl, s, d.oh, d.ow, true, x, w, b, y, opt.min_time);
+                    ConvTimes plain = onednn_conv(*dnnl, s, d.oh, d.ow, false, algorithm::convolution_direct, x, w,
+                                                  b, y, opt.min_time);
+                    ConvTimes pref = onednn_conv(*dnnl, s, d.oh, d.ow, true, algorithm::convolution_direct, x, w, b,
+                                                 y, opt.min_time);
+                    ConvTimes autoc = onednn_conv(*dnnl, s, d.oh, d.ow, true, algorithm::convolution_auto, x, w, b,
+                                                  y, opt.min_time);
+                    rf.dnnl_auto_s = autoc.fwd; rd.dnnl_auto_s = autoc.bwd_data; rw.dnnl_auto_s = autoc.bwd_weights;
+                    rf.dnnl_auto_impl = autoc.fwd_impl; rd.dnnl_auto_impl = autoc.bwd_data_impl;
+                    rw.dnnl_auto_impl = autoc.bwd_weights_impl;
+                    rf.err_auto = rel_err(out, autoc.dst); rd.err_auto = rel_err(dx, autoc.diff_src);
+                    rw.err_auto = std::max(rel_err(dw, autoc.diff_weights), rel_err(db, autoc.diff_bias));
                     rf.dnnl_plain_s = plain.fwd; rf.dnnl_pref_s = pref.fwd;
                     rd.dnnl_plain_s = plain.bwd_data; rd.dnnl_pref_s = pref.bwd_data;
                     rw.dnnl_plain_s = plain.bwd_weights; rw.dnnl_pref_s = pref.bwd_weights;
@@ -625,6 +670,7 @@ int main(int argc, char **argv) {
                 Result rf{s.name, "forward", t, 0}, rb{s.name, "backward", t, 0};
                 rf.pcnn_s = median_time([&] { check(pcnn_maxpool2d_fwd(&d, x.data(), out.data(), idx.data()), "pool fwd"); }, opt.min_time);
                 rb.pcnn_s = median_time([&] { check(pcnn_maxpool2d_bwd(&d, y.data(), idx.data(), dx.data()), "pool bwd"); }, opt.min_time);
+                rb.pcnn_kernel = served();
 #ifdef PCNN_BENCH_WITH_ONEDNN
                 if (dnnl) {
                     omp_set_num_threads(t);
@@ -652,24 +698,27 @@ int main(int argc, char **argv) {
 
     // Geometric means of the ratios, per thread count.
     for (int t : opt.threads) {
-        double lp = 0, lq = 0;
-        int np = 0, nq = 0;
+        double lp = 0, lq = 0, lb = 0;
+        int np = 0, nq = 0, nb = 0;
         for (auto &r : results) {
             if (r.threads != t) continue;
             if (r.dnnl_plain_s > 0) { lp += std::log(r.dnnl_plain_s / r.pcnn_s); np++; }
             if (r.dnnl_pref_s > 0) { lq += std::log(r.dnnl_pref_s / r.pcnn_s); nq++; }
+            if (r.dnnl_best_s() > 0) { lb += std::log(r.dnnl_best_s() / r.pcnn_s); nb++; }
         }
         if (np > 0 && nq > 0)
-            std::printf("geomean t_onednn/t_pcnn, %d thread(s), %d passes: nchw %.2fx, preferred layout %.2fx\n", t,
-                        np, std::exp(lp / np), std::exp(lq / nq));
+            std::printf("geomean t_onednn/t_pcnn, %d thread(s), %d passes: nchw %.2fx, preferred layout %.2fx, "
+                        "best (auto or direct) %.2fx\n",
+                        t, np, std::exp(lp / np), std::exp(lq / nq), std::exp(lb / nb));
     }
     int bad = 0;
     for (auto &r : results)
         if (std::string(check_label(r)) == "BAD") {
             bad++;
             std::printf("CHECK FAILED: %s %s %d thread(s): panama-cnn vs oneDNN relative difference nchw %g, "
-                        "preferred %g (tolerance %g)\n",
-                        r.shape.c_str(), r.pass.c_str(), r.threads, r.err_plain, r.err_pref, kCheckTolerance);
+                        "preferred %g, auto %g (tolerance %g)\n",
+                        r.shape.c_str(), r.pass.c_str(), r.threads, r.err_plain, r.err_pref, r.err_auto,
+                        kCheckTolerance);
         }
 
     if (!opt.json_file.empty()) {
@@ -699,8 +748,13 @@ int main(int argc, char **argv) {
                << (r.dnnl_plain_s > 0 ? r.dnnl_plain_s * 1e3 : -1) << ", \"onednn_preferred_ms\": "
                << (r.dnnl_pref_s > 0 ? r.dnnl_pref_s * 1e3 : -1) << ", \"onednn_nchw_impl\": \""
                << json_escape(r.dnnl_plain_impl) << "\", \"onednn_preferred_impl\": \""
-               << json_escape(r.dnnl_pref_impl) << "\", \"check_rel_err_nchw\": " << json_num(r.err_plain)
-               << ", \"check_rel_err_preferred\": " << json_num(r.err_pref) << ", \"check\": \"" << check_label(r) << "\"}"
+               << json_escape(r.dnnl_pref_impl) << "\", \"onednn_auto_ms\": "
+               << (r.dnnl_auto_s > 0 ? r.dnnl_auto_s * 1e3 : -1) << ", \"onednn_auto_impl\": \""
+               << json_escape(r.dnnl_auto_impl) << "\", \"onednn_best_ms\": "
+               << (r.dnnl_best_s() > 0 ? r.dnnl_best_s() * 1e3 : -1) << ", \"pcnn_kernel\": \""
+               << json_escape(r.pcnn_kernel) << "\", \"check_rel_err_nchw\": " << json_num(r.err_plain)
+               << ", \"check_rel_err_preferred\": " << json_num(r.err_pref)
+               << ", \"check_rel_err_auto\": " << json_num(r.err_auto) << ", \"check\": \"" << check_label(r) << "\"}"
                << (i + 1 < results.size() ? "," : "") << "\n";
         }
         js << "  ]\n}\n";

@@ -274,6 +274,33 @@ PCNN_API int32_t pcnn_softmax_xent_fwd(int64_t n, int64_t classes, const float *
 PCNN_API int32_t pcnn_softmax_xent_bwd(int64_t n, int64_t classes, const float *logits,
                                        const int32_t *labels, float *diff_logits);
 
+/* ---- convolution algorithms ---- */
+
+/* Algorithm ids. AUTO lets the library choose per shape (see native/src/kernels/conv2d/README.md). */
+#define PCNN_ALGO_AUTO 0
+#define PCNN_ALGO_DIRECT 1   /* direct convolution (every shape, every pass; max-pool reports it too) */
+#define PCNN_ALGO_WINOGRAD 2 /* Winograd F(4x4,3x3): 3x3, stride 1, dilation 1; forward and backward-data */
+
+/*
+ * Requests an algorithm for the convolution calls made afterwards ON THE CALLING THREAD
+ * (thread-local; starts at PCNN_ALGO_AUTO on every thread). A request for an algorithm that
+ * cannot take a call's geometry makes that call return PCNN_STATUS_UNSUPPORTED (nothing is
+ * written); a call it takes geometrically but declines at run time (non-finite src or weights,
+ * whose Inf/NaN Winograd would spread across its tile) is served by the direct algorithm.
+ * Backward-weights has only the direct algorithm: a WINOGRAD request serves it directly.
+ * Returns PCNN_STATUS_INVALID_ARGUMENT for an unknown id.
+ */
+PCNN_API int32_t pcnn_set_conv2d_algorithm(int32_t algorithm);
+PCNN_API int32_t pcnn_get_conv2d_algorithm(void);
+
+/* The algorithm (PCNN_ALGO_*, never AUTO) and ISA level (PCNN_ISA_*) that served the last
+ * successful convolution or max-pool call on the calling thread; -1 before any. */
+PCNN_API int32_t pcnn_last_algorithm(void);
+PCNN_API int32_t pcnn_last_isa(void);
+
+/* A static name for an algorithm id: "auto", "direct", "winograd"; "unknown" otherwise. */
+PCNN_API const char *pcnn_algorithm_name(int32_t algorithm);
+
 #ifdef __cplusplus
 }
 #endif

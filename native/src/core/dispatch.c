@@ -1,4 +1,5 @@
 /*
+ * Conv2d goes through the algorithm-aware dispatch of conv2d_algo.c.
  * Dispatch: the active ISA level's kernel first; a NULL entry or PCNN_STATUS_UNSUPPORTED
  * falls through to the next lower level, ending at scalar (which accepts everything).
  */
@@ -13,6 +14,9 @@
             }                                                                      \
             const int32_t status = table->entry(__VA_ARGS__);                      \
             if (status != PCNN_STATUS_UNSUPPORTED) {                               \
+                if (status == PCNN_STATUS_OK) {                                    \
+                    pcnn_record_served(PCNN_ALGO_DIRECT, level);                   \
+                }                                                                  \
                 return status;                                                     \
             }                                                                      \
         }                                                                          \
@@ -22,19 +26,19 @@
 PCNN_INTERNAL int32_t pcnn_dispatch_conv2d_fwd(const pcnn_conv2d_desc *d, const float *src,
                                                const float *weights, const float *bias,
                                                float *dst) {
-    PCNN_DISPATCH(conv2d_fwd, d, src, weights, bias, dst);
+    return pcnn_dispatch_conv2d_algo_fwd(d, src, weights, bias, dst);
 }
 
 PCNN_INTERNAL int32_t pcnn_dispatch_conv2d_bwd_data(const pcnn_conv2d_desc *d,
                                                     const float *diff_dst, const float *weights,
                                                     float *diff_src) {
-    PCNN_DISPATCH(conv2d_bwd_data, d, diff_dst, weights, diff_src);
+    return pcnn_dispatch_conv2d_algo_bwd_data(d, diff_dst, weights, diff_src);
 }
 
 PCNN_INTERNAL int32_t pcnn_dispatch_conv2d_bwd_weights(const pcnn_conv2d_desc *d,
                                                        const float *src, const float *diff_dst,
                                                        float *diff_weights, float *diff_bias) {
-    PCNN_DISPATCH(conv2d_bwd_weights, d, src, diff_dst, diff_weights, diff_bias);
+    return pcnn_dispatch_conv2d_algo_bwd_weights(d, src, diff_dst, diff_weights, diff_bias);
 }
 
 PCNN_INTERNAL int32_t pcnn_dispatch_maxpool2d_fwd(const pcnn_maxpool2d_desc *d,

@@ -171,4 +171,65 @@ PCNN_INTERNAL int32_t pcnn_dispatch_relu_fwd(int64_t count, const float *src, fl
 PCNN_INTERNAL int32_t pcnn_dispatch_relu_bwd(int64_t count, const float *dst,
                                              const float *diff_dst, float *diff_src);
 
+/* ---- the algorithm dimension of the conv2d dispatch (appended; nothing above changed) ---- */
+
+/* Pass ids for the per-algorithm predicates. */
+#define PCNN_PASS_FWD 0
+#define PCNN_PASS_BWD_DATA 1
+#define PCNN_PASS_BWD_WEIGHTS 2
+
+typedef int (*pcnn_conv2d_pred_fn)(const pcnn_conv2d_desc *d, int32_t pass);
+
+/*
+ * One conv2d algorithm at one ISA level. `supports`: the geometry it can take (NULL = every
+ * desc); a kernel may still return PCNN_STATUS_UNSUPPORTED at run time (e.g. non-finite data).
+ * `auto_pick`: whether PCNN_ALGO_AUTO should use it for this shape (NULL = yes). A NULL pass
+ * entry means "not for this pass".
+ */
+typedef struct pcnn_conv2d_algo {
+    int32_t algorithm; /* PCNN_ALGO_* (not AUTO) */
+    pcnn_conv2d_pred_fn supports;
+    pcnn_conv2d_pred_fn auto_pick;
+    pcnn_conv2d_fwd_fn fwd;
+    pcnn_conv2d_bwd_data_fn bwd_data;
+    pcnn_conv2d_bwd_weights_fn bwd_weights;
+} pcnn_conv2d_algo;
+
+/*
+ * The ordered algorithm list of an ISA level (tried first to last), terminated by an entry
+ * with algorithm 0. NULL for a level means: only that table's conv2d_* entries, as DIRECT.
+ */
+PCNN_INTERNAL const pcnn_conv2d_algo *pcnn_conv2d_algos_for(int32_t isa);
+extern const pcnn_conv2d_algo pcnn_conv2d_algos_scalar[] PCNN_INTERNAL;
+extern const pcnn_conv2d_algo pcnn_conv2d_algos_avx2[] PCNN_INTERNAL;
+extern const pcnn_conv2d_algo pcnn_conv2d_algos_avx512[] PCNN_INTERNAL;
+
+/* Records which algorithm / ISA served the calling thread's last call (core/conv2d_algo.c). */
+PCNN_INTERNAL void pcnn_record_served(int32_t algorithm, int32_t isa);
+
+/* Algorithm-aware conv2d dispatch (core/conv2d_algo.c); the pcnn_dispatch_conv2d_* functions
+ * forward to these. */
+PCNN_INTERNAL int32_t pcnn_dispatch_conv2d_algo_fwd(const pcnn_conv2d_desc *d, const float *src,
+                                                    const float *weights, const float *bias,
+                                                    float *dst);
+PCNN_INTERNAL int32_t pcnn_dispatch_conv2d_algo_bwd_data(const pcnn_conv2d_desc *d,
+                                                         const float *diff_dst,
+                                                         const float *weights, float *diff_src);
+PCNN_INTERNAL int32_t pcnn_dispatch_conv2d_algo_bwd_weights(const pcnn_conv2d_desc *d,
+                                                            const float *src,
+                                                            const float *diff_dst,
+                                                            float *diff_weights,
+                                                            float *diff_bias);
+
+/* Winograd F(4x4,3x3) (native/src/kernels/conv2d/winograd-*.c): geometry, AUTO rule, kernels. */
+PCNN_INTERNAL int pcnn_winograd_supports(const pcnn_conv2d_desc *d, int32_t pass);
+PCNN_INTERNAL int pcnn_winograd_auto_pick(const pcnn_conv2d_desc *d, int32_t pass);
+PCNN_INTERNAL int32_t pcnn_conv2d_fwd_winograd__scalar(const pcnn_conv2d_desc *d, const float *src,
+                                                       const float *weights, const float *bias,
+                                                       float *dst);
+PCNN_INTERNAL int32_t pcnn_conv2d_bwd_data_winograd__scalar(const pcnn_conv2d_desc *d,
+                                                            const float *diff_dst,
+                                                            const float *weights,
+                                                            float *diff_src);
+
 #endif /* PCNN_INTERNAL_H */

@@ -13,3 +13,14 @@ const pcnn_kernel_table pcnn_kernels_scalar = {
     .relu_fwd = pcnn_relu_fwd__scalar,
     .relu_bwd = pcnn_relu_bwd__scalar,
 };
+
+/* ---- conv2d algorithms at this level, in the order the dispatcher tries them ---- */
+/* Direct first: AUTO never picks the scalar Winograd kernel (it is the transforms' oracle and
+ * serves explicit WINOGRAD requests under PANAMACNN_MAX_ISA=scalar). */
+const pcnn_conv2d_algo pcnn_conv2d_algos_scalar[] = {
+    {PCNN_ALGO_DIRECT, NULL, NULL, pcnn_conv2d_fwd__scalar, pcnn_conv2d_bwd_data__scalar,
+     pcnn_conv2d_bwd_weights__scalar},
+    {PCNN_ALGO_WINOGRAD, pcnn_winograd_supports, NULL, pcnn_conv2d_fwd_winograd__scalar,
+     pcnn_conv2d_bwd_data_winograd__scalar, NULL},
+    {0, NULL, NULL, NULL, NULL, NULL},
+};

@@ -29,6 +29,22 @@ public interface Backend {
     /** {@code diffWeights} = conv of {@code src} with {@code diffDst}; {@code diffBias} (may be null) = sums of diffDst. */
     void conv2dBackwardWeights(Conv2dGeometry g, Tensor src, Tensor diffDst, Tensor diffWeights, Tensor diffBias);
 
+    /**
+     * {@link #conv2dForward(Conv2dGeometry, Tensor, Tensor, Tensor, Tensor)} with an algorithm request.
+     * Backends without a choice (the reference) compute the direct convolution; the native backend
+     * honours it ({@link ConvAlgorithm#WINOGRAD} on a shape it cannot take throws).
+     */
+    default void conv2dForward(Conv2dGeometry g, ConvAlgorithm algorithm, Tensor src, Tensor weights, Tensor bias,
+                               Tensor dst) {
+        conv2dForward(g, src, weights, bias, dst);
+    }
+
+    /** {@link #conv2dBackwardData(Conv2dGeometry, Tensor, Tensor, Tensor)} with an algorithm request. */
+    default void conv2dBackwardData(Conv2dGeometry g, ConvAlgorithm algorithm, Tensor diffDst, Tensor weights,
+                                    Tensor diffSrc) {
+        conv2dBackwardData(g, diffDst, weights, diffSrc);
+    }
+
     /** Max pooling; {@code indices} (may be null) receives the argmax plane offsets. */
     void maxPool2dForward(MaxPool2dGeometry g, Tensor src, Tensor dst, IndexBuffer indices);
 

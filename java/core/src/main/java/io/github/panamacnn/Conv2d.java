@@ -57,6 +57,7 @@ public final class Conv2d implements Layer {
     private final int strideH, strideW, padTop, padBottom, padLeft, padRight, dilationH, dilationW, groups;
     private final long seed;
     private final Backend backend;
+    private final ConvAlgorithm algorithm;
 
     private final Tensor weight;
     private final Tensor bias; // null without bias
@@ -90,6 +91,7 @@ public final class Conv2d implements Layer {
         this.groups = b.groups;
         this.seed = b.seed;
         this.backend = backend;
+        this.algorithm = b.algorithm;
         long[] wShape = {outChannels, inChannels / groups, kernelH, kernelW};
         Tensor w = null, bi = null, wg = null, bg = null;
         try {
@@ -158,6 +160,7 @@ public final class Conv2d implements Layer {
         private boolean bias = true;
         private Backend backend;
         private long seed;
+        private ConvAlgorithm algorithm;
 
         private Builder(int inChannels, int outChannels, int kernelH, int kernelW) {
             this.inChannels = inChannels;
@@ -217,6 +220,16 @@ public final class Conv2d implements Layer {
         }
 
         /** Seed of the {@link SplittableRandom} that draws the initial parameters (default 0). */
+        /**
+         * The convolution algorithm of forward and backward-data (default: {@link ConvAlgorithm#defaultAlgorithm()},
+         * read at {@link #build()}). {@link ConvAlgorithm#WINOGRAD} needs a 3x3 kernel, stride 1 and dilation 1:
+         * {@link #build()} rejects anything else.
+         */
+        public Builder algorithm(ConvAlgorithm algorithm) {
+            this.algorithm = Objects.requireNonNull(algorithm, "algorithm must not be null");
+            return this;
+        }
+
         public Builder seed(long seed) {
             this.seed = seed;
             return this;
@@ -255,6 +268,15 @@ public final class Conv2d implements Layer {
                     Conv2dGeometry.mulExact("dilated kernel height", dilationH, kernelH - 1L), 1);
             Conv2dGeometry.addExact("dilated kernel width",
                     Conv2dGeometry.mulExact("dilated kernel width", dilationW, kernelW - 1L), 1);
+            if (algorithm == null) {
+                algorithm = ConvAlgorithm.defaultAlgorithm();
+            }
+            if (!algorithm.supports(kernelH, kernelW, strideH, strideW, dilationH, dilationW)) {
+                throw new IllegalArgumentException("algorithm " + algorithm + " needs a 3x3 kernel, stride 1 and "
+                        + "dilation 1 but this convolution has kernel " + kernelH + "x" + kernelW + ", stride " + strideH
+                        + "x" + strideW + ", dilation " + dilationH + "x" + dilationW
+                        + " (use ConvAlgorithm.AUTO or DIRECT)");
+            }
             Backend b = backend != null ? backend : Backend.defaultBackend();
             return new Conv2d(this, b);
         }
@@ -283,7 +305,7 @@ public final class Conv2d implements Layer {
         Conv2dGeometry g = geometryFor(input);
         lastInput = null;
         output = LayerBuffers.ensure(output, g.dstShapeRef());
-        backend.conv2dForward(g, input, weight, bias, output);
+        backend.conv2dForward(g, algorithm, input, weight, bias, output);
         geometry = g;
         lastInput = training ? input : null;
         return output;
@@ -334,7 +356,7 @@ public final class Conv2d implements Layer {
             return null;
         }
         gradInput = LayerBuffers.ensure(gradInput, g.srcShapeRef());
-        backend.conv2dBackwardData(g, gradOutput, weight, gradInput);
+        backend.conv2dBackwardData(g, algorithm, gradOutput, weight, gradInput);
         return gradInput;
     }
 
@@ -430,6 +452,11 @@ public final class Conv2d implements Layer {
     public int kernelW() {
         checkOpen();
         return kernelW;
+    }
+
+    /** The convolution algorithm requested for forward and backward-data. */
+    public ConvAlgorithm algorithm() {
+        return algorithm;
     }
 
     public int groups() {

@@ -43,6 +43,7 @@ final class InfoCommand implements Callable<Integer> {
             row(out, "ISA detected", NativeFacade.detectedIsa().id());
             row(out, "ISA active", NativeFacade.activeIsa().id() + capSource());
             row(out, "threads", Integer.toString(NativeFacade.numThreads()));
+            row(out, "conv algorithm", convAlgorithm());
         }
         String backend;
         try {
@@ -84,6 +85,17 @@ final class InfoCommand implements Callable<Integer> {
                     .findFirst();
         } catch (IOException | java.io.UncheckedIOException e) {
             return Optional.empty();
+        }
+    }
+
+    /** The default convolution algorithm and how AUTO chooses (or why the property is invalid). */
+    private static String convAlgorithm() {
+        try {
+            return io.github.panamacnn.ConvAlgorithm.defaultAlgorithm().name().toLowerCase(java.util.Locale.ROOT)
+                    + " (panamacnn.conv.algorithm; auto: Winograd F(4x4,3x3) for 3x3 stride-1 layers with 32..64 -> 64"
+                    + " channels on >= 28x28 outputs, else direct; docs/winograd.md)";
+        } catch (IllegalArgumentException e) {
+            return "invalid: " + e.getMessage();
         }
     }
 }

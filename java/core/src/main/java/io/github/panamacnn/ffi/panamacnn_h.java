@@ -1539,4 +1539,326 @@ public class panamacnn_h extends panamacnn_h$shared {
            throw new AssertionError("should not reach here", ex$);
         }
     }
+
+    private static final int PCNN_ALGO_AUTO = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define PCNN_ALGO_AUTO 0
+     * }
+     */
+    public static int PCNN_ALGO_AUTO() {
+        return PCNN_ALGO_AUTO;
+    }
+    private static final int PCNN_ALGO_DIRECT = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define PCNN_ALGO_DIRECT 1
+     * }
+     */
+    public static int PCNN_ALGO_DIRECT() {
+        return PCNN_ALGO_DIRECT;
+    }
+    private static final int PCNN_ALGO_WINOGRAD = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define PCNN_ALGO_WINOGRAD 2
+     * }
+     */
+    public static int PCNN_ALGO_WINOGRAD() {
+        return PCNN_ALGO_WINOGRAD;
+    }
+
+    private static class pcnn_set_conv2d_algorithm {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            panamacnn_h.C_INT,
+            panamacnn_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("pcnn_set_conv2d_algorithm");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t pcnn_set_conv2d_algorithm(int32_t algorithm)
+     * }
+     */
+    public static FunctionDescriptor pcnn_set_conv2d_algorithm$descriptor() {
+        return pcnn_set_conv2d_algorithm.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t pcnn_set_conv2d_algorithm(int32_t algorithm)
+     * }
+     */
+    public static MethodHandle pcnn_set_conv2d_algorithm$handle() {
+        return pcnn_set_conv2d_algorithm.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t pcnn_set_conv2d_algorithm(int32_t algorithm)
+     * }
+     */
+    public static MemorySegment pcnn_set_conv2d_algorithm$address() {
+        return pcnn_set_conv2d_algorithm.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t pcnn_set_conv2d_algorithm(int32_t algorithm)
+     * }
+     */
+    public static int pcnn_set_conv2d_algorithm(int algorithm) {
+        var mh$ = pcnn_set_conv2d_algorithm.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pcnn_set_conv2d_algorithm", algorithm);
+            }
+            return (int)mh$.invokeExact(algorithm);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pcnn_get_conv2d_algorithm {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            panamacnn_h.C_INT    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("pcnn_get_conv2d_algorithm");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t pcnn_get_conv2d_algorithm()
+     * }
+     */
+    public static FunctionDescriptor pcnn_get_conv2d_algorithm$descriptor() {
+        return pcnn_get_conv2d_algorithm.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t pcnn_get_conv2d_algorithm()
+     * }
+     */
+    public static MethodHandle pcnn_get_conv2d_algorithm$handle() {
+        return pcnn_get_conv2d_algorithm.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t pcnn_get_conv2d_algorithm()
+     * }
+     */
+    public static MemorySegment pcnn_get_conv2d_algorithm$address() {
+        return pcnn_get_conv2d_algorithm.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t pcnn_get_conv2d_algorithm()
+     * }
+     */
+    public static int pcnn_get_conv2d_algorithm() {
+        var mh$ = pcnn_get_conv2d_algorithm.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pcnn_get_conv2d_algorithm");
+            }
+            return (int)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pcnn_last_algorithm {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            panamacnn_h.C_INT    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("pcnn_last_algorithm");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t pcnn_last_algorithm()
+     * }
+     */
+    public static FunctionDescriptor pcnn_last_algorithm$descriptor() {
+        return pcnn_last_algorithm.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t pcnn_last_algorithm()
+     * }
+     */
+    public static MethodHandle pcnn_last_algorithm$handle() {
+        return pcnn_last_algorithm.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t pcnn_last_algorithm()
+     * }
+     */
+    public static MemorySegment pcnn_last_algorithm$address() {
+        return pcnn_last_algorithm.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t pcnn_last_algorithm()
+     * }
+     */
+    public static int pcnn_last_algorithm() {
+        var mh$ = pcnn_last_algorithm.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pcnn_last_algorithm");
+            }
+            return (int)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pcnn_last_isa {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            panamacnn_h.C_INT    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("pcnn_last_isa");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t pcnn_last_isa()
+     * }
+     */
+    public static FunctionDescriptor pcnn_last_isa$descriptor() {
+        return pcnn_last_isa.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t pcnn_last_isa()
+     * }
+     */
+    public static MethodHandle pcnn_last_isa$handle() {
+        return pcnn_last_isa.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t pcnn_last_isa()
+     * }
+     */
+    public static MemorySegment pcnn_last_isa$address() {
+        return pcnn_last_isa.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t pcnn_last_isa()
+     * }
+     */
+    public static int pcnn_last_isa() {
+        var mh$ = pcnn_last_isa.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pcnn_last_isa");
+            }
+            return (int)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pcnn_algorithm_name {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            panamacnn_h.C_POINTER,
+            panamacnn_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("pcnn_algorithm_name");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * const char *pcnn_algorithm_name(int32_t algorithm)
+     * }
+     */
+    public static FunctionDescriptor pcnn_algorithm_name$descriptor() {
+        return pcnn_algorithm_name.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * const char *pcnn_algorithm_name(int32_t algorithm)
+     * }
+     */
+    public static MethodHandle pcnn_algorithm_name$handle() {
+        return pcnn_algorithm_name.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * const char *pcnn_algorithm_name(int32_t algorithm)
+     * }
+     */
+    public static MemorySegment pcnn_algorithm_name$address() {
+        return pcnn_algorithm_name.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * const char *pcnn_algorithm_name(int32_t algorithm)
+     * }
+     */
+    public static MemorySegment pcnn_algorithm_name(int algorithm) {
+        var mh$ = pcnn_algorithm_name.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pcnn_algorithm_name", algorithm);
+            }
+            return (MemorySegment)mh$.invokeExact(algorithm);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
 }

@@ -3,6 +3,7 @@ package io.github.panamacnn.nativeimpl;
 import io.github.panamacnn.Backend;
 import io.github.panamacnn.BackendMismatchException;
 import io.github.panamacnn.Conv2dGeometry;
+import io.github.panamacnn.ConvAlgorithm;
 import io.github.panamacnn.IndexBuffer;
 import io.github.panamacnn.LinearGeometry;
 import io.github.panamacnn.MaxPool2dGeometry;
@@ -34,38 +35,76 @@ public final class CheckedBackend implements Backend {
 
     @Override
     public void conv2dForward(Conv2dGeometry g, Tensor src, Tensor weights, Tensor bias, Tensor dst) {
+        conv2dForward(g, ConvAlgorithm.AUTO, src, weights, bias, dst);
+    }
+
+    @Override
+    public void conv2dBackwardData(Conv2dGeometry g, Tensor diffDst, Tensor weights, Tensor diffSrc) {
+        conv2dBackwardData(g, ConvAlgorithm.AUTO, diffDst, weights, diffSrc);
+    }
+
+    /**
+     * With an algorithm request: the native result is compared against the bound of the algorithm
+     * that actually served the call (Winograd's when {@link NativeBackend#lastAlgorithm()} says
+     * WINOGRAD, else the direct one).
+     */
+    @Override
+    public void conv2dForward(Conv2dGeometry g, ConvAlgorithm algorithm, Tensor src, Tensor weights, Tensor bias,
+                              Tensor dst) {
         Objects.requireNonNull(g, "geometry must not be null");
         g.checkForward(src, weights, bias, dst);
         float[] x = array("src", src);
         float[] w = array("weights", weights);
         float[] b = bias == null ? null : array("bias", bias);
-        nativeBackend.conv2dForward(g, src, weights, bias, dst);
+        nativeBackend.conv2dForward(g, algorithm, src, weights, bias, dst);
+        boolean winograd = servedByWinograd();
         float[] actual = array("dst", dst);
-
         double[] exact = new double[actual.length];
         ReferenceKernels.conv2dForward(g, toDouble(x, false), toDouble(w, false), toDouble(b, false), exact);
-        double[] s = new double[actual.length];
-        ReferenceKernels.conv2dForward(g, toDouble(x, true), toDouble(w, true), toDouble(b, true), s);
-        fail("conv2dForward dst", g, Tolerance.compareConv("dst", actual, exact, s,
-                Tolerance.forwardReduction(g, bias != null)));
+        double[] s;
+        long k;
+        if (winograd) {
+            s = Tolerance.winogradAbsBound(g, false, toDouble(x, true), toDouble(w, true), toDouble(b, true));
+            k = Tolerance.winogradReduction(g, false);
+        } else {
+            s = new double[actual.length];
+            ReferenceKernels.conv2dForward(g, toDouble(x, true), toDouble(w, true), toDouble(b, true), s);
+            k = Tolerance.forwardReduction(g, bias != null);
+        }
+        fail("conv2dForward dst (" + (winograd ? "winograd" : "direct") + ")", g,
+                Tolerance.compareConv("dst", actual, exact, s, k));
     }
 
     @Override
-    public void conv2dBackwardData(Conv2dGeometry g, Tensor diffDst, Tensor weights, Tensor diffSrc) {
+    public void conv2dBackwardData(Conv2dGeometry g, ConvAlgorithm algorithm, Tensor diffDst, Tensor weights,
+                                   Tensor diffSrc) {
         Objects.requireNonNull(g, "geometry must not be null");
         g.checkBackwardData(diffDst, weights, diffSrc);
         float[] dy = array("diffDst", diffDst);
         float[] w = array("weights", weights);
-        array("diffSrc", diffSrc); // size check before any work
-        nativeBackend.conv2dBackwardData(g, diffDst, weights, diffSrc);
+        array("diffSrc", diffSrc);
+        nativeBackend.conv2dBackwardData(g, algorithm, diffDst, weights, diffSrc);
+        boolean winograd = servedByWinograd();
         float[] actual = diffSrc.toArray();
-
         double[] exact = new double[actual.length];
         ReferenceKernels.conv2dBackwardData(g, toDouble(dy, false), toDouble(w, false), exact);
-        double[] s = new double[actual.length];
-        ReferenceKernels.conv2dBackwardData(g, toDouble(dy, true), toDouble(w, true), s);
-        fail("conv2dBackwardData diffSrc", g, Tolerance.compareConv("diffSrc", actual, exact, s,
-                Tolerance.backwardDataReduction(g)));
+        double[] s;
+        long k;
+        if (winograd) {
+            s = Tolerance.winogradAbsBound(g, true, toDouble(dy, true), toDouble(w, true), null);
+            k = Tolerance.winogradReduction(g, true);
+        } else {
+            s = new double[actual.length];
+            ReferenceKernels.conv2dBackwardData(g, toDouble(dy, true), toDouble(w, true), s);
+            k = Tolerance.backwardDataReduction(g);
+        }
+        fail("conv2dBackwardData diffSrc (" + (winograd ? "winograd" : "direct") + ")", g,
+                Tolerance.compareConv("diffSrc", actual, exact, s, k));
+    }
+
+    /** Whether the wrapped backend is native and its last call on this thread was served by Winograd. */
+    private boolean servedByWinograd() {
+        return nativeBackend instanceof NativeBackend && NativeBackend.lastAlgorithm() == ConvAlgorithm.WINOGRAD;
     }
 
     @Override

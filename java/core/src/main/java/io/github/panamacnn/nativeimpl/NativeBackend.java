@@ -2,6 +2,7 @@ package io.github.panamacnn.nativeimpl;
 
 import io.github.panamacnn.Backend;
 import io.github.panamacnn.Conv2dGeometry;
+import io.github.panamacnn.ConvAlgorithm;
 import io.github.panamacnn.IndexBuffer;
 import io.github.panamacnn.LinearGeometry;
 import io.github.panamacnn.MaxPool2dGeometry;
@@ -70,7 +71,14 @@ public final class NativeBackend implements Backend {
 
     @Override
     public void conv2dForward(Conv2dGeometry g, Tensor src, Tensor weights, Tensor bias, Tensor dst) {
+        conv2dForward(g, ConvAlgorithm.AUTO, src, weights, bias, dst);
+    }
+
+    @Override
+    public void conv2dForward(Conv2dGeometry g, ConvAlgorithm algorithm, Tensor src, Tensor weights, Tensor bias,
+                              Tensor dst) {
         requireGeometry(g);
+        requireAlgorithm(g, algorithm);
         g.checkForward(src, weights, bias, dst);
         MemorySegment s = segment("src", src);
         MemorySegment w = segment("weights", weights);
@@ -80,13 +88,21 @@ public final class NativeBackend implements Backend {
         requireNoOverlap("dst", d, "weights", w);
         requireNoOverlap("dst", d, "bias", b);
         MemorySegment desc = convDesc(g);
+        requestAlgorithm(algorithm);
         DOWNCALLS.increment();
         check("pcnn_conv2d_fwd", panamacnn_h.pcnn_conv2d_fwd(desc, s, w, b, d));
     }
 
     @Override
     public void conv2dBackwardData(Conv2dGeometry g, Tensor diffDst, Tensor weights, Tensor diffSrc) {
+        conv2dBackwardData(g, ConvAlgorithm.AUTO, diffDst, weights, diffSrc);
+    }
+
+    @Override
+    public void conv2dBackwardData(Conv2dGeometry g, ConvAlgorithm algorithm, Tensor diffDst, Tensor weights,
+                                   Tensor diffSrc) {
         requireGeometry(g);
+        requireAlgorithm(g, algorithm);
         g.checkBackwardData(diffDst, weights, diffSrc);
         MemorySegment dy = segment("diffDst", diffDst);
         MemorySegment w = segment("weights", weights);
@@ -94,6 +110,7 @@ public final class NativeBackend implements Backend {
         requireNoOverlap("diffSrc", dx, "diffDst", dy);
         requireNoOverlap("diffSrc", dx, "weights", w);
         MemorySegment desc = convDesc(g);
+        requestAlgorithm(algorithm);
         DOWNCALLS.increment();
         check("pcnn_conv2d_bwd_data", panamacnn_h.pcnn_conv2d_bwd_data(desc, dy, w, dx));
     }
@@ -450,6 +467,48 @@ public final class NativeBackend implements Backend {
             throw new IllegalArgumentException(aName + " overlaps " + bName + " in memory; outputs must not alias "
                     + "inputs or other outputs");
         }
+    }
+
+    /** Throws IllegalArgumentException when {@code algorithm} cannot take {@code g}'s geometry. */
+    static void requireAlgorithm(Conv2dGeometry g, ConvAlgorithm algorithm) {
+        java.util.Objects.requireNonNull(algorithm, "algorithm must not be null");
+        if (!algorithm.supports(g.kh(), g.kw(), g.strideH(), g.strideW(), g.dilationH(), g.dilationW())) {
+            throw new IllegalArgumentException("algorithm " + algorithm + " needs a 3x3 kernel, stride 1 and dilation 1"
+                    + " but the geometry has kernel " + g.kh() + "x" + g.kw() + ", stride " + g.strideH() + "x"
+                    + g.strideW() + ", dilation " + g.dilationH() + "x" + g.dilationW());
+        }
+    }
+
+    /** Sets the calling thread's algorithm request in the library (thread-local in C). */
+    private static void requestAlgorithm(ConvAlgorithm algorithm) {
+        int id = switch (algorithm) {
+            case AUTO -> panamacnn_h.PCNN_ALGO_AUTO();
+            case DIRECT -> panamacnn_h.PCNN_ALGO_DIRECT();
+            case WINOGRAD -> panamacnn_h.PCNN_ALGO_WINOGRAD();
+        };
+        check("pcnn_set_conv2d_algorithm", panamacnn_h.pcnn_set_conv2d_algorithm(id));
+    }
+
+    /**
+     * The algorithm that served the calling thread's last native convolution or max-pool call
+     * ({@link ConvAlgorithm#DIRECT} or {@link ConvAlgorithm#WINOGRAD}), or {@code null} before any.
+     */
+    public static ConvAlgorithm lastAlgorithm() {
+        int id = panamacnn_h.pcnn_last_algorithm();
+        if (id == panamacnn_h.PCNN_ALGO_WINOGRAD()) {
+            return ConvAlgorithm.WINOGRAD;
+        }
+        return id == panamacnn_h.PCNN_ALGO_DIRECT() ? ConvAlgorithm.DIRECT : null;
+    }
+
+    /** "algorithm/isa" of the calling thread's last native call, e.g. "winograd/avx512"; "none" before any. */
+    public static String lastKernel() {
+        int algo = panamacnn_h.pcnn_last_algorithm();
+        if (algo < 0) {
+            return "none";
+        }
+        return panamacnn_h.pcnn_algorithm_name(algo).reinterpret(64).getString(0) + "/"
+                + panamacnn_h.pcnn_isa_name(panamacnn_h.pcnn_last_isa()).reinterpret(64).getString(0);
     }
 
     /**

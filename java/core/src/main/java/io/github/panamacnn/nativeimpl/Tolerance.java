@@ -20,6 +20,13 @@ import io.github.panamacnn.Conv2dGeometry;
  * {@code S} is computed with {@code ReferenceKernels} in double on {@code |x|, |w|, |b|}
  * (forward), {@code |dy|, |w|} (backward-data), {@code |x|, |dy|} (backward-weights).
  *
+ * <p><b>Winograd F(4x4,3x3)</b> (forward and backward-data served by
+ * {@link io.github.panamacnn.ConvAlgorithm#WINOGRAD}; derivation in {@code docs/winograd.md}):
+ * {@code |computed - exact| <= gamma(K_w) * S_w + K_w * 2^-149} with {@code K_w = cin + 32}
+ * ({@code cin} = engine input channels per group: {@code c/groups} forward, {@code oc/groups}
+ * backward-data) and {@code S_w = |A^T| (sum_c (|G||g_c||G^T|) .* (|B^T||d_c||B|)) |A| (+ |bias|)}
+ * per 4x4 output tile (tiles anchored at output (0,0)), computed by {@link #winogradAbsBound}.
+ *
  * <p><b>Max pooling.</b> Bit-exact: equal raw float bits (or both NaN), and equal indices.
  */
 public final class Tolerance {
@@ -55,6 +62,141 @@ public final class Tolerance {
     /** Upper bound of the reduction length of a backward-data element: {@code (oc/groups)*kh*kw}. */
     public static long backwardDataReduction(Conv2dGeometry g) {
         return g.outChannelsPerGroup() * g.kh() * g.kw();
+    }
+
+    /** {@code K_w} of the Winograd bound: engine input channels per group + 32 (see the class comment). */
+    public static long winogradReduction(Conv2dGeometry g, boolean backwardData) {
+        return (backwardData ? g.outChannelsPerGroup() : g.channelsPerGroup()) + 32;
+    }
+
+    private static final double[][] BT = {
+        {4, 0, -5, 0, 1, 0}, {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0},
+        {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1},
+    };
+    private static final double[][] G = {
+        {0.25, 0, 0}, {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+        {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1},
+    };
+    private static final double[][] AT = {
+        {1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1},
+    };
+
+    /**
+     * {@code S_w} of the Winograd bound for every output element (NCHW: {@code dst} forward,
+     * {@code diffSrc} backward-data), from the absolute values of the inputs: forward
+     * {@code in = |src|, w = |weights|, bias = |bias|} (or null); backward-data
+     * {@code in = |diffDst|, w = |weights|, bias = null}. 3x3, stride 1, dilation 1 geometries only.
+     */
+    public static double[] winogradAbsBound(Conv2dGeometry g, boolean backwardData, double[] in, double[] w,
+                                            double[] bias) {
+        if (g.kh() != 3 || g.kw() != 3 || g.strideH() != 1 || g.strideW() != 1 || g.dilationH() != 1
+                || g.dilationW() != 1) {
+            throw new IllegalArgumentException("Winograd bound: 3x3, stride 1, dilation 1 only, not " + g);
+        }
+        final long groups = g.groups();
+        final long cin = backwardData ? g.outChannelsPerGroup() : g.channelsPerGroup();
+        final long cout = backwardData ? g.channelsPerGroup() : g.outChannelsPerGroup();
+        final long ih = backwardData ? g.oh() : g.ih(), iw = backwardData ? g.ow() : g.iw();
+        final long oh = backwardData ? g.ih() : g.oh(), ow = backwardData ? g.iw() : g.ow();
+        final long oy = backwardData ? g.padTop() - 2 : -g.padTop(), ox = backwardData ? g.padLeft() - 2 : -g.padLeft();
+        final long ty = (oh + 3) / 4, tx = (ow + 3) / 4;
+        double[] s = new double[Math.toIntExact(g.n() * groups * cout * oh * ow)];
+        // |G| |g| |G^T| for every (group, out, in) engine pair
+        double[][] u = new double[Math.toIntExact(groups * cout * cin)][];
+        for (long gr = 0; gr < groups; gr++) {
+            for (long o = 0; o < cout; o++) {
+                for (long c = 0; c < cin; c++) {
+                    double[][] gg = new double[3][3];
+                    for (int a = 0; a < 3; a++) {
+                        for (int b = 0; b < 3; b++) {
+                            long idx = backwardData
+                                    ? (((gr * cin + c) * cout + o) * 3 + (2 - a)) * 3 + (2 - b)
+                                    : (((gr * cout + o) * cin + c) * 3 + a) * 3 + b;
+                            gg[a][b] = Math.abs(w[(int) idx]);
+                        }
+                    }
+                    double[] uu = new double[36];
+                    for (int i = 0; i < 6; i++) {
+                        for (int j = 0; j < 6; j++) {
+                            double acc = 0;
+                            for (int a = 0; a < 3; a++) {
+                                for (int b = 0; b < 3; b++) {
+                                    acc += Math.abs(G[i][a]) * gg[a][b] * Math.abs(G[j][b]);
+                                }
+                            }
+                            uu[i * 6 + j] = acc;
+                        }
+                    }
+                    u[(int) ((gr * cout + o) * cin + c)] = uu;
+                }
+            }
+        }
+        double[] v = new double[Math.toIntExact(cin * 36)];
+        double[] dd = new double[36];
+        double[] t = new double[36];
+        for (long n = 0; n < g.n(); n++) {
+            for (long gr = 0; gr < groups; gr++) {
+                for (long a = 0; a < ty; a++) {
+                    for (long b = 0; b < tx; b++) {
+                        for (long c = 0; c < cin; c++) { // |B^T| |d| |B| per input channel
+                            long plane = ((n * groups + gr) * cin + c) * ih * iw;
+                            for (int i = 0; i < 6; i++) {
+                                for (int j = 0; j < 6; j++) {
+                                    long y = oy + 4 * a + i, x = ox + 4 * b + j;
+                                    dd[i * 6 + j] = y >= 0 && y < ih && x >= 0 && x < iw
+                                            ? Math.abs(in[(int) (plane + y * iw + x)]) : 0.0;
+                                }
+                            }
+                            for (int i = 0; i < 6; i++) {
+                                for (int j = 0; j < 6; j++) {
+                                    double acc = 0;
+                                    for (int k = 0; k < 6; k++) {
+                                        acc += Math.abs(BT[i][k]) * dd[k * 6 + j];
+                                    }
+                                    t[i * 6 + j] = acc;
+                                }
+                            }
+                            for (int i = 0; i < 6; i++) {
+                                for (int j = 0; j < 6; j++) {
+                                    double acc = 0;
+                                    for (int k = 0; k < 6; k++) {
+                                        acc += t[i * 6 + k] * Math.abs(BT[j][k]);
+                                    }
+                                    v[(int) (c * 36 + i * 6 + j)] = acc;
+                                }
+                            }
+                        }
+                        for (long o = 0; o < cout; o++) {
+                            double[] m = new double[36];
+                            for (long c = 0; c < cin; c++) {
+                                double[] uu = u[(int) ((gr * cout + o) * cin + c)];
+                                for (int e = 0; e < 36; e++) {
+                                    m[e] += uu[e] * v[(int) (c * 36 + e)];
+                                }
+                            }
+                            long oc = gr * cout + o;
+                            double bb = bias == null ? 0.0 : Math.abs(bias[(int) oc]);
+                            for (int r = 0; r < 4; r++) {
+                                for (int q = 0; q < 4; q++) {
+                                    long y = 4 * a + r, x = 4 * b + q;
+                                    if (y >= oh || x >= ow) {
+                                        continue;
+                                    }
+                                    double acc = bb;
+                                    for (int i = 0; i < 6; i++) {
+                                        for (int j = 0; j < 6; j++) {
+                                            acc += Math.abs(AT[r][i]) * m[i * 6 + j] * Math.abs(AT[q][j]);
+                                        }
+                                    }
+                                    s[(int) (((n * groups * cout + oc) * oh + y) * ow + x)] = acc;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return s;
     }
 
     /** Reduction length of a backward-weights (and diff-bias) element: {@code n*oh*ow}. */

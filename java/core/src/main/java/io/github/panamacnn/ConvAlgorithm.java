@@ -1,0 +1,64 @@
+package io.github.panamacnn;
+
+import java.util.Locale;
+
+/**
+ * How a {@link Conv2d} computes its convolutions (forward and backward-data; backward-weights is
+ * always direct). Chosen with {@link Conv2d.Builder#algorithm(ConvAlgorithm)}; the default comes
+ * from the system property {@value #PROPERTY} ({@code auto}, {@code direct} or {@code winograd};
+ * {@code auto} when unset).
+ *
+ * <p>The reference backend always computes the direct convolution (it is the oracle); the native
+ * backend honours the choice. See {@code docs/winograd.md} for the AUTO rule and the error bound.
+ */
+public enum ConvAlgorithm {
+    /** The library picks per shape (Winograd where it measured faster, else direct). */
+    AUTO,
+    /** Direct convolution: every shape; error bound {@code gamma(K) * sum |x||w|}. */
+    DIRECT,
+    /**
+     * Winograd F(4x4,3x3): 3x3 kernels with stride 1 and dilation 1 only (any padding, groups).
+     * Fewer multiplications, a larger (documented) error bound. Calls whose inputs or weights hold
+     * Inf or NaN are computed directly (Winograd would spread them across 4x4 output tiles).
+     */
+    WINOGRAD;
+
+    /** The system property giving the default algorithm of new {@link Conv2d} layers. */
+    public static final String PROPERTY = "panamacnn.conv.algorithm";
+
+    /**
+     * The algorithm named by {@value #PROPERTY}, or {@link #AUTO} when it is unset or blank.
+     *
+     * @throws IllegalArgumentException when the property holds anything else than auto, direct or
+     *         winograd (any case)
+     */
+    public static ConvAlgorithm defaultAlgorithm() {
+        String v = System.getProperty(PROPERTY);
+        if (v == null || v.isBlank()) {
+            return AUTO;
+        }
+        return parse(v, "system property " + PROPERTY);
+    }
+
+    /** Parses auto / direct / winograd (any case); {@code what} names the source in the error. */
+    static ConvAlgorithm parse(String value, String what) {
+        switch (value.trim().toLowerCase(Locale.ROOT)) {
+            case "auto":
+                return AUTO;
+            case "direct":
+                return DIRECT;
+            case "winograd":
+                return WINOGRAD;
+            default:
+                throw new IllegalArgumentException(what + " must be auto, direct or winograd but was '" + value + "'");
+        }
+    }
+
+    /** Whether this algorithm can compute a convolution with this kernel, stride and dilation. */
+    public boolean supports(long kernelH, long kernelW, long strideH, long strideW, long dilationH, long dilationW) {
+        if (this != WINOGRAD) {
+            return true;
+        }
+        return kernelH == 3 && kernelW == 3 && strideH == 1 && strideW == 1 && dilationH == 1 && dilationW == 1;
+    }
+}
