@@ -93,6 +93,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--no-progress", description = "No progress bar (one line per epoch only).")
     boolean noProgress;
 
+    @Option(names = "--bench-inference", hidden = true,
+            description = "After training, time batch-256 and one-image inference and print a JSON line (bench/lenet.sh).")
+    boolean benchInference;
+
     /** One epoch's figures. */
     record EpochResult(int epoch, double meanLoss, double accuracy, double trainSeconds, double imagesPerSecond) {
     }
@@ -165,6 +169,9 @@ final class TrainCommand implements Callable<Integer> {
                 throw new IllegalStateException(e);
             }
             net.save(model);
+            if (benchInference) {
+                InferenceBench.run(net, test, results, stdout);
+            }
         }
         TrainingPlot.write(png, lossCurve, results);
         double totalTrain = results.stream().mapToDouble(EpochResult::trainSeconds).sum();
