@@ -10,7 +10,11 @@
 
 #include "panamacnn/panamacnn.h"
 
+#if defined(_WIN32)
+#define PCNN_INTERNAL /* PE/COFF: only the __declspec(dllexport) pcnn_* API is exported */
+#else
 #define PCNN_INTERNAL __attribute__((visibility("hidden")))
+#endif
 
 /*
  * Kernel signatures. A kernel receives a desc that pcnn_*_desc_init has accepted and
@@ -62,6 +66,7 @@ typedef struct pcnn_kernel_table {
 extern const pcnn_kernel_table pcnn_kernels_scalar PCNN_INTERNAL;
 extern const pcnn_kernel_table pcnn_kernels_avx2 PCNN_INTERNAL;
 extern const pcnn_kernel_table pcnn_kernels_avx512 PCNN_INTERNAL;
+extern const pcnn_kernel_table pcnn_kernels_neon PCNN_INTERNAL; /* AArch64 builds only */
 
 /* Table for a level (PCNN_ISA_*), or NULL for an unknown level. */
 PCNN_INTERNAL const pcnn_kernel_table *pcnn_kernel_table_for(int32_t isa);

@@ -45,7 +45,12 @@ import java.util.SplittableRandom;
  * backward-data pass and returns null; in {@link #eval()} mode forward records nothing. The full
  * ownership rules: {@code docs/ownership.md}.
  *
- * <p>Gradients are overwritten by each backward, never accumulated. Not thread-safe.
+ * <p>Gradients are overwritten by each backward, never accumulated.
+ *
+ * <p><b>Threads.</b> A layer serves one thread at a time (it owns its outputs): a {@code forward},
+ * {@code backward} or {@code close()} that starts while another thread is inside {@code forward} or
+ * {@code backward} throws {@link IllegalStateException}. Use one layer per thread, or call the
+ * {@link Backend} methods, which many threads may call at once on their own tensors (see docs/concurrency.md).
  */
 public final class Conv2d implements Layer {
     private final int inChannels, outChannels, kernelH, kernelW;
@@ -67,7 +72,7 @@ public final class Conv2d implements Layer {
     private Tensor lastInput; // null unless a training-mode forward is recorded
     private Tensor output;
     private Tensor gradInput;
-    private boolean closed;
+    private final LayerGuard guard = new LayerGuard("Conv2d");
 
     private Conv2d(Builder b, Backend backend) {
         this.inChannels = b.inChannels;
@@ -266,7 +271,15 @@ public final class Conv2d implements Layer {
      * @throws IllegalStateException when the layer or the input is closed
      */
     public Tensor forward(Tensor input) {
-        checkOpen();
+        guard.enter("forward");
+        try {
+            return forwardInUse(input);
+        } finally {
+            guard.exit();
+        }
+    }
+
+    private Tensor forwardInUse(Tensor input) {
         Conv2dGeometry g = geometryFor(input);
         lastInput = null;
         output = LayerBuffers.ensure(output, g.dstShapeRef());
@@ -285,7 +298,15 @@ public final class Conv2d implements Layer {
      * @throws IllegalArgumentException when {@code gradOutput}'s shape is not the last forward's output shape
      */
     public Tensor backward(Tensor gradOutput) {
-        checkOpen();
+        guard.enter("backward");
+        try {
+            return backwardInUse(gradOutput);
+        } finally {
+            guard.exit();
+        }
+    }
+
+    private Tensor backwardInUse(Tensor gradOutput) {
         Conv2dGeometry g = geometry;
         Tensor x = lastInput;
         if (x == null) {
@@ -434,7 +455,7 @@ public final class Conv2d implements Layer {
     }
 
     public boolean isClosed() {
-        return closed;
+        return guard.isClosed();
     }
 
     /** {@code "weight"} and (with a bias) {@code "bias"}, sharing the layer's tensors. */
@@ -473,10 +494,9 @@ public final class Conv2d implements Layer {
     /** Frees the parameters, gradients and the layer's forward/backward results. Idempotent. */
     @Override
     public void close() {
-        if (closed) {
+        if (!guard.beginClose()) {
             return;
         }
-        closed = true;
         for (Tensor t : new Tensor[] {weight, bias, weightGrad, biasGrad, output, gradInput}) {
             if (t != null) {
                 t.close();
@@ -489,9 +509,7 @@ public final class Conv2d implements Layer {
     }
 
     private void checkOpen() {
-        if (closed) {
-            throw new IllegalStateException("this Conv2d layer is closed");
-        }
+        guard.checkOpen();
     }
 
     @Override
@@ -499,6 +517,6 @@ public final class Conv2d implements Layer {
         return "Conv2d(" + inChannels + " -> " + outChannels + ", kernel=" + kernelH + "x" + kernelW + ", stride="
                 + strideH + "x" + strideW + ", pad(t,b,l,r)=" + padTop + "," + padBottom + "," + padLeft + ","
                 + padRight + ", dilation=" + dilationH + "x" + dilationW + ", groups=" + groups + ", bias="
-                + (bias != null) + (closed ? ", closed" : "") + ")";
+                + (bias != null) + (guard.isClosed() ? ", closed" : "") + ")";
     }
 }

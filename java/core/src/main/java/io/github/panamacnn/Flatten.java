@@ -20,14 +20,22 @@ public final class Flatten implements Layer {
     private Tensor gradView;
     private boolean training = true;
     private boolean inputGradRequired = true;
-    private boolean closed;
+    private final LayerGuard guard = new LayerGuard("Flatten");
 
     public Flatten() {
     }
 
     @Override
     public Tensor forward(Tensor input) {
-        checkOpen();
+        guard.enter("forward");
+        try {
+            return forwardInUse(input);
+        } finally {
+            guard.exit();
+        }
+    }
+
+    private Tensor forwardInUse(Tensor input) {
         Objects.requireNonNull(input, "input");
         input.checkAlive("input");
         recorded = false;
@@ -49,7 +57,15 @@ public final class Flatten implements Layer {
 
     @Override
     public Tensor backward(Tensor gradOutput) {
-        checkOpen();
+        guard.enter("backward");
+        try {
+            return backwardInUse(gradOutput);
+        } finally {
+            guard.exit();
+        }
+    }
+
+    private Tensor backwardInUse(Tensor gradOutput) {
         if (!recorded) {
             throw new IllegalStateException(training ? "Flatten.backward called before forward"
                     : "Flatten is in eval mode: call train() before a forward to backpropagate");
@@ -106,14 +122,13 @@ public final class Flatten implements Layer {
     }
 
     public boolean isClosed() {
-        return closed;
+        return guard.isClosed();
     }
 
     /** Drops the views (they borrow memory, so nothing is freed). Idempotent. */
     @Override
     public void close() {
-        if (!closed) {
-            closed = true;
+        if (guard.beginClose()) {
             closeViews();
             recorded = false;
         }
@@ -133,13 +148,11 @@ public final class Flatten implements Layer {
     }
 
     private void checkOpen() {
-        if (closed) {
-            throw new IllegalStateException("this Flatten layer is closed");
-        }
+        guard.checkOpen();
     }
 
     @Override
     public String toString() {
-        return "Flatten()" + (closed ? " (closed)" : "");
+        return "Flatten()" + (guard.isClosed() ? " (closed)" : "");
     }
 }

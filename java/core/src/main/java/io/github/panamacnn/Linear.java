@@ -32,7 +32,7 @@ public final class Linear implements Layer {
     private Tensor gradInput;
     private boolean training = true;
     private boolean inputGradRequired = true;
-    private boolean closed;
+    private final LayerGuard guard = new LayerGuard("Linear");
 
     private Linear(Builder b, Backend backend) {
         this.inFeatures = b.in;
@@ -115,7 +115,15 @@ public final class Linear implements Layer {
 
     @Override
     public Tensor forward(Tensor input) {
-        checkOpen();
+        guard.enter("forward");
+        try {
+            return forwardInUse(input);
+        } finally {
+            guard.exit();
+        }
+    }
+
+    private Tensor forwardInUse(Tensor input) {
         LinearGeometry g = geometryFor(input);
         lastInput = null;
         output = LayerBuffers.ensure(output, g.dstShapeRef());
@@ -127,7 +135,15 @@ public final class Linear implements Layer {
 
     @Override
     public Tensor backward(Tensor gradOutput) {
-        checkOpen();
+        guard.enter("backward");
+        try {
+            return backwardInUse(gradOutput);
+        } finally {
+            guard.exit();
+        }
+    }
+
+    private Tensor backwardInUse(Tensor gradOutput) {
         LinearGeometry g = geometry;
         Tensor x = lastInput;
         if (x == null) {
@@ -246,15 +262,14 @@ public final class Linear implements Layer {
     }
 
     public boolean isClosed() {
-        return closed;
+        return guard.isClosed();
     }
 
     @Override
     public void close() {
-        if (closed) {
+        if (!guard.beginClose()) {
             return;
         }
-        closed = true;
         for (Tensor t : new Tensor[] {weight, bias, weightGrad, biasGrad, output, gradInput}) {
             if (t != null) {
                 t.close();
@@ -267,14 +282,12 @@ public final class Linear implements Layer {
     }
 
     private void checkOpen() {
-        if (closed) {
-            throw new IllegalStateException("this Linear layer is closed");
-        }
+        guard.checkOpen();
     }
 
     @Override
     public String toString() {
-        return "Linear(" + inFeatures + " -> " + outFeatures + ", bias=" + (bias != null) + (closed ? ", closed" : "")
+        return "Linear(" + inFeatures + " -> " + outFeatures + ", bias=" + (bias != null) + (guard.isClosed() ? ", closed" : "")
                 + ")";
     }
 }

@@ -21,7 +21,10 @@ import java.util.Objects;
  * enforces the same contract as {@link Conv2d}). After {@code close()} every method except
  * {@code close()} throws {@link IllegalStateException}. In {@link #eval()} mode forward computes no
  * indices (the C kernel's inference path) and records nothing. Full rules: {@code docs/ownership.md}.
- * Not thread-safe.
+ *
+ * <p><b>Threads.</b> A layer serves one thread at a time (it owns its outputs and mask): a {@code forward},
+ * {@code backward} or {@code close()} that starts while another thread is inside {@code forward} or
+ * {@code backward} throws {@link IllegalStateException} (see docs/concurrency.md).
  */
 public final class MaxPool2d implements Layer {
     private final int kernelH, kernelW, strideH, strideW, padTop, padBottom, padLeft, padRight;
@@ -36,7 +39,7 @@ public final class MaxPool2d implements Layer {
     private Tensor gradInput;
     private boolean training = true;
     private boolean inputGradRequired = true;
-    private boolean closed;
+    private final LayerGuard guard = new LayerGuard("MaxPool2d");
 
     private MaxPool2d(Builder b, Backend backend) {
         this.kernelH = b.kernelH;
@@ -150,7 +153,15 @@ public final class MaxPool2d implements Layer {
      * @throws IllegalStateException when the layer or the input is closed
      */
     public Tensor forward(Tensor input) {
-        checkOpen();
+        guard.enter("forward");
+        try {
+            return forwardInUse(input);
+        } finally {
+            guard.exit();
+        }
+    }
+
+    private Tensor forwardInUse(Tensor input) {
         MaxPool2dGeometry g = geometryFor(input);
         // Invalidate the recorded forward until the kernel succeeds: a failed kernel leaves a stale mask.
         lastInput = null;
@@ -183,7 +194,15 @@ public final class MaxPool2d implements Layer {
      * @throws IllegalArgumentException when {@code gradOutput}'s shape is not the last forward's output shape
      */
     public Tensor backward(Tensor gradOutput) {
-        checkOpen();
+        guard.enter("backward");
+        try {
+            return backwardInUse(gradOutput);
+        } finally {
+            guard.exit();
+        }
+    }
+
+    private Tensor backwardInUse(Tensor gradOutput) {
         MaxPool2dGeometry g = geometry;
         Tensor x = lastInput;
         if (x == null) {
@@ -293,7 +312,7 @@ public final class MaxPool2d implements Layer {
     }
 
     public boolean isClosed() {
-        return closed;
+        return guard.isClosed();
     }
 
     /** None: max pooling has no parameters. */
@@ -331,10 +350,9 @@ public final class MaxPool2d implements Layer {
     /** Frees the layer's results and mask. Idempotent. */
     @Override
     public void close() {
-        if (closed) {
+        if (!guard.beginClose()) {
             return;
         }
-        closed = true;
         if (output != null) {
             output.close();
         }
@@ -352,15 +370,13 @@ public final class MaxPool2d implements Layer {
     }
 
     private void checkOpen() {
-        if (closed) {
-            throw new IllegalStateException("this MaxPool2d layer is closed");
-        }
+        guard.checkOpen();
     }
 
     @Override
     public String toString() {
         return "MaxPool2d(kernel=" + kernelH + "x" + kernelW + ", stride=" + strideH + "x" + strideW
                 + ", pad(t,b,l,r)=" + padTop + "," + padBottom + "," + padLeft + "," + padRight + ", dilation="
-                + dilationH + "x" + dilationW + ", ceil=" + ceilMode + (closed ? ", closed" : "") + ")";
+                + dilationH + "x" + dilationW + ", ceil=" + ceilMode + (guard.isClosed() ? ", closed" : "") + ")";
     }
 }

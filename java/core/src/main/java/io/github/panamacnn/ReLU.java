@@ -20,7 +20,7 @@ public final class ReLU implements Layer {
     private boolean recorded; // a training-mode forward produced `output`
     private boolean training = true;
     private boolean inputGradRequired = true;
-    private boolean closed;
+    private final LayerGuard guard = new LayerGuard("ReLU");
 
     /** A ReLU on {@link Backend#defaultBackend()}. */
     public ReLU() {
@@ -34,7 +34,15 @@ public final class ReLU implements Layer {
 
     @Override
     public Tensor forward(Tensor input) {
-        checkOpen();
+        guard.enter("forward");
+        try {
+            return forwardInUse(input);
+        } finally {
+            guard.exit();
+        }
+    }
+
+    private Tensor forwardInUse(Tensor input) {
         Objects.requireNonNull(input, "input");
         input.checkAlive("input");
         recorded = false;
@@ -46,7 +54,15 @@ public final class ReLU implements Layer {
 
     @Override
     public Tensor backward(Tensor gradOutput) {
-        checkOpen();
+        guard.enter("backward");
+        try {
+            return backwardInUse(gradOutput);
+        } finally {
+            guard.exit();
+        }
+    }
+
+    private Tensor backwardInUse(Tensor gradOutput) {
         if (!recorded) {
             throw new IllegalStateException(training ? "ReLU.backward called before forward"
                     : "ReLU is in eval mode: forward recorded nothing, call train() before a forward to backpropagate");
@@ -101,15 +117,14 @@ public final class ReLU implements Layer {
     }
 
     public boolean isClosed() {
-        return closed;
+        return guard.isClosed();
     }
 
     @Override
     public void close() {
-        if (closed) {
+        if (!guard.beginClose()) {
             return;
         }
-        closed = true;
         if (output != null) {
             output.close();
         }
@@ -122,13 +137,11 @@ public final class ReLU implements Layer {
     }
 
     private void checkOpen() {
-        if (closed) {
-            throw new IllegalStateException("this ReLU layer is closed");
-        }
+        guard.checkOpen();
     }
 
     @Override
     public String toString() {
-        return "ReLU()" + (closed ? " (closed)" : "");
+        return "ReLU()" + (guard.isClosed() ? " (closed)" : "");
     }
 }

@@ -38,7 +38,7 @@ public final class Sequential implements Layer {
     private final List<Parameter> parameters;
     private boolean inputGradRequired;
     private boolean training = true;
-    private boolean closed;
+    private final LayerGuard guard = new LayerGuard("Sequential");
 
     private Sequential(Layer[] layers) {
         this.layers = layers;
@@ -100,7 +100,15 @@ public final class Sequential implements Layer {
      */
     @Override
     public Tensor forward(Tensor input) {
-        checkOpen();
+        guard.enter("forward");
+        try {
+            return forwardInUse(input);
+        } finally {
+            guard.exit();
+        }
+    }
+
+    private Tensor forwardInUse(Tensor input) {
         Objects.requireNonNull(input, "input");
         Tensor x = input;
         for (int i = 0; i < layers.length; i++) {
@@ -121,7 +129,15 @@ public final class Sequential implements Layer {
      */
     @Override
     public Tensor backward(Tensor gradOutput) {
-        checkOpen();
+        guard.enter("backward");
+        try {
+            return backwardInUse(gradOutput);
+        } finally {
+            guard.exit();
+        }
+    }
+
+    private Tensor backwardInUse(Tensor gradOutput) {
         int first = updateInputGradientFlags();
         Tensor g = gradOutput;
         for (int i = layers.length - 1; i >= first; i--) {
@@ -262,16 +278,15 @@ public final class Sequential implements Layer {
     }
 
     public boolean isClosed() {
-        return closed;
+        return guard.isClosed();
     }
 
     /** Closes every layer. Idempotent. */
     @Override
     public void close() {
-        if (closed) {
+        if (!guard.beginClose()) {
             return;
         }
-        closed = true;
         RuntimeException first = null;
         for (Layer l : layers) {
             try {
@@ -290,9 +305,7 @@ public final class Sequential implements Layer {
     }
 
     private void checkOpen() {
-        if (closed) {
-            throw new IllegalStateException("this Sequential is closed");
-        }
+        guard.checkOpen();
     }
 
     @Override
@@ -301,6 +314,6 @@ public final class Sequential implements Layer {
         for (int i = 0; i < layers.length; i++) {
             b.append(i == 0 ? "" : ", ").append(i).append(": ").append(layers[i]);
         }
-        return b.append(closed ? ", closed)" : ")").toString();
+        return b.append(guard.isClosed() ? ", closed)" : ")").toString();
     }
 }

@@ -16,7 +16,10 @@ import java.util.Objects;
  * closes. A tensor made by {@link #wrap(MemorySegment, long...)} borrows the caller's segment
  * without copying: {@code close()} marks it closed and the caller keeps the memory.
  *
- * <p>Tensors are not synchronised: do not write one tensor from two threads at once.
+ * <p>Tensors are not synchronised: do not write one tensor from two threads at once; many threads may
+ * read one (e.g. pass it as an input to kernels at the same time). Closing a tensor while a kernel on
+ * another thread uses it throws {@link IllegalStateException} (see {@link #close()}); a kernel called
+ * after the close throws it too. See docs/concurrency.md.
  */
 public final class Tensor implements AutoCloseable {
     private static final long FLOAT_BYTES = Float.BYTES;
@@ -228,15 +231,29 @@ public final class Tensor implements AutoCloseable {
         Npz.writeNpy(path, this);
     }
 
-    /** Frees owned memory; marks borrowed memory closed. Idempotent. */
+    /**
+     * Frees owned memory; marks borrowed memory closed. Idempotent.
+     *
+     * @throws IllegalStateException when the memory is owned and a native kernel is using it right now (on
+     *         another thread): java.lang.foreign keeps a segment's arena alive for the length of a downcall
+     *         that receives it, so the memory is never freed under a kernel. The tensor then stays open;
+     *         close it after that call has returned.
+     */
     @Override
-    public void close() {
+    public synchronized void close() {
         if (closed) {
             return;
         }
         closed = true;
         if (ownedArena != null) {
-            ownedArena.close();
+            try {
+                ownedArena.close();
+            } catch (IllegalStateException inUse) {
+                closed = false;
+                throw new IllegalStateException("tensor " + Arrays.toString(shape) + " cannot be closed: a native "
+                        + "kernel is using its memory (a call on another thread); close it after that call has "
+                        + "returned", inUse);
+            }
         }
     }
 

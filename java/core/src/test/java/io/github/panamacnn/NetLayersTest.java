@@ -28,6 +28,29 @@ class NetLayersTest {
         }
     }
 
+    @Test
+    void reluGradientMatchesFiniteDifferencesAwayFromTheKink() {
+        SplittableRandom r = new SplittableRandom(4);
+        int n = 40;
+        float[] x = new float[n], dy = new float[n];
+        for (int i = 0; i < n; i++) {
+            double v = r.nextDouble(0.01, 2) * (r.nextBoolean() ? 1 : -1); // |x| >= 0.01 > the step
+            x[i] = (float) v;
+            dy[i] = (float) r.nextDouble(-1, 1);
+        }
+        try (ReLU relu = new ReLU(REF); Tensor in = Tensor.of(x, n); Tensor g = Tensor.of(dy, n)) {
+            relu.forward(in);
+            float[] dx = relu.backward(g).toArray();
+            double h = 1e-3;
+            for (int i = 0; i < n; i++) {
+                // d/dx_i of sum_j dy_j * relu(x_j), in double
+                double up = dy[i] * Math.max(x[i] + h, 0), down = dy[i] * Math.max(x[i] - h, 0);
+                assertThat((double) dx[i]).as("dx[%d]", i).isCloseTo((up - down) / (2 * h),
+                        org.assertj.core.data.Offset.offset(1e-6));
+            }
+        }
+    }
+
     // ---------------------------------------------------------------- Linear
 
     @Test

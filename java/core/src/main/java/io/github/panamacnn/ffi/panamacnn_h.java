@@ -113,6 +113,15 @@ public class panamacnn_h extends panamacnn_h$shared {
     public static int PCNN_ISA_AVX512() {
         return PCNN_ISA_AVX512;
     }
+    private static final int PCNN_ISA_NEON = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * #define PCNN_ISA_NEON 3
+     * }
+     */
+    public static int PCNN_ISA_NEON() {
+        return PCNN_ISA_NEON;
+    }
 
     private static class pcnn_abi_version {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
@@ -579,6 +588,64 @@ public class panamacnn_h extends panamacnn_h$shared {
                 traceDowncall("pcnn_get_num_threads");
             }
             return (int)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pcnn_scratch_bytes {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            panamacnn_h.C_LONG    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("pcnn_scratch_bytes");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int64_t pcnn_scratch_bytes()
+     * }
+     */
+    public static FunctionDescriptor pcnn_scratch_bytes$descriptor() {
+        return pcnn_scratch_bytes.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int64_t pcnn_scratch_bytes()
+     * }
+     */
+    public static MethodHandle pcnn_scratch_bytes$handle() {
+        return pcnn_scratch_bytes.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int64_t pcnn_scratch_bytes()
+     * }
+     */
+    public static MemorySegment pcnn_scratch_bytes$address() {
+        return pcnn_scratch_bytes.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int64_t pcnn_scratch_bytes()
+     * }
+     */
+    public static long pcnn_scratch_bytes() {
+        var mh$ = pcnn_scratch_bytes.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pcnn_scratch_bytes");
+            }
+            return (long)mh$.invokeExact();
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

@@ -26,7 +26,8 @@ import java.util.concurrent.atomic.LongAdder;
  * needs, and that no output overlaps another argument. A bad argument therefore throws
  * {@link IllegalArgumentException} / {@link IllegalStateException} / {@link NullPointerException}
  * naming it, and no native code runs. A non-OK status from C becomes a {@link NativeKernelException}
- * naming the C function, the status and its text.
+ * naming the C function, the status and its text, except a failed native scratch allocation, which
+ * becomes an {@link OutOfMemoryError} (see {@link #check}).
  *
  * <p>Steady state allocates no native memory: the C descriptor of each geometry is built once
  * (filled, validated by {@code pcnn_*_desc_init}, and cross-checked against the Java output size),
@@ -451,10 +452,21 @@ public final class NativeBackend implements Backend {
         }
     }
 
-    /** Maps a C status to an exception naming the function. */
+    /**
+     * Maps a C status to an exception naming the function: {@code PCNN_STATUS_OUT_OF_MEMORY} (the kernel could
+     * not allocate its native scratch memory) to {@link OutOfMemoryError}, as the JDK reports a failed native
+     * allocation ({@code Arena.allocate}, {@code ByteBuffer.allocateDirect}); every other non-OK status to
+     * {@link NativeKernelException}.
+     */
     static void check(String function, int status) {
-        if (status != panamacnn_h.PCNN_STATUS_OK()) {
-            throw new NativeKernelException(function, status, NativeLibrary.statusText(status));
+        if (status == panamacnn_h.PCNN_STATUS_OK()) {
+            return;
         }
+        if (status == panamacnn_h.PCNN_STATUS_OUT_OF_MEMORY()) {
+            throw new OutOfMemoryError(function + " could not allocate native scratch memory (status " + status
+                    + ", " + NativeLibrary.statusText(status) + "); its outputs are unspecified, nothing is left "
+                    + "allocated, and the call can be repeated once native memory is available");
+        }
+        throw new NativeKernelException(function, status, NativeLibrary.statusText(status));
     }
 }
