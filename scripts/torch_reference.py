@@ -24,6 +24,10 @@ dilation_h dilation_w ceil_mode (PyTorch only allows symmetric padding <= k/2), 
 "x" [n,c,ih,iw] and "dy" [n,c,oh,ow]. Computed in float32 with PyTorch's own CPU kernel:
     y, idx = max_pool2d(x, ..., return_indices=True); dx = gradient of sum(y * dy)
 Outputs: <id>.y (float32), <id>.idx (int64 plane offsets iy*iw + ix), <id>.dx (float32).
+
+Max-pool shape case ("op": "pool_shape"), the pool fields without data: PyTorch's own answer
+to "is this geometry valid, and what is the output size" (max_pool2d on a 1x1xihxiw zero
+tensor); PyTorch's checks decide, nothing is reproduced here. No output files.
 """
 
 import array
@@ -123,6 +127,16 @@ def pool_case(case, d):
     return {"oh": int(y.shape[2]), "ow": int(y.shape[3])}
 
 
+def pool_shape_case(case, d):
+    x = torch.zeros((1, 1, case["ih"], case["iw"]), dtype=torch.float32)
+    y, _ = F.max_pool2d(x, kernel_size=(case["kh"], case["kw"]),
+                        stride=(case["stride_h"], case["stride_w"]),
+                        padding=(case["pad_h"], case["pad_w"]),
+                        dilation=(case["dilation_h"], case["dilation_w"]),
+                        ceil_mode=bool(case["ceil_mode"]), return_indices=True)
+    return {"oh": int(y.shape[2]), "ow": int(y.shape[3])}
+
+
 def main(argv):
     if len(argv) != 2:
         sys.stderr.write("usage: torch_reference.py SPEC_JSON\n")
@@ -138,11 +152,14 @@ def main(argv):
                 results[case["id"]] = conv_case(case, d)
             elif case["op"] == "pool":
                 results[case["id"]] = pool_case(case, d)
+            elif case["op"] == "pool_shape":
+                results[case["id"]] = pool_shape_case(case, d)
             else:
                 raise ValueError("unknown op " + repr(case["op"]))
         except Exception as e:  # reported per case, so the test can name it
             results[case["id"]] = {"error": "%s: %s" % (type(e).__name__, e)}
-            traceback.print_exc()
+            if case["op"] != "pool_shape":  # rejected shapes are expected there
+                traceback.print_exc()
     # A line format, so that the Java side needs no JSON parser:
     #   torch<TAB>version, then per case: id<TAB>ok<TAB>oh<TAB>ow  or  id<TAB>error<TAB>message
     with open(os.path.join(d, "done.txt"), "w", encoding="utf-8") as f:

@@ -43,8 +43,12 @@
 #include "oneapi/dnnl/dnnl.hpp"
 #endif
 
+#if defined(__aarch64__)
+extern "C" double pcnn_bench_fma_peak_neon(int64_t iterations, float *sink);
+#else
 extern "C" double pcnn_bench_fma_peak_avx512(int64_t iterations, float *sink);
 extern "C" double pcnn_bench_fma_peak_avx2(int64_t iterations, float *sink);
+#endif
 
 namespace {
 
@@ -222,7 +226,8 @@ double clock_ghz() {
                              : "+r"(x)
                              : "r"(y));
 #else
-            return 0;
+            (void)x, (void)y;
+            return 0; /* no portable single-cycle dependent add chain here */
 #endif
         }
         best = std::max(best, iters * 8.0 / (thread_cpu_s() - c0) / 1e9);
@@ -243,6 +248,12 @@ Peak measure_peak(const std::vector<int> &thread_counts) {
     Peak p;
     int isa = pcnn_isa_detected();
     PeakKernel kernel = nullptr;
+#if defined(__aarch64__)
+    if (isa == PCNN_ISA_NEON) {
+        kernel = pcnn_bench_fma_peak_neon; /* measured per thread count below */
+        p.isa = "neon";
+    }
+#else
     if (isa >= PCNN_ISA_AVX2) {
         p.avx2_1t = fma_rate(pcnn_bench_fma_peak_avx2, 1);
         kernel = pcnn_bench_fma_peak_avx2;
@@ -253,10 +264,11 @@ Peak measure_peak(const std::vector<int> &thread_counts) {
         kernel = pcnn_bench_fma_peak_avx512;
         p.isa = "avx512";
     }
+#endif
     p.clock_ghz = clock_ghz();
     for (int t : thread_counts) {
         if (!kernel) p.by_threads[t] = 0;
-        else if (t == 1) p.by_threads[t] = p.isa == "avx512" ? p.avx512_1t : p.avx2_1t;
+        else if (t == 1 && p.isa != "neon") p.by_threads[t] = p.isa == "avx512" ? p.avx512_1t : p.avx2_1t;
         else p.by_threads[t] = fma_rate(kernel, t);
     }
     return p;

@@ -1,5 +1,5 @@
 /*
- * conv2d forward / backward-data: the AVX2 and AVX-512 direct kernels against the scalar
+ * conv2d forward / backward-data: the AVX2, AVX-512 and NEON direct kernels against the scalar
  * kernels, on a corpus of awkward shapes plus seeded random shapes.
  *  - small-integer inputs: every sum is exact in float whatever the order -> bit-equal;
  *  - uniform float inputs: |fast - scalar| <= 8 * eps * sum(|terms|) bound per shape;
@@ -14,11 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "core/pcnn_internal.h"
+#include "test_platform.h"
 
+#if defined(__x86_64__)
 PCNN_INTERNAL int32_t pcnn_conv2d_fwd__avx2(const pcnn_conv2d_desc *, const float *, const float *,
                                             const float *, float *);
 PCNN_INTERNAL int32_t pcnn_conv2d_bwd_data__avx2(const pcnn_conv2d_desc *, const float *,
@@ -27,6 +27,13 @@ PCNN_INTERNAL int32_t pcnn_conv2d_fwd__avx512(const pcnn_conv2d_desc *, const fl
                                               const float *, const float *, float *);
 PCNN_INTERNAL int32_t pcnn_conv2d_bwd_data__avx512(const pcnn_conv2d_desc *, const float *,
                                                    const float *, float *);
+#endif
+#if defined(__aarch64__)
+PCNN_INTERNAL int32_t pcnn_conv2d_fwd__neon(const pcnn_conv2d_desc *, const float *,
+                                            const float *, const float *, float *);
+PCNN_INTERNAL int32_t pcnn_conv2d_bwd_data__neon(const pcnn_conv2d_desc *, const float *,
+                                                 const float *, float *);
+#endif
 
 typedef int32_t (*fwd_fn)(const pcnn_conv2d_desc *, const float *, const float *, const float *,
                           float *);
@@ -45,24 +52,20 @@ typedef struct {
 
 /* n floats placed right after (at_start) or right before (!at_start) a PROT_NONE page. */
 static gbuf gbuf_alloc(size_t n, int at_start) {
-    const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    const size_t page = test_page_size();
     const size_t bytes = n * sizeof(float);
     const size_t body = (bytes + page - 1) / page * page;
     gbuf g;
     g.map_len = body + 2 * page;
-    g.map = mmap(NULL, g.map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (g.map == MAP_FAILED) {
-        fprintf(stderr, "mmap failed\n");
-        exit(2);
-    }
+    g.map = test_pages_alloc(g.map_len);
     char *base = g.map;
-    mprotect(base, page, PROT_NONE);
-    mprotect(base + page + body, page, PROT_NONE);
+    test_pages_forbid(base, page);
+    test_pages_forbid(base + page + body, page);
     g.p = at_start ? (float *)(base + page) : (float *)(base + page + body - bytes);
     return g;
 }
 
-static void gbuf_free(gbuf *g) { munmap(g->map, g->map_len); }
+static void gbuf_free(gbuf *g) { test_pages_free(g->map, g->map_len); }
 
 #define GUARD 19
 static const float guard_value = 12345.678f;
@@ -328,7 +331,9 @@ static void check_nonfinite_weight(pcnn_conv2d_desc d, const variant *vars, int 
     for (int v = 0; v < nvars; ++v) {
         for (int api = 0; api < 2; ++api) {
             /* api 0: the variant itself; api 1: the public entry point limited to its ISA */
-            const int32_t isa = strcmp(vars[v].name, "avx2") == 0 ? PCNN_ISA_AVX2 : PCNN_ISA_AVX512;
+            const int32_t isa = strcmp(vars[v].name, "neon") == 0   ? PCNN_ISA_NEON
+                                : strcmp(vars[v].name, "avx2") == 0 ? PCNN_ISA_AVX2
+                                                                    : PCNN_ISA_AVX512;
             if (api == 1) {
                 pcnn_set_max_isa(isa);
             }
@@ -343,7 +348,7 @@ static void check_nonfinite_weight(pcnn_conv2d_desc d, const variant *vars, int 
             int32_t sb = api ? pcnn_conv2d_bwd_data(&d, dd, w, got_b)
                              : vars[v].bwd(&d, dd, w, got_b);
             if (api == 1) {
-                pcnn_set_max_isa(PCNN_ISA_AVX512);
+                pcnn_set_max_isa(PCNN_ISA_NEON); /* the highest value: no cap */
             }
             const int pad = (d.pad_top | d.pad_bottom | d.pad_left | d.pad_right) != 0;
             if (sf == PCNN_STATUS_OK) {
@@ -418,6 +423,12 @@ int main(void) {
     variant vars[2];
     int nvars = 0;
     const int32_t isa = pcnn_isa_detected();
+#if defined(__aarch64__)
+    if (isa == PCNN_ISA_NEON) {
+        vars[nvars++] = (variant){"neon", pcnn_conv2d_fwd__neon, pcnn_conv2d_bwd_data__neon};
+    }
+#endif
+#if defined(__x86_64__)
     if (isa >= PCNN_ISA_AVX2) {
         vars[nvars++] = (variant){"avx2", pcnn_conv2d_fwd__avx2, pcnn_conv2d_bwd_data__avx2};
     }
@@ -425,8 +436,9 @@ int main(void) {
         vars[nvars++] =
             (variant){"avx512", pcnn_conv2d_fwd__avx512, pcnn_conv2d_bwd_data__avx512};
     }
+#endif
     if (nvars == 0) {
-        printf("SKIP: no AVX2 on this machine\n");
+        printf("SKIP: no SIMD level (AVX2 / NEON) on this machine\n");
         return 0;
     }
     long shapes = 0;

@@ -203,12 +203,57 @@ static void test_pool_desc(void) {
         *(int64_t *)((char *)&d + ((char *)pads[i] - (char *)&d)) = -1;
         CHECK_STATUS(pool_init(d), PCNN_STATUS_INVALID_ARGUMENT);
     }
-    /* kernel larger than the padded input */
+    /* kernel larger than the padded input: floor mode has no window (output size 0) */
     d = pool_ok();
     d.kw = 9; /* 7 + 0 + 1 = 8 < 9 */
     CHECK_STATUS(pool_init(d), PCNN_STATUS_INVALID_ARGUMENT);
     d.kw = 8; /* fits; the window covers input columns 0..6 */
     CHECK_STATUS(pool_init(d), PCNN_STATUS_OK);
+    /* ceil mode (PyTorch's formula): a window may be larger than the padded input by up to
+     * stride - 1: ow = floor((8 - 9 + 2 - 1) / 2) + 1 = 1 */
+    d = pool_ok();
+    d.ceil_mode = 1;
+    d.kw = 9;
+    CHECK_STATUS(pcnn_maxpool2d_desc_init(&d), PCNN_STATUS_OK);
+    CHECK(d.ow == 1, "ceil, window 9 > padded 8, stride 2: ow %" PRId64, d.ow);
+    d.kw = 10; /* numer = 8 - 10 = -2, -2 + 1 < 0: output size 0 */
+    CHECK_STATUS(pool_init(d), PCNN_STATUS_INVALID_ARGUMENT);
+    d.stride_w = 3; /* -2 + 2 = 0: ow 1 again */
+    CHECK_STATUS(pcnn_maxpool2d_desc_init(&d), PCNN_STATUS_OK);
+    CHECK(d.ow == 1, "ceil, window 10 > padded 8, stride 3: ow %" PRId64, d.ow);
+    /* the example: MaxPool2d(kernel 4, stride 3, ceil_mode=True) on width 3 -> 1 */
+    d = pool_desc(1, 1, 3, 3, 4, 4, 3, 3, 0, 0, 0, 0, 1, 1, 1);
+    CHECK_STATUS(pcnn_maxpool2d_desc_init(&d), PCNN_STATUS_OK);
+    CHECK(d.oh == 1 && d.ow == 1, "k4 s3 ceil on 3x3: %" PRId64 "x%" PRId64, d.oh, d.ow);
+    d.ceil_mode = 0;
+    CHECK_STATUS(pool_init(d), PCNN_STATUS_INVALID_ARGUMENT);
+    /* a window hanging past the padded input: iw 5, k 2, s 2, ceil -> 3 windows, the last
+     * one at columns 4, 5 (5 is past the input) */
+    d = pool_desc(1, 1, 1, 5, 1, 2, 1, 2, 0, 0, 0, 0, 1, 1, 1);
+    CHECK_STATUS(pcnn_maxpool2d_desc_init(&d), PCNN_STATUS_OK);
+    CHECK(d.ow == 3, "hanging window: ow %" PRId64, d.ow);
+    /* dilated window larger than the input, ceil: iw 2, k 3, d 2 (extent 5), s 4, pad 1+0:
+     * numer = 3 - 5 = -2, + 3 = 1 -> ow 1; taps -1, 1, 3: one in range */
+    d = pool_desc(1, 1, 1, 2, 1, 3, 1, 4, 0, 0, 1, 0, 1, 2, 1);
+    CHECK_STATUS(pcnn_maxpool2d_desc_init(&d), PCNN_STATUS_OK);
+    CHECK(d.ow == 1, "dilated window larger than the input: ow %" PRId64, d.ow);
+    /* still invalid in ceil mode: a window with no input position. iw 1, k 2, d 3, pad 1+1,
+     * s 2: numer = 3 - 4 = -1 -> ow 1 (PyTorch accepts this), but the taps -1 and 2 both miss
+     * the input */
+    d = pool_desc(1, 1, 1, 1, 1, 2, 1, 2, 0, 0, 1, 1, 1, 3, 1);
+    CHECK_STATUS(pool_init(d), PCNN_STATUS_INVALID_ARGUMENT);
+    d.pad_left = 0; /* taps 0, 3; numer = 2 - 4 = -2 needs stride 3 */
+    d.stride_w = 3;
+    CHECK_STATUS(pcnn_maxpool2d_desc_init(&d), PCNN_STATUS_OK);
+    /* huge strides / dilations in ceil mode: no overflow, a clean status */
+    d = pool_desc(1, 1, 3, 3, 2, 2, I64MAX, I64MAX, 0, 0, 0, 0, 1, 1, 1);
+    CHECK_STATUS(pcnn_maxpool2d_desc_init(&d), PCNN_STATUS_OK);
+    CHECK(d.oh == 1 && d.ow == 1, "stride INT64_MAX: %" PRId64 "x%" PRId64, d.oh, d.ow);
+    d = pool_desc(1, 1, 3, 3, 2, 2, I64MAX, I64MAX, 0, 0, 0, 0, I64MAX / 2, 1, 1);
+    CHECK_STATUS(pcnn_maxpool2d_desc_init(&d), PCNN_STATUS_OK); /* rows 0 and I64MAX/2 */
+    CHECK(d.oh == 1, "dilation INT64_MAX/2: oh %" PRId64, d.oh);
+    d.pad_top = 1; /* rows -1 and I64MAX/2 - 1: none in [0, 3) */
+    CHECK_STATUS(pool_init(d), PCNN_STATUS_INVALID_ARGUMENT);
 
     /* windows entirely in padding */
     d = pool_desc(1, 1, 2, 2, 1, 1, 1, 1, 0, 0, 1, 0, 1, 1, 0); /* k1, pad_left 1 */
@@ -333,15 +378,34 @@ static void test_controls(void) {
     CHECK(strcmp(pcnn_isa_name(PCNN_ISA_SCALAR), "scalar") == 0, "scalar name");
     CHECK(strcmp(pcnn_isa_name(PCNN_ISA_AVX2), "avx2") == 0, "avx2 name");
     CHECK(strcmp(pcnn_isa_name(PCNN_ISA_AVX512), "avx512") == 0, "avx512 name");
-    CHECK(strcmp(pcnn_isa_name(3), "unknown") == 0 && strcmp(pcnn_isa_name(-1), "unknown") == 0,
+    CHECK(strcmp(pcnn_isa_name(PCNN_ISA_NEON), "neon") == 0, "neon name");
+    CHECK(strcmp(pcnn_isa_name(4), "unknown") == 0 && strcmp(pcnn_isa_name(-1), "unknown") == 0,
           "unknown name");
     const int32_t detected = pcnn_isa_detected();
+#if defined(__aarch64__)
+    CHECK(detected == PCNN_ISA_SCALAR || detected == PCNN_ISA_NEON, "detected %d", detected);
+#else
     CHECK(detected >= PCNN_ISA_SCALAR && detected <= PCNN_ISA_AVX512, "detected %d", detected);
+#endif
     CHECK_STATUS(pcnn_set_max_isa(-1), PCNN_STATUS_INVALID_ARGUMENT);
-    CHECK_STATUS(pcnn_set_max_isa(3), PCNN_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(pcnn_set_max_isa(4), PCNN_STATUS_INVALID_ARGUMENT);
+    /* neon (3) is the highest value: as a cap it allows everything, on any architecture */
+    CHECK_STATUS(pcnn_set_max_isa(PCNN_ISA_NEON), PCNN_STATUS_OK);
+    CHECK(pcnn_isa_active() == detected, "cap neon: active %d", pcnn_isa_active());
+    CHECK_STATUS(pcnn_set_max_isa(PCNN_ISA_AVX2), PCNN_STATUS_OK);
+#if defined(__aarch64__)
+    CHECK(pcnn_isa_active() == PCNN_ISA_SCALAR, "cap avx2 on aarch64: %d", pcnn_isa_active());
+#else
+    CHECK(pcnn_isa_active() == (detected < PCNN_ISA_AVX2 ? detected : PCNN_ISA_AVX2),
+          "cap avx2: %d", pcnn_isa_active());
+#endif
     CHECK_STATUS(pcnn_set_max_isa(PCNN_ISA_SCALAR), PCNN_STATUS_OK);
     CHECK(pcnn_isa_active() == PCNN_ISA_SCALAR, "cap scalar");
     CHECK_STATUS(pcnn_set_max_isa(PCNN_ISA_AVX512), PCNN_STATUS_OK);
+#if defined(__aarch64__)
+    CHECK(pcnn_isa_active() == PCNN_ISA_SCALAR, "cap avx512 on aarch64: %d", pcnn_isa_active());
+    CHECK_STATUS(pcnn_set_max_isa(PCNN_ISA_NEON), PCNN_STATUS_OK);
+#endif
     CHECK(pcnn_isa_active() == detected, "uncapped active %d", pcnn_isa_active());
 
     const int32_t threads = pcnn_get_num_threads();
@@ -355,11 +419,74 @@ static void test_controls(void) {
     CHECK_STATUS(pcnn_set_num_threads(threads), PCNN_STATUS_OK);
 }
 
+/*
+ * Every small max-pool geometry on one axis (in 1..7, k 1..7, stride 1..4, pads 0..4 each side,
+ * dilation 1..4, floor and ceil) against a model written here from the header's text:
+ * PyTorch's output-size formula with floor division, the ceil-mode drop, "output size >= 1",
+ * and a brute-force search for a window without an input position.
+ */
+static int64_t floor_div(int64_t a, int64_t b) {
+    return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+static void test_pool_rule_exhaustive(void) {
+    int64_t cases = 0, accepted = 0, larger = 0, all_padding = 0;
+    for (int64_t in = 1; in <= 7; ++in)
+    for (int64_t k = 1; k <= 7; ++k)
+    for (int64_t st = 1; st <= 4; ++st)
+    for (int64_t pl = 0; pl <= 4; ++pl)
+    for (int64_t pr = 0; pr <= 4; ++pr)
+    for (int64_t dil = 1; dil <= 4; ++dil)
+    for (int ceil_mode = 0; ceil_mode <= 1; ++ceil_mode) {
+        const int64_t numer = in + pl + pr - dil * (k - 1) - 1;
+        int64_t out = floor_div(numer + (ceil_mode ? st - 1 : 0), st) + 1;
+        if (ceil_mode && (out - 1) * st >= in + pl) {
+            --out;
+        }
+        int ok = out >= 1, empty = 0;
+        for (int64_t o = 0; ok && o < out; ++o) {
+            int any = 0;
+            for (int64_t j = 0; j < k; ++j) {
+                const int64_t pos = o * st - pl + j * dil;
+                any |= pos >= 0 && pos < in;
+            }
+            if (!any) {
+                ok = 0;
+                empty = 1;
+            }
+        }
+        /* the axis under test is the width; the height is a trivial 1-row, 1-tap axis */
+        pcnn_maxpool2d_desc d = pool_desc(1, 1, 1, in, 1, k, 1, st, 0, 0, pl, pr, 1, dil, ceil_mode);
+        const int32_t status = pool_init(d);
+        ++cases;
+        all_padding += empty;
+        if (ok) {
+            ++accepted;
+            larger += dil * (k - 1) + 1 > in + pl + pr;
+            pcnn_maxpool2d_desc e = d;
+            CHECK(status == PCNN_STATUS_OK && pcnn_maxpool2d_desc_init(&e) == PCNN_STATUS_OK && e.ow == out,
+                  "in %" PRId64 " k %" PRId64 " s %" PRId64 " pad %" PRId64 "+%" PRId64 " d %" PRId64
+                  " ceil %d: model ow %" PRId64 ", status %d ow %" PRId64, in, k, st, pl, pr, dil, ceil_mode,
+                  out, status, e.ow);
+        } else {
+            CHECK(status == PCNN_STATUS_INVALID_ARGUMENT,
+                  "in %" PRId64 " k %" PRId64 " s %" PRId64 " pad %" PRId64 "+%" PRId64 " d %" PRId64
+                  " ceil %d: model rejects (%s), status %d", in, k, st, pl, pr, dil, ceil_mode,
+                  empty ? "a window without input" : "output size < 1", status);
+        }
+    }
+    printf("desc_errors: max-pool rule on %" PRId64 " one-axis geometries: %" PRId64 " accepted (%" PRId64
+           " with a window larger than the padded input), %" PRId64 " with a window on no input\n",
+           cases, accepted, larger, all_padding);
+    CHECK(larger > 100 && all_padding > 100, "the grid should hold both kinds");
+}
+
 int main(void) {
     test_controls();
     test_conv_desc();
     test_conv_ops();
     test_pool_desc();
+    test_pool_rule_exhaustive();
     test_pool_ops();
     return test_finish("desc_errors");
 }

@@ -1,9 +1,8 @@
 /*
  * PANAMACNN_MAX_ISA / PANAMACNN_NUM_THREADS are honoured (ctest sets them).
- * Usage: test_env <expected cap 0|1|2> <expected threads, 0 = online CPUs (clamped to 256)>
+ * Usage: test_env <expected cap 0|1|2|3> <expected threads, 0 = online CPUs (clamped to 256)>
  */
-#include <unistd.h>
-
+#include "test_platform.h"
 #include "test_util.h"
 
 int main(int argc, char **argv) {
@@ -14,11 +13,16 @@ int main(int argc, char **argv) {
     const int32_t cap = atoi(argv[1]);
     int32_t threads = atoi(argv[2]);
     if (threads == 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        long n = test_cpu_count();
         threads = (int32_t)(n < 1 ? 1 : n > 256 ? 256 : n);
     }
     const int32_t detected = pcnn_isa_detected();
-    const int32_t want_active = cap < detected ? cap : detected;
+    int32_t want_active = cap < detected ? cap : detected;
+#if defined(__aarch64__)
+    if (want_active != PCNN_ISA_NEON) {
+        want_active = PCNN_ISA_SCALAR; /* avx2 / avx512 caps are below neon: scalar here */
+    }
+#endif
     printf("PANAMACNN_MAX_ISA=%s PANAMACNN_NUM_THREADS=%s: active %s, threads %d\n",
            getenv("PANAMACNN_MAX_ISA") ? getenv("PANAMACNN_MAX_ISA") : "(unset)",
            getenv("PANAMACNN_NUM_THREADS") ? getenv("PANAMACNN_NUM_THREADS") : "(unset)",

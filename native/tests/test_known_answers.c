@@ -346,6 +346,14 @@ int main(void) {
            pcnn_isa_name(pcnn_isa_active()), pcnn_get_num_threads());
     for (int32_t level = PCNN_ISA_SCALAR; level <= detected; ++level) {
         CHECK_STATUS(pcnn_set_max_isa(level), PCNN_STATUS_OK);
+#if defined(__aarch64__)
+        /* the x86 levels between scalar and neon are no levels here: a cap there is scalar */
+        if (level == PCNN_ISA_AVX2 || level == PCNN_ISA_AVX512) {
+            CHECK(pcnn_isa_active() == PCNN_ISA_SCALAR, "active %d after cap %d",
+                  pcnn_isa_active(), level);
+            continue;
+        }
+#endif
         CHECK(pcnn_isa_active() == level, "active %d after cap %d", pcnn_isa_active(), level);
         const int before = g_failures;
         test_conv_fwd();

@@ -9,8 +9,7 @@
 #include "core/pcnn_internal.h"
 #include "test_util.h"
 
-#include <sys/mman.h>
-#include <unistd.h>
+#include "test_platform.h"
 
 static int g_compared;
 
@@ -55,10 +54,19 @@ static int32_t random_window_tap(const pcnn_maxpool2d_desc *d, int64_t i) {
     }
 }
 
+/* Cases whose window is larger than the padded input on some axis (ceil mode only). */
+static int g_window_larger;
+
+static int window_larger_than_padded(const pcnn_maxpool2d_desc *d) {
+    return d->dilation_h * (d->kh - 1) + 1 > d->ih + d->pad_top + d->pad_bottom ||
+           d->dilation_w * (d->kw - 1) + 1 > d->iw + d->pad_left + d->pad_right;
+}
+
 static void run_case(pcnn_maxpool2d_desc d, const char *why) {
     if (pcnn_maxpool2d_desc_init(&d) != PCNN_STATUS_OK) {
         return;
     }
+    g_window_larger += window_larger_than_padded(&d);
     const int64_t ns = pool_src_count(&d), nd = pool_dst_count(&d);
     float *src = gbuf_f(ns);
     float *dd = gbuf_f(nd);
@@ -161,19 +169,15 @@ typedef struct {
 } fence_buf;
 
 static fence_buf fence_alloc(int64_t n, int at_start) {
-    const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    const size_t page = test_page_size();
     const size_t bytes = (size_t)n * 4;
     const size_t body = (bytes + page - 1) / page * page;
     fence_buf g;
     g.map_len = body + 2 * page;
-    g.map = mmap(NULL, g.map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (g.map == MAP_FAILED) {
-        fprintf(stderr, "mmap failed\n");
-        exit(2);
-    }
+    g.map = test_pages_alloc(g.map_len);
     char *base = g.map;
-    mprotect(base, page, PROT_NONE);
-    mprotect(base + page + body, page, PROT_NONE);
+    test_pages_forbid(base, page);
+    test_pages_forbid(base + page + body, page);
     g.p = at_start ? (void *)(base + page) : (void *)(base + page + body - bytes);
     return g;
 }
@@ -218,9 +222,9 @@ static void run_fenced(pcnn_maxpool2d_desc d, const char *why) {
         free(ref_ds);
         free(ds);
         free(ref_ind);
-        munmap(src.map, src.map_len);
-        munmap(dd.map, dd.map_len);
-        munmap(ind.map, ind.map_len);
+        test_pages_free(src.map, src.map_len);
+        test_pages_free(dd.map, dd.map_len);
+        test_pages_free(ind.map, ind.map_len);
     }
 }
 
@@ -228,7 +232,7 @@ int main(void) {
     uint64_t seed = 12345;
     const char *env = getenv("PCNN_TEST_SEED");
     if (env != NULL) seed = strtoull(env, NULL, 10);
-    printf("test_maxpool2d_simd: seed %" PRIu64 " (set PCNN_TEST_SEED to repeat)\n", seed);
+    printf("test_maxpool2d_simd: seed=%" PRIu64 " (set PCNN_TEST_SEED to repeat)\n", seed);
     rng_seed(seed);
     const int widths[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
                           21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 48, 63, 64, 65};
@@ -247,6 +251,12 @@ int main(void) {
         {3, 2, 3, 2, 0, 1, 0, 1, 1, 1, 1}, {2, 2, 2, 2, 1, 0, 1, 0, 1, 1, 0},
         {4, 3, 2, 2, 0, 2, 2, 0, 2, 1, 0}, {3, 3, 3, 2, 2, 0, 0, 2, 1, 1, 1},
         {2, 2, 3, 2, 0, 0, 0, 0, 2, 1, 0},
+        /* ceil mode with windows hanging past the padded input and, on narrow inputs, larger
+         * than it (PyTorch's output-size rule): general, inside and stride-2 paths */
+        {3, 3, 2, 2, 0, 0, 1, 0, 1, 1, 1}, {2, 3, 2, 2, 0, 0, 0, 0, 1, 1, 1},
+        {5, 9, 3, 4, 0, 1, 1, 0, 1, 1, 1}, {4, 7, 4, 6, 1, 0, 0, 2, 1, 1, 1},
+        {3, 3, 4, 5, 1, 0, 1, 1, 3, 4, 1}, {6, 2, 5, 2, 0, 0, 0, 0, 2, 1, 1},
+        {3, 12, 2, 9, 0, 0, 3, 0, 1, 1, 1}, {2, 4, 3, 3, 0, 0, 0, 0, 1, 2, 1},
     };
     const int ncfg = (int)(sizeof cfg / sizeof cfg[0]);
     for (int ci = 0; ci < ncfg; ++ci) {
@@ -270,6 +280,16 @@ int main(void) {
                            rng_int(1, 3), rng_int(1, 3), rng_int(0, 1)),
                  why);
     }
+    /* small inputs, large (dilated) windows, ceil mode: windows larger than the input */
+    for (int r = 0; r < 600; ++r) {
+        char why[64];
+        snprintf(why, sizeof why, "random large-window ceil case %d", r);
+        run_case(pool_desc(rng_int(1, 2), rng_int(1, 3), rng_int(1, 6), rng_int(1, 20),
+                           rng_int(1, 8), rng_int(1, 12), rng_int(1, 6), rng_int(1, 8),
+                           rng_int(0, 3), rng_int(0, 3), rng_int(0, 3), rng_int(0, 3),
+                           rng_int(1, 3), rng_int(1, 3), 1),
+                 why);
+    }
     /* buffers fenced by PROT_NONE pages, every width of the corpus, all configs */
     for (int ci = 0; ci < ncfg; ++ci) {
         const int *k = cfg[ci];
@@ -289,7 +309,10 @@ int main(void) {
         run_case(pool_desc(1, 4, 112, 112, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0), "pool_resnet");
     }
     const int expected_levels = pcnn_isa_detected(); /* avx2 = 1 level, avx512 = 2 */
-    printf("compared %d variant runs over %d ISA level(s)\n", g_compared, expected_levels);
+    printf("compared %d variant runs over %d ISA level(s); %d cases with a window larger than "
+           "the padded input\n", g_compared, expected_levels, g_window_larger);
+    CHECK(g_window_larger >= 100, "only %d cases with a window larger than the padded input",
+          g_window_larger);
     CHECK(expected_levels == 0 || g_compared > 0, "no variant was compared");
     return test_finish("test_maxpool2d_simd");
 }

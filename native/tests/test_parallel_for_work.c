@@ -4,29 +4,28 @@
  * wake-up: the point of the rule); a large job with 2 threads hands the second half of the
  * tasks to a pool worker; the participant count is capped by work / 2^18.
  */
-#include <pthread.h>
-
 #include "core/pcnn_internal.h"
+#include "core/platform.h"
 #include "test_util.h"
 
 #define MAX_TASKS 4096
 
 typedef struct {
     int runs[MAX_TASKS];
-    pthread_t who[MAX_TASKS];
+    uint64_t who[MAX_TASKS];
 } record;
 
 static void record_task(void *ctx, int64_t i) {
     record *r = ctx;
     __atomic_add_fetch(&r->runs[i], 1, __ATOMIC_RELAXED);
-    r->who[i] = pthread_self();
+    r->who[i] = pcnn_thread_self_id();
 }
 
 /* Number of distinct threads that ran tasks [0, n); 0 when some task did not run once. */
 static int run_and_count(int64_t ntasks, int64_t work, record *r) {
     memset(r, 0, sizeof *r);
     pcnn_parallel_for_work(ntasks, work, record_task, r);
-    pthread_t seen[8];
+    uint64_t seen[8];
     int nseen = 0;
     for (int64_t i = 0; i < ntasks; ++i) {
         if (r->runs[i] != 1) {
@@ -34,7 +33,7 @@ static int run_and_count(int64_t ntasks, int64_t work, record *r) {
         }
         int known = 0;
         for (int k = 0; k < nseen; ++k) {
-            known |= pthread_equal(seen[k], r->who[i]);
+            known |= seen[k] == r->who[i];
         }
         if (!known && nseen < 8) {
             seen[nseen++] = r->who[i];
@@ -65,7 +64,7 @@ int main(void) {
                       ": %d threads used, at most %" PRId64 " allowed", threads, n, work, used,
                       cap);
                 if (used == 1) { /* the caller's own thread, not one worker */
-                    CHECK(pthread_equal(r.who[0], pthread_self()),
+                    CHECK(r.who[0] == pcnn_thread_self_id(),
                           "ntasks=%" PRId64 " work=%" PRId64 ": single-thread run not on the caller",
                           n, work);
                 }
@@ -77,6 +76,6 @@ int main(void) {
     CHECK_STATUS(pcnn_set_num_threads(2), PCNN_STATUS_OK);
     CHECK(run_and_count(64, 64 * unit, &r) == 2, "large job did not use 2 threads");
     CHECK(run_and_count(64, unit - 1, &r) == 1, "tiny job woke the pool");
-    CHECK(pthread_equal(r.who[63], pthread_self()), "tiny job's last task not on the caller");
+    CHECK(r.who[63] == pcnn_thread_self_id(), "tiny job's last task not on the caller");
     return test_finish("test_parallel_for_work");
 }

@@ -3,9 +3,9 @@
  * so the summation order matters); pcnn_parallel_for runs each task exactly once, handles
  * nested calls and concurrent callers.
  */
-#include <pthread.h>
 
 #include "core/pcnn_internal.h"
+#include "test_platform.h"
 #include "test_util.h"
 
 static void fill_float(float *p, int64_t n) {
@@ -151,11 +151,11 @@ static void test_parallel_for(void) {
     static count_ctx c1, c2;
     memset(&c1, 0, sizeof c1);
     memset(&c2, 0, sizeof c2);
-    pthread_t t1, t2;
-    CHECK(pthread_create(&t1, NULL, concurrent_caller, &c1) == 0, "create");
-    CHECK(pthread_create(&t2, NULL, concurrent_caller, &c2) == 0, "create");
-    pthread_join(t1, NULL);
-    pthread_join(t2, NULL);
+    test_thread t1, t2;
+    CHECK(test_thread_create(&t1, concurrent_caller, &c1) == 0, "create");
+    CHECK(test_thread_create(&t2, concurrent_caller, &c2) == 0, "create");
+    test_thread_join(&t1);
+    test_thread_join(&t2);
     int ok = 1;
     for (int i = 0; i < NT; ++i) ok &= c1.hits[i] == 50 && c2.hits[i] == 50;
     CHECK(ok, "concurrent callers");

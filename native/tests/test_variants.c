@@ -7,17 +7,67 @@
  *   that must stay untouched, inputs must stay unchanged;
  * - conv inputs are small integers so every variant's result is exact: compared with ==;
  * - max-pool values (including NaN payloads) and indices are compared bit for bit;
- * - a variant may answer PCNN_STATUS_UNSUPPORTED for a shape (counted and printed).
- * The number of variants compared per op is printed and asserted.
- * Seed: PCNN_TEST_SEED (environment) or a fixed default; printed on every failure.
+ * - a variant may answer PCNN_STATUS_UNSUPPORTED only for the reasons its kernel states
+ *   (see expected_decline_*: non-finite weights or gradients meeting padding, coordinates
+ *   beyond the int32 lane range); the test computes which shapes those are, prints every
+ *   decline with its reason, and fails on any other decline, so a SIMD variant that declines
+ *   the shapes it is meant to take (here: every corpus shape) is seen.
+ * The variants to run are counted from what the OS reports (/proc/cpuinfo flags on Linux:
+ * avx2 + fma -> avx2; also avx512f, avx512bw, avx512vl, avx512dq -> avx512), not from the
+ * library's own detection, which must agree: a broken detection cannot silently reduce the
+ * test to the scalar kernels.
+ * Seed: PCNN_TEST_SEED (environment) or a fixed default; printed as "seed=..." at start.
  */
 #include "core/pcnn_internal.h"
 #include "test_util.h"
 
 #define MAX_SHAPES 4096
-#define NLEVELS 3
+#define NLEVELS 4 /* scalar, avx2, avx512, neon (PCNN_ISA_* values) */
 
 static uint64_t g_seed = 20240601;
+/* The ISA level the OS reports (/proc/cpuinfo), or pcnn_isa_detected() where it cannot be read. */
+static int g_os_level = -1;
+
+/* Does the space-separated flag list `flags` contain the word `w`? */
+static int has_flag(const char *flags, const char *w) {
+    const size_t n = strlen(w);
+    for (const char *p = flags; (p = strstr(p, w)) != NULL; p += n) {
+        if ((p == flags || p[-1] == ' ' || p[-1] == '\t') &&
+            (p[n] == ' ' || p[n] == '\n' || p[n] == '\0')) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The ISA level from the first "flags" line of /proc/cpuinfo; -1 when there is none. Linux
+ * clears the flags of features the kernel does not enable (XSAVE state), so this is the OS's
+ * view, independent of the library's CPUID / XGETBV code. */
+static int os_reported_level(char *why, size_t why_len) {
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (f == NULL) {
+        snprintf(why, why_len, "no /proc/cpuinfo");
+        return -1;
+    }
+    static char line[1 << 16];
+    int level = -1;
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (strncmp(line, "flags", 5) == 0) {
+            const int avx2 = has_flag(line, "avx2") && has_flag(line, "fma");
+            const int avx512 = avx2 && has_flag(line, "avx512f") && has_flag(line, "avx512bw") &&
+                               has_flag(line, "avx512vl") && has_flag(line, "avx512dq");
+            level = avx512 ? PCNN_ISA_AVX512 : avx2 ? PCNN_ISA_AVX2 : PCNN_ISA_SCALAR;
+            snprintf(why, why_len, "/proc/cpuinfo flags: avx2+fma %s, avx512f/bw/vl/dq %s",
+                     avx2 ? "yes" : "no", avx512 ? "yes" : "no");
+            break;
+        }
+    }
+    fclose(f);
+    if (level < 0) {
+        snprintf(why, why_len, "no flags line in /proc/cpuinfo");
+    }
+    return level;
+}
 
 typedef struct {
     char name[64];
@@ -138,6 +188,11 @@ static void build_pool_corpus(void) {
     P("global",                 2, 3, 7,  7, 7, 7, 1, 1, 0, 0, 0, 0, 1, 1, 0);
     P("wide 1xW",               1, 3, 1, 67, 1, 3, 1, 2, 0, 0, 1, 1, 1, 1, 1);
     P("tall Hx1",               1, 3, 37, 1, 3, 1, 2, 1, 1, 1, 0, 0, 1, 1, 0);
+    /* ceil mode, PyTorch's output-size rule: windows larger than the (padded) input */
+    P("window > input ceil",    1, 3, 3,  3, 4, 4, 3, 3, 0, 0, 0, 0, 1, 1, 1);
+    P("dilated window > input", 2, 2, 2,  5, 3, 3, 4, 5, 1, 0, 1, 1, 2, 3, 1);
+    P("window > input s2 ceil", 1, 3, 1, 1, 3, 3, 2, 2, 1, 0, 1, 0, 1, 1, 1);
+    P("hanging s2 ceil",        1, 4, 6, 10, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, 1);
 #undef P
     char name[64];
     for (int wi = 0; wi < N_WIDTHS; ++wi) {
@@ -201,23 +256,91 @@ static void print_pool(const pcnn_maxpool2d_desc *d, char *buf, size_t len) {
              d->ceil_mode, d->oh, d->ow);
 }
 
+#define MAX_DECLINES 64
 typedef struct {
     int has[NLEVELS];      /* table entry present at this level */
     int64_t ran[NLEVELS];  /* shapes compared */
     int64_t unsup[NLEVELS];/* shapes the variant declined */
+    int64_t unexpected[NLEVELS]; /* declines no stated reason explains */
+    int64_t expected_declines; /* shapes with a stated reason to decline (per level) */
+    int n_declined[NLEVELS];
+    char declined[NLEVELS][MAX_DECLINES][160]; /* "shape: reason" of the first declines */
 } op_stats;
+
+static op_stats g_stats[6]; /* conv fwd, bwd_data, bwd_weights, pool fwd, bwd, conv fwd Inf */
+
+/* Records a decline of shape `name` by the variant at `level`; `reason` is the kernel's
+ * stated reason that applies to this shape and data, or NULL when none does. */
+static void note_decline(op_stats *s, int level, const char *name, const char *reason) {
+    s->unsup[level]++;
+    if (reason == NULL) {
+        s->unexpected[level]++;
+    }
+    if (s->n_declined[level] < MAX_DECLINES) {
+        snprintf(s->declined[level][s->n_declined[level]++], sizeof s->declined[0][0], "%s: %s",
+                 name, reason != NULL ? reason : "UNEXPECTED (no stated reason applies)");
+    }
+}
+
+/* ---- the variants' stated reasons to decline (their kernel sources say the same) ---- */
+
+static int any_nonfinite(const float *p, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+        if (!isfinite(p[i])) return 1;
+    }
+    return 0;
+}
+static int conv_padded(const pcnn_conv2d_desc *d) {
+    return (d->pad_top | d->pad_bottom | d->pad_left | d->pad_right) != 0;
+}
+/* conv2d-direct.h: padding multiplied as zeros would turn 0 * Inf into NaN */
+static const char *expected_decline_conv_fwd(const pcnn_conv2d_desc *d, const float *w) {
+    return conv_padded(d) && any_nonfinite(w, conv_w_count(d))
+               ? "non-finite weight with padding (0 * Inf)" : NULL;
+}
+static const char *expected_decline_conv_bwd_data(const pcnn_conv2d_desc *d, const float *w) {
+    return any_nonfinite(w, conv_w_count(d)) ? "non-finite weight (0 * Inf)" : NULL;
+}
+/* conv2d_bwd_weights-simd.h: int32 lane arithmetic; padded taps times a non-finite dY */
+static const char *expected_decline_conv_bwd_weights(const pcnn_conv2d_desc *d, const float *dd) {
+    if (d->iw > ((int64_t)1 << 30)) return "iw beyond the int32 lane range";
+    const int64_t last_iy = (d->oh - 1) * d->stride_h - d->pad_top + (d->kh - 1) * d->dilation_h;
+    const int64_t last_ix = (d->ow - 1) * d->stride_w - d->pad_left + (d->kw - 1) * d->dilation_w;
+    const int padded = d->pad_top > 0 || d->pad_left > 0 || last_iy >= d->ih || last_ix >= d->iw;
+    return padded && any_nonfinite(dd, conv_dst_count(d))
+               ? "non-finite diff_dst with padded taps (0 * Inf)" : NULL;
+}
+/* maxpool2d-simd.h pm_shape_ok: column coordinates must stay far inside int32 */
+static const char *expected_decline_pool_fwd(const pcnn_maxpool2d_desc *d) {
+    const int64_t lim = (int64_t)1 << 29;
+    return d->iw > lim || d->ow > lim || d->stride_w > lim || d->dilation_w > lim ||
+                   d->kw > lim || d->pad_left > lim || (d->ow + 16) * d->stride_w + d->kw * d->dilation_w + 32 > lim
+               ? "column coordinates beyond the int32 lane range" : NULL;
+}
 
 static void report(const char *op, const op_stats *s, int nshapes, int expected) {
     int variants = 0;
     for (int l = 0; l < NLEVELS; ++l) variants += s->has[l];
-    printf("%s: compared %d variant(s) on %d shapes [", op, variants, nshapes);
+    printf("%s: compared %d variant(s) on %d shapes (%" PRId64 " with a stated reason to decline) [",
+           op, variants, nshapes, s->expected_declines);
     for (int l = 0; l < NLEVELS; ++l) {
         if (s->has[l]) {
-            printf(" %s: %" PRId64 " run, %" PRId64 " unsupported;", pcnn_isa_name(l), s->ran[l],
+            printf(" %s: %" PRId64 " run, %" PRId64 " declined;", pcnn_isa_name(l), s->ran[l],
                    s->unsup[l]);
         }
     }
     printf(" ]\n");
+    for (int l = 1; l < NLEVELS; ++l) {
+        for (int i = 0; i < s->n_declined[l]; ++i) {
+            printf("  %s %s declined %s\n", op, pcnn_isa_name(l), s->declined[l][i]);
+        }
+        /* every SIMD variant runs every shape it has no stated reason to decline */
+        CHECK(!s->has[l] || s->unexpected[l] == 0, "%s %s declined %" PRId64
+              " shape(s) without a stated reason (listed above)", op, pcnn_isa_name(l),
+              s->unexpected[l]);
+        CHECK(!s->has[l] || s->ran[l] >= nshapes - s->expected_declines,
+              "%s %s ran only %" PRId64 " of %d shapes", op, pcnn_isa_name(l), s->ran[l], nshapes);
+    }
     /* scalar always, plus every non-NULL entry of every level the CPU can run, each on
      * every shape (run or explicitly declined) */
     CHECK(s->has[PCNN_ISA_SCALAR], "%s: no scalar variant", op);
@@ -229,13 +352,18 @@ static void report(const char *op, const op_stats *s, int nshapes, int expected)
         CHECK(!s->has[l] || s->ran[l] + s->unsup[l] == nshapes, "%s %s: saw %" PRId64
               " of %d shapes", op, pcnn_isa_name(l), s->ran[l] + s->unsup[l], nshapes);
     }
+    /* The NEON variants decline only non-finite data with padding (conv) and absurd column
+     * strides (max-pool): on this corpus (finite conv data) each must run every shape. */
+    CHECK(!s->has[PCNN_ISA_NEON] || s->ran[PCNN_ISA_NEON] == nshapes,
+          "%s neon: ran %" PRId64 " of %d shapes (%" PRId64 " declined)", op,
+          s->ran[PCNN_ISA_NEON], nshapes, s->unsup[PCNN_ISA_NEON]);
 }
 
-/* Number of variants the tables offer for an op on this CPU, counted independently. */
+/* Number of variants the tables offer for an op on this CPU, counted from the OS's view. */
 #define COUNT_VARIANTS(entry)                                                          \
     ({                                                                                 \
         int n_ = 0;                                                                    \
-        for (int l_ = 0; l_ <= pcnn_isa_detected(); ++l_) {                            \
+        for (int l_ = 0; l_ <= g_os_level; ++l_) {                                     \
             const pcnn_kernel_table *t_ = pcnn_kernel_table_for(l_);                   \
             n_ += t_ != NULL && t_->entry != NULL;                                     \
         }                                                                              \
@@ -243,14 +371,17 @@ static void report(const char *op, const op_stats *s, int nshapes, int expected)
     })
 
 #define FOR_EACH_VARIANT(entry)                                                       \
-    for (int level = 0; level <= pcnn_isa_detected() && level < NLEVELS; ++level)     \
+    for (int level = 0; level <= g_os_level && level < NLEVELS; ++level)              \
         for (const pcnn_kernel_table *tab_ = pcnn_kernel_table_for(level);            \
              tab_ != NULL && tab_->entry != NULL; tab_ = NULL)
 
 /* ---- conv2d ---- */
 
 static void run_conv(void) {
-    op_stats fwd = {{0}, {0}, {0}}, bwd_d = {{0}, {0}, {0}}, bwd_w = {{0}, {0}, {0}};
+    op_stats *const fwd_p = &g_stats[0], *const bwd_d_p = &g_stats[1], *const bwd_w_p = &g_stats[2];
+#define fwd (*fwd_p)
+#define bwd_d (*bwd_d_p)
+#define bwd_w (*bwd_w_p)
     const pcnn_kernel_table *ref = &pcnn_kernels_scalar;
     char desc_txt[256];
     for (int s = 0; s < n_conv_shapes; ++s) {
@@ -266,6 +397,12 @@ static void run_conv(void) {
         float *src0 = copy_guarded(src, ns), *w0 = copy_guarded(w, nw),
               *b0 = copy_guarded(b, d->oc), *dd0 = copy_guarded(dd, nd);
         const int with_bias = s % 2 == 0;
+        const char *why_fwd = expected_decline_conv_fwd(d, w);
+        const char *why_bwd_d = expected_decline_conv_bwd_data(d, w);
+        const char *why_bwd_w = expected_decline_conv_bwd_weights(d, dd);
+        fwd.expected_declines += why_fwd != NULL;
+        bwd_d.expected_declines += why_bwd_d != NULL;
+        bwd_w.expected_declines += why_bwd_w != NULL;
         /* scalar reference outputs */
         float *ref_dst = gbuf_f(nd), *ref_ds = gbuf_f(ns), *ref_dw = gbuf_f(nw),
               *ref_db = gbuf_f(d->oc);
@@ -278,7 +415,7 @@ static void run_conv(void) {
             float *out = gbuf_f(nd);
             const int32_t st = tab_->conv2d_fwd(d, src, w, with_bias ? b : NULL, out);
             if (st == PCNN_STATUS_UNSUPPORTED && level > 0) {
-                fwd.unsup[level]++;
+                note_decline(&fwd, level, conv_shapes[s].name, why_fwd);
             } else {
                 fwd.ran[level]++;
                 CHECK(st == PCNN_STATUS_OK, "conv2d_fwd %s %s: status %d", pcnn_isa_name(level),
@@ -297,7 +434,7 @@ static void run_conv(void) {
             float *out = gbuf_f(ns);
             const int32_t st = tab_->conv2d_bwd_data(d, dd, w, out);
             if (st == PCNN_STATUS_UNSUPPORTED && level > 0) {
-                bwd_d.unsup[level]++;
+                note_decline(&bwd_d, level, conv_shapes[s].name, why_bwd_d);
             } else {
                 bwd_d.ran[level]++;
                 CHECK(st == PCNN_STATUS_OK, "conv2d_bwd_data %s: status %d",
@@ -319,7 +456,7 @@ static void run_conv(void) {
                 const int32_t st =
                     tab_->conv2d_bwd_weights(d, src, dd, out, pass == 0 ? outb : NULL);
                 if (st == PCNN_STATUS_UNSUPPORTED && level > 0) {
-                    if (pass == 0) bwd_w.unsup[level]++;
+                    if (pass == 0) note_decline(&bwd_w, level, conv_shapes[s].name, why_bwd_w);
                 } else {
                     if (pass == 0) bwd_w.ran[level]++;
                     CHECK(st == PCNN_STATUS_OK, "conv2d_bwd_weights %s: status %d",
@@ -357,6 +494,73 @@ static void run_conv(void) {
     report("conv2d_fwd", &fwd, n_conv_shapes, COUNT_VARIANTS(conv2d_fwd));
     report("conv2d_bwd_data", &bwd_d, n_conv_shapes, COUNT_VARIANTS(conv2d_bwd_data));
     report("conv2d_bwd_weights", &bwd_w, n_conv_shapes, COUNT_VARIANTS(conv2d_bwd_weights));
+#undef fwd
+#undef bwd_d
+#undef bwd_w
+}
+
+/* ---- conv2d with a non-finite weight: the declines' stated reasons at work ---- */
+
+/* The first few padded corpus shapes with one weight set to +Inf: a SIMD forward / backward-data
+ * variant either declines for the stated reason (printed with it) or matches the scalar kernel
+ * bit for bit (NaN and Inf included). */
+static void run_conv_nonfinite(void) {
+    op_stats *const fwd = &g_stats[5];
+    op_stats bwd_d_local;
+    memset(&bwd_d_local, 0, sizeof bwd_d_local);
+    op_stats *const bwd_d = &bwd_d_local;
+    const pcnn_kernel_table *ref = &pcnn_kernels_scalar;
+    int nshapes = 0;
+    for (int s = 0; s < n_conv_shapes && nshapes < 8; ++s) {
+        const pcnn_conv2d_desc *d = &conv_shapes[s].d;
+        if (!conv_padded(d)) continue;
+        ++nshapes;
+        const int64_t ns = conv_src_count(d), nd = conv_dst_count(d), nw = conv_w_count(d);
+        rng_seed(g_seed + (uint64_t)s * 31u);
+        float *src = gbuf_f(ns), *w = gbuf_f(nw), *dd = gbuf_f(nd);
+        fill_ints(src, ns, -3, 3);
+        fill_ints(w, nw, -3, 3);
+        fill_ints(dd, nd, -3, 3);
+        w[rng_int(0, nw - 1)] = INFINITY;
+        const char *why_fwd = expected_decline_conv_fwd(d, w);
+        const char *why_bwd = expected_decline_conv_bwd_data(d, w);
+        fwd->expected_declines += why_fwd != NULL;
+        bwd_d->expected_declines += why_bwd != NULL;
+        float *ref_dst = gbuf_f(nd), *ref_ds = gbuf_f(ns);
+        CHECK_STATUS(ref->conv2d_fwd(d, src, w, NULL, ref_dst), PCNN_STATUS_OK);
+        CHECK_STATUS(ref->conv2d_bwd_data(d, dd, w, ref_ds), PCNN_STATUS_OK);
+        FOR_EACH_VARIANT(conv2d_fwd) {
+            fwd->has[level] = 1;
+            float *out = gbuf_f(nd);
+            const int32_t st = tab_->conv2d_fwd(d, src, w, NULL, out);
+            if (st == PCNN_STATUS_UNSUPPORTED && level > 0) {
+                note_decline(fwd, level, conv_shapes[s].name, why_fwd);
+            } else {
+                fwd->ran[level]++;
+                CHECK(st == PCNN_STATUS_OK && same_bits(out, ref_dst, nd),
+                      "conv2d_fwd %s on '%s' with an Inf weight: status %d or result differs",
+                      pcnn_isa_name(level), conv_shapes[s].name, st);
+            }
+            free(out);
+        }
+        FOR_EACH_VARIANT(conv2d_bwd_data) {
+            bwd_d->has[level] = 1;
+            float *out = gbuf_f(ns);
+            const int32_t st = tab_->conv2d_bwd_data(d, dd, w, out);
+            if (st == PCNN_STATUS_UNSUPPORTED && level > 0) {
+                note_decline(bwd_d, level, conv_shapes[s].name, why_bwd);
+            } else {
+                bwd_d->ran[level]++;
+                CHECK(st == PCNN_STATUS_OK && same_bits(out, ref_ds, ns),
+                      "conv2d_bwd_data %s on '%s' with an Inf weight: status %d or result differs",
+                      pcnn_isa_name(level), conv_shapes[s].name, st);
+            }
+            free(out);
+        }
+        free(src); free(w); free(dd); free(ref_dst); free(ref_ds);
+    }
+    report("conv2d_fwd (Inf weight)", fwd, nshapes, COUNT_VARIANTS(conv2d_fwd));
+    report("conv2d_bwd_data (Inf weight)", bwd_d, nshapes, COUNT_VARIANTS(conv2d_bwd_data));
 }
 
 /* ---- maxpool2d ---- */
@@ -379,7 +583,9 @@ static void fill_pool_input(float *p, int64_t n) {
 }
 
 static void run_pool(void) {
-    op_stats fwd = {{0}, {0}, {0}}, bwd = {{0}, {0}, {0}};
+    op_stats *const fwd_p = &g_stats[3], *const bwd_p = &g_stats[4];
+#define fwd (*fwd_p)
+#define bwd (*bwd_p)
     const pcnn_kernel_table *ref = &pcnn_kernels_scalar;
     char desc_txt[256];
     for (int s = 0; s < n_pool_shapes; ++s) {
@@ -395,6 +601,8 @@ static void run_pool(void) {
         int32_t *ref_idx = gbuf_i(nd);
         CHECK_STATUS(ref->maxpool2d_fwd(d, src, ref_dst, ref_idx), PCNN_STATUS_OK);
         CHECK_STATUS(ref->maxpool2d_bwd(d, dd, ref_idx, ref_ds), PCNN_STATUS_OK);
+        const char *why_fwd = expected_decline_pool_fwd(d);
+        fwd.expected_declines += why_fwd != NULL;
         int32_t *ref_idx0 = gbuf_i(nd);
         memcpy(ref_idx0, ref_idx, (size_t)nd * sizeof(int32_t));
 
@@ -405,7 +613,7 @@ static void run_pool(void) {
                 int32_t *idx = gbuf_i(nd);
                 const int32_t st = tab_->maxpool2d_fwd(d, src, out, pass == 0 ? idx : NULL);
                 if (st == PCNN_STATUS_UNSUPPORTED && level > 0) {
-                    if (pass == 0) fwd.unsup[level]++;
+                    if (pass == 0) note_decline(&fwd, level, pool_shapes[s].name, why_fwd);
                 } else {
                     if (pass == 0) fwd.ran[level]++;
                     CHECK(st == PCNN_STATUS_OK, "maxpool2d_fwd %s: status %d",
@@ -432,7 +640,7 @@ static void run_pool(void) {
             float *out = gbuf_f(ns);
             const int32_t st = tab_->maxpool2d_bwd(d, dd, ref_idx, out);
             if (st == PCNN_STATUS_UNSUPPORTED && level > 0) {
-                bwd.unsup[level]++;
+                note_decline(&bwd, level, pool_shapes[s].name, NULL);
             } else {
                 bwd.ran[level]++;
                 CHECK(st == PCNN_STATUS_OK, "maxpool2d_bwd %s: status %d", pcnn_isa_name(level),
@@ -469,6 +677,8 @@ static void run_pool(void) {
     }
     report("maxpool2d_fwd", &fwd, n_pool_shapes, COUNT_VARIANTS(maxpool2d_fwd));
     report("maxpool2d_bwd", &bwd, n_pool_shapes, COUNT_VARIANTS(maxpool2d_bwd));
+#undef fwd
+#undef bwd
 }
 
 int main(void) {
@@ -476,11 +686,25 @@ int main(void) {
     if (seed != NULL && *seed != '\0') {
         g_seed = strtoull(seed, NULL, 10);
     }
-    printf("variants: seed %" PRIu64 ", detected ISA %s, threads %d\n", g_seed,
-           pcnn_isa_name(pcnn_isa_detected()), pcnn_get_num_threads());
+    printf("variants: seed=%" PRIu64 " (PCNN_TEST_SEED=%" PRIu64 " repeats it), threads %d\n", g_seed,
+           g_seed, pcnn_get_num_threads());
+    char why[160];
+    g_os_level = os_reported_level(why, sizeof why);
+    const int32_t detected = pcnn_isa_detected();
+    if (g_os_level < 0) {
+        printf("variants: %s: the OS's view is unknown, trusting the library's detection (%s)\n", why,
+               pcnn_isa_name(detected));
+        g_os_level = detected;
+    } else {
+        printf("variants: OS reports %s (%s); library detects %s\n", pcnn_isa_name(g_os_level), why,
+               pcnn_isa_name(detected));
+        CHECK(detected == g_os_level, "the library detects %s but the OS reports %s (%s)",
+              pcnn_isa_name(detected), pcnn_isa_name(g_os_level), why);
+    }
     build_conv_corpus();
     build_pool_corpus();
     run_conv();
+    run_conv_nonfinite();
     run_pool();
     return test_finish("variants");
 }

@@ -19,7 +19,10 @@
 extern "C" {
 #endif
 
-#if defined(PANAMACNN_BUILDING_LIBRARY)
+/* Only pcnn_* is exported. Expands to nothing for users of the header (and jextract). */
+#if defined(PANAMACNN_BUILDING_LIBRARY) && defined(_WIN32)
+#define PCNN_API __declspec(dllexport)
+#elif defined(PANAMACNN_BUILDING_LIBRARY)
 #define PCNN_API __attribute__((visibility("default")))
 #else
 #define PCNN_API
@@ -40,6 +43,12 @@ extern "C" {
 #define PCNN_ISA_SCALAR 0
 #define PCNN_ISA_AVX2 1   /* AVX2 + FMA */
 #define PCNN_ISA_AVX512 2 /* AVX-512 F, BW, VL, DQ */
+/* AArch64 Advanced SIMD (ASIMD, with its FMA; baseline in ARMv8-A), detected through
+ * getauxval(AT_HWCAP) & HWCAP_ASIMD. Appended after the x86 levels: each architecture has
+ * its own chain (x86-64: scalar < avx2 < avx512; AArch64: scalar < neon) and the numbers
+ * order levels within a chain. A cap below 3 therefore means scalar on AArch64, and a cap
+ * of 3 (the default: highest) allows everything on x86-64. */
+#define PCNN_ISA_NEON 3
 
 /*
  * 2-D convolution descriptor. The caller fills every field above `oh`;
@@ -76,12 +85,16 @@ typedef struct pcnn_conv2d_desc {
 /*
  * 2-D max-pooling descriptor. The caller fills every field above `oh`;
  * pcnn_maxpool2d_desc_init validates them and computes oh / ow.
- * Floor mode: as for convolution. Ceil mode (ceil_mode != 0): the division rounds up,
- * then a last window that would start at or past ih + pad_top (iw + pad_left) is dropped
- * (PyTorch's rule). Asymmetric padding is allowed, but every window must cover at least
- * one input position: a window lying entirely in the padding is rejected
- * (PCNN_STATUS_INVALID_ARGUMENT). ih * iw must not exceed INT32_MAX (indices are int32_t
- * plane offsets).
+ * Output size, PyTorch's formula (the formula decides, not the window's fit):
+ *   oh = floor((ih + pad_top + pad_bottom - dilation_h*(kh-1) - 1 [+ stride_h - 1]) / stride_h) + 1
+ * where "[+ stride_h - 1]" applies in ceil mode (ceil_mode != 0), which then drops a last
+ * window that would start at or past ih + pad_top ((oh-1)*stride_h >= ih + pad_top); ow
+ * likewise. An output size below 1 is PCNN_STATUS_INVALID_ARGUMENT. So in ceil mode a
+ * window may hang past the padded input and even be larger than it; its out-of-range taps
+ * never win. Every window must still cover at least one input position: a window whose taps
+ * all lie outside the input (possible with dilation) is rejected (INVALID_ARGUMENT).
+ * Padding: any value >= 0, asymmetric allowed (a superset of PyTorch, which takes symmetric
+ * padding <= k/2). ih * iw must not exceed INT32_MAX (indices are int32_t plane offsets).
  */
 typedef struct pcnn_maxpool2d_desc {
     int64_t n;
@@ -111,14 +124,17 @@ PCNN_API int32_t pcnn_abi_version(void);
 /* A static, NUL-terminated English description of a status; never NULL. */
 PCNN_API const char *pcnn_status_str(int32_t status);
 
-/* A static name for an ISA level: "scalar", "avx2", "avx512"; "unknown" otherwise. */
+/* A static name for an ISA level: "scalar", "avx2", "avx512", "neon"; "unknown" otherwise. */
 PCNN_API const char *pcnn_isa_name(int32_t isa);
 
-/* The best ISA level that both the CPU (CPUID) and the OS (XGETBV) support. */
+/* The best ISA level that both the CPU (CPUID) and the OS (XGETBV) support
+ * (on AArch64: neon when getauxval(AT_HWCAP) reports ASIMD, else scalar). */
 PCNN_API int32_t pcnn_isa_detected(void);
 
-/* The ISA level in use: min(detected, cap). The cap starts at PANAMACNN_MAX_ISA
- * (environment: "scalar", "avx2", "avx512" or 0/1/2) when set, else the highest level. */
+/* The ISA level in use: the highest level of this architecture's chain that is
+ * <= min(detected, cap) and that this build has kernels for. The cap starts at
+ * PANAMACNN_MAX_ISA (environment: "scalar", "avx2", "avx512", "neon" or 0/1/2/3) when set,
+ * else the highest level. */
 PCNN_API int32_t pcnn_isa_active(void);
 
 /* Caps the ISA level (PCNN_ISA_*). Not thread-safe against running kernels:
@@ -130,6 +146,13 @@ PCNN_API int32_t pcnn_set_max_isa(int32_t isa);
  * count. Call between operations. */
 PCNN_API int32_t pcnn_set_num_threads(int32_t num_threads);
 PCNN_API int32_t pcnn_get_num_threads(void);
+
+/* Bytes of scratch memory the kernels hold right now, summed over all threads (a pure query).
+ * A thread frees all its scratch when it exits. Between calls a thread keeps its scratch while
+ * all threads together hold at most 64 MiB; above that, each thread ending a call frees its
+ * scratch down to 256 KiB. A failed scratch allocation makes a kernel return
+ * PCNN_STATUS_OUT_OF_MEMORY; the next call starts afresh. */
+PCNN_API int64_t pcnn_scratch_bytes(void);
 
 /* ---- convolution ---- */
 
@@ -186,6 +209,70 @@ PCNN_API int32_t pcnn_maxpool2d_fwd(const pcnn_maxpool2d_desc *desc, const float
  */
 PCNN_API int32_t pcnn_maxpool2d_bwd(const pcnn_maxpool2d_desc *desc, const float *diff_dst,
                                     const int32_t *indices, float *diff_src);
+
+/* ---- fully connected (linear) ---- */
+
+/*
+ * Shapes: src [n][in], weights [out][in] (PyTorch's nn.Linear layout), bias [out] or NULL,
+ * dst [n][out], all contiguous float32. Requirements: n, in, out >= 1 and every element count
+ * fits in int64 (else PCNN_STATUS_INVALID_ARGUMENT / PCNN_STATUS_OUT_OF_RANGE); no NULL buffer
+ * except bias / diff_bias. Outputs must not overlap inputs. Each output element is one dot
+ * product summed in an order fixed by the shape and the ISA level, never by the thread count,
+ * so results are bit-identical whatever pcnn_set_num_threads says.
+ *
+ * Forward: dst[i][o] = bias[o] + sum over k of src[i][k] * weights[o][k]   (y = x W^T + b).
+ */
+PCNN_API int32_t pcnn_linear_fwd(int64_t n, int64_t in, int64_t out, const float *src,
+                                 const float *weights, const float *bias, float *dst);
+
+/* Backward to the input: diff_src[i][k] = sum over o of diff_dst[i][o] * weights[o][k]
+ * (dx = dy W). Overwrites diff_src [n][in]. */
+PCNN_API int32_t pcnn_linear_bwd_data(int64_t n, int64_t in, int64_t out, const float *diff_dst,
+                                      const float *weights, float *diff_src);
+
+/* Backward to the parameters: diff_weights[o][k] = sum over i of diff_dst[i][o] * src[i][k]
+ * (dW = dy^T x) and, when diff_bias is not NULL, diff_bias[o] = sum over i of diff_dst[i][o].
+ * Overwrites both. */
+PCNN_API int32_t pcnn_linear_bwd_weights(int64_t n, int64_t in, int64_t out, const float *src,
+                                         const float *diff_dst, float *diff_weights,
+                                         float *diff_bias);
+
+/* ---- ReLU ---- */
+
+/*
+ * Forward, element-wise over count >= 1 floats: dst = (src > 0 || isnan(src)) ? src : +0.0f
+ * (PyTorch's relu: a NaN propagates unchanged, -0.0 becomes +0.0). dst may equal src (in place);
+ * any other overlap is undefined.
+ */
+PCNN_API int32_t pcnn_relu_fwd(int64_t count, const float *src, float *dst);
+
+/*
+ * Backward from the forward's OUTPUT dst: diff_src = (dst > 0 || isnan(dst)) ? diff_dst : +0.0f,
+ * which equals PyTorch's threshold_backward on the input (the gradient passes through a NaN).
+ * diff_src may equal diff_dst (in place).
+ */
+PCNN_API int32_t pcnn_relu_bwd(int64_t count, const float *dst, const float *diff_dst,
+                               float *diff_src);
+
+/* ---- softmax cross-entropy ---- */
+
+/*
+ * PyTorch's CrossEntropyLoss (mean reduction) over logits [n][classes] and labels [n]:
+ *   loss = (1/n) * sum over i of ( log(sum over c of exp(x[i][c] - m_i)) + m_i - x[i][labels[i]] )
+ * with m_i the row maximum (log-sum-exp stabilised), computed in double and rounded once to
+ * float into *loss. A label outside [0, classes) gives PCNN_STATUS_OUT_OF_RANGE (nothing written).
+ * A NaN logit gives a NaN loss; +inf logits give NaN (as in PyTorch).
+ */
+PCNN_API int32_t pcnn_softmax_xent_fwd(int64_t n, int64_t classes, const float *logits,
+                                       const int32_t *labels, float *loss);
+
+/*
+ * Gradient of that loss with respect to the logits:
+ *   diff_logits[i][c] = (exp(x[i][c] - m_i) / sum over c' of exp(x[i][c'] - m_i) - (c == labels[i])) / n
+ * computed in double, rounded once. Labels as for the forward. Overwrites diff_logits [n][classes].
+ */
+PCNN_API int32_t pcnn_softmax_xent_bwd(int64_t n, int64_t classes, const float *logits,
+                                       const int32_t *labels, float *diff_logits);
 
 #ifdef __cplusplus
 }

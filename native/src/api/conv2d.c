@@ -4,6 +4,7 @@
  * caller passes), so a tampered or uninitialised desc never reaches a kernel.
  */
 #include "core/pcnn_internal.h"
+#include "core/scratch.h"
 
 static int32_t conv2d_check_desc(const pcnn_conv2d_desc *desc) {
     if (desc == NULL) {
@@ -29,7 +30,9 @@ PCNN_API int32_t pcnn_conv2d_fwd(const pcnn_conv2d_desc *desc, const float *src,
     if (st != PCNN_STATUS_OK) {
         return st;
     }
-    return pcnn_dispatch_conv2d_fwd(desc, src, weights, bias, dst);
+    const int32_t result = pcnn_dispatch_conv2d_fwd(desc, src, weights, bias, dst);
+    pcnn_scratch_trim(); /* end of the call: give large scratch back (core/scratch.h) */
+    return result;
 }
 
 PCNN_API int32_t pcnn_conv2d_bwd_data(const pcnn_conv2d_desc *desc, const float *diff_dst,
@@ -41,7 +44,9 @@ PCNN_API int32_t pcnn_conv2d_bwd_data(const pcnn_conv2d_desc *desc, const float 
     if (st != PCNN_STATUS_OK) {
         return st;
     }
-    return pcnn_dispatch_conv2d_bwd_data(desc, diff_dst, weights, diff_src);
+    const int32_t result = pcnn_dispatch_conv2d_bwd_data(desc, diff_dst, weights, diff_src);
+    pcnn_scratch_trim(); /* end of the call: give large scratch back (core/scratch.h) */
+    return result;
 }
 
 PCNN_API int32_t pcnn_conv2d_bwd_weights(const pcnn_conv2d_desc *desc, const float *src,
@@ -54,5 +59,8 @@ PCNN_API int32_t pcnn_conv2d_bwd_weights(const pcnn_conv2d_desc *desc, const flo
     if (st != PCNN_STATUS_OK) {
         return st;
     }
-    return pcnn_dispatch_conv2d_bwd_weights(desc, src, diff_dst, diff_weights, diff_bias);
+    const int32_t result =
+        pcnn_dispatch_conv2d_bwd_weights(desc, src, diff_dst, diff_weights, diff_bias);
+    pcnn_scratch_trim(); /* end of the call: give large scratch back (core/scratch.h) */
+    return result;
 }

@@ -48,3 +48,30 @@ PCNN_INTERNAL int32_t pcnn_dispatch_maxpool2d_bwd(const pcnn_maxpool2d_desc *d,
                                                   float *diff_src) {
     PCNN_DISPATCH(maxpool2d_bwd, d, diff_dst, indices, diff_src);
 }
+
+PCNN_INTERNAL int32_t pcnn_dispatch_linear_fwd(int64_t n, int64_t in, int64_t out,
+                                               const float *src, const float *weights,
+                                               const float *bias, float *dst) {
+    PCNN_DISPATCH(linear_fwd, n, in, out, src, weights, bias, dst);
+}
+
+PCNN_INTERNAL int32_t pcnn_dispatch_linear_bwd_data(int64_t n, int64_t in, int64_t out,
+                                                    const float *diff_dst, const float *weights,
+                                                    float *diff_src) {
+    PCNN_DISPATCH(linear_bwd_data, n, in, out, diff_dst, weights, diff_src);
+}
+
+PCNN_INTERNAL int32_t pcnn_dispatch_linear_bwd_weights(int64_t n, int64_t in, int64_t out,
+                                                       const float *src, const float *diff_dst,
+                                                       float *diff_weights, float *diff_bias) {
+    PCNN_DISPATCH(linear_bwd_weights, n, in, out, src, diff_dst, diff_weights, diff_bias);
+}
+
+PCNN_INTERNAL int32_t pcnn_dispatch_relu_fwd(int64_t count, const float *src, float *dst) {
+    PCNN_DISPATCH(relu_fwd, count, src, dst);
+}
+
+PCNN_INTERNAL int32_t pcnn_dispatch_relu_bwd(int64_t count, const float *dst,
+                                             const float *diff_dst, float *diff_src) {
+    PCNN_DISPATCH(relu_bwd, count, dst, diff_dst, diff_src);
+}

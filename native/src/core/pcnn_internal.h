@@ -10,7 +10,11 @@
 
 #include "panamacnn/panamacnn.h"
 
+#if defined(_WIN32)
+#define PCNN_INTERNAL /* PE/COFF: only the __declspec(dllexport) pcnn_* API is exported */
+#else
 #define PCNN_INTERNAL __attribute__((visibility("hidden")))
+#endif
 
 /*
  * Kernel signatures. A kernel receives a desc that pcnn_*_desc_init has accepted and
@@ -30,6 +34,20 @@ typedef int32_t (*pcnn_maxpool2d_fwd_fn)(const pcnn_maxpool2d_desc *d, const flo
 typedef int32_t (*pcnn_maxpool2d_bwd_fn)(const pcnn_maxpool2d_desc *d, const float *diff_dst,
                                          const int32_t *indices, float *diff_src);
 
+/* Network operations (linear, ReLU): sizes already validated by the API layer (every size >= 1,
+ * every element count fits in int64). */
+typedef int32_t (*pcnn_linear_fwd_fn)(int64_t n, int64_t in, int64_t out, const float *src,
+                                      const float *weights, const float *bias, float *dst);
+typedef int32_t (*pcnn_linear_bwd_data_fn)(int64_t n, int64_t in, int64_t out,
+                                           const float *diff_dst, const float *weights,
+                                           float *diff_src);
+typedef int32_t (*pcnn_linear_bwd_weights_fn)(int64_t n, int64_t in, int64_t out,
+                                              const float *src, const float *diff_dst,
+                                              float *diff_weights, float *diff_bias);
+typedef int32_t (*pcnn_relu_fwd_fn)(int64_t count, const float *src, float *dst);
+typedef int32_t (*pcnn_relu_bwd_fn)(int64_t count, const float *dst, const float *diff_dst,
+                                    float *diff_src);
+
 /* One table per ISA level. A NULL entry means "no variant at this level". */
 typedef struct pcnn_kernel_table {
     pcnn_conv2d_fwd_fn conv2d_fwd;
@@ -37,12 +55,18 @@ typedef struct pcnn_kernel_table {
     pcnn_conv2d_bwd_weights_fn conv2d_bwd_weights;
     pcnn_maxpool2d_fwd_fn maxpool2d_fwd;
     pcnn_maxpool2d_bwd_fn maxpool2d_bwd;
+    pcnn_linear_fwd_fn linear_fwd;
+    pcnn_linear_bwd_data_fn linear_bwd_data;
+    pcnn_linear_bwd_weights_fn linear_bwd_weights;
+    pcnn_relu_fwd_fn relu_fwd;
+    pcnn_relu_bwd_fn relu_bwd;
 } pcnn_kernel_table;
 
 /* Defined in native/src/kernels/table-<isa>.c, each compiled with its ISA's flags. */
 extern const pcnn_kernel_table pcnn_kernels_scalar PCNN_INTERNAL;
 extern const pcnn_kernel_table pcnn_kernels_avx2 PCNN_INTERNAL;
 extern const pcnn_kernel_table pcnn_kernels_avx512 PCNN_INTERNAL;
+extern const pcnn_kernel_table pcnn_kernels_neon PCNN_INTERNAL; /* AArch64 builds only */
 
 /* Table for a level (PCNN_ISA_*), or NULL for an unknown level. */
 PCNN_INTERNAL const pcnn_kernel_table *pcnn_kernel_table_for(int32_t isa);
@@ -112,5 +136,39 @@ PCNN_INTERNAL int32_t pcnn_dispatch_maxpool2d_fwd(const pcnn_maxpool2d_desc *d,
 PCNN_INTERNAL int32_t pcnn_dispatch_maxpool2d_bwd(const pcnn_maxpool2d_desc *d,
                                                   const float *diff_dst, const int32_t *indices,
                                                   float *diff_src);
+
+/* ---- network operations: linear, ReLU, softmax cross-entropy (appended) ---- */
+
+/* Softmax cross-entropy (native/src/kernels/softmax_xent/): one scalar kernel for every ISA level
+ * (n*classes is tiny next to the layers; see its README). Labels already checked in range.
+ * Writes the mean loss to *loss when loss != NULL and the gradient when diff_logits != NULL. */
+PCNN_INTERNAL int32_t pcnn_softmax_xent__scalar(int64_t n, int64_t classes, const float *logits,
+                                                const int32_t *labels, float *loss,
+                                                float *diff_logits);
+
+PCNN_INTERNAL int32_t pcnn_linear_fwd__scalar(int64_t n, int64_t in, int64_t out, const float *src,
+                                              const float *weights, const float *bias, float *dst);
+PCNN_INTERNAL int32_t pcnn_linear_bwd_data__scalar(int64_t n, int64_t in, int64_t out,
+                                                   const float *diff_dst, const float *weights,
+                                                   float *diff_src);
+PCNN_INTERNAL int32_t pcnn_linear_bwd_weights__scalar(int64_t n, int64_t in, int64_t out,
+                                                      const float *src, const float *diff_dst,
+                                                      float *diff_weights, float *diff_bias);
+PCNN_INTERNAL int32_t pcnn_relu_fwd__scalar(int64_t count, const float *src, float *dst);
+PCNN_INTERNAL int32_t pcnn_relu_bwd__scalar(int64_t count, const float *dst,
+                                            const float *diff_dst, float *diff_src);
+
+PCNN_INTERNAL int32_t pcnn_dispatch_linear_fwd(int64_t n, int64_t in, int64_t out,
+                                               const float *src, const float *weights,
+                                               const float *bias, float *dst);
+PCNN_INTERNAL int32_t pcnn_dispatch_linear_bwd_data(int64_t n, int64_t in, int64_t out,
+                                                    const float *diff_dst, const float *weights,
+                                                    float *diff_src);
+PCNN_INTERNAL int32_t pcnn_dispatch_linear_bwd_weights(int64_t n, int64_t in, int64_t out,
+                                                       const float *src, const float *diff_dst,
+                                                       float *diff_weights, float *diff_bias);
+PCNN_INTERNAL int32_t pcnn_dispatch_relu_fwd(int64_t count, const float *src, float *dst);
+PCNN_INTERNAL int32_t pcnn_dispatch_relu_bwd(int64_t count, const float *dst,
+                                             const float *diff_dst, float *diff_src);
 
 #endif /* PCNN_INTERNAL_H */

@@ -1,5 +1,5 @@
 /*
- * The library's own thread pool: persistent pthreads created lazily (at most 255 workers,
+ * The library's own thread pool: persistent threads created lazily (at most 255 workers,
  * plus the calling thread), a static partition of the tasks and no work stealing, so that
  * task i does the same computation whoever runs it.
  *
@@ -8,25 +8,25 @@
  * Only one parallel region runs at a time; a concurrent caller (another Java thread) and any
  * nested call made from inside a task run their tasks serially on their own thread.
  * Workers block every signal (the JVM owns the signal handling of its process). Nothing
- * here prints, aborts, exits or touches MXCSR.
+ * here prints, aborts, exits or touches MXCSR. Threads, locks and the CPU count come from
+ * core/platform.h (pthreads or Win32).
  */
-#include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "core/pcnn_internal.h"
+#include "core/platform.h"
+#include "core/scratch.h"
 
 #define PCNN_MAX_THREADS 256
 #define PCNN_MAX_WORKERS (PCNN_MAX_THREADS - 1)
 
-static pthread_once_t threads_once = PTHREAD_ONCE_INIT;
+static pcnn_once_t threads_once = PCNN_ONCE_INIT;
 static int32_t num_threads_setting = 1; /* accessed with __atomic builtins */
 
-static pthread_mutex_t job_mutex = PTHREAD_MUTEX_INITIALIZER;  /* one region at a time */
-static pthread_mutex_t pool_mutex = PTHREAD_MUTEX_INITIALIZER; /* guards everything below */
-static pthread_cond_t work_cond = PTHREAD_COND_INITIALIZER;
-static pthread_cond_t done_cond = PTHREAD_COND_INITIALIZER;
+static pcnn_mutex_t job_mutex = PCNN_MUTEX_INIT;    /* one region at a time */
+static pcnn_mutex_t pool_mutex = PCNN_MUTEX_INIT; /* guards everything below */
+static pcnn_cond_t work_cond = PCNN_COND_INIT;
+static pcnn_cond_t done_cond = PCNN_COND_INIT;
 static int nworkers;
 static uint64_t generation;
 static uint64_t worker_start_gen[PCNN_MAX_WORKERS];
@@ -50,10 +50,10 @@ static int32_t clamp_threads(long v) {
 
 static void after_fork_child(void) {
     /* Workers do not survive fork(); start again with none. */
-    pthread_mutex_init(&job_mutex, NULL);
-    pthread_mutex_init(&pool_mutex, NULL);
-    pthread_cond_init(&work_cond, NULL);
-    pthread_cond_init(&done_cond, NULL);
+    pcnn_mutex_reset(&job_mutex);
+    pcnn_mutex_reset(&pool_mutex);
+    pcnn_cond_reset(&work_cond);
+    pcnn_cond_reset(&done_cond);
     nworkers = 0;
     job_pending = 0;
     tls_in_region = 0;
@@ -70,23 +70,23 @@ static void threads_init(void) {
         }
     }
     if (n < 0) {
-        n = clamp_threads(sysconf(_SC_NPROCESSORS_ONLN));
+        n = clamp_threads((long)pcnn_cpu_count());
     }
     __atomic_store_n(&num_threads_setting, n, __ATOMIC_RELEASE);
-    pthread_atfork(NULL, NULL, after_fork_child);
+    pcnn_at_fork_child(after_fork_child);
 }
 
 PCNN_API int32_t pcnn_set_num_threads(int32_t num_threads) {
     if (num_threads < 1 || num_threads > PCNN_MAX_THREADS) {
         return PCNN_STATUS_INVALID_ARGUMENT;
     }
-    pthread_once(&threads_once, threads_init);
+    pcnn_once(&threads_once, threads_init);
     __atomic_store_n(&num_threads_setting, num_threads, __ATOMIC_RELEASE);
     return PCNN_STATUS_OK;
 }
 
 PCNN_API int32_t pcnn_get_num_threads(void) {
-    pthread_once(&threads_once, threads_init);
+    pcnn_once(&threads_once, threads_init);
     return __atomic_load_n(&num_threads_setting, __ATOMIC_ACQUIRE);
 }
 
@@ -100,14 +100,14 @@ static void run_part(pcnn_task_fn fn, void *ctx, int64_t ntasks, int nparts, int
     }
 }
 
-static void *worker_main(void *arg) {
+static void worker_main(void *arg) {
     const int id = (int)(intptr_t)arg;
     const int part = id + 1;
-    pthread_mutex_lock(&pool_mutex);
+    pcnn_mutex_lock(&pool_mutex);
     uint64_t seen = worker_start_gen[id];
     for (;;) {
         while (generation == seen) {
-            pthread_cond_wait(&work_cond, &pool_mutex);
+            pcnn_cond_wait(&work_cond, &pool_mutex);
         }
         seen = generation;
         if (part < job_nparts) {
@@ -115,17 +115,17 @@ static void *worker_main(void *arg) {
             void *const ctx = job_ctx;
             const int64_t ntasks = job_ntasks;
             const int nparts = job_nparts;
-            pthread_mutex_unlock(&pool_mutex);
+            pcnn_mutex_unlock(&pool_mutex);
             tls_in_region = 1;
             run_part(fn, ctx, ntasks, nparts, part);
             tls_in_region = 0;
-            pthread_mutex_lock(&pool_mutex);
+            pcnn_scratch_trim(); /* before reporting done: the caller's count is then final */
+            pcnn_mutex_lock(&pool_mutex);
             if (--job_pending == 0) {
-                pthread_cond_signal(&done_cond);
+                pcnn_cond_signal(&done_cond);
             }
         }
     }
-    return NULL;
 }
 
 /* Called with pool_mutex held: make sure `want` workers exist; returns how many do. */
@@ -136,30 +136,13 @@ static int ensure_workers(int want) {
     if (nworkers >= want) {
         return nworkers;
     }
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    pthread_attr_t attr;
-    int have_attr = pthread_attr_init(&attr) == 0;
-    if (have_attr) {
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    }
     while (nworkers < want) {
-        pthread_t tid;
         worker_start_gen[nworkers] = generation;
-        if (pthread_create(&tid, have_attr ? &attr : NULL, worker_main,
-                           (void *)(intptr_t)nworkers) != 0) {
+        if (pcnn_thread_start_detached(worker_main, (void *)(intptr_t)nworkers) != 0) {
             break; /* run with the workers we have */
-        }
-        if (!have_attr) {
-            pthread_detach(tid);
         }
         ++nworkers;
     }
-    if (have_attr) {
-        pthread_attr_destroy(&attr);
-    }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
     return nworkers;
 }
 
@@ -188,16 +171,16 @@ static void parallel_for_capped(int64_t ntasks, pcnn_task_fn fn, void *ctx, int6
         run_serial(ntasks, fn, ctx);
         return;
     }
-    if (pthread_mutex_trylock(&job_mutex) != 0) {
+    if (!pcnn_mutex_trylock(&job_mutex)) {
         run_serial(ntasks, fn, ctx); /* another thread owns the pool right now */
         return;
     }
-    pthread_mutex_lock(&pool_mutex);
+    pcnn_mutex_lock(&pool_mutex);
     const int have = ensure_workers((int)want - 1);
     const int nparts = 1 + (have < (int)want - 1 ? have : (int)want - 1);
     if (nparts <= 1) {
-        pthread_mutex_unlock(&pool_mutex);
-        pthread_mutex_unlock(&job_mutex);
+        pcnn_mutex_unlock(&pool_mutex);
+        pcnn_mutex_unlock(&job_mutex);
         run_serial(ntasks, fn, ctx);
         return;
     }
@@ -207,19 +190,19 @@ static void parallel_for_capped(int64_t ntasks, pcnn_task_fn fn, void *ctx, int6
     job_nparts = nparts;
     job_pending = nparts - 1;
     ++generation;
-    pthread_cond_broadcast(&work_cond);
-    pthread_mutex_unlock(&pool_mutex);
+    pcnn_cond_broadcast(&work_cond);
+    pcnn_mutex_unlock(&pool_mutex);
 
     tls_in_region = 1;
     run_part(fn, ctx, ntasks, nparts, 0);
     tls_in_region = 0;
 
-    pthread_mutex_lock(&pool_mutex);
+    pcnn_mutex_lock(&pool_mutex);
     while (job_pending > 0) {
-        pthread_cond_wait(&done_cond, &pool_mutex);
+        pcnn_cond_wait(&done_cond, &pool_mutex);
     }
-    pthread_mutex_unlock(&pool_mutex);
-    pthread_mutex_unlock(&job_mutex);
+    pcnn_mutex_unlock(&pool_mutex);
+    pcnn_mutex_unlock(&job_mutex);
 }
 
 PCNN_INTERNAL void pcnn_parallel_for(int64_t ntasks, pcnn_task_fn fn, void *ctx) {

@@ -35,8 +35,8 @@
  *     the same pixels of up to NV consecutive output rows whose taps are all in range
  *     ("row mode"), instead of one-vector tiles with a broadcast per FMA.
  * The zero-padded row copy is made per task for the input rows that task needs, in a
- * per-thread grow-only scratch (not an im2col: each input element is copied about once,
- * (kh-1)*dh/sh extra rows per task). When no padding and stride 1 make it unnecessary,
+ * per-thread scratch buffer (core/scratch.h; not an im2col: each input element is copied
+ * about once, (kh-1)*dh/sh extra rows per task). When no padding and stride 1 make it unnecessary,
  * the input is read in place.
  *
  *   - Backward-data with few diff_src channels (1 for LeNet's first layer, 3 for RGB):
@@ -68,6 +68,7 @@
 #include <string.h>
 
 #include "core/pcnn_internal.h"
+#include "core/scratch.h"
 
 #if defined(PCNN_DIRECT_AVX512)
 /* ---- AVX-512: 16 lanes, 32 vector registers, free masked loads ---- */
@@ -387,32 +388,12 @@ static int has_nonfinite(const float *w, int64_t count) {
 }
 
 /* ---------------------------------------------------------------------------------------
- * Scratch: grow-only, one buffer per thread (pool workers are persistent), never shrunk.
+ * Scratch: per-thread buffers from core/scratch.h (freed at thread exit, trimmed at the end
+ * of each call). tls_pack_job only tags which job's weights this thread's PACK buffer holds:
+ * job ids are unique and buffers are only trimmed between jobs, so a stale tag never matches.
  * ------------------------------------------------------------------------------------- */
-typedef struct {
-    void *ptr;
-    size_t cap;
-} scratch_buf;
-
-static __thread scratch_buf tls_task_scratch; /* used inside tasks */
-static __thread scratch_buf tls_pack_scratch; /* packed weights (see task_block_weights) */
-static __thread scratch_buf tls_pack_flags;   /* per (group, block): packed in this job? */
-static __thread uint64_t tls_pack_job;        /* job whose weights tls_pack_scratch holds */
+static __thread uint64_t tls_pack_job;        /* job whose weights the PACK slot holds */
 static uint64_t pack_job_counter;             /* job ids, unique per process (0 = none) */
-
-static void *scratch_get(scratch_buf *s, size_t bytes) {
-    if (bytes > s->cap) {
-        const size_t rounded = (bytes + 4095u) & ~(size_t)4095u;
-        void *p = aligned_alloc(64, rounded);
-        if (p == NULL) {
-            return NULL;
-        }
-        free(s->ptr);
-        s->ptr = p;
-        s->cap = rounded;
-    }
-    return s->ptr;
-}
 
 /* ---------------------------------------------------------------------------------------
  * Job description shared by forward and backward-data.
@@ -617,18 +598,17 @@ static const float *task_block_weights(const job_t *j, int64_t g, int64_t b) {
         return j->wpk + (g * j->co_g + o0) * j->ci_g * j->kt;
     }
     const int64_t nb = j->groups * j->nblocks;
+    const int64_t wcount = j->groups * j->co_g * j->ci_g * j->kt;
+    float *wpk = pcnn_scratch_get(PCNN_SCRATCH_CONV_PACK, (size_t)wcount * sizeof(float));
+    unsigned char *done = pcnn_scratch_get(PCNN_SCRATCH_CONV_PACK_FLAGS, (size_t)nb);
+    if (wpk == NULL || done == NULL) {
+        tls_pack_job = 0;
+        return NULL;
+    }
     if (tls_pack_job != j->id) {
-        const int64_t wcount = j->groups * j->co_g * j->ci_g * j->kt;
-        if (scratch_get(&tls_pack_scratch, (size_t)wcount * sizeof(float)) == NULL ||
-            scratch_get(&tls_pack_flags, (size_t)nb) == NULL) {
-            tls_pack_job = 0;
-            return NULL;
-        }
-        memset(tls_pack_flags.ptr, 0, (size_t)nb);
+        memset(done, 0, (size_t)nb);
         tls_pack_job = j->id;
     }
-    float *wpk = tls_pack_scratch.ptr;
-    unsigned char *done = tls_pack_flags.ptr;
     if (!done[g * j->nblocks + b]) {
         pack_block(j, g, b, wpk);
         done[g * j->nblocks + b] = 1;
@@ -760,7 +740,8 @@ static void fwd_task(void *p, int64_t t) {
      * first rows may run up to VL floats past the last row's start (those lanes are never
      * stored); the slack is zeroed so that nothing uninitialised is ever read. */
     const size_t tap_aligned = (tap_bytes + 63) & ~(size_t)63;
-    char *scr = scratch_get(&tls_task_scratch, tap_aligned + in_bytes + VL * sizeof(float));
+    char *scr =
+        pcnn_scratch_get(PCNN_SCRATCH_CONV_TASK, tap_aligned + in_bytes + VL * sizeof(float));
     if (scr == NULL) {
         mark_failed(j);
         return;
@@ -992,7 +973,7 @@ static void bwd_task(void *p, int64_t t) {
         sw > 1 ? (size_t)(OCB_LIMIT * ROWS_MAX * sw * (j->uw_max + VL)) * sizeof(float) : 0;
     const size_t a1 = (tap_bytes + 63) & ~(size_t)63;
     const size_t a2 = (in_bytes + 63) & ~(size_t)63;
-    char *scr = scratch_get(&tls_task_scratch, a1 + a2 + out_bytes + 64);
+    char *scr = pcnn_scratch_get(PCNN_SCRATCH_CONV_TASK, a1 + a2 + out_bytes + 64);
     if (scr == NULL) {
         mark_failed(j);
         return;
@@ -1304,7 +1285,8 @@ static void pw_task(void *p, int64_t t) {
     const int64_t out_ch = j->bwd ? d->c : d->oc;
     const float *in = j->in + (n * in_ch + g * K) * P;
     const int64_t span = (int64_t)j->nv * VL;
-    float *panel = scratch_get(&tls_task_scratch, (size_t)(K * span) * sizeof(float) + 64);
+    float *panel =
+        pcnn_scratch_get(PCNN_SCRATCH_CONV_TASK, (size_t)(K * span) * sizeof(float) + 64);
     if (panel == NULL) {
         mark_failed(j);
         return;
@@ -1470,7 +1452,7 @@ static int32_t run_job(job_t *j, pcnn_task_fn task, int64_t ntasks) {
     j->wpk = NULL;
     const int lazy = task != pw_task && wcount <= j->macs / 256;
     if (!lazy && !(task == pw_task && j->bwd)) {
-        j->wpk = scratch_get(&tls_pack_scratch, (size_t)wcount * sizeof(float));
+        j->wpk = pcnn_scratch_get(PCNN_SCRATCH_CONV_PACK, (size_t)wcount * sizeof(float));
         if (j->wpk == NULL) {
             return PCNN_STATUS_OUT_OF_MEMORY;
         }

@@ -53,11 +53,12 @@
  * costs ~5-10 %; the stride-2 packing ~20 %.
  */
 #include <math.h>
-#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/pcnn_internal.h"
+#include "core/scratch.h"
 
 #ifndef CW_OB
 #define CW_OB 128 /* output channels per task (a multiple of CW_RO) */
@@ -89,52 +90,14 @@
 #define CW_PITCH (CW_P + 16)
 #endif
 
-/* ---- per-thread scratch: grow-only, freed when the thread exits ---- */
-
-static pthread_key_t cw_key;
-static pthread_once_t cw_key_once = PTHREAD_ONCE_INIT;
-static int cw_key_ok;
-
-typedef struct {
-    float *buf;
-    size_t floats;
-} cw_scratch;
-
-static void cw_scratch_free(void *p) {
-    cw_scratch *s = p;
-    if (s != NULL) {
-        free(s->buf);
-        free(s);
-    }
-}
-
-static void cw_key_init(void) { cw_key_ok = pthread_key_create(&cw_key, cw_scratch_free) == 0; }
+/* ---- per-thread scratch (core/scratch.h): freed at thread exit, trimmed after each call ---- */
 
 /* A 64-byte aligned buffer of at least `floats` floats for this thread, or NULL. */
 static float *cw_scratch_get(size_t floats) {
-    pthread_once(&cw_key_once, cw_key_init);
-    if (!cw_key_ok) {
+    if (floats > SIZE_MAX / sizeof(float)) {
         return NULL;
     }
-    cw_scratch *s = pthread_getspecific(cw_key);
-    if (s == NULL) {
-        s = calloc(1, sizeof *s);
-        if (s == NULL || pthread_setspecific(cw_key, s) != 0) {
-            free(s);
-            return NULL;
-        }
-    }
-    if (s->floats < floats) {
-        free(s->buf);
-        s->floats = 0;
-        const size_t bytes = (floats * sizeof(float) + 63) & ~(size_t)63;
-        s->buf = aligned_alloc(64, bytes);
-        if (s->buf == NULL) {
-            return NULL;
-        }
-        s->floats = floats;
-    }
-    return s->buf;
+    return pcnn_scratch_get(PCNN_SCRATCH_CONV_BWD_WEIGHTS, floats * sizeof(float));
 }
 
 /* ---- the register tile ---- */

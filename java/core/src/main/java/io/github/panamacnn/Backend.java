@@ -35,6 +35,50 @@ public interface Backend {
     /** {@code diffSrc} = zeros, plus each {@code diffDst} element added at its index. */
     void maxPool2dBackward(MaxPool2dGeometry g, Tensor diffDst, IndexBuffer indices, Tensor diffSrc);
 
+    // ---- network operations (ReLU, fully connected, loss) ----------------------------------------
+    // Default methods run the pure-Java reference, so a Backend written before these operations existed
+    // keeps working; the native and checked backends override every one of them.
+
+    /** {@code dst[i][o] = bias[o] + sum_k src[i][k] * weights[o][k]} ({@code x W^T + b}); {@code bias} may be null. */
+    default void linearForward(LinearGeometry g, Tensor src, Tensor weights, Tensor bias, Tensor dst) {
+        io.github.panamacnn.reference.ReferenceNetKernels.linearForward(g, src, weights, bias, dst);
+    }
+
+    /** {@code diffSrc = diffDst W}: {@code diffSrc[i][k] = sum_o diffDst[i][o] * weights[o][k]}. */
+    default void linearBackwardData(LinearGeometry g, Tensor diffDst, Tensor weights, Tensor diffSrc) {
+        io.github.panamacnn.reference.ReferenceNetKernels.linearBackwardData(g, diffDst, weights, diffSrc);
+    }
+
+    /** {@code diffWeights = diffDst^T src}; {@code diffBias} (may be null) {@code = sum over the batch of diffDst}. */
+    default void linearBackwardWeights(LinearGeometry g, Tensor src, Tensor diffDst, Tensor diffWeights,
+                                       Tensor diffBias) {
+        io.github.panamacnn.reference.ReferenceNetKernels.linearBackwardWeights(g, src, diffDst, diffWeights,
+                diffBias);
+    }
+
+    /** {@code dst = (src > 0 || isNaN(src)) ? src : +0.0f}; same shapes. */
+    default void reluForward(Tensor src, Tensor dst) {
+        io.github.panamacnn.reference.ReferenceNetKernels.reluForward(src, dst);
+    }
+
+    /** {@code diffSrc = (dst > 0 || isNaN(dst)) ? diffDst : +0.0f} from the forward's output {@code dst}. */
+    default void reluBackward(Tensor dst, Tensor diffDst, Tensor diffSrc) {
+        io.github.panamacnn.reference.ReferenceNetKernels.reluBackward(dst, diffDst, diffSrc);
+    }
+
+    /**
+     * Softmax cross-entropy, mean over the batch (PyTorch's {@code CrossEntropyLoss}): logits {@code [n, classes]},
+     * one label in {@code [0, classes)} per row.
+     */
+    default float crossEntropyForward(Tensor logits, IndexBuffer labels) {
+        return io.github.panamacnn.reference.ReferenceNetKernels.crossEntropyForward(logits, labels);
+    }
+
+    /** {@code diffLogits = (softmax(logits) - onehot(labels)) / n}. */
+    default void crossEntropyBackward(Tensor logits, IndexBuffer labels, Tensor diffLogits) {
+        io.github.panamacnn.reference.ReferenceNetKernels.crossEntropyBackward(logits, labels, diffLogits);
+    }
+
     /** The C kernels. Throws {@link IllegalStateException} with the reason when the library cannot load. */
     static Backend nativeBackend() {
         return Backends.nativeBackend();

@@ -3,6 +3,7 @@ package io.github.panamacnn;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Objects;
 import java.util.SplittableRandom;
 
@@ -19,9 +20,11 @@ import java.util.SplittableRandom;
  * }
  * }</pre>
  *
- * <p><b>Initialisation.</b> He-uniform like PyTorch's default: every weight is drawn from
- * {@code U(-b, b)} with {@code b = sqrt(6 / fanIn)}, {@code fanIn = (inChannels/groups)*kernelH*kernelW},
- * and every bias from {@code U(-1/sqrt(fanIn), 1/sqrt(fanIn))}; the draws come from
+ * <p><b>Initialisation.</b> PyTorch's default for {@code nn.Conv2d}: {@code kaiming_uniform_(a=sqrt(5))}
+ * for the weights, whose bound {@code gain*sqrt(3/fanIn)} with {@code gain = sqrt(2/(1+a^2)) = sqrt(1/3)}
+ * is {@code 1/sqrt(fanIn)}, and the same bound for the bias: every weight and every bias is drawn from
+ * {@code U(-1/sqrt(fanIn), 1/sqrt(fanIn))}, {@code fanIn = (inChannels/groups)*kernelH*kernelW} (this is
+ * not He-uniform's {@code sqrt(6/fanIn)}, which PyTorch does not use by default); the draws come from
  * {@code new SplittableRandom(seed)} (weights in OIHW order first, then the bias), so the same
  * seed gives the same parameters. The default seed is 0.
  *
@@ -36,9 +39,20 @@ import java.util.SplittableRandom;
  * they may be modified in place (e.g. by an optimizer). After {@code close()} every method except
  * {@code close()} throws {@link IllegalStateException}.
  *
- * <p>Gradients are overwritten by each backward, never accumulated. Not thread-safe.
+ * <p>As a {@link Layer}: {@link #parameters()} are {@code "weight"} and {@code "bias"}; a frozen
+ * parameter ({@link Parameter#requiresGrad(boolean)}) gets no gradient; with
+ * {@link #setInputGradientRequired(boolean) setInputGradientRequired(false)} backward skips the
+ * backward-data pass and returns null; in {@link #eval()} mode forward records nothing. The full
+ * ownership rules: {@code docs/ownership.md}.
+ *
+ * <p>Gradients are overwritten by each backward, never accumulated.
+ *
+ * <p><b>Threads.</b> A layer serves one thread at a time (it owns its outputs): a {@code forward},
+ * {@code backward} or {@code close()} that starts while another thread is inside {@code forward} or
+ * {@code backward} throws {@link IllegalStateException}. Use one layer per thread, or call the
+ * {@link Backend} methods, which many threads may call at once on their own tensors (see docs/concurrency.md).
  */
-public final class Conv2d implements AutoCloseable {
+public final class Conv2d implements Layer {
     private final int inChannels, outChannels, kernelH, kernelW;
     private final int strideH, strideW, padTop, padBottom, padLeft, padRight, dilationH, dilationW, groups;
     private final long seed;
@@ -49,11 +63,16 @@ public final class Conv2d implements AutoCloseable {
     private final Tensor weightGrad;
     private final Tensor biasGrad; // null without bias
 
+    private final Parameter weightParam;
+    private final Parameter biasParam; // null without bias
+    private final List<Parameter> parameters;
+    private boolean training = true;
+    private boolean inputGradRequired = true;
     private Conv2dGeometry geometry; // of the last forward
-    private Tensor lastInput;
+    private Tensor lastInput; // null unless a training-mode forward is recorded
     private Tensor output;
     private Tensor gradInput;
-    private boolean closed;
+    private final LayerGuard guard = new LayerGuard("Conv2d");
 
     private Conv2d(Builder b, Backend backend) {
         this.inChannels = b.inChannels;
@@ -93,12 +112,15 @@ public final class Conv2d implements AutoCloseable {
         this.bias = bi;
         this.weightGrad = wg;
         this.biasGrad = bg;
+        this.weightParam = Parameter.of("weight", w, wg);
+        this.biasParam = bi == null ? null : Parameter.of("bias", bi, bg);
+        this.parameters = biasParam == null ? List.of(weightParam) : List.of(weightParam, biasParam);
     }
 
-    /** He-uniform weights, PyTorch-style bias, drawn from {@code new SplittableRandom(seed)}. */
+    /** PyTorch's default: weights and bias from U(-1/sqrt(fanIn), 1/sqrt(fanIn)), drawn from {@code new SplittableRandom(seed)}. */
     private static void initialise(Tensor weight, Tensor bias, long fanIn, long seed) {
         SplittableRandom random = new SplittableRandom(seed);
-        double wBound = Math.sqrt(6.0 / fanIn);
+        double wBound = 1.0 / Math.sqrt(fanIn);
         MemorySegment ws = weight.segment();
         for (long i = 0, count = weight.elementCount(); i < count; i++) {
             ws.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) uniform(random, wBound));
@@ -249,53 +271,70 @@ public final class Conv2d implements AutoCloseable {
      * @throws IllegalStateException when the layer or the input is closed
      */
     public Tensor forward(Tensor input) {
-        checkOpen();
-        Conv2dGeometry g = geometryFor(input);
-        if (output == null || !output.isAlive() || !output.hasShape(g.dstShape())) {
-            if (output != null) {
-                output.close();
-                output = null;
-            }
-            output = Tensor.zeros(g.dstShape());
+        guard.enter("forward");
+        try {
+            return forwardInUse(input);
+        } finally {
+            guard.exit();
         }
+    }
+
+    private Tensor forwardInUse(Tensor input) {
+        Conv2dGeometry g = geometryFor(input);
+        lastInput = null;
+        output = LayerBuffers.ensure(output, g.dstShapeRef());
         backend.conv2dForward(g, input, weight, bias, output);
         geometry = g;
-        lastInput = input;
+        lastInput = training ? input : null;
         return output;
     }
 
     /**
      * Backward pass of the last {@link #forward}: returns the gradient with respect to its input
-     * (owned by the layer) and overwrites {@link #weightGrad()} and {@link #biasGrad()}.
+     * (owned by the layer; null when {@link #setInputGradientRequired(boolean) not required}) and
+     * overwrites {@link #weightGrad()} and {@link #biasGrad()} (each unless its parameter is frozen).
      *
      * @throws IllegalStateException when no forward ran, or the last forward's input has been closed
      * @throws IllegalArgumentException when {@code gradOutput}'s shape is not the last forward's output shape
      */
     public Tensor backward(Tensor gradOutput) {
-        checkOpen();
-        Conv2dGeometry g = geometry;
-        if (g == null) {
-            throw new IllegalStateException("backward called before forward");
+        guard.enter("backward");
+        try {
+            return backwardInUse(gradOutput);
+        } finally {
+            guard.exit();
         }
-        if (!lastInput.isAlive()) {
-            throw new IllegalStateException("the input of the last forward " + Arrays.toString(g.srcShape())
+    }
+
+    private Tensor backwardInUse(Tensor gradOutput) {
+        Conv2dGeometry g = geometry;
+        Tensor x = lastInput;
+        if (x == null) {
+            throw new IllegalStateException(training ? "backward called before forward"
+                    : "Conv2d is in eval mode: forward recorded nothing, call train() before a forward to backpropagate");
+        }
+        if (!x.isAlive()) {
+            throw new IllegalStateException("the input of the last forward " + Arrays.toString(g.srcShapeRef())
                     + " has been closed; keep it open until backward has run");
         }
         Objects.requireNonNull(gradOutput, "gradOutput");
         gradOutput.checkAlive("gradOutput");
-        if (!gradOutput.hasShape(g.dstShape())) {
+        if (!gradOutput.hasShape(g.dstShapeRef())) {
             throw new IllegalArgumentException("gradOutput has shape " + Arrays.toString(gradOutput.shape())
-                    + " but the last forward produced " + Arrays.toString(g.dstShape()));
+                    + " but the last forward produced " + Arrays.toString(g.dstShapeRef()));
         }
-        if (gradInput == null || !gradInput.isAlive() || !gradInput.hasShape(g.srcShape())) {
-            if (gradInput != null) {
-                gradInput.close();
-                gradInput = null;
-            }
-            gradInput = Tensor.zeros(g.srcShape());
+        boolean wantW = weightParam.requiresGrad();
+        boolean wantB = biasParam != null && biasParam.requiresGrad();
+        if (wantW) {
+            backend.conv2dBackwardWeights(g, x, gradOutput, weightGrad, wantB ? biasGrad : null);
+        } else if (wantB) {
+            LayerBuffers.sumBias(gradOutput, g.n(), g.oc(), g.oh() * g.ow(), biasGrad);
         }
+        if (!inputGradRequired) {
+            return null;
+        }
+        gradInput = LayerBuffers.ensure(gradInput, g.srcShapeRef());
         backend.conv2dBackwardData(g, gradOutput, weight, gradInput);
-        backend.conv2dBackwardWeights(g, lastInput, gradOutput, weightGrad, biasGrad);
         return gradInput;
     }
 
@@ -313,12 +352,11 @@ public final class Conv2d implements AutoCloseable {
     private Conv2dGeometry geometryFor(Tensor input) {
         Objects.requireNonNull(input, "input");
         input.checkAlive("input");
-        long[] s = input.shape();
         Conv2dGeometry last = geometry;
-        if (last != null && Arrays.equals(s, last.srcShape())) {
+        if (last != null && input.hasShape(last.srcShapeRef())) {
             return last;
         }
-        return geometryFor(s);
+        return geometryFor(input.shape());
     }
 
     private Conv2dGeometry geometryFor(long[] s) {
@@ -417,16 +455,48 @@ public final class Conv2d implements AutoCloseable {
     }
 
     public boolean isClosed() {
-        return closed;
+        return guard.isClosed();
+    }
+
+    /** {@code "weight"} and (with a bias) {@code "bias"}, sharing the layer's tensors. */
+    @Override
+    public List<Parameter> parameters() {
+        checkOpen();
+        return parameters;
+    }
+
+    @Override
+    public void setInputGradientRequired(boolean required) {
+        inputGradRequired = required;
+    }
+
+    @Override
+    public boolean isInputGradientRequired() {
+        return inputGradRequired;
+    }
+
+    @Override
+    public void train() {
+        training = true;
+    }
+
+    @Override
+    public void eval() {
+        training = false;
+        lastInput = null;
+    }
+
+    @Override
+    public boolean isTraining() {
+        return training;
     }
 
     /** Frees the parameters, gradients and the layer's forward/backward results. Idempotent. */
     @Override
     public void close() {
-        if (closed) {
+        if (!guard.beginClose()) {
             return;
         }
-        closed = true;
         for (Tensor t : new Tensor[] {weight, bias, weightGrad, biasGrad, output, gradInput}) {
             if (t != null) {
                 t.close();
@@ -439,9 +509,7 @@ public final class Conv2d implements AutoCloseable {
     }
 
     private void checkOpen() {
-        if (closed) {
-            throw new IllegalStateException("this Conv2d layer is closed");
-        }
+        guard.checkOpen();
     }
 
     @Override
@@ -449,6 +517,6 @@ public final class Conv2d implements AutoCloseable {
         return "Conv2d(" + inChannels + " -> " + outChannels + ", kernel=" + kernelH + "x" + kernelW + ", stride="
                 + strideH + "x" + strideW + ", pad(t,b,l,r)=" + padTop + "," + padBottom + "," + padLeft + ","
                 + padRight + ", dilation=" + dilationH + "x" + dilationW + ", groups=" + groups + ", bias="
-                + (bias != null) + (closed ? ", closed" : "") + ")";
+                + (bias != null) + (guard.isClosed() ? ", closed" : "") + ")";
     }
 }

@@ -156,6 +156,10 @@ public final class Conv2dGeometry {
     public long[] biasShape() { return biasShape.clone(); }
     public long[] dstShape() { return dstShape.clone(); }
 
+    /** The shape arrays themselves (not copies), for the layers' allocation-free checks; never modify them. */
+    long[] srcShapeRef() { return srcShape; }
+    long[] dstShapeRef() { return dstShape; }
+
     /** Multiply-adds times two of one pass: {@code 2*n*oc*oh*ow*(c/groups)*kh*kw}. */
     public double flops() {
         return 2.0 * n * oc * oh * ow * (double) (c / groups) * kh * kw;

@@ -74,11 +74,20 @@ public final class IndexBuffer implements AutoCloseable {
         }
     }
 
+    /** Frees the memory. Idempotent; throws {@link IllegalStateException} (and stays open) while a native kernel
+     *  on another thread is using it, like {@link Tensor#close()}. */
     @Override
-    public void close() {
+    public synchronized void close() {
         if (!closed) {
             closed = true;
-            arena.close();
+            try {
+                arena.close();
+            } catch (IllegalStateException inUse) {
+                closed = false;
+                throw new IllegalStateException("index buffer (" + length + " int32 values) cannot be closed: a "
+                        + "native kernel is using its memory (a call on another thread); close it after that call "
+                        + "has returned", inUse);
+            }
         }
     }
 }

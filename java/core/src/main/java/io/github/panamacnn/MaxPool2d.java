@@ -1,6 +1,7 @@
 package io.github.panamacnn;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -18,9 +19,14 @@ import java.util.Objects;
  * allocates no native memory. The caller owns the input of {@code forward} and must keep it open
  * until {@link #backward} has run (backward itself only needs the recorded mask, but the layer
  * enforces the same contract as {@link Conv2d}). After {@code close()} every method except
- * {@code close()} throws {@link IllegalStateException}. Not thread-safe.
+ * {@code close()} throws {@link IllegalStateException}. In {@link #eval()} mode forward computes no
+ * indices (the C kernel's inference path) and records nothing. Full rules: {@code docs/ownership.md}.
+ *
+ * <p><b>Threads.</b> A layer serves one thread at a time (it owns its outputs and mask): a {@code forward},
+ * {@code backward} or {@code close()} that starts while another thread is inside {@code forward} or
+ * {@code backward} throws {@link IllegalStateException} (see docs/concurrency.md).
  */
-public final class MaxPool2d implements AutoCloseable {
+public final class MaxPool2d implements Layer {
     private final int kernelH, kernelW, strideH, strideW, padTop, padBottom, padLeft, padRight;
     private final int dilationH, dilationW;
     private final boolean ceilMode;
@@ -31,7 +37,9 @@ public final class MaxPool2d implements AutoCloseable {
     private Tensor output;
     private IndexBuffer indices;
     private Tensor gradInput;
-    private boolean closed;
+    private boolean training = true;
+    private boolean inputGradRequired = true;
+    private final LayerGuard guard = new LayerGuard("MaxPool2d");
 
     private MaxPool2d(Builder b, Backend backend) {
         this.kernelH = b.kernelH;
@@ -145,15 +153,23 @@ public final class MaxPool2d implements AutoCloseable {
      * @throws IllegalStateException when the layer or the input is closed
      */
     public Tensor forward(Tensor input) {
-        checkOpen();
+        guard.enter("forward");
+        try {
+            return forwardInUse(input);
+        } finally {
+            guard.exit();
+        }
+    }
+
+    private Tensor forwardInUse(Tensor input) {
         MaxPool2dGeometry g = geometryFor(input);
-        long[] dstShape = g.dstShape();
-        if (output == null || !output.isAlive() || !output.hasShape(dstShape)) {
-            if (output != null) {
-                output.close();
-                output = null;
-            }
-            output = Tensor.zeros(dstShape);
+        // Invalidate the recorded forward until the kernel succeeds: a failed kernel leaves a stale mask.
+        lastInput = null;
+        output = LayerBuffers.ensure(output, g.dstShapeRef());
+        if (!training) {
+            backend.maxPool2dForward(g, input, output, null);
+            geometry = g;
+            return output;
         }
         if (indices == null || indices.length() != g.dstElementCount()) {
             if (indices != null) {
@@ -162,9 +178,7 @@ public final class MaxPool2d implements AutoCloseable {
             }
             indices = IndexBuffer.allocate(g.dstElementCount());
         }
-        // Invalidate the recorded forward until the kernel succeeds: a failed kernel leaves a stale mask.
         geometry = null;
-        lastInput = null;
         backend.maxPool2dForward(g, input, output, indices);
         geometry = g;
         lastInput = input;
@@ -180,28 +194,36 @@ public final class MaxPool2d implements AutoCloseable {
      * @throws IllegalArgumentException when {@code gradOutput}'s shape is not the last forward's output shape
      */
     public Tensor backward(Tensor gradOutput) {
-        checkOpen();
-        MaxPool2dGeometry g = geometry;
-        if (g == null) {
-            throw new IllegalStateException("backward called before forward");
+        guard.enter("backward");
+        try {
+            return backwardInUse(gradOutput);
+        } finally {
+            guard.exit();
         }
-        if (!lastInput.isAlive()) {
-            throw new IllegalStateException("the input of the last forward " + Arrays.toString(g.srcShape())
+    }
+
+    private Tensor backwardInUse(Tensor gradOutput) {
+        MaxPool2dGeometry g = geometry;
+        Tensor x = lastInput;
+        if (x == null) {
+            throw new IllegalStateException(training ? "backward called before forward"
+                    : "MaxPool2d is in eval mode: forward recorded no indices, call train() before a forward to "
+                    + "backpropagate");
+        }
+        if (!x.isAlive()) {
+            throw new IllegalStateException("the input of the last forward " + Arrays.toString(g.srcShapeRef())
                     + " has been closed; keep it open until backward has run");
         }
         Objects.requireNonNull(gradOutput, "gradOutput");
         gradOutput.checkAlive("gradOutput");
-        if (!gradOutput.hasShape(g.dstShape())) {
+        if (!gradOutput.hasShape(g.dstShapeRef())) {
             throw new IllegalArgumentException("gradOutput has shape " + Arrays.toString(gradOutput.shape())
-                    + " but the last forward produced " + Arrays.toString(g.dstShape()));
+                    + " but the last forward produced " + Arrays.toString(g.dstShapeRef()));
         }
-        if (gradInput == null || !gradInput.isAlive() || !gradInput.hasShape(g.srcShape())) {
-            if (gradInput != null) {
-                gradInput.close();
-                gradInput = null;
-            }
-            gradInput = Tensor.zeros(g.srcShape());
+        if (!inputGradRequired) {
+            return null;
         }
+        gradInput = LayerBuffers.ensure(gradInput, g.srcShapeRef());
         backend.maxPool2dBackward(g, gradOutput, indices, gradInput);
         return gradInput;
     }
@@ -214,8 +236,8 @@ public final class MaxPool2d implements AutoCloseable {
      */
     public int[] indices() {
         checkOpen();
-        if (geometry == null) {
-            throw new IllegalStateException("no forward has run yet, so there are no indices");
+        if (geometry == null || lastInput == null) {
+            throw new IllegalStateException("no forward has run yet in training mode, so there are no indices");
         }
         return indices.toArray();
     }
@@ -242,12 +264,11 @@ public final class MaxPool2d implements AutoCloseable {
     private MaxPool2dGeometry geometryFor(Tensor input) {
         Objects.requireNonNull(input, "input");
         input.checkAlive("input");
-        long[] s = input.shape();
         MaxPool2dGeometry last = geometry;
-        if (last != null && Arrays.equals(s, last.srcShape())) {
+        if (last != null && input.hasShape(last.srcShapeRef())) {
             return last;
         }
-        return geometryFor(s);
+        return geometryFor(input.shape());
     }
 
     private MaxPool2dGeometry geometryFor(long[] s) {
@@ -291,16 +312,47 @@ public final class MaxPool2d implements AutoCloseable {
     }
 
     public boolean isClosed() {
-        return closed;
+        return guard.isClosed();
+    }
+
+    /** None: max pooling has no parameters. */
+    @Override
+    public List<Parameter> parameters() {
+        return List.of();
+    }
+
+    @Override
+    public void setInputGradientRequired(boolean required) {
+        inputGradRequired = required;
+    }
+
+    @Override
+    public boolean isInputGradientRequired() {
+        return inputGradRequired;
+    }
+
+    @Override
+    public void train() {
+        training = true;
+    }
+
+    @Override
+    public void eval() {
+        training = false;
+        lastInput = null;
+    }
+
+    @Override
+    public boolean isTraining() {
+        return training;
     }
 
     /** Frees the layer's results and mask. Idempotent. */
     @Override
     public void close() {
-        if (closed) {
+        if (!guard.beginClose()) {
             return;
         }
-        closed = true;
         if (output != null) {
             output.close();
         }
@@ -318,15 +370,13 @@ public final class MaxPool2d implements AutoCloseable {
     }
 
     private void checkOpen() {
-        if (closed) {
-            throw new IllegalStateException("this MaxPool2d layer is closed");
-        }
+        guard.checkOpen();
     }
 
     @Override
     public String toString() {
         return "MaxPool2d(kernel=" + kernelH + "x" + kernelW + ", stride=" + strideH + "x" + strideW
                 + ", pad(t,b,l,r)=" + padTop + "," + padBottom + "," + padLeft + "," + padRight + ", dilation="
-                + dilationH + "x" + dilationW + ", ceil=" + ceilMode + (closed ? ", closed" : "") + ")";
+                + dilationH + "x" + dilationW + ", ceil=" + ceilMode + (guard.isClosed() ? ", closed" : "") + ")";
     }
 }

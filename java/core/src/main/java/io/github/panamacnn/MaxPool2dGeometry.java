@@ -6,9 +6,12 @@ import java.util.Arrays;
  * The complete, validated geometry of one 2-D max pooling: the Java twin of the C
  * {@code pcnn_maxpool2d_desc}. Immutable; equal geometries are interchangeable.
  *
- * <p>Floor mode: {@code oh = floor((ih + padTop + padBottom - dilationH*(kh-1) - 1) / strideH) + 1}.
- * Ceil mode rounds the division up, then drops a last window that would start at or past
- * {@code ih + padTop} (PyTorch's rule). Every window must cover at least one input position.
+ * <p>Output size, PyTorch's formula: floor mode
+ * {@code oh = floor((ih + padTop + padBottom - dilationH*(kh-1) - 1) / strideH) + 1}; ceil mode rounds the
+ * division up, then drops a last window that would start at or past {@code ih + padTop}. An output size
+ * below 1 is rejected. So in ceil mode a window may hang past the padded input and even be larger than it
+ * (its out-of-range taps never win), but every window must still cover at least one input position.
+ * Padding may be any value {@code >= 0}, asymmetric too (PyTorch takes symmetric padding {@code <= k/2}).
  * Indices are int32 offsets into one input plane, so {@code ih*iw <= Integer.MAX_VALUE}.
  */
 public final class MaxPool2dGeometry {
@@ -64,44 +67,102 @@ public final class MaxPool2dGeometry {
         return of(n, c, ih, iw, kh, kw, kh, kw, 0, 0, 0, 0, 1, 1, false);
     }
 
+    /**
+     * PyTorch's output size ({@code pooling_output_shape_pad_lr}): with
+     * {@code numer = in + padLo + padHi - (dilation*(k-1)+1)} (may be negative),
+     * floor mode {@code floor(numer / stride) + 1}; ceil mode {@code floor((numer + stride - 1) / stride) + 1},
+     * then one less when that last window would start at or past {@code in + padLo}. So in ceil mode a
+     * window may be larger than the padded input (by up to {@code stride - 1}). Then every window must
+     * have a tap inside the input.
+     */
     private static long outputSize(String axis, long in, long k, long stride, long padLo, long padHi,
                                    long dilation, boolean ceil) {
         long padded = Conv2dGeometry.addExact("padded input " + axis,
                 Conv2dGeometry.addExact("padded input " + axis, in, padLo), padHi);
-        long extent = Conv2dGeometry.addExact("dilated kernel " + axis,
-                Conv2dGeometry.mulExact("dilated kernel " + axis, dilation, k - 1), 1);
-        if (extent > padded) {
+        long span = Conv2dGeometry.mulExact("dilated kernel " + axis, dilation, k - 1);
+        long extent = Conv2dGeometry.addExact("dilated kernel " + axis, span, 1);
+        long numer = padded - extent; // both >= 1: no overflow
+        long out;
+        if (numer >= 0) {
+            out = numer / stride + 1 + (ceil && numer % stride != 0 ? 1 : 0);
+        } else if (ceil && -numer < stride) {
+            out = 1; // 0 <= numer + stride - 1 < stride
+        } else {
+            String stride_ = axis.equals("height") ? "strideH" : "strideW";
             throw new IllegalArgumentException("dilated pooling window " + axis + " (dilation*(k-1)+1 = " + extent
                     + ") exceeds the padded input " + axis + " (" + in + " + " + padLo + " + " + padHi + " = "
-                    + padded + ")");
+                    + padded + ")" + (ceil
+                    ? " by " + (-numer) + "; ceil mode allows at most " + stride_ + " - 1 = " + (stride - 1)
+                    : "; only ceil mode allows that (by up to " + stride_ + " - 1)")
+                    + ": the output " + axis + " would be below 1");
         }
-        long span = padded - extent;
-        long out = (ceil ? (span + stride - 1) / stride : span / stride) + 1;
-        if (ceil && (out - 1) * stride >= in + padLo) {
+        if (ceil && out > 1 && (out - 1) * stride >= in + padLo) { // (out-1)*stride <= numer + stride - 1
             out--;
         }
-        for (long o = 0; o < out; o++) {
-            long start = o * stride - padLo;
-            if (!windowTouchesInput(start, k, dilation, in)) {
-                throw new IllegalArgumentException("pooling window " + o + " along the " + axis + " (taps at "
-                        + start + " + j*" + dilation + ", j < " + k + ") lies entirely in the padding of an input of "
-                        + axis + " " + in + " (padding " + padLo + " + " + padHi + ")");
-            }
-        }
+        checkWindows(axis, in, k, stride, padLo, padHi, dilation, span, out);
         return out;
     }
 
-    private static boolean windowTouchesInput(long start, long k, long dilation, long in) {
-        for (long j = 0; j < k; j++) {
-            long p = start + j * dilation;
-            if (p >= 0 && p < in) {
-                return true;
-            }
-            if (p >= in) {
-                return false;
+    /**
+     * Throws unless every window {@code o < out} (taps {@code o*stride - padLo + j*dilation}, {@code j < k})
+     * has a tap in {@code [0, in)}. "Starts before the input's end" and "last tap >= 0" are monotone in
+     * {@code o}, so the first and last windows decide them; with {@code dilation > in} a window starting in
+     * the padding can jump over the whole input, and whether it does depends only on its start modulo
+     * {@code dilation}, which repeats every {@code dilation / gcd(stride, dilation)} windows: at most that many
+     * are looked at (the C descriptor check does the same).
+     */
+    private static void checkWindows(String axis, long in, long k, long stride, long padLo, long padHi,
+                                     long dilation, long span, long out) {
+        long last = Math.multiplyExact(out - 1, stride) - padLo; // <= numer + stride - 1 - padLo: fits
+        long bad = -1;
+        if (!windowTouchesInput(-padLo, span, dilation, in)) {
+            bad = 0;
+        } else if (!windowTouchesInput(last, span, dilation, in)) {
+            bad = out - 1;
+        } else if (dilation > in && k > 1) {
+            long period = dilation / gcd(stride, dilation);
+            for (long o = 0; o < out && o < period; o++) {
+                long start = o * stride - padLo;
+                if (start >= 0) {
+                    break;
+                }
+                if (!windowTouchesInput(start, span, dilation, in)) {
+                    bad = o;
+                    break;
+                }
             }
         }
-        return false;
+        if (bad >= 0) {
+            throw new IllegalArgumentException("pooling window " + bad + " along the " + axis + " (taps at "
+                    + (bad * stride - padLo) + " + j*" + dilation + ", j < " + k + ") lies entirely in the padding "
+                    + "of an input of " + axis + " " + in + " (padding " + padLo + " + " + padHi + ")");
+        }
+    }
+
+    /** Does the window whose first tap is at {@code start} (taps every {@code dilation}, last one at
+     *  {@code start + span}) have a tap in {@code [0, in)}? */
+    private static boolean windowTouchesInput(long start, long span, long dilation, long in) {
+        if (start >= in) {
+            return false;
+        }
+        if (start >= 0) {
+            return true;
+        }
+        if (start + span < 0) {
+            return false;
+        }
+        long neg = -start;
+        long j0 = neg / dilation + (neg % dilation != 0 ? 1 : 0); // first tap at a position >= 0
+        return start + j0 * dilation < in;
+    }
+
+    private static long gcd(long a, long b) {
+        while (b != 0) {
+            long t = a % b;
+            a = b;
+            b = t;
+        }
+        return a;
     }
 
     public long n() { return n; }
@@ -124,6 +185,10 @@ public final class MaxPool2dGeometry {
 
     public long[] srcShape() { return srcShape.clone(); }
     public long[] dstShape() { return dstShape.clone(); }
+
+    /** The shape arrays themselves (not copies), for the layers' allocation-free checks; never modify them. */
+    long[] srcShapeRef() { return srcShape; }
+    long[] dstShapeRef() { return dstShape; }
 
     /** Number of elements of dst (and of the indices). */
     public long dstElementCount() { return n * c * oh * ow; }

@@ -3,18 +3,19 @@ package io.github.panamacnn;
 import io.github.panamacnn.nativeimpl.NativeLibrary;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 
 /**
  * Static facade over the native library: is it loaded, from where, why not, which instruction set
  * runs, and how many threads the kernels use.
  *
- * <p>The queries {@link #nativeAvailable()}, {@link #libraryPath()}, {@link #nativeFailureReason()} and
- * {@link #version()} never throw. Every other method needs the library and throws
+ * <p>The queries {@link #nativeAvailable()}, {@link #libraryPath()}, {@link #nativeFailureReason()},
+ * {@link #platform()}, {@link #bundledPlatforms()} and {@link #version()} never throw. Every other method needs the library and throws
  * {@link IllegalStateException} with the reason when it cannot be loaded.
  *
  * <p>System properties, applied once right after the library loads: {@code panamacnn.maxIsa}
- * ({@code scalar|avx2|avx512}) caps the ISA, {@code panamacnn.numThreads} ({@code 1..256}) sets the
+ * ({@code scalar|avx2|avx512|neon}) caps the ISA, {@code panamacnn.numThreads} ({@code 1..256}) sets the
  * thread count; an invalid value makes every native call throw {@link IllegalArgumentException}
  * naming the property. {@code panamacnn.library.path} and {@code panamacnn.tmpdir}: see
  * {@link NativeLibrary}.
@@ -36,6 +37,19 @@ public final class PanamaCnn {
     /** Why the native library is not loaded (with what to do about it); empty when it is loaded. */
     public static Optional<String> nativeFailureReason() {
         return Optional.ofNullable(NativeLibrary.failureReason());
+    }
+
+    /** This JVM's platform as the jar names its native folders, e.g. {@code linux-x86_64}. Never throws. */
+    public static String platform() {
+        return NativeLibrary.currentPlatform();
+    }
+
+    /**
+     * The platforms whose native library the jar carries ({@code linux-x86_64}, {@code linux-aarch64},
+     * {@code windows-x86_64}, ...), sorted; empty when it carries none. Never throws.
+     */
+    public static List<String> bundledPlatforms() {
+        return NativeLibrary.bundledPlatforms();
     }
 
     /** The best ISA that both the CPU and the OS support. */
@@ -74,6 +88,17 @@ public final class PanamaCnn {
                     + "] but was " + n);
         }
         NativeLibrary.setNumThreads(n);
+    }
+
+    /**
+     * Bytes of native scratch memory the kernels hold right now, summed over all threads (the library's own
+     * worker threads included). A thread's scratch is freed, and given back to the OS, when the thread ends.
+     * Between calls a thread keeps its scratch while all threads together hold at most 64 MiB; above that,
+     * each thread ending a call frees its scratch down to 256 KiB. A kernel that cannot allocate its scratch
+     * throws {@link OutOfMemoryError}; nothing stays allocated and the next call starts afresh.
+     */
+    public static long nativeScratchBytes() {
+        return NativeLibrary.scratchBytes();
     }
 
     /** The ABI version compiled into the loaded library (equal to the bindings' version once loaded). */

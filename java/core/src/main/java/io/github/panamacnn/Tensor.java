@@ -16,7 +16,10 @@ import java.util.Objects;
  * closes. A tensor made by {@link #wrap(MemorySegment, long...)} borrows the caller's segment
  * without copying: {@code close()} marks it closed and the caller keeps the memory.
  *
- * <p>Tensors are not synchronised: do not write one tensor from two threads at once.
+ * <p>Tensors are not synchronised: do not write one tensor from two threads at once; many threads may
+ * read one (e.g. pass it as an input to kernels at the same time). Closing a tensor while a kernel on
+ * another thread uses it throws {@link IllegalStateException} (see {@link #close()}); a kernel called
+ * after the close throws it too. See docs/concurrency.md.
  */
 public final class Tensor implements AutoCloseable {
     private static final long FLOAT_BYTES = Float.BYTES;
@@ -202,15 +205,55 @@ public final class Tensor implements AutoCloseable {
         return Arrays.equals(shape, expected);
     }
 
-    /** Frees owned memory; marks borrowed memory closed. Idempotent. */
+    /** True when {@code other} has the same shape as this tensor (allocates nothing). */
+    public boolean hasSameShape(Tensor other) {
+        return Arrays.equals(shape, other.shape);
+    }
+
+    /**
+     * Reads a NumPy {@code .npy} file of little-endian float32 in C order (as {@code numpy.save} writes
+     * {@code float32} arrays) into a new owned tensor.
+     *
+     * @throws NpyFormatException for any other dtype (named in the message; see {@link #loadNpyConverting}),
+     *         Fortran order, a 0-d or empty shape, a bad header, truncated or trailing data
+     */
+    public static Tensor loadNpy(java.nio.file.Path path) throws java.io.IOException {
+        return Npz.readNpy(path, false);
+    }
+
+    /** Like {@link #loadNpy} but converts float16/64, int, uint and bool arrays to float32 (rounding to nearest). */
+    public static Tensor loadNpyConverting(java.nio.file.Path path) throws java.io.IOException {
+        return Npz.readNpy(path, true);
+    }
+
+    /** Writes this tensor as a {@code .npy} file (little-endian float32, C order), readable by {@code numpy.load}. */
+    public void saveNpy(java.nio.file.Path path) throws java.io.IOException {
+        Npz.writeNpy(path, this);
+    }
+
+    /**
+     * Frees owned memory; marks borrowed memory closed. Idempotent.
+     *
+     * @throws IllegalStateException when the memory is owned and a native kernel is using it right now (on
+     *         another thread): java.lang.foreign keeps a segment's arena alive for the length of a downcall
+     *         that receives it, so the memory is never freed under a kernel. The tensor then stays open;
+     *         close it after that call has returned.
+     */
     @Override
-    public void close() {
+    public synchronized void close() {
         if (closed) {
             return;
         }
         closed = true;
         if (ownedArena != null) {
-            ownedArena.close();
+            try {
+                ownedArena.close();
+            } catch (IllegalStateException inUse) {
+                closed = false;
+                throw new IllegalStateException("tensor " + Arrays.toString(shape) + " cannot be closed: a native "
+                        + "kernel is using its memory (a call on another thread); close it after that call has "
+                        + "returned", inUse);
+            }
         }
     }
 

@@ -10,7 +10,13 @@
  *       results, and reuse them while the input shape does not change.</li>
  *   <li>{@link io.github.panamacnn.Conv2dGeometry} and {@link io.github.panamacnn.MaxPool2dGeometry}:
  *       validated shapes, the Java twins of the C descriptors.</li>
- *   <li>{@link io.github.panamacnn.Backend}: where the five kernels run: native, the pure-Java
+ *   <li>{@link io.github.panamacnn.Layer}, {@link io.github.panamacnn.Sequential},
+ *       {@link io.github.panamacnn.ReLU}, {@link io.github.panamacnn.Flatten},
+ *       {@link io.github.panamacnn.Linear}, {@link io.github.panamacnn.CrossEntropyLoss} and
+ *       {@link io.github.panamacnn.Parameter}: networks shaped like PyTorch's {@code nn.Sequential},
+ *       loading and saving PyTorch {@code state_dict} keys in {@code .npz} files. Who owns which
+ *       tensor: {@code docs/ownership.md}.</li>
+ *   <li>{@link io.github.panamacnn.Backend}: where the kernels run: native, the pure-Java
  *       reference, or checked (both, compared).</li>
  * </ul>
  *

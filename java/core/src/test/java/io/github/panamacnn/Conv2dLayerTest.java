@@ -64,8 +64,8 @@ class Conv2dLayerTest {
     }
 
     @Test
-    void heUniformBoundsHoldAndTheRangeIsUsed() {
-        // fan_in = (8/1)*3*3 = 72: weight bound sqrt(6/72), bias bound 1/sqrt(72)
+    void pytorchDefaultInitBoundsHoldAndTheRangeIsUsed() {
+        // PyTorch's kaiming_uniform_(a=sqrt(5)): fan_in = (8/1)*3*3 = 72, weight and bias bound 1/sqrt(72)
         checkInitBounds(Conv2d.builder(8, 16, 3, 3).seed(7), 72);
         // groups: fan_in = (8/4)*3*3 = 18
         checkInitBounds(Conv2d.builder(8, 16, 3, 3).groups(4).seed(7), 18);
@@ -78,7 +78,7 @@ class Conv2dLayerTest {
             assertThat(conv.fanIn()).isEqualTo(fanIn);
             float[] w = conv.weight().toArray();
             float[] b = conv.bias().toArray();
-            double wb = Math.sqrt(6.0 / fanIn);
+            double wb = 1.0 / Math.sqrt(fanIn); // gain sqrt(2/(1+5)) * sqrt(3/fanIn)
             double bb = 1.0 / Math.sqrt(fanIn);
             assertWithinAndSpread(w, wb);
             assertWithinAndSpread(b, bb);

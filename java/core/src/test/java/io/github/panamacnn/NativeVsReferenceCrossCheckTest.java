@@ -52,7 +52,11 @@ class NativeVsReferenceCrossCheckTest {
 
     @Test
     void everyNativeKernelAtEveryIsaLevelMatchesTheReference() {
-        long freshSeed = System.nanoTime();
+        String seedProperty = System.getProperty("panamacnn.crosscheck.seed");
+        long freshSeed = seedProperty == null || seedProperty.isBlank() ? System.nanoTime()
+                : Long.decode(seedProperty.trim());
+        System.out.println("NativeVsReferenceCrossCheckTest: seed=" + freshSeed + " (the fresh random cases; rerun "
+                + "with -Dpanamacnn.crosscheck.seed=" + freshSeed + ")");
         List<ConvCase> convs = new ArrayList<>(ShapeCorpus.conv());
         convs.addAll(ShapeCorpus.randomConv(MASTER_SEED, RANDOM_CONV_CASES));
         convs.addAll(ShapeCorpus.randomConv(freshSeed, 1));

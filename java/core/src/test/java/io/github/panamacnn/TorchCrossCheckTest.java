@@ -52,7 +52,12 @@ class TorchCrossCheckTest {
 
     private static final Path PYTHON = Path.of("/usr/bin/python3");
     private static final int CONV_CASES = 40;
-    private static final int POOL_CASES = 30;
+    private static final int POOL_CASES = 60;
+    /** Of the data cases: at least this many have a window larger than the padded input (ceil mode). */
+    private static final int POOL_LARGE_WINDOW_CASES = 15;
+    /** Geometry-only cases: PyTorch says valid or not and gives the output size; ours must agree.
+     *  {@code -Dpanamacnn.torch.poolShapes=N} runs N instead (a longer sweep by hand). */
+    private static final int POOL_SHAPE_CASES = Integer.getInteger("panamacnn.torch.poolShapes", 3000);
     private static final long SCRIPT_TIMEOUT_MINUTES = 5;
 
     private record ConvCase(String id, Conv2dGeometry g, float[] x, float[] w, float[] b, float[] dy) {
@@ -62,6 +67,16 @@ class TorchCrossCheckTest {
     }
 
     private record PoolCase(String id, MaxPool2dGeometry g, float[] x, float[] dy) {
+    }
+
+    /** A max-pool geometry in PyTorch's terms (symmetric padding), for the geometry-only comparison. */
+    private record PoolShape(String id, long ih, long iw, long kh, long kw, long sh, long sw, long ph, long pw,
+                             long dh, long dw, boolean ceil) {
+        @Override
+        public String toString() {
+            return String.format(Locale.ROOT, "%dx%d k%dx%d s%d,%d p%d,%d d%d,%d %s", ih, iw, kh, kw, sh, sw, ph, pw,
+                    dh, dw, ceil ? "ceil" : "floor");
+        }
     }
 
     private final List<String> failures = new ArrayList<>();
@@ -90,18 +105,24 @@ class TorchCrossCheckTest {
 
         String seedProperty = System.getProperty("panamacnn.torch.seed");
         seed = seedProperty == null || seedProperty.isBlank() ? System.nanoTime() : Long.decode(seedProperty.trim());
-        System.out.println("TorchCrossCheckTest: seed " + seed + " (rerun with -Dpanamacnn.torch.seed=" + seed + ")");
+        System.out.println("TorchCrossCheckTest: seed=" + seed + " (rerun with -Dpanamacnn.torch.seed=" + seed + ")");
         SplittableRandom random = new SplittableRandom(seed);
 
         List<ConvCase> convs = randomConvCases(random);
         List<PoolCase> pools = randomPoolCases(random);
+        List<PoolShape> shapes = randomPoolShapes(random);
         assertThat(convs).as("conv cases generated (seed %d)", seed).hasSize(CONV_CASES);
         assertThat(pools).as("pool cases generated (seed %d)", seed).hasSize(POOL_CASES);
+        assertThat(pools.stream().filter(p -> windowLargerThanPadded(p.g())).count())
+                .as("pool cases with a window larger than the padded input (seed %d)", seed)
+                .isGreaterThanOrEqualTo(POOL_LARGE_WINDOW_CASES);
 
         long t0 = System.nanoTime();
-        writeSpec(dir, convs, pools);
+        writeSpec(dir, convs, pools, shapes);
         Map<String, String[]> done = runTorch(script, dir);
         long torchMillis = (System.nanoTime() - t0) / 1_000_000;
+
+        String shapeSummary = checkPoolShapes(shapes, done);
 
         Isa detected = PanamaCnn.detectedIsa();
         Isa before = PanamaCnn.activeIsa();
@@ -135,7 +156,7 @@ class TorchCrossCheckTest {
                 + done.get("torch")[1] + ", " + convs.size() + " conv cases (" + describeConvs(convs) + ") + "
                 + pools.size() + " pool cases (" + describePools(pools) + "), " + levels
                 + " ISA level(s) up to " + detected.id() + ", " + comparisons + " comparisons, torch script "
-                + torchMillis + " ms, total " + totalMillis + " ms; max |error| / bound:");
+                + torchMillis + " ms, total " + totalMillis + " ms; " + shapeSummary + "; max |error| / bound:");
         maxErrorOverBound.forEach((op, ratio) -> summary.append(String.format(Locale.ROOT, " %s %.4f (%s);", op,
                 ratio, maxErrorWhere.get(op))));
         System.out.println(summary);
@@ -161,6 +182,8 @@ class TorchCrossCheckTest {
 
     private static String describePools(List<PoolCase> pools) {
         return pools.stream().filter(p -> p.g().ceilMode()).count() + " ceil mode, "
+                + pools.stream().filter(p -> windowLargerThanPadded(p.g())).count() + " with a window larger than "
+                + "the padded input, "
                 + pools.stream().filter(p -> p.g().dilationH() > 1 || p.g().dilationW() > 1).count() + " dilated, "
                 + pools.stream().filter(p -> p.g().padTop() > 0 || p.g().padLeft() > 0).count() + " padded, "
                 + pools.stream().filter(p -> p.g().strideH() < p.g().kh() || p.g().strideW() < p.g().kw()).count()
@@ -245,20 +268,32 @@ class TorchCrossCheckTest {
         return cases;
     }
 
-    private static List<PoolCase> randomPoolCases(SplittableRandom r) {
+    /**
+     * Max-pool data cases drawn from the geometries PyTorch accepts (its checks reproduced: symmetric padding
+     * {@code <= k/2}, output size {@code >= 1} by its formula; PyTorch itself then confirms each). Every
+     * fourth case is drawn until its window is larger than the padded input (small inputs, large or dilated
+     * windows, ceil mode). Geometries with a window that covers no input position are skipped here (PyTorch
+     * returns -inf with an index outside the window for them; panama-cnn rejects them by design, which
+     * {@link #checkPoolShapes} checks); any other geometry that {@link MaxPool2dGeometry} rejects is a failure.
+     */
+    private List<PoolCase> randomPoolCases(SplittableRandom r) {
         List<PoolCase> cases = new ArrayList<>();
-        for (int attempt = 0; attempt < 100_000 && cases.size() < POOL_CASES; attempt++) {
-            long kh = 1 + r.nextInt(5);
-            long kw = 1 + r.nextInt(5);
-            long padH = r.nextInt((int) (kh / 2) + 1); // PyTorch allows symmetric padding <= k/2 only
-            long padW = r.nextInt((int) (kw / 2) + 1);
+        for (int attempt = 0; attempt < 1_000_000 && cases.size() < POOL_CASES; attempt++) {
+            boolean large = cases.size() % 4 == 0;
+            PoolShape s = large ? drawLargeWindowShape(r, "pool" + cases.size())
+                    : drawTorchShape(r, "pool" + cases.size(), 20);
+            if (!torchAccepts(s) || windowWithoutInput(s) || (large && !windowLargerThanPadded(s))) {
+                continue;
+            }
             MaxPool2dGeometry g;
             try {
-                g = MaxPool2dGeometry.of(1 + r.nextInt(3), 1 + r.nextInt(6), 1 + r.nextInt(20), 1 + r.nextInt(20),
-                        kh, kw, oneOrUpTo3(r), oneOrUpTo3(r), padH, padH, padW, padW, oneOrUpTo3(r),
-                        oneOrUpTo3(r), r.nextBoolean());
-            } catch (IllegalArgumentException invalid) {
-                continue; // window larger than the padded input, or a window entirely in the padding
+                g = MaxPool2dGeometry.of(1 + r.nextInt(3), 1 + r.nextInt(6), s.ih(), s.iw(), s.kh(), s.kw(), s.sh(),
+                        s.sw(), s.ph(), s.ph(), s.pw(), s.pw(), s.dh(), s.dw(), s.ceil());
+            } catch (IllegalArgumentException e) {
+                failures.add("seed " + seed + ": a PyTorch-valid geometry " + s + " whose windows all cover an input "
+                        + "position is rejected: " + e.getMessage());
+                failedCases.add(s.id());
+                continue;
             }
             float[] x = new float[count(g.srcShape())];
             for (int i = 0; i < x.length; i++) {
@@ -276,6 +311,183 @@ class TorchCrossCheckTest {
             cases.add(new PoolCase("pool" + cases.size(), g, x, uniform(r, count(g.dstShape()))));
         }
         return cases;
+    }
+
+    /** A geometry from PyTorch's parameter space (padding {@code <= k/2}), not yet checked for output size. */
+    private static PoolShape drawTorchShape(SplittableRandom r, String id, int maxIn) {
+        long kh = 1 + r.nextInt(5);
+        long kw = 1 + r.nextInt(5);
+        return new PoolShape(id, 1 + r.nextInt(maxIn), 1 + r.nextInt(maxIn), kh, kw, oneOrUpTo3(r), oneOrUpTo3(r),
+                r.nextInt((int) (kh / 2) + 1), r.nextInt((int) (kw / 2) + 1), oneOrUpTo3(r), oneOrUpTo3(r),
+                r.nextBoolean());
+    }
+
+    /** Small input, large or dilated window, large stride, ceil mode: often a window larger than the input. */
+    private static PoolShape drawLargeWindowShape(SplittableRandom r, String id) {
+        long kh = 1 + r.nextInt(8);
+        long kw = 1 + r.nextInt(8);
+        return new PoolShape(id, 1 + r.nextInt(6), 1 + r.nextInt(6), kh, kw, 1 + r.nextInt(6), 1 + r.nextInt(6),
+                r.nextInt((int) (kh / 2) + 1), r.nextInt((int) (kw / 2) + 1), 1 + r.nextInt(3), 1 + r.nextInt(3),
+                true);
+    }
+
+    /**
+     * Geometry-only cases from a wider space than PyTorch accepts (padding up to k, windows larger than the
+     * input, floor and ceil mode): PyTorch decides each one, {@link #checkPoolShapes} compares. A geometry that
+     * PyTorch's reproduced checks ({@link #torchAccepts}) reject is sent only one time in ten: PyTorch takes
+     * about 17 ms to raise each error (it records a C++ backtrace), against microseconds for a valid one.
+     */
+    private static List<PoolShape> randomPoolShapes(SplittableRandom r) {
+        List<PoolShape> shapes = new ArrayList<>();
+        while (shapes.size() < POOL_SHAPE_CASES) {
+            long kh = 1 + r.nextInt(7);
+            long kw = 1 + r.nextInt(7);
+            int maxIn = r.nextBoolean() ? 6 : 24;
+            PoolShape s = new PoolShape("shape" + shapes.size(), 1 + r.nextInt(maxIn), 1 + r.nextInt(maxIn), kh, kw,
+                    1 + r.nextInt(5), 1 + r.nextInt(5), r.nextInt((int) kh + 1) / (r.nextInt(4) == 0 ? 1 : 2),
+                    r.nextInt((int) kw + 1) / (r.nextInt(4) == 0 ? 1 : 2), 1 + r.nextInt(4), 1 + r.nextInt(4),
+                    r.nextBoolean());
+            if (torchAccepts(s) || r.nextInt(10) == 0) {
+                shapes.add(s);
+            }
+        }
+        return shapes;
+    }
+
+    // PyTorch's rules, reproduced only to draw data cases it accepts (PyTorch confirms each one).
+
+    private static boolean torchAccepts(PoolShape s) {
+        return s.ph() <= s.kh() / 2 && s.pw() <= s.kw() / 2
+                && torchOutputSize(s.ih(), s.kh(), s.ph(), s.sh(), s.dh(), s.ceil()) >= 1
+                && torchOutputSize(s.iw(), s.kw(), s.pw(), s.sw(), s.dw(), s.ceil()) >= 1;
+    }
+
+    /** {@code pooling_output_shape_pad_lr} of PyTorch's Pool.h with symmetric padding. */
+    private static long torchOutputSize(long in, long k, long pad, long stride, long dilation, boolean ceil) {
+        long out = Math.floorDiv(in + 2 * pad - dilation * (k - 1) - 1 + (ceil ? stride - 1 : 0), stride) + 1;
+        if (ceil && (out - 1) * stride >= in + pad) {
+            out--;
+        }
+        return out;
+    }
+
+    /** Brute force: does some window (of PyTorch's output size) have no tap inside the input? */
+    private static boolean windowWithoutInput(PoolShape s) {
+        return axisWindowWithoutInput(s.ih(), s.kh(), s.ph(), s.sh(), s.dh(), s.ceil())
+                || axisWindowWithoutInput(s.iw(), s.kw(), s.pw(), s.sw(), s.dw(), s.ceil());
+    }
+
+    private static boolean axisWindowWithoutInput(long in, long k, long pad, long stride, long dilation, boolean ceil) {
+        long out = torchOutputSize(in, k, pad, stride, dilation, ceil);
+        for (long o = 0; o < out; o++) {
+            boolean any = false;
+            for (long j = 0; j < k && !any; j++) {
+                long p = o * stride - pad + j * dilation;
+                any = p >= 0 && p < in;
+            }
+            if (!any) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean windowLargerThanPadded(PoolShape s) {
+        return s.dh() * (s.kh() - 1) + 1 > s.ih() + 2 * s.ph() || s.dw() * (s.kw() - 1) + 1 > s.iw() + 2 * s.pw();
+    }
+
+    private static boolean windowLargerThanPadded(MaxPool2dGeometry g) {
+        return g.dilationH() * (g.kh() - 1) + 1 > g.ih() + g.padTop() + g.padBottom()
+                || g.dilationW() * (g.kw() - 1) + 1 > g.iw() + g.padLeft() + g.padRight();
+    }
+
+    /**
+     * Each geometry-only case against PyTorch's verdict: PyTorch accepts it and every window covers an input
+     * position: ours accepts it with the same output size; PyTorch accepts it but a window covers no input
+     * position: ours rejects it naming that window; PyTorch finds the output size too small: ours rejects it;
+     * PyTorch rejects only the padding (more than k/2): ours may accept (a superset), and then with PyTorch's
+     * output-size formula. Returns a summary of the counts.
+     */
+    private String checkPoolShapes(List<PoolShape> shapes, Map<String, String[]> done) {
+        int accepted = 0, acceptedLarge = 0, acceptedCeil = 0, allPadding = 0, tooSmall = 0, padRejected = 0,
+                padAcceptedByUs = 0, other = 0;
+        for (PoolShape s : shapes) {
+            String[] st = done.get(s.id());
+            String where = "seed " + seed + ", pool shape " + s.id() + " " + s;
+            if (st == null) {
+                failures.add(where + ": the torch script reported nothing");
+                failedCases.add(s.id());
+                continue;
+            }
+            MaxPool2dGeometry ours = null;
+            String rejected = null;
+            try {
+                ours = MaxPool2dGeometry.of(1, 1, s.ih(), s.iw(), s.kh(), s.kw(), s.sh(), s.sw(), s.ph(), s.ph(),
+                        s.pw(), s.pw(), s.dh(), s.dw(), s.ceil());
+            } catch (IllegalArgumentException e) {
+                rejected = e.getMessage();
+            }
+            String problem = null;
+            if (st[1].equals("ok")) {
+                long toh = Long.parseLong(st[2]);
+                long tow = Long.parseLong(st[3]);
+                if (windowWithoutInput(s)) {
+                    allPadding++;
+                    if (rejected == null || !rejected.contains("lies entirely in the padding")) {
+                        problem = "PyTorch accepts it and has a window with no input position, which panama-cnn must "
+                                + "reject by design; ours: " + (rejected == null ? "accepted" : rejected);
+                    }
+                } else {
+                    accepted++;
+                    acceptedLarge += windowLargerThanPadded(s) ? 1 : 0;
+                    acceptedCeil += s.ceil() ? 1 : 0;
+                    if (rejected != null) {
+                        problem = "PyTorch accepts it (output " + toh + "x" + tow + "), panama-cnn rejects it: "
+                                + rejected;
+                    } else if (ours.oh() != toh || ours.ow() != tow) {
+                        problem = "output size: ours " + ours.oh() + "x" + ours.ow() + ", PyTorch " + toh + "x" + tow;
+                    }
+                }
+            } else {
+                String msg = st.length > 2 ? st[2] : "";
+                if (msg.contains("Output size is too small")) {
+                    tooSmall++;
+                    if (rejected == null) {
+                        problem = "PyTorch finds no output window (" + msg + "), panama-cnn accepts it as "
+                                + ours.oh() + "x" + ours.ow();
+                    }
+                } else if (msg.contains("pad should be")) {
+                    padRejected++;
+                    if (rejected == null) {
+                        padAcceptedByUs++;
+                        long eh = torchOutputSize(s.ih(), s.kh(), s.ph(), s.sh(), s.dh(), s.ceil());
+                        long ew = torchOutputSize(s.iw(), s.kw(), s.pw(), s.sw(), s.dw(), s.ceil());
+                        if (ours.oh() != eh || ours.ow() != ew) {
+                            problem = "padding beyond PyTorch's k/2: ours " + ours.oh() + "x" + ours.ow()
+                                    + ", PyTorch's formula " + eh + "x" + ew;
+                        }
+                    }
+                } else {
+                    other++;
+                    problem = "PyTorch rejects it for a reason this test does not know: " + msg;
+                }
+            }
+            if (problem != null) {
+                failures.add(where + ": " + problem);
+                failedCases.add(s.id());
+            }
+        }
+        String summary = String.format(Locale.ROOT, "pool geometries: %d drawn, %d PyTorch-valid with every window on "
+                        + "the input all accepted with PyTorch's output size (%d ceil mode, %d with a window larger "
+                        + "than the padded input), %d PyTorch-valid with a window on no input position (rejected by "
+                        + "design), %d too small for PyTorch (rejected too), %d with padding > k/2 (%d accepted as a "
+                        + "superset), %d other", shapes.size(), accepted, acceptedCeil, acceptedLarge, allPadding,
+                tooSmall, padRejected, padAcceptedByUs, other);
+        if (accepted < POOL_SHAPE_CASES / 2 || acceptedLarge < POOL_SHAPE_CASES / 40 || tooSmall == 0
+                || padRejected == 0) {
+            failures.add("seed " + seed + ": too few interesting geometries: " + summary);
+        }
+        return summary;
     }
 
     /** A stride or dilation in 1..3, 1 half of the time (the dense fast paths deserve as many cases). */
@@ -301,7 +513,8 @@ class TorchCrossCheckTest {
 
     // ------------------------------------------------------------------ the PyTorch side
 
-    private static void writeSpec(Path dir, List<ConvCase> convs, List<PoolCase> pools) throws IOException {
+    private static void writeSpec(Path dir, List<ConvCase> convs, List<PoolCase> pools, List<PoolShape> shapes)
+            throws IOException {
         StringBuilder json = new StringBuilder();
         json.append("{\"dir\": ").append(jsonString(dir.toAbsolutePath().toString())).append(", \"threads\": 1,")
                 .append(" \"cases\": [\n");
@@ -334,6 +547,12 @@ class TorchCrossCheckTest {
                             + "\"ceil_mode\": %s, \"x\": \"%s.x.f32\", \"dy\": \"%s.dy.f32\"}",
                     p.id(), g.n(), g.c(), g.ih(), g.iw(), g.kh(), g.kw(), g.strideH(), g.strideW(), g.padTop(),
                     g.padLeft(), g.dilationH(), g.dilationW(), g.ceilMode(), p.id(), p.id()));
+        }
+        for (PoolShape p : shapes) {
+            entries.add(String.format(Locale.ROOT, "{\"id\": \"%s\", \"op\": \"pool_shape\", \"ih\": %d, \"iw\": %d, "
+                            + "\"kh\": %d, \"kw\": %d, \"stride_h\": %d, \"stride_w\": %d, \"pad_h\": %d, "
+                            + "\"pad_w\": %d, \"dilation_h\": %d, \"dilation_w\": %d, \"ceil_mode\": %s}",
+                    p.id(), p.ih(), p.iw(), p.kh(), p.kw(), p.sh(), p.sw(), p.ph(), p.pw(), p.dh(), p.dw(), p.ceil()));
         }
         json.append(String.join(",\n", entries)).append("\n]}\n");
         Files.writeString(dir.resolve("spec.json"), json, StandardCharsets.UTF_8);

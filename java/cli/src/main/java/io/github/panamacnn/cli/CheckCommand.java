@@ -57,7 +57,7 @@ final class CheckCommand implements Callable<Integer> {
     }
 
     @Option(names = "--isa", paramLabel = "LEVEL", converter = IsaConverter.class,
-            description = "Cap the native ISA: scalar, avx2 or avx512 (default: the active level, "
+            description = "Cap the native ISA: scalar, avx2, avx512 or neon (default: the active level, "
                     + "i.e. the best the CPU supports unless PANAMACNN_MAX_ISA / panamacnn.maxIsa caps it).")
     Isa isa;
 
@@ -97,7 +97,7 @@ final class CheckCommand implements Callable<Integer> {
     @Option(names = "--list", description = "List the shapes that would be checked, and exit.")
     boolean list;
 
-    /** Parses scalar / avx2 / avx512 (or 0 / 1 / 2) with a message that names the choices. */
+    /** Parses scalar / avx2 / avx512 / neon (or 0 / 1 / 2 / 3) with a message that names the choices. */
     static final class IsaConverter implements CommandLine.ITypeConverter<Isa> {
         @Override
         public Isa convert(String value) {
@@ -105,7 +105,7 @@ final class CheckCommand implements Callable<Integer> {
                 return Isa.parse(value);
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.TypeConversionException(
-                        "'" + value + "' is not an ISA level; expected one of scalar, avx2, avx512");
+                        "'" + value + "' is not an ISA level; expected one of scalar, avx2, avx512, neon");
             }
         }
     }

@@ -32,6 +32,7 @@ final class InfoCommand implements Callable<Integer> {
         row(out, "cpu", cpuModel().orElse("unknown (no /proc/cpuinfo)"));
         row(out, "cpus available", Integer.toString(Runtime.getRuntime().availableProcessors()));
 
+        row(out, "jar platforms", NativeFacade.bundledPlatforms());
         Optional<String> failure = NativeFacade.failureReason();
         if (failure.isPresent()) {
             row(out, "native library", "unavailable");

@@ -20,6 +20,8 @@ import picocli.CommandLine.Spec;
         subcommands = {
                 InfoCommand.class,
                 CheckCommand.class,
+                TrainCommand.class,
+                PredictCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {

@@ -15,6 +15,13 @@ final class NativeFacade {
         return PanamaCnn.nativeFailureReason();
     }
 
+    /** "linux-x86_64, windows-x86_64 (this platform: linux-x86_64)". */
+    static String bundledPlatforms() {
+        java.util.List<String> carried = PanamaCnn.bundledPlatforms();
+        return (carried.isEmpty() ? "none" : String.join(", ", carried)) + " (this platform: "
+                + PanamaCnn.platform() + ")";
+    }
+
     static String libraryPath() {
         return PanamaCnn.libraryPath().map(Path::toString).orElse("(not loaded)");
     }

@@ -80,6 +80,16 @@ class CliTest {
     }
 
     @Test
+    void infoListsThePlatformsTheJarCarries() {
+        Run r = run("info");
+        assertThat(r.exit()).as(r.err()).isZero();
+        List<String> carried = PanamaCnn.bundledPlatforms();
+        assertThat(carried).contains(PanamaCnn.platform());
+        assertThat(r.out()).containsPattern("(?m)^jar platforms:\\s+" + Pattern.quote(String.join(", ", carried))
+                + " \\(this platform: " + Pattern.quote(PanamaCnn.platform()) + "\\)$");
+    }
+
+    @Test
     void quickCheckPassesAndPrintsARowPerOp(@TempDir Path dir) throws IOException {
         Path json = dir.resolve("sub/check.json");
         Run r = run("check", "--seed", "1", "--quick", "--json", json.toString());

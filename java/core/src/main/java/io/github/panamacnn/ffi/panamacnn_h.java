@@ -113,6 +113,15 @@ public class panamacnn_h extends panamacnn_h$shared {
     public static int PCNN_ISA_AVX512() {
         return PCNN_ISA_AVX512;
     }
+    private static final int PCNN_ISA_NEON = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * #define PCNN_ISA_NEON 3
+     * }
+     */
+    public static int PCNN_ISA_NEON() {
+        return PCNN_ISA_NEON;
+    }
 
     private static class pcnn_abi_version {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
@@ -586,6 +595,64 @@ public class panamacnn_h extends panamacnn_h$shared {
         }
     }
 
+    private static class pcnn_scratch_bytes {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            panamacnn_h.C_LONG    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("pcnn_scratch_bytes");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int64_t pcnn_scratch_bytes()
+     * }
+     */
+    public static FunctionDescriptor pcnn_scratch_bytes$descriptor() {
+        return pcnn_scratch_bytes.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int64_t pcnn_scratch_bytes()
+     * }
+     */
+    public static MethodHandle pcnn_scratch_bytes$handle() {
+        return pcnn_scratch_bytes.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int64_t pcnn_scratch_bytes()
+     * }
+     */
+    public static MemorySegment pcnn_scratch_bytes$address() {
+        return pcnn_scratch_bytes.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int64_t pcnn_scratch_bytes()
+     * }
+     */
+    public static long pcnn_scratch_bytes() {
+        var mh$ = pcnn_scratch_bytes.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pcnn_scratch_bytes");
+            }
+            return (long)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class pcnn_conv2d_desc_init {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             panamacnn_h.C_INT,
@@ -1022,5 +1089,454 @@ public class panamacnn_h extends panamacnn_h$shared {
            throw new AssertionError("should not reach here", ex$);
         }
     }
-}
 
+    private static class pcnn_linear_fwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            panamacnn_h.C_INT,
+            panamacnn_h.C_LONG,
+            panamacnn_h.C_LONG,
+            panamacnn_h.C_LONG,
+            panamacnn_h.C_POINTER,
+            panamacnn_h.C_POINTER,
+            panamacnn_h.C_POINTER,
+            panamacnn_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("pcnn_linear_fwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t pcnn_linear_fwd(int64_t n, int64_t in, int64_t out, const float *src, const float *weights, const float *bias, float *dst)
+     * }
+     */
+    public static FunctionDescriptor pcnn_linear_fwd$descriptor() {
+        return pcnn_linear_fwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t pcnn_linear_fwd(int64_t n, int64_t in, int64_t out, const float *src, const float *weights, const float *bias, float *dst)
+     * }
+     */
+    public static MethodHandle pcnn_linear_fwd$handle() {
+        return pcnn_linear_fwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t pcnn_linear_fwd(int64_t n, int64_t in, int64_t out, const float *src, const float *weights, const float *bias, float *dst)
+     * }
+     */
+    public static MemorySegment pcnn_linear_fwd$address() {
+        return pcnn_linear_fwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t pcnn_linear_fwd(int64_t n, int64_t in, int64_t out, const float *src, const float *weights, const float *bias, float *dst)
+     * }
+     */
+    public static int pcnn_linear_fwd(long n, long in, long out, MemorySegment src, MemorySegment weights, MemorySegment bias, MemorySegment dst) {
+        var mh$ = pcnn_linear_fwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pcnn_linear_fwd", n, in, out, src, weights, bias, dst);
+            }
+            return (int)mh$.invokeExact(n, in, out, src, weights, bias, dst);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pcnn_linear_bwd_data {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            panamacnn_h.C_INT,
+            panamacnn_h.C_LONG,
+            panamacnn_h.C_LONG,
+            panamacnn_h.C_LONG,
+            panamacnn_h.C_POINTER,
+            panamacnn_h.C_POINTER,
+            panamacnn_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("pcnn_linear_bwd_data");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t pcnn_linear_bwd_data(int64_t n, int64_t in, int64_t out, const float *diff_dst, const float *weights, float *diff_src)
+     * }
+     */
+    public static FunctionDescriptor pcnn_linear_bwd_data$descriptor() {
+        return pcnn_linear_bwd_data.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t pcnn_linear_bwd_data(int64_t n, int64_t in, int64_t out, const float *diff_dst, const float *weights, float *diff_src)
+     * }
+     */
+    public static MethodHandle pcnn_linear_bwd_data$handle() {
+        return pcnn_linear_bwd_data.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t pcnn_linear_bwd_data(int64_t n, int64_t in, int64_t out, const float *diff_dst, const float *weights, float *diff_src)
+     * }
+     */
+    public static MemorySegment pcnn_linear_bwd_data$address() {
+        return pcnn_linear_bwd_data.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t pcnn_linear_bwd_data(int64_t n, int64_t in, int64_t out, const float *diff_dst, const float *weights, float *diff_src)
+     * }
+     */
+    public static int pcnn_linear_bwd_data(long n, long in, long out, MemorySegment diff_dst, MemorySegment weights, MemorySegment diff_src) {
+        var mh$ = pcnn_linear_bwd_data.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pcnn_linear_bwd_data", n, in, out, diff_dst, weights, diff_src);
+            }
+            return (int)mh$.invokeExact(n, in, out, diff_dst, weights, diff_src);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pcnn_linear_bwd_weights {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            panamacnn_h.C_INT,
+            panamacnn_h.C_LONG,
+            panamacnn_h.C_LONG,
+            panamacnn_h.C_LONG,
+            panamacnn_h.C_POINTER,
+            panamacnn_h.C_POINTER,
+            panamacnn_h.C_POINTER,
+            panamacnn_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("pcnn_linear_bwd_weights");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t pcnn_linear_bwd_weights(int64_t n, int64_t in, int64_t out, const float *src, const float *diff_dst, float *diff_weights, float *diff_bias)
+     * }
+     */
+    public static FunctionDescriptor pcnn_linear_bwd_weights$descriptor() {
+        return pcnn_linear_bwd_weights.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t pcnn_linear_bwd_weights(int64_t n, int64_t in, int64_t out, const float *src, const float *diff_dst, float *diff_weights, float *diff_bias)
+     * }
+     */
+    public static MethodHandle pcnn_linear_bwd_weights$handle() {
+        return pcnn_linear_bwd_weights.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t pcnn_linear_bwd_weights(int64_t n, int64_t in, int64_t out, const float *src, const float *diff_dst, float *diff_weights, float *diff_bias)
+     * }
+     */
+    public static MemorySegment pcnn_linear_bwd_weights$address() {
+        return pcnn_linear_bwd_weights.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t pcnn_linear_bwd_weights(int64_t n, int64_t in, int64_t out, const float *src, const float *diff_dst, float *diff_weights, float *diff_bias)
+     * }
+     */
+    public static int pcnn_linear_bwd_weights(long n, long in, long out, MemorySegment src, MemorySegment diff_dst, MemorySegment diff_weights, MemorySegment diff_bias) {
+        var mh$ = pcnn_linear_bwd_weights.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pcnn_linear_bwd_weights", n, in, out, src, diff_dst, diff_weights, diff_bias);
+            }
+            return (int)mh$.invokeExact(n, in, out, src, diff_dst, diff_weights, diff_bias);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pcnn_relu_fwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            panamacnn_h.C_INT,
+            panamacnn_h.C_LONG,
+            panamacnn_h.C_POINTER,
+            panamacnn_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("pcnn_relu_fwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t pcnn_relu_fwd(int64_t count, const float *src, float *dst)
+     * }
+     */
+    public static FunctionDescriptor pcnn_relu_fwd$descriptor() {
+        return pcnn_relu_fwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t pcnn_relu_fwd(int64_t count, const float *src, float *dst)
+     * }
+     */
+    public static MethodHandle pcnn_relu_fwd$handle() {
+        return pcnn_relu_fwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t pcnn_relu_fwd(int64_t count, const float *src, float *dst)
+     * }
+     */
+    public static MemorySegment pcnn_relu_fwd$address() {
+        return pcnn_relu_fwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t pcnn_relu_fwd(int64_t count, const float *src, float *dst)
+     * }
+     */
+    public static int pcnn_relu_fwd(long count, MemorySegment src, MemorySegment dst) {
+        var mh$ = pcnn_relu_fwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pcnn_relu_fwd", count, src, dst);
+            }
+            return (int)mh$.invokeExact(count, src, dst);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pcnn_relu_bwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            panamacnn_h.C_INT,
+            panamacnn_h.C_LONG,
+            panamacnn_h.C_POINTER,
+            panamacnn_h.C_POINTER,
+            panamacnn_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("pcnn_relu_bwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t pcnn_relu_bwd(int64_t count, const float *dst, const float *diff_dst, float *diff_src)
+     * }
+     */
+    public static FunctionDescriptor pcnn_relu_bwd$descriptor() {
+        return pcnn_relu_bwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t pcnn_relu_bwd(int64_t count, const float *dst, const float *diff_dst, float *diff_src)
+     * }
+     */
+    public static MethodHandle pcnn_relu_bwd$handle() {
+        return pcnn_relu_bwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t pcnn_relu_bwd(int64_t count, const float *dst, const float *diff_dst, float *diff_src)
+     * }
+     */
+    public static MemorySegment pcnn_relu_bwd$address() {
+        return pcnn_relu_bwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t pcnn_relu_bwd(int64_t count, const float *dst, const float *diff_dst, float *diff_src)
+     * }
+     */
+    public static int pcnn_relu_bwd(long count, MemorySegment dst, MemorySegment diff_dst, MemorySegment diff_src) {
+        var mh$ = pcnn_relu_bwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pcnn_relu_bwd", count, dst, diff_dst, diff_src);
+            }
+            return (int)mh$.invokeExact(count, dst, diff_dst, diff_src);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pcnn_softmax_xent_fwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            panamacnn_h.C_INT,
+            panamacnn_h.C_LONG,
+            panamacnn_h.C_LONG,
+            panamacnn_h.C_POINTER,
+            panamacnn_h.C_POINTER,
+            panamacnn_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("pcnn_softmax_xent_fwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t pcnn_softmax_xent_fwd(int64_t n, int64_t classes, const float *logits, const int32_t *labels, float *loss)
+     * }
+     */
+    public static FunctionDescriptor pcnn_softmax_xent_fwd$descriptor() {
+        return pcnn_softmax_xent_fwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t pcnn_softmax_xent_fwd(int64_t n, int64_t classes, const float *logits, const int32_t *labels, float *loss)
+     * }
+     */
+    public static MethodHandle pcnn_softmax_xent_fwd$handle() {
+        return pcnn_softmax_xent_fwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t pcnn_softmax_xent_fwd(int64_t n, int64_t classes, const float *logits, const int32_t *labels, float *loss)
+     * }
+     */
+    public static MemorySegment pcnn_softmax_xent_fwd$address() {
+        return pcnn_softmax_xent_fwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t pcnn_softmax_xent_fwd(int64_t n, int64_t classes, const float *logits, const int32_t *labels, float *loss)
+     * }
+     */
+    public static int pcnn_softmax_xent_fwd(long n, long classes, MemorySegment logits, MemorySegment labels, MemorySegment loss) {
+        var mh$ = pcnn_softmax_xent_fwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pcnn_softmax_xent_fwd", n, classes, logits, labels, loss);
+            }
+            return (int)mh$.invokeExact(n, classes, logits, labels, loss);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pcnn_softmax_xent_bwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            panamacnn_h.C_INT,
+            panamacnn_h.C_LONG,
+            panamacnn_h.C_LONG,
+            panamacnn_h.C_POINTER,
+            panamacnn_h.C_POINTER,
+            panamacnn_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("pcnn_softmax_xent_bwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t pcnn_softmax_xent_bwd(int64_t n, int64_t classes, const float *logits, const int32_t *labels, float *diff_logits)
+     * }
+     */
+    public static FunctionDescriptor pcnn_softmax_xent_bwd$descriptor() {
+        return pcnn_softmax_xent_bwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t pcnn_softmax_xent_bwd(int64_t n, int64_t classes, const float *logits, const int32_t *labels, float *diff_logits)
+     * }
+     */
+    public static MethodHandle pcnn_softmax_xent_bwd$handle() {
+        return pcnn_softmax_xent_bwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t pcnn_softmax_xent_bwd(int64_t n, int64_t classes, const float *logits, const int32_t *labels, float *diff_logits)
+     * }
+     */
+    public static MemorySegment pcnn_softmax_xent_bwd$address() {
+        return pcnn_softmax_xent_bwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t pcnn_softmax_xent_bwd(int64_t n, int64_t classes, const float *logits, const int32_t *labels, float *diff_logits)
+     * }
+     */
+    public static int pcnn_softmax_xent_bwd(long n, long classes, MemorySegment logits, MemorySegment labels, MemorySegment diff_logits) {
+        var mh$ = pcnn_softmax_xent_bwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pcnn_softmax_xent_bwd", n, classes, logits, labels, diff_logits);
+            }
+            return (int)mh$.invokeExact(n, classes, logits, labels, diff_logits);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+}

@@ -4,9 +4,11 @@ import io.github.panamacnn.Backend;
 import io.github.panamacnn.BackendMismatchException;
 import io.github.panamacnn.Conv2dGeometry;
 import io.github.panamacnn.IndexBuffer;
+import io.github.panamacnn.LinearGeometry;
 import io.github.panamacnn.MaxPool2dGeometry;
 import io.github.panamacnn.Tensor;
 import io.github.panamacnn.reference.ReferenceKernels;
+import io.github.panamacnn.reference.ReferenceNetKernels;
 
 import java.util.Objects;
 
@@ -119,6 +121,112 @@ public final class CheckedBackend implements Backend {
         float[] expected = new float[(int) diffSrc.elementCount()];
         ReferenceKernels.maxPool2dBackward(g, dy, idx, expected);
         fail("maxPool2dBackward diffSrc", g, Tolerance.compareExact("diffSrc", diffSrc.toArray(), expected));
+    }
+
+    // ---- fully connected: against the exact (double) result within gamma(K) ----------------------
+
+    @Override
+    public void linearForward(LinearGeometry g, Tensor src, Tensor weights, Tensor bias, Tensor dst) {
+        Objects.requireNonNull(g, "geometry must not be null");
+        g.checkForward(src, weights, bias, dst);
+        float[] x = array("src", src);
+        float[] w = array("weights", weights);
+        float[] b = bias == null ? null : array("bias", bias);
+        nativeBackend.linearForward(g, src, weights, bias, dst);
+        float[] actual = array("dst", dst);
+        double[] exact = new double[actual.length];
+        ReferenceNetKernels.linearForward(g, toDouble(x, false), toDouble(w, false), toDouble(b, false), exact);
+        double[] s = new double[actual.length];
+        ReferenceNetKernels.linearForward(g, toDouble(x, true), toDouble(w, true), toDouble(b, true), s);
+        fail("linearForward dst", g, Tolerance.compareConv("dst", actual, exact, s, g.in() + (bias != null ? 1 : 0)));
+    }
+
+    @Override
+    public void linearBackwardData(LinearGeometry g, Tensor diffDst, Tensor weights, Tensor diffSrc) {
+        Objects.requireNonNull(g, "geometry must not be null");
+        g.checkBackwardData(diffDst, weights, diffSrc);
+        float[] dy = array("diffDst", diffDst);
+        float[] w = array("weights", weights);
+        array("diffSrc", diffSrc);
+        nativeBackend.linearBackwardData(g, diffDst, weights, diffSrc);
+        float[] actual = diffSrc.toArray();
+        double[] exact = new double[actual.length];
+        ReferenceNetKernels.linearBackwardData(g, toDouble(dy, false), toDouble(w, false), exact);
+        double[] s = new double[actual.length];
+        ReferenceNetKernels.linearBackwardData(g, toDouble(dy, true), toDouble(w, true), s);
+        fail("linearBackwardData diffSrc", g, Tolerance.compareConv("diffSrc", actual, exact, s, g.out()));
+    }
+
+    @Override
+    public void linearBackwardWeights(LinearGeometry g, Tensor src, Tensor diffDst, Tensor diffWeights,
+                                      Tensor diffBias) {
+        Objects.requireNonNull(g, "geometry must not be null");
+        g.checkBackwardWeights(src, diffDst, diffWeights, diffBias);
+        float[] x = array("src", src);
+        float[] dy = array("diffDst", diffDst);
+        nativeBackend.linearBackwardWeights(g, src, diffDst, diffWeights, diffBias);
+        float[] actualW = array("diffWeights", diffWeights);
+        float[] actualB = diffBias == null ? null : diffBias.toArray();
+        double[] exactW = new double[actualW.length];
+        double[] exactB = actualB == null ? null : new double[actualB.length];
+        ReferenceNetKernels.linearBackwardWeights(g, toDouble(x, false), toDouble(dy, false), exactW, exactB);
+        double[] sW = new double[actualW.length];
+        double[] sB = actualB == null ? null : new double[actualB.length];
+        ReferenceNetKernels.linearBackwardWeights(g, toDouble(x, true), toDouble(dy, true), sW, sB);
+        fail("linearBackwardWeights diffWeights", g, Tolerance.compareConv("diffWeights", actualW, exactW, sW, g.n()));
+        if (actualB != null) {
+            fail("linearBackwardWeights diffBias", g, Tolerance.compareConv("diffBias", actualB, exactB, sB, g.n()));
+        }
+    }
+
+    // ---- ReLU: bit-exact ---------------------------------------------------------------------
+
+    @Override
+    public void reluForward(Tensor src, Tensor dst) {
+        float[] x = array("src", src);
+        nativeBackend.reluForward(src, dst);
+        float[] expected = new float[x.length];
+        for (int i = 0; i < x.length; i++) {
+            expected[i] = ReferenceNetKernels.reluForward(x[i]);
+        }
+        fail("reluForward dst", "count " + x.length, Tolerance.compareExact("dst", dst.toArray(), expected));
+    }
+
+    @Override
+    public void reluBackward(Tensor dst, Tensor diffDst, Tensor diffSrc) {
+        float[] y = array("dst", dst);
+        float[] dy = array("diffDst", diffDst);
+        nativeBackend.reluBackward(dst, diffDst, diffSrc);
+        float[] expected = new float[y.length];
+        for (int i = 0; i < y.length; i++) {
+            expected[i] = ReferenceNetKernels.reluBackward(y[i], dy[i]);
+        }
+        fail("reluBackward diffSrc", "count " + y.length, Tolerance.compareExact("diffSrc", diffSrc.toArray(), expected));
+    }
+
+    // ---- softmax cross-entropy: both compute in double and round once ----------------------------
+
+    @Override
+    public float crossEntropyForward(Tensor logits, IndexBuffer labels) {
+        NativeBackend.checkCrossEntropy(logits, labels, null);
+        float actual = nativeBackend.crossEntropyForward(logits, labels);
+        int n = (int) logits.dim(0), c = (int) logits.dim(1);
+        double exact = ReferenceNetKernels.crossEntropy(n, c, toDouble(array("logits", logits), false),
+                labels.toArray(), null);
+        fail("crossEntropyForward loss", "n=" + n + ", classes=" + c,
+                Tolerance.compareLoss("loss", new float[] {actual}, new double[] {exact}));
+        return actual;
+    }
+
+    @Override
+    public void crossEntropyBackward(Tensor logits, IndexBuffer labels, Tensor diffLogits) {
+        NativeBackend.checkCrossEntropy(logits, labels, diffLogits);
+        nativeBackend.crossEntropyBackward(logits, labels, diffLogits);
+        int n = (int) logits.dim(0), c = (int) logits.dim(1);
+        double[] exact = new double[n * c];
+        ReferenceNetKernels.crossEntropy(n, c, toDouble(array("logits", logits), false), labels.toArray(), exact);
+        fail("crossEntropyBackward diffLogits", "n=" + n + ", classes=" + c,
+                Tolerance.compareLoss("diffLogits", diffLogits.toArray(), exact));
     }
 
     private static void fail(String op, Object geometry, String mismatch) {

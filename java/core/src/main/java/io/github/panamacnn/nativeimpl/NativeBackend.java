@@ -3,6 +3,7 @@ package io.github.panamacnn.nativeimpl;
 import io.github.panamacnn.Backend;
 import io.github.panamacnn.Conv2dGeometry;
 import io.github.panamacnn.IndexBuffer;
+import io.github.panamacnn.LinearGeometry;
 import io.github.panamacnn.MaxPool2dGeometry;
 import io.github.panamacnn.NativeKernelException;
 import io.github.panamacnn.Tensor;
@@ -12,6 +13,8 @@ import io.github.panamacnn.ffi.pcnn_maxpool2d_desc;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -23,7 +26,8 @@ import java.util.concurrent.atomic.LongAdder;
  * needs, and that no output overlaps another argument. A bad argument therefore throws
  * {@link IllegalArgumentException} / {@link IllegalStateException} / {@link NullPointerException}
  * naming it, and no native code runs. A non-OK status from C becomes a {@link NativeKernelException}
- * naming the C function, the status and its text.
+ * naming the C function, the status and its text, except a failed native scratch allocation, which
+ * becomes an {@link OutOfMemoryError} (see {@link #check}).
  *
  * <p>Steady state allocates no native memory: the C descriptor of each geometry is built once
  * (filled, validated by {@code pcnn_*_desc_init}, and cross-checked against the Java output size),
@@ -143,6 +147,166 @@ public final class NativeBackend implements Backend {
         MemorySegment desc = poolDesc(g);
         DOWNCALLS.increment();
         check("pcnn_maxpool2d_bwd", panamacnn_h.pcnn_maxpool2d_bwd(desc, dy, ix, dx));
+    }
+
+    // ---- fully connected, ReLU, softmax cross-entropy ------------------------------------------
+
+    @Override
+    public void linearForward(LinearGeometry g, Tensor src, Tensor weights, Tensor bias, Tensor dst) {
+        requireGeometry(g);
+        g.checkForward(src, weights, bias, dst);
+        MemorySegment s = segment("src", src);
+        MemorySegment w = segment("weights", weights);
+        MemorySegment b = bias == null ? MemorySegment.NULL : segment("bias", bias);
+        MemorySegment d = segment("dst", dst);
+        requireNoOverlap("dst", d, "src", s);
+        requireNoOverlap("dst", d, "weights", w);
+        requireNoOverlap("dst", d, "bias", b);
+        DOWNCALLS.increment();
+        check("pcnn_linear_fwd", panamacnn_h.pcnn_linear_fwd(g.n(), g.in(), g.out(), s, w, b, d));
+    }
+
+    @Override
+    public void linearBackwardData(LinearGeometry g, Tensor diffDst, Tensor weights, Tensor diffSrc) {
+        requireGeometry(g);
+        g.checkBackwardData(diffDst, weights, diffSrc);
+        MemorySegment dy = segment("diffDst", diffDst);
+        MemorySegment w = segment("weights", weights);
+        MemorySegment dx = segment("diffSrc", diffSrc);
+        requireNoOverlap("diffSrc", dx, "diffDst", dy);
+        requireNoOverlap("diffSrc", dx, "weights", w);
+        DOWNCALLS.increment();
+        check("pcnn_linear_bwd_data", panamacnn_h.pcnn_linear_bwd_data(g.n(), g.in(), g.out(), dy, w, dx));
+    }
+
+    @Override
+    public void linearBackwardWeights(LinearGeometry g, Tensor src, Tensor diffDst, Tensor diffWeights,
+                                      Tensor diffBias) {
+        requireGeometry(g);
+        g.checkBackwardWeights(src, diffDst, diffWeights, diffBias);
+        MemorySegment s = segment("src", src);
+        MemorySegment dy = segment("diffDst", diffDst);
+        MemorySegment dw = segment("diffWeights", diffWeights);
+        MemorySegment db = diffBias == null ? MemorySegment.NULL : segment("diffBias", diffBias);
+        requireNoOverlap("diffWeights", dw, "src", s);
+        requireNoOverlap("diffWeights", dw, "diffDst", dy);
+        requireNoOverlap("diffBias", db, "src", s);
+        requireNoOverlap("diffBias", db, "diffDst", dy);
+        requireNoOverlap("diffBias", db, "diffWeights", dw);
+        DOWNCALLS.increment();
+        check("pcnn_linear_bwd_weights",
+                panamacnn_h.pcnn_linear_bwd_weights(g.n(), g.in(), g.out(), s, dy, dw, db));
+    }
+
+    @Override
+    public void reluForward(Tensor src, Tensor dst) {
+        requireSameShape("src", src, "dst", dst);
+        MemorySegment s = segment("src", src);
+        MemorySegment d = segment("dst", dst);
+        if (d.address() != s.address()) {
+            requireNoOverlap("dst", d, "src", s);
+        }
+        DOWNCALLS.increment();
+        check("pcnn_relu_fwd", panamacnn_h.pcnn_relu_fwd(src.elementCount(), s, d));
+    }
+
+    @Override
+    public void reluBackward(Tensor dst, Tensor diffDst, Tensor diffSrc) {
+        requireSameShape("dst", dst, "diffDst", diffDst);
+        requireSameShape("dst", dst, "diffSrc", diffSrc);
+        MemorySegment y = segment("dst", dst);
+        MemorySegment dy = segment("diffDst", diffDst);
+        MemorySegment dx = segment("diffSrc", diffSrc);
+        requireNoOverlap("diffSrc", dx, "dst", y);
+        if (dx.address() != dy.address()) {
+            requireNoOverlap("diffSrc", dx, "diffDst", dy);
+        }
+        DOWNCALLS.increment();
+        check("pcnn_relu_bwd", panamacnn_h.pcnn_relu_bwd(dst.elementCount(), y, dy, dx));
+    }
+
+    /** One float per thread for the loss the C function writes (no allocation per call). */
+    private static final ThreadLocal<MemorySegment> LOSS_SLOT =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(ValueLayout.JAVA_FLOAT));
+
+    @Override
+    public float crossEntropyForward(Tensor logits, IndexBuffer labels) {
+        checkCrossEntropy(logits, labels, null);
+        MemorySegment x = segment("logits", logits);
+        MemorySegment l = checkIntSegment("labels", labels.segment(), logits.dim(0));
+        MemorySegment slot = LOSS_SLOT.get();
+        DOWNCALLS.increment();
+        check("pcnn_softmax_xent_fwd",
+                panamacnn_h.pcnn_softmax_xent_fwd(logits.dim(0), logits.dim(1), x, l, slot));
+        return slot.get(ValueLayout.JAVA_FLOAT, 0);
+    }
+
+    @Override
+    public void crossEntropyBackward(Tensor logits, IndexBuffer labels, Tensor diffLogits) {
+        checkCrossEntropy(logits, labels, diffLogits);
+        MemorySegment x = segment("logits", logits);
+        MemorySegment l = checkIntSegment("labels", labels.segment(), logits.dim(0));
+        MemorySegment dx = segment("diffLogits", diffLogits);
+        requireNoOverlap("diffLogits", dx, "logits", x);
+        requireNoOverlap("diffLogits", dx, "labels", l);
+        DOWNCALLS.increment();
+        check("pcnn_softmax_xent_bwd",
+                panamacnn_h.pcnn_softmax_xent_bwd(logits.dim(0), logits.dim(1), x, l, dx));
+    }
+
+    /**
+     * Logits {@code [n, classes]}, n labels each in {@code [0, classes)} (the message names the first bad
+     * one), diffLogits (may be null) of the logits' shape. Allocates nothing when all is well.
+     */
+    static void checkCrossEntropy(Tensor logits, IndexBuffer labels, Tensor diffLogits) {
+        if (logits == null) {
+            throw new NullPointerException("logits must not be null");
+        }
+        if (labels == null) {
+            throw new NullPointerException("labels must not be null");
+        }
+        logits.checkAlive("logits");
+        if (logits.rank() != 2) {
+            throw new IllegalArgumentException("logits must have rank 2 [n, classes] but has shape "
+                    + Arrays.toString(logits.shape()));
+        }
+        long n = logits.dim(0);
+        long classes = logits.dim(1);
+        labels.check("labels", n);
+        if (diffLogits != null) {
+            if (diffLogits == logits) {
+                throw new IllegalArgumentException("diffLogits must not be the logits tensor");
+            }
+            requireSameShape("logits", logits, "diffLogits", diffLogits);
+        }
+        MemorySegment l = labels.segment();
+        for (long i = 0; i < n; i++) {
+            int label = l.getAtIndex(ValueLayout.JAVA_INT, i);
+            if (label < 0 || label >= classes) {
+                throw new IllegalArgumentException("labels[" + i + "] = " + label + " is out of range [0, " + classes
+                        + ") (logits have " + classes + " classes)");
+            }
+        }
+    }
+
+    private static void requireSameShape(String aName, Tensor a, String bName, Tensor b) {
+        if (a == null) {
+            throw new NullPointerException(aName + " must not be null");
+        }
+        if (b == null) {
+            throw new NullPointerException(bName + " must not be null");
+        }
+        a.checkAlive(aName);
+        b.checkAlive(bName);
+        if (!a.hasSameShape(b)) {
+            throw new IllegalArgumentException(bName + " has shape " + Arrays.toString(b.shape()) + " but " + aName
+                    + " has shape " + Arrays.toString(a.shape()) + "; they must be equal");
+        }
+    }
+
+    /** Like {@link #checkSegment} for int32 buffers. */
+    private static MemorySegment checkIntSegment(String name, MemorySegment s, long elements) {
+        return checkSegment(name, s, elements); // same size rule: 4 bytes per element
     }
 
     // ---- descriptors ---------------------------------------------------------------------------
@@ -288,10 +452,21 @@ public final class NativeBackend implements Backend {
         }
     }
 
-    /** Maps a C status to an exception naming the function. */
+    /**
+     * Maps a C status to an exception naming the function: {@code PCNN_STATUS_OUT_OF_MEMORY} (the kernel could
+     * not allocate its native scratch memory) to {@link OutOfMemoryError}, as the JDK reports a failed native
+     * allocation ({@code Arena.allocate}, {@code ByteBuffer.allocateDirect}); every other non-OK status to
+     * {@link NativeKernelException}.
+     */
     static void check(String function, int status) {
-        if (status != panamacnn_h.PCNN_STATUS_OK()) {
-            throw new NativeKernelException(function, status, NativeLibrary.statusText(status));
+        if (status == panamacnn_h.PCNN_STATUS_OK()) {
+            return;
         }
+        if (status == panamacnn_h.PCNN_STATUS_OUT_OF_MEMORY()) {
+            throw new OutOfMemoryError(function + " could not allocate native scratch memory (status " + status
+                    + ", " + NativeLibrary.statusText(status) + "); its outputs are unspecified, nothing is left "
+                    + "allocated, and the call can be repeated once native memory is available");
+        }
+        throw new NativeKernelException(function, status, NativeLibrary.statusText(status));
     }
 }

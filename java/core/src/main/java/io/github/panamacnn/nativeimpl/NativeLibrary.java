@@ -11,12 +11,22 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.net.URI;
+import java.nio.file.FileSystemNotFoundException;
+import java.security.CodeSource;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.TreeSet;
+import java.util.stream.Stream;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipFile;
 
 /**
  * Loads {@code libpanamacnn} once per JVM (lazily, thread-safe) and records where it came from or
@@ -24,7 +34,8 @@ import java.util.Optional;
  *
  * <p>Order: the system property {@value #PATH_PROPERTY} names a library file to load exactly
  * (no fallback when it is set); otherwise the library that the jar carries for this platform,
- * {@code /native/<os>-<arch>/<System.mapLibraryName("panamacnn")>}, is extracted into
+ * {@code /native/<os>-<arch>/<file>} ({@link #resourceName(String, String)}: {@code libpanamacnn.so},
+ * {@code panamacnn.dll} or {@code libpanamacnn.dylib}), is extracted into
  * {@code <panamacnn.tmpdir or java.io.tmpdir>/panamacnn-<version>-<sha256 prefix>/} (temp file +
  * atomic move, so concurrent JVMs are safe; an identical existing file is reused) and loaded with
  * {@link System#load}. The library is loaded from this class, which shares its class loader with
@@ -41,7 +52,7 @@ public final class NativeLibrary {
     public static final String PATH_PROPERTY = "panamacnn.library.path";
     /** The folder under which the bundled library is extracted (default: {@code java.io.tmpdir}). */
     public static final String TMPDIR_PROPERTY = "panamacnn.tmpdir";
-    /** Caps the ISA right after loading: scalar, avx2 or avx512. */
+    /** Caps the ISA right after loading: scalar, avx2, avx512 or neon. */
     public static final String MAX_ISA_PROPERTY = "panamacnn.maxIsa";
     /** Sets the kernel thread count right after loading: 1..256. */
     public static final String NUM_THREADS_PROPERTY = "panamacnn.numThreads";
@@ -128,7 +139,7 @@ public final class NativeLibrary {
         NativeBackend.check("pcnn_set_max_isa", panamacnn_h.pcnn_set_max_isa(level));
     }
 
-    /** {@code pcnn_isa_name(level)}: "scalar", "avx2", "avx512" or "unknown". */
+    /** {@code pcnn_isa_name(level)}: "scalar", "avx2", "avx512", "neon" or "unknown". */
     public static String isaName(int level) {
         ensureLoaded();
         return panamacnn_h.pcnn_isa_name(level).reinterpret(Long.MAX_VALUE).getString(0);
@@ -144,6 +155,12 @@ public final class NativeLibrary {
     public static void setNumThreads(int n) {
         ensureLoaded();
         NativeBackend.check("pcnn_set_num_threads", panamacnn_h.pcnn_set_num_threads(n));
+    }
+
+    /** {@code pcnn_scratch_bytes()}: native scratch memory the kernels hold now, all threads together. */
+    public static long scratchBytes() {
+        ensureLoaded();
+        return panamacnn_h.pcnn_scratch_bytes();
     }
 
     /** {@code pcnn_abi_version()}: the ABI compiled into the loaded library. */
@@ -268,7 +285,7 @@ public final class NativeLibrary {
             return Isa.parse(value);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("system property " + MAX_ISA_PROPERTY + " = '" + value
-                    + "' is invalid: expected scalar, avx2 or avx512");
+                    + "' is invalid: expected scalar, avx2, avx512 or neon");
         }
     }
 
@@ -317,10 +334,122 @@ public final class NativeLibrary {
         };
     }
 
+    /** "os-arch" as the jar names its native folders, e.g. "linux-x86_64", "windows-x86_64". */
+    static String platformId(String osNameProperty, String osArchProperty) {
+        return osName(osNameProperty) + "-" + archName(osArchProperty);
+    }
+
+    /** The platform of this JVM, e.g. "linux-x86_64" (from os.name and os.arch). */
+    public static String currentPlatform() {
+        return platformId(System.getProperty("os.name"), System.getProperty("os.arch"));
+    }
+
+    /** The library's file name on an OS as {@link #osName} names it (what System.mapLibraryName gives there). */
+    static String libraryFileName(String os) {
+        return switch (os) {
+            case "windows" -> LIBRARY_NAME + ".dll";
+            case "macos" -> "lib" + LIBRARY_NAME + ".dylib";
+            default -> "lib" + LIBRARY_NAME + ".so";
+        };
+    }
+
+    /** The jar resource holding the library for a platform given by os.name / os.arch values. */
+    static String resourceName(String osNameProperty, String osArchProperty) {
+        return "/native/" + platformId(osNameProperty, osArchProperty) + "/"
+                + libraryFileName(osName(osNameProperty));
+    }
+
     /** The jar resource holding the library for the running platform. */
     static String resourceName() {
-        return "/native/" + osName(System.getProperty("os.name")) + "-" + archName(System.getProperty("os.arch")) + "/"
-                + System.mapLibraryName(LIBRARY_NAME);
+        return resourceName(System.getProperty("os.name"), System.getProperty("os.arch"));
+    }
+
+    private static final class PlatformsHolder {
+        static final List<String> PLATFORMS = listBundledPlatforms();
+    }
+
+    /**
+     * The platforms ("linux-x86_64", "windows-x86_64", ...) whose native library this jar (or class
+     * folder) carries, sorted; empty when none or when the jar cannot be listed. Never throws.
+     */
+    public static List<String> bundledPlatforms() {
+        return PlatformsHolder.PLATFORMS;
+    }
+
+    /**
+     * The platforms among jar entry names of the form {@code native/<os>-<arch>/<library file for os>}
+     * (a leading '/' is ignored), sorted and without duplicates.
+     */
+    static List<String> platformsIn(Iterable<String> entryNames) {
+        TreeSet<String> found = new TreeSet<>();
+        for (String name : entryNames) {
+            String n = name.startsWith("/") ? name.substring(1) : name;
+            String[] parts = n.split("/");
+            if (parts.length != 3 || !parts[0].equals("native")) {
+                continue;
+            }
+            int dash = parts[1].indexOf('-');
+            if (dash <= 0 || dash == parts[1].length() - 1) {
+                continue;
+            }
+            if (parts[2].equals(libraryFileName(parts[1].substring(0, dash)))) {
+                found.add(parts[1]);
+            }
+        }
+        return List.copyOf(found);
+    }
+
+    /**
+     * Why there is no library for a platform, naming the platforms the jar does carry and saying that
+     * the pure-Java reference backend is used instead.
+     */
+    static String noLibraryMessage(String osNameProperty, String osArchProperty, List<String> carried) {
+        String platform = platformId(osNameProperty, osArchProperty);
+        String file = libraryFileName(osName(osNameProperty));
+        return "this jar has no native library for " + platform + " (os.name=" + osNameProperty + ", os.arch="
+                + osArchProperty + "; resource " + resourceName(osNameProperty, osArchProperty) + " not found); "
+                + "it carries native libraries for: "
+                + (carried.isEmpty() ? "no platform" : String.join(", ", carried))
+                + ". panama-cnn therefore runs on the pure-Java reference backend. For native kernels build the jar "
+                + "on this platform (mvn package), or set -D" + PATH_PROPERTY + "=/path/to/" + file;
+    }
+
+    private static List<String> listBundledPlatforms() {
+        try {
+            CodeSource cs = NativeLibrary.class.getProtectionDomain().getCodeSource();
+            if (cs == null || cs.getLocation() == null) {
+                return List.of();
+            }
+            URI uri = cs.getLocation().toURI();
+            Path where;
+            try {
+                where = Path.of(uri);
+            } catch (FileSystemNotFoundException | IllegalArgumentException e) {
+                return List.of();
+            }
+            List<String> names = new ArrayList<>();
+            if (Files.isDirectory(where)) {
+                Path nativeDir = where.resolve("native");
+                if (Files.isDirectory(nativeDir)) {
+                    try (Stream<Path> files = Files.walk(nativeDir, 2)) {
+                        files.filter(Files::isRegularFile)
+                                .forEach(f -> names.add("native/" + nativeDir.relativize(f).toString()
+                                        .replace(f.getFileSystem().getSeparator(), "/")));
+                    }
+                }
+            } else if (Files.isRegularFile(where)) {
+                try (ZipFile zip = new ZipFile(where.toFile())) {
+                    for (ZipEntry e : Collections.list(zip.entries())) {
+                        if (e.getName().startsWith("native/")) {
+                            names.add(e.getName());
+                        }
+                    }
+                }
+            }
+            return platformsIn(names);
+        } catch (IOException | RuntimeException | java.net.URISyntaxException e) {
+            return List.of();
+        }
     }
 
     private static Path extractBundled() throws IOException {
@@ -328,20 +457,24 @@ public final class NativeLibrary {
         byte[] bytes;
         try (InputStream in = NativeLibrary.class.getResourceAsStream(resource)) {
             if (in == null) {
-                throw new IOException("this jar has no native library for this platform: resource " + resource
-                        + " not found (os.name=" + System.getProperty("os.name") + ", os.arch="
-                        + System.getProperty("os.arch") + "); build it from source (mvn package) or set -D"
-                        + PATH_PROPERTY + "=/path/to/" + System.mapLibraryName(LIBRARY_NAME));
+                throw new IOException(noLibraryMessage(System.getProperty("os.name"), System.getProperty("os.arch"),
+                        bundledPlatforms()));
             }
             bytes = in.readAllBytes();
         }
         String tmp = System.getProperty(TMPDIR_PROPERTY);
-        Path base = Path.of(tmp != null && !tmp.isBlank() ? tmp : System.getProperty("java.io.tmpdir"));
+        boolean configured = tmp != null && !tmp.isBlank();
+        Path base = Path.of(configured ? tmp : System.getProperty("java.io.tmpdir"));
         try {
             return extract(bytes, base, javaVersion(), System.mapLibraryName(LIBRARY_NAME));
-        } catch (IOException e) {
-            throw new IOException("could not extract " + resource + " under " + base.toAbsolutePath() + ": " + e
-                    + " (set -D" + TMPDIR_PROPERTY + "=<a writable folder>)", e);
+        } catch (IOException | RuntimeException e) {
+            // e.g. a read-only or full temp folder: say which folder, where it came from and what to set
+            String from = configured ? "system property " + TMPDIR_PROPERTY + " = " + tmp
+                    : "java.io.tmpdir, as " + TMPDIR_PROPERTY + " is not set";
+            throw new IOException("could not extract the bundled native library " + resource + " into the folder "
+                    + base.toAbsolutePath() + " (from " + from + "): " + e + "; that folder must be writable: set -D"
+                    + TMPDIR_PROPERTY + "=<a writable folder>, or -D" + PATH_PROPERTY + "=<an extracted "
+                    + System.mapLibraryName(LIBRARY_NAME) + "> to load a copy from elsewhere", e);
         }
     }
 

@@ -191,4 +191,28 @@ public final class Tolerance {
             throw new AssertionError(msg);
         }
     }
+
+    /**
+     * Softmax cross-entropy results (loss or gradient) against the double reference: both sides compute in
+     * double and round to float once, so they may differ only by the rounding of slightly different double
+     * values ({@code exp}/{@code log} of two libraries): allowed {@code 2u * |exact| + 2^-40} per element.
+     * Returns null when all are within, else a message naming the first offending index and both values.
+     */
+    public static String compareLoss(String what, float[] actual, double[] exact) {
+        if (actual.length != exact.length) {
+            return what + ": length mismatch: actual " + actual.length + ", exact " + exact.length;
+        }
+        for (int i = 0; i < actual.length; i++) {
+            double e = exact[i];
+            double a = actual[i];
+            if (Double.isNaN(e) && Double.isNaN(a)) {
+                continue;
+            }
+            double bound = 2 * U * Math.abs(e) + 0x1p-40;
+            if (!(Math.abs(a - e) <= bound)) {
+                return what + "[" + i + "]: got " + actual[i] + ", exact " + e + ", allowed error " + bound;
+            }
+        }
+        return null;
+    }
 }

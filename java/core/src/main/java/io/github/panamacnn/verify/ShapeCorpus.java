@@ -124,7 +124,13 @@ public final class ShapeCorpus {
                 pool("width-1",                 1,  3,  9,  1, 3, 1, 2, 1, 0, 0, 0, 0, 1, 1, false),
                 pool("rect-window-1x4",         1,  2,  8,  9, 1, 4, 1, 2, 0, 0, 0, 0, 1, 1, false),
                 pool("identity-1x1",            1,  3,  5,  5, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, false),
-                pool("wide-stride-1-row-tail",  2,  3,  5, 35, 2, 3, 1, 1, 1, 0, 1, 2, 1, 1, false));
+                pool("wide-stride-1-row-tail",  2,  3,  5, 35, 2, 3, 1, 1, 1, 0, 1, 2, 1, 1, false),
+                // ceil mode, PyTorch's output-size rule: windows larger than the (padded) input
+                pool("ceil-window-gt-input",    1,  3,  3,  3, 4, 4, 3, 3, 0, 0, 0, 0, 1, 1, true),
+                pool("ceil-dilated-gt-input",   2,  2,  2,  5, 3, 3, 4, 5, 1, 0, 1, 1, 2, 3, true),
+                pool("ceil-s2-gt-input",        1, 17,  1,  1, 3, 3, 2, 2, 1, 0, 1, 0, 1, 1, true),
+                pool("ceil-s2-hanging",         1,  4,  6, 10, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, true),
+                pool("ceil-wide-gt-input-rows", 1,  3,  2, 37, 5, 3, 4, 2, 1, 0, 1, 1, 1, 1, true));
     }
 
     /**

@@ -227,6 +227,18 @@ class NativeBackendValidationTest {
     }
 
     @Test
+    void checkMapsOutOfMemoryToOutOfMemoryErrorNamingTheFunction() {
+        int status = panamacnn_h.PCNN_STATUS_OUT_OF_MEMORY();
+        assertThat(status).isEqualTo(4); // the ABI's value, never renumbered
+        assertThatThrownBy(() -> NativeBackend.check("pcnn_conv2d_bwd_data", status))
+                .isInstanceOf(OutOfMemoryError.class)
+                .hasMessageContaining("pcnn_conv2d_bwd_data")
+                .hasMessageContaining("native scratch memory")
+                .hasMessageContaining("status 4")
+                .hasMessageContaining(NativeLibrary.statusText(status));
+    }
+
+    @Test
     void outOfRangeMaxPoolIndexComesBackAsNativeKernelException() {
         int[] bad = new int[(int) P.dstElementCount()];
         bad[7] = 25; // plane is 5*5 = 25: one past the end

@@ -95,7 +95,7 @@ class NativeLibraryTest {
         assertThatThrownBy(() -> NativeLibrary.parseMaxIsa("sse4"))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("panamacnn.maxIsa").hasMessageContaining("'sse4'")
-                .hasMessageContaining("scalar, avx2 or avx512");
+                .hasMessageContaining("scalar, avx2, avx512 or neon");
         assertThat(NativeLibrary.parseNumThreads(null)).isNull();
         assertThat(NativeLibrary.parseNumThreads("1")).isEqualTo(1);
         assertThat(NativeLibrary.parseNumThreads(" 256 ")).isEqualTo(256);

@@ -19,6 +19,7 @@ class PanamaCnnTest {
         assertThat(PanamaCnn.abiVersion()).isEqualTo(PanamaCnn.expectedAbiVersion()).isEqualTo(1);
         assertThat(PanamaCnn.version()).isNotBlank();
         assertThat(PanamaCnn.activeIsa().level()).isLessThanOrEqualTo(PanamaCnn.detectedIsa().level());
+        assertThat(PanamaCnn.nativeScratchBytes()).isNotNegative();
     }
 
     @Test
@@ -86,6 +87,7 @@ class PanamaCnnTest {
         assertThat(Isa.SCALAR.level()).isEqualTo(0);
         assertThat(Isa.AVX2.level()).isEqualTo(1);
         assertThat(Isa.AVX512.level()).isEqualTo(2);
+        assertThat(Isa.NEON.level()).isEqualTo(3);
         for (Isa isa : Isa.values()) {
             assertThat(Isa.fromLevel(isa.level())).isEqualTo(isa);
             assertThat(Isa.parse(isa.id().toUpperCase())).isEqualTo(isa);
@@ -93,9 +95,9 @@ class PanamaCnnTest {
             // the C names agree with the Java ones
             assertThat(NativeLibrary.isaName(isa.level())).isEqualTo(isa.id());
         }
-        assertThatThrownBy(() -> Isa.fromLevel(3)).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("3");
-        assertThatThrownBy(() -> Isa.parse("neon")).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("neon");
+        assertThatThrownBy(() -> Isa.fromLevel(4)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("4");
+        assertThatThrownBy(() -> Isa.parse("sve")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("sve");
     }
 }

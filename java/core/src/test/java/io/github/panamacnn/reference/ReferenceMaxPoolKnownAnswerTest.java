@@ -184,6 +184,60 @@ class ReferenceMaxPoolKnownAnswerTest {
     }
 
     @Test
+    void ceilModeWindowLargerThanTheInput() {
+        // PyTorch: MaxPool2d(kernel 4, stride 3, ceil_mode=True) on 3x3 gives 1x1 (numer = 3 - 4 = -1,
+        // ceil: floor((-1 + 2) / 3) + 1 = 1); the one window covers rows and columns 0..3, so the whole
+        // input. Floor mode has no window at all.
+        MaxPool2dGeometry g = MaxPool2dGeometry.of(1, 1, 3, 3, 4, 4, 3, 3, 0, 0, 0, 0, 1, 1, true);
+        assertThat(g.oh()).isEqualTo(1);
+        assertThat(g.ow()).isEqualTo(1);
+        Result r = forward(g, new float[] {2, 7, 1, 8, 2, 8, 1, 8, 2});
+        assertThat(r.dst()).containsExactly(8); // ties: the first 8, at (1, 0)
+        assertThat(r.indices()).containsExactly(3);
+        assertThatThrownBy(() -> MaxPool2dGeometry.of(1, 1, 3, 3, 4, 4, 3, 3, 0, 0, 0, 0, 1, 1, false))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("only ceil mode allows that");
+    }
+
+    @Test
+    void ceilModeDilatedWindowLargerThanThePaddedInput() {
+        // 1x2 row [4, 6], 1x3 window, dilation 2 (extent 5), stride 4, padLeft 1: padded width 3,
+        // numer = 3 - 5 = -2, ceil: floor((-2 + 3) / 4) + 1 = 1. Taps at -1 (padding), 1, 3 (past the input):
+        // only column 1 is in range, so it wins even though it is not the first tap.
+        MaxPool2dGeometry g = MaxPool2dGeometry.of(1, 1, 1, 2, 1, 3, 1, 4, 0, 0, 1, 0, 1, 2, true);
+        assertThat(g.ow()).isEqualTo(1);
+        Result r = forward(g, new float[] {4, 6});
+        assertThat(r.dst()).containsExactly(6);
+        assertThat(r.indices()).containsExactly(1);
+        // by more than stride - 1 = 3: no window (numer = -2 with stride 2: -2 + 1 < 0)
+        assertThatThrownBy(() -> MaxPool2dGeometry.of(1, 1, 1, 2, 1, 3, 1, 2, 0, 0, 1, 0, 1, 2, true))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("ceil mode allows at most strideW - 1 = 1");
+    }
+
+    @Test
+    void ceilModeWindowHangingPastTheInput() {
+        // 1x5 row [1, 2, 3, 9, 5], 1x3 window, stride 2, no padding: ceil -> floor((2 + 1) / 2) + 1 = 2
+        // windows {0,1,2} and {2,3,4}; and with width 6 [.., 0]: numer 3 -> 3 windows, the last {4,5,6}
+        // hangs one column past the input.
+        MaxPool2dGeometry g = MaxPool2dGeometry.of(1, 1, 1, 6, 1, 3, 1, 2, 0, 0, 0, 0, 1, 1, true);
+        assertThat(g.ow()).isEqualTo(3);
+        Result r = forward(g, new float[] {1, 2, 3, 9, 5, 0});
+        assertThat(r.dst()).containsExactly(3, 9, 5);
+        assertThat(r.indices()).containsExactly(2, 3, 4);
+    }
+
+    @Test
+    void ceilModeStillRejectsAWindowWithNoInputPosition() {
+        // 1x1 input, 1x2 window, dilation 3, stride 2, padding 1 + 1: numer = 3 - 4 = -1, ceil -> ow 1 (PyTorch
+        // accepts this geometry), but the one window's taps -1 and 2 both miss the input.
+        assertThatThrownBy(() -> MaxPool2dGeometry.of(1, 1, 1, 1, 1, 2, 1, 2, 0, 0, 1, 1, 1, 3, true))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("pooling window 0 along the width (taps at -1 + j*3, j < 2) lies entirely "
+                        + "in the padding of an input of width 1 (padding 1 + 1)");
+    }
+
+    @Test
     void ceilModeOnARow() {
         // 1x5 row [1,3,4,1,5], 1x2 window, stride 2, no padding: ceil -> 3 windows {0,1}, {2,3}, {4}.
         MaxPool2dGeometry g = MaxPool2dGeometry.of(1, 1, 1, 5, 1, 2, 1, 2, 0, 0, 0, 0, 1, 1, true);
