@@ -1356,8 +1356,11 @@ static void pw_task(void *p, int64_t t) {
 /* The flattened 1x1 case pw_task handles. */
 static int is_pointwise(const job_t *j) {
     const pcnn_conv2d_desc *d = j->d;
+    /* pad_top == 0: the one output row reads input row 0 (with top padding, e.g. a 1-row
+     * input, pad_top 1, stride_h 3, it lies entirely in the padding: found by native/fuzz) */
     return j->kt == 1 && j->direct && d->oh == 1 && d->ih == 1 && d->stride_w == 1 &&
-           d->pad_left == 0 && d->pad_right == 0 && !j->rowmode && j->nr <= 1;
+           d->pad_top == 0 && d->pad_left == 0 && d->pad_right == 0 && !j->rowmode &&
+           j->nr <= 1;
 }
 
 /* Splits the work into tasks: enough of them for the threads, each big enough to pay for
