@@ -63,6 +63,7 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
 run_one() {
     local h="$1" exe="$build/native/fuzz/fuzz_$1"
+    rm -rf "$build/findings/$h"
     mkdir -p "$build/corpus/$h" "$build/findings/$h"
     "$exe" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2560 -max_len=4096 \
         -print_final_stats=1 -artifact_prefix="$build/findings/$h/" \
