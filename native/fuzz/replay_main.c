@@ -79,7 +79,7 @@ static int run_dir(const char *dir) {
         ++n;
     }
     closedir(d);
-    qsort(names, n, sizeof *names, by_name);
+    if (n > 0) qsort(names, n, sizeof *names, by_name); /* names is NULL when n == 0 */
     int ran = 0;
     for (size_t i = 0; i < n; ++i) {
         struct stat st;
