@@ -40,7 +40,7 @@ import picocli.CommandLine.Spec;
                         + "after each epoch.",
                 "Writes OUT/lenet5.npz (PyTorch state_dict keys, loadable with `predict` or in PyTorch) and "
                         + "OUT/lenet5-training.png (loss and accuracy curves).",
-                "The defaults (Adam, lr 2e-3 halved after each epoch, batch 64, 4 epochs) reach about 89% test "
+                "The defaults (Adam, lr 2e-3 halved after each epoch, batch 64, 4 epochs) reach about 89%% test "
                         + "accuracy; PyTorch's "
                         + "classic recipe is --optimizer sgd --lr 0.01 --momentum 0.9 --batch 64."})
 final class TrainCommand implements Callable<Integer> {

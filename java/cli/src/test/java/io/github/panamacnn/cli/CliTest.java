@@ -58,6 +58,26 @@ class CliTest {
         return rows;
     }
 
+    /**
+     * Every command's help renders without picocli's format fallback: a bare '%' in a description
+     * makes picocli print a WARN on System.err and show the raw text.
+     */
+    @Test
+    void everyHelpTextFormatsCleanly() {
+        java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream saved = System.err;
+        System.setErr(new java.io.PrintStream(captured, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            CommandLine main = Main.commandLine();
+            StringBuilder all = new StringBuilder(main.getUsageMessage());
+            main.getSubcommands().values().forEach(sub -> all.append(sub.getUsageMessage()));
+            assertThat(all.toString()).contains("train").contains("predict");
+        } finally {
+            System.setErr(saved);
+        }
+        assertThat(captured.toString(java.nio.charset.StandardCharsets.UTF_8)).doesNotContain("picocli WARN");
+    }
+
     @Test
     void noArgumentsPrintsUsageWithTheSubcommands() {
         Run r = run();
