@@ -40,6 +40,11 @@
  * wanted; a sum is non-finite iff it met a non-finite value or overflowed) and returns
  * PCNN_STATUS_UNSUPPORTED, handing the call to the scalar kernel, when it finds one.
  *
+ * Stride-1 unpadded convolutions on planes of at most one chunk that the stride-1 path does
+ * not take (too many junk rows between batched images, e.g. lenet2) and with fewer than 96
+ * output channels per group take cw_run_flat: the col rows are the src planes themselves,
+ * read at tap offsets, and nothing is packed (see there).
+ *
  * AVX-512 only (CW_TRANS): shapes that do not take the stride-1 path and have at least 96
  * output channels per group take cw_run_trans instead, with lanes along the taps and the
  * accumulators in registers over a whole image piece (see there). Measured on a busy
