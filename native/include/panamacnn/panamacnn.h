@@ -286,7 +286,8 @@ PCNN_API int32_t pcnn_softmax_xent_bwd(int64_t n, int64_t classes, const float *
  * (thread-local; starts at PCNN_ALGO_AUTO on every thread). A request for an algorithm that
  * cannot take a call's geometry makes that call return PCNN_STATUS_UNSUPPORTED (nothing is
  * written); a call it takes geometrically but declines at run time (non-finite src or weights,
- * whose Inf/NaN Winograd would spread across its tile) is served by the direct algorithm.
+ * whose Inf/NaN Winograd would spread across its tile; planes too large for 32-bit offsets) is
+ * served by the direct algorithm.
  * Backward-weights has only the direct algorithm: a WINOGRAD request serves it directly.
  * Returns PCNN_STATUS_INVALID_ARGUMENT for an unknown id.
  */

@@ -30,6 +30,7 @@ typedef enum pcnn_scratch_slot {
     PCNN_SCRATCH_CONV_PACK,         /* conv2d direct: packed weights */
     PCNN_SCRATCH_CONV_PACK_FLAGS,   /* conv2d direct: which weight blocks are packed */
     PCNN_SCRATCH_CONV_BWD_WEIGHTS,  /* conv2d backward-weights: accumulators, packed columns */
+    PCNN_SCRATCH_CONV_BIAS_SUMS,    /* conv2d backward-weights: bias sums when diff_bias is NULL */
     PCNN_SCRATCH_WINO_WEIGHTS,      /* conv2d Winograd: transformed weights (caller's thread, per call) */
     PCNN_SCRATCH_WINO_TILES,        /* conv2d Winograd: a worker's transformed input tiles */
     PCNN_SCRATCH_WINO_PRODUCTS,     /* conv2d Winograd: a worker's products of one channel block */

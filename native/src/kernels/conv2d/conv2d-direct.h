@@ -1358,8 +1358,11 @@ static void pw_task(void *p, int64_t t) {
 /* The flattened 1x1 case pw_task handles. */
 static int is_pointwise(const job_t *j) {
     const pcnn_conv2d_desc *d = j->d;
+    /* pad_top == 0: the one output row reads input row 0 (with top padding, e.g. a 1-row
+     * input, pad_top 1, stride_h 3, it lies entirely in the padding: found by native/fuzz) */
     return j->kt == 1 && j->direct && d->oh == 1 && d->ih == 1 && d->stride_w == 1 &&
-           d->pad_left == 0 && d->pad_right == 0 && !j->rowmode && j->nr <= 1;
+           d->pad_top == 0 && d->pad_left == 0 && d->pad_right == 0 && !j->rowmode &&
+           j->nr <= 1;
 }
 
 /* Splits the work into tasks: enough of them for the threads, each big enough to pay for
@@ -1507,6 +1510,19 @@ PCNN_INTERNAL int32_t PCNN_DIRECT_FWD(const pcnn_conv2d_desc *desc, const float 
      * the right padding never reached. */
     j.direct = d.stride_w == 1 && d.pad_left == 0 && (d.ow - 1) + (d.kw - 1) * d.dilation_w < d.iw;
     j.row_w = d.ow + ((d.kw - 1) * d.dilation_w) / d.stride_w;
+    /* The padded copy spans every row and column between the first and the last tap,
+     * padding and rows the stride skips included: with padding or stride far larger than
+     * the image (a valid desc, e.g. a 1x2 input with padding and stride 46340) that is
+     * gigabytes and seconds for a few outputs, where the scalar kernel costs only its
+     * outputs' taps. Such shapes go to the scalar kernel. (Found by native/fuzz.) The
+     * row span is at most the padded height, so it fits in int64. */
+    if (!j.direct) {
+        const int64_t rows = (d.oh - 1) * d.stride_h + (d.kh - 1) * d.dilation_h + 1;
+        const int64_t copy = sat_mul(rows, sat_mul(d.stride_w, j.row_w));
+        if (copy / 4 > d.ih * d.iw + d.oh * d.ow + 1024) {
+            return PCNN_STATUS_UNSUPPORTED;
+        }
+    }
     /* Rows narrower than a vector (e.g. 14 wide at 16 lanes): tiles of nv rows instead
      * of one-vector tiles. The whole-vector reads of a tile's first rows stay inside the
      * padded copy (it has slack); in place, a tile only takes rows whose reads stay inside

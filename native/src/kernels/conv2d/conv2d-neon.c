@@ -49,6 +49,7 @@
 #include <string.h>
 
 #include "core/pcnn_internal.h"
+#include "core/scratch.h"
 
 #define OCB 8 /* output channels per tile (two weight vectors) */
 #define NV 3  /* vectors per wide tile (12 pixels) */
@@ -355,15 +356,18 @@ static int32_t run_engine(engine *e, const pcnn_conv2d_desc *d, const float *wei
     const int64_t kt = e->kh * e->kw;
     const int64_t wp_count = e->groups * e->nob * e->ci_g * kt * OCB;
     const int64_t nph = e->nphase;
-    float *wp = malloc((size_t)wp_count * sizeof(float));
-    col_tap *ct = malloc((size_t)(nph * e->kw) * sizeof(col_tap));
-    int64_t *meta = malloc((size_t)(4 * nph) * sizeof(int64_t));
-    if (wp == NULL || ct == NULL || meta == NULL) {
-        free(wp);
-        free(ct);
-        free(meta);
+    /* packed weights, column taps and per-phase lane ranges, in the calling thread's scratch
+     * (core/scratch.h): it lives until this entry point returns; the workers only read it */
+    const size_t wp_bytes = (size_t)wp_count * sizeof(float);
+    const size_t ct_bytes = (size_t)(nph * e->kw) * sizeof(col_tap);
+    char *scratch = pcnn_scratch_get(PCNN_SCRATCH_CONV_PACK,
+                                     wp_bytes + ct_bytes + (size_t)(4 * nph) * sizeof(int64_t));
+    if (scratch == NULL) {
         return PCNN_STATUS_OUT_OF_MEMORY;
     }
+    float *wp = (float *)scratch;
+    col_tap *ct = (col_tap *)(scratch + wp_bytes);            /* 8-byte multiples: aligned */
+    int64_t *meta = (int64_t *)(scratch + wp_bytes + ct_bytes);
     /* pack: wp[g][ob][ci][ky][kx][l] = weight of (engine out ob*OCB + l, engine in ci) */
     const int64_t cg = d->c / d->groups, ocg = d->oc / d->groups;
     for (int64_t g = 0; g < e->groups; ++g)
@@ -412,9 +416,6 @@ static int32_t run_engine(engine *e, const pcnn_conv2d_desc *d, const float *wei
         macs = INT64_MAX;
     }
     pcnn_parallel_for_work(e->n * e->groups * e->nob * e->out_h, macs, engine_task, e);
-    free(wp);
-    free(ct);
-    free(meta);
     return PCNN_STATUS_OK;
 }
 

@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "core/pcnn_internal.h"
+#include "core/scratch.h"
 
 #define RO 4      /* output channels per register tile */
 #define TB 5      /* taps per task (and per register tile) */
@@ -147,14 +148,16 @@ static void bw_task(void *p, int64_t task) {
     const pcnn_conv2d_desc *d = x->d;
     const int64_t g = task / x->tblocks, t0 = (task % x->tblocks) * TB;
     const int64_t oblocks = (x->ocg + RO - 1) / RO;
-    float *col = malloc((size_t)(TB * PCH) * sizeof(float));
-    float32x4_t *acc = malloc((size_t)(oblocks * RO * TB) * sizeof(float32x4_t));
-    if (col == NULL || acc == NULL) {
-        free(col);
-        free(acc);
+    /* the task's packed col rows, then its accumulators: the thread's scratch (core/scratch.h) */
+    const size_t col_bytes = (size_t)(TB * PCH) * sizeof(float);
+    char *scratch = pcnn_scratch_get(PCNN_SCRATCH_CONV_BWD_WEIGHTS,
+                                     col_bytes + (size_t)(oblocks * RO * TB) * sizeof(float32x4_t));
+    if (scratch == NULL) {
         __atomic_store_n(&x->oom, 1, __ATOMIC_RELAXED);
         return;
     }
+    float *col = (float *)scratch;
+    float32x4_t *acc = (float32x4_t *)(scratch + col_bytes); /* 64-byte aligned + 20 KiB */
     for (int64_t i = 0; i < oblocks * RO * TB; ++i) acc[i] = vdupq_n_f32(0.0f);
     for (int64_t n = 0; n < d->n; ++n) {
         for (int64_t p0 = 0; p0 < x->ohw; p0 += PCH) {
@@ -178,8 +181,6 @@ static void bw_task(void *p, int64_t task) {
             dw[t0 + j] = vaddvq_f32(acc[(o / RO) * RO * TB + (o % RO) * TB + j]);
         }
     }
-    free(col);
-    free(acc);
 }
 
 /* diff_bias[o] = sum over n, y, x of dY, in the scalar kernel's order */

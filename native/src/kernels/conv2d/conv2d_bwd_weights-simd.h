@@ -991,7 +991,7 @@ PCNN_INTERNAL int32_t CW_NAME(const pcnn_conv2d_desc *d, const float *src, const
     if (diff_bias != NULL || padded) {
         float *sums = diff_bias;
         if (sums == NULL) {
-            sums = malloc((size_t)d->oc * sizeof(float));
+            sums = pcnn_scratch_get(PCNN_SCRATCH_CONV_BIAS_SUMS, (size_t)d->oc * sizeof(float));
             if (sums == NULL) {
                 return PCNN_STATUS_OUT_OF_MEMORY;
             }
@@ -1001,9 +1001,6 @@ PCNN_INTERNAL int32_t CW_NAME(const pcnn_conv2d_desc *d, const float *src, const
         int finite = 1;
         for (int64_t o = 0; o < d->oc; ++o) {
             finite &= isfinite(sums[o]) != 0;
-        }
-        if (sums != diff_bias) {
-            free(sums);
         }
         if (padded && !finite) {
             return PCNN_STATUS_UNSUPPORTED; /* see the header comment: the scalar kernel */

@@ -35,6 +35,7 @@ class WinogradTest {
     void nativeWinogradIsWithinTheWinogradBoundAtEveryIsaLevel() {
         List<String> failures = new ArrayList<>();
         int compared = 0;
+        int levels = 0;
         Isa before = PanamaCnn.activeIsa();
         try {
             for (Isa isa : Isa.values()) {
@@ -42,6 +43,10 @@ class WinogradTest {
                     break;
                 }
                 PanamaCnn.setMaxIsa(isa);
+                if (PanamaCnn.activeIsa() != isa) {
+                    continue; // another architecture's level (e.g. AVX2 on AArch64)
+                }
+                levels++;
                 for (long[] v : SHAPES) {
                     Conv2dGeometry g = Conv2dGeometry.of(v[0], v[1], v[2], v[3], v[4], 3, 3, 1, 1, v[5], v[6], v[7],
                             v[8], 1, 1, v[9]);
@@ -58,7 +63,8 @@ class WinogradTest {
             PanamaCnn.setMaxIsa(before);
         }
         assertThat(failures).isEmpty();
-        assertThat(compared).isEqualTo(SHAPES.length * 2 * (PanamaCnn.detectedIsa().level() + 1));
+        assertThat(levels).isGreaterThanOrEqualTo(1);
+        assertThat(compared).isEqualTo(SHAPES.length * 2 * levels);
     }
 
     private String compare(Conv2dGeometry g, boolean bwd, Isa isa, long seed) {
@@ -81,8 +87,10 @@ class WinogradTest {
                 s = Tolerance.winogradAbsBound(g, false, toDouble(in), toDouble(w), toDouble(b));
             }
             String where = isa.id() + " " + (bwd ? "bwd_data " : "fwd ") + g;
+            // x86 levels have SIMD Winograd kernels; scalar and NEON the scalar one
+            String level = isa.id().startsWith("avx") ? isa.id() : "scalar";
             if (NativeBackend.lastAlgorithm() != ConvAlgorithm.WINOGRAD
-                    || !NativeBackend.lastKernel().equals("winograd/" + isa.id())) {
+                    || !NativeBackend.lastKernel().equals("winograd/" + level)) {
                 return where + ": served by " + NativeBackend.lastKernel();
             }
             float[] actual = out.toArray();
