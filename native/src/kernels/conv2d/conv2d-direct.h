@@ -1639,13 +1639,21 @@ static void flat_bwd_task(void *p, int64_t task) {
             tap[i] = t;
             outp[i] = planes + ci * pitch + ky * d->dilation_h * iw + kx * d->dilation_w;
         }
-        int64_t p0 = 0;
-        for (; p0 + FV * VL <= dp; p0 += FV * VL) flat_tile(dyk, dp, ocg, w, taps, tap, nt, outp, p0, FV);
-        switch ((dp - p0) / VL) {
-        case 3: flat_tile(dyk, dp, ocg, w, taps, tap, nt, outp, p0, 3); break;
-        case 2: flat_tile(dyk, dp, ocg, w, taps, tap, nt, outp, p0, 2); break;
-        case 1: flat_tile(dyk, dp, ocg, w, taps, tap, nt, outp, p0, 1); break;
-        default: break;
+        /* the row's vectors in tiles of equal width (9 -> 3 x 3, not 4 + 4 + 1: a one-vector
+         * tile has too few accumulators to hide the FMA latency) */
+        const int64_t nvec = dp / VL, ntiles = ceil_div(nvec, FV);
+        for (int64_t k = 0, p0 = 0; k < ntiles; ++k) {
+            const int64_t nv = (nvec - p0 / VL) / (ntiles - k) +
+                               ((nvec - p0 / VL) % (ntiles - k) != 0);
+            switch (nv) {
+#if FV >= 4
+            case 4: flat_tile(dyk, dp, ocg, w, taps, tap, nt, outp, p0, 4); break;
+#endif
+            case 3: flat_tile(dyk, dp, ocg, w, taps, tap, nt, outp, p0, 3); break;
+            case 2: flat_tile(dyk, dp, ocg, w, taps, tap, nt, outp, p0, 2); break;
+            default: flat_tile(dyk, dp, ocg, w, taps, tap, nt, outp, p0, 1); break;
+            }
+            p0 += nv * VL;
         }
     }
     float *dx = j->dx + (n * d->c + g * cg) * ihw;
