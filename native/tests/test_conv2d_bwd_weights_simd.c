@@ -14,6 +14,15 @@
 #include "core/pcnn_internal.h"
 #include "test_util.h"
 
+#if defined(__x86_64__) || defined(_M_X64)
+/* calls that took the in-place small-plane path (cw_run_flat), per variant */
+extern int64_t pcnn_conv2d_bwd_weights_flat_runs__avx2;
+extern int64_t pcnn_conv2d_bwd_weights_flat_runs__avx512;
+#define FLAT_RUNS() (pcnn_conv2d_bwd_weights_flat_runs__avx2 + pcnn_conv2d_bwd_weights_flat_runs__avx512)
+#else
+#define FLAT_RUNS() ((int64_t)0)
+#endif
+
 static int g_compared;
 static int g_fallbacks; /* non-finite dY with padded taps: handed to scalar */
 
@@ -239,6 +248,20 @@ int main(void) {
         run_case(conv_desc(2, 14, 25, 27, 101, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1), m, "trans s2 dil");
         run_case(conv_desc(1, 127, 5, 6, 96, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1), m, "trans 1x1 s2");
     }
+    /* the in-place small-plane path (stride 1, unpadded, planes of at most one chunk):
+     * LeNet-5's second convolution as trained (14x14 -> 10x10), image blocks with a tail,
+     * ow >= 16 (vector plus masked tail per row), dilation, groups, 1-row kernels (no
+     * junk columns), non-finite src (handed to the packing path) */
+    const int64_t flat_before = FLAT_RUNS();
+    for (int m = 0; m < 4; ++m) {
+        run_case(conv_desc(9, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1), m, "flat lenet2");
+        run_case(conv_desc(3, 5, 13, 21, 7, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1), m, "flat wide rows");
+        run_case(conv_desc(2, 4, 12, 11, 6, 3, 3, 1, 1, 0, 0, 0, 0, 2, 2, 2), m, "flat dil g2");
+        run_case(conv_desc(2, 3, 9, 10, 5, 1, 4, 1, 1, 0, 0, 0, 0, 1, 1, 1), m, "flat 1x4");
+        run_case(conv_desc(2, 3, 9, 10, 5, 4, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1), m, "flat 4x1");
+    }
+    CHECK(pcnn_isa_detected() == PCNN_ISA_SCALAR || FLAT_RUNS() > flat_before,
+          "the in-place small-plane path never ran");
     /* benchmark shapes with a smaller N */
     run_case(conv_desc(4, 1, 28, 28, 6, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1), 0, "lenet1");
     run_case(conv_desc(4, 6, 12, 12, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1), 0, "lenet2");

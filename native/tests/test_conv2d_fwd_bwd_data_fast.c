@@ -27,6 +27,12 @@ PCNN_INTERNAL int32_t pcnn_conv2d_fwd__avx512(const pcnn_conv2d_desc *, const fl
                                               const float *, const float *, float *);
 PCNN_INTERNAL int32_t pcnn_conv2d_bwd_data__avx512(const pcnn_conv2d_desc *, const float *,
                                                    const float *, float *);
+/* calls served by the small-plane backward-data path (flat_bwd_data), per variant */
+extern int64_t pcnn_conv2d_bwd_data_flat_runs__avx2;
+extern int64_t pcnn_conv2d_bwd_data_flat_runs__avx512;
+#define FLAT_RUNS() (pcnn_conv2d_bwd_data_flat_runs__avx2 + pcnn_conv2d_bwd_data_flat_runs__avx512)
+#else
+#define FLAT_RUNS() ((int64_t)0)
 #endif
 #if defined(__aarch64__)
 PCNN_INTERNAL int32_t pcnn_conv2d_fwd__neon(const pcnn_conv2d_desc *, const float *,
@@ -451,6 +457,23 @@ int main(void) {
     /* benchmark shapes, batch reduced */
     CHECK(2, 1, 28, 28, 6, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1);      /* lenet1 */
     CHECK(2, 6, 12, 12, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1);     /* lenet2 */
+    /* the small-plane backward-data path (stride 1, unpadded): LeNet's second convolution
+     * as trained, tap and vector tails, ow >= a vector, dilation, groups, one-row kernels */
+    const int64_t flat_before = FLAT_RUNS();
+    CHECK(3, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1);     /* lenet2 as trained */
+    CHECK(2, 5, 13, 21, 7, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1);
+    CHECK(2, 4, 12, 11, 6, 3, 3, 1, 1, 0, 0, 0, 0, 2, 2, 2);
+    CHECK(1, 3, 9, 10, 5, 1, 4, 1, 1, 0, 0, 0, 0, 1, 1, 1);
+    CHECK(1, 3, 9, 10, 5, 4, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1);
+    CHECK(2, 16, 6, 6, 64, 2, 2, 1, 1, 0, 0, 0, 0, 1, 1, 1);
+#if defined(__x86_64__)
+    if (FLAT_RUNS() <= flat_before) { /* nvars > 0 here: AVX2 at least */
+        fprintf(stderr, "FAIL: the small-plane backward-data path never ran\n");
+        ++failures;
+    }
+#else
+    (void)flat_before;
+#endif
     CHECK(1, 1, 8, 8, 1, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1);        /* seed_tiny */
     CHECK(2, 3, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);     /* cifar */
     CHECK(1, 32, 32, 32, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);    /* mid */

@@ -40,6 +40,11 @@
  * wanted; a sum is non-finite iff it met a non-finite value or overflowed) and returns
  * PCNN_STATUS_UNSUPPORTED, handing the call to the scalar kernel, when it finds one.
  *
+ * Stride-1 unpadded convolutions on planes of at most one chunk that the stride-1 path does
+ * not take (too many junk rows between batched images, e.g. lenet2) and with fewer than 96
+ * output channels per group take cw_run_flat: the col rows are the src planes themselves,
+ * read at tap offsets, and nothing is packed (see there).
+ *
  * AVX-512 only (CW_TRANS): shapes that do not take the stride-1 path and have at least 96
  * output channels per group take cw_run_trans instead, with lanes along the taps and the
  * accumulators in registers over a whole image piece (see there). Measured on a busy
@@ -80,6 +85,9 @@
 #endif
 #ifndef CW_WIDE
 #define CW_WIDE 1 /* use the stride-1 padded-plane path (cw_run_wide) where it fits */
+#endif
+#ifndef CW_FLAT
+#define CW_FLAT 1 /* use the in-place small-plane path (cw_run_flat) where it fits */
 #endif
 #ifndef CW_PF_ROWS
 #define CW_PF_ROWS 2 /* dY rows prefetched ahead while repacking */
@@ -198,7 +206,15 @@ typedef struct {
     int64_t tp_line;  /* tphase: floats of the zero-padded input row copy */
     int oom;    /* set by a task that could not get scratch */
     int nonfinite; /* set by cw_finite_task */
+    int flat;        /* in-place small-plane path (cw_run_flat) */
+    int64_t flat_dp; /* flat: floats per repacked dY row (a multiple of CW_V) */
+    int64_t flat_nb; /* flat: images per block */
 } cw_ctx;
+
+#ifdef CW_FLAT_RUNS
+/* calls that took cw_run_flat (the tests check that their shapes reach it) */
+PCNN_INTERNAL int64_t CW_FLAT_RUNS;
+#endif
 
 /* col[t][0, len) for taps t0 .. t0+nt of group g, image n, output pixels p0 .. p0+len */
 static void cw_pack(const cw_ctx *x, float *col, int64_t n, int64_t g, int64_t t0, int64_t nt,
@@ -371,6 +387,72 @@ __attribute__((noinline)) static void cw_run_wide(const cw_ctx *x, float *acc,
                     float *a = acc + (r0 * nt_pad + tt * CW_RO) * CW_V;
                     cw_tile(a, dyp, colp + tt, len, 1, 0, 0);
                 }
+            }
+        }
+    }
+}
+
+/*
+ * In-place small-plane path: stride 1, no padding, not 1x1, planes of at most one chunk
+ * (lenet2: 64 x 6 x 14 x 14 -> 16 x 10 x 10). There the packing path copies kh * kw shifted
+ * rows of ow (< CW_V) pixels per tap, about as many instructions as the tile's FMAs. Here
+ * output pixel (y, ox) is indexed y * iw + ox, so the col row of tap (ci, ky, kx) is the src
+ * plane itself at offset ky * dh * iw + kx * dw: nothing is packed. The kw - 1 junk columns
+ * per row (ox >= ow) hold real input values; dY is repacked with that row width and zeros
+ * there, so they add 0 * x, which is exact when src is finite (checked up front, like
+ * cw_run_wide). The loop ends at the last valid pixel, so reads stay inside the plane. One
+ * cw_tile call covers a block of flat_nb images as segments (sums kept in registers).
+ */
+__attribute__((noinline)) static void cw_run_flat(const cw_ctx *x, float *acc, float *dyk,
+                                                  int64_t g, int64_t t0, int64_t nt,
+                                                  int64_t nt_pad, int64_t o0, int64_t no,
+                                                  int64_t no_pad) {
+    const pcnn_conv2d_desc *d = x->d;
+    const int64_t iw = d->iw, ow = d->ow, oh = d->oh, khw = x->khw, kw = d->kw;
+    const int64_t len = (oh - 1) * iw + ow, dp = x->flat_dp;
+    const int64_t col_step = d->c * x->ihw, dy_step = no * dp;
+    const float *colp[CW_TB_WIDE + CW_TB + CW_RT];
+    for (int64_t j = 0; j < nt; ++j) {
+        const int64_t t = t0 + j;
+        const int64_t ci = t / khw;
+        const int64_t ky = (t - ci * khw) / kw;
+        const int64_t kx = t - ci * khw - ky * kw;
+        colp[j] = x->src + (g * x->cg + ci) * x->ihw + ky * d->dilation_h * iw +
+                  kx * d->dilation_w;
+    }
+    for (int64_t j = nt; j < nt_pad; ++j) colp[j] = colp[nt - 1];
+    for (int64_t n0 = 0; n0 < d->n; n0 += x->flat_nb) {
+        const int64_t nb = (d->n - n0 < x->flat_nb) ? d->n - n0 : x->flat_nb;
+        /* dY rows of the block: image b, channel r at dyk + (b * no + r) * dp */
+        for (int64_t b = 0; b < nb; ++b) {
+            for (int64_t r = 0; r < no; ++r) {
+                const float *in = x->diff_dst + ((n0 + b) * d->oc + o0 + r) * x->ohw;
+                float *o = dyk + (b * no + r) * dp;
+                for (int64_t y = 0; y < oh; ++y) {
+                    const float *iy = in + y * ow;
+                    float *oy = o + y * iw;
+                    /* whole vectors: may run into the junk columns (rewritten below), the
+                     * next row / image (written afterwards) or the slack after the buffer */
+                    int64_t k = 0;
+                    for (; k + CW_V <= ow; k += CW_V) cw_store(oy + k, cw_load(iy + k));
+                    if (k < ow) cw_store(oy + k, cw_load_first(iy + k, (int)(ow - k)));
+                    if (y + 1 < oh) {
+                        for (int64_t j = ow; j < iw; ++j) oy[j] = 0.0f;
+                    }
+                }
+            }
+        }
+        const float *cp[CW_TB_WIDE + CW_TB + CW_RT];
+        for (int64_t j = 0; j < nt_pad; ++j) cp[j] = colp[j] + n0 * col_step;
+        for (int64_t tt = 0; tt < nt_pad; tt += CW_RT) {
+            for (int64_t r0 = 0; r0 < no_pad; r0 += CW_RO) {
+                const float *dyp[CW_RO];
+                for (int r = 0; r < CW_RO; ++r) {
+                    const int64_t rr = (r0 + r < no) ? r0 + r : no - 1;
+                    dyp[r] = dyk + rr * dp;
+                }
+                float *a = acc + (r0 * nt_pad + tt * CW_RO) * CW_V;
+                cw_tile(a, dyp, cp + tt, len, nb, dy_step, col_step);
             }
         }
     }
@@ -619,6 +701,9 @@ static void cw_task(void *p, int64_t task) {
 #endif
     const size_t acc_floats = (size_t)(no_pad * nt_pad * CW_V);
     size_t col_floats = x->direct ? 0 : (size_t)(CW_TB * CW_PITCH + CW_V); /* + slack */
+    if (x->flat) {
+        col_floats = (size_t)(x->flat_nb * no * x->flat_dp + CW_V); /* + slack */
+    }
     if (x->wide) {
         /* padded planes, then no dY rows of CW_P floats */
         col_floats = (size_t)(x->wide_nci * d->stride_h * d->stride_w * x->wide_pitch + CW_V +
@@ -632,6 +717,10 @@ static void cw_task(void *p, int64_t task) {
     float *acc = scratch;
     float *col = scratch + acc_floats;
     memset(acc, 0, acc_floats * sizeof(float));
+    if (x->flat) {
+        cw_run_flat(x, acc, col, g, t0, nt, nt_pad, o0, no, no_pad);
+        goto reduce;
+    }
     if (x->wide) {
         float *dyk = col + x->wide_nci * d->stride_h * d->stride_w * x->wide_pitch + CW_V;
         cw_run_wide(x, acc, col, dyk, g, t0, nt, nt_pad, o0, no, no_pad);
@@ -803,6 +892,25 @@ PCNN_INTERNAL int32_t CW_NAME(const pcnn_conv2d_desc *d, const float *src, const
         }
     }
 
+    /* The in-place small-plane path (cw_run_flat) where the phase-plane path is not taken:
+     * stride 1, no padding, not 1x1, a plane of at most one chunk, at least 2/3 of what the
+     * tile computes real pixels (lenet2: 100 of 136); fewer than 96 output channels per
+     * group (more take the transposed path on AVX-512, which shares its packing among them). */
+    if (CW_FLAT && !x.wide && !x.direct && !padded && d->stride_h == 1 && d->stride_w == 1 &&
+        x.ocg < 96) {
+        const int64_t computed = (d->oh - 1) * d->iw + d->ow;
+        x.flat_dp = (computed + CW_V - 1) / CW_V * CW_V;
+        if (x.flat_dp <= CW_P && 3 * x.ohw >= 2 * computed) {
+            x.flat_nb = CW_P / x.flat_dp;
+            if (x.flat_nb > d->n) x.flat_nb = d->n;
+            x.flat = 1;
+            if (d->iw > d->ow) {
+                pcnn_parallel_for_work(d->n, d->n * d->c * x.ihw, cw_finite_task, &x);
+                x.flat = __atomic_load_n(&x.nonfinite, __ATOMIC_RELAXED) == 0;
+            }
+        }
+    }
+
     /* The packing path packs its col rows once per task: when that is the larger cost
      * (col is taps / oc times the size of dY) one task takes up to 2 * CW_OB output channels
      * with half the taps (the accumulators stay the same size). Measured on resnet_s2. */
@@ -816,12 +924,15 @@ PCNN_INTERNAL int32_t CW_NAME(const pcnn_conv2d_desc *d, const float *src, const
     /* Every task reads all of dY once: the wide path (whose packed planes stay small) takes
      * more taps per task when the accumulators allow, but keeps at least 4 tasks. */
     const int64_t ob_first2 = x.ocg < CW_OB ? x.ocg : CW_OB;
-    const int64_t tb_max = (x.wide && ob_first2 <= 64) ? CW_TB_WIDE : tb_cap;
+    const int64_t tb_max = ((x.wide || x.flat) && ob_first2 <= 64) ? CW_TB_WIDE : tb_cap;
     x.tb_blocks = (x.taps + tb_max - 1) / tb_max;
-    if (x.wide && d->groups * x.ob_blocks * x.tb_blocks < 4) {
+    if ((x.wide || x.flat) && d->groups * x.ob_blocks * x.tb_blocks < 4) {
         /* at least 4 tasks (2 threads), as long as each keeps >= 24 taps: with fewer, the
          * dY repack per task costs more than the split gains (measured on cifar) */
-        const int64_t want = (4 + d->groups * x.ob_blocks - 1) / (d->groups * x.ob_blocks);
+        /* cw_run_flat: 2 (lenet2, one thread: 2 tasks of 78 taps ~12 % faster than 4 of 42,
+         * each task repacks all of dY) */
+        const int64_t min_tasks = x.flat ? 2 : 4;
+        const int64_t want = (min_tasks + d->groups * x.ob_blocks - 1) / (d->groups * x.ob_blocks);
         const int64_t most = x.taps / 24;
         const int64_t blocks = want < most ? want : most;
         if (blocks > x.tb_blocks) x.tb_blocks = blocks;
@@ -841,7 +952,7 @@ PCNN_INTERNAL int32_t CW_NAME(const pcnn_conv2d_desc *d, const float *src, const
      * and at least 85 % of the tap lanes real (resnet_s2, pw1x1: all). Measured slower on
      * lenet2 (16 output channels) and big7x7 (64 output channels, 147 taps). */
     const int64_t tc_blocks = (x.taps + CW_TC - 1) / CW_TC;
-    if (!x.wide && x.ocg >= 96 && 100 * x.taps >= 85 * tc_blocks * CW_TC) {
+    if (!x.wide && !x.flat && x.ocg >= 96 && 100 * x.taps >= 85 * tc_blocks * CW_TC) {
         x.trans = 1;
         x.tb = CW_TC;
         x.tb_blocks = (x.taps + CW_TC - 1) / CW_TC;
@@ -905,6 +1016,9 @@ PCNN_INTERNAL int32_t CW_NAME(const pcnn_conv2d_desc *d, const float *src, const
         macs = INT64_MAX;
     }
     pcnn_parallel_for_work(ntasks, macs, cw_task, &x);
+#ifdef CW_FLAT_RUNS
+    if (x.flat) __atomic_fetch_add(&CW_FLAT_RUNS, 1, __ATOMIC_RELAXED);
+#endif
     return __atomic_load_n(&x.oom, __ATOMIC_RELAXED) ? PCNN_STATUS_OUT_OF_MEMORY
                                                      : PCNN_STATUS_OK;
 }
