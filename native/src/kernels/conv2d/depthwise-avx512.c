@@ -1,0 +1,275 @@
+/*
+ * Depthwise conv2d (groups == c == oc), AVX-512: forward (+ bias), backward-data (stride 1)
+ * and backward-weights (+ bias gradient). Geometry and AUTO rule: depthwise-scalar.c.
+ *
+ * Every pass is one loop nest over a channel's plane, vectorised along the output row
+ * (16 output columns per vector), with the channel's weights broadcast:
+ *   - forward / backward-data ("gather engine"): out[y][x] = sum over taps t of
+ *     w[t] * in[y*sy + dy[t]][x*sx + dx[t]]; forward: in = src, dy = ky*dil - pad_top;
+ *     backward-data (stride 1): in = diff_dst, out = diff_src, dy = pad_top - ky*dil.
+ *     One task per (n, channel) plane writes only that plane.
+ *   - backward-weights: per channel, one vector accumulator per tap (and one for the bias)
+ *     summed over n, rows and column blocks in a fixed order, reduced once at the end.
+ *     One task per channel: nothing depends on the thread count.
+ * Out-of-range taps are skipped, not multiplied as zeros: border vectors use masked loads
+ * and a masked FMA that leaves the lanes of padded taps untouched, so Inf/NaN behave as in
+ * the scalar kernel and no call has to be declined. Column blocks whose taps are all in
+ * range use plain loads. Stride 2 loads 32 consecutive floats and keeps the even ones.
+ */
+#include <immintrin.h>
+#include <stdint.h>
+
+#include "core/pcnn_internal.h"
+
+#define VL 16
+#define CHUNK 4 /* column blocks per pass over the taps (independent FMA chains) */
+
+typedef struct {
+    const float *in;   /* gather engine input planes / bwd-weights src */
+    const float *in2;  /* bwd-weights: diff_dst */
+    const float *w;    /* weights [c][K] */
+    const float *bias; /* may be NULL */
+    float *out, *out2; /* gather engine output / diff_weights, diff_bias */
+    int64_t n, c, ih, iw, oh, ow, sy, sx, k;
+    int64_t dy[PCNN_DW_MAX_TAPS], dx[PCNN_DW_MAX_TAPS], dxmin, dxmax;
+} dw_plan;
+
+/* The masks of one column block for one tap. */
+typedef struct {
+    __mmask16 lo, hi, fma; /* load masks (hi: stride 2's second 16 floats), lanes computed */
+} dw_masks;
+
+/* Bits [lo, hi) of a word of nbits (<= 32) bits, clamped. */
+static inline uint32_t range_bits(int64_t lo, int64_t hi, int64_t nbits) {
+    lo = lo < 0 ? 0 : lo > nbits ? nbits : lo;
+    hi = hi < 0 ? 0 : hi > nbits ? nbits : hi;
+    if (hi <= lo) {
+        return 0;
+    }
+    return (uint32_t)((((uint64_t)1 << hi) - 1) & ~(((uint64_t)1 << lo) - 1));
+}
+
+/* Block of nl output columns reading input columns base + s*i: which lanes have an in-range tap. */
+static inline dw_masks masks_of(int64_t base, int64_t s, int64_t iw, int64_t nl) {
+    dw_masks m;
+    if (s == 1) {
+        m.lo = (__mmask16)(range_bits(-base, iw - base, 16) & range_bits(0, nl, 16));
+        m.hi = 0;
+        m.fma = m.lo;
+    } else {
+        const uint32_t e = range_bits(-base, iw - base, 32) & range_bits(0, 2 * nl - 1, 32);
+        m.lo = (__mmask16)(e & 0xffffu);
+        m.hi = (__mmask16)(e >> 16);
+        const int64_t ilo = base >= 0 ? 0 : (-base + 1) / 2;
+        const int64_t ihi = iw - base > 0 ? (iw - base + 1) / 2 : 0;
+        m.fma = (__mmask16)(range_bits(ilo, ihi, 16) & range_bits(0, nl, 16));
+    }
+    return m;
+}
+
+/* row + base without forming an out-of-object pointer in C (masked lanes are never touched). */
+static inline const float *at(const float *row, int64_t base) {
+    return (const float *)((uintptr_t)row + (uintptr_t)(base * (int64_t)sizeof(float)));
+}
+
+static inline __m512 even_of(__m512 a, __m512 b) {
+    const __m512i idx = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    return _mm512_permutex2var_ps(a, idx, b);
+}
+
+/* Interior: all 16 lanes (and stride 2's 32 floats) in range. */
+static inline __m512 load_full(const float *row, int64_t base, int64_t s) {
+    if (s == 1) {
+        return _mm512_loadu_ps(row + base);
+    }
+    return even_of(_mm512_loadu_ps(row + base), _mm512_loadu_ps(row + base + VL));
+}
+
+static inline __m512 load_masked(const float *row, int64_t base, int64_t s, dw_masks m) {
+    const __m512 a = _mm512_maskz_loadu_ps(m.lo, at(row, base));
+    if (s == 1) {
+        return a;
+    }
+    return even_of(a, _mm512_maskz_loadu_ps(m.hi, at(row, base + VL)));
+}
+
+/* Is the block at output column xb (16 lanes, all < ow) in range for every tap? */
+static inline int interior(const dw_plan *p, int64_t xb, int64_t ow) {
+    return xb + VL <= ow && xb * p->sx + p->dxmin >= 0 &&
+           xb * p->sx + p->dxmax + VL * p->sx - 1 < p->iw;
+}
+
+/* ---- forward / backward-data ---- */
+
+static void gather_task(void *ctx, int64_t plane) {
+    const dw_plan *p = ctx;
+    const int64_t ch = plane % p->c, k = p->k;
+    const float *in = p->in + plane * p->ih * p->iw;
+    float *out = p->out + plane * p->oh * p->ow;
+    const float *w = p->w + ch * k;
+    const __m512 bias = _mm512_set1_ps(p->bias != NULL ? p->bias[ch] : 0.0f);
+    dw_masks m[CHUNK][PCNN_DW_MAX_TAPS];
+    for (int64_t x0 = 0; x0 < p->ow; x0 += CHUNK * VL) {
+        int nb = 0, full[CHUNK];
+        int64_t nl[CHUNK];
+        for (; nb < CHUNK && x0 + nb * VL < p->ow; nb++) {
+            const int64_t xb = x0 + nb * VL;
+            nl[nb] = p->ow - xb < VL ? p->ow - xb : VL;
+            full[nb] = interior(p, xb, p->ow);
+            for (int64_t t = 0; !full[nb] && t < k; t++) {
+                m[nb][t] = masks_of(xb * p->sx + p->dx[t], p->sx, p->iw, nl[nb]);
+            }
+        }
+        for (int64_t y = 0; y < p->oh; y++) {
+            __m512 acc[CHUNK];
+            for (int b = 0; b < CHUNK; b++) {
+                acc[b] = _mm512_setzero_ps();
+            }
+            for (int64_t t = 0; t < k; t++) {
+                const int64_t iy = y * p->sy + p->dy[t];
+                if (iy < 0 || iy >= p->ih) {
+                    continue;
+                }
+                const float *row = in + iy * p->iw;
+                const __m512 wv = _mm512_set1_ps(w[t]);
+                for (int b = 0; b < nb; b++) {
+                    const int64_t base = (x0 + b * VL) * p->sx + p->dx[t];
+                    if (full[b]) {
+                        acc[b] = _mm512_fmadd_ps(load_full(row, base, p->sx), wv, acc[b]);
+                    } else {
+                        acc[b] = _mm512_mask3_fmadd_ps(load_masked(row, base, p->sx, m[b][t]), wv,
+                                                       acc[b], m[b][t].fma);
+                    }
+                }
+            }
+            float *orow = out + y * p->ow + x0;
+            for (int b = 0; b < nb; b++) {
+                const __m512 r = p->bias != NULL ? _mm512_add_ps(acc[b], bias) : acc[b];
+                if (nl[b] == VL) {
+                    _mm512_storeu_ps(orow + b * VL, r);
+                } else {
+                    _mm512_mask_storeu_ps(orow + b * VL, (__mmask16)range_bits(0, nl[b], 16), r);
+                }
+            }
+        }
+    }
+}
+
+static void fill_taps(const pcnn_conv2d_desc *d, int backward, dw_plan *p) {
+    p->k = d->kh * d->kw;
+    p->dxmin = INT64_MAX, p->dxmax = INT64_MIN;
+    for (int64_t ky = 0; ky < d->kh; ky++) {
+        for (int64_t kx = 0; kx < d->kw; kx++) {
+            const int64_t t = ky * d->kw + kx;
+            p->dy[t] = backward ? d->pad_top - ky * d->dilation_h : ky * d->dilation_h - d->pad_top;
+            p->dx[t] = backward ? d->pad_left - kx * d->dilation_w : kx * d->dilation_w - d->pad_left;
+            p->dxmin = p->dx[t] < p->dxmin ? p->dx[t] : p->dxmin;
+            p->dxmax = p->dx[t] > p->dxmax ? p->dx[t] : p->dxmax;
+        }
+    }
+}
+
+PCNN_INTERNAL int32_t pcnn_conv2d_fwd_depthwise__avx512(const pcnn_conv2d_desc *d, const float *src,
+                                                        const float *weights, const float *bias,
+                                                        float *dst) {
+    if (!pcnn_depthwise_supports(d, PCNN_PASS_FWD)) {
+        return PCNN_STATUS_UNSUPPORTED;
+    }
+    dw_plan p = {src, NULL, weights, bias, dst, NULL, d->n, d->c, d->ih, d->iw, d->oh, d->ow,
+                 d->stride_h, d->stride_w, 0, {0}, {0}, 0, 0};
+    fill_taps(d, 0, &p);
+    pcnn_parallel_for_work(d->n * d->c, d->n * d->c * d->oh * d->ow * p.k, gather_task, &p);
+    return PCNN_STATUS_OK;
+}
+
+PCNN_INTERNAL int32_t pcnn_conv2d_bwd_data_depthwise__avx512(const pcnn_conv2d_desc *d,
+                                                             const float *diff_dst,
+                                                             const float *weights, float *diff_src) {
+    if (!pcnn_depthwise_supports(d, PCNN_PASS_BWD_DATA)) {
+        return PCNN_STATUS_UNSUPPORTED;
+    }
+    /* stride 1: diff_src is the full correlation of diff_dst with the flipped taps */
+    dw_plan p = {diff_dst, NULL, weights, NULL, diff_src, NULL, d->n, d->c, d->oh, d->ow, d->ih,
+                 d->iw, 1, 1, 0, {0}, {0}, 0, 0};
+    fill_taps(d, 1, &p);
+    pcnn_parallel_for_work(d->n * d->c, d->n * d->c * d->ih * d->iw * p.k, gather_task, &p);
+    return PCNN_STATUS_OK;
+}
+
+/* ---- backward-weights ---- */
+
+/* Accumulates one column block of channel ch over every image and row into acc[0..k). */
+static inline __attribute__((always_inline)) void bwdw_block(const dw_plan *p, int64_t ch,
+                                                             int64_t xb, const int64_t k,
+                                                             __m512 *acc, __m512 *accb) {
+    const int64_t nl = p->ow - xb < VL ? p->ow - xb : VL;
+    const int full = interior(p, xb, p->ow);
+    const __mmask16 lanes = (__mmask16)range_bits(0, nl, 16);
+    dw_masks m[PCNN_DW_MAX_TAPS];
+    for (int64_t t = 0; !full && t < k; t++) {
+        m[t] = masks_of(xb * p->sx + p->dx[t], p->sx, p->iw, nl);
+    }
+    for (int64_t n = 0; n < p->n; n++) {
+        const float *src = p->in + (n * p->c + ch) * p->ih * p->iw;
+        const float *dd = p->in2 + (n * p->c + ch) * p->oh * p->ow + xb;
+        for (int64_t y = 0; y < p->oh; y++) {
+            const __m512 g = _mm512_maskz_loadu_ps(lanes, dd + y * p->ow);
+            *accb = _mm512_add_ps(*accb, g);
+            for (int64_t t = 0; t < k; t++) {
+                const int64_t iy = y * p->sy + p->dy[t];
+                if (iy < 0 || iy >= p->ih) {
+                    continue;
+                }
+                const float *row = src + iy * p->iw;
+                const int64_t base = xb * p->sx + p->dx[t];
+                if (full) {
+                    acc[t] = _mm512_fmadd_ps(load_full(row, base, p->sx), g, acc[t]);
+                } else {
+                    acc[t] = _mm512_mask3_fmadd_ps(load_masked(row, base, p->sx, m[t]), g, acc[t],
+                                                   m[t].fma);
+                }
+            }
+        }
+    }
+}
+
+static inline __attribute__((always_inline)) void bwdw_channel(const dw_plan *p, int64_t ch,
+                                                               const int64_t k) {
+    __m512 acc[PCNN_DW_MAX_TAPS], accb = _mm512_setzero_ps();
+    for (int64_t t = 0; t < k; t++) {
+        acc[t] = _mm512_setzero_ps();
+    }
+    for (int64_t xb = 0; xb < p->ow; xb += VL) {
+        bwdw_block(p, ch, xb, k, acc, &accb);
+    }
+    for (int64_t t = 0; t < k; t++) {
+        p->out[ch * k + t] = _mm512_reduce_add_ps(acc[t]);
+    }
+    if (p->out2 != NULL) {
+        p->out2[ch] = _mm512_reduce_add_ps(accb);
+    }
+}
+
+static void bwdw_task(void *ctx, int64_t ch) {
+    const dw_plan *p = ctx;
+    if (p->k == 9) {
+        bwdw_channel(p, ch, 9); /* 3x3: the compiler keeps the 9 accumulators in registers */
+    } else {
+        bwdw_channel(p, ch, p->k);
+    }
+}
+
+PCNN_INTERNAL int32_t pcnn_conv2d_bwd_weights_depthwise__avx512(const pcnn_conv2d_desc *d,
+                                                                const float *src,
+                                                                const float *diff_dst,
+                                                                float *diff_weights,
+                                                                float *diff_bias) {
+    if (!pcnn_depthwise_supports(d, PCNN_PASS_BWD_WEIGHTS)) {
+        return PCNN_STATUS_UNSUPPORTED;
+    }
+    dw_plan p = {src, diff_dst, NULL, NULL, diff_weights, diff_bias, d->n, d->c, d->ih, d->iw,
+                 d->oh, d->ow, d->stride_h, d->stride_w, 0, {0}, {0}, 0, 0};
+    fill_taps(d, 0, &p);
+    pcnn_parallel_for_work(d->c, d->n * d->c * d->oh * d->ow * p.k, bwdw_task, &p);
+    return PCNN_STATUS_OK;
+}
