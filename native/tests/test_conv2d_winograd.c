@@ -238,6 +238,11 @@ static void test_requests_and_fallbacks(void) {
 
     /* Scratch allocation failure (the transformed weights, 295 KB, are above what a thread keeps
      * between calls, so the next call allocates them): PCNN_STATUS_OUT_OF_MEMORY, then recovery. */
+    /* Budget 0: every call end trims the thread to PCNN_SCRATCH_KEEP_BYTES, so the 295 KB left
+     * by the AUTO call above is freed by the end of this direct call (under the default budget
+     * the thread would keep it and the failing call below would allocate nothing). */
+    const int64_t budget = pcnn_scratch_set_budget(0);
+    CHECK_STATUS(pcnn_conv2d_fwd(&rgb, bx, bw, NULL, by), PCNN_STATUS_OK);
     CHECK_STATUS(pcnn_set_conv2d_algorithm(PCNN_ALGO_WINOGRAD), PCNN_STATUS_OK);
     pcnn_scratch_fail_nth_alloc(1);
     CHECK_STATUS(pcnn_conv2d_fwd(&big, bx, bw, NULL, by), PCNN_STATUS_OUT_OF_MEMORY);
@@ -246,6 +251,7 @@ static void test_requests_and_fallbacks(void) {
     CHECK(pcnn_last_algorithm() == PCNN_ALGO_WINOGRAD, "after recovery served by %s",
           pcnn_algorithm_name(pcnn_last_algorithm()));
     CHECK_STATUS(pcnn_set_conv2d_algorithm(PCNN_ALGO_AUTO), PCNN_STATUS_OK);
+    pcnn_scratch_set_budget(budget);
 
     /* Non-finite input under an explicit WINOGRAD request: direct serves it, same bits as DIRECT */
     bx[37] = INFINITY;

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -152,47 +151,9 @@ class ReadmeExampleTest {
     void readmeCodeBlockIsTheExampleVerbatim() throws IOException {
         Path root = Path.of(System.getProperty("panamacnn.root", "."));
         Path self = root.resolve("java/core/src/test/java/io/github/panamacnn/ReadmeExampleTest.java");
-        Path readme = root.resolve("README.md");
-        List<String> snippet = dedent(between(Files.readAllLines(self), BEGIN, END));
-        List<String> lines = Files.readAllLines(readme);
-        int marker = lines.indexOf(README_MARKER);
-        assertThat(marker).as("README.md must contain the line %s", README_MARKER).isGreaterThanOrEqualTo(0);
-        assertThat(lines.get(marker + 1)).as("the line after the marker opens the code block").isEqualTo("```java");
-        List<String> block = new ArrayList<>();
-        for (int i = marker + 2; i < lines.size() && !lines.get(i).equals("```"); i++) {
-            block.add(lines.get(i));
-        }
+        List<String> snippet = ReadmeSnippets.dedent(ReadmeSnippets.between(Files.readAllLines(self), BEGIN, END));
+        List<String> block = ReadmeSnippets.blockAfter(Files.readAllLines(root.resolve("README.md")), README_MARKER);
         assertThat(snippet).as("the example between the markers").hasSizeGreaterThan(5);
         assertThat(String.join("\n", block)).isEqualTo(String.join("\n", snippet));
-    }
-
-    private static List<String> between(List<String> lines, String begin, String end) {
-        List<String> out = new ArrayList<>();
-        boolean in = false;
-        for (String l : lines) {
-            if (l.strip().equals(begin)) {
-                in = true;
-            } else if (l.strip().equals(end)) {
-                return out;
-            } else if (in) {
-                out.add(l);
-            }
-        }
-        throw new AssertionError("markers " + begin + " / " + end + " not found");
-    }
-
-    /** Removes the indentation common to all non-blank lines, and trailing blanks. */
-    private static List<String> dedent(List<String> lines) {
-        int indent = Integer.MAX_VALUE;
-        for (String l : lines) {
-            if (!l.isBlank()) {
-                indent = Math.min(indent, l.length() - l.stripLeading().length());
-            }
-        }
-        List<String> out = new ArrayList<>();
-        for (String l : lines) {
-            out.add(l.isBlank() ? "" : l.substring(indent).stripTrailing());
-        }
-        return out;
     }
 }
