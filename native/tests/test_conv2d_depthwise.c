@@ -1,12 +1,14 @@
 /*
  * Depthwise conv2d (PCNN_ALGO_DEPTHWISE; AVX-512 kernels in
  * native/src/kernels/conv2d/depthwise-avx512.c) against the scalar direct kernel, all three
- * passes, through the public API under AUTO:
+ * passes, through the public API with an explicit DEPTHWISE request:
  *   - integer-valued data (every partial sum exact): results must equal the scalar kernel's
  *     bit for bit, on awkward shapes (widths 1..33, channels 1..17, stride 2, asymmetric
  *     padding, N > 1, 5x5, 7x1, dilation) and seeded random ones;
  *   - the call must have been served by DEPTHWISE at AVX-512 when the CPU has it (so a kernel
- *     that silently declines is seen), and by direct where the kernel does not apply;
+ *     that silently declines is seen), else by DEPTHWISE's scalar reference entry, and by direct
+ *     where the request falls back (stride-2 backward-data is rejected geometrically: see below);
+ *   - the AUTO rule (depthwise for backward-weights only, as measured);
  *   - 1 and 3 threads give bit-identical results; guards after every buffer stay intact;
  *   - Inf / NaN in weights, src and diff_dst next to padding give the scalar kernel's result
  *     (padded taps are skipped, not multiplied as zeros): compared bit for bit up to NaN payload;
@@ -63,11 +65,12 @@ static int depthwise_expected(const pcnn_conv2d_desc *d, int32_t pass) {
 static void check_served(const pcnn_conv2d_desc *d, int32_t pass, const char *what) {
     const int want_dw = depthwise_expected(d, pass);
     const int32_t a = pcnn_last_algorithm(), isa = pcnn_last_isa();
-    CHECK(want_dw ? (a == PCNN_ALGO_DEPTHWISE && isa == PCNN_ISA_AVX512) : a == PCNN_ALGO_DIRECT,
+    CHECK(want_dw ? (a == PCNN_ALGO_DEPTHWISE && isa == PCNN_ISA_AVX512)
+                  : (a == PCNN_ALGO_DEPTHWISE && isa == PCNN_ISA_SCALAR),
           "%s c=%lld %lldx%lld k%lldx%lld s%lld: served by %s/%s, expected %s", what, (long long)d->c,
           (long long)d->ih, (long long)d->iw, (long long)d->kh, (long long)d->kw,
           (long long)d->stride_w, pcnn_algorithm_name(a), pcnn_isa_name(isa),
-          want_dw ? "depthwise/avx512" : "direct");
+          want_dw ? "depthwise/avx512" : "depthwise/scalar");
 }
 
 /* Runs all three passes through the API (AUTO) and the scalar kernel and compares. */
@@ -92,6 +95,7 @@ static void run_case(pcnn_conv2d_desc d, int ints, const char *label) {
         x.w[0] = INFINITY, x.src[ns - 1] = NAN, x.dd[0] = -INFINITY;
     }
     int64_t at;
+    CHECK_STATUS(pcnn_set_conv2d_algorithm(PCNN_ALGO_DEPTHWISE), PCNN_STATUS_OK);
     for (int threads = 1; threads <= 3; threads += 2) {
         CHECK_STATUS(pcnn_set_num_threads(threads), PCNN_STATUS_OK);
         prefill_nan(x.dst, nd), prefill_nan(r.dst, nd);
@@ -137,6 +141,13 @@ static void run_case(pcnn_conv2d_desc d, int ints, const char *label) {
     CHECK(guard_ok(x.dst, nd) && guard_ok(x.ds, ns) && guard_ok(x.dw, nw) && guard_ok(x.db, d.oc) &&
               guard_ok(x.src, ns) && guard_ok(x.dd, nd) && guard_ok(x.w, nw),
           "%s: guard", label);
+    /* AUTO: depthwise for backward-weights (where it supports the shape), direct otherwise */
+    CHECK_STATUS(pcnn_set_conv2d_algorithm(PCNN_ALGO_AUTO), PCNN_STATUS_OK);
+    CHECK_STATUS(pcnn_conv2d_fwd(&d, x.src, x.w, x.b, x.dst), PCNN_STATUS_OK);
+    CHECK(pcnn_last_algorithm() == PCNN_ALGO_DIRECT, "%s AUTO fwd served by %s", label, pcnn_algorithm_name(pcnn_last_algorithm()));
+    CHECK_STATUS(pcnn_conv2d_bwd_weights(&d, x.src, x.dd, x.dw, x.db), PCNN_STATUS_OK);
+    CHECK(pcnn_last_algorithm() == (depthwise_expected(&d, PCNN_PASS_BWD_WEIGHTS) ? PCNN_ALGO_DEPTHWISE : PCNN_ALGO_DIRECT),
+          "%s AUTO bwd_weights served by %s", label, pcnn_algorithm_name(pcnn_last_algorithm()));
     CHECK_STATUS(pcnn_set_num_threads(1), PCNN_STATUS_OK);
     free_bufs(&x), free_bufs(&r);
 }
@@ -204,8 +215,8 @@ int main(void) {
     run_case(dw(1, 3, 9, 26, 7, 1, 1, 3, 3, 0, 0, 1), 1, "7x1");
     run_case(dw(1, 3, 9, 26, 1, 7, 1, 0, 0, 3, 3, 1), 1, "1x7");
     run_case(dw(1, 2, 9, 20, 7, 7, 1, 3, 3, 3, 3, 1), 1, "7x7");
-    run_case(dw(2, 3, 8, 9, 3, 3, 3, 1, 1, 1, 1, 1), 1, "stride 3 (direct)");
-    run_case(dw(1, 2, 12, 12, 9, 9, 1, 4, 4, 4, 4, 1), 1, "9x9 (direct)");
+    run_case(dw(2, 3, 8, 9, 3, 3, 3, 1, 1, 1, 1, 1), 1, "stride 3 (scalar reference)");
+    run_case(dw(1, 2, 12, 12, 9, 9, 1, 4, 4, 4, 4, 1), 1, "9x9 (scalar reference)");
     run_case(dw(1, 3, 4, 3, 3, 3, 1, 5, 5, 6, 6, 1), 1, "pad > input");
     for (int i = 0; i < 60; i++) {
         const int64_t k = rng_int(1, 5), s = rng_int(1, 2), dil = rng_int(1, 2);

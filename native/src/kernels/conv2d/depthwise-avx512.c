@@ -93,6 +93,19 @@ static inline __m512 load_masked(const float *row, int64_t base, int64_t s, dw_m
     return even_of(a, _mm512_maskz_loadu_ps(m.hi, at(row, base + VL)));
 }
 
+/*
+ * A border block: the lanes outside m.fma are ignored by the masked FMA, so a plain load is
+ * fine wherever the whole span lies inside the plane (masked loads were ~3x slower here);
+ * only spans hanging off the plane's ends need the masked load.
+ */
+static inline __m512 load_border(const float *plane, int64_t plane_len, int64_t off, int64_t s,
+                                 dw_masks m) {
+    if (off >= 0 && off + VL * s <= plane_len) {
+        return load_full(plane, off, s);
+    }
+    return load_masked(plane, off, s, m);
+}
+
 /* Is the block at output column xb (16 lanes, all < ow) in range for every tap? */
 static inline int interior(const dw_plan *p, int64_t xb, int64_t ow) {
     return xb + VL <= ow && xb * p->sx + p->dxmin >= 0 &&
@@ -100,6 +113,62 @@ static inline int interior(const dw_plan *p, int64_t xb, int64_t ow) {
 }
 
 /* ---- forward / backward-data ---- */
+
+/* Rows of one chunk of NB column blocks; NB and the column stride S are compile-time constants
+ * in every call so that the NB accumulators stay in registers. */
+static inline __attribute__((always_inline)) void gather_rows(const dw_plan *p, const float *in,
+                                                              float *out, const float *w, __m512 bias,
+                                                              int64_t x0, const int *full,
+                                                              const int64_t *nl,
+                                                              dw_masks (*m)[PCNN_DW_MAX_TAPS],
+                                                              const int NB, const int64_t S) {
+    const int64_t plane_len = p->ih * p->iw;
+    for (int64_t y = 0; y < p->oh; y++) {
+        __m512 acc[CHUNK];
+#pragma GCC unroll 4
+        for (int b = 0; b < NB; b++) {
+            acc[b] = _mm512_setzero_ps();
+        }
+        for (int64_t t = 0; t < p->k; t++) {
+            const int64_t iy = y * p->sy + p->dy[t];
+            if (iy < 0 || iy >= p->ih) {
+                continue;
+            }
+            const float *row = in + iy * p->iw;
+            const int64_t roff = iy * p->iw;
+            const __m512 wv = _mm512_set1_ps(w[t]);
+#pragma GCC unroll 4
+            for (int b = 0; b < NB; b++) {
+                const int64_t base = (x0 + b * VL) * S + p->dx[t];
+                if (full[b]) {
+                    acc[b] = _mm512_fmadd_ps(load_full(row, base, S), wv, acc[b]);
+                } else {
+                    acc[b] = _mm512_mask3_fmadd_ps(load_border(in, plane_len, roff + base, S, m[b][t]),
+                                                   wv, acc[b], m[b][t].fma);
+                }
+            }
+        }
+        float *orow = out + y * p->ow + x0;
+#pragma GCC unroll 4
+        for (int b = 0; b < NB; b++) {
+            const __m512 r = p->bias != NULL ? _mm512_add_ps(acc[b], bias) : acc[b];
+            if (nl[b] == VL) {
+                _mm512_storeu_ps(orow + b * VL, r);
+            } else {
+                _mm512_mask_storeu_ps(orow + b * VL, (__mmask16)range_bits(0, nl[b], 16), r);
+            }
+        }
+    }
+}
+
+#define GATHER_CASE(NB)                                                                    \
+    case NB:                                                                               \
+        if (p->sx == 1) {                                                                  \
+            gather_rows(p, in, out, w, bias, x0, full, nl, m, NB, 1);                      \
+        } else {                                                                           \
+            gather_rows(p, in, out, w, bias, x0, full, nl, m, NB, 2);                      \
+        }                                                                                  \
+        break;
 
 static void gather_task(void *ctx, int64_t plane) {
     const dw_plan *p = ctx;
@@ -120,37 +189,13 @@ static void gather_task(void *ctx, int64_t plane) {
                 m[nb][t] = masks_of(xb * p->sx + p->dx[t], p->sx, p->iw, nl[nb]);
             }
         }
-        for (int64_t y = 0; y < p->oh; y++) {
-            __m512 acc[CHUNK];
-            for (int b = 0; b < CHUNK; b++) {
-                acc[b] = _mm512_setzero_ps();
-            }
-            for (int64_t t = 0; t < k; t++) {
-                const int64_t iy = y * p->sy + p->dy[t];
-                if (iy < 0 || iy >= p->ih) {
-                    continue;
-                }
-                const float *row = in + iy * p->iw;
-                const __m512 wv = _mm512_set1_ps(w[t]);
-                for (int b = 0; b < nb; b++) {
-                    const int64_t base = (x0 + b * VL) * p->sx + p->dx[t];
-                    if (full[b]) {
-                        acc[b] = _mm512_fmadd_ps(load_full(row, base, p->sx), wv, acc[b]);
-                    } else {
-                        acc[b] = _mm512_mask3_fmadd_ps(load_masked(row, base, p->sx, m[b][t]), wv,
-                                                       acc[b], m[b][t].fma);
-                    }
-                }
-            }
-            float *orow = out + y * p->ow + x0;
-            for (int b = 0; b < nb; b++) {
-                const __m512 r = p->bias != NULL ? _mm512_add_ps(acc[b], bias) : acc[b];
-                if (nl[b] == VL) {
-                    _mm512_storeu_ps(orow + b * VL, r);
-                } else {
-                    _mm512_mask_storeu_ps(orow + b * VL, (__mmask16)range_bits(0, nl[b], 16), r);
-                }
-            }
+        switch (nb) {
+            GATHER_CASE(1)
+            GATHER_CASE(2)
+            GATHER_CASE(3)
+            GATHER_CASE(4)
+        default:
+            break;
         }
     }
 }
@@ -201,7 +246,8 @@ PCNN_INTERNAL int32_t pcnn_conv2d_bwd_data_depthwise__avx512(const pcnn_conv2d_d
 /* Accumulates one column block of channel ch over every image and row into acc[0..k). */
 static inline __attribute__((always_inline)) void bwdw_block(const dw_plan *p, int64_t ch,
                                                              int64_t xb, const int64_t k,
-                                                             __m512 *acc, __m512 *accb) {
+                                                             const int64_t S, __m512 *acc,
+                                                             __m512 *accb) {
     const int64_t nl = p->ow - xb < VL ? p->ow - xb : VL;
     const int full = interior(p, xb, p->ow);
     const __mmask16 lanes = (__mmask16)range_bits(0, nl, 16);
@@ -209,23 +255,25 @@ static inline __attribute__((always_inline)) void bwdw_block(const dw_plan *p, i
     for (int64_t t = 0; !full && t < k; t++) {
         m[t] = masks_of(xb * p->sx + p->dx[t], p->sx, p->iw, nl);
     }
+    const int64_t plane_len = p->ih * p->iw;
     for (int64_t n = 0; n < p->n; n++) {
         const float *src = p->in + (n * p->c + ch) * p->ih * p->iw;
         const float *dd = p->in2 + (n * p->c + ch) * p->oh * p->ow + xb;
         for (int64_t y = 0; y < p->oh; y++) {
             const __m512 g = _mm512_maskz_loadu_ps(lanes, dd + y * p->ow);
             *accb = _mm512_add_ps(*accb, g);
+#pragma GCC unroll 9
             for (int64_t t = 0; t < k; t++) {
                 const int64_t iy = y * p->sy + p->dy[t];
                 if (iy < 0 || iy >= p->ih) {
                     continue;
                 }
                 const float *row = src + iy * p->iw;
-                const int64_t base = xb * p->sx + p->dx[t];
+                const int64_t base = xb * S + p->dx[t];
                 if (full) {
-                    acc[t] = _mm512_fmadd_ps(load_full(row, base, p->sx), g, acc[t]);
+                    acc[t] = _mm512_fmadd_ps(load_full(row, base, S), g, acc[t]);
                 } else {
-                    acc[t] = _mm512_mask3_fmadd_ps(load_masked(row, base, p->sx, m[t]), g, acc[t],
+                    acc[t] = _mm512_mask3_fmadd_ps(load_border(src, plane_len, iy * p->iw + base, S, m[t]), g, acc[t],
                                                    m[t].fma);
                 }
             }
@@ -234,13 +282,13 @@ static inline __attribute__((always_inline)) void bwdw_block(const dw_plan *p, i
 }
 
 static inline __attribute__((always_inline)) void bwdw_channel(const dw_plan *p, int64_t ch,
-                                                               const int64_t k) {
+                                                               const int64_t k, const int64_t S) {
     __m512 acc[PCNN_DW_MAX_TAPS], accb = _mm512_setzero_ps();
     for (int64_t t = 0; t < k; t++) {
         acc[t] = _mm512_setzero_ps();
     }
     for (int64_t xb = 0; xb < p->ow; xb += VL) {
-        bwdw_block(p, ch, xb, k, acc, &accb);
+        bwdw_block(p, ch, xb, k, S, acc, &accb);
     }
     for (int64_t t = 0; t < k; t++) {
         p->out[ch * k + t] = _mm512_reduce_add_ps(acc[t]);
@@ -252,10 +300,15 @@ static inline __attribute__((always_inline)) void bwdw_channel(const dw_plan *p,
 
 static void bwdw_task(void *ctx, int64_t ch) {
     const dw_plan *p = ctx;
-    if (p->k == 9) {
-        bwdw_channel(p, ch, 9); /* 3x3: the compiler keeps the 9 accumulators in registers */
+    /* 3x3 with a constant stride: the compiler keeps the 9 accumulators in registers */
+    if (p->k == 9 && p->sx == 1) {
+        bwdw_channel(p, ch, 9, 1);
+    } else if (p->k == 9) {
+        bwdw_channel(p, ch, 9, 2);
+    } else if (p->sx == 1) {
+        bwdw_channel(p, ch, p->k, 1);
     } else {
-        bwdw_channel(p, ch, p->k);
+        bwdw_channel(p, ch, p->k, 2);
     }
 }
 

@@ -27,12 +27,16 @@ PCNN_INTERNAL int pcnn_depthwise_supports(const pcnn_conv2d_desc *d, int32_t pas
     return 1;
 }
 
-/* AUTO takes it for every depthwise shape it supports: direct runs depthwise as c tiny
- * one-channel convolutions and was 2-7x slower than oneDNN on them (issue 8). */
+/*
+ * AUTO rule, measured (pcnn-bench, 2026-12-04, AVX-512, 1 thread, same run; dw3x3 = 8x256x28x28,
+ * 3x3, pad 1, and its stride-2 twin): backward-weights 1.0x (stride 1) and 2.5x (stride 2) the
+ * direct kernel's speed; forward 0.8-0.95x and backward-data 0.45x of direct (its 28-wide rows
+ * are two partly masked vectors and the per-tap bookkeeping is not amortised). So AUTO uses it
+ * for backward-weights only; explicit DEPTHWISE requests take every pass.
+ */
 PCNN_INTERNAL int pcnn_depthwise_auto_pick(const pcnn_conv2d_desc *d, int32_t pass) {
     (void)d;
-    (void)pass;
-    return 1;
+    return pass == PCNN_PASS_BWD_WEIGHTS;
 }
 
 /* The scalar level's DEPTHWISE entry (the scalar direct kernel, the reference) takes every
