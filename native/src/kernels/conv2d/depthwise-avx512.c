@@ -3,7 +3,8 @@
  * and backward-weights (+ bias gradient). Geometry and AUTO rule: depthwise-scalar.c.
  *
  * Every pass is one loop nest over a channel's plane, vectorised along the output row
- * (16 output columns per vector), with the channel's weights broadcast:
+ * (16 output columns per vector; 4 rows x up to 4 vectors per pass over the taps), with the
+ * channel's weights broadcast:
  *   - forward / backward-data ("gather engine"): out[y][x] = sum over taps t of
  *     w[t] * in[y*sy + dy[t]][x*sx + dx[t]]; forward: in = src, dy = ky*dil - pad_top;
  *     backward-data (stride 1): in = diff_dst, out = diff_src, dy = pad_top - ky*dil.
@@ -114,50 +115,75 @@ static inline int interior(const dw_plan *p, int64_t xb, int64_t ow) {
 
 /* ---- forward / backward-data ---- */
 
-/* Rows of one chunk of NB column blocks; NB and the column stride S are compile-time constants
- * in every call so that the NB accumulators stay in registers. */
+#define DW_ROWS 4 /* output rows per pass over the taps: amortises the per-tap bookkeeping */
+
+/* R output rows from y of one chunk of NB column blocks; NB, the column stride S and R are
+ * compile-time constants in every call so that the R*NB accumulators stay in registers. */
+static inline __attribute__((always_inline)) void gather_block(const dw_plan *p, const float *in,
+                                                               float *out, const float *w,
+                                                               __m512 bias, int64_t x0,
+                                                               const int *full, const int64_t *nl,
+                                                               dw_masks (*m)[PCNN_DW_MAX_TAPS],
+                                                               const int NB, const int64_t S,
+                                                               int64_t y, const int R) {
+    const int64_t plane_len = p->ih * p->iw;
+    __m512 acc[DW_ROWS][CHUNK];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
+#pragma GCC unroll 4
+        for (int b = 0; b < NB; b++) {
+            acc[r][b] = _mm512_setzero_ps();
+        }
+    }
+    for (int64_t t = 0; t < p->k; t++) {
+        const __m512 wv = _mm512_set1_ps(w[t]);
+        const int64_t dxt = p->dx[t], dyt = p->dy[t];
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
+            const int64_t iy = (y + r) * p->sy + dyt;
+            if (iy < 0 || iy >= p->ih) {
+                continue;
+            }
+            const int64_t roff = iy * p->iw;
+#pragma GCC unroll 4
+            for (int b = 0; b < NB; b++) {
+                const int64_t off = roff + (x0 + b * VL) * S + dxt;
+                if (full[b]) {
+                    acc[r][b] = _mm512_fmadd_ps(load_full(in, off, S), wv, acc[r][b]);
+                } else {
+                    acc[r][b] = _mm512_mask3_fmadd_ps(load_border(in, plane_len, off, S, m[b][t]), wv,
+                                                      acc[r][b], m[b][t].fma);
+                }
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
+        float *orow = out + (y + r) * p->ow + x0;
+#pragma GCC unroll 4
+        for (int b = 0; b < NB; b++) {
+            const __m512 v = p->bias != NULL ? _mm512_add_ps(acc[r][b], bias) : acc[r][b];
+            if (nl[b] == VL) {
+                _mm512_storeu_ps(orow + b * VL, v);
+            } else {
+                _mm512_mask_storeu_ps(orow + b * VL, (__mmask16)range_bits(0, nl[b], 16), v);
+            }
+        }
+    }
+}
+
 static inline __attribute__((always_inline)) void gather_rows(const dw_plan *p, const float *in,
                                                               float *out, const float *w, __m512 bias,
                                                               int64_t x0, const int *full,
                                                               const int64_t *nl,
                                                               dw_masks (*m)[PCNN_DW_MAX_TAPS],
                                                               const int NB, const int64_t S) {
-    const int64_t plane_len = p->ih * p->iw;
-    for (int64_t y = 0; y < p->oh; y++) {
-        __m512 acc[CHUNK];
-#pragma GCC unroll 4
-        for (int b = 0; b < NB; b++) {
-            acc[b] = _mm512_setzero_ps();
-        }
-        for (int64_t t = 0; t < p->k; t++) {
-            const int64_t iy = y * p->sy + p->dy[t];
-            if (iy < 0 || iy >= p->ih) {
-                continue;
-            }
-            const float *row = in + iy * p->iw;
-            const int64_t roff = iy * p->iw;
-            const __m512 wv = _mm512_set1_ps(w[t]);
-#pragma GCC unroll 4
-            for (int b = 0; b < NB; b++) {
-                const int64_t base = (x0 + b * VL) * S + p->dx[t];
-                if (full[b]) {
-                    acc[b] = _mm512_fmadd_ps(load_full(row, base, S), wv, acc[b]);
-                } else {
-                    acc[b] = _mm512_mask3_fmadd_ps(load_border(in, plane_len, roff + base, S, m[b][t]),
-                                                   wv, acc[b], m[b][t].fma);
-                }
-            }
-        }
-        float *orow = out + y * p->ow + x0;
-#pragma GCC unroll 4
-        for (int b = 0; b < NB; b++) {
-            const __m512 r = p->bias != NULL ? _mm512_add_ps(acc[b], bias) : acc[b];
-            if (nl[b] == VL) {
-                _mm512_storeu_ps(orow + b * VL, r);
-            } else {
-                _mm512_mask_storeu_ps(orow + b * VL, (__mmask16)range_bits(0, nl[b], 16), r);
-            }
-        }
+    int64_t y = 0;
+    for (; y + DW_ROWS <= p->oh; y += DW_ROWS) {
+        gather_block(p, in, out, w, bias, x0, full, nl, m, NB, S, y, DW_ROWS);
+    }
+    for (; y < p->oh; y++) {
+        gather_block(p, in, out, w, bias, x0, full, nl, m, NB, S, y, 1);
     }
 }
 

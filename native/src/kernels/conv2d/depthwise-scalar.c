@@ -28,15 +28,16 @@ PCNN_INTERNAL int pcnn_depthwise_supports(const pcnn_conv2d_desc *d, int32_t pas
 }
 
 /*
- * AUTO rule, measured (pcnn-bench, 2026-12-04, AVX-512, 1 thread, same run; dw3x3 = 8x256x28x28,
- * 3x3, pad 1, and its stride-2 twin): backward-weights 1.0x (stride 1) and 2.5x (stride 2) the
- * direct kernel's speed; forward 0.8-0.95x and backward-data 0.45x of direct (its 28-wide rows
- * are two partly masked vectors and the per-tap bookkeeping is not amortised). So AUTO uses it
- * for backward-weights only; explicit DEPTHWISE requests take every pass.
+ * AUTO rule, measured (pcnn-bench --algorithm depthwise vs direct, 2026-12-04, AVX-512,
+ * 1 thread, busy machine; bench/results/2026-12-04T1413Z-*-dw-algo-*): on dw3x3 (8x256x28x28,
+ * 3x3, pad 1) and dw3x3_s2 the depthwise kernels were 1.1x / 1.25x direct forward, 0.85x
+ * backward-data (stride 1), and backward-weights 0.8-1.05x at stride 1 but 2.5-5x at stride 2
+ * (direct's backward-weights has no good strided path). Only that last win is clear beyond
+ * the noise, so AUTO takes backward-weights with a stride-2 axis; explicit DEPTHWISE requests
+ * take every pass.
  */
 PCNN_INTERNAL int pcnn_depthwise_auto_pick(const pcnn_conv2d_desc *d, int32_t pass) {
-    (void)d;
-    return pass == PCNN_PASS_BWD_WEIGHTS;
+    return pass == PCNN_PASS_BWD_WEIGHTS && (d->stride_h == 2 || d->stride_w == 2);
 }
 
 /* The scalar level's DEPTHWISE entry (the scalar direct kernel, the reference) takes every
