@@ -192,7 +192,7 @@ static void explicit_requests(void) {
 
 int main(void) {
     rng_seed(20261204);
-    g_avx512 = pcnn_isa_detected() >= PCNN_ISA_AVX512;
+    g_avx512 = pcnn_isa_active() >= PCNN_ISA_AVX512; /* PANAMACNN_MAX_ISA may cap it */
     printf("avx512 kernels %s\n", g_avx512 ? "tested" : "not available on this CPU (scalar only)");
     char label[96];
     /* width tails 1..33 x stride 1/2, channels sweep */
