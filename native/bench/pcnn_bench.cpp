@@ -11,7 +11,7 @@
 // oneDNN may pick Winograd; "oneDNN best" is the faster of auto and direct (preferred) per pass.
 //
 // Usage: pcnn-bench [--shapes FILE] [--threads 1,2] [--min-time SECONDS] [--json FILE]
-//                   [--only NAME[,NAME...]] [--no-onednn] [--algorithm auto|direct|winograd]
+//                   [--only NAME[,NAME...]] [--no-onednn] [--algorithm auto|direct|winograd|depthwise]
 // Exit status: 0, 2 for bad arguments / shapes file, 1 when a panama-cnn call fails, 3 when a
 // result differs from oneDNN's (the table says which: check = BAD). See bench/README.md.
 
@@ -57,6 +57,7 @@ namespace {
 struct Shape {
     std::string name, op;
     int64_t n, c, h, w, oc, kh, kw, stride, pad;
+    int64_t groups = 1;  // optional 12th column (conv only)
 };
 
 struct Options {
@@ -172,6 +173,12 @@ std::vector<Shape> read_shapes(const std::string &path) {
         if (!(ss >> s.name)) continue;
         if (!(ss >> s.op >> s.n >> s.c >> s.h >> s.w >> s.oc >> s.kh >> s.kw >> s.stride >> s.pad)) {
             std::fprintf(stderr, "pcnn-bench: malformed line in %s: %s\n", path.c_str(), line.c_str());
+            std::exit(2);
+        }
+        int64_t g;
+        if (ss >> g) s.groups = g;  // optional groups column
+        if (s.groups < 1 || s.c % s.groups != 0 || s.oc % s.groups != 0) {
+            std::fprintf(stderr, "pcnn-bench: groups must divide C_in and C_out in %s: %s\n", path.c_str(), line.c_str());
             std::exit(2);
         }
         shapes.push_back(s);
@@ -344,9 +351,15 @@ struct ConvTimes {
 ConvTimes onednn_conv(Onednn &d, const Shape &s, int64_t oh, int64_t ow, bool preferred, algorithm alg,
                       std::vector<float> &x, std::vector<float> &w, std::vector<float> &b,
                       std::vector<float> &y, double min_time) {
-    memory::dims src_dims = {s.n, s.c, s.h, s.w}, w_dims = {s.oc, s.c, s.kh, s.kw}, b_dims = {s.oc},
-                 dst_dims = {s.n, s.oc, oh, ow}, strides = {s.stride, s.stride}, pads = {s.pad, s.pad};
-    memory::desc src_plain(src_dims, dt::f32, tag::nchw), w_plain(w_dims, dt::f32, tag::oihw),
+    // Grouped weights: oneDNN's goihw is the same memory as the library's [oc][c/groups][kh][kw].
+    const int64_t g = s.groups;
+    memory::dims src_dims = {s.n, s.c, s.h, s.w},
+                 w_dims = g == 1 ? memory::dims{s.oc, s.c, s.kh, s.kw}
+                                 : memory::dims{g, s.oc / g, s.c / g, s.kh, s.kw},
+                 b_dims = {s.oc}, dst_dims = {s.n, s.oc, oh, ow}, strides = {s.stride, s.stride},
+                 pads = {s.pad, s.pad};
+    memory::desc src_plain(src_dims, dt::f32, tag::nchw),
+        w_plain(w_dims, dt::f32, g == 1 ? tag::oihw : tag::goihw),
         b_plain(b_dims, dt::f32, tag::x), dst_plain(dst_dims, dt::f32, tag::nchw);
     memory::desc src_md = preferred ? memory::desc(src_dims, dt::f32, tag::any) : src_plain;
     memory::desc w_md = preferred ? memory::desc(w_dims, dt::f32, tag::any) : w_plain;
@@ -486,16 +499,16 @@ Options parse_args(int argc, char **argv) {
         else if (a == "--algorithm") {
             std::string v = next();
             o.algorithm = v == "auto" ? PCNN_ALGO_AUTO : v == "direct" ? PCNN_ALGO_DIRECT
-                        : v == "winograd" ? PCNN_ALGO_WINOGRAD : -1;
+                        : v == "winograd" ? PCNN_ALGO_WINOGRAD : v == "depthwise" ? PCNN_ALGO_DEPTHWISE : -1;
             if (o.algorithm < 0) {
-                std::fprintf(stderr, "pcnn-bench: --algorithm must be auto, direct or winograd, got '%s'\n", v.c_str());
+                std::fprintf(stderr, "pcnn-bench: --algorithm must be auto, direct, winograd or depthwise, got '%s'\n", v.c_str());
                 std::exit(2);
             }
         }
         else {
             std::fprintf(stderr,
                          "usage: pcnn-bench [--shapes FILE] [--threads 1,2] [--min-time S] [--json FILE] "
-                         "[--only NAME,...] [--no-onednn] [--algorithm auto|direct|winograd]\n");
+                         "[--only NAME,...] [--no-onednn] [--algorithm auto|direct|winograd|depthwise]\n");
             std::exit(a == "--help" || a == "-h" ? 0 : 2);
         }
     }
@@ -604,14 +617,14 @@ int main(int argc, char **argv) {
             d.stride_h = d.stride_w = s.stride;
             d.pad_top = d.pad_bottom = d.pad_left = d.pad_right = s.pad;
             d.dilation_h = d.dilation_w = 1;
-            d.groups = 1;
+            d.groups = s.groups;
             check(pcnn_conv2d_desc_init(&d), "pcnn_conv2d_desc_init");
             auto x = random_buffer(s.n * s.c * s.h * s.w, 1);
-            auto w = random_buffer(s.oc * s.c * s.kh * s.kw, 2);
+            auto w = random_buffer(s.oc * (s.c / s.groups) * s.kh * s.kw, 2);
             auto b = random_buffer(s.oc, 3);
             auto y = random_buffer(s.n * s.oc * d.oh * d.ow, 4);
             std::vector<float> dx(x.size()), dw(w.size()), db(b.size()), out(y.size());
-            double flops = 2.0 * s.n * s.oc * d.oh * d.ow * s.c * s.kh * s.kw;
+            double flops = 2.0 * s.n * s.oc * d.oh * d.ow * (s.c / s.groups) * s.kh * s.kw;
             for (int t : opt.threads) {
                 check(pcnn_set_num_threads(t), "pcnn_set_num_threads");
                 Result rf{s.name, "forward", t, flops}, rd{s.name, "bwd_data", t, flops},

@@ -280,6 +280,7 @@ PCNN_API int32_t pcnn_softmax_xent_bwd(int64_t n, int64_t classes, const float *
 #define PCNN_ALGO_AUTO 0
 #define PCNN_ALGO_DIRECT 1   /* direct convolution (every shape, every pass; max-pool reports it too) */
 #define PCNN_ALGO_WINOGRAD 2 /* Winograd F(4x4,3x3): 3x3, stride 1, dilation 1; forward and backward-data */
+#define PCNN_ALGO_DEPTHWISE 3 /* depthwise (groups == c == oc), every pass; see below */
 
 /*
  * Requests an algorithm for the convolution calls made afterwards ON THE CALLING THREAD
@@ -289,6 +290,11 @@ PCNN_API int32_t pcnn_softmax_xent_bwd(int64_t n, int64_t classes, const float *
  * whose Inf/NaN Winograd would spread across its tile; planes too large for 32-bit offsets) is
  * served by the direct algorithm.
  * Backward-weights has only the direct algorithm: a WINOGRAD request serves it directly.
+ * DEPTHWISE takes every shape with groups == c == oc: the AVX-512 kernels serve stride 1 or
+ * 2 with at most 49 taps (backward-data: stride 1); every other depthwise call (and every one
+ * on a CPU without AVX-512) is served by the scalar reference kernel, reported as DEPTHWISE at
+ * PCNN_ISA_SCALAR. AUTO uses the AVX-512 kernel for stride-2 backward-weights only (where it measured
+ * faster than direct; native/src/kernels/conv2d/depthwise-scalar.c).
  * Returns PCNN_STATUS_INVALID_ARGUMENT for an unknown id.
  */
 PCNN_API int32_t pcnn_set_conv2d_algorithm(int32_t algorithm);
@@ -299,7 +305,7 @@ PCNN_API int32_t pcnn_get_conv2d_algorithm(void);
 PCNN_API int32_t pcnn_last_algorithm(void);
 PCNN_API int32_t pcnn_last_isa(void);
 
-/* A static name for an algorithm id: "auto", "direct", "winograd"; "unknown" otherwise. */
+/* A static name for an algorithm id: "auto", "direct", "winograd", "depthwise"; "unknown" otherwise. */
 PCNN_API const char *pcnn_algorithm_name(int32_t algorithm);
 
 #ifdef __cplusplus

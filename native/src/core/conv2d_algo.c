@@ -19,7 +19,7 @@ static __thread int32_t tls_last_algorithm = -1;
 static __thread int32_t tls_last_isa = -1;
 
 PCNN_API int32_t pcnn_set_conv2d_algorithm(int32_t algorithm) {
-    if (algorithm < PCNN_ALGO_AUTO || algorithm > PCNN_ALGO_WINOGRAD) {
+    if (algorithm < PCNN_ALGO_AUTO || algorithm > PCNN_ALGO_DEPTHWISE) {
         return PCNN_STATUS_INVALID_ARGUMENT;
     }
     tls_requested = algorithm;
@@ -46,6 +46,8 @@ PCNN_API const char *pcnn_algorithm_name(int32_t algorithm) {
         return "direct";
     case PCNN_ALGO_WINOGRAD:
         return "winograd";
+    case PCNN_ALGO_DEPTHWISE:
+        return "depthwise";
     default:
         return "unknown";
     }

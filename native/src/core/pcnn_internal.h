@@ -232,4 +232,10 @@ PCNN_INTERNAL int32_t pcnn_conv2d_bwd_data_winograd__scalar(const pcnn_conv2d_de
                                                             const float *weights,
                                                             float *diff_src);
 
+/* Depthwise conv2d (groups == c == oc; native/src/kernels/conv2d/depthwise-*.c). */
+#define PCNN_DW_MAX_TAPS 49
+PCNN_INTERNAL int pcnn_depthwise_supports(const pcnn_conv2d_desc *d, int32_t pass);
+PCNN_INTERNAL int pcnn_depthwise_auto_pick(const pcnn_conv2d_desc *d, int32_t pass);
+PCNN_INTERNAL int pcnn_depthwise_reference_supports(const pcnn_conv2d_desc *d, int32_t pass);
+
 #endif /* PCNN_INTERNAL_H */

@@ -222,8 +222,9 @@ public final class Conv2d implements Layer {
         /** Seed of the {@link SplittableRandom} that draws the initial parameters (default 0). */
         /**
          * The convolution algorithm of forward and backward-data (default: {@link ConvAlgorithm#defaultAlgorithm()},
-         * read at {@link #build()}). {@link ConvAlgorithm#WINOGRAD} needs a 3x3 kernel, stride 1 and dilation 1:
-         * {@link #build()} rejects anything else.
+         * read at {@link #build()}). {@link ConvAlgorithm#WINOGRAD} needs a 3x3 kernel, stride 1 and dilation 1,
+         * {@link ConvAlgorithm#DEPTHWISE} needs {@code groups == inChannels == outChannels}: {@link #build()}
+         * rejects anything else.
          */
         public Builder algorithm(ConvAlgorithm algorithm) {
             this.algorithm = Objects.requireNonNull(algorithm, "algorithm must not be null");
@@ -276,6 +277,11 @@ public final class Conv2d implements Layer {
                         + "dilation 1 but this convolution has kernel " + kernelH + "x" + kernelW + ", stride " + strideH
                         + "x" + strideW + ", dilation " + dilationH + "x" + dilationW
                         + " (use ConvAlgorithm.AUTO or DIRECT)");
+            }
+            if (!algorithm.supportsChannels(inChannels, outChannels, groups)) {
+                throw new IllegalArgumentException("algorithm DEPTHWISE needs groups == inChannels == outChannels but "
+                        + "this convolution has inChannels " + inChannels + ", outChannels " + outChannels + ", groups "
+                        + groups + " (use ConvAlgorithm.AUTO or DIRECT)");
             }
             Backend b = backend != null ? backend : Backend.defaultBackend();
             return new Conv2d(this, b);

@@ -4,15 +4,15 @@ import java.util.Locale;
 
 /**
  * How a {@link Conv2d} computes its convolutions (forward and backward-data; backward-weights is
- * always direct). Chosen with {@link Conv2d.Builder#algorithm(ConvAlgorithm)}; the default comes
- * from the system property {@value #PROPERTY} ({@code auto}, {@code direct} or {@code winograd};
- * {@code auto} when unset).
+ * direct, or depthwise for depthwise layers). Chosen with {@link Conv2d.Builder#algorithm(ConvAlgorithm)};
+ * the default comes from the system property {@value #PROPERTY} ({@code auto}, {@code direct},
+ * {@code winograd} or {@code depthwise}; {@code auto} when unset).
  *
  * <p>The reference backend always computes the direct convolution (it is the oracle); the native
  * backend honours the choice. See {@code docs/winograd.md} for the AUTO rule and the error bound.
  */
 public enum ConvAlgorithm {
-    /** The library picks per shape (Winograd where it measured faster, else direct). */
+    /** The library picks per shape (depthwise backward-weights for stride-2 depthwise layers, Winograd where it measured faster, else direct). */
     AUTO,
     /** Direct convolution: every shape; error bound {@code gamma(K) * sum |x||w|}. */
     DIRECT,
@@ -21,7 +21,14 @@ public enum ConvAlgorithm {
      * Fewer multiplications, a larger (documented) error bound. Calls whose inputs or weights hold
      * Inf or NaN are computed directly (Winograd would spread them across 4x4 output tiles).
      */
-    WINOGRAD;
+    WINOGRAD,
+    /**
+     * Depthwise convolution: only layers with {@code groups == inChannels == outChannels}
+     * (MobileNet-style). Vector kernels for stride 1 or 2 and up to 49 taps (backward-data: stride 1);
+     * other depthwise calls use the scalar reference kernel. Same error bound as DIRECT. AUTO uses
+     * it for the backward-weights pass of stride-2 depthwise layers (where it measured faster than direct).
+     */
+    DEPTHWISE;
 
     /** The system property giving the default algorithm of new {@link Conv2d} layers. */
     public static final String PROPERTY = "panamacnn.conv.algorithm";
@@ -29,8 +36,8 @@ public enum ConvAlgorithm {
     /**
      * The algorithm named by {@value #PROPERTY}, or {@link #AUTO} when it is unset or blank.
      *
-     * @throws IllegalArgumentException when the property holds anything else than auto, direct or
-     *         winograd (any case)
+     * @throws IllegalArgumentException when the property holds anything else than auto, direct,
+     *         winograd or depthwise (any case)
      */
     public static ConvAlgorithm defaultAlgorithm() {
         String v = System.getProperty(PROPERTY);
@@ -49,9 +56,20 @@ public enum ConvAlgorithm {
                 return DIRECT;
             case "winograd":
                 return WINOGRAD;
+            case "depthwise":
+                return DEPTHWISE;
             default:
-                throw new IllegalArgumentException(what + " must be auto, direct or winograd but was '" + value + "'");
+                throw new IllegalArgumentException(what + " must be auto, direct, winograd or depthwise but was '"
+                        + value + "'");
         }
+    }
+
+    /**
+     * Whether this algorithm can compute a convolution with these channels and groups (only
+     * DEPTHWISE restricts them: {@code groups == inChannels == outChannels}).
+     */
+    public boolean supportsChannels(long inChannels, long outChannels, long groups) {
+        return this != DEPTHWISE || (groups == inChannels && groups == outChannels);
     }
 
     /** Whether this algorithm can compute a convolution with this kernel, stride and dilation. */

@@ -1567,6 +1567,15 @@ public class panamacnn_h extends panamacnn_h$shared {
     public static int PCNN_ALGO_WINOGRAD() {
         return PCNN_ALGO_WINOGRAD;
     }
+    private static final int PCNN_ALGO_DEPTHWISE = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * #define PCNN_ALGO_DEPTHWISE 3
+     * }
+     */
+    public static int PCNN_ALGO_DEPTHWISE() {
+        return PCNN_ALGO_DEPTHWISE;
+    }
 
     private static class pcnn_set_conv2d_algorithm {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(

@@ -477,6 +477,10 @@ public final class NativeBackend implements Backend {
                     + " but the geometry has kernel " + g.kh() + "x" + g.kw() + ", stride " + g.strideH() + "x"
                     + g.strideW() + ", dilation " + g.dilationH() + "x" + g.dilationW());
         }
+        if (!algorithm.supportsChannels(g.c(), g.oc(), g.groups())) {
+            throw new IllegalArgumentException("algorithm " + algorithm + " needs groups == channels == outChannels"
+                    + " but the geometry has c " + g.c() + ", oc " + g.oc() + ", groups " + g.groups());
+        }
     }
 
     /** Sets the calling thread's algorithm request in the library (thread-local in C). */
@@ -485,18 +489,23 @@ public final class NativeBackend implements Backend {
             case AUTO -> panamacnn_h.PCNN_ALGO_AUTO();
             case DIRECT -> panamacnn_h.PCNN_ALGO_DIRECT();
             case WINOGRAD -> panamacnn_h.PCNN_ALGO_WINOGRAD();
+            case DEPTHWISE -> panamacnn_h.PCNN_ALGO_DEPTHWISE();
         };
         check("pcnn_set_conv2d_algorithm", panamacnn_h.pcnn_set_conv2d_algorithm(id));
     }
 
     /**
      * The algorithm that served the calling thread's last native convolution or max-pool call
-     * ({@link ConvAlgorithm#DIRECT} or {@link ConvAlgorithm#WINOGRAD}), or {@code null} before any.
+     * ({@link ConvAlgorithm#DIRECT}, {@link ConvAlgorithm#WINOGRAD} or {@link ConvAlgorithm#DEPTHWISE}),
+     * or {@code null} before any.
      */
     public static ConvAlgorithm lastAlgorithm() {
         int id = panamacnn_h.pcnn_last_algorithm();
         if (id == panamacnn_h.PCNN_ALGO_WINOGRAD()) {
             return ConvAlgorithm.WINOGRAD;
+        }
+        if (id == panamacnn_h.PCNN_ALGO_DEPTHWISE()) {
+            return ConvAlgorithm.DEPTHWISE;
         }
         return id == panamacnn_h.PCNN_ALGO_DIRECT() ? ConvAlgorithm.DIRECT : null;
     }

@@ -1,0 +1,242 @@
+/*
+ * Depthwise conv2d (PCNN_ALGO_DEPTHWISE; AVX-512 kernels in
+ * native/src/kernels/conv2d/depthwise-avx512.c) against the scalar direct kernel, all three
+ * passes, through the public API with an explicit DEPTHWISE request:
+ *   - integer-valued data (every partial sum exact): results must equal the scalar kernel's
+ *     bit for bit, on awkward shapes (widths 1..33, channels 1..17, stride 2, asymmetric
+ *     padding, N > 1, 5x5, 7x1, dilation) and seeded random ones;
+ *   - the call must have been served by DEPTHWISE at AVX-512 when the CPU has it (so a kernel
+ *     that silently declines is seen), else by DEPTHWISE's scalar reference entry, and by direct
+ *     where the request falls back (stride-2 backward-data is rejected geometrically: see below);
+ *   - the AUTO rule (depthwise for stride-2 backward-weights only, as measured);
+ *   - 1 and 3 threads give bit-identical results; guards after every buffer stay intact;
+ *   - Inf / NaN in weights, src and diff_dst next to padding give the scalar kernel's result
+ *     (padded taps are skipped, not multiplied as zeros): compared bit for bit up to NaN payload;
+ *   - explicit DEPTHWISE requests at every ISA level (below AVX-512: the scalar reference).
+ */
+#include <math.h>
+
+#include "core/pcnn_internal.h"
+#include "test_util.h"
+
+static int g_avx512;
+
+typedef struct {
+    float *src, *w, *b, *dst, *dd, *ds, *dw, *db;
+} bufs;
+
+static bufs alloc_bufs(const pcnn_conv2d_desc *d) {
+    bufs x;
+    x.src = gbuf_f(conv_src_count(d));
+    x.ds = gbuf_f(conv_src_count(d));
+    x.w = gbuf_f(conv_w_count(d));
+    x.dw = gbuf_f(conv_w_count(d));
+    x.b = gbuf_f(d->oc);
+    x.db = gbuf_f(d->oc);
+    x.dst = gbuf_f(conv_dst_count(d));
+    x.dd = gbuf_f(conv_dst_count(d));
+    return x;
+}
+
+static void free_bufs(bufs *x) {
+    float *all[] = {x->src, x->w, x->b, x->dst, x->dd, x->ds, x->dw, x->db};
+    for (int i = 0; i < 8; i++) free(all[i]);
+}
+
+/* same bits, or both NaN */
+static int same(float a, float b) {
+    return bits_of(a) == bits_of(b) || (isnan(a) && isnan(b));
+}
+
+static int same_arr(const float *a, const float *b, int64_t n, int64_t *where) {
+    for (int64_t i = 0; i < n; i++) {
+        if (!same(a[i], b[i])) {
+            *where = i;
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int depthwise_expected(const pcnn_conv2d_desc *d, int32_t pass) {
+    return g_avx512 && pcnn_depthwise_supports(d, pass);
+}
+
+static void check_served(const pcnn_conv2d_desc *d, int32_t pass, const char *what) {
+    const int want_dw = depthwise_expected(d, pass);
+    const int32_t a = pcnn_last_algorithm(), isa = pcnn_last_isa();
+    CHECK(want_dw ? (a == PCNN_ALGO_DEPTHWISE && isa == PCNN_ISA_AVX512)
+                  : (a == PCNN_ALGO_DEPTHWISE && isa == PCNN_ISA_SCALAR),
+          "%s c=%lld %lldx%lld k%lldx%lld s%lld: served by %s/%s, expected %s", what, (long long)d->c,
+          (long long)d->ih, (long long)d->iw, (long long)d->kh, (long long)d->kw,
+          (long long)d->stride_w, pcnn_algorithm_name(a), pcnn_isa_name(isa),
+          want_dw ? "depthwise/avx512" : "depthwise/scalar");
+}
+
+/* Runs all three passes through the API (AUTO) and the scalar kernel and compares. */
+static void run_case(pcnn_conv2d_desc d, int ints, const char *label) {
+    if (pcnn_conv2d_desc_init(&d) != PCNN_STATUS_OK) {
+        CHECK(0, "%s: desc rejected", label);
+        return;
+    }
+    bufs x = alloc_bufs(&d), r = alloc_bufs(&d);
+    const int64_t ns = conv_src_count(&d), nd = conv_dst_count(&d), nw = conv_w_count(&d);
+    if (ints) {
+        fill_ints(x.src, ns, -4, 4), fill_ints(x.w, nw, -3, 3), fill_ints(x.b, d.oc, -8, 8);
+        fill_ints(x.dd, nd, -4, 4);
+    } else {
+        for (int64_t i = 0; i < ns; i++) x.src[i] = rng_unit();
+        for (int64_t i = 0; i < nw; i++) x.w[i] = rng_unit();
+        for (int64_t i = 0; i < d.oc; i++) x.b[i] = rng_unit();
+        for (int64_t i = 0; i < nd; i++) x.dd[i] = rng_unit();
+    }
+    /* non-finite probes next to the padding: first and last element of a plane */
+    if (ints == 2) {
+        x.w[0] = INFINITY, x.src[ns - 1] = NAN, x.dd[0] = -INFINITY;
+    }
+    int64_t at;
+    CHECK_STATUS(pcnn_set_conv2d_algorithm(PCNN_ALGO_DEPTHWISE), PCNN_STATUS_OK);
+    for (int threads = 1; threads <= 3; threads += 2) {
+        CHECK_STATUS(pcnn_set_num_threads(threads), PCNN_STATUS_OK);
+        prefill_nan(x.dst, nd), prefill_nan(r.dst, nd);
+        CHECK_STATUS(pcnn_conv2d_fwd(&d, x.src, x.w, x.b, x.dst), PCNN_STATUS_OK);
+        check_served(&d, PCNN_PASS_FWD, "fwd");
+        CHECK_STATUS(pcnn_conv2d_fwd__scalar(&d, x.src, x.w, x.b, r.dst), PCNN_STATUS_OK);
+        if (ints) CHECK(same_arr(x.dst, r.dst, nd, &at), "%s fwd t%d: [%lld] %g vs scalar %g", label, threads, (long long)at, x.dst[at], r.dst[at]);
+
+        prefill_nan(x.ds, ns), prefill_nan(r.ds, ns);
+        CHECK_STATUS(pcnn_conv2d_bwd_data(&d, x.dd, x.w, x.ds), PCNN_STATUS_OK);
+        check_served(&d, PCNN_PASS_BWD_DATA, "bwd_data");
+        CHECK_STATUS(pcnn_conv2d_bwd_data__scalar(&d, x.dd, x.w, r.ds), PCNN_STATUS_OK);
+        if (ints) CHECK(same_arr(x.ds, r.ds, ns, &at), "%s bwd_data t%d: [%lld] %g vs scalar %g", label, threads, (long long)at, x.ds[at], r.ds[at]);
+
+        prefill_nan(x.dw, nw), prefill_nan(r.dw, nw), prefill_nan(x.db, d.oc), prefill_nan(r.db, d.oc);
+        CHECK_STATUS(pcnn_conv2d_bwd_weights(&d, x.src, x.dd, x.dw, x.db), PCNN_STATUS_OK);
+        check_served(&d, PCNN_PASS_BWD_WEIGHTS, "bwd_weights");
+        CHECK_STATUS(pcnn_conv2d_bwd_weights__scalar(&d, x.src, x.dd, r.dw, r.db), PCNN_STATUS_OK);
+        if (ints) {
+            CHECK(same_arr(x.dw, r.dw, nw, &at), "%s bwd_w t%d: [%lld] %g vs scalar %g", label, threads, (long long)at, x.dw[at], r.dw[at]);
+            CHECK(same_arr(x.db, r.db, d.oc, &at), "%s bwd_b t%d: [%lld] %g vs scalar %g", label, threads, (long long)at, x.db[at], r.db[at]);
+        }
+        if (threads == 1) { /* keep the 1-thread results for the thread-count comparison */
+            memcpy(r.dst, x.dst, (size_t)nd * sizeof(float));
+            memcpy(r.ds, x.ds, (size_t)ns * sizeof(float));
+            memcpy(r.dw, x.dw, (size_t)nw * sizeof(float));
+            memcpy(r.db, x.db, (size_t)d.oc * sizeof(float));
+            /* r.* now hold 1-thread results; the next iteration recomputes scalar into r first,
+             * so compare here against a second 3-thread run instead */
+            float *t_dst = gbuf_f(nd), *t_ds = gbuf_f(ns), *t_dw = gbuf_f(nw), *t_db = gbuf_f(d.oc);
+            CHECK_STATUS(pcnn_set_num_threads(3), PCNN_STATUS_OK);
+            CHECK_STATUS(pcnn_conv2d_fwd(&d, x.src, x.w, x.b, t_dst), PCNN_STATUS_OK);
+            CHECK_STATUS(pcnn_conv2d_bwd_data(&d, x.dd, x.w, t_ds), PCNN_STATUS_OK);
+            CHECK_STATUS(pcnn_conv2d_bwd_weights(&d, x.src, x.dd, t_dw, t_db), PCNN_STATUS_OK);
+            CHECK(memcmp(t_dst, r.dst, (size_t)nd * 4) == 0 && memcmp(t_ds, r.ds, (size_t)ns * 4) == 0 &&
+                      memcmp(t_dw, r.dw, (size_t)nw * 4) == 0 && memcmp(t_db, r.db, (size_t)d.oc * 4) == 0,
+                  "%s: 1 and 3 threads differ", label);
+            CHECK(guard_ok(t_dst, nd) && guard_ok(t_ds, ns) && guard_ok(t_dw, nw) && guard_ok(t_db, d.oc),
+                  "%s: guard (3 threads)", label);
+            free(t_dst), free(t_ds), free(t_dw), free(t_db);
+        }
+    }
+    CHECK(guard_ok(x.dst, nd) && guard_ok(x.ds, ns) && guard_ok(x.dw, nw) && guard_ok(x.db, d.oc) &&
+              guard_ok(x.src, ns) && guard_ok(x.dd, nd) && guard_ok(x.w, nw),
+          "%s: guard", label);
+    /* AUTO: depthwise for stride-2 backward-weights (where it supports the shape), else direct */
+    CHECK_STATUS(pcnn_set_conv2d_algorithm(PCNN_ALGO_AUTO), PCNN_STATUS_OK);
+    CHECK_STATUS(pcnn_conv2d_fwd(&d, x.src, x.w, x.b, x.dst), PCNN_STATUS_OK);
+    CHECK(pcnn_last_algorithm() == PCNN_ALGO_DIRECT, "%s AUTO fwd served by %s", label, pcnn_algorithm_name(pcnn_last_algorithm()));
+    CHECK_STATUS(pcnn_conv2d_bwd_weights(&d, x.src, x.dd, x.dw, x.db), PCNN_STATUS_OK);
+    const int strided = d.stride_h == 2 || d.stride_w == 2;
+    CHECK(pcnn_last_algorithm() ==
+              (depthwise_expected(&d, PCNN_PASS_BWD_WEIGHTS) && strided ? PCNN_ALGO_DEPTHWISE : PCNN_ALGO_DIRECT),
+          "%s AUTO bwd_weights served by %s", label, pcnn_algorithm_name(pcnn_last_algorithm()));
+    CHECK_STATUS(pcnn_set_num_threads(1), PCNN_STATUS_OK);
+    free_bufs(&x), free_bufs(&r);
+}
+
+/* dw(n, c, h, w, k, stride, pad t/b/l/r, dilation) */
+static pcnn_conv2d_desc dw(int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw,
+                           int64_t s, int64_t pt, int64_t pb, int64_t pl, int64_t pr, int64_t dil) {
+    return conv_desc(n, c, h, w, c, kh, kw, s, s, pt, pb, pl, pr, dil, dil, c);
+}
+
+/* Explicit DEPTHWISE requests at every level: AVX-512 kernels or the scalar reference. */
+static void explicit_requests(void) {
+    pcnn_conv2d_desc d = dw(2, 5, 9, 19, 3, 3, 1, 1, 1, 1, 1, 1);
+    CHECK_STATUS(pcnn_conv2d_desc_init(&d), PCNN_STATUS_OK);
+    bufs x = alloc_bufs(&d);
+    fill_ints(x.src, conv_src_count(&d), -4, 4), fill_ints(x.w, conv_w_count(&d), -3, 3);
+    fill_ints(x.b, d.oc, -3, 3);
+    CHECK_STATUS(pcnn_set_conv2d_algorithm(PCNN_ALGO_DEPTHWISE), PCNN_STATUS_OK);
+    CHECK(strcmp(pcnn_algorithm_name(PCNN_ALGO_DEPTHWISE), "depthwise") == 0, "name");
+    for (int32_t isa = pcnn_isa_detected(); isa >= PCNN_ISA_SCALAR; isa--) {
+        CHECK_STATUS(pcnn_set_max_isa(isa), PCNN_STATUS_OK);
+        CHECK_STATUS(pcnn_conv2d_fwd(&d, x.src, x.w, x.b, x.dst), PCNN_STATUS_OK);
+        const int32_t want_isa = isa >= PCNN_ISA_AVX512 ? PCNN_ISA_AVX512 : PCNN_ISA_SCALAR;
+        CHECK(pcnn_last_algorithm() == PCNN_ALGO_DEPTHWISE && pcnn_last_isa() == want_isa,
+              "request at %s served by %s/%s", pcnn_isa_name(isa), pcnn_algorithm_name(pcnn_last_algorithm()),
+              pcnn_isa_name(pcnn_last_isa()));
+    }
+    CHECK_STATUS(pcnn_set_max_isa(pcnn_isa_detected()), PCNN_STATUS_OK);
+    /* not depthwise: the request cannot take it */
+    pcnn_conv2d_desc g = conv_desc(1, 4, 6, 6, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    CHECK_STATUS(pcnn_conv2d_desc_init(&g), PCNN_STATUS_OK);
+    bufs y = alloc_bufs(&g);
+    fill_ints(y.src, conv_src_count(&g), -4, 4), fill_ints(y.w, conv_w_count(&g), -3, 3);
+    CHECK_STATUS(pcnn_conv2d_fwd(&g, y.src, y.w, NULL, y.dst), PCNN_STATUS_UNSUPPORTED);
+    CHECK_STATUS(pcnn_set_conv2d_algorithm(PCNN_ALGO_AUTO), PCNN_STATUS_OK);
+    CHECK_STATUS(pcnn_conv2d_fwd(&g, y.src, y.w, NULL, y.dst), PCNN_STATUS_OK);
+    CHECK(pcnn_last_algorithm() == PCNN_ALGO_DIRECT, "dense AUTO served by %s", pcnn_algorithm_name(pcnn_last_algorithm()));
+    free_bufs(&x), free_bufs(&y);
+}
+
+int main(void) {
+    rng_seed(20261204);
+    g_avx512 = pcnn_isa_active() >= PCNN_ISA_AVX512; /* PANAMACNN_MAX_ISA may cap it */
+    printf("avx512 kernels %s\n", g_avx512 ? "tested" : "not available on this CPU (scalar only)");
+    char label[96];
+    /* width tails 1..33 x stride 1/2, channels sweep */
+    for (int64_t w = 1; w <= 33; w++) {
+        for (int64_t s = 1; s <= 2; s++) {
+            snprintf(label, sizeof label, "w%lld s%lld", (long long)w, (long long)s);
+            run_case(dw(2, 3, 5, w, 3, 3, s, 1, 1, 1, 1, 1), 1, label);
+        }
+    }
+    for (int64_t c = 1; c <= 17; c++) {
+        snprintf(label, sizeof label, "c%lld", (long long)c);
+        run_case(dw(1, c, 7, 17, 3, 3, 1 + (c & 1), 1, 1, 1, 1, 1), 1, label);
+    }
+    run_case(dw(3, 8, 28, 28, 3, 3, 1, 1, 1, 1, 1, 1), 1, "mobilenet 28");
+    run_case(dw(2, 6, 29, 31, 3, 3, 2, 1, 1, 1, 1, 1), 1, "s2 odd");
+    run_case(dw(2, 5, 13, 40, 3, 3, 1, 0, 2, 2, 0, 1), 1, "asym pad");
+    run_case(dw(2, 4, 11, 37, 3, 3, 2, 2, 0, 0, 1, 1), 1, "asym pad s2");
+    run_case(dw(2, 4, 14, 35, 5, 5, 1, 2, 2, 2, 2, 1), 1, "5x5");
+    run_case(dw(1, 3, 20, 70, 5, 5, 2, 2, 1, 2, 3, 1), 1, "5x5 s2");
+    run_case(dw(2, 3, 15, 45, 3, 3, 1, 2, 2, 2, 2, 2), 1, "dilation 2");
+    run_case(dw(1, 3, 19, 50, 3, 3, 2, 3, 3, 3, 3, 3), 1, "dilation 3 s2");
+    run_case(dw(1, 3, 9, 26, 7, 1, 1, 3, 3, 0, 0, 1), 1, "7x1");
+    run_case(dw(1, 3, 9, 26, 1, 7, 1, 0, 0, 3, 3, 1), 1, "1x7");
+    run_case(dw(1, 2, 9, 20, 7, 7, 1, 3, 3, 3, 3, 1), 1, "7x7");
+    run_case(dw(2, 3, 8, 9, 3, 3, 3, 1, 1, 1, 1, 1), 1, "stride 3 (scalar reference)");
+    run_case(dw(1, 2, 12, 12, 9, 9, 1, 4, 4, 4, 4, 1), 1, "9x9 (scalar reference)");
+    run_case(dw(1, 3, 4, 3, 3, 3, 1, 5, 5, 6, 6, 1), 1, "pad > input");
+    for (int i = 0; i < 60; i++) {
+        const int64_t k = rng_int(1, 5), s = rng_int(1, 2), dil = rng_int(1, 2);
+        const int64_t ext = dil * (k - 1) + 1;
+        const int64_t h = rng_int(ext > 1 ? ext - 1 : 1, 20), w = rng_int(1, 70);
+        const int64_t pt = rng_int(0, k - 1), pb = rng_int(0, k - 1), pl = rng_int(0, k), pr = rng_int(0, k);
+        pcnn_conv2d_desc d = dw(rng_int(1, 3), rng_int(1, 9), h, w, k, rng_int(1, 5), s, pt, pb, pl, pr, dil);
+        pcnn_conv2d_desc probe = d;
+        if (pcnn_conv2d_desc_init(&probe) != PCNN_STATUS_OK) continue;
+        snprintf(label, sizeof label, "random %d", i);
+        run_case(d, 1, label);
+    }
+    /* non-finite values next to padding: the scalar kernel's result (ints == 2 plants them) */
+    run_case(dw(2, 3, 6, 21, 3, 3, 1, 1, 1, 1, 1, 1), 2, "nonfinite s1");
+    run_case(dw(2, 3, 7, 21, 3, 3, 2, 1, 1, 1, 1, 1), 2, "nonfinite s2");
+    run_case(dw(1, 2, 8, 40, 5, 5, 1, 2, 2, 2, 2, 1), 2, "nonfinite 5x5");
+    /* random floats: served as expected, 1 vs 3 threads identical (accuracy: the Java cross-check) */
+    run_case(dw(2, 7, 15, 23, 3, 3, 1, 1, 1, 1, 1, 1), 0, "floats");
+    explicit_requests();
+    return test_finish("conv2d_depthwise");
+}
