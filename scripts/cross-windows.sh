@@ -80,10 +80,15 @@ if ((run_tests)); then
     # no Mono / Gecko installer dialogs when the prefix is created
     export WINEDLLOVERRIDES="mscoree,mshtml="
     echo "cross-windows.sh: ctest under $wine (WINEPREFIX=$WINEPREFIX)"
-    status=0
-    (cd "$BUILD" && ctest --output-on-failure -j 2) || status=$?
     wineserver_bin="$(dirname "$wine")/wineserver"
     [[ -x "$wineserver_bin" ]] || wineserver_bin="$(command -v wineserver || true)"
+    # Create the prefix once, serially: ctest -j 2 starts two tests at once, and two wine
+    # processes setting up a fresh prefix race (seen in CI: "wine: chdir to
+    # /tmp/wine-*/server-*: No such file or directory" failed a test that passes otherwise).
+    "$wine" wineboot --init >/dev/null 2>&1 || true
+    [[ -n "$wineserver_bin" ]] && "$wineserver_bin" -w >/dev/null 2>&1 || true
+    status=0
+    (cd "$BUILD" && ctest --output-on-failure -j 2) || status=$?
     [[ -n "$wineserver_bin" ]] && "$wineserver_bin" -k >/dev/null 2>&1 || true
     if ((status != 0)); then
         echo "cross-windows.sh: C tests FAILED under wine" >&2
