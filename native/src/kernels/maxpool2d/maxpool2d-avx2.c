@@ -138,6 +138,7 @@ static inline pm_m pm_and(pm_m a, pm_m b) { return _mm256_and_si256(a, b); }
 static inline pm_m pm_unord(pm_vf a, pm_vf b) {
     return _mm256_castps_si256(_mm256_cmp_ps(a, b, _CMP_UNORD_Q));
 }
+/* a > b ? a : b (MAXPS: ties and NaNs give b; the template relies on this order) */
 static inline pm_vf pm_max_f(pm_vf a, pm_vf b) { return _mm256_max_ps(a, b); }
 /* a == b (ordered: +0 == -0) */
 static inline pm_m pm_eq_f(pm_vf a, pm_vf b) {

@@ -133,6 +133,7 @@ static inline pm_m pm_and(pm_m a, pm_m b) { return (pm_m)(a & b); }
 
 /* lanes where a or b is NaN */
 static inline pm_m pm_unord(pm_vf a, pm_vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_UNORD_Q); }
+/* a > b ? a : b (MAXPS: ties and NaNs give b; the template relies on this order) */
 static inline pm_vf pm_max_f(pm_vf a, pm_vf b) { return _mm512_max_ps(a, b); }
 /* a == b (ordered: +0 == -0) */
 static inline pm_m pm_eq_f(pm_vf a, pm_vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }

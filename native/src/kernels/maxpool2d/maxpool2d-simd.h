@@ -359,15 +359,25 @@ static inline __attribute__((always_inline)) int pm_block_s2_nonan(const pm_plan
             }
         }
         nan = pm_or(nan, pm_unord(v[r][0], v[r][1]));
-        pm_vf rm = pm_max_f(v[r][0], v[r][1]);
+        /* pm_max_f(later, earlier): see the no-indices case below */
+        pm_vf rm = pm_max_f(v[r][1], v[r][0]);
         if (three) {
             nan = pm_or(nan, pm_unord(v[r][2], v[r][2]));
-            rm = pm_max_f(rm, v[r][2]);
+            rm = pm_max_f(v[r][2], rm);
         }
-        m = r == 0 ? rm : pm_max_f(m, rm);
+        m = r == 0 ? rm : pm_max_f(rm, m);
     }
     if (pm_any(nan)) {
         return 0;
+    }
+    if (pl->ind == NULL) {
+        /* Inference: no index, so no equality pass. pm_max_f(a, b) is `a > b ? a : b`
+         * (x86 MAXPS), so folding the taps in scan order as max(later, earlier) keeps the
+         * earlier of equal values: m is the scalar winner's value bit for bit, -0/+0 ties
+         * included (the scalar `>` keeps the first). Merging row maxima in row order by the
+         * same rule gives the same tap. Padded taps read -inf and cannot change m's bits. */
+        pm_put(pl, y, ox0, nl, m, pm_zero_i());
+        return 1;
     }
     pm_vf best = v[nr - 1][nt - 1];
     pm_vi best_at = pm_add_i(at[nr - 1], pm_set1_i(nt - 1));
