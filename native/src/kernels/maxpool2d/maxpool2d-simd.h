@@ -540,6 +540,8 @@ static void pm_fwd_task(void *p, int64_t t) {
     pm_fwd_plane(&pl);
 }
 
+#include "maxpool2d-small-planes.h"
+
 PCNN_INTERNAL int32_t PM_NAME(fwd)(const pcnn_maxpool2d_desc *d, const float *src, float *dst,
                                    int32_t *indices) {
     if (!pm_shape_ok(d)) {
@@ -550,6 +552,12 @@ PCNN_INTERNAL int32_t PM_NAME(fwd)(const pcnn_maxpool2d_desc *d, const float *sr
     int64_t work;
     if (pcnn_mul_i64(d->n * d->c * d->oh * d->ow, d->kh * d->kw, &work)) {
         work = INT64_MAX;
+    }
+    if (pm_small_ok(d)) {
+        const int64_t planes = d->n * d->c;
+        pm_small_ctx sctx = {ctx, planes / PM_V};
+        pcnn_parallel_for_work(sctx.groups + planes % PM_V, work, pm_small_task, &sctx);
+        return PCNN_STATUS_OK;
     }
     pcnn_parallel_for_work(d->n * d->c, work, pm_fwd_task, &ctx);
     return PCNN_STATUS_OK;
