@@ -205,6 +205,11 @@ static inline void pm_transpose(pm_vf r[8]) {
 static inline pm_m pm_gt_f(pm_vf v, pm_vf best) {
     return _mm256_castps_si256(_mm256_cmp_ps(v, best, _CMP_GT_OQ));
 }
+/* lanes of m where v is not NaN */
+static inline pm_m pm_and_not_nan(pm_m m, pm_vf v) {
+    return _mm256_and_si256(m, _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_ORD_Q)));
+}
 static inline pm_vf pm_as_f(pm_vi v) { return _mm256_castsi256_ps(v); }
+static inline pm_vi pm_as_i(pm_vf v) { return _mm256_castps_si256(v); }
 
 #include "maxpool2d-simd.h"

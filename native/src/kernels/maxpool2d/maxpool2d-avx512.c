@@ -199,6 +199,11 @@ static inline void pm_transpose(pm_vf r[16]) {
 }
 /* v > best (ordered: false on NaN), lane-wise */
 static inline pm_m pm_gt_f(pm_vf v, pm_vf best) { return _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ); }
+/* lanes of m where v is not NaN */
+static inline pm_m pm_and_not_nan(pm_m m, pm_vf v) {
+    return _mm512_mask_cmp_ps_mask(m, v, v, _CMP_ORD_Q);
+}
 static inline pm_vf pm_as_f(pm_vi v) { return _mm512_castsi512_ps(v); }
+static inline pm_vi pm_as_i(pm_vf v) { return _mm512_castps_si512(v); }
 
 #include "maxpool2d-simd.h"

@@ -679,11 +679,35 @@ static void pm_bwd_task(void *p, int64_t t) {
     }
 }
 
+/* Small planes (pm_small_ok): tasks [0, planes / PM_V) are groups of PM_V planes
+ * (pm_small_bwd_group, or plane by plane when it declines), the rest single planes. */
+static void pm_small_bwd_task(void *p, int64_t t) {
+    pm_bwd_ctx *x = p;
+    const pcnn_maxpool2d_desc *d = x->d;
+    const int64_t groups = d->n * d->c / PM_V;
+    if (t >= groups) {
+        pm_bwd_task(p, groups * PM_V + (t - groups));
+        return;
+    }
+    const int64_t p0 = t * PM_V, plane = d->ih * d->iw, oplane = d->oh * d->ow;
+    if (!pm_small_bwd_group(d, x->diff_dst + p0 * oplane, x->indices + p0 * oplane,
+                            x->diff_src + p0 * plane)) {
+        for (int64_t i = 0; i < PM_V; ++i) {
+            pm_bwd_task(p, p0 + i);
+        }
+    }
+}
+
 PCNN_INTERNAL int32_t PM_NAME(bwd)(const pcnn_maxpool2d_desc *d, const float *diff_dst,
                                    const int32_t *indices, float *diff_src) {
     pm_bwd_ctx ctx = {d, diff_dst, indices, diff_src, pm_direct_ok(d), 0};
-    pcnn_parallel_for_work(d->n * d->c, d->n * d->c * (d->ih * d->iw + d->oh * d->ow),
-                           pm_bwd_task, &ctx);
+    const int64_t planes = d->n * d->c;
+    const int64_t work = planes * (d->ih * d->iw + d->oh * d->ow);
+    if (pm_shape_ok(d) && pm_small_ok(d)) {
+        pcnn_parallel_for_work(planes / PM_V + planes % PM_V, work, pm_small_bwd_task, &ctx);
+    } else {
+        pcnn_parallel_for_work(planes, work, pm_bwd_task, &ctx);
+    }
     return __atomic_load_n(&ctx.bad_index, __ATOMIC_RELAXED) ? PCNN_STATUS_OUT_OF_RANGE
                                                             : PCNN_STATUS_OK;
 }

@@ -213,3 +213,87 @@ static void pm_small_task(void *p, int64_t t) {
         pm_fwd_task((void *)&x->base, x->groups * PM_V + (t - x->groups));
     }
 }
+
+/*
+ * Backward, small planes (pm_small_ok), lanes across planes. The scalar algorithm per plane
+ * is: zero the plane, then ds[index] += dd in row-major output order. Here a group of PM_V
+ * planes accumulates into a stack buffer t[pos][lane] (zeroed): output pixels are read PM_V
+ * at a time and transposed (diff_dst and indices), and for each pixel, in row-major order,
+ * every in-range tap position pos of its window adds dd on the lanes whose index is pos.
+ * So each element receives the same additions in the same order as in the scalar kernel
+ * (bit-identical; lanes without a match are left untouched by a blend; an element that is
+ * already NaN stays as it is, as x86's scalar add keeps the first operand's NaN). An index outside its
+ * own window (caller data: legal when in range, or out of range) matches no tap: then
+ * nothing has been written yet and the group is redone plane by plane by the general
+ * algorithm, which also reports out-of-range indices. Finally t is transposed out into the
+ * PM_V diff_src planes.
+ */
+static inline int pm_small_bwd_group(const pcnn_maxpool2d_desc *d, const float *dd,
+                                     const int32_t *ind, float *ds) {
+    const int64_t ih = d->ih, iw = d->iw, oh = d->oh, ow = d->ow;
+    const int64_t plane = ih * iw, oplane = oh * ow;
+    float t[PM_SMALL_MAX_POS * PM_V] __attribute__((aligned(64)));
+    for (int64_t i = 0; i < plane; ++i) {
+        pm_storeu_f(t + i * PM_V, pm_zero_f());
+    }
+    int64_t kx_lo[PM_V], kx_hi[PM_V];
+    for (int64_t xo = 0; xo < ow; ++xo) {
+        pm_small_taps(xo * d->stride_w - d->pad_left, d->kw, d->dilation_w, iw, &kx_lo[xo],
+                      &kx_hi[xo]);
+    }
+    const pm_m all = pm_first(PM_V);
+    pm_vf gv[PM_V], gi[PM_V];
+    for (int64_t o0 = 0; o0 < oplane; o0 += PM_V) {
+        const int nq = oplane - o0 < PM_V ? (int)(oplane - o0) : PM_V;
+        for (int i = 0; i < PM_V; ++i) {
+            const float *pv = dd + i * oplane + o0;
+            const float *pi = (const float *)(const void *)(ind + i * oplane + o0);
+            gv[i] = nq == PM_V ? pm_loadu(pv) : pm_load_first_f(pv, nq);
+            gi[i] = nq == PM_V ? pm_loadu(pi) : pm_load_first_f(pi, nq);
+        }
+        pm_transpose(gv);
+        pm_transpose(gi);
+        for (int j = 0; j < nq; ++j) {
+            const int64_t o = o0 + j, y = o / ow, xo = o % ow;
+            const int64_t iy0 = y * d->stride_h - d->pad_top, ix0 = xo * d->stride_w - d->pad_left;
+            int64_t ky_lo, ky_hi;
+            pm_small_taps(iy0, d->kh, d->dilation_h, ih, &ky_lo, &ky_hi);
+            const pm_vi at = pm_as_i(gi[j]);
+            pm_m found = pm_none();
+            for (int64_t ky = ky_lo; ky < ky_hi; ++ky) {
+                const int64_t rpos = (iy0 + ky * d->dilation_h) * iw + ix0;
+                for (int64_t kx = kx_lo[xo]; kx < kx_hi[xo]; ++kx) {
+                    const int64_t pos = rpos + kx * d->dilation_w;
+                    const pm_m eq = pm_eq_i(at, pm_set1_i((int32_t)pos));
+                    float *p = t + pos * PM_V;
+                    const pm_vf acc = pm_loadu(p);
+                    /* a NaN sum keeps its payload: the scalar ds[at] += dd on x86 returns
+                     * the first operand's NaN when both are NaN, and the compiler may
+                     * swap a vector add's operands */
+                    const pm_m take = pm_and_not_nan(eq, acc);
+                    pm_storeu_f(p, pm_blend_f(take, acc, pm_add_f(acc, gv[j])));
+                    found = pm_or(found, eq);
+                }
+            }
+            if (!pm_all(found, all)) {
+                return 0;
+            }
+        }
+    }
+    for (int64_t q0 = 0; q0 < plane; q0 += PM_V) {
+        const int nq = plane - q0 < PM_V ? (int)(plane - q0) : PM_V;
+        pm_vf r[PM_V];
+        for (int j = 0; j < PM_V; ++j) {
+            r[j] = j < nq ? pm_loadu(t + (q0 + j) * PM_V) : pm_zero_f();
+        }
+        pm_transpose(r);
+        for (int i = 0; i < PM_V; ++i) {
+            if (nq == PM_V) {
+                pm_storeu_f(ds + i * plane + q0, r[i]);
+            } else {
+                pm_store_f(ds + i * plane + q0, pm_first(nq), r[i]);
+            }
+        }
+    }
+    return 1;
+}
