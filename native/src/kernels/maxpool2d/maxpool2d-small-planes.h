@@ -107,7 +107,9 @@ static inline __attribute__((always_inline)) void pm_small_group(const pm_fwd_ct
     const int64_t ih = d->ih, iw = d->iw, oh = d->oh, ow = d->ow;
     const int64_t dh = d->dilation_h, dw = d->dilation_w;
     const int64_t plane = ih * iw, oplane = oh * ow;
-    float t[PM_SMALL_MAX_POS * PM_V] __attribute__((aligned(64)));
+    /* + PM_V rows: a partial block's transpose is stored whole (its rows past the plane are
+     * never read), which keeps the stores a fixed count of vectors */
+    float t[(PM_SMALL_MAX_POS + PM_V) * PM_V] __attribute__((aligned(64)));
 
     const float *src = x->src + p0 * plane;
     pm_m nan = pm_none();
@@ -120,7 +122,7 @@ static inline __attribute__((always_inline)) void pm_small_group(const pm_fwd_ct
             nan = pm_or(nan, pm_unord(r[i], r[i]));
         }
         pm_transpose(r);
-        for (int j = 0; j < nq; ++j) {
+        for (int j = 0; j < PM_V; ++j) {
             pm_storeu_f(t + (q0 + j) * PM_V, r[j]);
         }
     }
@@ -243,6 +245,7 @@ static inline int pm_small_bwd_group(const pcnn_maxpool2d_desc *d, const float *
     }
     const pm_m all = pm_first(PM_V);
     pm_vf gv[PM_V], gi[PM_V];
+    int64_t y = 0, xo = 0; /* the output pixel o0 + j */
     for (int64_t o0 = 0; o0 < oplane; o0 += PM_V) {
         const int nq = oplane - o0 < PM_V ? (int)(oplane - o0) : PM_V;
         for (int i = 0; i < PM_V; ++i) {
@@ -254,7 +257,6 @@ static inline int pm_small_bwd_group(const pcnn_maxpool2d_desc *d, const float *
         pm_transpose(gv);
         pm_transpose(gi);
         for (int j = 0; j < nq; ++j) {
-            const int64_t o = o0 + j, y = o / ow, xo = o % ow;
             const int64_t iy0 = y * d->stride_h - d->pad_top, ix0 = xo * d->stride_w - d->pad_left;
             int64_t ky_lo, ky_hi;
             pm_small_taps(iy0, d->kh, d->dilation_h, ih, &ky_lo, &ky_hi);
@@ -277,6 +279,10 @@ static inline int pm_small_bwd_group(const pcnn_maxpool2d_desc *d, const float *
             }
             if (!pm_all(found, all)) {
                 return 0;
+            }
+            if (++xo == ow) {
+                xo = 0;
+                ++y;
             }
         }
     }
