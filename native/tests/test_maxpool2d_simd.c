@@ -335,6 +335,8 @@ int main(void) {
         run_case(pool_desc(2, 8, 56, 56, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 0), "pool_mid");
         run_case(pool_desc(1, 4, 112, 112, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0), "pool_resnet");
         run_case(pool_desc(1, 16, 13, 13, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0), "pool_small");
+        /* enough work for two participants (pm_work): groups split across threads */
+        run_case(pool_desc(8, 67, 13, 13, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0), "pool_small, 536 planes");
         run_case(pool_desc(2, 6, 24, 24, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 0), "pool_lenet, 12 planes");
     }
     const int expected_levels = pcnn_isa_detected(); /* avx2 = 1 level, avx512 = 2 */
