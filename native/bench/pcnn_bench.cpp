@@ -417,6 +417,9 @@ struct PoolTimes {
     double fwd = -1, bwd = -1;
     std::string fwd_impl, bwd_impl;
     std::vector<float> dst, diff_src;  // plain layouts
+    double infer = -1;                 // forward_inference: no workspace (panama-cnn: NULL indices)
+    std::string infer_impl;
+    std::vector<float> infer_dst;
 };
 
 PoolTimes onednn_pool(Onednn &d, const Shape &s, int64_t oh, int64_t ow, bool preferred, std::vector<float> &x,
@@ -443,6 +446,17 @@ PoolTimes onednn_pool(Onednn &d, const Shape &s, int64_t oh, int64_t ow, bool pr
         t.fwd = time_primitive(d, prim, args, min_time);
         t.fwd_impl = fpd.impl_info_str();
         t.dst = read_plain(d, args.at(DNNL_ARG_DST), dst_plain);
+    }
+    {
+        pooling_forward::desc id(prop_kind::forward_inference, algorithm::pooling_max, src_md, dst_md, strides,
+                                 kernel, pads, pads);
+        pooling_forward::primitive_desc ipd(id, d.eng);
+        std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, filled(d, src_md, src_plain, x)},
+                                                {DNNL_ARG_DST, memory(dst_md, d.eng)}};
+        pooling_forward prim(ipd);
+        t.infer = time_primitive(d, prim, args, min_time);
+        t.infer_impl = ipd.impl_info_str();
+        t.infer_dst = read_plain(d, args.at(DNNL_ARG_DST), dst_plain);
     }
     {
         pooling_backward::desc bd(algorithm::pooling_max, src_md, dst_md, strides, kernel, pads, pads);
@@ -680,7 +694,10 @@ int main(int argc, char **argv) {
             std::vector<int32_t> idx(y.size());
             for (int t : opt.threads) {
                 check(pcnn_set_num_threads(t), "pcnn_set_num_threads");
-                Result rf{s.name, "forward", t, 0}, rb{s.name, "backward", t, 0};
+                Result rf{s.name, "forward", t, 0}, rb{s.name, "backward", t, 0}, ri{s.name, "fwd_noidx", t, 0};
+                // fwd_noidx: inference, no indices (Java MaxPool2d in eval()); oneDNN forward_inference
+                std::vector<float> out_ni(y.size());
+                ri.pcnn_s = median_time([&] { check(pcnn_maxpool2d_fwd(&d, x.data(), out_ni.data(), nullptr), "pool fwd_noidx"); }, opt.min_time);
                 rf.pcnn_s = median_time([&] { check(pcnn_maxpool2d_fwd(&d, x.data(), out.data(), idx.data()), "pool fwd"); }, opt.min_time);
                 rb.pcnn_s = median_time([&] { check(pcnn_maxpool2d_bwd(&d, y.data(), idx.data(), dx.data()), "pool bwd"); }, opt.min_time);
                 rb.pcnn_kernel = served();
@@ -695,9 +712,12 @@ int main(int argc, char **argv) {
                     rb.dnnl_plain_impl = plain.bwd_impl; rb.dnnl_pref_impl = pref.bwd_impl;
                     rf.err_plain = rel_err(out, plain.dst); rf.err_pref = rel_err(out, pref.dst);
                     rb.err_plain = rel_err(dx, plain.diff_src); rb.err_pref = rel_err(dx, pref.diff_src);
+                    ri.dnnl_plain_s = plain.infer; ri.dnnl_pref_s = pref.infer;
+                    ri.dnnl_plain_impl = plain.infer_impl; ri.dnnl_pref_impl = pref.infer_impl;
+                    ri.err_plain = rel_err(out_ni, plain.infer_dst); ri.err_pref = rel_err(out_ni, pref.infer_dst);
                 }
 #endif
-                for (Result *r : {&rf, &rb}) {
+                for (Result *r : {&rf, &ri, &rb}) {
                     results.push_back(*r);
                     print_row(*r, peak.by_threads);
                 }
