@@ -1,10 +1,22 @@
 /*
  * conv2d forward and backward-data, direct NCHW kernels: one template for AVX-512 and AVX2.
  *
- * Included (once) by conv2d_direct-avx512.c with PCNN_DIRECT_AVX512 defined and by
- * conv2d_direct-avx2.c with PCNN_DIRECT_AVX2 defined; each file is compiled with its own
- * ISA flags. Not a public header. This file is the overview; the code is in direct/,
- * included below in this order (each part's top comment says what it holds):
+ * Included (once) at the end of conv2d_direct-avx512.c and conv2d_direct-avx2.c, each
+ * compiled with its own ISA flags. Not a public header. Nothing here names an ISA: the
+ * including file first includes direct/int_math.h and defines the vector layer:
+ *   VL (lanes), NV_MAX (vectors per tile), OCB_LIMIT (channels per tile), vec_t, vmask_t,
+ *   vmask_first(n), VZERO VSET1 VADD VLOADU VLOADM VSTOREU VSTOREM VFMA;
+ *   register budgets: ocb_max_for_nv[], NR_MAX OCB2_MAX ACC2_MAX REG2_MAX (2-D tiles),
+ *   FT FV (flat backward-data tile), and the micro-kernel shapes to compile:
+ *   DIRECT_UKR_SHAPES, DIRECT_UKR2_OCBS / _NRS / _NVS (see direct/microkernels.h);
+ *   vmask_range, split_phases2, interleave_phases2 (row edges, stride-2 phases),
+ *   has_nonfinite (weight scan); optionally pwtail_table + PW_TAIL_MAX (pointwise row
+ *   tails with channels in lanes, AVX-512);
+ *   names: PCNN_DIRECT_FWD, PCNN_DIRECT_BWD_DATA, PCNN_DIRECT_FLAT_RUNS.
+ * This file is the overview; the code is in direct/, included below in this order (each
+ * part's top comment says what it holds):
+ *   direct/int_math.h           imin, imax, floor_div, ceil_div, sat_mul (included first,
+ *                               by the per-ISA file)
  *   direct/microkernels.h       ukr_* / ukr2_*: the register tiles that do the arithmetic
  *   direct/job.h                job_t, integer helpers, tile width, one row of tiles
  *   direct/weight_packing.h     OIHW -> [ci][tap][ocb] blocks, once or per thread
@@ -73,77 +85,14 @@
 #ifndef PCNN_CONV2D_DIRECT_H
 #define PCNN_CONV2D_DIRECT_H
 
-#include <immintrin.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/pcnn_internal.h"
 #include "core/scratch.h"
 
-#if defined(PCNN_DIRECT_AVX512)
-/* ---- AVX-512: 16 lanes, 32 vector registers, free masked loads ---- */
-#define VL 16
-#define NV_MAX 4
-#define OCB_LIMIT 16
-typedef __m512 vec_t;
-typedef __mmask16 vmask_t;
-static inline vmask_t vmask_first(int64_t n) { /* n in [1, VL] */
-    return (vmask_t)((1u << n) - 1u);
-}
-#define VZERO() _mm512_setzero_ps()
-#define VSET1(x) _mm512_set1_ps(x)
-#define VADD(a, b) _mm512_add_ps((a), (b))
-#define VLOADU(p) _mm512_loadu_ps(p)
-#define VLOADM(p, m) _mm512_maskz_loadu_ps((m), (p))
-#define VSTOREU(p, v) _mm512_storeu_ps((p), (v))
-#define VSTOREM(p, m, v) _mm512_mask_storeu_ps((p), (m), (v))
-#define VFMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
-/* Largest output-channel block per tile width: keeps OCB*NV accumulators plus the NV
- * input vectors in the 32 registers. */
-static const int ocb_max_for_nv[NV_MAX + 1] = {0, 16, 12, 8, 6};
-/* 2-D tiles (rows x vectors) for small output-channel blocks (backward-data): at most
- * NR_MAX rows and OCB2_MAX channels; used when the 1-D tile has at most half of ACC2_MAX
- * accumulators, with the most rows that keep OCB*NR*NV accumulators <= ACC2_MAX and
- * (OCB+1)*NR*NV <= REG2_MAX registers (the weight broadcasts are folded into the FMAs as
- * memory operands). See choose_nr. */
-#define NR_MAX 6
-#define OCB2_MAX 4
-#define ACC2_MAX 24
-#define REG2_MAX 30
-#define PCNN_DIRECT_FWD pcnn_conv2d_fwd__avx512
-#define PCNN_DIRECT_BWD_DATA pcnn_conv2d_bwd_data__avx512
-#define PCNN_DIRECT_FLAT_RUNS pcnn_conv2d_bwd_data_flat_runs__avx512
-
-#elif defined(PCNN_DIRECT_AVX2)
-/* ---- AVX2 + FMA: 8 lanes, 16 vector registers ---- */
-#define VL 8
-#define NV_MAX 3
-#define OCB_LIMIT 8
-typedef __m256 vec_t;
-typedef __m256i vmask_t;
-static inline vmask_t vmask_first(int64_t n) { /* n in [1, VL] */
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-#define VZERO() _mm256_setzero_ps()
-#define VSET1(x) _mm256_set1_ps(x)
-#define VADD(a, b) _mm256_add_ps((a), (b))
-#define VLOADU(p) _mm256_loadu_ps(p)
-#define VLOADM(p, m) _mm256_maskload_ps((p), (m))
-#define VSTOREU(p, v) _mm256_storeu_ps((p), (v))
-#define VSTOREM(p, m, v) _mm256_maskstore_ps((p), (m), (v))
-#define VFMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
-/* 16 ymm registers: OCB*NV accumulators + NV inputs + 1 broadcast <= 16. */
-static const int ocb_max_for_nv[NV_MAX + 1] = {0, 8, 6, 3};
-#define NR_MAX 4
-#define OCB2_MAX 3
-#define ACC2_MAX 12
-#define REG2_MAX 15
-#define PCNN_DIRECT_FWD pcnn_conv2d_fwd__avx2
-#define PCNN_DIRECT_BWD_DATA pcnn_conv2d_bwd_data__avx2
-#define PCNN_DIRECT_FLAT_RUNS pcnn_conv2d_bwd_data_flat_runs__avx2
-
-#else
-#error "define PCNN_DIRECT_AVX512 or PCNN_DIRECT_AVX2 before including conv2d-direct.h"
+#if !defined(VL) || !defined(DIRECT_UKR_SHAPES) || !defined(PCNN_DIRECT_FWD)
+#error "include conv2d-direct.h from a conv2d_direct-<isa>.c that defines the vector layer"
 #endif
 
 #include "direct/microkernels.h"

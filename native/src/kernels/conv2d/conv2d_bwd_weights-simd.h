@@ -1,9 +1,13 @@
 /*
  * conv2d backward-weights, SIMD template shared by conv2d_bwd_weights-avx2.c and
- * conv2d_bwd_weights-avx512.c. The including file defines the vector layer first: CW_V lanes,
- * cw_vf, cw_load / cw_load_first (masked tail) / cw_fma / cw_zero / cw_hsum, the register
- * tile CW_RO x CW_RT, and CW_NAME (the kernel's name). This file is the overview and the
- * tunables; the code is in bwd_weights/, included at the end in this order:
+ * conv2d_bwd_weights-avx512.c. Nothing here names an ISA: the including file defines the
+ * vector layer first: CW_V lanes, cw_vf, cw_load / cw_load_first (masked tail) / cw_store /
+ * cw_fma / cw_add / cw_sub / cw_zero / cw_hsum, cw_load_row / cw_load_row_s2 (row reads
+ * that are zero outside the row), cw_prefetch, the register tile CW_RO x CW_RT, CW_NAME
+ * (the kernel's name), CW_FLAT_RUNS (name of a counter for the tests), tunables that
+ * differ from the defaults below, and for the transposed path CW_TRANS with cw_bcast /
+ * cw_even / cw_transpose16. This file is the overview and the tunables; the code is in
+ * bwd_weights/, included at the end in this order:
  *   bwd_weights/tile.h     cw_tile: the CW_RO x CW_RT register tile; per-thread scratch
  *   bwd_weights/packing.h  cw_ctx (shape facts), cw_pack (col rows of the packing path)
  *   bwd_weights/wide.h     cw_run_wide: stride-1 phase-plane path
@@ -72,6 +76,10 @@
 
 #include "core/pcnn_internal.h"
 #include "core/scratch.h"
+
+#if !defined(CW_V) || !defined(CW_NAME) || !defined(CW_FLAT_RUNS)
+#error "include conv2d_bwd_weights-simd.h from a conv2d_bwd_weights-<isa>.c that defines the vector layer"
+#endif
 
 #ifndef CW_OB
 #define CW_OB 128 /* output channels per task (a multiple of CW_RO) */

@@ -115,45 +115,7 @@ PCNN_INTERNAL int32_t CW_NAME(const pcnn_conv2d_desc *d, const float *src, const
         x.wide_nci = (x.tb + x.khw - 1) / x.khw + 1;
     }
 #ifdef CW_TRANS
-    /* The transposed path where it measured faster: not the stride-1 shapes of the
-     * phase-plane path, at least 96 output channels per group (the packing and transposes
-     * are shared by all of a task's output channels, and the last 6-row tile wastes less)
-     * and at least 85 % of the tap lanes real (resnet_s2, pw1x1: all). Measured slower on
-     * lenet2 (16 output channels) and big7x7 (64 output channels, 147 taps). */
-    const int64_t tc_blocks = (x.taps + CW_TC - 1) / CW_TC;
-    if (!x.wide && !x.flat && x.ocg >= 96 && 100 * x.taps >= 85 * tc_blocks * CW_TC) {
-        x.trans = 1;
-        x.tb = CW_TC;
-        x.tb_blocks = (x.taps + CW_TC - 1) / CW_TC;
-        /* every task owns all output channels of its group unless that leaves fewer than
-         * 4 tasks: then split them (each split repeats the transposes) */
-        x.ob_blocks = 1;
-        if (d->groups * x.tb_blocks < 4) {
-            x.ob_blocks = (4 + d->groups * x.tb_blocks - 1) / (d->groups * x.tb_blocks);
-        }
-        x.ob = ((x.ocg + x.ob_blocks - 1) / x.ob_blocks + CW_TRO - 1) / CW_TRO * CW_TRO;
-        x.ob_blocks = (x.ocg + x.ob - 1) / x.ob;
-        /* col from phase planes (one de-interleaving copy of the task's channels per image,
-         * then the transposes read the taps at offsets) rather than cw_pack's kh * kw
-         * shifted copies: measured the packing at ~20 % of resnet_s2 */
-        if (!x.direct && d->ow <= CW_KC && d->stride_w <= 2 && d->pad_left <= CW_LPAD) {
-            x.tphase = 1;
-            /* rows of the planes plus slack for the whole-block reads past the last row */
-            x.tp_pitch = ((d->oh + x.eh) * x.wp + 2 * CW_V + CW_V - 1) / CW_V * CW_V;
-            x.tp_nci = (CW_TC - 1) / x.khw + 2;
-            /* the row at CW_LPAD, zeros around it up to the last column a phase row reads
-             * (whole vectors: sw * (wp rounded up to CW_V) + CW_V past px - pad_left) */
-            const int64_t reach = CW_LPAD + 1 + d->stride_w * ((x.wp + CW_V - 1) / CW_V * CW_V) +
-                                  CW_V;
-            x.tp_line = ((reach > CW_LPAD + d->iw ? reach : CW_LPAD + d->iw) + CW_V - 1) /
-                        CW_V * CW_V;
-            /* large planes: cw_pack instead (the planes would not stay in cache, and for
-             * 1x1 stride 2 most of them are never read) */
-            if (x.tp_nci * d->stride_h * d->stride_w * x.tp_pitch > ((int64_t)1 << 18)) {
-                x.tphase = 0;
-            }
-        }
-    }
+    cw_trans_plan(&x, d); /* the transposed path where it pays (bwd_weights/trans.h) */
 #endif
     int64_t ntasks;
     if (pcnn_mul_i64(d->groups, x.ob_blocks * x.tb_blocks, &ntasks)) {
@@ -185,9 +147,7 @@ PCNN_INTERNAL int32_t CW_NAME(const pcnn_conv2d_desc *d, const float *src, const
         macs = INT64_MAX;
     }
     pcnn_parallel_for_work(ntasks, macs, cw_task, &x);
-#ifdef CW_FLAT_RUNS
     if (x.flat) __atomic_fetch_add(&CW_FLAT_RUNS, 1, __ATOMIC_RELAXED);
-#endif
     return __atomic_load_n(&x.oom, __ATOMIC_RELAXED) ? PCNN_STATUS_OUT_OF_MEMORY
                                                      : PCNN_STATUS_OK;
 }

@@ -37,10 +37,8 @@ typedef struct {
     int64_t flat_nb; /* flat: images per block */
 } cw_ctx;
 
-#ifdef CW_FLAT_RUNS
 /* calls that took cw_run_flat (the tests check that their shapes reach it) */
 PCNN_INTERNAL int64_t CW_FLAT_RUNS;
-#endif
 
 /* col[t][0, len) for taps t0 .. t0+nt of group g, image n, output pixels p0 .. p0+len */
 static void cw_pack(const cw_ctx *x, float *col, int64_t n, int64_t g, int64_t t0, int64_t nt,

@@ -89,7 +89,7 @@ __attribute__((noinline)) static void cw_run_wide(const cw_ctx *x, float *acc,
                         /* dY comes from memory once per task: fetch ahead of the copy */
                         const float *next = row + CW_PF_ROWS * x->ohw;
                         for (int64_t q = 0; q < nyc * ow; q += 16) { /* 64-byte lines */
-                            _mm_prefetch((const char *)(next + q), _MM_HINT_T0);
+                            cw_prefetch(next + q);
                         }
                     }
                     float *ob = o + b * rimg * wp;

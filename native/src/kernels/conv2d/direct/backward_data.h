@@ -13,43 +13,7 @@
 static inline void interleave_phases(float *out, const float *s, int64_t sw, int64_t ustride,
                                      int64_t width) {
     if (sw == 2) {
-        /* chunks of VL columns u of each phase -> 2*VL output columns; the last chunk's
-         * loads and stores are masked to the row (phase 0 has ceil(width/2) columns,
-         * phase 1 floor(width/2)) */
-        const float *s0 = s, *s1 = s + ustride;
-        const int64_t n0 = (width + 1) / 2, n1 = width / 2;
-#if defined(PCNN_DIRECT_AVX512)
-        const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-        const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30,
-                                             15, 31);
-        for (int64_t u0 = 0; u0 < n0; u0 += VL) {
-            const int64_t nout = imin(2 * VL, width - 2 * u0);
-            const __m512 a = _mm512_maskz_loadu_ps(vmask_first(imin(VL, n0 - u0)), s0 + u0);
-            const __m512 b = n1 > u0 ? _mm512_maskz_loadu_ps(vmask_first(imin(VL, n1 - u0)), s1 + u0)
-                                     : _mm512_setzero_ps();
-            _mm512_mask_storeu_ps(out + 2 * u0, vmask_first(imin(VL, nout)),
-                                  _mm512_permutex2var_ps(a, lo, b));
-            if (nout > VL) {
-                _mm512_mask_storeu_ps(out + 2 * u0 + VL, vmask_first(nout - VL),
-                                      _mm512_permutex2var_ps(a, hi, b));
-            }
-        }
-#else
-        for (int64_t u0 = 0; u0 < n0; u0 += VL) {
-            const int64_t nout = imin(2 * VL, width - 2 * u0);
-            const __m256 a = _mm256_maskload_ps(s0 + u0, vmask_first(imin(VL, n0 - u0)));
-            const __m256 b = n1 > u0 ? _mm256_maskload_ps(s1 + u0, vmask_first(imin(VL, n1 - u0)))
-                                     : _mm256_setzero_ps();
-            const __m256 l = _mm256_unpacklo_ps(a, b); /* a0 b0 a1 b1 | a4 b4 a5 b5 */
-            const __m256 h = _mm256_unpackhi_ps(a, b); /* a2 b2 a3 b3 | a6 b6 a7 b7 */
-            _mm256_maskstore_ps(out + 2 * u0, vmask_first(imin(VL, nout)),
-                                _mm256_permute2f128_ps(l, h, 0x20));
-            if (nout > VL) {
-                _mm256_maskstore_ps(out + 2 * u0 + VL, vmask_first(nout - VL),
-                                    _mm256_permute2f128_ps(l, h, 0x31));
-            }
-        }
-#endif
+        interleave_phases2(out, s, ustride, width); /* the vector layer */
         return;
     }
     for (int64_t ph = 0; ph < sw; ++ph) {

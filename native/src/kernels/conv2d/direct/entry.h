@@ -5,39 +5,10 @@
  * tiles) and runs it. These heuristics decide which of the paths in direct/ serves a call.
  */
 
-/* True when some weight is Inf or NaN. The padded paths multiply the zero padding by
- * every weight (0 * Inf = NaN) where the scalar kernel skips the tap: such calls go to
- * the scalar kernel (UNSUPPORTED), which defines the result. O(weights), once per call. */
-static int has_nonfinite(const float *w, int64_t count) {
-#if defined(PCNN_DIRECT_AVX512)
-    const __m512 mx = _mm512_set1_ps(3.40282347e38f);
-    __mmask16 bad = 0;
-    int64_t i = 0;
-    for (; i + VL <= count; i += VL) {
-        bad |= _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_loadu_ps(w + i)), mx, _CMP_NLE_UQ);
-    }
-    if (i < count) {
-        bad |= _mm512_mask_cmp_ps_mask(vmask_first(count - i),
-                                       _mm512_abs_ps(_mm512_maskz_loadu_ps(vmask_first(count - i), w + i)),
-                                       mx, _CMP_NLE_UQ);
-    }
-    return bad != 0;
-#else
-    const __m256 mx = _mm256_set1_ps(3.40282347e38f);
-    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-    __m256 bad = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + VL <= count; i += VL) {
-        bad = _mm256_or_ps(bad, _mm256_cmp_ps(_mm256_and_ps(_mm256_loadu_ps(w + i), absmask), mx,
-                                              _CMP_NLE_UQ));
-    }
-    int any = _mm256_movemask_ps(bad) != 0;
-    for (; i < count; ++i) {
-        any |= !(w[i] <= 3.40282347e38f && w[i] >= -3.40282347e38f);
-    }
-    return any;
-#endif
-}
+/* Non-finite weights: the padded paths multiply the zero padding by every weight
+ * (0 * Inf = NaN) where the scalar kernel skips the tap: such calls go to the scalar kernel
+ * (UNSUPPORTED), which defines the result. has_nonfinite (the vector layer) is O(weights),
+ * once per call. */
 
 PCNN_INTERNAL int32_t PCNN_DIRECT_FWD(const pcnn_conv2d_desc *desc, const float *src,
                                       const float *weights, const float *bias, float *dst) {

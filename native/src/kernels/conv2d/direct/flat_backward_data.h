@@ -16,18 +16,10 @@
  * x >= ow are junk, dY is repacked with zeros there), and G[t] is added to diff_src plane
  * ci at offset ky * dh * iw + kx * dw: that is where tap t of pixel p lands, junk lanes
  * add 0. Weights are finite (checked by the caller), so 0 * w = 0 and junk adds nothing.
- * Register tile FT taps x up to FV vectors; lanes along p; weights broadcast from OIHW.
+ * Register tile FT taps x up to FV vectors (FT, FV: the vector layer); lanes along p; weights broadcast from OIHW.
  * Summation order per diff_src element: taps ascending, each tap's sum over o (fused
  * multiply-adds from 0); one task per (image, group): independent of the thread count.
  */
-#if VL == 16
-#define FT 6 /* 24 accumulators + 4 dY vectors + 1 broadcast of the 32 registers */
-#define FV 4
-#else
-#define FT 3 /* 9 accumulators + 3 dY vectors + 1 broadcast of the 16 registers */
-#define FV 3
-#endif
-
 typedef struct {
     const pcnn_conv2d_desc *d;
     const float *dy;
@@ -37,9 +29,8 @@ typedef struct {
     int oom;
 } flat_job_t;
 
-#ifdef PCNN_DIRECT_FLAT_RUNS
+/* calls that took the flat path (the tests check that their shapes reach it) */
 PCNN_INTERNAL int64_t PCNN_DIRECT_FLAT_RUNS;
-#endif
 
 static inline __attribute__((always_inline)) void flat_tile(const float *dyk, int64_t dp,
                                                             int64_t ocg, const float *w,
@@ -159,8 +150,6 @@ static int32_t flat_bwd_data(const pcnn_conv2d_desc *d, const float *diff_dst, c
     if (__atomic_load_n(&j.oom, __ATOMIC_RELAXED)) {
         return PCNN_STATUS_OUT_OF_MEMORY;
     }
-#ifdef PCNN_DIRECT_FLAT_RUNS
     __atomic_fetch_add(&PCNN_DIRECT_FLAT_RUNS, 1, __ATOMIC_RELAXED);
-#endif
     return PCNN_STATUS_OK;
 }

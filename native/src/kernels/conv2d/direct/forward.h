@@ -13,60 +13,8 @@ static inline int fwd_row_interior(const pcnn_conv2d_desc *d, int64_t y) {
     return top >= 0 && top + (d->kh - 1) * d->dilation_h <= d->ih - 1;
 }
 
-/* Lanes i of a vector loading row[x + i] that fall inside [0, iw). */
-#if defined(PCNN_DIRECT_AVX512)
-static inline vmask_t vmask_range(int64_t x, int64_t iw) {
-    const int64_t lo = imin(VL, imax(0, -x)), hi = imax(0, imin(VL, iw - x));
-    return hi <= lo ? (vmask_t)0 : (vmask_t)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
-}
-#else
-static inline vmask_t vmask_range(int64_t x, int64_t iw) {
-    const __m256i i = _mm256_add_epi32(_mm256_set1_epi32((int)imax(-VL, imin(x, iw))),
-                                       _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    return _mm256_and_si256(_mm256_cmpgt_epi32(i, _mm256_set1_epi32(-1)),
-                            _mm256_cmpgt_epi32(_mm256_set1_epi32((int)iw), i));
-}
-#endif
-
-/* Stride-2 phase split of one input row with zero padding:
- * p0[m] = row[2m - pl], p1[m] = row[2m + 1 - pl] for m < rw (0 outside [0, iw)).
- * Runs for every input row of every task, so it is vectorised: masked loads of 2*VL
- * source floats (the masks drop the padding, so nothing outside the row is read) and a
- * de-interleave; the last chunk's stores are masked to rw. */
-static inline void split_phases2(float *p0, float *p1, const float *row, int64_t rw, int64_t pl,
-                                 int64_t iw) {
-#if defined(PCNN_DIRECT_AVX512)
-    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-    for (int64_t m = 0; m < rw; m += VL) {
-        const int64_t x = 2 * m - pl;
-        const vmask_t ma = vmask_range(x, iw), mb = vmask_range(x + VL, iw);
-        /* masked-off lanes are not accessed, so the pointer may point outside the row */
-        const __m512 a = ma ? _mm512_maskz_loadu_ps(ma, row + x) : _mm512_setzero_ps();
-        const __m512 b = mb ? _mm512_maskz_loadu_ps(mb, row + x + VL) : _mm512_setzero_ps();
-        const vmask_t st = vmask_first(imin(VL, rw - m));
-        _mm512_mask_storeu_ps(p0 + m, st, _mm512_permutex2var_ps(a, ev, b));
-        _mm512_mask_storeu_ps(p1 + m, st, _mm512_permutex2var_ps(a, od, b));
-    }
-#else
-    for (int64_t m = 0; m < rw; m += VL) {
-        const int64_t x = 2 * m - pl;
-        const vmask_t ma = vmask_range(x, iw), mb = vmask_range(x + VL, iw);
-        const __m256 a = _mm256_testz_si256(ma, ma) ? _mm256_setzero_ps()
-                                                     : _mm256_maskload_ps(row + x, ma);
-        const __m256 b = _mm256_testz_si256(mb, mb) ? _mm256_setzero_ps()
-                                                     : _mm256_maskload_ps(row + x + VL, mb);
-        /* per 128-bit lane: a0 a2 b0 b2 | a4 a6 b4 b6, then put the quads in order */
-        const __m256 e = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
-        const __m256 o = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
-        const vmask_t st = vmask_first(imin(VL, rw - m));
-        _mm256_maskstore_ps(p0 + m, st, _mm256_castpd_ps(_mm256_permute4x64_pd(
-                                            _mm256_castps_pd(e), _MM_SHUFFLE(3, 1, 2, 0))));
-        _mm256_maskstore_ps(p1 + m, st, _mm256_castpd_ps(_mm256_permute4x64_pd(
-                                            _mm256_castps_pd(o), _MM_SHUFFLE(3, 1, 2, 0))));
-    }
-#endif
-}
+/* vmask_range (lanes inside a row) and split_phases2 (stride-2 de-interleave of a
+ * zero-padded row) come from the vector layer (conv2d_direct-<isa>.c). */
 
 /* Reading the input in place, row y as a whole (unmasked) vector of a row-mode tile reads
  * VL floats from each tap's start: allowed only while that stays inside the channel's

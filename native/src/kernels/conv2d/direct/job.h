@@ -1,7 +1,7 @@
 /*
  * conv2d direct (forward / backward-data), part of the conv2d-direct.h template: the job
- * description shared by forward and backward-data (job_t), integer helpers, the choice of
- * the tile width (choose_nv) and the loops that run one row of tiles (run_row, run_rows2d).
+ * description shared by forward and backward-data (job_t), the choice of the tile width
+ * (choose_nv) and the loops that run one row of tiles (run_row, run_rows2d).
  */
 
 /* ---------------------------------------------------------------------------------------
@@ -54,22 +54,6 @@ static inline void block_range(const job_t *j, int64_t b, int64_t *start, int64_
     *count = base + (b < extra ? 1 : 0);
     *start = b * base + (b < extra ? b : extra);
 }
-
-static inline int64_t floor_div(int64_t a, int64_t b) { /* b > 0 */
-    const int64_t q = a / b;
-    return (a % b != 0 && a < 0) ? q - 1 : q;
-}
-
-static inline int64_t ceil_div(int64_t a, int64_t b) { return floor_div(a + b - 1, b); }
-
-/* a * b, or INT64_MAX on overflow (only used for work estimates). */
-static inline int64_t sat_mul(int64_t a, int64_t b) {
-    int64_t r;
-    return pcnn_mul_i64(a, b, &r) ? INT64_MAX : r;
-}
-
-static inline int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
-static inline int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }
 
 /* Tiles per row for a width and a tile of nv vectors (see "Tails" in conv2d-direct.h). */
 static inline int64_t tiles_for(int64_t width, int nv) {

@@ -3,7 +3,9 @@
  * micro-kernels. ukr_* accumulate a register tile of OCB output channels x NV vectors over
  * (input channel, tap); ukr2_* the 2-D variant (NR rows x NV vectors x OCB channels) for
  * small channel blocks. Everything else in the template only arranges pointers, masks
- * and tap lists for these functions, so they are the place to look for speed.
+ * and tap lists for these functions, so they are the place to look for speed. Which
+ * (OCB, NV) and (OCB, NR, NV) shapes exist is the vector layer's choice (its register
+ * count): DIRECT_UKR_SHAPES, DIRECT_UKR2_OCBS / _NRS / _NVS in conv2d_direct-<isa>.c.
  */
 
 /* ---------------------------------------------------------------------------------------
@@ -98,27 +100,13 @@ typedef void (*ukr_fn)(const ukr_args *a);
 #define FOR_1_TO_12(M) FOR_1_TO_8(M) M(9) M(10) M(11) M(12)
 #define FOR_1_TO_16(M) FOR_1_TO_12(M) M(13) M(14) M(15) M(16)
 
-#if defined(PCNN_DIRECT_AVX512)
-FOR_1_TO_16(UKR_NV1)
-FOR_1_TO_12(UKR_NV2)
-FOR_1_TO_8(UKR_NV3)
-FOR_1_TO_6(UKR_NV4)
+/* the shapes the vector layer asks for (DIRECT_UKR_SHAPES: OCB = 1 .. ocb_max_for_nv[NV]) */
+DIRECT_UKR_SHAPES(UKR_NV1, UKR_NV2, UKR_NV3, UKR_NV4)
 #define P1(O) PTR(O, 1)
 #define P2(O) PTR(O, 2)
 #define P3(O) PTR(O, 3)
 #define P4(O) PTR(O, 4)
-static const ukr_fn ukr_table[OCB_LIMIT + 1][NV_MAX + 1] = {
-    FOR_1_TO_16(P1) FOR_1_TO_12(P2) FOR_1_TO_8(P3) FOR_1_TO_6(P4)};
-#else
-FOR_1_TO_8(UKR_NV1)
-FOR_1_TO_6(UKR_NV2)
-FOR_1_TO_3(UKR_NV3)
-#define P1(O) PTR(O, 1)
-#define P2(O) PTR(O, 2)
-#define P3(O) PTR(O, 3)
-static const ukr_fn ukr_table[OCB_LIMIT + 1][NV_MAX + 1] = {
-    FOR_1_TO_8(P1) FOR_1_TO_6(P2) FOR_1_TO_3(P3)};
-#endif
+static const ukr_fn ukr_table[OCB_LIMIT + 1][NV_MAX + 1] = {DIRECT_UKR_SHAPES(P1, P2, P3, P4)};
 
 /* 2-D micro-kernel for small channel blocks (e.g. backward-data of a 1- or 3-channel
  * input, where OCB x NV alone is 2..6 accumulators and the FMA latency, not the
@@ -183,32 +171,15 @@ static const ukr_fn ukr_table[OCB_LIMIT + 1][NV_MAX + 1] = {
         }                                                                          \
     }
 
-#define UKR2_NV(OCB, NR) UKR2(OCB, NR, 1) UKR2(OCB, NR, 2) UKR2(OCB, NR, 3)
-#define PTR2(OCB, NR) [OCB][NR][1] = ukr2_##OCB##_##NR##_1, [OCB][NR][2] = ukr2_##OCB##_##NR##_2, \
-                      [OCB][NR][3] = ukr2_##OCB##_##NR##_3,
-#if defined(PCNN_DIRECT_AVX512)
-#undef UKR2_NV
-#define UKR2_NV(OCB, NR) UKR2(OCB, NR, 1) UKR2(OCB, NR, 2) UKR2(OCB, NR, 3) UKR2(OCB, NR, 4)
-#undef PTR2
-#define PTR2(OCB, NR) [OCB][NR][1] = ukr2_##OCB##_##NR##_1, [OCB][NR][2] = ukr2_##OCB##_##NR##_2, \
-                      [OCB][NR][3] = ukr2_##OCB##_##NR##_3, [OCB][NR][4] = ukr2_##OCB##_##NR##_4,
-#define FOR_NR(M, O) M(O, 1) M(O, 2) M(O, 3) M(O, 4) M(O, 5) M(O, 6)
-#define UKR2_ALL(O) FOR_NR(UKR2_NV, O)
-#define PTR2_ALL(O) FOR_NR(PTR2, O)
-FOR_1_TO_4(UKR2_ALL)
-#else
-#define FOR_NR(M, O) M(O, 1) M(O, 2) M(O, 3) M(O, 4)
-#define UKR2_ALL(O) FOR_NR(UKR2_NV, O)
-#define PTR2_ALL(O) FOR_NR(PTR2, O)
-FOR_1_TO_3(UKR2_ALL)
-#endif
+/* every (OCB, NR, NV) the vector layer lists (DIRECT_UKR2_OCBS / _NRS / _NVS) */
+#define UKR2_NV(OCB, NR) DIRECT_UKR2_NVS(UKR2, OCB, NR)
+#define PTR2_ONE(OCB, NR, NV) [OCB][NR][NV] = ukr2_##OCB##_##NR##_##NV,
+#define PTR2(OCB, NR) DIRECT_UKR2_NVS(PTR2_ONE, OCB, NR)
+#define UKR2_ALL(O) DIRECT_UKR2_NRS(UKR2_NV, O)
+#define PTR2_ALL(O) DIRECT_UKR2_NRS(PTR2, O)
+DIRECT_UKR2_OCBS(UKR2_ALL)
 static const ukr_fn ukr2_table[OCB2_MAX + 1][NR_MAX + 1][NV_MAX + 1] = {
-#if defined(PCNN_DIRECT_AVX512)
-    FOR_1_TO_4(PTR2_ALL)
-#else
-    FOR_1_TO_3(PTR2_ALL)
-#endif
-};
+    DIRECT_UKR2_OCBS(PTR2_ALL)};
 
 /* Rows of a 2-D tile for a block of ocb channels and nv vectors per row (0: no 2-D
  * tiles, the 1-D tile has enough accumulators). */

@@ -67,75 +67,9 @@
 #define Q2(O) PWPTR(O, 2)
 #define Q3(O) PWPTR(O, 3)
 #define Q4(O) PWPTR(O, 4)
-#if defined(PCNN_DIRECT_AVX512)
-FOR_1_TO_16(UKRPW_NV1)
-FOR_1_TO_12(UKRPW_NV2)
-FOR_1_TO_8(UKRPW_NV3)
-FOR_1_TO_6(UKRPW_NV4)
-static const ukr_fn ukrpw_table[OCB_LIMIT + 1][NV_MAX + 1] = {
-    FOR_1_TO_16(Q1) FOR_1_TO_12(Q2) FOR_1_TO_8(Q3) FOR_1_TO_6(Q4)};
-#else
-FOR_1_TO_8(UKRPW_NV1)
-FOR_1_TO_6(UKRPW_NV2)
-FOR_1_TO_3(UKRPW_NV3)
-static const ukr_fn ukrpw_table[OCB_LIMIT + 1][NV_MAX + 1] = {
-    FOR_1_TO_8(Q1) FOR_1_TO_6(Q2) FOR_1_TO_3(Q3)};
-#endif
-
-#if defined(PCNN_DIRECT_AVX512)
-/* Pointwise row tail of W <= 8 pixels (196 = 12 vectors + 4): a pixel tile would compute
- * 16 lanes for W useful ones. Here output channels sit in the lanes instead: two channel
- * blocks (a block's weights for one k are ocb consecutive floats, ws apart per k: one
- * masked load) times W broadcast pixels, 2*W accumulators. Per pixel and channel this is
- * the same sum as the pixel-tile kernel (acc = 0, fma over k ascending, then + bias), so
- * the result is bit-identical. Stores are scalar (transposed), W*ocb per block. */
-#define PWTAIL(W)                                                                        \
-    static void pwtail_##W(const float *panel, int64_t span, int64_t K, int64_t ws0,      \
-                           int64_t ws1, const float *w0,                                 \
-                           int64_t ocb0, const float *w1, int64_t ocb1, const float *bias0, \
-                           const float *bias1, float *out0, float *out1, int64_t P) {     \
-        __m512 acc0[W], acc1[W];                                                          \
-        _Pragma("GCC unroll 8") for (int q = 0; q < W; ++q) {                              \
-            acc0[q] = _mm512_setzero_ps();                                                \
-            acc1[q] = _mm512_setzero_ps();                                                \
-        }                                                                                 \
-        const __mmask16 m0 = vmask_first(ocb0), m1 = ocb1 > 0 ? vmask_first(ocb1) : 0;    \
-        for (int64_t k = 0; k < K; ++k) {                                                 \
-            const float *x = panel + k * span;                                            \
-            const __m512 wa = _mm512_maskz_loadu_ps(m0, w0 + k * ws0);                     \
-            const __m512 wb = _mm512_maskz_loadu_ps(m1, w1 + k * ws1);                     \
-            _Pragma("GCC unroll 8") for (int q = 0; q < W; ++q) {                          \
-                const __m512 b = _mm512_set1_ps(x[q]);                                    \
-                acc0[q] = _mm512_fmadd_ps(b, wa, acc0[q]);                                \
-                acc1[q] = _mm512_fmadd_ps(b, wb, acc1[q]);                                \
-            }                                                                             \
-        }                                                                                 \
-        const __m512 ba = bias0 != NULL ? _mm512_maskz_loadu_ps(m0, bias0) : _mm512_setzero_ps(); \
-        const __m512 bb = bias1 != NULL ? _mm512_maskz_loadu_ps(m1, bias1) : _mm512_setzero_ps(); \
-        float tmp[2][W][16];                                                              \
-        _Pragma("GCC unroll 8") for (int q = 0; q < W; ++q) {                              \
-            _mm512_storeu_ps(tmp[0][q], _mm512_add_ps(acc0[q], ba));                      \
-            _mm512_storeu_ps(tmp[1][q], _mm512_add_ps(acc1[q], bb));                      \
-        }                                                                                 \
-        for (int64_t jj = 0; jj < ocb0; ++jj) {                                           \
-            for (int q = 0; q < W; ++q) {                                                 \
-                out0[jj * P + q] = tmp[0][q][jj];                                         \
-            }                                                                             \
-        }                                                                                 \
-        for (int64_t jj = 0; jj < ocb1; ++jj) {                                           \
-            for (int q = 0; q < W; ++q) {                                                 \
-                out1[jj * P + q] = tmp[1][q][jj];                                         \
-            }                                                                             \
-        }                                                                                 \
-    }
-PWTAIL(1) PWTAIL(2) PWTAIL(3) PWTAIL(4) PWTAIL(5) PWTAIL(6) PWTAIL(7) PWTAIL(8)
-typedef void (*pwtail_fn)(const float *, int64_t, int64_t, int64_t, int64_t, const float *,
-                          int64_t, const float *, int64_t, const float *, const float *,
-                          float *, float *, int64_t);
-static const pwtail_fn pwtail_table[9] = {NULL,      pwtail_1, pwtail_2, pwtail_3, pwtail_4,
-                                          pwtail_5, pwtail_6, pwtail_7, pwtail_8};
-#define PW_TAIL_MAX 8
-#endif
+/* the same shapes as ukr_table */
+DIRECT_UKR_SHAPES(UKRPW_NV1, UKRPW_NV2, UKRPW_NV3, UKRPW_NV4)
+static const ukr_fn ukrpw_table[OCB_LIMIT + 1][NV_MAX + 1] = {DIRECT_UKR_SHAPES(Q1, Q2, Q3, Q4)};
 
 /* Weights of channel block [o0, o0 + ocb) of group g for the pointwise kernels: k-th
  * row of ocb floats at *w + k * *ws. Forward: the packed block (ws = ocb). Backward-data:
@@ -197,7 +131,7 @@ static void pw_task(void *p, int64_t t) {
             VSTOREU(dst + (nvu - 1) * VL, VLOADM(src + (nvu - 1) * VL, last));
         }
         a.last = last;
-#if defined(PCNN_DIRECT_AVX512)
+#ifdef PW_TAIL_MAX /* the vector layer has pwtail_table (AVX-512) */
         if (nvu == 1 && w <= PW_TAIL_MAX) { /* narrow tail: channels in lanes, two blocks */
             for (int64_t b = b0; b < b1; b += 2) {
                 int64_t o0, ocb0, o1 = 0, ocb1 = 0;
