@@ -18,7 +18,7 @@
  *   direct/int_math.h           imin, imax, floor_div, ceil_div, sat_mul (included first,
  *                               by the per-ISA file)
  *   direct/microkernels.h       ukr_* / ukr2_*: the register tiles that do the arithmetic
- *   direct/job.h                job_t, integer helpers, tile width, one row of tiles
+ *   direct/job.h                job_t, channel blocks, tile width, one row of tiles
  *   direct/weight_packing.h     OIHW -> [ci][tap][ocb] blocks, once or per thread
  *   direct/forward.h            fwd_task: padded / phase-split input rows, tap lists
  *   direct/backward_data.h      bwd_task: per stride phase, interleaved back
