@@ -43,7 +43,8 @@ run_native=1
 jmh_args=()
 jmh_opts=()
 join_only=()
-bench_args=()
+bench_args=()  # for pcnn-bench only
+select_args=() # --only / --threads / --shapes: for pcnn-bench and LayerBench
 # What LayerBench runs: the native bench's selection (these options are also passed to it).
 only=""
 threads="1,2"
@@ -74,14 +75,14 @@ while (($# > 0)); do
         --only | --threads)
             (($# >= 2)) || die "$1 needs a value"
             if [[ "$1" == --only ]]; then only="$2"; else threads="$2"; fi
-            bench_args+=("$1" "$2")
+            select_args+=("$1" "$2")
             shift
             ;;
         --shapes)
             (($# >= 2)) || die "$1 needs a value"
             [[ -f "$2" ]] || die "--shapes: no such file: $2"
             shapes_file="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"
-            bench_args+=("$1" "$shapes_file")
+            select_args+=("$1" "$shapes_file")
             shift
             ;;
         *) bench_args+=("$1") ;;
@@ -89,7 +90,7 @@ while (($# > 0)); do
     shift
 done
 if ((${#join_only[@]} > 0)); then
-    ((${#bench_args[@]} == 0)) || die "--join takes no other options (got ${bench_args[*]})"
+    ((${#bench_args[@]} + ${#select_args[@]} == 0)) || die "--join takes no other options (got ${bench_args[*]-} ${select_args[*]-})"
     run_native=0 # the join is done after the helper functions below are defined
 fi
 
@@ -141,7 +142,7 @@ if ((run_native)); then
     set +e
     # Later options win, so the caller's --threads / --shapes / --json override these defaults.
     (cd "$root" && "$bench_bin" --shapes "$root/bench/shapes.txt" --threads 1,2 --json "$json" \
-        ${bench_args[@]+"${bench_args[@]}"}) | tee "$txt"
+        ${select_args[@]+"${select_args[@]}"} ${bench_args[@]+"${bench_args[@]}"}) | tee "$txt"
     native_status=${PIPESTATUS[0]}
     set -e
     if ((native_status != 0)); then
