@@ -11,8 +11,8 @@
 #                         [pcnn-bench options]
 #        scripts/bench.sh --join NATIVE.json JMH.json   (only the join, of two existing result files)
 #   pcnn-bench options are passed through, e.g. --only seed_tiny,pool_lenet --min-time 0.05
-#   --threads 1 --no-onednn (see `target/bench/native/bench/pcnn-bench --help`); --only, --threads
-#   and --shapes also select LayerBench's shapes and thread counts.
+#   --threads 1 --no-onednn (see `target/bench/native/bench/pcnn-bench --help`); --only, --threads,
+#   --shapes and --algorithm also select LayerBench's shapes, thread counts and conv algorithm.
 #   --jmh-opts: added to the LayerBench run, e.g. --jmh-opts "-wi 1 -i 2 -w 500ms -r 500ms" (quick).
 #   --jmh-args: options for org.openjdk.jmh.Main instead of the LayerBench run (no join), e.g.
 #   --jmh-args "-wi 2 -i 3 -f 1 -w 1s -r 1s Conv2dNativeBench".
@@ -44,10 +44,11 @@ jmh_args=()
 jmh_opts=()
 join_only=()
 bench_args=()  # for pcnn-bench only
-select_args=() # --only / --threads / --shapes: for pcnn-bench and LayerBench
+select_args=() # --only / --threads / --shapes / --algorithm: for pcnn-bench and LayerBench
 # What LayerBench runs: the native bench's selection (these options are also passed to it).
 only=""
 threads="1,2"
+algorithm="" # empty: the library's default (auto)
 shapes_file="$root/bench/shapes.txt"
 while (($# > 0)); do
     case "$1" in
@@ -72,9 +73,13 @@ while (($# > 0)); do
             sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
-        --only | --threads)
+        --only | --threads | --algorithm)
             (($# >= 2)) || die "$1 needs a value"
-            if [[ "$1" == --only ]]; then only="$2"; else threads="$2"; fi
+            case "$1" in
+                --only) only="$2" ;;
+                --threads) threads="$2" ;;
+                --algorithm) algorithm="$2" ;;
+            esac
             select_args+=("$1" "$2")
             shift
             ;;
@@ -272,9 +277,9 @@ if ((run_jmh)); then
     fi
     echo "bench: running JMH with $java_bin -> $jmh_txt, $jmh_json" >&2
     set +e
-    # The forks inherit -Dpanamacnn.bench.shapes (JMH passes this JVM's options on to them).
+    # The forks inherit the -D options (JMH passes this JVM's options on to them).
     (cd "$root" && "$java_bin" --enable-native-access=ALL-UNNAMED -Dpanamacnn.native.required=true \
-        "-Dpanamacnn.bench.shapes=$shapes_file" -cp "$cp" \
+        "-Dpanamacnn.bench.shapes=$shapes_file" "-Dpanamacnn.conv.algorithm=$algorithm" -cp "$cp" \
         org.openjdk.jmh.Main -rf json -rff "$jmh_json" "${jmh_args[@]}") | tee "$jmh_txt"
     jmh_status=${PIPESTATUS[0]}
     set -e

@@ -189,11 +189,14 @@ public final class BenchJoin {
         };
     }
 
-    private static String header(JsonNode nat, String nativeFile, String jmhFile) {
+    static String header(JsonNode nat, String nativeFile, String jmhFile) {
+        double load = nat.path("load_average_before").asDouble(Double.NaN);
+        int cpus = nat.path("online_cpus").asInt(1);
+        String busy = load > 0.5 ? String.format(Locale.ROOT, "**Provisional: load average %.2f on %d CPUs before the "
+                + "native bench; the machine was busy, so the ratios are noisy.**%n%n", load, cpus) : "";
         return String.format(Locale.ROOT, "# Java layer path vs oneDNN (%s, %s, oneDNN %s, load average before %.2f)%n%n"
-                        + "native bench: %s%nJMH (LayerBench): %s%n%n", nat.path("date_utc").asText("?"),
-                nat.path("cpu").asText("?"), nat.path("onednn").asText("-"), nat.path("load_average_before").asDouble(),
-                nativeFile, jmhFile);
+                        + "native bench: %s%nJMH (LayerBench): %s%n%n%s", nat.path("date_utc").asText("?"),
+                nat.path("cpu").asText("?"), nat.path("onednn").asText("-"), load, nativeFile, jmhFile, busy);
     }
 
     /** The table and, per thread count, the "Done means" figures. */

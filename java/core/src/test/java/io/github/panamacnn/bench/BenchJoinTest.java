@@ -108,6 +108,14 @@ class BenchJoinTest {
     }
 
     @Test
+    void headerMarksAResultTakenOnABusyMachineAsProvisional() throws Exception {
+        assertThat(BenchJoin.header(JSON.readTree(NATIVE), "n.json", "j.json")).contains("Test CPU", "oneDNN 2.6.3",
+                "n.json", "j.json").doesNotContain("Provisional");
+        assertThat(BenchJoin.header(JSON.readTree("{\"load_average_before\": 3.5, \"online_cpus\": 2}"), "n", "j"))
+                .contains("Provisional: load average 3.50 on 2 CPUs");
+    }
+
+    @Test
     void olderNativeJsonWithoutBestTakesTheFasterOfPreferredAndAuto() throws Exception {
         JsonNode nat = JSON.readTree("""
                 {"results": [{"shape": "x", "pass": "forward", "threads": 1, "pcnn_ms": 1.0, "onednn_nchw_ms": 2.0,

@@ -2,6 +2,7 @@ package io.github.panamacnn.bench;
 
 import io.github.panamacnn.Backend;
 import io.github.panamacnn.Conv2d;
+import io.github.panamacnn.ConvAlgorithm;
 import io.github.panamacnn.Layer;
 import io.github.panamacnn.MaxPool2d;
 import io.github.panamacnn.PanamaCnn;
@@ -26,7 +27,7 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The whole-layer time through the public API, for any row of {@code bench/shapes.txt}: a
- * {@link Conv2d} or {@link MaxPool2d} on the native backend (default algorithm), {@code forward}
+ * {@link Conv2d} or {@link MaxPool2d} on the native backend (default algorithm; see {@code algorithmFor}), {@code forward}
  * and {@code backward} (for a convolution: backward-data and backward-weights with the bias
  * gradient; for max-pool: the scatter through the recorded indices), with {@code threads} kernel
  * threads ({@link PanamaCnn#setNumThreads}). {@code scripts/bench.sh} runs it for every row and
@@ -70,7 +71,7 @@ public class LayerBench {
         long[] outShape;
         if (s.isConv()) {
             Conv2d conv = Conv2d.builder(s.c(), s.oc(), s.kh(), s.kw()).stride(s.stride()).padding(s.pad())
-                    .groups(s.groups()).backend(nativeBackend).seed(1).build();
+                    .groups(s.groups()).algorithm(algorithmFor(s)).backend(nativeBackend).seed(1).build();
             outShape = conv.outputShape(s.srcShape());
             layer = conv;
         } else if (s.isMaxPool()) {
@@ -91,6 +92,17 @@ public class LayerBench {
         // their pages, so the timed calls reuse warm memory. backward keeps using this forward's record.
         layer.forward(input);
         layer.backward(gradOutput);
+    }
+
+    /**
+     * The default algorithm ({@value ConvAlgorithm#PROPERTY}, AUTO when unset), or AUTO for a row it
+     * cannot compute: like the native bench's {@code --algorithm}, a request, not a filter.
+     */
+    private static ConvAlgorithm algorithmFor(BenchShapes s) {
+        ConvAlgorithm a = ConvAlgorithm.defaultAlgorithm();
+        boolean fits = a.supports(s.kh(), s.kw(), s.stride(), s.stride(), 1, 1) && a.supportsChannels(s.c(), s.oc(),
+                s.groups());
+        return fits ? a : ConvAlgorithm.AUTO;
     }
 
     @TearDown(Level.Trial)
