@@ -71,7 +71,8 @@ public class LayerBench {
         long[] outShape;
         if (s.isConv()) {
             Conv2d conv = Conv2d.builder(s.c(), s.oc(), s.kh(), s.kw()).stride(s.stride()).padding(s.pad())
-                    .groups(s.groups()).algorithm(algorithmFor(s)).backend(nativeBackend).seed(1).build();
+                    .dilation(s.dilation(), s.dilation()).groups(s.groups()).algorithm(algorithmFor(s))
+                    .backend(nativeBackend).seed(1).build();
             outShape = conv.outputShape(s.srcShape());
             layer = conv;
         } else if (s.isMaxPool()) {
@@ -100,8 +101,8 @@ public class LayerBench {
      */
     private static ConvAlgorithm algorithmFor(BenchShapes s) {
         ConvAlgorithm a = ConvAlgorithm.defaultAlgorithm();
-        boolean fits = a.supports(s.kh(), s.kw(), s.stride(), s.stride(), 1, 1) && a.supportsChannels(s.c(), s.oc(),
-                s.groups());
+        boolean fits = a.supports(s.kh(), s.kw(), s.stride(), s.stride(), s.dilation(), s.dilation())
+                && a.supportsChannels(s.c(), s.oc(), s.groups());
         return fits ? a : ConvAlgorithm.AUTO;
     }
 
