@@ -57,7 +57,10 @@ class BenchShapesTest {
                 .hasMessageContaining("column 6 is not an integer: x");
     }
 
-    /** Every row of the real bench/shapes.txt is one LayerBench can build (unique name, valid geometry). */
+    /**
+     * Every row of the real bench/shapes.txt is one LayerBench can build (unique name, valid geometry),
+     * and the file has the rows issue 8 asks for: grouped (1 < groups < C_in) and dilated convolutions.
+     */
     @Test
     void everyRowOfTheShapesFileIsAValidLayer() {
         List<BenchShapes> all = BenchShapes.all();
@@ -75,6 +78,8 @@ class BenchShapesTest {
                         s.pad(), s.pad(), 1, 1, false);
             }
         }
+        assertThat(all).anyMatch(s -> s.isConv() && s.groups() > 1 && s.groups() < s.c());
+        assertThat(all).anyMatch(s -> s.isConv() && s.dilation() > 1);
         assertThat(BenchShapes.named(all.get(0).name())).isEqualTo(all.get(0));
         assertThatThrownBy(() -> BenchShapes.named("no such shape")).hasMessageContaining("no shape named 'no such shape'");
     }
