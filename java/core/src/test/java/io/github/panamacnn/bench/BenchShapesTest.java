@@ -3,6 +3,9 @@ package io.github.panamacnn.bench;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.github.panamacnn.Backend;
+import io.github.panamacnn.Conv2d;
+import io.github.panamacnn.Conv2dGeometry;
 import io.github.panamacnn.MaxPool2dGeometry;
 
 import java.util.HashSet;
@@ -71,6 +74,11 @@ class BenchShapesTest {
             if (s.isConv()) {
                 assertThat(s.geometry().groups()).isEqualTo(s.groups());
                 assertThat(s.geometry().dilationH()).isEqualTo(s.dilation());
+                // LayerBench's layer has the row's geometry (a dropped stride, pad or dilation changes H_out x W_out).
+                try (Conv2d conv = LayerBench.convFor(s, Backend.reference())) {
+                    Conv2dGeometry g = s.geometry();
+                    assertThat(conv.outputShape(s.srcShape())).as(s.name()).containsExactly(g.n(), g.oc(), g.oh(), g.ow());
+                }
             } else {
                 assertThat(s.isMaxPool()).as(s.name()).isTrue();
                 assertThat(s.oc()).as("%s: C_out == C_in", s.name()).isEqualTo(s.c());

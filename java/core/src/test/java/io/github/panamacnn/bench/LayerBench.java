@@ -70,9 +70,7 @@ public class LayerBench {
         }
         long[] outShape;
         if (s.isConv()) {
-            Conv2d conv = Conv2d.builder(s.c(), s.oc(), s.kh(), s.kw()).stride(s.stride()).padding(s.pad())
-                    .dilation(s.dilation(), s.dilation()).groups(s.groups()).algorithm(algorithmFor(s))
-                    .backend(nativeBackend).seed(1).build();
+            Conv2d conv = convFor(s, nativeBackend);
             outShape = conv.outputShape(s.srcShape());
             layer = conv;
         } else if (s.isMaxPool()) {
@@ -93,6 +91,13 @@ public class LayerBench {
         // their pages, so the timed calls reuse warm memory. backward keeps using this forward's record.
         layer.forward(input);
         layer.backward(gradOutput);
+    }
+
+    /** The convolution of a conv row (stride, padding, dilation, groups), as a user would build it. */
+    static Conv2d convFor(BenchShapes s, Backend backend) {
+        return Conv2d.builder(s.c(), s.oc(), s.kh(), s.kw()).stride(s.stride()).padding(s.pad())
+                .dilation(s.dilation(), s.dilation()).groups(s.groups()).algorithm(algorithmFor(s)).backend(backend)
+                .seed(1).build();
     }
 
     /**
