@@ -249,6 +249,38 @@ static void test_requests_and_fallbacks(void) {
     CHECK_STATUS(pcnn_conv2d_fwd(&rgb, bx, bw, NULL, by), PCNN_STATUS_OK);
     CHECK(pcnn_last_algorithm() == PCNN_ALGO_DIRECT, "AUTO 3ch served by %s", pcnn_algorithm_name(pcnn_last_algorithm()));
 
+    /* The AUTO rule of docs/winograd.md per pass and ISA level: engine channels >= 16 on both
+     * sides, and >= 55% of the lanes busy with groups of 8 (AVX-512) / 4 (AVX2) tiles. */
+    static const struct {
+        int64_t c, hw, oc;
+        int fwd512, bwd512, fwd2, bwd2; /* 1: Winograd expected */
+    } rule[] = {
+        {32, 32, 64, 1, 1, 1, 1},  /* mid: both passes */
+        {3, 32, 32, 0, 0, 0, 0},   /* cifar: 3 channels on one side in each pass */
+        {32, 32, 8, 0, 0, 0, 0},   /* 8 output channels: forward cout 8, backward-data cin 8 */
+        {64, 14, 64, 0, 0, 1, 1},  /* 4 tiles per row: half of the AVX-512 lanes idle */
+        {16, 20, 16, 1, 1, 1, 1},  /* 5 tiles per row: 5/8 busy */
+        {16, 36, 16, 1, 1, 1, 1},  /* 9 tiles per row: 9/16 (AVX-512), 9/12 (AVX2) */
+        {64, 8, 64, 0, 0, 0, 0},   /* 2 tiles per row: 2/8, 2/4 busy */
+    };
+    for (size_t r = 0; r < sizeof rule / sizeof rule[0]; r++) {
+        pcnn_conv2d_desc q = conv_desc(2, rule[r].c, rule[r].hw, rule[r].hw, rule[r].oc, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+        CHECK_STATUS(pcnn_conv2d_desc_init(&q), PCNN_STATUS_OK);
+        float *qx = gbuf_f(conv_src_count(&q)), *qw = gbuf_f(conv_w_count(&q)), *qy = gbuf_f(conv_dst_count(&q));
+        for (int64_t i = 0; i < conv_src_count(&q); i++) qx[i] = rng_unit();
+        for (int64_t i = 0; i < conv_w_count(&q); i++) qw[i] = rng_unit();
+        for (int64_t i = 0; i < conv_dst_count(&q); i++) qy[i] = rng_unit();
+        const int32_t isa = winograd_level(pcnn_isa_active());
+        const int fwd = isa == PCNN_ISA_AVX512 ? rule[r].fwd512 : isa == PCNN_ISA_AVX2 ? rule[r].fwd2 : 0;
+        const int bwd = isa == PCNN_ISA_AVX512 ? rule[r].bwd512 : isa == PCNN_ISA_AVX2 ? rule[r].bwd2 : 0;
+        CHECK_STATUS(pcnn_conv2d_fwd(&q, qx, qw, NULL, qy), PCNN_STATUS_OK);
+        CHECK(pcnn_last_algorithm() == (fwd ? PCNN_ALGO_WINOGRAD : PCNN_ALGO_DIRECT), "AUTO fwd c%d %dx%d oc%d served by %s",
+              (int)q.c, (int)q.ih, (int)q.iw, (int)q.oc, pcnn_algorithm_name(pcnn_last_algorithm()));
+        CHECK_STATUS(pcnn_conv2d_bwd_data(&q, qy, qw, qx), PCNN_STATUS_OK);
+        CHECK(pcnn_last_algorithm() == (bwd ? PCNN_ALGO_WINOGRAD : PCNN_ALGO_DIRECT), "AUTO bwd_data c%d %dx%d oc%d served by %s",
+              (int)q.c, (int)q.ih, (int)q.iw, (int)q.oc, pcnn_algorithm_name(pcnn_last_algorithm()));
+    }
+
     /* Scratch allocation failure on a shape larger than any before (so its transformed weights
      * and tiles must be allocated): PCNN_STATUS_OUT_OF_MEMORY, never garbage, then recovery. */
     pcnn_conv2d_desc huge = conv_desc(1, 64, 28, 28, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);

@@ -2,15 +2,18 @@
  * Winograd F(4x4,3x3), AVX-512 / AVX2 template (included once by winograd-avx512.c with
  * PCNN_WINO_AVX512, by winograd-avx2.c with PCNN_WINO_AVX2). Engine and notation: winograd.h.
  *
- * Layout: output tiles sit in vector lanes. A task is (image, chunk of CHUNK consecutive
- * tiles in row-major tile order); per group it
- *   1. gathers each input channel's 6x6 patches (masked gathers: padding and edges read as
- *      zeros, nothing outside the input is touched) and transforms them: V[36][cin][CHUNK];
+ * Layout: output tiles sit in vector lanes, in lane groups of GT x-consecutive tiles of one
+ * tile row (see lanes_init). A task is (image, chunk of 4 lane groups = CHUNK lanes); per
+ * convolution group it
+ *   1. reads each input channel's 6x6 patches (AVX-512: masked row loads de-interleaved by
+ *      permutes; AVX2: masked gathers; padding and edges read as zeros, nothing outside the
+ *      input is touched) and transforms them: V[36][cin][CHUNK];
  *   2. per block of OCB output channels and per position xi of the 6x6 transform domain,
  *      multiplies: M[xi][o][tile] = sum over c (ascending, FMA) of U[xi][c][o] * V[xi][c][tile]
  *      (a register tile of OCB channels x CV vectors, U broadcast);
  *   3. transforms back, adds the bias, interleaves each output row's 4 column vectors into
- *      4 contiguous floats per tile and stores the tile's in-range outputs.
+ *      4 contiguous floats per tile, so a lane group's output row is 4*GT contiguous floats,
+ *      and stores its in-range part with masked vector stores.
  * Every output element is computed by the same instruction sequence whichever task or thread
  * runs it (the chunking is fixed by the shape), so results do not depend on the thread count.
  * A non-finite output (Inf/NaN input spread across a tile, or an overflow in a transform)
