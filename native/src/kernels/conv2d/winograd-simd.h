@@ -528,6 +528,41 @@ static inline vec_t output_tile(const wino_plan *p, const float *m, const lanes_
     return chk;
 }
 
+/* The input rows a task reads in every channel plane, as a float range [lo, hi) of the plane.
+ * Each channel's part is a short run (~2 KB) in its own page, too short for the hardware
+ * prefetchers to pick up, so the task prefetches the next channels' runs itself. */
+typedef struct {
+    int64_t lo, hi;
+} row_span;
+#define PREFETCH_AHEAD 2
+
+static row_span task_rows(const wino_plan *p, const lanes_t ln[CV]) {
+    int64_t y0 = p->ih, y1 = 0;
+    for (int v = 0; v < CV; v++) {
+        for (int h = 0; h < 2; h++) {
+            const group_t *gr = &ln[v].grp[h];
+            if (gr->valid) {
+                const int64_t a = p->org_y + gr->gy * WINO_M, b = a + WINO_T;
+                y0 = a < y0 ? a : y0;
+                y1 = b > y1 ? b : y1;
+            }
+        }
+    }
+    y0 = y0 < 0 ? 0 : y0;
+    y1 = y1 > p->ih ? p->ih : y1;
+    const row_span r = {y0 * p->iw, y1 > y0 ? y1 * p->iw : y0 * p->iw};
+    return r;
+}
+
+static inline void prefetch_rows(const float *plane, row_span r) {
+    for (int64_t i = r.lo; i < r.hi; i += 16) {
+        _mm_prefetch((const char *)(plane + i), _MM_HINT_T0);
+    }
+    if (r.hi > r.lo) {
+        _mm_prefetch((const char *)(plane + r.hi - 1), _MM_HINT_T0);
+    }
+}
+
 static void run_task(wjob *j, int64_t t, float *V, float *M) {
     const wino_plan *p = &j->p;
     const int64_t n = t / j->chunks, group0 = (t % j->chunks) * 2 * CV;
@@ -536,12 +571,16 @@ static void run_task(wjob *j, int64_t t, float *V, float *M) {
         lanes_init(p, group0 + 2 * v, &ln[v]);
     }
     const int64_t in_plane = p->ih * p->iw, out_plane = p->oh * p->ow;
+    const row_span rows = task_rows(p, ln);
     const int64_t nblk = (p->cout_g + OCB_MAX - 1) / OCB_MAX;
     vec_t chk = VZERO();
     for (int64_t g = 0; g < p->groups; g++) {
         const float *in_g = j->in + (n * p->groups + g) * p->cin_g * in_plane;
         const float *u_g = j->u + g * WINO_TT * p->cin_g * p->cout_g;
         for (int64_t c = 0; c < p->cin_g; c++) {
+            if (c + PREFETCH_AHEAD < p->cin_g) {
+                prefetch_rows(in_g + (c + PREFETCH_AHEAD) * in_plane, rows);
+            }
             for (int v = 0; v < CV; v++) {
                 input_tile(p, in_g + c * in_plane, &ln[v], V + c * CHUNK + v * VL, p->cin_g * CHUNK);
             }
