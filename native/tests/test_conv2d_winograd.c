@@ -334,12 +334,16 @@ int main(void) {
     test_requests_and_fallbacks();
     /* n, c, ih, iw, oc, pads t/b/l/r, groups: output tails of 1..5 rows / columns (ih, iw mod 4
      * with pad 1 gives oh = ih), channel tails around the 12 / 6 channel blocks and 16 / 8 lanes,
-     * asymmetric and large padding, groups, N > 1, more tiles than one chunk. */
+     * asymmetric and large padding, groups, N > 1, more tiles than one chunk, rows of several
+     * lane groups. */
     static const int64_t shapes[][10] = {
         {1, 1, 5, 5, 1, 1, 1, 1, 1, 1},    {2, 3, 9, 6, 5, 1, 1, 1, 1, 1},   {1, 16, 13, 14, 13, 1, 1, 1, 1, 1},
         {3, 7, 10, 11, 25, 0, 2, 1, 0, 1}, {1, 17, 8, 8, 12, 2, 0, 0, 2, 1}, {2, 8, 7, 23, 6, 3, 1, 2, 3, 2},
         {1, 20, 21, 19, 18, 1, 1, 1, 1, 2}, {2, 12, 3, 3, 12, 1, 1, 1, 1, 3}, {1, 5, 40, 33, 7, 0, 0, 0, 0, 1},
         {1, 24, 6, 9, 32, 2, 2, 2, 2, 1},
+        /* wide rows: 19 (forward) / 20 (backward-data) tiles, so 3 lane groups per tile row, the
+         * last partly filled, and chunks whose groups come from different tile rows */
+        {2, 3, 11, 75, 5, 1, 0, 2, 1, 1},
     };
     const int count = (int)(sizeof shapes / sizeof shapes[0]);
     for (int s = 0; s < count; s++) {
