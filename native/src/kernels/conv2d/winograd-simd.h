@@ -259,6 +259,7 @@ typedef struct {
     int64_t chunks, ntasks; /* chunks per image; tasks = n * chunks */
     int64_t next;           /* next task to hand out (atomic) */
     int failed;             /* 1: out of memory, 2: non-finite output (atomic) */
+    int stream;             /* 1: outputs written with non-temporal stores (see wino_run) */
 } wjob;
 
 /*
@@ -484,7 +485,7 @@ static const gemm_fn gemm_table[OCB_MAX + 1] = {NULL, gemm_1, gemm_2, gemm_3, ge
 /* Y = A^T M A (+ bias) for one output channel and one chunk vector; stores in-range outputs.
  * Returns a vector that is NaN in a lane whose tile produced a non-finite value. */
 static inline vec_t output_tile(const wino_plan *p, const float *m, const lanes_t *ln, float bias,
-                                float *plane, vec_t chk) {
+                                float *plane, vec_t chk, int stream) {
     vec_t q[WINO_T][WINO_M];
     for (int i = 0; i < WINO_T; i++) { /* along x */
         vec_t row[WINO_T];
@@ -521,6 +522,17 @@ static inline vec_t output_tile(const wino_plan *p, const float *m, const lanes_
             vec_t o4[4];
             interleave4(y[r], o4);
             float *dst = plane + oy * p->ow + ox;
+#if defined(PCNN_WINO_AVX512)
+            if (stream) { /* whole aligned cache lines (wino_run checked ow % 16 == 0) */
+                _mm512_stream_ps(dst, o4[2 * h]);
+                if (m1 != 0) {
+                    _mm512_stream_ps(dst + VL, o4[2 * h + 1]);
+                }
+                continue;
+            }
+#else
+            (void)stream;
+#endif
             store_masked(dst, o4[2 * h], m0);
             store_masked(dst + VL, o4[2 * h + 1], m1);
         }
@@ -594,7 +606,7 @@ static void run_task(wjob *j, int64_t t, float *V, float *M) {
                 float *plane = j->out + (n * p->groups * p->cout_g + oc) * out_plane;
                 const float b = j->bias != NULL ? j->bias[oc] : 0.0f;
                 for (int v = 0; v < CV; v++) {
-                    chk = output_tile(p, M + k * CHUNK + v * VL, &ln[v], b, plane, chk);
+                    chk = output_tile(p, M + k * CHUNK + v * VL, &ln[v], b, plane, chk, j->stream);
                 }
             }
         }
@@ -624,6 +636,9 @@ static void dyn_task(void *ctx, int64_t unused) {
             }
         }
         run_task(j, t, V, M);
+    }
+    if (j->stream) {
+        _mm_sfence(); /* non-temporal stores visible before the pool's join publishes them */
     }
 }
 
@@ -657,6 +672,15 @@ static int32_t wino_run(const pcnn_conv2d_desc *d, int32_t pass, const float *in
     j.ntasks = p->n * j.chunks;
     j.next = 0;
     j.failed = 0;
+    /* Non-temporal output stores (AVX-512) when the output is far larger than the caches
+     * would keep anyway (>= 4 MiB) and every row is whole aligned 64-byte lines (ow % 16 == 0,
+     * aligned base): they skip reading each line before overwriting it (1.1-1.2x on `mid`).
+     * Mixed with ordinary stores to the same lines they would be slower, hence all or none. */
+    j.stream = 0;
+#if defined(PCNN_WINO_AVX512)
+    j.stream = p->ow % 16 == 0 && ((uintptr_t)out & 63) == 0 &&
+               p->n * p->groups * p->cout_g * p->oh * p->ow >= ((int64_t)1 << 20);
+#endif
     const int64_t work = p->n * j.chunks * CHUNK * WINO_TT * p->groups * p->cin_g * p->cout_g;
     pcnn_parallel_for_work(j.ntasks, work, dyn_task, &j);
     const int failed = __atomic_load_n(&j.failed, __ATOMIC_RELAXED);
