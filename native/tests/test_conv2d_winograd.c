@@ -295,6 +295,7 @@ static void test_requests_and_fallbacks(void) {
         CHECK_STATUS(pcnn_conv2d_bwd_data(&q, qy, qw, qx), PCNN_STATUS_OK);
         CHECK(pcnn_last_algorithm() == (bwd ? PCNN_ALGO_WINOGRAD : PCNN_ALGO_DIRECT), "AUTO bwd_data c%d %dx%d oc%d served by %s",
               (int)q.c, (int)q.ih, (int)q.iw, (int)q.oc, pcnn_algorithm_name(pcnn_last_algorithm()));
+        free(qx), free(qw), free(qy);
     }
 
     /* Scratch allocation failure on a shape larger than any before (so its transformed weights
