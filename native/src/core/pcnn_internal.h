@@ -224,6 +224,7 @@ PCNN_INTERNAL int32_t pcnn_dispatch_conv2d_algo_bwd_weights(const pcnn_conv2d_de
 /* Winograd F(4x4,3x3) (native/src/kernels/conv2d/winograd-*.c): geometry, AUTO rule, kernels. */
 PCNN_INTERNAL int pcnn_winograd_supports(const pcnn_conv2d_desc *d, int32_t pass);
 PCNN_INTERNAL int pcnn_winograd_auto_pick(const pcnn_conv2d_desc *d, int32_t pass);
+PCNN_INTERNAL int pcnn_winograd_auto_pick_avx2(const pcnn_conv2d_desc *d, int32_t pass);
 PCNN_INTERNAL int32_t pcnn_conv2d_fwd_winograd__scalar(const pcnn_conv2d_desc *d, const float *src,
                                                        const float *weights, const float *bias,
                                                        float *dst);

@@ -30,7 +30,7 @@ PCNN_INTERNAL int32_t pcnn_conv2d_bwd_data_winograd__avx2(const pcnn_conv2d_desc
 
 /* Winograd first where its AUTO rule says it pays; direct takes every shape. */
 const pcnn_conv2d_algo pcnn_conv2d_algos_avx2[] = {
-    {PCNN_ALGO_WINOGRAD, pcnn_winograd_supports, pcnn_winograd_auto_pick,
+    {PCNN_ALGO_WINOGRAD, pcnn_winograd_supports, pcnn_winograd_auto_pick_avx2,
      pcnn_conv2d_fwd_winograd__avx2, pcnn_conv2d_bwd_data_winograd__avx2, NULL},
     {PCNN_ALGO_DIRECT, NULL, NULL, pcnn_conv2d_fwd__avx2, pcnn_conv2d_bwd_data__avx2,
      pcnn_conv2d_bwd_weights__avx2},
