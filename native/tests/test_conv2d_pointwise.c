@@ -10,7 +10,8 @@
  *     diff_src's non-strided pixels are written (prefilled with NaN, must come back 0);
  *   - awkward shapes: odd H/W with stride 2, stride 3, different strides per axis, batch 1,
  *     channels not a multiple of 16, groups, 1x1 planes, several image chunks (test hook);
- *   - AUTO takes it for >= 8 input channels per group, direct below; requests it cannot take
+ *   - AUTO takes it for forward (every shape) and backward-weights from 16 input channels per
+ *     group, direct below; requests it cannot take
  *     (padding, 3x3, stride 1) return PCNN_STATUS_UNSUPPORTED;
  *   - Inf / NaN in the weights (the direct stride-1 kernel declines backward-data then) and
  *     src: the scalar kernel's result up to NaN payload;
@@ -154,14 +155,17 @@ static void run_case(pcnn_conv2d_desc d, int data, const char *label) {
     CHECK(guard_ok(x.src, ns) && guard_ok(x.dd, nd) && guard_ok(x.w, nw) && guard_ok(x.b, d.oc),
           "%s: input guard", label);
 
-    /* AUTO: pointwise at the best vector level for >= 8 channels per group, else direct */
+    /* AUTO: pointwise at the best vector level (backward-weights: >= 16 channels per group) */
     if (data != 2) {
         CHECK_STATUS(pcnn_set_conv2d_algorithm(PCNN_ALGO_AUTO), PCNN_STATUS_OK);
-        const int32_t top = expected_isa(pcnn_isa_active());
-        const int pw = top != PCNN_ISA_SCALAR && d.c / d.groups >= 8;
+        const int vector = expected_isa(pcnn_isa_active()) != PCNN_ISA_SCALAR;
         CHECK_STATUS(pcnn_conv2d_fwd(&d, x.src, x.w, x.b, got.dst), PCNN_STATUS_OK);
-        CHECK(pcnn_last_algorithm() == (pw ? PCNN_ALGO_POINTWISE : PCNN_ALGO_DIRECT),
+        CHECK(pcnn_last_algorithm() == (vector ? PCNN_ALGO_POINTWISE : PCNN_ALGO_DIRECT),
               "%s AUTO fwd served by %s", label, pcnn_algorithm_name(pcnn_last_algorithm()));
+        CHECK_STATUS(pcnn_conv2d_bwd_weights(&d, x.src, x.dd, got.dw, got.db), PCNN_STATUS_OK);
+        const int pw_w = vector && d.c / d.groups >= 16;
+        CHECK(pcnn_last_algorithm() == (pw_w ? PCNN_ALGO_POINTWISE : PCNN_ALGO_DIRECT),
+              "%s AUTO bwd_weights served by %s", label, pcnn_algorithm_name(pcnn_last_algorithm()));
     }
     CHECK_STATUS(pcnn_set_conv2d_algorithm(PCNN_ALGO_AUTO), PCNN_STATUS_OK);
     CHECK_STATUS(pcnn_set_num_threads(1), PCNN_STATUS_OK);
@@ -225,7 +229,7 @@ int main(void) {
     run_case(pw(2, 10, 22, 23, 7, 3, 3, 1), 1, "stride 3");
     run_case(pw(2, 9, 11, 13, 5, 4, 3, 1), 1, "stride 4x3");
     run_case(pw(2, 32, 13, 13, 48, 2, 2, 4), 1, "groups 4");
-    run_case(pw(1, 3, 9, 9, 5, 2, 2, 1), 1, "c3 (AUTO: direct)");
+    run_case(pw(1, 3, 9, 9, 5, 2, 2, 1), 1, "c3");
     run_case(pw(2, 8, 1, 1, 3, 2, 2, 1), 1, "1x1 plane");
     run_case(pw(1, 16, 2, 40, 16, 2, 2, 1), 1, "2 rows");
     for (int64_t w = 1; w <= 20; w++) {

@@ -299,7 +299,8 @@ PCNN_API int32_t pcnn_softmax_xent_bwd(int64_t n, int64_t classes, const float *
  * POINTWISE takes 1x1 convolutions without padding and with a stride > 1 on some axis (any
  * groups): the strided input pixels are gathered into a dense tensor and the stride-1 1x1
  * kernel (a GEMM) runs on it; backward-data scatters the dense gradient back (zeros elsewhere).
- * AUTO uses it for such shapes with >= 8 input channels per group (native/src/kernels/conv2d/README.md).
+ * AUTO uses it for every such shape (backward-weights: from 16 input channels per group;
+ * native/src/kernels/conv2d/README.md).
  * Returns PCNN_STATUS_INVALID_ARGUMENT for an unknown id.
  */
 PCNN_API int32_t pcnn_set_conv2d_algorithm(int32_t algorithm);

@@ -38,13 +38,14 @@ PCNN_INTERNAL int pcnn_pointwise_supports(const pcnn_conv2d_desc *d, int32_t pas
 }
 
 /*
- * AUTO rule: every supported shape with at least 8 input channels per group. Measured
- * (pcnn-bench, pw1x1_s2 = 8x256x28x28 -> 512, AVX-512, 1 thread): see README.md in this
- * directory. Below 8 channels the gathered GEMM is too thin to beat direct's strided rows.
+ * AUTO rule, measured (pcnn-bench --algorithm direct vs pointwise, AVX-512, 1 thread, busy
+ * machine, 2026-12-04; stride 2 on 28x28..57x55 planes, 1..1024 input channels): forward and
+ * backward-data were 1.2-3x faster than direct on every shape (8x256x28x28 -> 512: ~3x), so
+ * AUTO takes them all. Backward-weights was level with direct (within the noise) up to 12
+ * input channels and 1.1-4x faster from 16 on, so AUTO takes it from 16 channels per group.
  */
 PCNN_INTERNAL int pcnn_pointwise_auto_pick(const pcnn_conv2d_desc *d, int32_t pass) {
-    (void)pass;
-    return d->c / d->groups >= 8;
+    return pass != PCNN_PASS_BWD_WEIGHTS || d->c / d->groups >= 16;
 }
 
 /* The dense stride-1 problem of nb images that the gathered tensor X_s poses. */

@@ -12,7 +12,7 @@ import java.util.Locale;
  * backend honours the choice. See {@code docs/winograd.md} for the AUTO rule and the error bound.
  */
 public enum ConvAlgorithm {
-    /** The library picks per shape (depthwise backward-weights for stride-2 depthwise layers, Winograd where it measured faster, pointwise for strided 1x1 layers with >= 8 channels per group, else direct). */
+    /** The library picks per shape (depthwise backward-weights for stride-2 depthwise layers, Winograd where it measured faster, pointwise for strided unpadded 1x1 layers, else direct). */
     AUTO,
     /** Direct convolution: every shape; error bound {@code gamma(K) * sum |x||w|}. */
     DIRECT,
@@ -33,7 +33,7 @@ public enum ConvAlgorithm {
      * Strided 1x1 convolution (ResNet's downsampling shortcut): only 1x1 kernels without padding and
      * with a stride above 1 on some axis (any groups), every pass. The strided input pixels are gathered
      * into a dense tensor and multiplied as a GEMM; backward-data scatters the result back. Same error
-     * bound as DIRECT. AUTO uses it for such layers with at least 8 input channels per group.
+     * bound as DIRECT. AUTO uses it for every such layer (backward-weights: from 16 input channels per group).
      */
     POINTWISE;
 

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
  * The POINTWISE algorithm (strided 1x1) through the Java API: with integer-valued data every sum is
  * exact, so an explicit POINTWISE request must give the DIRECT results bit for bit (forward with bias,
  * backward-data) at every ISA level the machine has, and report POINTWISE as what served; AUTO picks
- * it for >= 8 channels per group; the builder and the backend reject geometries it cannot take; a
+ * it for strided 1x1 forward passes (and backward-weights from 16 channels per group); the builder and the backend reject geometries it cannot take; a
  * POINTWISE layer passes the checked backend (the reference within the direct bound).
  * Accuracy on random data under AUTO: the strided-1x1 rows of ShapeCorpus in the cross-check.
  */
@@ -76,16 +76,20 @@ class PointwiseAlgorithmTest {
     }
 
     @Test
-    void autoPicksPointwiseForStridedOneByOneWithEnoughChannels() {
-        Conv2dGeometry wide = Conv2dGeometry.of(1, 8, 10, 10, 8, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1);
-        Conv2dGeometry thin = Conv2dGeometry.of(1, 7, 10, 10, 8, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1);
+    void autoPicksPointwiseForStridedOneByOne() {
+        Conv2dGeometry wide = Conv2dGeometry.of(1, 16, 10, 10, 8, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1);
+        Conv2dGeometry thin = Conv2dGeometry.of(1, 15, 10, 10, 8, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1);
+        Conv2dGeometry dense = Conv2dGeometry.of(1, 16, 10, 10, 8, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1);
         boolean vector = PanamaCnn.activeIsa().id().startsWith("avx");
-        for (Conv2dGeometry g : new Conv2dGeometry[] {wide, thin}) {
+        for (Conv2dGeometry g : new Conv2dGeometry[] {wide, thin, dense}) {
             try (Tensor x = Tensor.zeros(g.srcShape()); Tensor w = Tensor.zeros(g.weightsShape());
-                 Tensor y = Tensor.zeros(g.dstShape())) {
+                 Tensor y = Tensor.zeros(g.dstShape()); Tensor dw = Tensor.zeros(g.weightsShape())) {
                 nat.conv2dForward(g, ConvAlgorithm.AUTO, x, w, null, y);
-                ConvAlgorithm want = g == wide && vector ? ConvAlgorithm.POINTWISE : ConvAlgorithm.DIRECT;
-                assertThat(NativeBackend.lastAlgorithm()).as(g.toString()).isEqualTo(want);
+                ConvAlgorithm want = g != dense && vector ? ConvAlgorithm.POINTWISE : ConvAlgorithm.DIRECT;
+                assertThat(NativeBackend.lastAlgorithm()).as("fwd " + g).isEqualTo(want);
+                nat.conv2dBackwardWeights(g, x, y, dw, null); // the thread's request is still AUTO
+                want = g == wide && vector ? ConvAlgorithm.POINTWISE : ConvAlgorithm.DIRECT;
+                assertThat(NativeBackend.lastAlgorithm()).as("bwd_weights " + g).isEqualTo(want);
             }
         }
     }

@@ -94,7 +94,7 @@ final class InfoCommand implements Callable<Integer> {
             return io.github.panamacnn.ConvAlgorithm.defaultAlgorithm().name().toLowerCase(java.util.Locale.ROOT)
                     + " (panamacnn.conv.algorithm; auto: Winograd F(4x4,3x3) for 3x3 stride-1 layers with 32..64 -> 64"
                     + " channels on >= 28x28 outputs, depthwise backward-weights (AVX-512) for stride-2 depthwise layers,"
-                    + " pointwise (gathered GEMM) for strided unpadded 1x1 layers with >= 8 channels per group, else direct;"
+                    + " pointwise (gathered GEMM) for strided unpadded 1x1 layers (backward-weights: >= 16 channels per group), else direct;"
                     + " docs/winograd.md, native/src/kernels/conv2d/README.md)";
         } catch (IllegalArgumentException e) {
             return "invalid: " + e.getMessage();
