@@ -4,6 +4,7 @@
  * stride-1 1x1 problem as a GEMM (conv2d-direct.h's pointwise tiles). See pointwise.h.
  */
 #include <immintrin.h>
+#include <stdint.h>
 
 #include "kernels/conv2d/pointwise.h"
 
@@ -14,6 +15,12 @@ PCNN_INTERNAL int32_t pcnn_conv2d_bwd_data__avx512(const pcnn_conv2d_desc *d, co
 PCNN_INTERNAL int32_t pcnn_conv2d_bwd_weights__avx512(const pcnn_conv2d_desc *d, const float *src,
                                                       const float *diff_dst, float *diff_weights,
                                                       float *diff_bias);
+
+/* p + i without forming an out-of-object pointer in C: a masked load's address may lie past
+ * the buffer's end when all its lanes are masked off (those lanes are never touched). */
+static inline const float *at(const float *p, int64_t i) {
+    return (const float *)((uintptr_t)p + (uintptr_t)(i * (int64_t)sizeof(float)));
+}
 
 /* Lanes [0, k) of a 16-lane mask, k clamped to [0, 16]. */
 static inline __mmask16 first_lanes(int64_t k) {
@@ -39,7 +46,7 @@ static void gather_plane(const pcnn_conv2d_desc *d, const float *in, float *out)
         for (int64_t x = 0; x < ow; x += 16) {
             const int64_t need = iw - 2 * x < 32 ? iw - 2 * x : 32; /* input floats from 2x on */
             const __m512 a = _mm512_maskz_loadu_ps(first_lanes(need), row + 2 * x);
-            const __m512 b = _mm512_maskz_loadu_ps(first_lanes(need - 16), row + 2 * x + 16);
+            const __m512 b = _mm512_maskz_loadu_ps(first_lanes(need - 16), at(row, 2 * x + 16));
             _mm512_mask_storeu_ps(o + x, first_lanes(ow - x), _mm512_permutex2var_ps(a, even, b));
         }
     }
