@@ -359,7 +359,7 @@ public final class Conv2d implements Layer {
         boolean wantW = weightParam.requiresGrad();
         boolean wantB = biasParam != null && biasParam.requiresGrad();
         if (wantW) {
-            backend.conv2dBackwardWeights(g, x, gradOutput, weightGrad, wantB ? biasGrad : null);
+            backend.conv2dBackwardWeights(g, algorithm, x, gradOutput, weightGrad, wantB ? biasGrad : null);
         } else if (wantB) {
             LayerBuffers.sumBias(gradOutput, g.n(), g.oc(), g.oh() * g.ow(), biasGrad);
         }

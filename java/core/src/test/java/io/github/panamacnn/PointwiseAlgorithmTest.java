@@ -126,6 +126,26 @@ class PointwiseAlgorithmTest {
         }
     }
 
+    /**
+     * Backward-weights of a layer must run under that layer's own algorithm request, not the one the
+     * previous call on this thread left behind (here: the next layer's explicit POINTWISE request,
+     * which cannot take a 3x3 convolution).
+     */
+    @Test
+    void backwardWeightsAfterAnotherLayersPointwiseRequestUsesItsOwnAlgorithm() {
+        try (Conv2d a = Conv2d.builder(3, 16, 3, 3).padding(1).seed(1).build();
+             Conv2d b = Conv2d.builder(16, 8, 1, 1).stride(2).algorithm(ConvAlgorithm.POINTWISE).seed(2).build();
+             Tensor x = Tensor.of(random(new SplittableRandom(7), new long[] {2, 3, 9, 9}), 2, 3, 9, 9)) {
+            Tensor y = b.forward(a.forward(x));
+            try (Tensor dy = Tensor.of(random(new SplittableRandom(8), y.shape()), y.shape())) {
+                Tensor dh = b.backward(dy);
+                assertThat(NativeBackend.lastAlgorithm()).isEqualTo(ConvAlgorithm.POINTWISE);
+                a.backward(dh);
+                assertThat(NativeBackend.lastAlgorithm()).isEqualTo(ConvAlgorithm.DIRECT);
+            }
+        }
+    }
+
     private static float[] ints(SplittableRandom r, long[] shape) {
         float[] a = new float[(int) count(shape)];
         for (int i = 0; i < a.length; i++) {

@@ -118,7 +118,19 @@ public final class NativeBackend implements Backend {
     @Override
     public void conv2dBackwardWeights(Conv2dGeometry g, Tensor src, Tensor diffDst, Tensor diffWeights,
                                       Tensor diffBias) {
+        conv2dBackwardWeights(g, ConvAlgorithm.AUTO, src, diffDst, diffWeights, diffBias);
+    }
+
+    /**
+     * Sets the request before the call: the C request is per thread, so without it this pass would
+     * run under whatever the thread's previous convolution asked for (e.g. another layer's POINTWISE
+     * or DEPTHWISE, which may not take this geometry).
+     */
+    @Override
+    public void conv2dBackwardWeights(Conv2dGeometry g, ConvAlgorithm algorithm, Tensor src, Tensor diffDst,
+                                      Tensor diffWeights, Tensor diffBias) {
         requireGeometry(g);
+        requireAlgorithm(g, algorithm);
         g.checkBackwardWeights(src, diffDst, diffWeights, diffBias);
         MemorySegment s = segment("src", src);
         MemorySegment dy = segment("diffDst", diffDst);
@@ -130,6 +142,7 @@ public final class NativeBackend implements Backend {
         requireNoOverlap("diffBias", db, "diffDst", dy);
         requireNoOverlap("diffBias", db, "diffWeights", dw);
         MemorySegment desc = convDesc(g);
+        requestAlgorithm(algorithm);
         DOWNCALLS.increment();
         check("pcnn_conv2d_bwd_weights", panamacnn_h.pcnn_conv2d_bwd_weights(desc, s, dy, dw, db));
     }
