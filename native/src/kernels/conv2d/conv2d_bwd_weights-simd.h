@@ -4,7 +4,8 @@
  * vector layer first: CW_V lanes, cw_vf, cw_load / cw_load_first (masked tail) / cw_store /
  * cw_fma / cw_add / cw_sub / cw_zero / cw_hsum, cw_load_row / cw_load_row_s2 (row reads
  * that are zero outside the row), cw_prefetch, the register tile CW_RO x CW_RT, CW_NAME
- * (the kernel's name), CW_FLAT_RUNS (name of a counter for the tests), tunables that
+ * (the kernel's name), CW_FLAT_RUNS (name of a counter for the tests), CW_WIDE_DY_MAX
+ * (name of a limit the tests lower), tunables that
  * differ from the defaults below, and for the transposed path CW_TRANS with cw_bcast /
  * cw_even / cw_transpose16. This file is the overview and the tunables; the code is in
  * bwd_weights/, included at the end in this order:
@@ -35,7 +36,9 @@
  * cw_run_wide instead: the col row of every tap of a channel is the same zero-padded plane
  * stored with a row width of ow + (kw - 1) * dw, at an offset, so only one copy of the input
  * is packed (not kh * kw shifted copies), and the tile runs one long loop per chunk; dY is
- * repacked to that row width with zeros in the extra ("junk") columns. See cw_run_wide for
+ * repacked to that row width with zeros in the extra ("junk") columns, once per call for
+ * all tasks (each task used to repack all of it: ~15-20 % of mid / resnet3x3), or per task
+ * above the scratch budget; the row chunks are evened out. See cw_run_wide for
  * why that path requires src to be finite. Those tasks take up to CW_TB_WIDE taps (every
  * task reads all of dY). The packing path gives a task up to 2 * CW_OB output channels when
  * that halves how often col is packed.
@@ -77,7 +80,7 @@
 #include "core/pcnn_internal.h"
 #include "core/scratch.h"
 
-#if !defined(CW_V) || !defined(CW_NAME) || !defined(CW_FLAT_RUNS)
+#if !defined(CW_V) || !defined(CW_NAME) || !defined(CW_FLAT_RUNS) || !defined(CW_WIDE_DY_MAX)
 #error "include conv2d_bwd_weights-simd.h from a conv2d_bwd_weights-<isa>.c that defines the vector layer"
 #endif
 

@@ -110,7 +110,13 @@ PCNN_INTERNAL int32_t CW_NAME(const pcnn_conv2d_desc *d, const float *src, const
     x.tb = ((x.taps + x.tb_blocks - 1) / x.tb_blocks + CW_RT - 1) / CW_RT * CW_RT;
     x.tb_blocks = (x.taps + x.tb - 1) / x.tb;
     if (x.wide) {
+        if (x.nb == 1) { /* rows per chunk evened out: no short last chunk (mid: 16 + 16, not 30 + 2) */
+            const int64_t ychunks = (d->oh + x.ny - 1) / x.ny;
+            x.ny = (d->oh + ychunks - 1) / ychunks;
+        }
         const int64_t rows = (x.nb > 1 ? x.nb : 1) * (x.ny + x.eh);
+        const int64_t longest = ((x.nb > 1 ? x.nb - 1 : 0) * (x.ny + x.eh) + x.ny - 1) * x.wp + d->ow;
+        x.wide_dyp = (longest + CW_V - 1) / CW_V * CW_V + CW_V;
         x.wide_pitch = (rows * x.wp + CW_V - 1) / CW_V * CW_V + CW_V;
         x.wide_nci = (x.tb + x.khw - 1) / x.khw + 1;
     }
@@ -138,6 +144,21 @@ PCNN_INTERNAL int32_t CW_NAME(const pcnn_conv2d_desc *d, const float *src, const
         }
         if (padded && !finite) {
             return PCNN_STATUS_UNSUPPORTED; /* see "Padding" in conv2d_bwd_weights-simd.h */
+        }
+    }
+
+    if (x.wide) {
+        /* dY repacked once for all tasks (each reads all of it) when that fits the scratch
+         * budget; else every task repacks its rows per chunk */
+        const int64_t per = x.nb > 1 ? x.nb : 1;
+        const int64_t chunks = (d->n + per - 1) / per * ((d->oh + x.ny - 1) / x.ny);
+        int64_t floats;
+        if (!pcnn_mul_i64(chunks * d->oc, x.wide_dyp, &floats) &&
+            floats <= __atomic_load_n(&CW_WIDE_DY_MAX, __ATOMIC_RELAXED)) {
+            x.wide_dy = pcnn_scratch_get(PCNN_SCRATCH_CONV_BWD_DY, (size_t)floats * sizeof(float));
+            if (x.wide_dy != NULL) {
+                pcnn_parallel_for_work(chunks, d->n * d->oc * x.ohw, cw_wide_dy_task, &x);
+            }
         }
     }
 
