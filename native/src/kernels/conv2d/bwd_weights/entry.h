@@ -26,7 +26,7 @@ PCNN_INTERNAL int32_t CW_NAME(const pcnn_conv2d_desc *d, const float *src, const
     if (d->iw > ((int64_t)1 << 30)) {
         return PCNN_STATUS_UNSUPPORTED; /* cw_load_row's lane arithmetic is int32 */
     }
-    /* The phase-plane path (cw_run_wide), when a chunk holds at least half CW_P pixels and
+    /* The phase-plane path (cw_run_wide), when a chunk holds at least half CW_PW pixels and
      * at least 3/4 of what the tile computes are real pixels (not junk). */
     x.wp = d->ow + (d->kw - 1) * d->dilation_w / d->stride_w;
     x.eh = (d->kh - 1) * d->dilation_h / d->stride_h;
@@ -34,17 +34,17 @@ PCNN_INTERNAL int32_t CW_NAME(const pcnn_conv2d_desc *d, const float *src, const
      * with stride-2 phase planes (and for 1x1 with images batched without tails) measured
      * slower (on a noisy machine) than the paths below on resnet_s2 and pw1x1: repacking dY
      * for every task costs about what the cheaper packing saves there. */
-    if (CW_WIDE && x.wp <= CW_P && d->stride_h == 1 && d->stride_w == 1 && !x.direct) {
+    if (CW_WIDE && x.wp <= CW_PW && d->stride_h == 1 && d->stride_w == 1 && !x.direct) {
         int64_t computed, useful;
-        if ((d->oh + x.eh) * x.wp <= CW_P) {
-            x.nb = CW_P / ((d->oh + x.eh) * x.wp);
+        if ((d->oh + x.eh) * x.wp <= CW_PW) {
+            x.nb = CW_PW / ((d->oh + x.eh) * x.wp);
             if (x.nb > d->n) x.nb = d->n;
             x.ny = d->oh;
             computed = ((x.nb - 1) * (d->oh + x.eh) + d->oh - 1) * x.wp + d->ow;
             useful = x.nb * x.ohw;
         } else {
             x.nb = 1;
-            x.ny = CW_P / x.wp;
+            x.ny = CW_PW / x.wp;
             computed = (x.ny - 1) * x.wp + d->ow;
             useful = x.ny * d->ow;
         }
