@@ -68,7 +68,12 @@
  *
  * Measured before that (AVX-512, one thread, Zen 5 shared with other jobs, noisy): mid
  * ~60 %, resnet3x3 ~65-70 % of the FMA peak on the stride-1 path; resnet_s2 ~50 % and pw1x1
- * ~55-60 % (the packing path / in place). What remains: the tile itself runs at ~75-80 % with its operands
+ * ~55-60 % (the packing path / in place). Since then (dY repacked once per call, chunks
+ * of CW_PW, same-process thread-CPU-time medians vs oneDNN 2.6 jit:avx512_core, busy
+ * machine): resnet3x3 0.65-0.74x -> 0.79-0.81x oneDNN, mid 0.61-0.73x -> 0.68-0.77x; the
+ * tile alone (dY kept hot) ~10 % faster than in the run, i.e. dY streamed from memory by
+ * every task is the next cost; prefetching it, prefetching the accumulators, aligned col
+ * rows and fewer, larger tasks measured no gain. What remained before: the tile itself runs at ~75-80 % with its operands
  * streamed from L2 (acc load/store per chunk, dY misses); the dY repack of the stride-1 path
  * costs ~5-10 %; the stride-2 packing ~20 %.
  */
