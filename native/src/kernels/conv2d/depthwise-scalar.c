@@ -1,17 +1,18 @@
 /*
  * Depthwise conv2d (groups == c == oc): the geometry predicate and the AUTO rule, shared by
- * the vector kernels (depthwise-avx512.c). There is no separate scalar depthwise kernel: the
- * scalar direct kernel (conv2d-scalar.c) is the reference and serves every other level.
+ * the vector kernels (template depthwise-simd.h, built by depthwise-avx512.c and
+ * depthwise-avx2.c). There is no separate scalar depthwise kernel: the scalar direct kernel
+ * (conv2d-scalar.c) is the reference and serves every other level.
  */
 #include "core/pcnn_internal.h"
 
 /*
  * One input and one output channel per group, stride 1 or 2, a kernel of at most
  * PCNN_DW_MAX_TAPS taps (the backward-weights kernel keeps one accumulator per tap), plane
- * rows that fit int32 lane arithmetic. Backward-data is vectorised for stride 1 only (with
- * stride 2 the gather form has a different tap set per output parity); direct serves it.
+ * rows that fit int32 lane arithmetic. Every pass, stride 1 or 2 on each axis.
  */
 PCNN_INTERNAL int pcnn_depthwise_supports(const pcnn_conv2d_desc *d, int32_t pass) {
+    (void)pass;
     if (d->groups != d->c || d->oc != d->c) {
         return 0;
     }
@@ -19,9 +20,6 @@ PCNN_INTERNAL int pcnn_depthwise_supports(const pcnn_conv2d_desc *d, int32_t pas
         return 0;
     }
     if (d->kh * d->kw > PCNN_DW_MAX_TAPS || d->iw > INT32_MAX / 4 || d->ow > INT32_MAX / 4) {
-        return 0;
-    }
-    if (pass == PCNN_PASS_BWD_DATA && (d->stride_h != 1 || d->stride_w != 1)) {
         return 0;
     }
     return 1;
