@@ -9,7 +9,7 @@
  *   - the call must have been served by DEPTHWISE at the level under test (so a kernel that
  *     silently declines is seen), or by DEPTHWISE's scalar reference entry where the geometry is
  *     not the vector kernels' (stride 3, more than 49 taps);
- *   - the AUTO rule (depthwise for stride-2 backward-weights only, as measured);
+ *   - the AUTO rule (depthwise for every call the vector kernels take, as measured);
  *   - 1 and 3 threads give bit-identical results; guards after every buffer stay intact;
  *   - Inf / NaN in weights, src and diff_dst next to padding give the scalar kernel's result
  *     (padded taps are skipped, not multiplied as zeros): compared bit for bit up to NaN payload;
@@ -142,14 +142,17 @@ static void run_case(pcnn_conv2d_desc d, int ints, const char *label) {
     CHECK(guard_ok(x.dst, nd) && guard_ok(x.ds, ns) && guard_ok(x.dw, nw) && guard_ok(x.db, d.oc) &&
               guard_ok(x.src, ns) && guard_ok(x.dd, nd) && guard_ok(x.w, nw),
           "%s: guard", label);
-    /* AUTO: depthwise for stride-2 backward-weights (where it supports the shape), else direct */
+    /* AUTO: depthwise wherever the vector kernels take the shape, else direct */
     CHECK_STATUS(pcnn_set_conv2d_algorithm(PCNN_ALGO_AUTO), PCNN_STATUS_OK);
     CHECK_STATUS(pcnn_conv2d_fwd(&d, x.src, x.w, x.b, x.dst), PCNN_STATUS_OK);
-    CHECK(pcnn_last_algorithm() == PCNN_ALGO_DIRECT, "%s AUTO fwd served by %s", label, pcnn_algorithm_name(pcnn_last_algorithm()));
+    CHECK(pcnn_last_algorithm() == (depthwise_expected(&d, PCNN_PASS_FWD) ? PCNN_ALGO_DEPTHWISE : PCNN_ALGO_DIRECT),
+          "%s AUTO fwd served by %s", label, pcnn_algorithm_name(pcnn_last_algorithm()));
+    CHECK_STATUS(pcnn_conv2d_bwd_data(&d, x.dd, x.w, x.ds), PCNN_STATUS_OK);
+    CHECK(pcnn_last_algorithm() == (depthwise_expected(&d, PCNN_PASS_BWD_DATA) ? PCNN_ALGO_DEPTHWISE : PCNN_ALGO_DIRECT),
+          "%s AUTO bwd_data served by %s", label, pcnn_algorithm_name(pcnn_last_algorithm()));
     CHECK_STATUS(pcnn_conv2d_bwd_weights(&d, x.src, x.dd, x.dw, x.db), PCNN_STATUS_OK);
-    const int strided = d.stride_h == 2 || d.stride_w == 2;
     CHECK(pcnn_last_algorithm() ==
-              (depthwise_expected(&d, PCNN_PASS_BWD_WEIGHTS) && strided ? PCNN_ALGO_DEPTHWISE : PCNN_ALGO_DIRECT),
+              (depthwise_expected(&d, PCNN_PASS_BWD_WEIGHTS) ? PCNN_ALGO_DEPTHWISE : PCNN_ALGO_DIRECT),
           "%s AUTO bwd_weights served by %s", label, pcnn_algorithm_name(pcnn_last_algorithm()));
     CHECK_STATUS(pcnn_set_num_threads(1), PCNN_STATUS_OK);
     free_bufs(&x), free_bufs(&r);

@@ -293,8 +293,8 @@ PCNN_API int32_t pcnn_softmax_xent_bwd(int64_t n, int64_t classes, const float *
  * DEPTHWISE takes every shape with groups == c == oc: the AVX-512 and AVX2 kernels serve stride
  * 1 or 2 (each axis) with at most 49 taps, every pass; every other depthwise call (and every one
  * on a CPU without AVX2) is served by the scalar reference kernel, reported as DEPTHWISE at
- * PCNN_ISA_SCALAR. AUTO uses the vector kernels for stride-2 backward-weights only (where they measured
- * faster than direct; native/src/kernels/conv2d/depthwise-scalar.c).
+ * PCNN_ISA_SCALAR. AUTO uses the vector kernels for every depthwise call they support (measured
+ * faster than direct on every pass; native/src/kernels/conv2d/depthwise-scalar.c).
  * Returns PCNN_STATUS_INVALID_ARGUMENT for an unknown id.
  */
 PCNN_API int32_t pcnn_set_conv2d_algorithm(int32_t algorithm);

@@ -19,6 +19,12 @@ typedef __m256i dw_mask;
 #define DW_ROWS_2 4
 #define DW_ROWS_3 3
 #define DW_ROWS_4 2
+/* diff_dst rows per pass of the backward-weights sums (9 accumulators + rows x blocks) */
+#define DW_WROWS_1 6
+#define DW_WROWS_2 3
+#define DW_WROWS_3 2
+#define DW_WROWS_4 1
+#define DW_WSPLIT 1 /* accumulators per tap in the backward-weights sums */
 
 #define DW_FREE_MASKED_FMA 0 /* a masked FMA is an FMA and a blend */
 

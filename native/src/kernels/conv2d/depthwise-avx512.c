@@ -18,6 +18,12 @@ typedef __mmask16 dw_mask;
 #define DW_ROWS_2 6
 #define DW_ROWS_3 4
 #define DW_ROWS_4 3
+/* diff_dst rows per pass of the backward-weights sums (9 accumulators + rows x blocks) */
+#define DW_WROWS_1 8
+#define DW_WROWS_2 4
+#define DW_WROWS_3 2
+#define DW_WROWS_4 2
+#define DW_WSPLIT 2 /* accumulators per tap in the backward-weights sums */
 
 #define DW_FREE_MASKED_FMA 1 /* masked FMA costs what a plain one does */
 

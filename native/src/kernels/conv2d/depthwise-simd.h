@@ -55,6 +55,7 @@
 typedef struct {
     int64_t nky, nkx;                 /* taps: nky x nkx */
     int64_t ry, rs, rows;             /* input row = y * ry + dy[ky]; row stride; rows */
+    int64_t sx;                       /* 2: strided loads, input column = 2x + dx (3x3 only) */
     int64_t dy[DW_MAX_K];             /* per ky */
     const float *plane[DW_MAX_K];     /* per kx: user plane or deinterleaved scratch */
     int64_t cols[DW_MAX_K], dx[DW_MAX_K]; /* per kx: columns in range; input column = x + dx */
@@ -89,6 +90,7 @@ static void dw_interior_rows(const dw_grid *g, int64_t *ya, int64_t *yb) {
 /* One chunk of up to NB_MAX column blocks from x0: lane masks and the taps' column bases. */
 typedef struct {
     dw_mask m[DW_MAX_K][NB_MAX]; /* [kx][b]: lanes < nl reading inside the row */
+    dw_mask lo[3][NB_MAX], hi[3][NB_MAX]; /* sx == 2: the two loads' masks (in-row floats) */
     dw_mask tail[NB_MAX];        /* lanes < nl */
     int64_t nl[NB_MAX];
     const float *base[DW_MAX_K]; /* [kx]: plane + x0 + dx */
@@ -103,13 +105,30 @@ static void dw_plan_cols(const dw_grid *g, int64_t x0, dw_cols *c) {
         c->tail[b] = dw_lanes(0, nl);
         c->nb = b + 1;
         for (int64_t kx = 0; kx < g->nkx; kx++) {
-            const int64_t c0 = x0 + b * VL + g->dx[kx];
-            c->m[kx][b] = dw_lanes(-c0, g->cols[kx] - c0 < nl ? g->cols[kx] - c0 : nl);
+            if (g->sx == 1) {
+                const int64_t c0 = x0 + b * VL + g->dx[kx];
+                c->m[kx][b] = dw_lanes(-c0, g->cols[kx] - c0 < nl ? g->cols[kx] - c0 : nl);
+            } else {
+                /* lane l reads column c0 + 2l of the 2*VL floats from c0 */
+                const int64_t c0 = 2 * (x0 + b * VL) + g->dx[kx], end = g->cols[kx] - c0;
+                const int64_t lo = c0 >= 0 ? 0 : (-c0 + 1) / 2, hi = end > 0 ? (end + 1) / 2 : 0;
+                c->m[kx][b] = dw_lanes(lo, hi < nl ? hi : nl);
+                c->lo[kx][b] = dw_lanes(-c0, end);
+                c->hi[kx][b] = dw_lanes(-c0 - VL, end - VL);
+            }
         }
     }
     for (int64_t kx = 0; kx < g->nkx; kx++) {
-        c->base[kx] = dw_at(g->plane[kx], x0 + g->dx[kx]);
+        c->base[kx] = dw_at(g->plane[kx], g->sx * x0 + g->dx[kx]);
     }
+}
+
+/* Block b of a tap row (sx == 2: the even floats of 2*VL, picked from two masked loads). */
+DW_AI dw_vec dw_tap_load(const float *base, int64_t off, int b, dw_mask m, dw_mask lo, dw_mask hi, const int SX) {
+    if (SX == 1) {
+        return dw_load_m(dw_at(base, off + b * VL), m);
+    }
+    return dw_even(dw_load_m(dw_at(base, off + 2 * b * VL), lo), dw_load_m(dw_at(base, off + 2 * b * VL + VL), hi));
 }
 
 /* acc + v * w over the lanes of m; EXACT = 0 may multiply the zero-loaded other lanes too */
@@ -197,8 +216,10 @@ DW_AI void dw_gather_chunk(const dw_grid *g, const dw_cols *c, int64_t x0, int64
  * per (kx, block) and feeds every output row whose tap grid covers it.
  */
 DW_AI void dw_reuse_rows(const dw_grid *g, const dw_cols *c, const dw_vec *wv, const dw_mask (*mk)[NB_MAX],
+                         const dw_mask (*mlo)[NB_MAX], const dw_mask (*mhi)[NB_MAX],
                          const float *const *base, int64_t x0, int64_t y, const int R, const int NB,
-                         const int KY, const int KX, const int RY, const int CHECKED, const int EXACT) {
+                         const int KY, const int KX, const int RY, const int SX, const int CHECKED,
+                         const int EXACT) {
     dw_vec acc[8][NB_MAX];
 #pragma GCC unroll 8
     for (int r = 0; r < R; r++) {
@@ -218,7 +239,7 @@ DW_AI void dw_reuse_rows(const dw_grid *g, const dw_cols *c, const dw_vec *wv, c
         for (int kx = 0; kx < KX; kx++) {
 #pragma GCC unroll 4
             for (int b = 0; b < NB; b++) {
-                const dw_vec v = dw_load_m(dw_at(base[kx], off + b * VL), mk[kx][b]);
+                const dw_vec v = dw_tap_load(base[kx], off, b, mk[kx][b], mlo[kx][b], mhi[kx][b], SX);
 #pragma GCC unroll 8
                 for (int r = 0; r < R; r++) {
                     const int ky = i - r * RY;
@@ -247,10 +268,10 @@ DW_AI void dw_reuse_rows(const dw_grid *g, const dw_cols *c, const dw_vec *wv, c
 
 DW_AI void dw_reuse_chunk(const dw_grid *g, const dw_cols *c, int64_t x0, int64_t ya, int64_t yb,
                           const int NB, const int R, const int KY, const int KX, const int RY,
-                          const int EXACT) {
+                          const int SX, const int EXACT) {
     /* locals, not loads through g: the compiler cannot tell that stores to out leave them alone */
     dw_vec wv[9];
-    dw_mask mk[3][NB_MAX];
+    dw_mask mk[3][NB_MAX], mlo[3][NB_MAX], mhi[3][NB_MAX];
     const float *base[3];
 #pragma GCC unroll 9
     for (int t = 0; t < KY * KX; t++) {
@@ -262,24 +283,27 @@ DW_AI void dw_reuse_chunk(const dw_grid *g, const dw_cols *c, int64_t x0, int64_
 #pragma GCC unroll 4
         for (int b = 0; b < NB; b++) {
             mk[kx][b] = c->m[kx][b];
+            mlo[kx][b] = SX == 2 ? c->lo[kx][b] : mk[kx][b];
+            mhi[kx][b] = SX == 2 ? c->hi[kx][b] : mk[kx][b];
         }
     }
     int64_t y = 0;
     for (; y < ya; y++) {
-        dw_reuse_rows(g, c, wv, mk, base, x0, y, 1, NB, KY, KX, RY, 1, EXACT);
+        dw_reuse_rows(g, c, wv, mk, mlo, mhi, base, x0, y, 1, NB, KY, KX, RY, SX, 1, EXACT);
     }
     for (; y + R <= yb; y += R) {
-        dw_reuse_rows(g, c, wv, mk, base, x0, y, R, NB, KY, KX, RY, 0, EXACT);
+        dw_reuse_rows(g, c, wv, mk, mlo, mhi, base, x0, y, R, NB, KY, KX, RY, SX, 0, EXACT);
     }
     for (; y < yb; y++) {
-        dw_reuse_rows(g, c, wv, mk, base, x0, y, 1, NB, KY, KX, RY, 0, EXACT);
+        dw_reuse_rows(g, c, wv, mk, mlo, mhi, base, x0, y, 1, NB, KY, KX, RY, SX, 0, EXACT);
     }
     for (; y < g->oh; y++) {
-        dw_reuse_rows(g, c, wv, mk, base, x0, y, 1, NB, KY, KX, RY, 1, EXACT);
+        dw_reuse_rows(g, c, wv, mk, mlo, mhi, base, x0, y, 1, NB, KY, KX, RY, SX, 1, EXACT);
     }
 }
 
-DW_AI void dw_reuse_plane(const dw_grid *g, const int KY, const int KX, const int RY, const int EXACT) {
+DW_AI void dw_reuse_plane(const dw_grid *g, const int KY, const int KX, const int RY, const int SX,
+                          const int EXACT) {
     int64_t ya, yb;
     dw_interior_rows(g, &ya, &yb);
     dw_cols c;
@@ -287,16 +311,16 @@ DW_AI void dw_reuse_plane(const dw_grid *g, const int KY, const int KX, const in
         dw_plan_cols(g, x0, &c);
         switch (c.nb) {
         case 1:
-            dw_reuse_chunk(g, &c, x0, ya, yb, 1, DW_ROWS_1, KY, KX, RY, EXACT);
+            dw_reuse_chunk(g, &c, x0, ya, yb, 1, DW_ROWS_1, KY, KX, RY, SX, EXACT);
             break;
         case 2:
-            dw_reuse_chunk(g, &c, x0, ya, yb, 2, DW_ROWS_2, KY, KX, RY, EXACT);
+            dw_reuse_chunk(g, &c, x0, ya, yb, 2, DW_ROWS_2, KY, KX, RY, SX, EXACT);
             break;
         case 3:
-            dw_reuse_chunk(g, &c, x0, ya, yb, 3, DW_ROWS_3, KY, KX, RY, EXACT);
+            dw_reuse_chunk(g, &c, x0, ya, yb, 3, DW_ROWS_3, KY, KX, RY, SX, EXACT);
             break;
         default:
-            dw_reuse_chunk(g, &c, x0, ya, yb, 4, DW_ROWS_4, KY, KX, RY, EXACT);
+            dw_reuse_chunk(g, &c, x0, ya, yb, 4, DW_ROWS_4, KY, KX, RY, SX, EXACT);
             break;
         }
     }
@@ -337,20 +361,24 @@ DW_AI void dw_gather_plane_k(const dw_grid *g, const int64_t KY, const int64_t K
 
 /* 3x3 (row step 1 or 2) and the sub-grids of 3x3 stride-2 backward-data: constant sizes */
 #define DW_GATHER_SIZES(EXACT)                                                   \
-    if (!dw_consecutive_rows(g)) {                                               \
+    if (g->sx == 2 && g->ry == 1) {                                              \
+        dw_reuse_plane(g, 3, 3, 1, 2, EXACT);                                    \
+    } else if (g->sx == 2) {                                                     \
+        dw_reuse_plane(g, 3, 3, 2, 2, EXACT);                                    \
+    } else if (!dw_consecutive_rows(g)) {                                        \
         dw_gather_plane_k(g, g->nky, g->nkx, EXACT);                             \
     } else if (g->nky == 3 && g->nkx == 3 && g->ry == 1) {                       \
-        dw_reuse_plane(g, 3, 3, 1, EXACT);                                       \
+        dw_reuse_plane(g, 3, 3, 1, 1, EXACT);                                    \
     } else if (g->nky == 3 && g->nkx == 3 && g->ry == 2) {                       \
-        dw_reuse_plane(g, 3, 3, 2, EXACT);                                       \
+        dw_reuse_plane(g, 3, 3, 2, 1, EXACT);                                    \
     } else if (g->nky == 2 && g->nkx == 2 && g->ry == 1) {                       \
-        dw_reuse_plane(g, 2, 2, 1, EXACT);                                       \
+        dw_reuse_plane(g, 2, 2, 1, 1, EXACT);                                    \
     } else if (g->nky == 2 && g->nkx == 1 && g->ry == 1) {                       \
-        dw_reuse_plane(g, 2, 1, 1, EXACT);                                       \
+        dw_reuse_plane(g, 2, 1, 1, 1, EXACT);                                    \
     } else if (g->nky == 1 && g->nkx == 2 && g->ry == 1) {                       \
-        dw_reuse_plane(g, 1, 2, 1, EXACT);                                       \
+        dw_reuse_plane(g, 1, 2, 1, 1, EXACT);                                    \
     } else if (g->nky == 1 && g->nkx == 1 && g->ry == 1) {                       \
-        dw_reuse_plane(g, 1, 1, 1, EXACT);                                       \
+        dw_reuse_plane(g, 1, 1, 1, 1, EXACT);                                    \
     } else {                                                                     \
         dw_gather_plane_k(g, g->nky, g->nkx, EXACT);                             \
     }
@@ -443,8 +471,133 @@ DW_AI void dw_wsum_plane_k(const dw_grid *g, dw_vec *acc, dw_vec *accb, const in
     }
 }
 
+/* Row reuse for the sums (as dw_reuse_rows): R diff_dst rows from y, each input row vector
+ * loaded once per (kx, block) and multiplied by every diff_dst row whose taps cover it. */
+DW_AI void dw_wsum_reuse_rows(const dw_grid *g, const dw_cols *c, const dw_mask (*mk)[NB_MAX],
+                              const dw_mask (*mlo)[NB_MAX], const dw_mask (*mhi)[NB_MAX],
+                              const float *const *base, int64_t x0, int64_t y, dw_vec (*acc)[DW_WSPLIT],
+                              dw_vec *accb, const int R, const int NB, const int KY, const int KX,
+                              const int RY, const int SX, const int CHECKED, const int EXACT) {
+    dw_vec dv[8][NB_MAX];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; r++) {
+        const float *drow = g->out + (y + r) * g->ors + x0;
+#pragma GCC unroll 4
+        for (int b = 0; b < NB; b++) {
+            dv[r][b] = c->nl[b] == VL ? dw_loadu(drow + b * VL) : dw_load_m(drow + b * VL, c->tail[b]);
+            *accb = dw_add(*accb, dv[r][b]);
+        }
+    }
+#pragma GCC unroll 24
+    for (int i = 0; i < (R - 1) * RY + KY; i++) {
+        const int64_t iy = y * RY + g->dy[0] + i;
+        if (CHECKED && (iy < 0 || iy >= g->rows)) {
+            continue;
+        }
+        const int64_t off = iy * g->rs;
+#pragma GCC unroll 3
+        for (int kx = 0; kx < KX; kx++) {
+#pragma GCC unroll 4
+            for (int b = 0; b < NB; b++) {
+                const dw_vec v = dw_tap_load(base[kx], off, b, mk[kx][b], mlo[kx][b], mhi[kx][b], SX);
+#pragma GCC unroll 8
+                for (int r = 0; r < R; r++) {
+                    const int ky = i - r * RY;
+                    if (ky >= 0 && ky < KY) {
+                        dw_vec *a = &acc[ky * KX + kx][r % DW_WSPLIT];
+                        *a = dw_tap_fma(v, dv[r][b], *a, mk[kx][b], EXACT);
+                    }
+                }
+            }
+        }
+    }
+}
+
+DW_AI void dw_wsum_reuse_chunk(const dw_grid *g, const dw_cols *c, int64_t x0, int64_t ya, int64_t yb,
+                               const int NB, const int R, const int RY, const int SX, const int EXACT,
+                               dw_vec *acc_io, dw_vec *accb_io) {
+    /* DW_WSPLIT accumulators per tap (alternate rows): more independent FMA chains */
+    dw_vec acc[9][DW_WSPLIT], accb = *accb_io;
+    dw_mask mk[3][NB_MAX], mlo[3][NB_MAX], mhi[3][NB_MAX];
+    const float *base[3];
+#pragma GCC unroll 9
+    for (int t = 0; t < 9; t++) {
+        acc[t][0] = acc_io[t];
+#pragma GCC unroll 2
+        for (int h = 1; h < DW_WSPLIT; h++) {
+            acc[t][h] = dw_zero();
+        }
+    }
+#pragma GCC unroll 3
+    for (int kx = 0; kx < 3; kx++) {
+        base[kx] = c->base[kx];
+#pragma GCC unroll 4
+        for (int b = 0; b < NB; b++) {
+            mk[kx][b] = c->m[kx][b];
+            mlo[kx][b] = SX == 2 ? c->lo[kx][b] : mk[kx][b];
+            mhi[kx][b] = SX == 2 ? c->hi[kx][b] : mk[kx][b];
+        }
+    }
+    int64_t y = 0;
+    for (; y < ya; y++) {
+        dw_wsum_reuse_rows(g, c, mk, mlo, mhi, base, x0, y, acc, &accb, 1, NB, 3, 3, RY, SX, 1, EXACT);
+    }
+    for (; y + R <= yb; y += R) {
+        dw_wsum_reuse_rows(g, c, mk, mlo, mhi, base, x0, y, acc, &accb, R, NB, 3, 3, RY, SX, 0, EXACT);
+    }
+    for (; y < yb; y++) {
+        dw_wsum_reuse_rows(g, c, mk, mlo, mhi, base, x0, y, acc, &accb, 1, NB, 3, 3, RY, SX, 0, EXACT);
+    }
+    for (; y < g->oh; y++) {
+        dw_wsum_reuse_rows(g, c, mk, mlo, mhi, base, x0, y, acc, &accb, 1, NB, 3, 3, RY, SX, 1, EXACT);
+    }
+#pragma GCC unroll 9
+    for (int t = 0; t < 9; t++) {
+        acc_io[t] = DW_WSPLIT == 2 ? dw_add(acc[t][0], acc[t][1]) : acc[t][0];
+    }
+    *accb_io = accb;
+}
+
+/* 3x3 with dilation 1, row step RY */
+DW_AI void dw_wsum_reuse_plane(const dw_grid *g, dw_vec *acc, dw_vec *accb, const int RY, const int SX,
+                               const int EXACT) {
+    int64_t ya, yb;
+    dw_interior_rows(g, &ya, &yb);
+    dw_cols c;
+    for (int64_t x0 = 0; x0 < g->ow; x0 += NB_MAX * VL) {
+        dw_plan_cols(g, x0, &c);
+        switch (c.nb) {
+        case 1:
+            dw_wsum_reuse_chunk(g, &c, x0, ya, yb, 1, DW_WROWS_1, RY, SX, EXACT, acc, accb);
+            break;
+        case 2:
+            dw_wsum_reuse_chunk(g, &c, x0, ya, yb, 2, DW_WROWS_2, RY, SX, EXACT, acc, accb);
+            break;
+        case 3:
+            dw_wsum_reuse_chunk(g, &c, x0, ya, yb, 3, DW_WROWS_3, RY, SX, EXACT, acc, accb);
+            break;
+        default:
+            dw_wsum_reuse_chunk(g, &c, x0, ya, yb, 4, DW_WROWS_4, RY, SX, EXACT, acc, accb);
+            break;
+        }
+    }
+}
+
 static void dw_wsum_plane(const dw_grid *g, dw_vec *acc, dw_vec *accb, int exact) {
-    if (g->nky == 3 && g->nkx == 3) {
+    const int reuse = g->nky == 3 && g->nkx == 3 && dw_consecutive_rows(g);
+    if (reuse && g->ry == 1) {
+        if (g->sx == 2) {
+            exact ? dw_wsum_reuse_plane(g, acc, accb, 1, 2, 1) : dw_wsum_reuse_plane(g, acc, accb, 1, 2, 0);
+        } else {
+            exact ? dw_wsum_reuse_plane(g, acc, accb, 1, 1, 1) : dw_wsum_reuse_plane(g, acc, accb, 1, 1, 0);
+        }
+    } else if (reuse) {
+        if (g->sx == 2) {
+            exact ? dw_wsum_reuse_plane(g, acc, accb, 2, 2, 1) : dw_wsum_reuse_plane(g, acc, accb, 2, 2, 0);
+        } else {
+            exact ? dw_wsum_reuse_plane(g, acc, accb, 2, 1, 1) : dw_wsum_reuse_plane(g, acc, accb, 2, 1, 0);
+        }
+    } else if (g->nky == 3 && g->nkx == 3) {
         if (exact) {
             dw_wsum_plane_k(g, acc, accb, 3, 3, 1);
         } else {
@@ -514,7 +667,10 @@ static int dw_forward_grid(const pcnn_conv2d_desc *d, const float *src_plane, co
                            dw_grid *g) {
     const float *E = src_plane, *O = NULL;
     int64_t rs = d->iw;
-    if (d->stride_w == 2) {
+    /* 3x3, dilation 1 rows: strided loads straight from src (row reuse); else even/odd planes */
+    const int strided = d->stride_w == 2 && d->kh == 3 && d->kw == 3 && d->dilation_h == 1;
+    g->sx = strided ? 2 : 1;
+    if (d->stride_w == 2 && !strided) {
         rs = dw_half_stride(d->iw);
         float *s = pcnn_scratch_get(PCNN_SCRATCH_DEPTHWISE, sizeof(float) * (size_t)(2 * d->ih * rs));
         if (s == NULL) {
@@ -530,7 +686,7 @@ static int dw_forward_grid(const pcnn_conv2d_desc *d, const float *src_plane, co
     }
     for (int64_t kx = 0; kx < d->kw; kx++) {
         const int64_t dx = kx * d->dilation_w - d->pad_left;
-        if (d->stride_w == 1) {
+        if (d->stride_w == 1 || strided) {
             g->plane[kx] = E, g->cols[kx] = d->iw, g->dx[kx] = dx;
         } else {
             const int64_t odd = dx & 1; /* input column 2x + dx = 2(x + (dx - odd)/2) + odd */
@@ -605,7 +761,7 @@ static void dw_bwd_data_task(void *ctx, int64_t plane) {
         for (int64_t px = 0; px < sx && px < d->iw; px++) {
             dw_grid g;
             int64_t kys[DW_MAX_K], kxs[DW_MAX_K];
-            g.nky = 0, g.nkx = 0, g.ry = 1, g.rs = d->ow, g.rows = d->oh;
+            g.nky = 0, g.nkx = 0, g.ry = 1, g.rs = d->ow, g.rows = d->oh, g.sx = 1;
             for (int64_t ky = d->kh - 1; ky >= 0; ky--) { /* dy ascending, as the row reuse wants */
                 const int64_t vy = py + d->pad_top - ky * d->dilation_h;
                 if (vy % sy == 0) {

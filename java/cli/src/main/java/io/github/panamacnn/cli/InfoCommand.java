@@ -93,7 +93,7 @@ final class InfoCommand implements Callable<Integer> {
         try {
             return io.github.panamacnn.ConvAlgorithm.defaultAlgorithm().name().toLowerCase(java.util.Locale.ROOT)
                     + " (panamacnn.conv.algorithm; auto: Winograd F(4x4,3x3) for 3x3 stride-1 layers with 32..64 -> 64"
-                    + " channels on >= 28x28 outputs, depthwise backward-weights (AVX-512) for stride-2 depthwise layers, else direct;"
+                    + " channels on >= 28x28 outputs, depthwise (AVX-512, AVX2) for depthwise layers, else direct;"
                     + " docs/winograd.md, native/src/kernels/conv2d/README.md)";
         } catch (IllegalArgumentException e) {
             return "invalid: " + e.getMessage();
