@@ -3,17 +3,24 @@
 #
 #   1. the native bench (native/bench/pcnn_bench.cpp): panama-cnn's C kernels vs oneDNN in the
 #      same process, on bench/shapes.txt, 1 and 2 threads; table + JSON under bench/results/;
-#   2. the JMH suite for the Java call path (java/core/src/test/java/io/github/panamacnn/bench/).
+#   2. JMH's LayerBench: the same shapes and thread counts through the Java layer objects;
+#   3. the join of both (BenchJoin): java layer vs C entry vs oneDNN best / NCHW, with the geomeans
+#      and minimum ratios of issue 8's "Done means", in bench/results/<stamp>-java-vs-onednn.md.
 #
-# Usage: scripts/bench.sh [--no-jmh] [--no-native] [--jmh-args "JMH OPTIONS"] [pcnn-bench options]
+# Usage: scripts/bench.sh [--no-jmh] [--no-native] [--jmh-opts "JMH OPTIONS"] [--jmh-args "JMH OPTIONS"]
+#                         [pcnn-bench options]
+#        scripts/bench.sh --join NATIVE.json JMH.json   (only the join, of two existing result files)
 #   pcnn-bench options are passed through, e.g. --only seed_tiny,pool_lenet --min-time 0.05
-#   --threads 1 --no-onednn (see `target/bench/native/bench/pcnn-bench --help`).
-#   --jmh-args: options for org.openjdk.jmh.Main instead of the annotations' defaults, e.g.
+#   --threads 1 --no-onednn (see `target/bench/native/bench/pcnn-bench --help`); --only, --threads,
+#   --shapes and --algorithm also select LayerBench's shapes, thread counts and conv algorithm.
+#   --jmh-opts: added to the LayerBench run, e.g. --jmh-opts "-wi 1 -i 2 -w 500ms -r 500ms" (quick).
+#   --jmh-args: options for org.openjdk.jmh.Main instead of the LayerBench run (no join), e.g.
 #   --jmh-args "-wi 2 -i 3 -f 1 -w 1s -r 1s Conv2dNativeBench".
 #
 # oneDNN: when /usr/include/oneapi/dnnl/dnnl.hpp is missing and we are root with apt-get,
 # libdnnl-dev is installed; otherwise the comparison is skipped (the bench still runs).
-# Results: bench/results/<UTC date>T<HHMM>Z-<cpu>.{txt,json} (native) and ...-jmh.{txt,json}.
+# Results: bench/results/<UTC date>T<HHMM>Z-<cpu>.{txt,json} (native), ...-jmh.{txt,json} and
+# ...-java-vs-onednn.md (the join).
 #
 # Run it on an otherwise idle machine: the times are medians, but a busy machine still skews
 # them (the bench prints a warning when the load average is high).
@@ -34,7 +41,15 @@ die() {
 run_jmh=1
 run_native=1
 jmh_args=()
-bench_args=()
+jmh_opts=()
+join_only=()
+bench_args=()  # for pcnn-bench only
+select_args=() # --only / --threads / --shapes / --algorithm: for pcnn-bench and LayerBench
+# What LayerBench runs: the native bench's selection (these options are also passed to it).
+only=""
+threads="1,2"
+algorithm="" # empty: the library's default (auto)
+shapes_file="$root/bench/shapes.txt"
 while (($# > 0)); do
     case "$1" in
         --no-jmh) run_jmh=0 ;;
@@ -44,14 +59,45 @@ while (($# > 0)); do
             read -r -a jmh_args <<<"$2"
             shift
             ;;
+        --jmh-opts)
+            (($# >= 2)) || die "--jmh-opts needs a value"
+            read -r -a jmh_opts <<<"$2"
+            shift
+            ;;
+        --join)
+            (($# >= 3)) || die "--join needs two files: NATIVE.json JMH.json"
+            join_only=("$2" "$3")
+            shift 2
+            ;;
         -h | --help)
-            sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+            sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
             exit 0
+            ;;
+        --only | --threads | --algorithm)
+            (($# >= 2)) || die "$1 needs a value"
+            case "$1" in
+                --only) only="$2" ;;
+                --threads) threads="$2" ;;
+                --algorithm) algorithm="$2" ;;
+            esac
+            select_args+=("$1" "$2")
+            shift
+            ;;
+        --shapes)
+            (($# >= 2)) || die "$1 needs a value"
+            [[ -f "$2" ]] || die "--shapes: no such file: $2"
+            shapes_file="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"
+            select_args+=("$1" "$shapes_file")
+            shift
             ;;
         *) bench_args+=("$1") ;;
     esac
     shift
 done
+if ((${#join_only[@]} > 0)); then
+    ((${#bench_args[@]} + ${#select_args[@]} == 0)) || die "--join takes no other options (got ${bench_args[*]-} ${select_args[*]-})"
+    run_native=0 # the join is done after the helper functions below are defined
+fi
 
 # ---- naming of the result files -------------------------------------------------------------
 # "AMD EPYC 9755 128-Core Processor" -> "amd-epyc-9755-128-core"; "Intel(R) Core(TM) i7-1185G7 @ 3.00GHz" -> "intel-core-i7-1185g7"
@@ -101,7 +147,7 @@ if ((run_native)); then
     set +e
     # Later options win, so the caller's --threads / --shapes / --json override these defaults.
     (cd "$root" && "$bench_bin" --shapes "$root/bench/shapes.txt" --threads 1,2 --json "$json" \
-        ${bench_args[@]+"${bench_args[@]}"}) | tee "$txt"
+        ${select_args[@]+"${select_args[@]}"} ${bench_args[@]+"${bench_args[@]}"}) | tee "$txt"
     native_status=${PIPESTATUS[0]}
     set -e
     if ((native_status != 0)); then
@@ -169,12 +215,15 @@ jmh_needs_build() {
     return 1
 }
 
-if ((run_jmh)); then
+# Builds the jar and the JMH stubs when stale, then sets java_bin and cp: the test class path
+# (JMH, LayerBench, BenchJoin and their libraries) over a private copy of the classes.
+prepare_test_classpath() {
     java_bin="$(find_java)"
     mkdir -p "$build_dir"
     if jmh_needs_build; then
         command -v mvn >/dev/null 2>&1 || die "Maven (mvn) is needed to build the JMH suite"
         echo "bench: building the jar and the JMH stubs (mvn -B -q -DskipTests package) ..." >&2
+        local log
         log="$(mktemp "${TMPDIR:-/tmp}/panama-cnn-bench-build.XXXXXX")"
         if ! (cd "$root" && nice mvn -B -q -DskipTests package) >"$log" 2>&1; then
             cat "$log" >&2
@@ -188,17 +237,49 @@ if ((run_jmh)); then
     # Run from a private copy of the classes: a `mvn` started meanwhile (an IDE, a colleague in
     # the same tree) recompiles target/test-classes and would pull the JMH stubs from under a
     # running fork.
-    snap="$build_dir/jmh-classes"
+    local snap="$build_dir/jmh-classes"
     rm -rf "$snap"
     mkdir -p "$snap"
     cp -R "$core/target/classes" "$core/target/test-classes" "$snap/"
     cp="$snap/test-classes:$snap/classes:$(cat "$core/target/test-classpath.txt")"
+}
+
+# The join: NATIVE.json JMH.json OUT.md; prints the table and writes it to OUT.md.
+join_results() {
+    [[ ! -e "$3" ]] || die "$3 exists already (results are never overwritten)"
+    echo "bench: joining $1 and $2 -> $3" >&2
+    "$java_bin" -cp "$cp" io.github.panamacnn.bench.BenchJoin "$1" "$2" "$3"
+}
+
+if ((${#join_only[@]} > 0)); then
+    for f in "${join_only[@]}"; do
+        [[ -s "$f" ]] || die "--join: no such file (or empty): $f"
+    done
+    prepare_test_classpath
+    join_results "${join_only[0]}" "${join_only[1]}" "${join_only[0]%.json}-java-vs-onednn.md"
+    exit 0
+fi
+
+if ((run_jmh)); then
+    prepare_test_classpath
     jmh_json="$results_dir/$stamp-jmh.json"
     jmh_txt="$results_dir/$stamp-jmh.txt"
-    ((${#jmh_args[@]} > 0)) || jmh_args=("io.github.panamacnn.bench")
+    layer_bench=0
+    if ((${#jmh_args[@]} == 0)); then
+        # LayerBench on the native bench's selection: every row of the shapes file unless --only.
+        shape_list="$only"
+        [[ -n "$shape_list" ]] || shape_list="$(awk '{ sub(/#.*/, "") } NF { print $1 }' "$shapes_file" | paste -sd, -)"
+        [[ -n "$shape_list" ]] || die "no shapes in $shapes_file"
+        jmh_args=(LayerBench -p "shape=$shape_list" -p "threads=$threads" ${jmh_opts[@]+"${jmh_opts[@]}"})
+        layer_bench=1
+    elif ((${#jmh_opts[@]} > 0)); then
+        die "--jmh-opts adds to the LayerBench run; with --jmh-args put every option in --jmh-args"
+    fi
     echo "bench: running JMH with $java_bin -> $jmh_txt, $jmh_json" >&2
     set +e
-    (cd "$root" && "$java_bin" --enable-native-access=ALL-UNNAMED -Dpanamacnn.native.required=true -cp "$cp" \
+    # The forks inherit the -D options (JMH passes this JVM's options on to them).
+    (cd "$root" && "$java_bin" --enable-native-access=ALL-UNNAMED -Dpanamacnn.native.required=true \
+        "-Dpanamacnn.bench.shapes=$shapes_file" "-Dpanamacnn.conv.algorithm=$algorithm" -cp "$cp" \
         org.openjdk.jmh.Main -rf json -rff "$jmh_json" "${jmh_args[@]}") | tee "$jmh_txt"
     jmh_status=${PIPESTATUS[0]}
     set -e
@@ -222,6 +303,11 @@ PY
     if ((jmh_status != 0)); then
         echo "bench: JMH exited with status $jmh_status" >&2
         ((status != 0)) || status=$jmh_status
+    fi
+    # ---- 3. the join: the Java layer beside the C entry points and oneDNN ------------------------
+    if ((layer_bench && run_native)) && [[ -s "$json" && -s "$jmh_json" ]]; then
+        join_results "$json" "$jmh_json" "$results_dir/$stamp-java-vs-onednn.md" ||
+            { echo "bench: the join failed" >&2; ((status != 0)) || status=1; }
     fi
 fi
 

@@ -10,7 +10,7 @@
 #   --no-test   build and check the DLL only (no wine needed)
 # Needs:  apt-get install mingw-w64 wine64   (wine for the tests; the first run creates a
 #         wine prefix in target/native-windows-x86_64/wineprefix, ~10 s)
-# Time here: 1.5-3.5 min on a lightly loaded 2-core machine (build 1-2 min; the 17 tests under wine 40-70 s; each wine start
+# Time here: 1.5-3.5 min on a lightly loaded 2-core machine (build 1-2 min; the 18 tests, one at a time under wine, 40-70 s; each wine start
 # costs 1-5 s). Exit status: 0 ok, 2 tool chain or wine missing, 1 build / test failure.
 set -euo pipefail
 
@@ -82,13 +82,31 @@ if ((run_tests)); then
     echo "cross-windows.sh: ctest under $wine (WINEPREFIX=$WINEPREFIX)"
     wineserver_bin="$(dirname "$wine")/wineserver"
     [[ -x "$wineserver_bin" ]] || wineserver_bin="$(command -v wineserver || true)"
-    # Create the prefix once, serially: ctest -j 2 starts two tests at once, and two wine
-    # processes setting up a fresh prefix race (seen in CI: "wine: chdir to
-    # /tmp/wine-*/server-*: No such file or directory" failed a test that passes otherwise).
+    # Create the prefix once, serially, then keep ONE wineserver alive for the whole run
+    # (-p: persistent). Seen in CI: with ctest -j 2 and the default server that exits a few
+    # seconds after its last client, two wine starts race - "wine: chdir to
+    # /tmp/wine-*/server-*: No such file" and "wine client error:0: recvmsg: Connection reset
+    # by peer" each failed a test that passes otherwise. The tests therefore run one at a time.
     "$wine" wineboot --init >/dev/null 2>&1 || true
-    [[ -n "$wineserver_bin" ]] && "$wineserver_bin" -w >/dev/null 2>&1 || true
+    if [[ -n "$wineserver_bin" ]]; then
+        "$wineserver_bin" -w >/dev/null 2>&1 || true
+        "$wineserver_bin" -p >/dev/null 2>&1 || true
+    fi
+    # Start wine's background processes (services.exe, winedevice, ...) now, with their output
+    # to /dev/null: started by the first test instead, they inherit ctest's output pipe and,
+    # under a persistent server, keep it open - ctest then waits for them until its timeout.
+    "$wine" cmd /c exit >/dev/null 2>&1 </dev/null || true
     status=0
-    (cd "$BUILD" && ctest --output-on-failure -j 2) || status=$?
+    (cd "$BUILD" && ctest --output-on-failure --timeout 600 -j 1) 2>&1 | tee "$OUT/ctest.log" || true
+    grep -q '100% tests passed' "$OUT/ctest.log" || status=1
+    # A failure whose only output is wine's own client/server error is wine infrastructure,
+    # not our code: rerun just the failed tests once and say so. A real failure fails again.
+    if ((status != 0)) && grep -qE 'wine client error|wine: chdir to|wineserver' "$OUT/ctest.log"; then
+        echo "cross-windows.sh: wine infrastructure error seen; rerunning the failed tests once" >&2
+        status=0
+        (cd "$BUILD" && ctest --output-on-failure --timeout 600 --rerun-failed -j 1) 2>&1 | tee "$OUT/ctest-rerun.log" || true
+        grep -q '100% tests passed' "$OUT/ctest-rerun.log" || status=1
+    fi
     [[ -n "$wineserver_bin" ]] && "$wineserver_bin" -k >/dev/null 2>&1 || true
     if ((status != 0)); then
         echo "cross-windows.sh: C tests FAILED under wine" >&2

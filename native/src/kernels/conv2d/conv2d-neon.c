@@ -305,7 +305,7 @@ static void engine_task(void *p, int64_t t) {
 }
 
 /* Some weight is Inf or NaN (|w| > FLT_MAX is false for finite w, true for Inf; NaN fails
- * the <= test). Same rule and reason as has_nonfinite in conv2d-direct.h. */
+ * the <= test). Same rule and reason as has_nonfinite in conv2d_direct-<isa>.c. */
 static int has_nonfinite(const float *w, int64_t count) {
     const float32x4_t mx = vdupq_n_f32(3.40282347e38f);
     uint32x4_t ok = vdupq_n_u32(0xffffffffu);

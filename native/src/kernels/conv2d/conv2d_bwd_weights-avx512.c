@@ -26,6 +26,8 @@ static inline cw_vf cw_fma(cw_vf a, cw_vf b, cw_vf c) { return _mm512_fmadd_ps(a
 static inline cw_vf cw_add(cw_vf a, cw_vf b) { return _mm512_add_ps(a, b); }
 static inline cw_vf cw_sub(cw_vf a, cw_vf b) { return _mm512_sub_ps(a, b); }
 static inline cw_vf cw_zero(void) { return _mm512_setzero_ps(); }
+/* fetch the cache line of p into L1 ahead of use (dY rows of the stride-1 path) */
+static inline void cw_prefetch(const float *p) { _mm_prefetch((const char *)p, _MM_HINT_T0); }
 /* row[ix + i] where 0 <= ix + i < iw, else 0: a plain load inside the row, a masked
  * load (nothing outside the row is read) at its edges */
 static inline cw_vf cw_load_row(const float *row, int64_t ix, int64_t iw) {

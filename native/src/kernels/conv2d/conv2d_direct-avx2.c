@@ -1,6 +1,137 @@
 /*
- * conv2d forward and backward-data, AVX2 + FMA variants. The algorithm lives in
- * conv2d-direct.h (shared with the AVX-512 variant); this file picks the vector width.
+ * conv2d forward and backward-data, AVX2 + FMA variants: the vector layer for the
+ * conv2d-direct.h template (shared with conv2d_direct-avx512.c; the algorithm is there).
+ * 8 lanes, 16 vector registers, masks are __m256i with all-ones / all-zeros lanes
+ * (vmaskmov: masked-off lanes are never touched). Everything that differs between the ISAs
+ * is in this file: vector operations, register budgets, which micro-kernel shapes exist,
+ * the stride-2 row (de)interleaves and the weight scan. No pointwise narrow-tail kernel
+ * (PW_TAIL_MAX is not defined): row tails run the pixel-tile kernels.
  */
-#define PCNN_DIRECT_AVX2 1
+#include <immintrin.h>
+#include <stdint.h>
+
+#include "direct/int_math.h"
+
+#define PCNN_DIRECT_FWD pcnn_conv2d_fwd__avx2
+#define PCNN_DIRECT_BWD_DATA pcnn_conv2d_bwd_data__avx2
+#define PCNN_DIRECT_FLAT_RUNS pcnn_conv2d_bwd_data_flat_runs__avx2
+
+#define VL 8
+#define NV_MAX 3
+#define OCB_LIMIT 8
+typedef __m256 vec_t;
+typedef __m256i vmask_t;
+static inline vmask_t vmask_first(int64_t n) { /* n in [1, VL] */
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+#define VZERO() _mm256_setzero_ps()
+#define VSET1(x) _mm256_set1_ps(x)
+#define VADD(a, b) _mm256_add_ps((a), (b))
+#define VLOADU(p) _mm256_loadu_ps(p)
+#define VLOADM(p, m) _mm256_maskload_ps((p), (m))
+#define VSTOREU(p, v) _mm256_storeu_ps((p), (v))
+#define VSTOREM(p, m, v) _mm256_maskstore_ps((p), (m), (v))
+#define VFMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
+
+/* ---- register budgets and the micro-kernel shapes compiled (direct/microkernels.h) ---- */
+
+/* 16 ymm registers: OCB*NV accumulators + NV inputs + 1 broadcast <= 16. */
+static const int ocb_max_for_nv[NV_MAX + 1] = {0, 8, 6, 3};
+/* ukr_OCB_NV for NV = 1..3 and OCB = 1..ocb_max_for_nv[NV] (FOR_1_TO_n: the template's) */
+#define DIRECT_UKR_SHAPES(NV1, NV2, NV3, NV4) FOR_1_TO_8(NV1) FOR_1_TO_6(NV2) FOR_1_TO_3(NV3)
+/* 2-D tiles for small output-channel blocks: as on AVX-512 (see conv2d_direct-avx512.c),
+ * within 16 registers */
+#define NR_MAX 4
+#define OCB2_MAX 3
+#define ACC2_MAX 12
+#define REG2_MAX 15
+/* ukr2_OCB_NR_NV for OCB = 1..OCB2_MAX, NR = 1..NR_MAX, NV = 1..NV_MAX */
+#define DIRECT_UKR2_OCBS(M) FOR_1_TO_3(M)
+#define DIRECT_UKR2_NRS(M, O) M(O, 1) M(O, 2) M(O, 3) M(O, 4)
+#define DIRECT_UKR2_NVS(M, O, R) M(O, R, 1) M(O, R, 2) M(O, R, 3)
+/* flat backward-data tile (direct/flat_backward_data.h): FT taps x up to FV vectors,
+ * 9 accumulators + 3 dY vectors + 1 broadcast of the 16 registers */
+#define FT 3
+#define FV 3
+
+/* ---- row edges and stride-2 phases (direct/forward.h, direct/backward_data.h) ---- */
+
+/* Lanes i of a vector loading row[x + i] that fall inside [0, iw). */
+static inline vmask_t vmask_range(int64_t x, int64_t iw) {
+    const __m256i i = _mm256_add_epi32(_mm256_set1_epi32((int)imax(-VL, imin(x, iw))),
+                                       _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    return _mm256_and_si256(_mm256_cmpgt_epi32(i, _mm256_set1_epi32(-1)),
+                            _mm256_cmpgt_epi32(_mm256_set1_epi32((int)iw), i));
+}
+
+/* Stride-2 phase split of one input row with zero padding:
+ * p0[m] = row[2m - pl], p1[m] = row[2m + 1 - pl] for m < rw (0 outside [0, iw)).
+ * Runs for every input row of every task, so it is vectorised: masked loads of 2*VL
+ * source floats (the masks drop the padding, so nothing outside the row is read) and a
+ * de-interleave; the last chunk's stores are masked to rw. */
+static inline void split_phases2(float *p0, float *p1, const float *row, int64_t rw, int64_t pl,
+                                 int64_t iw) {
+    for (int64_t m = 0; m < rw; m += VL) {
+        const int64_t x = 2 * m - pl;
+        const vmask_t ma = vmask_range(x, iw), mb = vmask_range(x + VL, iw);
+        const __m256 a = _mm256_testz_si256(ma, ma) ? _mm256_setzero_ps()
+                                                     : _mm256_maskload_ps(row + x, ma);
+        const __m256 b = _mm256_testz_si256(mb, mb) ? _mm256_setzero_ps()
+                                                     : _mm256_maskload_ps(row + x + VL, mb);
+        /* per 128-bit lane: a0 a2 b0 b2 | a4 a6 b4 b6, then put the quads in order */
+        const __m256 e = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+        const __m256 o = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
+        const vmask_t st = vmask_first(imin(VL, rw - m));
+        _mm256_maskstore_ps(p0 + m, st, _mm256_castpd_ps(_mm256_permute4x64_pd(
+                                            _mm256_castps_pd(e), _MM_SHUFFLE(3, 1, 2, 0))));
+        _mm256_maskstore_ps(p1 + m, st, _mm256_castpd_ps(_mm256_permute4x64_pd(
+                                            _mm256_castps_pd(o), _MM_SHUFFLE(3, 1, 2, 0))));
+    }
+}
+
+/* out[2u] = s0[u], out[2u + 1] = s1[u] with s0 = s, s1 = s + ustride, for the `width`
+ * columns of a diff_src row (phase 0 has n0 = ceil(width/2) columns, phase 1 n1 =
+ * floor(width/2)): chunks of VL columns u of each phase -> 2*VL output columns; the last
+ * chunk's loads and stores are masked to the row. always_inline: with a plain inline GCC
+ * allocated bwd_task's registers differently from when this loop was written there. */
+static inline __attribute__((always_inline)) void interleave_phases2(float *out, const float *s,
+                                                                     int64_t ustride,
+                                                                     int64_t width) {
+    const float *s0 = s, *s1 = s + ustride;
+    const int64_t n0 = (width + 1) / 2, n1 = width / 2;
+    for (int64_t u0 = 0; u0 < n0; u0 += VL) {
+        const int64_t nout = imin(2 * VL, width - 2 * u0);
+        const __m256 a = _mm256_maskload_ps(s0 + u0, vmask_first(imin(VL, n0 - u0)));
+        const __m256 b = n1 > u0 ? _mm256_maskload_ps(s1 + u0, vmask_first(imin(VL, n1 - u0)))
+                                 : _mm256_setzero_ps();
+        const __m256 l = _mm256_unpacklo_ps(a, b); /* a0 b0 a1 b1 | a4 b4 a5 b5 */
+        const __m256 h = _mm256_unpackhi_ps(a, b); /* a2 b2 a3 b3 | a6 b6 a7 b7 */
+        _mm256_maskstore_ps(out + 2 * u0, vmask_first(imin(VL, nout)),
+                            _mm256_permute2f128_ps(l, h, 0x20));
+        if (nout > VL) {
+            _mm256_maskstore_ps(out + 2 * u0 + VL, vmask_first(nout - VL),
+                                _mm256_permute2f128_ps(l, h, 0x31));
+        }
+    }
+}
+
+/* ---- the weight scan of the entry points (direct/entry.h) ---- */
+
+/* True when some weight is Inf or NaN (why that matters: direct/entry.h). */
+static int has_nonfinite(const float *w, int64_t count) {
+    const __m256 mx = _mm256_set1_ps(3.40282347e38f);
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    __m256 bad = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + VL <= count; i += VL) {
+        bad = _mm256_or_ps(bad, _mm256_cmp_ps(_mm256_and_ps(_mm256_loadu_ps(w + i), absmask), mx,
+                                              _CMP_NLE_UQ));
+    }
+    int any = _mm256_movemask_ps(bad) != 0;
+    for (; i < count; ++i) {
+        any |= !(w[i] <= 3.40282347e38f && w[i] >= -3.40282347e38f);
+    }
+    return any;
+}
+
 #include "conv2d-direct.h"

@@ -1,6 +1,191 @@
 /*
- * conv2d forward and backward-data, AVX-512 (F, BW, VL, DQ) variants. The algorithm lives
- * in conv2d-direct.h (shared with the AVX2 variant); this file picks the vector width.
+ * conv2d forward and backward-data, AVX-512 (F, BW, VL, DQ) variants: the vector layer for
+ * the conv2d-direct.h template (shared with conv2d_direct-avx2.c; the algorithm is there).
+ * 16 lanes, 32 vector registers, masks are __mmask16 (masked loads and stores are free and
+ * never touch masked-off lanes). Everything that differs between the ISAs is in this file:
+ * vector operations, register budgets, which micro-kernel shapes exist, the stride-2 row
+ * (de)interleaves, the weight scan, and the pointwise narrow-tail kernel.
  */
-#define PCNN_DIRECT_AVX512 1
+#include <immintrin.h>
+#include <stdint.h>
+
+#include "direct/int_math.h"
+
+#define PCNN_DIRECT_FWD pcnn_conv2d_fwd__avx512
+#define PCNN_DIRECT_BWD_DATA pcnn_conv2d_bwd_data__avx512
+#define PCNN_DIRECT_FLAT_RUNS pcnn_conv2d_bwd_data_flat_runs__avx512
+
+#define VL 16
+#define NV_MAX 4
+#define OCB_LIMIT 16
+typedef __m512 vec_t;
+typedef __mmask16 vmask_t;
+static inline vmask_t vmask_first(int64_t n) { /* n in [1, VL] */
+    return (vmask_t)((1u << n) - 1u);
+}
+#define VZERO() _mm512_setzero_ps()
+#define VSET1(x) _mm512_set1_ps(x)
+#define VADD(a, b) _mm512_add_ps((a), (b))
+#define VLOADU(p) _mm512_loadu_ps(p)
+#define VLOADM(p, m) _mm512_maskz_loadu_ps((m), (p))
+#define VSTOREU(p, v) _mm512_storeu_ps((p), (v))
+#define VSTOREM(p, m, v) _mm512_mask_storeu_ps((p), (m), (v))
+#define VFMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
+
+/* ---- register budgets and the micro-kernel shapes compiled (direct/microkernels.h) ---- */
+
+/* Largest output-channel block per tile width: keeps OCB*NV accumulators plus the NV
+ * input vectors in the 32 registers. */
+static const int ocb_max_for_nv[NV_MAX + 1] = {0, 16, 12, 8, 6};
+/* ukr_OCB_NV for NV = 1..4 and OCB = 1..ocb_max_for_nv[NV] (FOR_1_TO_n: the template's) */
+#define DIRECT_UKR_SHAPES(NV1, NV2, NV3, NV4) \
+    FOR_1_TO_16(NV1) FOR_1_TO_12(NV2) FOR_1_TO_8(NV3) FOR_1_TO_6(NV4)
+/* 2-D tiles (rows x vectors) for small output-channel blocks (backward-data): at most
+ * NR_MAX rows and OCB2_MAX channels; used when the 1-D tile has at most half of ACC2_MAX
+ * accumulators, with the most rows that keep OCB*NR*NV accumulators <= ACC2_MAX and
+ * (OCB+1)*NR*NV <= REG2_MAX registers (the weight broadcasts are folded into the FMAs as
+ * memory operands). See choose_nr. */
+#define NR_MAX 6
+#define OCB2_MAX 4
+#define ACC2_MAX 24
+#define REG2_MAX 30
+/* ukr2_OCB_NR_NV for OCB = 1..OCB2_MAX, NR = 1..NR_MAX, NV = 1..NV_MAX */
+#define DIRECT_UKR2_OCBS(M) FOR_1_TO_4(M)
+#define DIRECT_UKR2_NRS(M, O) M(O, 1) M(O, 2) M(O, 3) M(O, 4) M(O, 5) M(O, 6)
+#define DIRECT_UKR2_NVS(M, O, R) M(O, R, 1) M(O, R, 2) M(O, R, 3) M(O, R, 4)
+/* flat backward-data tile (direct/flat_backward_data.h): FT taps x up to FV vectors,
+ * 24 accumulators + 4 dY vectors + 1 broadcast of the 32 registers */
+#define FT 6
+#define FV 4
+
+/* ---- row edges and stride-2 phases (direct/forward.h, direct/backward_data.h) ---- */
+
+/* Lanes i of a vector loading row[x + i] that fall inside [0, iw). */
+static inline vmask_t vmask_range(int64_t x, int64_t iw) {
+    const int64_t lo = imin(VL, imax(0, -x)), hi = imax(0, imin(VL, iw - x));
+    return hi <= lo ? (vmask_t)0 : (vmask_t)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
+}
+
+/* Stride-2 phase split of one input row with zero padding:
+ * p0[m] = row[2m - pl], p1[m] = row[2m + 1 - pl] for m < rw (0 outside [0, iw)).
+ * Runs for every input row of every task, so it is vectorised: masked loads of 2*VL
+ * source floats (the masks drop the padding, so nothing outside the row is read) and a
+ * de-interleave; the last chunk's stores are masked to rw. */
+static inline void split_phases2(float *p0, float *p1, const float *row, int64_t rw, int64_t pl,
+                                 int64_t iw) {
+    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    for (int64_t m = 0; m < rw; m += VL) {
+        const int64_t x = 2 * m - pl;
+        const vmask_t ma = vmask_range(x, iw), mb = vmask_range(x + VL, iw);
+        /* masked-off lanes are not accessed, so the pointer may point outside the row */
+        const __m512 a = ma ? _mm512_maskz_loadu_ps(ma, row + x) : _mm512_setzero_ps();
+        const __m512 b = mb ? _mm512_maskz_loadu_ps(mb, row + x + VL) : _mm512_setzero_ps();
+        const vmask_t st = vmask_first(imin(VL, rw - m));
+        _mm512_mask_storeu_ps(p0 + m, st, _mm512_permutex2var_ps(a, ev, b));
+        _mm512_mask_storeu_ps(p1 + m, st, _mm512_permutex2var_ps(a, od, b));
+    }
+}
+
+/* out[2u] = s0[u], out[2u + 1] = s1[u] with s0 = s, s1 = s + ustride, for the `width`
+ * columns of a diff_src row (phase 0 has n0 = ceil(width/2) columns, phase 1 n1 =
+ * floor(width/2)): chunks of VL columns u of each phase -> 2*VL output columns; the last
+ * chunk's loads and stores are masked to the row. always_inline: with a plain inline GCC
+ * allocated bwd_task's registers differently from when this loop was written there. */
+static inline __attribute__((always_inline)) void interleave_phases2(float *out, const float *s,
+                                                                     int64_t ustride,
+                                                                     int64_t width) {
+    const float *s0 = s, *s1 = s + ustride;
+    const int64_t n0 = (width + 1) / 2, n1 = width / 2;
+    const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30,
+                                         15, 31);
+    for (int64_t u0 = 0; u0 < n0; u0 += VL) {
+        const int64_t nout = imin(2 * VL, width - 2 * u0);
+        const __m512 a = _mm512_maskz_loadu_ps(vmask_first(imin(VL, n0 - u0)), s0 + u0);
+        const __m512 b = n1 > u0 ? _mm512_maskz_loadu_ps(vmask_first(imin(VL, n1 - u0)), s1 + u0)
+                                 : _mm512_setzero_ps();
+        _mm512_mask_storeu_ps(out + 2 * u0, vmask_first(imin(VL, nout)),
+                              _mm512_permutex2var_ps(a, lo, b));
+        if (nout > VL) {
+            _mm512_mask_storeu_ps(out + 2 * u0 + VL, vmask_first(nout - VL),
+                                  _mm512_permutex2var_ps(a, hi, b));
+        }
+    }
+}
+
+/* ---- the weight scan of the entry points (direct/entry.h) ---- */
+
+/* True when some weight is Inf or NaN (why that matters: direct/entry.h). */
+static int has_nonfinite(const float *w, int64_t count) {
+    const __m512 mx = _mm512_set1_ps(3.40282347e38f);
+    __mmask16 bad = 0;
+    int64_t i = 0;
+    for (; i + VL <= count; i += VL) {
+        bad |= _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_loadu_ps(w + i)), mx, _CMP_NLE_UQ);
+    }
+    if (i < count) {
+        bad |= _mm512_mask_cmp_ps_mask(vmask_first(count - i),
+                                       _mm512_abs_ps(_mm512_maskz_loadu_ps(vmask_first(count - i), w + i)),
+                                       mx, _CMP_NLE_UQ);
+    }
+    return bad != 0;
+}
+
+/* ---- pointwise row tail (direct/pointwise.h; this ISA only) ---- */
+
+/* Pointwise row tail of W <= 8 pixels (196 = 12 vectors + 4): a pixel tile would compute
+ * 16 lanes for W useful ones. Here output channels sit in the lanes instead: two channel
+ * blocks (a block's weights for one k are ocb consecutive floats, ws apart per k: one
+ * masked load) times W broadcast pixels, 2*W accumulators. Per pixel and channel this is
+ * the same sum as the pixel-tile kernel (acc = 0, fma over k ascending, then + bias), so
+ * the result is bit-identical. Stores are scalar (transposed), W*ocb per block. */
+#define PWTAIL(W)                                                                        \
+    static void pwtail_##W(const float *panel, int64_t span, int64_t K, int64_t ws0,      \
+                           int64_t ws1, const float *w0,                                 \
+                           int64_t ocb0, const float *w1, int64_t ocb1, const float *bias0, \
+                           const float *bias1, float *out0, float *out1, int64_t P) {     \
+        __m512 acc0[W], acc1[W];                                                          \
+        _Pragma("GCC unroll 8") for (int q = 0; q < W; ++q) {                              \
+            acc0[q] = _mm512_setzero_ps();                                                \
+            acc1[q] = _mm512_setzero_ps();                                                \
+        }                                                                                 \
+        const __mmask16 m0 = vmask_first(ocb0), m1 = ocb1 > 0 ? vmask_first(ocb1) : 0;    \
+        for (int64_t k = 0; k < K; ++k) {                                                 \
+            const float *x = panel + k * span;                                            \
+            const __m512 wa = _mm512_maskz_loadu_ps(m0, w0 + k * ws0);                     \
+            const __m512 wb = _mm512_maskz_loadu_ps(m1, w1 + k * ws1);                     \
+            _Pragma("GCC unroll 8") for (int q = 0; q < W; ++q) {                          \
+                const __m512 b = _mm512_set1_ps(x[q]);                                    \
+                acc0[q] = _mm512_fmadd_ps(b, wa, acc0[q]);                                \
+                acc1[q] = _mm512_fmadd_ps(b, wb, acc1[q]);                                \
+            }                                                                             \
+        }                                                                                 \
+        const __m512 ba = bias0 != NULL ? _mm512_maskz_loadu_ps(m0, bias0) : _mm512_setzero_ps(); \
+        const __m512 bb = bias1 != NULL ? _mm512_maskz_loadu_ps(m1, bias1) : _mm512_setzero_ps(); \
+        float tmp[2][W][16];                                                              \
+        _Pragma("GCC unroll 8") for (int q = 0; q < W; ++q) {                              \
+            _mm512_storeu_ps(tmp[0][q], _mm512_add_ps(acc0[q], ba));                      \
+            _mm512_storeu_ps(tmp[1][q], _mm512_add_ps(acc1[q], bb));                      \
+        }                                                                                 \
+        for (int64_t jj = 0; jj < ocb0; ++jj) {                                           \
+            for (int q = 0; q < W; ++q) {                                                 \
+                out0[jj * P + q] = tmp[0][q][jj];                                         \
+            }                                                                             \
+        }                                                                                 \
+        for (int64_t jj = 0; jj < ocb1; ++jj) {                                           \
+            for (int q = 0; q < W; ++q) {                                                 \
+                out1[jj * P + q] = tmp[1][q][jj];                                         \
+            }                                                                             \
+        }                                                                                 \
+    }
+PWTAIL(1) PWTAIL(2) PWTAIL(3) PWTAIL(4) PWTAIL(5) PWTAIL(6) PWTAIL(7) PWTAIL(8)
+typedef void (*pwtail_fn)(const float *, int64_t, int64_t, int64_t, int64_t, const float *,
+                          int64_t, const float *, int64_t, const float *, const float *,
+                          float *, float *, int64_t);
+static const pwtail_fn pwtail_table[9] = {NULL,      pwtail_1, pwtail_2, pwtail_3, pwtail_4,
+                                          pwtail_5, pwtail_6, pwtail_7, pwtail_8};
+/* widest row tail pwtail_table serves (defining it enables the path in pw_task) */
+#define PW_TAIL_MAX 8
+
 #include "conv2d-direct.h"

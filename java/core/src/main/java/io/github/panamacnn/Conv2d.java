@@ -52,7 +52,7 @@ import java.util.SplittableRandom;
  * {@code backward} throws {@link IllegalStateException}. Use one layer per thread, or call the
  * {@link Backend} methods, which many threads may call at once on their own tensors (see docs/concurrency.md).
  */
-public final class Conv2d implements Layer {
+public final class Conv2d extends AbstractLayer {
     private final int inChannels, outChannels, kernelH, kernelW;
     private final int strideH, strideW, padTop, padBottom, padLeft, padRight, dilationH, dilationW, groups;
     private final long seed;
@@ -67,15 +67,13 @@ public final class Conv2d implements Layer {
     private final Parameter weightParam;
     private final Parameter biasParam; // null without bias
     private final List<Parameter> parameters;
-    private boolean training = true;
-    private boolean inputGradRequired = true;
     private Conv2dGeometry geometry; // of the last forward
     private Tensor lastInput; // null unless a training-mode forward is recorded
     private Tensor output;
     private Tensor gradInput;
-    private final LayerGuard guard = new LayerGuard("Conv2d");
 
     private Conv2d(Builder b, Backend backend) {
+        super("Conv2d", true);
         this.inChannels = b.inChannels;
         this.outChannels = b.outChannels;
         this.kernelH = b.kernelH;
@@ -298,22 +296,13 @@ public final class Conv2d implements Layer {
      * @throws IllegalArgumentException for a bad shape (the message names it)
      * @throws IllegalStateException when the layer or the input is closed
      */
-    public Tensor forward(Tensor input) {
-        guard.enter("forward");
-        try {
-            return forwardInUse(input);
-        } finally {
-            guard.exit();
-        }
-    }
-
-    private Tensor forwardInUse(Tensor input) {
+    Tensor runForward(Tensor input) {
         Conv2dGeometry g = geometryFor(input);
         lastInput = null;
         output = LayerBuffers.ensure(output, g.dstShapeRef());
         backend.conv2dForward(g, algorithm, input, weight, bias, output);
         geometry = g;
-        lastInput = training ? input : null;
+        lastInput = isTraining() ? input : null;
         return output;
     }
 
@@ -325,32 +314,14 @@ public final class Conv2d implements Layer {
      * @throws IllegalStateException when no forward ran, or the last forward's input has been closed
      * @throws IllegalArgumentException when {@code gradOutput}'s shape is not the last forward's output shape
      */
-    public Tensor backward(Tensor gradOutput) {
-        guard.enter("backward");
-        try {
-            return backwardInUse(gradOutput);
-        } finally {
-            guard.exit();
-        }
-    }
-
-    private Tensor backwardInUse(Tensor gradOutput) {
+    Tensor runBackward(Tensor gradOutput) {
         Conv2dGeometry g = geometry;
         Tensor x = lastInput;
         if (x == null) {
-            throw new IllegalStateException(training ? "backward called before forward"
-                    : "Conv2d is in eval mode: forward recorded nothing, call train() before a forward to backpropagate");
+            throw nothingRecorded();
         }
-        if (!x.isAlive()) {
-            throw new IllegalStateException("the input of the last forward " + Arrays.toString(g.srcShapeRef())
-                    + " has been closed; keep it open until backward has run");
-        }
-        Objects.requireNonNull(gradOutput, "gradOutput");
-        gradOutput.checkAlive("gradOutput");
-        if (!gradOutput.hasShape(g.dstShapeRef())) {
-            throw new IllegalArgumentException("gradOutput has shape " + Arrays.toString(gradOutput.shape())
-                    + " but the last forward produced " + Arrays.toString(g.dstShapeRef()));
-        }
+        checkRecordedInputOpen(x, g.srcShapeRef());
+        checkGradOutput(gradOutput, g.dstShapeRef());
         boolean wantW = weightParam.requiresGrad();
         boolean wantB = biasParam != null && biasParam.requiresGrad();
         if (wantW) {
@@ -358,7 +329,7 @@ public final class Conv2d implements Layer {
         } else if (wantB) {
             LayerBuffers.sumBias(gradOutput, g.n(), g.oc(), g.oh() * g.ow(), biasGrad);
         }
-        if (!inputGradRequired) {
+        if (!isInputGradientRequired()) {
             return null;
         }
         gradInput = LayerBuffers.ensure(gradInput, g.srcShapeRef());
@@ -487,10 +458,6 @@ public final class Conv2d implements Layer {
         return backend;
     }
 
-    public boolean isClosed() {
-        return guard.isClosed();
-    }
-
     /** {@code "weight"} and (with a bias) {@code "bias"}, sharing the layer's tensors. */
     @Override
     public List<Parameter> parameters() {
@@ -499,37 +466,13 @@ public final class Conv2d implements Layer {
     }
 
     @Override
-    public void setInputGradientRequired(boolean required) {
-        inputGradRequired = required;
-    }
-
-    @Override
-    public boolean isInputGradientRequired() {
-        return inputGradRequired;
-    }
-
-    @Override
-    public void train() {
-        training = true;
-    }
-
-    @Override
-    public void eval() {
-        training = false;
+    void forgetForward() {
         lastInput = null;
-    }
-
-    @Override
-    public boolean isTraining() {
-        return training;
     }
 
     /** Frees the parameters, gradients and the layer's forward/backward results. Idempotent. */
     @Override
-    public void close() {
-        if (!guard.beginClose()) {
-            return;
-        }
+    void freeOwned() {
         for (Tensor t : new Tensor[] {weight, bias, weightGrad, biasGrad, output, gradInput}) {
             if (t != null) {
                 t.close();
@@ -541,15 +484,11 @@ public final class Conv2d implements Layer {
         geometry = null;
     }
 
-    private void checkOpen() {
-        guard.checkOpen();
-    }
-
     @Override
     public String toString() {
         return "Conv2d(" + inChannels + " -> " + outChannels + ", kernel=" + kernelH + "x" + kernelW + ", stride="
                 + strideH + "x" + strideW + ", pad(t,b,l,r)=" + padTop + "," + padBottom + "," + padLeft + ","
                 + padRight + ", dilation=" + dilationH + "x" + dilationW + ", groups=" + groups + ", bias="
-                + (bias != null) + (guard.isClosed() ? ", closed" : "") + ")";
+                + (bias != null) + closedSuffix() + ")";
     }
 }

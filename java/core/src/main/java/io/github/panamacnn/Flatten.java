@@ -11,31 +11,20 @@ import java.util.Objects;
  * reused while the same tensor comes in, so steady state allocates nothing. Writing into the view
  * writes into the viewed tensor.
  */
-public final class Flatten implements Layer {
+public final class Flatten extends AbstractLayer {
     private Tensor lastInput;
     private Tensor view;
     private long[] inputShape;
     private boolean recorded;
     private Tensor lastGradOutput;
     private Tensor gradView;
-    private boolean training = true;
-    private boolean inputGradRequired = true;
-    private final LayerGuard guard = new LayerGuard("Flatten");
 
     public Flatten() {
+        super("Flatten", true);
     }
 
     @Override
-    public Tensor forward(Tensor input) {
-        guard.enter("forward");
-        try {
-            return forwardInUse(input);
-        } finally {
-            guard.exit();
-        }
-    }
-
-    private Tensor forwardInUse(Tensor input) {
+    Tensor runForward(Tensor input) {
         Objects.requireNonNull(input, "input");
         input.checkAlive("input");
         recorded = false;
@@ -51,32 +40,17 @@ public final class Flatten implements Layer {
             lastInput = input;
             inputShape = input.shape();
         }
-        recorded = training;
+        recorded = isTraining();
         return view;
     }
 
     @Override
-    public Tensor backward(Tensor gradOutput) {
-        guard.enter("backward");
-        try {
-            return backwardInUse(gradOutput);
-        } finally {
-            guard.exit();
-        }
-    }
-
-    private Tensor backwardInUse(Tensor gradOutput) {
+    Tensor runBackward(Tensor gradOutput) {
         if (!recorded) {
-            throw new IllegalStateException(training ? "Flatten.backward called before forward"
-                    : "Flatten is in eval mode: call train() before a forward to backpropagate");
+            throw nothingRecorded();
         }
-        Objects.requireNonNull(gradOutput, "gradOutput");
-        gradOutput.checkAlive("gradOutput");
-        if (!gradOutput.hasSameShape(view)) {
-            throw new IllegalArgumentException("gradOutput has shape " + Arrays.toString(gradOutput.shape())
-                    + " but the last forward produced " + Arrays.toString(view.shape()));
-        }
-        if (!inputGradRequired) {
+        checkGradOutput(gradOutput, view);
+        if (!isInputGradientRequired()) {
             return null;
         }
         if (gradOutput != lastGradOutput || gradView == null || !gradView.isAlive()
@@ -96,42 +70,15 @@ public final class Flatten implements Layer {
     }
 
     @Override
-    public void setInputGradientRequired(boolean required) {
-        inputGradRequired = required;
-    }
-
-    @Override
-    public boolean isInputGradientRequired() {
-        return inputGradRequired;
-    }
-
-    @Override
-    public void train() {
-        training = true;
-    }
-
-    @Override
-    public void eval() {
-        training = false;
+    void forgetForward() {
         recorded = false;
     }
 
+    /** Drops the views (they borrow memory, so nothing is freed). */
     @Override
-    public boolean isTraining() {
-        return training;
-    }
-
-    public boolean isClosed() {
-        return guard.isClosed();
-    }
-
-    /** Drops the views (they borrow memory, so nothing is freed). Idempotent. */
-    @Override
-    public void close() {
-        if (guard.beginClose()) {
-            closeViews();
-            recorded = false;
-        }
+    void freeOwned() {
+        closeViews();
+        recorded = false;
     }
 
     private void closeViews() {
@@ -147,12 +94,8 @@ public final class Flatten implements Layer {
         lastGradOutput = null;
     }
 
-    private void checkOpen() {
-        guard.checkOpen();
-    }
-
     @Override
     public String toString() {
-        return "Flatten()" + (guard.isClosed() ? " (closed)" : "");
+        return "Flatten()" + (isClosed() ? " (closed)" : "");
     }
 }

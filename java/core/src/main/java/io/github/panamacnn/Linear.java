@@ -18,7 +18,7 @@ import java.util.SplittableRandom;
  * gradient belong to the layer; backward reads the last forward's input, which the caller keeps open
  * and unchanged until then. Parameters and gradients belong to the layer and are freed by {@link #close()}.
  */
-public final class Linear implements Layer {
+public final class Linear extends AbstractLayer {
     private final int inFeatures, outFeatures;
     private final long seed;
     private final Backend backend;
@@ -30,11 +30,9 @@ public final class Linear implements Layer {
     private Tensor lastInput; // null unless a training-mode forward is recorded
     private Tensor output;
     private Tensor gradInput;
-    private boolean training = true;
-    private boolean inputGradRequired = true;
-    private final LayerGuard guard = new LayerGuard("Linear");
 
     private Linear(Builder b, Backend backend) {
+        super("Linear", true);
         this.inFeatures = b.in;
         this.outFeatures = b.out;
         this.seed = b.seed;
@@ -114,52 +112,25 @@ public final class Linear implements Layer {
     }
 
     @Override
-    public Tensor forward(Tensor input) {
-        guard.enter("forward");
-        try {
-            return forwardInUse(input);
-        } finally {
-            guard.exit();
-        }
-    }
-
-    private Tensor forwardInUse(Tensor input) {
+    Tensor runForward(Tensor input) {
         LinearGeometry g = geometryFor(input);
         lastInput = null;
         output = LayerBuffers.ensure(output, g.dstShapeRef());
         backend.linearForward(g, input, weight, bias, output);
         geometry = g;
-        lastInput = training ? input : null;
+        lastInput = isTraining() ? input : null;
         return output;
     }
 
     @Override
-    public Tensor backward(Tensor gradOutput) {
-        guard.enter("backward");
-        try {
-            return backwardInUse(gradOutput);
-        } finally {
-            guard.exit();
-        }
-    }
-
-    private Tensor backwardInUse(Tensor gradOutput) {
+    Tensor runBackward(Tensor gradOutput) {
         LinearGeometry g = geometry;
         Tensor x = lastInput;
         if (x == null) {
-            throw new IllegalStateException(training ? "Linear.backward called before forward"
-                    : "Linear is in eval mode: forward recorded nothing, call train() before a forward to backpropagate");
+            throw nothingRecorded();
         }
-        if (!x.isAlive()) {
-            throw new IllegalStateException("the input of the last forward " + Arrays.toString(g.srcShapeRef())
-                    + " has been closed; keep it open until backward has run");
-        }
-        Objects.requireNonNull(gradOutput, "gradOutput");
-        gradOutput.checkAlive("gradOutput");
-        if (!gradOutput.hasShape(g.dstShapeRef())) {
-            throw new IllegalArgumentException("gradOutput has shape " + Arrays.toString(gradOutput.shape())
-                    + " but the last forward produced " + Arrays.toString(g.dstShapeRef()));
-        }
+        checkRecordedInputOpen(x, g.srcShapeRef());
+        checkGradOutput(gradOutput, g.dstShapeRef());
         boolean wantW = weightParam.requiresGrad();
         boolean wantB = biasParam != null && biasParam.requiresGrad();
         if (wantW) {
@@ -167,7 +138,7 @@ public final class Linear implements Layer {
         } else if (wantB) {
             LayerBuffers.sumBias(gradOutput, g.n(), g.out(), 1, biasGrad);
         }
-        if (!inputGradRequired) {
+        if (!isInputGradientRequired()) {
             return null;
         }
         gradInput = LayerBuffers.ensure(gradInput, g.srcShapeRef());
@@ -236,40 +207,12 @@ public final class Linear implements Layer {
     }
 
     @Override
-    public void setInputGradientRequired(boolean required) {
-        inputGradRequired = required;
-    }
-
-    @Override
-    public boolean isInputGradientRequired() {
-        return inputGradRequired;
-    }
-
-    @Override
-    public void train() {
-        training = true;
-    }
-
-    @Override
-    public void eval() {
-        training = false;
+    void forgetForward() {
         lastInput = null;
     }
 
     @Override
-    public boolean isTraining() {
-        return training;
-    }
-
-    public boolean isClosed() {
-        return guard.isClosed();
-    }
-
-    @Override
-    public void close() {
-        if (!guard.beginClose()) {
-            return;
-        }
+    void freeOwned() {
         for (Tensor t : new Tensor[] {weight, bias, weightGrad, biasGrad, output, gradInput}) {
             if (t != null) {
                 t.close();
@@ -281,13 +224,9 @@ public final class Linear implements Layer {
         geometry = null;
     }
 
-    private void checkOpen() {
-        guard.checkOpen();
-    }
-
     @Override
     public String toString() {
-        return "Linear(" + inFeatures + " -> " + outFeatures + ", bias=" + (bias != null) + (guard.isClosed() ? ", closed" : "")
+        return "Linear(" + inFeatures + " -> " + outFeatures + ", bias=" + (bias != null) + closedSuffix()
                 + ")";
     }
 }

@@ -26,7 +26,7 @@ import java.util.Objects;
  * {@code backward} or {@code close()} that starts while another thread is inside {@code forward} or
  * {@code backward} throws {@link IllegalStateException} (see docs/concurrency.md).
  */
-public final class MaxPool2d implements Layer {
+public final class MaxPool2d extends AbstractLayer {
     private final int kernelH, kernelW, strideH, strideW, padTop, padBottom, padLeft, padRight;
     private final int dilationH, dilationW;
     private final boolean ceilMode;
@@ -37,11 +37,9 @@ public final class MaxPool2d implements Layer {
     private Tensor output;
     private IndexBuffer indices;
     private Tensor gradInput;
-    private boolean training = true;
-    private boolean inputGradRequired = true;
-    private final LayerGuard guard = new LayerGuard("MaxPool2d");
 
     private MaxPool2d(Builder b, Backend backend) {
+        super("MaxPool2d", true);
         this.kernelH = b.kernelH;
         this.kernelW = b.kernelW;
         this.strideH = b.strideH;
@@ -152,21 +150,12 @@ public final class MaxPool2d implements Layer {
      * @throws IllegalArgumentException for a bad shape (the message names it)
      * @throws IllegalStateException when the layer or the input is closed
      */
-    public Tensor forward(Tensor input) {
-        guard.enter("forward");
-        try {
-            return forwardInUse(input);
-        } finally {
-            guard.exit();
-        }
-    }
-
-    private Tensor forwardInUse(Tensor input) {
+    Tensor runForward(Tensor input) {
         MaxPool2dGeometry g = geometryFor(input);
         // Invalidate the recorded forward until the kernel succeeds: a failed kernel leaves a stale mask.
         lastInput = null;
         output = LayerBuffers.ensure(output, g.dstShapeRef());
-        if (!training) {
+        if (!isTraining()) {
             backend.maxPool2dForward(g, input, output, null);
             geometry = g;
             return output;
@@ -193,34 +182,15 @@ public final class MaxPool2d implements Layer {
      * @throws IllegalStateException when no forward ran, or the last forward's input has been closed
      * @throws IllegalArgumentException when {@code gradOutput}'s shape is not the last forward's output shape
      */
-    public Tensor backward(Tensor gradOutput) {
-        guard.enter("backward");
-        try {
-            return backwardInUse(gradOutput);
-        } finally {
-            guard.exit();
-        }
-    }
-
-    private Tensor backwardInUse(Tensor gradOutput) {
+    Tensor runBackward(Tensor gradOutput) {
         MaxPool2dGeometry g = geometry;
         Tensor x = lastInput;
         if (x == null) {
-            throw new IllegalStateException(training ? "backward called before forward"
-                    : "MaxPool2d is in eval mode: forward recorded no indices, call train() before a forward to "
-                    + "backpropagate");
+            throw nothingRecorded();
         }
-        if (!x.isAlive()) {
-            throw new IllegalStateException("the input of the last forward " + Arrays.toString(g.srcShapeRef())
-                    + " has been closed; keep it open until backward has run");
-        }
-        Objects.requireNonNull(gradOutput, "gradOutput");
-        gradOutput.checkAlive("gradOutput");
-        if (!gradOutput.hasShape(g.dstShapeRef())) {
-            throw new IllegalArgumentException("gradOutput has shape " + Arrays.toString(gradOutput.shape())
-                    + " but the last forward produced " + Arrays.toString(g.dstShapeRef()));
-        }
-        if (!inputGradRequired) {
+        checkRecordedInputOpen(x, g.srcShapeRef());
+        checkGradOutput(gradOutput, g.dstShapeRef());
+        if (!isInputGradientRequired()) {
             return null;
         }
         gradInput = LayerBuffers.ensure(gradInput, g.srcShapeRef());
@@ -311,10 +281,6 @@ public final class MaxPool2d implements Layer {
         return backend;
     }
 
-    public boolean isClosed() {
-        return guard.isClosed();
-    }
-
     /** None: max pooling has no parameters. */
     @Override
     public List<Parameter> parameters() {
@@ -322,37 +288,13 @@ public final class MaxPool2d implements Layer {
     }
 
     @Override
-    public void setInputGradientRequired(boolean required) {
-        inputGradRequired = required;
-    }
-
-    @Override
-    public boolean isInputGradientRequired() {
-        return inputGradRequired;
-    }
-
-    @Override
-    public void train() {
-        training = true;
-    }
-
-    @Override
-    public void eval() {
-        training = false;
+    void forgetForward() {
         lastInput = null;
-    }
-
-    @Override
-    public boolean isTraining() {
-        return training;
     }
 
     /** Frees the layer's results and mask. Idempotent. */
     @Override
-    public void close() {
-        if (!guard.beginClose()) {
-            return;
-        }
+    void freeOwned() {
         if (output != null) {
             output.close();
         }
@@ -369,14 +311,10 @@ public final class MaxPool2d implements Layer {
         geometry = null;
     }
 
-    private void checkOpen() {
-        guard.checkOpen();
-    }
-
     @Override
     public String toString() {
         return "MaxPool2d(kernel=" + kernelH + "x" + kernelW + ", stride=" + strideH + "x" + strideW
                 + ", pad(t,b,l,r)=" + padTop + "," + padBottom + "," + padLeft + "," + padRight + ", dilation="
-                + dilationH + "x" + dilationW + ", ceil=" + ceilMode + (guard.isClosed() ? ", closed" : "") + ")";
+                + dilationH + "x" + dilationW + ", ceil=" + ceilMode + closedSuffix() + ")";
     }
 }

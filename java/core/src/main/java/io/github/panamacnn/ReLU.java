@@ -13,14 +13,11 @@ import java.util.Objects;
  * gradient belong to the layer and are reused while the shape stays the same. Do not modify the
  * output in place before backward: backward reads it.
  */
-public final class ReLU implements Layer {
+public final class ReLU extends AbstractLayer {
     private final Backend backend;
     private Tensor output;
     private Tensor gradInput;
     private boolean recorded; // a training-mode forward produced `output`
-    private boolean training = true;
-    private boolean inputGradRequired = true;
-    private final LayerGuard guard = new LayerGuard("ReLU");
 
     /** A ReLU on {@link Backend#defaultBackend()}. */
     public ReLU() {
@@ -29,51 +26,28 @@ public final class ReLU implements Layer {
 
     /** A ReLU on {@code backend}. */
     public ReLU(Backend backend) {
+        super("ReLU", true);
         this.backend = Objects.requireNonNull(backend, "backend");
     }
 
     @Override
-    public Tensor forward(Tensor input) {
-        guard.enter("forward");
-        try {
-            return forwardInUse(input);
-        } finally {
-            guard.exit();
-        }
-    }
-
-    private Tensor forwardInUse(Tensor input) {
+    Tensor runForward(Tensor input) {
         Objects.requireNonNull(input, "input");
         input.checkAlive("input");
         recorded = false;
         output = LayerBuffers.ensureLike(output, input);
         backend.reluForward(input, output);
-        recorded = training;
+        recorded = isTraining();
         return output;
     }
 
     @Override
-    public Tensor backward(Tensor gradOutput) {
-        guard.enter("backward");
-        try {
-            return backwardInUse(gradOutput);
-        } finally {
-            guard.exit();
-        }
-    }
-
-    private Tensor backwardInUse(Tensor gradOutput) {
+    Tensor runBackward(Tensor gradOutput) {
         if (!recorded) {
-            throw new IllegalStateException(training ? "ReLU.backward called before forward"
-                    : "ReLU is in eval mode: forward recorded nothing, call train() before a forward to backpropagate");
+            throw nothingRecorded();
         }
-        Objects.requireNonNull(gradOutput, "gradOutput");
-        gradOutput.checkAlive("gradOutput");
-        if (!gradOutput.hasSameShape(output)) {
-            throw new IllegalArgumentException("gradOutput has shape " + java.util.Arrays.toString(gradOutput.shape())
-                    + " but the last forward produced " + java.util.Arrays.toString(output.shape()));
-        }
-        if (!inputGradRequired) {
+        checkGradOutput(gradOutput, output);
+        if (!isInputGradientRequired()) {
             return null;
         }
         gradInput = LayerBuffers.ensureLike(gradInput, output);
@@ -87,44 +61,16 @@ public final class ReLU implements Layer {
     }
 
     @Override
-    public void setInputGradientRequired(boolean required) {
-        inputGradRequired = required;
-    }
-
-    @Override
-    public boolean isInputGradientRequired() {
-        return inputGradRequired;
-    }
-
-    @Override
-    public void train() {
-        training = true;
-    }
-
-    @Override
-    public void eval() {
-        training = false;
+    void forgetForward() {
         recorded = false;
-    }
-
-    @Override
-    public boolean isTraining() {
-        return training;
     }
 
     public Backend backend() {
         return backend;
     }
 
-    public boolean isClosed() {
-        return guard.isClosed();
-    }
-
     @Override
-    public void close() {
-        if (!guard.beginClose()) {
-            return;
-        }
+    void freeOwned() {
         if (output != null) {
             output.close();
         }
@@ -136,12 +82,8 @@ public final class ReLU implements Layer {
         recorded = false;
     }
 
-    private void checkOpen() {
-        guard.checkOpen();
-    }
-
     @Override
     public String toString() {
-        return "ReLU()" + (guard.isClosed() ? " (closed)" : "");
+        return "ReLU()" + (isClosed() ? " (closed)" : "");
     }
 }

@@ -32,15 +32,13 @@ import java.util.Objects;
  * {@link #close()}; a layer instance may appear only once (the constructor checks it); the returned
  * output is the last layer's, owned by it.
  */
-public final class Sequential implements Layer {
+public final class Sequential extends AbstractLayer {
     private final Layer[] layers;
     private final List<Layer> layerList;
     private final List<Parameter> parameters;
-    private boolean inputGradRequired;
-    private boolean training = true;
-    private final LayerGuard guard = new LayerGuard("Sequential");
 
     private Sequential(Layer[] layers) {
+        super("Sequential", false);
         this.layers = layers;
         this.layerList = Collections.unmodifiableList(Arrays.asList(layers));
         List<Parameter> ps = new ArrayList<>();
@@ -99,16 +97,7 @@ public final class Sequential implements Layer {
      * naming the layer index, the layer and the shape it got.
      */
     @Override
-    public Tensor forward(Tensor input) {
-        guard.enter("forward");
-        try {
-            return forwardInUse(input);
-        } finally {
-            guard.exit();
-        }
-    }
-
-    private Tensor forwardInUse(Tensor input) {
+    Tensor runForward(Tensor input) {
         Objects.requireNonNull(input, "input");
         Tensor x = input;
         for (int i = 0; i < layers.length; i++) {
@@ -128,22 +117,13 @@ public final class Sequential implements Layer {
      * gradient. Returns the gradient with respect to the network input, or null when it is not required.
      */
     @Override
-    public Tensor backward(Tensor gradOutput) {
-        guard.enter("backward");
-        try {
-            return backwardInUse(gradOutput);
-        } finally {
-            guard.exit();
-        }
-    }
-
-    private Tensor backwardInUse(Tensor gradOutput) {
+    Tensor runBackward(Tensor gradOutput) {
         int first = updateInputGradientFlags();
         Tensor g = gradOutput;
         for (int i = layers.length - 1; i >= first; i--) {
             g = layers[i].backward(g);
         }
-        return inputGradRequired ? g : null;
+        return isInputGradientRequired() ? g : null;
     }
 
     /**
@@ -151,7 +131,7 @@ public final class Sequential implements Layer {
      * whose backward must run (layers before it have nothing to compute).
      */
     private int updateInputGradientFlags() {
-        boolean needed = inputGradRequired;
+        boolean needed = isInputGradientRequired();
         int first = needed ? 0 : layers.length;
         for (int i = 0; i < layers.length; i++) {
             layers[i].setInputGradientRequired(needed);
@@ -248,17 +228,12 @@ public final class Sequential implements Layer {
     /** Whether {@link #backward} computes the gradient with respect to the network input (default false). */
     @Override
     public void setInputGradientRequired(boolean required) {
-        inputGradRequired = required;
-    }
-
-    @Override
-    public boolean isInputGradientRequired() {
-        return inputGradRequired;
+        super.setInputGradientRequired(required);
     }
 
     @Override
     public void train() {
-        training = true;
+        super.train();
         for (Layer l : layers) {
             l.train();
         }
@@ -266,27 +241,20 @@ public final class Sequential implements Layer {
 
     @Override
     public void eval() {
-        training = false;
+        super.eval();
         for (Layer l : layers) {
             l.eval();
         }
     }
 
+    /** Nothing of its own: each layer forgets its forward in its own eval(). */
     @Override
-    public boolean isTraining() {
-        return training;
+    void forgetForward() {
     }
 
-    public boolean isClosed() {
-        return guard.isClosed();
-    }
-
-    /** Closes every layer. Idempotent. */
+    /** Closes every layer. */
     @Override
-    public void close() {
-        if (!guard.beginClose()) {
-            return;
-        }
+    void freeOwned() {
         RuntimeException first = null;
         for (Layer l : layers) {
             try {
@@ -304,16 +272,12 @@ public final class Sequential implements Layer {
         }
     }
 
-    private void checkOpen() {
-        guard.checkOpen();
-    }
-
     @Override
     public String toString() {
         StringBuilder b = new StringBuilder("Sequential(");
         for (int i = 0; i < layers.length; i++) {
             b.append(i == 0 ? "" : ", ").append(i).append(": ").append(layers[i]);
         }
-        return b.append(guard.isClosed() ? ", closed)" : ")").toString();
+        return b.append(closedSuffix()).append(')').toString();
     }
 }

@@ -282,9 +282,9 @@ class BadInputTest {
              MaxPool2d pool = MaxPool2d.builder(2, 2).backend(Backend.reference()).build();
              Tensor dy = Tensor.zeros(1, 4, 6, 6)) {
             assertThatThrownBy(() -> conv.backward(dy)).isInstanceOf(IllegalStateException.class)
-                    .hasMessage("backward called before forward");
+                    .hasMessage("Conv2d.backward called before forward");
             assertThatThrownBy(() -> pool.backward(dy)).isInstanceOf(IllegalStateException.class)
-                    .hasMessage("backward called before forward");
+                    .hasMessage("MaxPool2d.backward called before forward");
         }
     }
 

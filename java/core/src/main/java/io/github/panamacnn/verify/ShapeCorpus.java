@@ -134,7 +134,10 @@ public final class ShapeCorpus {
                 pool("ceil-dilated-gt-input",   2,  2,  2,  5, 3, 3, 4, 5, 1, 0, 1, 1, 2, 3, true),
                 pool("ceil-s2-gt-input",        1, 17,  1,  1, 3, 3, 2, 2, 1, 0, 1, 0, 1, 1, true),
                 pool("ceil-s2-hanging",         1,  4,  6, 10, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, true),
-                pool("ceil-wide-gt-input-rows", 1,  3,  2, 37, 5, 3, 4, 2, 1, 0, 1, 1, 1, 1, true));
+                pool("ceil-wide-gt-input-rows", 1,  3,  2, 37, 5, 3, 4, 2, 1, 0, 1, 1, 1, 1, true),
+                // many small planes: the kernels' lanes-across-planes path (groups + leftover planes)
+                pool("small-planes-3x3-s2-p1",  2, 21, 13, 13, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false),
+                pool("small-planes-ceil-odd",   3,  7,  9,  7, 3, 2, 2, 2, 0, 1, 1, 0, 1, 1, true));
     }
 
     /**

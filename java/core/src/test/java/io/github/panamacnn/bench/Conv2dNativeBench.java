@@ -58,13 +58,13 @@ public class Conv2dNativeBench {
 
     @Setup(Level.Trial)
     public void setUp() {
-        BenchShapes s = BenchShapes.valueOf(shape);
+        BenchShapes s = BenchShapes.named(shape);
         nativeBackend = Backend.nativeBackend(); // throws with the reason when the library cannot load
         if (!"native".equals(nativeBackend.name())) {
             throw new IllegalStateException("expected the native backend, got " + nativeBackend.name());
         }
-        conv = Conv2d.builder(s.c, s.oc, s.kh, s.kw).stride(s.stride).padding(s.pad).backend(nativeBackend).seed(1)
-                .build();
+        conv = Conv2d.builder(s.c(), s.oc(), s.kh(), s.kw()).stride(s.stride()).padding(s.pad()).groups(s.groups())
+                .dilation(s.dilation(), s.dilation()).backend(nativeBackend).seed(1).build();
         input = Tensor.of(BenchShapes.randomData(BenchShapes.count(s.srcShape()), 11), s.srcShape());
         long[] dstShape = conv.outputShape(s.srcShape());
         gradOutput = Tensor.of(BenchShapes.randomData(BenchShapes.count(dstShape), 12), dstShape);

@@ -44,10 +44,10 @@ public class Conv2dReferenceBench {
 
     @Setup(Level.Trial)
     public void setUp() {
-        BenchShapes s = BenchShapes.valueOf(shape);
+        BenchShapes s = BenchShapes.named(shape);
         Backend reference = Backend.reference();
-        conv = Conv2d.builder(s.c, s.oc, s.kh, s.kw).stride(s.stride).padding(s.pad).backend(reference).seed(1)
-                .build();
+        conv = Conv2d.builder(s.c(), s.oc(), s.kh(), s.kw()).stride(s.stride()).padding(s.pad()).groups(s.groups())
+                .dilation(s.dilation(), s.dilation()).backend(reference).seed(1).build();
         input = Tensor.of(BenchShapes.randomData(BenchShapes.count(s.srcShape()), 11), s.srcShape());
         conv.forward(input);
     }

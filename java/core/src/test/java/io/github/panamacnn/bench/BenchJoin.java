@@ -1,0 +1,276 @@
+package io.github.panamacnn.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeSet;
+
+/**
+ * Joins the native bench's JSON (panama-cnn's C entry points and oneDNN, per shape, pass and
+ * thread count) with the JMH JSON of {@link LayerBench} (the same shapes through the Java layer
+ * objects) into one table of whole-layer times: forward, and backward = backward-data +
+ * backward-weights for a convolution (the native bench times them apart; the layer runs both).
+ * Then, per thread count, the figures of issue 8's "Done means": geomean and minimum of
+ * {@code t_oneDNN_best / t_java} and of {@code t_oneDNN_nchw / t_java} (> 1: the Java layer is faster).
+ *
+ * <p>"oneDNN best" of a pass is the faster of oneDNN's preferred-layout direct convolution and
+ * {@code convolution_auto} (the native bench's {@code onednn_best_ms}); for a whole backward it is
+ * the sum of the two passes' bests. Times are medians: JMH sample mode's {@code p0.50}.
+ *
+ * <p>Run: {@code java -cp <test classpath> io.github.panamacnn.bench.BenchJoin NATIVE.json JMH.json [OUT.md]}
+ * ({@code scripts/bench.sh} does it after both benches). Prints the table; writes it to OUT too.
+ */
+public final class BenchJoin {
+    private BenchJoin() {
+    }
+
+    /** "oneDNN best" may lose to the Java layer by at most this much on any row (issue 8). */
+    static final double MIN_RATIO_BEST = 0.8;
+
+    /**
+     * One whole-layer pass; times in microseconds, NaN when a bench did not measure it.
+     * {@code cUs} is panama-cnn's C entry points in the native bench (same kernels, no Java).
+     */
+    record Row(String shape, String pass, int threads, double javaUs, double cUs, double bestUs, double plainUs) {
+        double xBest() {
+            return bestUs / javaUs;
+        }
+
+        double xPlain() {
+            return plainUs / javaUs;
+        }
+
+        boolean complete() {
+            return Double.isFinite(xBest()) && Double.isFinite(xPlain());
+        }
+    }
+
+    /** The native bench's numbers for one whole-layer pass, microseconds. */
+    record NativePass(double cUs, double bestUs, double plainUs) {
+        NativePass plus(NativePass o) {
+            return new NativePass(cUs + o.cUs, bestUs + o.bestUs, plainUs + o.plainUs);
+        }
+    }
+
+    public static void main(String[] args) throws IOException {
+        if (args.length < 2 || args.length > 3) {
+            System.err.println("usage: BenchJoin NATIVE.json JMH.json [OUT.md]");
+            System.exit(2);
+        }
+        ObjectMapper mapper = new ObjectMapper();
+        JsonNode nat = mapper.readTree(Path.of(args[0]).toFile());
+        JsonNode jmh = mapper.readTree(Path.of(args[1]).toFile());
+        String report = header(nat, args[0], args[1]) + report(join(nat, jmh));
+        System.out.print(report);
+        if (args.length == 3) {
+            Files.writeString(Path.of(args[2]), report);
+        }
+    }
+
+    /** Rows in the native bench's order (shape, threads, forward then backward); Java-only rows after them. */
+    static List<Row> join(JsonNode nativeJson, JsonNode jmhJson) {
+        Map<String, NativePass> nat = nativeWholeLayer(nativeJson);
+        Map<String, Double> java = jmhMedians(jmhJson);
+        List<String> keys = new ArrayList<>(nat.keySet());
+        for (String k : java.keySet()) {
+            if (!nat.containsKey(k)) {
+                keys.add(k);
+            }
+        }
+        List<Row> rows = new ArrayList<>();
+        NativePass none = new NativePass(Double.NaN, Double.NaN, Double.NaN);
+        for (String k : keys) {
+            String[] p = k.split("\t");
+            NativePass n = nat.getOrDefault(k, none);
+            rows.add(new Row(p[0], p[1], Integer.parseInt(p[2]), java.getOrDefault(k, Double.NaN), n.cUs, n.bestUs,
+                    n.plainUs));
+        }
+        return rows;
+    }
+
+    private static String key(String shape, String pass, int threads) {
+        return shape + "\t" + pass + "\t" + threads;
+    }
+
+    /** Whole-layer passes of the native bench: forward; backward = bwd_data + bwd_weights (conv) or backward (pool). */
+    static Map<String, NativePass> nativeWholeLayer(JsonNode nativeJson) {
+        JsonNode results = nativeJson.path("results");
+        if (!results.isArray()) {
+            throw new IllegalArgumentException("the native bench JSON has no \"results\" array");
+        }
+        Map<String, NativePass> out = new LinkedHashMap<>();
+        Map<String, NativePass> partial = new LinkedHashMap<>(); // conv backward: bwd_data / bwd_weights seen so far
+        Map<String, Integer> partialCount = new LinkedHashMap<>();
+        for (JsonNode r : results) {
+            String shape = r.path("shape").asText();
+            String pass = r.path("pass").asText();
+            int threads = r.path("threads").asInt();
+            double c = msToUs(r.path("pcnn_ms"));
+            double plain = msToUs(r.path("onednn_nchw_ms"));
+            double best = msToUs(r.path("onednn_best_ms"));
+            if (Double.isNaN(best)) { // older JSON without onednn_best_ms
+                best = Math.min(orInf(msToUs(r.path("onednn_preferred_ms"))), orInf(msToUs(r.path("onednn_auto_ms"))));
+                best = Double.isInfinite(best) ? Double.NaN : best;
+            }
+            NativePass np = new NativePass(c, best, plain);
+            switch (pass) {
+                // fwd_noidx: max-pool forward without indices (MaxPool2d in eval()), a pass of its own
+                case "forward", "fwd_noidx", "backward" -> out.put(key(shape, pass, threads), np);
+                case "bwd_data", "bwd_weights" -> {
+                    String k = key(shape, "backward", threads);
+                    out.putIfAbsent(k, null); // keeps the row's place; filled once both halves are in
+                    partial.merge(k, np, NativePass::plus);
+                    partialCount.merge(k, 1, Integer::sum);
+                    if (partialCount.get(k) == 2) {
+                        out.put(k, partial.get(k));
+                    }
+                }
+                default -> throw new IllegalArgumentException("unknown pass '" + pass + "' for " + shape);
+            }
+        }
+        out.entrySet().removeIf(e -> e.getValue() == null); // a backward with only one of its two passes
+        return out;
+    }
+
+    private static double orInf(double v) {
+        return Double.isNaN(v) ? Double.POSITIVE_INFINITY : v;
+    }
+
+    /** -1 (or null, absent) in the native JSON means "not measured". */
+    private static double msToUs(JsonNode v) {
+        if (!v.isNumber() || v.asDouble() <= 0) {
+            return Double.NaN;
+        }
+        return v.asDouble() * 1e3;
+    }
+
+    /** {@link LayerBench} medians (us) by shape, pass and threads; other benchmarks in the file are ignored. */
+    static Map<String, Double> jmhMedians(JsonNode jmhJson) {
+        if (!jmhJson.isArray()) {
+            throw new IllegalArgumentException("the JMH JSON is not an array of runs");
+        }
+        String prefix = LayerBench.class.getName() + ".";
+        Map<String, Double> out = new LinkedHashMap<>();
+        for (JsonNode run : jmhJson) {
+            String bench = run.path("benchmark").asText();
+            if (!bench.startsWith(prefix)) {
+                continue;
+            }
+            String pass = bench.substring(prefix.length());
+            String shape = run.path("params").path("shape").asText();
+            int threads = Integer.parseInt(run.path("params").path("threads").asText());
+            JsonNode metric = run.path("primaryMetric");
+            String mode = run.path("mode").asText();
+            double value = switch (mode) {
+                case "sample" -> metric.path("scorePercentiles").path("50.0").asDouble(Double.NaN);
+                case "avgt", "ss" -> metric.path("score").asDouble(Double.NaN);
+                default -> throw new IllegalArgumentException(bench + ": mode '" + mode
+                        + "' is not a time per call (use sample, avgt or ss)");
+            };
+            out.put(key(shape, pass, threads), value * usPer(metric.path("scoreUnit").asText(), bench));
+        }
+        return out;
+    }
+
+    private static double usPer(String unit, String bench) {
+        return switch (unit) {
+            case "ns/op" -> 1e-3;
+            case "us/op" -> 1;
+            case "ms/op" -> 1e3;
+            case "s/op" -> 1e6;
+            default -> throw new IllegalArgumentException(bench + ": unknown time unit '" + unit + "'");
+        };
+    }
+
+    static String header(JsonNode nat, String nativeFile, String jmhFile) {
+        double load = nat.path("load_average_before").asDouble(Double.NaN);
+        int cpus = nat.path("online_cpus").asInt(1);
+        String busy = load > 0.5 ? String.format(Locale.ROOT, "**Provisional: load average %.2f on %d CPUs before the "
+                + "native bench; the machine was busy, so the ratios are noisy.**%n%n", load, cpus) : "";
+        return String.format(Locale.ROOT, "# Java layer path vs oneDNN (%s, %s, oneDNN %s, load average before %.2f)%n%n"
+                        + "native bench: %s%nJMH (LayerBench): %s%n%n%s", nat.path("date_utc").asText("?"),
+                nat.path("cpu").asText("?"), nat.path("onednn").asText("-"), load, nativeFile, jmhFile, busy);
+    }
+
+    /** The table and, per thread count, the "Done means" figures. */
+    static String report(List<Row> rows) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("Whole-layer medians in us; backward = backward-data + backward-weights. "
+                + "x_best = t_oneDNN_best / t_java, x_plain = t_oneDNN_nchw / t_java (> 1: the Java layer is faster); "
+                + "java/c = the layer's time over the C entry points' (the native bench).\n\n");
+        sb.append("| shape | pass | threads | java_layer_us | c_entry_us | onednn_best_us | onednn_nchw_us | x_best | x_plain "
+                + "| java/c |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        for (Row r : rows) {
+            sb.append(String.format(Locale.ROOT, "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s |%n", r.shape, r.pass,
+                    r.threads, us(r.javaUs), us(r.cUs), us(r.bestUs), us(r.plainUs), ratio(r.xBest()),
+                    ratio(r.xPlain()), ratio(r.javaUs / r.cUs)));
+        }
+        sb.append('\n');
+        for (int t : new TreeSet<>(rows.stream().map(Row::threads).toList())) {
+            sb.append(summary(rows.stream().filter(r -> r.threads == t).toList(), t));
+        }
+        return sb.toString();
+    }
+
+    private static String summary(List<Row> rows, int threads) {
+        List<Row> ok = rows.stream().filter(Row::complete).toList();
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format(Locale.ROOT, "%d thread(s), %d of %d rows with both benches:", threads, ok.size(),
+                rows.size()));
+        if (ok.isEmpty()) {
+            return sb.append(" nothing to compare\n").toString();
+        }
+        Row minBest = ok.get(0);
+        Row minPlain = ok.get(0);
+        double logBest = 0;
+        double logPlain = 0;
+        int belowBest = 0;
+        int belowPlain = 0;
+        for (Row r : ok) {
+            logBest += Math.log(r.xBest());
+            logPlain += Math.log(r.xPlain());
+            minBest = r.xBest() < minBest.xBest() ? r : minBest;
+            minPlain = r.xPlain() < minPlain.xPlain() ? r : minPlain;
+            belowBest += r.xBest() < MIN_RATIO_BEST ? 1 : 0;
+            belowPlain += r.xPlain() < 1 ? 1 : 0;
+        }
+        double geoBest = Math.exp(logBest / ok.size());
+        double geoPlain = Math.exp(logPlain / ok.size());
+        sb.append(String.format(Locale.ROOT, " geomean x_best %.2f, min x_best %.2f (%s %s), geomean x_plain %.2f, "
+                        + "min x_plain %.2f (%s %s)%n", geoBest, minBest.xBest(), minBest.shape, minBest.pass, geoPlain,
+                minPlain.xPlain(), minPlain.shape, minPlain.pass));
+        sb.append(String.format(Locale.ROOT, "  done means: geomean x_best >= 1.0 %s; no row below %.1fx best %s (%d below);"
+                        + " every row >= 1.0x nchw %s (%d below)%n", yesNo(geoBest >= 1), MIN_RATIO_BEST,
+                yesNo(belowBest == 0), belowBest, yesNo(belowPlain == 0), belowPlain));
+        for (Row r : rows) {
+            if (!r.complete()) {
+                sb.append(String.format(Locale.ROOT, "  not compared: %s %s (%s)%n", r.shape, r.pass,
+                        Double.isNaN(r.javaUs) ? "no JMH time" : "no oneDNN time"));
+            }
+        }
+        return sb.toString();
+    }
+
+    private static String yesNo(boolean b) {
+        return b ? "YES" : "NO";
+    }
+
+    private static String us(double v) {
+        if (!Double.isFinite(v)) {
+            return "-";
+        }
+        return String.format(Locale.ROOT, v < 1000 ? "%.2f" : "%.0f", v);
+    }
+
+    private static String ratio(double v) {
+        return Double.isFinite(v) ? String.format(Locale.ROOT, "%.2f", v) : "-";
+    }
+}

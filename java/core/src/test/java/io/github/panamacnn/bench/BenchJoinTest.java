@@ -1,0 +1,138 @@
+package io.github.panamacnn.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+/** The join of the native bench's and JMH's JSON, on small hand-made files with hand-computed answers. */
+class BenchJoinTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    // conv "cv": forward c 1.0 ms, oneDNN nchw 2.0, best 0.8 (auto); backward = bwd_data + bwd_weights:
+    // c 2+3 = 5 ms, nchw 3+6 = 9 ms, best 2.5+2.5 = 5 ms. pool "pl": forward c 0.1, nchw 0.2, best 0.05;
+    // backward c 0.2, nchw 0.4, best 0.3. At 2 threads: cv forward without oneDNN, cv backward missing bwd_weights.
+    private static final String NATIVE = """
+            {"date_utc": "2026-12-04T15:00:00Z", "cpu": "Test CPU", "onednn": "2.6.3", "load_average_before": 0.1,
+             "results": [
+              {"shape": "cv", "pass": "forward", "threads": 1, "pcnn_ms": 1.0, "onednn_nchw_ms": 2.0,
+               "onednn_preferred_ms": 1.5, "onednn_auto_ms": 0.8, "onednn_best_ms": 0.8},
+              {"shape": "cv", "pass": "bwd_data", "threads": 1, "pcnn_ms": 2.0, "onednn_nchw_ms": 3.0,
+               "onednn_preferred_ms": 2.5, "onednn_auto_ms": -1, "onednn_best_ms": 2.5},
+              {"shape": "cv", "pass": "bwd_weights", "threads": 1, "pcnn_ms": 3.0, "onednn_nchw_ms": 6.0,
+               "onednn_preferred_ms": 2.5, "onednn_auto_ms": 3.5, "onednn_best_ms": 2.5},
+              {"shape": "pl", "pass": "forward", "threads": 1, "pcnn_ms": 0.1, "onednn_nchw_ms": 0.2,
+               "onednn_preferred_ms": 0.05, "onednn_auto_ms": -1, "onednn_best_ms": 0.05},
+              {"shape": "pl", "pass": "backward", "threads": 1, "pcnn_ms": 0.2, "onednn_nchw_ms": 0.4,
+               "onednn_preferred_ms": 0.3, "onednn_auto_ms": -1, "onednn_best_ms": 0.3},
+              {"shape": "cv", "pass": "forward", "threads": 2, "pcnn_ms": 0.6, "onednn_nchw_ms": -1,
+               "onednn_preferred_ms": -1, "onednn_auto_ms": -1, "onednn_best_ms": -1},
+              {"shape": "cv", "pass": "bwd_data", "threads": 2, "pcnn_ms": 1.0, "onednn_nchw_ms": 1.5,
+               "onednn_preferred_ms": 1.2, "onednn_auto_ms": -1, "onednn_best_ms": 1.2}
+             ]}
+            """;
+
+    private static final String JMH = """
+            [
+             {"benchmark": "io.github.panamacnn.bench.LayerBench.forward", "mode": "sample", "threads": 1,
+              "params": {"shape": "cv", "threads": "1"},
+              "primaryMetric": {"score": 1100.0, "scorePercentiles": {"50.0": 1000.0}, "scoreUnit": "us/op"}},
+             {"benchmark": "io.github.panamacnn.bench.LayerBench.backward", "mode": "sample", "threads": 1,
+              "params": {"shape": "cv", "threads": "1"},
+              "primaryMetric": {"score": 4.5, "scorePercentiles": {"50.0": 4.0}, "scoreUnit": "ms/op"}},
+             {"benchmark": "io.github.panamacnn.bench.LayerBench.forward", "mode": "sample", "threads": 1,
+              "params": {"shape": "pl", "threads": "1"},
+              "primaryMetric": {"score": 300.0, "scorePercentiles": {"50.0": 100000.0}, "scoreUnit": "ns/op"}},
+             {"benchmark": "io.github.panamacnn.bench.LayerBench.backward", "mode": "avgt", "threads": 1,
+              "params": {"shape": "pl", "threads": "1"},
+              "primaryMetric": {"score": 120.0, "scoreUnit": "us/op"}},
+             {"benchmark": "io.github.panamacnn.bench.LayerBench.forward", "mode": "sample", "threads": 1,
+              "params": {"shape": "cv", "threads": "2"},
+              "primaryMetric": {"score": 500.0, "scorePercentiles": {"50.0": 500.0}, "scoreUnit": "us/op"}},
+             {"benchmark": "io.github.panamacnn.bench.LayerBench.backward", "mode": "sample", "threads": 1,
+              "params": {"shape": "cv", "threads": "2"},
+              "primaryMetric": {"score": 2000.0, "scorePercentiles": {"50.0": 2000.0}, "scoreUnit": "us/op"}},
+             {"benchmark": "io.github.panamacnn.bench.Conv2dNativeBench.layerForward", "mode": "sample", "threads": 1,
+              "params": {"shape": "cv"},
+              "primaryMetric": {"score": 1.0, "scorePercentiles": {"50.0": 1.0}, "scoreUnit": "us/op"}}
+            ]
+            """;
+
+    private static List<BenchJoin.Row> joined() throws Exception {
+        return BenchJoin.join(JSON.readTree(NATIVE), JSON.readTree(JMH));
+    }
+
+    @Test
+    void wholeLayerRowsAddTheTwoBackwardPassesAndConvertUnits() throws Exception {
+        List<BenchJoin.Row> rows = joined();
+        assertThat(rows).extracting(r -> r.shape() + " " + r.pass() + " " + r.threads()).containsExactly(
+                "cv forward 1", "cv backward 1", "pl forward 1", "pl backward 1", "cv forward 2", "cv backward 2");
+        assertRow(rows.get(0), 1000, 1000, 800, 2000);
+        assertRow(rows.get(1), 4000, 5000, 5000, 9000);
+        assertRow(rows.get(2), 100, 100, 50, 200);
+        assertRow(rows.get(3), 120, 200, 300, 400);
+        assertThat(rows.get(0).xBest()).isCloseTo(0.8, within(1e-12));
+        assertThat(rows.get(1).xPlain()).isCloseTo(2.25, within(1e-12));
+        // 2 threads: forward has no oneDNN time; backward has only bwd_data in the native JSON, so no native numbers.
+        assertThat(rows.get(4).javaUs()).isEqualTo(500);
+        assertThat(rows.get(4).cUs()).isCloseTo(600, within(1e-9));
+        assertThat(rows.get(4).bestUs()).isNaN();
+        assertThat(rows.get(5).cUs()).isNaN();
+        assertThat(rows.get(5).complete()).isFalse();
+    }
+
+    private static void assertRow(BenchJoin.Row r, double javaUs, double cUs, double bestUs, double plainUs) {
+        assertThat(r.javaUs()).as("%s %s java", r.shape(), r.pass()).isCloseTo(javaUs, within(1e-9));
+        assertThat(r.cUs()).as("%s %s c", r.shape(), r.pass()).isCloseTo(cUs, within(1e-9));
+        assertThat(r.bestUs()).as("%s %s best", r.shape(), r.pass()).isCloseTo(bestUs, within(1e-9));
+        assertThat(r.plainUs()).as("%s %s plain", r.shape(), r.pass()).isCloseTo(plainUs, within(1e-9));
+    }
+
+    @Test
+    void summaryGivesTheDoneMeansFiguresPerThreadCount() throws Exception {
+        String report = BenchJoin.report(joined());
+        // x_best 0.8, 1.25, 0.5, 2.5: geomean 1.25^(1/4) = 1.057; x_plain 2, 2.25, 2, 3.333: geomean 30^(1/4) = 2.340
+        assertThat(report).contains("| cv | backward | 1 | 4000 | 5000 | 5000 | 9000 | 1.25 | 2.25 | 0.80 |");
+        assertThat(report).contains("| pl | forward | 1 | 100.00 | 100.00 | 50.00 | 200.00 | 0.50 | 2.00 | 1.00 |");
+        assertThat(report).contains("1 thread(s), 4 of 4 rows with both benches: geomean x_best 1.06, "
+                + "min x_best 0.50 (pl forward), geomean x_plain 2.34, min x_plain 2.00 (cv forward)");
+        assertThat(report).contains("done means: geomean x_best >= 1.0 YES; no row below 0.8x best NO (1 below); "
+                + "every row >= 1.0x nchw YES (0 below)");
+        assertThat(report).contains("2 thread(s), 0 of 2 rows with both benches: nothing to compare");
+    }
+
+    @Test
+    void headerMarksAResultTakenOnABusyMachineAsProvisional() throws Exception {
+        assertThat(BenchJoin.header(JSON.readTree(NATIVE), "n.json", "j.json")).contains("Test CPU", "oneDNN 2.6.3",
+                "n.json", "j.json").doesNotContain("Provisional");
+        assertThat(BenchJoin.header(JSON.readTree("{\"load_average_before\": 3.5, \"online_cpus\": 2}"), "n", "j"))
+                .contains("Provisional: load average 3.50 on 2 CPUs");
+    }
+
+    @Test
+    void olderNativeJsonWithoutBestTakesTheFasterOfPreferredAndAuto() throws Exception {
+        JsonNode nat = JSON.readTree("""
+                {"results": [{"shape": "x", "pass": "forward", "threads": 1, "pcnn_ms": 1.0, "onednn_nchw_ms": 2.0,
+                  "onednn_preferred_ms": 1.5, "onednn_auto_ms": 0.9}]}""");
+        assertThat(BenchJoin.nativeWholeLayer(nat).values()).singleElement()
+                .satisfies(p -> assertThat(p.bestUs()).isCloseTo(900, within(1e-9)));
+    }
+
+    @Test
+    void rejectsWhatItCannotReadAsATimePerCall() throws Exception {
+        JsonNode thrpt = JSON.readTree("""
+                [{"benchmark": "io.github.panamacnn.bench.LayerBench.forward", "mode": "thrpt",
+                  "params": {"shape": "cv", "threads": "1"}, "primaryMetric": {"score": 5, "scoreUnit": "ops/us"}}]""");
+        assertThatThrownBy(() -> BenchJoin.jmhMedians(thrpt)).hasMessageContaining("mode 'thrpt'");
+        JsonNode badPass = JSON.readTree("""
+                {"results": [{"shape": "x", "pass": "sideways", "threads": 1, "pcnn_ms": 1.0}]}""");
+        assertThatThrownBy(() -> BenchJoin.nativeWholeLayer(badPass)).hasMessageContaining("unknown pass 'sideways'");
+        assertThatThrownBy(() -> BenchJoin.nativeWholeLayer(JSON.readTree("{}"))).hasMessageContaining("results");
+    }
+}

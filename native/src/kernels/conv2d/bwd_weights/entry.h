@@ -1,0 +1,153 @@
+/*
+ * conv2d backward-weights, part of the conv2d_bwd_weights-simd.h template: the entry
+ * point (CW_NAME): chooses the path (wide, flat, transposed or packing) and the task
+ * blocking for the shape, handles padding with non-finite dY, runs the tasks.
+ */
+
+PCNN_INTERNAL int32_t CW_NAME(const pcnn_conv2d_desc *d, const float *src, const float *diff_dst,
+                              float *diff_weights, float *diff_bias) {
+    cw_ctx x;
+    memset(&x, 0, sizeof x);
+    x.d = d;
+    x.src = src;
+    x.diff_dst = diff_dst;
+    x.diff_weights = diff_weights;
+    x.cg = d->c / d->groups;
+    x.ocg = d->oc / d->groups;
+    x.khw = d->kh * d->kw;
+    x.taps = x.cg * x.khw;
+    x.ohw = d->oh * d->ow;
+    x.ihw = d->ih * d->iw;
+    const int64_t last_iy = (d->oh - 1) * d->stride_h - d->pad_top + (d->kh - 1) * d->dilation_h;
+    const int64_t last_ix = (d->ow - 1) * d->stride_w - d->pad_left + (d->kw - 1) * d->dilation_w;
+    const int padded = d->pad_top > 0 || d->pad_left > 0 || last_iy >= d->ih || last_ix >= d->iw;
+    x.direct = d->kh == 1 && d->kw == 1 && d->stride_h == 1 && d->stride_w == 1 && !padded;
+
+    if (d->iw > ((int64_t)1 << 30)) {
+        return PCNN_STATUS_UNSUPPORTED; /* cw_load_row's lane arithmetic is int32 */
+    }
+    /* The phase-plane path (cw_run_wide), when a chunk holds at least half CW_P pixels and
+     * at least 3/4 of what the tile computes are real pixels (not junk). */
+    x.wp = d->ow + (d->kw - 1) * d->dilation_w / d->stride_w;
+    x.eh = (d->kh - 1) * d->dilation_h / d->stride_h;
+    /* Stride 1 only, and not for the unpadded 1x1 case (read in place): the same layout
+     * with stride-2 phase planes (and for 1x1 with images batched without tails) measured
+     * slower (on a noisy machine) than the paths below on resnet_s2 and pw1x1: repacking dY
+     * for every task costs about what the cheaper packing saves there. */
+    if (CW_WIDE && x.wp <= CW_P && d->stride_h == 1 && d->stride_w == 1 && !x.direct) {
+        int64_t computed, useful;
+        if ((d->oh + x.eh) * x.wp <= CW_P) {
+            x.nb = CW_P / ((d->oh + x.eh) * x.wp);
+            if (x.nb > d->n) x.nb = d->n;
+            x.ny = d->oh;
+            computed = ((x.nb - 1) * (d->oh + x.eh) + d->oh - 1) * x.wp + d->ow;
+            useful = x.nb * x.ohw;
+        } else {
+            x.nb = 1;
+            x.ny = CW_P / x.wp;
+            computed = (x.ny - 1) * x.wp + d->ow;
+            useful = x.ny * d->ow;
+        }
+        const int junk = x.wp > d->ow || (x.nb > 1 && x.eh > 0);
+        /* and when a task has at least as many taps as output channels: the repacked dY
+         * (no rows) must cost less than the kh * kw shifted copies saved (nt rows) */
+        const int64_t ob_first = x.ocg < CW_OB ? x.ocg : CW_OB;
+        if (computed >= CW_P / 2 && 4 * useful >= 3 * computed && x.taps >= ob_first) {
+            x.wide = 1;
+            if (junk) {
+                pcnn_parallel_for_work(d->n, d->n * d->c * x.ihw, cw_finite_task, &x);
+                x.wide = __atomic_load_n(&x.nonfinite, __ATOMIC_RELAXED) == 0;
+            }
+        }
+    }
+
+    /* The in-place small-plane path (cw_run_flat) where the phase-plane path is not taken:
+     * stride 1, no padding, not 1x1, a plane of at most one chunk, at least 2/3 of what the
+     * tile computes real pixels (lenet2: 100 of 136); fewer than 96 output channels per
+     * group (more take the transposed path on AVX-512, which shares its packing among them). */
+    if (CW_FLAT && !x.wide && !x.direct && !padded && d->stride_h == 1 && d->stride_w == 1 &&
+        x.ocg < 96) {
+        const int64_t computed = (d->oh - 1) * d->iw + d->ow;
+        x.flat_dp = (computed + CW_V - 1) / CW_V * CW_V;
+        if (x.flat_dp <= CW_P && 3 * x.ohw >= 2 * computed) {
+            x.flat_nb = CW_P / x.flat_dp;
+            if (x.flat_nb > d->n) x.flat_nb = d->n;
+            x.flat = 1;
+            if (d->iw > d->ow) {
+                pcnn_parallel_for_work(d->n, d->n * d->c * x.ihw, cw_finite_task, &x);
+                x.flat = __atomic_load_n(&x.nonfinite, __ATOMIC_RELAXED) == 0;
+            }
+        }
+    }
+
+    /* The packing path packs its col rows once per task: when that is the larger cost
+     * (col is taps / oc times the size of dY) one task takes up to 2 * CW_OB output channels
+     * with half the taps (the accumulators stay the same size). Measured on resnet_s2. */
+    x.ob = CW_OB;
+    int64_t tb_cap = CW_TB;
+    if (!x.wide && !x.direct && x.ocg > CW_OB && x.ocg <= 2 * CW_OB && x.taps >= x.ocg) {
+        x.ob = 2 * CW_OB;
+        tb_cap = CW_TB / 2;
+    }
+    x.ob_blocks = (x.ocg + x.ob - 1) / x.ob;
+    /* Every task reads all of dY once: the wide path (whose packed planes stay small) takes
+     * more taps per task when the accumulators allow, but keeps at least 4 tasks. */
+    const int64_t ob_first2 = x.ocg < CW_OB ? x.ocg : CW_OB;
+    const int64_t tb_max = ((x.wide || x.flat) && ob_first2 <= 64) ? CW_TB_WIDE : tb_cap;
+    x.tb_blocks = (x.taps + tb_max - 1) / tb_max;
+    if ((x.wide || x.flat) && d->groups * x.ob_blocks * x.tb_blocks < 4) {
+        /* at least 4 tasks (2 threads), as long as each keeps >= 24 taps: with fewer, the
+         * dY repack per task costs more than the split gains (measured on cifar) */
+        /* cw_run_flat: 2 (lenet2, one thread: 2 tasks of 78 taps ~12 % faster than 4 of 42,
+         * each task repacks all of dY) */
+        const int64_t min_tasks = x.flat ? 2 : 4;
+        const int64_t want = (min_tasks + d->groups * x.ob_blocks - 1) / (d->groups * x.ob_blocks);
+        const int64_t most = x.taps / 24;
+        const int64_t blocks = want < most ? want : most;
+        if (blocks > x.tb_blocks) x.tb_blocks = blocks;
+    }
+    /* even out the blocks (a last, nearly empty block would unbalance the threads) */
+    x.tb = ((x.taps + x.tb_blocks - 1) / x.tb_blocks + CW_RT - 1) / CW_RT * CW_RT;
+    x.tb_blocks = (x.taps + x.tb - 1) / x.tb;
+    if (x.wide) {
+        const int64_t rows = (x.nb > 1 ? x.nb : 1) * (x.ny + x.eh);
+        x.wide_pitch = (rows * x.wp + CW_V - 1) / CW_V * CW_V + CW_V;
+        x.wide_nci = (x.tb + x.khw - 1) / x.khw + 1;
+    }
+#ifdef CW_TRANS
+    cw_trans_plan(&x, d); /* the transposed path where it pays (bwd_weights/trans.h) */
+#endif
+    int64_t ntasks;
+    if (pcnn_mul_i64(d->groups, x.ob_blocks * x.tb_blocks, &ntasks)) {
+        return PCNN_STATUS_UNSUPPORTED;
+    }
+
+    if (diff_bias != NULL || padded) {
+        float *sums = diff_bias;
+        if (sums == NULL) {
+            sums = pcnn_scratch_get(PCNN_SCRATCH_CONV_BIAS_SUMS, (size_t)d->oc * sizeof(float));
+            if (sums == NULL) {
+                return PCNN_STATUS_OUT_OF_MEMORY;
+            }
+        }
+        x.bias_sums = sums;
+        pcnn_parallel_for_work(d->oc, d->n * d->oc * x.ohw, cw_bias_task, &x);
+        int finite = 1;
+        for (int64_t o = 0; o < d->oc; ++o) {
+            finite &= isfinite(sums[o]) != 0;
+        }
+        if (padded && !finite) {
+            return PCNN_STATUS_UNSUPPORTED; /* see "Padding" in conv2d_bwd_weights-simd.h */
+        }
+    }
+
+    /* work in multiply-adds, saturated (only a thread-count hint) */
+    int64_t macs;
+    if (pcnn_mul_i64(d->n * d->oc, x.ohw, &macs) || pcnn_mul_i64(macs, x.taps, &macs)) {
+        macs = INT64_MAX;
+    }
+    pcnn_parallel_for_work(ntasks, macs, cw_task, &x);
+    if (x.flat) __atomic_fetch_add(&CW_FLAT_RUNS, 1, __ATOMIC_RELAXED);
+    return __atomic_load_n(&x.oom, __ATOMIC_RELAXED) ? PCNN_STATUS_OUT_OF_MEMORY
+                                                     : PCNN_STATUS_OK;
+}

@@ -1,0 +1,257 @@
+/*
+ * conv2d backward-weights, part of the conv2d_bwd_weights-simd.h template: the transposed
+ * path (cw_run_trans, AVX-512 only: included when the vector layer defines CW_TRANS and
+ * provides cw_bcast / cw_even / cw_transpose16): lanes along the taps, accumulators in
+ * registers over a whole image piece. cw_trans_plan (called by CW_NAME) decides where it
+ * runs; cw_task's CW_TRANS branch gets the scratch and calls cw_run_trans.
+ */
+
+/*
+ * Transposed path (CW_TRANS: the including file provides cw_bcast and cw_transpose16).
+ * Lanes run along the taps (dW's inner dimension) instead of the pixels:
+ *     acc[o][t-vector] += dY[n][o][p] (broadcast) * colT[n][p][t-vector]
+ * A task owns CW_TC = 4 * CW_V taps (4 vectors) and a range of output channels; for each
+ * piece of CW_KC pixels of one image it transposes its col rows (the src planes for the
+ * in-place 1x1 case, else the phase planes of cw_phase_planes read at per-tap offsets, or
+ * rows packed by cw_pack for stride_w > 2 or large planes) into colT[p][CW_TC] (32 KB: L1),
+ * then runs a 6 x 4 register tile (24 accumulators, 4 colT loads and 6 broadcast dY loads
+ * per 24 FMAs) over all its output channels. No horizontal sums, no masked pixel tails:
+ * every lane of dW[o][t] is one sequential chain over n, then p (fixed order: the result
+ * does not depend on the thread count).
+ */
+#define CW_TC (4 * CW_V)
+#ifndef CW_KC
+#define CW_KC 128 /* pixels per transposed piece (a multiple of CW_V) */
+#endif
+#define CW_TRO 6  /* output channels per register tile */
+
+/* colT[p][0, CW_TC) for p < len from rows[j][p], j < nt (zero for j >= nt) */
+static void cw_transpose_rows(float *colT, const float *const *rows, int64_t nt, int64_t len) {
+    for (int64_t jb = 0; jb < CW_TC; jb += CW_V) {
+        int64_t pb = 0;
+        if (jb + CW_V <= nt) {
+            for (; pb + CW_V <= len; pb += CW_V) {
+                cw_transpose16(colT + pb * CW_TC + jb, CW_TC, rows + jb, pb);
+            }
+        }
+        for (; pb < len; ++pb) { /* pixel tail, or taps past nt (zero) */
+            float *o = colT + pb * CW_TC + jb;
+            for (int64_t j = 0; j < CW_V; ++j) {
+                o[j] = (jb + j < nt) ? rows[jb + j][pb] : 0.0f;
+            }
+        }
+    }
+}
+
+/* Phase planes of channels ci0 .. ci0+nci of group g, image n (as in cw_run_wide, but
+ * whole images: rows [0, oh + eh) of width wp, zero where the input is padding), each
+ * x->tp_pitch floats apart; phase (py, px) of channel c at (c * sh * sw + py * sw + px).
+ * Each input row is first copied into `line` between zeros (at offset CW_LPAD), so that
+ * every phase row is then plain vector loads (and an even-lane permute for stride 2) with
+ * no bounds checks: measured the bounds-checked loads at ~10 % of resnet_s2. */
+#define CW_LPAD 16
+static void cw_phase_planes(const cw_ctx *x, float *out, float *line, int64_t n, int64_t g,
+                            int64_t ci0, int64_t nci) {
+    const pcnn_conv2d_desc *d = x->d;
+    const int64_t wp = x->wp, iw = d->iw, ih = d->ih, rows = d->oh + x->eh;
+    const int64_t sh = d->stride_h, sw = d->stride_w, pt = d->pad_top, pl = d->pad_left;
+    const float *planes = x->src + (n * d->c + g * x->cg + ci0) * x->ihw;
+    memset(line, 0, (size_t)x->tp_line * sizeof(float));
+    for (int64_t c = 0; c < nci; ++c) {
+        for (int64_t py = 0; py < sh; ++py) {
+            for (int64_t r = 0; r < rows; ++r) {
+                const int64_t iy = r * sh + py - pt;
+                if (iy < 0 || iy >= ih) {
+                    for (int64_t px = 0; px < sw; ++px) {
+                        float *o = out + ((c * sh + py) * sw + px) * x->tp_pitch + r * wp;
+                        /* whole vectors: may run up to CW_V - 1 floats into the next row
+                         * (written next) or the slack after the plane */
+                        for (int64_t k = 0; k < wp; k += CW_V) cw_store(o + k, cw_zero());
+                    }
+                    continue;
+                }
+                const float *row = planes + c * x->ihw + iy * iw;
+                int64_t i = 0;
+                for (; i + CW_V <= iw; i += CW_V) cw_store(line + CW_LPAD + i, cw_load(row + i));
+                if (i < iw) { /* the zeros after the row must stay */
+                    for (; i < iw; ++i) line[CW_LPAD + i] = row[i];
+                }
+                for (int64_t px = 0; px < sw; ++px) {
+                    float *o = out + ((c * sh + py) * sw + px) * x->tp_pitch + r * wp;
+                    const float *l = line + CW_LPAD + px - pl; /* l[k * sw] = column k */
+                    if (sw == 1) {
+                        for (int64_t k = 0; k < wp; k += CW_V) cw_store(o + k, cw_load(l + k));
+                    } else { /* sw == 2 */
+                        for (int64_t k = 0; k < wp; k += CW_V)
+                            cw_store(o + k, cw_even(l + 2 * k));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* colT[(y * ow + x)][0, CW_TC) for output rows y < ny (of the piece), x < ow, from the
+ * phase-plane rows rows[j] + y * wp + x (zero for taps j >= nt). Whole 16 x 16 blocks are
+ * transposed even past the end of an output row: the extra colT rows are rewritten by the
+ * next block (pixels run in increasing order) or fall into the slack after the piece, and
+ * the extra reads stay inside the planes' slack; those values are never used. */
+static void cw_transpose_phase(float *colT, const float *const *rows, int64_t nt, int64_t ny,
+                               int64_t ow, int64_t wp) {
+    for (int64_t jb = 0; jb < CW_TC; jb += CW_V) {
+        if (jb + CW_V <= nt) {
+            for (int64_t y = 0; y < ny; ++y) {
+                for (int64_t xb = 0; xb < ow; xb += CW_V) {
+                    cw_transpose16(colT + (y * ow + xb) * CW_TC + jb, CW_TC, rows + jb,
+                                   y * wp + xb);
+                }
+            }
+        } else {
+            for (int64_t y = 0; y < ny; ++y) {
+                for (int64_t xx = 0; xx < ow; ++xx) {
+                    float *o = colT + (y * ow + xx) * CW_TC + jb;
+                    for (int64_t j = 0; j < CW_V; ++j) {
+                        o[j] = (jb + j < nt) ? rows[jb + j][y * wp + xx] : 0.0f;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* the 6 x 4 tiles over all of a task's output channels for one piece of len pixels */
+static inline void cw_trans_tiles(float *acc, const float *colT, const float *dyb,
+                                  int64_t ohw, int64_t len, int64_t no) {
+    for (int64_t r0 = 0; r0 < no; r0 += CW_TRO) {
+        const float *dy[CW_TRO];
+        for (int r = 0; r < CW_TRO; ++r) {
+            /* rows past the task's last are duplicates: computed, not stored */
+            dy[r] = dyb + ((r0 + r < no) ? r0 + r : no - 1) * ohw;
+        }
+        float *a = acc + r0 * CW_TC;
+        cw_vf v[CW_TRO][4];
+#pragma GCC unroll 8
+        for (int r = 0; r < CW_TRO; ++r) {
+#pragma GCC unroll 4
+            for (int k = 0; k < 4; ++k) v[r][k] = cw_load(a + (r * 4 + k) * CW_V);
+        }
+        for (int64_t p = 0; p < len; ++p) {
+            const float *c = colT + p * CW_TC;
+            const cw_vf c0 = cw_load(c), c1 = cw_load(c + CW_V);
+            const cw_vf c2 = cw_load(c + 2 * CW_V), c3 = cw_load(c + 3 * CW_V);
+#pragma GCC unroll 8
+            for (int r = 0; r < CW_TRO; ++r) {
+                const cw_vf b = cw_bcast(dy[r] + p);
+                v[r][0] = cw_fma(b, c0, v[r][0]);
+                v[r][1] = cw_fma(b, c1, v[r][1]);
+                v[r][2] = cw_fma(b, c2, v[r][2]);
+                v[r][3] = cw_fma(b, c3, v[r][3]);
+            }
+        }
+#pragma GCC unroll 8
+        for (int r = 0; r < CW_TRO; ++r) {
+#pragma GCC unroll 4
+            for (int k = 0; k < 4; ++k) cw_store(a + (r * 4 + k) * CW_V, v[r][k]);
+        }
+    }
+}
+
+__attribute__((noinline)) static void cw_run_trans(const cw_ctx *x, float *acc, float *colT,
+                                                   float *packed, int64_t g, int64_t t0,
+                                                   int64_t nt, int64_t o0, int64_t no) {
+    const pcnn_conv2d_desc *d = x->d;
+    const int64_t ohw = x->ohw, ow = d->ow;
+    const float *rows[CW_TC];
+    if (x->tphase) {
+        /* taps as offsets into the phase planes of the task's channels */
+        const int64_t khw = x->khw, kw = d->kw, sh = d->stride_h, sw = d->stride_w;
+        const int64_t dh = d->dilation_h, dwl = d->dilation_w, wp = x->wp;
+        const int64_t ci0 = t0 / khw, nci = (t0 + nt - 1) / khw - ci0 + 1;
+        int64_t off[CW_TC];
+        for (int64_t j = 0; j < nt; ++j) {
+            const int64_t t = t0 + j;
+            const int64_t ci = t / khw;
+            const int64_t ky = (t - ci * khw) / kw;
+            const int64_t kx = t - ci * khw - ky * kw;
+            const int64_t phase = (ky * dh) % sh * sw + (kx * dwl) % sw;
+            off[j] = ((ci - ci0) * sh * sw + phase) * x->tp_pitch + (ky * dh) / sh * wp +
+                     (kx * dwl) / sw;
+        }
+        const int64_t ny = CW_KC / ow; /* output rows per piece (ow <= CW_KC) */
+        for (int64_t n = 0; n < d->n; ++n) {
+            /* the input row copy first, then the planes */
+            cw_phase_planes(x, packed + x->tp_line, packed, n, g, ci0, nci);
+            for (int64_t y0 = 0; y0 < d->oh; y0 += ny) {
+                const int64_t nyc = (d->oh - y0 < ny) ? d->oh - y0 : ny;
+                for (int64_t j = 0; j < nt; ++j) rows[j] = packed + x->tp_line + off[j] + y0 * wp;
+                cw_transpose_phase(colT, rows, nt, nyc, ow, wp);
+                const float *dyb = x->diff_dst + (n * d->oc + o0) * ohw + y0 * ow;
+                cw_trans_tiles(acc, colT, dyb, ohw, nyc * ow, no);
+            }
+        }
+    } else {
+        for (int64_t n = 0; n < d->n; ++n) {
+            for (int64_t p0 = 0; p0 < ohw; p0 += CW_KC) {
+                const int64_t len = (ohw - p0 < CW_KC) ? ohw - p0 : CW_KC;
+                if (x->direct) {
+                    const float *base = x->src + (n * d->c + g * x->cg + t0) * x->ihw + p0;
+                    for (int64_t j = 0; j < nt; ++j) rows[j] = base + j * x->ihw;
+                } else {
+                    cw_pack(x, packed, n, g, t0, nt, p0, len);
+                    for (int64_t j = 0; j < nt; ++j) rows[j] = packed + j * CW_PITCH;
+                }
+                cw_transpose_rows(colT, rows, nt, len);
+                const float *dyb = x->diff_dst + (n * d->oc + o0) * ohw + p0;
+                cw_trans_tiles(acc, colT, dyb, ohw, len, no);
+            }
+        }
+    }
+    for (int64_t r = 0; r < no; ++r) {
+        float *dw = x->diff_weights + (o0 + r) * x->taps + t0;
+        memcpy(dw, acc + r * CW_TC, (size_t)nt * sizeof(float));
+    }
+}
+
+/* CW_NAME's choice of the transposed path (after the other paths' choices) and its blocking */
+static inline __attribute__((always_inline)) void cw_trans_plan(cw_ctx *x,
+                                                                const pcnn_conv2d_desc *d) {
+    /* The transposed path where it measured faster: not the stride-1 shapes of the
+     * phase-plane path, at least 96 output channels per group (the packing and transposes
+     * are shared by all of a task's output channels, and the last 6-row tile wastes less)
+     * and at least 85 % of the tap lanes real (resnet_s2, pw1x1: all). Measured slower on
+     * lenet2 (16 output channels) and big7x7 (64 output channels, 147 taps). */
+    const int64_t tc_blocks = (x->taps + CW_TC - 1) / CW_TC;
+    if (!x->wide && !x->flat && x->ocg >= 96 && 100 * x->taps >= 85 * tc_blocks * CW_TC) {
+        x->trans = 1;
+        x->tb = CW_TC;
+        x->tb_blocks = (x->taps + CW_TC - 1) / CW_TC;
+        /* every task owns all output channels of its group unless that leaves fewer than
+         * 4 tasks: then split them (each split repeats the transposes) */
+        x->ob_blocks = 1;
+        if (d->groups * x->tb_blocks < 4) {
+            x->ob_blocks = (4 + d->groups * x->tb_blocks - 1) / (d->groups * x->tb_blocks);
+        }
+        x->ob = ((x->ocg + x->ob_blocks - 1) / x->ob_blocks + CW_TRO - 1) / CW_TRO * CW_TRO;
+        x->ob_blocks = (x->ocg + x->ob - 1) / x->ob;
+        /* col from phase planes (one de-interleaving copy of the task's channels per image,
+         * then the transposes read the taps at offsets) rather than cw_pack's kh * kw
+         * shifted copies: measured the packing at ~20 % of resnet_s2 */
+        if (!x->direct && d->ow <= CW_KC && d->stride_w <= 2 && d->pad_left <= CW_LPAD) {
+            x->tphase = 1;
+            /* rows of the planes plus slack for the whole-block reads past the last row */
+            x->tp_pitch = ((d->oh + x->eh) * x->wp + 2 * CW_V + CW_V - 1) / CW_V * CW_V;
+            x->tp_nci = (CW_TC - 1) / x->khw + 2;
+            /* the row at CW_LPAD, zeros around it up to the last column a phase row reads
+             * (whole vectors: sw * (wp rounded up to CW_V) + CW_V past px - pad_left) */
+            const int64_t reach = CW_LPAD + 1 + d->stride_w * ((x->wp + CW_V - 1) / CW_V * CW_V) +
+                                  CW_V;
+            x->tp_line = ((reach > CW_LPAD + d->iw ? reach : CW_LPAD + d->iw) + CW_V - 1) /
+                         CW_V * CW_V;
+            /* large planes: cw_pack instead (the planes would not stay in cache, and for
+             * 1x1 stride 2 most of them are never read) */
+            if (x->tp_nci * d->stride_h * d->stride_w * x->tp_pitch > ((int64_t)1 << 18)) {
+                x->tphase = 0;
+            }
+        }
+    }
+}

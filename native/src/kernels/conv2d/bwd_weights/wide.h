@@ -1,0 +1,128 @@
+/*
+ * conv2d backward-weights, part of the conv2d_bwd_weights-simd.h template: the stride-1
+ * phase-plane path (cw_run_wide): one zero-padded copy of the input planes serves every tap
+ * at an offset, dY repacked to that row width.
+ */
+
+/*
+ * Phase-plane path. With strides sh, sw the zero-padded input plane splits into sh * sw
+ * phase planes (rows = py mod sh, columns = px mod sw); tap (ky, kx) reads phase
+ * ((ky * dh) mod sh, (kx * dw) mod sw) with stride 1, shifted by ((ky * dh) / sh rows,
+ * (kx * dw) / sw columns). With phase rows stored back to back with width wp = ow +
+ * ((kw - 1) * dw) / sw and output pixel (y, ox) indexed y * wp + ox, the col row of every
+ * tap of a channel is a phase plane at an offset: packing is one (de-interleaving) copy of
+ * the input instead of kh * kw shifted copies, and the tile runs one long contiguous loop.
+ * Small planes are batched nb images per chunk, image b at phase rows b * R (R = oh + eh):
+ * the index then also has junk rows. Junk columns (ox >= ow) and junk rows hold real input
+ * values; dY is repacked with the same layout and zeros there, so they add 0 * x. That is
+ * exact unless x is infinite or NaN, so this path is only taken when src is all finite or
+ * the layout has no junk (checked up front). Called for stride 1 only (see CW_NAME).
+ */
+/* noinline: inlined into cw_task it made the compiler's code for the other paths slower */
+__attribute__((noinline)) static void cw_run_wide(const cw_ctx *x, float *acc,
+                                                  float *planes_buf, float *dyk, int64_t g,
+                                                  int64_t t0, int64_t nt, int64_t nt_pad,
+                                                  int64_t o0, int64_t no, int64_t no_pad) {
+    const pcnn_conv2d_desc *d = x->d;
+    const int64_t wp = x->wp, ow = d->ow, oh = d->oh, iw = d->iw, ih = d->ih;
+    const int64_t pl = d->pad_left, pt = d->pad_top, khw = x->khw, kw = d->kw;
+    const int64_t sh = d->stride_h, sw = d->stride_w, dh = d->dilation_h, dwl = d->dilation_w;
+    const int64_t pitch = x->wide_pitch, eh = x->eh, nphase = sh * sw;
+    const int64_t ci0 = t0 / khw, nci = (t0 + nt - 1) / khw - ci0 + 1;
+    const float *colp[CW_TB_WIDE + CW_TB + CW_RT];
+    for (int64_t j = 0; j < nt; ++j) {
+        const int64_t t = t0 + j;
+        const int64_t ci = t / khw;
+        const int64_t ky = (t - ci * khw) / kw;
+        const int64_t kx = t - ci * khw - ky * kw;
+        const int64_t phase = (ky * dh) % sh * sw + (kx * dwl) % sw;
+        colp[j] = planes_buf + ((ci - ci0) * nphase + phase) * pitch + (ky * dh) / sh * wp +
+                  (kx * dwl) / sw;
+    }
+    for (int64_t j = nt; j < nt_pad; ++j) colp[j] = colp[nt - 1];
+    const int64_t dpitch = (CW_P + CW_V - 1) / CW_V * CW_V; /* dY row of a chunk: <= CW_P */
+    const int64_t per = x->nb > 1 ? x->nb : 1;
+    for (int64_t n0 = 0; n0 < d->n; n0 += per) {
+        const int64_t nb = (d->n - n0 < per) ? d->n - n0 : per;
+        for (int64_t y0 = 0; y0 < oh; y0 += x->ny) {
+            const int64_t nyc = (oh - y0 < x->ny) ? oh - y0 : x->ny;
+            const int64_t rimg = nyc + eh; /* phase rows per image */
+            /* the last valid pixel ends the loop: reads then stay inside the planes */
+            const int64_t len = ((nb - 1) * rimg + nyc - 1) * wp + ow;
+            /* phase planes of this task's channels */
+            for (int64_t b = 0; b < nb; ++b) {
+                const float *src_planes =
+                    x->src + ((n0 + b) * d->c + g * x->cg + ci0) * x->ihw;
+                for (int64_t c = 0; c < nci; ++c) {
+                    const float *plane = src_planes + c * x->ihw;
+                    for (int64_t py = 0; py < sh; ++py) {
+                        for (int64_t px = 0; px < sw; ++px) {
+                            float *out = planes_buf + ((c * nphase) + py * sw + px) * pitch +
+                                         b * rimg * wp;
+                            for (int64_t r = 0; r < rimg; ++r) {
+                                const int64_t iy = (y0 + r) * sh + py - pt;
+                                float *o = out + r * wp;
+                                /* whole vectors: may run up to CW_V - 1 floats into what is
+                                 * written next (or the slack after the buffer) */
+                                if (iy < 0 || iy >= ih) {
+                                    for (int64_t k = 0; k < wp; k += CW_V) {
+                                        cw_store(o + k, cw_zero());
+                                    }
+                                    continue;
+                                }
+                                const float *row = plane + iy * iw;
+                                const int64_t ix0 = px - pl;
+                                for (int64_t k = 0; k < wp; k += CW_V)
+                                    cw_store(o + k, cw_load_row(row, ix0 + k, iw));
+                            }
+                        }
+                    }
+                }
+            }
+            /* dY in the same layout, zero in the junk columns and rows */
+            for (int64_t r = 0; r < no; ++r) {
+                float *o = dyk + r * dpitch;
+                for (int64_t b = 0; b < nb; ++b) {
+                    const float *row =
+                        x->diff_dst + (((n0 + b) * d->oc + o0 + r) * x->ohw + y0 * ow);
+                    if (r + CW_PF_ROWS < no) {
+                        /* dY comes from memory once per task: fetch ahead of the copy */
+                        const float *next = row + CW_PF_ROWS * x->ohw;
+                        for (int64_t q = 0; q < nyc * ow; q += 16) { /* 64-byte lines */
+                            cw_prefetch(next + q);
+                        }
+                    }
+                    float *ob = o + b * rimg * wp;
+                    for (int64_t y = 0; y < rimg; ++y) {
+                        float *oy = ob + y * wp;
+                        const int last = b + 1 == nb && y + 1 == nyc;
+                        if (y >= nyc) {
+                            if (b + 1 < nb) {
+                                for (int64_t k = 0; k < wp; ++k) oy[k] = 0.0f;
+                            }
+                            continue;
+                        }
+                        const float *in = row + y * ow;
+                        int64_t k = 0;
+                        for (; k + CW_V <= ow; k += CW_V) cw_store(oy + k, cw_load(in + k));
+                        if (k < ow) cw_store(oy + k, cw_load_first(in + k, (int)(ow - k)));
+                        /* junk columns (the stores above may have run into them: rewrite) */
+                        for (int64_t j = ow; j < wp && !last; ++j) oy[j] = 0.0f;
+                        if (last) break;
+                    }
+                }
+            }
+            for (int64_t tt = 0; tt < nt_pad; tt += CW_RT) {
+                for (int64_t r0 = 0; r0 < no_pad; r0 += CW_RO) {
+                    const float *dyp[CW_RO];
+                    for (int r = 0; r < CW_RO; ++r) {
+                        const int64_t rr = (r0 + r < no) ? r0 + r : no - 1;
+                        dyp[r] = dyk + rr * dpitch;
+                    }
+                    float *a = acc + (r0 * nt_pad + tt * CW_RO) * CW_V;
+                    cw_tile(a, dyp, colp + tt, len, 1, 0, 0);
+                }
+            }
+        }
+    }
+}

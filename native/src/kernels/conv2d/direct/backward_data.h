@@ -1,0 +1,231 @@
+/*
+ * conv2d direct, part of the conv2d-direct.h template: the backward-data task (bwd_task), the
+ * same engine run over diff_dst with the transposed filter: per stride phase of diff_src a
+ * stride-1 correlation, phases computed into a small buffer and interleaved back
+ * (interleave_phases).
+ */
+
+/* out[sw*u + ph] = s[ph*ustride + u] for the `width` columns of a diff_src row: the
+ * backward stride phases, computed separately, are woven back together. This runs once per
+ * row and channel, so it must cost far less than the row's multiply-adds (for a 3x3
+ * stride-2 layer only ~2.25*ci per pixel): stride 2 uses a vector interleave, other
+ * strides a division-free scalar loop. Pure copies: the values are bit-exact. */
+static inline void interleave_phases(float *out, const float *s, int64_t sw, int64_t ustride,
+                                     int64_t width) {
+    if (sw == 2) {
+        interleave_phases2(out, s, ustride, width); /* the vector layer */
+        return;
+    }
+    for (int64_t ph = 0; ph < sw; ++ph) {
+        const float *sp = s + ph * ustride;
+        for (int64_t u = 0, ix = ph; ix < width; ++u, ix += sw) {
+            out[ix] = sp[u];
+        }
+    }
+}
+
+/* diff_src row iy reads every ky it can (ky with (iy + pt - ky*dh) divisible by sh) from
+ * inside diff_dst: then rows iy and iy + sh have the same ky list, one diff_dst row apart. */
+static inline int bwd_row_full(const pcnn_conv2d_desc *d, int64_t iy) {
+    for (int64_t ky = 0; ky < d->kh; ++ky) {
+        const int64_t ty = iy + d->pad_top - ky * d->dilation_h;
+        if (floor_div(ty, d->stride_h) * d->stride_h == ty &&
+            (ty < 0 || ty / d->stride_h >= d->oh)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Backward-data task: rows [y0, y1) of diff_src (engine output rows), all stride phases.
+ * ------------------------------------------------------------------------------------- */
+static void bwd_task(void *p, int64_t t) {
+    job_t *j = p;
+    const pcnn_conv2d_desc *d = j->d;
+    int64_t n, g, rc, bc;
+    task_coords(j, t, &n, &g, &rc, &bc);
+    const int64_t y0 = rc * j->rows_per_task; /* diff_src rows */
+    const int64_t y1 = imin(d->ih, y0 + j->rows_per_task);
+    const int64_t b0 = bc * j->blocks_per_task;
+    const int64_t b1 = imin(j->nblocks, b0 + j->blocks_per_task);
+    const int64_t sh = d->stride_h, sw = d->stride_w, dh = d->dilation_h, dw = d->dilation_w;
+    const int64_t kh = d->kh, kw = d->kw;
+    const int64_t pt = d->pad_top, pl = d->pad_left;
+    const float *dd = j->in + (n * d->oc + g * j->ci_g) * d->oh * d->ow;
+
+    /* diff_dst rows this task reads: y*sh = iy + pt - ky*dh. The padded copy also holds
+     * the zero rows above and below diff_dst that the task's taps reach (vertical padding),
+     * so that every row of a residue class mod sh has the same taps and row-mode tiles
+     * can take any rows. Outside row mode (and reading in place) out-of-range rows are
+     * dropped from the tap lists instead: multiplying zeros there would only add work
+     * (~17% for the 5x5 LeNet layer). */
+    const int vpad = !j->direct && (j->rowmode || j->nr > 1);
+    int64_t yy_lo = ceil_div(y0 + pt - (kh - 1) * dh, sh);
+    int64_t yy_hi = floor_div(y1 - 1 + pt, sh);
+    if (!vpad) {
+        yy_lo = imax(0, yy_lo);
+        yy_hi = imin(d->oh - 1, yy_hi);
+    }
+    const int64_t nrows = yy_hi >= yy_lo ? yy_hi - yy_lo + 1 : 0;
+
+    const size_t tap_bytes = (size_t)(2 * kh * kw) * sizeof(int64_t);
+    /* + VL zeroed floats of slack: in row mode the whole-vector loads of a tile's first
+     * rows may run up to VL floats past the start of the copy's last row */
+    size_t in_bytes = j->direct ? 0 : (size_t)(j->ci_g * nrows * j->row_w + VL) * sizeof(float);
+    /* stride phases are computed into obuf[ocb][row][phase][uw_max], then interleaved */
+    const size_t out_bytes =
+        sw > 1 ? (size_t)(OCB_LIMIT * ROWS_MAX * sw * (j->uw_max + VL)) * sizeof(float) : 0;
+    const size_t a1 = (tap_bytes + 63) & ~(size_t)63;
+    const size_t a2 = (in_bytes + 63) & ~(size_t)63;
+    char *scr = pcnn_scratch_get(PCNN_SCRATCH_CONV_TASK, a1 + a2 + out_bytes + 64);
+    if (scr == NULL) {
+        mark_failed(j);
+        return;
+    }
+    int64_t *tap_in = (int64_t *)scr;
+    int64_t *tap_w = tap_in + kh * kw;
+    float *obuf = (float *)(scr + a1 + a2);
+
+    const float *base;
+    int64_t cstride, rstride;
+    if (j->direct) { /* sw == 1, every tap column in range: read diff_dst in place */
+        base = dd + yy_lo * d->ow;
+        rstride = d->ow;
+        cstride = d->oh * d->ow;
+    } else {
+        /* buf[ci][row][m] = diff_dst column m - padl (0 outside) */
+        float *buf = (float *)(scr + a1);
+        const int64_t rw = j->row_w;
+        memset(buf + j->ci_g * nrows * rw, 0, VL * sizeof(float));
+        for (int64_t ci = 0; ci < j->ci_g; ++ci) {
+            for (int64_t r = 0; r < nrows; ++r) {
+                float *brow = buf + (ci * nrows + r) * rw;
+                if (yy_lo + r < 0 || yy_lo + r >= d->oh) { /* vertical padding */
+                    memset(brow, 0, (size_t)rw * sizeof(float));
+                    continue;
+                }
+                const float *srow = dd + (ci * d->oh + yy_lo + r) * d->ow;
+                const int64_t lo = imin(j->padl, rw);
+                const int64_t cnt = imax(0, imin(d->ow, rw - j->padl));
+                memset(brow, 0, (size_t)lo * sizeof(float));
+                memcpy(brow + lo, srow, (size_t)cnt * sizeof(float));
+                memset(brow + lo + cnt, 0, (size_t)(rw - lo - cnt) * sizeof(float));
+            }
+        }
+        base = buf;
+        rstride = rw;
+        cstride = nrows * rw;
+    }
+    /* In the direct case padl is 0 and columns are diff_dst columns. */
+    const int64_t col0 = j->direct ? 0 : j->padl;
+    /* diff_src rows per tile */
+    const int nvr = j->rowmode ? j->nv : (j->nr > 1 ? j->nr : 1);
+    const int64_t obuf_rstride = sw * j->uw_max;     /* obuf: one row of all phases */
+    const int64_t obuf_cstride = ROWS_MAX * obuf_rstride; /* obuf: one channel */
+
+    ukr_args a;
+    a.in_cstride = cstride;
+    a.ci_count = j->ci_g;
+    a.tap_in = tap_in;
+    a.tap_w = tap_w;
+    a.bias = NULL;
+    const int64_t plane = d->ih * d->iw;
+    const int64_t dh_q = dh / sh, dh_r = dh % sh; /* dilations as quotient and remainder */
+    const int64_t dw_q = dw / sw, dw_r = dw % sw;
+    /* Blocks outer, rows and phases inner (weights of a block stay in cache). */
+    for (int64_t b = b0; b < b1; ++b) {
+        int64_t o0, ocb;
+        block_range(j, b, &o0, &ocb);
+        const int64_t c0 = g * j->co_g + o0;
+        a.w = task_block_weights(j, g, b);
+        if (a.w == NULL) {
+            mark_failed(j);
+            return;
+        }
+        a.w_cstride = j->kt * ocb;
+        /* Rows of one residue class mod sh, in order. In row mode up to nvr rows iy,
+         * iy+sh, ... whose ky taps are all inside diff_dst share one tap list (shifted by
+         * one diff_dst row each) and form one tile: one vector per row. Each pixel's sum
+         * is the same instruction sequence in any tile, so the grouping (which depends on
+         * the task split) never changes a bit. */
+        for (int64_t res = 0; res < sh && y0 + res < y1; ++res) {
+            for (int64_t iy = y0 + res; iy < y1;) {
+                int64_t rows = 1;
+                if (nvr > 1 && (vpad || bwd_row_full(d, iy))) {
+                    while (rows < nvr && iy + rows * sh < y1 &&
+                           (vpad || bwd_row_full(d, iy + rows * sh))) {
+                        ++rows;
+                    }
+                }
+                float *out_row = j->out + ((n * d->c + c0) * d->ih + iy) * d->iw;
+                for (int64_t ph = 0; ph < sw && ph < d->iw; ++ph) {
+                    /* diff_src columns ix = sw*u + ph, u < uw */
+                    const int64_t uw = ceil_div(d->iw - ph, sw);
+                    /* ty = iy + pt - ky*dh = yy*sh + ry and tx = ph + pl - kx*dw = qx*sw + rx
+                     * (floor division) are stepped along ky / kx without dividing: this
+                     * list is rebuilt for every tile row group, which matters for tiny
+                     * layers. A tap exists where the remainder is 0. */
+                    int64_t nt = 0;
+                    int64_t yy = floor_div(iy + pt, sh), ry = iy + pt - yy * sh;
+                    const int64_t qx0 = floor_div(ph + pl, sw), rx0 = ph + pl - qx0 * sw;
+                    for (int64_t ky = 0; ky < kh; ++ky) {
+                        if (ry == 0 && (vpad || (yy >= 0 && yy < d->oh))) {
+                            int64_t qx = qx0, rx = rx0;
+                            for (int64_t kx = 0; kx < kw; ++kx) {
+                                if (rx == 0) {
+                                    /* diff_dst column u + qx; out-of-range columns read the
+                                     * zero pad */
+                                    tap_in[nt] = (yy - yy_lo) * rstride + col0 + qx;
+                                    tap_w[nt] = (ky * kw + kx) * ocb;
+                                    ++nt;
+                                }
+                                qx -= dw_q;
+                                rx -= dw_r;
+                                if (rx < 0) {
+                                    rx += sw;
+                                    --qx;
+                                }
+                            }
+                        }
+                        yy -= dh_q;
+                        ry -= dh_r;
+                        if (ry < 0) {
+                            ry += sh;
+                            --yy;
+                        }
+                    }
+                    a.ntaps = nt;
+                    float *dst = sw == 1 ? out_row : obuf + ph * j->uw_max;
+                    a.out_ostride = sw == 1 ? plane : obuf_cstride;
+                    if (j->rowmode) {
+                        /* row mode (uw <= VL): vector k = row iy + k*sh, masked to uw */
+                        a.in = base;
+                        a.out = dst;
+                        a.in_vstride = rstride;
+                        a.out_vstride = sw == 1 ? sh * d->iw : obuf_rstride;
+                        a.mid = vmask_first(uw);
+                        a.last = a.mid;
+                        ukr_table[ocb][rows](&a);
+                    } else if (j->nr > 1) {
+                        /* 2-D tiles: rows iy, iy+sh, ... one diff_dst row apart */
+                        run_rows2d(&a, uw, rows, j->nv, ocb, dst,
+                                   sw == 1 ? sh * d->iw : obuf_rstride, base, rstride);
+                    } else {
+                        run_row(&a, uw, j->nv, ocb, dst, base);
+                    }
+                }
+                if (sw > 1) { /* interleave the phases into diff_src */
+                    for (int64_t k = 0; k < rows; ++k) {
+                        for (int64_t jj = 0; jj < ocb; ++jj) {
+                            interleave_phases(out_row + jj * plane + k * sh * d->iw,
+                                              obuf + jj * obuf_cstride + k * obuf_rstride, sw,
+                                              j->uw_max, d->iw);
+                        }
+                    }
+                }
+                iy += rows * sh;
+            }
+        }
+    }
+}

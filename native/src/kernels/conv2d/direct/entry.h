@@ -1,0 +1,145 @@
+/*
+ * conv2d direct, part of the conv2d-direct.h template: the two entry points. Each checks what
+ * the vector paths cannot take (non-finite weights with padding, huge padded copies),
+ * chooses the job's shape (tile width, channel blocks, in place or copied, row mode, 2-D
+ * tiles) and runs it. These heuristics decide which of the paths in direct/ serves a call.
+ */
+
+/* Non-finite weights: the padded paths multiply the zero padding by every weight
+ * (0 * Inf = NaN) where the scalar kernel skips the tap: such calls go to the scalar kernel
+ * (UNSUPPORTED), which defines the result. has_nonfinite (the vector layer) is O(weights),
+ * once per call. */
+
+PCNN_INTERNAL int32_t PCNN_DIRECT_FWD(const pcnn_conv2d_desc *desc, const float *src,
+                                      const float *weights, const float *bias, float *dst) {
+    /* padding is multiplied as zeros here: a non-finite weight would give NaN where the
+     * scalar kernel skips the tap */
+    if ((desc->pad_top | desc->pad_bottom | desc->pad_left | desc->pad_right) != 0 &&
+        has_nonfinite(weights, desc->oc * (desc->c / desc->groups) * desc->kh * desc->kw)) {
+        return PCNN_STATUS_UNSUPPORTED;
+    }
+    const pcnn_conv2d_desc d = flatten_if_pointwise(desc);
+    job_t j;
+    memset(&j, 0, sizeof j);
+    j.d = &d;
+    j.bwd = 0;
+    j.in = src;
+    j.out = dst;
+    j.bias = bias;
+    j.weights = weights;
+    j.groups = d.groups;
+    j.ci_g = d.c / d.groups;
+    j.co_g = d.oc / d.groups;
+    j.in_h = d.ih;
+    j.in_w = d.iw;
+    j.out_h = d.oh;
+    j.out_w = d.ow;
+    j.kt = d.kh * d.kw;
+    j.nv = choose_nv(d.ow);
+    j.nblocks = ceil_div(j.co_g, ocb_max_for_nv[j.nv]);
+    /* In place when every read column is inside the row: stride 1, no left padding and
+     * the right padding never reached. */
+    j.direct = d.stride_w == 1 && d.pad_left == 0 && (d.ow - 1) + (d.kw - 1) * d.dilation_w < d.iw;
+    j.row_w = d.ow + ((d.kw - 1) * d.dilation_w) / d.stride_w;
+    /* The padded copy spans every row and column between the first and the last tap,
+     * padding and rows the stride skips included: with padding or stride far larger than
+     * the image (a valid desc, e.g. a 1x2 input with padding and stride 46340) that is
+     * gigabytes and seconds for a few outputs, where the scalar kernel costs only its
+     * outputs' taps. Such shapes go to the scalar kernel. (Found by native/fuzz.) The
+     * row span is at most the padded height, so it fits in int64. */
+    if (!j.direct) {
+        const int64_t rows = (d.oh - 1) * d.stride_h + (d.kh - 1) * d.dilation_h + 1;
+        const int64_t copy = sat_mul(rows, sat_mul(d.stride_w, j.row_w));
+        if (copy / 4 > d.ih * d.iw + d.oh * d.ow + 1024) {
+            return PCNN_STATUS_UNSUPPORTED;
+        }
+    }
+    /* Rows narrower than a vector (e.g. 14 wide at 16 lanes): tiles of nv rows instead
+     * of one-vector tiles. The whole-vector reads of a tile's first rows stay inside the
+     * padded copy (it has slack); in place, a tile only takes rows whose reads stay inside
+     * the plane (fwd_inplace_vector_fits). */
+    j.rowmode = d.ow <= VL && d.oh >= 2;
+    if (j.rowmode) {
+        j.nv = NV_MAX;
+        j.nblocks = ceil_div(j.co_g, ocb_max_for_nv[j.nv]);
+    }
+    j.macs = sat_mul(d.n * d.oc * d.oh * d.ow, j.ci_g * j.kt); /* dst and w counts fit */
+    plan_tasks(&j, d.n, d.oh, tiles_for(d.ow, j.nv), j.co_g * j.ci_g * j.kt * d.ow,
+               j.rowmode ? j.nv : 1, ceil_div((d.kh - 1) * d.dilation_h, d.stride_h));
+    return run_job(&j, is_pointwise(&j) ? pw_task : fwd_task,
+                   d.n * d.groups * j.row_chunks * j.block_chunks);
+}
+
+PCNN_INTERNAL int32_t PCNN_DIRECT_BWD_DATA(const pcnn_conv2d_desc *desc, const float *diff_dst,
+                                           const float *weights, float *diff_src) {
+    /* the transposed convolution reads zeros around diff_dst (and, for vertical padding
+     * and 2-D tiles, whole zero rows) even without forward padding: a non-finite weight
+     * would give NaN where the scalar kernel skips the tap */
+    if (has_nonfinite(weights, desc->oc * (desc->c / desc->groups) * desc->kh * desc->kw)) {
+        return PCNN_STATUS_UNSUPPORTED;
+    }
+    const int32_t flat = flat_bwd_data(desc, diff_dst, weights, diff_src);
+    if (flat != PCNN_STATUS_UNSUPPORTED) {
+        return flat;
+    }
+    const pcnn_conv2d_desc d = flatten_if_pointwise(desc);
+    job_t j;
+    memset(&j, 0, sizeof j);
+    j.d = &d;
+    j.bwd = 1;
+    j.in = diff_dst;
+    j.out = diff_src;
+    j.bias = NULL;
+    j.weights = weights;
+    j.groups = d.groups;
+    j.ci_g = d.oc / d.groups;
+    j.co_g = d.c / d.groups;
+    j.in_h = d.oh;
+    j.in_w = d.ow;
+    j.out_h = d.ih;
+    j.out_w = d.iw;
+    j.kt = d.kh * d.kw;
+    const int64_t sw = d.stride_w;
+    j.uw_max = ceil_div(d.iw, sw);
+    j.nv = choose_nv(j.uw_max);
+    j.nblocks = ceil_div(j.co_g, ocb_max_for_nv[j.nv]);
+    /* diff_dst columns read: u + (ph + pl - kx*dw)/sw for u < uw_max: from
+     * floor((pl - (kw-1)*dw) / sw) to uw_max - 1 + floor((sw - 1 + pl) / sw). */
+    const int64_t dmin = floor_div(d.pad_left - (d.kw - 1) * d.dilation_w, sw);
+    const int64_t dmax = floor_div(sw - 1 + d.pad_left, sw);
+    const int64_t hi = j.uw_max - 1 + dmax;
+    j.direct = sw == 1 && dmin >= 0 && hi <= d.ow - 1;
+    j.padl = imax(0, -dmin);
+    j.row_w = j.padl + imax(d.ow, hi + 1);
+    /* Phase rows narrower than a vector (e.g. 14 of 16 lanes for a 28-wide stride-2
+     * layer): tiles of nv rows, one vector each, instead of one-vector tiles with a
+     * broadcast per FMA. Needs the padded copy (its slack absorbs whole-vector reads). */
+    j.rowmode = !j.direct && j.uw_max <= VL && d.ih > d.stride_h;
+    if (j.rowmode) {
+        j.nv = NV_MAX;
+        j.nblocks = ceil_div(j.co_g, ocb_max_for_nv[j.nv]);
+    } else if (d.ih > d.stride_h) {
+        /* few diff_src channels (1 for LeNet's first layer, 3 for RGB): 2-D tiles of
+         * several rows; needs every row to have all taps (vpad), so only with the copy */
+        const int64_t ocb = ceil_div(j.co_g, j.nblocks);
+        j.nr = j.direct ? 0 : choose_nr(ocb, j.nv);
+        /* ukr2 sums channels innermost: a tile's input (all channels, its rows plus the
+         * kernel's, its columns plus the kernel's) must stay in L1 across the taps, or
+         * every tap re-streams it from L2 (measured 0.6x on the 7x7 stride-2 layer with
+         * 64 channels; neutral at 32 channels x 3x3, 1.5x on LeNet's 6 x 5x5). */
+        const int64_t tile_bytes = j.ci_g * (j.nr + ceil_div((d.kh - 1) * d.dilation_h, d.stride_h)) *
+                                   ((int64_t)j.nv * VL + (d.kw - 1) * d.dilation_w) *
+                                   (int64_t)sizeof(float);
+        if (tile_bytes > 24 * 1024) {
+            j.nr = 0;
+        }
+    }
+    j.macs = sat_mul(d.n * d.oc * d.oh * d.ow, j.co_g * j.kt);
+    /* per diff_src row: about co*ci*kt/(sh*sw) multiply-adds per pixel */
+    plan_tasks(&j, d.n, d.ih, tiles_for(j.uw_max, j.nv) * sw,
+               imax(1, j.co_g * j.ci_g * j.kt * d.iw / (d.stride_h * d.stride_w)),
+               j.rowmode ? d.stride_h * j.nv : (j.nr > 1 ? d.stride_h * j.nr : 1),
+               (d.kh - 1) * d.dilation_h);
+    return run_job(&j, is_pointwise(&j) ? pw_task : bwd_task,
+                   d.n * d.groups * j.row_chunks * j.block_chunks);
+}

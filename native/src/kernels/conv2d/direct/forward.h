@@ -1,0 +1,187 @@
+/*
+ * conv2d direct, part of the conv2d-direct.h template: the forward task (fwd_task). One task
+ * = (image, group, block of output rows, block of channel blocks): it copies the input rows
+ * it needs into a zero-padded, stride-phase-split scratch (or reads them in place), builds
+ * the per-row tap lists and runs the micro-kernels.
+ */
+
+/* ---------------------------------------------------------------------------------------
+ * Forward task.
+ * ------------------------------------------------------------------------------------- */
+static inline int fwd_row_interior(const pcnn_conv2d_desc *d, int64_t y) {
+    const int64_t top = y * d->stride_h - d->pad_top;
+    return top >= 0 && top + (d->kh - 1) * d->dilation_h <= d->ih - 1;
+}
+
+/* vmask_range (lanes inside a row) and split_phases2 (stride-2 de-interleave of a
+ * zero-padded row) come from the vector layer (conv2d_direct-<isa>.c). */
+
+/* Reading the input in place, row y as a whole (unmasked) vector of a row-mode tile reads
+ * VL floats from each tap's start: allowed only while that stays inside the channel's
+ * plane (the lanes past the row are never stored). */
+static inline int fwd_inplace_vector_fits(const pcnn_conv2d_desc *d, int64_t y) {
+    const int64_t last_row = y * d->stride_h - d->pad_top + (d->kh - 1) * d->dilation_h;
+    return last_row * d->iw + (d->kw - 1) * d->dilation_w + VL <= d->ih * d->iw;
+}
+
+static void fwd_task(void *p, int64_t t) {
+    job_t *j = p;
+    const pcnn_conv2d_desc *d = j->d;
+    int64_t n, g, rc, bc;
+    task_coords(j, t, &n, &g, &rc, &bc);
+    const int64_t y0 = rc * j->rows_per_task;
+    const int64_t y1 = imin(d->oh, y0 + j->rows_per_task);
+    const int64_t b0 = bc * j->blocks_per_task;
+    const int64_t b1 = imin(j->nblocks, b0 + j->blocks_per_task);
+    const int64_t sh = d->stride_h, sw = d->stride_w, dh = d->dilation_h, dw = d->dilation_w;
+    const int64_t kh = d->kh, kw = d->kw;
+    const float *src = j->in + (n * d->c + g * j->ci_g) * d->ih * d->iw;
+
+    /* Input rows this task touches. The padded copy also holds the zero rows of the
+     * vertical padding the task's taps reach (vpad), so that every output row has all kh*kw
+     * taps and any consecutive rows can share a row-mode tile; reading in place (direct),
+     * out-of-range rows are dropped from the tap lists instead. */
+    const int vpad = !j->direct;
+    int64_t iy_lo = y0 * sh - d->pad_top;
+    int64_t iy_hi = (y1 - 1) * sh - d->pad_top + (kh - 1) * dh;
+    if (!vpad) {
+        iy_lo = imax(0, iy_lo);
+        iy_hi = imin(d->ih - 1, iy_hi);
+    }
+    const int64_t nrows = iy_hi >= iy_lo ? iy_hi - iy_lo + 1 : 0;
+
+    const float *base;    /* channel 0, row iy_lo, column/phase origin */
+    int64_t cstride;      /* floats between channels */
+    int64_t rstride;      /* floats between rows */
+    const size_t tap_bytes = (size_t)(2 * kh * kw) * sizeof(int64_t);
+    size_t in_bytes = 0;
+    if (!j->direct) {
+        in_bytes = (size_t)(j->ci_g * nrows * sw * j->row_w) * sizeof(float);
+    }
+    /* + VL floats of slack after the copy: in row mode the whole-vector loads of a tile's
+     * first rows may run up to VL floats past the last row's start (those lanes are never
+     * stored); the slack is zeroed so that nothing uninitialised is ever read. */
+    const size_t tap_aligned = (tap_bytes + 63) & ~(size_t)63;
+    char *scr =
+        pcnn_scratch_get(PCNN_SCRATCH_CONV_TASK, tap_aligned + in_bytes + VL * sizeof(float));
+    if (scr == NULL) {
+        mark_failed(j);
+        return;
+    }
+    int64_t *tap_in = (int64_t *)scr;
+    int64_t *tap_w = tap_in + kh * kw;
+    if (j->direct) {
+        base = src + iy_lo * d->iw;
+        rstride = d->iw;
+        cstride = d->ih * d->iw;
+    } else {
+        /* Zero-padded, phase-split copy: buf[ci][row][phase][m] = src column
+         * sw*m + phase - pad_left (0 outside the input). */
+        float *buf = (float *)(scr + tap_aligned);
+        const int64_t rw = j->row_w;
+        memset(buf + j->ci_g * nrows * sw * rw, 0, VL * sizeof(float));
+        for (int64_t ci = 0; ci < j->ci_g; ++ci) {
+            for (int64_t r = 0; r < nrows; ++r) {
+                float *brow = buf + (ci * nrows + r) * sw * rw;
+                if (iy_lo + r < 0 || iy_lo + r >= d->ih) { /* vertical padding */
+                    memset(brow, 0, (size_t)(sw * rw) * sizeof(float));
+                    continue;
+                }
+                const float *srow = src + (ci * d->ih + iy_lo + r) * d->iw;
+                if (sw == 1) {
+                    /* columns m - pad_left: zeros, the row, zeros */
+                    const int64_t lo = imin(d->pad_left, rw);
+                    const int64_t cnt = imax(0, imin(d->iw, rw - d->pad_left));
+                    memset(brow, 0, (size_t)lo * sizeof(float));
+                    memcpy(brow + lo, srow, (size_t)cnt * sizeof(float));
+                    memset(brow + lo + cnt, 0, (size_t)(rw - lo - cnt) * sizeof(float));
+                } else if (sw == 2) {
+                    split_phases2(brow, brow + rw, srow, rw, d->pad_left, d->iw);
+                } else {
+                    for (int64_t ph = 0; ph < sw; ++ph) {
+                        float *prow = brow + ph * rw;
+                        for (int64_t m = 0; m < rw; ++m) {
+                            const int64_t ix = sw * m + ph - d->pad_left;
+                            prow[m] = (ix >= 0 && ix < d->iw) ? srow[ix] : 0.0f;
+                        }
+                    }
+                }
+            }
+        }
+        base = buf;
+        rstride = sw * rw;
+        cstride = nrows * sw * rw;
+    }
+
+    ukr_args a;
+    a.in_cstride = cstride;
+    a.ci_count = j->ci_g;
+    a.tap_in = tap_in;
+    a.tap_w = tap_w;
+    a.out_ostride = d->oh * d->ow;
+    /* Blocks outer, rows inner: a block's packed weights stay in cache across the rows
+     * of the task; the task's input rows are shared by all blocks. */
+    for (int64_t b = b0; b < b1; ++b) {
+        int64_t o0, ocb;
+        block_range(j, b, &o0, &ocb);
+        const int64_t oc = g * j->co_g + o0;
+        a.w = task_block_weights(j, g, b);
+        if (a.w == NULL) {
+            mark_failed(j);
+            return;
+        }
+        a.w_cstride = j->kt * ocb;
+        a.bias = j->bias != NULL ? j->bias + oc : NULL;
+        for (int64_t y = y0; y < y1;) {
+            /* Rows whose every ky is inside the input have the same taps (shifted by
+             * sh rows): in row mode up to nv of them form one tile. */
+            int64_t rows = 1;
+            if (j->rowmode) {
+                while (rows < j->nv && y + rows < y1 &&
+                       (vpad || (fwd_row_interior(d, y) && fwd_row_interior(d, y + rows) &&
+                                 fwd_inplace_vector_fits(d, y + rows - 1)))) {
+                    ++rows;
+                }
+            }
+            /* Valid taps of row y: ky in range, every kx (columns are padded). With the
+             * vertical padding every row has all taps: the list of row y0 serves every
+             * row (the row's offset goes into the base pointer), built once per block. */
+            const float *row_base = vpad ? base + (y - y0) * sh * rstride : base;
+            if (!vpad || y == y0) {
+                int64_t nt = 0;
+                for (int64_t ky = 0; ky < kh; ++ky) {
+                    const int64_t iy = y * sh - d->pad_top + ky * dh;
+                    if (!vpad && (iy < 0 || iy >= d->ih)) {
+                        continue;
+                    }
+                    for (int64_t kx = 0; kx < kw; ++kx) {
+                        if (j->direct) {
+                            tap_in[nt] = (iy - iy_lo) * rstride + kx * dw;
+                        } else {
+                            tap_in[nt] = (iy - iy_lo) * rstride +
+                                         ((kx * dw) % sw) * j->row_w + (kx * dw) / sw;
+                        }
+                        tap_w[nt] = (ky * kw + kx) * ocb;
+                        ++nt;
+                    }
+                }
+                a.ntaps = nt;
+            }
+            float *out_row = j->out + ((n * d->oc + oc) * d->oh + y) * d->ow;
+            if (rows > 1) {
+                /* vectors = rows y .. y+rows-1 (scratch rows sh apart); the whole-vector
+                 * loads of the first rows stay inside the scratch, below the last row */
+                a.in = row_base;
+                a.out = out_row;
+                a.in_vstride = sh * rstride;
+                a.out_vstride = d->ow;
+                a.mid = vmask_first(d->ow);
+                a.last = a.mid;
+                ukr_table[ocb][rows](&a);
+            } else {
+                run_row(&a, d->ow, j->nv, ocb, out_row, row_base);
+            }
+            y += rows;
+        }
+    }
+}
