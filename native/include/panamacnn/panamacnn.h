@@ -291,11 +291,11 @@ PCNN_API int32_t pcnn_softmax_xent_bwd(int64_t n, int64_t classes, const float *
  * whose Inf/NaN Winograd would spread across its tile; planes too large for 32-bit offsets) is
  * served by the direct algorithm.
  * Backward-weights has only the direct algorithm: a WINOGRAD request serves it directly.
- * DEPTHWISE takes every shape with groups == c == oc: the AVX-512 kernels serve stride 1 or
- * 2 with at most 49 taps (backward-data: stride 1); every other depthwise call (and every one
- * on a CPU without AVX-512) is served by the scalar reference kernel, reported as DEPTHWISE at
- * PCNN_ISA_SCALAR. AUTO uses the AVX-512 kernel for stride-2 backward-weights only (where it measured
- * faster than direct; native/src/kernels/conv2d/depthwise-scalar.c).
+ * DEPTHWISE takes every shape with groups == c == oc: the AVX-512 and AVX2 kernels serve stride
+ * 1 or 2 (each axis) with at most 49 taps, every pass; every other depthwise call (and every one
+ * on a CPU without AVX2) is served by the scalar reference kernel, reported as DEPTHWISE at
+ * PCNN_ISA_SCALAR. AUTO uses the vector kernels for every depthwise call they support (measured
+ * faster than direct on every pass; native/src/kernels/conv2d/depthwise-scalar.c).
  * POINTWISE takes 1x1 convolutions without padding and with a stride > 1 on some axis (any
  * groups): the strided input pixels are gathered into a dense tensor and the stride-1 1x1
  * kernel (a GEMM) runs on it; backward-data scatters the dense gradient back (zeros elsewhere).

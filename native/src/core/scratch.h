@@ -36,6 +36,7 @@ typedef enum pcnn_scratch_slot {
     PCNN_SCRATCH_WINO_PRODUCTS,     /* conv2d Winograd: a worker's products of one channel block */
     PCNN_SCRATCH_POINTWISE,         /* conv2d pointwise: gathered input / dense gradient (caller's thread) */
     PCNN_SCRATCH_CONV_BWD_DY,       /* conv2d backward-weights: dY repacked once (caller's thread, per call) */
+    PCNN_SCRATCH_DEPTHWISE,         /* conv2d depthwise: a task's even / odd column planes (stride 2) */
     PCNN_SCRATCH_SLOTS
 } pcnn_scratch_slot;
 

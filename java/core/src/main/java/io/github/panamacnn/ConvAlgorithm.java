@@ -12,7 +12,7 @@ import java.util.Locale;
  * backend honours the choice. See {@code docs/winograd.md} for the AUTO rule and the error bound.
  */
 public enum ConvAlgorithm {
-    /** The library picks per shape (depthwise backward-weights for stride-2 depthwise layers, Winograd where it measured faster, pointwise for strided unpadded 1x1 layers, else direct). */
+    /** The library picks per shape (depthwise for depthwise layers, Winograd where it measured faster, pointwise for strided unpadded 1x1 layers, else direct). */
     AUTO,
     /** Direct convolution: every shape; error bound {@code gamma(K) * sum |x||w|}. */
     DIRECT,
@@ -24,9 +24,9 @@ public enum ConvAlgorithm {
     WINOGRAD,
     /**
      * Depthwise convolution: only layers with {@code groups == inChannels == outChannels}
-     * (MobileNet-style). Vector kernels for stride 1 or 2 and up to 49 taps (backward-data: stride 1);
+     * (MobileNet-style). Vector kernels (AVX-512, AVX2) for stride 1 or 2 and up to 49 taps, every pass;
      * other depthwise calls use the scalar reference kernel. Same error bound as DIRECT. AUTO uses
-     * it for the backward-weights pass of stride-2 depthwise layers (where it measured faster than direct).
+     * it for every depthwise layer the vector kernels take (measured faster than direct on every pass).
      */
     DEPTHWISE,
     /**
