@@ -53,6 +53,10 @@ static const int ocb_max_for_nv[NV_MAX + 1] = {0, 16, 12, 8, 6};
 #define DIRECT_UKR2_OCBS(M) FOR_1_TO_4(M)
 #define DIRECT_UKR2_NRS(M, O) M(O, 1) M(O, 2) M(O, 3) M(O, 4) M(O, 5) M(O, 6)
 #define DIRECT_UKR2_NVS(M, O, R) M(O, R, 1) M(O, R, 2) M(O, R, 3) M(O, R, 4)
+/* channel tiles (direct/channel_tiles.h): up to 2 channel vectors x UKRC_NX_MAX pixels,
+ * 28 accumulators + 2 weight vectors + a broadcast of the 32 registers */
+#define UKRC_NX_MAX 14
+#define UKRC_NXS(M) FOR_1_TO_12(M) M(13) M(14)
 /* flat backward-data tile (direct/flat_backward_data.h): FT taps x up to FV vectors,
  * 24 accumulators + 4 dY vectors + 1 broadcast of the 32 registers */
 #define FT 6

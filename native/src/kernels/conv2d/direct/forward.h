@@ -62,8 +62,10 @@ static void fwd_task(void *p, int64_t t) {
      * first rows may run up to VL floats past the last row's start (those lanes are never
      * stored); the slack is zeroed so that nothing uninitialised is ever read. */
     const size_t tap_aligned = (tap_bytes + 63) & ~(size_t)63;
-    char *scr =
-        pcnn_scratch_get(PCNN_SCRATCH_CONV_TASK, tap_aligned + in_bytes + VL * sizeof(float));
+    /* channel tiles: one output row of the block, pixel-major, after the copy */
+    const size_t in_aligned = (in_bytes + VL * sizeof(float) + 63) & ~(size_t)63;
+    const size_t tile_bytes = j->chtile ? (size_t)(d->ow * CHTILE_OCB_MAX) * sizeof(float) : 0;
+    char *scr = pcnn_scratch_get(PCNN_SCRATCH_CONV_TASK, tap_aligned + in_aligned + tile_bytes);
     if (scr == NULL) {
         mark_failed(j);
         return;
@@ -168,6 +170,26 @@ static void fwd_task(void *p, int64_t t) {
                 a.ntaps = nt;
             }
             float *out_row = j->out + ((n * d->oc + oc) * d->oh + y) * d->ow;
+#ifdef UKRC_NX_MAX
+            if (j->chtile) {
+                ukrc_args c;
+                c.in = row_base;
+                c.in_cstride = cstride;
+                c.ci_count = j->ci_g;
+                c.tap_in = tap_in;
+                c.tap_w = tap_w;
+                c.ntaps = a.ntaps;
+                c.w = a.w;
+                c.w_cstride = a.w_cstride;
+                c.bias = a.bias;
+                c.tile = (float *)(scr + tap_aligned + in_aligned);
+                c.tile_xs = UKRC_OCB_MAX;
+                run_row_channels(&c, d->ow, ocb);
+                transpose_tile_row(out_row, a.out_ostride, c.tile, ocb, d->ow);
+                y += 1;
+                continue;
+            }
+#endif
             if (rows > 1) {
                 /* vectors = rows y .. y+rows-1 (scratch rows sh apart); the whole-vector
                  * loads of the first rows stay inside the scratch, below the last row */
