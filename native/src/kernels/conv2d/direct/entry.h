@@ -143,6 +143,15 @@ PCNN_INTERNAL int32_t PCNN_DIRECT_BWD_DATA(const pcnn_conv2d_desc *desc, const f
             j.nr = 0;
         }
     }
+    /* Stride 2 with many diff_src channels: channel tiles, as in forward; the phases are
+     * written interleaved into the tile buffer, no obuf */
+    if (CHTILE_OCB_MAX > 0 && sw == 2 && j.co_g >= CHTILE_OCB_MAX) {
+        j.chtile = 1;
+        j.rowmode = 0;
+        j.nr = 0;
+        j.nv = 1;
+        j.nblocks = ceil_div(j.co_g, CHTILE_OCB_MAX);
+    }
     j.macs = sat_mul(d.n * d.oc * d.oh * d.ow, j.co_g * j.kt);
     /* per diff_src row: about co*ci*kt/(sh*sw) multiply-adds per pixel */
     plan_tasks(&j, d.n, d.ih, tiles_for(j.uw_max, j.nv) * sw,
