@@ -109,6 +109,11 @@ static void bwd_task(void *p, int64_t t) {
                     continue;
                 }
                 const float *srow = dd + (ci * d->oh + yy_lo + r) * d->ow;
+                /* channel tiles: fetch ahead, as in fwd_task's stride-2 copy (diff_dst
+                 * comes from L3 or memory; not measured to help elsewhere) */
+                for (int64_t k = 0; j->chtile && k < d->ow; k += 16) {
+                    __builtin_prefetch(srow + 2048 + k);
+                }
                 const int64_t lo = imin(j->padl, rw);
                 const int64_t cnt = imax(0, imin(d->ow, rw - j->padl));
                 memset(brow, 0, (size_t)lo * sizeof(float));

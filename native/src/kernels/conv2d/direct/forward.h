@@ -98,6 +98,13 @@ static void fwd_task(void *p, int64_t t) {
                     memcpy(brow + lo, srow, (size_t)cnt * sizeof(float));
                     memset(brow + lo + cnt, 0, (size_t)(rw - lo - cnt) * sizeof(float));
                 } else if (sw == 2) {
+                    /* the copy waits on its loads (src comes from L3 or memory, once per
+                     * call): fetch ~8 KB ahead, measured ~1.1x on the whole 3x3 stride-2
+                     * forward; the rows that follow are the next ones, then the next
+                     * channel's (a prefetch never faults, even past the buffer) */
+                    for (int64_t k = 0; k < d->iw; k += 16) {
+                        __builtin_prefetch(srow + 2048 + k);
+                    }
                     split_phases2(brow, brow + rw, srow, rw, d->pad_left, d->iw);
                 } else {
                     for (int64_t ph = 0; ph < sw; ++ph) {
