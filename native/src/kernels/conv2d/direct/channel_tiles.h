@@ -120,14 +120,14 @@ static inline void run_row_channels(ukrc_args *a, int64_t width, int64_t ocb) {
 }
 
 /* out[c * ostride + x] = tile[x * UKRC_OCB_MAX + c] for c < ocb, x < width: a finished
- * row of the tile buffer into the NCHW output (pure copies). */
+ * row of the tile buffer into the NCHW output, in 16 x 16 register transposes
+ * (tile_transpose16, the vector layer; pure copies). */
 static inline void transpose_tile_row(float *out, int64_t ostride, const float *tile,
                                       int64_t ocb, int64_t width) {
-    for (int64_t c = 0; c < ocb; ++c) {
-        float *o = out + c * ostride;
-        const float *t = tile + c;
-        for (int64_t x = 0; x < width; ++x) {
-            o[x] = t[x * UKRC_OCB_MAX];
+    for (int64_t x0 = 0; x0 < width; x0 += 16) {
+        for (int64_t c0 = 0; c0 < ocb; c0 += 16) {
+            tile_transpose16(out + c0 * ostride + x0, ostride, tile + x0 * UKRC_OCB_MAX + c0,
+                             UKRC_OCB_MAX, imin(16, width - x0), imin(16, ocb - c0));
         }
     }
 }
