@@ -11,7 +11,7 @@
 // oneDNN may pick Winograd; "oneDNN best" is the faster of auto and direct (preferred) per pass.
 //
 // Usage: pcnn-bench [--shapes FILE] [--threads 1,2] [--min-time SECONDS] [--json FILE]
-//                   [--only NAME[,NAME...]] [--no-onednn] [--algorithm auto|direct|winograd|depthwise]
+//                   [--only NAME[,NAME...]] [--no-onednn] [--algorithm auto|direct|winograd|depthwise|pointwise]
 // Exit status: 0, 2 for bad arguments / shapes file, 1 when a panama-cnn call fails, 3 when a
 // result differs from oneDNN's (the table says which: check = BAD). See bench/README.md.
 
@@ -58,6 +58,7 @@ struct Shape {
     std::string name, op;
     int64_t n, c, h, w, oc, kh, kw, stride, pad;
     int64_t groups = 1;  // optional 12th column (conv only)
+    int64_t dilation = 1;  // optional 13th column (conv only; PyTorch's convention: 1 = dense)
 };
 
 struct Options {
@@ -175,10 +176,22 @@ std::vector<Shape> read_shapes(const std::string &path) {
             std::fprintf(stderr, "pcnn-bench: malformed line in %s: %s\n", path.c_str(), line.c_str());
             std::exit(2);
         }
-        int64_t g;
+        int64_t g, dil;
         if (ss >> g) s.groups = g;  // optional groups column
         if (s.groups < 1 || s.c % s.groups != 0 || s.oc % s.groups != 0) {
             std::fprintf(stderr, "pcnn-bench: groups must divide C_in and C_out in %s: %s\n", path.c_str(), line.c_str());
+            std::exit(2);
+        }
+        if (ss >> dil) s.dilation = dil;  // optional dilation column (needs the groups column before it)
+        if (s.dilation < 1 || (s.dilation != 1 && s.op != "conv")) {
+            std::fprintf(stderr, "pcnn-bench: dilation must be >= 1, and 1 for maxpool, in %s: %s\n", path.c_str(),
+                         line.c_str());
+            std::exit(2);
+        }
+        std::string extra;  // a non-integer groups/dilation, or a 14th column, is an error, not ignored
+        ss.clear();
+        if (ss >> extra) {
+            std::fprintf(stderr, "pcnn-bench: unexpected '%s' in %s: %s\n", extra.c_str(), path.c_str(), line.c_str());
             std::exit(2);
         }
         shapes.push_back(s);
@@ -357,7 +370,9 @@ ConvTimes onednn_conv(Onednn &d, const Shape &s, int64_t oh, int64_t ow, bool pr
                  w_dims = g == 1 ? memory::dims{s.oc, s.c, s.kh, s.kw}
                                  : memory::dims{g, s.oc / g, s.c / g, s.kh, s.kw},
                  b_dims = {s.oc}, dst_dims = {s.n, s.oc, oh, ow}, strides = {s.stride, s.stride},
-                 pads = {s.pad, s.pad};
+                 pads = {s.pad, s.pad},
+                 // oneDNN counts the gaps between taps (0 = dense), PyTorch and panama-cnn the step (1 = dense).
+                 dilates = {s.dilation - 1, s.dilation - 1};
     memory::desc src_plain(src_dims, dt::f32, tag::nchw),
         w_plain(w_dims, dt::f32, g == 1 ? tag::oihw : tag::goihw),
         b_plain(b_dims, dt::f32, tag::x), dst_plain(dst_dims, dt::f32, tag::nchw);
@@ -367,9 +382,9 @@ ConvTimes onednn_conv(Onednn &d, const Shape &s, int64_t oh, int64_t ow, bool pr
     ConvTimes t;
 
     // oneDNN 2.x: op desc -> primitive desc; the backward pds take the forward pd as a hint.
-    // Padding l/r = top-left / bottom-right; oneDNN dilation 0 = dense (none given here).
+    // Padding l/r = top-left / bottom-right.
     convolution_forward::desc fd(prop_kind::forward_training, alg, src_md, w_md,
-                                 b_plain, dst_md, strides, pads, pads);
+                                 b_plain, dst_md, strides, dilates, pads, pads);
     convolution_forward::primitive_desc fpd(fd, d.eng);
     {
         std::unordered_map<int, memory> args = {
@@ -383,7 +398,7 @@ ConvTimes onednn_conv(Onednn &d, const Shape &s, int64_t oh, int64_t ow, bool pr
         t.dst = read_plain(d, args.at(DNNL_ARG_DST), dst_plain);
     }
     {
-        convolution_backward_data::desc bd(alg, src_md, w_md, dst_md, strides, pads,
+        convolution_backward_data::desc bd(alg, src_md, w_md, dst_md, strides, dilates, pads,
                                            pads);
         convolution_backward_data::primitive_desc bpd(bd, d.eng, fpd);
         std::unordered_map<int, memory> args = {
@@ -397,7 +412,7 @@ ConvTimes onednn_conv(Onednn &d, const Shape &s, int64_t oh, int64_t ow, bool pr
     }
     {
         convolution_backward_weights::desc wd(alg, src_md, w_md, b_plain, dst_md,
-                                              strides, pads, pads);
+                                              strides, dilates, pads, pads);
         convolution_backward_weights::primitive_desc wpd(wd, d.eng, fpd);
         std::unordered_map<int, memory> args = {
             {DNNL_ARG_SRC, filled(d, wpd.src_desc(), src_plain, x)},
@@ -417,6 +432,9 @@ struct PoolTimes {
     double fwd = -1, bwd = -1;
     std::string fwd_impl, bwd_impl;
     std::vector<float> dst, diff_src;  // plain layouts
+    double infer = -1;                 // forward_inference: no workspace (panama-cnn: NULL indices)
+    std::string infer_impl;
+    std::vector<float> infer_dst;
 };
 
 PoolTimes onednn_pool(Onednn &d, const Shape &s, int64_t oh, int64_t ow, bool preferred, std::vector<float> &x,
@@ -443,6 +461,17 @@ PoolTimes onednn_pool(Onednn &d, const Shape &s, int64_t oh, int64_t ow, bool pr
         t.fwd = time_primitive(d, prim, args, min_time);
         t.fwd_impl = fpd.impl_info_str();
         t.dst = read_plain(d, args.at(DNNL_ARG_DST), dst_plain);
+    }
+    {
+        pooling_forward::desc id(prop_kind::forward_inference, algorithm::pooling_max, src_md, dst_md, strides,
+                                 kernel, pads, pads);
+        pooling_forward::primitive_desc ipd(id, d.eng);
+        std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, filled(d, src_md, src_plain, x)},
+                                                {DNNL_ARG_DST, memory(dst_md, d.eng)}};
+        pooling_forward prim(ipd);
+        t.infer = time_primitive(d, prim, args, min_time);
+        t.infer_impl = ipd.impl_info_str();
+        t.infer_dst = read_plain(d, args.at(DNNL_ARG_DST), dst_plain);
     }
     {
         pooling_backward::desc bd(algorithm::pooling_max, src_md, dst_md, strides, kernel, pads, pads);
@@ -499,16 +528,17 @@ Options parse_args(int argc, char **argv) {
         else if (a == "--algorithm") {
             std::string v = next();
             o.algorithm = v == "auto" ? PCNN_ALGO_AUTO : v == "direct" ? PCNN_ALGO_DIRECT
-                        : v == "winograd" ? PCNN_ALGO_WINOGRAD : v == "depthwise" ? PCNN_ALGO_DEPTHWISE : -1;
+                        : v == "winograd" ? PCNN_ALGO_WINOGRAD : v == "depthwise" ? PCNN_ALGO_DEPTHWISE
+                        : v == "pointwise" ? PCNN_ALGO_POINTWISE : -1;
             if (o.algorithm < 0) {
-                std::fprintf(stderr, "pcnn-bench: --algorithm must be auto, direct, winograd or depthwise, got '%s'\n", v.c_str());
+                std::fprintf(stderr, "pcnn-bench: --algorithm must be auto, direct, winograd, depthwise or pointwise, got '%s'\n", v.c_str());
                 std::exit(2);
             }
         }
         else {
             std::fprintf(stderr,
                          "usage: pcnn-bench [--shapes FILE] [--threads 1,2] [--min-time S] [--json FILE] "
-                         "[--only NAME,...] [--no-onednn] [--algorithm auto|direct|winograd|depthwise]\n");
+                         "[--only NAME,...] [--no-onednn] [--algorithm auto|direct|winograd|depthwise|pointwise]\n");
             std::exit(a == "--help" || a == "-h" ? 0 : 2);
         }
     }
@@ -616,7 +646,7 @@ int main(int argc, char **argv) {
             d.n = s.n; d.c = s.c; d.ih = s.h; d.iw = s.w; d.oc = s.oc; d.kh = s.kh; d.kw = s.kw;
             d.stride_h = d.stride_w = s.stride;
             d.pad_top = d.pad_bottom = d.pad_left = d.pad_right = s.pad;
-            d.dilation_h = d.dilation_w = 1;
+            d.dilation_h = d.dilation_w = s.dilation;
             d.groups = s.groups;
             check(pcnn_conv2d_desc_init(&d), "pcnn_conv2d_desc_init");
             auto x = random_buffer(s.n * s.c * s.h * s.w, 1);
@@ -624,6 +654,7 @@ int main(int argc, char **argv) {
             auto b = random_buffer(s.oc, 3);
             auto y = random_buffer(s.n * s.oc * d.oh * d.ow, 4);
             std::vector<float> dx(x.size()), dw(w.size()), db(b.size()), out(y.size());
+            // Dilation spreads the kH*kW taps but does not add any: it enters only through oh, ow.
             double flops = 2.0 * s.n * s.oc * d.oh * d.ow * (s.c / s.groups) * s.kh * s.kw;
             for (int t : opt.threads) {
                 check(pcnn_set_num_threads(t), "pcnn_set_num_threads");
@@ -680,7 +711,10 @@ int main(int argc, char **argv) {
             std::vector<int32_t> idx(y.size());
             for (int t : opt.threads) {
                 check(pcnn_set_num_threads(t), "pcnn_set_num_threads");
-                Result rf{s.name, "forward", t, 0}, rb{s.name, "backward", t, 0};
+                Result rf{s.name, "forward", t, 0}, rb{s.name, "backward", t, 0}, ri{s.name, "fwd_noidx", t, 0};
+                // fwd_noidx: inference, no indices (Java MaxPool2d in eval()); oneDNN forward_inference
+                std::vector<float> out_ni(y.size());
+                ri.pcnn_s = median_time([&] { check(pcnn_maxpool2d_fwd(&d, x.data(), out_ni.data(), nullptr), "pool fwd_noidx"); }, opt.min_time);
                 rf.pcnn_s = median_time([&] { check(pcnn_maxpool2d_fwd(&d, x.data(), out.data(), idx.data()), "pool fwd"); }, opt.min_time);
                 rb.pcnn_s = median_time([&] { check(pcnn_maxpool2d_bwd(&d, y.data(), idx.data(), dx.data()), "pool bwd"); }, opt.min_time);
                 rb.pcnn_kernel = served();
@@ -695,9 +729,12 @@ int main(int argc, char **argv) {
                     rb.dnnl_plain_impl = plain.bwd_impl; rb.dnnl_pref_impl = pref.bwd_impl;
                     rf.err_plain = rel_err(out, plain.dst); rf.err_pref = rel_err(out, pref.dst);
                     rb.err_plain = rel_err(dx, plain.diff_src); rb.err_pref = rel_err(dx, pref.diff_src);
+                    ri.dnnl_plain_s = plain.infer; ri.dnnl_pref_s = pref.infer;
+                    ri.dnnl_plain_impl = plain.infer_impl; ri.dnnl_pref_impl = pref.infer_impl;
+                    ri.err_plain = rel_err(out_ni, plain.infer_dst); ri.err_pref = rel_err(out_ni, pref.infer_dst);
                 }
 #endif
-                for (Result *r : {&rf, &rb}) {
+                for (Result *r : {&rf, &ri, &rb}) {
                     results.push_back(*r);
                     print_row(*r, peak.by_threads);
                 }

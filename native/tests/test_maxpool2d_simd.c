@@ -301,12 +301,43 @@ int main(void) {
                        why);
         }
     }
+    /* many small planes (n * c from 6 to 60, so none, one or several whole vectors of planes
+     * plus leftovers): the lanes-across-planes path for short output rows, every config,
+     * thread counts 1 and 2, plain and fenced buffers */
+    int small_cases = 0;
+    for (int th = 1; th <= 2; ++th) {
+        pcnn_set_num_threads(th);
+        for (int ci = 0; ci < ncfg; ++ci) {
+            const int *k = cfg[ci];
+            for (int r = 0; r < 3; ++r) {
+                char why[96];
+                snprintf(why, sizeof why, "many planes cfg %d #%d threads %d", ci, r, th);
+                pcnn_maxpool2d_desc d = pool_desc(rng_int(1, 3), rng_int(6, 20), rng_int(1, 34),
+                                                  rng_int(1, 34), k[0], k[1], k[2], k[3], k[4],
+                                                  k[5], k[6], k[7], k[8], k[9], k[10]);
+                run_case(d, why);
+                if (pcnn_maxpool2d_desc_init(&d) == PCNN_STATUS_OK && 2 * d.ow <= 16 &&
+                    d.n * d.c >= 16 && d.ih * d.iw <= 1024) {
+                    ++small_cases;
+                }
+                snprintf(why, sizeof why, "fenced many planes cfg %d #%d", ci, r);
+                d.n = 1;
+                d.c = rng_int(16, 40);
+                run_fenced(d, why);
+            }
+        }
+    }
+    CHECK(small_cases >= 50, "only %d cases for the small-plane path", small_cases);
     /* the benchmark shapes, thread count 1 and 2 */
     for (int th = 1; th <= 2; ++th) {
         pcnn_set_num_threads(th);
         run_case(pool_desc(4, 6, 24, 24, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 0), "pool_lenet");
         run_case(pool_desc(2, 8, 56, 56, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 0), "pool_mid");
         run_case(pool_desc(1, 4, 112, 112, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0), "pool_resnet");
+        run_case(pool_desc(1, 16, 13, 13, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0), "pool_small");
+        /* enough work for two participants (pm_work): groups split across threads */
+        run_case(pool_desc(8, 67, 13, 13, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0), "pool_small, 536 planes");
+        run_case(pool_desc(2, 6, 24, 24, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 0), "pool_lenet, 12 planes");
     }
     const int expected_levels = pcnn_isa_detected(); /* avx2 = 1 level, avx512 = 2 */
     printf("compared %d variant runs over %d ISA level(s); %d cases with a window larger than "

@@ -5,6 +5,7 @@
 
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "core/platform.h"
@@ -78,6 +79,13 @@ void *pcnn_aligned_alloc64(size_t bytes) {
 }
 
 void pcnn_aligned_free(void *p) { free(p); }
+
+void *pcnn_pages_alloc(size_t bytes) {
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void pcnn_pages_free(void *p, size_t bytes) { munmap(p, bytes); }
 
 uint64_t pcnn_thread_self_id(void) {
     /* pthread_t is an integer or a pointer on every POSIX system we build for */

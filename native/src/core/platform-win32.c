@@ -90,6 +90,15 @@ void *pcnn_aligned_alloc64(size_t bytes) { return _aligned_malloc(bytes == 0 ? 6
 
 void pcnn_aligned_free(void *p) { _aligned_free(p); }
 
+void *pcnn_pages_alloc(size_t bytes) {
+    return VirtualAlloc(NULL, bytes, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+}
+
+void pcnn_pages_free(void *p, size_t bytes) {
+    (void)bytes; /* MEM_RELEASE frees the whole reservation and wants size 0 */
+    VirtualFree(p, 0, MEM_RELEASE);
+}
+
 uint64_t pcnn_thread_self_id(void) { return (uint64_t)GetCurrentThreadId(); }
 
 #else

@@ -71,6 +71,13 @@ PCNN_PLATFORM_INTERNAL int64_t pcnn_cpu_count(void);
 PCNN_PLATFORM_INTERNAL void *pcnn_aligned_alloc64(size_t bytes);
 PCNN_PLATFORM_INTERNAL void pcnn_aligned_free(void *p);
 
+/* Whole pages straight from the OS (mmap / VirtualAlloc), NULL on failure; page-aligned, so
+ * 64-byte aligned. pcnn_pages_free gives them back to the OS at once (munmap / VirtualFree),
+ * which a heap (malloc, _aligned_malloc) need not do: the scratch's large buffers use these so
+ * that a dead thread's memory really leaves the process. */
+PCNN_PLATFORM_INTERNAL void *pcnn_pages_alloc(size_t bytes);
+PCNN_PLATFORM_INTERNAL void pcnn_pages_free(void *p, size_t bytes);
+
 /* An id of the calling thread, unique among live threads (for tests and diagnostics). */
 PCNN_PLATFORM_INTERNAL uint64_t pcnn_thread_self_id(void);
 

@@ -3,10 +3,6 @@
  * The per-thread state lives behind core/thread_exit.h, which frees it when the thread exits.
  */
 #include <stdlib.h>
-#if defined(__unix__) || defined(__APPLE__)
-#include <sys/mman.h>
-#define PCNN_SCRATCH_HAVE_MMAP 1
-#endif
 
 #include "core/platform.h"
 #include "core/scratch.h"
@@ -51,23 +47,15 @@ static int injected_failure(void) {
 }
 
 static void *os_alloc(size_t bytes) { /* bytes: a multiple of SCRATCH_ROUND */
-#if defined(PCNN_SCRATCH_HAVE_MMAP)
-    if (bytes >= SCRATCH_MAP_MIN) {
-        void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        return p == MAP_FAILED ? NULL : p; /* page-aligned, so 64-byte aligned */
-    }
-#endif
-    return pcnn_aligned_alloc64(bytes);
+    return bytes >= SCRATCH_MAP_MIN ? pcnn_pages_alloc(bytes) : pcnn_aligned_alloc64(bytes);
 }
 
 static void os_free(void *p, size_t bytes) {
-#if defined(PCNN_SCRATCH_HAVE_MMAP)
     if (bytes >= SCRATCH_MAP_MIN) {
-        munmap(p, bytes);
-        return;
+        pcnn_pages_free(p, bytes);
+    } else {
+        pcnn_aligned_free(p);
     }
-#endif
-    pcnn_aligned_free(p);
 }
 
 static void account(int64_t delta) { __atomic_add_fetch(&total_bytes, delta, __ATOMIC_RELAXED); }

@@ -13,7 +13,7 @@
  *   - Bounded: between calls a thread keeps its buffers only while all threads together hold
  *     at most PCNN_SCRATCH_BUDGET_BYTES (64 MiB); above that a thread ending a call trims
  *     itself to PCNN_SCRATCH_KEEP_BYTES (256 KiB). When a thread exits, all it held is freed
- *     (core/thread_exit.c) and large buffers go straight back to the OS (munmap).
+ *     (core/thread_exit.c) and large buffers go straight back to the OS (munmap / VirtualFree).
  *   - pcnn_scratch_bytes() (exported) is the bytes held by all threads (process-wide atomic
  *     count of the buffers and the per-thread bookkeeping).
  */
@@ -34,6 +34,7 @@ typedef enum pcnn_scratch_slot {
     PCNN_SCRATCH_WINO_WEIGHTS,      /* conv2d Winograd: transformed weights (caller's thread, per call) */
     PCNN_SCRATCH_WINO_TILES,        /* conv2d Winograd: a worker's transformed input tiles */
     PCNN_SCRATCH_WINO_PRODUCTS,     /* conv2d Winograd: a worker's products of one channel block */
+    PCNN_SCRATCH_POINTWISE,         /* conv2d pointwise: gathered input / dense gradient (caller's thread) */
     PCNN_SCRATCH_SLOTS
 } pcnn_scratch_slot;
 

@@ -138,6 +138,7 @@ static inline pm_m pm_and(pm_m a, pm_m b) { return _mm256_and_si256(a, b); }
 static inline pm_m pm_unord(pm_vf a, pm_vf b) {
     return _mm256_castps_si256(_mm256_cmp_ps(a, b, _CMP_UNORD_Q));
 }
+/* a > b ? a : b (MAXPS: ties and NaNs give b; the template relies on this order) */
 static inline pm_vf pm_max_f(pm_vf a, pm_vf b) { return _mm256_max_ps(a, b); }
 /* a == b (ordered: +0 == -0) */
 static inline pm_m pm_eq_f(pm_vf a, pm_vf b) {
@@ -179,5 +180,36 @@ static inline void pm_store_interleaved(float *p, pm_vf e, pm_vf o, int n2) {
         }
     }
 }
+
+/* In-register 8 x 8 transpose: r[i] lane j -> r[j] lane i. For the small-plane path (lanes
+ * across planes). */
+static inline void pm_transpose(pm_vf r[8]) {
+    __m256 t[8], u[8];
+    for (int i = 0; i < 4; ++i) {
+        t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    /* u[4i + c], 128-bit lane L: rows 4i .. 4i + 3 of column 4L + c */
+    for (int i = 0; i < 2; ++i) {
+        u[4 * i + 0] = _mm256_shuffle_ps(t[4 * i + 0], t[4 * i + 2], 0x44);
+        u[4 * i + 1] = _mm256_shuffle_ps(t[4 * i + 0], t[4 * i + 2], 0xEE);
+        u[4 * i + 2] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+        u[4 * i + 3] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+    }
+    for (int c = 0; c < 4; ++c) {
+        r[c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x20);
+        r[4 + c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x31);
+    }
+}
+/* v > best (ordered: false on NaN), lane-wise */
+static inline pm_m pm_gt_f(pm_vf v, pm_vf best) {
+    return _mm256_castps_si256(_mm256_cmp_ps(v, best, _CMP_GT_OQ));
+}
+/* lanes of m where v is not NaN */
+static inline pm_m pm_and_not_nan(pm_m m, pm_vf v) {
+    return _mm256_and_si256(m, _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_ORD_Q)));
+}
+static inline pm_vf pm_as_f(pm_vi v) { return _mm256_castsi256_ps(v); }
+static inline pm_vi pm_as_i(pm_vf v) { return _mm256_castps_si256(v); }
 
 #include "maxpool2d-simd.h"

@@ -133,6 +133,7 @@ static inline pm_m pm_and(pm_m a, pm_m b) { return (pm_m)(a & b); }
 
 /* lanes where a or b is NaN */
 static inline pm_m pm_unord(pm_vf a, pm_vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_UNORD_Q); }
+/* a > b ? a : b (MAXPS: ties and NaNs give b; the template relies on this order) */
 static inline pm_vf pm_max_f(pm_vf a, pm_vf b) { return _mm512_max_ps(a, b); }
 /* a == b (ordered: +0 == -0) */
 static inline pm_m pm_eq_f(pm_vf a, pm_vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
@@ -169,5 +170,40 @@ static inline void pm_store_interleaved(float *p, pm_vf e, pm_vf o, int n2) {
         }
     }
 }
+
+/* In-register 16 x 16 transpose: r[i] lane j -> r[j] lane i (unpack, in-lane shuffle, two
+ * 128-bit lane shuffles; 64 shuffles). For the small-plane path (lanes across planes). */
+static inline void pm_transpose(pm_vf r[16]) {
+    __m512 t[16], u[16];
+    for (int i = 0; i < 8; ++i) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    /* u[4i + c], 128-bit lane L: rows 4i .. 4i + 3 of column 4L + c */
+    for (int i = 0; i < 4; ++i) {
+        u[4 * i + 0] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], 0x44);
+        u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], 0xEE);
+        u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+        u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+    }
+    for (int c = 0; c < 4; ++c) {
+        const __m512 v0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88);
+        const __m512 v1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xDD);
+        const __m512 w0 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88);
+        const __m512 w1 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xDD);
+        r[c] = _mm512_shuffle_f32x4(v0, w0, 0x88);
+        r[4 + c] = _mm512_shuffle_f32x4(v1, w1, 0x88);
+        r[8 + c] = _mm512_shuffle_f32x4(v0, w0, 0xDD);
+        r[12 + c] = _mm512_shuffle_f32x4(v1, w1, 0xDD);
+    }
+}
+/* v > best (ordered: false on NaN), lane-wise */
+static inline pm_m pm_gt_f(pm_vf v, pm_vf best) { return _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ); }
+/* lanes of m where v is not NaN */
+static inline pm_m pm_and_not_nan(pm_m m, pm_vf v) {
+    return _mm512_mask_cmp_ps_mask(m, v, v, _CMP_ORD_Q);
+}
+static inline pm_vf pm_as_f(pm_vi v) { return _mm512_castsi512_ps(v); }
+static inline pm_vi pm_as_i(pm_vf v) { return _mm512_castps_si512(v); }
 
 #include "maxpool2d-simd.h"

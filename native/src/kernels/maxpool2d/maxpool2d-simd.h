@@ -359,15 +359,25 @@ static inline __attribute__((always_inline)) int pm_block_s2_nonan(const pm_plan
             }
         }
         nan = pm_or(nan, pm_unord(v[r][0], v[r][1]));
-        pm_vf rm = pm_max_f(v[r][0], v[r][1]);
+        /* pm_max_f(later, earlier): see the no-indices case below */
+        pm_vf rm = pm_max_f(v[r][1], v[r][0]);
         if (three) {
             nan = pm_or(nan, pm_unord(v[r][2], v[r][2]));
-            rm = pm_max_f(rm, v[r][2]);
+            rm = pm_max_f(v[r][2], rm);
         }
-        m = r == 0 ? rm : pm_max_f(m, rm);
+        m = r == 0 ? rm : pm_max_f(rm, m);
     }
     if (pm_any(nan)) {
         return 0;
+    }
+    if (pl->ind == NULL) {
+        /* Inference: no index, so no equality pass. pm_max_f(a, b) is `a > b ? a : b`
+         * (x86 MAXPS), so folding the taps in scan order as max(later, earlier) keeps the
+         * earlier of equal values: m is the scalar winner's value bit for bit, -0/+0 ties
+         * included (the scalar `>` keeps the first). Merging row maxima in row order by the
+         * same rule gives the same tap. Padded taps read -inf and cannot change m's bits. */
+        pm_put(pl, y, ox0, nl, m, pm_zero_i());
+        return 1;
     }
     pm_vf best = v[nr - 1][nt - 1];
     pm_vi best_at = pm_add_i(at[nr - 1], pm_set1_i(nt - 1));
@@ -530,16 +540,41 @@ static void pm_fwd_task(void *p, int64_t t) {
     pm_fwd_plane(&pl);
 }
 
+#include "maxpool2d-small-planes.h"
+
+/*
+ * The thread-count hint of both passes, in pcnn_parallel_for_work's units (one participant
+ * per ~2^18, calibrated as multiply-adds: 2-5 us of vector work). Pooling is memory-bound,
+ * so count the elements a call moves (input plane, output plane, indices) at
+ * PM_WORK_PER_ELEMENT units each: measured, pool_lenet's forward (221k input, 55k output and
+ * 55k index elements) takes ~37 us on one AVX-512 thread, ~110 ps per element, about 8
+ * multiply-adds' time. (Counting compares instead, as before, put 37 us jobs below the
+ * two-thread threshold.) Saturated: only a hint.
+ */
+#define PM_WORK_PER_ELEMENT 8
+
+static int64_t pm_work(const pcnn_maxpool2d_desc *d) {
+    int64_t per_plane, work;
+    if (pcnn_add_i64(d->ih * d->iw, 2 * d->oh * d->ow, &per_plane) ||
+        pcnn_mul_i64(d->n * d->c, per_plane, &work) ||
+        pcnn_mul_i64(work, PM_WORK_PER_ELEMENT, &work)) {
+        return INT64_MAX;
+    }
+    return work;
+}
+
 PCNN_INTERNAL int32_t PM_NAME(fwd)(const pcnn_maxpool2d_desc *d, const float *src, float *dst,
                                    int32_t *indices) {
     if (!pm_shape_ok(d)) {
         return PCNN_STATUS_UNSUPPORTED;
     }
     pm_fwd_ctx ctx = {d, src, dst, indices};
-    /* work in compared elements, saturated (only a thread-count hint) */
-    int64_t work;
-    if (pcnn_mul_i64(d->n * d->c * d->oh * d->ow, d->kh * d->kw, &work)) {
-        work = INT64_MAX;
+    const int64_t work = pm_work(d);
+    if (pm_small_ok(d)) {
+        const int64_t planes = d->n * d->c;
+        pm_small_ctx sctx = {ctx, planes / PM_V};
+        pcnn_parallel_for_work(sctx.groups + planes % PM_V, work, pm_small_task, &sctx);
+        return PCNN_STATUS_OK;
     }
     pcnn_parallel_for_work(d->n * d->c, work, pm_fwd_task, &ctx);
     return PCNN_STATUS_OK;
@@ -661,11 +696,35 @@ static void pm_bwd_task(void *p, int64_t t) {
     }
 }
 
+/* Small planes (pm_small_ok): tasks [0, planes / PM_V) are groups of PM_V planes
+ * (pm_small_bwd_group, or plane by plane when it declines), the rest single planes. */
+static void pm_small_bwd_task(void *p, int64_t t) {
+    pm_bwd_ctx *x = p;
+    const pcnn_maxpool2d_desc *d = x->d;
+    const int64_t groups = d->n * d->c / PM_V;
+    if (t >= groups) {
+        pm_bwd_task(p, groups * PM_V + (t - groups));
+        return;
+    }
+    const int64_t p0 = t * PM_V, plane = d->ih * d->iw, oplane = d->oh * d->ow;
+    if (!pm_small_bwd_group(d, x->diff_dst + p0 * oplane, x->indices + p0 * oplane,
+                            x->diff_src + p0 * plane)) {
+        for (int64_t i = 0; i < PM_V; ++i) {
+            pm_bwd_task(p, p0 + i);
+        }
+    }
+}
+
 PCNN_INTERNAL int32_t PM_NAME(bwd)(const pcnn_maxpool2d_desc *d, const float *diff_dst,
                                    const int32_t *indices, float *diff_src) {
     pm_bwd_ctx ctx = {d, diff_dst, indices, diff_src, pm_direct_ok(d), 0};
-    pcnn_parallel_for_work(d->n * d->c, d->n * d->c * (d->ih * d->iw + d->oh * d->ow),
-                           pm_bwd_task, &ctx);
+    const int64_t planes = d->n * d->c;
+    const int64_t work = pm_work(d);
+    if (pm_shape_ok(d) && pm_small_ok(d)) {
+        pcnn_parallel_for_work(planes / PM_V + planes % PM_V, work, pm_small_bwd_task, &ctx);
+    } else {
+        pcnn_parallel_for_work(planes, work, pm_bwd_task, &ctx);
+    }
     return __atomic_load_n(&ctx.bad_index, __ATOMIC_RELAXED) ? PCNN_STATUS_OUT_OF_RANGE
                                                             : PCNN_STATUS_OK;
 }

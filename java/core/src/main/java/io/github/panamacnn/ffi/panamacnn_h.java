@@ -1576,6 +1576,15 @@ public class panamacnn_h extends panamacnn_h$shared {
     public static int PCNN_ALGO_DEPTHWISE() {
         return PCNN_ALGO_DEPTHWISE;
     }
+    private static final int PCNN_ALGO_POINTWISE = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define PCNN_ALGO_POINTWISE 4
+     * }
+     */
+    public static int PCNN_ALGO_POINTWISE() {
+        return PCNN_ALGO_POINTWISE;
+    }
 
     private static class pcnn_set_conv2d_algorithm {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(

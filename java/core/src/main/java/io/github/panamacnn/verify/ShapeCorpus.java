@@ -101,6 +101,9 @@ public final class ShapeCorpus {
                 conv("stem-7x7-stride-2",          1,  3, 20, 20,  8, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1),
                 conv("even-kernel-4x4-stride-2",   1,  4,  8,  8,  4, 4, 4, 2, 2, 1, 1, 1, 1, 1, 1, 1),
                 conv("64-channels-3x3",            1, 64,  8,  8, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+                // strided 1x1: AUTO serves these with the pointwise algorithm (backward-weights: the 34-channel one)
+                conv("strided-1x1-odd-plane",      2, 20, 15, 13, 24, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1),
+                conv("strided-1x1-3x2-groups-2",   1, 34,  9, 11, 18, 1, 1, 3, 2, 0, 0, 0, 0, 1, 1, 2),
                 // stride 2, >= 32 channels both ways: the AVX-512 direct kernel's channel tiles
                 conv("stride-2-34-to-40-channels", 2, 34,  9, 13, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1));
     }
@@ -136,7 +139,10 @@ public final class ShapeCorpus {
                 pool("ceil-dilated-gt-input",   2,  2,  2,  5, 3, 3, 4, 5, 1, 0, 1, 1, 2, 3, true),
                 pool("ceil-s2-gt-input",        1, 17,  1,  1, 3, 3, 2, 2, 1, 0, 1, 0, 1, 1, true),
                 pool("ceil-s2-hanging",         1,  4,  6, 10, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, true),
-                pool("ceil-wide-gt-input-rows", 1,  3,  2, 37, 5, 3, 4, 2, 1, 0, 1, 1, 1, 1, true));
+                pool("ceil-wide-gt-input-rows", 1,  3,  2, 37, 5, 3, 4, 2, 1, 0, 1, 1, 1, 1, true),
+                // many small planes: the kernels' lanes-across-planes path (groups + leftover planes)
+                pool("small-planes-3x3-s2-p1",  2, 21, 13, 13, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false),
+                pool("small-planes-ceil-odd",   3,  7,  9,  7, 3, 2, 2, 2, 0, 1, 1, 0, 1, 1, true));
     }
 
     /**

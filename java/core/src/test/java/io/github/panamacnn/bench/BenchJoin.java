@@ -122,7 +122,8 @@ public final class BenchJoin {
             }
             NativePass np = new NativePass(c, best, plain);
             switch (pass) {
-                case "forward", "backward" -> out.put(key(shape, pass, threads), np);
+                // fwd_noidx: max-pool forward without indices (MaxPool2d in eval()), a pass of its own
+                case "forward", "fwd_noidx", "backward" -> out.put(key(shape, pass, threads), np);
                 case "bwd_data", "bwd_weights" -> {
                     String k = key(shape, "backward", threads);
                     out.putIfAbsent(k, null); // keeps the row's place; filled once both halves are in

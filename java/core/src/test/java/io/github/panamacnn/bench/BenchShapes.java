@@ -12,15 +12,16 @@ import java.util.List;
 /**
  * The shapes of {@code bench/shapes.txt}, read from that file, so the JMH suite and the native
  * bench time the same rows under the same names. Format (see the file's header):
- * {@code name op N C_in H W C_out kH kW stride pad [groups]}; square stride, symmetric padding,
- * dilation 1.
+ * {@code name op N C_in H W C_out kH kW stride pad [groups [dilation]]}; square stride, symmetric
+ * padding, square dilation (PyTorch's convention: 1 = dense; the native bench gives oneDNN
+ * {@code dilation - 1}). Rows without the optional columns have groups 1 and dilation 1.
  *
  * <p>The file is {@code -Dpanamacnn.bench.shapes=FILE}, else the first {@code bench/shapes.txt}
  * found from the working directory upwards (the repository root for {@code scripts/bench.sh},
  * {@code java/core} for Maven's tests).
  */
 record BenchShapes(String name, String op, int n, int c, int h, int w, int oc, int kh, int kw, int stride, int pad,
-                   int groups) {
+                   int groups, int dilation) {
 
     static final String FILE_PROPERTY = "panamacnn.bench.shapes";
 
@@ -41,7 +42,7 @@ record BenchShapes(String name, String op, int n, int c, int h, int w, int oc, i
         if (!isConv()) {
             throw new IllegalStateException(name + " is a " + op + " row, not a convolution");
         }
-        return Conv2dGeometry.of(n, c, h, w, oc, kh, kw, stride, stride, pad, pad, pad, pad, 1, 1, groups);
+        return Conv2dGeometry.of(n, c, h, w, oc, kh, kw, stride, stride, pad, pad, pad, pad, dilation, dilation, groups);
     }
 
     /** The row called {@code name} of the shapes file. */
@@ -95,14 +96,15 @@ record BenchShapes(String name, String op, int n, int c, int h, int w, int oc, i
                 continue;
             }
             String at = where + ":" + (i + 1);
-            if (f.length != 11 && f.length != 12) {
-                throw new IllegalArgumentException(at + ": expected 11 or 12 columns, got " + f.length + ": " + line);
+            if (f.length < 11 || f.length > 13) {
+                throw new IllegalArgumentException(at + ": expected 11 to 13 columns, got " + f.length + ": " + line);
             }
             if (!f[1].equals("conv") && !f[1].equals("maxpool")) {
                 throw new IllegalArgumentException(at + ": op must be conv or maxpool, got '" + f[1] + "'");
             }
-            int[] v = new int[10];
+            int[] v = new int[11];
             v[9] = 1; // groups, when the 12th column is absent
+            v[10] = 1; // dilation, when the 13th column is absent
             for (int k = 0; k < f.length - 2; k++) {
                 try {
                     v[k] = Integer.parseInt(f[k + 2]);
@@ -110,7 +112,11 @@ record BenchShapes(String name, String op, int n, int c, int h, int w, int oc, i
                     throw new IllegalArgumentException(at + ": column " + (k + 3) + " is not an integer: " + f[k + 2]);
                 }
             }
-            shapes.add(new BenchShapes(f[0], f[1], v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]));
+            if (v[10] < 1 || (v[10] != 1 && !f[1].equals("conv"))) {
+                throw new IllegalArgumentException(at + ": dilation (column 13) must be >= 1, and 1 for maxpool, got "
+                        + v[10]);
+            }
+            shapes.add(new BenchShapes(f[0], f[1], v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10]));
         }
         return shapes;
     }

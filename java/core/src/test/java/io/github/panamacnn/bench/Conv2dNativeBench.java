@@ -64,7 +64,7 @@ public class Conv2dNativeBench {
             throw new IllegalStateException("expected the native backend, got " + nativeBackend.name());
         }
         conv = Conv2d.builder(s.c(), s.oc(), s.kh(), s.kw()).stride(s.stride()).padding(s.pad()).groups(s.groups())
-                .backend(nativeBackend).seed(1).build();
+                .dilation(s.dilation(), s.dilation()).backend(nativeBackend).seed(1).build();
         input = Tensor.of(BenchShapes.randomData(BenchShapes.count(s.srcShape()), 11), s.srcShape());
         long[] dstShape = conv.outputShape(s.srcShape());
         gradOutput = Tensor.of(BenchShapes.randomData(BenchShapes.count(dstShape), 12), dstShape);

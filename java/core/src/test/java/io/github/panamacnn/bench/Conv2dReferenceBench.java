@@ -47,7 +47,7 @@ public class Conv2dReferenceBench {
         BenchShapes s = BenchShapes.named(shape);
         Backend reference = Backend.reference();
         conv = Conv2d.builder(s.c(), s.oc(), s.kh(), s.kw()).stride(s.stride()).padding(s.pad()).groups(s.groups())
-                .backend(reference).seed(1).build();
+                .dilation(s.dilation(), s.dilation()).backend(reference).seed(1).build();
         input = Tensor.of(BenchShapes.randomData(BenchShapes.count(s.srcShape()), 11), s.srcShape());
         conv.forward(input);
     }

@@ -70,8 +70,7 @@ public class LayerBench {
         }
         long[] outShape;
         if (s.isConv()) {
-            Conv2d conv = Conv2d.builder(s.c(), s.oc(), s.kh(), s.kw()).stride(s.stride()).padding(s.pad())
-                    .groups(s.groups()).algorithm(algorithmFor(s)).backend(nativeBackend).seed(1).build();
+            Conv2d conv = convFor(s, nativeBackend);
             outShape = conv.outputShape(s.srcShape());
             layer = conv;
         } else if (s.isMaxPool()) {
@@ -94,14 +93,21 @@ public class LayerBench {
         layer.backward(gradOutput);
     }
 
+    /** The convolution of a conv row (stride, padding, dilation, groups), as a user would build it. */
+    static Conv2d convFor(BenchShapes s, Backend backend) {
+        return Conv2d.builder(s.c(), s.oc(), s.kh(), s.kw()).stride(s.stride()).padding(s.pad())
+                .dilation(s.dilation(), s.dilation()).groups(s.groups()).algorithm(algorithmFor(s)).backend(backend)
+                .seed(1).build();
+    }
+
     /**
      * The default algorithm ({@value ConvAlgorithm#PROPERTY}, AUTO when unset), or AUTO for a row it
      * cannot compute: like the native bench's {@code --algorithm}, a request, not a filter.
      */
     private static ConvAlgorithm algorithmFor(BenchShapes s) {
         ConvAlgorithm a = ConvAlgorithm.defaultAlgorithm();
-        boolean fits = a.supports(s.kh(), s.kw(), s.stride(), s.stride(), 1, 1) && a.supportsChannels(s.c(), s.oc(),
-                s.groups());
+        boolean fits = a.supports(s.kh(), s.kw(), s.stride(), s.stride(), s.dilation(), s.dilation())
+                && a.supportsChannels(s.c(), s.oc(), s.groups());
         return fits ? a : ConvAlgorithm.AUTO;
     }
 

@@ -1,0 +1,315 @@
+/*
+ * maxpool2d forward, small planes: lanes across planes. Part of maxpool2d-simd.h (included
+ * there, after pm_fwd_task; uses the same vector layer plus pm_transpose and pm_as_f).
+ *
+ * Why: when an output row is at most half a vector (2 * ow <= PM_V: 13x13 -> 7x7 under
+ * 3x3 stride 2 pad 1 on AVX-512), the row-wise kernel leaves most lanes idle and every
+ * block is an edge block, so a small call costs several times what its arithmetic needs. With at least PM_V planes (n * c), a task instead takes PM_V
+ * whole planes and gives each lane one plane:
+ *  1. the group's input is transposed, PM_V x PM_V blocks in registers, into a stack buffer
+ *     of ih * iw vectors: t[pos][lane] = src[plane p0 + lane][pos];
+ *  2. each output pixel is one vector, computed by the scalar kernel's own loop: in-range
+ *     taps in row-major order, the first initialises, then a tap replaces when
+ *     v > best || isnan(v). Every lane has the same geometry, so padding is skipped per tap
+ *     for all lanes at once and no lane needs a mask (when the group holds no NaN, a
+ *     shorter equivalent: see pm_small_group);
+ *  3. the output pixels are transposed back PM_V at a time and stored per plane.
+ * Values move only by loads, blends, max and shuffles: bit-identical to the scalar kernel,
+ * NaN payloads and -0 / +0 included. The planes left over (n * c % PM_V) take the row-wise
+ * kernel, one task each. Each task's work is fixed by its index, so results do not depend
+ * on the thread count.
+ */
+
+/* Input positions (ih * iw) the stack buffer holds: 64 KiB with 16 lanes, 32 KiB with 8
+ * (the 32 x 32 and 28 x 28 planes of small networks fit). Larger planes keep the row-wise
+ * kernel. */
+#define PM_SMALL_MAX_POS 1024
+
+/* The first 64-byte boundary in a stack buffer with 16 spare floats: vectors stay within one
+ * cache line. Done by hand: over-aligned locals are not reliably aligned by every target's
+ * compiler (64-bit MinGW cannot realign the stack), and all accesses are unaligned loads /
+ * stores anyway. */
+static inline float *pm_align64(float *p) {
+    return (float *)(((uintptr_t)p + 63) & ~(uintptr_t)63);
+}
+
+static int pm_small_ok(const pcnn_maxpool2d_desc *d) {
+    /* Measured (AVX-512): 13x13 -> 7x7 (3x3 s2 p1) about 1.6x faster with indices, 2.6x
+     * without; 24x24 -> 12x12 and 28x28 -> 14x14 (2x2 s2) 1.3-1.5x slower than the
+     * row-wise stride-2 path, which already fills 12 or 14 of 16 lanes. So: rows at most
+     * half a vector. */
+    return 2 * d->ow <= PM_V && d->n * d->c >= PM_V && d->ih * d->iw <= PM_SMALL_MAX_POS;
+}
+
+/* Output pixels [o0, o0 + k) of the PM_V planes from dst / ind (plane stride oplane), given
+ * as one vector per pixel (lane = plane). */
+static inline void pm_small_flush(pm_vf v[PM_V], pm_vf at[PM_V], int has_ind, float *dst,
+                                  int32_t *ind, int64_t oplane, int64_t o0, int k) {
+    pm_transpose(v);
+    const pm_m lanes = pm_first(k);
+    for (int i = 0; i < PM_V; ++i) {
+        if (k == PM_V) {
+            pm_storeu_f(dst + i * oplane + o0, v[i]);
+        } else {
+            pm_store_f(dst + i * oplane + o0, lanes, v[i]);
+        }
+    }
+    if (has_ind) {
+        pm_transpose(at);
+        for (int i = 0; i < PM_V; ++i) {
+            float *p = (float *)(void *)(ind + i * oplane + o0);
+            if (k == PM_V) {
+                pm_storeu_f(p, at[i]);
+            } else {
+                pm_store_f(p, lanes, at[i]);
+            }
+        }
+    }
+}
+
+/* In-range tap ranges of one output row or column: taps [lo, hi) of a window starting at
+ * input coordinate i0 with dilation dl land inside [0, n) (desc_init: at least one). */
+static inline void pm_small_taps(int64_t i0, int64_t k, int64_t dl, int64_t n, int64_t *lo,
+                                 int64_t *hi) {
+    int64_t a = 0, b = k;
+    while (a < b && i0 + a * dl < 0) {
+        ++a;
+    }
+    while (b > a && i0 + (b - 1) * dl >= n) {
+        --b;
+    }
+    *lo = a;
+    *hi = b;
+}
+
+/* One output pixel of a NaN-free group: taps (ky, kx) < (nky, nkx) at position
+ * pos0 + ky * rstep + kx * cstep, values at first[(ky * rstep + kx * cstep) * PM_V]; *best /
+ * *best_at hold tap (0, 0) on entry. Without NaNs the scalar rule is take = v > best, and
+ * then best = max(v, best) (a > b ? a : b) is the same value, so the chain through best is a
+ * single max per tap and the compare feeds only the index blend. Constant nky / nkx at the
+ * common call sites (always_inline) unroll the loops. */
+static inline __attribute__((always_inline)) void pm_small_nonan(
+    const float *first, int64_t pos0, const int64_t nky, const int64_t nkx, int64_t rstep,
+    int64_t cstep, const int has_ind, pm_vf *best, pm_vi *best_at) {
+    pm_vf b = *best;
+    pm_vi at = *best_at;
+    for (int64_t ky = 0; ky < nky; ++ky) {
+        for (int64_t kx = (ky == 0 ? 1 : 0); kx < nkx; ++kx) {
+            const int64_t o = ky * rstep + kx * cstep;
+            const pm_vf v = pm_loadu(first + o * PM_V);
+            if (has_ind) {
+                at = pm_blend_i(pm_gt_f(v, b), at, pm_set1_i((int32_t)(pos0 + o)));
+            }
+            b = pm_max_f(v, b);
+        }
+    }
+    *best = b;
+    *best_at = at;
+}
+
+/* Planes [p0, p0 + PM_V). has_ind is a constant at both call sites (always_inline), so the
+ * inference variant carries no index code. */
+static inline __attribute__((always_inline)) void pm_small_group(const pm_fwd_ctx *x,
+                                                                 int64_t p0, const int has_ind) {
+    const pcnn_maxpool2d_desc *d = x->d;
+    const int64_t ih = d->ih, iw = d->iw, oh = d->oh, ow = d->ow;
+    const int64_t dh = d->dilation_h, dw = d->dilation_w;
+    const int64_t plane = ih * iw, oplane = oh * ow;
+    /* + PM_V rows: a partial block's transpose is stored whole (its rows past the plane are
+     * never read), which keeps the stores a fixed count of vectors */
+    float tbuf[(PM_SMALL_MAX_POS + PM_V) * PM_V + 16];
+    float *t = pm_align64(tbuf);
+
+    const float *src = x->src + p0 * plane;
+    pm_m nan = pm_none();
+    for (int64_t q0 = 0; q0 < plane; q0 += PM_V) {
+        const int nq = plane - q0 < PM_V ? (int)(plane - q0) : PM_V;
+        pm_vf r[PM_V];
+        for (int i = 0; i < PM_V; ++i) {
+            const float *p = src + i * plane + q0;
+            r[i] = nq == PM_V ? pm_loadu(p) : pm_load_first_f(p, nq); /* masked-off lanes: +0 */
+            nan = pm_or(nan, pm_unord(r[i], r[i]));
+        }
+        pm_transpose(r);
+        for (int j = 0; j < PM_V; ++j) {
+            pm_storeu_f(t + (q0 + j) * PM_V, r[j]);
+        }
+    }
+    /* Without a NaN in the group the scalar rule needs no NaN test: pm_small_nonan. */
+    const int nonan = !pm_any(nan);
+
+    int64_t kx_lo[PM_V], kx_hi[PM_V];
+    for (int64_t xo = 0; xo < ow; ++xo) {
+        pm_small_taps(xo * d->stride_w - d->pad_left, d->kw, dw, iw, &kx_lo[xo], &kx_hi[xo]);
+    }
+    float *dst = x->dst + p0 * oplane;
+    int32_t *ind = has_ind ? x->indices + p0 * oplane : NULL;
+    pm_vf ov[PM_V], oi[PM_V];
+    for (int i = 0; i < PM_V; ++i) {
+        ov[i] = pm_zero_f();
+        oi[i] = pm_zero_f();
+    }
+    int k = 0;
+    int64_t o0 = 0;
+    for (int64_t y = 0; y < oh; ++y) {
+        const int64_t iy0 = y * d->stride_h - d->pad_top;
+        int64_t ky_lo, ky_hi;
+        pm_small_taps(iy0, d->kh, dh, ih, &ky_lo, &ky_hi);
+        for (int64_t xo = 0; xo < ow; ++xo) {
+            const int64_t ix0 = xo * d->stride_w - d->pad_left;
+            const int64_t xl = kx_lo[xo], xh = kx_hi[xo];
+            /* position of tap (ky, kx): (iy0 + ky*dh)*iw + ix0 + kx*dw */
+            const int64_t pos0 = (iy0 + ky_lo * dh) * iw + ix0 + xl * dw;
+            pm_vf best = pm_loadu(t + pos0 * PM_V); /* the first in-range tap */
+            pm_vi best_at = pm_set1_i((int32_t)pos0);
+            if (nonan) {
+                const float *first = t + pos0 * PM_V;
+                const int64_t nky = ky_hi - ky_lo, nkx = xh - xl;
+                const int64_t rstep = dh * iw, cstep = dw;
+                if (nky == 3 && nkx == 3) {
+                    pm_small_nonan(first, pos0, 3, 3, rstep, cstep, has_ind, &best, &best_at);
+                } else if (nky == 2 && nkx == 2) {
+                    pm_small_nonan(first, pos0, 2, 2, rstep, cstep, has_ind, &best, &best_at);
+                } else if (nky == 2 && nkx == 3) {
+                    pm_small_nonan(first, pos0, 2, 3, rstep, cstep, has_ind, &best, &best_at);
+                } else if (nky == 3 && nkx == 2) {
+                    pm_small_nonan(first, pos0, 3, 2, rstep, cstep, has_ind, &best, &best_at);
+                } else {
+                    pm_small_nonan(first, pos0, nky, nkx, rstep, cstep, has_ind, &best,
+                                   &best_at);
+                }
+            } else {
+                /* the scalar rule lane by lane: v > best || isnan(v) replaces */
+                for (int64_t ky = ky_lo; ky < ky_hi; ++ky) {
+                    const int64_t rpos = (iy0 + ky * dh) * iw + ix0;
+                    for (int64_t kx = (ky == ky_lo ? xl + 1 : xl); kx < xh; ++kx) {
+                        const int64_t pos = rpos + kx * dw;
+                        const pm_vf v = pm_loadu(t + pos * PM_V);
+                        const pm_m take = pm_gt_or_nan(v, best);
+                        best = pm_blend_f(take, best, v);
+                        if (has_ind) {
+                            best_at = pm_blend_i(take, best_at, pm_set1_i((int32_t)pos));
+                        }
+                    }
+                }
+            }
+            ov[k] = best;
+            oi[k] = pm_as_f(best_at);
+            if (++k == PM_V) {
+                pm_small_flush(ov, oi, has_ind, dst, ind, oplane, o0, k);
+                o0 += k;
+                k = 0;
+            }
+        }
+    }
+    if (k > 0) {
+        pm_small_flush(ov, oi, has_ind, dst, ind, oplane, o0, k);
+    }
+}
+
+typedef struct {
+    pm_fwd_ctx base;
+    int64_t groups; /* tasks [0, groups) are plane groups, the rest single planes */
+} pm_small_ctx;
+
+static void pm_small_task(void *p, int64_t t) {
+    const pm_small_ctx *x = p;
+    if (t < x->groups) {
+        if (x->base.indices != NULL) {
+            pm_small_group(&x->base, t * PM_V, 1);
+        } else {
+            pm_small_group(&x->base, t * PM_V, 0);
+        }
+    } else {
+        pm_fwd_task((void *)&x->base, x->groups * PM_V + (t - x->groups));
+    }
+}
+
+/*
+ * Backward, small planes (pm_small_ok), lanes across planes. The scalar algorithm per plane
+ * is: zero the plane, then ds[index] += dd in row-major output order. Here a group of PM_V
+ * planes accumulates into a stack buffer t[pos][lane] (zeroed): output pixels are read PM_V
+ * at a time and transposed (diff_dst and indices), and for each pixel, in row-major order,
+ * every in-range tap position pos of its window adds dd on the lanes whose index is pos.
+ * So each element receives the same additions in the same order as in the scalar kernel
+ * (bit-identical; lanes without a match are left untouched by a blend; an element that is
+ * already NaN stays as it is, as x86's scalar add keeps the first operand's NaN). An index outside its
+ * own window (caller data: legal when in range, or out of range) matches no tap: then
+ * nothing has been written yet and the group is redone plane by plane by the general
+ * algorithm, which also reports out-of-range indices. Finally t is transposed out into the
+ * PM_V diff_src planes.
+ */
+static inline int pm_small_bwd_group(const pcnn_maxpool2d_desc *d, const float *dd,
+                                     const int32_t *ind, float *ds) {
+    const int64_t ih = d->ih, iw = d->iw, oh = d->oh, ow = d->ow;
+    const int64_t plane = ih * iw, oplane = oh * ow;
+    float tbuf[PM_SMALL_MAX_POS * PM_V + 16];
+    float *t = pm_align64(tbuf);
+    for (int64_t i = 0; i < plane; ++i) {
+        pm_storeu_f(t + i * PM_V, pm_zero_f());
+    }
+    int64_t kx_lo[PM_V], kx_hi[PM_V];
+    for (int64_t xo = 0; xo < ow; ++xo) {
+        pm_small_taps(xo * d->stride_w - d->pad_left, d->kw, d->dilation_w, iw, &kx_lo[xo],
+                      &kx_hi[xo]);
+    }
+    const pm_m all = pm_first(PM_V);
+    pm_vf gv[PM_V], gi[PM_V];
+    int64_t y = 0, xo = 0; /* the output pixel o0 + j */
+    for (int64_t o0 = 0; o0 < oplane; o0 += PM_V) {
+        const int nq = oplane - o0 < PM_V ? (int)(oplane - o0) : PM_V;
+        for (int i = 0; i < PM_V; ++i) {
+            const float *pv = dd + i * oplane + o0;
+            const float *pi = (const float *)(const void *)(ind + i * oplane + o0);
+            gv[i] = nq == PM_V ? pm_loadu(pv) : pm_load_first_f(pv, nq);
+            gi[i] = nq == PM_V ? pm_loadu(pi) : pm_load_first_f(pi, nq);
+        }
+        pm_transpose(gv);
+        pm_transpose(gi);
+        for (int j = 0; j < nq; ++j) {
+            const int64_t iy0 = y * d->stride_h - d->pad_top, ix0 = xo * d->stride_w - d->pad_left;
+            int64_t ky_lo, ky_hi;
+            pm_small_taps(iy0, d->kh, d->dilation_h, ih, &ky_lo, &ky_hi);
+            const pm_vi at = pm_as_i(gi[j]);
+            pm_m found = pm_none();
+            for (int64_t ky = ky_lo; ky < ky_hi; ++ky) {
+                const int64_t rpos = (iy0 + ky * d->dilation_h) * iw + ix0;
+                for (int64_t kx = kx_lo[xo]; kx < kx_hi[xo]; ++kx) {
+                    const int64_t pos = rpos + kx * d->dilation_w;
+                    const pm_m eq = pm_eq_i(at, pm_set1_i((int32_t)pos));
+                    float *p = t + pos * PM_V;
+                    const pm_vf acc = pm_loadu(p);
+                    /* a NaN sum keeps its payload: the scalar ds[at] += dd on x86 returns
+                     * the first operand's NaN when both are NaN, and the compiler may
+                     * swap a vector add's operands */
+                    const pm_m take = pm_and_not_nan(eq, acc);
+                    pm_storeu_f(p, pm_blend_f(take, acc, pm_add_f(acc, gv[j])));
+                    found = pm_or(found, eq);
+                }
+            }
+            if (!pm_all(found, all)) {
+                return 0;
+            }
+            if (++xo == ow) {
+                xo = 0;
+                ++y;
+            }
+        }
+    }
+    for (int64_t q0 = 0; q0 < plane; q0 += PM_V) {
+        const int nq = plane - q0 < PM_V ? (int)(plane - q0) : PM_V;
+        pm_vf r[PM_V];
+        for (int j = 0; j < PM_V; ++j) {
+            r[j] = j < nq ? pm_loadu(t + (q0 + j) * PM_V) : pm_zero_f();
+        }
+        pm_transpose(r);
+        for (int i = 0; i < PM_V; ++i) {
+            if (nq == PM_V) {
+                pm_storeu_f(ds + i * plane + q0, r[i]);
+            } else {
+                pm_store_f(ds + i * plane + q0, pm_first(nq), r[i]);
+            }
+        }
+    }
+    return 1;
+}
