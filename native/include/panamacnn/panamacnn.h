@@ -28,8 +28,11 @@ extern "C" {
 #define PCNN_API
 #endif
 
-/* Bumped whenever a struct layout or a signature changes; Java checks it at load time. */
-#define PCNN_ABI_VERSION 1
+/* Bumped whenever a struct layout or a signature changes, or functions or algorithm ids are
+ * added (so that bindings never meet a library lacking a symbol they call); Java checks it at
+ * load time. 2: linear / relu / softmax cross-entropy, conv algorithms (pcnn_set_conv2d_algorithm,
+ * pcnn_last_algorithm, WINOGRAD / DEPTHWISE / POINTWISE), pcnn_scratch_bytes. */
+#define PCNN_ABI_VERSION 2
 
 /* Status codes. */
 #define PCNN_STATUS_OK 0

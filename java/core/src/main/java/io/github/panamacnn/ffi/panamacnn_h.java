@@ -23,10 +23,10 @@ public class panamacnn_h extends panamacnn_h$shared {
     static final SymbolLookup SYMBOL_LOOKUP = SymbolLookup.loaderLookup()
             .or(Linker.nativeLinker().defaultLookup());
 
-    private static final int PCNN_ABI_VERSION = (int)1L;
+    private static final int PCNN_ABI_VERSION = (int)2L;
     /**
      * {@snippet lang=c :
-     * #define PCNN_ABI_VERSION 1
+     * #define PCNN_ABI_VERSION 2
      * }
      */
     public static int PCNN_ABI_VERSION() {
