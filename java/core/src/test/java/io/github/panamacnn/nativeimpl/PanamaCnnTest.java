@@ -44,6 +44,21 @@ class PanamaCnnTest {
     }
 
     @Test
+    void lastNativeKernelNamesTheAlgorithmAndIsaThatServedTheLastCall() {
+        String isa = PanamaCnn.activeIsa().name().toLowerCase(java.util.Locale.ROOT);
+        for (io.github.panamacnn.ConvAlgorithm algorithm : new io.github.panamacnn.ConvAlgorithm[] {
+                io.github.panamacnn.ConvAlgorithm.WINOGRAD, io.github.panamacnn.ConvAlgorithm.DIRECT}) {
+            try (io.github.panamacnn.Conv2d conv = io.github.panamacnn.Conv2d.builder(16, 16, 3, 3).padding(1)
+                    .algorithm(algorithm).backend(io.github.panamacnn.Backend.nativeBackend()).build();
+                 io.github.panamacnn.Tensor x = io.github.panamacnn.Tensor.zeros(1, 16, 12, 12)) {
+                conv.forward(x);
+                assertThat(PanamaCnn.lastNativeKernel()).as("%s", algorithm)
+                        .isEqualTo(algorithm.name().toLowerCase(java.util.Locale.ROOT) + "/" + isa);
+            }
+        }
+    }
+
+    @Test
     void setMaxIsaRoundTrips() {
         Isa detected = PanamaCnn.detectedIsa();
         Isa saved = PanamaCnn.activeIsa();
