@@ -231,6 +231,7 @@ int main(void) {
         run_case(conv_desc(1, 6, 20, 63, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2), m, "wide groups");
         run_case(conv_desc(1, 20, 24, 33, 3, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1), m, "wide valid");
     }
+#if defined(__x86_64__) || defined(_M_X64) /* the limits are the x86 levels' (AArch64: NEON kernel) */
     /* the same with dY repacked by every task (above the scratch budget) instead of once */
     const int64_t dy_max[2] = {pcnn_conv2d_bwd_weights_wide_dy_max__avx2,
                                pcnn_conv2d_bwd_weights_wide_dy_max__avx512};
@@ -243,6 +244,7 @@ int main(void) {
     }
     pcnn_conv2d_bwd_weights_wide_dy_max__avx2 = dy_max[0];
     pcnn_conv2d_bwd_weights_wide_dy_max__avx512 = dy_max[1];
+#endif
     run_case(conv_desc(2, 40, 26, 26, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), 0, "wide taps int");
     /* images batched several per chunk (with a remainder block), several row chunks */
     for (int m = 0; m < 2; ++m) {
