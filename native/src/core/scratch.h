@@ -34,6 +34,7 @@ typedef enum pcnn_scratch_slot {
     PCNN_SCRATCH_WINO_WEIGHTS,      /* conv2d Winograd: transformed weights (caller's thread, per call) */
     PCNN_SCRATCH_WINO_TILES,        /* conv2d Winograd: a worker's transformed input tiles */
     PCNN_SCRATCH_WINO_PRODUCTS,     /* conv2d Winograd: a worker's products of one channel block */
+    PCNN_SCRATCH_DILATED,           /* conv2d dilated: index maps and phase frames (caller's thread) */
     PCNN_SCRATCH_SLOTS
 } pcnn_scratch_slot;
 
