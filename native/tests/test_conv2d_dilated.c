@@ -138,7 +138,9 @@ static int32_t api_bww(const pcnn_conv2d_desc *d, const float *s, const float *d
     return pcnn_conv2d_bwd_weights(d, s, dd, dw, db);
 }
 
-static void check_shape(pcnn_conv2d_desc d, int expect_supported) {
+/* frame_ok: the entries can take the geometry (stride 1, dilated): they are run and must
+ * return OK; expect_supported: the AUTO / DIRECT rule (junk <= 1/4) takes it. */
+static void check_shape(pcnn_conv2d_desc d, int frame_ok, int expect_supported) {
     CHECK_STATUS(pcnn_conv2d_desc_init(&d), PCNN_STATUS_OK);
     char label[200];
     snprintf(label, sizeof label, "n%lld c%lld %lldx%lld oc%lld k%lldx%lld pad %lld,%lld,%lld,%lld dil %lldx%lld g%lld",
@@ -156,7 +158,7 @@ static void check_shape(pcnn_conv2d_desc d, int expect_supported) {
              &d, &in, &ref, st);
         const double tol = ints ? 0.0 : 2e-5 * sqrt((double)(d.c / d.groups * d.kh * d.kw + d.n * d.oh * d.ow));
 #if DIL_X86
-        for (size_t l = 0; l < sizeof LEVELS / sizeof LEVELS[0] && expect_supported; l++) {
+        for (size_t l = 0; l < sizeof LEVELS / sizeof LEVELS[0] && frame_ok; l++) {
             const level_t *lv = &LEVELS[l];
             if (pcnn_isa_detected() < lv->isa) continue;
             char lab[260];
@@ -221,25 +223,29 @@ static void check_nonfinite(void) {
 
 int main(void) {
     rng_seed(20261204);
-    /* the bench row's geometry, small: 3x3, dilation 2, pad 2 */
-    check_shape(dil(2, 16, 17, 17, 16, 3, 2, 2, 2, 2, 2, 2, 1), 1);
+    /* taken under AUTO / DIRECT: the bench row's geometry (dilation 2, pad 2) with fewer
+     * channels, and dilation 3 with an odd width */
+    check_shape(dil(1, 17, 33, 33, 20, 3, 2, 2, 2, 2, 2, 2, 1), 1, 1);
+    check_shape(dil(2, 7, 33, 31, 9, 3, 3, 3, 3, 3, 3, 3, 1), 1, 1);
+    /* small awkward shapes: the entries called directly (last argument: whether AUTO takes them) */
+    check_shape(dil(2, 16, 17, 17, 16, 3, 2, 2, 2, 2, 2, 2, 1), 1, 1);
     /* odd sizes, C not a multiple of 16, batch 1, pad not a multiple of the dilation */
-    check_shape(dil(1, 5, 13, 11, 7, 3, 1, 1, 1, 1, 2, 2, 1), 1);
-    check_shape(dil(3, 19, 24, 20, 21, 3, 3, 3, 3, 3, 3, 3, 1), 1);
-    check_shape(dil(1, 3, 20, 13, 4, 3, 0, 0, 0, 0, 2, 2, 1), 1);        /* no padding */
-    check_shape(dil(2, 6, 14, 25, 10, 3, 1, 3, 2, 0, 2, 3, 2), 1);      /* asymmetric, per axis, groups */
-    check_shape(dil(1, 4, 10, 23, 5, 3, 0, 0, 4, 4, 1, 4, 1), 1);      /* dilated columns only */
-    check_shape(dil(2, 8, 19, 18, 17, 5, 4, 4, 4, 4, 2, 2, 1), 1);      /* 5x5 */
-    check_shape(conv_desc(1, 6, 9, 31, 9, 1, 3, 1, 1, 0, 0, 2, 2, 3, 2, 1), 1); /* 1x3 */
-    /* few outputs per axis: junk outweighs them, the plain direct kernel serves */
-    check_shape(dil(1, 4, 3, 3, 4, 3, 3, 3, 3, 3, 3, 3, 1), 0);
+    check_shape(dil(1, 5, 13, 11, 7, 3, 1, 1, 1, 1, 2, 2, 1), 1, 0);
+    check_shape(dil(3, 19, 24, 20, 21, 3, 3, 3, 3, 3, 3, 3, 1), 1, 0);
+    check_shape(dil(1, 3, 20, 13, 4, 3, 0, 0, 0, 0, 2, 2, 1), 1, 0);        /* no padding */
+    check_shape(dil(2, 6, 14, 25, 10, 3, 1, 3, 2, 0, 2, 3, 2), 1, 1);      /* asymmetric, per axis, groups */
+    check_shape(dil(1, 4, 10, 23, 5, 3, 0, 0, 4, 4, 1, 4, 1), 1, 0);      /* dilated columns only */
+    check_shape(dil(2, 8, 19, 18, 17, 5, 4, 4, 4, 4, 2, 2, 1), 1, 0);      /* 5x5 */
+    check_shape(conv_desc(1, 6, 9, 31, 9, 1, 3, 1, 1, 0, 0, 2, 2, 3, 2, 1), 1, 1); /* 1x3 */
+    /* few outputs per axis: junk outweighs them, AUTO leaves them to the plain direct kernel */
+    check_shape(dil(1, 4, 3, 3, 4, 3, 3, 3, 3, 3, 3, 3, 1), 1, 0);
     /* not taken: stride 2, dilation 1, a 1x1 kernel */
-    check_shape(conv_desc(1, 4, 13, 13, 4, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1), 0);
-    check_shape(dil(1, 4, 9, 9, 4, 3, 1, 1, 1, 1, 1, 1, 1), 0);
-    check_shape(conv_desc(1, 4, 9, 9, 4, 1, 1, 1, 1, 0, 0, 0, 0, 2, 2, 1), 0);
+    check_shape(conv_desc(1, 4, 13, 13, 4, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1), 0, 0);
+    check_shape(dil(1, 4, 9, 9, 4, 3, 1, 1, 1, 1, 1, 1, 1), 0, 0);
+    check_shape(conv_desc(1, 4, 9, 9, 4, 1, 1, 1, 1, 0, 0, 0, 0, 2, 2, 1), 0, 0);
     /* several image chunks */
     const int64_t old = pcnn_dilated_set_chunk_bytes(4096);
-    check_shape(dil(5, 3, 9, 10, 4, 3, 2, 2, 2, 2, 2, 2, 1), 1);
+    check_shape(dil(5, 3, 9, 10, 4, 3, 2, 2, 2, 2, 2, 2, 1), 1, 0);
     pcnn_dilated_set_chunk_bytes(old);
     check_nonfinite();
     return test_finish("conv2d_dilated");

@@ -39,7 +39,7 @@ typedef struct pcnn_dilated_inner {
 } pcnn_dilated_inner;
 
 /* Geometry: stride 1, dilation > 1 on an axis with a kernel wider than 1, and the frame's
- * junk at most half again the real outputs (else the plain direct kernel serves). */
+ * junk at most a quarter of the real outputs (else the plain direct kernel serves). */
 PCNN_INTERNAL int pcnn_dilated_supports(const pcnn_conv2d_desc *d, int32_t pass);
 
 PCNN_INTERNAL int32_t pcnn_dilated_fwd(const pcnn_dilated_inner *k, const pcnn_conv2d_desc *d,
