@@ -9,12 +9,7 @@ PCNN_INTERNAL int32_t pcnn_conv2d_fwd__avx512(const pcnn_conv2d_desc *d, const f
                                               const float *weights, const float *bias, float *dst);
 PCNN_INTERNAL int32_t pcnn_conv2d_bwd_data__avx512(const pcnn_conv2d_desc *d, const float *diff_dst,
                                                    const float *weights, float *diff_src);
-PCNN_INTERNAL int32_t pcnn_conv2d_bwd_weights__avx512(const pcnn_conv2d_desc *d, const float *src,
-                                                      const float *diff_dst, float *diff_weights,
-                                                      float *diff_bias);
-
-static const pcnn_dilated_inner inner = {pcnn_conv2d_fwd__avx512, pcnn_conv2d_bwd_data__avx512,
-                                         pcnn_conv2d_bwd_weights__avx512};
+static const pcnn_dilated_inner inner = {pcnn_conv2d_fwd__avx512, pcnn_conv2d_bwd_data__avx512};
 
 PCNN_INTERNAL int32_t pcnn_conv2d_fwd_dilated__avx512(const pcnn_conv2d_desc *d, const float *src,
                                                       const float *weights, const float *bias,
@@ -26,12 +21,4 @@ PCNN_INTERNAL int32_t pcnn_conv2d_bwd_data_dilated__avx512(const pcnn_conv2d_des
                                                            const float *diff_dst,
                                                            const float *weights, float *diff_src) {
     return pcnn_dilated_bwd_data(&inner, d, diff_dst, weights, diff_src);
-}
-
-PCNN_INTERNAL int32_t pcnn_conv2d_bwd_weights_dilated__avx512(const pcnn_conv2d_desc *d,
-                                                              const float *src,
-                                                              const float *diff_dst,
-                                                              float *diff_weights,
-                                                              float *diff_bias) {
-    return pcnn_dilated_bwd_weights(&inner, d, src, diff_dst, diff_weights, diff_bias);
 }

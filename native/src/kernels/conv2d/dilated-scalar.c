@@ -5,9 +5,8 @@
  * no entry: its direct kernel is the reference and serves dilation itself.
  *
  * Memory: forward and backward-data work on chunks of whole images whose frames (input and
- * output) take at most DIL_CHUNK_BYTES (at least one image); backward-weights sums over the
- * batch inside the dense kernel, so it frames every image at once. Above DIL_MAX_BYTES of
- * frame a call declines (UNSUPPORTED: the plain direct entry serves it).
+ * output) take at most DIL_CHUNK_BYTES (at least one image). Above DIL_MAX_BYTES of frame per
+ * image a call declines (UNSUPPORTED: the plain direct entry serves it).
  *
  * Threads: the gathers / scatters run one task per (image, channel) plane, each writing only
  * its own plane; the dense kernels are deterministic across thread counts, so the whole is.
@@ -260,7 +259,7 @@ static int64_t chunk_images(const pcnn_conv2d_desc *d, int64_t per_image) {
     return nb < d->n ? nb : d->n;
 }
 
-/* ---- the three passes ---- */
+/* ---- forward and backward-data ---- */
 
 PCNN_INTERNAL int32_t pcnn_dilated_fwd(const pcnn_dilated_inner *k, const pcnn_conv2d_desc *d,
                                        const float *src, const float *weights, const float *bias,
@@ -322,30 +321,4 @@ PCNN_INTERNAL int32_t pcnn_dilated_bwd_data(const pcnn_dilated_inner *k, const p
         run_planes(&fr, nb * d->c, scatter_in_task, xin, diff_src + n0 * d->c * d->ih * d->iw);
     }
     return PCNN_STATUS_OK;
-}
-
-PCNN_INTERNAL int32_t pcnn_dilated_bwd_weights(const pcnn_dilated_inner *k,
-                                               const pcnn_conv2d_desc *d, const float *src,
-                                               const float *diff_dst, float *diff_weights,
-                                               float *diff_bias) {
-    frame_t fr = make_frame(d);
-    const int64_t fin = d->n * d->c * fr.hf * fr.fw, fout = d->n * d->oc * fr.mh * fr.gw;
-    if (fin + fout > DIL_MAX_BYTES / (int64_t)sizeof(float)) {
-        return PCNN_STATUS_UNSUPPORTED;
-    }
-    /* the frame's zeros (padding, junk dY) meet every src / dY value: 0 * Inf */
-    if (has_nonfinite(src, d->n * d->c * d->ih * d->iw) ||
-        has_nonfinite(diff_dst, d->n * d->oc * d->oh * d->ow)) {
-        return PCNN_STATUS_UNSUPPORTED;
-    }
-    void *buf = pcnn_scratch_get(PCNN_SCRATCH_DILATED, frame_bytes(&fr, fin + fout));
-    if (buf == NULL) {
-        return PCNN_STATUS_OUT_OF_MEMORY;
-    }
-    float *xin = place_maps(&fr, buf);
-    float *xout = xin + fin;
-    run_planes(&fr, d->n * d->c, gather_in_task, src, xin);
-    run_planes(&fr, d->n * d->oc, gather_out_task, diff_dst, xout);
-    const pcnn_conv2d_desc g = dense_desc(d, &fr, d->n);
-    return k->bwd_weights(&g, xin, xout, diff_weights, diff_bias);
 }
