@@ -13,7 +13,7 @@
  * never scattered. Rows likewise. Padding becomes explicit zeros in the frame.
  *
  * The existing fast stride-1 direct kernels then run the frame at full vector width (the
- * dilated taps otherwise cost the direct kernel its in-place path and register blocking).
+ * frame is unpadded, so they read it in place, and its rows are wider: fewer vector tails).
  *   forward:          gather src -> frame; dense forward; scatter the real outputs to dst
  *   backward-data:    gather diff_dst -> frame outputs (junk = 0); dense backward-data;
  *                     scatter the frame gradient to diff_src (pixels no output reads: 0)
