@@ -31,11 +31,15 @@ PCNN_INTERNAL int32_t pcnn_conv2d_bwd_data_winograd__avx2(const pcnn_conv2d_desc
 /* Dilated stride-1 (dilated-avx2.c): a dense phase frame through this level's direct kernels. */
 PCNN_INTERNAL int32_t pcnn_conv2d_fwd_dilated__avx2(const pcnn_conv2d_desc *d, const float *src, const float *weights, const float *bias, float *dst);
 PCNN_INTERNAL int32_t pcnn_conv2d_bwd_data_dilated__avx2(const pcnn_conv2d_desc *d, const float *diff_dst, const float *weights, float *diff_src);
+PCNN_INTERNAL int32_t pcnn_conv2d_fwd_dilated_winograd__avx2(const pcnn_conv2d_desc *d, const float *src, const float *weights, const float *bias, float *dst);
+PCNN_INTERNAL int32_t pcnn_conv2d_bwd_data_dilated_winograd__avx2(const pcnn_conv2d_desc *d, const float *diff_dst, const float *weights, float *diff_src);
 
 /* Winograd first where its AUTO rule says it pays; direct takes every shape. */
 const pcnn_conv2d_algo pcnn_conv2d_algos_avx2[] = {
     {PCNN_ALGO_WINOGRAD, pcnn_winograd_supports, pcnn_winograd_auto_pick,
      pcnn_conv2d_fwd_winograd__avx2, pcnn_conv2d_bwd_data_winograd__avx2, NULL},
+    {PCNN_ALGO_WINOGRAD, pcnn_dilated_winograd_supports, pcnn_dilated_winograd_auto_pick,
+     pcnn_conv2d_fwd_dilated_winograd__avx2, pcnn_conv2d_bwd_data_dilated_winograd__avx2, NULL},
     {PCNN_ALGO_DIRECT, pcnn_dilated_supports, NULL, pcnn_conv2d_fwd_dilated__avx2,
      pcnn_conv2d_bwd_data_dilated__avx2, NULL},
     {PCNN_ALGO_DIRECT, NULL, NULL, pcnn_conv2d_fwd__avx2, pcnn_conv2d_bwd_data__avx2,
