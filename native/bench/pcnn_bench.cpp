@@ -11,7 +11,7 @@
 // oneDNN may pick Winograd; "oneDNN best" is the faster of auto and direct (preferred) per pass.
 //
 // Usage: pcnn-bench [--shapes FILE] [--threads 1,2] [--min-time SECONDS] [--json FILE]
-//                   [--only NAME[,NAME...]] [--no-onednn] [--algorithm auto|direct|winograd|depthwise]
+//                   [--only NAME[,NAME...]] [--no-onednn] [--algorithm auto|direct|winograd|depthwise|pointwise]
 // Exit status: 0, 2 for bad arguments / shapes file, 1 when a panama-cnn call fails, 3 when a
 // result differs from oneDNN's (the table says which: check = BAD). See bench/README.md.
 
@@ -528,16 +528,17 @@ Options parse_args(int argc, char **argv) {
         else if (a == "--algorithm") {
             std::string v = next();
             o.algorithm = v == "auto" ? PCNN_ALGO_AUTO : v == "direct" ? PCNN_ALGO_DIRECT
-                        : v == "winograd" ? PCNN_ALGO_WINOGRAD : v == "depthwise" ? PCNN_ALGO_DEPTHWISE : -1;
+                        : v == "winograd" ? PCNN_ALGO_WINOGRAD : v == "depthwise" ? PCNN_ALGO_DEPTHWISE
+                        : v == "pointwise" ? PCNN_ALGO_POINTWISE : -1;
             if (o.algorithm < 0) {
-                std::fprintf(stderr, "pcnn-bench: --algorithm must be auto, direct, winograd or depthwise, got '%s'\n", v.c_str());
+                std::fprintf(stderr, "pcnn-bench: --algorithm must be auto, direct, winograd, depthwise or pointwise, got '%s'\n", v.c_str());
                 std::exit(2);
             }
         }
         else {
             std::fprintf(stderr,
                          "usage: pcnn-bench [--shapes FILE] [--threads 1,2] [--min-time S] [--json FILE] "
-                         "[--only NAME,...] [--no-onednn] [--algorithm auto|direct|winograd|depthwise]\n");
+                         "[--only NAME,...] [--no-onednn] [--algorithm auto|direct|winograd|depthwise|pointwise]\n");
             std::exit(a == "--help" || a == "-h" ? 0 : 2);
         }
     }

@@ -19,6 +19,8 @@
 extern int64_t pcnn_conv2d_bwd_weights_flat_runs__avx2;
 extern int64_t pcnn_conv2d_bwd_weights_flat_runs__avx512;
 #define FLAT_RUNS() (pcnn_conv2d_bwd_weights_flat_runs__avx2 + pcnn_conv2d_bwd_weights_flat_runs__avx512)
+extern int64_t pcnn_conv2d_bwd_weights_wide_dy_max__avx2;
+extern int64_t pcnn_conv2d_bwd_weights_wide_dy_max__avx512;
 #else
 #define FLAT_RUNS() ((int64_t)0)
 #endif
@@ -229,7 +231,24 @@ int main(void) {
         run_case(conv_desc(1, 6, 20, 63, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2), m, "wide groups");
         run_case(conv_desc(1, 20, 24, 33, 3, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1), m, "wide valid");
     }
+    /* the same with dY repacked by every task (above the scratch budget) instead of once */
+    const int64_t dy_max[2] = {pcnn_conv2d_bwd_weights_wide_dy_max__avx2,
+                               pcnn_conv2d_bwd_weights_wide_dy_max__avx512};
+    pcnn_conv2d_bwd_weights_wide_dy_max__avx2 = pcnn_conv2d_bwd_weights_wide_dy_max__avx512 = 0;
+    for (int m = 0; m < 2; ++m) {
+        run_case(conv_desc(2, 3, 30, 31, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), m, "wide 3x3 own dY");
+        run_case(conv_desc(2, 4, 40, 65, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), m, "wide chunks own dY");
+        run_case(conv_desc(1, 6, 20, 63, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2), m, "wide groups own dY");
+        run_case(conv_desc(5, 4, 6, 40, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), m, "wide batched own dY");
+    }
+    pcnn_conv2d_bwd_weights_wide_dy_max__avx2 = dy_max[0];
+    pcnn_conv2d_bwd_weights_wide_dy_max__avx512 = dy_max[1];
     run_case(conv_desc(2, 40, 26, 26, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), 0, "wide taps int");
+    /* images batched several per chunk (with a remainder block), several row chunks */
+    for (int m = 0; m < 2; ++m) {
+        run_case(conv_desc(7, 4, 6, 40, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), m, "wide batched");
+        run_case(conv_desc(3, 8, 61, 40, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), m, "wide row chunks");
+    }
     run_case(conv_desc(2, 40, 26, 26, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), 1, "wide many taps");
     run_case(conv_desc(1, 16, 32, 32, 150, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), 1, "wide oc blocks");
     run_case(conv_desc(1, 16, 32, 32, 150, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), 3, "wide oc inf");

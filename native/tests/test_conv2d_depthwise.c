@@ -1,14 +1,15 @@
 /*
- * Depthwise conv2d (PCNN_ALGO_DEPTHWISE; AVX-512 kernels in
- * native/src/kernels/conv2d/depthwise-avx512.c) against the scalar direct kernel, all three
- * passes, through the public API with an explicit DEPTHWISE request:
+ * Depthwise conv2d (PCNN_ALGO_DEPTHWISE; AVX-512 and AVX2 kernels from
+ * native/src/kernels/conv2d/depthwise-simd.h) against the scalar direct kernel, all three
+ * passes, at every vector level the CPU has, through the public API with an explicit
+ * DEPTHWISE request:
  *   - integer-valued data (every partial sum exact): results must equal the scalar kernel's
  *     bit for bit, on awkward shapes (widths 1..33, channels 1..17, stride 2, asymmetric
  *     padding, N > 1, 5x5, 7x1, dilation) and seeded random ones;
- *   - the call must have been served by DEPTHWISE at AVX-512 when the CPU has it (so a kernel
- *     that silently declines is seen), else by DEPTHWISE's scalar reference entry, and by direct
- *     where the request falls back (stride-2 backward-data is rejected geometrically: see below);
- *   - the AUTO rule (depthwise for stride-2 backward-weights only, as measured);
+ *   - the call must have been served by DEPTHWISE at the level under test (so a kernel that
+ *     silently declines is seen), or by DEPTHWISE's scalar reference entry where the geometry is
+ *     not the vector kernels' (stride 3, more than 49 taps);
+ *   - the AUTO rule (depthwise for every call the vector kernels take, as measured);
  *   - 1 and 3 threads give bit-identical results; guards after every buffer stay intact;
  *   - Inf / NaN in weights, src and diff_dst next to padding give the scalar kernel's result
  *     (padded taps are skipped, not multiplied as zeros): compared bit for bit up to NaN payload;
@@ -19,7 +20,7 @@
 #include "core/pcnn_internal.h"
 #include "test_util.h"
 
-static int g_avx512;
+static int32_t g_level; /* the vector level under test (PCNN_ISA_SCALAR: none) */
 
 typedef struct {
     float *src, *w, *b, *dst, *dd, *ds, *dw, *db;
@@ -59,18 +60,18 @@ static int same_arr(const float *a, const float *b, int64_t n, int64_t *where) {
 }
 
 static int depthwise_expected(const pcnn_conv2d_desc *d, int32_t pass) {
-    return g_avx512 && pcnn_depthwise_supports(d, pass);
+    return g_level != PCNN_ISA_SCALAR && pcnn_depthwise_supports(d, pass);
 }
 
 static void check_served(const pcnn_conv2d_desc *d, int32_t pass, const char *what) {
     const int want_dw = depthwise_expected(d, pass);
     const int32_t a = pcnn_last_algorithm(), isa = pcnn_last_isa();
-    CHECK(want_dw ? (a == PCNN_ALGO_DEPTHWISE && isa == PCNN_ISA_AVX512)
+    CHECK(want_dw ? (a == PCNN_ALGO_DEPTHWISE && isa == g_level)
                   : (a == PCNN_ALGO_DEPTHWISE && isa == PCNN_ISA_SCALAR),
           "%s c=%lld %lldx%lld k%lldx%lld s%lld: served by %s/%s, expected %s", what, (long long)d->c,
           (long long)d->ih, (long long)d->iw, (long long)d->kh, (long long)d->kw,
           (long long)d->stride_w, pcnn_algorithm_name(a), pcnn_isa_name(isa),
-          want_dw ? "depthwise/avx512" : "depthwise/scalar");
+          want_dw ? pcnn_isa_name(g_level) : "scalar");
 }
 
 /* Runs all three passes through the API (AUTO) and the scalar kernel and compares. */
@@ -141,14 +142,17 @@ static void run_case(pcnn_conv2d_desc d, int ints, const char *label) {
     CHECK(guard_ok(x.dst, nd) && guard_ok(x.ds, ns) && guard_ok(x.dw, nw) && guard_ok(x.db, d.oc) &&
               guard_ok(x.src, ns) && guard_ok(x.dd, nd) && guard_ok(x.w, nw),
           "%s: guard", label);
-    /* AUTO: depthwise for stride-2 backward-weights (where it supports the shape), else direct */
+    /* AUTO: depthwise wherever the vector kernels take the shape, else direct */
     CHECK_STATUS(pcnn_set_conv2d_algorithm(PCNN_ALGO_AUTO), PCNN_STATUS_OK);
     CHECK_STATUS(pcnn_conv2d_fwd(&d, x.src, x.w, x.b, x.dst), PCNN_STATUS_OK);
-    CHECK(pcnn_last_algorithm() == PCNN_ALGO_DIRECT, "%s AUTO fwd served by %s", label, pcnn_algorithm_name(pcnn_last_algorithm()));
+    CHECK(pcnn_last_algorithm() == (depthwise_expected(&d, PCNN_PASS_FWD) ? PCNN_ALGO_DEPTHWISE : PCNN_ALGO_DIRECT),
+          "%s AUTO fwd served by %s", label, pcnn_algorithm_name(pcnn_last_algorithm()));
+    CHECK_STATUS(pcnn_conv2d_bwd_data(&d, x.dd, x.w, x.ds), PCNN_STATUS_OK);
+    CHECK(pcnn_last_algorithm() == (depthwise_expected(&d, PCNN_PASS_BWD_DATA) ? PCNN_ALGO_DEPTHWISE : PCNN_ALGO_DIRECT),
+          "%s AUTO bwd_data served by %s", label, pcnn_algorithm_name(pcnn_last_algorithm()));
     CHECK_STATUS(pcnn_conv2d_bwd_weights(&d, x.src, x.dd, x.dw, x.db), PCNN_STATUS_OK);
-    const int strided = d.stride_h == 2 || d.stride_w == 2;
     CHECK(pcnn_last_algorithm() ==
-              (depthwise_expected(&d, PCNN_PASS_BWD_WEIGHTS) && strided ? PCNN_ALGO_DEPTHWISE : PCNN_ALGO_DIRECT),
+              (depthwise_expected(&d, PCNN_PASS_BWD_WEIGHTS) ? PCNN_ALGO_DEPTHWISE : PCNN_ALGO_DIRECT),
           "%s AUTO bwd_weights served by %s", label, pcnn_algorithm_name(pcnn_last_algorithm()));
     CHECK_STATUS(pcnn_set_num_threads(1), PCNN_STATUS_OK);
     free_bufs(&x), free_bufs(&r);
@@ -160,7 +164,7 @@ static pcnn_conv2d_desc dw(int64_t n, int64_t c, int64_t h, int64_t w, int64_t k
     return conv_desc(n, c, h, w, c, kh, kw, s, s, pt, pb, pl, pr, dil, dil, c);
 }
 
-/* Explicit DEPTHWISE requests at every level: AVX-512 kernels or the scalar reference. */
+/* Explicit DEPTHWISE requests at every level: that level's kernels or the scalar reference. */
 static void explicit_requests(void) {
     pcnn_conv2d_desc d = dw(2, 5, 9, 19, 3, 3, 1, 1, 1, 1, 1, 1);
     CHECK_STATUS(pcnn_conv2d_desc_init(&d), PCNN_STATUS_OK);
@@ -173,7 +177,7 @@ static void explicit_requests(void) {
         CHECK_STATUS(pcnn_set_max_isa(isa), PCNN_STATUS_OK);
         CHECK_STATUS(pcnn_conv2d_fwd(&d, x.src, x.w, x.b, x.dst), PCNN_STATUS_OK);
 #if defined(__x86_64__) || defined(_M_X64)
-        const int32_t want_isa = isa >= PCNN_ISA_AVX512 ? PCNN_ISA_AVX512 : PCNN_ISA_SCALAR;
+        const int32_t want_isa = isa; /* AVX-512, AVX2 and scalar each have a depthwise entry */
 #else
         const int32_t want_isa = PCNN_ISA_SCALAR; /* no vector depthwise kernel on this architecture */
 #endif
@@ -194,14 +198,8 @@ static void explicit_requests(void) {
     free_bufs(&x), free_bufs(&y);
 }
 
-int main(void) {
-    rng_seed(20261204);
-#if defined(__x86_64__) || defined(_M_X64)
-    g_avx512 = pcnn_isa_active() >= PCNN_ISA_AVX512; /* PANAMACNN_MAX_ISA may cap it */
-#else
-    g_avx512 = 0; /* other architectures (NEON = 3 > AVX512 = 2) have no vector depthwise kernel */
-#endif
-    printf("avx512 kernels %s\n", g_avx512 ? "tested" : "not available on this CPU (scalar only)");
+/* Every case at one level (all-vector cases run at each vector level the CPU has). */
+static void run_all_cases(void) {
     char label[96];
     /* width tails 1..33 x stride 1/2, channels sweep */
     for (int64_t w = 1; w <= 33; w++) {
@@ -228,6 +226,16 @@ int main(void) {
     run_case(dw(2, 3, 8, 9, 3, 3, 3, 1, 1, 1, 1, 1), 1, "stride 3 (scalar reference)");
     run_case(dw(1, 2, 12, 12, 9, 9, 1, 4, 4, 4, 4, 1), 1, "9x9 (scalar reference)");
     run_case(dw(1, 3, 4, 3, 3, 3, 1, 5, 5, 6, 6, 1), 1, "pad > input");
+    /* chunk boundaries (64 / 32 columns per chunk) and mixed strides (each axis on its own) */
+    for (int64_t w = 63; w <= 66; w++) {
+        snprintf(label, sizeof label, "wide w%lld", (long long)w);
+        run_case(dw(1, 2, 6, w, 3, 3, 1 + (w & 1), 1, 1, 1, 1, 1), 1, label);
+    }
+    run_case(dw(1, 2, 5, 131, 3, 3, 2, 1, 1, 1, 1, 1), 1, "wide 131 s2");
+    run_case(conv_desc(2, 3, 9, 23, 3, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1, 3), 1, "stride h1 w2");
+    run_case(conv_desc(2, 3, 12, 21, 3, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 3), 1, "stride h2 w1");
+    run_case(conv_desc(1, 17, 10, 15, 17, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, 17), 1, "c17 pad 0 s2");
+    run_case(conv_desc(1, 5, 9, 14, 5, 4, 4, 2, 2, 1, 2, 2, 1, 1, 1, 5), 1, "even kernel 4x4 s2");
     for (int i = 0; i < 60; i++) {
         const int64_t k = rng_int(1, 5), s = rng_int(1, 2), dil = rng_int(1, 2);
         const int64_t ext = dil * (k - 1) + 1;
@@ -245,6 +253,26 @@ int main(void) {
     run_case(dw(1, 2, 8, 40, 5, 5, 1, 2, 2, 2, 2, 1), 2, "nonfinite 5x5");
     /* random floats: served as expected, 1 vs 3 threads identical (accuracy: the Java cross-check) */
     run_case(dw(2, 7, 15, 23, 3, 3, 1, 1, 1, 1, 1, 1), 0, "floats");
+}
+
+int main(void) {
+    rng_seed(20261204);
+    int32_t levels[2], nlevels = 0;
+#if defined(__x86_64__) || defined(_M_X64)
+    /* PANAMACNN_MAX_ISA may cap the active level */
+    if (pcnn_isa_active() >= PCNN_ISA_AVX512) levels[nlevels++] = PCNN_ISA_AVX512;
+    if (pcnn_isa_active() >= PCNN_ISA_AVX2) levels[nlevels++] = PCNN_ISA_AVX2;
+#endif
+    /* other architectures (NEON = 3 > AVX512 = 2) have no vector depthwise kernel */
+    if (nlevels == 0) levels[nlevels++] = PCNN_ISA_SCALAR;
+    const int32_t active = pcnn_isa_active();
+    for (int i = 0; i < nlevels; i++) {
+        g_level = levels[i];
+        printf("depthwise kernels at level %s\n", g_level == PCNN_ISA_SCALAR ? "none (scalar reference only)" : pcnn_isa_name(g_level));
+        if (g_level != PCNN_ISA_SCALAR) CHECK_STATUS(pcnn_set_max_isa(g_level), PCNN_STATUS_OK);
+        run_all_cases();
+    }
+    CHECK_STATUS(pcnn_set_max_isa(active), PCNN_STATUS_OK);
     explicit_requests();
     return test_finish("conv2d_depthwise");
 }

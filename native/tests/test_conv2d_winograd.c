@@ -150,6 +150,21 @@ static int use_level(int32_t isa) {
     return pcnn_set_max_isa(isa) == PCNN_STATUS_OK && pcnn_isa_active() == isa;
 }
 
+/* gbuf_f's guarded buffer starting on a 64-byte boundary (so the AVX-512 kernel's aligned
+ * non-temporal output stores can be taken); free *raw. */
+static float *gbuf_f_at64(int64_t n, void **raw) {
+    uint32_t *p = malloc((size_t)(n + GUARD + 16) * sizeof(float));
+    if (p == NULL) {
+        fprintf(stderr, "test: out of memory\n");
+        exit(2);
+    }
+    *raw = p;
+    uint32_t *a = p + ((64 - ((uintptr_t)p & 63)) & 63) / sizeof(float);
+    for (int64_t i = 0; i < n; ++i) a[i] = PREFILL_NAN_BITS;
+    for (int64_t i = n; i < n + GUARD; ++i) a[i] = SENTINEL_BITS;
+    return (float *)a;
+}
+
 /* One shape, one pass, every ISA level the machine has: Winograd served and within bound. */
 static void check_shape(pcnn_conv2d_desc d, int bwd, int with_bias, uint64_t seed) {
     CHECK_STATUS(pcnn_conv2d_desc_init(&d), PCNN_STATUS_OK);
@@ -157,7 +172,8 @@ static void check_shape(pcnn_conv2d_desc d, int bwd, int with_bias, uint64_t see
     const int64_t in_count = e.n * e.groups * e.cin * e.ih * e.iw;
     const int64_t out_count = e.n * e.groups * e.cout * e.oh * e.ow;
     const int64_t wcount = conv_w_count(&d);
-    float *in = gbuf_f(in_count), *w = gbuf_f(wcount), *b = gbuf_f(d.oc), *out = gbuf_f(out_count),
+    void *out_raw;
+    float *in = gbuf_f(in_count), *w = gbuf_f(wcount), *b = gbuf_f(d.oc), *out = gbuf_f_at64(out_count, &out_raw),
           *first = gbuf_f(out_count);
     rng_seed(seed);
     for (int64_t i = 0; i < in_count; i++) in[i] = rng_unit();
@@ -204,7 +220,7 @@ static void check_shape(pcnn_conv2d_desc d, int bwd, int with_bias, uint64_t see
     CHECK(worst_ratio(first, exact, sw, out_count, k) > 1.0, "the bound misses a 1e-3 relative error");
     CHECK_STATUS(pcnn_set_max_isa(pcnn_isa_detected()), PCNN_STATUS_OK);
     CHECK_STATUS(pcnn_set_conv2d_algorithm(PCNN_ALGO_AUTO), PCNN_STATUS_OK);
-    free(in), free(w), free(b), free(out), free(first), free(exact), free(sw);
+    free(in), free(w), free(b), free(out_raw), free(first), free(exact), free(sw);
 }
 
 static void test_requests_and_fallbacks(void) {
@@ -248,6 +264,39 @@ static void test_requests_and_fallbacks(void) {
     CHECK(pcnn_last_algorithm() == expect, "AUTO 32->64ch served by %s", pcnn_algorithm_name(pcnn_last_algorithm()));
     CHECK_STATUS(pcnn_conv2d_fwd(&rgb, bx, bw, NULL, by), PCNN_STATUS_OK);
     CHECK(pcnn_last_algorithm() == PCNN_ALGO_DIRECT, "AUTO 3ch served by %s", pcnn_algorithm_name(pcnn_last_algorithm()));
+
+    /* The AUTO rule of docs/winograd.md per pass and ISA level: engine channels >= 16 on both
+     * sides, and >= 55% of the lanes busy with groups of 8 (AVX-512) / 4 (AVX2) tiles. */
+    static const struct {
+        int64_t c, hw, oc;
+        int fwd512, bwd512, fwd2, bwd2; /* 1: Winograd expected */
+    } rule[] = {
+        {32, 32, 64, 1, 1, 1, 1},  /* mid: both passes */
+        {3, 32, 32, 0, 0, 0, 0},   /* cifar: 3 channels on one side in each pass */
+        {32, 32, 8, 0, 0, 0, 0},   /* 8 output channels: forward cout 8, backward-data cin 8 */
+        {64, 14, 64, 0, 0, 1, 1},  /* 4 tiles per row: half of the AVX-512 lanes idle */
+        {16, 20, 16, 1, 1, 1, 1},  /* 5 tiles per row: 5/8 busy */
+        {16, 36, 16, 1, 1, 1, 1},  /* 9 tiles per row: 9/16 (AVX-512), 9/12 (AVX2) */
+        {64, 8, 64, 0, 0, 0, 0},   /* 2 tiles per row: 2/8, 2/4 busy */
+    };
+    for (size_t r = 0; r < sizeof rule / sizeof rule[0]; r++) {
+        pcnn_conv2d_desc q = conv_desc(2, rule[r].c, rule[r].hw, rule[r].hw, rule[r].oc, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+        CHECK_STATUS(pcnn_conv2d_desc_init(&q), PCNN_STATUS_OK);
+        float *qx = gbuf_f(conv_src_count(&q)), *qw = gbuf_f(conv_w_count(&q)), *qy = gbuf_f(conv_dst_count(&q));
+        for (int64_t i = 0; i < conv_src_count(&q); i++) qx[i] = rng_unit();
+        for (int64_t i = 0; i < conv_w_count(&q); i++) qw[i] = rng_unit();
+        for (int64_t i = 0; i < conv_dst_count(&q); i++) qy[i] = rng_unit();
+        const int32_t isa = winograd_level(pcnn_isa_active());
+        const int fwd = isa == PCNN_ISA_AVX512 ? rule[r].fwd512 : isa == PCNN_ISA_AVX2 ? rule[r].fwd2 : 0;
+        const int bwd = isa == PCNN_ISA_AVX512 ? rule[r].bwd512 : isa == PCNN_ISA_AVX2 ? rule[r].bwd2 : 0;
+        CHECK_STATUS(pcnn_conv2d_fwd(&q, qx, qw, NULL, qy), PCNN_STATUS_OK);
+        CHECK(pcnn_last_algorithm() == (fwd ? PCNN_ALGO_WINOGRAD : PCNN_ALGO_DIRECT), "AUTO fwd c%d %dx%d oc%d served by %s",
+              (int)q.c, (int)q.ih, (int)q.iw, (int)q.oc, pcnn_algorithm_name(pcnn_last_algorithm()));
+        CHECK_STATUS(pcnn_conv2d_bwd_data(&q, qy, qw, qx), PCNN_STATUS_OK);
+        CHECK(pcnn_last_algorithm() == (bwd ? PCNN_ALGO_WINOGRAD : PCNN_ALGO_DIRECT), "AUTO bwd_data c%d %dx%d oc%d served by %s",
+              (int)q.c, (int)q.ih, (int)q.iw, (int)q.oc, pcnn_algorithm_name(pcnn_last_algorithm()));
+        free(qx), free(qw), free(qy);
+    }
 
     /* Scratch allocation failure on a shape larger than any before (so its transformed weights
      * and tiles must be allocated): PCNN_STATUS_OUT_OF_MEMORY, never garbage, then recovery. */
@@ -302,12 +351,18 @@ int main(void) {
     test_requests_and_fallbacks();
     /* n, c, ih, iw, oc, pads t/b/l/r, groups: output tails of 1..5 rows / columns (ih, iw mod 4
      * with pad 1 gives oh = ih), channel tails around the 12 / 6 channel blocks and 16 / 8 lanes,
-     * asymmetric and large padding, groups, N > 1, more tiles than one chunk. */
+     * asymmetric and large padding, groups, N > 1, more tiles than one chunk, rows of several
+     * lane groups. */
     static const int64_t shapes[][10] = {
         {1, 1, 5, 5, 1, 1, 1, 1, 1, 1},    {2, 3, 9, 6, 5, 1, 1, 1, 1, 1},   {1, 16, 13, 14, 13, 1, 1, 1, 1, 1},
         {3, 7, 10, 11, 25, 0, 2, 1, 0, 1}, {1, 17, 8, 8, 12, 2, 0, 0, 2, 1}, {2, 8, 7, 23, 6, 3, 1, 2, 3, 2},
         {1, 20, 21, 19, 18, 1, 1, 1, 1, 2}, {2, 12, 3, 3, 12, 1, 1, 1, 1, 3}, {1, 5, 40, 33, 7, 0, 0, 0, 0, 1},
         {1, 24, 6, 9, 32, 2, 2, 2, 2, 1},
+        /* wide rows: 19 (forward) / 20 (backward-data) tiles, so 3 lane groups per tile row, the
+         * last partly filled, and chunks whose groups come from different tile rows */
+        {2, 3, 11, 75, 5, 1, 0, 2, 1, 1},
+        /* forward output of 2^20 floats with 64-wide rows: AVX-512's non-temporal stores */
+        {16, 2, 64, 64, 16, 1, 1, 1, 1, 1},
     };
     const int count = (int)(sizeof shapes / sizeof shapes[0]);
     for (int s = 0; s < count; s++) {

@@ -145,6 +145,14 @@ static void build_conv_corpus(void) {
     C("8 channels 8 wide",      2, 8, 8, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
     C("oc 33 1x1 input 5x5 k",  1, 4, 1, 1, 33, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1);
     C("k5 d3 s2",               2, 3, 17, 19, 6, 5, 5, 2, 2, 6, 6, 6, 6, 3, 3, 1);
+    /* stride 2 with >= 32 output channels per group: AVX-512 channel tiles (channels in
+     * lanes, direct/channel_tiles.h): channel-block tails, row tails, taps, groups */
+    C("s2 channels 37 tails",   2, 5, 9, 31, 37, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1);
+    C("s2 channels 64 asym",    1, 3, 6, 61, 64, 3, 3, 2, 2, 0, 1, 1, 0, 1, 1, 1);
+    C("s2 channels 33 1x7",     1, 4, 3, 29, 33, 1, 7, 1, 2, 0, 0, 3, 3, 1, 1, 1);
+    C("s2 channels 40 d2 5x5",  2, 3, 13, 12, 40, 5, 5, 2, 2, 2, 3, 4, 1, 2, 2, 1);
+    C("s2 channels groups 2",   1, 6, 7, 9, 98, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2);
+    C("s2 channels 16x s3h",    1, 7, 10, 28, 80, 3, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1);
 #undef C
     /* tail sweep: widths x channels, 3x3 pad 1 (c = oc = ch) */
     char name[64];

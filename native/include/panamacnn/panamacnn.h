@@ -28,8 +28,11 @@ extern "C" {
 #define PCNN_API
 #endif
 
-/* Bumped whenever a struct layout or a signature changes; Java checks it at load time. */
-#define PCNN_ABI_VERSION 1
+/* Bumped whenever a struct layout or a signature changes, or functions or algorithm ids are
+ * added (so that bindings never meet a library lacking a symbol they call); Java checks it at
+ * load time. 2: linear / relu / softmax cross-entropy, conv algorithms (pcnn_set_conv2d_algorithm,
+ * pcnn_last_algorithm, WINOGRAD / DEPTHWISE / POINTWISE), pcnn_scratch_bytes. */
+#define PCNN_ABI_VERSION 2
 
 /* Status codes. */
 #define PCNN_STATUS_OK 0
@@ -281,6 +284,7 @@ PCNN_API int32_t pcnn_softmax_xent_bwd(int64_t n, int64_t classes, const float *
 #define PCNN_ALGO_DIRECT 1   /* direct convolution (every shape, every pass; max-pool reports it too) */
 #define PCNN_ALGO_WINOGRAD 2 /* Winograd F(4x4,3x3): 3x3, stride 1, dilation 1; forward and backward-data */
 #define PCNN_ALGO_DEPTHWISE 3 /* depthwise (groups == c == oc), every pass; see below */
+#define PCNN_ALGO_POINTWISE 4 /* strided 1x1 (1x1, no padding, a stride > 1), every pass; see below */
 
 /*
  * Requests an algorithm for the convolution calls made afterwards ON THE CALLING THREAD
@@ -290,11 +294,16 @@ PCNN_API int32_t pcnn_softmax_xent_bwd(int64_t n, int64_t classes, const float *
  * whose Inf/NaN Winograd would spread across its tile; planes too large for 32-bit offsets) is
  * served by the direct algorithm.
  * Backward-weights has only the direct algorithm: a WINOGRAD request serves it directly.
- * DEPTHWISE takes every shape with groups == c == oc: the AVX-512 kernels serve stride 1 or
- * 2 with at most 49 taps (backward-data: stride 1); every other depthwise call (and every one
- * on a CPU without AVX-512) is served by the scalar reference kernel, reported as DEPTHWISE at
- * PCNN_ISA_SCALAR. AUTO uses the AVX-512 kernel for stride-2 backward-weights only (where it measured
- * faster than direct; native/src/kernels/conv2d/depthwise-scalar.c).
+ * DEPTHWISE takes every shape with groups == c == oc: the AVX-512 and AVX2 kernels serve stride
+ * 1 or 2 (each axis) with at most 49 taps, every pass; every other depthwise call (and every one
+ * on a CPU without AVX2) is served by the scalar reference kernel, reported as DEPTHWISE at
+ * PCNN_ISA_SCALAR. AUTO uses the vector kernels for every depthwise call they support (measured
+ * faster than direct on every pass; native/src/kernels/conv2d/depthwise-scalar.c).
+ * POINTWISE takes 1x1 convolutions without padding and with a stride > 1 on some axis (any
+ * groups): the strided input pixels are gathered into a dense tensor and the stride-1 1x1
+ * kernel (a GEMM) runs on it; backward-data scatters the dense gradient back (zeros elsewhere).
+ * AUTO uses it for every such shape (backward-weights: from 16 input channels per group;
+ * native/src/kernels/conv2d/README.md).
  * Returns PCNN_STATUS_INVALID_ARGUMENT for an unknown id.
  */
 PCNN_API int32_t pcnn_set_conv2d_algorithm(int32_t algorithm);
@@ -305,7 +314,8 @@ PCNN_API int32_t pcnn_get_conv2d_algorithm(void);
 PCNN_API int32_t pcnn_last_algorithm(void);
 PCNN_API int32_t pcnn_last_isa(void);
 
-/* A static name for an algorithm id: "auto", "direct", "winograd", "depthwise"; "unknown" otherwise. */
+/* A static name for an algorithm id: "auto", "direct", "winograd", "depthwise", "pointwise";
+ * "unknown" otherwise. */
 PCNN_API const char *pcnn_algorithm_name(int32_t algorithm);
 
 #ifdef __cplusplus

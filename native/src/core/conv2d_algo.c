@@ -19,7 +19,7 @@ static __thread int32_t tls_last_algorithm = -1;
 static __thread int32_t tls_last_isa = -1;
 
 PCNN_API int32_t pcnn_set_conv2d_algorithm(int32_t algorithm) {
-    if (algorithm < PCNN_ALGO_AUTO || algorithm > PCNN_ALGO_DEPTHWISE) {
+    if (algorithm < PCNN_ALGO_AUTO || algorithm > PCNN_ALGO_POINTWISE) {
         return PCNN_STATUS_INVALID_ARGUMENT;
     }
     tls_requested = algorithm;
@@ -48,6 +48,8 @@ PCNN_API const char *pcnn_algorithm_name(int32_t algorithm) {
         return "winograd";
     case PCNN_ALGO_DEPTHWISE:
         return "depthwise";
+    case PCNN_ALGO_POINTWISE:
+        return "pointwise";
     default:
         return "unknown";
     }

@@ -224,6 +224,7 @@ PCNN_INTERNAL int32_t pcnn_dispatch_conv2d_algo_bwd_weights(const pcnn_conv2d_de
 /* Winograd F(4x4,3x3) (native/src/kernels/conv2d/winograd-*.c): geometry, AUTO rule, kernels. */
 PCNN_INTERNAL int pcnn_winograd_supports(const pcnn_conv2d_desc *d, int32_t pass);
 PCNN_INTERNAL int pcnn_winograd_auto_pick(const pcnn_conv2d_desc *d, int32_t pass);
+PCNN_INTERNAL int pcnn_winograd_auto_pick_avx2(const pcnn_conv2d_desc *d, int32_t pass);
 PCNN_INTERNAL int32_t pcnn_conv2d_fwd_winograd__scalar(const pcnn_conv2d_desc *d, const float *src,
                                                        const float *weights, const float *bias,
                                                        float *dst);
@@ -237,6 +238,23 @@ PCNN_INTERNAL int32_t pcnn_conv2d_bwd_data_winograd__scalar(const pcnn_conv2d_de
 PCNN_INTERNAL int pcnn_depthwise_supports(const pcnn_conv2d_desc *d, int32_t pass);
 PCNN_INTERNAL int pcnn_depthwise_auto_pick(const pcnn_conv2d_desc *d, int32_t pass);
 PCNN_INTERNAL int pcnn_depthwise_reference_supports(const pcnn_conv2d_desc *d, int32_t pass);
+
+/* Strided 1x1 conv2d (native/src/kernels/conv2d/pointwise*.c): geometry, AUTO rule, the
+ * scalar level's entry points (the reference kernels on the gathered dense problem). */
+PCNN_INTERNAL int pcnn_pointwise_supports(const pcnn_conv2d_desc *d, int32_t pass);
+PCNN_INTERNAL int pcnn_pointwise_auto_pick(const pcnn_conv2d_desc *d, int32_t pass);
+PCNN_INTERNAL int32_t pcnn_conv2d_fwd_pointwise__scalar(const pcnn_conv2d_desc *d, const float *src,
+                                                        const float *weights, const float *bias,
+                                                        float *dst);
+PCNN_INTERNAL int32_t pcnn_conv2d_bwd_data_pointwise__scalar(const pcnn_conv2d_desc *d,
+                                                             const float *diff_dst,
+                                                             const float *weights,
+                                                             float *diff_src);
+PCNN_INTERNAL int32_t pcnn_conv2d_bwd_weights_pointwise__scalar(const pcnn_conv2d_desc *d,
+                                                                const float *src,
+                                                                const float *diff_dst,
+                                                                float *diff_weights,
+                                                                float *diff_bias);
 
 /* Dilated stride-1 conv2d through a dense phase frame (native/src/kernels/conv2d/dilated*.c):
  * geometry (a DIRECT entry before the plain one at the vector levels). */

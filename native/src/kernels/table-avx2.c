@@ -28,16 +28,32 @@ const pcnn_kernel_table pcnn_kernels_avx2 = {
 PCNN_INTERNAL int32_t pcnn_conv2d_fwd_winograd__avx2(const pcnn_conv2d_desc *d, const float *src, const float *weights, const float *bias, float *dst);
 PCNN_INTERNAL int32_t pcnn_conv2d_bwd_data_winograd__avx2(const pcnn_conv2d_desc *d, const float *diff_dst, const float *weights, float *diff_src);
 
+/* Strided 1x1 (pointwise-avx2.c): the gathered input through this level's direct kernels. */
+PCNN_INTERNAL int32_t pcnn_conv2d_fwd_pointwise__avx2(const pcnn_conv2d_desc *d, const float *src, const float *weights, const float *bias, float *dst);
+PCNN_INTERNAL int32_t pcnn_conv2d_bwd_data_pointwise__avx2(const pcnn_conv2d_desc *d, const float *diff_dst, const float *weights, float *diff_src);
+PCNN_INTERNAL int32_t pcnn_conv2d_bwd_weights_pointwise__avx2(const pcnn_conv2d_desc *d, const float *src, const float *diff_dst, float *diff_weights, float *diff_bias);
+
+/* Depthwise (depthwise-avx2.c): one (image, channel) plane per task. */
+PCNN_INTERNAL int32_t pcnn_conv2d_fwd_depthwise__avx2(const pcnn_conv2d_desc *d, const float *src, const float *weights, const float *bias, float *dst);
+PCNN_INTERNAL int32_t pcnn_conv2d_bwd_data_depthwise__avx2(const pcnn_conv2d_desc *d, const float *diff_dst, const float *weights, float *diff_src);
+PCNN_INTERNAL int32_t pcnn_conv2d_bwd_weights_depthwise__avx2(const pcnn_conv2d_desc *d, const float *src, const float *diff_dst, float *diff_weights, float *diff_bias);
+
 /* Dilated stride-1 (dilated-avx2.c): a dense phase frame through this level's direct kernels. */
 PCNN_INTERNAL int32_t pcnn_conv2d_fwd_dilated__avx2(const pcnn_conv2d_desc *d, const float *src, const float *weights, const float *bias, float *dst);
 PCNN_INTERNAL int32_t pcnn_conv2d_bwd_data_dilated__avx2(const pcnn_conv2d_desc *d, const float *diff_dst, const float *weights, float *diff_src);
 PCNN_INTERNAL int32_t pcnn_conv2d_fwd_dilated_winograd__avx2(const pcnn_conv2d_desc *d, const float *src, const float *weights, const float *bias, float *dst);
 PCNN_INTERNAL int32_t pcnn_conv2d_bwd_data_dilated_winograd__avx2(const pcnn_conv2d_desc *d, const float *diff_dst, const float *weights, float *diff_src);
 
-/* Winograd first where its AUTO rule says it pays; direct takes every shape. */
+/* Depthwise and Winograd first where their AUTO rules say they pay; direct takes every shape. */
 const pcnn_conv2d_algo pcnn_conv2d_algos_avx2[] = {
-    {PCNN_ALGO_WINOGRAD, pcnn_winograd_supports, pcnn_winograd_auto_pick,
+    {PCNN_ALGO_DEPTHWISE, pcnn_depthwise_supports, pcnn_depthwise_auto_pick,
+     pcnn_conv2d_fwd_depthwise__avx2, pcnn_conv2d_bwd_data_depthwise__avx2,
+     pcnn_conv2d_bwd_weights_depthwise__avx2},
+    {PCNN_ALGO_WINOGRAD, pcnn_winograd_supports, pcnn_winograd_auto_pick_avx2,
      pcnn_conv2d_fwd_winograd__avx2, pcnn_conv2d_bwd_data_winograd__avx2, NULL},
+    {PCNN_ALGO_POINTWISE, pcnn_pointwise_supports, pcnn_pointwise_auto_pick,
+     pcnn_conv2d_fwd_pointwise__avx2, pcnn_conv2d_bwd_data_pointwise__avx2,
+     pcnn_conv2d_bwd_weights_pointwise__avx2},
     {PCNN_ALGO_WINOGRAD, pcnn_dilated_winograd_supports, pcnn_dilated_winograd_auto_pick,
      pcnn_conv2d_fwd_dilated_winograd__avx2, pcnn_conv2d_bwd_data_dilated_winograd__avx2, NULL},
     {PCNN_ALGO_DIRECT, pcnn_dilated_supports, NULL, pcnn_conv2d_fwd_dilated__avx2,

@@ -25,5 +25,9 @@ const pcnn_conv2d_algo pcnn_conv2d_algos_scalar[] = {
     /* explicit DEPTHWISE requests below AVX-512: the reference kernel (AUTO never gets here) */
     {PCNN_ALGO_DEPTHWISE, pcnn_depthwise_reference_supports, NULL, pcnn_conv2d_fwd__scalar,
      pcnn_conv2d_bwd_data__scalar, pcnn_conv2d_bwd_weights__scalar},
+    /* explicit POINTWISE requests: the reference kernels on the gathered dense problem
+     * (bit-identical to the reference; AUTO never gets here) */
+    {PCNN_ALGO_POINTWISE, pcnn_pointwise_supports, NULL, pcnn_conv2d_fwd_pointwise__scalar,
+     pcnn_conv2d_bwd_data_pointwise__scalar, pcnn_conv2d_bwd_weights_pointwise__scalar},
     {0, NULL, NULL, NULL, NULL, NULL},
 };

@@ -4,7 +4,8 @@
  * vector layer first: CW_V lanes, cw_vf, cw_load / cw_load_first (masked tail) / cw_store /
  * cw_fma / cw_add / cw_sub / cw_zero / cw_hsum, cw_load_row / cw_load_row_s2 (row reads
  * that are zero outside the row), cw_prefetch, the register tile CW_RO x CW_RT, CW_NAME
- * (the kernel's name), CW_FLAT_RUNS (name of a counter for the tests), tunables that
+ * (the kernel's name), CW_FLAT_RUNS (name of a counter for the tests), CW_WIDE_DY_MAX
+ * (name of a limit the tests lower), tunables that
  * differ from the defaults below, and for the transposed path CW_TRANS with cw_bcast /
  * cw_even / cw_transpose16. This file is the overview and the tunables; the code is in
  * bwd_weights/, included at the end in this order:
@@ -35,7 +36,9 @@
  * cw_run_wide instead: the col row of every tap of a channel is the same zero-padded plane
  * stored with a row width of ow + (kw - 1) * dw, at an offset, so only one copy of the input
  * is packed (not kh * kw shifted copies), and the tile runs one long loop per chunk; dY is
- * repacked to that row width with zeros in the extra ("junk") columns. See cw_run_wide for
+ * repacked to that row width with zeros in the extra ("junk") columns, once per call for
+ * all tasks (each task used to repack all of it: ~15-20 % of mid / resnet3x3), or per task
+ * above the scratch budget; the row chunks are evened out. See cw_run_wide for
  * why that path requires src to be finite. Those tasks take up to CW_TB_WIDE taps (every
  * task reads all of dY). The packing path gives a task up to 2 * CW_OB output channels when
  * that halves how often col is packed.
@@ -65,7 +68,12 @@
  *
  * Measured before that (AVX-512, one thread, Zen 5 shared with other jobs, noisy): mid
  * ~60 %, resnet3x3 ~65-70 % of the FMA peak on the stride-1 path; resnet_s2 ~50 % and pw1x1
- * ~55-60 % (the packing path / in place). What remains: the tile itself runs at ~75-80 % with its operands
+ * ~55-60 % (the packing path / in place). Since then (dY repacked once per call, chunks
+ * of CW_PW, same-process thread-CPU-time medians vs oneDNN 2.6 jit:avx512_core, busy
+ * machine): resnet3x3 0.65-0.74x -> 0.79-0.81x oneDNN, mid 0.61-0.73x -> 0.68-0.77x; the
+ * tile alone (dY kept hot) ~10 % faster than in the run, i.e. dY streamed from memory by
+ * every task is the next cost; prefetching it, prefetching the accumulators, aligned col
+ * rows and fewer, larger tasks measured no gain. What remained before: the tile itself runs at ~75-80 % with its operands
  * streamed from L2 (acc load/store per chunk, dY misses); the dY repack of the stride-1 path
  * costs ~5-10 %; the stride-2 packing ~20 %.
  */
@@ -77,7 +85,7 @@
 #include "core/pcnn_internal.h"
 #include "core/scratch.h"
 
-#if !defined(CW_V) || !defined(CW_NAME) || !defined(CW_FLAT_RUNS)
+#if !defined(CW_V) || !defined(CW_NAME) || !defined(CW_FLAT_RUNS) || !defined(CW_WIDE_DY_MAX)
 #error "include conv2d_bwd_weights-simd.h from a conv2d_bwd_weights-<isa>.c that defines the vector layer"
 #endif
 
@@ -98,6 +106,10 @@
 #endif
 #ifndef CW_P
 #define CW_P 1024 /* output pixels per packed chunk (a multiple of CW_V) */
+#endif
+#ifndef CW_PW
+#define CW_PW 2048 /* most pixels per chunk of the stride-1 path (cw_run_wide; measured ~3-6 %
+                      * faster than 1024 on mid / resnet3x3, 4096 slower on mid) */
 #endif
 #ifndef CW_WIDE
 #define CW_WIDE 1 /* use the stride-1 padded-plane path (cw_run_wide) where it fits */

@@ -53,6 +53,10 @@ static const int ocb_max_for_nv[NV_MAX + 1] = {0, 16, 12, 8, 6};
 #define DIRECT_UKR2_OCBS(M) FOR_1_TO_4(M)
 #define DIRECT_UKR2_NRS(M, O) M(O, 1) M(O, 2) M(O, 3) M(O, 4) M(O, 5) M(O, 6)
 #define DIRECT_UKR2_NVS(M, O, R) M(O, R, 1) M(O, R, 2) M(O, R, 3) M(O, R, 4)
+/* channel tiles (direct/channel_tiles.h): up to 2 channel vectors x UKRC_NX_MAX pixels,
+ * 28 accumulators + 2 weight vectors + a broadcast of the 32 registers */
+#define UKRC_NX_MAX 14
+#define UKRC_NXS(M) FOR_1_TO_12(M) M(13) M(14)
 /* flat backward-data tile (direct/flat_backward_data.h): FT taps x up to FV vectors,
  * 24 accumulators + 4 dY vectors + 1 broadcast of the 32 registers */
 #define FT 6
@@ -110,6 +114,43 @@ static inline __attribute__((always_inline)) void interleave_phases2(float *out,
         if (nout > VL) {
             _mm512_mask_storeu_ps(out + 2 * u0 + VL, vmask_first(nout - VL),
                                   _mm512_permutex2var_ps(a, hi, b));
+        }
+    }
+}
+
+/* ---- channel tiles' output (direct/channel_tiles.h) ---- */
+
+/* out[c * ostride + i] = tile[i * tstride + c] for i < npix, c < nch (both <= 16): a 16 x 16
+ * transpose in registers (unpack, in-lane shuffle, then 128-bit lane shuffles); rows past
+ * npix are zeros, never read; stores are masked to npix. Pure copies. */
+static inline void tile_transpose16(float *out, int64_t ostride, const float *tile,
+                                    int64_t tstride, int64_t npix, int64_t nch) {
+    __m512 r[16], t[16], u[16];
+    for (int i = 0; i < 16; ++i) {
+        r[i] = i < npix ? _mm512_loadu_ps(tile + i * tstride) : _mm512_setzero_ps();
+    }
+    for (int k = 0; k < 8; ++k) {
+        t[2 * k] = _mm512_unpacklo_ps(r[2 * k], r[2 * k + 1]);
+        t[2 * k + 1] = _mm512_unpackhi_ps(r[2 * k], r[2 * k + 1]);
+    }
+    for (int k = 0; k < 4; ++k) { /* u[4k + j], 128-bit lane L: column 4L + j, rows 4k.. */
+        u[4 * k] = _mm512_shuffle_ps(t[4 * k], t[4 * k + 2], 0x44);
+        u[4 * k + 1] = _mm512_shuffle_ps(t[4 * k], t[4 * k + 2], 0xEE);
+        u[4 * k + 2] = _mm512_shuffle_ps(t[4 * k + 1], t[4 * k + 3], 0x44);
+        u[4 * k + 3] = _mm512_shuffle_ps(t[4 * k + 1], t[4 * k + 3], 0xEE);
+    }
+    const __mmask16 m = vmask_first(npix);
+    for (int jj = 0; jj < 4; ++jj) {
+        const __m512 v0 = _mm512_shuffle_f32x4(u[jj], u[4 + jj], 0x88);
+        const __m512 w0 = _mm512_shuffle_f32x4(u[8 + jj], u[12 + jj], 0x88);
+        const __m512 v1 = _mm512_shuffle_f32x4(u[jj], u[4 + jj], 0xDD);
+        const __m512 w1 = _mm512_shuffle_f32x4(u[8 + jj], u[12 + jj], 0xDD);
+        const __m512 col[4] = {_mm512_shuffle_f32x4(v0, w0, 0x88), _mm512_shuffle_f32x4(v1, w1, 0x88),
+                               _mm512_shuffle_f32x4(v0, w0, 0xDD), _mm512_shuffle_f32x4(v1, w1, 0xDD)};
+        for (int l = 0; l < 4; ++l) { /* column 4l + jj */
+            if (4 * l + jj < nch) {
+                _mm512_mask_storeu_ps(out + (4 * l + jj) * ostride, m, col[l]);
+            }
         }
     }
 }

@@ -39,18 +39,31 @@ PCNN_INTERNAL int pcnn_winograd_supports(const pcnn_conv2d_desc *d, int32_t pass
 }
 
 /*
- * AUTO rule, measured (docs/winograd.md, 2026-12-04, AVX-512, 1 thread): the AVX-512 kernel
- * beat direct by 1.05-1.35x with 32..64 engine input channels, 64 engine output channels and
- * output planes of 28x28 and more (mid forward, resnet3x3 both passes), and lost (0.6-0.9x) on
- * 16x16 planes, 16/32 output channels, and (not consistently) 128 channels. So: engine input
- * channels per group in [32, 64], exactly 64 engine output channels per group, output plane
- * >= 784 pixels. Engine channels: forward (c, oc), backward-data (oc, c).
+ * AUTO rule (docs/winograd.md, measured 2026-12-04 on AVX-512 and AVX2, 1 thread): Winograd
+ * beat direct by 1.3-2.1x whenever the engine had >= 16 input and >= 16 output channels per
+ * group and the SIMD kernel's lanes were mostly busy, and lost (0.67-0.93x) with 3 or 8
+ * channels on either side or with half its lanes idle on large channel counts (14x14, 256
+ * channels). The kernels fill lanes with groups of `group_tiles` x-consecutive 4x4 tiles of
+ * one tile row (8 on AVX-512, 4 on AVX2), so a row of tx tiles keeps
+ * tx / (group_tiles * ceil(tx / group_tiles)) of them busy; that fraction must be >= 0.55.
+ * Engine channels: forward (c, oc), backward-data (oc, c); engine output width: forward ow,
+ * backward-data iw.
  */
-PCNN_INTERNAL int pcnn_winograd_auto_pick(const pcnn_conv2d_desc *d, int32_t pass) {
+static int auto_pick(const pcnn_conv2d_desc *d, int32_t pass, int64_t group_tiles) {
     const int64_t cg = d->c / d->groups, ocg = d->oc / d->groups;
     const int64_t cin = pass == PCNN_PASS_FWD ? cg : ocg, cout = pass == PCNN_PASS_FWD ? ocg : cg;
-    const int64_t plane = pass == PCNN_PASS_FWD ? d->oh * d->ow : d->ih * d->iw;
-    return cin >= 32 && cin <= 64 && cout == 64 && plane >= 784;
+    const int64_t width = pass == PCNN_PASS_FWD ? d->ow : d->iw;
+    const int64_t tx = (width + WINO_M - 1) / WINO_M;
+    const int64_t lanes = (tx + group_tiles - 1) / group_tiles * group_tiles;
+    return cin >= 16 && cout >= 16 && 20 * tx >= 11 * lanes;
+}
+
+PCNN_INTERNAL int pcnn_winograd_auto_pick(const pcnn_conv2d_desc *d, int32_t pass) {
+    return auto_pick(d, pass, 8);
+}
+
+PCNN_INTERNAL int pcnn_winograd_auto_pick_avx2(const pcnn_conv2d_desc *d, int32_t pass) {
+    return auto_pick(d, pass, 4);
 }
 
 PCNN_INTERNAL void pcnn_wino_plan(const pcnn_conv2d_desc *d, int32_t pass, wino_plan *p) {

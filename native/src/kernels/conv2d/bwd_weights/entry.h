@@ -26,7 +26,7 @@ PCNN_INTERNAL int32_t CW_NAME(const pcnn_conv2d_desc *d, const float *src, const
     if (d->iw > ((int64_t)1 << 30)) {
         return PCNN_STATUS_UNSUPPORTED; /* cw_load_row's lane arithmetic is int32 */
     }
-    /* The phase-plane path (cw_run_wide), when a chunk holds at least half CW_P pixels and
+    /* The phase-plane path (cw_run_wide), when a chunk holds at least half CW_PW pixels and
      * at least 3/4 of what the tile computes are real pixels (not junk). */
     x.wp = d->ow + (d->kw - 1) * d->dilation_w / d->stride_w;
     x.eh = (d->kh - 1) * d->dilation_h / d->stride_h;
@@ -34,17 +34,17 @@ PCNN_INTERNAL int32_t CW_NAME(const pcnn_conv2d_desc *d, const float *src, const
      * with stride-2 phase planes (and for 1x1 with images batched without tails) measured
      * slower (on a noisy machine) than the paths below on resnet_s2 and pw1x1: repacking dY
      * for every task costs about what the cheaper packing saves there. */
-    if (CW_WIDE && x.wp <= CW_P && d->stride_h == 1 && d->stride_w == 1 && !x.direct) {
+    if (CW_WIDE && x.wp <= CW_PW && d->stride_h == 1 && d->stride_w == 1 && !x.direct) {
         int64_t computed, useful;
-        if ((d->oh + x.eh) * x.wp <= CW_P) {
-            x.nb = CW_P / ((d->oh + x.eh) * x.wp);
+        if ((d->oh + x.eh) * x.wp <= CW_PW) {
+            x.nb = CW_PW / ((d->oh + x.eh) * x.wp);
             if (x.nb > d->n) x.nb = d->n;
             x.ny = d->oh;
             computed = ((x.nb - 1) * (d->oh + x.eh) + d->oh - 1) * x.wp + d->ow;
             useful = x.nb * x.ohw;
         } else {
             x.nb = 1;
-            x.ny = CW_P / x.wp;
+            x.ny = CW_PW / x.wp;
             computed = (x.ny - 1) * x.wp + d->ow;
             useful = x.ny * d->ow;
         }
@@ -110,7 +110,13 @@ PCNN_INTERNAL int32_t CW_NAME(const pcnn_conv2d_desc *d, const float *src, const
     x.tb = ((x.taps + x.tb_blocks - 1) / x.tb_blocks + CW_RT - 1) / CW_RT * CW_RT;
     x.tb_blocks = (x.taps + x.tb - 1) / x.tb;
     if (x.wide) {
+        if (x.nb == 1) { /* rows per chunk evened out: no short last chunk (mid: 16 + 16, not 30 + 2) */
+            const int64_t ychunks = (d->oh + x.ny - 1) / x.ny;
+            x.ny = (d->oh + ychunks - 1) / ychunks;
+        }
         const int64_t rows = (x.nb > 1 ? x.nb : 1) * (x.ny + x.eh);
+        const int64_t longest = ((x.nb > 1 ? x.nb - 1 : 0) * (x.ny + x.eh) + x.ny - 1) * x.wp + d->ow;
+        x.wide_dyp = (longest + CW_V - 1) / CW_V * CW_V + CW_V;
         x.wide_pitch = (rows * x.wp + CW_V - 1) / CW_V * CW_V + CW_V;
         x.wide_nci = (x.tb + x.khw - 1) / x.khw + 1;
     }
@@ -138,6 +144,21 @@ PCNN_INTERNAL int32_t CW_NAME(const pcnn_conv2d_desc *d, const float *src, const
         }
         if (padded && !finite) {
             return PCNN_STATUS_UNSUPPORTED; /* see "Padding" in conv2d_bwd_weights-simd.h */
+        }
+    }
+
+    if (x.wide) {
+        /* dY repacked once for all tasks (each reads all of it) when that fits the scratch
+         * budget; else every task repacks its rows per chunk */
+        const int64_t per = x.nb > 1 ? x.nb : 1;
+        const int64_t chunks = (d->n + per - 1) / per * ((d->oh + x.ny - 1) / x.ny);
+        int64_t floats;
+        if (!pcnn_mul_i64(chunks * d->oc, x.wide_dyp, &floats) &&
+            floats <= __atomic_load_n(&CW_WIDE_DY_MAX, __ATOMIC_RELAXED)) {
+            x.wide_dy = pcnn_scratch_get(PCNN_SCRATCH_CONV_BWD_DY, (size_t)floats * sizeof(float));
+            if (x.wide_dy != NULL) {
+                pcnn_parallel_for_work(chunks, d->n * d->oc * x.ohw, cw_wide_dy_task, &x);
+            }
         }
     }
 

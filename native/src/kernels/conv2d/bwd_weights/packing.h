@@ -25,6 +25,8 @@ typedef struct {
     int64_t nb; /* wide: images per chunk (then ny = oh) */
     int64_t wide_pitch; /* wide: floats per packed phase plane */
     int64_t wide_nci;   /* wide: most channels a task touches */
+    int64_t wide_dyp;   /* wide: floats per repacked dY row (longest chunk + CW_V slack) */
+    float *wide_dy;     /* wide: all of dY repacked once per call, rows (chunk, o), or NULL */
     int trans;  /* lanes-along-taps path (cw_run_trans) */
     int tphase; /* trans: col from phase planes (else cw_pack or in place) */
     int64_t tp_pitch; /* tphase: floats per phase plane */
@@ -39,6 +41,9 @@ typedef struct {
 
 /* calls that took cw_run_flat (the tests check that their shapes reach it) */
 PCNN_INTERNAL int64_t CW_FLAT_RUNS;
+/* most floats of dY repacked once per call for cw_run_wide (the scratch budget; above it
+ * every task repacks its own rows): the tests set it to 0 to run that fallback */
+PCNN_INTERNAL int64_t CW_WIDE_DY_MAX = PCNN_SCRATCH_BUDGET_BYTES / (int64_t)sizeof(float);
 
 /* col[t][0, len) for taps t0 .. t0+nt of group g, image n, output pixels p0 .. p0+len */
 static void cw_pack(const cw_ctx *x, float *col, int64_t n, int64_t g, int64_t t0, int64_t nt,

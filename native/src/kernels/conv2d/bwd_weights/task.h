@@ -43,9 +43,9 @@ static void cw_task(void *p, int64_t task) {
         col_floats = (size_t)(x->flat_nb * no * x->flat_dp + CW_V); /* + slack */
     }
     if (x->wide) {
-        /* padded planes, then no dY rows of CW_P floats */
+        /* padded planes, then (unless dY was repacked once for all tasks) no dY rows */
         col_floats = (size_t)(x->wide_nci * d->stride_h * d->stride_w * x->wide_pitch + CW_V +
-                              no * ((CW_P + CW_V - 1) / CW_V * CW_V) + CW_V);
+                              (x->wide_dy != NULL ? 0 : no * x->wide_dyp) + CW_V);
     }
     float *scratch = cw_scratch_get(acc_floats + col_floats);
     if (scratch == NULL) {

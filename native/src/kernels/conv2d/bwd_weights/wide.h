@@ -18,9 +18,52 @@
  * exact unless x is infinite or NaN, so this path is only taken when src is all finite or
  * the layout has no junk (checked up front). Called for stride 1 only (see CW_NAME).
  */
+/* dY rows o0 .. o0+no of the chunk (images n0 .. n0+nb, output rows y0 .. y0+nyc) in the
+ * phase-plane layout (rows of x->wp, image b at row b * (nyc + eh)), zero in the junk
+ * columns and rows, `pitch` floats apart. Whole-vector stores run at most CW_V - 1 floats
+ * past a row's last pixel: into the next row (written next) or the row's own slack (pitch
+ * leaves CW_V floats after the longest chunk), never into another chunk's rows. */
+static void cw_wide_dy(const cw_ctx *x, float *out, int64_t pitch, int64_t n0, int64_t nb,
+                       int64_t y0, int64_t nyc, int64_t o0, int64_t no) {
+    const pcnn_conv2d_desc *d = x->d;
+    const int64_t wp = x->wp, ow = d->ow, rimg = nyc + x->eh;
+    for (int64_t r = 0; r < no; ++r) {
+        float *o = out + r * pitch;
+        for (int64_t b = 0; b < nb; ++b) {
+            const float *row =
+                x->diff_dst + (((n0 + b) * d->oc + o0 + r) * x->ohw + y0 * ow);
+            if (r + CW_PF_ROWS < no) {
+                /* dY comes from memory once per task: fetch ahead of the copy */
+                const float *next = row + CW_PF_ROWS * x->ohw;
+                for (int64_t q = 0; q < nyc * ow; q += 16) { /* 64-byte lines */
+                    cw_prefetch(next + q);
+                }
+            }
+            float *ob = o + b * rimg * wp;
+            for (int64_t y = 0; y < rimg; ++y) {
+                float *oy = ob + y * wp;
+                const int last = b + 1 == nb && y + 1 == nyc;
+                if (y >= nyc) {
+                    if (b + 1 < nb) {
+                        for (int64_t k = 0; k < wp; ++k) oy[k] = 0.0f;
+                    }
+                    continue;
+                }
+                const float *in = row + y * ow;
+                int64_t k = 0;
+                for (; k + CW_V <= ow; k += CW_V) cw_store(oy + k, cw_load(in + k));
+                if (k < ow) cw_store(oy + k, cw_load_first(in + k, (int)(ow - k)));
+                /* junk columns (the stores above may have run into them: rewrite) */
+                for (int64_t j = ow; j < wp && !last; ++j) oy[j] = 0.0f;
+                if (last) break;
+            }
+        }
+    }
+}
+
 /* noinline: inlined into cw_task it made the compiler's code for the other paths slower */
 __attribute__((noinline)) static void cw_run_wide(const cw_ctx *x, float *acc,
-                                                  float *planes_buf, float *dyk, int64_t g,
+                                                  float *planes_buf, float *dyk_own, int64_t g,
                                                   int64_t t0, int64_t nt, int64_t nt_pad,
                                                   int64_t o0, int64_t no, int64_t no_pad) {
     const pcnn_conv2d_desc *d = x->d;
@@ -40,8 +83,8 @@ __attribute__((noinline)) static void cw_run_wide(const cw_ctx *x, float *acc,
                   (kx * dwl) / sw;
     }
     for (int64_t j = nt; j < nt_pad; ++j) colp[j] = colp[nt - 1];
-    const int64_t dpitch = (CW_P + CW_V - 1) / CW_V * CW_V; /* dY row of a chunk: <= CW_P */
     const int64_t per = x->nb > 1 ? x->nb : 1;
+    int64_t chunk = 0; /* index of (n0, y0) in loop order: the chunk's rows in x->wide_dy */
     for (int64_t n0 = 0; n0 < d->n; n0 += per) {
         const int64_t nb = (d->n - n0 < per) ? d->n - n0 : per;
         for (int64_t y0 = 0; y0 < oh; y0 += x->ny) {
@@ -79,50 +122,43 @@ __attribute__((noinline)) static void cw_run_wide(const cw_ctx *x, float *acc,
                     }
                 }
             }
-            /* dY in the same layout, zero in the junk columns and rows */
-            for (int64_t r = 0; r < no; ++r) {
-                float *o = dyk + r * dpitch;
-                for (int64_t b = 0; b < nb; ++b) {
-                    const float *row =
-                        x->diff_dst + (((n0 + b) * d->oc + o0 + r) * x->ohw + y0 * ow);
-                    if (r + CW_PF_ROWS < no) {
-                        /* dY comes from memory once per task: fetch ahead of the copy */
-                        const float *next = row + CW_PF_ROWS * x->ohw;
-                        for (int64_t q = 0; q < nyc * ow; q += 16) { /* 64-byte lines */
-                            cw_prefetch(next + q);
-                        }
-                    }
-                    float *ob = o + b * rimg * wp;
-                    for (int64_t y = 0; y < rimg; ++y) {
-                        float *oy = ob + y * wp;
-                        const int last = b + 1 == nb && y + 1 == nyc;
-                        if (y >= nyc) {
-                            if (b + 1 < nb) {
-                                for (int64_t k = 0; k < wp; ++k) oy[k] = 0.0f;
-                            }
-                            continue;
-                        }
-                        const float *in = row + y * ow;
-                        int64_t k = 0;
-                        for (; k + CW_V <= ow; k += CW_V) cw_store(oy + k, cw_load(in + k));
-                        if (k < ow) cw_store(oy + k, cw_load_first(in + k, (int)(ow - k)));
-                        /* junk columns (the stores above may have run into them: rewrite) */
-                        for (int64_t j = ow; j < wp && !last; ++j) oy[j] = 0.0f;
-                        if (last) break;
-                    }
-                }
+            /* dY in the same layout, zero in the junk columns and rows: repacked once per
+             * call (cw_wide_dy_task) when it fits the budget, else here for this task */
+            const float *dyk;
+            if (x->wide_dy != NULL) {
+                dyk = x->wide_dy + (chunk * d->oc + o0) * x->wide_dyp;
+            } else {
+                cw_wide_dy(x, dyk_own, x->wide_dyp, n0, nb, y0, nyc, o0, no);
+                dyk = dyk_own;
             }
-            for (int64_t tt = 0; tt < nt_pad; tt += CW_RT) {
-                for (int64_t r0 = 0; r0 < no_pad; r0 += CW_RO) {
-                    const float *dyp[CW_RO];
-                    for (int r = 0; r < CW_RO; ++r) {
-                        const int64_t rr = (r0 + r < no) ? r0 + r : no - 1;
-                        dyp[r] = dyk + rr * dpitch;
-                    }
+            ++chunk;
+            for (int64_t r0 = 0; r0 < no_pad; r0 += CW_RO) {
+                const float *dyp[CW_RO];
+                for (int r = 0; r < CW_RO; ++r) {
+                    const int64_t rr = (r0 + r < no) ? r0 + r : no - 1;
+                    dyp[r] = dyk + rr * x->wide_dyp;
+                }
+                for (int64_t tt = 0; tt < nt_pad; tt += CW_RT) {
                     float *a = acc + (r0 * nt_pad + tt * CW_RO) * CW_V;
                     cw_tile(a, dyp, colp + tt, len, 1, 0, 0);
                 }
             }
         }
     }
+}
+
+/* one chunk of the whole of dY for cw_run_wide (chunks in its loop order: image blocks, then
+ * row blocks), every output channel: each task then reads its rows instead of repacking
+ * them (measured: the per-task repack cost ~15-20 % of mid and resnet3x3, every task reads
+ * all of dY) */
+static void cw_wide_dy_task(void *p, int64_t chunk) {
+    const cw_ctx *x = p;
+    const pcnn_conv2d_desc *d = x->d;
+    const int64_t per = x->nb > 1 ? x->nb : 1;
+    const int64_t ychunks = (d->oh + x->ny - 1) / x->ny;
+    const int64_t n0 = chunk / ychunks * per, y0 = chunk % ychunks * x->ny;
+    const int64_t nb = (d->n - n0 < per) ? d->n - n0 : per;
+    const int64_t nyc = (d->oh - y0 < x->ny) ? d->oh - y0 : x->ny;
+    cw_wide_dy(x, x->wide_dy + chunk * d->oc * x->wide_dyp, x->wide_dyp, n0, nb, y0, nyc, 0,
+               d->oc);
 }

@@ -78,7 +78,10 @@ static void bwd_task(void *p, int64_t t) {
         sw > 1 ? (size_t)(OCB_LIMIT * ROWS_MAX * sw * (j->uw_max + VL)) * sizeof(float) : 0;
     const size_t a1 = (tap_bytes + 63) & ~(size_t)63;
     const size_t a2 = (in_bytes + 63) & ~(size_t)63;
-    char *scr = pcnn_scratch_get(PCNN_SCRATCH_CONV_TASK, a1 + a2 + out_bytes + 64);
+    /* channel tiles: one diff_src row of the block, pixel-major, after obuf */
+    const size_t a3 = (out_bytes + 63) & ~(size_t)63;
+    const size_t tile_bytes = j->chtile ? (size_t)(d->iw * CHTILE_OCB_MAX) * sizeof(float) : 0;
+    char *scr = pcnn_scratch_get(PCNN_SCRATCH_CONV_TASK, a1 + a2 + a3 + tile_bytes + 64);
     if (scr == NULL) {
         mark_failed(j);
         return;
@@ -106,6 +109,11 @@ static void bwd_task(void *p, int64_t t) {
                     continue;
                 }
                 const float *srow = dd + (ci * d->oh + yy_lo + r) * d->ow;
+                /* channel tiles: fetch ahead, as in fwd_task's stride-2 copy (diff_dst
+                 * comes from L3 or memory; not measured to help elsewhere) */
+                for (int64_t k = 0; j->chtile && k < d->ow; k += 16) {
+                    __builtin_prefetch(srow + 2048 + k);
+                }
                 const int64_t lo = imin(j->padl, rw);
                 const int64_t cnt = imax(0, imin(d->ow, rw - j->padl));
                 memset(brow, 0, (size_t)lo * sizeof(float));
@@ -196,6 +204,24 @@ static void bwd_task(void *p, int64_t t) {
                         }
                     }
                     a.ntaps = nt;
+#ifdef UKRC_NX_MAX
+                    if (j->chtile) { /* phase ph: tile pixels ph, ph + sw, ... */
+                        ukrc_args c;
+                        c.in = base;
+                        c.in_cstride = cstride;
+                        c.ci_count = j->ci_g;
+                        c.tap_in = tap_in;
+                        c.tap_w = tap_w;
+                        c.ntaps = nt;
+                        c.w = a.w;
+                        c.w_cstride = a.w_cstride;
+                        c.bias = NULL;
+                        c.tile = (float *)(scr + a1 + a2 + a3) + ph * UKRC_OCB_MAX;
+                        c.tile_xs = sw * UKRC_OCB_MAX;
+                        run_row_channels(&c, uw, ocb);
+                        continue;
+                    }
+#endif
                     float *dst = sw == 1 ? out_row : obuf + ph * j->uw_max;
                     a.out_ostride = sw == 1 ? plane : obuf_cstride;
                     if (j->rowmode) {
@@ -215,6 +241,12 @@ static void bwd_task(void *p, int64_t t) {
                         run_row(&a, uw, j->nv, ocb, dst, base);
                     }
                 }
+#ifdef UKRC_NX_MAX
+                if (j->chtile) { /* the row's phases are in the tile, interleaved */
+                    transpose_tile_row(out_row, plane, (float *)(scr + a1 + a2 + a3), ocb,
+                                       d->iw);
+                } else
+#endif
                 if (sw > 1) { /* interleave the phases into diff_src */
                     for (int64_t k = 0; k < rows; ++k) {
                         for (int64_t jj = 0; jj < ocb; ++jj) {

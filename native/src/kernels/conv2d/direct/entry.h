@@ -63,6 +63,15 @@ PCNN_INTERNAL int32_t PCNN_DIRECT_FWD(const pcnn_conv2d_desc *desc, const float 
         j.nv = NV_MAX;
         j.nblocks = ceil_div(j.co_g, ocb_max_for_nv[j.nv]);
     }
+    /* Stride 2 with many output channels: channel tiles (direct/channel_tiles.h). The
+     * pixel tiles fill only 14 of 16 lanes on the 14-wide rows of the 3x3 stride-2 layer
+     * and need the row-mode tiles' extra loads; channel tiles fill every lane. */
+    if (CHTILE_OCB_MAX > 0 && d.stride_w == 2 && j.co_g >= CHTILE_OCB_MAX) {
+        j.chtile = 1;
+        j.rowmode = 0;
+        j.nv = 1;
+        j.nblocks = ceil_div(j.co_g, CHTILE_OCB_MAX);
+    }
     j.macs = sat_mul(d.n * d.oc * d.oh * d.ow, j.ci_g * j.kt); /* dst and w counts fit */
     plan_tasks(&j, d.n, d.oh, tiles_for(d.ow, j.nv), j.co_g * j.ci_g * j.kt * d.ow,
                j.rowmode ? j.nv : 1, ceil_div((d.kh - 1) * d.dilation_h, d.stride_h));
@@ -133,6 +142,15 @@ PCNN_INTERNAL int32_t PCNN_DIRECT_BWD_DATA(const pcnn_conv2d_desc *desc, const f
         if (tile_bytes > 24 * 1024) {
             j.nr = 0;
         }
+    }
+    /* Stride 2 with many diff_src channels: channel tiles, as in forward; the phases are
+     * written interleaved into the tile buffer, no obuf */
+    if (CHTILE_OCB_MAX > 0 && sw == 2 && j.co_g >= CHTILE_OCB_MAX) {
+        j.chtile = 1;
+        j.rowmode = 0;
+        j.nr = 0;
+        j.nv = 1;
+        j.nblocks = ceil_div(j.co_g, CHTILE_OCB_MAX);
     }
     j.macs = sat_mul(d.n * d.oc * d.oh * d.ow, j.co_g * j.kt);
     /* per diff_src row: about co*ci*kt/(sh*sw) multiply-adds per pixel */

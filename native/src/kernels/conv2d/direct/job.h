@@ -35,6 +35,7 @@ typedef struct {
     int direct;                /* read the input in place (no padded copy) */
     int rowmode;               /* forward, rows narrower than a vector: tiles span rows */
     int nr;                    /* backward: rows per 2-D tile (ukr2), or 0 */
+    int chtile;                /* channel tiles (ukrc_*, direct/channel_tiles.h) */
     int64_t row_w;             /* width of one scratch row (per phase) */
     int64_t padl;              /* backward: zero columns left of diff_dst column 0 */
     int64_t uw_max;            /* backward: widest phase row (ceil(iw / sw)) */

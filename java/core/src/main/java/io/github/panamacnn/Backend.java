@@ -45,6 +45,15 @@ public interface Backend {
         conv2dBackwardData(g, diffDst, weights, diffSrc);
     }
 
+    /**
+     * {@link #conv2dBackwardWeights(Conv2dGeometry, Tensor, Tensor, Tensor, Tensor)} with the layer's
+     * algorithm request (the native backend serves WINOGRAD layers' backward-weights directly).
+     */
+    default void conv2dBackwardWeights(Conv2dGeometry g, ConvAlgorithm algorithm, Tensor src, Tensor diffDst,
+                                       Tensor diffWeights, Tensor diffBias) {
+        conv2dBackwardWeights(g, src, diffDst, diffWeights, diffBias);
+    }
+
     /** Max pooling; {@code indices} (may be null) receives the argmax plane offsets. */
     void maxPool2dForward(MaxPool2dGeometry g, Tensor src, Tensor dst, IndexBuffer indices);
 

@@ -271,10 +271,15 @@ public final class Conv2d extends AbstractLayer {
                 algorithm = ConvAlgorithm.defaultAlgorithm();
             }
             if (!algorithm.supports(kernelH, kernelW, strideH, strideW, dilationH, dilationW)) {
-                throw new IllegalArgumentException("algorithm " + algorithm + " needs a 3x3 kernel, stride 1 and "
-                        + "dilation 1 but this convolution has kernel " + kernelH + "x" + kernelW + ", stride " + strideH
+                throw new IllegalArgumentException("algorithm " + algorithm + " needs " + algorithm.geometryRequirement()
+                        + " but this convolution has kernel " + kernelH + "x" + kernelW + ", stride " + strideH
                         + "x" + strideW + ", dilation " + dilationH + "x" + dilationW
                         + " (use ConvAlgorithm.AUTO or DIRECT)");
+            }
+            if (!algorithm.supportsPadding(padTop, padBottom, padLeft, padRight)) {
+                throw new IllegalArgumentException("algorithm " + algorithm + " needs no padding but this convolution"
+                        + " has padding top " + padTop + ", bottom " + padBottom + ", left " + padLeft + ", right "
+                        + padRight + " (use ConvAlgorithm.AUTO or DIRECT)");
             }
             if (!algorithm.supportsChannels(inChannels, outChannels, groups)) {
                 throw new IllegalArgumentException("algorithm DEPTHWISE needs groups == inChannels == outChannels but "
@@ -325,7 +330,7 @@ public final class Conv2d extends AbstractLayer {
         boolean wantW = weightParam.requiresGrad();
         boolean wantB = biasParam != null && biasParam.requiresGrad();
         if (wantW) {
-            backend.conv2dBackwardWeights(g, x, gradOutput, weightGrad, wantB ? biasGrad : null);
+            backend.conv2dBackwardWeights(g, algorithm, x, gradOutput, weightGrad, wantB ? biasGrad : null);
         } else if (wantB) {
             LayerBuffers.sumBias(gradOutput, g.n(), g.oc(), g.oh() * g.ow(), biasGrad);
         }

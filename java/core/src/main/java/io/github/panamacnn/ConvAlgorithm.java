@@ -4,15 +4,15 @@ import java.util.Locale;
 
 /**
  * How a {@link Conv2d} computes its convolutions (forward and backward-data; backward-weights is
- * direct, or depthwise for depthwise layers). Chosen with {@link Conv2d.Builder#algorithm(ConvAlgorithm)};
+ * direct, or depthwise / pointwise for the layers those take). Chosen with {@link Conv2d.Builder#algorithm(ConvAlgorithm)};
  * the default comes from the system property {@value #PROPERTY} ({@code auto}, {@code direct},
- * {@code winograd} or {@code depthwise}; {@code auto} when unset).
+ * {@code winograd}, {@code depthwise} or {@code pointwise}; {@code auto} when unset).
  *
  * <p>The reference backend always computes the direct convolution (it is the oracle); the native
  * backend honours the choice. See {@code docs/winograd.md} for the AUTO rule and the error bound.
  */
 public enum ConvAlgorithm {
-    /** The library picks per shape (depthwise backward-weights for stride-2 depthwise layers, Winograd where it measured faster, else direct). */
+    /** The library picks per shape (depthwise for depthwise layers, Winograd where it measured faster, pointwise for strided unpadded 1x1 layers, else direct). */
     AUTO,
     /** Direct convolution: every shape; error bound {@code gamma(K) * sum |x||w|}. */
     DIRECT,
@@ -24,11 +24,18 @@ public enum ConvAlgorithm {
     WINOGRAD,
     /**
      * Depthwise convolution: only layers with {@code groups == inChannels == outChannels}
-     * (MobileNet-style). Vector kernels for stride 1 or 2 and up to 49 taps (backward-data: stride 1);
+     * (MobileNet-style). Vector kernels (AVX-512, AVX2) for stride 1 or 2 and up to 49 taps, every pass;
      * other depthwise calls use the scalar reference kernel. Same error bound as DIRECT. AUTO uses
-     * it for the backward-weights pass of stride-2 depthwise layers (where it measured faster than direct).
+     * it for every depthwise layer the vector kernels take (measured faster than direct on every pass).
      */
-    DEPTHWISE;
+    DEPTHWISE,
+    /**
+     * Strided 1x1 convolution (ResNet's downsampling shortcut): only 1x1 kernels without padding and
+     * with a stride above 1 on some axis (any groups), every pass. The strided input pixels are gathered
+     * into a dense tensor and multiplied as a GEMM; backward-data scatters the result back. Same error
+     * bound as DIRECT. AUTO uses it for every such layer (backward-weights: from 16 input channels per group).
+     */
+    POINTWISE;
 
     /** The system property giving the default algorithm of new {@link Conv2d} layers. */
     public static final String PROPERTY = "panamacnn.conv.algorithm";
@@ -37,7 +44,7 @@ public enum ConvAlgorithm {
      * The algorithm named by {@value #PROPERTY}, or {@link #AUTO} when it is unset or blank.
      *
      * @throws IllegalArgumentException when the property holds anything else than auto, direct,
-     *         winograd or depthwise (any case)
+     *         winograd, depthwise or pointwise (any case)
      */
     public static ConvAlgorithm defaultAlgorithm() {
         String v = System.getProperty(PROPERTY);
@@ -58,8 +65,10 @@ public enum ConvAlgorithm {
                 return WINOGRAD;
             case "depthwise":
                 return DEPTHWISE;
+            case "pointwise":
+                return POINTWISE;
             default:
-                throw new IllegalArgumentException(what + " must be auto, direct, winograd or depthwise but was '"
+                throw new IllegalArgumentException(what + " must be auto, direct, winograd, depthwise or pointwise but was '"
                         + value + "'");
         }
     }
@@ -74,9 +83,22 @@ public enum ConvAlgorithm {
 
     /** Whether this algorithm can compute a convolution with this kernel, stride and dilation. */
     public boolean supports(long kernelH, long kernelW, long strideH, long strideW, long dilationH, long dilationW) {
+        if (this == POINTWISE) {
+            return kernelH == 1 && kernelW == 1 && (strideH > 1 || strideW > 1);
+        }
         if (this != WINOGRAD) {
             return true;
         }
         return kernelH == 3 && kernelW == 3 && strideH == 1 && strideW == 1 && dilationH == 1 && dilationW == 1;
+    }
+
+    /** Whether this algorithm can compute a convolution with this padding (only POINTWISE needs none). */
+    public boolean supportsPadding(long top, long bottom, long left, long right) {
+        return this != POINTWISE || (top == 0 && bottom == 0 && left == 0 && right == 0);
+    }
+
+    /** What {@link #supports} and {@link #supportsPadding} ask of the geometry, for error messages. */
+    String geometryRequirement() {
+        return this == POINTWISE ? "a 1x1 kernel, no padding and a stride above 1" : "a 3x3 kernel, stride 1 and dilation 1";
     }
 }

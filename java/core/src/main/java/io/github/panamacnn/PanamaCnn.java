@@ -101,6 +101,17 @@ public final class PanamaCnn {
         return NativeLibrary.scratchBytes();
     }
 
+    /**
+     * Which native kernel served the calling thread's last convolution or max-pool call, as
+     * {@code "algorithm/isa"}: {@code "winograd/avx512"}, {@code "depthwise/avx2"}, {@code "direct/scalar"}, ...
+     * ({@code "none"} before any). A debug query: it shows what {@link ConvAlgorithm#AUTO} chose for a shape
+     * and at which instruction set. Per thread; calls through {@link Backend#reference()} do not change it.
+     */
+    public static String lastNativeKernel() {
+        NativeLibrary.ensureLoaded();
+        return io.github.panamacnn.nativeimpl.NativeBackend.lastKernel();
+    }
+
     /** The ABI version compiled into the loaded library (equal to the bindings' version once loaded). */
     public static int abiVersion() {
         return NativeLibrary.libraryAbiVersion();

@@ -92,8 +92,9 @@ final class InfoCommand implements Callable<Integer> {
     private static String convAlgorithm() {
         try {
             return io.github.panamacnn.ConvAlgorithm.defaultAlgorithm().name().toLowerCase(java.util.Locale.ROOT)
-                    + " (panamacnn.conv.algorithm; auto: Winograd F(4x4,3x3) for 3x3 stride-1 layers with 32..64 -> 64"
-                    + " channels on >= 28x28 outputs, depthwise backward-weights (AVX-512) for stride-2 depthwise layers, else direct;"
+                    + " (panamacnn.conv.algorithm; auto: Winograd F(4x4,3x3) for 3x3 stride-1 layers with >= 16 channels in and out"
+                    + " and rows of enough 4x4 tiles to fill its vector lanes, depthwise (AVX-512, AVX2) for depthwise layers,"
+                    + " pointwise (gathered GEMM) for strided unpadded 1x1 layers (backward-weights: >= 16 channels per group), else direct;"
                     + " docs/winograd.md, native/src/kernels/conv2d/README.md)";
         } catch (IllegalArgumentException e) {
             return "invalid: " + e.getMessage();

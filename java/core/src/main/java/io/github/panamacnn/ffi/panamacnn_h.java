@@ -23,10 +23,10 @@ public class panamacnn_h extends panamacnn_h$shared {
     static final SymbolLookup SYMBOL_LOOKUP = SymbolLookup.loaderLookup()
             .or(Linker.nativeLinker().defaultLookup());
 
-    private static final int PCNN_ABI_VERSION = (int)1L;
+    private static final int PCNN_ABI_VERSION = (int)2L;
     /**
      * {@snippet lang=c :
-     * #define PCNN_ABI_VERSION 1
+     * #define PCNN_ABI_VERSION 2
      * }
      */
     public static int PCNN_ABI_VERSION() {
@@ -1575,6 +1575,15 @@ public class panamacnn_h extends panamacnn_h$shared {
      */
     public static int PCNN_ALGO_DEPTHWISE() {
         return PCNN_ALGO_DEPTHWISE;
+    }
+    private static final int PCNN_ALGO_POINTWISE = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define PCNN_ALGO_POINTWISE 4
+     * }
+     */
+    public static int PCNN_ALGO_POINTWISE() {
+        return PCNN_ALGO_POINTWISE;
     }
 
     private static class pcnn_set_conv2d_algorithm {

@@ -110,11 +110,17 @@ public final class CheckedBackend implements Backend {
     @Override
     public void conv2dBackwardWeights(Conv2dGeometry g, Tensor src, Tensor diffDst, Tensor diffWeights,
                                       Tensor diffBias) {
+        conv2dBackwardWeights(g, ConvAlgorithm.AUTO, src, diffDst, diffWeights, diffBias);
+    }
+
+    @Override
+    public void conv2dBackwardWeights(Conv2dGeometry g, ConvAlgorithm algorithm, Tensor src, Tensor diffDst,
+                                      Tensor diffWeights, Tensor diffBias) {
         Objects.requireNonNull(g, "geometry must not be null");
         g.checkBackwardWeights(src, diffDst, diffWeights, diffBias);
         float[] x = array("src", src);
         float[] dy = array("diffDst", diffDst);
-        nativeBackend.conv2dBackwardWeights(g, src, diffDst, diffWeights, diffBias);
+        nativeBackend.conv2dBackwardWeights(g, algorithm, src, diffDst, diffWeights, diffBias);
         float[] actualW = array("diffWeights", diffWeights);
         float[] actualB = diffBias == null ? null : diffBias.toArray();
 

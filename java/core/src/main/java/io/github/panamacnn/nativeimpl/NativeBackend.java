@@ -118,7 +118,19 @@ public final class NativeBackend implements Backend {
     @Override
     public void conv2dBackwardWeights(Conv2dGeometry g, Tensor src, Tensor diffDst, Tensor diffWeights,
                                       Tensor diffBias) {
+        conv2dBackwardWeights(g, ConvAlgorithm.AUTO, src, diffDst, diffWeights, diffBias);
+    }
+
+    /**
+     * Sets the request before the call: the C request is per thread, so without it this pass would
+     * run under whatever the thread's previous convolution asked for (e.g. another layer's POINTWISE
+     * or DEPTHWISE, which may not take this geometry).
+     */
+    @Override
+    public void conv2dBackwardWeights(Conv2dGeometry g, ConvAlgorithm algorithm, Tensor src, Tensor diffDst,
+                                      Tensor diffWeights, Tensor diffBias) {
         requireGeometry(g);
+        requireAlgorithm(g, algorithm);
         g.checkBackwardWeights(src, diffDst, diffWeights, diffBias);
         MemorySegment s = segment("src", src);
         MemorySegment dy = segment("diffDst", diffDst);
@@ -130,6 +142,7 @@ public final class NativeBackend implements Backend {
         requireNoOverlap("diffBias", db, "diffDst", dy);
         requireNoOverlap("diffBias", db, "diffWeights", dw);
         MemorySegment desc = convDesc(g);
+        requestAlgorithm(algorithm);
         DOWNCALLS.increment();
         check("pcnn_conv2d_bwd_weights", panamacnn_h.pcnn_conv2d_bwd_weights(desc, s, dy, dw, db));
     }
@@ -473,9 +486,16 @@ public final class NativeBackend implements Backend {
     static void requireAlgorithm(Conv2dGeometry g, ConvAlgorithm algorithm) {
         java.util.Objects.requireNonNull(algorithm, "algorithm must not be null");
         if (!algorithm.supports(g.kh(), g.kw(), g.strideH(), g.strideW(), g.dilationH(), g.dilationW())) {
-            throw new IllegalArgumentException("algorithm " + algorithm + " needs a 3x3 kernel, stride 1 and dilation 1"
+            throw new IllegalArgumentException("algorithm " + algorithm + " needs "
+                    + (algorithm == ConvAlgorithm.POINTWISE ? "a 1x1 kernel and a stride above 1"
+                            : "a 3x3 kernel, stride 1 and dilation 1")
                     + " but the geometry has kernel " + g.kh() + "x" + g.kw() + ", stride " + g.strideH() + "x"
                     + g.strideW() + ", dilation " + g.dilationH() + "x" + g.dilationW());
+        }
+        if (!algorithm.supportsPadding(g.padTop(), g.padBottom(), g.padLeft(), g.padRight())) {
+            throw new IllegalArgumentException("algorithm " + algorithm + " needs no padding but the geometry has"
+                    + " padding top " + g.padTop() + ", bottom " + g.padBottom() + ", left " + g.padLeft()
+                    + ", right " + g.padRight());
         }
         if (!algorithm.supportsChannels(g.c(), g.oc(), g.groups())) {
             throw new IllegalArgumentException("algorithm " + algorithm + " needs groups == channels == outChannels"
@@ -490,13 +510,15 @@ public final class NativeBackend implements Backend {
             case DIRECT -> panamacnn_h.PCNN_ALGO_DIRECT();
             case WINOGRAD -> panamacnn_h.PCNN_ALGO_WINOGRAD();
             case DEPTHWISE -> panamacnn_h.PCNN_ALGO_DEPTHWISE();
+            case POINTWISE -> panamacnn_h.PCNN_ALGO_POINTWISE();
         };
         check("pcnn_set_conv2d_algorithm", panamacnn_h.pcnn_set_conv2d_algorithm(id));
     }
 
     /**
      * The algorithm that served the calling thread's last native convolution or max-pool call
-     * ({@link ConvAlgorithm#DIRECT}, {@link ConvAlgorithm#WINOGRAD} or {@link ConvAlgorithm#DEPTHWISE}),
+     * ({@link ConvAlgorithm#DIRECT}, {@link ConvAlgorithm#WINOGRAD}, {@link ConvAlgorithm#DEPTHWISE} or
+     * {@link ConvAlgorithm#POINTWISE}),
      * or {@code null} before any.
      */
     public static ConvAlgorithm lastAlgorithm() {
@@ -506,6 +528,9 @@ public final class NativeBackend implements Backend {
         }
         if (id == panamacnn_h.PCNN_ALGO_DEPTHWISE()) {
             return ConvAlgorithm.DEPTHWISE;
+        }
+        if (id == panamacnn_h.PCNN_ALGO_POINTWISE()) {
+            return ConvAlgorithm.POINTWISE;
         }
         return id == panamacnn_h.PCNN_ALGO_DIRECT() ? ConvAlgorithm.DIRECT : null;
     }

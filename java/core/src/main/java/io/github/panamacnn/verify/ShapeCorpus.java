@@ -100,7 +100,12 @@ public final class ShapeCorpus {
                 conv("height-1",                   1,  4,  1, 13,  3, 1, 3, 1, 1, 0, 0, 1, 1, 1, 1, 1),
                 conv("stem-7x7-stride-2",          1,  3, 20, 20,  8, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1),
                 conv("even-kernel-4x4-stride-2",   1,  4,  8,  8,  4, 4, 4, 2, 2, 1, 1, 1, 1, 1, 1, 1),
-                conv("64-channels-3x3",            1, 64,  8,  8, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1));
+                conv("64-channels-3x3",            1, 64,  8,  8, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+                // strided 1x1: AUTO serves these with the pointwise algorithm (backward-weights: the 34-channel one)
+                conv("strided-1x1-odd-plane",      2, 20, 15, 13, 24, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1),
+                conv("strided-1x1-3x2-groups-2",   1, 34,  9, 11, 18, 1, 1, 3, 2, 0, 0, 0, 0, 1, 1, 2),
+                // stride 2, >= 32 channels both ways: the AVX-512 direct kernel's channel tiles
+                conv("stride-2-34-to-40-channels", 2, 34,  9, 13, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1));
     }
 
     /** The named max-pooling corpus (fixed order, unique names). */

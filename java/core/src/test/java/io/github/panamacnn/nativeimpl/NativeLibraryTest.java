@@ -42,9 +42,14 @@ class NativeLibraryTest {
     }
 
     @Test
-    void libraryAbiMatchesTheBindingsAndTheHeader() {
-        // PCNN_ABI_VERSION is 1 in native/include/panamacnn/panamacnn.h; the library reports its own compiled value.
-        assertThat(NativeLibrary.expectedAbiVersion()).isEqualTo(1);
+    void libraryAbiMatchesTheBindingsAndTheHeader() throws java.io.IOException {
+        // The bindings' constant must be the header's #define, and the library reports its own compiled value.
+        java.nio.file.Path header = java.nio.file.Path.of(System.getProperty("panamacnn.root", "."))
+                .resolve("native/include/panamacnn/panamacnn.h");
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^#define PCNN_ABI_VERSION (\\d+)$")
+                .matcher(java.nio.file.Files.readString(header));
+        assertThat(m.find()).as("#define PCNN_ABI_VERSION in %s", header).isTrue();
+        assertThat(NativeLibrary.expectedAbiVersion()).isEqualTo(Integer.parseInt(m.group(1)));
         assertThat(NativeLibrary.libraryAbiVersion()).isEqualTo(NativeLibrary.expectedAbiVersion());
     }
 

@@ -1,0 +1,91 @@
+/*
+ * Depthwise conv2d (groups == c == oc), AVX2 + FMA: the vector primitives of the shared
+ * template depthwise-simd.h (which describes the kernels). Geometry and AUTO rule:
+ * depthwise-scalar.c. Lane masks are vectors (all-ones lanes); a masked FMA is an FMA and
+ * a blend, so padded lanes keep their accumulator exactly as with AVX-512's mask registers.
+ */
+#include <immintrin.h>
+#include <stdint.h>
+
+#include "core/pcnn_internal.h"
+
+#define PCNN_DW_AVX2
+#define VL 8
+typedef __m256 dw_vec;
+typedef __m256i dw_mask;
+
+/* accumulator rows per pass over the taps for 1..4 column blocks (16 ymm registers) */
+#define DW_ROWS_1 6
+#define DW_ROWS_2 4
+#define DW_ROWS_3 3
+#define DW_ROWS_4 2
+/* diff_dst rows per pass of the backward-weights sums (9 accumulators + rows x blocks) */
+#define DW_WROWS_1 6
+#define DW_WROWS_2 3
+#define DW_WROWS_3 2
+#define DW_WROWS_4 1
+#define DW_WSPLIT 1 /* accumulators per tap in the backward-weights sums */
+
+#define DW_FREE_MASKED_FMA 0 /* a masked FMA is an FMA and a blend */
+
+#define DW_FWD pcnn_conv2d_fwd_depthwise__avx2
+#define DW_BWD_DATA pcnn_conv2d_bwd_data_depthwise__avx2
+#define DW_BWD_WEIGHTS pcnn_conv2d_bwd_weights_depthwise__avx2
+
+PCNN_INTERNAL int32_t DW_FWD(const pcnn_conv2d_desc *d, const float *src, const float *weights,
+                             const float *bias, float *dst);
+PCNN_INTERNAL int32_t DW_BWD_DATA(const pcnn_conv2d_desc *d, const float *diff_dst, const float *weights,
+                                  float *diff_src);
+PCNN_INTERNAL int32_t DW_BWD_WEIGHTS(const pcnn_conv2d_desc *d, const float *src, const float *diff_dst,
+                                     float *diff_weights, float *diff_bias);
+
+/* lanes l with lo <= l < hi (clamped to [0, VL]) */
+static inline dw_mask dw_lanes(int64_t lo, int64_t hi) {
+    lo = lo < 0 ? 0 : lo > VL ? VL : lo;
+    hi = hi < 0 ? 0 : hi > VL ? VL : hi;
+    const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_and_si256(_mm256_cmpgt_epi32(iota, _mm256_set1_epi32((int)lo - 1)),
+                            _mm256_cmpgt_epi32(_mm256_set1_epi32((int)hi), iota));
+}
+
+static inline dw_vec dw_zero(void) { return _mm256_setzero_ps(); }
+static inline dw_vec dw_set1(float x) { return _mm256_set1_ps(x); }
+static inline dw_vec dw_loadu(const float *p) { return _mm256_loadu_ps(p); }
+static inline dw_vec dw_load_m(const float *p, dw_mask m) { return _mm256_maskload_ps(p, m); }
+static inline void dw_storeu(float *p, dw_vec v) { _mm256_storeu_ps(p, v); }
+static inline void dw_store_m(float *p, dw_vec v, dw_mask m) { _mm256_maskstore_ps(p, m, v); }
+static inline dw_vec dw_add(dw_vec a, dw_vec b) { return _mm256_add_ps(a, b); }
+static inline dw_vec dw_fma(dw_vec a, dw_vec b, dw_vec c) { return _mm256_fmadd_ps(a, b, c); }
+/* a*b + c in the lanes of m; the other lanes keep c */
+static inline dw_vec dw_fma_m(dw_vec a, dw_vec b, dw_vec c, dw_mask m) {
+    return _mm256_blendv_ps(c, _mm256_fmadd_ps(a, b, c), _mm256_castsi256_ps(m));
+}
+/* fixed order: halves, then pairs */
+static inline float dw_hsum(dw_vec v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* even / odd elements of the 16 floats a:b (shuffle within 128-bit lanes, then fix the order) */
+static inline dw_vec dw_even(dw_vec a, dw_vec b) {
+    const __m256 t = _mm256_shuffle_ps(a, b, 0x88); /* a0 a2 b0 b2 | a4 a6 b4 b6 */
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), 0xd8));
+}
+static inline dw_vec dw_odd(dw_vec a, dw_vec b) {
+    const __m256 t = _mm256_shuffle_ps(a, b, 0xdd);
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), 0xd8));
+}
+/* e0 o0 e1 o1 ... (first 8 / last 8 of the 16) */
+static inline dw_vec dw_interleave_lo(dw_vec e, dw_vec o) {
+    return _mm256_permute2f128_ps(_mm256_unpacklo_ps(e, o), _mm256_unpackhi_ps(e, o), 0x20);
+}
+static inline dw_vec dw_interleave_hi(dw_vec e, dw_vec o) {
+    return _mm256_permute2f128_ps(_mm256_unpacklo_ps(e, o), _mm256_unpackhi_ps(e, o), 0x31);
+}
+static inline int dw_all_finite(dw_vec v) { /* x - x is 0 exactly when x is finite */
+    return _mm256_movemask_ps(_mm256_cmp_ps(_mm256_sub_ps(v, v), _mm256_setzero_ps(), _CMP_EQ_OQ)) == 0xff;
+}
+
+#include "kernels/conv2d/depthwise-simd.h"

@@ -1,0 +1,135 @@
+/*
+ * conv2d direct (forward / backward-data), part of the conv2d-direct.h template: tiles with
+ * the output channels in the vector lanes (only when the vector layer defines UKRC_NX_MAX).
+ *
+ * Why: the pixel-lane tiles (ukr_*) waste lanes whenever a row is not a multiple of VL
+ * pixels: the 3x3 stride-2 layer's 14-wide rows fill 14 of 16 lanes, and its backward phase
+ * rows the same. Here a tile is NOV vectors of output channels (a block of up to NOV*VL
+ * channels) x NX pixels of one row: per (input channel, tap) NOV weight vectors are loaded
+ * from the packed block ([ci][tap][ocb]: the block's ocb channels are consecutive) and
+ * each pixel's input is broadcast, NOV*NX fused multiply-adds, every lane useful. The
+ * input is read at base + tap offset + x, exactly like ukr_* (same tap lists, same padded
+ * copies), so stride and phases cost nothing extra here.
+ * The tile is stored pixel-major into a small buffer (tile[x * tile_xs + channel]); the
+ * caller transposes finished rows into the NCHW output (transpose_tile_row).
+ * Per pixel and channel the sum is the ukr_* sequence (acc = 0, FMA over ci, then taps,
+ * then + bias or + 0.0f), so results are bit-identical to the pixel-lane tiles.
+ */
+
+/* Channels per block of a channel-tile job (0: this ISA has no channel tiles). */
+#ifdef UKRC_NX_MAX
+#define CHTILE_OCB_MAX (2 * VL)
+#else
+#define CHTILE_OCB_MAX 0
+#endif
+
+#ifdef UKRC_NX_MAX
+
+typedef struct {
+    const float *in;       /* input for channel 0 at the tile's first pixel */
+    int64_t in_cstride;    /* floats between input channels */
+    int64_t ci_count;
+    const int64_t *tap_in; /* per tap: offset added to `in` */
+    const int64_t *tap_w;  /* per tap: offset (k * ocb) into a channel's packed weights */
+    int64_t ntaps;
+    const float *w;        /* packed weights of the block: [ci][k][ocb] */
+    int64_t w_cstride;     /* kt * ocb */
+    vmask_t m0, m1;        /* lanes of channel vectors 0 and 1 that exist (ocb) */
+    const float *bias;     /* ocb values, or NULL */
+    float *tile;           /* pixel x, channel c at tile[x * tile_xs + c] */
+    int64_t tile_xs;
+} ukrc_args;
+
+typedef void (*ukrc_fn)(const ukrc_args *a);
+
+#define UKRC(NOV, NX)                                                                   \
+    static void ukrc_##NOV##_##NX(const ukrc_args *a) {                                 \
+        vec_t acc[NOV][NX];                                                             \
+        UNROLL_J for (int v = 0; v < NOV; ++v) {                                        \
+            UNROLL_J for (int x = 0; x < NX; ++x) {                                     \
+                acc[v][x] = VZERO();                                                    \
+            }                                                                           \
+        }                                                                               \
+        const int64_t ntaps = a->ntaps;                                                 \
+        const int64_t *tap_in = a->tap_in;                                              \
+        const int64_t *tap_w = a->tap_w;                                                \
+        const vmask_t m0 = a->m0, m1 = a->m1;                                           \
+        for (int64_t ci = 0; ci < a->ci_count; ++ci) {                                  \
+            const float *ip = a->in + ci * a->in_cstride;                               \
+            const float *wp = a->w + ci * a->w_cstride;                                 \
+            for (int64_t t = 0; t < ntaps; ++t) {                                       \
+                const float *p = ip + tap_in[t];                                        \
+                const float *q = wp + tap_w[t];                                         \
+                vec_t wv[NOV];                                                          \
+                if (NOV == 1) {                                                         \
+                    wv[0] = VLOADM(q, m0);                                              \
+                } else {                                                                \
+                    wv[0] = VLOADU(q);                                                  \
+                    wv[NOV - 1] = VLOADM(q + VL, m1);                                   \
+                }                                                                       \
+                UNROLL_J for (int x = 0; x < NX; ++x) {                                 \
+                    const vec_t b = VSET1(p[x]);                                        \
+                    UNROLL_J for (int v = 0; v < NOV; ++v) {                            \
+                        acc[v][x] = VFMA(b, wv[v], acc[v][x]);                          \
+                    }                                                                   \
+                }                                                                       \
+            }                                                                           \
+        }                                                                               \
+        vec_t bv[NOV];                                                                  \
+        bv[0] = a->bias != NULL ? VLOADM(a->bias, m0) : VZERO();                        \
+        if (NOV == 2) {                                                                 \
+            bv[NOV - 1] = a->bias != NULL ? VLOADM(a->bias + VL, m1) : VZERO();         \
+        }                                                                               \
+        UNROLL_J for (int x = 0; x < NX; ++x) {                                         \
+            UNROLL_J for (int v = 0; v < NOV; ++v) {                                    \
+                VSTOREU(a->tile + x * a->tile_xs + v * VL, VADD(acc[v][x], bv[v]));     \
+            }                                                                           \
+        }                                                                               \
+    }
+
+#define UKRC1(NX) UKRC(1, NX)
+#define UKRC2(NX) UKRC(2, NX)
+UKRC_NXS(UKRC1)
+UKRC_NXS(UKRC2)
+#define PTRC1(NX) [1][NX] = ukrc_1_##NX,
+#define PTRC2(NX) [2][NX] = ukrc_2_##NX,
+static const ukrc_fn ukrc_table[3][UKRC_NX_MAX + 1] = {UKRC_NXS(PTRC1) UKRC_NXS(PTRC2)};
+
+/* Channel blocks of a channel-tile job: at most 2*VL channels each. */
+#define UKRC_OCB_MAX CHTILE_OCB_MAX
+
+/* One output row segment of `width` pixels for a block of ocb channels: tiles of about
+ * equal width (at most UKRC_NX_MAX pixels), pixel x read at in + x and written to
+ * tile[x * tile_xs]. Which tile a pixel is in never changes its sum. */
+static inline void run_row_channels(ukrc_args *a, int64_t width, int64_t ocb) {
+    const int nov = ocb > VL ? 2 : 1;
+    a->m0 = vmask_first(imin(VL, ocb));
+    a->m1 = nov == 2 ? vmask_first(ocb - VL) : a->m0;
+    const int64_t ntiles = ceil_div(width, UKRC_NX_MAX);
+    const int64_t nx = ceil_div(width, ntiles);
+    const float *in = a->in;
+    float *tile = a->tile;
+    for (int64_t x0 = 0; x0 < width; x0 += nx) {
+        const int64_t cnt = imin(nx, width - x0);
+        a->in = in + x0;
+        a->tile = tile + x0 * a->tile_xs;
+        ukrc_table[nov][cnt](a);
+    }
+    a->in = in;
+    a->tile = tile;
+}
+
+/* out[c * ostride + x] = tile[x * UKRC_OCB_MAX + c] for c < ocb, x < width: a finished
+ * row of the tile buffer into the NCHW output, in 16 x 16 register transposes
+ * (tile_transpose16, the vector layer; pure copies). */
+static inline void transpose_tile_row(float *out, int64_t ostride, const float *tile,
+                                      int64_t ocb, int64_t width) {
+    for (int64_t x0 = 0; x0 < width; x0 += 16) {
+        for (int64_t c0 = 0; c0 < ocb; c0 += 16) {
+            tile_transpose16(out + c0 * ostride + x0, ostride, tile + x0 * UKRC_OCB_MAX + c0,
+                             UKRC_OCB_MAX, imin(16, width - x0), imin(16, ocb - c0));
+        }
+    }
+}
+
+#endif /* UKRC_NX_MAX */
