@@ -50,7 +50,16 @@
 
 #define NB_MAX 4     /* column blocks of VL per chunk */
 #define DW_MAX_K PCNN_DW_MAX_TAPS /* kh or kw alone can be up to the tap limit (1x49) */
+/* Forced inlining turns the constant sizes into one fully unrolled body per shape class: fast,
+ * but a large amount of code. Instrumented builds (sanitizers, fuzzing) define
+ * PCNN_INSTRUMENTED_BUILD: the same source with the compiler choosing what to inline, which clang
+ * with ASan/UBSan compiles in seconds instead of many minutes (same results: nothing here depends
+ * on inlining but speed). */
+#if defined(PCNN_INSTRUMENTED_BUILD)
+#define DW_AI static inline
+#else
 #define DW_AI static inline __attribute__((always_inline))
+#endif
 
 typedef struct {
     int64_t nky, nkx;                 /* taps: nky x nkx */
