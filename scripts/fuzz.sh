@@ -8,7 +8,8 @@
 #
 # Harnesses: desc conv2d_fwd conv2d_bwd_data conv2d_bwd_weights maxpool2d_fwd maxpool2d_bwd.
 # Environment: PANAMACNN_FUZZ_BUILD (build directory, default build/fuzz),
-# PANAMACNN_FUZZ_CC (default clang-14, else clang), PANAMACNN_FUZZ_JOBS.
+# PANAMACNN_FUZZ_CC (default clang-14, else clang), PANAMACNN_FUZZ_JOBS, PANAMACNN_FUZZ_SEED
+# (libFuzzer -seed, default 0: a fresh one per run).
 # Each run starts from the checked-in seeds (native/fuzz/corpus/<h>) and regressions plus
 # what earlier runs in the same build directory found (<build>/corpus/<h>).
 set -euo pipefail
@@ -22,6 +23,11 @@ harnesses=("$@")
 ((${#harnesses[@]})) || harnesses=("${all[@]}")
 build="${PANAMACNN_FUZZ_BUILD:-$root/build/fuzz}"
 jobs="${PANAMACNN_FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}"
+# libFuzzer's seed: 0 (the default) draws a new one per run; CI fixes one (.ci/run) so that a
+# gate run explores the same inputs every time and a red CI is a regression, not a new
+# discovery (long random runs are for finding new bugs, before stopping).
+seed="${PANAMACNN_FUZZ_SEED:-0}"
+[[ "$seed" =~ ^[0-9]+$ ]] || { echo "fuzz.sh: PANAMACNN_FUZZ_SEED must be a number, got '$seed'" >&2; exit 2; }
 
 cc="${PANAMACNN_FUZZ_CC:-}"
 if [[ -z "$cc" ]]; then
@@ -65,7 +71,7 @@ run_one() {
     local h="$1" exe="$build/native/fuzz/fuzz_$1"
     rm -rf "$build/findings/$h"
     mkdir -p "$build/corpus/$h" "$build/findings/$h"
-    "$exe" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2560 -max_len=4096 \
+    "$exe" -max_total_time="$seconds" -seed="$seed" -timeout=20 -rss_limit_mb=2560 -max_len=4096 \
         -print_final_stats=1 -artifact_prefix="$build/findings/$h/" \
         "$build/corpus/$h" "$root/native/fuzz/corpus/$h" "$root/native/fuzz/regressions/$h" \
         >"$build/$h.log" 2>&1

@@ -179,6 +179,72 @@ static int32_t pool_init(pcnn_maxpool2d_desc d) {
     return st;
 }
 
+/* Valid descs with extreme strides, dilations and padding (small tensors): every pass runs,
+ * returns OK and equals the scalar kernel's result (integer data: exact). The vector kernels
+ * size their scratch from the geometry; fuzz_desc found a stride near 2^60 overflowing that
+ * arithmetic in the direct backward-data kernel (signed overflow under UBSan). */
+static void run_conv_passes(const pcnn_conv2d_desc *d, float *out[3], const float *src,
+                            const float *w, const float *dy) {
+    CHECK_STATUS(pcnn_conv2d_fwd(d, src, w, NULL, out[0]), PCNN_STATUS_OK);
+    CHECK_STATUS(pcnn_conv2d_bwd_data(d, dy, w, out[1]), PCNN_STATUS_OK);
+    CHECK_STATUS(pcnn_conv2d_bwd_weights(d, src, dy, out[2], NULL), PCNN_STATUS_OK);
+}
+
+static void test_conv_extreme_geometry(void) {
+    const int64_t big = 795741901220216831; /* the stride fuzz_desc found */
+    const pcnn_conv2d_desc cases[] = {
+        /* n  c  ih  iw  oc kh kw  sh     sw     pt     pb  pl     pr  dh     dw     g */
+        conv_desc(1, 2, 3, 5, 4, 2, 2, 3, big, 0, 0, 0, 0, 1, 1, 1),
+        conv_desc(2, 3, 4, 6, 3, 1, 3, big, big, 1, 1, 2, 2, 1, 2, 1),
+        conv_desc(1, 4, 5, 3, 8, 3, 1, I64MAX, 1, 0, 0, 0, 0, 1, 1, 2),
+        /* two output columns: the padding is as huge as the stride */
+        conv_desc(1, 2, 3, 3, 2, 1, 1, 1, (int64_t)1 << 40, 0, 0, (int64_t)1 << 40, 0, 1, 1, 1),
+        conv_desc(1, 2, 4, 4, 2, 2, 2, (int64_t)1 << 50, 1, ((int64_t)1 << 50) - 1, 0, 0, 0,
+                  1, 1, 1),
+        /* a dilation as huge as the padding */
+        conv_desc(1, 2, 3, 3, 3, 1, 2, 1, 1, 0, 0, (int64_t)1 << 45, 0, 1, (int64_t)1 << 45, 1),
+        conv_desc(1, 1, 4, 4, 1, 2, 2, 1, 1, 1 << 19, 1 << 19, 0, 0, 1 << 20, 1, 1),
+        /* within the vector kernels' limits: strides of 1000, a dilation of 65536 */
+        conv_desc(1, 2, 5, 5, 3, 2, 2, 1000, 1000, 0, 0, 0, 0, 1, 1, 1),
+        conv_desc(1, 2, 4, 3, 2, 2, 1, 1, 1, 32768, 32768, 0, 0, 65536, 1, 1),
+    };
+    const int32_t active = pcnn_isa_active();
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
+        pcnn_conv2d_desc d = cases[i];
+        CHECK_STATUS(pcnn_conv2d_desc_init(&d), PCNN_STATUS_OK);
+        CHECK(conv_dst_count(&d) <= 64, "case %zu: %" PRId64 " outputs", i, conv_dst_count(&d));
+        float *src = gbuf_f(conv_src_count(&d)), *w = gbuf_f(conv_w_count(&d)),
+              *dy = gbuf_f(conv_dst_count(&d));
+        fill_ints(src, conv_src_count(&d), -3, 3);
+        fill_ints(w, conv_w_count(&d), -3, 3);
+        fill_ints(dy, conv_dst_count(&d), -3, 3);
+        const int64_t counts[3] = {conv_dst_count(&d), conv_src_count(&d), conv_w_count(&d)};
+        float *got[3], *want[3];
+        for (int p = 0; p < 3; ++p) {
+            got[p] = gbuf_f(counts[p]);
+            want[p] = gbuf_f(counts[p]);
+        }
+        run_conv_passes(&d, got, src, w, dy);
+        CHECK_STATUS(pcnn_set_max_isa(PCNN_ISA_SCALAR), PCNN_STATUS_OK);
+        run_conv_passes(&d, want, src, w, dy);
+        CHECK_STATUS(pcnn_set_max_isa(active), PCNN_STATUS_OK);
+        for (int p = 0; p < 3; ++p) {
+            for (int64_t e = 0; e < counts[p]; ++e) {
+                if (got[p][e] != want[p][e]) {
+                    CHECK(0, "case %zu pass %d element %" PRId64 ": %g, scalar %g", i, p, e,
+                          (double)got[p][e], (double)want[p][e]);
+                    break;
+                }
+            }
+            free(got[p]);
+            free(want[p]);
+        }
+        free(src);
+        free(w);
+        free(dy);
+    }
+}
+
 static void test_pool_desc(void) {
     pcnn_maxpool2d_desc d = pool_ok();
     CHECK_STATUS(pcnn_maxpool2d_desc_init(&d), PCNN_STATUS_OK);
@@ -485,6 +551,7 @@ int main(void) {
     test_controls();
     test_conv_desc();
     test_conv_ops();
+    test_conv_extreme_geometry();
     test_pool_desc();
     test_pool_rule_exhaustive();
     test_pool_ops();

@@ -120,6 +120,16 @@ PCNN_INTERNAL int32_t PCNN_DIRECT_BWD_DATA(const pcnn_conv2d_desc *desc, const f
     j.direct = sw == 1 && dmin >= 0 && hi <= d.ow - 1;
     j.padl = imax(0, -dmin);
     j.row_w = j.padl + imax(d.ow, hi + 1);
+    /* As in forward: a padded copy far larger than the planes (padding and dilation far
+     * beyond the image) costs more than the scalar kernel's taps. Rows: diff_dst rows the
+     * copy spans, vertical padding included (each term fits: ih + pad_top does). */
+    if (!j.direct) {
+        const int64_t rows = (d.ih - 1 + d.pad_top) / d.stride_h +
+                             ceil_div((d.kh - 1) * d.dilation_h, d.stride_h) + 1;
+        if (sat_mul(rows, j.row_w) / 4 > d.ih * d.iw + d.oh * d.ow + 1024) {
+            return PCNN_STATUS_UNSUPPORTED;
+        }
+    }
     /* Phase rows narrower than a vector (e.g. 14 of 16 lanes for a 28-wide stride-2
      * layer): tiles of nv rows, one vector each, instead of one-vector tiles with a
      * broadcast per FMA. Needs the padded copy (its slack absorbs whole-vector reads). */
