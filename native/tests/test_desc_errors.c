@@ -385,6 +385,57 @@ static void test_pool_desc(void) {
     CHECK(d.oh == 1 && d.ow == 1, "big stride ceil: %" PRId64 " %" PRId64, d.oh, d.ow);
 }
 
+/* As test_conv_extreme_geometry for max-pool: forward (with and without indices) and backward
+ * equal the scalar kernel bit for bit (fuzz_desc found a dilation near 2^62 overflowing the
+ * small-planes path's tap arithmetic). */
+static void run_pool_passes(const pcnn_maxpool2d_desc *d, const float *src, const float *dy,
+                            float *dst, int32_t *ind, float *dst_noidx, float *dx) {
+    CHECK_STATUS(pcnn_maxpool2d_fwd(d, src, dst, ind), PCNN_STATUS_OK);
+    CHECK_STATUS(pcnn_maxpool2d_fwd(d, src, dst_noidx, NULL), PCNN_STATUS_OK);
+    CHECK_STATUS(pcnn_maxpool2d_bwd(d, dy, ind, dx), PCNN_STATUS_OK);
+}
+
+static void test_pool_extreme_geometry(void) {
+    const pcnn_maxpool2d_desc cases[] = {
+        /*        n  c   ih iw kh kw sh      sw      pt pb pl pr dh          dw ceil */
+        pool_desc(1, 20, 3, 3, 2, 2, I64MAX, I64MAX, 0, 0, 0, 0, I64MAX / 2, 1, 1),
+        pool_desc(2, 17, 3, 4, 2, 2, 1, I64MAX, 0, 0, 0, 0, 1, I64MAX / 2, 1),
+        pool_desc(1, 33, 4, 5, 3, 2, 3, 795741901220216831, 1, 1, 0, 0, 1, 1, 0),
+        /* within the vector kernels' limits */
+        pool_desc(1, 33, 5, 5, 2, 2, 1000, 1000, 0, 0, 0, 0, 1, 1, 1),
+        pool_desc(1, 16, 3, 3, 2, 1, 1, 1, 0, 65536, 0, 0, 65536, 1, 0),
+    };
+    const int32_t active = pcnn_isa_active();
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
+        pcnn_maxpool2d_desc d = cases[i];
+        CHECK_STATUS(pcnn_maxpool2d_desc_init(&d), PCNN_STATUS_OK);
+        const int64_t ns = pool_src_count(&d), nd = pool_dst_count(&d);
+        CHECK(nd <= 256, "case %zu: %" PRId64 " outputs", i, nd);
+        float *src = gbuf_f(ns), *dy = gbuf_f(nd);
+        fill_ints(src, ns, -3, 3);
+        fill_ints(dy, nd, -3, 3);
+        float *dst[2], *dst_noidx[2], *dx[2];
+        int32_t *ind[2];
+        for (int r = 0; r < 2; ++r) {
+            dst[r] = gbuf_f(nd), dst_noidx[r] = gbuf_f(nd), dx[r] = gbuf_f(ns), ind[r] = gbuf_i(nd);
+        }
+        run_pool_passes(&d, src, dy, dst[0], ind[0], dst_noidx[0], dx[0]);
+        CHECK_STATUS(pcnn_set_max_isa(PCNN_ISA_SCALAR), PCNN_STATUS_OK);
+        run_pool_passes(&d, src, dy, dst[1], ind[1], dst_noidx[1], dx[1]);
+        CHECK_STATUS(pcnn_set_max_isa(active), PCNN_STATUS_OK);
+        CHECK(memcmp(dst[0], dst[1], (size_t)nd * sizeof(float)) == 0, "case %zu: dst", i);
+        CHECK(memcmp(ind[0], ind[1], (size_t)nd * sizeof(int32_t)) == 0, "case %zu: indices", i);
+        CHECK(memcmp(dst_noidx[0], dst_noidx[1], (size_t)nd * sizeof(float)) == 0,
+              "case %zu: dst without indices", i);
+        CHECK(memcmp(dx[0], dx[1], (size_t)ns * sizeof(float)) == 0, "case %zu: diff_src", i);
+        for (int r = 0; r < 2; ++r) {
+            free(dst[r]), free(dst_noidx[r]), free(dx[r]), free(ind[r]);
+        }
+        free(src);
+        free(dy);
+    }
+}
+
 static void test_pool_ops(void) {
     pcnn_maxpool2d_desc d = pool_ok();
     CHECK_STATUS(pcnn_maxpool2d_desc_init(&d), PCNN_STATUS_OK);
@@ -555,5 +606,6 @@ int main(void) {
     test_pool_desc();
     test_pool_rule_exhaustive();
     test_pool_ops();
+    test_pool_extreme_geometry();
     return test_finish("desc_errors");
 }

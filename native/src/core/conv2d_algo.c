@@ -113,28 +113,13 @@ static int has_pass(const pcnn_conv2d_algo *e, int32_t pass) {
 }
 
 /*
- * The vector kernels size tiles, phase buffers and padded copies from the strides and
- * dilations; a valid desc may have either near 2^63 (a small input, huge padding or a single
- * output), where that arithmetic overflows or asks for gigabytes of scratch for a handful of
- * outputs (fuzz_desc found stride_w ~ 2^59 overflowing the direct backward-data kernel).
- * No network uses such values, and the scalar kernel costs only its taps there: geometry
- * beyond these limits skips the vector levels. The limits keep every real layer vectorised
- * (patchify strides are 4-32, 1-D audio dilations reach 512-1024).
- */
-#define VECTOR_STRIDE_MAX 1024
-#define VECTOR_DILATION_MAX 65536
-
-static int vector_geometry_ok(const pcnn_conv2d_desc *d) {
-    return d->stride_h <= VECTOR_STRIDE_MAX && d->stride_w <= VECTOR_STRIDE_MAX &&
-           d->dilation_h <= VECTOR_DILATION_MAX && d->dilation_w <= VECTOR_DILATION_MAX;
-}
-
-/*
  * Tries every level and algorithm for `want` (AUTO or one id). *geometry_ok is set when some
  * entry of algorithm `want` supported the geometry (then a failure was a run-time decline).
  */
 static int32_t try_levels(int32_t want, const pcnn_conv2d_desc *d, const conv_call *k, int *geometry_ok) {
-    const int vector_ok = vector_geometry_ok(d);
+    /* extreme strides / dilations: scalar only (pcnn_internal.h) */
+    const int vector_ok =
+        pcnn_vector_geometry_ok(d->stride_h, d->stride_w, d->dilation_h, d->dilation_w);
     for (int32_t level = pcnn_isa_active(); level >= PCNN_ISA_SCALAR; --level) {
         if (level > PCNN_ISA_SCALAR && !vector_ok) {
             continue;

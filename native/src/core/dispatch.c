@@ -5,9 +5,11 @@
  */
 #include "core/pcnn_internal.h"
 
-#define PCNN_DISPATCH(entry, ...)                                                  \
+#define PCNN_DISPATCH(entry, ...) PCNN_DISPATCH_FROM(pcnn_isa_active(), entry, __VA_ARGS__)
+
+#define PCNN_DISPATCH_FROM(top, entry, ...)                                        \
     do {                                                                           \
-        for (int32_t level = pcnn_isa_active(); level >= PCNN_ISA_SCALAR; --level) { \
+        for (int32_t level = (top); level >= PCNN_ISA_SCALAR; --level) {           \
             const pcnn_kernel_table *table = pcnn_kernel_table_for(level);         \
             if (table == NULL || table->entry == NULL) {                           \
                 continue;                                                          \
@@ -41,16 +43,23 @@ PCNN_INTERNAL int32_t pcnn_dispatch_conv2d_bwd_weights(const pcnn_conv2d_desc *d
     return pcnn_dispatch_conv2d_algo_bwd_weights(d, src, diff_dst, diff_weights, diff_bias);
 }
 
+/* extreme strides / dilations: scalar only (pcnn_internal.h) */
+static int32_t pool_top_level(const pcnn_maxpool2d_desc *d) {
+    return pcnn_vector_geometry_ok(d->stride_h, d->stride_w, d->dilation_h, d->dilation_w)
+               ? pcnn_isa_active()
+               : PCNN_ISA_SCALAR;
+}
+
 PCNN_INTERNAL int32_t pcnn_dispatch_maxpool2d_fwd(const pcnn_maxpool2d_desc *d,
                                                   const float *src, float *dst,
                                                   int32_t *indices) {
-    PCNN_DISPATCH(maxpool2d_fwd, d, src, dst, indices);
+    PCNN_DISPATCH_FROM(pool_top_level(d), maxpool2d_fwd, d, src, dst, indices);
 }
 
 PCNN_INTERNAL int32_t pcnn_dispatch_maxpool2d_bwd(const pcnn_maxpool2d_desc *d,
                                                   const float *diff_dst, const int32_t *indices,
                                                   float *diff_src) {
-    PCNN_DISPATCH(maxpool2d_bwd, d, diff_dst, indices, diff_src);
+    PCNN_DISPATCH_FROM(pool_top_level(d), maxpool2d_bwd, d, diff_dst, indices, diff_src);
 }
 
 PCNN_INTERNAL int32_t pcnn_dispatch_linear_fwd(int64_t n, int64_t in, int64_t out,

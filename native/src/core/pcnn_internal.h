@@ -118,6 +118,25 @@ PCNN_INTERNAL int32_t pcnn_maxpool2d_bwd__scalar(const pcnn_maxpool2d_desc *d,
                                                  const float *diff_dst, const int32_t *indices,
                                                  float *diff_src);
 
+/*
+ * The vector kernels (conv2d and max-pool) size tiles, phase buffers and padded copies from the
+ * strides and dilations; a valid desc may have either near 2^63 (a small input with huge
+ * padding, or a single output), where that arithmetic overflows or asks for gigabytes of
+ * scratch for a handful of outputs (native/fuzz found both: conv2d backward-data, stride_w
+ * ~2^59; max-pool small planes, dilation ~2^62). No network uses such values and the scalar
+ * kernels cost only their taps there, so geometry beyond these limits skips the vector levels.
+ * The limits keep every real layer vectorised (patchify strides are 4-32; 1-D audio models
+ * dilate up to 512-1024).
+ */
+#define PCNN_VECTOR_STRIDE_MAX 1024
+#define PCNN_VECTOR_DILATION_MAX 65536
+
+static inline int pcnn_vector_geometry_ok(int64_t stride_h, int64_t stride_w, int64_t dilation_h,
+                                          int64_t dilation_w) {
+    return stride_h <= PCNN_VECTOR_STRIDE_MAX && stride_w <= PCNN_VECTOR_STRIDE_MAX &&
+           dilation_h <= PCNN_VECTOR_DILATION_MAX && dilation_w <= PCNN_VECTOR_DILATION_MAX;
+}
+
 /* Dispatch (native/src/core/dispatch.c): try the active ISA level's table entry; on a NULL
  * entry or PCNN_STATUS_UNSUPPORTED try the next lower level, ending at scalar. Arguments
  * must already be validated. */
