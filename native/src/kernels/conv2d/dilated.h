@@ -14,7 +14,9 @@
  *
  * The frame is an undilated 3x3 when the kernel is: under AUTO, wide layers run it through
  * the level's Winograd kernels instead (pcnn_dilated_winograd_supports / _auto_pick, a
- * WINOGRAD entry; same driver, other inner kernels).
+ * WINOGRAD entry; same driver, other inner kernels). Its error bound is Winograd's on the frame
+ * (docs/winograd.md); java/.../nativeimpl/DilatedFrame.java ports this geometry (make_axis,
+ * fill_maps, make_frame, in_row, dense_desc, the copy tasks) for it: change both together.
  *
  * The existing fast stride-1 direct kernels then run the frame at full vector width (the
  * frame is unpadded, so they read it in place, and its rows are wider: fewer vector tails).
