@@ -173,7 +173,11 @@ PCNN_INTERNAL int pcnn_dilated_winograd_supports(const pcnn_conv2d_desc *d, int3
  * only, the DeepLab-like 4x256x33x33 -> 256, dilation 2 (frame 4x256x19x74): Winograd on the
  * frame 1.3x (forward) and 1.5x (backward-data) faster than direct on the frame. Wide
  * channel counts only (both sides >= 128 per group), where the transforms are amortised;
- * narrower layers keep the direct frame until measured.
+ * narrower layers keep the direct frame until measured. Re-measured 2026-12-04 18:52 UTC after
+ * the direct kernels' later changes (same process, the two interleaved, thread CPU time, medians
+ * of 61, 1 thread, AVX-512): direct frame / Winograd frame 1.08-1.10x forward and 1.13-1.16x
+ * backward-data at dilation 2 (the frame's 18 tiles per row fill 3/4 of the lane groups),
+ * 1.48x / 1.20x at dilation 3.
  */
 PCNN_INTERNAL int pcnn_dilated_winograd_auto_pick(const pcnn_conv2d_desc *d, int32_t pass) {
     (void)pass;
