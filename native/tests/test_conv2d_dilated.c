@@ -26,18 +26,26 @@
 #define DIL_X86 1
 PCNN_INTERNAL int32_t pcnn_conv2d_fwd_dilated__avx2(const pcnn_conv2d_desc *d, const float *src, const float *weights, const float *bias, float *dst);
 PCNN_INTERNAL int32_t pcnn_conv2d_bwd_data_dilated__avx2(const pcnn_conv2d_desc *d, const float *diff_dst, const float *weights, float *diff_src);
+PCNN_INTERNAL int32_t pcnn_conv2d_fwd_dilated_winograd__avx2(const pcnn_conv2d_desc *d, const float *src, const float *weights, const float *bias, float *dst);
+PCNN_INTERNAL int32_t pcnn_conv2d_bwd_data_dilated_winograd__avx2(const pcnn_conv2d_desc *d, const float *diff_dst, const float *weights, float *diff_src);
 PCNN_INTERNAL int32_t pcnn_conv2d_fwd_dilated__avx512(const pcnn_conv2d_desc *d, const float *src, const float *weights, const float *bias, float *dst);
 PCNN_INTERNAL int32_t pcnn_conv2d_bwd_data_dilated__avx512(const pcnn_conv2d_desc *d, const float *diff_dst, const float *weights, float *diff_src);
+PCNN_INTERNAL int32_t pcnn_conv2d_fwd_dilated_winograd__avx512(const pcnn_conv2d_desc *d, const float *src, const float *weights, const float *bias, float *dst);
+PCNN_INTERNAL int32_t pcnn_conv2d_bwd_data_dilated_winograd__avx512(const pcnn_conv2d_desc *d, const float *diff_dst, const float *weights, float *diff_src);
 
 typedef struct {
     int32_t isa;
     pcnn_conv2d_fwd_fn fwd;
     pcnn_conv2d_bwd_data_fn bwd_data;
+    pcnn_conv2d_fwd_fn wfwd; /* the Winograd variant (AUTO only) */
+    pcnn_conv2d_bwd_data_fn wbwd_data;
 } level_t;
 
 static const level_t LEVELS[] = {
-    {PCNN_ISA_AVX2, pcnn_conv2d_fwd_dilated__avx2, pcnn_conv2d_bwd_data_dilated__avx2},
-    {PCNN_ISA_AVX512, pcnn_conv2d_fwd_dilated__avx512, pcnn_conv2d_bwd_data_dilated__avx512},
+    {PCNN_ISA_AVX2, pcnn_conv2d_fwd_dilated__avx2, pcnn_conv2d_bwd_data_dilated__avx2,
+     pcnn_conv2d_fwd_dilated_winograd__avx2, pcnn_conv2d_bwd_data_dilated_winograd__avx2},
+    {PCNN_ISA_AVX512, pcnn_conv2d_fwd_dilated__avx512, pcnn_conv2d_bwd_data_dilated__avx512,
+     pcnn_conv2d_fwd_dilated_winograd__avx512, pcnn_conv2d_bwd_data_dilated_winograd__avx512},
 };
 #endif
 
@@ -134,6 +142,50 @@ static int32_t api_bww(const pcnn_conv2d_desc *d, const float *s, const float *d
     return pcnn_conv2d_bwd_weights(d, s, dd, dw, db);
 }
 
+#if DIL_X86
+/* The Winograd variant at each level: within 1e-4 of the largest sum of |terms| (S, the scalar
+ * kernel on absolute values) of the pass (Winograd's rounding mixes a tile's elements, so a
+ * per-element S is too strict); an indexing error is off by whole terms. */
+static void check_winograd(const pcnn_conv2d_desc *d, const bufs *in, const bufs *ref, const char *label) {
+    bufs ab = alloc_bufs(d), sabs = alloc_bufs(d), got = alloc_bufs(d);
+    float *all_in[] = {in->src, in->w, in->b, in->dd}, *all_ab[] = {ab.src, ab.w, ab.b, ab.dd};
+    const int64_t cnt[] = {conv_src_count(d), conv_w_count(d), d->oc, conv_dst_count(d)};
+    for (int i = 0; i < 4; i++) {
+        for (int64_t j = 0; j < cnt[i]; j++) all_ab[i][j] = fabsf(all_in[i][j]);
+    }
+    CHECK_STATUS(pcnn_conv2d_fwd__scalar(d, ab.src, ab.w, ab.b, sabs.dst), PCNN_STATUS_OK);
+    CHECK_STATUS(pcnn_conv2d_bwd_data__scalar(d, ab.dd, ab.w, sabs.ds), PCNN_STATUS_OK);
+    for (size_t l = 0; l < sizeof LEVELS / sizeof LEVELS[0]; l++) {
+        const level_t *lv = &LEVELS[l];
+        if (pcnn_isa_detected() < lv->isa) continue;
+        for (int threads = 1; threads <= 2; threads++) {
+            pcnn_set_num_threads(threads);
+            prefill_nan(got.dst, conv_dst_count(d));
+            prefill_nan(got.ds, conv_src_count(d));
+            CHECK_STATUS(lv->wfwd(d, in->src, in->w, in->b, got.dst), PCNN_STATUS_OK);
+            CHECK_STATUS(lv->wbwd_data(d, in->dd, in->w, got.ds), PCNN_STATUS_OK);
+            const float *g[2] = {got.dst, got.ds}, *r[2] = {ref->dst, ref->ds}, *sb[2] = {sabs.dst, sabs.ds};
+            const int64_t n[2] = {conv_dst_count(d), conv_src_count(d)};
+            for (int p = 0; p < 2; p++) {
+                double smax = 0.0;
+                for (int64_t i = 0; i < n[p]; i++) smax = sb[p][i] > smax ? sb[p][i] : smax;
+                int64_t bad = -1;
+                for (int64_t i = 0; i < n[p] && bad < 0; i++) {
+                    if (!(fabs((double)g[p][i] - (double)r[p][i]) <= 1e-4 * smax)) bad = i;
+                }
+                CHECK(bad < 0, "%s [%s winograd %d threads] %s at %lld: %.9g vs %.9g (S %.3g)", label,
+                      pcnn_isa_name(lv->isa), threads, p ? "diff_src" : "dst", (long long)bad,
+                      bad >= 0 ? (double)g[p][bad] : 0.0, bad >= 0 ? (double)r[p][bad] : 0.0,
+                      bad >= 0 ? (double)sb[p][bad] : 0.0);
+            }
+            CHECK(guards_ok(d, &got), "%s: winograd overwrote a guard", label);
+        }
+        pcnn_set_num_threads(1);
+    }
+    free_bufs(&ab), free_bufs(&sabs), free_bufs(&got);
+}
+#endif
+
 /* frame_ok: the entries can take the geometry (stride 1, dilated): they are run and must
  * return OK; expect_supported: the AUTO / DIRECT rule (junk <= 1/4) takes it. */
 static void check_shape(pcnn_conv2d_desc d, int frame_ok, int expect_supported) {
@@ -169,6 +221,9 @@ static void check_shape(pcnn_conv2d_desc d, int frame_ok, int expect_supported) 
             compare3(&d, &got2, &got, 0.0, lab);
             pcnn_set_num_threads(1);
         }
+        if (frame_ok && d.kh == 3 && d.kw == 3) {
+            check_winograd(&d, &in, &ref, label);
+        }
 #endif
         /* the public API under AUTO at the best level */
         char lab[260];
@@ -186,20 +241,34 @@ static pcnn_conv2d_desc dil(int64_t n, int64_t c, int64_t ih, int64_t iw, int64_
     return conv_desc(n, c, ih, iw, oc, k, k, 1, 1, pt, pb, pl, pr, dh, dw, g);
 }
 
-/* 128 channels: AUTO serves the direct frame (DIRECT; Winograd is not wired to the frame: its
- * error bound is not derived for it), and an explicit WINOGRAD request is refused (the public
- * meaning: an undilated 3x3). */
-static void check_auto_direct(void) {
-    pcnn_conv2d_desc d = dil(1, 128, 17, 17, 128, 3, 2, 2, 2, 2, 2, 2, 1);
+/* AUTO on a dilated 3x3: >= 128 channels per group on both sides take the Winograd frame
+ * (recorded as WINOGRAD, forward and backward-data) within the bound, fewer the direct frame
+ * (DIRECT); an explicit WINOGRAD request is never taken (the public meaning: undilated 3x3). */
+static void check_auto_winograd(pcnn_conv2d_desc d, int expect_winograd, const char *label) {
     CHECK_STATUS(pcnn_conv2d_desc_init(&d), PCNN_STATUS_OK);
+    CHECK(pcnn_dilated_supports(&d, PCNN_PASS_FWD), "%s: the frame should take it", label);
+    CHECK(pcnn_dilated_winograd_supports(&d, PCNN_PASS_FWD), "%s: the Winograd frame should support it", label);
+    CHECK(pcnn_dilated_winograd_auto_pick(&d, PCNN_PASS_FWD) == expect_winograd, "%s: auto_pick", label);
     bufs in = alloc_bufs(&d), ref = alloc_bufs(&d), got = alloc_bufs(&d);
-    fill(&d, &in, 1);
+    fill(&d, &in, 0);
     CHECK_STATUS(pcnn_conv2d_fwd__scalar(&d, in.src, in.w, in.b, ref.dst), PCNN_STATUS_OK);
+    CHECK_STATUS(pcnn_conv2d_bwd_data__scalar(&d, in.dd, in.w, ref.ds), PCNN_STATUS_OK);
     CHECK_STATUS(pcnn_conv2d_fwd(&d, in.src, in.w, in.b, got.dst), PCNN_STATUS_OK);
-    CHECK(pcnn_last_algorithm() == PCNN_ALGO_DIRECT, "AUTO served %d, not DIRECT", pcnn_last_algorithm());
-    compare(got.dst, ref.dst, conv_dst_count(&d), 0.0, "dst", "AUTO dilated 128 channels (ints)");
+    const int32_t algo = pcnn_last_algorithm();
+    CHECK_STATUS(pcnn_conv2d_bwd_data(&d, in.dd, in.w, got.ds), PCNN_STATUS_OK);
+    const int32_t algo_bwd = pcnn_last_algorithm();
+#if DIL_X86
+    const int32_t want = pcnn_isa_detected() >= PCNN_ISA_AVX2 && expect_winograd ? PCNN_ALGO_WINOGRAD : PCNN_ALGO_DIRECT;
+    CHECK(algo == want && algo_bwd == want, "%s: AUTO served %d / %d, not %d", label, algo, algo_bwd, want);
+    check_winograd(&d, &in, &ref, label);
+#else
+    (void)algo, (void)algo_bwd;
+#endif
+    compare(got.dst, ref.dst, conv_dst_count(&d), 1e-3, "dst", label);
+    compare(got.ds, ref.ds, conv_src_count(&d), 1e-3, "diff_src", label);
     CHECK_STATUS(pcnn_set_conv2d_algorithm(PCNN_ALGO_WINOGRAD), PCNN_STATUS_OK);
     CHECK_STATUS(pcnn_conv2d_fwd(&d, in.src, in.w, in.b, got.dst), PCNN_STATUS_UNSUPPORTED);
+    CHECK_STATUS(pcnn_conv2d_bwd_data(&d, in.dd, in.w, got.ds), PCNN_STATUS_UNSUPPORTED);
     CHECK_STATUS(pcnn_set_conv2d_algorithm(PCNN_ALGO_AUTO), PCNN_STATUS_OK);
     free_bufs(&in), free_bufs(&ref), free_bufs(&got);
 }
@@ -243,7 +312,10 @@ int main(void) {
      * channels, and dilation 3 with an odd width */
     check_shape(dil(1, 17, 33, 33, 20, 3, 2, 2, 2, 2, 2, 2, 1), 1, 1);
     check_shape(dil(2, 7, 33, 31, 9, 3, 3, 3, 3, 3, 3, 3, 1), 1, 1);
-    check_auto_direct();
+    check_auto_winograd(dil(1, 128, 17, 17, 128, 3, 2, 2, 2, 2, 2, 2, 1), 1, "AUTO 128 channels, dilation 2");
+    check_auto_winograd(dil(1, 128, 19, 27, 128, 3, 3, 2, 1, 3, 3, 3, 1), 1,
+                        "AUTO 128 channels, dilation 3, asymmetric padding");
+    check_auto_winograd(dil(1, 64, 17, 17, 128, 3, 2, 2, 2, 2, 2, 2, 1), 0, "AUTO 64 -> 128 channels, dilation 2");
     /* small awkward shapes: the entries called directly (last argument: whether AUTO takes them) */
     check_shape(dil(2, 16, 17, 17, 16, 3, 2, 2, 2, 2, 2, 2, 1), 1, 1);
     /* odd sizes, C not a multiple of 16, batch 1, pad not a multiple of the dilation */

@@ -41,6 +41,8 @@ PCNN_INTERNAL int32_t pcnn_conv2d_bwd_weights_depthwise__avx2(const pcnn_conv2d_
 /* Dilated stride-1 (dilated-avx2.c): a dense phase frame through this level's direct kernels. */
 PCNN_INTERNAL int32_t pcnn_conv2d_fwd_dilated__avx2(const pcnn_conv2d_desc *d, const float *src, const float *weights, const float *bias, float *dst);
 PCNN_INTERNAL int32_t pcnn_conv2d_bwd_data_dilated__avx2(const pcnn_conv2d_desc *d, const float *diff_dst, const float *weights, float *diff_src);
+PCNN_INTERNAL int32_t pcnn_conv2d_fwd_dilated_winograd__avx2(const pcnn_conv2d_desc *d, const float *src, const float *weights, const float *bias, float *dst);
+PCNN_INTERNAL int32_t pcnn_conv2d_bwd_data_dilated_winograd__avx2(const pcnn_conv2d_desc *d, const float *diff_dst, const float *weights, float *diff_src);
 
 /* Depthwise and Winograd first where their AUTO rules say they pay; direct takes every shape. */
 const pcnn_conv2d_algo pcnn_conv2d_algos_avx2[] = {
@@ -52,6 +54,8 @@ const pcnn_conv2d_algo pcnn_conv2d_algos_avx2[] = {
     {PCNN_ALGO_POINTWISE, pcnn_pointwise_supports, pcnn_pointwise_auto_pick,
      pcnn_conv2d_fwd_pointwise__avx2, pcnn_conv2d_bwd_data_pointwise__avx2,
      pcnn_conv2d_bwd_weights_pointwise__avx2},
+    {PCNN_ALGO_WINOGRAD, pcnn_dilated_winograd_supports, pcnn_dilated_winograd_auto_pick,
+     pcnn_conv2d_fwd_dilated_winograd__avx2, pcnn_conv2d_bwd_data_dilated_winograd__avx2, NULL},
     {PCNN_ALGO_DIRECT, pcnn_dilated_supports, NULL, pcnn_conv2d_fwd_dilated__avx2,
      pcnn_conv2d_bwd_data_dilated__avx2, NULL},
     {PCNN_ALGO_DIRECT, NULL, NULL, pcnn_conv2d_fwd__avx2, pcnn_conv2d_bwd_data__avx2,

@@ -12,10 +12,11 @@
  * The k - 1 frame outputs after each segment (but the last) straddle two segments: junk,
  * never scattered. Rows likewise. Padding becomes explicit zeros in the frame.
  *
- * The frame is an undilated 3x3 when the kernel is, so Winograd could run it too (measured
- * 1.3-1.5x faster than the direct frame on 4x256x33x33 -> 256, dilation 2). It is not wired
- * in: Winograd's error bound (docs/winograd.md, Tolerance.winogradAbsBound) is derived for its
- * own tiling of an undilated input, and the checked backend could not bound the framed one.
+ * The frame is an undilated 3x3 when the kernel is: under AUTO, wide layers run it through
+ * the level's Winograd kernels instead (pcnn_dilated_winograd_supports / _auto_pick, a
+ * WINOGRAD entry; same driver, other inner kernels). Its error bound is Winograd's on the frame
+ * (docs/winograd.md); java/.../nativeimpl/DilatedFrame.java ports this geometry (make_axis,
+ * fill_maps, make_frame, in_row, dense_desc, the copy tasks) for it: change both together.
  *
  * The existing fast stride-1 direct kernels then run the frame at full vector width (the
  * frame is unpadded, so they read it in place, and its rows are wider: fewer vector tails).
@@ -43,7 +44,8 @@ typedef struct pcnn_dilated_inner {
 } pcnn_dilated_inner;
 
 /* Geometry: stride 1, dilation > 1 on an axis with a kernel wider than 1, and the frame's
- * junk at most a quarter of the real outputs (else the plain direct kernel serves). */
+ * junk at most a quarter of the real outputs (else the plain direct kernel serves). The
+ * Winograd variant: that, a 3x3 kernel, and an AUTO request (declared in pcnn_internal.h). */
 PCNN_INTERNAL int pcnn_dilated_supports(const pcnn_conv2d_desc *d, int32_t pass);
 
 PCNN_INTERNAL int32_t pcnn_dilated_fwd(const pcnn_dilated_inner *k, const pcnn_conv2d_desc *d,

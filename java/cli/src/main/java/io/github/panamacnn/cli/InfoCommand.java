@@ -93,7 +93,8 @@ final class InfoCommand implements Callable<Integer> {
         try {
             return io.github.panamacnn.ConvAlgorithm.defaultAlgorithm().name().toLowerCase(java.util.Locale.ROOT)
                     + " (panamacnn.conv.algorithm; auto: Winograd F(4x4,3x3) for 3x3 stride-1 layers with >= 16 channels in and out"
-                    + " and rows of enough 4x4 tiles to fill its vector lanes, depthwise (AVX-512, AVX2) for depthwise layers,"
+                    + " and rows of enough 4x4 tiles to fill its vector lanes (dilated ones with >= 128 through the dilated"
+                    + " phase frame, AVX-512, AVX2), depthwise (AVX-512, AVX2) for depthwise layers,"
                     + " pointwise (gathered GEMM) for strided unpadded 1x1 layers (backward-weights: >= 16 channels per group), else direct;"
                     + " docs/winograd.md, native/src/kernels/conv2d/README.md)";
         } catch (IllegalArgumentException e) {

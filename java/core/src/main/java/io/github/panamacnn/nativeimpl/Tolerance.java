@@ -26,6 +26,8 @@ import io.github.panamacnn.Conv2dGeometry;
  * ({@code cin} = engine input channels per group: {@code c/groups} forward, {@code oc/groups}
  * backward-data) and {@code S_w = |A^T| (sum_c (|G||g_c||G^T|) .* (|B^T||d_c||B|)) |A| (+ |bias|)}
  * per 4x4 output tile (tiles anchored at output (0,0)), computed by {@link #winogradAbsBound}.
+ * Dilated 3x3 stride-1 layers served by Winograd through the native phase frame: the same bound
+ * of the frame's undilated convolution ({@link DilatedFrame}), mapped back to the real elements.
  *
  * <p><b>Max pooling.</b> Bit-exact: equal raw float bits (or both NaN), and equal indices.
  */
@@ -85,14 +87,33 @@ public final class Tolerance {
      * {@code S_w} of the Winograd bound for every output element (NCHW: {@code dst} forward,
      * {@code diffSrc} backward-data), from the absolute values of the inputs: forward
      * {@code in = |src|, w = |weights|, bias = |bias|} (or null); backward-data
-     * {@code in = |diffDst|, w = |weights|, bias = null}. 3x3, stride 1, dilation 1 geometries only.
+     * {@code in = |diffDst|, w = |weights|, bias = null}. 3x3, stride 1 geometries only.
+     *
+     * <p>Dilated geometries are what the native library serves through its dilated "phase frame"
+     * (AUTO, wide layers: {@code native/src/kernels/conv2d/dilated.h}): the Winograd kernels then run
+     * an undilated, unpadded convolution of the frame (real inputs or zeros laid out by
+     * {@link DilatedFrame}). So the bound is the undilated one of that frame convolution, per framed
+     * image, mapped back to the real outputs (junk frame outputs dropped); derivation in
+     * {@code docs/winograd.md}.
      */
     public static double[] winogradAbsBound(Conv2dGeometry g, boolean backwardData, double[] in, double[] w,
                                             double[] bias) {
-        if (g.kh() != 3 || g.kw() != 3 || g.strideH() != 1 || g.strideW() != 1 || g.dilationH() != 1
-                || g.dilationW() != 1) {
-            throw new IllegalArgumentException("Winograd bound: 3x3, stride 1, dilation 1 only, not " + g);
+        if (g.kh() != 3 || g.kw() != 3 || g.strideH() != 1 || g.strideW() != 1) {
+            throw new IllegalArgumentException("Winograd bound: 3x3, stride 1 only, not " + g);
         }
+        if (g.dilationH() == 1 && g.dilationW() == 1) {
+            return undilatedWinogradAbsBound(g, backwardData, in, w, bias);
+        }
+        DilatedFrame frame = DilatedFrame.of(g);
+        if (backwardData) {
+            return frame.scatterInput(undilatedWinogradAbsBound(frame.dense(), true, frame.gatherOutput(in), w, null));
+        }
+        return frame.scatterOutput(undilatedWinogradAbsBound(frame.dense(), false, frame.gatherInput(in), w, bias));
+    }
+
+    /** {@link #winogradAbsBound} of a 3x3, stride 1, dilation 1 geometry (tiles anchored at output (0,0)). */
+    private static double[] undilatedWinogradAbsBound(Conv2dGeometry g, boolean backwardData, double[] in,
+                                                      double[] w, double[] bias) {
         final long groups = g.groups();
         final long cin = backwardData ? g.outChannelsPerGroup() : g.channelsPerGroup();
         final long cout = backwardData ? g.channelsPerGroup() : g.outChannelsPerGroup();
