@@ -19,10 +19,16 @@
 extern int64_t pcnn_conv2d_bwd_weights_flat_runs__avx2;
 extern int64_t pcnn_conv2d_bwd_weights_flat_runs__avx512;
 #define FLAT_RUNS() (pcnn_conv2d_bwd_weights_flat_runs__avx2 + pcnn_conv2d_bwd_weights_flat_runs__avx512)
+/* calls that ran as two batch halves (bwd_weights/entry.h), per variant */
+extern int64_t pcnn_conv2d_bwd_weights_halves_runs__avx2;
+extern int64_t pcnn_conv2d_bwd_weights_halves_runs__avx512;
+#define HALVES_RUNS() \
+    (pcnn_conv2d_bwd_weights_halves_runs__avx2 + pcnn_conv2d_bwd_weights_halves_runs__avx512)
 extern int64_t pcnn_conv2d_bwd_weights_wide_dy_max__avx2;
 extern int64_t pcnn_conv2d_bwd_weights_wide_dy_max__avx512;
 #else
 #define FLAT_RUNS() ((int64_t)0)
+#define HALVES_RUNS() ((int64_t)0)
 #endif
 
 static int g_compared;
@@ -286,6 +292,22 @@ int main(void) {
           "the in-place small-plane path never ran");
 #else
     (void)flat_before; /* the in-place path is an AVX2 / AVX-512 kernel */
+#endif
+    /* single-task shapes with >= 2^20 multiply-adds run as two batch halves (odd N: halves
+     * of 3 and 2, 7 and 6 images; padded and unpadded; the flat and packing paths; non-finite data;
+     * N = 1 never splits); 1 and 2 threads must still agree bit for bit (run_case) */
+    const int64_t halves_before = HALVES_RUNS();
+    for (int m = 0; m < 4; ++m) {
+        run_case(conv_desc(5, 3, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), m, "halves cifar-like");
+        run_case(conv_desc(13, 1, 28, 28, 6, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1), m, "halves lenet1");
+        run_case(conv_desc(4, 4, 60, 59, 16, 3, 3, 2, 2, 1, 0, 1, 0, 1, 1, 1), m, "halves stride 2");
+        run_case(conv_desc(1, 3, 120, 120, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), m, "no halves n 1");
+    }
+#if defined(__x86_64__) || defined(_M_X64)
+    CHECK(pcnn_isa_detected() == PCNN_ISA_SCALAR || HALVES_RUNS() > halves_before,
+          "no call ran as batch halves");
+#else
+    (void)halves_before; /* an AVX2 / AVX-512 rule */
 #endif
     /* benchmark shapes with a smaller N */
     run_case(conv_desc(4, 1, 28, 28, 6, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1), 0, "lenet1");

@@ -13,6 +13,7 @@
 #define CW_RT 3
 #define CW_NAME pcnn_conv2d_bwd_weights__avx2
 #define CW_FLAT_RUNS pcnn_conv2d_bwd_weights_flat_runs__avx2
+#define CW_HALVES_RUNS pcnn_conv2d_bwd_weights_halves_runs__avx2
 #define CW_WIDE_DY_MAX pcnn_conv2d_bwd_weights_wide_dy_max__avx2
 /* Measured on Zen 5 with this 4 x 3 ymm tile: the stride-1 padded-plane path and the
  * AVX-512 variant's blocking (1024-pixel chunks, one col group at a time) were 10-20 %

@@ -13,6 +13,7 @@
 #define CW_RT 6
 #define CW_NAME pcnn_conv2d_bwd_weights__avx512
 #define CW_FLAT_RUNS pcnn_conv2d_bwd_weights_flat_runs__avx512
+#define CW_HALVES_RUNS pcnn_conv2d_bwd_weights_halves_runs__avx512
 #define CW_WIDE_DY_MAX pcnn_conv2d_bwd_weights_wide_dy_max__avx512
 
 typedef __m512 cw_vf;

@@ -4,7 +4,7 @@
  * vector layer first: CW_V lanes, cw_vf, cw_load / cw_load_first (masked tail) / cw_store /
  * cw_fma / cw_add / cw_sub / cw_zero / cw_hsum, cw_load_row / cw_load_row_s2 (row reads
  * that are zero outside the row), cw_prefetch, the register tile CW_RO x CW_RT, CW_NAME
- * (the kernel's name), CW_FLAT_RUNS (name of a counter for the tests), CW_WIDE_DY_MAX
+ * (the kernel's name), CW_FLAT_RUNS and CW_HALVES_RUNS (names of counters for the tests), CW_WIDE_DY_MAX
  * (name of a limit the tests lower), tunables that
  * differ from the defaults below, and for the transposed path CW_TRANS with cw_bcast /
  * cw_even / cw_transpose16. This file is the overview and the tunables; the code is in
@@ -85,7 +85,8 @@
 #include "core/pcnn_internal.h"
 #include "core/scratch.h"
 
-#if !defined(CW_V) || !defined(CW_NAME) || !defined(CW_FLAT_RUNS) || !defined(CW_WIDE_DY_MAX)
+#if !defined(CW_V) || !defined(CW_NAME) || !defined(CW_FLAT_RUNS) || !defined(CW_HALVES_RUNS) || \
+    !defined(CW_WIDE_DY_MAX)
 #error "include conv2d_bwd_weights-simd.h from a conv2d_bwd_weights-<isa>.c that defines the vector layer"
 #endif
 

@@ -41,6 +41,8 @@ typedef struct {
 
 /* calls that took cw_run_flat (the tests check that their shapes reach it) */
 PCNN_INTERNAL int64_t CW_FLAT_RUNS;
+/* calls that ran as two batch halves (entry.h; the tests check their shapes reach it) */
+PCNN_INTERNAL int64_t CW_HALVES_RUNS;
 /* most floats of dY repacked once per call for cw_run_wide (the scratch budget; above it
  * every task repacks its own rows): the tests set it to 0 to run that fallback */
 PCNN_INTERNAL int64_t CW_WIDE_DY_MAX = PCNN_SCRATCH_BUDGET_BYTES / (int64_t)sizeof(float);
