@@ -105,7 +105,10 @@ public final class ShapeCorpus {
                 conv("strided-1x1-odd-plane",      2, 20, 15, 13, 24, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1),
                 conv("strided-1x1-3x2-groups-2",   1, 34,  9, 11, 18, 1, 1, 3, 2, 0, 0, 0, 0, 1, 1, 2),
                 // stride 2, >= 32 channels both ways: the AVX-512 direct kernel's channel tiles
-                conv("stride-2-34-to-40-channels", 2, 34,  9, 13, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1));
+                conv("stride-2-34-to-40-channels", 2, 34,  9, 13, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1),
+                // one backward-weights task and >= 2^20 multiply-adds: the AVX2 / AVX-512 kernels run
+                // it as two batch halves (odd N: 3 + 2 images), added afterwards
+                conv("bwd-weights-batch-halves",   5,  3, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1));
     }
 
     /** The named max-pooling corpus (fixed order, unique names). */
