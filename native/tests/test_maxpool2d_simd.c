@@ -338,6 +338,10 @@ int main(void) {
         /* enough work for two participants (pm_work): groups split across threads */
         run_case(pool_desc(8, 67, 13, 13, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0), "pool_small, 536 planes");
         run_case(pool_desc(2, 6, 24, 24, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 0), "pool_lenet, 12 planes");
+        /* both sides of the backward's cached-plane rule (PM_BWD_CACHED_PLANE = 4096 floats:
+         * zero the plane whole, then scatter) and the row-interleaved zeroing above it */
+        run_case(pool_desc(1, 3, 64, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0), "64x64 planes (cached backward)");
+        run_case(pool_desc(1, 3, 64, 65, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0), "64x65 planes (interleaved zeroing)");
     }
     const int expected_levels = pcnn_isa_detected(); /* avx2 = 1 level, avx512 = 2 */
     printf("compared %d variant runs over %d ISA level(s); %d cases with a window larger than "

@@ -647,6 +647,29 @@ static int pm_bwd_direct(const pcnn_maxpool2d_desc *d, const float *dd, const in
     return 1;
 }
 
+/*
+ * Planes of up to PM_BWD_CACHED_PLANE floats (16 KiB: they stay in L1 between the zeroing and
+ * the scatter) are zeroed whole with memset first, then scattered: the scalar algorithm as it
+ * stands. Measured (AVX-512 and AVX2, 1 thread, 3x3 stride 2): 13x13 planes 1.9-2.5x faster
+ * than the row-interleaved zeroing below (and than the lanes-across-planes group this
+ * replaced), 28x28 1.3-1.4x, 56x56 1.1x; 80x80 and 112x112 1.1-1.3x slower, so larger planes
+ * keep the interleaved zeroing, which overlaps their stream to memory with the scatter.
+ */
+#define PM_BWD_CACHED_PLANE 4096
+
+static void pm_bwd_cached_plane(pm_bwd_ctx *x, int64_t plane, int64_t out_plane,
+                                const float *dd, const int32_t *ind, float *ds) {
+    memset(ds, 0, (size_t)plane * sizeof(float));
+    for (int64_t i = 0; i < out_plane; ++i) {
+        const int32_t at = ind[i];
+        if (at < 0 || at >= plane) {
+            __atomic_store_n(&x->bad_index, 1, __ATOMIC_RELAXED);
+            return;
+        }
+        ds[at] += dd[i];
+    }
+}
+
 static void pm_bwd_task(void *p, int64_t t) {
     pm_bwd_ctx *x = p;
     const pcnn_maxpool2d_desc *d = x->d;
@@ -668,6 +691,10 @@ static void pm_bwd_task(void *p, int64_t t) {
      * first zeroes the whole rest of the plane, or is out of range.
      */
     const int64_t iw = d->iw, ow = d->ow;
+    if (plane <= PM_BWD_CACHED_PLANE) {
+        pm_bwd_cached_plane(x, plane, out_plane, dd, ind, ds);
+        return;
+    }
     int64_t zeroed = 0; /* ds[0, zeroed) is zeroed */
     for (int64_t y = 0; y < d->oh; ++y) {
         int64_t rows = y * d->stride_h - d->pad_top + (d->kh - 1) * d->dilation_h + 1;
@@ -696,35 +723,12 @@ static void pm_bwd_task(void *p, int64_t t) {
     }
 }
 
-/* Small planes (pm_small_ok): tasks [0, planes / PM_V) are groups of PM_V planes
- * (pm_small_bwd_group, or plane by plane when it declines), the rest single planes. */
-static void pm_small_bwd_task(void *p, int64_t t) {
-    pm_bwd_ctx *x = p;
-    const pcnn_maxpool2d_desc *d = x->d;
-    const int64_t groups = d->n * d->c / PM_V;
-    if (t >= groups) {
-        pm_bwd_task(p, groups * PM_V + (t - groups));
-        return;
-    }
-    const int64_t p0 = t * PM_V, plane = d->ih * d->iw, oplane = d->oh * d->ow;
-    if (!pm_small_bwd_group(d, x->diff_dst + p0 * oplane, x->indices + p0 * oplane,
-                            x->diff_src + p0 * plane)) {
-        for (int64_t i = 0; i < PM_V; ++i) {
-            pm_bwd_task(p, p0 + i);
-        }
-    }
-}
-
 PCNN_INTERNAL int32_t PM_NAME(bwd)(const pcnn_maxpool2d_desc *d, const float *diff_dst,
                                    const int32_t *indices, float *diff_src) {
     pm_bwd_ctx ctx = {d, diff_dst, indices, diff_src, pm_direct_ok(d), 0};
     const int64_t planes = d->n * d->c;
     const int64_t work = pm_work(d);
-    if (pm_shape_ok(d) && pm_small_ok(d)) {
-        pcnn_parallel_for_work(planes / PM_V + planes % PM_V, work, pm_small_bwd_task, &ctx);
-    } else {
-        pcnn_parallel_for_work(planes, work, pm_bwd_task, &ctx);
-    }
+    pcnn_parallel_for_work(planes, work, pm_bwd_task, &ctx);
     return __atomic_load_n(&ctx.bad_index, __ATOMIC_RELAXED) ? PCNN_STATUS_OUT_OF_RANGE
                                                             : PCNN_STATUS_OK;
 }
