@@ -74,12 +74,40 @@ typedef struct {
     const pcnn_conv2d_desc *d;
     const float *strided; /* planes of ih x iw */
     float *dense;         /* planes of oh x ow */
+    int64_t planes;
 } plane_ctx;
+
+/* How many planes ahead gather_task asks for the rows it will read. */
+#define PW_PREFETCH_AHEAD 4
+
+/*
+ * The rows of strided plane t that the gather reads (every stride_h-th row, ow pixels of it).
+ * The gather itself is a few instructions per row, so out of cache it waits for memory row
+ * after row (the skipped rows break the hardware prefetcher's stream): measured on pw1x1_s2
+ * (28x28 -> 14x14 planes), one thread, the gather took ~15-20 % of the forward pass; asking
+ * 4 planes ahead made forward and backward-weights 5-8 % faster (thread CPU time, 3 runs
+ * each; 2 and 8 ahead about the same).
+ */
+static void prefetch_plane_rows(const plane_ctx *x, int64_t t) {
+    const pcnn_conv2d_desc *d = x->d;
+    const uintptr_t plane = (uintptr_t)x->strided + (uintptr_t)(t * d->ih * d->iw) * sizeof(float);
+    const uintptr_t row_bytes = (uintptr_t)((d->ow - 1) * d->stride_w + 1) * sizeof(float);
+    for (int64_t y = 0; y < d->oh; ++y) {
+        const uintptr_t row = plane + (uintptr_t)(y * d->stride_h * d->iw) * sizeof(float);
+        for (uintptr_t o = 0; o < row_bytes; o += 64) {
+            __builtin_prefetch((const void *)(row + o), 0, 3);
+        }
+        __builtin_prefetch((const void *)(row + row_bytes - 1), 0, 3); /* a row's last line */
+    }
+}
 
 /* One (image, channel) plane per task, through the level's plane functions. */
 static void gather_task(void *p, int64_t t) {
     const plane_ctx *x = p;
     const pcnn_conv2d_desc *d = x->d;
+    if (t + PW_PREFETCH_AHEAD < x->planes) {
+        prefetch_plane_rows(x, t + PW_PREFETCH_AHEAD);
+    }
     x->k->gather_plane(d, x->strided + t * d->ih * d->iw, x->dense + t * d->oh * d->ow);
 }
 
@@ -92,8 +120,8 @@ static void scatter_task(void *p, int64_t t) {
 /* Runs task over the nb*channels planes of a chunk (work ~ one element copy each). */
 static void run_planes(const pcnn_pointwise_inner *k, const pcnn_conv2d_desc *d, int64_t nb,
                        int64_t channels, pcnn_task_fn task, const float *strided, float *dense) {
-    plane_ctx ctx = {k, d, strided, dense};
     const int64_t planes = nb * channels;
+    plane_ctx ctx = {k, d, strided, dense, planes};
     pcnn_parallel_for_work(planes, planes * (d->ih * d->iw + d->oh * d->ow), task, &ctx);
 }
 
