@@ -92,19 +92,22 @@ static inline __attribute__((always_inline)) void pm_small_nonan(
     const float *first, int64_t pos0, const int64_t nky, const int64_t nkx, int64_t rstep,
     int64_t cstep, const int has_ind, pm_vf *best, pm_vi *best_at) {
     pm_vf b = *best;
-    pm_vi at = *best_at;
+    pm_vi at = pm_zero_i(); /* tap offsets o from pos0; pos0 is added once at the end, so the
+                             * blended constants are the same for every pixel (hoisted) */
     for (int64_t ky = 0; ky < nky; ++ky) {
         for (int64_t kx = (ky == 0 ? 1 : 0); kx < nkx; ++kx) {
             const int64_t o = ky * rstep + kx * cstep;
             const pm_vf v = pm_loadu(first + o * PM_V);
             if (has_ind) {
-                at = pm_blend_i(pm_gt_f(v, b), at, pm_set1_i((int32_t)(pos0 + o)));
+                at = pm_blend_i(pm_gt_f(v, b), at, pm_set1_i((int32_t)o));
             }
             b = pm_max_f(v, b);
         }
     }
     *best = b;
-    *best_at = at;
+    if (has_ind) {
+        *best_at = pm_add_i(at, pm_set1_i((int32_t)pos0));
+    }
 }
 
 /* Planes [p0, p0 + PM_V). has_ind is a constant at both call sites (always_inline), so the
