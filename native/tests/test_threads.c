@@ -162,10 +162,42 @@ static void test_parallel_for(void) {
     CHECK_STATUS(pcnn_set_num_threads(saved), PCNN_STATUS_OK);
 }
 
+/* Back-to-back regions: with the default spin window the worker is still spinning when the
+ * next region starts (we allow many tries: a loaded machine may preempt it); with
+ * PANAMACNN_SPIN_US=0 (the threads_nospin test) it never spins. */
+static void test_spin(void) {
+    const char *env = getenv("PANAMACNN_SPIN_US");
+    const int spin_off = env != NULL && strcmp(env, "0") == 0;
+    const int32_t saved = pcnn_get_num_threads();
+    CHECK_STATUS(pcnn_set_num_threads(2), PCNN_STATUS_OK);
+    static count_ctx c;
+    memset(&c, 0, sizeof c);
+    const uint64_t before = pcnn_threads_spin_hits();
+    int regions = 0;
+    while (regions < 5000) {
+        pcnn_parallel_for(2, count_task, &c);
+        ++regions;
+        if (!spin_off && regions >= 200 && pcnn_threads_spin_hits() > before) {
+            break;
+        }
+    }
+    const uint64_t hits = pcnn_threads_spin_hits() - before;
+    printf("threads: %d back-to-back regions, %" PRIu64 " found by a spinning worker (PANAMACNN_SPIN_US=%s)\n",
+           regions, hits, env != NULL ? env : "default");
+    CHECK(c.hits[0] == regions && c.hits[1] == regions, "every region ran both tasks");
+    if (spin_off) {
+        CHECK(hits == 0, "PANAMACNN_SPIN_US=0 but a worker spun %" PRIu64 " times", hits);
+    } else {
+        CHECK(hits > 0, "no region found a spinning worker in %d back-to-back regions", regions);
+    }
+    CHECK_STATUS(pcnn_set_num_threads(saved), PCNN_STATUS_OK);
+}
+
 int main(void) {
     printf("threads: default %d, detected ISA %s\n", pcnn_get_num_threads(),
            pcnn_isa_name(pcnn_isa_detected()));
     test_determinism();
     test_parallel_for();
+    test_spin();
     return test_finish("threads");
 }

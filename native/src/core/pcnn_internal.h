@@ -82,6 +82,10 @@ PCNN_INTERNAL const pcnn_kernel_table *pcnn_kernel_table_for(int32_t isa);
 typedef void (*pcnn_task_fn)(void *ctx, int64_t task_index);
 PCNN_INTERNAL void pcnn_parallel_for(int64_t ntasks, pcnn_task_fn fn, void *ctx);
 
+/* Test hook: how many regions a pool worker found while spinning (PANAMACNN_SPIN_US > 0)
+ * instead of sleeping on the condition variable (core/threads.c). */
+PCNN_INTERNAL uint64_t pcnn_threads_spin_hits(void);
+
 /*
  * Like pcnn_parallel_for, for a job of about `work` units in total (count multiply-adds,
  * or element operations for memory-bound work; any estimate within 2x is fine): uses at

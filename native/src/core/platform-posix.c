@@ -3,9 +3,11 @@
  */
 #if !defined(_WIN32)
 
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/platform.h"
@@ -90,6 +92,14 @@ void pcnn_pages_free(void *p, size_t bytes) { munmap(p, bytes); }
 uint64_t pcnn_thread_self_id(void) {
     /* pthread_t is an integer or a pointer on every POSIX system we build for */
     return (uint64_t)(uintptr_t)pthread_self();
+}
+
+void pcnn_thread_yield(void) { sched_yield(); }
+
+uint64_t pcnn_monotonic_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 #else

@@ -101,6 +101,19 @@ void pcnn_pages_free(void *p, size_t bytes) {
 
 uint64_t pcnn_thread_self_id(void) { return (uint64_t)GetCurrentThreadId(); }
 
+void pcnn_thread_yield(void) { SwitchToThread(); }
+
+uint64_t pcnn_monotonic_ns(void) {
+    static LARGE_INTEGER freq; /* constant after boot; a racy first write stores the same value */
+    if (freq.QuadPart == 0) {
+        QueryPerformanceFrequency(&freq);
+    }
+    LARGE_INTEGER now;
+    QueryPerformanceCounter(&now);
+    const uint64_t f = (uint64_t)freq.QuadPart, c = (uint64_t)now.QuadPart;
+    return c / f * 1000000000u + c % f * 1000000000u / f;
+}
+
 #else
 typedef int pcnn_platform_win32_unused; /* ISO C wants at least one declaration */
 #endif

@@ -81,4 +81,9 @@ PCNN_PLATFORM_INTERNAL void pcnn_pages_free(void *p, size_t bytes);
 /* An id of the calling thread, unique among live threads (for tests and diagnostics). */
 PCNN_PLATFORM_INTERNAL uint64_t pcnn_thread_self_id(void);
 
+/* A monotonic clock in nanoseconds (arbitrary origin): the thread pool's spin windows. */
+PCNN_PLATFORM_INTERNAL uint64_t pcnn_monotonic_ns(void);
+/* Gives the CPU to another runnable thread, if there is one (sched_yield / SwitchToThread). */
+PCNN_PLATFORM_INTERNAL void pcnn_thread_yield(void);
+
 #endif /* PCNN_PLATFORM_H */
