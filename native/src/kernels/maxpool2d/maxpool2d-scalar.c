@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/pcnn_internal.h"
+#include "kernels/maxpool2d/maxpool2d.h"
 
 /* ---- forward ---- */
 
@@ -67,22 +68,28 @@ typedef struct {
     int bad_index; /* set with __atomic_store_n by any task that meets a bad index */
 } bwd_ctx;
 
-static void bwd_task(void *p, int64_t t) {
-    bwd_ctx *x = p;
-    const pcnn_maxpool2d_desc *d = x->d;
+PCNN_INTERNAL int pcnn_maxpool2d_bwd_plane(const pcnn_maxpool2d_desc *d, const float *dd,
+                                           const int32_t *ind, float *ds) {
     const int64_t plane = d->ih * d->iw;
     const int64_t out_plane = d->oh * d->ow;
-    const float *dd = x->diff_dst + t * out_plane;
-    const int32_t *ind = x->indices + t * out_plane;
-    float *ds = x->diff_src + t * plane;
     memset(ds, 0, (size_t)plane * sizeof(float));
     for (int64_t i = 0; i < out_plane; ++i) {
         const int32_t at = ind[i];
         if (at < 0 || at >= plane) {
-            __atomic_store_n(&x->bad_index, 1, __ATOMIC_RELAXED);
-            return;
+            return 0;
         }
         ds[at] += dd[i];
+    }
+    return 1;
+}
+
+static void bwd_task(void *p, int64_t t) {
+    bwd_ctx *x = p;
+    const pcnn_maxpool2d_desc *d = x->d;
+    const int64_t out_plane = d->oh * d->ow;
+    if (!pcnn_maxpool2d_bwd_plane(d, x->diff_dst + t * out_plane, x->indices + t * out_plane,
+                                  x->diff_src + t * d->ih * d->iw)) {
+        __atomic_store_n(&x->bad_index, 1, __ATOMIC_RELAXED);
     }
 }
 

@@ -54,6 +54,7 @@
 #include <string.h>
 
 #include "core/pcnn_internal.h"
+#include "kernels/maxpool2d/maxpool2d.h"
 
 /* Lane arithmetic is in int32: refuse (UNSUPPORTED -> lower ISA) shapes whose column
  * coordinates could leave a comfortable int32 range. Real shapes are far below it. */
@@ -649,26 +650,13 @@ static int pm_bwd_direct(const pcnn_maxpool2d_desc *d, const float *dd, const in
 
 /*
  * Planes of up to PM_BWD_CACHED_PLANE floats (16 KiB: they stay in L1 between the zeroing and
- * the scatter) are zeroed whole with memset first, then scattered: the scalar algorithm as it
- * stands. Measured (AVX-512 and AVX2, 1 thread, 3x3 stride 2): 13x13 planes 1.9-2.5x faster
+ * the scatter) are zeroed whole with memset first, then scattered: the scalar kernel's own
+ * plane function (pcnn_maxpool2d_bwd_plane). Measured (AVX-512 and AVX2, 1 thread, 3x3 stride 2): 13x13 planes 1.9-2.5x faster
  * than the row-interleaved zeroing below (and than the lanes-across-planes group this
  * replaced), 28x28 1.3-1.4x, 56x56 1.1x; 80x80 and 112x112 1.1-1.3x slower, so larger planes
  * keep the interleaved zeroing, which overlaps their stream to memory with the scatter.
  */
 #define PM_BWD_CACHED_PLANE 4096
-
-static void pm_bwd_cached_plane(pm_bwd_ctx *x, int64_t plane, int64_t out_plane,
-                                const float *dd, const int32_t *ind, float *ds) {
-    memset(ds, 0, (size_t)plane * sizeof(float));
-    for (int64_t i = 0; i < out_plane; ++i) {
-        const int32_t at = ind[i];
-        if (at < 0 || at >= plane) {
-            __atomic_store_n(&x->bad_index, 1, __ATOMIC_RELAXED);
-            return;
-        }
-        ds[at] += dd[i];
-    }
-}
 
 static void pm_bwd_task(void *p, int64_t t) {
     pm_bwd_ctx *x = p;
@@ -692,7 +680,9 @@ static void pm_bwd_task(void *p, int64_t t) {
      */
     const int64_t iw = d->iw, ow = d->ow;
     if (plane <= PM_BWD_CACHED_PLANE) {
-        pm_bwd_cached_plane(x, plane, out_plane, dd, ind, ds);
+        if (!pcnn_maxpool2d_bwd_plane(d, dd, ind, ds)) {
+            __atomic_store_n(&x->bad_index, 1, __ATOMIC_RELAXED);
+        }
         return;
     }
     int64_t zeroed = 0; /* ds[0, zeroed) is zeroed */
