@@ -157,6 +157,8 @@ typedef struct {
     int64_t in_w; /* row pitch of the band copy (or iw in place) */
     sc_plan plan[3];
     int oom;
+    int64_t ntasks, chunk;      /* tasks, and tasks per hand-out (sc_dyn) */
+    _Alignas(64) int64_t next;  /* next task to hand out (atomic; own cache line) */
 } sc_job;
 
 /* Channels and vectors of block b. */
@@ -273,6 +275,23 @@ static void sc_task(void *p, int64_t t) {
     }
 }
 
+/* Tasks are handed out in chunks of j->chunk to whichever thread asks next, not in fixed
+ * ranges: on a shared machine a thread whose core is busy then does less of the work (as in
+ * the engine's dyn_task). Which thread runs a task never changes its result. */
+static void sc_dyn(void *p, int64_t t) {
+    (void)t;
+    sc_job *j = p;
+    for (;;) {
+        const int64_t i = __atomic_fetch_add(&j->next, j->chunk, __ATOMIC_RELAXED);
+        if (i >= j->ntasks) {
+            return;
+        }
+        for (int64_t k = i; k < imin(j->ntasks, i + j->chunk); ++k) {
+            sc_task(j, k);
+        }
+    }
+}
+
 /* The AUTO rule, measured (thread CPU time, same process, forced on / off, 1 thread, on a
  * sweep of C 1..16 x OC 6..64 x planes 8x8..28x28 x 3x3 / 5x5 and a few with 32..128 input
  * channels; numbers in the README's "Small input channels"): the path wins where the
@@ -337,8 +356,13 @@ static int32_t smallc_fwd(const pcnn_conv2d_desc *d, const float *src, const flo
     }
     sc_pack(&j, w, bias, panel);
     j.panel = panel;
-    pcnn_parallel_for_work(d->n * d->groups * j.nbands,
-                           sat_mul(d->n * d->oc * d->oh * d->ow, ci_g * kt), sc_task, &j);
+    /* a hand-out per ~2^18 multiply-adds (a task of lenet2 is ~2^17; an atomic hand-out costs
+     * ~0.1-0.3 us), at least 4 per thread when there are that many tasks */
+    const int64_t macs = sat_mul(d->n * d->oc * d->oh * d->ow, ci_g * kt);
+    j.ntasks = d->n * d->groups * j.nbands;
+    j.chunk = imax(1, imin(((int64_t)1 << 18) / imax(1, macs / j.ntasks), j.ntasks / (4 * threads)));
+    j.next = 0;
+    pcnn_parallel_for_work(threads > 1 ? threads : 1, macs, sc_dyn, &j);
     if (__atomic_load_n(&j.oom, __ATOMIC_RELAXED)) {
         return PCNN_STATUS_OUT_OF_MEMORY;
     }
