@@ -8,6 +8,7 @@
  *  - the run counter proves the path served (and that stride_w != 1 does not reach it);
  *  - non-finite inputs / weights give the scalar kernel's result (NaN where it has NaN);
  *  - random floats: bit-identical to the engine (same summation order per element);
+ *  - a geometry whose band copy would be megabytes is declined even when forced;
  *  - the AUTO rule takes lenet2 / lenet2t and leaves cifar (32x32), lenet1 (6 output
  *    channels) and large planes with many channels to the engine (as measured).
  */
@@ -228,6 +229,45 @@ static void check_same_as_engine(pcnn_conv2d_desc d, const variant *v, uint64_t 
     free(b);
 }
 
+/* An absurd but valid geometry (dilation 65536 over a 65537-row input, padded columns): the
+ * band copy would be megabytes for 16 x 8 outputs, so even when forced the path declines; the
+ * public entry point still gives the scalar kernel's result. */
+static void check_declines_huge_copy(const variant *v, int32_t isa) {
+    pcnn_conv2d_desc d = mk(1, 8, 65537, 1, 16, 2, 1, 1, 1, 0, 0, 1, 1, 65536, 1, 1);
+    if (pcnn_conv2d_desc_init(&d) != PCNN_STATUS_OK) {
+        fprintf(stderr, "FAIL: huge-dilation shape rejected by desc_init\n");
+        ++failures;
+        return;
+    }
+    const size_t ns = (size_t)(d.n * d.c * d.ih * d.iw), nd = (size_t)(d.n * d.oc * d.oh * d.ow);
+    const size_t nw = (size_t)(d.oc * d.c * d.kh * d.kw);
+    float *src = malloc(ns * sizeof(float)), *w = malloc(nw * sizeof(float));
+    float *want = malloc(nd * sizeof(float)), *got = malloc(nd * sizeof(float));
+    rng_state = 99;
+    fill(src, ns);
+    fill(w, nw);
+    pcnn_conv2d_fwd__scalar(&d, src, w, NULL, want);
+    __atomic_store_n(v->force, 1, __ATOMIC_RELAXED);
+    const int64_t runs0 = *v->runs;
+    const int32_t st_variant = v->fwd(&d, src, w, NULL, got);
+    const int64_t ran = *v->runs - runs0;
+    pcnn_set_max_isa(isa);
+    const int32_t st = pcnn_conv2d_fwd(&d, src, w, NULL, got);
+    pcnn_set_max_isa(PCNN_ISA_NEON); /* the highest value: no cap */
+    __atomic_store_n(v->force, 0, __ATOMIC_RELAXED);
+    ++comparisons;
+    if (ran != 0 || (st_variant != PCNN_STATUS_OK && st_variant != PCNN_STATUS_UNSUPPORTED) ||
+        st != PCNN_STATUS_OK || memcmp(want, got, nd * sizeof(float)) != 0) {
+        fprintf(stderr, "FAIL %s huge copy: ran %ld, status %d / %d\n", v->name, (long)ran,
+                st_variant, st);
+        ++failures;
+    }
+    free(src);
+    free(w);
+    free(want);
+    free(got);
+}
+
 int main(void) {
     variant vars[2];
     int nvars = 0;
@@ -319,6 +359,7 @@ int main(void) {
         check_same_as_engine(mk(2, 6, 12, 12, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1), v, seed++);
         check_same_as_engine(mk(1, 3, 17, 13, 37, 3, 3, 1, 1, 1, 2, 0, 1, 1, 1, 1), v, seed++);
         check_same_as_engine(mk(1, 4, 15, 15, 24, 3, 3, 2, 1, 2, 2, 2, 2, 2, 2, 2), v, seed++);
+        check_declines_huge_copy(v, strcmp(v->name, "avx2") == 0 ? PCNN_ISA_AVX2 : PCNN_ISA_AVX512);
         /* the AUTO rule on the bench rows (batch reduced) */
         check_rule(mk(2, 6, 12, 12, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1), v, 1);
         check_rule(mk(2, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1), v, 1);
