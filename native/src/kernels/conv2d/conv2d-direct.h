@@ -26,6 +26,8 @@
  *   direct/pointwise.h          1x1 stride 1 unpadded: a GEMM per image (pw_task)
  *   direct/schedule.h           tasks per job (plan_tasks), running them (run_job)
  *   direct/flat_backward_data.h small-plane backward-data as a GEMM (flat_bwd_data)
+ *   direct/small_channels.h     forward with few input channels: channels-in-lanes tiles
+ *                               over several rows (smallc_fwd)
  *   direct/entry.h              the two entry points and their choice of path
  *
  * The engine. Both operations are "for every output pixel, sum over input channels and a
@@ -105,6 +107,7 @@
 #include "direct/pointwise.h"
 #include "direct/schedule.h"
 #include "direct/flat_backward_data.h"
+#include "direct/small_channels.h"
 #include "direct/entry.h"
 
 #endif /* PCNN_CONV2D_DIRECT_H */

@@ -134,4 +134,58 @@ static int has_nonfinite(const float *w, int64_t count) {
     return any;
 }
 
+/* ---- small-input-channel forward (direct/small_channels.h) ---- */
+
+#define PCNN_DIRECT_SMALLC_RUNS pcnn_conv2d_fwd_smallc_runs__avx2
+#define PCNN_DIRECT_SMALLC_FORCE pcnn_conv2d_fwd_smallc_force__avx2
+/* tiles of NOV channel vectors x R rows x X columns: NOV*R*X <= SMALLC_P_MAX accumulators
+ * + NOV weight vectors + 1 broadcast of the 16 registers */
+#define SMALLC_P_MAX 12
+#define SMALLC_R_MAX 4
+#define SMALLC_X_MAX 12
+#define SMALLC_SHAPES(M)                                                                    \
+    SC_X12(M, 1, 1) SC_X6(M, 1, 2) SC_X4(M, 1, 3) SC_X3(M, 1, 4) SC_X6(M, 2, 1) SC_X3(M, 2, 2) \
+        SC_X2(M, 2, 3) SC_X1(M, 2, 4)
+#define SMALLC_LAT 8
+/* the AUTO rule (sc_rule, measured): at least SMALLC_OC_MIN output channels, planes of at
+ * most SMALLC_PLANE_MAX pixels, at most SMALLC_CI_MAX input channels or, up to 128, rows of
+ * at most SMALLC_MANY_CI_OW_MAX pixels */
+#define SMALLC_OC_MIN 16
+#define SMALLC_PLANE_MAX 784
+#define SMALLC_CI_MAX 16
+#define SMALLC_MANY_CI_OW_MAX 28
+#define SMALLC_BAND_PX 256
+#define SMALLC_COPY_MAX ((int64_t)1 << 18)
+#define SMALLC_TR 8
+
+/* out[c * ostride + i] = tile[i * tstride + c] for i < npix, c < nch (both <= 8): an 8 x 8
+ * transpose in registers; rows past npix are zeros, never read; stores masked to npix. */
+static inline void sc_transpose(float *out, int64_t ostride, const float *tile, int64_t tstride,
+                                int64_t npix, int64_t nch) {
+    __m256 r[8];
+    for (int i = 0; i < 8; ++i) {
+        r[i] = i < npix ? _mm256_loadu_ps(tile + i * tstride) : _mm256_setzero_ps();
+    }
+    const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    const __m256 col[8] = {_mm256_permute2f128_ps(u0, u4, 0x20), _mm256_permute2f128_ps(u1, u5, 0x20),
+                           _mm256_permute2f128_ps(u2, u6, 0x20), _mm256_permute2f128_ps(u3, u7, 0x20),
+                           _mm256_permute2f128_ps(u0, u4, 0x31), _mm256_permute2f128_ps(u1, u5, 0x31),
+                           _mm256_permute2f128_ps(u2, u6, 0x31), _mm256_permute2f128_ps(u3, u7, 0x31)};
+    const vmask_t m = vmask_first(npix);
+    for (int c = 0; c < nch; ++c) {
+        if (npix == 8) {
+            _mm256_storeu_ps(out + c * ostride, col[c]);
+        } else {
+            _mm256_maskstore_ps(out + c * ostride, m, col[c]);
+        }
+    }
+}
+
 #include "conv2d-direct.h"

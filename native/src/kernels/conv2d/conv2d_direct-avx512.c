@@ -229,4 +229,32 @@ static const pwtail_fn pwtail_table[9] = {NULL,      pwtail_1, pwtail_2, pwtail_
 /* widest row tail pwtail_table serves (defining it enables the path in pw_task) */
 #define PW_TAIL_MAX 8
 
+/* ---- small-input-channel forward (direct/small_channels.h) ---- */
+
+#define PCNN_DIRECT_SMALLC_RUNS pcnn_conv2d_fwd_smallc_runs__avx512
+#define PCNN_DIRECT_SMALLC_FORCE pcnn_conv2d_fwd_smallc_force__avx512
+/* tiles of NOV channel vectors x R rows x X columns: NOV*R*X <= SMALLC_P_MAX accumulators
+ * (+ NOV weight vectors; the broadcasts are FMA memory operands) of the 32 registers */
+#define SMALLC_P_MAX 28
+#define SMALLC_R_MAX 4
+#define SMALLC_X_MAX 16
+#define SMALLC_SHAPES(M)                                                                    \
+    SC_X16(M, 1, 1) SC_X14(M, 1, 2) SC_X9(M, 1, 3) SC_X7(M, 1, 4) SC_X14(M, 2, 1) SC_X7(M, 2, 2) \
+        SC_X4(M, 2, 3) SC_X3(M, 2, 4)
+/* independent FMA chains that keep both pipes busy (4-cycle latency, 2 per cycle) */
+#define SMALLC_LAT 8
+/* the AUTO rule (sc_rule, measured): at least SMALLC_OC_MIN output channels, planes of at
+ * most SMALLC_PLANE_MAX pixels, at most SMALLC_CI_MAX input channels or, up to 128, rows of
+ * at most SMALLC_MANY_CI_OW_MAX pixels */
+#define SMALLC_OC_MIN 16
+#define SMALLC_PLANE_MAX 576
+#define SMALLC_CI_MAX 16
+#define SMALLC_MANY_CI_OW_MAX 14
+/* output pixels per band (band buffer 1024 x 32 floats = 128 KiB) and the largest band copy */
+#define SMALLC_BAND_PX 128
+#define SMALLC_COPY_MAX ((int64_t)1 << 18)
+/* the band buffer goes out in 16 x 16 transposes */
+#define SMALLC_TR 16
+#define sc_transpose tile_transpose16
+
 #include "conv2d-direct.h"

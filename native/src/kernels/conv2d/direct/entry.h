@@ -18,6 +18,11 @@ PCNN_INTERNAL int32_t PCNN_DIRECT_FWD(const pcnn_conv2d_desc *desc, const float 
         has_nonfinite(weights, desc->oc * (desc->c / desc->groups) * desc->kh * desc->kw)) {
         return PCNN_STATUS_UNSUPPORTED;
     }
+    /* few input channels: output channels in the lanes (direct/small_channels.h) */
+    const int32_t smallc = smallc_fwd(desc, src, weights, bias, dst);
+    if (smallc != PCNN_STATUS_UNSUPPORTED) {
+        return smallc;
+    }
     const pcnn_conv2d_desc d = flatten_if_pointwise(desc);
     job_t j;
     memset(&j, 0, sizeof j);

@@ -108,7 +108,11 @@ public final class ShapeCorpus {
                 conv("stride-2-34-to-40-channels", 2, 34,  9, 13, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1),
                 // one backward-weights task and >= 2^20 multiply-adds: the AVX2 / AVX-512 kernels run
                 // it as two batch halves (odd N: 3 + 2 images), added afterwards
-                conv("bwd-weights-batch-halves",   5,  3, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1));
+                conv("bwd-weights-batch-halves",   5,  3, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+                // few input channels, small planes: the AVX2 / AVX-512 forward's small-channel path
+                // (LeNet's second convolution; a padded one with a channel tail of 20)
+                conv("small-channels-lenet2",      2,  6, 12, 12, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1),
+                conv("small-channels-padded-20",   1,  3, 11,  9, 20, 3, 3, 1, 1, 1, 2, 1, 0, 1, 1, 1));
     }
 
     /** The named max-pooling corpus (fixed order, unique names). */
