@@ -76,6 +76,18 @@ typedef struct {
     float *diff_src;
 } bwd_data_ctx;
 
+/* Whether some tap k < kn of the input coordinate i (padding added: i + pad) lands on an
+ * output: i + pad - k * dil >= 0, divisible by the stride, quotient below out. */
+static int tap_reaches_output(int64_t i, int64_t kn, int64_t dil, int64_t stride, int64_t out) {
+    for (int64_t k = kn - 1; k >= 0; --k) {
+        const int64_t t = i - k * dil;
+        if (t >= 0 && t % stride == 0 && t / stride < out) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static void bwd_data_task(void *p, int64_t t) {
     const bwd_data_ctx *x = p;
     const pcnn_conv2d_desc *d = x->d;
@@ -87,8 +99,17 @@ static void bwd_data_task(void *p, int64_t t) {
     const int64_t ci = c - g * cg;
     float *diff_src = x->diff_src + t * d->ih * d->iw;
     for (int64_t iy = 0; iy < d->ih; ++iy) {
+        const int row_live = tap_reaches_output(iy + d->pad_top, d->kh, d->dilation_h,
+                                                d->stride_h, d->oh);
         for (int64_t ix = 0; ix < d->iw; ++ix) {
             float acc = 0.0f;
+            /* An element no tap maps to an output is +0 whatever o: skip the channel loop
+             * (with strides far above the kernel's extent that is almost every element) */
+            if (!row_live || !tap_reaches_output(ix + d->pad_left, d->kw, d->dilation_w,
+                                                 d->stride_w, d->ow)) {
+                diff_src[iy * d->iw + ix] = acc;
+                continue;
+            }
             for (int64_t o = g * ocg; o < (g + 1) * ocg; ++o) {
                 const float *dd = x->diff_dst + (n * d->oc + o) * d->oh * d->ow;
                 const float *w = x->weights + (o * cg + ci) * d->kh * d->kw;
