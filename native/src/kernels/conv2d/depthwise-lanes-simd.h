@@ -410,7 +410,7 @@ static void dw_lanes_bwd_weights_task(void *ctx, int64_t blk) {
 
 static int dw_lanes_setup(dw_lanes_job *lj, dw_job *j, int32_t pass) {
     lj->j = j;
-#ifdef DW_LANES_DISABLE
+#ifdef DW_LANES_DISABLE /* -DDW_LANES_DISABLE: the plane engine only (A/B benchmarks) */
     return 0;
 #endif
     lj->nblk = (j->d->c + VL - 1) / VL;
