@@ -13,14 +13,46 @@
  *   - 1 and 3 threads give bit-identical results; guards after every buffer stay intact;
  *   - Inf / NaN in weights, src and diff_dst next to padding give the scalar kernel's result
  *     (padded taps are skipped, not multiplied as zeros): compared bit for bit up to NaN payload;
- *   - explicit DEPTHWISE requests at every ISA level (below AVX-512: the scalar reference).
+ *   - explicit DEPTHWISE requests at every ISA level (below AVX-512: the scalar reference);
+ *   - the channels-in-lanes engine (depthwise-lanes-simd.h) serves exactly the calls its frame
+ *     predicate takes (per-engine run counter), on channel counts around both vector lengths,
+ *     strides 1..3, dilation 1..2, padding 0..3, kernels 1x1 / 3x3 / 5x5 / 3x5, and with Inf / NaN
+ *     planted in later channel blocks (its fallbacks to the plane engine); 1, 2 and 3 threads
+ *     bit-identical.
  */
 #include <math.h>
 
 #include "core/pcnn_internal.h"
+#include "kernels/conv2d/depthwise-lanes.h"
 #include "test_util.h"
 
 static int32_t g_level; /* the vector level under test (PCNN_ISA_SCALAR: none) */
+
+/* calls served by the channels-in-lanes engine (depthwise-lanes-simd.h), per vector level */
+#if defined(__x86_64__) || defined(_M_X64)
+extern int64_t pcnn_conv2d_depthwise_lanes_runs__avx512;
+extern int64_t pcnn_conv2d_depthwise_lanes_runs__avx2;
+static int64_t lanes_runs(void) {
+    return pcnn_conv2d_depthwise_lanes_runs__avx512 + pcnn_conv2d_depthwise_lanes_runs__avx2;
+}
+#else
+static int64_t lanes_runs(void) { return 0; }
+#endif
+static int64_t g_lanes_cases; /* cases the lanes engine served, all passes (the sweep must reach it) */
+
+/* The lanes engine takes a call at the level under test exactly when its frame predicate says so. */
+static int lanes_expected(const pcnn_conv2d_desc *d, int32_t pass) {
+    pcnn_dw_frame f;
+    return g_level != PCNN_ISA_SCALAR &&
+           pcnn_depthwise_lanes_frame(d, pass, g_level == PCNN_ISA_AVX512 ? 16 : 8, &f);
+}
+
+static void check_lanes(const pcnn_conv2d_desc *d, int32_t pass, int64_t before, const char *what, const char *label) {
+    const int64_t got = lanes_runs() - before, want = lanes_expected(d, pass);
+    CHECK(got == want, "%s %s: lanes engine ran %lld times, expected %lld", label, what, (long long)got,
+          (long long)want);
+    g_lanes_cases += got;
+}
 
 typedef struct {
     float *src, *w, *b, *dst, *dd, *ds, *dw, *db;
@@ -95,25 +127,41 @@ static void run_case(pcnn_conv2d_desc d, int ints, const char *label) {
     if (ints == 2) {
         x.w[0] = INFINITY, x.src[ns - 1] = NAN, x.dd[0] = -INFINITY;
     }
+    /* ints == 3: the same probes inside later channel blocks (the lanes engine hands a block with
+     * a non-finite weight, and a backward-weights channel with a non-finite sum, to the plane engine) */
+    if (ints == 3) {
+        const int64_t kk = d.kh * d.kw, ip = d.ih * d.iw, op = d.oh * d.ow;
+        x.w[(d.c - 3) * kk + kk - 1] = -INFINITY;                /* a late channel's last tap */
+        x.src[(d.c / 2) * ip] = INFINITY;                          /* a middle channel's first pixel */
+        x.src[((d.n - 1) * d.c + d.c - 1) * ip + ip - 1] = NAN;    /* last channel, last pixel */
+        x.dd[(d.c - 2) * op] = -INFINITY;                          /* next to the padding */
+        x.dd[(d.c / 3) * op + op - 1] = INFINITY;
+    }
     int64_t at;
     CHECK_STATUS(pcnn_set_conv2d_algorithm(PCNN_ALGO_DEPTHWISE), PCNN_STATUS_OK);
     for (int threads = 1; threads <= 3; threads += 2) {
         CHECK_STATUS(pcnn_set_num_threads(threads), PCNN_STATUS_OK);
         prefill_nan(x.dst, nd), prefill_nan(r.dst, nd);
+        int64_t before = lanes_runs();
         CHECK_STATUS(pcnn_conv2d_fwd(&d, x.src, x.w, x.b, x.dst), PCNN_STATUS_OK);
         check_served(&d, PCNN_PASS_FWD, "fwd");
+        check_lanes(&d, PCNN_PASS_FWD, before, "fwd", label);
         CHECK_STATUS(pcnn_conv2d_fwd__scalar(&d, x.src, x.w, x.b, r.dst), PCNN_STATUS_OK);
         if (ints) CHECK(same_arr(x.dst, r.dst, nd, &at), "%s fwd t%d: [%lld] %g vs scalar %g", label, threads, (long long)at, x.dst[at], r.dst[at]);
 
         prefill_nan(x.ds, ns), prefill_nan(r.ds, ns);
+        before = lanes_runs();
         CHECK_STATUS(pcnn_conv2d_bwd_data(&d, x.dd, x.w, x.ds), PCNN_STATUS_OK);
         check_served(&d, PCNN_PASS_BWD_DATA, "bwd_data");
+        check_lanes(&d, PCNN_PASS_BWD_DATA, before, "bwd_data", label);
         CHECK_STATUS(pcnn_conv2d_bwd_data__scalar(&d, x.dd, x.w, r.ds), PCNN_STATUS_OK);
         if (ints) CHECK(same_arr(x.ds, r.ds, ns, &at), "%s bwd_data t%d: [%lld] %g vs scalar %g", label, threads, (long long)at, x.ds[at], r.ds[at]);
 
         prefill_nan(x.dw, nw), prefill_nan(r.dw, nw), prefill_nan(x.db, d.oc), prefill_nan(r.db, d.oc);
+        before = lanes_runs();
         CHECK_STATUS(pcnn_conv2d_bwd_weights(&d, x.src, x.dd, x.dw, x.db), PCNN_STATUS_OK);
         check_served(&d, PCNN_PASS_BWD_WEIGHTS, "bwd_weights");
+        check_lanes(&d, PCNN_PASS_BWD_WEIGHTS, before, "bwd_weights", label);
         CHECK_STATUS(pcnn_conv2d_bwd_weights__scalar(&d, x.src, x.dd, r.dw, r.db), PCNN_STATUS_OK);
         if (ints) {
             CHECK(same_arr(x.dw, r.dw, nw, &at), "%s bwd_w t%d: [%lld] %g vs scalar %g", label, threads, (long long)at, x.dw[at], r.dw[at]);
@@ -126,17 +174,19 @@ static void run_case(pcnn_conv2d_desc d, int ints, const char *label) {
             memcpy(r.db, x.db, (size_t)d.oc * sizeof(float));
             /* r.* now hold 1-thread results; the next iteration recomputes scalar into r first,
              * so compare here against a second 3-thread run instead */
-            float *t_dst = gbuf_f(nd), *t_ds = gbuf_f(ns), *t_dw = gbuf_f(nw), *t_db = gbuf_f(d.oc);
-            CHECK_STATUS(pcnn_set_num_threads(3), PCNN_STATUS_OK);
-            CHECK_STATUS(pcnn_conv2d_fwd(&d, x.src, x.w, x.b, t_dst), PCNN_STATUS_OK);
-            CHECK_STATUS(pcnn_conv2d_bwd_data(&d, x.dd, x.w, t_ds), PCNN_STATUS_OK);
-            CHECK_STATUS(pcnn_conv2d_bwd_weights(&d, x.src, x.dd, t_dw, t_db), PCNN_STATUS_OK);
-            CHECK(memcmp(t_dst, r.dst, (size_t)nd * 4) == 0 && memcmp(t_ds, r.ds, (size_t)ns * 4) == 0 &&
-                      memcmp(t_dw, r.dw, (size_t)nw * 4) == 0 && memcmp(t_db, r.db, (size_t)d.oc * 4) == 0,
-                  "%s: 1 and 3 threads differ", label);
-            CHECK(guard_ok(t_dst, nd) && guard_ok(t_ds, ns) && guard_ok(t_dw, nw) && guard_ok(t_db, d.oc),
-                  "%s: guard (3 threads)", label);
-            free(t_dst), free(t_ds), free(t_dw), free(t_db);
+            for (int tn = 2; tn <= 3; tn++) {
+                float *t_dst = gbuf_f(nd), *t_ds = gbuf_f(ns), *t_dw = gbuf_f(nw), *t_db = gbuf_f(d.oc);
+                CHECK_STATUS(pcnn_set_num_threads(tn), PCNN_STATUS_OK);
+                CHECK_STATUS(pcnn_conv2d_fwd(&d, x.src, x.w, x.b, t_dst), PCNN_STATUS_OK);
+                CHECK_STATUS(pcnn_conv2d_bwd_data(&d, x.dd, x.w, t_ds), PCNN_STATUS_OK);
+                CHECK_STATUS(pcnn_conv2d_bwd_weights(&d, x.src, x.dd, t_dw, t_db), PCNN_STATUS_OK);
+                CHECK(memcmp(t_dst, r.dst, (size_t)nd * 4) == 0 && memcmp(t_ds, r.ds, (size_t)ns * 4) == 0 &&
+                          memcmp(t_dw, r.dw, (size_t)nw * 4) == 0 && memcmp(t_db, r.db, (size_t)d.oc * 4) == 0,
+                      "%s: 1 and %d threads differ", label, tn);
+                CHECK(guard_ok(t_dst, nd) && guard_ok(t_ds, ns) && guard_ok(t_dw, nw) && guard_ok(t_db, d.oc),
+                      "%s: guard (%d threads)", label, tn);
+                free(t_dst), free(t_ds), free(t_dw), free(t_db);
+            }
         }
     }
     CHECK(guard_ok(x.dst, nd) && guard_ok(x.ds, ns) && guard_ok(x.dw, nw) && guard_ok(x.db, d.oc) &&
@@ -251,6 +301,31 @@ static void run_all_cases(void) {
     run_case(dw(2, 3, 6, 21, 3, 3, 1, 1, 1, 1, 1, 1), 2, "nonfinite s1");
     run_case(dw(2, 3, 7, 21, 3, 3, 2, 1, 1, 1, 1, 1), 2, "nonfinite s2");
     run_case(dw(1, 2, 8, 40, 5, 5, 1, 2, 2, 2, 2, 1), 2, "nonfinite 5x5");
+    /* channel counts around both vector lengths (channel-block tails), odd planes 1..30, strides
+     * 1..3, dilation 1..2, padding 0..3 (also >= the kernel), kernels 1x1, 3x3, 5x5, 3x5 */
+    static const int64_t cs[] = {1, 7, 15, 16, 17, 33, 40};
+    static const int64_t ks[][2] = {{1, 1}, {3, 3}, {5, 5}, {3, 5}};
+    for (int ci = 0; ci < 7; ci++) {
+        for (int ki = 0; ki < 4; ki++) {
+            for (int64_t s = 1; s <= 3; s++) {
+                const int64_t dil = 1 + ((ci + ki + s) & 1), kh = ks[ki][0], kw = ks[ki][1];
+                const int64_t pt = rng_int(0, 3), pb = rng_int(0, 3), pl = rng_int(0, 3), pr = rng_int(0, 3);
+                const int64_t h = rng_int(1, 30), w = rng_int(1, 30);
+                pcnn_conv2d_desc d = conv_desc(rng_int(1, 2), cs[ci], h, w, cs[ci], kh, kw, s, s, pt, pb, pl, pr,
+                                               dil, dil, cs[ci]);
+                pcnn_conv2d_desc probe = d;
+                if (pcnn_conv2d_desc_init(&probe) != PCNN_STATUS_OK) continue; /* kernel beyond the padded input */
+                snprintf(label, sizeof label, "lanes c%lld k%lldx%lld s%lld d%lld %lldx%lld p%lld%lld%lld%lld",
+                         (long long)cs[ci], (long long)kh, (long long)kw, (long long)s, (long long)dil, (long long)h,
+                         (long long)w, (long long)pt, (long long)pb, (long long)pl, (long long)pr);
+                run_case(d, 1, label);
+            }
+        }
+    }
+    run_case(dw(2, 40, 12, 13, 3, 3, 1, 1, 1, 1, 1, 1), 3, "nonfinite blocks s1");
+    run_case(dw(2, 33, 11, 14, 3, 3, 2, 1, 1, 1, 1, 1), 3, "nonfinite blocks s2");
+    run_case(dw(1, 17, 9, 10, 5, 5, 2, 3, 2, 1, 3, 1), 3, "nonfinite blocks 5x5 s2");
+    run_case(dw(8, 32, 28, 28, 3, 3, 2, 1, 1, 1, 1, 1), 1, "dw3x3_s2 class");
     /* random floats: served as expected, 1 vs 3 threads identical (accuracy: the Java cross-check) */
     run_case(dw(2, 7, 15, 23, 3, 3, 1, 1, 1, 1, 1, 1), 0, "floats");
 }
@@ -270,7 +345,10 @@ int main(void) {
         g_level = levels[i];
         printf("depthwise kernels at level %s\n", g_level == PCNN_ISA_SCALAR ? "none (scalar reference only)" : pcnn_isa_name(g_level));
         if (g_level != PCNN_ISA_SCALAR) CHECK_STATUS(pcnn_set_max_isa(g_level), PCNN_STATUS_OK);
+        g_lanes_cases = 0;
         run_all_cases();
+        /* the sweep must have reached the lanes engine (the per-call checks say where) */
+        if (g_level != PCNN_ISA_SCALAR) CHECK(g_lanes_cases > 100, "lanes engine served only %lld calls", (long long)g_lanes_cases);
     }
     CHECK_STATUS(pcnn_set_max_isa(active), PCNN_STATUS_OK);
     explicit_requests();

@@ -39,6 +39,7 @@ typedef enum pcnn_scratch_slot {
     PCNN_SCRATCH_DEPTHWISE,         /* conv2d depthwise: a task's even / odd column planes (stride 2) */
     PCNN_SCRATCH_DILATED,           /* conv2d dilated: index maps and phase frames (caller's thread) */
     PCNN_SCRATCH_CONV_BWD_HALF,     /* conv2d backward-weights: the second batch half's weights (caller's thread) */
+    PCNN_SCRATCH_DEPTHWISE_LANES,   /* conv2d depthwise, channels in lanes: a task's frame and staging */
     PCNN_SCRATCH_SLOTS
 } pcnn_scratch_slot;
 

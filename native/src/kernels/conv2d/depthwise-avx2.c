@@ -88,4 +88,27 @@ static inline int dw_all_finite(dw_vec v) { /* x - x is 0 exactly when x is fini
     return _mm256_movemask_ps(_mm256_cmp_ps(_mm256_sub_ps(v, v), _mm256_setzero_ps(), _CMP_EQ_OQ)) == 0xff;
 }
 
+/* r[i] lane j -> r[j] lane i (8 x 8): unpacks, in-lane shuffles, then 128-bit halves */
+static inline void dw_transpose(dw_vec *r) {
+    __m256 t[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    /* t[4g + j], half k: rows 4g..4g+3 of column 4k + j */
+    __m256 s[8];
+    for (int g = 0; g < 8; g += 4) {
+        s[g] = _mm256_shuffle_ps(t[g], t[g + 2], 0x44);
+        s[g + 1] = _mm256_shuffle_ps(t[g], t[g + 2], 0xee);
+        s[g + 2] = _mm256_shuffle_ps(t[g + 1], t[g + 3], 0x44);
+        s[g + 3] = _mm256_shuffle_ps(t[g + 1], t[g + 3], 0xee);
+    }
+    for (int j = 0; j < 4; j++) {
+        r[j] = _mm256_permute2f128_ps(s[j], s[4 + j], 0x20);
+        r[4 + j] = _mm256_permute2f128_ps(s[j], s[4 + j], 0x31);
+    }
+}
+
+#define DW_LANES_RUNS pcnn_conv2d_depthwise_lanes_runs__avx2
+
 #include "kernels/conv2d/depthwise-simd.h"

@@ -3,7 +3,12 @@
  * depthwise-avx512.c (PCNN_DW_AVX512) and once by depthwise-avx2.c (PCNN_DW_AVX2), which
  * supply the vector primitives (dw_* below). Geometry and AUTO rule: depthwise-scalar.c.
  *
- * Every pass works on one (image, channel) plane at a time, which for MobileNet-sized
+ * Two engines. The channels-in-lanes engine (depthwise-lanes-simd.h, included below) is tried
+ * first: it takes backward-weights, and forward / backward-data with a stride of 2, when its
+ * scratch fits (rule and measurements: pcnn_depthwise_lanes_frame in depthwise-scalar.c); it
+ * hands channel blocks with non-finite weights (or sums) back to the plane engine here.
+ *
+ * The plane engine works on one (image, channel) plane at a time, which for MobileNet-sized
  * planes sits in L1: one pass over the input and the output, vectors along the row.
  *
  * One engine, the "gather" over a grid of taps (ky, kx):
@@ -855,6 +860,8 @@ static void dw_bwd_weights_task(void *ctx, int64_t ch) {
     }
 }
 
+#include "kernels/conv2d/depthwise-lanes-simd.h"
+
 /* ---- entry points ---- */
 
 static int32_t dw_status(const dw_job *j) {
@@ -867,6 +874,9 @@ PCNN_INTERNAL int32_t DW_FWD(const pcnn_conv2d_desc *d, const float *src, const 
         return PCNN_STATUS_UNSUPPORTED;
     }
     dw_job j = {d, src, NULL, weights, bias, dst, NULL, 0};
+    if (dw_lanes_fwd(&j)) {
+        return dw_status(&j);
+    }
     const int64_t planes = d->n * d->c;
     pcnn_parallel_for_work(planes, planes * (d->ih * d->iw + d->oh * d->ow * d->kh * d->kw), dw_fwd_task, &j);
     return dw_status(&j);
@@ -878,6 +888,9 @@ PCNN_INTERNAL int32_t DW_BWD_DATA(const pcnn_conv2d_desc *d, const float *diff_d
         return PCNN_STATUS_UNSUPPORTED;
     }
     dw_job j = {d, diff_dst, NULL, weights, NULL, diff_src, NULL, 0};
+    if (dw_lanes_bwd_data(&j)) {
+        return dw_status(&j);
+    }
     const int64_t planes = d->n * d->c;
     pcnn_parallel_for_work(planes, planes * (d->ih * d->iw + d->oh * d->ow * d->kh * d->kw), dw_bwd_data_task, &j);
     return dw_status(&j);
@@ -889,6 +902,9 @@ PCNN_INTERNAL int32_t DW_BWD_WEIGHTS(const pcnn_conv2d_desc *d, const float *src
         return PCNN_STATUS_UNSUPPORTED;
     }
     dw_job j = {d, src, diff_dst, NULL, NULL, diff_weights, diff_bias, 0};
+    if (dw_lanes_bwd_weights(&j)) {
+        return dw_status(&j);
+    }
     pcnn_parallel_for_work(d->c, d->n * d->c * (d->ih * d->iw + d->oh * d->ow * d->kh * d->kw),
                            dw_bwd_weights_task, &j);
     return dw_status(&j);
