@@ -244,17 +244,19 @@ public final class Tensor implements AutoCloseable {
         if (closed) {
             return;
         }
-        closed = true;
+        // The arena first, the flag after: a refused close must never be visible to another
+        // thread, not even for an instant (a concurrent call would fail with "is closed" although
+        // the tensor stays open). Between the two, checkAlive reports the freed memory instead.
         if (ownedArena != null) {
             try {
                 ownedArena.close();
             } catch (IllegalStateException inUse) {
-                closed = false;
                 throw new IllegalStateException("tensor " + Arrays.toString(shape) + " cannot be closed: a native "
                         + "kernel is using its memory (a call on another thread); close it after that call has "
                         + "returned", inUse);
             }
         }
+        closed = true;
     }
 
     @Override
