@@ -49,29 +49,7 @@ static const level_t LEVELS[] = {
 };
 #endif
 
-typedef struct {
-    float *src, *w, *b, *dst, *dd, *ds, *dw, *db;
-} bufs;
-
-static bufs alloc_bufs(const pcnn_conv2d_desc *d) {
-    bufs x;
-    x.src = gbuf_f(conv_src_count(d));
-    x.ds = gbuf_f(conv_src_count(d));
-    x.w = gbuf_f(conv_w_count(d));
-    x.dw = gbuf_f(conv_w_count(d));
-    x.b = gbuf_f(d->oc);
-    x.db = gbuf_f(d->oc);
-    x.dst = gbuf_f(conv_dst_count(d));
-    x.dd = gbuf_f(conv_dst_count(d));
-    return x;
-}
-
-static void free_bufs(bufs *x) {
-    float *all[] = {x->src, x->w, x->b, x->dst, x->dd, x->ds, x->dw, x->db};
-    for (int i = 0; i < 8; i++) free(all[i]);
-}
-
-static int guards_ok(const pcnn_conv2d_desc *d, const bufs *x) {
+static int guards_ok(const pcnn_conv2d_desc *d, const conv_bufs *x) {
     return guard_ok(x->dst, conv_dst_count(d)) && guard_ok(x->ds, conv_src_count(d)) &&
            guard_ok(x->dw, conv_w_count(d)) && guard_ok(x->db, d->oc);
 }
@@ -99,8 +77,8 @@ typedef int32_t (*pass_bwd)(const pcnn_conv2d_desc *, const float *, const float
 typedef int32_t (*pass_bww)(const pcnn_conv2d_desc *, const float *, const float *, float *, float *);
 
 /* The three passes through the given kernels into out (prefilled with NaN); their statuses. */
-static void run3(pass_fwd f, pass_bwd bd, pass_bww bw, const pcnn_conv2d_desc *d, const bufs *in,
-                 bufs *out, int32_t st[3]) {
+static void run3(pass_fwd f, pass_bwd bd, pass_bww bw, const pcnn_conv2d_desc *d, const conv_bufs *in,
+                 conv_bufs *out, int32_t st[3]) {
     prefill_nan(out->dst, conv_dst_count(d));
     prefill_nan(out->ds, conv_src_count(d));
     prefill_nan(out->dw, conv_w_count(d));
@@ -110,7 +88,7 @@ static void run3(pass_fwd f, pass_bwd bd, pass_bww bw, const pcnn_conv2d_desc *d
     st[2] = bw(d, in->src, in->dd, out->dw, out->db);
 }
 
-static void compare3(const pcnn_conv2d_desc *d, const bufs *got, const bufs *ref, double tol,
+static void compare3(const pcnn_conv2d_desc *d, const conv_bufs *got, const conv_bufs *ref, double tol,
                      const char *label) {
     compare(got->dst, ref->dst, conv_dst_count(d), tol, "dst", label);
     compare(got->ds, ref->ds, conv_src_count(d), tol, "diff_src", label);
@@ -119,7 +97,7 @@ static void compare3(const pcnn_conv2d_desc *d, const bufs *got, const bufs *ref
     CHECK(guards_ok(d, got), "%s: a guard after an output buffer was overwritten", label);
 }
 
-static void fill(const pcnn_conv2d_desc *d, bufs *in, int ints) {
+static void fill(const pcnn_conv2d_desc *d, conv_bufs *in, int ints) {
     float *all[] = {in->src, in->w, in->b, in->dd};
     const int64_t cnt[] = {conv_src_count(d), conv_w_count(d), d->oc, conv_dst_count(d)};
     for (int i = 0; i < 4; i++) {
@@ -146,8 +124,8 @@ static int32_t api_bww(const pcnn_conv2d_desc *d, const float *s, const float *d
 /* The Winograd variant at each level: within 1e-4 of the largest sum of |terms| (S, the scalar
  * kernel on absolute values) of the pass (Winograd's rounding mixes a tile's elements, so a
  * per-element S is too strict); an indexing error is off by whole terms. */
-static void check_winograd(const pcnn_conv2d_desc *d, const bufs *in, const bufs *ref, const char *label) {
-    bufs ab = alloc_bufs(d), sabs = alloc_bufs(d), got = alloc_bufs(d);
+static void check_winograd(const pcnn_conv2d_desc *d, const conv_bufs *in, const conv_bufs *ref, const char *label) {
+    conv_bufs ab = conv_bufs_alloc(d), sabs = conv_bufs_alloc(d), got = conv_bufs_alloc(d);
     float *all_in[] = {in->src, in->w, in->b, in->dd}, *all_ab[] = {ab.src, ab.w, ab.b, ab.dd};
     const int64_t cnt[] = {conv_src_count(d), conv_w_count(d), d->oc, conv_dst_count(d)};
     for (int i = 0; i < 4; i++) {
@@ -182,7 +160,7 @@ static void check_winograd(const pcnn_conv2d_desc *d, const bufs *in, const bufs
         }
         pcnn_set_num_threads(1);
     }
-    free_bufs(&ab), free_bufs(&sabs), free_bufs(&got);
+    conv_bufs_free(&ab), conv_bufs_free(&sabs), conv_bufs_free(&got);
 }
 #endif
 
@@ -198,7 +176,7 @@ static void check_shape(pcnn_conv2d_desc d, int frame_ok, int expect_supported) 
              (long long)d.dilation_w, (long long)d.groups);
     CHECK(pcnn_dilated_supports(&d, PCNN_PASS_FWD) == expect_supported, "%s: supports != %d", label,
           expect_supported);
-    bufs in = alloc_bufs(&d), ref = alloc_bufs(&d), got = alloc_bufs(&d), got2 = alloc_bufs(&d);
+    conv_bufs in = conv_bufs_alloc(&d), ref = conv_bufs_alloc(&d), got = conv_bufs_alloc(&d), got2 = conv_bufs_alloc(&d);
     int32_t st[3];
     for (int ints = 1; ints >= 0; ints--) {
         fill(&d, &in, ints);
@@ -232,7 +210,7 @@ static void check_shape(pcnn_conv2d_desc d, int frame_ok, int expect_supported) 
         for (int p = 0; p < 3; p++) CHECK(st[p] == PCNN_STATUS_OK, "%s: pass %d status %d", lab, p, st[p]);
         compare3(&d, &got, &ref, tol, lab);
     }
-    free_bufs(&in), free_bufs(&ref), free_bufs(&got), free_bufs(&got2);
+    conv_bufs_free(&in), conv_bufs_free(&ref), conv_bufs_free(&got), conv_bufs_free(&got2);
 }
 
 static pcnn_conv2d_desc dil(int64_t n, int64_t c, int64_t ih, int64_t iw, int64_t oc, int64_t k,
@@ -249,7 +227,7 @@ static void check_auto_winograd(pcnn_conv2d_desc d, int expect_winograd, const c
     CHECK(pcnn_dilated_supports(&d, PCNN_PASS_FWD), "%s: the frame should take it", label);
     CHECK(pcnn_dilated_winograd_supports(&d, PCNN_PASS_FWD), "%s: the Winograd frame should support it", label);
     CHECK(pcnn_dilated_winograd_auto_pick(&d, PCNN_PASS_FWD) == expect_winograd, "%s: auto_pick", label);
-    bufs in = alloc_bufs(&d), ref = alloc_bufs(&d), got = alloc_bufs(&d);
+    conv_bufs in = conv_bufs_alloc(&d), ref = conv_bufs_alloc(&d), got = conv_bufs_alloc(&d);
     fill(&d, &in, 0);
     CHECK_STATUS(pcnn_conv2d_fwd__scalar(&d, in.src, in.w, in.b, ref.dst), PCNN_STATUS_OK);
     CHECK_STATUS(pcnn_conv2d_bwd_data__scalar(&d, in.dd, in.w, ref.ds), PCNN_STATUS_OK);
@@ -270,14 +248,14 @@ static void check_auto_winograd(pcnn_conv2d_desc d, int expect_winograd, const c
     CHECK_STATUS(pcnn_conv2d_fwd(&d, in.src, in.w, in.b, got.dst), PCNN_STATUS_UNSUPPORTED);
     CHECK_STATUS(pcnn_conv2d_bwd_data(&d, in.dd, in.w, got.ds), PCNN_STATUS_UNSUPPORTED);
     CHECK_STATUS(pcnn_set_conv2d_algorithm(PCNN_ALGO_AUTO), PCNN_STATUS_OK);
-    free_bufs(&in), free_bufs(&ref), free_bufs(&got);
+    conv_bufs_free(&in), conv_bufs_free(&ref), conv_bufs_free(&got);
 }
 
 /* Non-finite data: the entries decline, the API matches the reference up to NaN payload. */
 static void check_nonfinite(void) {
     pcnn_conv2d_desc d = dil(2, 5, 11, 9, 7, 3, 2, 2, 2, 2, 2, 2, 1);
     CHECK_STATUS(pcnn_conv2d_desc_init(&d), PCNN_STATUS_OK);
-    bufs in = alloc_bufs(&d), ref = alloc_bufs(&d), got = alloc_bufs(&d);
+    conv_bufs in = conv_bufs_alloc(&d), ref = conv_bufs_alloc(&d), got = conv_bufs_alloc(&d);
     for (int which = 0; which < 2; which++) {
         fill(&d, &in, 0);
         if (which == 0) in.w[4] = INFINITY; else in.src[13] = -INFINITY;
@@ -303,7 +281,7 @@ static void check_nonfinite(void) {
         for (int p = 0; p < 3; p++) CHECK(st[p] == PCNN_STATUS_OK, "non-finite api pass %d status %d", p, st[p]);
         compare3(&d, &got, &ref, 2e-4, which == 0 ? "Inf weight via api" : "Inf src via api");
     }
-    free_bufs(&in), free_bufs(&ref), free_bufs(&got);
+    conv_bufs_free(&in), conv_bufs_free(&ref), conv_bufs_free(&got);
 }
 
 int main(void) {

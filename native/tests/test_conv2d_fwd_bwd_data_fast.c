@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "core/pcnn_internal.h"
+#include "test_conv_describe.h"
 #include "test_platform.h"
 
 #if defined(__x86_64__)
@@ -132,23 +133,13 @@ static void fill(float *p, size_t n, int integer) {
     }
 }
 
-static void describe(const pcnn_conv2d_desc *d, char *buf, size_t len) {
-    snprintf(buf, len,
-             "n=%ld c=%ld ih=%ld iw=%ld oc=%ld k=%ldx%ld s=%ldx%ld pad(t,b,l,r)=%ld,%ld,%ld,%ld "
-             "dil=%ldx%ld g=%ld (oh=%ld ow=%ld)",
-             (long)d->n, (long)d->c, (long)d->ih, (long)d->iw, (long)d->oc, (long)d->kh,
-             (long)d->kw, (long)d->stride_h, (long)d->stride_w, (long)d->pad_top,
-             (long)d->pad_bottom, (long)d->pad_left, (long)d->pad_right, (long)d->dilation_h,
-             (long)d->dilation_w, (long)d->groups, (long)d->oh, (long)d->ow);
-}
-
 /* Compares got against want: exact (integer data) or within tol[i]. */
 static int compare(const char *what, const char *variant, const pcnn_conv2d_desc *d,
                    const float *want, const obuf *got, const float *tol, uint64_t seed) {
     ++comparisons;
     char desc[512];
     if (!obuf_guards_ok(got)) {
-        describe(d, desc, sizeof desc);
+        conv_describe(d, desc, sizeof desc);
         fprintf(stderr, "FAIL %s %s: guard overwritten; %s seed=%llu\n", what, variant, desc,
                 (unsigned long long)seed);
         ++failures;
@@ -158,7 +149,7 @@ static int compare(const char *what, const char *variant, const pcnn_conv2d_desc
         const float a = got->p[i], b = want[i];
         const int ok = tol == NULL ? (a == b && !isnan(a)) : (fabsf(a - b) <= tol[i] && !isnan(a));
         if (!ok) {
-            describe(d, desc, sizeof desc);
+            conv_describe(d, desc, sizeof desc);
             fprintf(stderr, "FAIL %s %s: element %zu got %.9g want %.9g (tol %g); %s seed=%llu\n",
                     what, variant, i, (double)a, (double)b, tol ? (double)tol[i] : 0.0, desc,
                     (unsigned long long)seed);
@@ -186,7 +177,7 @@ typedef struct {
 static void check_shape(pcnn_conv2d_desc d, const variant *vars, int nvars, uint64_t seed) {
     if (pcnn_conv2d_desc_init(&d) != PCNN_STATUS_OK) {
         char desc[512];
-        describe(&d, desc, sizeof desc);
+        conv_describe(&d, desc, sizeof desc);
         fprintf(stderr, "FAIL: corpus shape rejected by desc_init: %s\n", desc);
         ++failures;
         return;
@@ -306,7 +297,7 @@ static void check_nonfinite_weight(pcnn_conv2d_desc d, const variant *vars, int 
         return;
     }
     char desc[512];
-    describe(&d, desc, sizeof desc);
+    conv_describe(&d, desc, sizeof desc);
     const size_t ns = (size_t)(d.n * d.c * d.ih * d.iw);
     const size_t nd = (size_t)(d.n * d.oc * d.oh * d.ow);
     const size_t nw = (size_t)(d.oc * (d.c / d.groups) * d.kh * d.kw);

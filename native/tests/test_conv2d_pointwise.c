@@ -24,28 +24,6 @@
 #include "kernels/conv2d/pointwise.h"
 #include "test_util.h"
 
-typedef struct {
-    float *src, *w, *b, *dst, *dd, *ds, *dw, *db;
-} bufs;
-
-static bufs alloc_bufs(const pcnn_conv2d_desc *d) {
-    bufs x;
-    x.src = gbuf_f(conv_src_count(d));
-    x.ds = gbuf_f(conv_src_count(d));
-    x.w = gbuf_f(conv_w_count(d));
-    x.dw = gbuf_f(conv_w_count(d));
-    x.b = gbuf_f(d->oc);
-    x.db = gbuf_f(d->oc);
-    x.dst = gbuf_f(conv_dst_count(d));
-    x.dd = gbuf_f(conv_dst_count(d));
-    return x;
-}
-
-static void free_bufs(bufs *x) {
-    float *all[] = {x->src, x->w, x->b, x->dst, x->dd, x->ds, x->dw, x->db};
-    for (int i = 0; i < 8; i++) free(all[i]);
-}
-
 static int same(float a, float b) { /* same bits, or both NaN */
     return bits_of(a) == bits_of(b) || (isnan(a) && isnan(b));
 }
@@ -71,7 +49,7 @@ static int32_t expected_isa(int32_t isa) {
 }
 
 /* The three passes with the current request and thread count into out; reports what served. */
-static void run_passes(const pcnn_conv2d_desc *d, const bufs *in, bufs *out, int32_t want_algo,
+static void run_passes(const pcnn_conv2d_desc *d, const conv_bufs *in, conv_bufs *out, int32_t want_algo,
                        int32_t want_isa, const char *label) {
     const int64_t ns = conv_src_count(d), nd = conv_dst_count(d), nw = conv_w_count(d);
     prefill_nan(out->dst, nd), prefill_nan(out->ds, ns), prefill_nan(out->dw, nw);
@@ -95,7 +73,7 @@ static void run_passes(const pcnn_conv2d_desc *d, const bufs *in, bufs *out, int
           "%s: guard", label);
 }
 
-static void compare(const pcnn_conv2d_desc *d, const bufs *a, const bufs *b, const char *label,
+static void compare(const pcnn_conv2d_desc *d, const conv_bufs *a, const conv_bufs *b, const char *label,
                     const char *what) {
     const int64_t ns = conv_src_count(d), nd = conv_dst_count(d), nw = conv_w_count(d);
     int64_t at;
@@ -112,7 +90,7 @@ static void run_case(pcnn_conv2d_desc d, int data, const char *label) {
         return;
     }
     CHECK(pcnn_pointwise_supports(&d, PCNN_PASS_FWD), "%s: not a pointwise shape", label);
-    bufs x = alloc_bufs(&d), ref = alloc_bufs(&d), got = alloc_bufs(&d), t3 = alloc_bufs(&d);
+    conv_bufs x = conv_bufs_alloc(&d), ref = conv_bufs_alloc(&d), got = conv_bufs_alloc(&d), t3 = conv_bufs_alloc(&d);
     const int64_t ns = conv_src_count(&d), nd = conv_dst_count(&d), nw = conv_w_count(&d);
     if (data) {
         fill_ints(x.src, ns, -4, 4), fill_ints(x.w, nw, -3, 3), fill_ints(x.b, d.oc, -8, 8);
@@ -169,7 +147,7 @@ static void run_case(pcnn_conv2d_desc d, int data, const char *label) {
     }
     CHECK_STATUS(pcnn_set_conv2d_algorithm(PCNN_ALGO_AUTO), PCNN_STATUS_OK);
     CHECK_STATUS(pcnn_set_num_threads(1), PCNN_STATUS_OK);
-    free_bufs(&x), free_bufs(&ref), free_bufs(&got), free_bufs(&t3);
+    conv_bufs_free(&x), conv_bufs_free(&ref), conv_bufs_free(&got), conv_bufs_free(&t3);
 }
 
 /* pw(n, c, h, w, oc, stride_h, stride_w, groups) */
@@ -189,18 +167,18 @@ static void rejections(void) {
     CHECK(strcmp(pcnn_algorithm_name(PCNN_ALGO_POINTWISE), "pointwise") == 0, "name");
     for (int i = 0; i < 3; i++) {
         CHECK_STATUS(pcnn_conv2d_desc_init(&bad[i]), PCNN_STATUS_OK);
-        bufs x = alloc_bufs(&bad[i]);
+        conv_bufs x = conv_bufs_alloc(&bad[i]);
         fill_ints(x.src, conv_src_count(&bad[i]), -2, 2), fill_ints(x.w, conv_w_count(&bad[i]), -2, 2);
         fill_ints(x.dd, conv_dst_count(&bad[i]), -2, 2);
         CHECK_STATUS(pcnn_conv2d_fwd(&bad[i], x.src, x.w, NULL, x.dst), PCNN_STATUS_UNSUPPORTED);
         CHECK_STATUS(pcnn_conv2d_bwd_data(&bad[i], x.dd, x.w, x.ds), PCNN_STATUS_UNSUPPORTED);
         CHECK_STATUS(pcnn_conv2d_bwd_weights(&bad[i], x.src, x.dd, x.dw, x.db), PCNN_STATUS_UNSUPPORTED);
-        free_bufs(&x);
+        conv_bufs_free(&x);
     }
     /* out of memory: the gather buffer cannot be had (budget 0 trims it after every call) */
     pcnn_conv2d_desc d = pw(2, 64, 100, 100, 16, 2, 2, 1); /* gathers 1.3 MB: never kept */
     CHECK_STATUS(pcnn_conv2d_desc_init(&d), PCNN_STATUS_OK);
-    bufs x = alloc_bufs(&d);
+    conv_bufs x = conv_bufs_alloc(&d);
     fill_ints(x.src, conv_src_count(&d), -2, 2), fill_ints(x.w, conv_w_count(&d), -2, 2);
     fill_ints(x.dd, conv_dst_count(&d), -2, 2);
     const int64_t old_budget = pcnn_scratch_set_budget(0);
@@ -214,7 +192,7 @@ static void rejections(void) {
     CHECK_STATUS(pcnn_conv2d_fwd(&d, x.src, x.w, NULL, x.dst), PCNN_STATUS_OK);
     pcnn_scratch_set_budget(old_budget);
     CHECK_STATUS(pcnn_set_conv2d_algorithm(PCNN_ALGO_AUTO), PCNN_STATUS_OK);
-    free_bufs(&x);
+    conv_bufs_free(&x);
 }
 
 int main(void) {

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "core/pcnn_internal.h"
+#include "test_util.h"
 
 #if defined(__x86_64__)
 PCNN_INTERNAL int32_t pcnn_conv2d_fwd__avx2(const pcnn_conv2d_desc *, const float *, const float *,
@@ -41,41 +42,13 @@ typedef struct {
 
 static long failures, comparisons, served;
 
-static uint64_t rng_state;
-static uint64_t rng_next(void) {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
 static void fill(float *p, size_t n) {
     for (size_t i = 0; i < n; ++i) {
         p[i] = (float)((int)(rng_next() % 7) - 3); /* -3..3: sums exact in float */
     }
 }
 
-static pcnn_conv2d_desc mk(int64_t n, int64_t c, int64_t ih, int64_t iw, int64_t oc, int64_t kh,
-                           int64_t kw, int64_t sh, int64_t sw, int64_t pt, int64_t pb, int64_t pl,
-                           int64_t pr, int64_t dh, int64_t dw, int64_t g) {
-    pcnn_conv2d_desc d;
-    memset(&d, 0, sizeof d);
-    d.n = n, d.c = c, d.ih = ih, d.iw = iw, d.oc = oc, d.kh = kh, d.kw = kw;
-    d.stride_h = sh, d.stride_w = sw, d.pad_top = pt, d.pad_bottom = pb, d.pad_left = pl;
-    d.pad_right = pr, d.dilation_h = dh, d.dilation_w = dw, d.groups = g;
-    return d;
-}
-
-static void describe(const pcnn_conv2d_desc *d, char *buf, size_t len) {
-    snprintf(buf, len,
-             "n=%ld c=%ld ih=%ld iw=%ld oc=%ld k=%ldx%ld s=%ldx%ld pad(t,b,l,r)=%ld,%ld,%ld,%ld "
-             "dil=%ldx%ld g=%ld (oh=%ld ow=%ld)",
-             (long)d->n, (long)d->c, (long)d->ih, (long)d->iw, (long)d->oc, (long)d->kh,
-             (long)d->kw, (long)d->stride_h, (long)d->stride_w, (long)d->pad_top,
-             (long)d->pad_bottom, (long)d->pad_left, (long)d->pad_right, (long)d->dilation_h,
-             (long)d->dilation_w, (long)d->groups, (long)d->oh, (long)d->ow);
-}
-
-#define GUARD 17
+#define SC_GUARD 17
 static const float guard_value = 4321.5f;
 
 static int same(float a, float b) { return (isnan(a) && isnan(b)) || a == b; }
@@ -87,18 +60,18 @@ static void check(pcnn_conv2d_desc d, const variant *v, uint64_t seed, int with_
                   int where) {
     char desc[512];
     if (pcnn_conv2d_desc_init(&d) != PCNN_STATUS_OK) {
-        describe(&d, desc, sizeof desc);
+        conv_describe(&d, desc, sizeof desc);
         fprintf(stderr, "FAIL: shape rejected by desc_init: %s\n", desc);
         ++failures;
         return;
     }
-    describe(&d, desc, sizeof desc);
+    conv_describe(&d, desc, sizeof desc);
     const size_t ns = (size_t)(d.n * d.c * d.ih * d.iw), nd = (size_t)(d.n * d.oc * d.oh * d.ow);
     const size_t nw = (size_t)(d.oc * (d.c / d.groups) * d.kh * d.kw);
     float *src = malloc(ns * sizeof(float)), *w = malloc(nw * sizeof(float));
     float *bias = malloc((size_t)d.oc * sizeof(float)), *want = malloc(nd * sizeof(float));
-    float *got = malloc((nd + 2 * GUARD) * sizeof(float)), *first = malloc(nd * sizeof(float));
-    rng_state = seed * 2654435761u + 7;
+    float *got = malloc((nd + 2 * SC_GUARD) * sizeof(float)), *first = malloc(nd * sizeof(float));
+    rng_seed(seed * 2654435761u + 7);
     fill(src, ns);
     fill(w, nw);
     fill(bias, (size_t)d.oc);
@@ -114,16 +87,16 @@ static void check(pcnn_conv2d_desc d, const variant *v, uint64_t seed, int with_
     const int takes = d.stride_w == 1 && !(where == 2 && pad);
     for (int threads = 1; threads <= 2; ++threads) {
         pcnn_set_num_threads(threads);
-        for (size_t i = 0; i < GUARD; ++i) {
+        for (size_t i = 0; i < SC_GUARD; ++i) {
             got[i] = guard_value;
-            got[GUARD + nd + i] = guard_value;
+            got[SC_GUARD + nd + i] = guard_value;
         }
         for (size_t i = 0; i < nd; ++i) {
-            got[GUARD + i] = NAN;
+            got[SC_GUARD + i] = NAN;
         }
         __atomic_store_n(v->force, 1, __ATOMIC_RELAXED);
         const int64_t runs0 = __atomic_load_n(v->runs, __ATOMIC_RELAXED);
-        const int32_t st = v->fwd(&d, src, w, b, got + GUARD);
+        const int32_t st = v->fwd(&d, src, w, b, got + SC_GUARD);
         const int64_t ran = __atomic_load_n(v->runs, __ATOMIC_RELAXED) - runs0;
         __atomic_store_n(v->force, 0, __ATOMIC_RELAXED);
         ++comparisons;
@@ -141,25 +114,25 @@ static void check(pcnn_conv2d_desc d, const variant *v, uint64_t seed, int with_
             ++failures;
         }
         served += ran;
-        for (size_t i = 0; i < GUARD; ++i) {
-            if (got[i] != guard_value || got[GUARD + nd + i] != guard_value) {
+        for (size_t i = 0; i < SC_GUARD; ++i) {
+            if (got[i] != guard_value || got[SC_GUARD + nd + i] != guard_value) {
                 fprintf(stderr, "FAIL %s t%d: guard overwritten (%s)\n", v->name, threads, desc);
                 ++failures;
                 break;
             }
         }
         for (size_t i = 0; i < nd; ++i) {
-            if (!same(got[GUARD + i], want[i]) || (isnan(got[GUARD + i]) && bad == 0.0f)) {
+            if (!same(got[SC_GUARD + i], want[i]) || (isnan(got[SC_GUARD + i]) && bad == 0.0f)) {
                 fprintf(stderr, "FAIL %s t%d bias=%d bad=%g: [%zu] got %.9g want %.9g (%s seed %llu)\n",
-                        v->name, threads, with_bias, (double)bad, i, (double)got[GUARD + i],
+                        v->name, threads, with_bias, (double)bad, i, (double)got[SC_GUARD + i],
                         (double)want[i], desc, (unsigned long long)seed);
                 ++failures;
                 break;
             }
         }
         if (threads == 1) {
-            memcpy(first, got + GUARD, nd * sizeof(float));
-        } else if (memcmp(first, got + GUARD, nd * sizeof(float)) != 0) {
+            memcpy(first, got + SC_GUARD, nd * sizeof(float));
+        } else if (memcmp(first, got + SC_GUARD, nd * sizeof(float)) != 0) {
             fprintf(stderr, "FAIL %s: 2 threads differ from 1 (%s)\n", v->name, desc);
             ++failures;
         }
@@ -183,7 +156,7 @@ static void check_rule(pcnn_conv2d_desc d, const variant *v, int expect) {
     const int32_t st = v->fwd(&d, src, w, NULL, dst);
     if (st != PCNN_STATUS_OK || (*v->runs - runs0 == 1) != expect) {
         char desc[512];
-        describe(&d, desc, sizeof desc);
+        conv_describe(&d, desc, sizeof desc);
         fprintf(stderr, "FAIL %s rule: status %d, served %ld, expected %d (%s)\n", v->name, st,
                 (long)(*v->runs - runs0), expect, desc);
         ++failures;
@@ -202,7 +175,7 @@ static void check_same_as_engine(pcnn_conv2d_desc d, const variant *v, uint64_t 
     float *src = malloc(ns * sizeof(float)), *w = malloc(nw * sizeof(float));
     float *bias = malloc((size_t)d.oc * sizeof(float));
     float *a = malloc(nd * sizeof(float)), *b = malloc(nd * sizeof(float));
-    rng_state = seed;
+    rng_seed(seed);
     for (size_t i = 0; i < ns; ++i) src[i] = (float)(rng_next() >> 40) * 0x1p-24f - 0.5f;
     for (size_t i = 0; i < nw; ++i) w[i] = (float)(rng_next() >> 40) * 0x1p-24f - 0.5f;
     for (int64_t i = 0; i < d.oc; ++i) bias[i] = (float)(rng_next() >> 40) * 0x1p-24f - 0.5f;
@@ -217,7 +190,7 @@ static void check_same_as_engine(pcnn_conv2d_desc d, const variant *v, uint64_t 
     if (s1 != PCNN_STATUS_OK || s2 != PCNN_STATUS_OK || ran != 1 ||
         memcmp(a, b, nd * sizeof(float)) != 0) {
         char desc[512];
-        describe(&d, desc, sizeof desc);
+        conv_describe(&d, desc, sizeof desc);
         fprintf(stderr, "FAIL %s: path (status %d, ran %ld) differs from the engine (status %d) (%s)\n",
                 v->name, s1, (long)ran, s2, desc);
         ++failures;
@@ -233,7 +206,7 @@ static void check_same_as_engine(pcnn_conv2d_desc d, const variant *v, uint64_t 
  * band copy would be megabytes for 16 x 8 outputs, so even when forced the path declines; the
  * public entry point still gives the scalar kernel's result. */
 static void check_declines_huge_copy(const variant *v, int32_t isa) {
-    pcnn_conv2d_desc d = mk(1, 8, 65537, 1, 16, 2, 1, 1, 1, 0, 0, 1, 1, 65536, 1, 1);
+    pcnn_conv2d_desc d = conv_desc(1, 8, 65537, 1, 16, 2, 1, 1, 1, 0, 0, 1, 1, 65536, 1, 1);
     if (pcnn_conv2d_desc_init(&d) != PCNN_STATUS_OK) {
         fprintf(stderr, "FAIL: huge-dilation shape rejected by desc_init\n");
         ++failures;
@@ -243,7 +216,7 @@ static void check_declines_huge_copy(const variant *v, int32_t isa) {
     const size_t nw = (size_t)(d.oc * d.c * d.kh * d.kw);
     float *src = malloc(ns * sizeof(float)), *w = malloc(nw * sizeof(float));
     float *want = malloc(nd * sizeof(float)), *got = malloc(nd * sizeof(float));
-    rng_state = 99;
+    rng_seed(99);
     fill(src, ns);
     fill(w, nw);
     pcnn_conv2d_fwd__scalar(&d, src, w, NULL, want);
@@ -289,17 +262,17 @@ int main(void) {
     long shapes = 0;
     for (int vi = 0; vi < nvars; ++vi) {
         const variant *v = &vars[vi];
-#define CHECK(...)                                                                \
+#define CHECK_SHAPE(...)                                                              \
     do {                                                                          \
-        for (int wb = 0; wb < 2; ++wb) check(mk(__VA_ARGS__), v, seed, wb, 0.0f, 0); \
+        for (int wb = 0; wb < 2; ++wb) check(conv_desc(__VA_ARGS__), v, seed, wb, 0.0f, 0); \
         ++seed;                                                                   \
         ++shapes;                                                                 \
     } while (0)
         /* the bench rows, batch reduced */
-        CHECK(3, 6, 12, 12, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1); /* lenet2 */
-        CHECK(3, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1); /* lenet2t */
-        CHECK(2, 3, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1); /* cifar */
-        CHECK(2, 1, 28, 28, 6, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1);  /* lenet1p2 */
+        CHECK_SHAPE(3, 6, 12, 12, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1); /* lenet2 */
+        CHECK_SHAPE(3, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1); /* lenet2t */
+        CHECK_SHAPE(2, 3, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1); /* cifar */
+        CHECK_SHAPE(2, 1, 28, 28, 6, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1);  /* lenet1p2 */
         /* input channels 1..8 x output channels with tails (1, 5, 15, 16, 17, 33), kernels
          * 1x1 / 3x3 / 5x5 / 7x7, planes 1x1 .. 30x30 with odd widths, padding 0..3 */
         const int64_t ocs[] = {1, 5, 15, 16, 17, 33};
@@ -309,31 +282,31 @@ int main(void) {
                 const int64_t k = ks[(c + oi) % 4], p = (c + oi) % 4;
                 const int64_t out = 1 + (c * 7 + oi * 5) % 30; /* 1..30 */
                 const int64_t ow = oi % 2 ? out : 1 + (out * 3) % 29;
-                CHECK(2, c, out + k - 1 - 2 * p > 0 ? out + k - 1 - 2 * p : 1,
+                CHECK_SHAPE(2, c, out + k - 1 - 2 * p > 0 ? out + k - 1 - 2 * p : 1,
                       ow + k - 1 - 2 * p > 0 ? ow + k - 1 - 2 * p : 1, ocs[oi], k, k, 1, 1, p, p,
                       p, p, 1, 1, 1);
             }
         }
         /* asymmetric padding, rectangular kernels, 1-pixel planes, tails of every tile size */
-        CHECK(1, 2, 5, 9, 17, 3, 1, 1, 1, 0, 3, 2, 1, 1, 1, 1);
-        CHECK(1, 3, 1, 1, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);   /* 1x1 output of a 1x1 image */
-        CHECK(1, 4, 3, 40, 20, 3, 5, 1, 1, 1, 1, 2, 2, 1, 1, 1);  /* wide row: segments */
-        CHECK(2, 2, 37, 31, 33, 3, 3, 1, 1, 0, 2, 1, 0, 1, 1, 1); /* 2 blocks, odd sizes */
-        CHECK(1, 5, 29, 29, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1); /* 64 channels: 2 x 32 */
-        CHECK(1, 3, 70, 70, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1); /* several bands */
+        CHECK_SHAPE(1, 2, 5, 9, 17, 3, 1, 1, 1, 0, 3, 2, 1, 1, 1, 1);
+        CHECK_SHAPE(1, 3, 1, 1, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);   /* 1x1 output of a 1x1 image */
+        CHECK_SHAPE(1, 4, 3, 40, 20, 3, 5, 1, 1, 1, 1, 2, 2, 1, 1, 1);  /* wide row: segments */
+        CHECK_SHAPE(2, 2, 37, 31, 33, 3, 3, 1, 1, 0, 2, 1, 0, 1, 1, 1); /* 2 blocks, odd sizes */
+        CHECK_SHAPE(1, 5, 29, 29, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1); /* 64 channels: 2 x 32 */
+        CHECK_SHAPE(1, 3, 70, 70, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1); /* several bands */
         /* vertical stride, dilation, groups */
-        CHECK(2, 3, 23, 17, 16, 5, 3, 2, 1, 2, 1, 1, 1, 1, 1, 1);
-        CHECK(2, 3, 15, 15, 24, 3, 3, 3, 1, 0, 0, 0, 0, 1, 1, 1);
-        CHECK(1, 4, 16, 18, 18, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1);
-        CHECK(1, 2, 14, 20, 17, 3, 2, 1, 1, 1, 1, 3, 0, 3, 4, 1);
-        CHECK(2, 6, 12, 12, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2);
-        CHECK(1, 8, 10, 11, 12, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 4); /* 3 output channels per group */
+        CHECK_SHAPE(2, 3, 23, 17, 16, 5, 3, 2, 1, 2, 1, 1, 1, 1, 1, 1);
+        CHECK_SHAPE(2, 3, 15, 15, 24, 3, 3, 3, 1, 0, 0, 0, 0, 1, 1, 1);
+        CHECK_SHAPE(1, 4, 16, 18, 18, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1);
+        CHECK_SHAPE(1, 2, 14, 20, 17, 3, 2, 1, 1, 1, 1, 3, 0, 3, 4, 1);
+        CHECK_SHAPE(2, 6, 12, 12, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2);
+        CHECK_SHAPE(1, 8, 10, 11, 12, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 4); /* 3 output channels per group */
         /* horizontal stride 2: not taken, still correct */
-        CHECK(1, 3, 20, 20, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1);
-        CHECK(1, 3, 20, 20, 16, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1, 1);
+        CHECK_SHAPE(1, 3, 20, 20, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1);
+        CHECK_SHAPE(1, 3, 20, 20, 16, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1, 1);
         /* seeded random shapes */
         for (int r = 0; r < 40; ++r) {
-            rng_state = 0x9E3779B97F4A7C15ull + (uint64_t)r * 977;
+            rng_seed(0x9E3779B97F4A7C15ull + (uint64_t)r * 977);
             const int64_t k = 1 + (int64_t)(rng_next() % 7), kw = 1 + (int64_t)(rng_next() % 7);
             const int64_t g = 1 + (int64_t)(rng_next() % 2);
             const int64_t c = g * (1 + (int64_t)(rng_next() % 8));
@@ -342,7 +315,7 @@ int main(void) {
             const int64_t ih = k + (int64_t)(rng_next() % 30), iw = kw + (int64_t)(rng_next() % 30);
             const int64_t sh = 1 + (int64_t)(rng_next() % 2), dl = 1 + (int64_t)(rng_next() % 2);
             const int64_t ihh = ih + (k - 1) * (dl - 1), iww = iw + (kw - 1) * (dl - 1);
-            CHECK(1 + (int64_t)(rng_next() % 3), c, ihh, iww, oc, k, kw, sh, 1, pt,
+            CHECK_SHAPE(1 + (int64_t)(rng_next() % 3), c, ihh, iww, oc, k, kw, sh, 1, pt,
                   (int64_t)(rng_next() % 4), pl, (int64_t)(rng_next() % 4), dl, dl, g);
         }
         /* non-finite data: inputs (padded and not), weights (unpadded: served; padded:
@@ -350,26 +323,26 @@ int main(void) {
         const float bads[] = {INFINITY, -INFINITY, NAN};
         for (int bi = 0; bi < 3; ++bi) {
             for (int where = 1; where <= 2; ++where) {
-                check(mk(2, 6, 12, 12, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1), v, seed, 1, bads[bi], where);
-                check(mk(1, 3, 9, 9, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), v, seed, 1, bads[bi], where);
+                check(conv_desc(2, 6, 12, 12, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1), v, seed, 1, bads[bi], where);
+                check(conv_desc(1, 3, 9, 9, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), v, seed, 1, bads[bi], where);
                 ++seed;
             }
         }
         /* random floats: bit-identical to the engine */
-        check_same_as_engine(mk(2, 6, 12, 12, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1), v, seed++);
-        check_same_as_engine(mk(1, 3, 17, 13, 37, 3, 3, 1, 1, 1, 2, 0, 1, 1, 1, 1), v, seed++);
-        check_same_as_engine(mk(1, 4, 15, 15, 24, 3, 3, 2, 1, 2, 2, 2, 2, 2, 2, 2), v, seed++);
+        check_same_as_engine(conv_desc(2, 6, 12, 12, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1), v, seed++);
+        check_same_as_engine(conv_desc(1, 3, 17, 13, 37, 3, 3, 1, 1, 1, 2, 0, 1, 1, 1, 1), v, seed++);
+        check_same_as_engine(conv_desc(1, 4, 15, 15, 24, 3, 3, 2, 1, 2, 2, 2, 2, 2, 2, 2), v, seed++);
         check_declines_huge_copy(v, strcmp(v->name, "avx2") == 0 ? PCNN_ISA_AVX2 : PCNN_ISA_AVX512);
         /* the AUTO rule on the bench rows (batch reduced) */
-        check_rule(mk(2, 6, 12, 12, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1), v, 1);
-        check_rule(mk(2, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1), v, 1);
-        check_rule(mk(2, 3, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), v, 0); /* cifar */
-        check_rule(mk(2, 1, 28, 28, 6, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1), v, 0);   /* lenet1 */
-        check_rule(mk(1, 64, 32, 32, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), v, 0); /* large plane */
-        check_rule(mk(1, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), v, 1);   /* 8x8, many channels */
+        check_rule(conv_desc(2, 6, 12, 12, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1), v, 1);
+        check_rule(conv_desc(2, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1), v, 1);
+        check_rule(conv_desc(2, 3, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), v, 0); /* cifar */
+        check_rule(conv_desc(2, 1, 28, 28, 6, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1), v, 0);   /* lenet1 */
+        check_rule(conv_desc(1, 64, 32, 32, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), v, 0); /* large plane */
+        check_rule(conv_desc(1, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), v, 1);   /* 8x8, many channels */
         /* the hook turned off: never served */
         __atomic_store_n(v->force, -1, __ATOMIC_RELAXED);
-        check_rule(mk(2, 6, 12, 12, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1), v, 0);
+        check_rule(conv_desc(2, 6, 12, 12, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1), v, 0);
         __atomic_store_n(v->force, 0, __ATOMIC_RELAXED);
     }
     printf("%ld shapes, %ld comparisons, %ld calls served by the path, %ld failures\n", shapes,

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "panamacnn/panamacnn.h"
+#include "test_conv_describe.h"
 
 static int g_failures;
 static int g_checks;
@@ -111,6 +112,30 @@ static inline int64_t conv_w_count(const pcnn_conv2d_desc *d) {
 }
 static inline int64_t pool_src_count(const pcnn_maxpool2d_desc *d) { return d->n * d->c * d->ih * d->iw; }
 static inline int64_t pool_dst_count(const pcnn_maxpool2d_desc *d) { return d->n * d->c * d->oh * d->ow; }
+
+/* Guarded buffers for every array of the three conv2d passes of one desc (gbuf_f: guard
+ * words after each, checked by guard_ok); free with conv_bufs_free. */
+typedef struct {
+    float *src, *w, *b, *dst, *dd, *ds, *dw, *db;
+} conv_bufs;
+
+static inline conv_bufs conv_bufs_alloc(const pcnn_conv2d_desc *d) {
+    conv_bufs x;
+    x.src = gbuf_f(conv_src_count(d));
+    x.ds = gbuf_f(conv_src_count(d));
+    x.w = gbuf_f(conv_w_count(d));
+    x.dw = gbuf_f(conv_w_count(d));
+    x.b = gbuf_f(d->oc);
+    x.db = gbuf_f(d->oc);
+    x.dst = gbuf_f(conv_dst_count(d));
+    x.dd = gbuf_f(conv_dst_count(d));
+    return x;
+}
+
+static inline void conv_bufs_free(conv_bufs *x) {
+    float *all[] = {x->src, x->w, x->b, x->dst, x->dd, x->ds, x->dw, x->db};
+    for (int i = 0; i < 8; i++) free(all[i]);
+}
 
 static inline pcnn_conv2d_desc conv_desc(int64_t n, int64_t c, int64_t ih, int64_t iw, int64_t oc,
                                   int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t pt,
