@@ -217,7 +217,6 @@ public final class Conv2d extends AbstractLayer {
             return this;
         }
 
-        /** Seed of the {@link SplittableRandom} that draws the initial parameters (default 0). */
         /**
          * The convolution algorithm of forward and backward-data (default: {@link ConvAlgorithm#defaultAlgorithm()},
          * read at {@link #build()}). {@link ConvAlgorithm#WINOGRAD} needs a 3x3 kernel, stride 1 and dilation 1,
@@ -229,6 +228,7 @@ public final class Conv2d extends AbstractLayer {
             return this;
         }
 
+        /** Seed of the {@link SplittableRandom} that draws the initial parameters (default 0). */
         public Builder seed(long seed) {
             this.seed = seed;
             return this;

@@ -368,21 +368,9 @@ public final class NativeBackend implements Backend {
         pcnn_conv2d_desc.ow(d, 0);
         DOWNCALLS.increment();
         int st = panamacnn_h.pcnn_conv2d_desc_init(d);
-        if (st != panamacnn_h.PCNN_STATUS_OK()) {
-            throw new IllegalStateException("Java and C disagree on the validity of " + g
-                    + ": pcnn_conv2d_desc_init returned status " + st + " (" + NativeLibrary.statusText(st) + ")");
-        }
-        long oh = pcnn_conv2d_desc.oh(d);
-        long ow = pcnn_conv2d_desc.ow(d);
-        if (oh != g.oh() || ow != g.ow()) {
-            throw new IllegalStateException("Java and C disagree on the output size of " + g + ": Java oh=" + g.oh()
-                    + ", ow=" + g.ow() + ", C (pcnn_conv2d_desc_init) oh=" + oh + ", ow=" + ow);
-        }
-        if (convDescs.size() >= MAX_CACHED_DESCS) {
-            convDescs.clear();
-        }
-        MemorySegment prev = convDescs.putIfAbsent(g, d);
-        return prev != null ? prev : d;
+        requireSameGeometry("pcnn_conv2d_desc_init", st, g, g.oh(), g.ow(), pcnn_conv2d_desc.oh(d),
+                pcnn_conv2d_desc.ow(d));
+        return cache(convDescs, g, d);
     }
 
     /** The cached, validated C descriptor of {@code g}. */
@@ -411,20 +399,33 @@ public final class NativeBackend implements Backend {
         pcnn_maxpool2d_desc.ow(d, 0);
         DOWNCALLS.increment();
         int st = panamacnn_h.pcnn_maxpool2d_desc_init(d);
-        if (st != panamacnn_h.PCNN_STATUS_OK()) {
-            throw new IllegalStateException("Java and C disagree on the validity of " + g
-                    + ": pcnn_maxpool2d_desc_init returned status " + st + " (" + NativeLibrary.statusText(st) + ")");
+        requireSameGeometry("pcnn_maxpool2d_desc_init", st, g, g.oh(), g.ow(), pcnn_maxpool2d_desc.oh(d),
+                pcnn_maxpool2d_desc.ow(d));
+        return cache(poolDescs, g, d);
+    }
+
+    /**
+     * Java validated {@code g} before C saw it, so a C refusal or another output size is a bug on one side:
+     * throws IllegalStateException naming both.
+     */
+    private static void requireSameGeometry(String initFunction, int status, Object g, long javaOh, long javaOw,
+            long cOh, long cOw) {
+        if (status != panamacnn_h.PCNN_STATUS_OK()) {
+            throw new IllegalStateException("Java and C disagree on the validity of " + g + ": " + initFunction
+                    + " returned status " + status + " (" + NativeLibrary.statusText(status) + ")");
         }
-        long oh = pcnn_maxpool2d_desc.oh(d);
-        long ow = pcnn_maxpool2d_desc.ow(d);
-        if (oh != g.oh() || ow != g.ow()) {
-            throw new IllegalStateException("Java and C disagree on the output size of " + g + ": Java oh=" + g.oh()
-                    + ", ow=" + g.ow() + ", C (pcnn_maxpool2d_desc_init) oh=" + oh + ", ow=" + ow);
+        if (cOh != javaOh || cOw != javaOw) {
+            throw new IllegalStateException("Java and C disagree on the output size of " + g + ": Java oh=" + javaOh
+                    + ", ow=" + javaOw + ", C (" + initFunction + ") oh=" + cOh + ", ow=" + cOw);
         }
-        if (poolDescs.size() >= MAX_CACHED_DESCS) {
-            poolDescs.clear();
+    }
+
+    /** Caches {@code d} for {@code g} (emptying a full cache first); returns the cached descriptor. */
+    private static <G> MemorySegment cache(ConcurrentHashMap<G, MemorySegment> descs, G g, MemorySegment d) {
+        if (descs.size() >= MAX_CACHED_DESCS) {
+            descs.clear();
         }
-        MemorySegment prev = poolDescs.putIfAbsent(g, d);
+        MemorySegment prev = descs.putIfAbsent(g, d);
         return prev != null ? prev : d;
     }
 
