@@ -6,12 +6,13 @@
  *   Z = A dY A^T (the tile's output gradient), V = B^T d B (its 6x6 input patch).
  *
  * Channels sit in the vector lanes on both sides. A task is (group, slice): a slice is a fixed
- * run of tile rows (image-major) and owns partial sums P[36][o][c] (+ VL-lane bias sums). Per
- * tile row it
+ * run of units (a unit: whole tile rows of one image, ~UNIT_TILES tiles; image-major) and owns
+ * partial sums P[36][o][c] and bias sums. Per unit it
  *   1. transposes the row's 6 input rows (zero-padded) and 4 output-gradient rows to
  *      channels-last bands [row][column][channel] (16x16 / 8x8 register transposes; channels
- *      past c / oc and positions outside the planes are zeros), summing dY into the bias lanes;
- *   2. transforms every tile of the row: V[xi][tile][c], Z[xi][tile][o] (pure vertical ops);
+ *      past c / oc and positions outside the planes are zeros);
+ *   2. transforms every tile of the row: V[xi][tile][c], Z[xi][tile][o] (pure vertical ops),
+ *      adding each tile's Z[1][1] (its sum of dY) into the bias sums;
  *   3. per transform position xi, P[xi][o][c] += sum over the row's tiles of Z[xi][t][o] *
  *      V[xi][t][c] (register tiles of OB output channels x CVB channel vectors, Z broadcast,
  *      tiles ascending, FMA).
@@ -256,7 +257,7 @@ typedef struct {
     int64_t rows;            /* tile rows per unit (a band), so that a unit has ~UNIT_TILES tiles */
     int64_t upi, units;      /* units per image (ceil(ty / rows)); units per group (n * upi) */
     int64_t slices;          /* slices per group */
-    int64_t part_floats;     /* one slice's partial sums: 36 * op * cp + op * VL (bias lanes) */
+    int64_t part_floats;     /* one slice's partial sums: 36 * op * cp + op (bias: sums of dY) */
     float *part;             /* [groups][slices][part_floats] */
     int failed;              /* 1: out of memory, 2: non-finite result (atomic) */
 } wbw_job;
@@ -267,10 +268,9 @@ typedef struct {
 } wbw_bufs;
 
 /* Channels-last band: out[r][x][ch] = plane(ch)[y0 + r][x0 + x] for r < rows, x < width
- * (a VL multiple), ch < cpad; zeros outside the plane or for ch >= nch. With bias != NULL the
- * loaded rows are also added into bias[ch][VL] (the gradient band: every element once). */
+ * (a VL multiple), ch < cpad; zeros outside the plane or for ch >= nch. */
 static void band(const float *planes, int64_t nch, int64_t cpad, int64_t h, int64_t w, int64_t y0, int64_t x0,
-                 int64_t rows, int64_t width, float *out, float *bias) {
+                 int64_t rows, int64_t width, float *restrict out) {
     const int64_t plane = h * w;
     for (int64_t r = 0; r < rows; r++) {
         const int64_t y = y0 + r;
@@ -281,9 +281,6 @@ static void band(const float *planes, int64_t nch, int64_t cpad, int64_t h, int6
                     const int64_t ch = cb + l;
                     if (ch < nch && y >= 0 && y < h) {
                         blk[l] = load_row(planes + ch * plane + y * w, x0 + xb, w);
-                        if (bias != NULL) {
-                            VSTORE(bias + ch * VL, VADD(VLOAD(bias + ch * VL), blk[l]));
-                        }
                     } else {
                         blk[l] = VZERO();
                     }
@@ -299,16 +296,18 @@ static void band(const float *planes, int64_t nch, int64_t cpad, int64_t h, int6
 
 /* V[xi][t][cp] and Z[xi][t][op] of the kt = nr * tx tiles of a unit of nr tile rows, from
  * the bands (tile t: band row 4 (t / tx), column 4 (t % tx)). */
-static void transform_unit(const wbw_job *j, const wbw_bufs *b, int64_t nr) {
-    const int64_t cp = j->cp, op = j->op, tx = nr * j->tx;
+static void transform_unit(const wbw_job *j, const wbw_bufs *b, int64_t nr, float *restrict bias) {
+    const int64_t cp = j->cp, op = j->op, tx = nr * j->tx, jtx = j->tx, bw = j->bw, bw4 = j->bw4;
+    const float *restrict bx = b->bx, *restrict bdy = b->bdy;
+    float *restrict vo = b->v, *restrict zo = b->z;
     for (int64_t t = 0; t < tx; t++) {
-        const int64_t x0 = 4 * (t % j->tx), y0 = 4 * (t / j->tx);
+        const int64_t x0 = 4 * (t % jtx), y0 = 4 * (t / jtx);
         for (int64_t cb = 0; cb < cp; cb += VL) {
             vec_t h[6][6];
             for (int i = 0; i < 6; i++) {
                 vec_t p[6];
                 for (int k = 0; k < 6; k++) {
-                    p[k] = VLOAD(b->bx + ((y0 + i) * j->bw + x0 + k) * cp + cb);
+                    p[k] = VLOAD(bx + ((y0 + i) * bw + x0 + k) * cp + cb);
                 }
                 bt6(p, h[i]);
             }
@@ -319,7 +318,7 @@ static void transform_unit(const wbw_job *j, const wbw_bufs *b, int64_t nr) {
                 }
                 bt6(col, v);
                 for (int i = 0; i < 6; i++) {
-                    VSTORE(b->v + ((i * 6 + jx) * tx + t) * cp + cb, v[i]);
+                    VSTORE(vo + ((i * 6 + jx) * tx + t) * cp + cb, v[i]);
                 }
             }
         }
@@ -328,7 +327,7 @@ static void transform_unit(const wbw_job *j, const wbw_bufs *b, int64_t nr) {
             for (int r = 0; r < 4; r++) { /* along x: row r of dY times A^T */
                 vec_t q[4];
                 for (int s = 0; s < 4; s++) {
-                    q[s] = VLOAD(b->bdy + ((y0 + r) * j->bw4 + x0 + s) * op + ob);
+                    q[s] = VLOAD(bdy + ((y0 + r) * bw4 + x0 + s) * op + ob);
                 }
                 a46(q, h[r]);
             }
@@ -339,7 +338,10 @@ static void transform_unit(const wbw_job *j, const wbw_bufs *b, int64_t nr) {
                 }
                 a46(col, z);
                 for (int i = 0; i < 6; i++) {
-                    VSTORE(b->z + ((i * 6 + jx) * tx + t) * op + ob, z[i]);
+                    VSTORE(zo + ((i * 6 + jx) * tx + t) * op + ob, z[i]);
+                }
+                if (jx == 1) { /* Z[1][1] = the tile's sum of dY (rows and columns (1,1,1,1) of A) */
+                    VSTORE(bias + ob, VADD(VLOAD(bias + ob), z[1]));
                 }
             }
         }
@@ -413,10 +415,10 @@ static void slice_task(void *ctx, int64_t task) {
             prefetch_unit(j, g, u + 1);
         }
         band(j->src + (n * d->c + g * j->cg) * d->ih * d->iw, j->cg, j->cp, d->ih, d->iw, 4 * r - d->pad_top,
-             -d->pad_left, 4 * nr + 2, j->bw, b.bx, NULL);
+             -d->pad_left, 4 * nr + 2, j->bw, b.bx);
         band(j->dy + (n * d->oc + g * j->og) * d->oh * d->ow, j->og, j->op, d->oh, d->ow, 4 * r, 0, 4 * nr, j->bw4,
-             b.bdy, bias);
-        transform_unit(j, &b, nr);
+             b.bdy);
+        transform_unit(j, &b, nr, bias);
         gemm_unit(j, &b, P, nr * j->tx);
     }
 }
@@ -453,19 +455,11 @@ static void finish_task(void *ctx, int64_t task) {
             bad |= pcnn_wino_bww_finish(m[c], f->dw + ((g * j->og + o) * j->cg + c0 + c) * 9);
         }
     }
-    if (f->db != NULL) {
-        const int64_t at = WINO_TT * j->op * j->cp + o * VL;
-        vec_t acc = VLOAD(base + at);
+    if (f->db != NULL) { /* the slices' sums of dY, in slice order */
+        const int64_t at = WINO_TT * j->op * j->cp + o;
+        float s = base[at];
         for (int64_t sl = 1; sl < j->slices; sl++) {
-            acc = VADD(acc, VLOAD(base + sl * j->part_floats + at));
-        }
-        float lanes[VL];
-        _Alignas(64) float tmp[VL];
-        VSTORE(tmp, acc);
-        memcpy(lanes, tmp, sizeof lanes);
-        float s = 0.0f;
-        for (int l = 0; l < VL; l++) {
-            s += lanes[l];
+            s += base[sl * j->part_floats + at];
         }
         f->db[g * j->og + o] = s;
     }
@@ -489,7 +483,8 @@ PCNN_INTERNAL int32_t WBW_ENTRY(const pcnn_conv2d_desc *d, const float *src, con
     j.rows = j.rows < 1 ? 1 : j.rows > j.ty ? j.ty : j.rows;
     j.upi = (j.ty + j.rows - 1) / j.rows;
     j.units = d->n * j.upi;
-    j.part_floats = WINO_TT * j.op * j.cp + j.op * VL;
+    j.part_floats = WINO_TT * j.op * j.cp + j.op;
+    j.part_floats = (j.part_floats + VL - 1) / VL * VL; /* aligned slices */
     const int64_t slice_bytes = j.part_floats * (int64_t)sizeof(float) * d->groups;
     /* the slice count depends on the shape only (never on the thread count) */
     int64_t slices = WBW_PART_BUDGET / slice_bytes;
