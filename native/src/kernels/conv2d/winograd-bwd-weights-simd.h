@@ -61,6 +61,9 @@ typedef __m256 vec_t;
 
 #define WBW_SLICES_MAX 8                        /* partial sums per group (fixed by the shape) */
 #define WBW_PART_BUDGET ((int64_t)64 << 20)     /* bytes of all partial sums together */
+#ifndef BAND_PREFETCH_ROWS
+#define BAND_PREFETCH_ROWS 2
+#endif
 #define UNIT_TILES 32 /* tiles per GEMM pass (each pass loads and stores the partial sums once) */
 
 PCNN_INTERNAL int32_t WBW_ENTRY(const pcnn_conv2d_desc *d, const float *src, const float *diff_dst,
@@ -265,7 +268,16 @@ typedef struct {
 /* The task's bands and transformed tiles (worker scratch). */
 typedef struct {
     float *bx, *bdy, *v, *z;
+    int64_t vxs, zxs; /* floats between transform positions in v, z (see xi_stride) */
 } wbw_bufs;
+
+/* Row stride of the 36 transform positions in V / Z: kt tiles of `ch` floats, plus 16 floats
+ * when that is a multiple of 1 KiB, so the 36 rows a tile's transform stores to do not all
+ * fall into the same L1 sets (4 KiB aliasing). */
+static inline int64_t xi_stride(int64_t kt, int64_t ch) {
+    const int64_t s = kt * ch;
+    return s % 256 == 0 ? s + 16 : s;
+}
 
 /* Channels-last band: out[r][x][ch] = plane(ch)[y0 + r][x0 + x] for r < rows, x < width
  * (a VL multiple), ch < cpad; zeros outside the plane or for ch >= nch. */
@@ -273,7 +285,16 @@ static void band(const float *planes, int64_t nch, int64_t cpad, int64_t h, int6
                  int64_t rows, int64_t width, float *restrict out) {
     const int64_t plane = h * w;
     for (int64_t r = 0; r < rows; r++) {
-        const int64_t y = y0 + r;
+        const int64_t y = y0 + r, yp = y + BAND_PREFETCH_ROWS;
+        if (r + BAND_PREFETCH_ROWS < rows && yp >= 0 && yp < h) { /* a row of every plane, ahead */
+            for (int64_t ch = 0; ch < nch; ch++) {
+                const char *p = (const char *)(planes + ch * plane + yp * w), *e = (const char *)(p + w * 4);
+                for (; p < e; p += 64) {
+                    _mm_prefetch(p, _MM_HINT_T0);
+                }
+                _mm_prefetch(e - 1, _MM_HINT_T0);
+            }
+        }
         for (int64_t cb = 0; cb < cpad; cb += VL) {
             for (int64_t xb = 0; xb < width; xb += VL) {
                 vec_t blk[VL];
@@ -318,7 +339,7 @@ static void transform_unit(const wbw_job *j, const wbw_bufs *b, int64_t nr, floa
                 }
                 bt6(col, v);
                 for (int i = 0; i < 6; i++) {
-                    VSTORE(vo + ((i * 6 + jx) * tx + t) * cp + cb, v[i]);
+                    VSTORE(vo + (i * 6 + jx) * b->vxs + t * cp + cb, v[i]);
                 }
             }
         }
@@ -338,7 +359,7 @@ static void transform_unit(const wbw_job *j, const wbw_bufs *b, int64_t nr, floa
                 }
                 a46(col, z);
                 for (int i = 0; i < 6; i++) {
-                    VSTORE(zo + ((i * 6 + jx) * tx + t) * op + ob, z[i]);
+                    VSTORE(zo + (i * 6 + jx) * b->zxs + t * op + ob, z[i]);
                 }
                 if (jx == 1) { /* Z[1][1] = the tile's sum of dY (rows and columns (1,1,1,1) of A) */
                     VSTORE(bias + ob, VADD(VLOAD(bias + ob), z[1]));
@@ -359,7 +380,7 @@ static void gemm_unit(const wbw_job *j, const wbw_bufs *b, float *P, int64_t tx)
             const int64_t o0 = obk * j->og / nob, o1 = (obk + 1) * j->og / nob;
             const gemm_fn f = gemm_tab[cvb - 1][o1 - o0];
             for (int xi = 0; xi < WINO_TT; xi++) {
-                f(b->v + xi * tx * cp + v0 * VL, b->z + xi * tx * op + o0, P + (xi * op + o0) * cp + v0 * VL, tx, cp,
+                f(b->v + xi * b->vxs + v0 * VL, b->z + xi * b->zxs + o0, P + (xi * op + o0) * cp + v0 * VL, tx, cp,
                   op, cp);
             }
         }
@@ -397,13 +418,14 @@ static void slice_task(void *ctx, int64_t task) {
     const int64_t rin = 4 * j->rows + 2, rout = 4 * j->rows, kt = j->rows * j->tx;
     b.bx = pcnn_scratch_get(PCNN_SCRATCH_WINO_TILES,
                             sizeof(float) * (size_t)(rin * j->bw * j->cp + rout * j->bw4 * j->op));
-    b.v = pcnn_scratch_get(PCNN_SCRATCH_WINO_PRODUCTS, sizeof(float) * (size_t)(WINO_TT * kt * (j->cp + j->op)));
+    b.vxs = xi_stride(kt, j->cp), b.zxs = xi_stride(kt, j->op);
+    b.v = pcnn_scratch_get(PCNN_SCRATCH_WINO_PRODUCTS, sizeof(float) * (size_t)(WINO_TT * (b.vxs + b.zxs)));
     if (b.bx == NULL || b.v == NULL) {
         __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
         return;
     }
     b.bdy = b.bx + rin * j->bw * j->cp;
-    b.z = b.v + WINO_TT * kt * j->cp;
+    b.z = b.v + WINO_TT * b.vxs;
     const int64_t u0 = s * j->units / j->slices, u1 = (s + 1) * j->units / j->slices;
     for (int64_t u = u0; u < u1; u++) {
         if (__atomic_load_n(&j->failed, __ATOMIC_RELAXED)) {
