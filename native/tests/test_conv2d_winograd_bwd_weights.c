@@ -202,14 +202,16 @@ static int32_t served(const pcnn_conv2d_desc *d) {
 }
 
 static void test_rules_and_fallbacks(void) {
-    /* AUTO (docs/winograd.md): >= 16 channels per group on both sides and planes >= 8x8, at
-     * the AVX2 / AVX-512 levels; the scalar level always serves direct under AUTO. */
+    /* AUTO (docs/winograd.md): >= 16 channels per group on both sides, c * oc <= 4096 (rounded
+     * up to 16), >= 16 tiles per image unless c * oc <= 256; at the AVX2 / AVX-512 levels only
+     * (the scalar level always serves direct under AUTO). */
     static const struct {
         int64_t n, c, hw, oc, groups;
         int wino;
     } rule[] = {
-        {2, 32, 16, 64, 1, 1}, {1, 16, 8, 16, 1, 1},  {2, 3, 32, 32, 1, 0}, {2, 32, 16, 8, 1, 0},
-        {2, 16, 7, 16, 1, 0},  {1, 32, 9, 32, 2, 1},  {1, 32, 9, 32, 4, 0}, {2, 64, 14, 15, 1, 0},
+        {2, 32, 16, 64, 1, 1}, {1, 16, 8, 16, 1, 1},  {2, 3, 32, 32, 1, 0},  {2, 32, 16, 8, 1, 0},
+        {2, 16, 7, 16, 1, 1},  {1, 32, 9, 32, 2, 1},  {1, 32, 9, 32, 4, 0},  {2, 64, 14, 15, 1, 0},
+        {1, 64, 16, 64, 1, 1}, {1, 64, 12, 64, 1, 0}, {1, 128, 16, 64, 1, 0}, {1, 17, 16, 33, 1, 1},
     };
     const int vec = winograd_level(pcnn_isa_active()) != PCNN_ISA_SCALAR;
     for (size_t r = 0; r < sizeof rule / sizeof rule[0]; r++) {

@@ -61,14 +61,19 @@ PCNN_INTERNAL int pcnn_wino_bww_finish(const float m[WINO_TT], float *dw9) {
 }
 
 /*
- * AUTO rule (docs/winograd.md, "Backward-weights", measured): channels in the lanes on both
- * sides, so enough channels per group that the lanes are busy and the GEMM dominates the
- * transforms: >= 16 input and >= 16 output channels per group, and planes of >= 8x8 outputs
- * (the tile overhang of smaller planes wastes most of the transform).
+ * AUTO rule (docs/winograd.md, "Backward-weights", measured 2026-12-05, 1 thread, AVX-512 and
+ * AVX2): the kernels keep one slice's partial sums P (36 x c x oc floats, channels rounded up
+ * to 16) and add each unit of <= 32 tiles into them, so they pay while P stays in L2 and a
+ * unit has enough tiles: >= 16 input and >= 16 output channels per group (channels in the
+ * lanes), P <= 576 KiB (c * oc <= 4096: 1.5-2.5x faster than direct at 16..64 channels;
+ * 128 x 128 was 0.93x on AVX-512, 256 x 256 far slower), and >= 16 tiles per image (16x16
+ * outputs) unless P is tiny (c * oc <= 256): 64 channels on 8x8 / 7x7 planes were 0.7-0.9x.
  */
 PCNN_INTERNAL int pcnn_winograd_bwd_weights_auto_pick(const pcnn_conv2d_desc *d) {
     const int64_t cg = d->c / d->groups, ocg = d->oc / d->groups;
-    return cg >= 16 && ocg >= 16 && d->oh >= 8 && d->ow >= 8;
+    const int64_t pc = (cg + 15) / 16 * 16, po = (ocg + 15) / 16 * 16;
+    const int64_t tiles = ((d->oh + WINO_M - 1) / WINO_M) * ((d->ow + WINO_M - 1) / WINO_M);
+    return cg >= 16 && ocg >= 16 && pc * po <= 4096 && (tiles >= 16 || pc * po <= 256);
 }
 
 /* Patch / gradient tile of one channel plane; zeros outside. */

@@ -60,7 +60,7 @@ typedef __m256 vec_t;
 #endif
 
 #define WBW_SLICES_MAX 8                        /* partial sums per group (fixed by the shape) */
-#define WBW_PART_BUDGET ((int64_t)64 << 20)     /* bytes of all partial sums together */
+#define WBW_PART_BUDGET ((int64_t)32 << 20)     /* bytes of all partial sums (half the scratch budget) */
 #ifndef BAND_PREFETCH_ROWS
 #define BAND_PREFETCH_ROWS 2
 #endif
