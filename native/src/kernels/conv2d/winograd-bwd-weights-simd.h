@@ -512,8 +512,12 @@ PCNN_INTERNAL int32_t WBW_ENTRY(const pcnn_conv2d_desc *d, const float *src, con
     int64_t slices = WBW_PART_BUDGET / slice_bytes;
     slices = slices > WBW_SLICES_MAX ? WBW_SLICES_MAX : slices;
     slices = slices > j.units ? j.units : slices;
-    if (slices < 1) {
-        return PCNN_STATUS_UNSUPPORTED; /* partial sums above the budget: direct */
+    /* a worker's bands and transformed tiles (very wide rows: one unit is a whole tile row) */
+    const int64_t kt = j.rows * j.tx;
+    const int64_t task_bytes = (int64_t)sizeof(float) * ((4 * j.rows + 2) * j.bw * j.cp + 4 * j.rows * j.bw4 * j.op +
+                                                         WINO_TT * (xi_stride(kt, j.cp) + xi_stride(kt, j.op)));
+    if (slices < 1 || task_bytes > WBW_PART_BUDGET) {
+        return PCNN_STATUS_UNSUPPORTED; /* partial sums or task buffers above the budget: direct */
     }
     j.slices = slices;
     j.part = pcnn_scratch_get(PCNN_SCRATCH_WINO_WEIGHTS, (size_t)(slice_bytes * slices));
