@@ -282,7 +282,7 @@ PCNN_API int32_t pcnn_softmax_xent_bwd(int64_t n, int64_t classes, const float *
 /* Algorithm ids. AUTO lets the library choose per shape (see native/src/kernels/conv2d/README.md). */
 #define PCNN_ALGO_AUTO 0
 #define PCNN_ALGO_DIRECT 1   /* direct convolution (every shape, every pass; max-pool reports it too) */
-#define PCNN_ALGO_WINOGRAD 2 /* Winograd F(4x4,3x3): 3x3, stride 1, dilation 1; forward and backward-data */
+#define PCNN_ALGO_WINOGRAD 2 /* Winograd F(4x4,3x3): 3x3, stride 1, dilation 1; every pass */
 #define PCNN_ALGO_DEPTHWISE 3 /* depthwise (groups == c == oc), every pass; see below */
 #define PCNN_ALGO_POINTWISE 4 /* strided 1x1 (1x1, no padding, a stride > 1), every pass; see below */
 
@@ -293,7 +293,7 @@ PCNN_API int32_t pcnn_softmax_xent_bwd(int64_t n, int64_t classes, const float *
  * written); a call it takes geometrically but declines at run time (non-finite src or weights,
  * whose Inf/NaN Winograd would spread across its tile; planes too large for 32-bit offsets) is
  * served by the direct algorithm.
- * Backward-weights has only the direct algorithm: a WINOGRAD request serves it directly.
+ * Backward-weights: a WINOGRAD request on a geometry Winograd does not take is served directly.
  * DEPTHWISE takes every shape with groups == c == oc: the AVX-512 and AVX2 kernels serve stride
  * 1 or 2 (each axis) with at most 49 taps, every pass; every other depthwise call (and every one
  * on a CPU without AVX2) is served by the scalar reference kernel, reported as DEPTHWISE at

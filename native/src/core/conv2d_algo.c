@@ -165,8 +165,9 @@ static int32_t try_levels(int32_t want, const pcnn_conv2d_desc *d, const conv_ca
 
 static int32_t dispatch(const pcnn_conv2d_desc *d, const conv_call *k) {
     int32_t want = tls_requested;
-    /* Backward-weights has only the direct algorithm (documented in the header). */
-    if (k->pass == PCNN_PASS_BWD_WEIGHTS && want == PCNN_ALGO_WINOGRAD) {
+    /* Backward-weights: Winograd for the geometries it takes (3x3, stride 1, dilation 1);
+     * a WINOGRAD request on any other geometry is served directly (documented in the header). */
+    if (k->pass == PCNN_PASS_BWD_WEIGHTS && want == PCNN_ALGO_WINOGRAD && !pcnn_winograd_supports(d, k->pass)) {
         want = PCNN_ALGO_DIRECT;
     }
     int geometry_ok = 0;

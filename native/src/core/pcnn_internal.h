@@ -282,6 +282,10 @@ PCNN_INTERNAL int32_t pcnn_conv2d_bwd_weights_pointwise__scalar(const pcnn_conv2
 /* Dilated stride-1 conv2d through a dense phase frame (native/src/kernels/conv2d/dilated*.c):
  * geometry (a DIRECT entry before the plain one at the vector levels). */
 PCNN_INTERNAL int pcnn_dilated_supports(const pcnn_conv2d_desc *d, int32_t pass);
+/* Winograd backward-weights (native/src/kernels/conv2d/winograd-bwd-weights-*.c). */
+PCNN_INTERNAL int32_t pcnn_conv2d_bwd_weights_winograd__scalar(const pcnn_conv2d_desc *d, const float *src,
+                                                               const float *diff_dst, float *diff_weights,
+                                                               float *diff_bias);
 PCNN_INTERNAL int pcnn_dilated_winograd_supports(const pcnn_conv2d_desc *d, int32_t pass);
 PCNN_INTERNAL int pcnn_dilated_winograd_auto_pick(const pcnn_conv2d_desc *d, int32_t pass);
 

@@ -27,6 +27,7 @@ const pcnn_kernel_table pcnn_kernels_avx2 = {
 /* ---- conv2d algorithms at this level, in the order the dispatcher tries them ---- */
 PCNN_INTERNAL int32_t pcnn_conv2d_fwd_winograd__avx2(const pcnn_conv2d_desc *d, const float *src, const float *weights, const float *bias, float *dst);
 PCNN_INTERNAL int32_t pcnn_conv2d_bwd_data_winograd__avx2(const pcnn_conv2d_desc *d, const float *diff_dst, const float *weights, float *diff_src);
+PCNN_INTERNAL int32_t pcnn_conv2d_bwd_weights_winograd__avx2(const pcnn_conv2d_desc *d, const float *src, const float *diff_dst, float *diff_weights, float *diff_bias);
 
 /* Strided 1x1 (pointwise-avx2.c): the gathered input through this level's direct kernels. */
 PCNN_INTERNAL int32_t pcnn_conv2d_fwd_pointwise__avx2(const pcnn_conv2d_desc *d, const float *src, const float *weights, const float *bias, float *dst);
@@ -50,7 +51,8 @@ const pcnn_conv2d_algo pcnn_conv2d_algos_avx2[] = {
      pcnn_conv2d_fwd_depthwise__avx2, pcnn_conv2d_bwd_data_depthwise__avx2,
      pcnn_conv2d_bwd_weights_depthwise__avx2},
     {PCNN_ALGO_WINOGRAD, pcnn_winograd_supports, pcnn_winograd_auto_pick_avx2,
-     pcnn_conv2d_fwd_winograd__avx2, pcnn_conv2d_bwd_data_winograd__avx2, NULL},
+     pcnn_conv2d_fwd_winograd__avx2, pcnn_conv2d_bwd_data_winograd__avx2,
+     pcnn_conv2d_bwd_weights_winograd__avx2},
     {PCNN_ALGO_POINTWISE, pcnn_pointwise_supports, pcnn_pointwise_auto_pick,
      pcnn_conv2d_fwd_pointwise__avx2, pcnn_conv2d_bwd_data_pointwise__avx2,
      pcnn_conv2d_bwd_weights_pointwise__avx2},

@@ -21,7 +21,7 @@ const pcnn_conv2d_algo pcnn_conv2d_algos_scalar[] = {
     {PCNN_ALGO_DIRECT, NULL, NULL, pcnn_conv2d_fwd__scalar, pcnn_conv2d_bwd_data__scalar,
      pcnn_conv2d_bwd_weights__scalar},
     {PCNN_ALGO_WINOGRAD, pcnn_winograd_supports, NULL, pcnn_conv2d_fwd_winograd__scalar,
-     pcnn_conv2d_bwd_data_winograd__scalar, NULL},
+     pcnn_conv2d_bwd_data_winograd__scalar, pcnn_conv2d_bwd_weights_winograd__scalar},
     /* explicit DEPTHWISE requests below AVX-512: the reference kernel (AUTO never gets here) */
     {PCNN_ALGO_DEPTHWISE, pcnn_depthwise_reference_supports, NULL, pcnn_conv2d_fwd__scalar,
      pcnn_conv2d_bwd_data__scalar, pcnn_conv2d_bwd_weights__scalar},

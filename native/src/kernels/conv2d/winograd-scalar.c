@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "core/scratch.h"
+#include "kernels/conv2d/winograd-bwd-weights.h"
 #include "kernels/conv2d/winograd.h"
 
 /* Lavin & Gray's F(4x4,3x3) matrices (interpolation points 0, 1, -1, 2, -2, inf). */
@@ -31,7 +32,7 @@ static const float AT[4][6] = {
 };
 
 PCNN_INTERNAL int pcnn_winograd_supports(const pcnn_conv2d_desc *d, int32_t pass) {
-    if (pass != PCNN_PASS_FWD && pass != PCNN_PASS_BWD_DATA) {
+    if (pass != PCNN_PASS_FWD && pass != PCNN_PASS_BWD_DATA && pass != PCNN_PASS_BWD_WEIGHTS) {
         return 0;
     }
     return d->kh == 3 && d->kw == 3 && d->stride_h == 1 && d->stride_w == 1 && d->dilation_h == 1 &&
@@ -50,6 +51,9 @@ PCNN_INTERNAL int pcnn_winograd_supports(const pcnn_conv2d_desc *d, int32_t pass
  * backward-data iw.
  */
 static int auto_pick(const pcnn_conv2d_desc *d, int32_t pass, int64_t group_tiles) {
+    if (pass == PCNN_PASS_BWD_WEIGHTS) { /* channels in lanes: its own rule */
+        return pcnn_winograd_bwd_weights_auto_pick(d);
+    }
     const int64_t cg = d->c / d->groups, ocg = d->oc / d->groups;
     const int64_t cin = pass == PCNN_PASS_FWD ? cg : ocg, cout = pass == PCNN_PASS_FWD ? ocg : cg;
     const int64_t width = pass == PCNN_PASS_FWD ? d->ow : d->iw;

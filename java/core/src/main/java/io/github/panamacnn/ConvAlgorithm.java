@@ -3,8 +3,8 @@ package io.github.panamacnn;
 import java.util.Locale;
 
 /**
- * How a {@link Conv2d} computes its convolutions (forward and backward-data; backward-weights is
- * direct, or depthwise / pointwise for the layers those take). Chosen with {@link Conv2d.Builder#algorithm(ConvAlgorithm)};
+ * How a {@link Conv2d} computes its convolutions (every pass; backward-weights of a layer that
+ * WINOGRAD does not take is computed directly under a WINOGRAD request). Chosen with {@link Conv2d.Builder#algorithm(ConvAlgorithm)};
  * the default comes from the system property {@value #PROPERTY} ({@code auto}, {@code direct},
  * {@code winograd}, {@code depthwise} or {@code pointwise}; {@code auto} when unset).
  *
@@ -18,8 +18,9 @@ public enum ConvAlgorithm {
     DIRECT,
     /**
      * Winograd F(4x4,3x3): 3x3 kernels with stride 1 and dilation 1 only (any padding, groups).
-     * Fewer multiplications, a larger (documented) error bound. Calls whose inputs or weights hold
-     * Inf or NaN are computed directly (Winograd would spread them across 4x4 output tiles).
+     * Fewer multiplications, a larger (documented) error bound; backward-weights too (its own bound,
+     * {@code docs/winograd.md}). Calls whose inputs or weights hold Inf or NaN are computed directly
+     * (Winograd would spread them across 4x4 output tiles).
      */
     WINOGRAD,
     /**

@@ -28,6 +28,10 @@ import io.github.panamacnn.Conv2dGeometry;
  * per 4x4 output tile (tiles anchored at output (0,0)), computed by {@link #winogradAbsBound}.
  * Dilated 3x3 stride-1 layers served by Winograd through the native phase frame: the same bound
  * of the frame's undilated convolution ({@link DilatedFrame}), mapped back to the real elements.
+ * Backward-weights served by Winograd (3x3, stride 1, dilation 1): {@code |computed - exact| <=
+ * gamma(K_w) * S_w + K_w * 2^-149} per weight element with {@code K_w = n*ceil(oh/4)*ceil(ow/4) + 32}
+ * and {@code S_w = |G^T| (sum over tiles of (|A||dY||A^T|) .* (|B^T||d||B|)) |G|}
+ * ({@link #winogradBackwardWeightsAbsBound}); its bias gradient keeps the direct bound.
  *
  * <p><b>Max pooling.</b> Bit-exact: equal raw float bits (or both NaN), and equal indices.
  */
@@ -212,6 +216,129 @@ public final class Tolerance {
                                     s[(int) (((n * groups * cout + oc) * oh + y) * ow + x)] = acc;
                                 }
                             }
+                        }
+                    }
+                }
+            }
+        }
+        return s;
+    }
+
+    /**
+     * {@code K_w} of the Winograd backward-weights bound: the number of 4x4 output tiles summed over,
+     * {@code n * ceil(oh/4) * ceil(ow/4)}, + 32 (see the class comment).
+     */
+    public static long winogradBackwardWeightsReduction(Conv2dGeometry g) {
+        return g.n() * ((g.oh() + 3) / 4) * ((g.ow() + 3) / 4) + 32;
+    }
+
+    /**
+     * {@code S_w} of the Winograd backward-weights bound for every weight element (OIHW), from
+     * {@code x = |src|} and {@code dy = |diffDst|}: {@code |G^T| (sum over images and 4x4 output tiles of
+     * (|A| |dY_o| |A^T|) .* (|B^T| |d_c| |B|)) |G|}, tiles anchored at output (0,0), the input patch of
+     * tile (a, b) at {@code (4a - padTop, 4b - padLeft)} (zeros outside). 3x3, stride 1, dilation 1 only
+     * (the geometries the native Winograd backward-weights takes). Derivation: {@code docs/winograd.md}.
+     */
+    public static double[] winogradBackwardWeightsAbsBound(Conv2dGeometry g, double[] x, double[] dy) {
+        if (g.kh() != 3 || g.kw() != 3 || g.strideH() != 1 || g.strideW() != 1 || g.dilationH() != 1
+                || g.dilationW() != 1) {
+            throw new IllegalArgumentException("Winograd backward-weights bound: 3x3, stride 1, dilation 1 only, not " + g);
+        }
+        final long groups = g.groups(), cg = g.channelsPerGroup(), og = g.outChannelsPerGroup();
+        final long ih = g.ih(), iw = g.iw(), oh = g.oh(), ow = g.ow();
+        final long ty = (oh + 3) / 4, tx = (ow + 3) / 4;
+        double[] s = new double[Math.toIntExact(g.oc() * cg * 9)];
+        double[][] m = new double[Math.toIntExact(og * cg)][36];
+        double[] v = new double[Math.toIntExact(cg * 36)];
+        double[] z = new double[Math.toIntExact(og * 36)];
+        double[] p = new double[36];
+        double[] t = new double[36];
+        for (long gr = 0; gr < groups; gr++) {
+            for (double[] row : m) {
+                java.util.Arrays.fill(row, 0.0);
+            }
+            for (long n = 0; n < g.n(); n++) {
+                for (long a = 0; a < ty; a++) {
+                    for (long b = 0; b < tx; b++) {
+                        for (long c = 0; c < cg; c++) { // |B^T| |d_c| |B|
+                            long plane = (n * g.c() + gr * cg + c) * ih * iw;
+                            for (int i = 0; i < 6; i++) {
+                                for (int j = 0; j < 6; j++) {
+                                    long yy = 4 * a - g.padTop() + i, xx = 4 * b - g.padLeft() + j;
+                                    p[i * 6 + j] = yy >= 0 && yy < ih && xx >= 0 && xx < iw
+                                            ? Math.abs(x[(int) (plane + yy * iw + xx)]) : 0.0;
+                                }
+                            }
+                            for (int i = 0; i < 6; i++) {
+                                for (int j = 0; j < 6; j++) {
+                                    double acc = 0;
+                                    for (int k = 0; k < 6; k++) {
+                                        acc += Math.abs(BT[i][k]) * p[k * 6 + j];
+                                    }
+                                    t[i * 6 + j] = acc;
+                                }
+                            }
+                            for (int i = 0; i < 6; i++) {
+                                for (int j = 0; j < 6; j++) {
+                                    double acc = 0;
+                                    for (int k = 0; k < 6; k++) {
+                                        acc += t[i * 6 + k] * Math.abs(BT[j][k]);
+                                    }
+                                    v[(int) (c * 36 + i * 6 + j)] = acc;
+                                }
+                            }
+                        }
+                        for (long o = 0; o < og; o++) { // |A| |dY_o| |A^T|, A = (A^T)^T
+                            long plane = (n * g.oc() + gr * og + o) * oh * ow;
+                            double[] q = new double[16];
+                            for (int r = 0; r < 4; r++) {
+                                for (int c4 = 0; c4 < 4; c4++) {
+                                    long yy = 4 * a + r, xx = 4 * b + c4;
+                                    q[r * 4 + c4] = yy < oh && xx < ow ? Math.abs(dy[(int) (plane + yy * ow + xx)]) : 0.0;
+                                }
+                            }
+                            for (int i = 0; i < 6; i++) {
+                                for (int c4 = 0; c4 < 4; c4++) {
+                                    double acc = 0;
+                                    for (int r = 0; r < 4; r++) {
+                                        acc += Math.abs(AT[r][i]) * q[r * 4 + c4];
+                                    }
+                                    t[i * 6 + c4] = acc;
+                                }
+                            }
+                            for (int i = 0; i < 6; i++) {
+                                for (int j = 0; j < 6; j++) {
+                                    double acc = 0;
+                                    for (int c4 = 0; c4 < 4; c4++) {
+                                        acc += t[i * 6 + c4] * Math.abs(AT[c4][j]);
+                                    }
+                                    z[(int) (o * 36 + i * 6 + j)] = acc;
+                                }
+                            }
+                        }
+                        for (long o = 0; o < og; o++) {
+                            for (long c = 0; c < cg; c++) {
+                                double[] mm = m[(int) (o * cg + c)];
+                                for (int e = 0; e < 36; e++) {
+                                    mm[e] += z[(int) (o * 36 + e)] * v[(int) (c * 36 + e)];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            for (long o = 0; o < og; o++) {
+                for (long c = 0; c < cg; c++) {
+                    double[] mm = m[(int) (o * cg + c)];
+                    for (int k = 0; k < 3; k++) {
+                        for (int l = 0; l < 3; l++) {
+                            double acc = 0;
+                            for (int i = 0; i < 6; i++) {
+                                for (int j = 0; j < 6; j++) {
+                                    acc += Math.abs(G[i][k]) * mm[i * 6 + j] * Math.abs(G[j][l]);
+                                }
+                            }
+                            s[(int) ((((gr * og + o) * cg + c) * 3 + k) * 3 + l)] = acc;
                         }
                     }
                 }
