@@ -40,6 +40,29 @@ static int64_t lanes_runs(void) { return 0; }
 #endif
 static int64_t g_lanes_cases; /* cases the lanes engine served, all passes (the sweep must reach it) */
 
+/* planes the calling thread computed with shifted columns (AVX-512 3x3 row reuse, depthwise-simd.h) */
+#if defined(__x86_64__) || defined(_M_X64)
+extern __thread int64_t pcnn_conv2d_depthwise_shift_planes__avx512;
+static int64_t shift_planes(void) { return pcnn_conv2d_depthwise_shift_planes__avx512; }
+#else
+static int64_t shift_planes(void) { return 0; }
+#endif
+static int64_t g_shift_cases; /* calls that took the shifted columns (the sweep must reach them) */
+
+/* AVX-512, stride 1, 3x3, dilation 1: every plane of a forward / backward-data call (the plane
+ * engine serves stride 1) takes the shifted columns; below AVX-512 none does. (Other shapes may:
+ * e.g. the 3-wide column classes of a stride-2 backward-data in the plane engine.) */
+static void check_shift(const pcnn_conv2d_desc *d, int64_t before, const char *what, const char *label) {
+    const int64_t got = shift_planes() - before;
+    const int want = g_level == PCNN_ISA_AVX512 && d->stride_h == 1 && d->stride_w == 1 && d->kh == 3 &&
+                     d->kw == 3 && d->dilation_h == 1 && d->dilation_w == 1;
+    if (want || g_level != PCNN_ISA_AVX512) {
+        CHECK(got == (want ? d->n * d->c : 0), "%s %s: %lld planes with shifted columns, expected %lld", label,
+              what, (long long)got, (long long)(want ? d->n * d->c : 0));
+    }
+    g_shift_cases += want && got > 0;
+}
+
 /* The lanes engine takes a call at the level under test exactly when its frame predicate says so. */
 static int lanes_expected(const pcnn_conv2d_desc *d, int32_t pass) {
     pcnn_dw_frame f;
@@ -142,16 +165,18 @@ static void run_case(pcnn_conv2d_desc d, int ints, const char *label) {
     for (int threads = 1; threads <= 3; threads += 2) {
         CHECK_STATUS(pcnn_set_num_threads(threads), PCNN_STATUS_OK);
         prefill_nan(x.dst, nd), prefill_nan(r.dst, nd);
-        int64_t before = lanes_runs();
+        int64_t before = lanes_runs(), shifted = shift_planes();
         CHECK_STATUS(pcnn_conv2d_fwd(&d, x.src, x.w, x.b, x.dst), PCNN_STATUS_OK);
+        if (threads == 1) check_shift(&d, shifted, "fwd", label);
         check_served(&d, PCNN_PASS_FWD, "fwd");
         check_lanes(&d, PCNN_PASS_FWD, before, "fwd", label);
         CHECK_STATUS(pcnn_conv2d_fwd__scalar(&d, x.src, x.w, x.b, r.dst), PCNN_STATUS_OK);
         if (ints) CHECK(same_arr(x.dst, r.dst, nd, &at), "%s fwd t%d: [%lld] %g vs scalar %g", label, threads, (long long)at, x.dst[at], r.dst[at]);
 
         prefill_nan(x.ds, ns), prefill_nan(r.ds, ns);
-        before = lanes_runs();
+        before = lanes_runs(), shifted = shift_planes();
         CHECK_STATUS(pcnn_conv2d_bwd_data(&d, x.dd, x.w, x.ds), PCNN_STATUS_OK);
+        if (threads == 1) check_shift(&d, shifted, "bwd_data", label);
         check_served(&d, PCNN_PASS_BWD_DATA, "bwd_data");
         check_lanes(&d, PCNN_PASS_BWD_DATA, before, "bwd_data", label);
         CHECK_STATUS(pcnn_conv2d_bwd_data__scalar(&d, x.dd, x.w, r.ds), PCNN_STATUS_OK);
@@ -328,6 +353,25 @@ static void run_all_cases(void) {
     run_case(dw(8, 32, 28, 28, 3, 3, 2, 1, 1, 1, 1, 1), 1, "dw3x3_s2 class");
     /* random floats: served as expected, 1 vs 3 threads identical (accuracy: the Java cross-check) */
     run_case(dw(2, 7, 15, 23, 3, 3, 1, 1, 1, 1, 1, 1), 0, "floats");
+    /* shifted columns (AVX-512, stride 1, 3x3): widths around the vector and the 4-vector chunk,
+     * padding 0 / 1 / 2 and asymmetric (the neighbour vectors each side of a chunk, output
+     * tails narrower or wider than the input), N 1..3, channels not a multiple of 16, Inf / NaN */
+    static const int64_t sw[] = {1, 2, 15, 16, 17, 28, 31, 33, 47, 63, 64, 65, 80};
+    for (int wi = 0; wi < (int)(sizeof sw / sizeof sw[0]); wi++) {
+        for (int64_t p = 0; p <= 2; p++) {
+            pcnn_conv2d_desc d = dw(1 + (wi + p) % 3, 3 + wi % 5, 3 + p + wi % 4, sw[wi], 3, 3, 1, p, p, p, p, 1);
+            pcnn_conv2d_desc probe = d;
+            if (pcnn_conv2d_desc_init(&probe) != PCNN_STATUS_OK) continue; /* 3x3 wider than 1..2 columns */
+            snprintf(label, sizeof label, "shift w%lld p%lld", (long long)sw[wi], (long long)p);
+            run_case(d, 1, label);
+        }
+        snprintf(label, sizeof label, "shift w%lld asym", (long long)sw[wi]);
+        run_case(dw(2, 5, 6, sw[wi], 3, 3, 1, 2, 0, 0, 2, 1), 1, label);
+        snprintf(label, sizeof label, "shift w%lld asym2", (long long)sw[wi]);
+        run_case(dw(1, 3, 5, sw[wi], 3, 3, 1, 0, 1, 2, 1, 1), 1, label);
+    }
+    run_case(dw(3, 19, 28, 28, 3, 3, 1, 1, 1, 1, 1, 1), 2, "shift nonfinite 28");
+    run_case(dw(2, 17, 9, 65, 3, 3, 1, 1, 1, 1, 1, 1), 3, "shift nonfinite blocks 65");
 }
 
 int main(void) {
@@ -345,8 +389,9 @@ int main(void) {
         g_level = levels[i];
         printf("depthwise kernels at level %s\n", g_level == PCNN_ISA_SCALAR ? "none (scalar reference only)" : pcnn_isa_name(g_level));
         if (g_level != PCNN_ISA_SCALAR) CHECK_STATUS(pcnn_set_max_isa(g_level), PCNN_STATUS_OK);
-        g_lanes_cases = 0;
+        g_lanes_cases = 0, g_shift_cases = 0;
         run_all_cases();
+        if (g_level == PCNN_ISA_AVX512) CHECK(g_shift_cases > 100, "shifted columns served only %lld calls", (long long)g_shift_cases);
         /* the sweep must have reached the lanes engine (the per-call checks say where) */
         if (g_level != PCNN_ISA_SCALAR) CHECK(g_lanes_cases > 100, "lanes engine served only %lld calls", (long long)g_lanes_cases);
     }

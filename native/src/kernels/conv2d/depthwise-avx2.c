@@ -109,6 +109,8 @@ static inline void dw_transpose(dw_vec *r) {
     }
 }
 
+/* no single-instruction shift across the 128-bit halves: the 3x3 row reuse loads each column */
+#define DW_SHIFT 0
 #define DW_LANES_RUNS pcnn_conv2d_depthwise_lanes_runs__avx2
 
 #include "kernels/conv2d/depthwise-simd.h"

@@ -106,6 +106,24 @@ static inline void dw_transpose(dw_vec *r) {
     }
 }
 
+/* The VL floats c (-2 <= c <= 2, a constant after inlining) after the start of cur, taken
+ * from prev:cur:next (valignd): the 3x3 row reuse shifts the centre column's vectors for the
+ * side columns instead of loading them (depthwise-simd.h, dw_reuse_rows). */
+#define DW_SHIFT 1
+/* planes the calling thread computed with shifted columns (the tests check the path ran) */
+#define DW_SHIFT_PLANES pcnn_conv2d_depthwise_shift_planes__avx512
+PCNN_INTERNAL extern __thread int64_t DW_SHIFT_PLANES;
+PCNN_INTERNAL __thread int64_t DW_SHIFT_PLANES = 0;
+#define DW_ALIGNR(hi, lo, n) _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(hi), _mm512_castps_si512(lo), n))
+static inline dw_vec dw_shift(dw_vec prev, dw_vec cur, dw_vec next, int c) {
+    switch (c) {
+    case -2: return DW_ALIGNR(cur, prev, 14);
+    case -1: return DW_ALIGNR(cur, prev, 15);
+    case 1: return DW_ALIGNR(next, cur, 1);
+    case 2: return DW_ALIGNR(next, cur, 2);
+    default: return cur; /* c == 0 */
+    }
+}
 #define DW_LANES_RUNS pcnn_conv2d_depthwise_lanes_runs__avx512
 
 #include "kernels/conv2d/depthwise-simd.h"
