@@ -18,12 +18,16 @@
  *     predicate takes (per-engine run counter), on channel counts around both vector lengths,
  *     strides 1..3, dilation 1..2, padding 0..3, kernels 1x1 / 3x3 / 5x5 / 3x5, and with Inf / NaN
  *     planted in later channel blocks (its fallbacks to the plane engine); 1, 2 and 3 threads
- *     bit-identical.
+ *     bit-identical;
+ *   - the stride-2 row engine (depthwise-s2-simd.h) serves exactly the calls its geometry takes
+ *     (forward / backward-data: with finite weights), widths 1..5, 15..17, 27..33, 63..65,
+ *     127..130, odd / even heights, pads 0..2, 3x3 / 5x5 / 1x5 / 5x1 / 2x2 / 1x1, Inf / NaN data.
  */
 #include <math.h>
 
 #include "core/pcnn_internal.h"
 #include "kernels/conv2d/depthwise-lanes.h"
+#include "kernels/conv2d/depthwise-s2.h"
 #include "test_util.h"
 
 static int32_t g_level; /* the vector level under test (PCNN_ISA_SCALAR: none) */
@@ -63,6 +67,34 @@ static void check_shift(const pcnn_conv2d_desc *d, int64_t before, const char *w
     g_shift_cases += want && got > 0;
 }
 
+/* calls served by the stride-2 row engine (depthwise-s2-simd.h), per vector level */
+#if defined(__x86_64__) || defined(_M_X64)
+extern int64_t pcnn_conv2d_depthwise_s2_runs__avx512;
+extern int64_t pcnn_conv2d_depthwise_s2_runs__avx2;
+static int64_t s2_runs(void) { return pcnn_conv2d_depthwise_s2_runs__avx512 + pcnn_conv2d_depthwise_s2_runs__avx2; }
+#else
+static int64_t s2_runs(void) { return 0; }
+#endif
+static int64_t g_s2_cases; /* cases the stride-2 row engine served, all passes */
+
+static int lanes_expected(const pcnn_conv2d_desc *d, int32_t pass);
+
+/* The stride-2 row engine takes a call at the level under test when its geometry covers it and,
+ * forward / backward-data (tried first), every weight is finite; backward-weights (tried after
+ * the lanes engine) when the lanes engine's frame does not take it. */
+static int s2_expected(const pcnn_conv2d_desc *d, int32_t pass, const float *w) {
+    if (g_level == PCNN_ISA_SCALAR || !pcnn_dw_s2_geometry(d, pass, g_level == PCNN_ISA_AVX512 ? 16 : 8)) {
+        return 0;
+    }
+    if (pass == PCNN_PASS_BWD_WEIGHTS) {
+        return !lanes_expected(d, pass);
+    }
+    for (int64_t i = 0; i < d->c * d->kh * d->kw; i++) {
+        if (!isfinite(w[i])) return 0;
+    }
+    return 1;
+}
+
 /* The lanes engine takes a call at the level under test exactly when its frame predicate says so. */
 static int lanes_expected(const pcnn_conv2d_desc *d, int32_t pass) {
     pcnn_dw_frame f;
@@ -70,11 +102,22 @@ static int lanes_expected(const pcnn_conv2d_desc *d, int32_t pass) {
            pcnn_depthwise_lanes_frame(d, pass, g_level == PCNN_ISA_AVX512 ? 16 : 8, &f);
 }
 
-static void check_lanes(const pcnn_conv2d_desc *d, int32_t pass, int64_t before, const char *what, const char *label) {
-    const int64_t got = lanes_runs() - before, want = lanes_expected(d, pass);
+static void check_lanes(const pcnn_conv2d_desc *d, int32_t pass, int64_t before, const char *what, const char *label,
+                        int s2_took) {
+    const int64_t got = lanes_runs() - before, want = !s2_took && lanes_expected(d, pass);
     CHECK(got == want, "%s %s: lanes engine ran %lld times, expected %lld", label, what, (long long)got,
           (long long)want);
     g_lanes_cases += got;
+}
+
+/* the stride-2 row engine ran exactly when expected; returns whether it did */
+static int check_s2(const pcnn_conv2d_desc *d, int32_t pass, const float *w, int64_t before, const char *what,
+                    const char *label) {
+    const int64_t got = s2_runs() - before, want = s2_expected(d, pass, w);
+    CHECK(got == want, "%s %s: stride-2 row engine ran %lld times, expected %lld", label, what, (long long)got,
+          (long long)want);
+    g_s2_cases += got;
+    return got > 0;
 }
 
 typedef struct {
@@ -160,33 +203,40 @@ static void run_case(pcnn_conv2d_desc d, int ints, const char *label) {
         x.dd[(d.c - 2) * op] = -INFINITY;                          /* next to the padding */
         x.dd[(d.c / 3) * op + op - 1] = INFINITY;
     }
+    /* ints == 4: non-finite data with finite weights (the stride-2 row engine keeps forward and
+     * backward-data; its backward-weights channels with non-finite sums go to the plane engine) */
+    if (ints == 4) {
+        const int64_t ip = d.ih * d.iw, op = d.oh * d.ow;
+        x.src[0] = INFINITY, x.src[ip - 1] = NAN, x.src[(d.n * d.c - 1) * ip + d.iw - 1] = -INFINITY;
+        x.dd[0] = -INFINITY, x.dd[(d.n * d.c - 1) * op + op - 1] = INFINITY;
+    }
     int64_t at;
     CHECK_STATUS(pcnn_set_conv2d_algorithm(PCNN_ALGO_DEPTHWISE), PCNN_STATUS_OK);
     for (int threads = 1; threads <= 3; threads += 2) {
         CHECK_STATUS(pcnn_set_num_threads(threads), PCNN_STATUS_OK);
         prefill_nan(x.dst, nd), prefill_nan(r.dst, nd);
-        int64_t before = lanes_runs(), shifted = shift_planes();
+        int64_t before = lanes_runs(), shifted = shift_planes(), before2 = s2_runs();
         CHECK_STATUS(pcnn_conv2d_fwd(&d, x.src, x.w, x.b, x.dst), PCNN_STATUS_OK);
         if (threads == 1) check_shift(&d, shifted, "fwd", label);
         check_served(&d, PCNN_PASS_FWD, "fwd");
-        check_lanes(&d, PCNN_PASS_FWD, before, "fwd", label);
+        check_lanes(&d, PCNN_PASS_FWD, before, "fwd", label, check_s2(&d, PCNN_PASS_FWD, x.w, before2, "fwd", label));
         CHECK_STATUS(pcnn_conv2d_fwd__scalar(&d, x.src, x.w, x.b, r.dst), PCNN_STATUS_OK);
         if (ints) CHECK(same_arr(x.dst, r.dst, nd, &at), "%s fwd t%d: [%lld] %g vs scalar %g", label, threads, (long long)at, x.dst[at], r.dst[at]);
 
         prefill_nan(x.ds, ns), prefill_nan(r.ds, ns);
-        before = lanes_runs(), shifted = shift_planes();
+        before = lanes_runs(), shifted = shift_planes(), before2 = s2_runs();
         CHECK_STATUS(pcnn_conv2d_bwd_data(&d, x.dd, x.w, x.ds), PCNN_STATUS_OK);
         if (threads == 1) check_shift(&d, shifted, "bwd_data", label);
         check_served(&d, PCNN_PASS_BWD_DATA, "bwd_data");
-        check_lanes(&d, PCNN_PASS_BWD_DATA, before, "bwd_data", label);
+        check_lanes(&d, PCNN_PASS_BWD_DATA, before, "bwd_data", label, check_s2(&d, PCNN_PASS_BWD_DATA, x.w, before2, "bwd_data", label));
         CHECK_STATUS(pcnn_conv2d_bwd_data__scalar(&d, x.dd, x.w, r.ds), PCNN_STATUS_OK);
         if (ints) CHECK(same_arr(x.ds, r.ds, ns, &at), "%s bwd_data t%d: [%lld] %g vs scalar %g", label, threads, (long long)at, x.ds[at], r.ds[at]);
 
         prefill_nan(x.dw, nw), prefill_nan(r.dw, nw), prefill_nan(x.db, d.oc), prefill_nan(r.db, d.oc);
-        before = lanes_runs();
+        before = lanes_runs(), before2 = s2_runs();
         CHECK_STATUS(pcnn_conv2d_bwd_weights(&d, x.src, x.dd, x.dw, x.db), PCNN_STATUS_OK);
         check_served(&d, PCNN_PASS_BWD_WEIGHTS, "bwd_weights");
-        check_lanes(&d, PCNN_PASS_BWD_WEIGHTS, before, "bwd_weights", label);
+        check_lanes(&d, PCNN_PASS_BWD_WEIGHTS, before, "bwd_weights", label, check_s2(&d, PCNN_PASS_BWD_WEIGHTS, x.w, before2, "bwd_weights", label));
         CHECK_STATUS(pcnn_conv2d_bwd_weights__scalar(&d, x.src, x.dd, r.dw, r.db), PCNN_STATUS_OK);
         if (ints) {
             CHECK(same_arr(x.dw, r.dw, nw, &at), "%s bwd_w t%d: [%lld] %g vs scalar %g", label, threads, (long long)at, x.dw[at], r.dw[at]);
@@ -351,6 +401,38 @@ static void run_all_cases(void) {
     run_case(dw(2, 33, 11, 14, 3, 3, 2, 1, 1, 1, 1, 1), 3, "nonfinite blocks s2");
     run_case(dw(1, 17, 9, 10, 5, 5, 2, 3, 2, 1, 3, 1), 3, "nonfinite blocks 5x5 s2");
     run_case(dw(8, 32, 28, 28, 3, 3, 2, 1, 1, 1, 1, 1), 1, "dw3x3_s2 class");
+    /* the stride-2 row engine: width tails around both vector lengths and its lane limit (64
+     * lanes: iw 127..130), odd and even heights, pads 0 / 1 (and 2 for 5x5) on each side, 3x3 and
+     * 5x5 (5x5 with pad_left 0 is beyond its shifts: the other engines), N 1..3, C not a multiple
+     * of 16 */
+    static const int64_t s2w[] = {1, 2, 3, 4, 5, 15, 16, 17, 27, 28, 29, 31, 32, 33, 63, 64, 65, 127, 128, 129, 130};
+    for (int wi = 0; wi < (int)(sizeof s2w / sizeof s2w[0]); wi++) {
+        for (int64_t k = 3; k <= 5; k += 2) {
+            for (int64_t p = 0; p < (k == 3 ? 4 : 6); p++) {
+                const int64_t pl = k == 3 ? (p & 1) : p % 3, pt = k == 3 ? (p >> 1) : p / 3 + 1;
+                const int64_t pr = (wi + p) % (k == 3 ? 2 : 3), pb = (wi + p + 1) % 2 + (k == 5);
+                const int64_t h = 2 * k - 1 + (wi % 4) + (p & 1) * 4; /* odd and even heights */
+                pcnn_conv2d_desc d = dw(1 + (wi + p) % 3, 1 + (wi * 7 + p * 3) % 19, h, s2w[wi], k, k, 2, pt, pb, pl, pr, 1);
+                pcnn_conv2d_desc probe = d;
+                if (pcnn_conv2d_desc_init(&probe) != PCNN_STATUS_OK) continue;
+                snprintf(label, sizeof label, "s2 rows k%lld %lldx%lld p%lld%lld%lld%lld n%lld c%lld", (long long)k,
+                         (long long)h, (long long)s2w[wi], (long long)pt, (long long)pb, (long long)pl, (long long)pr,
+                         (long long)d.n, (long long)d.c);
+                run_case(d, 1, label);
+            }
+        }
+    }
+    run_case(dw(2, 5, 1, 1, 1, 1, 2, 0, 0, 0, 0, 1), 1, "s2 rows 1x1 plane, 1x1 kernel");
+    run_case(dw(1, 3, 2, 9, 2, 2, 2, 0, 1, 1, 0, 1), 1, "s2 rows 2x2 kernel");
+    run_case(conv_desc(2, 3, 9, 17, 3, 1, 5, 2, 2, 0, 2, 2, 1, 1, 1, 3), 1, "s2 rows 1x5");
+    run_case(conv_desc(2, 3, 12, 11, 3, 5, 1, 2, 2, 2, 1, 0, 0, 1, 1, 3), 1, "s2 rows 5x1");
+    /* tall planes beyond the lanes engine's frame (1 MiB at 8 and 16 lanes): backward-weights too */
+    run_case(dw(2, 3, 233, 127, 3, 3, 2, 1, 1, 1, 1, 1), 1, "s2 rows tall 3x3");
+    run_case(dw(1, 2, 240, 120, 5, 5, 2, 2, 1, 1, 2, 1), 1, "s2 rows tall 5x5");
+    run_case(dw(1, 3, 231, 128, 3, 3, 2, 0, 1, 0, 1, 1), 4, "s2 rows tall nonfinite data");
+    run_case(dw(2, 3, 9, 28, 3, 3, 2, 1, 1, 1, 1, 1), 4, "s2 rows nonfinite data");
+    run_case(dw(2, 3, 10, 29, 5, 5, 2, 2, 1, 1, 2, 1), 4, "s2 rows nonfinite data 5x5");
+    run_case(dw(1, 18, 9, 31, 3, 3, 2, 0, 1, 0, 1, 1), 3, "s2 rows nonfinite blocks pad 0");
     /* random floats: served as expected, 1 vs 3 threads identical (accuracy: the Java cross-check) */
     run_case(dw(2, 7, 15, 23, 3, 3, 1, 1, 1, 1, 1, 1), 0, "floats");
     /* shifted columns (AVX-512, stride 1, 3x3): widths around the vector and the 4-vector chunk,
@@ -389,9 +471,10 @@ int main(void) {
         g_level = levels[i];
         printf("depthwise kernels at level %s\n", g_level == PCNN_ISA_SCALAR ? "none (scalar reference only)" : pcnn_isa_name(g_level));
         if (g_level != PCNN_ISA_SCALAR) CHECK_STATUS(pcnn_set_max_isa(g_level), PCNN_STATUS_OK);
-        g_lanes_cases = 0, g_shift_cases = 0;
+        g_lanes_cases = 0, g_shift_cases = 0, g_s2_cases = 0;
         run_all_cases();
         if (g_level == PCNN_ISA_AVX512) CHECK(g_shift_cases > 100, "shifted columns served only %lld calls", (long long)g_shift_cases);
+        if (g_level != PCNN_ISA_SCALAR) CHECK(g_s2_cases > 300, "stride-2 row engine served only %lld calls", (long long)g_s2_cases);
         /* the sweep must have reached the lanes engine (the per-call checks say where) */
         if (g_level != PCNN_ISA_SCALAR) CHECK(g_lanes_cases > 100, "lanes engine served only %lld calls", (long long)g_lanes_cases);
     }

@@ -113,4 +113,17 @@ static inline void dw_transpose(dw_vec *r) {
 #define DW_SHIFT 0
 #define DW_LANES_RUNS pcnn_conv2d_depthwise_lanes_runs__avx2
 
+/* stride-2 row engine (depthwise-s2-simd.h): cur shifted by one lane, the lane shifted in from
+ * the neighbouring block: lane j = cur[j + 1], last = next[0] / lane j = cur[j - 1], 0 = prev[VL - 1]
+ * (the 128-bit halves straddling the shift, then a byte shift within each half) */
+static inline dw_vec dw2_next(dw_vec cur, dw_vec next) {
+    const __m256 t = _mm256_permute2f128_ps(cur, next, 0x21); /* cur_hi : next_lo */
+    return _mm256_castsi256_ps(_mm256_alignr_epi8(_mm256_castps_si256(t), _mm256_castps_si256(cur), 4));
+}
+static inline dw_vec dw2_prev(dw_vec cur, dw_vec prev) {
+    const __m256 t = _mm256_permute2f128_ps(prev, cur, 0x21); /* prev_hi : cur_lo */
+    return _mm256_castsi256_ps(_mm256_alignr_epi8(_mm256_castps_si256(cur), _mm256_castps_si256(t), 12));
+}
+#define DW_S2_RUNS pcnn_conv2d_depthwise_s2_runs__avx2
+
 #include "kernels/conv2d/depthwise-simd.h"

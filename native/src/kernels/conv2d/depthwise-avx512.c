@@ -126,4 +126,14 @@ static inline dw_vec dw_shift(dw_vec prev, dw_vec cur, dw_vec next, int c) {
 }
 #define DW_LANES_RUNS pcnn_conv2d_depthwise_lanes_runs__avx512
 
+/* stride-2 row engine (depthwise-s2-simd.h): cur shifted by one lane, the lane shifted in from
+ * the neighbouring block: lane j = cur[j + 1], last = next[0] / lane j = cur[j - 1], 0 = prev[VL - 1] */
+static inline dw_vec dw2_next(dw_vec cur, dw_vec next) {
+    return _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(next), _mm512_castps_si512(cur), 1));
+}
+static inline dw_vec dw2_prev(dw_vec cur, dw_vec prev) {
+    return _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(cur), _mm512_castps_si512(prev), 15));
+}
+#define DW_S2_RUNS pcnn_conv2d_depthwise_s2_runs__avx512
+
 #include "kernels/conv2d/depthwise-simd.h"

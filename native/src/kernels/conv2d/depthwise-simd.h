@@ -8,6 +8,10 @@
  * scratch fits (rule and measurements: pcnn_depthwise_lanes_frame in depthwise-scalar.c); it
  * hands channel blocks with non-finite weights (or sums) back to the plane engine here.
  *
+ * The stride-2 row engine (depthwise-s2-simd.h: rows split into even / odd columns once, no
+ * transposes) is tried before both for stride-2 forward / backward-data, and after the lanes
+ * engine for stride-2 backward-weights; its geometry: depthwise-s2.h.
+ *
  * The plane engine works on one (image, channel) plane at a time, which for MobileNet-sized
  * planes sits in L1: one pass over the input and the output, vectors along the row.
  *
@@ -916,6 +920,7 @@ static void dw_bwd_weights_task(void *ctx, int64_t ch) {
 }
 
 #include "kernels/conv2d/depthwise-lanes-simd.h"
+#include "kernels/conv2d/depthwise-s2-simd.h"
 
 /* ---- entry points ---- */
 
@@ -929,6 +934,9 @@ PCNN_INTERNAL int32_t DW_FWD(const pcnn_conv2d_desc *d, const float *src, const 
         return PCNN_STATUS_UNSUPPORTED;
     }
     dw_job j = {d, src, NULL, weights, bias, dst, NULL, 0};
+    if (dw2_fwd(&j)) { /* stride 2: the row engine (depthwise-s2-simd.h) */
+        return dw_status(&j);
+    }
     if (dw_lanes_fwd(&j)) {
         return dw_status(&j);
     }
@@ -943,6 +951,9 @@ PCNN_INTERNAL int32_t DW_BWD_DATA(const pcnn_conv2d_desc *d, const float *diff_d
         return PCNN_STATUS_UNSUPPORTED;
     }
     dw_job j = {d, diff_dst, NULL, weights, NULL, diff_src, NULL, 0};
+    if (dw2_bwd_data(&j)) { /* stride 2: the row engine (depthwise-s2-simd.h) */
+        return dw_status(&j);
+    }
     if (dw_lanes_bwd_data(&j)) {
         return dw_status(&j);
     }
@@ -958,6 +969,9 @@ PCNN_INTERNAL int32_t DW_BWD_WEIGHTS(const pcnn_conv2d_desc *d, const float *src
     }
     dw_job j = {d, src, diff_dst, NULL, NULL, diff_weights, diff_bias, 0};
     if (dw_lanes_bwd_weights(&j)) {
+        return dw_status(&j);
+    }
+    if (dw2_bwd_weights(&j)) { /* stride 2 beyond the lanes engine's frame: the row engine */
         return dw_status(&j);
     }
     pcnn_parallel_for_work(d->c, d->n * d->c * (d->ih * d->iw + d->oh * d->ow * d->kh * d->kw),
