@@ -120,28 +120,6 @@ static int check_s2(const pcnn_conv2d_desc *d, int32_t pass, const float *w, int
     return got > 0;
 }
 
-typedef struct {
-    float *src, *w, *b, *dst, *dd, *ds, *dw, *db;
-} bufs;
-
-static bufs alloc_bufs(const pcnn_conv2d_desc *d) {
-    bufs x;
-    x.src = gbuf_f(conv_src_count(d));
-    x.ds = gbuf_f(conv_src_count(d));
-    x.w = gbuf_f(conv_w_count(d));
-    x.dw = gbuf_f(conv_w_count(d));
-    x.b = gbuf_f(d->oc);
-    x.db = gbuf_f(d->oc);
-    x.dst = gbuf_f(conv_dst_count(d));
-    x.dd = gbuf_f(conv_dst_count(d));
-    return x;
-}
-
-static void free_bufs(bufs *x) {
-    float *all[] = {x->src, x->w, x->b, x->dst, x->dd, x->ds, x->dw, x->db};
-    for (int i = 0; i < 8; i++) free(all[i]);
-}
-
 /* same bits, or both NaN */
 static int same(float a, float b) {
     return bits_of(a) == bits_of(b) || (isnan(a) && isnan(b));
@@ -178,7 +156,7 @@ static void run_case(pcnn_conv2d_desc d, int ints, const char *label) {
         CHECK(0, "%s: desc rejected", label);
         return;
     }
-    bufs x = alloc_bufs(&d), r = alloc_bufs(&d);
+    conv_bufs x = conv_bufs_alloc(&d), r = conv_bufs_alloc(&d);
     const int64_t ns = conv_src_count(&d), nd = conv_dst_count(&d), nw = conv_w_count(&d);
     if (ints) {
         fill_ints(x.src, ns, -4, 4), fill_ints(x.w, nw, -3, 3), fill_ints(x.b, d.oc, -8, 8);
@@ -280,7 +258,7 @@ static void run_case(pcnn_conv2d_desc d, int ints, const char *label) {
               (depthwise_expected(&d, PCNN_PASS_BWD_WEIGHTS) ? PCNN_ALGO_DEPTHWISE : PCNN_ALGO_DIRECT),
           "%s AUTO bwd_weights served by %s", label, pcnn_algorithm_name(pcnn_last_algorithm()));
     CHECK_STATUS(pcnn_set_num_threads(1), PCNN_STATUS_OK);
-    free_bufs(&x), free_bufs(&r);
+    conv_bufs_free(&x), conv_bufs_free(&r);
 }
 
 /* dw(n, c, h, w, k, stride, pad t/b/l/r, dilation) */
@@ -293,7 +271,7 @@ static pcnn_conv2d_desc dw(int64_t n, int64_t c, int64_t h, int64_t w, int64_t k
 static void explicit_requests(void) {
     pcnn_conv2d_desc d = dw(2, 5, 9, 19, 3, 3, 1, 1, 1, 1, 1, 1);
     CHECK_STATUS(pcnn_conv2d_desc_init(&d), PCNN_STATUS_OK);
-    bufs x = alloc_bufs(&d);
+    conv_bufs x = conv_bufs_alloc(&d);
     fill_ints(x.src, conv_src_count(&d), -4, 4), fill_ints(x.w, conv_w_count(&d), -3, 3);
     fill_ints(x.b, d.oc, -3, 3);
     CHECK_STATUS(pcnn_set_conv2d_algorithm(PCNN_ALGO_DEPTHWISE), PCNN_STATUS_OK);
@@ -314,13 +292,13 @@ static void explicit_requests(void) {
     /* not depthwise: the request cannot take it */
     pcnn_conv2d_desc g = conv_desc(1, 4, 6, 6, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
     CHECK_STATUS(pcnn_conv2d_desc_init(&g), PCNN_STATUS_OK);
-    bufs y = alloc_bufs(&g);
+    conv_bufs y = conv_bufs_alloc(&g);
     fill_ints(y.src, conv_src_count(&g), -4, 4), fill_ints(y.w, conv_w_count(&g), -3, 3);
     CHECK_STATUS(pcnn_conv2d_fwd(&g, y.src, y.w, NULL, y.dst), PCNN_STATUS_UNSUPPORTED);
     CHECK_STATUS(pcnn_set_conv2d_algorithm(PCNN_ALGO_AUTO), PCNN_STATUS_OK);
     CHECK_STATUS(pcnn_conv2d_fwd(&g, y.src, y.w, NULL, y.dst), PCNN_STATUS_OK);
     CHECK(pcnn_last_algorithm() == PCNN_ALGO_DIRECT, "dense AUTO served by %s", pcnn_algorithm_name(pcnn_last_algorithm()));
-    free_bufs(&x), free_bufs(&y);
+    conv_bufs_free(&x), conv_bufs_free(&y);
 }
 
 /* Every case at one level (all-vector cases run at each vector level the CPU has). */
