@@ -79,6 +79,32 @@ static int64_t g_s2_cases; /* cases the stride-2 row engine served, all passes *
 
 static int lanes_expected(const pcnn_conv2d_desc *d, int32_t pass);
 
+/* calls served by the 3x3 stride-1 backward-weights sums (depthwise-wsum3-simd.h) */
+#if defined(__x86_64__) || defined(_M_X64)
+extern int64_t pcnn_conv2d_depthwise_wsum3_runs__avx512;
+extern int64_t pcnn_conv2d_depthwise_wsum3_runs__avx2;
+static int64_t wsum3_runs(void) {
+    return pcnn_conv2d_depthwise_wsum3_runs__avx512 + pcnn_conv2d_depthwise_wsum3_runs__avx2;
+}
+#else
+static int64_t wsum3_runs(void) { return 0; }
+#endif
+static int64_t g_wsum3_cases;
+
+/* AVX-512 backward-weights calls with a 3x3 kernel, stride 1, dilation 1 and pads <= 2, whose
+ * rows are 9..32 wide (dY rows too) or which the lanes engine does not take (written out here, not taken
+ * from the kernel's own predicate). */
+static int check_wsum3(const pcnn_conv2d_desc *d, int64_t before, const char *label) {
+    const int64_t got = wsum3_runs() - before;
+    const int geometry = g_level == PCNN_ISA_AVX512 && d->kh == 3 && d->kw == 3 && d->stride_h == 1 &&
+                         d->stride_w == 1 && d->dilation_h == 1 && d->dilation_w == 1 && d->pad_top <= 2 &&
+                         d->pad_bottom <= 2 && d->pad_left <= 2 && d->pad_right <= 2;
+    const int want = geometry && ((d->iw > 8 && d->iw <= 32 && d->ow <= 32) || !lanes_expected(d, PCNN_PASS_BWD_WEIGHTS));
+    CHECK(got == want, "%s bwd_weights: 3x3 stride-1 sums ran %lld times, expected %d", label, (long long)got, want);
+    g_wsum3_cases += got;
+    return got > 0;
+}
+
 /* The stride-2 row engine takes a call at the level under test when its geometry covers it and,
  * forward / backward-data (tried first), every weight is finite; backward-weights (tried after
  * the lanes engine) when the lanes engine's frame does not take it. */
@@ -212,9 +238,12 @@ static void run_case(pcnn_conv2d_desc d, int ints, const char *label) {
 
         prefill_nan(x.dw, nw), prefill_nan(r.dw, nw), prefill_nan(x.db, d.oc), prefill_nan(r.db, d.oc);
         before = lanes_runs(), before2 = s2_runs();
+        const int64_t before3 = wsum3_runs();
         CHECK_STATUS(pcnn_conv2d_bwd_weights(&d, x.src, x.dd, x.dw, x.db), PCNN_STATUS_OK);
         check_served(&d, PCNN_PASS_BWD_WEIGHTS, "bwd_weights");
-        check_lanes(&d, PCNN_PASS_BWD_WEIGHTS, before, "bwd_weights", label, check_s2(&d, PCNN_PASS_BWD_WEIGHTS, x.w, before2, "bwd_weights", label));
+        const int wsum3_took = check_wsum3(&d, before3, label);
+        check_lanes(&d, PCNN_PASS_BWD_WEIGHTS, before, "bwd_weights", label,
+                    wsum3_took || check_s2(&d, PCNN_PASS_BWD_WEIGHTS, x.w, before2, "bwd_weights", label));
         CHECK_STATUS(pcnn_conv2d_bwd_weights__scalar(&d, x.src, x.dd, r.dw, r.db), PCNN_STATUS_OK);
         if (ints) {
             CHECK(same_arr(x.dw, r.dw, nw, &at), "%s bwd_w t%d: [%lld] %g vs scalar %g", label, threads, (long long)at, x.dw[at], r.dw[at]);
@@ -449,8 +478,9 @@ int main(void) {
         g_level = levels[i];
         printf("depthwise kernels at level %s\n", g_level == PCNN_ISA_SCALAR ? "none (scalar reference only)" : pcnn_isa_name(g_level));
         if (g_level != PCNN_ISA_SCALAR) CHECK_STATUS(pcnn_set_max_isa(g_level), PCNN_STATUS_OK);
-        g_lanes_cases = 0, g_shift_cases = 0, g_s2_cases = 0;
+        g_lanes_cases = 0, g_shift_cases = 0, g_s2_cases = 0, g_wsum3_cases = 0;
         run_all_cases();
+        if (g_level == PCNN_ISA_AVX512) CHECK(g_wsum3_cases > 50, "3x3 stride-1 sums served only %lld calls", (long long)g_wsum3_cases);
         if (g_level == PCNN_ISA_AVX512) CHECK(g_shift_cases > 100, "shifted columns served only %lld calls", (long long)g_shift_cases);
         if (g_level != PCNN_ISA_SCALAR) CHECK(g_s2_cases > 300, "stride-2 row engine served only %lld calls", (long long)g_s2_cases);
         /* the sweep must have reached the lanes engine (the per-call checks say where) */

@@ -125,5 +125,6 @@ static inline dw_vec dw2_prev(dw_vec cur, dw_vec prev) {
     return _mm256_castsi256_ps(_mm256_alignr_epi8(_mm256_castps_si256(cur), _mm256_castps_si256(t), 12));
 }
 #define DW_S2_RUNS pcnn_conv2d_depthwise_s2_runs__avx2
+#define DW_WSUM3_RUNS pcnn_conv2d_depthwise_wsum3_runs__avx2 /* depthwise-wsum3-simd.h */
 
 #include "kernels/conv2d/depthwise-simd.h"

@@ -135,5 +135,6 @@ static inline dw_vec dw2_prev(dw_vec cur, dw_vec prev) {
     return _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(cur), _mm512_castps_si512(prev), 15));
 }
 #define DW_S2_RUNS pcnn_conv2d_depthwise_s2_runs__avx512
+#define DW_WSUM3_RUNS pcnn_conv2d_depthwise_wsum3_runs__avx512 /* depthwise-wsum3-simd.h */
 
 #include "kernels/conv2d/depthwise-simd.h"

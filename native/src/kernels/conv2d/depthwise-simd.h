@@ -921,6 +921,7 @@ static void dw_bwd_weights_task(void *ctx, int64_t ch) {
 
 #include "kernels/conv2d/depthwise-lanes-simd.h"
 #include "kernels/conv2d/depthwise-s2-simd.h"
+#include "kernels/conv2d/depthwise-wsum3-simd.h"
 
 /* ---- entry points ---- */
 
@@ -968,7 +969,13 @@ PCNN_INTERNAL int32_t DW_BWD_WEIGHTS(const pcnn_conv2d_desc *d, const float *src
         return PCNN_STATUS_UNSUPPORTED;
     }
     dw_job j = {d, src, diff_dst, NULL, NULL, diff_weights, diff_bias, 0};
+    if (dw_wsum3_bwd_weights(&j, 0)) { /* 3x3 stride 1, narrow rows: shifted diff_dst sums */
+        return dw_status(&j);
+    }
     if (dw_lanes_bwd_weights(&j)) {
+        return dw_status(&j);
+    }
+    if (dw_wsum3_bwd_weights(&j, 1)) { /* 3x3 stride 1 beyond the lanes engine's frame */
         return dw_status(&j);
     }
     if (dw2_bwd_weights(&j)) { /* stride 2 beyond the lanes engine's frame: the row engine */
