@@ -38,7 +38,7 @@ static int dw_wsum3_geometry(const pcnn_conv2d_desc *d) {
 
 /* dY row y of a chunk: its three column shifts times the input rows y + ky - pt (CHECKED:
  * skip rows outside the input; else all three are inside). */
-static inline __attribute__((always_inline)) void
+DW_AI void
 dw_wsum3_row(const pcnn_conv2d_desc *d, const float *src, const float *dy, int64_t x0, int64_t y,
              const int NB, const int PL, const int CHECKED, const dw_mask *min, const dw_mask (*mdy)[2],
              dw_vec (*acc)[2], dw_vec *accb) {
@@ -81,7 +81,7 @@ static int dw_wsum3_fits(const pcnn_conv2d_desc *d) {
 
 /* One image's plane of channel ch, input columns [x0, x0 + NB*VL), into acc_io[tap][b]. The
  * accumulators are copied into locals so they stay in registers over the row loop. */
-static inline __attribute__((always_inline)) void
+DW_AI void
 dw_wsum3_chunk(const pcnn_conv2d_desc *d, const float *src, const float *dy, int64_t x0, const int NB,
                const int PL, dw_vec (*acc_io)[2], dw_vec *accb_io) {
     const int64_t iw = d->iw, oh = d->oh, ow = d->ow;
@@ -132,7 +132,7 @@ dw_wsum3_chunk(const pcnn_conv2d_desc *d, const float *src, const float *dy, int
  * exact zeros with finite dY). Per dY row: 2 + 2 loads, 6 shifts, 9 * NB FMAs; the masked,
  * line-splitting loads of the general chunk (12 per row) measured the bottleneck there.
  * Bias: every dY column of the row, once. */
-static inline __attribute__((always_inline)) void
+DW_AI void
 dw_wsum3_plane_shift(const pcnn_conv2d_desc *d, const float *src, const float *dy, const int NB, const int PL,
                      dw_vec (*acc_io)[2], dw_vec *accb_io) {
     const int64_t ih = d->ih, iw = d->iw, oh = d->oh, ow = d->ow, pt = d->pad_top;
@@ -188,9 +188,8 @@ dw_wsum3_plane_shift(const pcnn_conv2d_desc *d, const float *src, const float *d
 #endif
 
 /* One image's plane: column chunks of two vectors, the last one of one or two. */
-static inline __attribute__((always_inline)) void dw_wsum3_plane(const pcnn_conv2d_desc *d, const float *src,
-                                                                 const float *dy, const int PL,
-                                                                 dw_vec (*acc)[2], dw_vec *accb) {
+DW_AI void dw_wsum3_plane(const pcnn_conv2d_desc *d, const float *src, const float *dy, const int PL,
+                          dw_vec (*acc)[2], dw_vec *accb) {
     int64_t x0 = 0;
     for (; x0 + 2 * VL <= d->iw; x0 += 2 * VL) {
         dw_wsum3_chunk(d, src, dy, x0, 2, PL, acc, accb);
