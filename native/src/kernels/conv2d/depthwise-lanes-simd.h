@@ -417,7 +417,7 @@ static int dw_lanes_setup(dw_lanes_job *lj, dw_job *j, int32_t pass) {
     return pcnn_depthwise_lanes_frame(j->d, pass, VL, &lj->f);
 }
 
-static int dw_lanes_fwd(dw_job *j) {
+PCNN_INTERNAL int dw_lanes_fwd(dw_job *j) {
     dw_lanes_job lj;
     if (!dw_lanes_setup(&lj, j, PCNN_PASS_FWD)) {
         return 0;
@@ -430,7 +430,7 @@ static int dw_lanes_fwd(dw_job *j) {
     return 1;
 }
 
-static int dw_lanes_bwd_weights(dw_job *j) {
+PCNN_INTERNAL int dw_lanes_bwd_weights(dw_job *j) {
     dw_lanes_job lj;
     if (!dw_lanes_setup(&lj, j, PCNN_PASS_BWD_WEIGHTS)) {
         return 0;
@@ -442,7 +442,7 @@ static int dw_lanes_bwd_weights(dw_job *j) {
     return 1;
 }
 
-static int dw_lanes_bwd_data(dw_job *j) {
+PCNN_INTERNAL int dw_lanes_bwd_data(dw_job *j) {
     dw_lanes_job lj;
     if (!dw_lanes_setup(&lj, j, PCNN_PASS_BWD_DATA)) {
         return 0;

@@ -500,7 +500,7 @@ static int dw2_weights_finite(const pcnn_conv2d_desc *d, const float *w) {
     return finite;
 }
 
-static int dw2_fwd(dw_job *j) {
+PCNN_INTERNAL int dw2_fwd(dw_job *j) {
     const pcnn_conv2d_desc *d = j->d;
     if (!pcnn_dw_s2_geometry(d, PCNN_PASS_FWD, VL) || !dw2_weights_finite(d, j->w)) {
         return 0;
@@ -511,7 +511,7 @@ static int dw2_fwd(dw_job *j) {
     return 1;
 }
 
-static int dw2_bwd_data(dw_job *j) {
+PCNN_INTERNAL int dw2_bwd_data(dw_job *j) {
     const pcnn_conv2d_desc *d = j->d;
     if (!pcnn_dw_s2_geometry(d, PCNN_PASS_BWD_DATA, VL) || !dw2_weights_finite(d, j->w)) {
         return 0;
@@ -522,7 +522,7 @@ static int dw2_bwd_data(dw_job *j) {
     return 1;
 }
 
-static int dw2_bwd_weights(dw_job *j) {
+PCNN_INTERNAL int dw2_bwd_weights(dw_job *j) {
     const pcnn_conv2d_desc *d = j->d;
     if (!pcnn_dw_s2_geometry(d, PCNN_PASS_BWD_WEIGHTS, VL)) {
         return 0;

@@ -1,7 +1,12 @@
 /*
- * Depthwise conv2d (groups == c == oc), AVX-512 / AVX2 template: included once by
- * depthwise-avx512.c (PCNN_DW_AVX512) and once by depthwise-avx2.c (PCNN_DW_AVX2), which
- * supply the vector primitives (dw_* below). Geometry and AUTO rule: depthwise-scalar.c.
+ * Depthwise conv2d (groups == c == oc), AVX-512 / AVX2 template: the shared core of every
+ * depthwise translation unit, after the ISA's vector primitives (depthwise-vec-avx512.h /
+ * depthwise-vec-avx2.h: dw_* below). Geometry and AUTO rule: depthwise-scalar.c.
+ *
+ * Files: this core (grid, column masks, gather / row-reuse / weight-sum templates, dw_job); the
+ * plane engine's tasks and the entry points (depthwise-plane-simd.h, in depthwise-<isa>.c); one
+ * translation unit per other engine (depthwise-plane-bww-<isa>.c, -lanes-, -s2-, -wsum3-), declared at the
+ * end of this file.
  *
  * Two engines. The channels-in-lanes engine (depthwise-lanes-simd.h, included below) is tried
  * first: it takes backward-weights, and forward / backward-data with a stride of 2, when its
@@ -54,7 +59,7 @@
 #include "core/scratch.h"
 
 #if !defined(PCNN_DW_AVX512) && !defined(PCNN_DW_AVX2)
-#error "include depthwise-simd.h from depthwise-avx512.c or depthwise-avx2.c"
+#error "include depthwise-vec-avx512.h or depthwise-vec-avx2.h before depthwise-simd.h"
 #endif
 
 #define NB_MAX 4     /* column blocks of VL per chunk */
@@ -90,7 +95,7 @@ static inline const float *dw_at(const float *p, int64_t off) {
 }
 
 /* Output rows [*ya, *yb) read every tap row inside the input. */
-static void dw_interior_rows(const dw_grid *g, int64_t *ya, int64_t *yb) {
+static inline void dw_interior_rows(const dw_grid *g, int64_t *ya, int64_t *yb) {
     int64_t lo = 0, hi = g->oh;
     for (int64_t ky = 0; ky < g->nky; ky++) {
         /* y*ry + dy >= 0  and  y*ry + dy <= rows - 1 */
@@ -115,7 +120,7 @@ typedef struct {
     int nb;
 } dw_cols;
 
-static void dw_plan_cols(const dw_grid *g, int64_t x0, dw_cols *c) {
+static inline void dw_plan_cols(const dw_grid *g, int64_t x0, dw_cols *c) {
     c->nb = 0;
     for (int b = 0; b < NB_MAX && x0 + b * VL < g->ow; b++) {
         const int64_t nl = g->ow - x0 - b * VL < VL ? g->ow - x0 - b * VL : VL;
@@ -396,7 +401,7 @@ DW_AI void dw_reuse_plane(const dw_grid *g, const int KY, const int KX, const in
 }
 
 /* Tap rows at dy[0], dy[0] + 1, ... (dilation 1): the row-reuse shapes */
-static int dw_consecutive_rows(const dw_grid *g) {
+static inline int dw_consecutive_rows(const dw_grid *g) {
     for (int64_t ky = 1; ky < g->nky; ky++) {
         if (g->dy[ky] != g->dy[0] + ky) {
             return 0;
@@ -452,7 +457,7 @@ DW_AI void dw_gather_plane_k(const dw_grid *g, const int64_t KY, const int64_t K
         dw_gather_plane_k(g, g->nky, g->nkx, EXACT);                             \
     }
 
-static int dw_weights_finite(const dw_grid *g) {
+static inline int dw_weights_finite(const dw_grid *g) {
     for (int64_t t = 0; t < g->nky * g->nkx; t++) {
         if (!isfinite(g->w[t])) {
             return 0;
@@ -462,7 +467,7 @@ static int dw_weights_finite(const dw_grid *g) {
 }
 
 /* One output plane. */
-static void dw_gather_plane(const dw_grid *g) {
+static inline void dw_gather_plane(const dw_grid *g) {
     if (DW_FREE_MASKED_FMA || !dw_weights_finite(g)) {
         DW_GATHER_SIZES(1)
     } else {
@@ -652,7 +657,7 @@ DW_AI void dw_wsum_reuse_plane(const dw_grid *g, dw_vec *acc, dw_vec *accb, cons
     }
 }
 
-static void dw_wsum_plane(const dw_grid *g, dw_vec *acc, dw_vec *accb, int exact) {
+static inline void dw_wsum_plane(const dw_grid *g, dw_vec *acc, dw_vec *accb, int exact) {
     const int reuse = g->nky == 3 && g->nkx == 3 && dw_consecutive_rows(g);
     if (reuse && g->ry == 1) {
         if (g->sx == 2) {
@@ -682,12 +687,12 @@ static void dw_wsum_plane(const dw_grid *g, dw_vec *acc, dw_vec *accb, int exact
 /* ---- stride-2 columns: even / odd column planes ---- */
 
 /* Scratch plane row stride: the even half rounded up to whole vectors (full loads stay in the row). */
-static int64_t dw_half_stride(int64_t w) {
+static inline int64_t dw_half_stride(int64_t w) {
     return ((w + 1) / 2 + VL - 1) / VL * VL;
 }
 
 /* src plane (rows x w) -> E (columns 0, 2, 4, ...) and O (1, 3, ...), row stride rs. */
-static void dw_deinterleave(const float *src, int64_t rows, int64_t w, float *E, float *O, int64_t rs) {
+static inline void dw_deinterleave(const float *src, int64_t rows, int64_t w, float *E, float *O, int64_t rs) {
     for (int64_t y = 0; y < rows; y++) {
         const float *row = src + y * w;
         for (int64_t j = 0; j < (w + 1) / 2; j += VL) {
@@ -702,7 +707,7 @@ static void dw_deinterleave(const float *src, int64_t rows, int64_t w, float *E,
 }
 
 /* The inverse: E, O (row stride rs) -> dst plane (rows x w). */
-static void dw_interleave(const float *E, const float *O, int64_t rs, int64_t rows, int64_t w, float *dst) {
+static inline void dw_interleave(const float *E, const float *O, int64_t rs, int64_t rows, int64_t w, float *dst) {
     for (int64_t y = 0; y < rows; y++) {
         float *row = dst + y * w;
         for (int64_t j = 0; j < (w + 1) / 2; j += VL) {
@@ -732,7 +737,7 @@ typedef struct {
 
 /* The forward grid of one src plane (stride-2 columns: split into scratch first; 0 when out
  * of memory). w may be NULL (backward-weights: no weights). */
-static int dw_forward_grid(const pcnn_conv2d_desc *d, const float *src_plane, const float *w,
+static inline int dw_forward_grid(const pcnn_conv2d_desc *d, const float *src_plane, const float *w,
                            dw_grid *g) {
     const float *E = src_plane, *O = NULL;
     int64_t rs = d->iw;
@@ -772,7 +777,7 @@ static int dw_forward_grid(const pcnn_conv2d_desc *d, const float *src_plane, co
 
 /* Planes are small and streamed once: ask for the next plane while this one computes (out of
  * cache, the loads otherwise wait for memory; measured 2x). */
-static void dw_prefetch(const float *p, int64_t len, int for_write) {
+static inline void dw_prefetch(const float *p, int64_t len, int for_write) {
     const char *a = (const char *)p;
     for (int64_t o = 0; o < len * (int64_t)sizeof(float); o += 64) {
         if (for_write) {
@@ -787,7 +792,7 @@ static void dw_prefetch(const float *p, int64_t len, int for_write) {
  * process A/B, 1 thread, AVX-512, 3x3: 8x256x28x28 forward / backward-data 0.91x / 0.90x the
  * time without it, 8x128x56x56 0.78x, 2x32x112x112 0.91x, 1x32x224x224 stride 2 0.96x / 0.90x,
  * 8x512x14x14 1.00-1.03x): the stores' line fills keep up, the prefetches take load slots. */
-static void dw_prefetch_next(const float *in, int64_t in_len, const float *out, int64_t out_len,
+static inline void dw_prefetch_next(const float *in, int64_t in_len, const float *out, int64_t out_len,
                              int64_t plane, int64_t planes) {
     (void)out, (void)out_len;
     if (plane + 1 < planes) {
@@ -795,195 +800,36 @@ static void dw_prefetch_next(const float *in, int64_t in_len, const float *out, 
     }
 }
 
-static void dw_fwd_task(void *ctx, int64_t plane) {
-    dw_job *j = ctx;
-    const pcnn_conv2d_desc *d = j->d;
-    const int64_t ch = plane % d->c;
-    dw_prefetch_next(j->in, d->ih * d->iw, j->out, d->oh * d->ow, plane, d->n * d->c);
-    dw_grid g;
-    if (!dw_forward_grid(d, j->in + plane * d->ih * d->iw, j->w + ch * d->kh * d->kw, &g)) {
-        __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
-        return;
-    }
-    g.out = j->out + plane * d->oh * d->ow;
-    g.ors = d->ow, g.oh = d->oh, g.ow = d->ow;
-    g.has_bias = j->bias != NULL;
-    g.bias = g.has_bias ? j->bias[ch] : 0.0f;
-    dw_gather_plane(&g);
-}
+/* ---- engines ----
+ * Each engine is compiled in its own translation unit (depthwise-<engine>-<isa>.c: this header,
+ * then the engine's), so that they build in parallel. The names below are the ISA's (DW_ENGINE
+ * in depthwise-vec-<isa>.h); the engine headers and the entry points use the short ones.
+ * Plane engine (depthwise-plane-simd.h, depthwise-plane-bww-simd.h): the tasks the other engines
+ * hand non-finite blocks to. */
+#define dw_fwd_task DW_ENGINE(dw_fwd_task)
+#define dw_bwd_data_task DW_ENGINE(dw_bwd_data_task)
+#define dw_bwd_weights_task DW_ENGINE(dw_bwd_weights_task)
+#define dw_bwd_weights_sums DW_ENGINE(dw_bwd_weights_sums)
+PCNN_INTERNAL void dw_fwd_task(void *ctx, int64_t plane);
+PCNN_INTERNAL void dw_bwd_data_task(void *ctx, int64_t plane);
+PCNN_INTERNAL void dw_bwd_weights_task(void *ctx, int64_t ch);
+/* channel ch summed over every image (exact: padded lanes skipped); 0 when out of memory */
+PCNN_INTERNAL int dw_bwd_weights_sums(dw_job *j, int64_t ch, int exact, dw_vec *acc, dw_vec *accb);
 
-/* diff_src row sy*j + py, column sx*i + px: the taps whose offsets divide by the stride */
-static void dw_bwd_data_task(void *ctx, int64_t plane) {
-    dw_job *j = ctx;
-    const pcnn_conv2d_desc *d = j->d;
-    const int64_t ch = plane % d->c, sy = d->stride_h, sx = d->stride_w;
-    const float *dd = j->in + plane * d->oh * d->ow, *w = j->w + ch * d->kh * d->kw;
-    dw_prefetch_next(j->in, d->oh * d->ow, j->out, d->ih * d->iw, plane, d->n * d->c);
-    float *ds = j->out + plane * d->ih * d->iw, *half[2] = {NULL, NULL};
-    int64_t hrs = 0;
-    if (sx == 2) {
-        hrs = dw_half_stride(d->iw);
-        float *s = pcnn_scratch_get(PCNN_SCRATCH_DEPTHWISE, sizeof(float) * (size_t)(2 * d->ih * hrs));
-        if (s == NULL) {
-            __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
-            return;
-        }
-        half[0] = s, half[1] = s + d->ih * hrs;
-    }
-    for (int64_t py = 0; py < sy && py < d->ih; py++) {
-        for (int64_t px = 0; px < sx && px < d->iw; px++) {
-            dw_grid g;
-            int64_t kys[DW_MAX_K], kxs[DW_MAX_K];
-            g.nky = 0, g.nkx = 0, g.ry = 1, g.rs = d->ow, g.rows = d->oh, g.sx = 1;
-            for (int64_t ky = d->kh - 1; ky >= 0; ky--) { /* dy ascending, as the row reuse wants */
-                const int64_t vy = py + d->pad_top - ky * d->dilation_h;
-                if (vy % sy == 0) {
-                    kys[g.nky] = ky, g.dy[g.nky++] = vy / sy;
-                }
-            }
-            for (int64_t kx = 0; kx < d->kw; kx++) {
-                const int64_t vx = px + d->pad_left - kx * d->dilation_w;
-                if (vx % sx == 0) {
-                    kxs[g.nkx] = kx, g.plane[g.nkx] = dd, g.cols[g.nkx] = d->ow, g.dx[g.nkx++] = vx / sx;
-                }
-            }
-            for (int64_t a = 0; a < g.nky; a++) {
-                for (int64_t b = 0; b < g.nkx; b++) {
-                    g.w[a * g.nkx + b] = w[kys[a] * d->kw + kxs[b]];
-                }
-            }
-            g.oh = (d->ih - py + sy - 1) / sy;
-            g.ow = (d->iw - px + sx - 1) / sx;
-            g.has_bias = 0, g.bias = 0.0f;
-            if (sx == 1) {
-                g.out = ds + py * d->iw, g.ors = sy * d->iw;
-            } else {
-                g.out = half[px] + py * hrs, g.ors = sy * hrs;
-            }
-            dw_gather_plane(&g);
-        }
-    }
-    if (sx == 2) {
-        dw_interleave(half[0], half[1], hrs, d->ih, d->iw, ds);
-    }
-}
-
-/* Sums channel ch over every image (EXACT: padded lanes skipped by masked FMAs); 0 when out of memory. */
-static int dw_bwd_weights_sums(dw_job *j, int64_t ch, int exact, dw_vec *acc, dw_vec *accb) {
-    const pcnn_conv2d_desc *d = j->d;
-    for (int64_t t = 0; t < d->kh * d->kw; t++) {
-        acc[t] = dw_zero();
-    }
-    *accb = dw_zero();
-    for (int64_t n = 0; n < d->n; n++) {
-        const int64_t plane = n * d->c + ch;
-        if (n + 1 < d->n) {
-            dw_prefetch(j->in + (plane + d->c) * d->ih * d->iw, d->ih * d->iw, 0);
-            dw_prefetch(j->in2 + (plane + d->c) * d->oh * d->ow, d->oh * d->ow, 0);
-        }
-        dw_grid g;
-        if (!dw_forward_grid(d, j->in + plane * d->ih * d->iw, NULL, &g)) {
-            return 0;
-        }
-        g.out = (float *)(uintptr_t)(j->in2 + plane * d->oh * d->ow);
-        g.ors = d->ow, g.oh = d->oh, g.ow = d->ow;
-        dw_wsum_plane(&g, acc, accb, exact);
-    }
-    return 1;
-}
-
-static void dw_bwd_weights_task(void *ctx, int64_t ch) {
-    dw_job *j = ctx;
-    const int64_t k = j->d->kh * j->d->kw;
-    dw_vec acc[PCNN_DW_MAX_TAPS], accb;
-    if (!dw_bwd_weights_sums(j, ch, DW_FREE_MASKED_FMA, acc, &accb)) {
-        __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
-        return;
-    }
-    if (!DW_FREE_MASKED_FMA) {
-        /* a non-finite diff_dst may have met a padded lane (0 * Inf): sum again, skipping them */
-        int finite = 1;
-        for (int64_t t = 0; t < k; t++) {
-            finite &= dw_all_finite(acc[t]);
-        }
-        if (!finite && !dw_bwd_weights_sums(j, ch, 1, acc, &accb)) {
-            __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
-            return;
-        }
-    }
-    for (int64_t t = 0; t < k; t++) {
-        j->out[ch * k + t] = dw_hsum(acc[t]);
-    }
-    if (j->out2 != NULL) {
-        j->out2[ch] = dw_hsum(accb);
-    }
-}
-
-#include "kernels/conv2d/depthwise-lanes-simd.h"
-#include "kernels/conv2d/depthwise-s2-simd.h"
-#include "kernels/conv2d/depthwise-wsum3-simd.h"
-
-/* ---- entry points ---- */
-
-static int32_t dw_status(const dw_job *j) {
-    return __atomic_load_n(&j->failed, __ATOMIC_RELAXED) ? PCNN_STATUS_OUT_OF_MEMORY : PCNN_STATUS_OK;
-}
-
-PCNN_INTERNAL int32_t DW_FWD(const pcnn_conv2d_desc *d, const float *src, const float *weights,
-                             const float *bias, float *dst) {
-    if (!pcnn_depthwise_supports(d, PCNN_PASS_FWD)) {
-        return PCNN_STATUS_UNSUPPORTED;
-    }
-    dw_job j = {d, src, NULL, weights, bias, dst, NULL, 0};
-    if (dw2_fwd(&j)) { /* stride 2: the row engine (depthwise-s2-simd.h) */
-        return dw_status(&j);
-    }
-    if (dw_lanes_fwd(&j)) {
-        return dw_status(&j);
-    }
-    const int64_t planes = d->n * d->c;
-    pcnn_parallel_for_work(planes, planes * (d->ih * d->iw + d->oh * d->ow * d->kh * d->kw), dw_fwd_task, &j);
-    return dw_status(&j);
-}
-
-PCNN_INTERNAL int32_t DW_BWD_DATA(const pcnn_conv2d_desc *d, const float *diff_dst, const float *weights,
-                                  float *diff_src) {
-    if (!pcnn_depthwise_supports(d, PCNN_PASS_BWD_DATA)) {
-        return PCNN_STATUS_UNSUPPORTED;
-    }
-    dw_job j = {d, diff_dst, NULL, weights, NULL, diff_src, NULL, 0};
-    if (dw2_bwd_data(&j)) { /* stride 2: the row engine (depthwise-s2-simd.h) */
-        return dw_status(&j);
-    }
-    if (dw_lanes_bwd_data(&j)) {
-        return dw_status(&j);
-    }
-    const int64_t planes = d->n * d->c;
-    pcnn_parallel_for_work(planes, planes * (d->ih * d->iw + d->oh * d->ow * d->kh * d->kw), dw_bwd_data_task, &j);
-    return dw_status(&j);
-}
-
-PCNN_INTERNAL int32_t DW_BWD_WEIGHTS(const pcnn_conv2d_desc *d, const float *src, const float *diff_dst,
-                                     float *diff_weights, float *diff_bias) {
-    if (!pcnn_depthwise_supports(d, PCNN_PASS_BWD_WEIGHTS)) {
-        return PCNN_STATUS_UNSUPPORTED;
-    }
-    dw_job j = {d, src, diff_dst, NULL, NULL, diff_weights, diff_bias, 0};
-    if (dw_wsum3_bwd_weights(&j, 0)) { /* 3x3 stride 1, narrow rows: shifted diff_dst sums */
-        return dw_status(&j);
-    }
-    if (dw_lanes_bwd_weights(&j)) {
-        return dw_status(&j);
-    }
-    if (dw_wsum3_bwd_weights(&j, 1)) { /* 3x3 stride 1 beyond the lanes engine's frame */
-        return dw_status(&j);
-    }
-    if (dw2_bwd_weights(&j)) { /* stride 2 beyond the lanes engine's frame: the row engine */
-        return dw_status(&j);
-    }
-    pcnn_parallel_for_work(d->c, d->n * d->c * (d->ih * d->iw + d->oh * d->ow * d->kh * d->kw),
-                           dw_bwd_weights_task, &j);
-    return dw_status(&j);
-}
+/* Each engine serves the call (1; failures in j->failed) or declines it (0). */
+#define dw_lanes_fwd DW_ENGINE(dw_lanes_fwd)                 /* depthwise-lanes-simd.h */
+#define dw_lanes_bwd_data DW_ENGINE(dw_lanes_bwd_data)
+#define dw_lanes_bwd_weights DW_ENGINE(dw_lanes_bwd_weights)
+#define dw2_fwd DW_ENGINE(dw2_fwd)                           /* depthwise-s2-simd.h */
+#define dw2_bwd_data DW_ENGINE(dw2_bwd_data)
+#define dw2_bwd_weights DW_ENGINE(dw2_bwd_weights)
+#define dw_wsum3_bwd_weights DW_ENGINE(dw_wsum3_bwd_weights) /* depthwise-wsum3-simd.h */
+PCNN_INTERNAL int dw_lanes_fwd(dw_job *j);
+PCNN_INTERNAL int dw_lanes_bwd_data(dw_job *j);
+PCNN_INTERNAL int dw_lanes_bwd_weights(dw_job *j);
+PCNN_INTERNAL int dw2_fwd(dw_job *j);
+PCNN_INTERNAL int dw2_bwd_data(dw_job *j);
+PCNN_INTERNAL int dw2_bwd_weights(dw_job *j);
+PCNN_INTERNAL int dw_wsum3_bwd_weights(dw_job *j, int any_width);
 
 #endif /* PCNN_DEPTHWISE_SIMD_H */

@@ -287,7 +287,7 @@ static void dw_wsum3_task(void *ctx, int64_t ch) {
  * 620-630 -> 360-380 us, 14x14 planes 240-320 -> 160 us (1 thread, same-run A/B, 2026-12-05). Wider rows only after the lanes engine declined (any_width): its frame beat
  * the general chunk on 56x56 (1230-1480 vs 2460-2630 us), the plane engine lost to it on 112x112
  * (800-1220 vs 550-590 us). */
-static int dw_wsum3_bwd_weights(dw_job *j, int any_width) {
+PCNN_INTERNAL int dw_wsum3_bwd_weights(dw_job *j, int any_width) {
     const pcnn_conv2d_desc *d = j->d;
     if (!DW_SHIFT || !dw_wsum3_geometry(d) || (!any_width && !dw_wsum3_fits(d))) {
         return 0;
