@@ -31,11 +31,11 @@ class DilatedWinogradTest {
         assumeFrameLevel();
         try (Conv2d conv = Conv2d.builder(128, 128, 3, 3).padding(2).dilation(2, 2).backend(Backend.checked()).seed(7)
                 .build();
-             Tensor x = Tensor.of(random(new SplittableRandom(5), G.srcShape()), G.srcShape())) {
+             Tensor x = Tensor.of(TestArrays.uniform(new SplittableRandom(5), G.srcShape()), G.srcShape())) {
             Tensor y = conv.forward(x);
             assertThat(NativeBackend.lastAlgorithm()).isEqualTo(ConvAlgorithm.WINOGRAD);
             assertThat(NativeBackend.lastKernel()).startsWith("winograd/avx");
-            try (Tensor dy = Tensor.of(random(new SplittableRandom(6), y.shape()), y.shape())) {
+            try (Tensor dy = Tensor.of(TestArrays.uniform(new SplittableRandom(6), y.shape()), y.shape())) {
                 conv.backward(dy); // backward-data (Winograd frame) and weights, both checked
             }
         }
@@ -78,9 +78,9 @@ class DilatedWinogradTest {
         Backend nat = Backend.nativeBackend();
         SplittableRandom r = new SplittableRandom(bwd ? 31 : 30);
         long[] inShape = bwd ? g.dstShape() : g.srcShape();
-        float[] in = random(r, inShape);
-        float[] w = random(r, g.weightsShape());
-        float[] b = bwd ? null : random(r, g.biasShape());
+        float[] in = TestArrays.uniform(r, inShape);
+        float[] w = TestArrays.uniform(r, g.weightsShape());
+        float[] b = bwd ? null : TestArrays.uniform(r, g.biasShape());
         try (Tensor tin = Tensor.of(in, inShape); Tensor tw = Tensor.of(w, g.weightsShape());
              Tensor tb = b == null ? null : Tensor.of(b, g.biasShape());
              Tensor out = Tensor.zeros(bwd ? g.srcShape() : g.dstShape())) {
@@ -88,12 +88,12 @@ class DilatedWinogradTest {
             double[] s;
             if (bwd) {
                 nat.conv2dBackwardData(g, algorithm, tin, tw, out);
-                ReferenceKernels.conv2dBackwardData(g, toDouble(in), toDouble(w), exact);
-                s = Tolerance.winogradAbsBound(g, true, toDouble(in), toDouble(w), null);
+                ReferenceKernels.conv2dBackwardData(g, TestArrays.toDouble(in), TestArrays.toDouble(w), exact);
+                s = Tolerance.winogradAbsBound(g, true, TestArrays.toDouble(in), TestArrays.toDouble(w), null);
             } else {
                 nat.conv2dForward(g, algorithm, tin, tw, tb, out);
-                ReferenceKernels.conv2dForward(g, toDouble(in), toDouble(w), toDouble(b), exact);
-                s = Tolerance.winogradAbsBound(g, false, toDouble(in), toDouble(w), toDouble(b));
+                ReferenceKernels.conv2dForward(g, TestArrays.toDouble(in), TestArrays.toDouble(w), TestArrays.toDouble(b), exact);
+                s = Tolerance.winogradAbsBound(g, false, TestArrays.toDouble(in), TestArrays.toDouble(w), TestArrays.toDouble(b));
             }
             String where = (bwd ? "bwd_data " : "fwd ") + g;
             assertThat(NativeBackend.lastKernel()).as(where).isEqualTo("winograd/" + isa.id());
@@ -116,26 +116,4 @@ class DilatedWinogradTest {
         }
     }
 
-    private static float[] random(SplittableRandom r, long[] shape) {
-        long n = 1;
-        for (long d : shape) {
-            n *= d;
-        }
-        float[] a = new float[(int) n];
-        for (int i = 0; i < a.length; i++) {
-            a[i] = (float) r.nextDouble(-1, 1);
-        }
-        return a;
-    }
-
-    private static double[] toDouble(float[] a) {
-        if (a == null) {
-            return null;
-        }
-        double[] d = new double[a.length];
-        for (int i = 0; i < a.length; i++) {
-            d[i] = a[i];
-        }
-        return d;
-    }
 }

@@ -30,27 +30,15 @@ class PointwiseAlgorithmTest {
 
     @Test
     void explicitPointwiseEqualsDirectOnIntegerDataAtEveryIsaLevel() {
-        Isa before = PanamaCnn.activeIsa();
-        int levels = 0;
-        try {
-            for (Isa isa : Isa.values()) {
-                if (isa.level() > PanamaCnn.detectedIsa().level()) {
-                    break;
-                }
-                PanamaCnn.setMaxIsa(isa);
-                if (PanamaCnn.activeIsa() != isa) {
-                    continue; // another architecture's level
-                }
-                levels++;
-                for (long[] v : SHAPES) {
-                    Conv2dGeometry g = Conv2dGeometry.of(v[0], v[1], v[2], v[3], v[4], 1, 1, v[5], v[6], 0, 0, 0, 0,
-                            1, 1, v[7]);
-                    compare(g, isa, levels * 100 + v[1]);
-                }
+        int[] level = {0};
+        int levels = TestArrays.atEveryIsaLevel(isa -> {
+            level[0]++;
+            for (long[] v : SHAPES) {
+                Conv2dGeometry g = Conv2dGeometry.of(v[0], v[1], v[2], v[3], v[4], 1, 1, v[5], v[6], 0, 0, 0, 0,
+                        1, 1, v[7]);
+                compare(g, isa, level[0] * 100 + v[1]);
             }
-        } finally {
-            PanamaCnn.setMaxIsa(before);
-        }
+        });
         assertThat(levels).isGreaterThanOrEqualTo(1);
     }
 
@@ -117,10 +105,10 @@ class PointwiseAlgorithmTest {
     void aPointwiseLayerPassesTheCheckedBackend() {
         try (Conv2d conv = Conv2d.builder(16, 12, 1, 1).stride(2).algorithm(ConvAlgorithm.POINTWISE)
                 .backend(Backend.checked()).seed(3).build();
-             Tensor x = Tensor.of(random(new SplittableRandom(5), new long[] {2, 16, 11, 9}), 2, 16, 11, 9)) {
+             Tensor x = Tensor.of(TestArrays.uniform(new SplittableRandom(5), new long[] {2, 16, 11, 9}), 2, 16, 11, 9)) {
             Tensor y = conv.forward(x);
             assertThat(NativeBackend.lastAlgorithm()).isEqualTo(ConvAlgorithm.POINTWISE);
-            try (Tensor dy = Tensor.of(random(new SplittableRandom(6), y.shape()), y.shape())) {
+            try (Tensor dy = Tensor.of(TestArrays.uniform(new SplittableRandom(6), y.shape()), y.shape())) {
                 conv.backward(dy);
             }
         }
@@ -135,9 +123,9 @@ class PointwiseAlgorithmTest {
     void backwardWeightsAfterAnotherLayersPointwiseRequestUsesItsOwnAlgorithm() {
         try (Conv2d a = Conv2d.builder(3, 16, 3, 3).padding(1).seed(1).build();
              Conv2d b = Conv2d.builder(16, 8, 1, 1).stride(2).algorithm(ConvAlgorithm.POINTWISE).seed(2).build();
-             Tensor x = Tensor.of(random(new SplittableRandom(7), new long[] {2, 3, 9, 9}), 2, 3, 9, 9)) {
+             Tensor x = Tensor.of(TestArrays.uniform(new SplittableRandom(7), new long[] {2, 3, 9, 9}), 2, 3, 9, 9)) {
             Tensor y = b.forward(a.forward(x));
-            try (Tensor dy = Tensor.of(random(new SplittableRandom(8), y.shape()), y.shape())) {
+            try (Tensor dy = Tensor.of(TestArrays.uniform(new SplittableRandom(8), y.shape()), y.shape())) {
                 Tensor dh = b.backward(dy);
                 assertThat(NativeBackend.lastAlgorithm()).isEqualTo(ConvAlgorithm.POINTWISE);
                 a.backward(dh);
@@ -147,26 +135,11 @@ class PointwiseAlgorithmTest {
     }
 
     private static float[] ints(SplittableRandom r, long[] shape) {
-        float[] a = new float[(int) count(shape)];
+        float[] a = new float[(int) TestArrays.count(shape)];
         for (int i = 0; i < a.length; i++) {
             a[i] = r.nextInt(-4, 5);
         }
         return a;
     }
 
-    private static float[] random(SplittableRandom r, long[] shape) {
-        float[] a = new float[(int) count(shape)];
-        for (int i = 0; i < a.length; i++) {
-            a[i] = (float) r.nextDouble(-1, 1);
-        }
-        return a;
-    }
-
-    private static long count(long[] shape) {
-        long n = 1;
-        for (long d : shape) {
-            n *= d;
-        }
-        return n;
-    }
 }

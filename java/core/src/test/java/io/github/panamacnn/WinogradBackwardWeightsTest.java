@@ -33,41 +33,27 @@ class WinogradBackwardWeightsTest {
     @Test
     void nativeWinogradWeightGradientIsWithinItsBoundAtEveryIsaLevel() {
         List<String> failures = new ArrayList<>();
-        int compared = 0;
-        int levels = 0;
-        Isa before = PanamaCnn.activeIsa();
-        try {
-            for (Isa isa : Isa.values()) {
-                if (isa.level() > PanamaCnn.detectedIsa().level()) {
-                    break;
+        int[] compared = {0};
+        int levels = TestArrays.atEveryIsaLevel(isa -> {
+            for (long[] v : SHAPES) {
+                Conv2dGeometry g = Conv2dGeometry.of(v[0], v[1], v[2], v[3], v[4], 3, 3, 1, 1, v[5], v[6], v[7],
+                        v[8], 1, 1, v[9]);
+                String msg = compare(g, isa, 41 + compared[0]);
+                if (msg != null) {
+                    failures.add(msg);
                 }
-                PanamaCnn.setMaxIsa(isa);
-                if (PanamaCnn.activeIsa() != isa) {
-                    continue;
-                }
-                levels++;
-                for (long[] v : SHAPES) {
-                    Conv2dGeometry g = Conv2dGeometry.of(v[0], v[1], v[2], v[3], v[4], 3, 3, 1, 1, v[5], v[6], v[7],
-                            v[8], 1, 1, v[9]);
-                    String msg = compare(g, isa, 41 + compared);
-                    if (msg != null) {
-                        failures.add(msg);
-                    }
-                    compared++;
-                }
+                compared[0]++;
             }
-        } finally {
-            PanamaCnn.setMaxIsa(before);
-        }
+        });
         assertThat(failures).isEmpty();
         assertThat(levels).isGreaterThanOrEqualTo(1);
-        assertThat(compared).isEqualTo(SHAPES.length * levels);
+        assertThat(compared[0]).isEqualTo(SHAPES.length * levels);
     }
 
     private String compare(Conv2dGeometry g, Isa isa, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
-        float[] x = random(r, g.srcShape());
-        float[] dy = random(r, g.dstShape());
+        float[] x = TestArrays.uniform(r, g.srcShape());
+        float[] dy = TestArrays.uniform(r, g.dstShape());
         try (Tensor tx = Tensor.of(x, g.srcShape()); Tensor tdy = Tensor.of(dy, g.dstShape());
              Tensor dw = Tensor.zeros(g.weightsShape()); Tensor db = Tensor.zeros(g.biasShape())) {
             nat.conv2dBackwardWeights(g, ConvAlgorithm.WINOGRAD, tx, tdy, dw, db);
@@ -79,8 +65,8 @@ class WinogradBackwardWeightsTest {
             }
             double[] exactW = new double[(int) dw.elementCount()];
             double[] exactB = new double[(int) db.elementCount()];
-            ReferenceKernels.conv2dBackwardWeights(g, toDouble(x, false), toDouble(dy, false), exactW, exactB);
-            double[] sw = Tolerance.winogradBackwardWeightsAbsBound(g, toDouble(x, true), toDouble(dy, true));
+            ReferenceKernels.conv2dBackwardWeights(g, TestArrays.toDouble(x, false), TestArrays.toDouble(dy, false), exactW, exactB);
+            double[] sw = Tolerance.winogradBackwardWeightsAbsBound(g, TestArrays.toDouble(x, true), TestArrays.toDouble(dy, true));
             long k = Tolerance.winogradBackwardWeightsReduction(g);
             float[] actual = dw.toArray();
             String msg = Tolerance.compareConv(where, actual, exactW, sw, k);
@@ -89,7 +75,7 @@ class WinogradBackwardWeightsTest {
             }
             double[] sWd = new double[exactW.length];
             double[] sB = new double[exactB.length];
-            ReferenceKernels.conv2dBackwardWeights(g, toDouble(x, true), toDouble(dy, true), sWd, sB);
+            ReferenceKernels.conv2dBackwardWeights(g, TestArrays.toDouble(x, true), TestArrays.toDouble(dy, true), sWd, sB);
             msg = Tolerance.compareConv(where + " bias", db.toArray(), exactB, sB, Tolerance.backwardWeightsReduction(g));
             if (msg != null) {
                 return msg;
@@ -110,8 +96,8 @@ class WinogradBackwardWeightsTest {
     void theCheckedBackendAcceptsAutosWinogradWeightGradient() {
         Conv2dGeometry g = Conv2dGeometry.of(2, 16, 9, 10, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
         SplittableRandom r = new SplittableRandom(8);
-        try (Tensor x = Tensor.of(random(r, g.srcShape()), g.srcShape());
-             Tensor dy = Tensor.of(random(r, g.dstShape()), g.dstShape());
+        try (Tensor x = Tensor.of(TestArrays.uniform(r, g.srcShape()), g.srcShape());
+             Tensor dy = Tensor.of(TestArrays.uniform(r, g.dstShape()), g.dstShape());
              Tensor dw = Tensor.zeros(g.weightsShape()); Tensor db = Tensor.zeros(g.biasShape())) {
             // checked against the bound of the algorithm that served (throws when out of it)
             Backend.checked().conv2dBackwardWeights(g, ConvAlgorithm.AUTO, x, dy, dw, db);
@@ -121,23 +107,4 @@ class WinogradBackwardWeightsTest {
         }
     }
 
-    private static float[] random(SplittableRandom r, long[] shape) {
-        long n = 1;
-        for (long d : shape) {
-            n *= d;
-        }
-        float[] a = new float[(int) n];
-        for (int i = 0; i < a.length; i++) {
-            a[i] = (float) r.nextDouble(-1, 1);
-        }
-        return a;
-    }
-
-    private static double[] toDouble(float[] a, boolean abs) {
-        double[] d = new double[a.length];
-        for (int i = 0; i < a.length; i++) {
-            d[i] = abs ? Math.abs(a[i]) : a[i];
-        }
-        return d;
-    }
 }

@@ -34,44 +34,30 @@ class WinogradTest {
     @Test
     void nativeWinogradIsWithinTheWinogradBoundAtEveryIsaLevel() {
         List<String> failures = new ArrayList<>();
-        int compared = 0;
-        int levels = 0;
-        Isa before = PanamaCnn.activeIsa();
-        try {
-            for (Isa isa : Isa.values()) {
-                if (isa.level() > PanamaCnn.detectedIsa().level()) {
-                    break;
-                }
-                PanamaCnn.setMaxIsa(isa);
-                if (PanamaCnn.activeIsa() != isa) {
-                    continue; // another architecture's level (e.g. AVX2 on AArch64)
-                }
-                levels++;
-                for (long[] v : SHAPES) {
-                    Conv2dGeometry g = Conv2dGeometry.of(v[0], v[1], v[2], v[3], v[4], 3, 3, 1, 1, v[5], v[6], v[7],
-                            v[8], 1, 1, v[9]);
-                    for (boolean bwd : new boolean[] {false, true}) {
-                        String msg = compare(g, bwd, isa, 17 + compared);
-                        if (msg != null) {
-                            failures.add(msg);
-                        }
-                        compared++;
+        int[] compared = {0};
+        int levels = TestArrays.atEveryIsaLevel(isa -> {
+            for (long[] v : SHAPES) {
+                Conv2dGeometry g = Conv2dGeometry.of(v[0], v[1], v[2], v[3], v[4], 3, 3, 1, 1, v[5], v[6], v[7],
+                        v[8], 1, 1, v[9]);
+                for (boolean bwd : new boolean[] {false, true}) {
+                    String msg = compare(g, bwd, isa, 17 + compared[0]);
+                    if (msg != null) {
+                        failures.add(msg);
                     }
+                    compared[0]++;
                 }
             }
-        } finally {
-            PanamaCnn.setMaxIsa(before);
-        }
+        });
         assertThat(failures).isEmpty();
         assertThat(levels).isGreaterThanOrEqualTo(1);
-        assertThat(compared).isEqualTo(SHAPES.length * 2 * levels);
+        assertThat(compared[0]).isEqualTo(SHAPES.length * 2 * levels);
     }
 
     private String compare(Conv2dGeometry g, boolean bwd, Isa isa, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
-        float[] in = random(r, bwd ? g.dstShape() : g.srcShape());
-        float[] w = random(r, g.weightsShape());
-        float[] b = bwd ? null : random(r, g.biasShape());
+        float[] in = TestArrays.uniform(r, bwd ? g.dstShape() : g.srcShape());
+        float[] w = TestArrays.uniform(r, g.weightsShape());
+        float[] b = bwd ? null : TestArrays.uniform(r, g.biasShape());
         try (Tensor tin = Tensor.of(in, bwd ? g.dstShape() : g.srcShape()); Tensor tw = Tensor.of(w, g.weightsShape());
              Tensor tb = b == null ? null : Tensor.of(b, g.biasShape());
              Tensor out = Tensor.zeros(bwd ? g.srcShape() : g.dstShape())) {
@@ -79,12 +65,12 @@ class WinogradTest {
             double[] s;
             if (bwd) {
                 nat.conv2dBackwardData(g, ConvAlgorithm.WINOGRAD, tin, tw, out);
-                ReferenceKernels.conv2dBackwardData(g, toDouble(in), toDouble(w), exact);
-                s = Tolerance.winogradAbsBound(g, true, toDouble(in), toDouble(w), null);
+                ReferenceKernels.conv2dBackwardData(g, TestArrays.toDouble(in), TestArrays.toDouble(w), exact);
+                s = Tolerance.winogradAbsBound(g, true, TestArrays.toDouble(in), TestArrays.toDouble(w), null);
             } else {
                 nat.conv2dForward(g, ConvAlgorithm.WINOGRAD, tin, tw, tb, out);
-                ReferenceKernels.conv2dForward(g, toDouble(in), toDouble(w), toDouble(b), exact);
-                s = Tolerance.winogradAbsBound(g, false, toDouble(in), toDouble(w), toDouble(b));
+                ReferenceKernels.conv2dForward(g, TestArrays.toDouble(in), TestArrays.toDouble(w), TestArrays.toDouble(b), exact);
+                s = Tolerance.winogradAbsBound(g, false, TestArrays.toDouble(in), TestArrays.toDouble(w), TestArrays.toDouble(b));
             }
             String where = isa.id() + " " + (bwd ? "bwd_data " : "fwd ") + g;
             // x86 levels have SIMD Winograd kernels; scalar and NEON the scalar one
@@ -158,35 +144,13 @@ class WinogradTest {
     void aWinogradLayerPassesTheCheckedBackend() {
         try (Conv2d conv = Conv2d.builder(12, 10, 3, 3).padding(1, 0, 2, 1).algorithm(ConvAlgorithm.WINOGRAD)
                 .backend(Backend.checked()).seed(3).build();
-             Tensor x = Tensor.of(random(new SplittableRandom(5), new long[] {2, 12, 11, 9}), 2, 12, 11, 9)) {
+             Tensor x = Tensor.of(TestArrays.uniform(new SplittableRandom(5), new long[] {2, 12, 11, 9}), 2, 12, 11, 9)) {
             Tensor y = conv.forward(x);
             assertThat(NativeBackend.lastAlgorithm()).isEqualTo(ConvAlgorithm.WINOGRAD);
-            try (Tensor dy = Tensor.of(random(new SplittableRandom(6), y.shape()), y.shape())) {
+            try (Tensor dy = Tensor.of(TestArrays.uniform(new SplittableRandom(6), y.shape()), y.shape())) {
                 conv.backward(dy);
             }
         }
     }
 
-    private static float[] random(SplittableRandom r, long[] shape) {
-        long n = 1;
-        for (long d : shape) {
-            n *= d;
-        }
-        float[] a = new float[(int) n];
-        for (int i = 0; i < a.length; i++) {
-            a[i] = (float) r.nextDouble(-1, 1);
-        }
-        return a;
-    }
-
-    private static double[] toDouble(float[] a) {
-        if (a == null) {
-            return null;
-        }
-        double[] d = new double[a.length];
-        for (int i = 0; i < a.length; i++) {
-            d[i] = a[i];
-        }
-        return d;
-    }
 }

@@ -165,31 +165,7 @@ public final class Tolerance {
                     for (long b = 0; b < tx; b++) {
                         for (long c = 0; c < cin; c++) { // |B^T| |d| |B| per input channel
                             long plane = ((n * groups + gr) * cin + c) * ih * iw;
-                            for (int i = 0; i < 6; i++) {
-                                for (int j = 0; j < 6; j++) {
-                                    long y = oy + 4 * a + i, x = ox + 4 * b + j;
-                                    dd[i * 6 + j] = y >= 0 && y < ih && x >= 0 && x < iw
-                                            ? Math.abs(in[(int) (plane + y * iw + x)]) : 0.0;
-                                }
-                            }
-                            for (int i = 0; i < 6; i++) {
-                                for (int j = 0; j < 6; j++) {
-                                    double acc = 0;
-                                    for (int k = 0; k < 6; k++) {
-                                        acc += Math.abs(BT[i][k]) * dd[k * 6 + j];
-                                    }
-                                    t[i * 6 + j] = acc;
-                                }
-                            }
-                            for (int i = 0; i < 6; i++) {
-                                for (int j = 0; j < 6; j++) {
-                                    double acc = 0;
-                                    for (int k = 0; k < 6; k++) {
-                                        acc += t[i * 6 + k] * Math.abs(BT[j][k]);
-                                    }
-                                    v[(int) (c * 36 + i * 6 + j)] = acc;
-                                }
-                            }
+                            absInputTile(in, plane, ih, iw, oy + 4 * a, ox + 4 * b, dd, t, v, (int) (c * 36));
                         }
                         for (long o = 0; o < cout; o++) {
                             double[] m = new double[36];
@@ -222,6 +198,39 @@ public final class Tolerance {
             }
         }
         return s;
+    }
+
+    /**
+     * {@code |B^T| |d| |B|} of the 6x6 input patch whose corner is at {@code (y0, x0)} of one plane of
+     * {@code in} (zeros outside the plane), into {@code out[off .. off + 36)}; {@code patch} and
+     * {@code tmp} are 36-element work arrays. Shared by the forward and backward-weights bounds.
+     */
+    private static void absInputTile(double[] in, long plane, long ih, long iw, long y0, long x0,
+                                     double[] patch, double[] tmp, double[] out, int off) {
+        for (int i = 0; i < 6; i++) {
+            for (int j = 0; j < 6; j++) {
+                long y = y0 + i, x = x0 + j;
+                patch[i * 6 + j] = y >= 0 && y < ih && x >= 0 && x < iw ? Math.abs(in[(int) (plane + y * iw + x)]) : 0.0;
+            }
+        }
+        for (int i = 0; i < 6; i++) {
+            for (int j = 0; j < 6; j++) {
+                double acc = 0;
+                for (int k = 0; k < 6; k++) {
+                    acc += Math.abs(BT[i][k]) * patch[k * 6 + j];
+                }
+                tmp[i * 6 + j] = acc;
+            }
+        }
+        for (int i = 0; i < 6; i++) {
+            for (int j = 0; j < 6; j++) {
+                double acc = 0;
+                for (int k = 0; k < 6; k++) {
+                    acc += tmp[i * 6 + k] * Math.abs(BT[j][k]);
+                }
+                out[off + i * 6 + j] = acc;
+            }
+        }
     }
 
     /**
@@ -262,31 +271,7 @@ public final class Tolerance {
                     for (long b = 0; b < tx; b++) {
                         for (long c = 0; c < cg; c++) { // |B^T| |d_c| |B|
                             long plane = (n * g.c() + gr * cg + c) * ih * iw;
-                            for (int i = 0; i < 6; i++) {
-                                for (int j = 0; j < 6; j++) {
-                                    long yy = 4 * a - g.padTop() + i, xx = 4 * b - g.padLeft() + j;
-                                    p[i * 6 + j] = yy >= 0 && yy < ih && xx >= 0 && xx < iw
-                                            ? Math.abs(x[(int) (plane + yy * iw + xx)]) : 0.0;
-                                }
-                            }
-                            for (int i = 0; i < 6; i++) {
-                                for (int j = 0; j < 6; j++) {
-                                    double acc = 0;
-                                    for (int k = 0; k < 6; k++) {
-                                        acc += Math.abs(BT[i][k]) * p[k * 6 + j];
-                                    }
-                                    t[i * 6 + j] = acc;
-                                }
-                            }
-                            for (int i = 0; i < 6; i++) {
-                                for (int j = 0; j < 6; j++) {
-                                    double acc = 0;
-                                    for (int k = 0; k < 6; k++) {
-                                        acc += t[i * 6 + k] * Math.abs(BT[j][k]);
-                                    }
-                                    v[(int) (c * 36 + i * 6 + j)] = acc;
-                                }
-                            }
+                            absInputTile(x, plane, ih, iw, 4 * a - g.padTop(), 4 * b - g.padLeft(), p, t, v, (int) (c * 36));
                         }
                         for (long o = 0; o < og; o++) { // |A| |dY_o| |A^T|, A = (A^T)^T
                             long plane = (n * g.oc() + gr * og + o) * oh * ow;
