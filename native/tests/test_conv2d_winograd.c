@@ -15,18 +15,8 @@
 
 #include "test_util.h"
 #include "core/scratch.h" /* pcnn_scratch_fail_nth_alloc (test hook) */
+#include "test_winograd.h"
 
-static const double BT[6][6] = {
-    {4, 0, -5, 0, 1, 0},  {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0},
-    {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1},
-};
-static const double G[6][3] = {
-    {0.25, 0, 0}, {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-    {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1},
-};
-static const double AT[4][6] = {
-    {1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1},
-};
 
 /* The engine view (see native/src/kernels/conv2d/winograd.h), recomputed independently. */
 typedef struct {
@@ -80,23 +70,14 @@ static void exact_and_bound(const eng *e, const float *in, const float *w, const
                         double s[6][6] = {{0}};
                         for (int64_t c = 0; c < e->cin; c++) {
                             const float *pl = in + ((n * e->groups + g) * e->cin + c) * e->ih * e->iw;
-                            double dd[6][6], t[6][6], v[6][6], gg[3][3], tu[6][3], u[6][6];
+                            double dd[6][6], v[6][6], gg[3][3], tu[6][3], u[6][6];
                             for (int i = 0; i < 6; i++)
                                 for (int j = 0; j < 6; j++) {
                                     const int64_t iy = e->oy + 4 * a + i, ix = e->ox + 4 * b + j;
                                     dd[i][j] = (iy >= 0 && iy < e->ih && ix >= 0 && ix < e->iw)
                                                    ? fabs(pl[iy * e->iw + ix]) : 0.0;
                                 }
-                            for (int i = 0; i < 6; i++)
-                                for (int j = 0; j < 6; j++) {
-                                    t[i][j] = 0;
-                                    for (int k = 0; k < 6; k++) t[i][j] += fabs(BT[i][k]) * dd[k][j];
-                                }
-                            for (int i = 0; i < 6; i++)
-                                for (int j = 0; j < 6; j++) {
-                                    v[i][j] = 0;
-                                    for (int k = 0; k < 6; k++) v[i][j] += t[i][k] * fabs(BT[j][k]);
-                                }
+                            abs_input_transform(dd, v);
                             for (int i = 0; i < 3; i++)
                                 for (int j = 0; j < 3; j++) gg[i][j] = fabs(wt(e, w, g, o, c, i, j));
                             for (int i = 0; i < 6; i++)
@@ -121,10 +102,6 @@ static void exact_and_bound(const eng *e, const float *in, const float *w, const
             }
 }
 
-static double gamma_k(int64_t k) {
-    const double ku = (double)k * 0x1p-24;
-    return ku / (1.0 - ku) + 2 * 0x1p-24;
-}
 
 /* max over elements of |got - exact| / allowed; > 1 means out of bound. */
 static double worst_ratio(const float *got, const double *exact, const double *sw, int64_t count, int64_t k) {

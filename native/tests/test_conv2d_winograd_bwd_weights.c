@@ -14,23 +14,9 @@
 
 #include "test_util.h"
 #include "core/scratch.h" /* pcnn_scratch_fail_nth_alloc (test hook) */
+#include "test_winograd.h"
 
-static const double BT[6][6] = {
-    {4, 0, -5, 0, 1, 0},  {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0},
-    {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1},
-};
-static const double G[6][3] = {
-    {0.25, 0, 0}, {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-    {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1},
-};
-static const double AT[4][6] = {
-    {1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1},
-};
 
-static double gamma_k(int64_t k) {
-    const double ku = (double)k * 0x1p-24;
-    return ku / (1.0 - ku) + 2 * 0x1p-24;
-}
 
 /* exact dW, its Winograd magnitude S_w, exact db and sum |dY|. */
 static void reference(const pcnn_conv2d_desc *d, const float *x, const float *dy, double *ew, double *sw, double *eb,
@@ -62,7 +48,7 @@ static void reference(const pcnn_conv2d_desc *d, const float *x, const float *dy
                             }
                 for (int64_t a = 0; a < ty; a++)
                     for (int64_t b = 0; b < tx; b++) {
-                        double p[6][6], q[4][4], t[6][6], v[6][6], tz[6][4], z[6][6];
+                        double p[6][6], q[4][4], v[6][6], tz[6][4], z[6][6];
                         for (int i = 0; i < 6; i++)
                             for (int j = 0; j < 6; j++) {
                                 const int64_t iy = 4 * a - d->pad_top + i, ix = 4 * b - d->pad_left + j;
@@ -73,16 +59,7 @@ static void reference(const pcnn_conv2d_desc *d, const float *x, const float *dy
                                 const int64_t y = 4 * a + r, xx = 4 * b + s;
                                 q[r][s] = (y < d->oh && xx < d->ow) ? fabs(yp[y * d->ow + xx]) : 0;
                             }
-                        for (int i = 0; i < 6; i++)
-                            for (int j = 0; j < 6; j++) {
-                                t[i][j] = 0;
-                                for (int k = 0; k < 6; k++) t[i][j] += fabs(BT[i][k]) * p[k][j];
-                            }
-                        for (int i = 0; i < 6; i++)
-                            for (int j = 0; j < 6; j++) {
-                                v[i][j] = 0;
-                                for (int k = 0; k < 6; k++) v[i][j] += t[i][k] * fabs(BT[j][k]);
-                            }
+                        abs_input_transform(p, v);
                         for (int i = 0; i < 6; i++)
                             for (int s = 0; s < 4; s++) {
                                 tz[i][s] = 0;
