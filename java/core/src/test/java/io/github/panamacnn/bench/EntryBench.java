@@ -2,6 +2,7 @@ package io.github.panamacnn.bench;
 
 import io.github.panamacnn.Backend;
 import io.github.panamacnn.Conv2d;
+import io.github.panamacnn.ConvAlgorithm;
 import io.github.panamacnn.MaxPool2d;
 import io.github.panamacnn.PanamaCnn;
 import io.github.panamacnn.Tensor;
@@ -36,7 +37,8 @@ import org.openjdk.jmh.annotations.Warmup;
  *
  * <p>{@code forward}: {@code pcnn_conv2d_fwd} or {@code pcnn_maxpool2d_fwd} with indices; {@code backward}:
  * {@code pcnn_conv2d_bwd_weights} (with the bias gradient) then {@code pcnn_conv2d_bwd_data}, the order
- * {@link Conv2d} uses, or {@code pcnn_maxpool2d_bwd}. The convolution runs under the AUTO request.
+ * {@link Conv2d} uses, or {@code pcnn_maxpool2d_bwd}. The convolution runs under the algorithm request
+ * LayerBench's layer makes (the default algorithm, or AUTO for a row it cannot compute).
  *
  * <p>Run: {@code ... org.openjdk.jmh.Main "LayerBench|EntryBench" -p shape=pool_mid -p threads=1,2}.
  */
@@ -57,6 +59,7 @@ public class EntryBench {
 
     private Arena arena;
     private boolean conv;
+    private int algorithm; // the C request id (PCNN_ALGO_*)
     private MemorySegment desc, src, dst, weights, bias, diffDst, diffSrc, diffWeights, diffBias, indices;
 
     @Setup(Level.Trial)
@@ -70,6 +73,7 @@ public class EntryBench {
         if (conv) {
             try (Conv2d layer = LayerBench.convFor(s, Backend.nativeBackend())) {
                 outShape = layer.outputShape(s.srcShape());
+                algorithm = requestId(layer.algorithm());
                 weights = copyOf(layer.weight());
                 bias = copyOf(layer.bias());
             }
@@ -125,6 +129,16 @@ public class EntryBench {
         check("backward", backward());
     }
 
+    private static int requestId(ConvAlgorithm a) {
+        return switch (a) {
+            case AUTO -> panamacnn_h.PCNN_ALGO_AUTO();
+            case DIRECT -> panamacnn_h.PCNN_ALGO_DIRECT();
+            case WINOGRAD -> panamacnn_h.PCNN_ALGO_WINOGRAD();
+            case DEPTHWISE -> panamacnn_h.PCNN_ALGO_DEPTHWISE();
+            case POINTWISE -> panamacnn_h.PCNN_ALGO_POINTWISE();
+        };
+    }
+
     private MemorySegment floats(float[] data) {
         MemorySegment m = arena.allocate(4L * data.length, 64);
         MemorySegment.copy(data, 0, m, java.lang.foreign.ValueLayout.JAVA_FLOAT, 0, data.length);
@@ -149,7 +163,7 @@ public class EntryBench {
     @Benchmark
     public int forward() {
         if (conv) {
-            check("pcnn_set_conv2d_algorithm", panamacnn_h.pcnn_set_conv2d_algorithm(panamacnn_h.PCNN_ALGO_AUTO()));
+            check("pcnn_set_conv2d_algorithm", panamacnn_h.pcnn_set_conv2d_algorithm(algorithm));
             return panamacnn_h.pcnn_conv2d_fwd(desc, src, weights, bias, dst);
         }
         return panamacnn_h.pcnn_maxpool2d_fwd(desc, src, dst, indices);
@@ -158,7 +172,7 @@ public class EntryBench {
     @Benchmark
     public int backward() {
         if (conv) {
-            check("pcnn_set_conv2d_algorithm", panamacnn_h.pcnn_set_conv2d_algorithm(panamacnn_h.PCNN_ALGO_AUTO()));
+            check("pcnn_set_conv2d_algorithm", panamacnn_h.pcnn_set_conv2d_algorithm(algorithm));
             check("pcnn_conv2d_bwd_weights", panamacnn_h.pcnn_conv2d_bwd_weights(desc, src, diffDst, diffWeights, diffBias));
             return panamacnn_h.pcnn_conv2d_bwd_data(desc, diffDst, weights, diffSrc);
         }
