@@ -14,6 +14,8 @@
 #   --threads 1 --no-onednn (see `target/bench/native/bench/pcnn-bench --help`); --only, --threads,
 #   --shapes and --algorithm also select LayerBench's shapes, thread counts and conv algorithm.
 #   --jmh-opts: added to the LayerBench run, e.g. --jmh-opts "-wi 1 -i 2 -w 500ms -r 500ms" (quick).
+#   --entry: JMH also runs EntryBench (the C entry points from the JVM, same rows, same JMH run:
+#   JMH runs all EntryBench forks, then all LayerBench forks) and the join gets a java/entry column.
 #   --jmh-args: options for org.openjdk.jmh.Main instead of the LayerBench run (no join), e.g.
 #   --jmh-args "-wi 2 -i 3 -f 1 -w 1s -r 1s Conv2dNativeBench".
 #
@@ -40,6 +42,7 @@ die() {
 
 run_jmh=1
 run_native=1
+run_entry=0
 jmh_args=()
 jmh_opts=()
 join_only=()
@@ -54,6 +57,7 @@ while (($# > 0)); do
     case "$1" in
         --no-jmh) run_jmh=0 ;;
         --no-native) run_native=0 ;;
+        --entry) run_entry=1 ;;
         --jmh-args)
             (($# >= 2)) || die "--jmh-args needs a value"
             read -r -a jmh_args <<<"$2"
@@ -270,7 +274,9 @@ if ((run_jmh)); then
         shape_list="$only"
         [[ -n "$shape_list" ]] || shape_list="$(awk '{ sub(/#.*/, "") } NF { print $1 }' "$shapes_file" | paste -sd, -)"
         [[ -n "$shape_list" ]] || die "no shapes in $shapes_file"
-        jmh_args=(LayerBench -p "shape=$shape_list" -p "threads=$threads" ${jmh_opts[@]+"${jmh_opts[@]}"})
+        benches=LayerBench
+        ((run_entry)) && benches="(LayerBench|EntryBench)"
+        jmh_args=("$benches" -p "shape=$shape_list" -p "threads=$threads" ${jmh_opts[@]+"${jmh_opts[@]}"})
         layer_bench=1
     elif ((${#jmh_opts[@]} > 0)); then
         die "--jmh-opts adds to the LayerBench run; with --jmh-args put every option in --jmh-args"

@@ -37,9 +37,12 @@ public final class BenchJoin {
 
     /**
      * One whole-layer pass; times in microseconds, NaN when a bench did not measure it.
-     * {@code cUs} is panama-cnn's C entry points in the native bench (same kernels, no Java).
+     * {@code cUs} is panama-cnn's C entry points in the native bench (same kernels, no Java); {@code entryUs}
+     * the same entry points called from the JVM in the same JMH run ({@link EntryBench}, when it ran), so
+     * {@code javaUs / entryUs} is what the layer adds, without the drift between the two benches' runs.
      */
-    record Row(String shape, String pass, int threads, double javaUs, double cUs, double bestUs, double plainUs) {
+    record Row(String shape, String pass, int threads, double javaUs, double cUs, double bestUs, double plainUs,
+               double entryUs) {
         double xBest() {
             return bestUs / javaUs;
         }
@@ -79,6 +82,7 @@ public final class BenchJoin {
     static List<Row> join(JsonNode nativeJson, JsonNode jmhJson) {
         Map<String, NativePass> nat = nativeWholeLayer(nativeJson);
         Map<String, Double> java = jmhMedians(jmhJson);
+        Map<String, Double> entry = jmhMedians(jmhJson, EntryBench.class);
         List<String> keys = new ArrayList<>(nat.keySet());
         for (String k : java.keySet()) {
             if (!nat.containsKey(k)) {
@@ -91,7 +95,7 @@ public final class BenchJoin {
             String[] p = k.split("\t");
             NativePass n = nat.getOrDefault(k, none);
             rows.add(new Row(p[0], p[1], Integer.parseInt(p[2]), java.getOrDefault(k, Double.NaN), n.cUs, n.bestUs,
-                    n.plainUs));
+                    n.plainUs, entry.getOrDefault(k, Double.NaN)));
         }
         return rows;
     }
@@ -154,10 +158,15 @@ public final class BenchJoin {
 
     /** {@link LayerBench} medians (us) by shape, pass and threads; other benchmarks in the file are ignored. */
     static Map<String, Double> jmhMedians(JsonNode jmhJson) {
+        return jmhMedians(jmhJson, LayerBench.class);
+    }
+
+    /** The medians (us) of {@code bench}'s runs ({@link LayerBench} or {@link EntryBench}) by shape, pass and threads. */
+    static Map<String, Double> jmhMedians(JsonNode jmhJson, Class<?> benchClass) {
         if (!jmhJson.isArray()) {
             throw new IllegalArgumentException("the JMH JSON is not an array of runs");
         }
-        String prefix = LayerBench.class.getName() + ".";
+        String prefix = benchClass.getName() + ".";
         Map<String, Double> out = new LinkedHashMap<>();
         for (JsonNode run : jmhJson) {
             String bench = run.path("benchmark").asText();
@@ -205,13 +214,15 @@ public final class BenchJoin {
         StringBuilder sb = new StringBuilder();
         sb.append("Whole-layer medians in us; backward = backward-data + backward-weights. "
                 + "x_best = t_oneDNN_best / t_java, x_plain = t_oneDNN_nchw / t_java (> 1: the Java layer is faster); "
-                + "java/c = the layer's time over the C entry points' (the native bench).\n\n");
+                + "java/c = the layer's time over the C entry points' (the native bench, another run); "
+                + "java/entry = the layer's time over the same C entry points called from the JVM in the same JMH run "
+                + "(EntryBench; - when it did not run): what the Java layer adds.\n\n");
         sb.append("| shape | pass | threads | java_layer_us | c_entry_us | onednn_best_us | onednn_nchw_us | x_best | x_plain "
-                + "| java/c |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+                + "| java/c | java/entry |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for (Row r : rows) {
-            sb.append(String.format(Locale.ROOT, "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s |%n", r.shape, r.pass,
-                    r.threads, us(r.javaUs), us(r.cUs), us(r.bestUs), us(r.plainUs), ratio(r.xBest()),
-                    ratio(r.xPlain()), ratio(r.javaUs / r.cUs)));
+            sb.append(String.format(Locale.ROOT, "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |%n", r.shape,
+                    r.pass, r.threads, us(r.javaUs), us(r.cUs), us(r.bestUs), us(r.plainUs), ratio(r.xBest()),
+                    ratio(r.xPlain()), ratio(r.javaUs / r.cUs), ratio(r.javaUs / r.entryUs)));
         }
         sb.append('\n');
         for (int t : new TreeSet<>(rows.stream().map(Row::threads).toList())) {

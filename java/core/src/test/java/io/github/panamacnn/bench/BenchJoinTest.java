@@ -58,6 +58,9 @@ class BenchJoinTest {
              {"benchmark": "io.github.panamacnn.bench.LayerBench.backward", "mode": "sample", "threads": 1,
               "params": {"shape": "cv", "threads": "2"},
               "primaryMetric": {"score": 2000.0, "scorePercentiles": {"50.0": 2000.0}, "scoreUnit": "us/op"}},
+             {"benchmark": "io.github.panamacnn.bench.EntryBench.backward", "mode": "sample", "threads": 1,
+              "params": {"shape": "cv", "threads": "1"},
+              "primaryMetric": {"score": 3300.0, "scorePercentiles": {"50.0": 3200.0}, "scoreUnit": "us/op"}},
              {"benchmark": "io.github.panamacnn.bench.Conv2dNativeBench.layerForward", "mode": "sample", "threads": 1,
               "params": {"shape": "cv"},
               "primaryMetric": {"score": 1.0, "scorePercentiles": {"50.0": 1.0}, "scoreUnit": "us/op"}}
@@ -85,6 +88,10 @@ class BenchJoinTest {
         assertThat(rows.get(4).bestUs()).isNaN();
         assertThat(rows.get(5).cUs()).isNaN();
         assertThat(rows.get(5).complete()).isFalse();
+        // EntryBench ran only for cv backward at 1 thread; it never counts as the layer's time
+        assertThat(rows.get(1).entryUs()).isCloseTo(3200, within(1e-9));
+        assertThat(rows.get(1).javaUs()).isCloseTo(4000, within(1e-9));
+        assertThat(rows.get(0).entryUs()).isNaN();
     }
 
     private static void assertRow(BenchJoin.Row r, double javaUs, double cUs, double bestUs, double plainUs) {
@@ -98,8 +105,8 @@ class BenchJoinTest {
     void summaryGivesTheDoneMeansFiguresPerThreadCount() throws Exception {
         String report = BenchJoin.report(joined());
         // x_best 0.8, 1.25, 0.5, 2.5: geomean 1.25^(1/4) = 1.057; x_plain 2, 2.25, 2, 3.333: geomean 30^(1/4) = 2.340
-        assertThat(report).contains("| cv | backward | 1 | 4000 | 5000 | 5000 | 9000 | 1.25 | 2.25 | 0.80 |");
-        assertThat(report).contains("| pl | forward | 1 | 100.00 | 100.00 | 50.00 | 200.00 | 0.50 | 2.00 | 1.00 |");
+        assertThat(report).contains("| cv | backward | 1 | 4000 | 5000 | 5000 | 9000 | 1.25 | 2.25 | 0.80 | 1.25 |");
+        assertThat(report).contains("| pl | forward | 1 | 100.00 | 100.00 | 50.00 | 200.00 | 0.50 | 2.00 | 1.00 | - |");
         assertThat(report).contains("1 thread(s), 4 of 4 rows with both benches: geomean x_best 1.06, "
                 + "min x_best 0.50 (pl forward), geomean x_plain 2.34, min x_plain 2.00 (cv forward)");
         assertThat(report).contains("done means: geomean x_best >= 1.0 YES; no row below 0.8x best NO (1 below); "

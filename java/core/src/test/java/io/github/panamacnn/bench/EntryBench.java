@@ -1,0 +1,181 @@
+package io.github.panamacnn.bench;
+
+import io.github.panamacnn.Backend;
+import io.github.panamacnn.Conv2d;
+import io.github.panamacnn.ConvAlgorithm;
+import io.github.panamacnn.MaxPool2d;
+import io.github.panamacnn.PanamaCnn;
+import io.github.panamacnn.Tensor;
+import io.github.panamacnn.ffi.panamacnn_h;
+import io.github.panamacnn.ffi.pcnn_conv2d_desc;
+import io.github.panamacnn.ffi.pcnn_maxpool2d_desc;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.TimeUnit;
+
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Threads;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * {@link LayerBench}'s calls without the layers: the C entry points called straight through the
+ * {@code ffi} bindings from the JVM, on buffers made like LayerBench's (the same random data, allocated and
+ * touched once per trial). So {@code LayerBench / EntryBench} of a row is what the Java layer adds,
+ * measured in the same kind of process (a JMH fork) rather than against the native bench.
+ *
+ * <p>{@code forward}: {@code pcnn_conv2d_fwd} or {@code pcnn_maxpool2d_fwd} with indices; {@code backward}:
+ * {@code pcnn_conv2d_bwd_weights} (with the bias gradient) then {@code pcnn_conv2d_bwd_data}, the order
+ * {@link Conv2d} uses, or {@code pcnn_maxpool2d_bwd}. The convolution runs under the algorithm request
+ * LayerBench's layer makes (the default algorithm, or AUTO for a row it cannot compute).
+ *
+ * <p>Run: {@code ... org.openjdk.jmh.Main "LayerBench|EntryBench" -p shape=pool_mid -p threads=1,2}.
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.SampleTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Warmup(iterations = 3, time = 1, timeUnit = TimeUnit.SECONDS)
+@Measurement(iterations = 5, time = 1, timeUnit = TimeUnit.SECONDS)
+@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Dpanamacnn.native.required=true"})
+@Threads(1)
+public class EntryBench {
+
+    @Param({"seed_tiny"})
+    public String shape;
+
+    @Param({"1", "2"})
+    public int threads;
+
+    private Arena arena;
+    private boolean conv;
+    private int algorithm; // the C request id (PCNN_ALGO_*)
+    private MemorySegment desc, src, dst, weights, bias, diffDst, diffSrc, diffWeights, diffBias, indices;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        BenchShapes s = BenchShapes.named(shape);
+        Backend.nativeBackend(); // loads the library, or throws with the reason
+        PanamaCnn.setNumThreads(threads);
+        arena = Arena.ofShared();
+        long[] outShape;
+        conv = s.isConv();
+        if (conv) {
+            try (Conv2d layer = LayerBench.convFor(s, Backend.nativeBackend())) {
+                outShape = layer.outputShape(s.srcShape());
+                algorithm = requestId(layer.algorithm());
+                weights = copyOf(layer.weight());
+                bias = copyOf(layer.bias());
+            }
+            desc = pcnn_conv2d_desc.allocate(arena);
+            pcnn_conv2d_desc.n(desc, s.n());
+            pcnn_conv2d_desc.c(desc, s.c());
+            pcnn_conv2d_desc.ih(desc, s.h());
+            pcnn_conv2d_desc.iw(desc, s.w());
+            pcnn_conv2d_desc.oc(desc, s.oc());
+            pcnn_conv2d_desc.kh(desc, s.kh());
+            pcnn_conv2d_desc.kw(desc, s.kw());
+            pcnn_conv2d_desc.stride_h(desc, s.stride());
+            pcnn_conv2d_desc.stride_w(desc, s.stride());
+            pcnn_conv2d_desc.pad_top(desc, s.pad());
+            pcnn_conv2d_desc.pad_bottom(desc, s.pad());
+            pcnn_conv2d_desc.pad_left(desc, s.pad());
+            pcnn_conv2d_desc.pad_right(desc, s.pad());
+            pcnn_conv2d_desc.dilation_h(desc, s.dilation());
+            pcnn_conv2d_desc.dilation_w(desc, s.dilation());
+            pcnn_conv2d_desc.groups(desc, s.groups());
+            check("pcnn_conv2d_desc_init", panamacnn_h.pcnn_conv2d_desc_init(desc));
+            diffWeights = arena.allocate(weights.byteSize(), 64);
+            diffBias = arena.allocate(bias.byteSize(), 64);
+        } else {
+            try (MaxPool2d layer = MaxPool2d.builder(s.kh(), s.kw()).stride(s.stride()).padding(s.pad())
+                    .backend(Backend.nativeBackend()).build()) {
+                outShape = layer.outputShape(s.srcShape());
+            }
+            desc = pcnn_maxpool2d_desc.allocate(arena);
+            pcnn_maxpool2d_desc.n(desc, s.n());
+            pcnn_maxpool2d_desc.c(desc, s.c());
+            pcnn_maxpool2d_desc.ih(desc, s.h());
+            pcnn_maxpool2d_desc.iw(desc, s.w());
+            pcnn_maxpool2d_desc.kh(desc, s.kh());
+            pcnn_maxpool2d_desc.kw(desc, s.kw());
+            pcnn_maxpool2d_desc.stride_h(desc, s.stride());
+            pcnn_maxpool2d_desc.stride_w(desc, s.stride());
+            pcnn_maxpool2d_desc.pad_top(desc, s.pad());
+            pcnn_maxpool2d_desc.pad_bottom(desc, s.pad());
+            pcnn_maxpool2d_desc.pad_left(desc, s.pad());
+            pcnn_maxpool2d_desc.pad_right(desc, s.pad());
+            pcnn_maxpool2d_desc.dilation_h(desc, 1);
+            pcnn_maxpool2d_desc.dilation_w(desc, 1);
+            check("pcnn_maxpool2d_desc_init", panamacnn_h.pcnn_maxpool2d_desc_init(desc));
+            indices = arena.allocate(4L * BenchShapes.count(outShape), 64);
+        }
+        src = floats(BenchShapes.randomData(BenchShapes.count(s.srcShape()), 11));
+        diffDst = floats(BenchShapes.randomData(BenchShapes.count(outShape), 12));
+        dst = arena.allocate(4L * BenchShapes.count(outShape), 64);
+        diffSrc = arena.allocate(src.byteSize(), 64);
+        // Like LayerBench: one forward and backward touch every output page before the timed calls.
+        check("forward", forward());
+        check("backward", backward());
+    }
+
+    private static int requestId(ConvAlgorithm a) {
+        return switch (a) {
+            case AUTO -> panamacnn_h.PCNN_ALGO_AUTO();
+            case DIRECT -> panamacnn_h.PCNN_ALGO_DIRECT();
+            case WINOGRAD -> panamacnn_h.PCNN_ALGO_WINOGRAD();
+            case DEPTHWISE -> panamacnn_h.PCNN_ALGO_DEPTHWISE();
+            case POINTWISE -> panamacnn_h.PCNN_ALGO_POINTWISE();
+        };
+    }
+
+    private MemorySegment floats(float[] data) {
+        MemorySegment m = arena.allocate(4L * data.length, 64);
+        MemorySegment.copy(data, 0, m, java.lang.foreign.ValueLayout.JAVA_FLOAT, 0, data.length);
+        return m;
+    }
+
+    private MemorySegment copyOf(Tensor t) {
+        return floats(t.toArray());
+    }
+
+    private static void check(String what, int status) {
+        if (status != panamacnn_h.PCNN_STATUS_OK()) {
+            throw new IllegalStateException(what + " returned status " + status);
+        }
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        arena.close();
+    }
+
+    @Benchmark
+    public int forward() {
+        if (conv) {
+            check("pcnn_set_conv2d_algorithm", panamacnn_h.pcnn_set_conv2d_algorithm(algorithm));
+            return panamacnn_h.pcnn_conv2d_fwd(desc, src, weights, bias, dst);
+        }
+        return panamacnn_h.pcnn_maxpool2d_fwd(desc, src, dst, indices);
+    }
+
+    @Benchmark
+    public int backward() {
+        if (conv) {
+            check("pcnn_set_conv2d_algorithm", panamacnn_h.pcnn_set_conv2d_algorithm(algorithm));
+            check("pcnn_conv2d_bwd_weights", panamacnn_h.pcnn_conv2d_bwd_weights(desc, src, diffDst, diffWeights, diffBias));
+            return panamacnn_h.pcnn_conv2d_bwd_data(desc, diffDst, weights, diffSrc);
+        }
+        return panamacnn_h.pcnn_maxpool2d_bwd(desc, diffDst, indices, diffSrc);
+    }
+}
