@@ -68,15 +68,16 @@ public final class ThreadChurnProbe {
         System.out.println("isa=" + PanamaCnn.activeIsa().id());
         System.out.println("kernelThreads=" + PanamaCnn.numThreads());
         // warm-up: JIT, the library's pool, the layers' outputs, the virtual threads' carriers; until the
-        // long-lived threads' scratch (pool workers and carriers keep theirs) stops growing
+        // long-lived threads' scratch (pool workers and carriers keep theirs) stops growing for two rounds
+        // in a row. Which pool worker runs which task depends on timing, so on a loaded machine a worker
+        // can first need a slot late (one such 4 KiB growth after one stable round was seen at load ~6).
         long scratch0 = -2;
-        for (int round = 0; round < 6; round++) {
+        int stableRounds = 0;
+        for (int round = 0; round < 12 && stableRounds < 2; round++) {
             run(Thread.ofPlatform().factory(), 4 * concurrency, layers, x, dy);
             run(Thread.ofVirtual().factory(), 4 * concurrency, layers, x, dy);
             long s = settledScratch(-1);
-            if (s == scratch0) {
-                break;
-            }
+            stableRounds = s == scratch0 ? stableRounds + 1 : 0;
             scratch0 = s;
         }
         System.gc();
