@@ -65,16 +65,15 @@ static int64_t g_rows_cases; /* forward / backward-data calls the rows engine se
 
 /* The rows engine takes an AVX-512 forward / backward-data call with stride 1, dilation 1, a
  * 3x3 or 5x5 kernel, finite weights, a left pad p of the correlation it computes (forward:
- * pad_left; backward-data: k - 1 - pad_left) with k - 3 <= p <= 2, and input and output rows
- * within 4 vectors (3x3) or 2 (5x5) of 16 lanes. */
+ * pad_left; backward-data: k - 1 - pad_left) with k - 3 <= p <= 2; any width (rows of up to 4
+ * vectors (3x3) or 2 (5x5) in one chunk, wider ones in chunks with their neighbour vectors). */
 static int rows_expected(const pcnn_conv2d_desc *d, int32_t pass, const float *w) {
     if (g_level != PCNN_ISA_AVX512 || pass == PCNN_PASS_BWD_WEIGHTS || d->stride_h != 1 || d->stride_w != 1 ||
         d->dilation_h != 1 || d->dilation_w != 1 || d->kh != d->kw || (d->kh != 3 && d->kh != 5)) {
         return 0;
     }
     const int64_t k = d->kh, p = pass == PCNN_PASS_FWD ? d->pad_left : k - 1 - d->pad_left;
-    const int64_t widest = d->iw > d->ow ? d->iw : d->ow;
-    if (p < k - 3 || p > 2 || widest > (k == 3 ? 64 : 32)) {
+    if (p < k - 3 || p > 2) {
         return 0;
     }
     for (int64_t i = 0; i < d->c * k * k; i++) {
@@ -498,18 +497,23 @@ static void run_all_cases(void) {
             pcnn_conv2d_desc d = dw(1 + (wi + p) % 3, 3 + wi % 5, 3 + p + wi % 4, sw[wi], 3, 3, 1, p, p, p, p, 1);
             pcnn_conv2d_desc probe = d;
             if (pcnn_conv2d_desc_init(&probe) != PCNN_STATUS_OK) continue; /* 3x3 wider than 1..2 columns */
-            snprintf(label, sizeof label, "shift w%lld p%lld", (long long)sw[wi], (long long)p);
-            run_case(d, 1, label);
+            /* ints 1: the rows engine; 2 (an Inf weight): the plane engine's shifted columns */
+            for (int ints = 1; ints <= 2; ints++) {
+                snprintf(label, sizeof label, "shift w%lld p%lld i%d", (long long)sw[wi], (long long)p, ints);
+                run_case(d, ints, label);
+            }
         }
-        snprintf(label, sizeof label, "shift w%lld asym", (long long)sw[wi]);
-        run_case(dw(2, 5, 6, sw[wi], 3, 3, 1, 2, 0, 0, 2, 1), 1, label);
-        snprintf(label, sizeof label, "shift w%lld asym2", (long long)sw[wi]);
-        run_case(dw(1, 3, 5, sw[wi], 3, 3, 1, 0, 1, 2, 1, 1), 1, label);
+        for (int ints = 1; ints <= 2; ints++) {
+            snprintf(label, sizeof label, "shift w%lld asym i%d", (long long)sw[wi], ints);
+            run_case(dw(2, 5, 6, sw[wi], 3, 3, 1, 2, 0, 0, 2, 1), ints, label);
+            snprintf(label, sizeof label, "shift w%lld asym2 i%d", (long long)sw[wi], ints);
+            run_case(dw(1, 3, 5, sw[wi], 3, 3, 1, 0, 1, 2, 1, 1), ints, label);
+        }
     }
     /* the stride-1 rows engine: widths around 1, 2, 3 and 4 vectors (and past its limit), 3x3 pads
      * 0..2 each side (asymmetric, and pads beyond the kernel: negative backward-data pads), 5x5 pads
      * 2 and the ones it declines, heights below / around the kernel, N 1..3, Inf / NaN data */
-    static const int64_t rw[] = {1, 2, 3, 7, 14, 15, 16, 17, 28, 31, 32, 33, 47, 48, 49, 56, 63, 64, 65, 66};
+    static const int64_t rw[] = {1, 2, 3, 7, 14, 15, 16, 17, 28, 31, 32, 33, 47, 48, 49, 56, 63, 64, 65, 66, 79, 80, 81, 95, 96, 97, 112, 130};
     for (int wi = 0; wi < (int)(sizeof rw / sizeof rw[0]); wi++) {
         for (int64_t k = 3; k <= 5; k += 2) {
             for (int64_t p = 0; p < 6; p++) {
@@ -526,6 +530,8 @@ static void run_all_cases(void) {
         }
     }
     run_case(dw(2, 5, 28, 28, 5, 5, 1, 2, 2, 2, 2, 1), 1, "rows dw5x5 class");
+    run_case(dw(1, 3, 13, 112, 3, 3, 1, 1, 1, 1, 1, 1), 4, "rows 3x3 chunks nonfinite data");
+    run_case(dw(1, 3, 9, 83, 5, 5, 1, 2, 2, 2, 2, 1), 4, "rows 5x5 chunks nonfinite data");
     run_case(dw(2, 5, 14, 14, 5, 5, 1, 2, 2, 2, 2, 1), 2, "rows 5x5 nonfinite");
     run_case(dw(2, 19, 9, 33, 5, 5, 1, 2, 2, 2, 2, 1), 3, "rows 5x5 nonfinite blocks");
     run_case(dw(2, 4, 7, 40, 3, 3, 1, 3, 4, 1, 0, 1), 1, "rows 3x3 pads beyond the kernel");

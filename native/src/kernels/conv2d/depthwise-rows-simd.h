@@ -10,7 +10,9 @@
  * made in registers (dw_shift: valignd, zeros shifted in at both ends) and FMAed into the K
  * output rows that input row meets (out[y] gets in[y + ky - pt] * w[ky][.]: rolling K
  * accumulator rows; the finished one is stored, masked, as each input row is done). Per input
- * row: NB loads, (K-1)*NB shifts, K*K*NB FMAs, NB stores.
+ * row: NB loads, (K-1)*NB shifts, K*K*NB FMAs, NB stores. Rows wider than 4 vectors (3x3) or 2
+ * (5x5) go in chunks of that many vectors, each loading its neighbour vector on either side
+ * too (masked: zeros outside the row), one chunk down the whole plane after the other.
  *
  * Backward-data at stride 1 is the same correlation over diff_dst with the filter turned by 180
  * degrees and pads K-1-p (diff_src row iy gets diff_dst row iy + pt - ky times w[ky][.]).
@@ -34,16 +36,25 @@ PCNN_INTERNAL int64_t DW_ROWS_RUNS = 0;
 
 #define DW_ROWS_MAXK 5
 #define DW_ROWS_MAXNB 4
+#define DW_ROWS_CHUNKED 99 /* dw_rows_nb: rows wider than one chunk */
 
-/* One plane: in (ih x iw) -> out (oh x ow), out[y][x] = bias + sum w[ky*K + kx] *
- * in[y + ky - pt][x + kx - PL]; K, PL, NB constants (iw, ow <= NB*VL; K - 3 <= PL <= 2, so the
- * column shifts kx - PL stay within dw_shift's -2..2). */
-DW_AI void dw_rows_plane(const float *in, int64_t ih, int64_t iw, float *out, int64_t oh, int64_t ow,
-                         const float *w, int64_t pt, float bias, const int K, const int PL, const int NB) {
-    dw_mask mi[DW_ROWS_MAXNB], mo[DW_ROWS_MAXNB];
+/* One plane's output columns [x0, x0 + NB*VL): in (ih x iw) -> out (oh x ow), out[y][x] = bias +
+ * sum w[ky*K + kx] * in[y + ky - pt][x + kx - PL]; K, PL, NB, HALO constants (K - 3 <= PL <= 2,
+ * so the column shifts kx - PL stay within dw_shift's -2..2). HALO 0: the chunk is the whole row
+ * (iw, ow <= NB*VL), zeros on both sides; HALO 1: the neighbouring vectors each side are loaded
+ * too (masked to the row), so rows of any width go in chunks. */
+DW_AI void dw_rows_chunk(const float *in, int64_t ih, int64_t iw, float *out, int64_t oh, int64_t ow,
+                         const float *w, int64_t pt, float bias, int64_t x0, const int K, const int PL,
+                         const int NB, const int HALO) {
+    dw_mask mi[DW_ROWS_MAXNB + 2], mo[DW_ROWS_MAXNB];
+#pragma GCC unroll 6
+    for (int b = 0; b < NB + 2; b++) { /* vector b: input columns from x0 + (b - 1)*VL */
+        const int64_t c0 = x0 + (b - 1) * VL;
+        mi[b] = dw_lanes(-c0, iw - c0);
+    }
 #pragma GCC unroll 4
     for (int b = 0; b < NB; b++) {
-        mi[b] = dw_lanes(0, iw - b * VL), mo[b] = dw_lanes(0, ow - b * VL);
+        mo[b] = dw_lanes(0, ow - x0 - b * VL);
     }
     const dw_vec z = dw_zero(), vb = dw_set1(bias);
     dw_vec acc[DW_ROWS_MAXK][DW_ROWS_MAXNB]; /* acc[k]: output row r + pt - k */
@@ -60,15 +71,16 @@ DW_AI void dw_rows_plane(const float *in, int64_t ih, int64_t iw, float *out, in
         if (r >= 0 && r < ih) {
             const float *row = in + r * iw;
             dw_vec v[DW_ROWS_MAXNB + 2];
-            v[0] = z, v[NB + 1] = z;
+            v[0] = HALO && PL > 0 ? dw_load_m(dw_at(row, x0 - VL), mi[0]) : z;
+            v[NB + 1] = HALO && K - 1 - PL > 0 ? dw_load_m(dw_at(row, x0 + NB * VL), mi[NB + 1]) : z;
 #pragma GCC unroll 4
             for (int b = 0; b < NB; b++) {
-                v[b + 1] = dw_load_m(dw_at(row, b * VL), mi[b]);
+                v[b + 1] = dw_load_m(dw_at(row, x0 + b * VL), mi[b + 1]);
             }
 #pragma GCC unroll 5
             for (int kx = 0; kx < K; kx++) {
 #pragma GCC unroll 4
-                for (int b = 0; b < NB; b++) { /* lane l: input column b*VL + l + kx - PL */
+                for (int b = 0; b < NB; b++) { /* lane l: input column x0 + b*VL + l + kx - PL */
                     const dw_vec s = dw_shift(v[b], v[b + 1], v[b + 2], kx - PL);
 #pragma GCC unroll 5
                     for (int ky = 0; ky < K; ky++) {
@@ -82,7 +94,7 @@ DW_AI void dw_rows_plane(const float *in, int64_t ih, int64_t iw, float *out, in
             float *orow = out + y * ow;
 #pragma GCC unroll 4
             for (int b = 0; b < NB; b++) {
-                dw_store_m((float *)dw_at(orow, b * VL), acc[K - 1][b], mo[b]);
+                dw_store_m((float *)dw_at(orow, x0 + b * VL), acc[K - 1][b], mo[b]);
             }
         }
 #pragma GCC unroll 5
@@ -99,35 +111,51 @@ DW_AI void dw_rows_plane(const float *in, int64_t ih, int64_t iw, float *out, in
     }
 }
 
-/* the constant-size body for (K, PL, NB) */
+/* rows wider than the engine's single chunk: chunks of NB vectors with their neighbours */
+DW_AI void dw_rows_chunks(const float *in, int64_t ih, int64_t iw, float *out, int64_t oh, int64_t ow,
+                          const float *w, int64_t pt, float bias, const int K, const int PL, const int NB) {
+    for (int64_t x0 = 0; x0 < ow; x0 += NB * VL) {
+        dw_rows_chunk(in, ih, iw, out, oh, ow, w, pt, bias, x0, K, PL, NB, 1);
+    }
+}
+
+/* the constant-size body for (K, PL, NB); nb 0: chunks (dw_rows_nb) */
 static void dw_rows_dispatch(const float *in, int64_t ih, int64_t iw, float *out, int64_t oh, int64_t ow,
                              const float *w, int64_t pt, int64_t pl, float bias, int k, int nb) {
 #define DW_ROWS_CASE(K_, PL_, NB_)                                                                  \
     if (k == K_ && pl == PL_ && nb == NB_) {                                                        \
-        dw_rows_plane(in, ih, iw, out, oh, ow, w, pt, bias, K_, PL_, NB_);                          \
+        dw_rows_chunk(in, ih, iw, out, oh, ow, w, pt, bias, 0, K_, PL_, NB_, 0);                    \
+        return;                                                                                     \
+    }
+#define DW_ROWS_WIDE(K_, PL_, NB_)                                                                  \
+    if (k == K_ && pl == PL_ && nb == DW_ROWS_CHUNKED) {                                            \
+        dw_rows_chunks(in, ih, iw, out, oh, ow, w, pt, bias, K_, PL_, NB_);                         \
         return;                                                                                     \
     }
 #define DW_ROWS_NBS(K_, PL_) DW_ROWS_CASE(K_, PL_, 1) DW_ROWS_CASE(K_, PL_, 2) DW_ROWS_CASE(K_, PL_, 3) \
-    DW_ROWS_CASE(K_, PL_, 4)
+    DW_ROWS_CASE(K_, PL_, 4) DW_ROWS_WIDE(K_, PL_, 4)
     DW_ROWS_NBS(3, 0)
     DW_ROWS_NBS(3, 1)
     DW_ROWS_NBS(3, 2)
     DW_ROWS_CASE(5, 2, 1)
     DW_ROWS_CASE(5, 2, 2)
+    DW_ROWS_WIDE(5, 2, 2)
 #undef DW_ROWS_NBS
+#undef DW_ROWS_WIDE
 #undef DW_ROWS_CASE
 }
 
-/* vectors a row needs (input and output rows both), 0 when outside what the engine takes:
- * 3x3 up to 4 vectors (3*4 accumulators + 3*4 shifts fit the 32 registers), 5x5 up to 2 */
+/* vectors a row needs (input and output rows both), DW_ROWS_CHUNKED for wider rows (chunks of
+ * 4 vectors for 3x3: 3*4 accumulators + 3*4 shifts fit the 32 registers; 2 for 5x5), 0 when
+ * outside what the engine takes */
 static int dw_rows_nb(int64_t k, int64_t pl, int64_t iw, int64_t ow) {
     const int64_t w = iw > ow ? iw : ow;
     const int64_t nb = (w + VL - 1) / VL;
     const int64_t max_nb = k == 3 ? 4 : 2;
-    if ((k != 3 && k != 5) || pl < k - 3 || pl > 2 || nb < 1 || nb > max_nb) {
+    if ((k != 3 && k != 5) || pl < k - 3 || pl > 2 || nb < 1) {
         return 0;
     }
-    return (int)nb;
+    return nb > max_nb ? DW_ROWS_CHUNKED : (int)nb;
 }
 
 static int dw_rows_geometry(const pcnn_conv2d_desc *d, int bwd_data) {
