@@ -530,6 +530,12 @@ static void run_all_cases(void) {
         }
     }
     run_case(dw(2, 5, 28, 28, 5, 5, 1, 2, 2, 2, 2, 1), 1, "rows dw5x5 class");
+    /* two planes per vector (rows up to 8 - shift wide), odd and even plane counts */
+    run_case(dw(3, 5, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1), 1, "rows pairs 7x7 odd planes");
+    run_case(dw(2, 8, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1), 4, "rows pairs 7x7 nonfinite data");
+    run_case(dw(2, 3, 6, 6, 5, 5, 1, 2, 2, 2, 2, 1), 1, "rows pairs 5x5 6x6");
+    run_case(dw(1, 7, 5, 6, 3, 3, 1, 0, 2, 2, 0, 1), 1, "rows pairs pad 2/0");
+    run_case(dw(1, 6, 4, 8, 3, 3, 1, 1, 1, 0, 2, 1), 1, "rows pairs 8 wide pad 0");
     run_case(dw(1, 3, 13, 112, 3, 3, 1, 1, 1, 1, 1, 1), 4, "rows 3x3 chunks nonfinite data");
     run_case(dw(1, 3, 9, 83, 5, 5, 1, 2, 2, 2, 2, 1), 4, "rows 5x5 chunks nonfinite data");
     run_case(dw(2, 5, 14, 14, 5, 5, 1, 2, 2, 2, 2, 1), 2, "rows 5x5 nonfinite");

@@ -119,6 +119,68 @@ DW_AI void dw_rows_chunks(const float *in, int64_t ih, int64_t iw, float *out, i
     }
 }
 
+/* Rows of at most 8 - g columns (g: the widest shift each side, PL and K-1-PL): two planes per
+ * vector, plane 0 in lanes 0..7 and plane 1 in lanes 8..15, each with at least g zero lanes
+ * after its row, so a shifted lane reads its own plane or a zero (the lanes past the vector
+ * are zeros as in dw_rows_chunk). Weights and bias are two-valued vectors. Same products per
+ * lane as dw_rows_chunk; 7x7 planes otherwise use 7 of 16 lanes. (AVX-512 only: DW_SHIFT.) */
+DW_AI void dw_rows_pair(const float *in0, const float *in1, int64_t ih, int64_t iw, float *out0, float *out1,
+                        int64_t oh, int64_t ow, const float *w0, const float *w1, int64_t pt, float b0, float b1,
+                        const int K, const int PL) {
+    const __mmask16 hi = 0xff00;
+    const dw_mask mi0 = dw_lanes(0, iw), mi1 = dw_lanes(8, 8 + iw);
+    const dw_mask mo0 = dw_lanes(0, ow), mo1 = dw_lanes(8, 8 + ow);
+    dw_vec wv[DW_ROWS_MAXK * DW_ROWS_MAXK];
+#pragma GCC unroll 25
+    for (int t = 0; t < K * K; t++) {
+        wv[t] = _mm512_mask_blend_ps(hi, dw_set1(w0[t]), dw_set1(w1[t]));
+    }
+    const dw_vec z = dw_zero(), vb = _mm512_mask_blend_ps(hi, dw_set1(b0), dw_set1(b1));
+    dw_vec acc[DW_ROWS_MAXK];
+#pragma GCC unroll 5
+    for (int k = 0; k < K; k++) {
+        acc[k] = vb;
+    }
+    const int64_t r_end = oh + K - 1 - pt;
+    for (int64_t r = -pt; r < r_end; r++) {
+        if (r >= 0 && r < ih) {
+            const dw_vec v = _mm512_mask_loadu_ps(dw_load_m(in0 + r * iw, mi0), mi1, dw_at(in1 + r * iw, -8));
+#pragma GCC unroll 5
+            for (int kx = 0; kx < K; kx++) {
+                const dw_vec sh = dw_shift(z, v, z, kx - PL);
+#pragma GCC unroll 5
+                for (int ky = 0; ky < K; ky++) {
+                    acc[ky] = dw_fma(sh, wv[ky * K + kx], acc[ky]);
+                }
+            }
+        }
+        const int64_t y = r + pt - (K - 1);
+        if (y >= 0) {
+            dw_store_m(out0 + y * ow, acc[K - 1], mo0);
+            dw_store_m((float *)dw_at(out1 + y * ow, -8), acc[K - 1], mo1);
+        }
+#pragma GCC unroll 5
+        for (int k = K - 1; k > 0; k--) {
+            acc[k] = acc[k - 1];
+        }
+        acc[0] = vb;
+    }
+}
+
+static void dw_rows_pair_dispatch(const float *in0, const float *in1, int64_t ih, int64_t iw, float *out0,
+                                  float *out1, int64_t oh, int64_t ow, const float *w0, const float *w1, int64_t pt,
+                                  int64_t pl, float b0, float b1, int k) {
+    if (k == 3 && pl == 0) {
+        dw_rows_pair(in0, in1, ih, iw, out0, out1, oh, ow, w0, w1, pt, b0, b1, 3, 0);
+    } else if (k == 3 && pl == 1) {
+        dw_rows_pair(in0, in1, ih, iw, out0, out1, oh, ow, w0, w1, pt, b0, b1, 3, 1);
+    } else if (k == 3) {
+        dw_rows_pair(in0, in1, ih, iw, out0, out1, oh, ow, w0, w1, pt, b0, b1, 3, 2);
+    } else {
+        dw_rows_pair(in0, in1, ih, iw, out0, out1, oh, ow, w0, w1, pt, b0, b1, 5, 2);
+    }
+}
+
 /* the constant-size body for (K, PL, NB); nb 0: chunks (dw_rows_nb) */
 static void dw_rows_dispatch(const float *in, int64_t ih, int64_t iw, float *out, int64_t oh, int64_t ow,
                              const float *w, int64_t pt, int64_t pl, float bias, int k, int nb) {
@@ -158,12 +220,67 @@ static int dw_rows_nb(int64_t k, int64_t pl, int64_t iw, int64_t ow) {
     return nb > max_nb ? DW_ROWS_CHUNKED : (int)nb;
 }
 
-static int dw_rows_geometry(const pcnn_conv2d_desc *d, int bwd_data) {
+/* One call's correlation: in (ih x iw) -> out (oh x ow) with pads pt, pl and the plane's
+ * weights (backward-data: diff_dst -> diff_src, the turned filter, pads K-1-p). */
+typedef struct {
+    int64_t ih, iw, oh, ow, pt, pl, k, planes;
+    int nb, pairs; /* dw_rows_nb; two planes per vector (dw_rows_pair) */
+    int bwd_data;
+} dw_rows_geo;
+
+static int dw_rows_setup(const pcnn_conv2d_desc *d, int bwd_data, dw_rows_geo *g) {
     if (d->kh != d->kw || d->stride_h != 1 || d->stride_w != 1 || d->dilation_h != 1 || d->dilation_w != 1) {
         return 0;
     }
-    const int64_t pl = bwd_data ? d->kw - 1 - d->pad_left : d->pad_left;
-    return bwd_data ? dw_rows_nb(d->kw, pl, d->ow, d->iw) : dw_rows_nb(d->kw, pl, d->iw, d->ow);
+    g->k = d->kh, g->planes = d->n * d->c, g->bwd_data = bwd_data;
+    if (bwd_data) {
+        g->ih = d->oh, g->iw = d->ow, g->oh = d->ih, g->ow = d->iw;
+        g->pt = d->kh - 1 - d->pad_top, g->pl = d->kw - 1 - d->pad_left;
+    } else {
+        g->ih = d->ih, g->iw = d->iw, g->oh = d->oh, g->ow = d->ow, g->pt = d->pad_top, g->pl = d->pad_left;
+    }
+    g->nb = dw_rows_nb(g->k, g->pl, g->iw, g->ow);
+    g->pairs = g->nb == 1 && g->planes >= 2 && g->iw + g->pl <= 8 && g->ow + g->k - 1 - g->pl <= 8;
+    return g->nb != 0;
+}
+
+/* plane p's input, output, weights (oriented) and bias */
+static void dw_rows_args(const dw_job *j, const dw_rows_geo *g, int64_t p, const float **in, float **out, float *w,
+                         float *bias) {
+    const int64_t ch = p % j->d->c, kk = g->k * g->k;
+    const float *wc = j->w + ch * kk;
+    for (int64_t t = 0; t < kk; t++) {
+        w[t] = g->bwd_data ? wc[kk - 1 - t] : wc[t];
+    }
+    *bias = j->bias != NULL ? j->bias[ch] : 0.0f;
+    *in = j->in + p * g->ih * g->iw;
+    *out = j->out + p * g->oh * g->ow;
+}
+
+typedef struct {
+    dw_job *j;
+    dw_rows_geo g;
+} dw_rows_job;
+
+/* task t: plane t, or planes 2t and 2t + 1 (pairs; the last one alone when their count is odd) */
+static void dw_rows_task(void *ctx, int64_t t) {
+    const dw_rows_job *rj = ctx;
+    const dw_rows_geo *g = &rj->g;
+    const int64_t p = g->pairs ? 2 * t : t, ilen = g->ih * g->iw;
+    dw_prefetch_next(rj->j->in, ilen, NULL, 0, p + g->pairs, g->planes);
+    if (g->pairs) {
+        dw_prefetch_next(rj->j->in, ilen, NULL, 0, p + 2, g->planes);
+    }
+    const float *in0, *in1;
+    float *out0, *out1, w0[DW_ROWS_MAXK * DW_ROWS_MAXK], w1[DW_ROWS_MAXK * DW_ROWS_MAXK], b0, b1;
+    dw_rows_args(rj->j, g, p, &in0, &out0, w0, &b0);
+    if (g->pairs && p + 1 < g->planes) {
+        dw_rows_args(rj->j, g, p + 1, &in1, &out1, w1, &b1);
+        dw_rows_pair_dispatch(in0, in1, g->ih, g->iw, out0, out1, g->oh, g->ow, w0, w1, g->pt, g->pl, b0, b1,
+                              (int)g->k);
+        return;
+    }
+    dw_rows_dispatch(in0, g->ih, g->iw, out0, g->oh, g->ow, w0, g->pt, g->pl, b0, (int)g->k, g->nb);
 }
 
 static int dw_rows_weights_finite(const pcnn_conv2d_desc *d, const float *w) {
@@ -174,54 +291,22 @@ static int dw_rows_weights_finite(const pcnn_conv2d_desc *d, const float *w) {
     return finite;
 }
 
-static void dw_rows_fwd_task(void *ctx, int64_t plane) {
-    dw_job *j = ctx;
+static int dw_rows_run(dw_job *j, int bwd_data) {
     const pcnn_conv2d_desc *d = j->d;
-    const int64_t ch = plane % d->c, ip = d->ih * d->iw, op = d->oh * d->ow;
-    dw_prefetch_next(j->in, ip, j->out, op, plane, d->n * d->c);
-    dw_rows_dispatch(j->in + plane * ip, d->ih, d->iw, j->out + plane * op, d->oh, d->ow,
-                     j->w + ch * d->kh * d->kw, d->pad_top, d->pad_left, j->bias != NULL ? j->bias[ch] : 0.0f,
-                     (int)d->kh, dw_rows_geometry(d, 0));
-}
-
-/* diff_dst plane (oh x ow) -> diff_src plane (ih x iw): the turned filter, pads K-1-p */
-static void dw_rows_bwd_data_task(void *ctx, int64_t plane) {
-    dw_job *j = ctx;
-    const pcnn_conv2d_desc *d = j->d;
-    const int64_t ch = plane % d->c, ip = d->ih * d->iw, op = d->oh * d->ow, k = d->kh, kk = k * k;
-    dw_prefetch_next(j->in, op, j->out, ip, plane, d->n * d->c);
-    const float *w = j->w + ch * kk;
-    float wr[DW_ROWS_MAXK * DW_ROWS_MAXK];
-    for (int64_t t = 0; t < kk; t++) {
-        wr[t] = w[kk - 1 - t];
+    dw_rows_job rj = {j, {0}};
+    if (!dw_rows_setup(d, bwd_data, &rj.g) || !dw_rows_weights_finite(d, j->w)) {
+        return 0;
     }
-    dw_rows_dispatch(j->in + plane * op, d->oh, d->ow, j->out + plane * ip, d->ih, d->iw, wr,
-                     k - 1 - d->pad_top, k - 1 - d->pad_left, 0.0f, (int)k, dw_rows_geometry(d, 1));
+    __atomic_fetch_add(&DW_ROWS_RUNS, 1, __ATOMIC_RELAXED);
+    const int64_t planes = rj.g.planes, tasks = rj.g.pairs ? (planes + 1) / 2 : planes;
+    pcnn_parallel_for_work(tasks, planes * (d->ih * d->iw + d->oh * d->ow * d->kh * d->kw), dw_rows_task, &rj);
+    return 1;
 }
 
 /* Serves the call (1) or declines (0). */
-PCNN_INTERNAL int dw_rows_fwd(dw_job *j) {
-    const pcnn_conv2d_desc *d = j->d;
-    if (!dw_rows_geometry(d, 0) || !dw_rows_weights_finite(d, j->w)) {
-        return 0;
-    }
-    __atomic_fetch_add(&DW_ROWS_RUNS, 1, __ATOMIC_RELAXED);
-    const int64_t planes = d->n * d->c;
-    pcnn_parallel_for_work(planes, planes * (d->ih * d->iw + d->oh * d->ow * d->kh * d->kw), dw_rows_fwd_task, j);
-    return 1;
-}
+PCNN_INTERNAL int dw_rows_fwd(dw_job *j) { return dw_rows_run(j, 0); }
 
-PCNN_INTERNAL int dw_rows_bwd_data(dw_job *j) {
-    const pcnn_conv2d_desc *d = j->d;
-    if (!dw_rows_geometry(d, 1) || !dw_rows_weights_finite(d, j->w)) {
-        return 0;
-    }
-    __atomic_fetch_add(&DW_ROWS_RUNS, 1, __ATOMIC_RELAXED);
-    const int64_t planes = d->n * d->c;
-    pcnn_parallel_for_work(planes, planes * (d->ih * d->iw + d->oh * d->ow * d->kh * d->kw), dw_rows_bwd_data_task,
-                           j);
-    return 1;
-}
+PCNN_INTERNAL int dw_rows_bwd_data(dw_job *j) { return dw_rows_run(j, 1); }
 
 #else /* no single-instruction shifts (AVX2): the plane engine serves these shapes */
 
