@@ -531,8 +531,14 @@ static void run_all_cases(void) {
     }
     run_case(dw(2, 5, 28, 28, 5, 5, 1, 2, 2, 2, 2, 1), 1, "rows dw5x5 class");
     /* two planes per vector (rows up to 8 - shift wide), odd and even plane counts */
-    run_case(dw(3, 5, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1), 1, "rows pairs 7x7 odd planes");
-    run_case(dw(2, 8, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1), 4, "rows pairs 7x7 nonfinite data");
+    run_case(dw(3, 5, 9, 7, 3, 3, 1, 1, 1, 1, 1, 1), 1, "rows pairs 9x7 odd planes");
+    run_case(dw(2, 8, 5, 7, 3, 3, 1, 1, 1, 1, 1, 1), 4, "rows pairs 5x7 nonfinite data");
+    /* 7x7 "same" planes: the flat path */
+    run_case(dw(3, 5, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1), 1, "rows flat 7x7 3x3");
+    run_case(dw(2, 8, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1), 4, "rows flat 7x7 3x3 nonfinite data");
+    run_case(dw(2, 3, 7, 7, 5, 5, 1, 2, 2, 2, 2, 1), 1, "rows flat 7x7 5x5");
+    run_case(dw(1, 4, 7, 7, 5, 5, 1, 2, 2, 2, 2, 1), 4, "rows flat 7x7 5x5 nonfinite data");
+    run_case(dw(1, 4, 7, 7, 5, 5, 1, 2, 2, 2, 2, 1), 2, "rows flat 7x7 5x5 inf weight");
     run_case(dw(2, 3, 6, 6, 5, 5, 1, 2, 2, 2, 2, 1), 1, "rows pairs 5x5 6x6");
     run_case(dw(1, 7, 5, 6, 3, 3, 1, 0, 2, 2, 0, 1), 1, "rows pairs pad 2/0");
     run_case(dw(1, 6, 4, 8, 3, 3, 1, 1, 1, 0, 2, 1), 1, "rows pairs 8 wide pad 0");

@@ -181,6 +181,87 @@ static void dw_rows_pair_dispatch(const float *in0, const float *in1, int64_t ih
     }
 }
 
+/* Small "same" planes (7x7: 49 floats, 4 vectors): the plane as one flat array, output vector b
+ * over flat indices 16b..16b+15; tap (ky, kx) reads flat index i + (ky - P)*W + (kx - P), a
+ * constant shift of the loaded vectors (valignd across the neighbours). Rows above / below the
+ * plane are flat indices outside it: zero lanes (finite weights: w * 0 changes no sum); the
+ * taps whose column leaves the row (they would read the next / previous row) are masked off
+ * the FMA. Per plane: 4 loads, 4 stores, K*K FMAs and shifts per vector. AVX-512 only. */
+static inline dw_vec dw_rows_flat_shift(dw_vec prev, dw_vec cur, dw_vec next, int s) {
+    switch (s) {
+    case -15: return DW_ALIGNR(cur, prev, 1);
+    case -14: return DW_ALIGNR(cur, prev, 2);
+    case -13: return DW_ALIGNR(cur, prev, 3);
+    case -12: return DW_ALIGNR(cur, prev, 4);
+    case -11: return DW_ALIGNR(cur, prev, 5);
+    case -10: return DW_ALIGNR(cur, prev, 6);
+    case -9: return DW_ALIGNR(cur, prev, 7);
+    case -8: return DW_ALIGNR(cur, prev, 8);
+    case -7: return DW_ALIGNR(cur, prev, 9);
+    case -6: return DW_ALIGNR(cur, prev, 10);
+    case -5: return DW_ALIGNR(cur, prev, 11);
+    case -4: return DW_ALIGNR(cur, prev, 12);
+    case -3: return DW_ALIGNR(cur, prev, 13);
+    case -2: return DW_ALIGNR(cur, prev, 14);
+    case -1: return DW_ALIGNR(cur, prev, 15);
+    case 1: return DW_ALIGNR(next, cur, 1);
+    case 2: return DW_ALIGNR(next, cur, 2);
+    case 3: return DW_ALIGNR(next, cur, 3);
+    case 4: return DW_ALIGNR(next, cur, 4);
+    case 5: return DW_ALIGNR(next, cur, 5);
+    case 6: return DW_ALIGNR(next, cur, 6);
+    case 7: return DW_ALIGNR(next, cur, 7);
+    case 8: return DW_ALIGNR(next, cur, 8);
+    case 9: return DW_ALIGNR(next, cur, 9);
+    case 10: return DW_ALIGNR(next, cur, 10);
+    case 11: return DW_ALIGNR(next, cur, 11);
+    case 12: return DW_ALIGNR(next, cur, 12);
+    case 13: return DW_ALIGNR(next, cur, 13);
+    case 14: return DW_ALIGNR(next, cur, 14);
+    case 15: return DW_ALIGNR(next, cur, 15);
+    case 16: return next;
+    case -16: return prev;
+    default: return cur;
+    }
+}
+
+/* lanes of flat vector b whose column x = (16b + l) mod W reads column x + dx inside the row */
+static inline dw_mask dw_rows_flat_mask(int b, int W, int dx) {
+    uint32_t m = 0;
+    for (int l = 0; l < 16; l++) {
+        const int x = (16 * b + l) % W;
+        m |= (uint32_t)(x + dx >= 0 && x + dx < W) << l;
+    }
+    return (dw_mask)m;
+}
+
+#define DW_ROWS_FLAT_W 7 /* the plane width (and height) this path is compiled for */
+
+DW_AI void dw_rows_flat(const float *in, float *out, const float *w, float bias, const int K) {
+    const int W = DW_ROWS_FLAT_W, N = W * W, NV = (N + 15) / 16, P = (K - 1) / 2;
+    const dw_vec z = dw_zero(), vb = dw_set1(bias);
+    dw_vec v[(DW_ROWS_FLAT_W * DW_ROWS_FLAT_W + 15) / 16 + 2];
+    v[0] = z, v[NV + 1] = z;
+#pragma GCC unroll 4
+    for (int b = 0; b < NV; b++) {
+        v[b + 1] = dw_load_m(in + 16 * b, dw_lanes(0, N - 16 * b));
+    }
+#pragma GCC unroll 4
+    for (int b = 0; b < NV; b++) {
+        dw_vec acc = vb;
+#pragma GCC unroll 5
+        for (int kx = 0; kx < K; kx++) {
+            const dw_mask m = dw_rows_flat_mask(b, W, kx - P);
+#pragma GCC unroll 5
+            for (int ky = 0; ky < K; ky++) {
+                const dw_vec sh = dw_rows_flat_shift(v[b], v[b + 1], v[b + 2], (ky - P) * W + kx - P);
+                acc = dw_fma_m(sh, dw_set1(w[ky * K + kx]), acc, m);
+            }
+        }
+        dw_store_m(out + 16 * b, acc, dw_lanes(0, N - 16 * b));
+    }
+}
+
 /* the constant-size body for (K, PL, NB); nb 0: chunks (dw_rows_nb) */
 static void dw_rows_dispatch(const float *in, int64_t ih, int64_t iw, float *out, int64_t oh, int64_t ow,
                              const float *w, int64_t pt, int64_t pl, float bias, int k, int nb) {
@@ -225,6 +306,7 @@ static int dw_rows_nb(int64_t k, int64_t pl, int64_t iw, int64_t ow) {
 typedef struct {
     int64_t ih, iw, oh, ow, pt, pl, k, planes;
     int nb, pairs; /* dw_rows_nb; two planes per vector (dw_rows_pair) */
+    int flat;      /* 7x7 "same" planes, 3x3 / 5x5: dw_rows_flat */
     int bwd_data;
 } dw_rows_geo;
 
@@ -241,6 +323,9 @@ static int dw_rows_setup(const pcnn_conv2d_desc *d, int bwd_data, dw_rows_geo *g
     }
     g->nb = dw_rows_nb(g->k, g->pl, g->iw, g->ow);
     g->pairs = g->nb == 1 && g->planes >= 2 && g->iw + g->pl <= 8 && g->ow + g->k - 1 - g->pl <= 8;
+    g->flat = g->ih == DW_ROWS_FLAT_W && g->iw == DW_ROWS_FLAT_W && g->oh == g->ih && g->ow == g->iw &&
+              g->pt == (g->k - 1) / 2 && g->pl == (g->k - 1) / 2;
+    g->pairs &= !g->flat;
     return g->nb != 0;
 }
 
@@ -274,6 +359,10 @@ static void dw_rows_task(void *ctx, int64_t t) {
     const float *in0, *in1;
     float *out0, *out1, w0[DW_ROWS_MAXK * DW_ROWS_MAXK], w1[DW_ROWS_MAXK * DW_ROWS_MAXK], b0, b1;
     dw_rows_args(rj->j, g, p, &in0, &out0, w0, &b0);
+    if (g->flat) {
+        g->k == 3 ? dw_rows_flat(in0, out0, w0, b0, 3) : dw_rows_flat(in0, out0, w0, b0, 5);
+        return;
+    }
     if (g->pairs && p + 1 < g->planes) {
         dw_rows_args(rj->j, g, p + 1, &in1, &out1, w1, &b1);
         dw_rows_pair_dispatch(in0, in1, g->ih, g->iw, out0, out1, g->oh, g->ow, w0, w1, g->pt, g->pl, b0, b1,
