@@ -12,7 +12,16 @@
  * accumulator rows; the finished one is stored, masked, as each input row is done). Per input
  * row: NB loads, (K-1)*NB shifts, K*K*NB FMAs, NB stores. Rows wider than 4 vectors (3x3) or 2
  * (5x5) go in chunks of that many vectors, each loading its neighbour vector on either side
- * too (masked: zeros outside the row), one chunk down the whole plane after the other.
+ * too (masked: zeros outside the row), one chunk down the whole plane after the other. Rows of
+ * at most 8 - shift columns take two planes per vector (dw_rows_pair); 7x7 "same" planes are
+ * computed as one flat array instead (dw_rows_flat).
+ *
+ * Measured (1 thread, AVX-512, same-run A/B against main 9a32faa, us, 2026-12-05; oneDNN best
+ * in brackets): 8x256x28x28 3x3 forward / backward-data 430-490 -> 280-390 (390-710);
+ * 8x128x28x28 5x5 740-880 -> 240-270 (320-390); 8x512x14x14 3x3 380-460 -> 165-180 (130-170);
+ * 8x1024x7x7 3x3 570-750 -> 125-135 (75-135); 8x512x7x7 5x5 730-1040 -> 160-170 (60-130);
+ * 8x128x56x56 3x3 equal within noise (0.86-1.04x); 2x32x112x112 3x3 0.87-1.08x; 8x64x56x56
+ * 5x5 1450-1620 -> 520-610.
  *
  * Backward-data at stride 1 is the same correlation over diff_dst with the filter turned by 180
  * degrees and pads K-1-p (diff_src row iy gets diff_dst row iy + pt - ky times w[ky][.]).
