@@ -21,7 +21,11 @@
  *     bit-identical;
  *   - the stride-2 row engine (depthwise-s2-simd.h) serves exactly the calls its geometry takes
  *     (forward / backward-data: with finite weights), widths 1..5, 15..17, 27..33, 63..65,
- *     127..130, odd / even heights, pads 0..2, 3x3 / 5x5 / 1x5 / 5x1 / 2x2 / 1x1, Inf / NaN data.
+ *     127..130, odd / even heights, pads 0..2, 3x3 / 5x5 / 1x5 / 5x1 / 2x2 / 1x1, Inf / NaN data;
+ *   - the stride-1 rows engine (depthwise-rows-simd.h) serves exactly the forward / backward-data
+ *     calls a rule written out here takes (rows_expected), widths 1..130 around 1..4 vectors and
+ *     the chunk edges, 3x3 pads 0..2 each side and beyond the kernel, 5x5, two-plane vectors
+ *     (odd plane counts), 7x7 flat planes, Inf / NaN data and weights.
  */
 #include <math.h>
 
