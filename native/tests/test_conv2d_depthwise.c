@@ -21,7 +21,11 @@
  *     bit-identical;
  *   - the stride-2 row engine (depthwise-s2-simd.h) serves exactly the calls its geometry takes
  *     (forward / backward-data: with finite weights), widths 1..5, 15..17, 27..33, 63..65,
- *     127..130, odd / even heights, pads 0..2, 3x3 / 5x5 / 1x5 / 5x1 / 2x2 / 1x1, Inf / NaN data.
+ *     127..130, odd / even heights, pads 0..2, 3x3 / 5x5 / 1x5 / 5x1 / 2x2 / 1x1, Inf / NaN data;
+ *   - the stride-1 rows engine (depthwise-rows-simd.h) serves exactly the forward / backward-data
+ *     calls a rule written out here takes (rows_expected), widths 1..130 around 1..4 vectors and
+ *     the chunk edges, 3x3 pads 0..2 each side and beyond the kernel, 5x5, two-plane vectors
+ *     (odd plane counts), 7x7 flat planes, Inf / NaN data and weights.
  */
 #include <math.h>
 
@@ -53,14 +57,56 @@ static int64_t shift_planes(void) { return 0; }
 #endif
 static int64_t g_shift_cases; /* calls that took the shifted columns (the sweep must reach them) */
 
-/* AVX-512, stride 1, 3x3, dilation 1: every plane of a forward / backward-data call (the plane
- * engine serves stride 1) takes the shifted columns; below AVX-512 none does. (Other shapes may:
+/* calls served by the stride-1 rows engine (depthwise-rows-simd.h), per vector level */
+#if defined(__x86_64__) || defined(_M_X64)
+extern int64_t pcnn_conv2d_depthwise_rows_runs__avx512;
+extern int64_t pcnn_conv2d_depthwise_rows_runs__avx2;
+static int64_t rows_runs(void) { return pcnn_conv2d_depthwise_rows_runs__avx512 + pcnn_conv2d_depthwise_rows_runs__avx2; }
+#else
+static int64_t rows_runs(void) { return 0; }
+#endif
+static int64_t g_rows_cases; /* forward / backward-data calls the rows engine served */
+
+/* The rows engine takes an AVX-512 forward / backward-data call with stride 1, dilation 1, a
+ * 3x3 or 5x5 kernel, finite weights, a left pad p of the correlation it computes (forward:
+ * pad_left; backward-data: k - 1 - pad_left) with k - 3 <= p <= 2; any width (rows of up to 4
+ * vectors (3x3) or 2 (5x5) in one chunk, wider ones in chunks with their neighbour vectors). */
+static int rows_expected(const pcnn_conv2d_desc *d, int32_t pass, const float *w) {
+    if (g_level != PCNN_ISA_AVX512 || pass == PCNN_PASS_BWD_WEIGHTS || d->stride_h != 1 || d->stride_w != 1 ||
+        d->dilation_h != 1 || d->dilation_w != 1 || d->kh != d->kw || (d->kh != 3 && d->kh != 5)) {
+        return 0;
+    }
+    const int64_t k = d->kh, p = pass == PCNN_PASS_FWD ? d->pad_left : k - 1 - d->pad_left;
+    if (p < k - 3 || p > 2) {
+        return 0;
+    }
+    for (int64_t i = 0; i < d->c * k * k; i++) {
+        if (!isfinite(w[i])) return 0;
+    }
+    return 1;
+}
+
+/* the rows engine ran exactly when expected; returns whether it did */
+static int check_rows(const pcnn_conv2d_desc *d, int32_t pass, const float *w, int64_t before, const char *what,
+                      const char *label) {
+    const int64_t got = rows_runs() - before, want = rows_expected(d, pass, w);
+    CHECK(got == want, "%s %s: rows engine ran %lld times, expected %lld", label, what, (long long)got,
+          (long long)want);
+    g_rows_cases += got;
+    return got > 0;
+}
+
+/* AVX-512, stride 1, 3x3, dilation 1: every plane of a forward / backward-data call the plane
+ * engine serves (not the rows engine) takes the shifted columns; below AVX-512 none does. (Other shapes may:
  * e.g. the 3-wide column classes of a stride-2 backward-data in the plane engine.) */
-static void check_shift(const pcnn_conv2d_desc *d, int64_t before, const char *what, const char *label) {
+static void check_shift(const pcnn_conv2d_desc *d, int64_t before, const char *what, const char *label,
+                        int rows_took) {
     const int64_t got = shift_planes() - before;
     const int want = g_level == PCNN_ISA_AVX512 && d->stride_h == 1 && d->stride_w == 1 && d->kh == 3 &&
-                     d->kw == 3 && d->dilation_h == 1 && d->dilation_w == 1;
-    if (want || g_level != PCNN_ISA_AVX512) {
+                     d->kw == 3 && d->dilation_h == 1 && d->dilation_w == 1 && !rows_took;
+    if (rows_took) {
+        CHECK(got == 0, "%s %s: rows engine ran, yet %lld planes took the plane engine", label, what, (long long)got);
+    } else if (want || g_level != PCNN_ISA_AVX512) {
         CHECK(got == (want ? d->n * d->c : 0), "%s %s: %lld planes with shifted columns, expected %lld", label,
               what, (long long)got, (long long)(want ? d->n * d->c : 0));
     }
@@ -219,20 +265,24 @@ static void run_case(pcnn_conv2d_desc d, int ints, const char *label) {
     for (int threads = 1; threads <= 3; threads += 2) {
         CHECK_STATUS(pcnn_set_num_threads(threads), PCNN_STATUS_OK);
         prefill_nan(x.dst, nd), prefill_nan(r.dst, nd);
-        int64_t before = lanes_runs(), shifted = shift_planes(), before2 = s2_runs();
+        int64_t before = lanes_runs(), shifted = shift_planes(), before2 = s2_runs(), before4 = rows_runs();
         CHECK_STATUS(pcnn_conv2d_fwd(&d, x.src, x.w, x.b, x.dst), PCNN_STATUS_OK);
-        if (threads == 1) check_shift(&d, shifted, "fwd", label);
+        int rows_took = check_rows(&d, PCNN_PASS_FWD, x.w, before4, "fwd", label);
+        if (threads == 1) check_shift(&d, shifted, "fwd", label, rows_took);
         check_served(&d, PCNN_PASS_FWD, "fwd");
-        check_lanes(&d, PCNN_PASS_FWD, before, "fwd", label, check_s2(&d, PCNN_PASS_FWD, x.w, before2, "fwd", label));
+        check_lanes(&d, PCNN_PASS_FWD, before, "fwd", label,
+                    check_s2(&d, PCNN_PASS_FWD, x.w, before2, "fwd", label) || rows_took);
         CHECK_STATUS(pcnn_conv2d_fwd__scalar(&d, x.src, x.w, x.b, r.dst), PCNN_STATUS_OK);
         if (ints) CHECK(same_arr(x.dst, r.dst, nd, &at), "%s fwd t%d: [%lld] %g vs scalar %g", label, threads, (long long)at, x.dst[at], r.dst[at]);
 
         prefill_nan(x.ds, ns), prefill_nan(r.ds, ns);
-        before = lanes_runs(), shifted = shift_planes(), before2 = s2_runs();
+        before = lanes_runs(), shifted = shift_planes(), before2 = s2_runs(), before4 = rows_runs();
         CHECK_STATUS(pcnn_conv2d_bwd_data(&d, x.dd, x.w, x.ds), PCNN_STATUS_OK);
-        if (threads == 1) check_shift(&d, shifted, "bwd_data", label);
+        rows_took = check_rows(&d, PCNN_PASS_BWD_DATA, x.w, before4, "bwd_data", label);
+        if (threads == 1) check_shift(&d, shifted, "bwd_data", label, rows_took);
         check_served(&d, PCNN_PASS_BWD_DATA, "bwd_data");
-        check_lanes(&d, PCNN_PASS_BWD_DATA, before, "bwd_data", label, check_s2(&d, PCNN_PASS_BWD_DATA, x.w, before2, "bwd_data", label));
+        check_lanes(&d, PCNN_PASS_BWD_DATA, before, "bwd_data", label,
+                    check_s2(&d, PCNN_PASS_BWD_DATA, x.w, before2, "bwd_data", label) || rows_took);
         CHECK_STATUS(pcnn_conv2d_bwd_data__scalar(&d, x.dd, x.w, r.ds), PCNN_STATUS_OK);
         if (ints) CHECK(same_arr(x.ds, r.ds, ns, &at), "%s bwd_data t%d: [%lld] %g vs scalar %g", label, threads, (long long)at, x.ds[at], r.ds[at]);
 
@@ -445,20 +495,63 @@ static void run_all_cases(void) {
     /* shifted columns (AVX-512, stride 1, 3x3): widths around the vector and the 4-vector chunk,
      * padding 0 / 1 / 2 and asymmetric (the neighbour vectors each side of a chunk, output
      * tails narrower or wider than the input), N 1..3, channels not a multiple of 16, Inf / NaN */
-    static const int64_t sw[] = {1, 2, 15, 16, 17, 28, 31, 33, 47, 63, 64, 65, 80};
+    static const int64_t sw[] = {1, 2, 15, 16, 17, 28, 31, 33, 47, 63, 64, 65, 66, 79, 80, 97, 113};
     for (int wi = 0; wi < (int)(sizeof sw / sizeof sw[0]); wi++) {
         for (int64_t p = 0; p <= 2; p++) {
             pcnn_conv2d_desc d = dw(1 + (wi + p) % 3, 3 + wi % 5, 3 + p + wi % 4, sw[wi], 3, 3, 1, p, p, p, p, 1);
             pcnn_conv2d_desc probe = d;
             if (pcnn_conv2d_desc_init(&probe) != PCNN_STATUS_OK) continue; /* 3x3 wider than 1..2 columns */
-            snprintf(label, sizeof label, "shift w%lld p%lld", (long long)sw[wi], (long long)p);
-            run_case(d, 1, label);
+            /* ints 1: the rows engine; 2 (an Inf weight): the plane engine's shifted columns */
+            for (int ints = 1; ints <= 2; ints++) {
+                snprintf(label, sizeof label, "shift w%lld p%lld i%d", (long long)sw[wi], (long long)p, ints);
+                run_case(d, ints, label);
+            }
         }
-        snprintf(label, sizeof label, "shift w%lld asym", (long long)sw[wi]);
-        run_case(dw(2, 5, 6, sw[wi], 3, 3, 1, 2, 0, 0, 2, 1), 1, label);
-        snprintf(label, sizeof label, "shift w%lld asym2", (long long)sw[wi]);
-        run_case(dw(1, 3, 5, sw[wi], 3, 3, 1, 0, 1, 2, 1, 1), 1, label);
+        for (int ints = 1; ints <= 2; ints++) {
+            snprintf(label, sizeof label, "shift w%lld asym i%d", (long long)sw[wi], ints);
+            run_case(dw(2, 5, 6, sw[wi], 3, 3, 1, 2, 0, 0, 2, 1), ints, label);
+            snprintf(label, sizeof label, "shift w%lld asym2 i%d", (long long)sw[wi], ints);
+            run_case(dw(1, 3, 5, sw[wi], 3, 3, 1, 0, 1, 2, 1, 1), ints, label);
+        }
     }
+    /* the stride-1 rows engine: widths around 1, 2, 3 and 4 vectors (and past its limit), 3x3 pads
+     * 0..2 each side (asymmetric, and pads beyond the kernel: negative backward-data pads), 5x5 pads
+     * 2 and the ones it declines, heights below / around the kernel, N 1..3, Inf / NaN data */
+    static const int64_t rw[] = {1, 2, 3, 7, 14, 15, 16, 17, 28, 31, 32, 33, 47, 48, 49, 56, 63, 64, 65, 66, 79, 80, 81, 95, 96, 97, 112, 130};
+    for (int wi = 0; wi < (int)(sizeof rw / sizeof rw[0]); wi++) {
+        for (int64_t k = 3; k <= 5; k += 2) {
+            for (int64_t p = 0; p < 6; p++) {
+                const int64_t pl = k == 3 ? p % 3 : 2 - (p == 5) - (p == 4), pr = (wi + p) % 3;
+                const int64_t pt = (p + wi) % 3 + (p == 3 && k == 3), pb = (p * 2 + wi) % 3;
+                const int64_t h = 1 + (wi + p) % 7 + (k == 5) * 2;
+                pcnn_conv2d_desc d = dw(1 + (wi + p) % 3, 1 + (wi * 5 + p) % 7, h, rw[wi], k, k, 1, pt, pb, pl, pr, 1);
+                pcnn_conv2d_desc probe = d;
+                if (pcnn_conv2d_desc_init(&probe) != PCNN_STATUS_OK) continue;
+                snprintf(label, sizeof label, "rows k%lld %lldx%lld p%lld%lld%lld%lld", (long long)k, (long long)h,
+                         (long long)rw[wi], (long long)pt, (long long)pb, (long long)pl, (long long)pr);
+                run_case(d, 1 + (p == 1) * 3 + (p == 4) * 3 + (p == 2 && wi % 2) * 1, label);
+            }
+        }
+    }
+    run_case(dw(2, 5, 28, 28, 5, 5, 1, 2, 2, 2, 2, 1), 1, "rows dw5x5 class");
+    /* two planes per vector (rows up to 8 - shift wide), odd and even plane counts */
+    run_case(dw(3, 5, 9, 7, 3, 3, 1, 1, 1, 1, 1, 1), 1, "rows pairs 9x7 odd planes");
+    run_case(dw(2, 8, 5, 7, 3, 3, 1, 1, 1, 1, 1, 1), 4, "rows pairs 5x7 nonfinite data");
+    /* 7x7 "same" planes: the flat path */
+    run_case(dw(3, 5, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1), 1, "rows flat 7x7 3x3");
+    run_case(dw(2, 8, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1), 4, "rows flat 7x7 3x3 nonfinite data");
+    run_case(dw(2, 3, 7, 7, 5, 5, 1, 2, 2, 2, 2, 1), 1, "rows flat 7x7 5x5");
+    run_case(dw(1, 4, 7, 7, 5, 5, 1, 2, 2, 2, 2, 1), 4, "rows flat 7x7 5x5 nonfinite data");
+    run_case(dw(1, 4, 7, 7, 5, 5, 1, 2, 2, 2, 2, 1), 2, "rows flat 7x7 5x5 inf weight");
+    run_case(dw(2, 3, 6, 6, 5, 5, 1, 2, 2, 2, 2, 1), 1, "rows pairs 5x5 6x6");
+    run_case(dw(1, 7, 5, 6, 3, 3, 1, 0, 2, 2, 0, 1), 1, "rows pairs pad 2/0");
+    run_case(dw(1, 6, 4, 8, 3, 3, 1, 1, 1, 0, 2, 1), 1, "rows pairs 8 wide pad 0");
+    run_case(dw(1, 3, 13, 112, 3, 3, 1, 1, 1, 1, 1, 1), 4, "rows 3x3 chunks nonfinite data");
+    run_case(dw(1, 3, 9, 83, 5, 5, 1, 2, 2, 2, 2, 1), 4, "rows 5x5 chunks nonfinite data");
+    run_case(dw(2, 5, 14, 14, 5, 5, 1, 2, 2, 2, 2, 1), 2, "rows 5x5 nonfinite");
+    run_case(dw(2, 19, 9, 33, 5, 5, 1, 2, 2, 2, 2, 1), 3, "rows 5x5 nonfinite blocks");
+    run_case(dw(2, 4, 7, 40, 3, 3, 1, 3, 4, 1, 0, 1), 1, "rows 3x3 pads beyond the kernel");
+    run_case(dw(2, 7, 15, 23, 5, 5, 1, 2, 2, 2, 2, 1), 0, "rows floats 5x5");
     run_case(dw(3, 19, 28, 28, 3, 3, 1, 1, 1, 1, 1, 1), 2, "shift nonfinite 28");
     run_case(dw(2, 17, 9, 65, 3, 3, 1, 1, 1, 1, 1, 1), 3, "shift nonfinite blocks 65");
 }
@@ -478,8 +571,9 @@ int main(void) {
         g_level = levels[i];
         printf("depthwise kernels at level %s\n", g_level == PCNN_ISA_SCALAR ? "none (scalar reference only)" : pcnn_isa_name(g_level));
         if (g_level != PCNN_ISA_SCALAR) CHECK_STATUS(pcnn_set_max_isa(g_level), PCNN_STATUS_OK);
-        g_lanes_cases = 0, g_shift_cases = 0, g_s2_cases = 0, g_wsum3_cases = 0;
+        g_lanes_cases = 0, g_shift_cases = 0, g_s2_cases = 0, g_wsum3_cases = 0, g_rows_cases = 0;
         run_all_cases();
+        if (g_level == PCNN_ISA_AVX512) CHECK(g_rows_cases > 300, "stride-1 rows engine served only %lld calls", (long long)g_rows_cases);
         if (g_level == PCNN_ISA_AVX512) CHECK(g_wsum3_cases > 50, "3x3 stride-1 sums served only %lld calls", (long long)g_wsum3_cases);
         if (g_level == PCNN_ISA_AVX512) CHECK(g_shift_cases > 100, "shifted columns served only %lld calls", (long long)g_shift_cases);
         if (g_level != PCNN_ISA_SCALAR) CHECK(g_s2_cases > 300, "stride-2 row engine served only %lld calls", (long long)g_s2_cases);

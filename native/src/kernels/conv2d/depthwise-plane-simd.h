@@ -96,6 +96,9 @@ PCNN_INTERNAL int32_t DW_FWD(const pcnn_conv2d_desc *d, const float *src, const 
     if (dw2_fwd(&j)) { /* stride 2: the row engine (depthwise-s2-simd.h) */
         return dw_status(&j);
     }
+    if (dw_rows_fwd(&j)) { /* stride 1, 3x3 / 5x5, rows of a few vectors (depthwise-rows-simd.h) */
+        return dw_status(&j);
+    }
     if (dw_lanes_fwd(&j)) {
         return dw_status(&j);
     }
@@ -111,6 +114,9 @@ PCNN_INTERNAL int32_t DW_BWD_DATA(const pcnn_conv2d_desc *d, const float *diff_d
     }
     dw_job j = {d, diff_dst, NULL, weights, NULL, diff_src, NULL, 0};
     if (dw2_bwd_data(&j)) { /* stride 2: the row engine (depthwise-s2-simd.h) */
+        return dw_status(&j);
+    }
+    if (dw_rows_bwd_data(&j)) { /* stride 1, 3x3 / 5x5, rows of a few vectors (depthwise-rows-simd.h) */
         return dw_status(&j);
     }
     if (dw_lanes_bwd_data(&j)) {

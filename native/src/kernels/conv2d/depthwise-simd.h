@@ -831,5 +831,9 @@ PCNN_INTERNAL int dw2_fwd(dw_job *j);
 PCNN_INTERNAL int dw2_bwd_data(dw_job *j);
 PCNN_INTERNAL int dw2_bwd_weights(dw_job *j);
 PCNN_INTERNAL int dw_wsum3_bwd_weights(dw_job *j, int any_width);
+#define dw_rows_fwd DW_ENGINE(dw_rows_fwd)                   /* depthwise-rows-simd.h */
+#define dw_rows_bwd_data DW_ENGINE(dw_rows_bwd_data)
+PCNN_INTERNAL int dw_rows_fwd(dw_job *j);
+PCNN_INTERNAL int dw_rows_bwd_data(dw_job *j);
 
 #endif /* PCNN_DEPTHWISE_SIMD_H */
