@@ -484,6 +484,15 @@ int main(void) {
         CHECK(2, 2, 4, w, 3, 3, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1);
         CHECK(1, 3, 5, w, 5, 2, 3, 2, 2, 0, 1, 1, 1, 1, 1, 1);
     }
+    /* forward 2-row tiles (AVX-512 ukrr_*: rows of 17..32 pixels, <= 4 input channels, a
+     * padded copy): vertical stride and dilation, groups, asymmetric padding, 5x5, odd
+     * row counts (a 1-row remainder) and channel counts that are no block multiple */
+    CHECK(2, 3, 9, 27, 13, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1);
+    CHECK(1, 4, 11, 30, 10, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 2);
+    CHECK(3, 2, 8, 20, 19, 2, 3, 1, 1, 0, 1, 1, 0, 1, 1, 1);
+    CHECK(1, 1, 7, 32, 6, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1);
+    CHECK(2, 3, 32, 32, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    CHECK(1, 3, 31, 17, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
     /* channels 1..17 */
     for (int64_t c = 1; c <= 17; ++c) {
         CHECK(1, c, 6, 9, 18 - c, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);

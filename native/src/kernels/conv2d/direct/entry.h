@@ -68,18 +68,36 @@ PCNN_INTERNAL int32_t PCNN_DIRECT_FWD(const pcnn_conv2d_desc *desc, const float 
         j.nv = NV_MAX;
         j.nblocks = ceil_div(j.co_g, ocb_max_for_nv[j.nv]);
     }
+#ifdef UKRR_NR
+    /* Rows of 17..32 pixels (two vectors) with few input channels, e.g. the 3 -> 32 RGB
+     * layer on 32x32: tiles of UKRR_NR rows x UKRR_OCB channels (ukrr_*, microkernels.h),
+     * a weight broadcast per 6 FMAs instead of 2. Needs the padded copy (every row has
+     * all taps). Measured against the 1-row tiles: see ukrr_* in direct/microkernels.h
+     * (3 -> 16 / 32 / 64 on 32x32: 1.05x / 1.00-1.04x / 1.05-1.10x). */
+    j.rowtile = !j.direct && !j.rowmode && j.kt > 1 && d.ow > VL && d.ow <= 2 * VL &&
+                d.oh >= 2 && j.ci_g <= UKRR_CI_MAX;
+    if (j.rowtile) {
+        j.nblocks = ceil_div(j.co_g, UKRR_OCB);
+    }
+#endif
     /* Stride 2 with many output channels: channel tiles (direct/channel_tiles.h). The
      * pixel tiles fill only 14 of 16 lanes on the 14-wide rows of the 3x3 stride-2 layer
      * and need the row-mode tiles' extra loads; channel tiles fill every lane. */
     if (CHTILE_OCB_MAX > 0 && d.stride_w == 2 && j.co_g >= CHTILE_OCB_MAX) {
         j.chtile = 1;
         j.rowmode = 0;
+        j.rowtile = 0;
         j.nv = 1;
         j.nblocks = ceil_div(j.co_g, CHTILE_OCB_MAX);
     }
     j.macs = sat_mul(d.n * d.oc * d.oh * d.ow, j.ci_g * j.kt); /* dst and w counts fit */
+#ifdef UKRR_NR
+    const int64_t tile_rows = j.rowmode ? j.nv : (j.rowtile ? UKRR_NR : 1);
+#else
+    const int64_t tile_rows = j.rowmode ? j.nv : 1;
+#endif
     plan_tasks(&j, d.n, d.oh, tiles_for(d.ow, j.nv), j.co_g * j.ci_g * j.kt * d.ow,
-               j.rowmode ? j.nv : 1, ceil_div((d.kh - 1) * d.dilation_h, d.stride_h));
+               tile_rows, ceil_div((d.kh - 1) * d.dilation_h, d.stride_h));
     return run_job(&j, is_pointwise(&j) ? pw_task : fwd_task,
                    d.n * d.groups * j.row_chunks * j.block_chunks);
 }

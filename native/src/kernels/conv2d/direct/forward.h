@@ -152,6 +152,11 @@ static void fwd_task(void *p, int64_t t) {
                     ++rows;
                 }
             }
+#ifdef UKRR_NR
+            if (j->rowtile) {
+                rows = imin(UKRR_NR, y1 - y);
+            }
+#endif
             /* Valid taps of row y: ky in range, every kx (columns are padded). With the
              * vertical padding every row has all taps: the list of row y0 serves every
              * row (the row's offset goes into the base pointer), built once per block. */
@@ -194,6 +199,19 @@ static void fwd_task(void *p, int64_t t) {
                 run_row_channels(&c, d->ow, ocb);
                 transpose_tile_row(out_row, a.out_ostride, c.tile, ocb, d->ow);
                 y += 1;
+                continue;
+            }
+#endif
+#ifdef UKRR_NR
+            if (j->rowtile && rows > 1) {
+                /* rows y .. y+rows-1, two vectors each (the row's last one masked) */
+                a.in = row_base;
+                a.out = out_row;
+                a.in_vstride = sh * rstride;
+                a.out_vstride = d->ow;
+                a.last = vmask_first(d->ow - VL);
+                ukrr_table[ocb][rows](&a);
+                y += rows;
                 continue;
             }
 #endif
