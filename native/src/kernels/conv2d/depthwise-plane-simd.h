@@ -130,6 +130,9 @@ PCNN_INTERNAL int32_t DW_BWD_WEIGHTS(const pcnn_conv2d_desc *d, const float *src
     if (dw_wsum3_bwd_weights(&j, 0)) { /* 3x3 stride 1, narrow rows: shifted diff_dst sums */
         return dw_status(&j);
     }
+    if (dw_wsum2_bwd_weights(&j)) { /* stride 2, 3x3 / 5x5, rows within two vectors: split-row sums */
+        return dw_status(&j);
+    }
     if (dw_lanes_bwd_weights(&j)) {
         return dw_status(&j);
     }

@@ -831,5 +831,7 @@ PCNN_INTERNAL int dw2_fwd(dw_job *j);
 PCNN_INTERNAL int dw2_bwd_data(dw_job *j);
 PCNN_INTERNAL int dw2_bwd_weights(dw_job *j);
 PCNN_INTERNAL int dw_wsum3_bwd_weights(dw_job *j, int any_width);
+#define dw_wsum2_bwd_weights DW_ENGINE(dw_wsum2_bwd_weights) /* depthwise-wsum2-simd.h */
+PCNN_INTERNAL int dw_wsum2_bwd_weights(dw_job *j);
 
 #endif /* PCNN_DEPTHWISE_SIMD_H */
