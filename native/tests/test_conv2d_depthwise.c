@@ -133,6 +133,35 @@ static int check_wsum2(const pcnn_conv2d_desc *d, int64_t before, const char *la
     return got > 0;
 }
 
+/* calls served by the 3x3 stride-2 forward with split rows in registers (depthwise-s2fwd-simd.h) */
+#if defined(__x86_64__) || defined(_M_X64)
+extern int64_t pcnn_conv2d_depthwise_s2fwd_runs__avx512;
+extern int64_t pcnn_conv2d_depthwise_s2fwd_runs__avx2;
+static int64_t s2fwd_runs(void) {
+    return pcnn_conv2d_depthwise_s2fwd_runs__avx512 + pcnn_conv2d_depthwise_s2fwd_runs__avx2;
+}
+#else
+static int64_t s2fwd_runs(void) { return 0; }
+#endif
+static int64_t g_s2fwd_cases;
+
+/* Vector forward calls with stride 2, dilation 1, a 3x3 kernel with pad_left 0 / 1, every weight
+ * finite, whose rows take at most two vectors: max(ow, ceil(iw / 2)) <= 2 * VL (written out
+ * here); tried before every other engine. */
+static int check_s2fwd(const pcnn_conv2d_desc *d, const float *w, int64_t before, const char *label) {
+    const int64_t got = s2fwd_runs() - before, vl = g_level == PCNN_ISA_AVX512 ? 16 : 8;
+    const int64_t lanes = d->ow > (d->iw + 1) / 2 ? d->ow : (d->iw + 1) / 2;
+    int want = g_level != PCNN_ISA_SCALAR && d->groups == d->c && d->oc == d->c && d->stride_h == 2 &&
+               d->stride_w == 2 && d->dilation_h == 1 && d->dilation_w == 1 && d->kh == 3 && d->kw == 3 &&
+               d->pad_left <= 1 && lanes <= 2 * vl;
+    for (int64_t i = 0; want && i < d->c * 9; i++) {
+        want = isfinite(w[i]) != 0;
+    }
+    CHECK(got == want, "%s fwd: 3x3 stride-2 register rows ran %lld times, expected %d", label, (long long)got, want);
+    g_s2fwd_cases += got;
+    return got > 0;
+}
+
 /* The stride-2 row engine takes a call at the level under test when its geometry covers it and,
  * forward / backward-data (tried first), every weight is finite; backward-weights (tried after
  * the lanes engine) when the lanes engine's frame does not take it. */
@@ -247,11 +276,12 @@ static void run_case(pcnn_conv2d_desc d, int ints, const char *label) {
     for (int threads = 1; threads <= 3; threads += 2) {
         CHECK_STATUS(pcnn_set_num_threads(threads), PCNN_STATUS_OK);
         prefill_nan(x.dst, nd), prefill_nan(r.dst, nd);
-        int64_t before = lanes_runs(), shifted = shift_planes(), before2 = s2_runs();
+        int64_t before = lanes_runs(), shifted = shift_planes(), before2 = s2_runs(), before5 = s2fwd_runs();
         CHECK_STATUS(pcnn_conv2d_fwd(&d, x.src, x.w, x.b, x.dst), PCNN_STATUS_OK);
         if (threads == 1) check_shift(&d, shifted, "fwd", label);
         check_served(&d, PCNN_PASS_FWD, "fwd");
-        check_lanes(&d, PCNN_PASS_FWD, before, "fwd", label, check_s2(&d, PCNN_PASS_FWD, x.w, before2, "fwd", label));
+        check_lanes(&d, PCNN_PASS_FWD, before, "fwd", label,
+                    check_s2fwd(&d, x.w, before5, label) || check_s2(&d, PCNN_PASS_FWD, x.w, before2, "fwd", label));
         CHECK_STATUS(pcnn_conv2d_fwd__scalar(&d, x.src, x.w, x.b, r.dst), PCNN_STATUS_OK);
         if (ints) CHECK(same_arr(x.dst, r.dst, nd, &at), "%s fwd t%d: [%lld] %g vs scalar %g", label, threads, (long long)at, x.dst[at], r.dst[at]);
 
@@ -508,7 +538,9 @@ int main(void) {
         printf("depthwise kernels at level %s\n", g_level == PCNN_ISA_SCALAR ? "none (scalar reference only)" : pcnn_isa_name(g_level));
         if (g_level != PCNN_ISA_SCALAR) CHECK_STATUS(pcnn_set_max_isa(g_level), PCNN_STATUS_OK);
         g_lanes_cases = 0, g_shift_cases = 0, g_s2_cases = 0, g_wsum3_cases = 0, g_wsum2_cases = 0;
+        g_s2fwd_cases = 0;
         run_all_cases();
+        if (g_level != PCNN_ISA_SCALAR) CHECK(g_s2fwd_cases > 50, "3x3 stride-2 register rows served only %lld calls", (long long)g_s2fwd_cases);
         if (g_level != PCNN_ISA_SCALAR) CHECK(g_wsum2_cases > 50, "stride-2 split-row sums served only %lld calls", (long long)g_wsum2_cases);
         if (g_level == PCNN_ISA_AVX512) CHECK(g_wsum3_cases > 50, "3x3 stride-1 sums served only %lld calls", (long long)g_wsum3_cases);
         if (g_level == PCNN_ISA_AVX512) CHECK(g_shift_cases > 100, "shifted columns served only %lld calls", (long long)g_shift_cases);

@@ -93,6 +93,9 @@ PCNN_INTERNAL int32_t DW_FWD(const pcnn_conv2d_desc *d, const float *src, const 
         return PCNN_STATUS_UNSUPPORTED;
     }
     dw_job j = {d, src, NULL, weights, bias, dst, NULL, 0};
+    if (dw_s2fwd_fwd(&j)) { /* 3x3 stride 2, rows within two vectors: split rows in registers */
+        return dw_status(&j);
+    }
     if (dw2_fwd(&j)) { /* stride 2: the row engine (depthwise-s2-simd.h) */
         return dw_status(&j);
     }
