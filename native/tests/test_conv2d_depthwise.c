@@ -133,7 +133,7 @@ static int check_wsum2(const pcnn_conv2d_desc *d, int64_t before, const char *la
     return got > 0;
 }
 
-/* calls served by the 3x3 stride-2 forward with split rows in registers (depthwise-s2fwd-simd.h) */
+/* calls served by the 3x3 / 5x5 stride-2 forward with split rows in registers (depthwise-s2fwd-simd.h) */
 #if defined(__x86_64__) || defined(_M_X64)
 extern int64_t pcnn_conv2d_depthwise_s2fwd_runs__avx512;
 extern int64_t pcnn_conv2d_depthwise_s2fwd_runs__avx2;
@@ -145,16 +145,18 @@ static int64_t s2fwd_runs(void) { return 0; }
 #endif
 static int64_t g_s2fwd_cases;
 
-/* Vector forward calls with stride 2, dilation 1, a 3x3 kernel with pad_left 0 / 1, every weight
+/* Vector forward calls with stride 2, dilation 1, a 3x3 kernel with pad_left 0 / 1 or a 5x5 with
+ * pad_left 1 / 2, every weight
  * finite, whose rows take at most two vectors: max(ow, ceil(iw / 2)) <= 2 * VL (written out
  * here); tried before every other engine. */
 static int check_s2fwd(const pcnn_conv2d_desc *d, const float *w, int64_t before, const char *label) {
     const int64_t got = s2fwd_runs() - before, vl = g_level == PCNN_ISA_AVX512 ? 16 : 8;
     const int64_t lanes = d->ow > (d->iw + 1) / 2 ? d->ow : (d->iw + 1) / 2;
     int want = g_level != PCNN_ISA_SCALAR && d->groups == d->c && d->oc == d->c && d->stride_h == 2 &&
-               d->stride_w == 2 && d->dilation_h == 1 && d->dilation_w == 1 && d->kh == 3 && d->kw == 3 &&
-               d->pad_left <= 1 && lanes <= 2 * vl;
-    for (int64_t i = 0; want && i < d->c * 9; i++) {
+               d->stride_w == 2 && d->dilation_h == 1 && d->dilation_w == 1 && d->kh == d->kw &&
+               ((d->kh == 3 && d->pad_left <= 1) || (d->kh == 5 && d->pad_left >= 1 && d->pad_left <= 2)) &&
+               lanes <= 2 * vl;
+    for (int64_t i = 0; want && i < d->c * d->kh * d->kw; i++) {
         want = isfinite(w[i]) != 0;
     }
     CHECK(got == want, "%s fwd: 3x3 stride-2 register rows ran %lld times, expected %d", label, (long long)got, want);

@@ -1,5 +1,6 @@
 /*
- * Depthwise forward, 3x3 stride 2 (dilation 1, pad_left 0 / 1), rows within two vectors: the
+ * Depthwise forward, stride 2, 3x3 (pad_left 0 / 1) and 5x5 (pad_left 1 / 2), dilation 1, rows
+ * within two vectors: the
  * stride-2 row engine's split rows (depthwise-s2-simd.h) kept in registers instead of a ring on
  * the stack. Part of the depthwise-simd.h template (included after it by
  * depthwise-s2fwd-<isa>.c); geometry shared with that engine (depthwise-s2.h).
@@ -30,8 +31,10 @@ PCNN_INTERNAL int64_t DW_S2FWD_RUNS = 0;
 #define DW2F_NB 2 /* column blocks of VL lanes at most */
 
 static int dw2f_geometry(const pcnn_conv2d_desc *d) {
-    return pcnn_dw_s2_geometry(d, PCNN_PASS_FWD, VL) && pcnn_dw_s2_blocks(d, VL) <= DW2F_NB && d->kh == 3 &&
-           d->kw == 3 && d->pad_left <= 1;
+    if (!pcnn_dw_s2_geometry(d, PCNN_PASS_FWD, VL) || pcnn_dw_s2_blocks(d, VL) > DW2F_NB || d->kh != d->kw) {
+        return 0;
+    }
+    return (d->kh == 3 && d->pad_left <= 1) || (d->kh == 5 && d->pad_left >= 1 && d->pad_left <= 2);
 }
 
 /* The three tap vectors of input row iy (t[kx][b] lane j = row[2(VL*b + j) + kx - PL], 0
@@ -141,6 +144,139 @@ DW_AI void dw2f_plane(const pcnn_conv2d_desc *d, const float *in, const float *w
     }
 }
 
+/* ---- 5x5 (pad_left 1 / 2): the same with K tap vectors per row, one output row per step. Kept
+ * apart from the 3x3 code above: one generic body for both, with arrays sized for 5x5, measured
+ * the 3x3 rows 25% slower (dw3x3_s2 118-128 vs 155-170 us). ---- */
+
+#define DW2F5_K 5
+
+typedef struct {
+    dw_mask lo[DW2F_NB], hi[DW2F_NB]; /* a row of iw floats from 2*VL*b, 2*VL*b + VL */
+    dw_mask next_e, next_o;           /* floats 2*VL*NB, 2*VL*NB + 1 of it (lane 0) */
+    dw_mask out[DW2F_NB];             /* a row of ow floats from VL*b */
+} dw2f5_masks;
+
+/* The K tap vectors of input row iy (t[kx][b] lane j = row[2(VL*b + j) + kx - PL], 0 outside
+ * the row); zeros when the row is outside the plane. */
+DW_AI void dw2f5_load_row(const float *in, int64_t iw, int64_t ih, int64_t iy, const dw2f5_masks *mk,
+                         dw_vec (*t)[DW2F_NB], const int K, const int NB, const int PL) {
+    if (iy < 0 || iy >= ih) {
+#pragma GCC unroll 5
+        for (int kx = 0; kx < K; kx++) {
+#pragma GCC unroll 2
+            for (int b = 0; b < NB; b++) {
+                t[kx][b] = dw_zero();
+            }
+        }
+        return;
+    }
+    const float *row = in + iy * iw;
+    dw_vec E[DW2F_NB + 1], O[DW2F_NB + 1];
+#pragma GCC unroll 2
+    for (int b = 0; b < NB; b++) {
+        const dw_vec lo = dw_load_m(dw_at(row, 2 * VL * (int64_t)b), mk->lo[b]);
+        const dw_vec hi = dw_load_m(dw_at(row, 2 * VL * (int64_t)b + VL), mk->hi[b]);
+        E[b] = dw_even(lo, hi), O[b] = dw_odd(lo, hi);
+    }
+    if (K - 1 - PL >= 2) { /* a shift of +1: lane 0 of the next block (columns 2 * VL * NB, + 1) */
+        E[NB] = dw_load_m(dw_at(row, 2 * VL * (int64_t)NB), mk->next_e);
+        O[NB] = dw_load_m(dw_at(row, 2 * VL * (int64_t)NB + 1), mk->next_o);
+    }
+#pragma GCC unroll 5
+    for (int kx = 0; kx < K; kx++) {
+        const int dd = kx - PL, p = dd & 1, s = (dd - p) / 2;
+        const dw_vec *P = p ? O : E;
+#pragma GCC unroll 2
+        for (int b = 0; b < NB; b++) {
+            t[kx][b] = s == 0  ? P[b]
+                       : s < 0 ? dw2_prev(P[b], b > 0 ? P[b - 1] : dw_zero())
+                               : dw2_next(P[b], P[b + 1]);
+        }
+    }
+}
+
+/* R output rows from y, reading input rows 2y - pt + 0 .. 2R + K - 3 (rows 0 .. K - 3 already in
+ * rows[]). */
+DW_AI void dw2f5_rows(const pcnn_conv2d_desc *d, const float *in, const dw2f5_masks *mk,
+                     const dw_vec *wv, dw_vec bv, int has_bias, float *out, int64_t y,
+                     dw_vec (*rows)[DW2F5_K][DW2F_NB], const int R, const int K, const int NB, const int PL) {
+    const int64_t top = 2 * y - d->pad_top, ih = d->ih, iw = d->iw;
+#pragma GCC unroll 5
+    for (int r = K - 2; r < 2 * R + K - 2; r++) {
+        dw2f5_load_row(in, iw, ih, top + r, mk, rows[r], K, NB, PL);
+    }
+#pragma GCC unroll 2
+    for (int r = 0; r < R; r++) {
+#pragma GCC unroll 2
+        for (int b = 0; b < NB; b++) {
+            dw_vec acc = dw_zero();
+#pragma GCC unroll 5
+            for (int ky = 0; ky < K; ky++) {
+#pragma GCC unroll 5
+                for (int kx = 0; kx < K; kx++) {
+                    acc = dw_fma(rows[2 * r + ky][kx][b], wv[ky * K + kx], acc);
+                }
+            }
+            if (has_bias) {
+                acc = dw_add(acc, bv);
+            }
+            dw_store_m(out + (y + r) * d->ow + VL * (int64_t)b, acc, mk->out[b]);
+        }
+    }
+    /* the window moves down 2R rows: keep the K - 2 shared ones */
+#pragma GCC unroll 3
+    for (int r = 0; r < K - 2; r++) {
+#pragma GCC unroll 5
+        for (int kx = 0; kx < K; kx++) {
+#pragma GCC unroll 2
+            for (int b = 0; b < NB; b++) {
+                rows[r][kx][b] = rows[2 * R + r][kx][b];
+            }
+        }
+    }
+}
+
+DW_AI void dw2f5_plane(const pcnn_conv2d_desc *d, const float *in, const float *w, float bias,
+                      int has_bias, float *out, const int K, const int NB, const int PL) {
+    const int R = 1; /* registers: K * K * NB tap vectors, K * K weights (some spilled) */
+    dw2f5_masks mk;
+#pragma GCC unroll 2
+    for (int b = 0; b < NB; b++) {
+        mk.lo[b] = dw_lanes(0, d->iw - 2 * VL * b);
+        mk.hi[b] = dw_lanes(0, d->iw - 2 * VL * b - VL);
+        mk.out[b] = dw_lanes(0, d->ow - VL * b);
+    }
+    const int64_t c0 = 2 * VL * NB;
+    mk.next_e = dw_lanes(0, d->iw - c0 < 1 ? d->iw - c0 : 1);
+    mk.next_o = dw_lanes(0, d->iw - c0 - 1 < 1 ? d->iw - c0 - 1 : 1);
+    dw_vec wv[DW2F5_K * DW2F5_K];
+#pragma GCC unroll 25
+    for (int t = 0; t < K * K; t++) {
+        wv[t] = dw_set1(w[t]);
+    }
+    const dw_vec bv = dw_set1(bias);
+    dw_vec rows[5][DW2F5_K][DW2F_NB]; /* 2R + K - 2 <= 5 */
+#pragma GCC unroll 3
+    for (int r = 0; r < K - 2; r++) {
+        dw2f5_load_row(in, d->iw, d->ih, r - d->pad_top, &mk, rows[r], K, NB, PL);
+    }
+    int64_t y = 0;
+    for (; y + R <= d->oh; y += R) {
+        dw2f5_rows(d, in, &mk, wv, bv, has_bias, out, y, rows, R, K, NB, PL);
+    }
+}
+
+/* out of line: inlined into the task, the 5x5 bodies slowed its 3x3 paths (dw3x3_s2 112 -> 140-220 us) */
+static __attribute__((noinline)) void dw2f5_plane_ool(const pcnn_conv2d_desc *d, const float *in, const float *w,
+                                                      float bias, int has_bias, float *out, int nb, int pl) {
+    switch (nb * 10 + pl) {
+    case 11: dw2f5_plane(d, in, w, bias, has_bias, out, 5, 1, 1); break;
+    case 12: dw2f5_plane(d, in, w, bias, has_bias, out, 5, 1, 2); break;
+    case 21: dw2f5_plane(d, in, w, bias, has_bias, out, 5, 2, 1); break;
+    default: dw2f5_plane(d, in, w, bias, has_bias, out, 5, 2, 2); break; /* 22: dw2f_geometry */
+    }
+}
+
 static void dw2f_task(void *ctx, int64_t plane) {
     dw_job *j = ctx;
     const pcnn_conv2d_desc *d = j->d;
@@ -150,15 +286,16 @@ static void dw2f_task(void *ctx, int64_t plane) {
     } else if (plane == 0 && plane + 1 < d->n * d->c) {
         dw_prefetch(j->in + ip, ip, 0);
     }
-    const float *in = j->in + plane * ip, *w = j->w + ch * 9;
+    const float *in = j->in + plane * ip, *w = j->w + ch * d->kh * d->kw;
     float *out = j->out + plane * d->oh * d->ow;
     const int has_bias = j->bias != NULL;
     const float bias = has_bias ? j->bias[ch] : 0.0f;
-    switch ((int)(nb * 10 + d->pad_left)) {
-    case 10: dw2f_plane(d, in, w, bias, has_bias, out, 1, 0); break;
-    case 11: dw2f_plane(d, in, w, bias, has_bias, out, 1, 1); break;
-    case 20: dw2f_plane(d, in, w, bias, has_bias, out, 2, 0); break;
-    default: dw2f_plane(d, in, w, bias, has_bias, out, 2, 1); break; /* 21: dw2f_geometry */
+    switch ((int)(d->kh * 100 + nb * 10 + d->pad_left)) {
+    case 310: dw2f_plane(d, in, w, bias, has_bias, out, 1, 0); break;
+    case 311: dw2f_plane(d, in, w, bias, has_bias, out, 1, 1); break;
+    case 320: dw2f_plane(d, in, w, bias, has_bias, out, 2, 0); break;
+    case 321: dw2f_plane(d, in, w, bias, has_bias, out, 2, 1); break;
+    default: dw2f5_plane_ool(d, in, w, bias, has_bias, out, (int)nb, (int)d->pad_left); break; /* 5x5 */
     }
 }
 
@@ -168,14 +305,14 @@ PCNN_INTERNAL int dw_s2fwd_fwd(dw_job *j) {
     if (!dw2f_geometry(d)) {
         return 0;
     }
-    for (int64_t i = 0; i < d->c * 9; i++) {
+    for (int64_t i = 0; i < d->c * d->kh * d->kw; i++) {
         if (!isfinite(j->w[i])) {
             return 0;
         }
     }
     __atomic_fetch_add(&DW_S2FWD_RUNS, 1, __ATOMIC_RELAXED);
     const int64_t planes = d->n * d->c;
-    pcnn_parallel_for_work(planes, planes * (d->ih * d->iw + d->oh * d->ow * 9), dw2f_task, j);
+    pcnn_parallel_for_work(planes, planes * (d->ih * d->iw + d->oh * d->ow * d->kh * d->kw), dw2f_task, j);
     return 1;
 }
 
