@@ -151,6 +151,65 @@ static int check_wsum3(const pcnn_conv2d_desc *d, int64_t before, const char *la
     return got > 0;
 }
 
+/* calls served by the stride-2 backward-weights split-row sums (depthwise-wsum2-simd.h) */
+#if defined(__x86_64__) || defined(_M_X64)
+extern int64_t pcnn_conv2d_depthwise_wsum2_runs__avx512;
+extern int64_t pcnn_conv2d_depthwise_wsum2_runs__avx2;
+static int64_t wsum2_runs(void) {
+    return pcnn_conv2d_depthwise_wsum2_runs__avx512 + pcnn_conv2d_depthwise_wsum2_runs__avx2;
+}
+#else
+static int64_t wsum2_runs(void) { return 0; }
+#endif
+static int64_t g_wsum2_cases;
+
+/* Vector backward-weights calls with stride 2, dilation 1, a 3x3 kernel with pad_left 0 / 1 or a
+ * 5x5 with pad_left 1 / 2, whose rows take at most two vectors: max(ow, ceil(iw / 2)) <= 2 * VL
+ * (written out here, not taken from the kernel's own predicate); tried before every other engine. */
+static int check_wsum2(const pcnn_conv2d_desc *d, int64_t before, const char *label) {
+    const int64_t got = wsum2_runs() - before, vl = g_level == PCNN_ISA_AVX512 ? 16 : 8;
+    const int64_t lanes = d->ow > (d->iw + 1) / 2 ? d->ow : (d->iw + 1) / 2;
+    const int kernel = d->kh == d->kw && ((d->kh == 3 && d->pad_left <= 1) ||
+                                          (d->kh == 5 && d->pad_left >= 1 && d->pad_left <= 2));
+    const int want = g_level != PCNN_ISA_SCALAR && d->groups == d->c && d->oc == d->c && d->stride_h == 2 &&
+                     d->stride_w == 2 && d->dilation_h == 1 && d->dilation_w == 1 && kernel && lanes <= 2 * vl;
+    CHECK(got == want, "%s bwd_weights: stride-2 split-row sums ran %lld times, expected %d", label, (long long)got,
+          want);
+    g_wsum2_cases += got;
+    return got > 0;
+}
+
+/* calls served by the 3x3 / 5x5 stride-2 forward with split rows in registers (depthwise-s2fwd-simd.h) */
+#if defined(__x86_64__) || defined(_M_X64)
+extern int64_t pcnn_conv2d_depthwise_s2fwd_runs__avx512;
+extern int64_t pcnn_conv2d_depthwise_s2fwd_runs__avx2;
+static int64_t s2fwd_runs(void) {
+    return pcnn_conv2d_depthwise_s2fwd_runs__avx512 + pcnn_conv2d_depthwise_s2fwd_runs__avx2;
+}
+#else
+static int64_t s2fwd_runs(void) { return 0; }
+#endif
+static int64_t g_s2fwd_cases;
+
+/* Vector forward calls with stride 2, dilation 1, a 3x3 kernel with pad_left 0 / 1 or a 5x5 with
+ * pad_left 1 / 2, every weight
+ * finite, whose rows take at most two vectors: max(ow, ceil(iw / 2)) <= 2 * VL (written out
+ * here); tried before every other engine. */
+static int check_s2fwd(const pcnn_conv2d_desc *d, const float *w, int64_t before, const char *label) {
+    const int64_t got = s2fwd_runs() - before, vl = g_level == PCNN_ISA_AVX512 ? 16 : 8;
+    const int64_t lanes = d->ow > (d->iw + 1) / 2 ? d->ow : (d->iw + 1) / 2;
+    int want = g_level != PCNN_ISA_SCALAR && d->groups == d->c && d->oc == d->c && d->stride_h == 2 &&
+               d->stride_w == 2 && d->dilation_h == 1 && d->dilation_w == 1 && d->kh == d->kw &&
+               ((d->kh == 3 && d->pad_left <= 1) || (d->kh == 5 && d->pad_left >= 1 && d->pad_left <= 2)) &&
+               lanes <= 2 * vl;
+    for (int64_t i = 0; want && i < d->c * d->kh * d->kw; i++) {
+        want = isfinite(w[i]) != 0;
+    }
+    CHECK(got == want, "%s fwd: 3x3 stride-2 register rows ran %lld times, expected %d", label, (long long)got, want);
+    g_s2fwd_cases += got;
+    return got > 0;
+}
+
 /* The stride-2 row engine takes a call at the level under test when its geometry covers it and,
  * forward / backward-data (tried first), every weight is finite; backward-weights (tried after
  * the lanes engine) when the lanes engine's frame does not take it. */
@@ -265,13 +324,15 @@ static void run_case(pcnn_conv2d_desc d, int ints, const char *label) {
     for (int threads = 1; threads <= 3; threads += 2) {
         CHECK_STATUS(pcnn_set_num_threads(threads), PCNN_STATUS_OK);
         prefill_nan(x.dst, nd), prefill_nan(r.dst, nd);
-        int64_t before = lanes_runs(), shifted = shift_planes(), before2 = s2_runs(), before4 = rows_runs();
+        int64_t before = lanes_runs(), shifted = shift_planes(), before2 = s2_runs(), before4 = rows_runs(),
+                before5 = s2fwd_runs();
         CHECK_STATUS(pcnn_conv2d_fwd(&d, x.src, x.w, x.b, x.dst), PCNN_STATUS_OK);
         int rows_took = check_rows(&d, PCNN_PASS_FWD, x.w, before4, "fwd", label);
         if (threads == 1) check_shift(&d, shifted, "fwd", label, rows_took);
         check_served(&d, PCNN_PASS_FWD, "fwd");
         check_lanes(&d, PCNN_PASS_FWD, before, "fwd", label,
-                    check_s2(&d, PCNN_PASS_FWD, x.w, before2, "fwd", label) || rows_took);
+                    check_s2fwd(&d, x.w, before5, label) || check_s2(&d, PCNN_PASS_FWD, x.w, before2, "fwd", label) ||
+                        rows_took);
         CHECK_STATUS(pcnn_conv2d_fwd__scalar(&d, x.src, x.w, x.b, r.dst), PCNN_STATUS_OK);
         if (ints) CHECK(same_arr(x.dst, r.dst, nd, &at), "%s fwd t%d: [%lld] %g vs scalar %g", label, threads, (long long)at, x.dst[at], r.dst[at]);
 
@@ -288,12 +349,13 @@ static void run_case(pcnn_conv2d_desc d, int ints, const char *label) {
 
         prefill_nan(x.dw, nw), prefill_nan(r.dw, nw), prefill_nan(x.db, d.oc), prefill_nan(r.db, d.oc);
         before = lanes_runs(), before2 = s2_runs();
-        const int64_t before3 = wsum3_runs();
+        const int64_t before3 = wsum3_runs(), before6 = wsum2_runs();
         CHECK_STATUS(pcnn_conv2d_bwd_weights(&d, x.src, x.dd, x.dw, x.db), PCNN_STATUS_OK);
         check_served(&d, PCNN_PASS_BWD_WEIGHTS, "bwd_weights");
         const int wsum3_took = check_wsum3(&d, before3, label);
+        const int wsum2_took = check_wsum2(&d, before6, label);
         check_lanes(&d, PCNN_PASS_BWD_WEIGHTS, before, "bwd_weights", label,
-                    wsum3_took || check_s2(&d, PCNN_PASS_BWD_WEIGHTS, x.w, before2, "bwd_weights", label));
+                    wsum3_took || wsum2_took || check_s2(&d, PCNN_PASS_BWD_WEIGHTS, x.w, before2, "bwd_weights", label));
         CHECK_STATUS(pcnn_conv2d_bwd_weights__scalar(&d, x.src, x.dd, r.dw, r.db), PCNN_STATUS_OK);
         if (ints) {
             CHECK(same_arr(x.dw, r.dw, nw, &at), "%s bwd_w t%d: [%lld] %g vs scalar %g", label, threads, (long long)at, x.dw[at], r.dw[at]);
@@ -571,9 +633,12 @@ int main(void) {
         g_level = levels[i];
         printf("depthwise kernels at level %s\n", g_level == PCNN_ISA_SCALAR ? "none (scalar reference only)" : pcnn_isa_name(g_level));
         if (g_level != PCNN_ISA_SCALAR) CHECK_STATUS(pcnn_set_max_isa(g_level), PCNN_STATUS_OK);
-        g_lanes_cases = 0, g_shift_cases = 0, g_s2_cases = 0, g_wsum3_cases = 0, g_rows_cases = 0;
+        g_lanes_cases = 0, g_shift_cases = 0, g_s2_cases = 0, g_wsum3_cases = 0, g_rows_cases = 0, g_wsum2_cases = 0;
+        g_s2fwd_cases = 0;
         run_all_cases();
         if (g_level == PCNN_ISA_AVX512) CHECK(g_rows_cases > 300, "stride-1 rows engine served only %lld calls", (long long)g_rows_cases);
+        if (g_level != PCNN_ISA_SCALAR) CHECK(g_s2fwd_cases > 50, "3x3 stride-2 register rows served only %lld calls", (long long)g_s2fwd_cases);
+        if (g_level != PCNN_ISA_SCALAR) CHECK(g_wsum2_cases > 50, "stride-2 split-row sums served only %lld calls", (long long)g_wsum2_cases);
         if (g_level == PCNN_ISA_AVX512) CHECK(g_wsum3_cases > 50, "3x3 stride-1 sums served only %lld calls", (long long)g_wsum3_cases);
         if (g_level == PCNN_ISA_AVX512) CHECK(g_shift_cases > 100, "shifted columns served only %lld calls", (long long)g_shift_cases);
         if (g_level != PCNN_ISA_SCALAR) CHECK(g_s2_cases > 300, "stride-2 row engine served only %lld calls", (long long)g_s2_cases);

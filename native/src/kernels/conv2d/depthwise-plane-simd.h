@@ -93,6 +93,9 @@ PCNN_INTERNAL int32_t DW_FWD(const pcnn_conv2d_desc *d, const float *src, const 
         return PCNN_STATUS_UNSUPPORTED;
     }
     dw_job j = {d, src, NULL, weights, bias, dst, NULL, 0};
+    if (dw_s2fwd_fwd(&j)) { /* 3x3 stride 2, rows within two vectors: split rows in registers */
+        return dw_status(&j);
+    }
     if (dw2_fwd(&j)) { /* stride 2: the row engine (depthwise-s2-simd.h) */
         return dw_status(&j);
     }
@@ -134,6 +137,9 @@ PCNN_INTERNAL int32_t DW_BWD_WEIGHTS(const pcnn_conv2d_desc *d, const float *src
     }
     dw_job j = {d, src, diff_dst, NULL, NULL, diff_weights, diff_bias, 0};
     if (dw_wsum3_bwd_weights(&j, 0)) { /* 3x3 stride 1, narrow rows: shifted diff_dst sums */
+        return dw_status(&j);
+    }
+    if (dw_wsum2_bwd_weights(&j)) { /* stride 2, 3x3 / 5x5, rows within two vectors: split-row sums */
         return dw_status(&j);
     }
     if (dw_lanes_bwd_weights(&j)) {

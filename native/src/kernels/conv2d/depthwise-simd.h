@@ -835,5 +835,9 @@ PCNN_INTERNAL int dw_wsum3_bwd_weights(dw_job *j, int any_width);
 #define dw_rows_bwd_data DW_ENGINE(dw_rows_bwd_data)
 PCNN_INTERNAL int dw_rows_fwd(dw_job *j);
 PCNN_INTERNAL int dw_rows_bwd_data(dw_job *j);
+#define dw_wsum2_bwd_weights DW_ENGINE(dw_wsum2_bwd_weights) /* depthwise-wsum2-simd.h */
+PCNN_INTERNAL int dw_wsum2_bwd_weights(dw_job *j);
+#define dw_s2fwd_fwd DW_ENGINE(dw_s2fwd_fwd) /* depthwise-s2fwd-simd.h */
+PCNN_INTERNAL int dw_s2fwd_fwd(dw_job *j);
 
 #endif /* PCNN_DEPTHWISE_SIMD_H */

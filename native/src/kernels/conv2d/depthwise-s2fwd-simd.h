@@ -1,0 +1,319 @@
+/*
+ * Depthwise forward, stride 2, 3x3 (pad_left 0 / 1) and 5x5 (pad_left 1 / 2), dilation 1, rows
+ * within two vectors: the
+ * stride-2 row engine's split rows (depthwise-s2-simd.h) kept in registers instead of a ring on
+ * the stack. Part of the depthwise-simd.h template (included after it by
+ * depthwise-s2fwd-<isa>.c); geometry shared with that engine (depthwise-s2.h).
+ *
+ * Why: with the planes in L2 (1x256x28x28) the row engine took ~350 cycles per plane against
+ * oneDNN's ~155 (which is near its FMA count): the split rows went through a ring on the stack
+ * (three stores and nine reloads per input row pair) and a per-plane set-up for four blocks.
+ * Here an input row is loaded once (masked to the row), split into even / odd columns and
+ * its three tap vectors (column 2x + kx - pl = lane x of E or O shifted by at most one lane)
+ * stay in registers for the output rows that read it: R output rows per step read 2R + 1
+ * input rows, the last of which is the first of the next step.
+ *
+ * Arithmetic as the row engine's: lanes outside a row (and rows outside the plane) are zeros
+ * multiplied by a finite weight (calls with a non-finite weight are declined: the other engines
+ * take them); per output element the taps are summed ky-major from +0, then the bias added.
+ * One task per plane: nothing depends on the thread count.
+ */
+#ifndef PCNN_DEPTHWISE_S2FWD_SIMD_H
+#define PCNN_DEPTHWISE_S2FWD_SIMD_H
+
+#include "kernels/conv2d/depthwise-s2.h"
+
+/* calls served (tests check that their shapes reach it) */
+#define DW_S2FWD_RUNS DW_ENGINE(pcnn_conv2d_depthwise_s2fwd_runs)
+PCNN_INTERNAL int64_t DW_S2FWD_RUNS;
+PCNN_INTERNAL int64_t DW_S2FWD_RUNS = 0;
+
+#define DW2F_NB 2 /* column blocks of VL lanes at most */
+
+static int dw2f_geometry(const pcnn_conv2d_desc *d) {
+    if (!pcnn_dw_s2_geometry(d, PCNN_PASS_FWD, VL) || pcnn_dw_s2_blocks(d, VL) > DW2F_NB || d->kh != d->kw) {
+        return 0;
+    }
+    return (d->kh == 3 && d->pad_left <= 1) || (d->kh == 5 && d->pad_left >= 1 && d->pad_left <= 2);
+}
+
+/* The three tap vectors of input row iy (t[kx][b] lane j = row[2(VL*b + j) + kx - PL], 0
+ * outside the row); zeros when the row is outside the plane. */
+DW_AI void dw2f_load_row(const float *in, int64_t iw, int64_t ih, int64_t iy, const dw_mask *mlo, const dw_mask *mhi,
+                         dw_vec (*t)[DW2F_NB], const int NB, const int PL) {
+    if (iy < 0 || iy >= ih) {
+#pragma GCC unroll 3
+        for (int kx = 0; kx < 3; kx++) {
+#pragma GCC unroll 2
+            for (int b = 0; b < NB; b++) {
+                t[kx][b] = dw_zero();
+            }
+        }
+        return;
+    }
+    const float *row = in + iy * iw;
+    dw_vec E[DW2F_NB + 1], O[DW2F_NB + 1];
+#pragma GCC unroll 2
+    for (int b = 0; b < NB; b++) {
+        const dw_vec lo = dw_load_m(dw_at(row, 2 * VL * (int64_t)b), mlo[b]);
+        const dw_vec hi = dw_load_m(dw_at(row, 2 * VL * (int64_t)b + VL), mhi[b]);
+        E[b] = dw_even(lo, hi), O[b] = dw_odd(lo, hi);
+    }
+    if (PL == 0) { /* kx = 2: E shifted by +1, lane 0 of the next block (column 2 * VL * NB) */
+        E[NB] = dw_load_m(dw_at(row, 2 * VL * (int64_t)NB), mlo[NB]);
+    }
+#pragma GCC unroll 2
+    for (int b = 0; b < NB; b++) {
+        if (PL == 1) { /* kx - 1 = -1, 0, 1: O shifted by -1, E, O */
+            t[0][b] = dw2_prev(O[b], b > 0 ? O[b - 1] : dw_zero());
+            t[1][b] = E[b];
+            t[2][b] = O[b];
+        } else { /* kx = 0, 1, 2: E, O, E shifted by +1 */
+            t[0][b] = E[b];
+            t[1][b] = O[b];
+            t[2][b] = dw2_next(E[b], E[b + 1]);
+        }
+    }
+}
+
+/* R output rows from y, reading input rows 2y - pt + 0 .. 2R (row 0 already in rows[0]) */
+DW_AI void dw2f_rows(const pcnn_conv2d_desc *d, const float *in, const dw_mask *mlo, const dw_mask *mhi,
+                     const dw_mask *mout, const dw_vec *wv, dw_vec bv, int has_bias, float *out, int64_t y,
+                     dw_vec (*rows)[3][DW2F_NB], const int R, const int NB, const int PL) {
+    const int64_t top = 2 * y - d->pad_top;
+#pragma GCC unroll 4
+    for (int r = 1; r <= 2 * R; r++) {
+        dw2f_load_row(in, d->iw, d->ih, top + r, mlo, mhi, rows[r], NB, PL);
+    }
+#pragma GCC unroll 2
+    for (int r = 0; r < R; r++) {
+#pragma GCC unroll 2
+        for (int b = 0; b < NB; b++) {
+            dw_vec acc = dw_zero();
+#pragma GCC unroll 3
+            for (int ky = 0; ky < 3; ky++) {
+#pragma GCC unroll 3
+                for (int kx = 0; kx < 3; kx++) {
+                    acc = dw_fma(rows[2 * r + ky][kx][b], wv[ky * 3 + kx], acc);
+                }
+            }
+            if (has_bias) {
+                acc = dw_add(acc, bv);
+            }
+            dw_store_m(out + (y + r) * d->ow + VL * (int64_t)b, acc, mout[b]);
+        }
+    }
+#pragma GCC unroll 3
+    for (int kx = 0; kx < 3; kx++) {
+#pragma GCC unroll 2
+        for (int b = 0; b < NB; b++) {
+            rows[0][kx][b] = rows[2 * R][kx][b];
+        }
+    }
+}
+
+DW_AI void dw2f_plane(const pcnn_conv2d_desc *d, const float *in, const float *w, float bias, int has_bias, float *out,
+                      const int NB, const int PL) {
+    const int R = NB == 1 ? 2 : 1; /* registers: (2R + 1) * 3 * NB tap vectors, 9 weights */
+    dw_mask mlo[DW2F_NB + 1], mhi[DW2F_NB + 1], mout[DW2F_NB];
+#pragma GCC unroll 3
+    for (int b = 0; b <= NB; b++) {
+        mlo[b] = dw_lanes(0, d->iw - 2 * VL * b);
+        mhi[b] = dw_lanes(0, d->iw - 2 * VL * b - VL);
+        if (b < NB) {
+            mout[b] = dw_lanes(0, d->ow - VL * b);
+        }
+    }
+    if (PL == 0) { /* the next block's lane 0 only */
+        mlo[NB] = dw_lanes(0, d->iw - 2 * VL * NB < 1 ? d->iw - 2 * VL * NB : 1);
+    }
+    dw_vec wv[9];
+#pragma GCC unroll 9
+    for (int t = 0; t < 9; t++) {
+        wv[t] = dw_set1(w[t]);
+    }
+    const dw_vec bv = dw_set1(bias);
+    dw_vec rows[5][3][DW2F_NB];
+    dw2f_load_row(in, d->iw, d->ih, -d->pad_top, mlo, mhi, rows[0], NB, PL);
+    int64_t y = 0;
+    for (; y + R <= d->oh; y += R) {
+        dw2f_rows(d, in, mlo, mhi, mout, wv, bv, has_bias, out, y, rows, R, NB, PL);
+    }
+    if (R == 2 && y < d->oh) {
+        dw2f_rows(d, in, mlo, mhi, mout, wv, bv, has_bias, out, y, rows, 1, NB, PL);
+    }
+}
+
+/* ---- 5x5 (pad_left 1 / 2): the same with K tap vectors per row, one output row per step. Kept
+ * apart from the 3x3 code above: one generic body for both, with arrays sized for 5x5, measured
+ * the 3x3 rows 25% slower (dw3x3_s2 118-128 vs 155-170 us). ---- */
+
+#define DW2F5_K 5
+
+typedef struct {
+    dw_mask lo[DW2F_NB], hi[DW2F_NB]; /* a row of iw floats from 2*VL*b, 2*VL*b + VL */
+    dw_mask next_e, next_o;           /* floats 2*VL*NB, 2*VL*NB + 1 of it (lane 0) */
+    dw_mask out[DW2F_NB];             /* a row of ow floats from VL*b */
+} dw2f5_masks;
+
+/* The K tap vectors of input row iy (t[kx][b] lane j = row[2(VL*b + j) + kx - PL], 0 outside
+ * the row); zeros when the row is outside the plane. */
+DW_AI void dw2f5_load_row(const float *in, int64_t iw, int64_t ih, int64_t iy, const dw2f5_masks *mk,
+                         dw_vec (*t)[DW2F_NB], const int K, const int NB, const int PL) {
+    if (iy < 0 || iy >= ih) {
+#pragma GCC unroll 5
+        for (int kx = 0; kx < K; kx++) {
+#pragma GCC unroll 2
+            for (int b = 0; b < NB; b++) {
+                t[kx][b] = dw_zero();
+            }
+        }
+        return;
+    }
+    const float *row = in + iy * iw;
+    dw_vec E[DW2F_NB + 1], O[DW2F_NB + 1];
+#pragma GCC unroll 2
+    for (int b = 0; b < NB; b++) {
+        const dw_vec lo = dw_load_m(dw_at(row, 2 * VL * (int64_t)b), mk->lo[b]);
+        const dw_vec hi = dw_load_m(dw_at(row, 2 * VL * (int64_t)b + VL), mk->hi[b]);
+        E[b] = dw_even(lo, hi), O[b] = dw_odd(lo, hi);
+    }
+    if (K - 1 - PL >= 2) { /* a shift of +1: lane 0 of the next block (columns 2 * VL * NB, + 1) */
+        E[NB] = dw_load_m(dw_at(row, 2 * VL * (int64_t)NB), mk->next_e);
+        O[NB] = dw_load_m(dw_at(row, 2 * VL * (int64_t)NB + 1), mk->next_o);
+    }
+#pragma GCC unroll 5
+    for (int kx = 0; kx < K; kx++) {
+        const int dd = kx - PL, p = dd & 1, s = (dd - p) / 2;
+        const dw_vec *P = p ? O : E;
+#pragma GCC unroll 2
+        for (int b = 0; b < NB; b++) {
+            t[kx][b] = s == 0  ? P[b]
+                       : s < 0 ? dw2_prev(P[b], b > 0 ? P[b - 1] : dw_zero())
+                               : dw2_next(P[b], P[b + 1]);
+        }
+    }
+}
+
+/* R output rows from y, reading input rows 2y - pt + 0 .. 2R + K - 3 (rows 0 .. K - 3 already in
+ * rows[]). */
+DW_AI void dw2f5_rows(const pcnn_conv2d_desc *d, const float *in, const dw2f5_masks *mk,
+                     const dw_vec *wv, dw_vec bv, int has_bias, float *out, int64_t y,
+                     dw_vec (*rows)[DW2F5_K][DW2F_NB], const int R, const int K, const int NB, const int PL) {
+    const int64_t top = 2 * y - d->pad_top, ih = d->ih, iw = d->iw;
+#pragma GCC unroll 5
+    for (int r = K - 2; r < 2 * R + K - 2; r++) {
+        dw2f5_load_row(in, iw, ih, top + r, mk, rows[r], K, NB, PL);
+    }
+#pragma GCC unroll 2
+    for (int r = 0; r < R; r++) {
+#pragma GCC unroll 2
+        for (int b = 0; b < NB; b++) {
+            dw_vec acc = dw_zero();
+#pragma GCC unroll 5
+            for (int ky = 0; ky < K; ky++) {
+#pragma GCC unroll 5
+                for (int kx = 0; kx < K; kx++) {
+                    acc = dw_fma(rows[2 * r + ky][kx][b], wv[ky * K + kx], acc);
+                }
+            }
+            if (has_bias) {
+                acc = dw_add(acc, bv);
+            }
+            dw_store_m(out + (y + r) * d->ow + VL * (int64_t)b, acc, mk->out[b]);
+        }
+    }
+    /* the window moves down 2R rows: keep the K - 2 shared ones */
+#pragma GCC unroll 3
+    for (int r = 0; r < K - 2; r++) {
+#pragma GCC unroll 5
+        for (int kx = 0; kx < K; kx++) {
+#pragma GCC unroll 2
+            for (int b = 0; b < NB; b++) {
+                rows[r][kx][b] = rows[2 * R + r][kx][b];
+            }
+        }
+    }
+}
+
+DW_AI void dw2f5_plane(const pcnn_conv2d_desc *d, const float *in, const float *w, float bias,
+                      int has_bias, float *out, const int K, const int NB, const int PL) {
+    const int R = 1; /* registers: K * K * NB tap vectors, K * K weights (some spilled) */
+    dw2f5_masks mk;
+#pragma GCC unroll 2
+    for (int b = 0; b < NB; b++) {
+        mk.lo[b] = dw_lanes(0, d->iw - 2 * VL * b);
+        mk.hi[b] = dw_lanes(0, d->iw - 2 * VL * b - VL);
+        mk.out[b] = dw_lanes(0, d->ow - VL * b);
+    }
+    const int64_t c0 = 2 * VL * NB;
+    mk.next_e = dw_lanes(0, d->iw - c0 < 1 ? d->iw - c0 : 1);
+    mk.next_o = dw_lanes(0, d->iw - c0 - 1 < 1 ? d->iw - c0 - 1 : 1);
+    dw_vec wv[DW2F5_K * DW2F5_K];
+#pragma GCC unroll 25
+    for (int t = 0; t < K * K; t++) {
+        wv[t] = dw_set1(w[t]);
+    }
+    const dw_vec bv = dw_set1(bias);
+    dw_vec rows[5][DW2F5_K][DW2F_NB]; /* 2R + K - 2 <= 5 */
+#pragma GCC unroll 3
+    for (int r = 0; r < K - 2; r++) {
+        dw2f5_load_row(in, d->iw, d->ih, r - d->pad_top, &mk, rows[r], K, NB, PL);
+    }
+    int64_t y = 0;
+    for (; y + R <= d->oh; y += R) {
+        dw2f5_rows(d, in, &mk, wv, bv, has_bias, out, y, rows, R, K, NB, PL);
+    }
+}
+
+/* out of line: inlined into the task, the 5x5 bodies slowed its 3x3 paths (dw3x3_s2 112 -> 140-220 us) */
+static __attribute__((noinline)) void dw2f5_plane_ool(const pcnn_conv2d_desc *d, const float *in, const float *w,
+                                                      float bias, int has_bias, float *out, int nb, int pl) {
+    switch (nb * 10 + pl) {
+    case 11: dw2f5_plane(d, in, w, bias, has_bias, out, 5, 1, 1); break;
+    case 12: dw2f5_plane(d, in, w, bias, has_bias, out, 5, 1, 2); break;
+    case 21: dw2f5_plane(d, in, w, bias, has_bias, out, 5, 2, 1); break;
+    default: dw2f5_plane(d, in, w, bias, has_bias, out, 5, 2, 2); break; /* 22: dw2f_geometry */
+    }
+}
+
+static void dw2f_task(void *ctx, int64_t plane) {
+    dw_job *j = ctx;
+    const pcnn_conv2d_desc *d = j->d;
+    const int64_t ch = plane % d->c, nb = pcnn_dw_s2_blocks(d, VL), ip = d->ih * d->iw;
+    if (plane + 2 < d->n * d->c) { /* planes stream once: ask for the one two ahead */
+        dw_prefetch(j->in + (plane + 2) * ip, ip, 0);
+    } else if (plane == 0 && plane + 1 < d->n * d->c) {
+        dw_prefetch(j->in + ip, ip, 0);
+    }
+    const float *in = j->in + plane * ip, *w = j->w + ch * d->kh * d->kw;
+    float *out = j->out + plane * d->oh * d->ow;
+    const int has_bias = j->bias != NULL;
+    const float bias = has_bias ? j->bias[ch] : 0.0f;
+    switch ((int)(d->kh * 100 + nb * 10 + d->pad_left)) {
+    case 310: dw2f_plane(d, in, w, bias, has_bias, out, 1, 0); break;
+    case 311: dw2f_plane(d, in, w, bias, has_bias, out, 1, 1); break;
+    case 320: dw2f_plane(d, in, w, bias, has_bias, out, 2, 0); break;
+    case 321: dw2f_plane(d, in, w, bias, has_bias, out, 2, 1); break;
+    default: dw2f5_plane_ool(d, in, w, bias, has_bias, out, (int)nb, (int)d->pad_left); break; /* 5x5 */
+    }
+}
+
+/* Serves the call (1) or declines (0); tried before the stride-2 row engine. */
+PCNN_INTERNAL int dw_s2fwd_fwd(dw_job *j) {
+    const pcnn_conv2d_desc *d = j->d;
+    if (!dw2f_geometry(d)) {
+        return 0;
+    }
+    for (int64_t i = 0; i < d->c * d->kh * d->kw; i++) {
+        if (!isfinite(j->w[i])) {
+            return 0;
+        }
+    }
+    __atomic_fetch_add(&DW_S2FWD_RUNS, 1, __ATOMIC_RELAXED);
+    const int64_t planes = d->n * d->c;
+    pcnn_parallel_for_work(planes, planes * (d->ih * d->iw + d->oh * d->ow * d->kh * d->kw), dw2f_task, j);
+    return 1;
+}
+
+#endif /* PCNN_DEPTHWISE_S2FWD_SIMD_H */
