@@ -695,19 +695,7 @@ static void pm_bwd_task(void *p, int64_t t) {
         }
         const int32_t *ri = ind + y * ow;
         const float *rd = dd + y * ow;
-        int64_t i = 0;
-        /* PM_V indices at a time: when all lie in the zeroed part (the usual case: each in its
-         * own window), add them without a check each */
-        for (; i + PM_V <= ow; i += PM_V) {
-            const pm_m all = pm_first(PM_V);
-            if (!pm_all(pm_in_range(pm_loadu_i(ri + i), (int32_t)zeroed, all), all)) {
-                break;
-            }
-            for (int k = 0; k < PM_V; ++k) {
-                ds[ri[i + k]] += rd[i + k];
-            }
-        }
-        for (; i < ow; ++i) {
+        for (int64_t i = 0; i < ow; ++i) {
             const int32_t at = ri[i];
             if ((uint32_t)at >= (uint64_t)zeroed) { /* rare: not in its own window */
                 if (at < 0 || at >= plane) {
