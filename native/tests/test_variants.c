@@ -153,6 +153,14 @@ static void build_conv_corpus(void) {
     C("s2 channels 40 d2 5x5",  2, 3, 13, 12, 40, 5, 5, 2, 2, 2, 3, 4, 1, 2, 2, 1);
     C("s2 channels groups 2",   1, 6, 7, 9, 98, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2);
     C("s2 channels 16x s3h",    1, 7, 10, 28, 80, 3, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1);
+    /* AVX-512 row tiles (rows of 17..32, <= 4 input channels per group) with enough images
+     * for whole-image tasks (n * groups >= 4 * threads, up to 3 threads), outside the
+     * small-channel path's rule (< 16 output channels or planes > 576): odd heights,
+     * channel-block tails, asymmetric padding, groups, dilation, vertical stride */
+    C("row tiles 13 images",   13, 3, 9, 19, 13, 3, 3, 1, 1, 1, 2, 0, 1, 1, 1, 1);
+    C("row tiles groups 2",     7, 4, 6, 32, 14, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2);
+    C("row tiles 1 ch d2 5x5", 12, 1, 7, 30, 7, 5, 5, 1, 1, 2, 2, 2, 2, 2, 2, 1);
+    C("row tiles s2h 32x33",   12, 2, 41, 33, 32, 3, 3, 2, 1, 0, 1, 0, 1, 1, 1, 1);
 #undef C
     /* tail sweep: widths x channels, 3x3 pad 1 (c = oc = ch) */
     char name[64];
