@@ -148,55 +148,21 @@ public final class Conv2d extends AbstractLayer {
         return new Builder(inChannels, outChannels, kernelH, kernelW);
     }
 
-    /** Builder of {@link Conv2d}; setters do not validate, {@link #build()} does. */
-    public static final class Builder {
-        private final int inChannels, outChannels, kernelH, kernelW;
-        private int strideH = 1, strideW = 1;
-        private int padTop, padBottom, padLeft, padRight;
-        private int dilationH = 1, dilationW = 1;
+    /**
+     * Builder of {@link Conv2d}; setters do not validate, {@link #build()} does. Stride, padding
+     * (zeros), dilation and backend: the setters shared with {@link MaxPool2d.Builder}.
+     */
+    public static final class Builder extends WindowBuilder<Builder> {
+        private final int inChannels, outChannels;
         private int groups = 1;
         private boolean bias = true;
-        private Backend backend;
         private long seed;
         private ConvAlgorithm algorithm;
 
         private Builder(int inChannels, int outChannels, int kernelH, int kernelW) {
+            super(kernelH, kernelW, 1, 1);
             this.inChannels = inChannels;
             this.outChannels = outChannels;
-            this.kernelH = kernelH;
-            this.kernelW = kernelW;
-        }
-
-        public Builder stride(int sh, int sw) {
-            this.strideH = sh;
-            this.strideW = sw;
-            return this;
-        }
-
-        /** The same stride on both axes. */
-        public Builder stride(int s) {
-            return stride(s, s);
-        }
-
-        /** Zero padding per side (asymmetric allowed). */
-        public Builder padding(int top, int bottom, int left, int right) {
-            this.padTop = top;
-            this.padBottom = bottom;
-            this.padLeft = left;
-            this.padRight = right;
-            return this;
-        }
-
-        /** The same zero padding on all four sides. */
-        public Builder padding(int p) {
-            return padding(p, p, p, p);
-        }
-
-        /** Dilation per axis; 1 means dense (PyTorch's convention). */
-        public Builder dilation(int dh, int dw) {
-            this.dilationH = dh;
-            this.dilationW = dw;
-            return this;
         }
 
         /** Groups; must divide both channel counts ({@code groups == inChannels == outChannels} is depthwise). */
@@ -208,12 +174,6 @@ public final class Conv2d extends AbstractLayer {
         /** Whether the layer has a bias (default true). */
         public Builder bias(boolean bias) {
             this.bias = bias;
-            return this;
-        }
-
-        /** Where the kernels run; default {@link Backend#defaultBackend()} (resolved by {@link #build()}). */
-        public Builder backend(Backend backend) {
-            this.backend = Objects.requireNonNull(backend, "backend");
             return this;
         }
 
@@ -242,16 +202,7 @@ public final class Conv2d extends AbstractLayer {
         public Conv2d build() {
             Conv2dGeometry.positive("inChannels", inChannels);
             Conv2dGeometry.positive("outChannels", outChannels);
-            Conv2dGeometry.positive("kernelH", kernelH);
-            Conv2dGeometry.positive("kernelW", kernelW);
-            Conv2dGeometry.positive("strideH", strideH);
-            Conv2dGeometry.positive("strideW", strideW);
-            Conv2dGeometry.nonNegative("padTop", padTop);
-            Conv2dGeometry.nonNegative("padBottom", padBottom);
-            Conv2dGeometry.nonNegative("padLeft", padLeft);
-            Conv2dGeometry.nonNegative("padRight", padRight);
-            Conv2dGeometry.positive("dilationH", dilationH);
-            Conv2dGeometry.positive("dilationW", dilationW);
+            checkWindow();
             Conv2dGeometry.positive("groups", groups);
             if (inChannels % groups != 0) {
                 throw new IllegalArgumentException("groups (" + groups + ") must divide inChannels (" + inChannels
@@ -286,8 +237,7 @@ public final class Conv2d extends AbstractLayer {
                         + "this convolution has inChannels " + inChannels + ", outChannels " + outChannels + ", groups "
                         + groups + " (use ConvAlgorithm.AUTO or DIRECT)");
             }
-            Backend b = backend != null ? backend : Backend.defaultBackend();
-            return new Conv2d(this, b);
+            return new Conv2d(this, resolvedBackend());
         }
     }
 

@@ -62,63 +62,20 @@ public final class MaxPool2d extends AbstractLayer {
         return new Builder(kernelH, kernelW);
     }
 
-    /** Builder of {@link MaxPool2d}; setters do not validate, {@link #build()} does. */
-    public static final class Builder {
-        private final int kernelH, kernelW;
-        private int strideH, strideW;
-        private int padTop, padBottom, padLeft, padRight;
-        private int dilationH = 1, dilationW = 1;
+    /**
+     * Builder of {@link MaxPool2d}; setters do not validate, {@link #build()} does. Stride, padding
+     * (padded positions never win), dilation and backend: the setters shared with {@link Conv2d.Builder}.
+     */
+    public static final class Builder extends WindowBuilder<Builder> {
         private boolean ceilMode;
-        private Backend backend;
 
         private Builder(int kernelH, int kernelW) {
-            this.kernelH = kernelH;
-            this.kernelW = kernelW;
-            this.strideH = kernelH;
-            this.strideW = kernelW;
-        }
-
-        public Builder stride(int sh, int sw) {
-            this.strideH = sh;
-            this.strideW = sw;
-            return this;
-        }
-
-        /** The same stride on both axes. */
-        public Builder stride(int s) {
-            return stride(s, s);
-        }
-
-        /** Padding per side (asymmetric allowed); padded positions never win. */
-        public Builder padding(int top, int bottom, int left, int right) {
-            this.padTop = top;
-            this.padBottom = bottom;
-            this.padLeft = left;
-            this.padRight = right;
-            return this;
-        }
-
-        /** The same padding on all four sides. */
-        public Builder padding(int p) {
-            return padding(p, p, p, p);
-        }
-
-        /** Dilation per axis; 1 means dense. */
-        public Builder dilation(int dh, int dw) {
-            this.dilationH = dh;
-            this.dilationW = dw;
-            return this;
+            super(kernelH, kernelW, kernelH, kernelW);
         }
 
         /** Ceil mode: the output size rounds up (PyTorch's rule), default false. */
         public Builder ceilMode(boolean ceilMode) {
             this.ceilMode = ceilMode;
-            return this;
-        }
-
-        /** Where the kernels run; default {@link Backend#defaultBackend()} (resolved by {@link #build()}). */
-        public Builder backend(Backend backend) {
-            this.backend = Objects.requireNonNull(backend, "backend");
             return this;
         }
 
@@ -128,18 +85,8 @@ public final class MaxPool2d extends AbstractLayer {
          * @throws IllegalArgumentException naming the parameter and its value
          */
         public MaxPool2d build() {
-            Conv2dGeometry.positive("kernelH", kernelH);
-            Conv2dGeometry.positive("kernelW", kernelW);
-            Conv2dGeometry.positive("strideH", strideH);
-            Conv2dGeometry.positive("strideW", strideW);
-            Conv2dGeometry.nonNegative("padTop", padTop);
-            Conv2dGeometry.nonNegative("padBottom", padBottom);
-            Conv2dGeometry.nonNegative("padLeft", padLeft);
-            Conv2dGeometry.nonNegative("padRight", padRight);
-            Conv2dGeometry.positive("dilationH", dilationH);
-            Conv2dGeometry.positive("dilationW", dilationW);
-            Backend b = backend != null ? backend : Backend.defaultBackend();
-            return new MaxPool2d(this, b);
+            checkWindow();
+            return new MaxPool2d(this, resolvedBackend());
         }
     }
 
