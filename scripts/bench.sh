@@ -16,6 +16,9 @@
 #   --jmh-opts: added to the LayerBench run, e.g. --jmh-opts "-wi 1 -i 2 -w 500ms -r 500ms" (quick).
 #   --entry: JMH also runs EntryBench (the C entry points from the JVM, same rows, same JMH run:
 #   JMH runs all EntryBench forks, then all LayerBench forks) and the join gets a java/entry column.
+#   --jmh-rounds N: LayerBench runs N times (default 2), each later round in another order (shapes
+#   reversed, forward before backward); per row the JSON keeps the round with the lowest median (all
+#   rounds' medians are kept beside it). Why: see bench/README.md, "Rounds".
 #   --jmh-args: options for org.openjdk.jmh.Main instead of the LayerBench run (no join), e.g.
 #   --jmh-args "-wi 2 -i 3 -f 1 -w 1s -r 1s Conv2dNativeBench".
 #
@@ -43,6 +46,7 @@ die() {
 run_jmh=1
 run_native=1
 run_entry=0
+jmh_rounds=2
 jmh_args=()
 jmh_opts=()
 join_only=()
@@ -58,6 +62,12 @@ while (($# > 0)); do
         --no-jmh) run_jmh=0 ;;
         --no-native) run_native=0 ;;
         --entry) run_entry=1 ;;
+        --jmh-rounds)
+            (($# >= 2)) || die "--jmh-rounds needs a value"
+            [[ "$2" =~ ^[1-9][0-9]*$ ]] || die "--jmh-rounds: a positive whole number is needed, got '$2'"
+            jmh_rounds="$2"
+            shift
+            ;;
         --jmh-args)
             (($# >= 2)) || die "--jmh-args needs a value"
             read -r -a jmh_args <<<"$2"
@@ -74,7 +84,7 @@ while (($# > 0)); do
             shift 2
             ;;
         -h | --help)
-            sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+            sed -n '2,29p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         --only | --threads | --algorithm)
@@ -282,28 +292,83 @@ if ((run_jmh)); then
         die "--jmh-opts adds to the LayerBench run; with --jmh-args put every option in --jmh-args"
     fi
     echo "bench: running JMH with $java_bin -> $jmh_txt, $jmh_json" >&2
-    set +e
-    # The forks inherit the -D options (JMH passes this JVM's options on to them).
-    (cd "$root" && "$java_bin" --enable-native-access=ALL-UNNAMED -Dpanamacnn.native.required=true \
-        "-Dpanamacnn.bench.shapes=$shapes_file" "-Dpanamacnn.conv.algorithm=$algorithm" -cp "$cp" \
-        org.openjdk.jmh.Main -rf json -rff "$jmh_json" "${jmh_args[@]}") | tee "$jmh_txt"
-    jmh_status=${PIPESTATUS[0]}
-    set -e
+    # run_jmh_once JSON JMH-ARGS...: one JMH invocation, its text appended to $jmh_txt; sets jmh_status
+    # (the first failure is kept). The forks inherit the -D options (JMH passes this JVM's options on).
+    jmh_status=0
+    : >"$jmh_txt"
+    run_jmh_once() {
+        local out="$1" st
+        shift
+        set +e
+        (cd "$root" && "$java_bin" --enable-native-access=ALL-UNNAMED -Dpanamacnn.native.required=true \
+            "-Dpanamacnn.bench.shapes=$shapes_file" "-Dpanamacnn.conv.algorithm=$algorithm" -cp "$cp" \
+            org.openjdk.jmh.Main -rf json -rff "$out" "$@") | tee -a "$jmh_txt"
+        st=${PIPESTATUS[0]}
+        set -e
+        ((jmh_status != 0)) || jmh_status=$st
+    }
+    # Rounds (bench/README.md, "Rounds"): on this kind of shared VM a thread's speed drops by 1.3-1.6x
+    # for seconds to minutes at a time, and JMH runs a row's forks back to back, all backward rows
+    # before all forward rows: one slow stretch then inflates a run of neighbouring rows. A later round
+    # measures every row again at another time, in another order (shapes reversed, forward first), and
+    # the row keeps its lowest median; the JSON lists every round's median as "roundMedians".
+    round_files=("$jmh_json")
+    run_jmh_once "$jmh_json" "${jmh_args[@]}"
+    if ((layer_bench && jmh_rounds > 1)) && ! command -v python3 >/dev/null 2>&1; then
+        echo "bench: python3 not found: one JMH round only (--jmh-rounds needs python3 to merge the rounds)" >&2
+        jmh_rounds=1
+    fi
+    if ((layer_bench)); then
+        reversed="$(tr ',' '\n' <<<"$shape_list" | tac | paste -sd, -)"
+        for ((round = 2; round <= jmh_rounds; round++)); do
+            for pass in forward backward; do
+                f="$jmh_json.round$round-$pass"
+                echo "bench: JMH round $round of $jmh_rounds, $pass (shapes in reverse order)" | tee -a "$jmh_txt" >&2
+                run_jmh_once "$f" "$benches.$pass" -p "shape=$reversed" -p "threads=$threads" \
+                    ${jmh_opts[@]+"${jmh_opts[@]}"}
+                round_files+=("$f")
+            done
+        done
+    fi
     # Sample mode stores every histogram bucket (~0.5 MB per run): keep the score, the error
-    # and the percentiles only.
+    # and the percentiles only. With rounds: per benchmark and parameters, the round with the
+    # lowest median, and every round's median in "roundMedians" (in round order).
     if [[ -s "$jmh_json" ]] && command -v python3 >/dev/null 2>&1; then
-        python3 - "$jmh_json" <<'PY' || echo "bench: could not trim $jmh_json (kept as is)" >&2
-import json, sys
-path = sys.argv[1]
-with open(path) as f:
-    runs = json.load(f)
-for run in runs:
-    for metric in [run.get("primaryMetric", {})] + list(run.get("secondaryMetrics", {}).values()):
-        metric.pop("rawDataHistogram", None)
-        metric.pop("rawData", None)
-with open(path, "w") as f:
+        python3 - "${round_files[@]}" <<'PY' || echo "bench: could not trim or merge $jmh_json (kept as is)" >&2
+import json, os, sys
+paths = sys.argv[1:]
+best, order = {}, []
+for path in paths:
+    if not os.path.exists(path) or os.path.getsize(path) == 0:
+        continue
+    with open(path) as f:
+        runs = json.load(f)
+    for run in runs:
+        for metric in [run.get("primaryMetric", {})] + list(run.get("secondaryMetrics", {}).values()):
+            metric.pop("rawDataHistogram", None)
+            metric.pop("rawData", None)
+        key = (run["benchmark"], json.dumps(run.get("params", {}), sort_keys=True))
+        median = run["primaryMetric"].get("scorePercentiles", {}).get("50.0", run["primaryMetric"].get("score"))
+        if key not in best:
+            order.append(key)
+            best[key] = (median, run, [median])
+        else:
+            old_median, old_run, medians = best[key]
+            medians.append(median)
+            if median < old_median:
+                best[key] = (median, run, medians)
+runs = []
+for key in order:
+    _, run, medians = best[key]
+    if len(paths) > 1:
+        run["primaryMetric"]["roundMedians"] = medians
+    runs.append(run)
+with open(paths[0], "w") as f:
     json.dump(runs, f, indent=2)
     f.write("\n")
+for path in paths[1:]:
+    if os.path.exists(path):
+        os.remove(path)
 PY
     fi
     if ((jmh_status != 0)); then

@@ -8,6 +8,8 @@
  *     PCNN_SCRATCH_KEEP_BYTES after a call, and a small call's buffers are reused by the next
  *     call (no allocation); under the budget (the default) a thread keeps its large buffers
  *     across calls too, and gives them back when it exits;
+ *   - pcnn_scratch_threads lists the calling thread once it holds scratch, not a thread that
+ *     has exited, and its per-thread bytes sum to pcnn_scratch_bytes();
  *   - fault injection: failing the n-th scratch allocation, for every n a call makes, gives
  *     PCNN_STATUS_OUT_OF_MEMORY, leaks nothing (the count and, on glibc, the heap in use come
  *     back) and the next call succeeds with the same bits as before.
@@ -19,6 +21,7 @@
 #endif
 
 #include "core/pcnn_internal.h"
+#include "core/platform.h"
 #include "core/scratch.h"
 #include "test_util.h"
 
@@ -244,6 +247,45 @@ static void test_keep_under_budget(const shape_t *s) {
     }
 }
 
+/* Who holds scratch: returns the holders' count; *self_bytes = the bytes listed for the calling
+ * thread (-1: not listed); checks that the listed bytes sum to pcnn_scratch_bytes(). */
+static int64_t check_holders(const char *when, int64_t *self_bytes) {
+    enum { CAP = 64 };
+    int64_t ids[CAP], bytes[CAP];
+    const int64_t total = pcnn_scratch_bytes();
+    const int64_t n = pcnn_scratch_threads(ids, bytes, CAP);
+    CHECK(n >= 0 && n <= CAP, "%s: pcnn_scratch_threads returned %" PRId64, when, n);
+    int64_t sum = 0;
+    *self_bytes = -1;
+    for (int64_t i = 0; i < n && i < CAP; ++i) {
+        sum += bytes[i];
+        if (ids[i] == pcnn_os_thread_id()) {
+            *self_bytes = bytes[i];
+        }
+    }
+    CHECK(sum == total, "%s: the %" PRId64 " holders hold %" PRId64 " bytes, pcnn_scratch_bytes() "
+          "is %" PRId64, when, n, sum, total);
+    return n;
+}
+
+static void test_holders(const shape_t *s) {
+    CHECK(pcnn_scratch_threads(NULL, NULL, -1) == -1, "a negative capacity is not refused");
+    CHECK_STATUS(pcnn_set_num_threads(1), PCNN_STATUS_OK); /* no pool worker: only the callers hold */
+    call_t c = {s, OP_BWD_WEIGHTS, malloc((size_t)s->out_count[OP_BWD_WEIGHTS] * sizeof(float)),
+                malloc((size_t)s->d.oc * sizeof(float)), 0};
+    CHECK(c.out != NULL && c.out_bias != NULL, "out of memory");
+    CHECK_STATUS(run_call(&c), PCNN_STATUS_OK);
+    int64_t self = 0;
+    const int64_t n = check_holders("after a call on this thread", &self);
+    CHECK(self > 0, "this thread ran a kernel but is not listed with its scratch (%" PRId64 ")", self);
+    CHECK_STATUS(run_on_new_thread(&c), PCNN_STATUS_OK);
+    const int64_t after = check_holders("after a thread's call and exit", &self);
+    CHECK(after == n, "%" PRId64 " holders after a thread ran a kernel and exited, %" PRId64
+          " before: the exited thread is still listed", after, n);
+    free(c.out);
+    free(c.out_bias);
+}
+
 int main(void) {
     CHECK(pcnn_scratch_bytes() == 0, "%" PRId64 " scratch bytes before any kernel ran",
           pcnn_scratch_bytes());
@@ -310,6 +352,9 @@ int main(void) {
                "no scratch; only the accounting was checked\n", pcnn_isa_name(detected));
     }
     CHECK_STATUS(pcnn_set_max_isa(detected), PCNN_STATUS_OK);
+    if (levels > 0) {
+        test_holders(&large);
+    }
     CHECK_STATUS(pcnn_set_num_threads(saved_threads), PCNN_STATUS_OK);
     /* the test's own buffers (LeakSanitizer in the sanitizer ctest reports them otherwise) */
     shape_t *owned[] = {&large, &small, &pw};

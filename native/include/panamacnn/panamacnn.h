@@ -157,6 +157,14 @@ PCNN_API int32_t pcnn_get_num_threads(void);
  * PCNN_STATUS_OUT_OF_MEMORY; the next call starts afresh. */
 PCNN_API int64_t pcnn_scratch_bytes(void);
 
+/* The threads holding scratch memory right now (a pure query, for tests and diagnostics):
+ * returns their number, or -1 when capacity < 0, and for the first `capacity` of them writes
+ * the operating system's thread id (Linux: gettid, as listed in /proc/self/task; macOS:
+ * pthread_threadid_np; Windows: GetCurrentThreadId) to thread_ids[i] and the bytes that
+ * thread holds to bytes[i] (either array may be NULL). A thread's exit removes it. While no
+ * kernel runs, the bytes of all threads sum to pcnn_scratch_bytes(). */
+PCNN_API int64_t pcnn_scratch_threads(int64_t *thread_ids, int64_t *bytes, int64_t capacity);
+
 /* ---- convolution ---- */
 
 /* Validates the input fields of *desc and writes desc->oh, desc->ow. */

@@ -7,6 +7,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#endif
 #include <time.h>
 #include <unistd.h>
 
@@ -88,6 +91,18 @@ void *pcnn_pages_alloc(size_t bytes) {
 }
 
 void pcnn_pages_free(void *p, size_t bytes) { munmap(p, bytes); }
+
+int64_t pcnn_os_thread_id(void) {
+#if defined(__linux__)
+    return (int64_t)syscall(SYS_gettid); /* gettid() itself needs glibc 2.30 */
+#elif defined(__APPLE__)
+    uint64_t id = 0;
+    pthread_threadid_np(NULL, &id);
+    return (int64_t)id;
+#else
+    return 0;
+#endif
+}
 
 uint64_t pcnn_thread_self_id(void) {
     /* pthread_t is an integer or a pointer on every POSIX system we build for */

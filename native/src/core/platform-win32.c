@@ -101,6 +101,8 @@ void pcnn_pages_free(void *p, size_t bytes) {
 
 uint64_t pcnn_thread_self_id(void) { return (uint64_t)GetCurrentThreadId(); }
 
+int64_t pcnn_os_thread_id(void) { return (int64_t)GetCurrentThreadId(); }
+
 void pcnn_thread_yield(void) { SwitchToThread(); }
 
 uint64_t pcnn_monotonic_ns(void) {

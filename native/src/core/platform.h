@@ -78,6 +78,10 @@ PCNN_PLATFORM_INTERNAL void pcnn_aligned_free(void *p);
 PCNN_PLATFORM_INTERNAL void *pcnn_pages_alloc(size_t bytes);
 PCNN_PLATFORM_INTERNAL void pcnn_pages_free(void *p, size_t bytes);
 
+/* The calling thread's id in the operating system (Linux: gettid, the number under
+ * /proc/self/task; macOS: pthread_threadid_np; Windows: GetCurrentThreadId; else 0). */
+PCNN_PLATFORM_INTERNAL int64_t pcnn_os_thread_id(void);
+
 /* An id of the calling thread, unique among live threads (for tests and diagnostics). */
 PCNN_PLATFORM_INTERNAL uint64_t pcnn_thread_self_id(void);
 

@@ -19,8 +19,15 @@
 typedef struct thread_scratch {
     void *ptr[PCNN_SCRATCH_SLOTS];
     size_t cap[PCNN_SCRATCH_SLOTS];
-    size_t held; /* sum of cap[] */
+    size_t held; /* sum of cap[]; written by the owner only, with __atomic stores (read by queries) */
+    int64_t os_thread_id; /* the owner (pcnn_os_thread_id) */
+    struct thread_scratch *prev, *next; /* the registry of live states */
 } thread_scratch;
+
+/* Every live thread's state, so that pcnn_scratch_threads can say who holds what (a thread's exit
+ * takes its state out). Only creation, exit and that query take the lock: never a kernel call. */
+static pcnn_mutex_t registry_mutex = PCNN_MUTEX_INIT;
+static thread_scratch *registry;
 
 static int64_t total_bytes;    /* all threads' buffers + bookkeeping; __atomic builtins */
 static int64_t fail_countdown; /* test hook; __atomic builtins */
@@ -60,18 +67,71 @@ static void os_free(void *p, size_t bytes) {
 
 static void account(int64_t delta) { __atomic_add_fetch(&total_bytes, delta, __ATOMIC_RELAXED); }
 
+static void set_held(thread_scratch *t, size_t held) { __atomic_store_n(&t->held, held, __ATOMIC_RELAXED); }
+
 static void release_slot(thread_scratch *t, int slot) {
     if (t->ptr[slot] != NULL) {
         os_free(t->ptr[slot], t->cap[slot]);
         account(-(int64_t)t->cap[slot]);
-        t->held -= t->cap[slot];
+        set_held(t, t->held - t->cap[slot]);
         t->ptr[slot] = NULL;
         t->cap[slot] = 0;
     }
 }
 
+/* After fork() the child has one thread: the lock may have been held by another. */
+static void registry_after_fork_child(void) { pcnn_mutex_reset(&registry_mutex); }
+static void registry_init(void) { pcnn_at_fork_child(registry_after_fork_child); }
+static pcnn_once_t registry_once = PCNN_ONCE_INIT;
+
+static void registry_add(thread_scratch *t) {
+    pcnn_once(&registry_once, registry_init);
+    pcnn_mutex_lock(&registry_mutex);
+    t->prev = NULL;
+    t->next = registry;
+    if (registry != NULL) {
+        registry->prev = t;
+    }
+    registry = t;
+    pcnn_mutex_unlock(&registry_mutex);
+}
+
+static void registry_remove(thread_scratch *t) {
+    pcnn_mutex_lock(&registry_mutex);
+    if (t->prev != NULL) {
+        t->prev->next = t->next;
+    } else {
+        registry = t->next;
+    }
+    if (t->next != NULL) {
+        t->next->prev = t->prev;
+    }
+    pcnn_mutex_unlock(&registry_mutex);
+}
+
+PCNN_API int64_t pcnn_scratch_threads(int64_t *thread_ids, int64_t *bytes, int64_t capacity) {
+    if (capacity < 0) {
+        return -1;
+    }
+    int64_t n = 0;
+    pcnn_mutex_lock(&registry_mutex);
+    for (const thread_scratch *t = registry; t != NULL; t = t->next, ++n) {
+        if (n < capacity) {
+            if (thread_ids != NULL) {
+                thread_ids[n] = t->os_thread_id;
+            }
+            if (bytes != NULL) {
+                bytes[n] = (int64_t)__atomic_load_n(&t->held, __ATOMIC_RELAXED) + (int64_t)sizeof *t;
+            }
+        }
+    }
+    pcnn_mutex_unlock(&registry_mutex);
+    return n;
+}
+
 PCNN_INTERNAL void pcnn_thread_state_free(void *state) {
     thread_scratch *t = state;
+    registry_remove(t);
     for (int s = 0; s < PCNN_SCRATCH_SLOTS; ++s) {
         release_slot(t, s);
     }
@@ -97,6 +157,8 @@ static thread_scratch *this_thread(void) {
         return NULL;
     }
     account((int64_t)sizeof *t);
+    t->os_thread_id = pcnn_os_thread_id();
+    registry_add(t);
     return t;
 }
 
@@ -123,7 +185,7 @@ PCNN_INTERNAL void *pcnn_scratch_get(pcnn_scratch_slot slot, size_t bytes) {
     }
     t->ptr[slot] = p;
     t->cap[slot] = rounded;
-    t->held += rounded;
+    set_held(t, t->held + rounded);
     account((int64_t)rounded);
     return p;
 }

@@ -653,6 +653,68 @@ public class panamacnn_h extends panamacnn_h$shared {
         }
     }
 
+    private static class pcnn_scratch_threads {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            panamacnn_h.C_LONG,
+            panamacnn_h.C_POINTER,
+            panamacnn_h.C_POINTER,
+            panamacnn_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("pcnn_scratch_threads");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int64_t pcnn_scratch_threads(int64_t *thread_ids, int64_t *bytes, int64_t capacity)
+     * }
+     */
+    public static FunctionDescriptor pcnn_scratch_threads$descriptor() {
+        return pcnn_scratch_threads.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int64_t pcnn_scratch_threads(int64_t *thread_ids, int64_t *bytes, int64_t capacity)
+     * }
+     */
+    public static MethodHandle pcnn_scratch_threads$handle() {
+        return pcnn_scratch_threads.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int64_t pcnn_scratch_threads(int64_t *thread_ids, int64_t *bytes, int64_t capacity)
+     * }
+     */
+    public static MemorySegment pcnn_scratch_threads$address() {
+        return pcnn_scratch_threads.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int64_t pcnn_scratch_threads(int64_t *thread_ids, int64_t *bytes, int64_t capacity)
+     * }
+     */
+    public static long pcnn_scratch_threads(MemorySegment thread_ids, MemorySegment bytes, long capacity) {
+        var mh$ = pcnn_scratch_threads.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pcnn_scratch_threads", thread_ids, bytes, capacity);
+            }
+            return (long)mh$.invokeExact(thread_ids, bytes, capacity);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class pcnn_conv2d_desc_init {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             panamacnn_h.C_INT,

@@ -3,10 +3,17 @@ package io.github.panamacnn.nativeimpl;
 import io.github.panamacnn.Conv2d;
 import io.github.panamacnn.PanamaCnn;
 import io.github.panamacnn.Tensor;
+import io.github.panamacnn.ffi.panamacnn_h;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.stream.Stream;
 import java.util.SplittableRandom;
 import java.util.concurrent.ThreadFactory;
 
@@ -21,7 +28,10 @@ import java.util.concurrent.ThreadFactory;
  * Arguments: platform threads, virtual threads, threads alive at once. Every thread runs one forward and one
  * backward of a {@code Conv2d(128->256, 3x3, stride 2, pad 1)} on a 1x128x28x28 input (one layer per
  * concurrent slot) and ends. Prints key=value lines: resident memory ({@code VmRSS}) and
- * {@code pcnn_scratch_bytes()} before, after the platform threads and after the virtual threads.
+ * {@code pcnn_scratch_bytes()} before, after the platform threads and after the virtual threads, and from
+ * {@code pcnn_scratch_threads} (who holds scratch): {@code holders.*} (threads holding scratch),
+ * {@code deadHolders.*} (of those, threads no longer in /proc/self/task; -1 where that does not exist) and
+ * {@code unheldBytes.*} ({@code pcnn_scratch_bytes()} minus what the live holders hold: memory no thread owns).
  */
 public final class ThreadChurnProbe {
     private ThreadChurnProbe() {
@@ -84,6 +94,7 @@ public final class ThreadChurnProbe {
         long rss0 = residentBytes();
         System.out.println("rss.before=" + rss0);
         System.out.println("scratch.before=" + scratch0);
+        printHolders("before", settledHolders());
 
         long t0 = System.nanoTime();
         run(Thread.ofPlatform().factory(), platform, layers, x, dy);
@@ -95,6 +106,7 @@ public final class ThreadChurnProbe {
         System.out.println("platform.seconds=" + String.format("%.2f", (t1 - t0) / 1e9));
         System.out.println("rss.afterPlatform=" + rss1);
         System.out.println("scratch.afterPlatform=" + scratch1);
+        printHolders("afterPlatform", settledHolders());
 
         long t2 = System.nanoTime();
         run(Thread.ofVirtual().factory(), virtual, layers, x, dy);
@@ -106,6 +118,7 @@ public final class ThreadChurnProbe {
         System.out.println("virtual.seconds=" + String.format("%.2f", (t3 - t2) / 1e9));
         System.out.println("rss.afterVirtual=" + rss2);
         System.out.println("scratch.afterVirtual=" + scratch2);
+        printHolders("afterVirtual", settledHolders());
         System.out.flush();
     }
 
@@ -131,6 +144,67 @@ public final class ThreadChurnProbe {
             }
         }
         return last;
+    }
+
+    /** Who holds scratch: threads holding it, those of them that have ended (-1: unknown), bytes no live holder has. */
+    record Holders(long holders, long dead, long unheldBytes) {
+    }
+
+    /** The OS ids of this process's live threads (/proc/self/task), or null where that does not exist. */
+    static Set<Long> liveThreadIds() {
+        Path tasks = Path.of("/proc/self/task");
+        if (!Files.isDirectory(tasks)) {
+            return null;
+        }
+        Set<Long> ids = new HashSet<>();
+        try (Stream<Path> list = Files.list(tasks)) {
+            list.forEach(p -> ids.add(Long.parseLong(p.getFileName().toString())));
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+        return ids;
+    }
+
+    /** One reading of pcnn_scratch_threads against the live threads and pcnn_scratch_bytes(). */
+    static Holders holders() {
+        try (Arena arena = Arena.ofConfined()) {
+            long n = panamacnn_h.pcnn_scratch_threads(MemorySegment.NULL, MemorySegment.NULL, 0);
+            int cap = (int) n + 64; // room for threads that start holding meanwhile
+            MemorySegment ids = arena.allocate(ValueLayout.JAVA_LONG, cap);
+            MemorySegment bytes = arena.allocate(ValueLayout.JAVA_LONG, cap);
+            long total = PanamaCnn.nativeScratchBytes();
+            n = panamacnn_h.pcnn_scratch_threads(ids, bytes, cap);
+            Set<Long> live = liveThreadIds();
+            long dead = live == null ? -1 : 0;
+            long held = 0;
+            for (int i = 0; i < Math.min(n, cap); i++) {
+                held += bytes.getAtIndex(ValueLayout.JAVA_LONG, i);
+                if (live != null && !live.contains(ids.getAtIndex(ValueLayout.JAVA_LONG, i))) {
+                    dead++;
+                }
+            }
+            return new Holders(n, dead, total - held);
+        }
+    }
+
+    /**
+     * {@link #holders()} once no ended thread holds scratch and all of it is held (an ended thread's native
+     * exit hook runs just after {@link Thread#join} returns), or the last reading after 10 s.
+     */
+    static Holders settledHolders() throws InterruptedException {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        Holders h = holders();
+        while ((h.dead() > 0 || h.unheldBytes() != 0) && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+            h = holders();
+        }
+        return h;
+    }
+
+    private static void printHolders(String when, Holders h) {
+        System.out.println("holders." + when + "=" + h.holders());
+        System.out.println("deadHolders." + when + "=" + h.dead());
+        System.out.println("unheldBytes." + when + "=" + h.unheldBytes());
     }
 
     /** Starts {@code count} threads, at most {@code layers.length} alive at once, each using its own layer. */

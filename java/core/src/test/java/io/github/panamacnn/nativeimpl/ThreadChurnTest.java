@@ -17,8 +17,11 @@ import org.junit.jupiter.api.Test;
 /**
  * Thread churn keeps memory flat (issue 7): short-lived platform threads, then virtual threads, each run a
  * forward and a backward of a ResNet-sized {@code Conv2d(128->256, 3x3, stride 2, pad 1)} on 1x128x28x28 and
- * end; afterwards {@code pcnn_scratch_bytes()} is back at its baseline and resident memory grew by less than
- * 16 MB. Runs {@link ThreadChurnProbe} in a forked JVM with a fixed, pre-touched heap, so that resident memory
+ * end; afterwards no thread that has ended holds scratch ({@code pcnn_scratch_threads} against
+ * /proc/self/task), every byte of {@code pcnn_scratch_bytes()} is held by a live thread, and resident memory
+ * grew by less than 16 MB. Not "the total is back at its baseline": a long-lived thread (a pool worker, a
+ * virtual threads' carrier) may first need a scratch slot late, and that growth of a live thread is no leak
+ * (seen twice under load: +4 KiB, +80 KiB). Runs {@link ThreadChurnProbe} in a forked JVM with a fixed, pre-touched heap, so that resident memory
  * measures native memory. Thread count: system property {@code panamacnn.churn.threads} (default 400 of each
  * kind, ~30 s on a loaded 2-core machine; the issue's 2,000 are reproduced by hand, see the probe).
  */
@@ -61,10 +64,18 @@ class ThreadChurnTest {
             Files.deleteIfExists(err);
         }
         System.out.println("ThreadChurnTest (" + threads + " platform + " + threads + " virtual threads):\n" + stdout);
-        long scratch0 = Long.parseLong(out.get("scratch.before"));
-        assertThat(Long.parseLong(out.get("scratch.afterPlatform"))).as(stdout).isEqualTo(scratch0);
-        // carriers of virtual threads are long-lived and were warmed up: they keep what they had
-        assertThat(Long.parseLong(out.get("scratch.afterVirtual"))).as(stdout).isEqualTo(scratch0);
+        // the query sees the warm-up's long-lived holders (else the checks below would prove nothing)
+        assertThat(Long.parseLong(out.get("holders.before"))).as(stdout).isPositive();
+        for (String when : List.of("before", "afterPlatform", "afterVirtual")) {
+            // -1: no /proc/self/task to tell live threads from ended ones (not Linux); the bytes check still holds
+            assertThat(Long.parseLong(out.get("deadHolders." + when))).as(when + "\n" + stdout).isLessThanOrEqualTo(0);
+            assertThat(Long.parseLong(out.get("unheldBytes." + when))).as(when + "\n" + stdout).isZero();
+        }
+        if (Long.parseLong(out.get("deadHolders.before")) < 0) {
+            // without the per-thread check, a leaked state would still count as held: fall back to the total
+            long scratch0 = Long.parseLong(out.get("scratch.before"));
+            assertThat(Long.parseLong(out.get("scratch.afterPlatform"))).as(stdout).isEqualTo(scratch0);
+        }
         long rss0 = Long.parseLong(out.get("rss.before"));
         Assumptions.assumeTrue(rss0 > 0, "resident memory is read from /proc/self/status (Linux only); "
                 + "the scratch count was checked");
