@@ -16,9 +16,11 @@
 #   --jmh-opts: added to the LayerBench run, e.g. --jmh-opts "-wi 1 -i 2 -w 500ms -r 500ms" (quick).
 #   --entry: JMH also runs EntryBench (the C entry points from the JVM, same rows, same JMH run:
 #   JMH runs all EntryBench forks, then all LayerBench forks) and the join gets a java/entry column.
-#   --jmh-rounds N: LayerBench runs N times (default 2), each later round in another order (shapes
-#   reversed, forward before backward); per row the JSON keeps the round with the lowest median (all
-#   rounds' medians are kept beside it). Why: see bench/README.md, "Rounds".
+#   --rounds N (or --jmh-rounds N): LayerBench runs N times (default 2), each later round in another
+#   order (shapes reversed, forward before backward); per row the JSON keeps the round with the lowest
+#   median (all rounds' medians are kept beside it). The native bench runs N times too (shapes
+#   reversed), each time of a row (panama-cnn, every oneDNN variant) keeping its lowest value. Why:
+#   see bench/README.md, "Rounds".
 #   --jmh-args: options for org.openjdk.jmh.Main instead of the LayerBench run (no join), e.g.
 #   --jmh-args "-wi 2 -i 3 -f 1 -w 1s -r 1s Conv2dNativeBench".
 #
@@ -62,9 +64,9 @@ while (($# > 0)); do
         --no-jmh) run_jmh=0 ;;
         --no-native) run_native=0 ;;
         --entry) run_entry=1 ;;
-        --jmh-rounds)
-            (($# >= 2)) || die "--jmh-rounds needs a value"
-            [[ "$2" =~ ^[1-9][0-9]*$ ]] || die "--jmh-rounds: a positive whole number is needed, got '$2'"
+        --rounds | --jmh-rounds)
+            (($# >= 2)) || die "$1 needs a value"
+            [[ "$2" =~ ^[1-9][0-9]*$ ]] || die "$1: a positive whole number is needed, got '$2'"
             jmh_rounds="$2"
             shift
             ;;
@@ -84,7 +86,7 @@ while (($# > 0)); do
             shift 2
             ;;
         -h | --help)
-            sed -n '2,29p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+            sed -n '2,31p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         --only | --threads | --algorithm)
@@ -164,6 +166,63 @@ if ((run_native)); then
         ${select_args[@]+"${select_args[@]}"} ${bench_args[@]+"${bench_args[@]}"}) | tee "$txt"
     native_status=${PIPESTATUS[0]}
     set -e
+    # Rounds (bench/README.md, "Rounds"): with --jmh-rounds N > 1 the native bench runs N times too,
+    # later rounds with the shapes in reverse order, and per row every time (panama-cnn and each
+    # oneDNN variant) keeps its lowest value: both sides of the join get the same treatment as the
+    # JMH rows. The .txt holds every round's table.
+    if ((native_status == 0 && jmh_rounds > 1)) && [[ -s "$json" ]] && command -v python3 >/dev/null 2>&1; then
+        reversed_shapes="$(mktemp)"
+        grep -vE '^[[:space:]]*(#|$)' "$root/bench/shapes.txt" | tac >"$reversed_shapes"
+        native_rounds=("$json")
+        for ((round = 2; round <= jmh_rounds; round++)); do
+            echo "bench: native bench round $round of $jmh_rounds (shapes in reverse order)" | tee -a "$txt" >&2
+            set +e
+            (cd "$root" && "$bench_bin" --shapes "$reversed_shapes" --threads 1,2 --json "$json.round$round" \
+                ${select_args[@]+"${select_args[@]}"} ${bench_args[@]+"${bench_args[@]}"}) | tee -a "$txt"
+            st=${PIPESTATUS[0]}
+            set -e
+            ((st == 0)) || native_status=$st
+            native_rounds+=("$json.round$round")
+        done
+        rm -f "$reversed_shapes"
+        python3 - "${native_rounds[@]}" <<'PY' || echo "bench: could not merge the native rounds (round 1 kept)" >&2
+import json, os, sys
+paths = [p for p in sys.argv[1:] if os.path.exists(p) and os.path.getsize(p) > 0]
+with open(paths[0]) as f:
+    doc = json.load(f)
+rows = {(r["shape"], r["pass"], r["threads"]): r for r in doc["results"]}
+for path in paths[1:]:
+    with open(path) as f:
+        other = json.load(f)
+    for r in other["results"]:
+        row = rows.get((r["shape"], r["pass"], r["threads"]))
+        if row is None:
+            continue
+        for key in ("pcnn_ms", "onednn_nchw_ms", "onednn_preferred_ms", "onednn_auto_ms"):
+            if r.get(key) is not None and (row.get(key) is None or r[key] < row[key]):
+                row[key] = r[key]
+                impl = key.replace("_ms", "_impl")
+                if impl in r:
+                    row[impl] = r[impl]
+for row in doc["results"]:
+    best = [(row[k], row.get(k.replace("_ms", "_impl"))) for k in ("onednn_preferred_ms", "onednn_auto_ms")
+            if row.get(k) is not None]
+    if best:
+        row["onednn_best_ms"] = min(best)[0]
+    if row.get("flops") and row.get("pcnn_ms"):
+        gflops = row["flops"] / (row["pcnn_ms"] * 1e6)
+        if row.get("gflops") and row.get("peak_fraction"):
+            row["peak_fraction"] = row["peak_fraction"] * gflops / row["gflops"]
+        row["gflops"] = gflops
+doc["rounds"] = len(paths)
+doc["rounds_rule"] = "per row, each time is the lowest of the rounds (later rounds: shapes in reverse order)"
+with open(paths[0], "w") as f:
+    json.dump(doc, f, indent=2)
+    f.write("\n")
+for p in paths[1:]:
+    os.remove(p)
+PY
+    fi
     if ((native_status != 0)); then
         echo "bench: pcnn-bench exited with status $native_status (3 = panama-cnn and oneDNN disagree on a result)" >&2
         status=$native_status
