@@ -520,6 +520,17 @@ static void run_all_cases(void) {
     run_case(dw(2, 33, 11, 14, 3, 3, 2, 1, 1, 1, 1, 1), 3, "nonfinite blocks s2");
     run_case(dw(1, 17, 9, 10, 5, 5, 2, 3, 2, 1, 3, 1), 3, "nonfinite blocks 5x5 s2");
     run_case(dw(8, 32, 28, 28, 3, 3, 2, 1, 1, 1, 1, 1), 1, "dw3x3_s2 class");
+    /* the backward-weights sums in channel blocks (wsum2: 16 channels per task for 3x3, 8 for
+     * 5x5; wsum3: 16): full blocks and a short last one, N > 1, non-finite data inside blocks */
+    run_case(dw(3, 137, 9, 28, 3, 3, 2, 1, 1, 1, 1, 1), 1, "blocks s2 3x3 c137");
+    run_case(dw(3, 137, 9, 28, 3, 3, 2, 1, 1, 1, 1, 1), 3, "blocks s2 3x3 c137 nonfinite");
+    run_case(dw(2, 129, 6, 13, 3, 3, 2, 0, 1, 0, 1, 1), 1, "blocks s2 3x3 c129 pad 0");
+    run_case(dw(2, 70, 10, 29, 5, 5, 2, 2, 1, 1, 2, 1), 3, "blocks s2 5x5 c70 nonfinite");
+    run_case(dw(2, 45, 9, 61, 5, 5, 2, 2, 2, 2, 2, 1), 1, "blocks s2 5x5 c45 two vectors");
+    run_case(dw(3, 131, 11, 30, 3, 3, 1, 1, 1, 1, 1, 1), 1, "blocks s1 3x3 c131");
+    run_case(dw(3, 131, 11, 30, 3, 3, 1, 1, 1, 1, 1, 1), 3, "blocks s1 3x3 c131 nonfinite");
+    run_case(dw(2, 150, 7, 17, 3, 3, 1, 2, 0, 2, 0, 1), 1, "blocks s1 3x3 c150 pad 2/0");
+    run_case(dw(2, 19, 9, 9, 3, 3, 1, 0, 0, 0, 0, 1), 3, "blocks s1 3x3 c19 pad 0 nonfinite");
     /* the stride-2 row engine: width tails around both vector lengths and its lane limit (64
      * lanes: iw 127..130), odd and even heights, pads 0 / 1 (and 2 for 5x5) on each side, 3x3 and
      * 5x5 (5x5 with pad_left 0 is beyond its shifts: the other engines), N 1..3, C not a multiple
