@@ -84,13 +84,76 @@ DW_AI void dw2w_load_in(const float *in, int64_t iw, int64_t iy, const dw_mask *
     }
 }
 
-/* One image's plane into acc[KH * KW] (taps) and *accb (bias); register-resident copies. */
+/* dY row y: its taps into acc / *accb, then the window E / O (input rows 2y - pt + ky) moves down
+ * two rows. FAST: the two rows loaded are inside the plane and there is a next row (no checks). */
+DW_AI void dw2w_row(const pcnn_conv2d_desc *d, const float *in, const float *dy, const dw_mask *mlo,
+                    const dw_mask *mhi, const dw_mask *mout, const float *nsrc, const float *ndy, int64_t y,
+                    dw_vec *acc, dw_vec *accb, dw_vec (*E)[DW2W_NB], dw_vec (*O)[DW2W_NB], const int K,
+                    const int NB, const int PL, const int FAST) {
+    const int64_t ih = d->ih, iw = d->iw, oh = d->oh, ow = d->ow, pt = d->pad_top;
+    const int NEG = PL >= 1, POS = K - 1 - PL >= 2; /* some tap has s = -1 / s = +1 */
+    if (DW2W_PF) {
+        /* input rows 2y, 2y + 1 and dY row y of the next plane (at most 4 * NB and NB lines,
+         * from anywhere in a line): a fixed count, no loop or branch (prefetches never fault) */
+        const char *ps = (const char *)dw_at(nsrc, 2 * y * iw), *pd = (const char *)dw_at(ndy, y * ow);
+#pragma GCC unroll 9
+        for (int l = 0; l <= 4 * NB; l++) {
+            __builtin_prefetch(ps + 64 * l, 0, 3);
+        }
+#pragma GCC unroll 3
+        for (int l = 0; l <= NB; l++) {
+            __builtin_prefetch(pd + 64 * l, 0, 3);
+        }
+    }
+    dw_vec Y[DW2W_NB + 1], Ys[3][DW2W_NB]; /* Ys[s + 1][b] lane j: dY[VL*b + j - s] */
+#pragma GCC unroll 2
+    for (int b = 0; b < NB; b++) {
+        Y[b] = dw_load_m(dw_at(dy, y * ow + VL * (int64_t)b), mout[b]);
+        *accb = dw_add(*accb, Y[b]);
+    }
+    Y[NB] = dw_zero();
+#pragma GCC unroll 2
+    for (int b = 0; b < NB; b++) {
+        Ys[1][b] = Y[b];
+        Ys[0][b] = NEG ? dw2_next(Y[b], Y[b + 1]) : dw_zero();
+        Ys[2][b] = POS ? dw2_prev(Y[b], b > 0 ? Y[b - 1] : dw_zero()) : dw_zero();
+    }
+#pragma GCC unroll 5
+    for (int ky = 0; ky < K; ky++) {
+#pragma GCC unroll 5
+        for (int kx = 0; kx < K; kx++) {
+            const int dd = kx - PL, p = dd & 1, s = (dd - p) / 2;
+#pragma GCC unroll 2
+            for (int b = 0; b < NB; b++) {
+                acc[ky * K + kx] = dw_fma(p ? O[ky][b] : E[ky][b], Ys[s + 1][b], acc[ky * K + kx]);
+            }
+        }
+    }
+    /* the window moves down two input rows: keep the K - 2 shared ones, load two */
+#pragma GCC unroll 5
+    for (int ky = 0; ky + 2 < K; ky++) {
+#pragma GCC unroll 2
+        for (int b = 0; b < NB; b++) {
+            E[ky][b] = E[ky + 2][b], O[ky][b] = O[ky + 2][b];
+        }
+    }
+    const int64_t iy = 2 * (y + 1) - pt + K - 2;
+    if (FAST) {
+        dw2w_load_in(in, iw, iy, mlo, mhi, E[K - 2], O[K - 2], NB);
+        dw2w_load_in(in, iw, iy + 1, mlo, mhi, E[K - 1], O[K - 1], NB);
+    } else if (y + 1 < oh) {
+        dw2w_load_row(in, iw, ih, iy, mlo, mhi, E[K - 2], O[K - 2], NB);
+        dw2w_load_row(in, iw, ih, iy + 1, mlo, mhi, E[K - 1], O[K - 1], NB);
+    }
+}
+
+/* One image's plane into acc[KH * KW] (taps) and *accb (bias); register-resident copies. Rows
+ * go in pairs (one loop branch per two rows) while both rows' loads stay inside the plane. */
 DW_AI void dw2w_plane(const pcnn_conv2d_desc *d, const float *in, const float *dy, const dw_mask *mlo,
                       const dw_mask *mhi, const dw_mask *mout, const float *nsrc, const float *ndy,
                       dw_vec *acc_io, dw_vec *accb_io, const int K,
                       const int NB, const int PL) {
-    const int64_t ih = d->ih, iw = d->iw, oh = d->oh, ow = d->ow, pt = d->pad_top;
-    const int NEG = PL >= 1, POS = K - 1 - PL >= 2; /* some tap has s = -1 / s = +1 */
+    const int64_t ih = d->ih, iw = d->iw, oh = d->oh, pt = d->pad_top;
     dw_vec acc[DW2W_K * DW2W_K], accb = *accb_io;
 #pragma GCC unroll 25
     for (int t = 0; t < K * K; t++) {
@@ -101,62 +164,17 @@ DW_AI void dw2w_plane(const pcnn_conv2d_desc *d, const float *in, const float *d
     for (int ky = 0; ky < K; ky++) {
         dw2w_load_row(in, iw, ih, ky - pt, mlo, mhi, E[ky], O[ky], NB);
     }
-    for (int64_t y = 0; y < oh; y++) {
-        if (DW2W_PF) {
-            /* input rows 2y, 2y + 1 and dY row y of the next plane (at most 4 * NB and NB lines,
-             * from anywhere in a line): a fixed count, no loop or branch (prefetches never fault) */
-            const char *ps = (const char *)dw_at(nsrc, 2 * y * iw), *pd = (const char *)dw_at(ndy, y * ow);
-#pragma GCC unroll 9
-            for (int l = 0; l <= 4 * NB; l++) {
-                __builtin_prefetch(ps + 64 * l, 0, 3);
-            }
-#pragma GCC unroll 3
-            for (int l = 0; l <= NB; l++) {
-                __builtin_prefetch(pd + 64 * l, 0, 3);
-            }
+    /* FAST for rows y, y + 1: y + 2 < oh, loads from row K - pt (>= 0: pt <= pad limit < K)
+     * up to row 2y + 3 - pt + K < ih */
+    int64_t y = 0;
+    if (K - pt >= 0) {
+        for (; y + 2 < oh && 2 * y + 3 - pt + K < ih; y += 2) {
+            dw2w_row(d, in, dy, mlo, mhi, mout, nsrc, ndy, y, acc, &accb, E, O, K, NB, PL, 1);
+            dw2w_row(d, in, dy, mlo, mhi, mout, nsrc, ndy, y + 1, acc, &accb, E, O, K, NB, PL, 1);
         }
-        dw_vec Y[DW2W_NB + 1], Ys[3][DW2W_NB]; /* Ys[s + 1][b] lane j: dY[VL*b + j - s] */
-#pragma GCC unroll 2
-        for (int b = 0; b < NB; b++) {
-            Y[b] = dw_load_m(dw_at(dy, y * ow + VL * (int64_t)b), mout[b]);
-            accb = dw_add(accb, Y[b]);
-        }
-        Y[NB] = dw_zero();
-#pragma GCC unroll 2
-        for (int b = 0; b < NB; b++) {
-            Ys[1][b] = Y[b];
-            Ys[0][b] = NEG ? dw2_next(Y[b], Y[b + 1]) : dw_zero();
-            Ys[2][b] = POS ? dw2_prev(Y[b], b > 0 ? Y[b - 1] : dw_zero()) : dw_zero();
-        }
-#pragma GCC unroll 5
-        for (int ky = 0; ky < K; ky++) {
-#pragma GCC unroll 5
-            for (int kx = 0; kx < K; kx++) {
-                const int dd = kx - PL, p = dd & 1, s = (dd - p) / 2;
-#pragma GCC unroll 2
-                for (int b = 0; b < NB; b++) {
-                    acc[ky * K + kx] = dw_fma(p ? O[ky][b] : E[ky][b], Ys[s + 1][b], acc[ky * K + kx]);
-                }
-            }
-        }
-        /* the window moves down two input rows: keep the K - 2 shared ones, load two */
-#pragma GCC unroll 5
-        for (int ky = 0; ky + 2 < K; ky++) {
-#pragma GCC unroll 2
-            for (int b = 0; b < NB; b++) {
-                E[ky][b] = E[ky + 2][b], O[ky][b] = O[ky + 2][b];
-            }
-        }
-        if (y + 1 < oh) {
-            const int64_t iy = 2 * (y + 1) - pt + K - 2;
-            if (iy >= 0 && iy + 1 < ih) { /* all rows but the plane's last */
-                dw2w_load_in(in, iw, iy, mlo, mhi, E[K - 2], O[K - 2], NB);
-                dw2w_load_in(in, iw, iy + 1, mlo, mhi, E[K - 1], O[K - 1], NB);
-            } else {
-                dw2w_load_row(in, iw, ih, iy, mlo, mhi, E[K - 2], O[K - 2], NB);
-                dw2w_load_row(in, iw, ih, iy + 1, mlo, mhi, E[K - 1], O[K - 1], NB);
-            }
-        }
+    }
+    for (; y < oh; y++) {
+        dw2w_row(d, in, dy, mlo, mhi, mout, nsrc, ndy, y, acc, &accb, E, O, K, NB, PL, 0);
     }
 #pragma GCC unroll 25
     for (int t = 0; t < K * K; t++) {
