@@ -24,8 +24,8 @@
  * exact zero when the other factor is finite. When a channel's sums come out non-finite (a
  * non-finite src or dY, or overflow), the channel is summed again by the plane engine's exact
  * path (dw_bwd_weights_sums with exact = 1), so Inf/NaN results follow that engine.
- * Order per channel: images in order, then dY rows, then column blocks; one task per channel:
- * results do not depend on the thread count.
+ * Order per channel: images in order, then dY rows, then column blocks; a task owns a block of
+ * channels (dw2w_task): results do not depend on the thread count.
  */
 #ifndef PCNN_DEPTHWISE_WSUM2_SIMD_H
 #define PCNN_DEPTHWISE_WSUM2_SIMD_H

@@ -20,7 +20,7 @@
  * exact path (dw_bwd_weights_sums with exact = 1), so Inf/NaN results follow that engine.
  * Per channel: images in order, then dY rows, then column chunks; two accumulators per tap
  * (one per vector of the chunk), added at the end; the bias gradient sums the plain dY rows.
- * One task per channel: results do not depend on the thread count.
+ * A task owns a block of channels (dw_wsum3_task): results do not depend on the thread count.
  */
 #ifndef PCNN_DEPTHWISE_WSUM3_SIMD_H
 #define PCNN_DEPTHWISE_WSUM3_SIMD_H
