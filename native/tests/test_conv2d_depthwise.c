@@ -151,6 +151,18 @@ static int check_wsum3(const pcnn_conv2d_desc *d, int64_t before, const char *la
     return got > 0;
 }
 
+/* calls served by the stride-2 5x5 backward-data planes with constant sizes (depthwise-s2k5-simd.h) */
+#if defined(__x86_64__) || defined(_M_X64)
+extern int64_t pcnn_conv2d_depthwise_s2k5_runs__avx512;
+extern int64_t pcnn_conv2d_depthwise_s2k5_runs__avx2;
+static int64_t s2k5_runs(void) {
+    return pcnn_conv2d_depthwise_s2k5_runs__avx512 + pcnn_conv2d_depthwise_s2k5_runs__avx2;
+}
+#else
+static int64_t s2k5_runs(void) { return 0; }
+#endif
+static int64_t g_s2k5_cases;
+
 /* calls served by the stride-2 backward-weights split-row sums (depthwise-wsum2-simd.h) */
 #if defined(__x86_64__) || defined(_M_X64)
 extern int64_t pcnn_conv2d_depthwise_wsum2_runs__avx512;
@@ -213,9 +225,13 @@ static int check_s2fwd(const pcnn_conv2d_desc *d, const float *w, int64_t before
 /* The stride-2 row engine takes a call at the level under test when its geometry covers it and,
  * forward / backward-data (tried first), every weight is finite; backward-weights (tried after
  * the lanes engine) when the lanes engine's frame does not take it. */
+static int s2k5_expected(const pcnn_conv2d_desc *d, const float *w);
 static int s2_expected(const pcnn_conv2d_desc *d, int32_t pass, const float *w) {
     if (g_level == PCNN_ISA_SCALAR || !pcnn_dw_s2_geometry(d, pass, g_level == PCNN_ISA_AVX512 ? 16 : 8)) {
         return 0;
+    }
+    if (pass == PCNN_PASS_BWD_DATA && s2k5_expected(d, w)) {
+        return 0; /* tried first: the same body with constant sizes */
     }
     if (pass == PCNN_PASS_BWD_WEIGHTS) {
         return !lanes_expected(d, pass);
@@ -242,6 +258,29 @@ static void check_lanes(const pcnn_conv2d_desc *d, int32_t pass, int64_t before,
 }
 
 /* the stride-2 row engine ran exactly when expected; returns whether it did */
+/* stride-2 backward-data, 5x5 with pad_left 2, rows of at most two vectors (max(ow, ceil(iw / 2))),
+ * finite weights, inside the row engine's geometry: depthwise-s2k5-simd.h */
+static int s2k5_expected(const pcnn_conv2d_desc *d, const float *w) {
+    const int64_t vl = g_level == PCNN_ISA_AVX512 ? 16 : 8;
+    const int64_t lanes = d->ow > (d->iw + 1) / 2 ? d->ow : (d->iw + 1) / 2;
+    if (g_level == PCNN_ISA_SCALAR || d->kh != 5 || d->kw != 5 || d->pad_left != 2 || lanes > 2 * vl ||
+        !pcnn_dw_s2_geometry(d, PCNN_PASS_BWD_DATA, vl)) {
+        return 0;
+    }
+    for (int64_t i = 0; i < d->c * d->kh * d->kw; i++) {
+        if (!isfinite(w[i])) return 0;
+    }
+    return 1;
+}
+
+static int check_s2k5(const pcnn_conv2d_desc *d, const float *w, int64_t before, const char *label) {
+    const int64_t got = s2k5_runs() - before, want = s2k5_expected(d, w);
+    CHECK(got == want, "%s bwd_data: 5x5 stride-2 constant-size planes ran %lld times, expected %lld", label,
+          (long long)got, (long long)want);
+    g_s2k5_cases += got;
+    return got > 0;
+}
+
 static int check_s2(const pcnn_conv2d_desc *d, int32_t pass, const float *w, int64_t before, const char *what,
                     const char *label) {
     const int64_t got = s2_runs() - before, want = s2_expected(d, pass, w);
@@ -338,12 +377,14 @@ static void run_case(pcnn_conv2d_desc d, int ints, const char *label) {
 
         prefill_nan(x.ds, ns), prefill_nan(r.ds, ns);
         before = lanes_runs(), shifted = shift_planes(), before2 = s2_runs(), before4 = rows_runs();
+        const int64_t before7 = s2k5_runs();
         CHECK_STATUS(pcnn_conv2d_bwd_data(&d, x.dd, x.w, x.ds), PCNN_STATUS_OK);
+        const int s2k5_took = check_s2k5(&d, x.w, before7, label);
         rows_took = check_rows(&d, PCNN_PASS_BWD_DATA, x.w, before4, "bwd_data", label);
         if (threads == 1) check_shift(&d, shifted, "bwd_data", label, rows_took);
         check_served(&d, PCNN_PASS_BWD_DATA, "bwd_data");
         check_lanes(&d, PCNN_PASS_BWD_DATA, before, "bwd_data", label,
-                    check_s2(&d, PCNN_PASS_BWD_DATA, x.w, before2, "bwd_data", label) || rows_took);
+                    check_s2(&d, PCNN_PASS_BWD_DATA, x.w, before2, "bwd_data", label) || rows_took || s2k5_took);
         CHECK_STATUS(pcnn_conv2d_bwd_data__scalar(&d, x.dd, x.w, r.ds), PCNN_STATUS_OK);
         if (ints) CHECK(same_arr(x.ds, r.ds, ns, &at), "%s bwd_data t%d: [%lld] %g vs scalar %g", label, threads, (long long)at, x.ds[at], r.ds[at]);
 
@@ -520,6 +561,23 @@ static void run_all_cases(void) {
     run_case(dw(2, 33, 11, 14, 3, 3, 2, 1, 1, 1, 1, 1), 3, "nonfinite blocks s2");
     run_case(dw(1, 17, 9, 10, 5, 5, 2, 3, 2, 1, 3, 1), 3, "nonfinite blocks 5x5 s2");
     run_case(dw(8, 32, 28, 28, 3, 3, 2, 1, 1, 1, 1, 1), 1, "dw3x3_s2 class");
+    /* stride-2 5x5 pad 2 backward-data with constant sizes (depthwise-s2k5-simd.h): one / two blocks,
+     * non-finite weights (declined) and data (served) */
+    run_case(dw(2, 21, 28, 28, 5, 5, 2, 2, 2, 2, 2, 1), 1, "s2k5 28x28");
+    run_case(dw(1, 3, 56, 56, 5, 5, 2, 2, 2, 2, 2, 1), 1, "s2k5 56x56");
+    run_case(dw(2, 7, 13, 31, 5, 5, 2, 2, 1, 2, 1, 1), 3, "s2k5 nonfinite weights");
+    run_case(dw(3, 5, 27, 61, 5, 5, 2, 2, 2, 2, 2, 1), 4, "s2k5 nonfinite data two vectors");
+    /* the backward-weights sums in channel blocks (wsum2: 16 channels per task for 3x3, 8 for
+     * 5x5; wsum3: 16): full blocks and a short last one, N > 1, non-finite data inside blocks */
+    run_case(dw(3, 137, 9, 28, 3, 3, 2, 1, 1, 1, 1, 1), 1, "blocks s2 3x3 c137");
+    run_case(dw(3, 137, 9, 28, 3, 3, 2, 1, 1, 1, 1, 1), 3, "blocks s2 3x3 c137 nonfinite");
+    run_case(dw(2, 129, 6, 13, 3, 3, 2, 0, 1, 0, 1, 1), 1, "blocks s2 3x3 c129 pad 0");
+    run_case(dw(2, 70, 10, 29, 5, 5, 2, 2, 1, 1, 2, 1), 3, "blocks s2 5x5 c70 nonfinite");
+    run_case(dw(2, 45, 9, 61, 5, 5, 2, 2, 2, 2, 2, 1), 1, "blocks s2 5x5 c45 two vectors");
+    run_case(dw(3, 131, 11, 30, 3, 3, 1, 1, 1, 1, 1, 1), 1, "blocks s1 3x3 c131");
+    run_case(dw(3, 131, 11, 30, 3, 3, 1, 1, 1, 1, 1, 1), 3, "blocks s1 3x3 c131 nonfinite");
+    run_case(dw(2, 150, 7, 17, 3, 3, 1, 2, 0, 2, 0, 1), 1, "blocks s1 3x3 c150 pad 2/0");
+    run_case(dw(2, 19, 9, 9, 3, 3, 1, 0, 0, 0, 0, 1), 3, "blocks s1 3x3 c19 pad 0 nonfinite");
     /* the stride-2 row engine: width tails around both vector lengths and its lane limit (64
      * lanes: iw 127..130), odd and even heights, pads 0 / 1 (and 2 for 5x5) on each side, 3x3 and
      * 5x5 (5x5 with pad_left 0 is beyond its shifts: the other engines), N 1..3, C not a multiple
@@ -634,11 +692,13 @@ int main(void) {
         printf("depthwise kernels at level %s\n", g_level == PCNN_ISA_SCALAR ? "none (scalar reference only)" : pcnn_isa_name(g_level));
         if (g_level != PCNN_ISA_SCALAR) CHECK_STATUS(pcnn_set_max_isa(g_level), PCNN_STATUS_OK);
         g_lanes_cases = 0, g_shift_cases = 0, g_s2_cases = 0, g_wsum3_cases = 0, g_rows_cases = 0, g_wsum2_cases = 0;
+        g_s2k5_cases = 0;
         g_s2fwd_cases = 0;
         run_all_cases();
         if (g_level == PCNN_ISA_AVX512) CHECK(g_rows_cases > 300, "stride-1 rows engine served only %lld calls", (long long)g_rows_cases);
         if (g_level != PCNN_ISA_SCALAR) CHECK(g_s2fwd_cases > 50, "3x3 stride-2 register rows served only %lld calls", (long long)g_s2fwd_cases);
         if (g_level != PCNN_ISA_SCALAR) CHECK(g_wsum2_cases > 50, "stride-2 split-row sums served only %lld calls", (long long)g_wsum2_cases);
+        if (g_level != PCNN_ISA_SCALAR) CHECK(g_s2k5_cases > 20, "5x5 stride-2 constant-size planes served only %lld calls", (long long)g_s2k5_cases);
         if (g_level == PCNN_ISA_AVX512) CHECK(g_wsum3_cases > 50, "3x3 stride-1 sums served only %lld calls", (long long)g_wsum3_cases);
         if (g_level == PCNN_ISA_AVX512) CHECK(g_shift_cases > 100, "shifted columns served only %lld calls", (long long)g_shift_cases);
         if (g_level != PCNN_ISA_SCALAR) CHECK(g_s2_cases > 300, "stride-2 row engine served only %lld calls", (long long)g_s2_cases);

@@ -116,6 +116,9 @@ PCNN_INTERNAL int32_t DW_BWD_DATA(const pcnn_conv2d_desc *d, const float *diff_d
         return PCNN_STATUS_UNSUPPORTED;
     }
     dw_job j = {d, diff_dst, NULL, weights, NULL, diff_src, NULL, 0};
+    if (dw2k5_bwd_data(&j)) { /* stride 2, 5x5 pad 2: the row engine's body, constant sizes */
+        return dw_status(&j);
+    }
     if (dw2_bwd_data(&j)) { /* stride 2: the row engine (depthwise-s2-simd.h) */
         return dw_status(&j);
     }

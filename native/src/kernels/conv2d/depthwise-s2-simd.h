@@ -59,8 +59,10 @@
  * 1 ahead ~220-300 us, 2 ahead 209-244, 4 ahead 233, 8 ahead 249, none 356). */
 #define DW2_AHEAD 2
 /* Calls the stride-2 row engine took (the tests check it served). */
+#ifndef DW2_TEMPLATES_ONLY /* depthwise-s2k5-simd.h takes the templates only */
 PCNN_INTERNAL int64_t DW_S2_RUNS;
 PCNN_INTERNAL int64_t DW_S2_RUNS = 0;
+#endif
 
 /* Split rows: row r at slot r % DW2_RING, KW * NB vectors [kx or shift + 1][block]. */
 typedef struct {
@@ -401,6 +403,15 @@ static void dw2_prefetch_ahead(const float *in, int64_t in_len, const float *out
     }
 }
 
+static inline int dw2_weights_finite(const pcnn_conv2d_desc *d, const float *w) {
+    int finite = 1;
+    for (int64_t i = 0; i < d->c * d->kh * d->kw; i++) {
+        finite &= isfinite(w[i]) != 0;
+    }
+    return finite;
+}
+
+#ifndef DW2_TEMPLATES_ONLY
 /* ---- tasks: constant sizes for 3x3 with pad_left 0 / 1 and 1..4 blocks ---- */
 
 /* CALL(KH, KW, NB, PL) for the constant-size shape classes, CALL_RT for the others */
@@ -492,14 +503,6 @@ static void dw2_bwd_weights_task(void *ctx, int64_t ch) {
 
 /* ---- hooks for the entry points: 1 when the call was served (status in j->failed) ---- */
 
-static int dw2_weights_finite(const pcnn_conv2d_desc *d, const float *w) {
-    int finite = 1;
-    for (int64_t i = 0; i < d->c * d->kh * d->kw; i++) {
-        finite &= isfinite(w[i]) != 0;
-    }
-    return finite;
-}
-
 PCNN_INTERNAL int dw2_fwd(dw_job *j) {
     const pcnn_conv2d_desc *d = j->d;
     if (!pcnn_dw_s2_geometry(d, PCNN_PASS_FWD, VL) || !dw2_weights_finite(d, j->w)) {
@@ -532,5 +535,7 @@ PCNN_INTERNAL int dw2_bwd_weights(dw_job *j) {
                            j);
     return 1;
 }
+
+#endif /* DW2_TEMPLATES_ONLY */
 
 #endif /* PCNN_DEPTHWISE_S2_SIMD_H */

@@ -839,5 +839,7 @@ PCNN_INTERNAL int dw_rows_bwd_data(dw_job *j);
 PCNN_INTERNAL int dw_wsum2_bwd_weights(dw_job *j);
 #define dw_s2fwd_fwd DW_ENGINE(dw_s2fwd_fwd) /* depthwise-s2fwd-simd.h */
 PCNN_INTERNAL int dw_s2fwd_fwd(dw_job *j);
+#define dw2k5_bwd_data DW_ENGINE(dw2k5_bwd_data) /* depthwise-s2k5-simd.h */
+PCNN_INTERNAL int dw2k5_bwd_data(dw_job *j);
 
 #endif /* PCNN_DEPTHWISE_SIMD_H */

@@ -20,7 +20,7 @@
  * exact path (dw_bwd_weights_sums with exact = 1), so Inf/NaN results follow that engine.
  * Per channel: images in order, then dY rows, then column chunks; two accumulators per tap
  * (one per vector of the chunk), added at the end; the bias gradient sums the plain dY rows.
- * One task per channel: results do not depend on the thread count.
+ * A task owns a block of channels (dw_wsum3_task): results do not depend on the thread count.
  */
 #ifndef PCNN_DEPTHWISE_WSUM3_SIMD_H
 #define PCNN_DEPTHWISE_WSUM3_SIMD_H
@@ -28,6 +28,10 @@
 /* calls served (tests check that their shapes reach it) */
 PCNN_INTERNAL int64_t DW_WSUM3_RUNS;
 PCNN_INTERNAL int64_t DW_WSUM3_RUNS = 0;
+
+#ifndef DW3W_PF
+#define DW3W_PF 1
+#endif
 
 /* 3x3, stride 1, dilation 1; pads that leave every tap some output (the shifts stay small) */
 static int dw_wsum3_geometry(const pcnn_conv2d_desc *d) {
@@ -133,8 +137,8 @@ dw_wsum3_chunk(const pcnn_conv2d_desc *d, const float *src, const float *dy, int
  * line-splitting loads of the general chunk (12 per row) measured the bottleneck there.
  * Bias: every dY column of the row, once. */
 DW_AI void
-dw_wsum3_plane_shift(const pcnn_conv2d_desc *d, const float *src, const float *dy, const int NB, const int PL,
-                     dw_vec (*acc_io)[2], dw_vec *accb_io) {
+dw_wsum3_plane_shift(const pcnn_conv2d_desc *d, const float *src, const float *dy, const float *nsrc,
+                     const float *ndy, const int NB, const int PL, dw_vec (*acc_io)[2], dw_vec *accb_io) {
     const int64_t ih = d->ih, iw = d->iw, oh = d->oh, ow = d->ow, pt = d->pad_top;
     const dw_mask min0 = dw_lanes(0, iw), min1 = dw_lanes(0, iw - VL);
     const dw_mask md0 = dw_lanes(0, ow), md1 = dw_lanes(0, ow - VL);
@@ -153,6 +157,16 @@ dw_wsum3_plane_shift(const pcnn_conv2d_desc *d, const float *src, const float *d
         in[k][1] = inside && NB == 2 ? dw_load_m(src + iy * iw + VL, min1) : z;
     }
     for (int64_t y = 0; y < oh; y++) {
+        if (DW3W_PF) {
+            /* row y of the next plane's src and dY (at most NB + 1 lines each, from anywhere in
+             * a line): a fixed count, no loop or branch (prefetches never fault) */
+            const char *ps = (const char *)dw_at(nsrc, y * iw), *pd = (const char *)dw_at(ndy, y * ow);
+#pragma GCC unroll 3
+            for (int l = 0; l <= NB; l++) {
+                __builtin_prefetch(ps + 64 * l, 0, 3);
+                __builtin_prefetch(pd + 64 * l, 0, 3);
+            }
+        }
         const float *drow = dy + y * ow;
         const dw_vec v0 = dw_load_m(drow, md0), v1 = dw_load_m(drow + VL, md1);
         accb = dw_add(accb, dw_add(v0, v1));
@@ -203,81 +217,110 @@ DW_AI void dw_wsum3_plane(const pcnn_conv2d_desc *d, const float *src, const flo
     }
 }
 
-static void dw_wsum3_task(void *ctx, int64_t ch) {
-    dw_job *j = ctx;
-    const pcnn_conv2d_desc *d = j->d;
-    const int64_t ip = d->ih * d->iw, op = d->oh * d->ow;
-    dw_vec acc[9][2], accb = dw_zero();
-#pragma GCC unroll 9
-    for (int t = 0; t < 9; t++) {
-        acc[t][0] = dw_zero(), acc[t][1] = dw_zero();
-    }
-    for (int64_t n = 0; n < d->n; n++) {
-        const int64_t plane = n * d->c + ch;
-        const float *src = j->in + plane * ip, *dy = j->in2 + plane * op;
-        if (n + 1 < d->n) {
-            dw_prefetch(src + d->c * ip, ip, 0);
-            dw_prefetch(dy + d->c * op, op, 0);
-        }
+/* One image's plane of a channel into acc / accb; nsrc / ndy: the plane read next (prefetched). */
+static void dw_wsum3_one(const pcnn_conv2d_desc *d, const float *src, const float *dy, const float *nsrc,
+                         const float *ndy, dw_vec (*acc)[2], dw_vec *accb) {
 #if DW_SHIFT
-        if (dw_wsum3_fits(d)) {
-            /* one chunk, shifts in registers; its bias covers every dY column */
-            if (d->iw <= VL) {
-                d->pad_left == 0   ? dw_wsum3_plane_shift(d, src, dy, 1, 0, acc, &accb)
-                : d->pad_left == 1 ? dw_wsum3_plane_shift(d, src, dy, 1, 1, acc, &accb)
-                                   : dw_wsum3_plane_shift(d, src, dy, 1, 2, acc, &accb);
-            } else {
-                d->pad_left == 0   ? dw_wsum3_plane_shift(d, src, dy, 2, 0, acc, &accb)
-                : d->pad_left == 1 ? dw_wsum3_plane_shift(d, src, dy, 2, 1, acc, &accb)
-                                   : dw_wsum3_plane_shift(d, src, dy, 2, 2, acc, &accb);
-            }
-            continue;
-        }
-#endif
-        switch (d->pad_left) {
-        case 0:
-            dw_wsum3_plane(d, src, dy, 0, acc, &accb);
-            break;
-        case 1:
-            dw_wsum3_plane(d, src, dy, 1, acc, &accb);
-            break;
-        default:
-            dw_wsum3_plane(d, src, dy, 2, acc, &accb);
-            break;
-        }
-        /* bias: dY columns from iw on (ow = iw + pl + pr - 2 > iw) are in no chunk's lanes */
-        for (int64_t xe = d->iw; xe < d->ow; xe += VL) {
-            const dw_mask m = dw_lanes(0, d->ow - xe);
-            for (int64_t y = 0; y < d->oh; y++) {
-                accb = dw_add(accb, dw_load_m(dy + y * d->ow + xe, m));
-            }
-        }
-    }
-    const int64_t k = 9;
-    int finite = dw_all_finite(accb);
-    for (int t = 0; t < 9; t++) {
-        acc[t][0] = dw_add(acc[t][0], acc[t][1]);
-        finite &= dw_all_finite(acc[t][0]);
-    }
-    if (!finite) { /* non-finite data or overflow: the plane engine's exact sums decide */
-        dw_vec eacc[PCNN_DW_MAX_TAPS], eaccb;
-        if (!dw_bwd_weights_sums(j, ch, 1, eacc, &eaccb)) {
-            __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
-            return;
-        }
-        for (int64_t t = 0; t < k; t++) {
-            j->out[ch * k + t] = dw_hsum(eacc[t]);
-        }
-        if (j->out2 != NULL) {
-            j->out2[ch] = dw_hsum(eaccb);
+    if (dw_wsum3_fits(d)) {
+        /* one chunk, shifts in registers; its bias covers every dY column */
+        if (d->iw <= VL) {
+            d->pad_left == 0   ? dw_wsum3_plane_shift(d, src, dy, nsrc, ndy, 1, 0, acc, accb)
+            : d->pad_left == 1 ? dw_wsum3_plane_shift(d, src, dy, nsrc, ndy, 1, 1, acc, accb)
+                               : dw_wsum3_plane_shift(d, src, dy, nsrc, ndy, 1, 2, acc, accb);
+        } else {
+            d->pad_left == 0   ? dw_wsum3_plane_shift(d, src, dy, nsrc, ndy, 2, 0, acc, accb)
+            : d->pad_left == 1 ? dw_wsum3_plane_shift(d, src, dy, nsrc, ndy, 2, 1, acc, accb)
+                               : dw_wsum3_plane_shift(d, src, dy, nsrc, ndy, 2, 2, acc, accb);
         }
         return;
     }
-    for (int64_t t = 0; t < k; t++) {
-        j->out[ch * k + t] = dw_hsum(acc[t][0]);
+#endif
+    /* wider rows: the whole next plane asked for at once */
+    dw_prefetch(nsrc, d->ih * d->iw, 0);
+    dw_prefetch(ndy, d->oh * d->ow, 0);
+    switch (d->pad_left) {
+    case 0:
+        dw_wsum3_plane(d, src, dy, 0, acc, accb);
+        break;
+    case 1:
+        dw_wsum3_plane(d, src, dy, 1, acc, accb);
+        break;
+    default:
+        dw_wsum3_plane(d, src, dy, 2, acc, accb);
+        break;
     }
-    if (j->out2 != NULL) {
-        j->out2[ch] = dw_hsum(accb);
+    /* bias: dY columns from iw on (ow = iw + pl + pr - 2 > iw) are in no chunk's lanes */
+    for (int64_t xe = d->iw; xe < d->ow; xe += VL) {
+        const dw_mask m = dw_lanes(0, d->ow - xe);
+        for (int64_t y = 0; y < d->oh; y++) {
+            *accb = dw_add(*accb, dw_load_m(dy + y * d->ow + xe, m));
+        }
+    }
+}
+
+/* Channels per task (at most; fewer when that leaves under 8 tasks): a task sums its block image
+ * by image, so for each image it reads the block's planes as one run of memory (src and dY);
+ * per-channel tasks read a plane per image, C planes apart, which the hardware prefetchers do
+ * not follow. The block's accumulators stay on the stack between planes. */
+#define DW_WSUM3_CB 16
+static int64_t dw_wsum3_cb(const pcnn_conv2d_desc *d) {
+    const int64_t q = (d->c + 7) / 8;
+    return q < DW_WSUM3_CB ? q : DW_WSUM3_CB;
+}
+
+static void dw_wsum3_task(void *ctx, int64_t task) {
+    dw_job *j = ctx;
+    const pcnn_conv2d_desc *d = j->d;
+    const int64_t ip = d->ih * d->iw, op = d->oh * d->ow, cb = dw_wsum3_cb(d);
+    const int64_t c0 = task * cb, nc = d->c - c0 < cb ? d->c - c0 : cb;
+    dw_vec acc[DW_WSUM3_CB][9][2], accb[DW_WSUM3_CB];
+    for (int64_t i = 0; i < nc; i++) {
+        accb[i] = dw_zero();
+        for (int t = 0; t < 9; t++) {
+            acc[i][t][0] = dw_zero(), acc[i][t][1] = dw_zero();
+        }
+    }
+    for (int64_t n = 0; n < d->n; n++) {
+        for (int64_t i = 0; i < nc; i++) {
+            const int64_t plane = n * d->c + c0 + i;
+            const float *src = j->in + plane * ip, *dy = j->in2 + plane * op;
+            const float *nsrc = src, *ndy = dy; /* the plane read next; the last one: itself */
+            if (i + 1 < nc) {
+                nsrc = src + ip, ndy = dy + op;
+            } else if (n + 1 < d->n) {
+                nsrc = j->in + ((n + 1) * d->c + c0) * ip, ndy = j->in2 + ((n + 1) * d->c + c0) * op;
+            }
+            dw_wsum3_one(d, src, dy, nsrc, ndy, acc[i], &accb[i]);
+        }
+    }
+    const int64_t k = 9;
+    for (int64_t i = 0; i < nc; i++) {
+        const int64_t ch = c0 + i;
+        int finite = dw_all_finite(accb[i]);
+        for (int t = 0; t < 9; t++) {
+            acc[i][t][0] = dw_add(acc[i][t][0], acc[i][t][1]);
+            finite &= dw_all_finite(acc[i][t][0]);
+        }
+        if (!finite) { /* non-finite data or overflow: the plane engine's exact sums decide */
+            dw_vec eacc[PCNN_DW_MAX_TAPS], eaccb;
+            if (!dw_bwd_weights_sums(j, ch, 1, eacc, &eaccb)) {
+                __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
+                return;
+            }
+            for (int64_t t = 0; t < k; t++) {
+                j->out[ch * k + t] = dw_hsum(eacc[t]);
+            }
+            if (j->out2 != NULL) {
+                j->out2[ch] = dw_hsum(eaccb);
+            }
+            continue;
+        }
+        for (int64_t t = 0; t < k; t++) {
+            j->out[ch * k + t] = dw_hsum(acc[i][t][0]);
+        }
+        if (j->out2 != NULL) {
+            j->out2[ch] = dw_hsum(accb[i]);
+        }
     }
 }
 
@@ -293,7 +336,9 @@ PCNN_INTERNAL int dw_wsum3_bwd_weights(dw_job *j, int any_width) {
         return 0;
     }
     __atomic_fetch_add(&DW_WSUM3_RUNS, 1, __ATOMIC_RELAXED);
-    pcnn_parallel_for_work(d->c, d->n * d->c * (d->ih * d->iw + d->oh * d->ow * 9), dw_wsum3_task, j);
+    const int64_t cb = dw_wsum3_cb(d);
+    pcnn_parallel_for_work((d->c + cb - 1) / cb, d->n * d->c * (d->ih * d->iw + d->oh * d->ow * 9), dw_wsum3_task,
+                           j);
     return 1;
 }
 

@@ -1,0 +1,5 @@
+/* Depthwise conv2d, AVX2 + FMA: the s2k5 engine (depthwise-s2k5-simd.h) in its own translation unit. */
+#include "kernels/conv2d/depthwise-vec-avx2.h"
+
+#include "kernels/conv2d/depthwise-simd.h"
+#include "kernels/conv2d/depthwise-s2k5-simd.h"
