@@ -424,6 +424,98 @@ static inline __attribute__((always_inline)) void pm_block_s2_any(const pm_plane
     pm_block_s2(pl, y, ox0, nl, ky_lo, ky_hi, three, edge);
 }
 
+/*
+ * Output rows [ya, yb) of a pm_plane.s2 plane whose nr = kh (2 or 3) window rows all lie in
+ * the input, with the set-up hoisted out of the block and row loops: the rows' addresses and
+ * index vectors advance by stride_h rows per output row. Measured in cache (1 thread, 64
+ * planes of 56x56, 2x2 stride 2: two blocks per output row), the per-row and per-block
+ * address, row-range and bounds arithmetic of the general s2 loop cost as much as the vector
+ * work itself. Inside blocks follow pm_block_s2_nonan's rule and order: the max tree folded
+ * in scan order as max(later, earlier), whose value m is the scalar winner's bit for bit
+ * (see the no-indices case there), so only the index needs the equality pass, last tap to
+ * first; a block holding a NaN is redone by pm_block_s2. The caller checked that the reads
+ * of the last row's rightmost inside block ((2 * PM_V + 2) floats from its first column)
+ * stay in the src buffer, so every inside block loads plainly; other blocks go to
+ * pm_block_s2_any as before.
+ */
+static inline __attribute__((always_inline)) void pm_rows_s2_inner(const pm_plane *pl,
+                                                                   int64_t ya, int64_t yb,
+                                                                   int64_t xa, int64_t xb,
+                                                                   const int nr,
+                                                                   const int three) {
+    const pcnn_maxpool2d_desc *d = pl->d;
+    const int64_t iw = d->iw, ow = d->ow, padl = d->pad_left;
+    const int64_t step = d->stride_h * iw; /* src floats from one output row to the next */
+    const int64_t rstep = d->dilation_h * iw;
+    const int nt = three ? 3 : 2;
+    const int64_t iy0 = ya * d->stride_h - d->pad_top;
+    /* column -padl of row iy0: may lie before the row, so kept as an integer */
+    uintptr_t p0 = (uintptr_t)(pl->src + iy0 * iw) - (uintptr_t)(padl * 4);
+    /* lane i of at0: the plane offset of column 2 * i - padl of row iy0 */
+    pm_vi at0 = pm_add_i(pl->iota_sw, pm_set1_i((int32_t)(iy0 * iw - padl)));
+    const pm_vi at_step = pm_set1_i((int32_t)step), at_rstep = pm_set1_i((int32_t)rstep);
+    float *dst = pl->dst + ya * ow;
+    int32_t *ind = pl->ind != NULL ? pl->ind + ya * ow : NULL;
+    for (int64_t y = ya; y < yb; ++y) {
+        pm_vi atr[3];
+        for (int r = 0; r < nr; ++r) {
+            atr[r] = r == 0 ? at0 : pm_add_i(atr[r - 1], at_rstep);
+        }
+        for (int64_t ox0 = 0;; ox0 += PM_V) {
+            if (ox0 + PM_V > ow) {
+                ox0 = ow - PM_V;
+            }
+            if (ox0 < xa || ox0 + PM_V > xb) {
+                pm_block_s2_any(pl, y, ox0, PM_V, 0, nr, three, 1);
+            } else {
+                pm_vf v[3][3];
+                pm_vf m = pm_zero_f();
+                pm_m nan = pm_none();
+                for (int r = 0; r < nr; ++r) {
+                    const float *p = (const float *)(p0 + (uintptr_t)((r * rstep + 2 * ox0) * 4));
+                    pm_even_odd(p, &v[r][0], &v[r][1]);
+                    nan = pm_or(nan, pm_unord(v[r][0], v[r][1]));
+                    pm_vf rm = pm_max_f(v[r][1], v[r][0]);
+                    if (three) {
+                        v[r][2] = pm_even_next(p, v[r][0]);
+                        nan = pm_or(nan, pm_unord(v[r][2], v[r][2]));
+                        rm = pm_max_f(v[r][2], rm);
+                    }
+                    m = r == 0 ? rm : pm_max_f(rm, m);
+                }
+                if (pm_any(nan)) {
+                    pm_block_s2(pl, y, ox0, PM_V, 0, nr, three, 0);
+                } else {
+                    pm_storeu_f(dst + ox0, m);
+                    if (ind != NULL) {
+                        const pm_vi cv = pm_set1_i((int32_t)(2 * ox0));
+                        pm_vi best_at = pm_zero_i();
+                        for (int r = nr - 1; r >= 0; --r) {
+                            const pm_vi at = pm_add_i(atr[r], cv);
+                            for (int t = nt - 1; t >= 0; --t) {
+                                const pm_vi tap = t == 0 ? at : pm_add_i(at, pm_set1_i(t));
+                                best_at = r == nr - 1 && t == nt - 1
+                                              ? tap /* taken when no earlier tap equals m */
+                                              : pm_blend_i(pm_eq_f(v[r][t], m), best_at, tap);
+                            }
+                        }
+                        pm_storeu_i(ind + ox0, best_at);
+                    }
+                }
+            }
+            if (ox0 + PM_V >= ow) {
+                break;
+            }
+        }
+        p0 += (uintptr_t)(step * 4);
+        at0 = pm_add_i(at0, at_step);
+        dst += ow;
+        if (ind != NULL) {
+            ind += ow;
+        }
+    }
+}
+
 /* All rows of a pm_plane.s2 plane: whole vectors from the left, the last one overlapping its
  * neighbour when ow is not a multiple of PM_V (those pixels are written twice, same values).
  * Output columns [xa, xb) have every tap column inside the row. */
@@ -431,7 +523,31 @@ static inline __attribute__((always_inline)) void pm_rows_s2(const pm_plane *pl,
                                                              int64_t xb, const int three) {
     const pcnn_maxpool2d_desc *d = pl->d;
     const int64_t ih = d->ih, oh = d->oh, ow = d->ow;
+    /* Output rows [ya, yb) have every window row inside the input: pm_rows_s2_inner when
+     * their blocks are whole vectors with an inside one and the last row's reads stay in
+     * the buffer (see there). */
+    const int64_t sh = d->stride_h, pt = d->pad_top, span = (d->kh - 1) * d->dilation_h;
+    int64_t ya = (pt + sh - 1) / sh, yb = ih - 1 - span + pt < 0 ? 0 : (ih - 1 - span + pt) / sh + 1;
+    yb = yb > oh ? oh : yb;
+    if ((d->kh == 2 || d->kh == 3) && ow > PM_V && xb - xa >= PM_V && ya < yb) {
+        const int64_t iy_last = (yb - 1) * sh - pt + span;
+        const uintptr_t a_last = (uintptr_t)(pl->src + iy_last * d->iw) +
+                                 (uintptr_t)((2 * (xb - PM_V) - d->pad_left) * 4);
+        if (a_last + (2 * PM_V + 2) * 4 > pl->buf_hi) {
+            ya = yb = 0;
+        } else if (d->kh == 2) {
+            pm_rows_s2_inner(pl, ya, yb, xa, xb, 2, three);
+        } else {
+            pm_rows_s2_inner(pl, ya, yb, xa, xb, 3, three);
+        }
+    } else {
+        ya = yb = 0;
+    }
     for (int64_t y = 0; y < oh; ++y) {
+        if (y == ya && ya < yb) {
+            y = yb - 1; /* done above */
+            continue;
+        }
         /* in-range window rows: iy = y*sh - pt + ky*dh in [0, ih) */
         const int64_t iy0 = y * d->stride_h - d->pad_top;
         int64_t ky_lo = 0, ky_hi = d->kh;
