@@ -516,6 +516,115 @@ static inline __attribute__((always_inline)) void pm_rows_s2_inner(const pm_plan
     }
 }
 
+/*
+ * One window row of an inside stride-2 block: its maximum h (taps folded in scan order as
+ * max(later, earlier), so h is the first maximal tap's value bit for bit), the lanes holding
+ * a NaN, and (want_at) the plane offset of the row's first tap equal to h, from `at` (tap 0).
+ */
+static inline __attribute__((always_inline)) pm_vf pm_row_win(const float *p, const int three,
+                                                               pm_vi at, const int want_at,
+                                                               pm_vi *win_at, pm_m *nan) {
+    pm_vf e, o;
+    pm_even_odd(p, &e, &o);
+    pm_m n = pm_unord(e, o);
+    pm_vf h = pm_max_f(o, e);
+    pm_vi a = pm_add_i(at, pm_set1_i(1));
+    if (three) {
+        const pm_vf e2 = pm_even_next(p, e);
+        n = pm_or(n, pm_unord(e2, e2));
+        h = pm_max_f(e2, h);
+        if (want_at) {
+            a = pm_blend_i(pm_eq_f(o, h), pm_add_i(at, pm_set1_i(2)), a);
+        }
+    }
+    if (want_at) {
+        *win_at = pm_blend_i(pm_eq_f(e, h), a, at);
+    }
+    *nan = n;
+    return h;
+}
+
+#define PM_REUSE_BLOCKS 32
+
+/*
+ * pm_rows_s2_inner for 3 window rows whose last is the next output row's first (stride_h =
+ * 2 * dilation_h: pool_resnet), ceil(ow / PM_V) <= PM_REUSE_BLOCKS: each inside block keeps
+ * its last row's winner (value, index, NaN lanes) for the next output row, so an output row
+ * loads and reduces two window rows instead of three. The window winner is the first row
+ * whose maximum equals the window maximum m (rows folded in order as max(later, earlier)),
+ * and in it the first tap equal to it: the first tap equal to m in scan order, as in
+ * pm_block_s2_nonan; a block with a NaN in any of its rows is redone by pm_block_s2.
+ */
+static inline __attribute__((always_inline)) void pm_rows_s2_reuse(const pm_plane *pl,
+                                                                   int64_t ya, int64_t yb,
+                                                                   int64_t xa, int64_t xb,
+                                                                   const int three) {
+    const pcnn_maxpool2d_desc *d = pl->d;
+    const int64_t iw = d->iw, ow = d->ow, padl = d->pad_left;
+    const int64_t step = d->stride_h * iw, rstep = d->dilation_h * iw;
+    const int64_t iy0 = ya * d->stride_h - d->pad_top;
+    uintptr_t p0 = (uintptr_t)(pl->src + iy0 * iw) - (uintptr_t)(padl * 4);
+    pm_vi at0 = pm_add_i(pl->iota_sw, pm_set1_i((int32_t)(iy0 * iw - padl)));
+    const pm_vi at_step = pm_set1_i((int32_t)step), at_rstep = pm_set1_i((int32_t)rstep);
+    float *dst = pl->dst + ya * ow;
+    int32_t *ind = pl->ind != NULL ? pl->ind + ya * ow : NULL;
+    const int want_at = ind != NULL;
+    pm_vf kept_h[PM_REUSE_BLOCKS];
+    pm_vi kept_at[PM_REUSE_BLOCKS];
+    pm_m kept_nan[PM_REUSE_BLOCKS];
+    for (int64_t y = ya; y < yb; ++y) {
+        const pm_vi at1 = pm_add_i(at0, at_rstep), at2 = pm_add_i(at1, at_rstep);
+        int k = 0;
+        for (int64_t ox0 = 0;; ox0 += PM_V, ++k) {
+            if (ox0 + PM_V > ow) {
+                ox0 = ow - PM_V;
+            }
+            if (ox0 < xa || ox0 + PM_V > xb) {
+                pm_block_s2_any(pl, y, ox0, PM_V, 0, 3, three, 1);
+            } else {
+                const float *p = (const float *)(p0 + (uintptr_t)(2 * ox0 * 4));
+                const pm_vi cv = pm_set1_i((int32_t)(2 * ox0));
+                pm_vi a0 = pm_zero_i(), a1 = pm_zero_i(), a2 = pm_zero_i();
+                pm_m n0, n1, n2;
+                pm_vf h0;
+                if (y == ya) {
+                    h0 = pm_row_win(p, three, pm_add_i(at0, cv), want_at, &a0, &n0);
+                } else {
+                    h0 = kept_h[k];
+                    a0 = kept_at[k];
+                    n0 = kept_nan[k];
+                }
+                const pm_vf h1 = pm_row_win(p + rstep, three, pm_add_i(at1, cv), want_at, &a1, &n1);
+                const pm_vf h2 =
+                    pm_row_win(p + 2 * rstep, three, pm_add_i(at2, cv), want_at, &a2, &n2);
+                kept_h[k] = h2;
+                kept_at[k] = a2;
+                kept_nan[k] = n2;
+                if (pm_any(pm_or(n0, pm_or(n1, n2)))) {
+                    pm_block_s2(pl, y, ox0, PM_V, 0, 3, three, 0);
+                } else {
+                    const pm_vf m = pm_max_f(h2, pm_max_f(h1, h0));
+                    pm_storeu_f(dst + ox0, m);
+                    if (want_at) {
+                        pm_vi a = pm_blend_i(pm_eq_f(h1, m), a2, a1);
+                        a = pm_blend_i(pm_eq_f(h0, m), a, a0);
+                        pm_storeu_i(ind + ox0, a);
+                    }
+                }
+            }
+            if (ox0 + PM_V >= ow) {
+                break;
+            }
+        }
+        p0 += (uintptr_t)(step * 4);
+        at0 = pm_add_i(at0, at_step);
+        dst += ow;
+        if (ind != NULL) {
+            ind += ow;
+        }
+    }
+}
+
 /* All rows of a pm_plane.s2 plane: whole vectors from the left, the last one overlapping its
  * neighbour when ow is not a multiple of PM_V (those pixels are written twice, same values).
  * Output columns [xa, xb) have every tap column inside the row. */
@@ -537,6 +646,8 @@ static inline __attribute__((always_inline)) void pm_rows_s2(const pm_plane *pl,
             ya = yb = 0;
         } else if (d->kh == 2) {
             pm_rows_s2_inner(pl, ya, yb, xa, xb, 2, three);
+        } else if (sh == 2 * d->dilation_h && (ow + PM_V - 1) / PM_V <= PM_REUSE_BLOCKS) {
+            pm_rows_s2_reuse(pl, ya, yb, xa, xb, three);
         } else {
             pm_rows_s2_inner(pl, ya, yb, xa, xb, 3, three);
         }
