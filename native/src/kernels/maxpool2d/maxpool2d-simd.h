@@ -648,8 +648,8 @@ static inline __attribute__((always_inline)) void pm_rows_s2(const pm_plane *pl,
             pm_rows_s2_inner(pl, ya, yb, xa, xb, 2, three);
         } else if (sh == 2 * d->dilation_h && (ow + PM_V - 1) / PM_V <= PM_REUSE_BLOCKS) {
             pm_rows_s2_reuse(pl, ya, yb, xa, xb, three);
-        } else {
-            pm_rows_s2_inner(pl, ya, yb, xa, xb, 3, three);
+        } else { /* other 3-row windows: the per-row loop below (compile time) */
+            ya = yb = 0;
         }
     } else {
         ya = yb = 0;
