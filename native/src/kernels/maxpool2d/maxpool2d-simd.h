@@ -634,12 +634,13 @@ static inline __attribute__((always_inline)) void pm_rows_s2(const pm_plane *pl,
     const int64_t ih = d->ih, oh = d->oh, ow = d->ow;
     /* Output rows [ya, yb) have every window row inside the input: pm_rows_s2_inner /
      * pm_rows_s2_reuse when their blocks are whole vectors with an inside one and the last
-     * row's reads stay in the buffer (see there). Rows are still visited top to bottom: run
-     * after the others (first the inner rows, then the top one), the plane's first input row
-     * was a cold miss the prefetcher had not fetched, and pool_resnet-sized inputs (past the
-     * L2) took 1.25-1.45x the time. */
+     * row's reads stay in the buffer (see there). Rows are still visited top to bottom: with
+     * the inner rows first and the top one after them, the plane's first input row was a
+     * cold miss the prefetcher had not fetched, and pool_resnet-sized inputs (past the L2)
+     * took 1.25-1.45x the time. */
     const int64_t sh = d->stride_h, pt = d->pad_top, span = (d->kh - 1) * d->dilation_h;
-    int64_t ya = (pt + sh - 1) / sh, yb = ih - 1 - span + pt < 0 ? 0 : (ih - 1 - span + pt) / sh + 1;
+    const int64_t ya = (pt + sh - 1) / sh;
+    int64_t yb = ih - 1 - span + pt < 0 ? 0 : (ih - 1 - span + pt) / sh + 1;
     yb = yb > oh ? oh : yb;
     int inner = 0; /* 2: pm_rows_s2_inner of 2 rows; 3: pm_rows_s2_reuse */
     if ((d->kh == 2 || d->kh == 3) && ow > PM_V && xb - xa >= PM_V && ya < yb) {
@@ -654,44 +655,51 @@ static inline __attribute__((always_inline)) void pm_rows_s2(const pm_plane *pl,
             inner = 3;
         } /* other 3-row windows: the per-row loop below (compile time) */
     }
-    for (int64_t y = 0; y < oh; ++y) {
-        if (y == ya && inner != 0) {
+    /* part 0: rows [0, ya) (all rows without an inner loop), then the inner rows; part 1:
+     * rows [yb, oh). (The inner call inside the row loop itself made the inner loops ~1.9x
+     * slower in cache: code generation.) */
+    const int64_t stop0 = inner != 0 ? ya : oh;
+    for (int part = 0; part < 2; ++part) {
+        if (part == 1) {
+            if (inner == 0) {
+                break;
+            }
             if (inner == 2) {
                 pm_rows_s2_inner(pl, ya, yb, xa, xb, 2, three);
             } else {
                 pm_rows_s2_reuse(pl, ya, yb, xa, xb, three);
             }
-            y = yb - 1;
-            continue;
         }
-        /* in-range window rows: iy = y*sh - pt + ky*dh in [0, ih) */
-        const int64_t iy0 = y * d->stride_h - d->pad_top;
-        int64_t ky_lo = 0, ky_hi = d->kh;
-        while (ky_lo < ky_hi && iy0 + ky_lo * d->dilation_h < 0) {
-            ++ky_lo;
-        }
-        while (ky_hi > ky_lo && iy0 + (ky_hi - 1) * d->dilation_h >= ih) {
-            --ky_hi;
-        }
-        if (ow <= PM_V) {
-            if (xa > 0 || xb < ow) {
-                pm_block_s2_any(pl, y, 0, (int)ow, ky_lo, ky_hi, three, 1);
-            } else {
-                pm_block_s2_any(pl, y, 0, (int)ow, ky_lo, ky_hi, three, 0);
+        for (int64_t y = part == 0 ? 0 : yb; y < (part == 0 ? stop0 : oh); ++y) {
+            /* in-range window rows: iy = y*sh - pt + ky*dh in [0, ih) */
+            const int64_t iy0 = y * d->stride_h - d->pad_top;
+            int64_t ky_lo = 0, ky_hi = d->kh;
+            while (ky_lo < ky_hi && iy0 + ky_lo * d->dilation_h < 0) {
+                ++ky_lo;
             }
-            continue;
-        }
-        for (int64_t ox0 = 0;; ox0 += PM_V) {
-            if (ox0 + PM_V > ow) {
-                ox0 = ow - PM_V;
+            while (ky_hi > ky_lo && iy0 + (ky_hi - 1) * d->dilation_h >= ih) {
+                --ky_hi;
             }
-            if (ox0 < xa || ox0 + PM_V > xb) {
-                pm_block_s2_any(pl, y, ox0, PM_V, ky_lo, ky_hi, three, 1);
-            } else {
-                pm_block_s2_any(pl, y, ox0, PM_V, ky_lo, ky_hi, three, 0);
+            if (ow <= PM_V) {
+                if (xa > 0 || xb < ow) {
+                    pm_block_s2_any(pl, y, 0, (int)ow, ky_lo, ky_hi, three, 1);
+                } else {
+                    pm_block_s2_any(pl, y, 0, (int)ow, ky_lo, ky_hi, three, 0);
+                }
+                continue;
             }
-            if (ox0 + PM_V >= ow) {
-                break;
+            for (int64_t ox0 = 0;; ox0 += PM_V) {
+                if (ox0 + PM_V > ow) {
+                    ox0 = ow - PM_V;
+                }
+                if (ox0 < xa || ox0 + PM_V > xb) {
+                    pm_block_s2_any(pl, y, ox0, PM_V, ky_lo, ky_hi, three, 1);
+                } else {
+                    pm_block_s2_any(pl, y, ox0, PM_V, ky_lo, ky_hi, three, 0);
+                }
+                if (ox0 + PM_V >= ow) {
+                    break;
+                }
             }
         }
     }
