@@ -5,7 +5,8 @@
  * On a shared machine this compares two kernels under the same load; separate runs do not.
  * Build: gcc -O2 -o maxpool_ab bench/tools/maxpool_ab.c -Inative/include -ldl
  * Run:   ./maxpool_ab OLD.so NEW.so N C H W K STRIDE PAD forward|backward THREADS ROUNDS
- *        (e.g. 8 64 112 112 3 2 1 backward 1 7 = pool_resnet; 1 8 112 112 ... = in cache)
+ *        (e.g. 8 64 112 112 3 2 1 backward 1 7 = pool_resnet; 1 8 112 112 ... = in cache);
+ *        pass fwd_noidx: forward without indices (NULL), as Java MaxPool2d in eval()
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -53,6 +54,7 @@ int main(int argc, char **argv) {
     L[0].thr(threads); L[1].thr(threads);
     L[0].fwd(&d, x, y, idx);
     int bwd = !strcmp(pass, "backward");
+    int noidx = !strcmp(pass, "fwd_noidx");
     double *t[2] = {malloc(rounds * sizeof(double)), malloc(rounds * sizeof(double))}, *r = malloc(rounds * sizeof(double));
     double samples[2000];
     for (int k = 0; k < rounds + 1; k++) {
@@ -62,7 +64,7 @@ int main(int argc, char **argv) {
             int ns = 0; double end = now() + 0.1;
             while (ns < 5 || (now() < end && ns < 2000)) {
                 double t0 = now();
-                int st = bwd ? L[w].bwd(&d, dy, idx, dx[w]) : L[w].fwd(&d, x, y, idx);
+                int st = bwd ? L[w].bwd(&d, dy, idx, dx[w]) : L[w].fwd(&d, x, y, noidx ? NULL : idx);
                 samples[ns++] = now() - t0;
                 if (st) { fprintf(stderr, "status %d\n", st); return 1; }
             }

@@ -424,6 +424,207 @@ static inline __attribute__((always_inline)) void pm_block_s2_any(const pm_plane
     pm_block_s2(pl, y, ox0, nl, ky_lo, ky_hi, three, edge);
 }
 
+/*
+ * Output rows [ya, yb) of a pm_plane.s2 plane whose nr = kh (2 or 3) window rows all lie in
+ * the input, with the set-up hoisted out of the block and row loops: the rows' addresses and
+ * index vectors advance by stride_h rows per output row. Measured in cache (1 thread, 64
+ * planes of 56x56, 2x2 stride 2: two blocks per output row), the per-row and per-block
+ * address, row-range and bounds arithmetic of the general s2 loop cost as much as the vector
+ * work itself. Inside blocks follow pm_block_s2_nonan's rule and order: the max tree folded
+ * in scan order as max(later, earlier), whose value m is the scalar winner's bit for bit
+ * (see the no-indices case there), so only the index needs the equality pass, last tap to
+ * first; a block holding a NaN is redone by pm_block_s2. The caller checked that the reads
+ * of the last row's rightmost inside block ((2 * PM_V + 2) floats from its first column)
+ * stay in the src buffer, so every inside block loads plainly; other blocks go to
+ * pm_block_s2_any as before.
+ */
+static inline __attribute__((always_inline)) void pm_rows_s2_inner(const pm_plane *pl,
+                                                                   int64_t ya, int64_t yb,
+                                                                   int64_t xa, int64_t xb,
+                                                                   const int nr,
+                                                                   const int three) {
+    const pcnn_maxpool2d_desc *d = pl->d;
+    const int64_t iw = d->iw, ow = d->ow, padl = d->pad_left;
+    const int64_t step = d->stride_h * iw; /* src floats from one output row to the next */
+    const int64_t rstep = d->dilation_h * iw;
+    const int nt = three ? 3 : 2;
+    const int64_t iy0 = ya * d->stride_h - d->pad_top;
+    /* column -padl of row iy0: may lie before the row, so kept as an integer */
+    uintptr_t p0 = (uintptr_t)(pl->src + iy0 * iw) - (uintptr_t)(padl * 4);
+    /* lane i of at0: the plane offset of column 2 * i - padl of row iy0 */
+    pm_vi at0 = pm_add_i(pl->iota_sw, pm_set1_i((int32_t)(iy0 * iw - padl)));
+    const pm_vi at_step = pm_set1_i((int32_t)step), at_rstep = pm_set1_i((int32_t)rstep);
+    float *dst = pl->dst + ya * ow;
+    int32_t *ind = pl->ind != NULL ? pl->ind + ya * ow : NULL;
+    for (int64_t y = ya; y < yb; ++y) {
+        pm_vi atr[3];
+        for (int r = 0; r < nr; ++r) {
+            atr[r] = r == 0 ? at0 : pm_add_i(atr[r - 1], at_rstep);
+        }
+        for (int64_t ox0 = 0;; ox0 += PM_V) {
+            if (ox0 + PM_V > ow) {
+                ox0 = ow - PM_V;
+            }
+            if (ox0 < xa || ox0 + PM_V > xb) {
+                pm_block_s2_any(pl, y, ox0, PM_V, 0, nr, three, 1);
+            } else {
+                pm_vf v[3][3];
+                pm_vf m = pm_zero_f();
+                pm_m nan = pm_none();
+                for (int r = 0; r < nr; ++r) {
+                    const float *p = (const float *)(p0 + (uintptr_t)((r * rstep + 2 * ox0) * 4));
+                    pm_even_odd(p, &v[r][0], &v[r][1]);
+                    nan = pm_or(nan, pm_unord(v[r][0], v[r][1]));
+                    pm_vf rm = pm_max_f(v[r][1], v[r][0]);
+                    if (three) {
+                        v[r][2] = pm_even_next(p, v[r][0]);
+                        nan = pm_or(nan, pm_unord(v[r][2], v[r][2]));
+                        rm = pm_max_f(v[r][2], rm);
+                    }
+                    m = r == 0 ? rm : pm_max_f(rm, m);
+                }
+                if (pm_any(nan)) {
+                    pm_block_s2(pl, y, ox0, PM_V, 0, nr, three, 0);
+                } else {
+                    pm_storeu_f(dst + ox0, m);
+                    if (ind != NULL) {
+                        const pm_vi cv = pm_set1_i((int32_t)(2 * ox0));
+                        pm_vi best_at = pm_zero_i();
+                        for (int r = nr - 1; r >= 0; --r) {
+                            const pm_vi at = pm_add_i(atr[r], cv);
+                            for (int t = nt - 1; t >= 0; --t) {
+                                const pm_vi tap = t == 0 ? at : pm_add_i(at, pm_set1_i(t));
+                                best_at = r == nr - 1 && t == nt - 1
+                                              ? tap /* taken when no earlier tap equals m */
+                                              : pm_blend_i(pm_eq_f(v[r][t], m), best_at, tap);
+                            }
+                        }
+                        pm_storeu_i(ind + ox0, best_at);
+                    }
+                }
+            }
+            if (ox0 + PM_V >= ow) {
+                break;
+            }
+        }
+        p0 += (uintptr_t)(step * 4);
+        at0 = pm_add_i(at0, at_step);
+        dst += ow;
+        if (ind != NULL) {
+            ind += ow;
+        }
+    }
+}
+
+/*
+ * One window row of an inside stride-2 block: its maximum h (taps folded in scan order as
+ * max(later, earlier), so h is the first maximal tap's value bit for bit), the lanes holding
+ * a NaN, and (want_at) the plane offset of the row's first tap equal to h, from `at` (tap 0).
+ */
+static inline __attribute__((always_inline)) pm_vf pm_row_win(const float *p, const int three,
+                                                               pm_vi at, const int want_at,
+                                                               pm_vi *win_at, pm_m *nan) {
+    pm_vf e, o;
+    pm_even_odd(p, &e, &o);
+    pm_m n = pm_unord(e, o);
+    pm_vf h = pm_max_f(o, e);
+    pm_vi a = pm_add_i(at, pm_set1_i(1));
+    if (three) {
+        const pm_vf e2 = pm_even_next(p, e);
+        n = pm_or(n, pm_unord(e2, e2));
+        h = pm_max_f(e2, h);
+        if (want_at) {
+            a = pm_blend_i(pm_eq_f(o, h), pm_add_i(at, pm_set1_i(2)), a);
+        }
+    }
+    if (want_at) {
+        *win_at = pm_blend_i(pm_eq_f(e, h), a, at);
+    }
+    *nan = n;
+    return h;
+}
+
+#define PM_REUSE_BLOCKS 32
+
+/*
+ * pm_rows_s2_inner for 3 window rows whose last is the next output row's first (stride_h =
+ * 2 * dilation_h: pool_resnet), ceil(ow / PM_V) <= PM_REUSE_BLOCKS: each inside block keeps
+ * its last row's winner (value, index, NaN lanes) for the next output row, so an output row
+ * loads and reduces two window rows instead of three. The window winner is the first row
+ * whose maximum equals the window maximum m (rows folded in order as max(later, earlier)),
+ * and in it the first tap equal to it: the first tap equal to m in scan order, as in
+ * pm_block_s2_nonan; a block with a NaN in any of its rows is redone by pm_block_s2.
+ */
+static inline __attribute__((always_inline)) void pm_rows_s2_reuse(const pm_plane *pl,
+                                                                   int64_t ya, int64_t yb,
+                                                                   int64_t xa, int64_t xb,
+                                                                   const int three) {
+    const pcnn_maxpool2d_desc *d = pl->d;
+    const int64_t iw = d->iw, ow = d->ow, padl = d->pad_left;
+    const int64_t step = d->stride_h * iw, rstep = d->dilation_h * iw;
+    const int64_t iy0 = ya * d->stride_h - d->pad_top;
+    uintptr_t p0 = (uintptr_t)(pl->src + iy0 * iw) - (uintptr_t)(padl * 4);
+    pm_vi at0 = pm_add_i(pl->iota_sw, pm_set1_i((int32_t)(iy0 * iw - padl)));
+    const pm_vi at_step = pm_set1_i((int32_t)step), at_rstep = pm_set1_i((int32_t)rstep);
+    float *dst = pl->dst + ya * ow;
+    int32_t *ind = pl->ind != NULL ? pl->ind + ya * ow : NULL;
+    const int want_at = ind != NULL;
+    pm_vf kept_h[PM_REUSE_BLOCKS];
+    pm_vi kept_at[PM_REUSE_BLOCKS];
+    pm_m kept_nan[PM_REUSE_BLOCKS];
+    for (int64_t y = ya; y < yb; ++y) {
+        const pm_vi at1 = pm_add_i(at0, at_rstep), at2 = pm_add_i(at1, at_rstep);
+        int k = 0;
+        for (int64_t ox0 = 0;; ox0 += PM_V, ++k) {
+            if (ox0 + PM_V > ow) {
+                ox0 = ow - PM_V;
+            }
+            if (ox0 < xa || ox0 + PM_V > xb) {
+                pm_block_s2_any(pl, y, ox0, PM_V, 0, 3, three, 1);
+            } else {
+                const float *p = (const float *)(p0 + (uintptr_t)(2 * ox0 * 4));
+                const pm_vi cv = pm_set1_i((int32_t)(2 * ox0));
+                pm_vi a0 = pm_zero_i(), a1 = pm_zero_i(), a2 = pm_zero_i();
+                pm_m n0, n1, n2;
+                pm_vf h0;
+                if (y == ya) {
+                    h0 = pm_row_win(p, three, pm_add_i(at0, cv), want_at, &a0, &n0);
+                } else {
+                    h0 = kept_h[k];
+                    a0 = kept_at[k];
+                    n0 = kept_nan[k];
+                }
+                const pm_vf h1 = pm_row_win(p + rstep, three, pm_add_i(at1, cv), want_at, &a1, &n1);
+                const pm_vf h2 =
+                    pm_row_win(p + 2 * rstep, three, pm_add_i(at2, cv), want_at, &a2, &n2);
+                kept_h[k] = h2;
+                kept_at[k] = a2;
+                kept_nan[k] = n2;
+                if (pm_any(pm_or(n0, pm_or(n1, n2)))) {
+                    pm_block_s2(pl, y, ox0, PM_V, 0, 3, three, 0);
+                } else {
+                    const pm_vf m = pm_max_f(h2, pm_max_f(h1, h0));
+                    pm_storeu_f(dst + ox0, m);
+                    if (want_at) {
+                        pm_vi a = pm_blend_i(pm_eq_f(h1, m), a2, a1);
+                        a = pm_blend_i(pm_eq_f(h0, m), a, a0);
+                        pm_storeu_i(ind + ox0, a);
+                    }
+                }
+            }
+            if (ox0 + PM_V >= ow) {
+                break;
+            }
+        }
+        p0 += (uintptr_t)(step * 4);
+        at0 = pm_add_i(at0, at_step);
+        dst += ow;
+        if (ind != NULL) {
+            ind += ow;
+        }
+    }
+}
+
 /* All rows of a pm_plane.s2 plane: whole vectors from the left, the last one overlapping its
  * neighbour when ow is not a multiple of PM_V (those pixels are written twice, same values).
  * Output columns [xa, xb) have every tap column inside the row. */
@@ -431,35 +632,74 @@ static inline __attribute__((always_inline)) void pm_rows_s2(const pm_plane *pl,
                                                              int64_t xb, const int three) {
     const pcnn_maxpool2d_desc *d = pl->d;
     const int64_t ih = d->ih, oh = d->oh, ow = d->ow;
-    for (int64_t y = 0; y < oh; ++y) {
-        /* in-range window rows: iy = y*sh - pt + ky*dh in [0, ih) */
-        const int64_t iy0 = y * d->stride_h - d->pad_top;
-        int64_t ky_lo = 0, ky_hi = d->kh;
-        while (ky_lo < ky_hi && iy0 + ky_lo * d->dilation_h < 0) {
-            ++ky_lo;
-        }
-        while (ky_hi > ky_lo && iy0 + (ky_hi - 1) * d->dilation_h >= ih) {
-            --ky_hi;
-        }
-        if (ow <= PM_V) {
-            if (xa > 0 || xb < ow) {
-                pm_block_s2_any(pl, y, 0, (int)ow, ky_lo, ky_hi, three, 1);
-            } else {
-                pm_block_s2_any(pl, y, 0, (int)ow, ky_lo, ky_hi, three, 0);
-            }
-            continue;
-        }
-        for (int64_t ox0 = 0;; ox0 += PM_V) {
-            if (ox0 + PM_V > ow) {
-                ox0 = ow - PM_V;
-            }
-            if (ox0 < xa || ox0 + PM_V > xb) {
-                pm_block_s2_any(pl, y, ox0, PM_V, ky_lo, ky_hi, three, 1);
-            } else {
-                pm_block_s2_any(pl, y, ox0, PM_V, ky_lo, ky_hi, three, 0);
-            }
-            if (ox0 + PM_V >= ow) {
+    /* Output rows [ya, yb) have every window row inside the input: pm_rows_s2_inner /
+     * pm_rows_s2_reuse when their blocks are whole vectors with an inside one and the last
+     * row's reads stay in the buffer (see there). Rows are still visited top to bottom: with
+     * the inner rows first and the top one after them, the plane's first input row was a
+     * cold miss the prefetcher had not fetched, and pool_resnet-sized inputs (past the L2)
+     * took 1.25-1.45x the time. */
+    const int64_t sh = d->stride_h, pt = d->pad_top, span = (d->kh - 1) * d->dilation_h;
+    const int64_t ya = (pt + sh - 1) / sh;
+    int64_t yb = ih - 1 - span + pt < 0 ? 0 : (ih - 1 - span + pt) / sh + 1;
+    yb = yb > oh ? oh : yb;
+    int inner = 0; /* 2: pm_rows_s2_inner of 2 rows; 3: pm_rows_s2_reuse */
+    if ((d->kh == 2 || d->kh == 3) && ow > PM_V && xb - xa >= PM_V && ya < yb) {
+        const int64_t iy_last = (yb - 1) * sh - pt + span;
+        const uintptr_t a_last = (uintptr_t)(pl->src + iy_last * d->iw) +
+                                 (uintptr_t)((2 * (xb - PM_V) - d->pad_left) * 4);
+        if (a_last + (2 * PM_V + 2) * 4 > pl->buf_hi) {
+            inner = 0;
+        } else if (d->kh == 2) {
+            inner = 2;
+        } else if (sh == 2 * d->dilation_h && (ow + PM_V - 1) / PM_V <= PM_REUSE_BLOCKS) {
+            inner = 3;
+        } /* other 3-row windows: the per-row loop below (compile time) */
+    }
+    /* part 0: rows [0, ya) (all rows without an inner loop), then the inner rows; part 1:
+     * rows [yb, oh). (The inner call inside the row loop itself made the inner loops ~1.9x
+     * slower in cache: code generation.) */
+    const int64_t stop0 = inner != 0 ? ya : oh;
+    for (int part = 0; part < 2; ++part) {
+        if (part == 1) {
+            if (inner == 0) {
                 break;
+            }
+            if (inner == 2) {
+                pm_rows_s2_inner(pl, ya, yb, xa, xb, 2, three);
+            } else {
+                pm_rows_s2_reuse(pl, ya, yb, xa, xb, three);
+            }
+        }
+        for (int64_t y = part == 0 ? 0 : yb; y < (part == 0 ? stop0 : oh); ++y) {
+            /* in-range window rows: iy = y*sh - pt + ky*dh in [0, ih) */
+            const int64_t iy0 = y * d->stride_h - d->pad_top;
+            int64_t ky_lo = 0, ky_hi = d->kh;
+            while (ky_lo < ky_hi && iy0 + ky_lo * d->dilation_h < 0) {
+                ++ky_lo;
+            }
+            while (ky_hi > ky_lo && iy0 + (ky_hi - 1) * d->dilation_h >= ih) {
+                --ky_hi;
+            }
+            if (ow <= PM_V) {
+                if (xa > 0 || xb < ow) {
+                    pm_block_s2_any(pl, y, 0, (int)ow, ky_lo, ky_hi, three, 1);
+                } else {
+                    pm_block_s2_any(pl, y, 0, (int)ow, ky_lo, ky_hi, three, 0);
+                }
+                continue;
+            }
+            for (int64_t ox0 = 0;; ox0 += PM_V) {
+                if (ox0 + PM_V > ow) {
+                    ox0 = ow - PM_V;
+                }
+                if (ox0 < xa || ox0 + PM_V > xb) {
+                    pm_block_s2_any(pl, y, ox0, PM_V, ky_lo, ky_hi, three, 1);
+                } else {
+                    pm_block_s2_any(pl, y, ox0, PM_V, ky_lo, ky_hi, three, 0);
+                }
+                if (ox0 + PM_V >= ow) {
+                    break;
+                }
             }
         }
     }
