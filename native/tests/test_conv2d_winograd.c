@@ -189,12 +189,14 @@ static void check_shape(pcnn_conv2d_desc d, int bwd, int with_bias, uint64_t see
             compared++;
         }
     }
-    /* Negative control: an error of 1e-3 of the largest |exact| in one element is detected. */
+    /* Negative control: an error of 1e-3 of the largest |exact| in one element is detected
+     * (1e-2 above 64 in channels: the bound grows with them, gamma(K) ~ K u). */
     double mx = 0;
     for (int64_t i = 0; i < out_count; i++) mx = fmax(mx, fabs(exact[i]));
     const int64_t victim = out_count / 2;
-    first[victim] = (float)(exact[victim] + 1e-3 * mx);
-    CHECK(worst_ratio(first, exact, sw, out_count, k) > 1.0, "the bound misses a 1e-3 relative error");
+    const double rel = e.cin <= 64 ? 1e-3 : 1e-2;
+    first[victim] = (float)(exact[victim] + rel * mx);
+    CHECK(worst_ratio(first, exact, sw, out_count, k) > 1.0, "the bound misses a %g relative error", rel);
     CHECK_STATUS(pcnn_set_max_isa(pcnn_isa_detected()), PCNN_STATUS_OK);
     CHECK_STATUS(pcnn_set_conv2d_algorithm(PCNN_ALGO_AUTO), PCNN_STATUS_OK);
     free(in), free(w), free(b), free(out_raw), free(first), free(exact), free(sw);
@@ -340,6 +342,9 @@ int main(void) {
         {2, 3, 11, 75, 5, 1, 0, 2, 1, 1},
         /* forward output of 2^20 floats with 64-wide rows: AVX-512's non-temporal stores */
         {16, 2, 64, 64, 16, 1, 1, 1, 1, 1},
+        /* 230 in / 270 out channels per group: transformed tiles above 512 KB, so output
+         * channel blocks run in super-blocks (two forward, the second a 12-channel tail) */
+        {1, 460, 5, 6, 540, 1, 1, 1, 1, 2},
     };
     const int count = (int)(sizeof shapes / sizeof shapes[0]);
     for (int s = 0; s < count; s++) {

@@ -260,6 +260,7 @@ typedef struct {
     int64_t next;           /* next task to hand out (atomic) */
     int failed;             /* 1: out of memory, 2: non-finite output (atomic) */
     int stream;             /* 1: outputs written with non-temporal stores (see wino_run) */
+    int64_t bps;            /* output channel blocks per super-block (see blocks_per_super) */
 } wjob;
 
 /*
@@ -425,13 +426,17 @@ static inline void input_tile(const wino_plan *p, const float *plane, const lane
 }
 #endif
 
-/* M[xi][k][..] = sum over c of U[xi][c][o0 + k] * V[xi][c][..], k < OCB, for all 36 xi. */
+/* M[xi][k][..] (row k of position xi at M + xi * mstride + k * CHUNK) = sum over c of
+ * U[xi][c][o0 + k] * V[xi][c][..], for positions xi < nxi (V = V[0], U = U[0] + o0). One call
+ * for all 36 positions when a block runs alone (calls per position cost ~5% with 32-64 input
+ * channels), one per position in a super-block. */
 static inline __attribute__((always_inline)) void gemm_block(const float *V, const float *U,
-                                                             int64_t cin, int64_t cout, int64_t o0,
-                                                             float *M, const int OCB) {
-    for (int xi = 0; xi < WINO_TT; xi++) {
+                                                             int64_t cin, int64_t cout, float *Mx,
+                                                             int64_t mstride, int nxi, const int OCB) {
+    for (int xi = 0; xi < nxi; xi++) {
         const float *vx = V + (int64_t)xi * cin * CHUNK;
-        const float *ux = U + (int64_t)xi * cin * cout + o0;
+        const float *ux = U + (int64_t)xi * cin * cout;
+        float *M = Mx + xi * mstride;
         vec_t acc[OCB_MAX][CV];
 #pragma GCC unroll 12
         for (int k = 0; k < OCB; k++) {
@@ -460,17 +465,17 @@ static inline __attribute__((always_inline)) void gemm_block(const float *V, con
         for (int k = 0; k < OCB; k++) {
 #pragma GCC unroll 2
             for (int v = 0; v < CV; v++) {
-                VSTORE(M + ((int64_t)xi * OCB_MAX + k) * CHUNK + v * VL, acc[k][v]);
+                VSTORE(M + (int64_t)k * CHUNK + v * VL, acc[k][v]);
             }
         }
     }
 }
 
-typedef void (*gemm_fn)(const float *, const float *, int64_t, int64_t, int64_t, float *);
+typedef void (*gemm_fn)(const float *, const float *, int64_t, int64_t, float *, int64_t, int);
 #define GEMM_N(N)                                                                                  \
-    static void gemm_##N(const float *V, const float *U, int64_t cin, int64_t cout, int64_t o0,    \
-                         float *M) {                                                               \
-        gemm_block(V, U, cin, cout, o0, M, N);                                                     \
+    static void gemm_##N(const float *V, const float *U, int64_t cin, int64_t cout, float *M,      \
+                         int64_t mstride, int nxi) {                                               \
+        gemm_block(V, U, cin, cout, M, mstride, nxi, N);                                           \
     }
 GEMM_N(1) GEMM_N(2) GEMM_N(3) GEMM_N(4) GEMM_N(5) GEMM_N(6)
 #if OCB_MAX == 12
@@ -484,13 +489,13 @@ static const gemm_fn gemm_table[OCB_MAX + 1] = {NULL, gemm_1, gemm_2, gemm_3, ge
 
 /* Y = A^T M A (+ bias) for one output channel and one chunk vector; stores in-range outputs.
  * Returns a vector that is NaN in a lane whose tile produced a non-finite value. */
-static inline vec_t output_tile(const wino_plan *p, const float *m, const lanes_t *ln, float bias,
-                                float *plane, vec_t chk, int stream) {
+static inline vec_t output_tile(const wino_plan *p, const float *m, int64_t xstride, const lanes_t *ln,
+                                float bias, float *plane, vec_t chk, int stream) {
     vec_t q[WINO_T][WINO_M];
     for (int i = 0; i < WINO_T; i++) { /* along x */
         vec_t row[WINO_T];
         for (int j = 0; j < WINO_T; j++) {
-            row[j] = VLOAD(m + (int64_t)(i * WINO_T + j) * OCB_MAX * CHUNK);
+            row[j] = VLOAD(m + (int64_t)(i * WINO_T + j) * xstride);
         }
         at6(row, q[i]);
     }
@@ -597,16 +602,30 @@ static void run_task(wjob *j, int64_t t, float *V, float *M) {
                 input_tile(p, in_g + c * in_plane, &ln[v], V + c * CHUNK + v * VL, p->cin_g * CHUNK);
             }
         }
-        /* output channels in nblk blocks of nearly equal size (each <= OCB_MAX) */
-        for (int64_t blk = 0; blk < nblk; blk++) {
-            const int64_t o0 = blk * p->cout_g / nblk, o1 = (blk + 1) * p->cout_g / nblk;
-            gemm_table[o1 - o0](V, u_g, p->cin_g, p->cout_g, o0, M);
-            for (int64_t k = 0; k < o1 - o0; k++) {
-                const int64_t oc = g * p->cout_g + o0 + k;
+        /* output channels in nblk blocks of nearly equal size (each <= OCB_MAX), taken
+         * j->bps blocks at a time ("super-block"): all 36 positions of the super-block's
+         * products, position by position (V[xi] stays in cache across its blocks), then the
+         * output transforms. The blocking never changes what a product sums, or in which order. */
+        const int64_t xstride = j->bps * OCB_MAX * CHUNK;
+        for (int64_t sb0 = 0; sb0 < nblk; sb0 += j->bps) {
+            const int64_t sb1 = sb0 + j->bps < nblk ? sb0 + j->bps : nblk;
+            const int64_t s0 = sb0 * p->cout_g / nblk, s1 = sb1 * p->cout_g / nblk;
+            const int per_xi = sb1 - sb0 > 1; /* else all 36 positions in one call */
+            for (int xi = 0; xi < (per_xi ? WINO_TT : 1); xi++) {
+                const float *vx = V + (int64_t)xi * p->cin_g * CHUNK;
+                const float *ux = u_g + (int64_t)xi * p->cin_g * p->cout_g;
+                for (int64_t blk = sb0; blk < sb1; blk++) {
+                    const int64_t o0 = blk * p->cout_g / nblk, o1 = (blk + 1) * p->cout_g / nblk;
+                    gemm_table[o1 - o0](vx, ux + o0, p->cin_g, p->cout_g, M + xi * xstride + (o0 - s0) * CHUNK,
+                                        xstride, per_xi ? 1 : WINO_TT);
+                }
+            }
+            for (int64_t k = 0; k < s1 - s0; k++) {
+                const int64_t oc = g * p->cout_g + s0 + k;
                 float *plane = j->out + (n * p->groups * p->cout_g + oc) * out_plane;
                 const float b = j->bias != NULL ? j->bias[oc] : 0.0f;
                 for (int v = 0; v < CV; v++) {
-                    chk = output_tile(p, M + k * CHUNK + v * VL, &ln[v], b, plane, chk, j->stream);
+                    chk = output_tile(p, M + k * CHUNK + v * VL, xstride, &ln[v], b, plane, chk, j->stream);
                 }
             }
         }
@@ -629,7 +648,7 @@ static void dyn_task(void *ctx, int64_t unused) {
         }
         if (V == NULL) {
             V = pcnn_scratch_get(PCNN_SCRATCH_WINO_TILES, sizeof(float) * (size_t)(WINO_TT * j->p.cin_g * CHUNK));
-            M = pcnn_scratch_get(PCNN_SCRATCH_WINO_PRODUCTS, sizeof(float) * (size_t)(WINO_TT * OCB_MAX * CHUNK));
+            M = pcnn_scratch_get(PCNN_SCRATCH_WINO_PRODUCTS, sizeof(float) * (size_t)(WINO_TT * j->bps * OCB_MAX * CHUNK));
             if (V == NULL || M == NULL) {
                 __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
                 break;
@@ -640,6 +659,27 @@ static void dyn_task(void *ctx, int64_t unused) {
     if (j->stream) {
         _mm_sfence(); /* non-temporal stores visible before the pool's join publishes them */
     }
+}
+
+/*
+ * Output channel blocks per super-block (run_task). With few input channels the transformed
+ * tiles V (36 * cin_g * CHUNK floats) stay in L2 and each block runs alone (its 36 products
+ * stay small, in L1). Above V_L2_BYTES, each of the 22 blocks of a 256-channel layer read V
+ * once more from L3 (26 MB per task on 4x256x33x33 dilated, AVX-512): then a super-block of up
+ * to SUPER_CHANNELS channels reads each V[xi] (32 KB) once for all its blocks, for one write
+ * and one read of its products (1.2 MB). Measured (dilated3x3, AVX-512, same process, thread
+ * CPU time, busy machine): forward 0.77-0.80x, backward-data 0.8x the CPU time of one block at
+ * a time, 1 and 2 threads.
+ */
+#define V_L2_BYTES ((int64_t)512 << 10)
+#define SUPER_CHANNELS 256
+static int64_t blocks_per_super(const wino_plan *p) {
+    const int64_t nblk = (p->cout_g + OCB_MAX - 1) / OCB_MAX;
+    if (WINO_TT * p->cin_g * CHUNK * (int64_t)sizeof(float) < V_L2_BYTES) {
+        return 1;
+    }
+    const int64_t b = (SUPER_CHANNELS + OCB_MAX - 1) / OCB_MAX;
+    return b < nblk ? b : nblk;
 }
 
 static int32_t wino_run(const pcnn_conv2d_desc *d, int32_t pass, const float *in, const float *weights,
@@ -681,6 +721,7 @@ static int32_t wino_run(const pcnn_conv2d_desc *d, int32_t pass, const float *in
     j.stream = p->ow % 16 == 0 && ((uintptr_t)out & 63) == 0 &&
                p->n * p->groups * p->cout_g * p->oh * p->ow >= ((int64_t)1 << 20);
 #endif
+    j.bps = blocks_per_super(p);
     const int64_t work = p->n * j.chunks * CHUNK * WINO_TT * p->groups * p->cin_g * p->cout_g;
     pcnn_parallel_for_work(j.ntasks, work, dyn_task, &j);
     const int failed = __atomic_load_n(&j.failed, __ATOMIC_RELAXED);
