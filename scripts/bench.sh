@@ -199,16 +199,16 @@ for path in paths[1:]:
         if row is None:
             continue
         for key in ("pcnn_ms", "onednn_nchw_ms", "onednn_preferred_ms", "onednn_auto_ms"):
-            if r.get(key) is not None and (row.get(key) is None or r[key] < row[key]):
+            # a time <= 0 means "not measured" (e.g. -1: no oneDNN auto for max-pool)
+            if r.get(key) is not None and r[key] > 0 and (row.get(key) is None or row[key] <= 0 or r[key] < row[key]):
                 row[key] = r[key]
                 impl = key.replace("_ms", "_impl")
                 if impl in r:
                     row[impl] = r[impl]
 for row in doc["results"]:
-    best = [(row[k], row.get(k.replace("_ms", "_impl"))) for k in ("onednn_preferred_ms", "onednn_auto_ms")
-            if row.get(k) is not None]
+    best = [row[k] for k in ("onednn_preferred_ms", "onednn_auto_ms") if row.get(k) is not None and row[k] > 0]
     if best:
-        row["onednn_best_ms"] = min(best)[0]
+        row["onednn_best_ms"] = min(best)
     if row.get("flops") and row.get("pcnn_ms"):
         gflops = row["flops"] / (row["pcnn_ms"] * 1e6)
         if row.get("gflops") and row.get("peak_fraction"):
