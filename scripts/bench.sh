@@ -185,43 +185,8 @@ if ((run_native)); then
             native_rounds+=("$json.round$round")
         done
         rm -f "$reversed_shapes"
-        python3 - "${native_rounds[@]}" <<'PY' || echo "bench: could not merge the native rounds (round 1 kept)" >&2
-import json, os, sys
-paths = [p for p in sys.argv[1:] if os.path.exists(p) and os.path.getsize(p) > 0]
-with open(paths[0]) as f:
-    doc = json.load(f)
-rows = {(r["shape"], r["pass"], r["threads"]): r for r in doc["results"]}
-for path in paths[1:]:
-    with open(path) as f:
-        other = json.load(f)
-    for r in other["results"]:
-        row = rows.get((r["shape"], r["pass"], r["threads"]))
-        if row is None:
-            continue
-        for key in ("pcnn_ms", "onednn_nchw_ms", "onednn_preferred_ms", "onednn_auto_ms"):
-            # a time <= 0 means "not measured" (e.g. -1: no oneDNN auto for max-pool)
-            if r.get(key) is not None and r[key] > 0 and (row.get(key) is None or row[key] <= 0 or r[key] < row[key]):
-                row[key] = r[key]
-                impl = key.replace("_ms", "_impl")
-                if impl in r:
-                    row[impl] = r[impl]
-for row in doc["results"]:
-    best = [row[k] for k in ("onednn_preferred_ms", "onednn_auto_ms") if row.get(k) is not None and row[k] > 0]
-    if best:
-        row["onednn_best_ms"] = min(best)
-    if row.get("flops") and row.get("pcnn_ms"):
-        gflops = row["flops"] / (row["pcnn_ms"] * 1e6)
-        if row.get("gflops") and row.get("peak_fraction"):
-            row["peak_fraction"] = row["peak_fraction"] * gflops / row["gflops"]
-        row["gflops"] = gflops
-doc["rounds"] = len(paths)
-doc["rounds_rule"] = "per row, each time is the lowest of the rounds (later rounds: shapes in reverse order)"
-with open(paths[0], "w") as f:
-    json.dump(doc, f, indent=2)
-    f.write("\n")
-for p in paths[1:]:
-    os.remove(p)
-PY
+        python3 "$root/scripts/bench_rounds.py" native "${native_rounds[@]}" ||
+            echo "bench: could not merge the native rounds (round 1 kept)" >&2
     fi
     if ((native_status != 0)); then
         echo "bench: pcnn-bench exited with status $native_status (3 = panama-cnn and oneDNN disagree on a result)" >&2
@@ -393,42 +358,8 @@ if ((run_jmh)); then
     # and the percentiles only. With rounds: per benchmark and parameters, the round with the
     # lowest median, and every round's median in "roundMedians" (in round order).
     if [[ -s "$jmh_json" ]] && command -v python3 >/dev/null 2>&1; then
-        python3 - "${round_files[@]}" <<'PY' || echo "bench: could not trim or merge $jmh_json (kept as is)" >&2
-import json, os, sys
-paths = sys.argv[1:]
-best, order = {}, []
-for path in paths:
-    if not os.path.exists(path) or os.path.getsize(path) == 0:
-        continue
-    with open(path) as f:
-        runs = json.load(f)
-    for run in runs:
-        for metric in [run.get("primaryMetric", {})] + list(run.get("secondaryMetrics", {}).values()):
-            metric.pop("rawDataHistogram", None)
-            metric.pop("rawData", None)
-        key = (run["benchmark"], json.dumps(run.get("params", {}), sort_keys=True))
-        median = run["primaryMetric"].get("scorePercentiles", {}).get("50.0", run["primaryMetric"].get("score"))
-        if key not in best:
-            order.append(key)
-            best[key] = (median, run, [median])
-        else:
-            old_median, old_run, medians = best[key]
-            medians.append(median)
-            if median < old_median:
-                best[key] = (median, run, medians)
-runs = []
-for key in order:
-    _, run, medians = best[key]
-    if len(paths) > 1:
-        run["primaryMetric"]["roundMedians"] = medians
-    runs.append(run)
-with open(paths[0], "w") as f:
-    json.dump(runs, f, indent=2)
-    f.write("\n")
-for path in paths[1:]:
-    if os.path.exists(path):
-        os.remove(path)
-PY
+        python3 "$root/scripts/bench_rounds.py" jmh "${round_files[@]}" ||
+            echo "bench: could not trim or merge $jmh_json (kept as is)" >&2
     fi
     if ((jmh_status != 0)); then
         echo "bench: JMH exited with status $jmh_status" >&2
