@@ -178,4 +178,28 @@ public class EntryBench {
         }
         return panamacnn_h.pcnn_maxpool2d_bwd(desc, diffDst, indices, diffSrc);
     }
+
+    /**
+     * {@code pcnn_conv2d_bwd_weights} alone (with the bias gradient): what the native bench's
+     * {@code bwd_weights} row times. A conv row only; not a JMH benchmark (the join knows forward and
+     * backward only): {@link BackwardSplit} calls it.
+     */
+    public int backwardWeights() {
+        requireConv("backwardWeights");
+        check("pcnn_set_conv2d_algorithm", panamacnn_h.pcnn_set_conv2d_algorithm(algorithm));
+        return panamacnn_h.pcnn_conv2d_bwd_weights(desc, src, diffDst, diffWeights, diffBias);
+    }
+
+    /** {@code pcnn_conv2d_bwd_data} alone: what the native bench's {@code bwd_data} row times. A conv row only (see above). */
+    public int backwardData() {
+        requireConv("backwardData");
+        check("pcnn_set_conv2d_algorithm", panamacnn_h.pcnn_set_conv2d_algorithm(algorithm));
+        return panamacnn_h.pcnn_conv2d_bwd_data(desc, diffDst, weights, diffSrc);
+    }
+
+    private void requireConv(String what) {
+        if (!conv) {
+            throw new IllegalStateException(what + " needs a conv row, " + shape + " is not one");
+        }
+    }
 }
