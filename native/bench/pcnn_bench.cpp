@@ -9,6 +9,9 @@
 // layout), so that a mis-specified oneDNN primitive cannot produce a meaningless ratio.
 // Convolutions are also timed with algorithm::convolution_auto (preferred layouts), with which
 // oneDNN may pick Winograd; "oneDNN best" is the faster of auto and direct (preferred) per pass.
+// A convolution's "backward" row times a layer's backward, bwd_weights (bias gradient) then
+// bwd_data as one unit, for both libraries: each pass timed alone keeps its two big tensors warm
+// in the caches between calls, which the sequence (three big tensors) cannot (bench/README.md).
 //
 // Usage: pcnn-bench [--shapes FILE] [--threads 1,2] [--min-time SECONDS] [--json FILE]
 //                   [--only NAME[,NAME...]] [--no-onednn] [--algorithm auto|direct|winograd|depthwise|pointwise]
@@ -87,6 +90,9 @@ struct Result {
     }
     // panama-cnn's algorithm / ISA that served the timed calls (pcnn_last_algorithm / pcnn_last_isa).
     std::string pcnn_kernel = "-";
+    // A conv "backward" row: bwd_weights then bwd_data timed as one call (what a layer's backward
+    // runs), not a pass of its own; left out of the per-pass geomeans.
+    bool sequence = false;
 };
 
 // Above this relative difference panama-cnn and oneDNN are not computing the same thing
@@ -356,6 +362,7 @@ std::vector<float> read_plain(Onednn &d, memory &m, const memory::desc &plain) {
 
 struct ConvTimes {
     double fwd = -1, bwd_data = -1, bwd_weights = -1;
+    double bwd = -1;  // backward-weights then backward-data, timed together (the layer's sequence)
     std::string fwd_impl, bwd_data_impl, bwd_weights_impl;
     std::vector<float> dst, diff_src, diff_weights, diff_bias;  // plain layouts
 };
@@ -397,34 +404,39 @@ ConvTimes onednn_conv(Onednn &d, const Shape &s, int64_t oh, int64_t ow, bool pr
         t.fwd_impl = fpd.impl_info_str();
         t.dst = read_plain(d, args.at(DNNL_ARG_DST), dst_plain);
     }
-    {
-        convolution_backward_data::desc bd(alg, src_md, w_md, dst_md, strides, dilates, pads,
-                                           pads);
-        convolution_backward_data::primitive_desc bpd(bd, d.eng, fpd);
-        std::unordered_map<int, memory> args = {
-            {DNNL_ARG_DIFF_DST, filled(d, bpd.diff_dst_desc(), dst_plain, y)},
-            {DNNL_ARG_WEIGHTS, filled(d, bpd.weights_desc(), w_plain, w)},
-            {DNNL_ARG_DIFF_SRC, memory(bpd.diff_src_desc(), d.eng)}};
-        convolution_backward_data prim(bpd);
-        t.bwd_data = time_primitive(d, prim, args, min_time);
-        t.bwd_data_impl = bpd.impl_info_str();
-        t.diff_src = read_plain(d, args.at(DNNL_ARG_DIFF_SRC), src_plain);
-    }
-    {
-        convolution_backward_weights::desc wd(alg, src_md, w_md, b_plain, dst_md,
-                                              strides, dilates, pads, pads);
-        convolution_backward_weights::primitive_desc wpd(wd, d.eng, fpd);
-        std::unordered_map<int, memory> args = {
-            {DNNL_ARG_SRC, filled(d, wpd.src_desc(), src_plain, x)},
-            {DNNL_ARG_DIFF_DST, filled(d, wpd.diff_dst_desc(), dst_plain, y)},
-            {DNNL_ARG_DIFF_WEIGHTS, memory(wpd.diff_weights_desc(), d.eng)},
-            {DNNL_ARG_DIFF_BIAS, memory(wpd.diff_bias_desc(), d.eng)}};
-        convolution_backward_weights prim(wpd);
-        t.bwd_weights = time_primitive(d, prim, args, min_time);
-        t.bwd_weights_impl = wpd.impl_info_str();
-        t.diff_weights = read_plain(d, args.at(DNNL_ARG_DIFF_WEIGHTS), w_plain);
-        t.diff_bias = read_plain(d, args.at(DNNL_ARG_DIFF_BIAS), b_plain);
-    }
+    convolution_backward_data::desc bd(alg, src_md, w_md, dst_md, strides, dilates, pads, pads);
+    convolution_backward_data::primitive_desc bpd(bd, d.eng, fpd);
+    std::unordered_map<int, memory> bargs = {
+        {DNNL_ARG_DIFF_DST, filled(d, bpd.diff_dst_desc(), dst_plain, y)},
+        {DNNL_ARG_WEIGHTS, filled(d, bpd.weights_desc(), w_plain, w)},
+        {DNNL_ARG_DIFF_SRC, memory(bpd.diff_src_desc(), d.eng)}};
+    convolution_backward_data bprim(bpd);
+    t.bwd_data = time_primitive(d, bprim, bargs, min_time);
+    t.bwd_data_impl = bpd.impl_info_str();
+    t.diff_src = read_plain(d, bargs.at(DNNL_ARG_DIFF_SRC), src_plain);
+
+    convolution_backward_weights::desc wd(alg, src_md, w_md, b_plain, dst_md, strides, dilates, pads, pads);
+    convolution_backward_weights::primitive_desc wpd(wd, d.eng, fpd);
+    // diff_dst is one tensor in a layer's backward: shared by both primitives when they want the
+    // same layout (otherwise each keeps its own copy, as a user would after one reorder).
+    std::unordered_map<int, memory> wargs = {
+        {DNNL_ARG_SRC, filled(d, wpd.src_desc(), src_plain, x)},
+        {DNNL_ARG_DIFF_DST, wpd.diff_dst_desc() == bpd.diff_dst_desc() ? bargs.at(DNNL_ARG_DIFF_DST)
+                                                                        : filled(d, wpd.diff_dst_desc(), dst_plain, y)},
+        {DNNL_ARG_DIFF_WEIGHTS, memory(wpd.diff_weights_desc(), d.eng)},
+        {DNNL_ARG_DIFF_BIAS, memory(wpd.diff_bias_desc(), d.eng)}};
+    convolution_backward_weights wprim(wpd);
+    t.bwd_weights = time_primitive(d, wprim, wargs, min_time);
+    t.bwd_weights_impl = wpd.impl_info_str();
+    t.diff_weights = read_plain(d, wargs.at(DNNL_ARG_DIFF_WEIGHTS), w_plain);
+    t.diff_bias = read_plain(d, wargs.at(DNNL_ARG_DIFF_BIAS), b_plain);
+
+    // The layer's sequence, as panama-cnn's "backward" row times it.
+    t.bwd = median_time([&] {
+        wprim.execute(d.strm, wargs);
+        bprim.execute(d.strm, bargs);
+        d.strm.wait();
+    }, min_time);
     return t;
 }
 
@@ -659,13 +671,22 @@ int main(int argc, char **argv) {
             for (int t : opt.threads) {
                 check(pcnn_set_num_threads(t), "pcnn_set_num_threads");
                 Result rf{s.name, "forward", t, flops}, rd{s.name, "bwd_data", t, flops},
-                    rw{s.name, "bwd_weights", t, flops};
+                    rw{s.name, "bwd_weights", t, flops}, rb{s.name, "backward", t, 2 * flops};
+                rb.sequence = true;
                 rf.pcnn_s = median_time([&] { check(pcnn_conv2d_fwd(&d, x.data(), w.data(), b.data(), out.data()), "fwd"); }, opt.min_time);
                 rf.pcnn_kernel = served();
                 rd.pcnn_s = median_time([&] { check(pcnn_conv2d_bwd_data(&d, y.data(), w.data(), dx.data()), "bwd_data"); }, opt.min_time);
                 rd.pcnn_kernel = served();
                 rw.pcnn_s = median_time([&] { check(pcnn_conv2d_bwd_weights(&d, x.data(), y.data(), dw.data(), db.data()), "bwd_weights"); }, opt.min_time);
                 rw.pcnn_kernel = served();
+                // A layer's backward: bwd_weights (with the bias gradient) then bwd_data, one timed unit.
+                // Each pass timed alone keeps its own 2 of the 3 big tensors warm in the caches from
+                // one call to the next; the sequence streams all three (measured: see bench/README.md).
+                rb.pcnn_s = median_time([&] {
+                    check(pcnn_conv2d_bwd_weights(&d, x.data(), y.data(), dw.data(), db.data()), "backward weights");
+                    check(pcnn_conv2d_bwd_data(&d, y.data(), w.data(), dx.data()), "backward data");
+                }, opt.min_time);
+                rb.pcnn_kernel = served();
 #ifdef PCNN_BENCH_WITH_ONEDNN
                 if (dnnl) {
                     omp_set_num_threads(t);
@@ -690,9 +711,17 @@ int main(int argc, char **argv) {
                     rd.err_plain = rel_err(dx, plain.diff_src); rd.err_pref = rel_err(dx, pref.diff_src);
                     rw.err_plain = std::max(rel_err(dw, plain.diff_weights), rel_err(db, plain.diff_bias));
                     rw.err_pref = std::max(rel_err(dw, pref.diff_weights), rel_err(db, pref.diff_bias));
+                    rb.dnnl_plain_s = plain.bwd; rb.dnnl_pref_s = pref.bwd; rb.dnnl_auto_s = autoc.bwd;
+                    rb.dnnl_plain_impl = plain.bwd_data_impl + "+" + plain.bwd_weights_impl;
+                    rb.dnnl_pref_impl = pref.bwd_data_impl + "+" + pref.bwd_weights_impl;
+                    rb.dnnl_auto_impl = autoc.bwd_data_impl + "+" + autoc.bwd_weights_impl;
+                    // the sequence's outputs are the two passes' (same buffers), checked on their rows
+                    rb.err_plain = std::max(rd.err_plain, rw.err_plain);
+                    rb.err_pref = std::max(rd.err_pref, rw.err_pref);
+                    rb.err_auto = std::max(rd.err_auto, rw.err_auto);
                 }
 #endif
-                for (Result *r : {&rf, &rd, &rw}) {
+                for (Result *r : {&rf, &rd, &rw, &rb}) {
                     results.push_back(*r);
                     print_row(*r, peak.by_threads);
                 }
@@ -751,7 +780,7 @@ int main(int argc, char **argv) {
         double lp = 0, lq = 0, lb = 0;
         int np = 0, nq = 0, nb = 0;
         for (auto &r : results) {
-            if (r.threads != t) continue;
+            if (r.threads != t || r.sequence) continue;
             if (r.dnnl_plain_s > 0) { lp += std::log(r.dnnl_plain_s / r.pcnn_s); np++; }
             if (r.dnnl_pref_s > 0) { lq += std::log(r.dnnl_pref_s / r.pcnn_s); nq++; }
             if (r.dnnl_best_s() > 0) { lb += std::log(r.dnnl_best_s() / r.pcnn_s); nb++; }

@@ -16,14 +16,18 @@ import java.util.TreeSet;
 /**
  * Joins the native bench's JSON (panama-cnn's C entry points and oneDNN, per shape, pass and
  * thread count) with the JMH JSON of {@link LayerBench} (the same shapes through the Java layer
- * objects) into one table of whole-layer times: forward, and backward = backward-data +
- * backward-weights for a convolution (the native bench times them apart; the layer runs both).
+ * objects) into one table of whole-layer times: forward, and backward = backward-weights then
+ * backward-data for a convolution, as the layer runs them: the native bench's conv {@code backward} row
+ * times that sequence as one unit for both libraries. Native files without that row (before
+ * 2026-12-05 10:00Z) give the sum of the {@code bwd_data} and {@code bwd_weights} rows instead, each
+ * pass timed alone: 1.3-1.5x faster on the depthwise rows than the sequence, because a pass repeated
+ * alone keeps its two big tensors warm in the caches and the sequence streams three (bench/README.md).
  * Then, per thread count, the figures of issue 8's "Done means": geomean and minimum of
  * {@code t_oneDNN_best / t_java} and of {@code t_oneDNN_nchw / t_java} (> 1: the Java layer is faster).
  *
  * <p>"oneDNN best" of a pass is the faster of oneDNN's preferred-layout direct convolution and
- * {@code convolution_auto} (the native bench's {@code onednn_best_ms}); for a whole backward it is
- * the sum of the two passes' bests. Times are medians: JMH sample mode's {@code p0.50}.
+ * {@code convolution_auto} (the native bench's {@code onednn_best_ms}), for a whole backward the faster
+ * of the two timed as a sequence (older files: the sum of the two passes' bests). Times are medians: JMH sample mode's {@code p0.50}.
  *
  * <p>Run: {@code java -cp <test classpath> io.github.panamacnn.bench.BenchJoin NATIVE.json JMH.json [OUT.md]}
  * ({@code scripts/bench.sh} does it after both benches). Prints the table; writes it to OUT too.
@@ -104,7 +108,10 @@ public final class BenchJoin {
         return shape + "\t" + pass + "\t" + threads;
     }
 
-    /** Whole-layer passes of the native bench: forward; backward = bwd_data + bwd_weights (conv) or backward (pool). */
+    /**
+     * Whole-layer passes of the native bench: forward; backward (pool: the scatter; conv: the timed
+     * sequence, or, when the file has none, bwd_data + bwd_weights).
+     */
     static Map<String, NativePass> nativeWholeLayer(JsonNode nativeJson) {
         JsonNode results = nativeJson.path("results");
         if (!results.isArray()) {
@@ -113,6 +120,7 @@ public final class BenchJoin {
         Map<String, NativePass> out = new LinkedHashMap<>();
         Map<String, NativePass> partial = new LinkedHashMap<>(); // conv backward: bwd_data / bwd_weights seen so far
         Map<String, Integer> partialCount = new LinkedHashMap<>();
+        java.util.Set<String> wholeRows = new java.util.HashSet<>(); // had a "backward" row: the halves do not replace it
         for (JsonNode r : results) {
             String shape = r.path("shape").asText();
             String pass = r.path("pass").asText();
@@ -127,13 +135,17 @@ public final class BenchJoin {
             NativePass np = new NativePass(c, best, plain);
             switch (pass) {
                 // fwd_noidx: max-pool forward without indices (MaxPool2d in eval()), a pass of its own
-                case "forward", "fwd_noidx", "backward" -> out.put(key(shape, pass, threads), np);
+                case "forward", "fwd_noidx" -> out.put(key(shape, pass, threads), np);
+                case "backward" -> {
+                    out.put(key(shape, pass, threads), np);
+                    wholeRows.add(key(shape, pass, threads));
+                }
                 case "bwd_data", "bwd_weights" -> {
                     String k = key(shape, "backward", threads);
                     out.putIfAbsent(k, null); // keeps the row's place; filled once both halves are in
                     partial.merge(k, np, NativePass::plus);
                     partialCount.merge(k, 1, Integer::sum);
-                    if (partialCount.get(k) == 2) {
+                    if (partialCount.get(k) == 2 && !wholeRows.contains(k)) {
                         out.put(k, partial.get(k));
                     }
                 }
@@ -212,7 +224,8 @@ public final class BenchJoin {
     /** The table and, per thread count, the "Done means" figures. */
     static String report(List<Row> rows) {
         StringBuilder sb = new StringBuilder();
-        sb.append("Whole-layer medians in us; backward = backward-data + backward-weights. "
+        sb.append("Whole-layer medians in us; conv backward = backward-weights then backward-data, timed as one "
+                + "sequence in the native bench too (files without that row: the sum of the two passes timed apart). "
                 + "x_best = t_oneDNN_best / t_java, x_plain = t_oneDNN_nchw / t_java (> 1: the Java layer is faster); "
                 + "java/c = the layer's time over the C entry points' (the native bench, another run); "
                 + "java/entry = the layer's time over the same C entry points called from the JVM in the same JMH run "

@@ -132,6 +132,26 @@ class BenchJoinTest {
     }
 
     @Test
+    void aConvBackwardSequenceRowIsTakenInsteadOfTheSumOfItsPassesInEitherOrder() throws Exception {
+        String halves = """
+                {"shape": "cv", "pass": "bwd_data", "threads": 1, "pcnn_ms": 2.0, "onednn_nchw_ms": 3.0,
+                 "onednn_best_ms": 2.5},
+                {"shape": "cv", "pass": "bwd_weights", "threads": 1, "pcnn_ms": 3.0, "onednn_nchw_ms": 6.0,
+                 "onednn_best_ms": 2.5}""";
+        String sequence = """
+                {"shape": "cv", "pass": "backward", "threads": 1, "pcnn_ms": 7.0, "onednn_nchw_ms": 11.0,
+                 "onednn_best_ms": 6.5}""";
+        for (String results : List.of(halves + ",\n" + sequence, sequence + ",\n" + halves)) {
+            JsonNode nat = JSON.readTree("{\"results\": [" + results + "]}");
+            assertThat(BenchJoin.nativeWholeLayer(nat).values()).singleElement().satisfies(p -> {
+                assertThat(p.cUs()).isCloseTo(7000, within(1e-9));
+                assertThat(p.plainUs()).isCloseTo(11000, within(1e-9));
+                assertThat(p.bestUs()).isCloseTo(6500, within(1e-9));
+            });
+        }
+    }
+
+    @Test
     void rejectsWhatItCannotReadAsATimePerCall() throws Exception {
         JsonNode thrpt = JSON.readTree("""
                 [{"benchmark": "io.github.panamacnn.bench.LayerBench.forward", "mode": "thrpt",
