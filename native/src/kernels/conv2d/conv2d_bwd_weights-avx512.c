@@ -100,6 +100,5 @@ static inline void cw_transpose16(float *out, int64_t stride, const float *const
 /* the few-input-channel path (see cw_run_first; uses cw_bcast and cw_transpose16) */
 #define CW_FIRST 1
 #define CW_FIRST_RUNS pcnn_conv2d_bwd_weights_first_runs__avx512
-#define CW_FIRST_ENABLED pcnn_conv2d_bwd_weights_first_enabled__avx512
 
 #include "conv2d_bwd_weights-simd.h"

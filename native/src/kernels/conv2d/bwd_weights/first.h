@@ -39,9 +39,8 @@
 #define CW_FIRST_IMAGES_MAX 64     /* partial buffers: at most this many image groups */
 #define CW_FIRST_PF 4              /* dY transpose: lines prefetched ahead per row */
 
-/* calls that took cw_run_first (tests), and a switch the tests and A/B runs turn off */
+/* calls that took cw_run_first (the tests check that their shapes reach it) */
 PCNN_INTERNAL int64_t CW_FIRST_RUNS;
-PCNN_INTERNAL int32_t CW_FIRST_ENABLED = 1;
 
 typedef struct {
     const pcnn_conv2d_desc *d;
@@ -56,7 +55,6 @@ typedef struct {
 
 /* Whether the path takes the shape (the entry tries it first). */
 static int cw_first_fits(const pcnn_conv2d_desc *d) {
-    if (!__atomic_load_n(&CW_FIRST_ENABLED, __ATOMIC_RELAXED)) return 0;
     if (d->groups != 1 || d->c > CW_FIRST_MAX_CG || d->oc < 16 || d->dilation_w != 1) return 0;
     if (d->kw != 3 && d->kw != 5 && d->kw != 7) return 0;
     return d->kh <= 16 && d->ow <= 4096 && d->iw <= 65536;
