@@ -62,6 +62,12 @@
  * output channels per group take cw_run_flat: the col rows are the src planes themselves,
  * read at tap offsets, and nothing is packed (see there).
  *
+ * AVX-512 only (CW_FIRST), tried before everything else: shapes with at most 4 input channels
+ * and at least 16 output channels (first layers: cifar, big7x7) take cw_run_first, output
+ * channels in the lanes and the input broadcast, no packing; its bias gradient is summed from
+ * the transposed dY (no separate pass) and the finiteness check of "Padding" below runs on
+ * those sums after the work (then PCNN_STATUS_UNSUPPORTED as here). See there.
+ *
  * AVX-512 only (CW_TRANS): shapes that do not take the stride-1 path and have at least 96
  * output channels per group take cw_run_trans instead, with lanes along the taps and the
  * accumulators in registers over a whole image piece (see there). Measured on a busy
