@@ -23,8 +23,8 @@
  * Determinism: each task writes its own partial sums (dW and bias, [tap][ocp]), each lane a
  * sequential chain over the task's pixels; the partition into tasks depends on the shape only,
  * and the partials are added in task order afterwards. So the result is the same at every
- * thread count; the tasks are many and even (cifar 32 images, big7x7 4 images x 2 bands of 56 rows), so
- * two threads share them evenly with the dynamic hand-out.
+ * thread count; the tasks are many and even (cifar 32 images, big7x7 4 images x 2 bands of
+ * 56 rows), so two threads share them evenly with the dynamic hand-out.
  *
  * Padding: padded taps multiply a zero here (the scalar kernel skips them); these agree unless
  * dY holds an infinity or NaN. The bias sums tell (non-finite iff they met a non-finite value
