@@ -9,7 +9,8 @@
  * Run:   ./conv2d_ab OLD.so NEW.so fwd|bwdd|bww THREADS ROUNDS [CALLS]
  *        (paths with a slash; default shape: the dilated3x3 bench row, 4x256x33x33 -> 256,
  *        3x3, pad 2, dilation 2)
- * Env:   SHAPE="N C H W(unused: square) OC PAD DIL" (3x3, stride 1); ISA=0|1|2 caps both builds
+ * Env:   SHAPE="N C H W(unused: square) OC PAD DIL [K STRIDE]" (default 3x3, stride 1); NOBIAS=1
+ *        passes diff_bias NULL to backward-weights; ISA=0|1|2 caps both builds
  *        (pcnn_set_max_isa); THR1=T runs the second build at T threads (give a copy of the
  *        same .so under another name to compare 1 and 2 threads of one build).
  */
@@ -51,10 +52,11 @@ int main(int argc, char **argv) {
     pcnn_conv2d_desc d; memset(&d, 0, sizeof d);
     d.n = 4; d.c = 256; d.ih = d.iw = 33; d.oc = 256; d.kh = d.kw = 3; d.stride_h = d.stride_w = 1;
     d.pad_top = d.pad_bottom = d.pad_left = d.pad_right = dil; d.dilation_h = d.dilation_w = dil; d.groups = 1;
-    if (getenv("SHAPE")) { long a[7]; sscanf(getenv("SHAPE"), "%ld %ld %ld %ld %ld %ld %ld", &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6]);
-        d.n = a[0]; d.c = a[1]; d.ih = d.iw = a[2]; d.oc = a[4]; d.pad_top = d.pad_bottom = d.pad_left = d.pad_right = a[5]; d.dilation_h = d.dilation_w = a[6]; (void)a[3]; }
+    if (getenv("SHAPE")) { long a[9] = {0, 0, 0, 0, 0, 0, 0, 3, 1}; sscanf(getenv("SHAPE"), "%ld %ld %ld %ld %ld %ld %ld %ld %ld", &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8]);
+        d.n = a[0]; d.c = a[1]; d.ih = d.iw = a[2]; d.oc = a[4]; d.pad_top = d.pad_bottom = d.pad_left = d.pad_right = a[5]; d.dilation_h = d.dilation_w = a[6]; (void)a[3];
+        d.kh = d.kw = a[7]; d.stride_h = d.stride_w = a[8]; }
     if (L[0].init(&d)) { fprintf(stderr, "bad desc\n"); return 1; }
-    size_t ni = d.n * d.c * d.ih * d.iw, no = d.n * d.oc * d.oh * d.ow, nw = d.oc * d.c * 9;
+    size_t ni = d.n * d.c * d.ih * d.iw, no = d.n * d.oc * d.oh * d.ow, nw = d.oc * d.c * d.kh * d.kw;
     float *x = malloc(ni * 4), *w = malloc(nw * 4), *b = malloc(d.oc * 4), *dy = malloc(no * 4), *out[2];
     size_t nout = !strcmp(pass, "fwd") ? no : !strcmp(pass, "bwdd") ? ni : nw;
     out[0] = malloc(nout * 4); out[1] = malloc(nout * 4);
@@ -76,7 +78,7 @@ int main(int argc, char **argv) {
                 double t0 = now(); int st;
                 if (!strcmp(pass, "fwd")) st = L[j].fwd(&d, x, w, b, out[j]);
                 else if (!strcmp(pass, "bwdd")) st = L[j].bwdd(&d, dy, w, out[j]);
-                else st = L[j].bww(&d, x, dy, out[j], db[j]);
+                else st = L[j].bww(&d, x, dy, out[j], getenv("NOBIAS") ? NULL : db[j]);
                 samples[c] = now() - t0;
                 if (st) { fprintf(stderr, "status %d\n", st); return 1; }
             }
@@ -88,6 +90,7 @@ int main(int argc, char **argv) {
     }
     for (int j = 0; j < nl; j++) { void *h = dlopen(argv[1 + j], RTLD_NOW | RTLD_LOCAL); int32_t (*li)(void) = dlsym(h, "pcnn_last_isa"), (*la)(void) = dlsym(h, "pcnn_last_algorithm"); printf("lib%d served isa %d algo %d\n", j, li(), la()); }
     if (nl == 2 && memcmp(out[0], out[1], nout * 4)) printf("MISMATCH\n");
+    if (nl == 2 && !strcmp(pass, "bww") && !getenv("NOBIAS") && memcmp(db[0], db[1], d.oc * 4)) printf("BIAS MISMATCH\n");
     for (int j = 0; j < nl; j++)
         printf("%s thr=%d lib%d: wall %.0f us (min %.0f)  cpu/call %.0f us  rq-wait/call %.0f us\n", pass, threads, j,
                median(t[j], rounds), (qsort(t[j], rounds, 8, cmpd), t[j][0]), median(cpu[j], rounds), median(wt[j], rounds));

@@ -26,7 +26,11 @@ extern int64_t pcnn_conv2d_bwd_weights_halves_runs__avx512;
     (pcnn_conv2d_bwd_weights_halves_runs__avx2 + pcnn_conv2d_bwd_weights_halves_runs__avx512)
 extern int64_t pcnn_conv2d_bwd_weights_wide_dy_max__avx2;
 extern int64_t pcnn_conv2d_bwd_weights_wide_dy_max__avx512;
+/* calls that took the few-input-channel path (cw_run_first, AVX-512 only) */
+extern int64_t pcnn_conv2d_bwd_weights_first_runs__avx512;
+#define FIRST_RUNS() pcnn_conv2d_bwd_weights_first_runs__avx512
 #else
+#define FIRST_RUNS() ((int64_t)0)
 #define FLAT_RUNS() ((int64_t)0)
 #define HALVES_RUNS() ((int64_t)0)
 #endif
@@ -308,6 +312,29 @@ int main(void) {
           "no call ran as batch halves");
 #else
     (void)halves_before; /* an AVX2 / AVX-512 rule */
+#endif
+    /* the few-input-channel path (AVX-512; lanes along output channels, partial sums per
+     * (image group, band of rows) added in task order): C 1..4, output channels not a multiple
+     * of 16 (a single-vector tile, zero lanes) and of 32, kw 3 / 5 / 7 with other kh, strides
+     * 1..3 per axis, asymmetric pads, vertical dilation, N 1..2 (bands split the rows, with a
+     * short last band), N 9 (one image per task), N 67 (two per task, a short last group),
+     * wide rows (dYT sub-bands of one row, pixel tails of the transposes), non-finite data */
+    const int64_t first_before = FIRST_RUNS();
+    for (int m = 0; m < 4; ++m) {
+        run_case(conv_desc(3, 3, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), m, "first cifar");
+        run_case(conv_desc(1, 3, 41, 45, 64, 7, 7, 2, 2, 3, 2, 3, 1, 1, 1, 1), m, "first 7x7 s2 asym");
+        run_case(conv_desc(2, 1, 23, 19, 17, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1), m, "first c1 oc17 5x5");
+        run_case(conv_desc(9, 4, 13, 15, 40, 2, 3, 1, 2, 0, 1, 1, 0, 2, 1, 1), m, "first 2x3 s1x2 dil");
+        run_case(conv_desc(1, 2, 9, 300, 50, 3, 7, 3, 1, 1, 1, 0, 4, 1, 1, 1), m, "first wide rows");
+        run_case(conv_desc(2, 3, 17, 16, 16, 6, 5, 2, 3, 0, 0, 0, 0, 1, 1, 1), m, "first valid");
+    }
+    run_case(conv_desc(67, 3, 6, 7, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), 0, "first n 67 int");
+    run_case(conv_desc(67, 3, 6, 7, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), 1, "first n 67 float");
+#if defined(__x86_64__) || defined(_M_X64)
+    CHECK(pcnn_isa_detected() < PCNN_ISA_AVX512 || FIRST_RUNS() > first_before,
+          "the few-input-channel path never ran");
+#else
+    (void)first_before;
 #endif
     /* benchmark shapes with a smaller N */
     run_case(conv_desc(4, 1, 28, 28, 6, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1), 0, "lenet1");

@@ -14,6 +14,8 @@
  *   bwd_weights/wide.h     cw_run_wide: stride-1 phase-plane path
  *   bwd_weights/flat.h     cw_run_flat: in-place small-plane path
  *   bwd_weights/trans.h    cw_run_trans: lanes along taps (only with CW_TRANS: AVX-512)
+ *   bwd_weights/first.h    cw_run_first: few input channels, lanes along output channels
+ *                          (only with CW_FIRST: AVX-512)
  *   bwd_weights/task.h     cw_task (one task, picks its path), finiteness, bias gradient
  *   bwd_weights/entry.h    CW_NAME: path choice and task blocking for the shape
  *
@@ -59,6 +61,12 @@
  * not take (too many junk rows between batched images, e.g. lenet2) and with fewer than 96
  * output channels per group take cw_run_flat: the col rows are the src planes themselves,
  * read at tap offsets, and nothing is packed (see there).
+ *
+ * AVX-512 only (CW_FIRST), tried before everything else: shapes with at most 4 input channels
+ * and at least 16 output channels (first layers: cifar, big7x7) take cw_run_first, output
+ * channels in the lanes and the input broadcast, no packing; its bias gradient is summed from
+ * the transposed dY (no separate pass) and the finiteness check of "Padding" below runs on
+ * those sums after the work (then PCNN_STATUS_UNSUPPORTED as here). See there.
  *
  * AVX-512 only (CW_TRANS): shapes that do not take the stride-1 path and have at least 96
  * output channels per group take cw_run_trans instead, with lanes along the taps and the
@@ -133,6 +141,9 @@
 #include "bwd_weights/flat.h"
 #ifdef CW_TRANS
 #include "bwd_weights/trans.h"
+#endif
+#ifdef CW_FIRST
+#include "bwd_weights/first.h"
 #endif
 #include "bwd_weights/task.h"
 #include "bwd_weights/entry.h"

@@ -84,6 +84,11 @@ PCNN_INTERNAL int32_t CW_NAME(const pcnn_conv2d_desc *d, const float *src, const
     if (d->iw > ((int64_t)1 << 30)) {
         return PCNN_STATUS_UNSUPPORTED; /* cw_load_row's lane arithmetic is int32 */
     }
+#ifdef CW_FIRST
+    if (cw_first_fits(d)) { /* few input channels (bwd_weights/first.h) */
+        return cw_run_first(d, src, diff_dst, diff_weights, diff_bias, padded);
+    }
+#endif
     /* The phase-plane path (cw_run_wide), when a chunk holds at least half CW_PW pixels and
      * at least 3/4 of what the tile computes are real pixels (not junk). */
     x.wp = d->ow + (d->kw - 1) * d->dilation_w / d->stride_w;

@@ -1,0 +1,310 @@
+/*
+ * conv2d backward-weights, part of the conv2d_bwd_weights-simd.h template: the few-input-
+ * channel path (cw_run_first; only with CW_FIRST, i.e. AVX-512, which provides cw_bcast and
+ * cw_transpose16): first layers such as cifar (3 -> 32, 3x3) and big7x7 (3 -> 64, 7x7 s2).
+ *
+ * Why: with 3 input channels the other paths pack kh * kw shifted (or strided) copies of the
+ * input per task (cw_pack: ~27 % of cifar's time, ~15 % of big7x7's), pad the 27 / 147 taps to
+ * their tile width, and the bias gradient is a separate pass over dY (~15 % of cifar). A call
+ * plans one or four tap tasks, so two threads were fed by batch halves or uneven tap blocks.
+ *
+ * How (the oneDNN "first convolution" idea, lanes along the output channels):
+ *     acc[t][o-vector] += src_pad[ci][iy][ix] (broadcast) * dYT[p][o-vector]
+ * A task is one (image, band of output rows). It copies the band's input rows of every channel
+ * once, zero-padded ("src_pad": every tap of every pixel is then a plain broadcast at
+ * row + x * stride_w + kx; the stride costs nothing), and per sub-band of rows (dYT <= ~32 KB:
+ * L1) transposes dY to pixel-major dYT[p][ocp] (16 x 16 register transposes, output channels
+ * padded to a multiple of 16 with zeros). The bias gradient of the sub-band is summed from dYT
+ * right there (it is the weight gradient of a tap whose input is 1), so dY is read once.
+ * The register tile is R output-channel vectors (1 or 2) x NR rows (ci, ky) of kw taps,
+ * accumulated over every pixel of the sub-band: per pixel R dY loads and NR * kw broadcasts
+ * for R * NR * kw FMAs (cifar 2 x 3 x 3 = 18, big7x7 2 x 2 x 7 = 28). No horizontal sums.
+ *
+ * Determinism: each task writes its own partial sums (dW and bias, [tap][ocp]), each lane a
+ * sequential chain over the task's pixels; the partition into tasks depends on the shape only,
+ * and the partials are added in task order afterwards. So the result is the same at every
+ * thread count; the tasks are many and even (cifar 32 images, big7x7 4 images x 2 bands of
+ * 56 rows), so two threads share them evenly with the dynamic hand-out.
+ *
+ * Padding: padded taps multiply a zero here (the scalar kernel skips them); these agree unless
+ * dY holds an infinity or NaN. The bias sums tell (non-finite iff they met a non-finite value
+ * or overflowed), but only after the work is done: then the call returns
+ * PCNN_STATUS_UNSUPPORTED and the scalar kernel, which overwrites everything, serves it. The
+ * bias pass therefore no longer runs ahead of the work on this path (rare data pays twice).
+ */
+
+#define CW_FIRST_MAX_CG 4          /* input channels per group this path takes */
+#define CW_FIRST_DYT_BYTES (32 * 1024) /* dYT sub-band (L1) */
+#define CW_FIRST_TASKS_MIN 8       /* below, bands split the images (fixed by the shape) */
+#define CW_FIRST_IMAGES_MAX 64     /* partial buffers: at most this many image groups */
+#define CW_FIRST_PF 4              /* dY transpose: lines prefetched ahead per row */
+
+/* calls that took cw_run_first (the tests check that their shapes reach it) */
+PCNN_INTERNAL int64_t CW_FIRST_RUNS;
+
+typedef struct {
+    const pcnn_conv2d_desc *d;
+    const float *src, *diff_dst;
+    float *partials; /* per task: taps * ocp (dW) + ocp (bias) floats */
+    int64_t taps, ocp, part; /* part = floats per task's partial */
+    int64_t bands, rows_per_band, imgs_per_task, tasks;
+    int64_t wpad; /* src_pad row width */
+    int64_t sub_rows; /* output rows per dYT sub-band */
+    int oom;
+} cw_first_ctx;
+
+/* Whether the path takes the shape (the entry tries it first). */
+static int cw_first_fits(const pcnn_conv2d_desc *d) {
+    if (d->groups != 1 || d->c > CW_FIRST_MAX_CG || d->oc < 16 || d->dilation_w != 1) return 0;
+    if (d->kw != 3 && d->kw != 5 && d->kw != 7) return 0;
+    return d->kh <= 16 && d->ow <= 4096 && d->iw <= 65536;
+}
+
+/* The tile: acc (taps [t0, t0 + NR * KW) x output vectors [0, R) of the partial, row pitch
+ * ocp) += over ny rows x ow pixels: dyt[p][r] * rows[j][y * rstep + x * s + kx]. */
+static inline __attribute__((always_inline)) void
+cw_first_tile(const int R, const int KW, const int NR, float *acc, int64_t ocp,
+              const float *dyt, const float *const *rows, int64_t ny, int64_t ow, int64_t s,
+              int64_t rstep) {
+    cw_vf a[4][7][2];
+#pragma GCC unroll 8
+    for (int j = 0; j < NR; ++j)
+#pragma GCC unroll 8
+        for (int k = 0; k < KW; ++k)
+#pragma GCC unroll 2
+            for (int r = 0; r < R; ++r) a[j][k][r] = cw_load(acc + (j * KW + k) * ocp + r * CW_V);
+    for (int64_t y = 0; y < ny; ++y) {
+        const float *rp[4];
+#pragma GCC unroll 8
+        for (int j = 0; j < NR; ++j) rp[j] = rows[j] + y * rstep;
+        for (int64_t x = 0; x < ow; ++x, dyt += ocp) {
+            cw_vf g[2];
+#pragma GCC unroll 2
+            for (int r = 0; r < R; ++r) g[r] = cw_load(dyt + r * CW_V);
+#pragma GCC unroll 8
+            for (int j = 0; j < NR; ++j) {
+#pragma GCC unroll 8
+                for (int k = 0; k < KW; ++k) {
+                    const cw_vf b = cw_bcast(rp[j] + k);
+#pragma GCC unroll 2
+                    for (int r = 0; r < R; ++r) a[j][k][r] = cw_fma(b, g[r], a[j][k][r]);
+                }
+                rp[j] += s;
+            }
+        }
+    }
+#pragma GCC unroll 8
+    for (int j = 0; j < NR; ++j)
+#pragma GCC unroll 8
+        for (int k = 0; k < KW; ++k)
+#pragma GCC unroll 2
+            for (int r = 0; r < R; ++r) cw_store(acc + (j * KW + k) * ocp + r * CW_V, a[j][k][r]);
+}
+
+/* most tap rows per tile: R * KW * NR accumulators + R dY + 1 broadcast within 31 registers */
+static int cw_first_nr_max(int r, int64_t kw) {
+    if (kw == 3) return r == 2 ? 4 : 4; /* the a[][][] bound is 4 rows */
+    if (kw == 5) return r == 2 ? 2 : 4;
+    return r == 2 ? 2 : 4; /* kw == 7 */
+}
+
+#define CW_FIRST_ARGS acc, ocp, dyt, rows, ny, ow, s, rstep
+#define CW_FIRST_NR(R, KW)                                                                  \
+    switch (nr) {                                                                           \
+    case 1: cw_first_tile(R, KW, 1, CW_FIRST_ARGS); break;                                  \
+    case 2: cw_first_tile(R, KW, 2, CW_FIRST_ARGS); break;                                  \
+    case 3: if (R * KW * 3 <= 28) cw_first_tile(R, KW, 3, CW_FIRST_ARGS); break;           \
+    default: if (R * KW * 4 <= 28) cw_first_tile(R, KW, 4, CW_FIRST_ARGS); break;          \
+    }
+static void cw_first_run_tile(int r, int64_t kw, int nr, float *acc, int64_t ocp,
+                              const float *dyt, const float *const *rows, int64_t ny,
+                              int64_t ow, int64_t s, int64_t rstep) {
+    if (kw == 3) {
+        if (r == 2) { CW_FIRST_NR(2, 3) } else { CW_FIRST_NR(1, 3) }
+    } else if (kw == 5) {
+        if (r == 2) { CW_FIRST_NR(2, 5) } else { CW_FIRST_NR(1, 5) }
+    } else {
+        if (r == 2) { CW_FIRST_NR(2, 7) } else { CW_FIRST_NR(1, 7) }
+    }
+}
+#undef CW_FIRST_NR
+#undef CW_FIRST_ARGS
+
+/* dyt[p][0, ocp) = dY[o][p0 + p] for p < np (0 for o >= oc); bias[0, ocp) += sum over p */
+static void cw_first_transpose(const cw_first_ctx *c, float *dyt, const float *dy_img,
+                               const float *zero, int64_t p0, int64_t np, float *bias) {
+    const pcnn_conv2d_desc *d = c->d;
+    const int64_t ohw = d->oh * d->ow, ocp = c->ocp;
+    for (int64_t ob = 0; ob < ocp; ob += CW_V) {
+        const float *rows[CW_V];
+        for (int j = 0; j < CW_V; ++j) {
+            rows[j] = ob + j < d->oc ? dy_img + (ob + j) * ohw + p0 : zero;
+        }
+        int64_t p = 0;
+        for (; p + CW_V <= np; p += CW_V) {
+            /* dY comes from memory in 16 row streams: fetch each row's line CW_FIRST_PF
+             * blocks ahead (within the sub-band) */
+            if (p + (CW_FIRST_PF + 1) * CW_V <= np) {
+                for (int j = 0; j < CW_V; ++j) cw_prefetch(rows[j] + p + CW_FIRST_PF * CW_V);
+            }
+            cw_transpose16(dyt + p * ocp + ob, ocp, rows, p);
+        }
+        for (; p < np; ++p) {
+            for (int j = 0; j < CW_V; ++j) dyt[p * ocp + ob + j] = rows[j][p];
+        }
+        /* four chains (pixel p mod 4), added in a fixed tree: one chain waited on the add
+         * latency (~20 % of cifar) */
+        cw_vf s0 = cw_zero(), s1 = cw_zero(), s2 = cw_zero(), s3 = cw_zero();
+        for (p = 0; p + 4 <= np; p += 4) {
+            s0 = cw_add(s0, cw_load(dyt + p * ocp + ob));
+            s1 = cw_add(s1, cw_load(dyt + (p + 1) * ocp + ob));
+            s2 = cw_add(s2, cw_load(dyt + (p + 2) * ocp + ob));
+            s3 = cw_add(s3, cw_load(dyt + (p + 3) * ocp + ob));
+        }
+        for (; p < np; ++p) s0 = cw_add(s0, cw_load(dyt + p * ocp + ob));
+        cw_store(bias + ob, cw_add(cw_load(bias + ob), cw_add(cw_add(s0, s1), cw_add(s2, s3))));
+    }
+}
+
+static void cw_first_task(void *p, int64_t task) {
+    cw_first_ctx *c = p;
+    const pcnn_conv2d_desc *d = c->d;
+    const int64_t band = task % c->bands, n0 = task / c->bands * c->imgs_per_task;
+    const int64_t n1 = n0 + c->imgs_per_task < d->n ? n0 + c->imgs_per_task : d->n;
+    const int64_t ya = band * c->rows_per_band;
+    const int64_t yb = ya + c->rows_per_band < d->oh ? ya + c->rows_per_band : d->oh;
+    float *part = c->partials + task * c->part;
+    memset(part, 0, (size_t)c->part * sizeof(float));
+    if (ya >= yb) return;
+    const int64_t s = d->stride_w, sh = d->stride_h, kw = d->kw, kh = d->kh, dh = d->dilation_h;
+    const int64_t ocp = c->ocp, wpad = c->wpad, ow = d->ow;
+    const int64_t inr = (yb - 1 - ya) * sh + (kh - 1) * dh + 1; /* input rows of the band */
+    const int64_t plane = inr * wpad;
+    const int64_t dyt_floats = c->sub_rows * ow * ocp;
+    const int64_t zero_floats = c->sub_rows * ow + CW_V;
+    float *buf = cw_scratch_get((size_t)(d->c * plane + dyt_floats + zero_floats + 2 * CW_V));
+    if (buf == NULL) {
+        __atomic_store_n(&c->oom, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    float *srcp = buf, *dyt = buf + d->c * plane + CW_V, *zero = dyt + dyt_floats; /* + slack */
+    memset(zero, 0, (size_t)zero_floats * sizeof(float));
+    const int64_t trows = d->c * kh;
+    for (int64_t n = n0; n < n1; ++n) {
+        /* the band's input rows, zero-padded: src_pad[ci][r][q] = src[ci][iy0 + r][q - pl] */
+        const int64_t iy0 = ya * sh - d->pad_top;
+        for (int64_t ci = 0; ci < d->c; ++ci) {
+            const float *pl_src = c->src + (n * d->c + ci) * d->ih * d->iw;
+            for (int64_t r = 0; r < inr; ++r) {
+                float *o = srcp + ci * plane + r * wpad;
+                const int64_t iy = iy0 + r;
+                /* whole vectors (masked at the row's ends; up to CW_V - 1 floats into the
+                 * next row, rewritten next, or the slack after the planes) */
+                if (iy < 0 || iy >= d->ih) {
+                    for (int64_t q = 0; q < wpad; q += CW_V) cw_store(o + q, cw_zero());
+                    continue;
+                }
+                const float *row = pl_src + iy * d->iw;
+                for (int64_t q = 0; q < wpad; q += CW_V) {
+                    cw_store(o + q, cw_load_row(row, q - d->pad_left, d->iw));
+                }
+            }
+        }
+        const float *dy_img = c->diff_dst + n * d->oc * d->oh * ow;
+        for (int64_t y0 = ya; y0 < yb; y0 += c->sub_rows) {
+            const int64_t ny = yb - y0 < c->sub_rows ? yb - y0 : c->sub_rows;
+            cw_first_transpose(c, dyt, dy_img, zero, y0 * ow, ny * ow, part + c->taps * ocp);
+            for (int64_t ov = 0; ov < ocp; ov += 2 * CW_V) {
+                const int r = ocp - ov >= 2 * CW_V ? 2 : 1;
+                const int nrmax = cw_first_nr_max(r, kw);
+                const int64_t blocks = (trows + nrmax - 1) / nrmax;
+                const int64_t nr_even = (trows + blocks - 1) / blocks;
+                for (int64_t tr = 0; tr < trows; tr += nr_even) {
+                    const int nr = (int)(trows - tr < nr_even ? trows - tr : nr_even);
+                    const float *rows[4];
+                    for (int j = 0; j < nr; ++j) {
+                        const int64_t ci = (tr + j) / kh, ky = (tr + j) - ci * kh;
+                        rows[j] = srcp + ci * plane + ((y0 - ya) * sh + ky * dh) * wpad;
+                    }
+                    cw_first_run_tile(r, kw, nr, part + tr * kw * ocp + ov, ocp, dyt + ov, rows,
+                                      ny, ow, s, sh * wpad);
+                }
+            }
+        }
+    }
+}
+
+/* dW[o][t] (and bias[o]) = the partials added in task order; tasks of output vectors */
+typedef struct {
+    const cw_first_ctx *c;
+    float *diff_weights, *bias;
+} cw_first_sum_ctx;
+
+static void cw_first_sum_task(void *p, int64_t ob) {
+    const cw_first_sum_ctx *sc = p;
+    const cw_first_ctx *c = sc->c;
+    const int64_t oc = c->d->oc, o0 = ob * CW_V;
+    float v[CW_V];
+    for (int64_t t = 0; t <= c->taps; ++t) {
+        const float *q = c->partials + t * c->ocp + o0;
+        cw_vf acc = cw_load(q);
+        for (int64_t k = 1; k < c->tasks; ++k) acc = cw_add(acc, cw_load(q + k * c->part));
+        cw_store(v, acc);
+        for (int64_t j = 0; j < CW_V && o0 + j < oc; ++j) {
+            if (t < c->taps) sc->diff_weights[(o0 + j) * c->taps + t] = v[j];
+            else sc->bias[o0 + j] = v[j];
+        }
+    }
+}
+
+/* Runs the path (cw_first_fits(d) holds); bias may be NULL. */
+static int32_t cw_run_first(const pcnn_conv2d_desc *d, const float *src, const float *diff_dst,
+                            float *diff_weights, float *diff_bias, int padded) {
+    cw_first_ctx c;
+    memset(&c, 0, sizeof c);
+    c.d = d;
+    c.src = src;
+    c.diff_dst = diff_dst;
+    c.taps = d->c * d->kh * d->kw;
+    c.ocp = (d->oc + CW_V - 1) / CW_V * CW_V;
+    c.part = (c.taps + 1) * c.ocp;
+    c.wpad = (d->ow - 1) * d->stride_w + d->kw;
+    c.imgs_per_task = (d->n + CW_FIRST_IMAGES_MAX - 1) / CW_FIRST_IMAGES_MAX;
+    const int64_t groups = (d->n + c.imgs_per_task - 1) / c.imgs_per_task;
+    c.bands = groups >= CW_FIRST_TASKS_MIN ? 1 : (CW_FIRST_TASKS_MIN + groups - 1) / groups;
+    if (c.bands > d->oh) c.bands = d->oh;
+    c.rows_per_band = (d->oh + c.bands - 1) / c.bands;
+    c.bands = (d->oh + c.rows_per_band - 1) / c.rows_per_band;
+    c.tasks = groups * c.bands;
+    c.sub_rows = CW_FIRST_DYT_BYTES / (int64_t)sizeof(float) / (d->ow * c.ocp);
+    if (c.sub_rows < 1) c.sub_rows = 1;
+    if (c.sub_rows > c.rows_per_band) c.sub_rows = c.rows_per_band;
+    /* sub-bands evened out within a band (no short last one) */
+    const int64_t subs = (c.rows_per_band + c.sub_rows - 1) / c.sub_rows;
+    c.sub_rows = (c.rows_per_band + subs - 1) / subs;
+
+    int64_t floats;
+    if (pcnn_mul_i64(c.tasks, c.part, &floats)) return PCNN_STATUS_UNSUPPORTED;
+    c.partials = pcnn_scratch_get(PCNN_SCRATCH_CONV_BWD_DY, (size_t)floats * sizeof(float));
+    float *bias = diff_bias;
+    if (bias == NULL) {
+        bias = pcnn_scratch_get(PCNN_SCRATCH_CONV_BIAS_SUMS, (size_t)d->oc * sizeof(float));
+    }
+    if (c.partials == NULL || bias == NULL) return PCNN_STATUS_OUT_OF_MEMORY;
+
+    int64_t macs;
+    if (pcnn_mul_i64(d->n * d->oc, d->oh * d->ow, &macs) || pcnn_mul_i64(macs, c.taps, &macs)) {
+        macs = INT64_MAX;
+    }
+    pcnn_parallel_for_work(c.tasks, macs, cw_first_task, &c);
+    if (__atomic_load_n(&c.oom, __ATOMIC_RELAXED)) return PCNN_STATUS_OUT_OF_MEMORY;
+    cw_first_sum_ctx sc = {&c, diff_weights, bias};
+    pcnn_parallel_for_work(c.ocp / CW_V, c.tasks * c.part, cw_first_sum_task, &sc);
+    __atomic_fetch_add(&CW_FIRST_RUNS, 1, __ATOMIC_RELAXED);
+    if (padded) {
+        for (int64_t o = 0; o < d->oc; ++o) {
+            if (!isfinite(bias[o])) return PCNN_STATUS_UNSUPPORTED; /* see "Padding" above */
+        }
+    }
+    return PCNN_STATUS_OK;
+}
