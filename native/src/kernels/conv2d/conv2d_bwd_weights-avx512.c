@@ -61,13 +61,9 @@ static inline float cw_hsum(cw_vf v) {
 
 /* the transposed path (see cw_run_trans) */
 #define CW_TRANS 1
+/* fetch the cache line of p into L2 (the next image's planes in cw_run_trans) */
+static inline void cw_prefetch_l2(const void *p) { _mm_prefetch((const char *)p, _MM_HINT_T1); }
 static inline cw_vf cw_bcast(const float *p) { return _mm512_set1_ps(*p); }
-/* p[2i] for i < 16 (reads p[0, 32)) */
-static inline cw_vf cw_even(const float *p) {
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
-                                           28, 30);
-    return _mm512_permutex2var_ps(_mm512_loadu_ps(p), even, _mm512_loadu_ps(p + 16));
-}
 /* out[i * stride + j] = rows[j][pb + i] for i, j < 16: a 16 x 16 transpose in registers
  * (unpack pairs of rows, then 64-bit shuffles, then two 128-bit lane shuffles) */
 static inline void cw_transpose16(float *out, int64_t stride, const float *const *rows,

@@ -16,6 +16,10 @@
  * then + bias or + 0.0f), so results are bit-identical to the pixel-lane tiles.
  */
 
+/* Largest engine input of one image and group (bytes) for whole-image channel-tile tasks
+ * (direct/entry.h, forward and backward-data): half of a 1 MiB L2. */
+#define CHTILE_IMAGE_MAX (512 * 1024)
+
 /* Channels per block of a channel-tile job (0: this ISA has no channel tiles). */
 #ifdef UKRC_NX_MAX
 #define CHTILE_OCB_MAX (2 * VL)
