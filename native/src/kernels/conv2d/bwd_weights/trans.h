@@ -46,9 +46,12 @@ static void cw_transpose_rows(float *colT, const float *const *rows, int64_t nt,
 /* Phase planes of channels ci0 .. ci0+nci of group g, image n (as in cw_run_wide, but
  * whole images: rows [0, oh + eh) of width wp, zero where the input is padding), each
  * x->tp_pitch floats apart; phase (py, px) of channel c at (c * sh * sw + py * sw + px).
- * Each input row is first copied into `line` between zeros (at offset CW_LPAD), so that
- * every phase row is then plain vector loads (and an even-lane permute for stride 2) with
- * no bounds checks: measured the bounds-checked loads at ~10 % of resnet_s2. */
+ * Stride 1: each input row is first copied into `line` between zeros (at offset CW_LPAD),
+ * so that every phase row is then plain vector loads with no bounds checks (the
+ * bounds-checked per-tap loads of cw_pack measured ~10 % of resnet_s2). Stride 2: each
+ * phase row is cw_load_row_s2 straight from the src row (two row loads, masked only at the
+ * row's ends, and an even-lane permute): reading it back out of `line` right after writing
+ * it stalled on the pending stores. */
 #define CW_LPAD 16
 static void cw_phase_planes(const cw_ctx *x, float *out, float *line, int64_t n, int64_t g,
                             int64_t ci0, int64_t nci) {
