@@ -1,7 +1,7 @@
 /*
  * conv2d backward-weights, part of the conv2d_bwd_weights-simd.h template: the transposed
  * path (cw_run_trans, AVX-512 only: included when the vector layer defines CW_TRANS and
- * provides cw_bcast / cw_prefetch_l2 / cw_transpose16): lanes along the taps, accumulators in
+ * provides cw_bcast / cw_prefetch_l2 / cw_rmask, cw_row_mask, cw_load_row_s2m / cw_transpose16): lanes along the taps, accumulators in
  * registers over a whole image piece. cw_trans_plan (called by CW_NAME) decides where it
  * runs; cw_task's CW_TRANS branch gets the scratch and calls cw_run_trans.
  */
@@ -53,6 +53,7 @@ static void cw_transpose_rows(float *colT, const float *const *rows, int64_t nt,
  * row's ends, and an even-lane permute): reading it back out of `line` right after writing
  * it stalled on the pending stores. */
 #define CW_LPAD 16
+#define CW_S2_KB 16 /* stride-2 phase rows of up to CW_S2_KB vectors use precomputed masks */
 static void cw_phase_planes(const cw_ctx *x, float *out, float *line, int64_t n, int64_t g,
                             int64_t ci0, int64_t nci) {
     const pcnn_conv2d_desc *d = x->d;
@@ -60,6 +61,19 @@ static void cw_phase_planes(const cw_ctx *x, float *out, float *line, int64_t n,
     const int64_t sh = d->stride_h, sw = d->stride_w, pt = d->pad_top, pl = d->pad_left;
     const float *planes = x->src + (n * d->c + g * x->cg + ci0) * x->ihw;
     memset(line, 0, (size_t)x->tp_line * sizeof(float));
+    /* stride 2: the row masks of every phase vector, the same for all rows (the per-load
+     * lane arithmetic of cw_load_row was ~5 % of resnet_s2's backward-weights) */
+    const int64_t nkb = (wp + CW_V - 1) / CW_V;
+    cw_rmask s2m[2][CW_S2_KB][2];
+    if (sw == 2 && nkb <= CW_S2_KB) {
+        for (int64_t px = 0; px < 2; ++px) {
+            for (int64_t kb = 0; kb < nkb; ++kb) {
+                const int64_t ix = 2 * kb * CW_V + px - pl;
+                s2m[px][kb][0] = cw_row_mask(ix, iw);
+                s2m[px][kb][1] = cw_row_mask(ix + CW_V, iw);
+            }
+        }
+    }
     for (int64_t c = 0; c < nci; ++c) {
         /* the next channel's plane into L1 (it is in L2: cw_run_trans fetched it there
          * while the previous image ran); the row loads waited ~L2 latency each */
@@ -87,8 +101,15 @@ static void cw_phase_planes(const cw_ctx *x, float *out, float *line, int64_t n,
                      * stores (no store forwarding: ~4 % of resnet_s2 in a profile) */
                     for (int64_t px = 0; px < 2; ++px) {
                         float *o = out + ((c * sh + py) * 2 + px) * x->tp_pitch + r * wp;
-                        for (int64_t k = 0; k < wp; k += CW_V)
-                            cw_store(o + k, cw_load_row_s2(row, 2 * k + px - pl, iw));
+                        if (nkb <= CW_S2_KB) {
+                            for (int64_t kb = 0; kb < nkb; ++kb)
+                                cw_store(o + kb * CW_V,
+                                         cw_load_row_s2m(row, 2 * kb * CW_V + px - pl,
+                                                         s2m[px][kb][0], s2m[px][kb][1]));
+                        } else {
+                            for (int64_t k = 0; k < wp; k += CW_V)
+                                cw_store(o + k, cw_load_row_s2(row, 2 * k + px - pl, iw));
+                        }
                     }
                     continue;
                 }
