@@ -277,6 +277,9 @@ int main(void) {
         run_case(conv_desc(2, 7, 23, 29, 110, 3, 3, 2, 2, 1, 0, 1, 2, 1, 1, 1), m, "trans s2 asym");
         run_case(conv_desc(1, 7, 40, 41, 99, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1), m, "trans s3");
         run_case(conv_desc(2, 14, 25, 27, 101, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1), m, "trans s2 dil");
+        /* phase rows of more than one vector (wp > 16), several images (the next image's
+         * planes are prefetched), an odd width, channels spanning tap blocks */
+        run_case(conv_desc(5, 14, 17, 45, 100, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1), m, "trans s2 wide");
         run_case(conv_desc(1, 127, 5, 6, 96, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1), m, "trans 1x1 s2");
     }
     /* the in-place small-plane path (stride 1, unpadded, planes of at most one chunk):

@@ -153,6 +153,13 @@ static void build_conv_corpus(void) {
     C("s2 channels 40 d2 5x5",  2, 3, 13, 12, 40, 5, 5, 2, 2, 2, 3, 4, 1, 2, 2, 1);
     C("s2 channels groups 2",   1, 6, 7, 9, 98, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2);
     C("s2 channels 16x s3h",    1, 7, 10, 28, 80, 3, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1);
+    /* the same with whole-image tasks (n * groups >= 4 * threads, up to 3 threads) and the
+     * packing transposes (forward: ci * taps >= 16 with a tail; backward-data: diff_src
+     * blocks >= 16 channels, the weights' last block read near the end of the array) */
+    C("s2 channels 12 images", 12, 19, 9, 13, 37, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1);
+    C("s2 bwd channels 37",    12, 37, 11, 9, 21, 3, 3, 2, 2, 1, 0, 1, 1, 1, 1, 1);
+    C("s2 channels groups 4",   3, 8, 11, 11, 128, 3, 3, 2, 2, 1, 1, 0, 1, 1, 1, 4);
+    C("s2 channels 5x5 images", 12, 33, 12, 14, 40, 5, 5, 2, 2, 2, 2, 2, 2, 1, 1, 1);
     /* AVX-512 row tiles (rows of 17..32, <= 4 input channels per group) with enough images
      * for whole-image tasks (n * groups >= 4 * threads, up to 3 threads), outside the
      * small-channel path's rule (< 16 output channels or planes > 576): odd heights,

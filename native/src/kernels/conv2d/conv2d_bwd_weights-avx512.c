@@ -61,13 +61,27 @@ static inline float cw_hsum(cw_vf v) {
 
 /* the transposed path (see cw_run_trans) */
 #define CW_TRANS 1
-static inline cw_vf cw_bcast(const float *p) { return _mm512_set1_ps(*p); }
-/* p[2i] for i < 16 (reads p[0, 32)) */
-static inline cw_vf cw_even(const float *p) {
+/* the lanes of a cw_load_row at ix (those inside [0, iw)), computed once for rows alike */
+typedef __mmask16 cw_rmask;
+static inline cw_rmask cw_row_mask(int64_t ix, int64_t iw) {
+    int64_t lo = -ix, hi = iw - ix;
+    if (lo < 0) lo = 0;
+    if (hi > 16) hi = 16;
+    if (hi <= lo) return 0;
+    return (cw_rmask)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
+}
+/* cw_load_row_s2(row, ix, iw) with its two masks given: ma = cw_row_mask(ix, iw),
+ * mb = cw_row_mask(ix + 16, iw) (no per-row lane arithmetic, no branches) */
+static inline cw_vf cw_load_row_s2m(const float *row, int64_t ix, cw_rmask ma, cw_rmask mb) {
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
                                            28, 30);
-    return _mm512_permutex2var_ps(_mm512_loadu_ps(p), even, _mm512_loadu_ps(p + 16));
+    const float *a = (const float *)((uintptr_t)row + (uintptr_t)(ix * 4));
+    const float *b = (const float *)((uintptr_t)row + (uintptr_t)((ix + 16) * 4));
+    return _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(ma, a), even, _mm512_maskz_loadu_ps(mb, b));
 }
+/* fetch the cache line of p into L2 (the next image's planes in cw_run_trans) */
+static inline void cw_prefetch_l2(const void *p) { _mm_prefetch((const char *)p, _MM_HINT_T1); }
+static inline cw_vf cw_bcast(const float *p) { return _mm512_set1_ps(*p); }
 /* out[i * stride + j] = rows[j][pb + i] for i, j < 16: a 16 x 16 transpose in registers
  * (unpack pairs of rows, then 64-bit shuffles, then two 128-bit lane shuffles) */
 static inline void cw_transpose16(float *out, int64_t stride, const float *const *rows,

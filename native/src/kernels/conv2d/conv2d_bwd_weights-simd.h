@@ -7,7 +7,7 @@
  * (the kernel's name), CW_FLAT_RUNS and CW_HALVES_RUNS (names of counters for the tests), CW_WIDE_DY_MAX
  * (name of a limit the tests lower), tunables that
  * differ from the defaults below, and for the transposed path CW_TRANS with cw_bcast /
- * cw_even / cw_transpose16. This file is the overview and the tunables; the code is in
+ * cw_prefetch_l2 / cw_transpose16. This file is the overview and the tunables; the code is in
  * bwd_weights/, included at the end in this order:
  *   bwd_weights/tile.h     cw_tile: the CW_RO x CW_RT register tile; per-thread scratch
  *   bwd_weights/packing.h  cw_ctx (shape facts), cw_pack (col rows of the packing path)

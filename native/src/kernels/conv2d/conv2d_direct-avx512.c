@@ -125,7 +125,8 @@ static inline __attribute__((always_inline)) void interleave_phases2(float *out,
     }
 }
 
-/* ---- channel tiles' output (direct/channel_tiles.h) ---- */
+/* ---- channel tiles' output (direct/channel_tiles.h), weight packing (weight_packing.h) ---- */
+#define HAVE_TILE_TRANSPOSE16 1
 
 /* out[c * ostride + i] = tile[i * tstride + c] for i < npix, c < nch (both <= 16): a 16 x 16
  * transpose in registers (unpack, in-lane shuffle, then 128-bit lane shuffles); rows past

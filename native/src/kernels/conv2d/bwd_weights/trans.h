@@ -1,7 +1,7 @@
 /*
  * conv2d backward-weights, part of the conv2d_bwd_weights-simd.h template: the transposed
  * path (cw_run_trans, AVX-512 only: included when the vector layer defines CW_TRANS and
- * provides cw_bcast / cw_even / cw_transpose16): lanes along the taps, accumulators in
+ * provides cw_bcast / cw_prefetch_l2 / cw_rmask, cw_row_mask, cw_load_row_s2m / cw_transpose16): lanes along the taps, accumulators in
  * registers over a whole image piece. cw_trans_plan (called by CW_NAME) decides where it
  * runs; cw_task's CW_TRANS branch gets the scratch and calls cw_run_trans.
  */
@@ -46,10 +46,14 @@ static void cw_transpose_rows(float *colT, const float *const *rows, int64_t nt,
 /* Phase planes of channels ci0 .. ci0+nci of group g, image n (as in cw_run_wide, but
  * whole images: rows [0, oh + eh) of width wp, zero where the input is padding), each
  * x->tp_pitch floats apart; phase (py, px) of channel c at (c * sh * sw + py * sw + px).
- * Each input row is first copied into `line` between zeros (at offset CW_LPAD), so that
- * every phase row is then plain vector loads (and an even-lane permute for stride 2) with
- * no bounds checks: measured the bounds-checked loads at ~10 % of resnet_s2. */
+ * Stride 1: each input row is first copied into `line` between zeros (at offset CW_LPAD),
+ * so that every phase row is then plain vector loads with no bounds checks (the
+ * bounds-checked per-tap loads of cw_pack measured ~10 % of resnet_s2). Stride 2: each
+ * phase row is cw_load_row_s2 straight from the src row (two row loads, masked only at the
+ * row's ends, and an even-lane permute): reading it back out of `line` right after writing
+ * it stalled on the pending stores. */
 #define CW_LPAD 16
+#define CW_S2_KB 16 /* stride-2 phase rows of up to CW_S2_KB vectors use precomputed masks */
 static void cw_phase_planes(const cw_ctx *x, float *out, float *line, int64_t n, int64_t g,
                             int64_t ci0, int64_t nci) {
     const pcnn_conv2d_desc *d = x->d;
@@ -57,7 +61,27 @@ static void cw_phase_planes(const cw_ctx *x, float *out, float *line, int64_t n,
     const int64_t sh = d->stride_h, sw = d->stride_w, pt = d->pad_top, pl = d->pad_left;
     const float *planes = x->src + (n * d->c + g * x->cg + ci0) * x->ihw;
     memset(line, 0, (size_t)x->tp_line * sizeof(float));
+    /* stride 2: the row masks of every phase vector, the same for all rows (the per-load
+     * lane arithmetic of cw_load_row was ~5 % of resnet_s2's backward-weights) */
+    const int64_t nkb = (wp + CW_V - 1) / CW_V;
+    cw_rmask s2m[2][CW_S2_KB][2];
+    if (sw == 2 && nkb <= CW_S2_KB) {
+        for (int64_t px = 0; px < 2; ++px) {
+            for (int64_t kb = 0; kb < nkb; ++kb) {
+                const int64_t ix = 2 * kb * CW_V + px - pl;
+                s2m[px][kb][0] = cw_row_mask(ix, iw);
+                s2m[px][kb][1] = cw_row_mask(ix + CW_V, iw);
+            }
+        }
+    }
     for (int64_t c = 0; c < nci; ++c) {
+        /* the next channel's plane into L1 (it is in L2: cw_run_trans fetched it there
+         * while the previous image ran); the row loads waited ~L2 latency each */
+        if (c + 1 < nci) {
+            const char *nx = (const char *)(planes + (c + 1) * x->ihw);
+            for (int64_t b = 0; b < x->ihw * (int64_t)sizeof(float); b += 64)
+                cw_prefetch((const float *)(nx + b));
+        }
         for (int64_t py = 0; py < sh; ++py) {
             for (int64_t r = 0; r < rows; ++r) {
                 const int64_t iy = r * sh + py - pt;
@@ -71,6 +95,24 @@ static void cw_phase_planes(const cw_ctx *x, float *out, float *line, int64_t n,
                     continue;
                 }
                 const float *row = planes + c * x->ihw + iy * iw;
+                if (sw == 2) {
+                    /* straight from the row, in registers: reading the phases back out of
+                     * `line` right after writing it made every load straddle two pending
+                     * stores (no store forwarding: ~4 % of resnet_s2 in a profile) */
+                    for (int64_t px = 0; px < 2; ++px) {
+                        float *o = out + ((c * sh + py) * 2 + px) * x->tp_pitch + r * wp;
+                        if (nkb <= CW_S2_KB) {
+                            for (int64_t kb = 0; kb < nkb; ++kb)
+                                cw_store(o + kb * CW_V,
+                                         cw_load_row_s2m(row, 2 * kb * CW_V + px - pl,
+                                                         s2m[px][kb][0], s2m[px][kb][1]));
+                        } else {
+                            for (int64_t k = 0; k < wp; k += CW_V)
+                                cw_store(o + k, cw_load_row_s2(row, 2 * k + px - pl, iw));
+                        }
+                    }
+                    continue;
+                }
                 int64_t i = 0;
                 for (; i + CW_V <= iw; i += CW_V) cw_store(line + CW_LPAD + i, cw_load(row + i));
                 if (i < iw) { /* the zeros after the row must stay */
@@ -79,12 +121,7 @@ static void cw_phase_planes(const cw_ctx *x, float *out, float *line, int64_t n,
                 for (int64_t px = 0; px < sw; ++px) {
                     float *o = out + ((c * sh + py) * sw + px) * x->tp_pitch + r * wp;
                     const float *l = line + CW_LPAD + px - pl; /* l[k * sw] = column k */
-                    if (sw == 1) {
-                        for (int64_t k = 0; k < wp; k += CW_V) cw_store(o + k, cw_load(l + k));
-                    } else { /* sw == 2 */
-                        for (int64_t k = 0; k < wp; k += CW_V)
-                            cw_store(o + k, cw_even(l + 2 * k));
-                    }
+                    for (int64_t k = 0; k < wp; k += CW_V) cw_store(o + k, cw_load(l + k));
                 }
             }
         }
@@ -121,8 +158,15 @@ static void cw_transpose_phase(float *colT, const float *const *rows, int64_t nt
 
 /* the 6 x 4 tiles over all of a task's output channels for one piece of len pixels */
 static inline void cw_trans_tiles(float *acc, const float *colT, const float *dyb,
-                                  int64_t ohw, int64_t len, int64_t no) {
+                                  int64_t ohw, int64_t len, int64_t no, const char *pf,
+                                  int64_t pf_lines) {
+    /* pf: pf_lines cache lines (the next image's src planes) fetched into L2 a few per
+     * tile, spread over the piece */
+    const int64_t pf_per = (pf_lines + (no + CW_TRO - 1) / CW_TRO - 1) / ((no + CW_TRO - 1) / CW_TRO);
     for (int64_t r0 = 0; r0 < no; r0 += CW_TRO) {
+        for (int64_t k = 0; k < pf_per && pf_lines > 0; ++k, --pf_lines, pf += 64) {
+            cw_prefetch_l2(pf);
+        }
         const float *dy[CW_TRO];
         for (int r = 0; r < CW_TRO; ++r) {
             /* rows past the task's last are duplicates: computed, not stored */
@@ -178,7 +222,17 @@ __attribute__((noinline)) static void cw_run_trans(const cw_ctx *x, float *acc, 
                      (kx * dwl) / sw;
         }
         const int64_t ny = CW_KC / ow; /* output rows per piece (ow <= CW_KC) */
+        const int64_t npieces = (d->oh + ny - 1) / ny;
+        /* the task's src planes of one image: one run of nci planes */
+        const int64_t pf_all = (nci * x->ihw * (int64_t)sizeof(float) + 63) / 64;
         for (int64_t n = 0; n < d->n; ++n) {
+            /* the next image's planes come into L2 while this image's tiles run: each
+             * task reads a few planes per image, so the copy waited on L3 / memory (~4 %
+             * of resnet_s2 in a profile) */
+            const int64_t pf_piece = n + 1 < d->n ? (pf_all + npieces - 1) / npieces : 0;
+            const char *pf = pf_piece == 0 ? NULL
+                                           : (const char *)(x->src + ((n + 1) * d->c + g * x->cg +
+                                                                      ci0) * x->ihw);
             /* the input row copy first, then the planes */
             cw_phase_planes(x, packed + x->tp_line, packed, n, g, ci0, nci);
             for (int64_t y0 = 0; y0 < d->oh; y0 += ny) {
@@ -186,7 +240,11 @@ __attribute__((noinline)) static void cw_run_trans(const cw_ctx *x, float *acc, 
                 for (int64_t j = 0; j < nt; ++j) rows[j] = packed + x->tp_line + off[j] + y0 * wp;
                 cw_transpose_phase(colT, rows, nt, nyc, ow, wp);
                 const float *dyb = x->diff_dst + (n * d->oc + o0) * ohw + y0 * ow;
-                cw_trans_tiles(acc, colT, dyb, ohw, nyc * ow, no);
+                /* this piece's share of the lines: [q * pf_piece, (q + 1) * pf_piece) */
+                const int64_t q0 = (y0 / ny) * pf_piece;
+                const int64_t pfl = pf_all - q0 < pf_piece ? pf_all - q0 : pf_piece;
+                cw_trans_tiles(acc, colT, dyb, ohw, nyc * ow, no, pf == NULL ? NULL : pf + q0 * 64,
+                               pf == NULL || pfl < 0 ? 0 : pfl);
             }
         }
     } else {
@@ -202,7 +260,7 @@ __attribute__((noinline)) static void cw_run_trans(const cw_ctx *x, float *acc, 
                 }
                 cw_transpose_rows(colT, rows, nt, len);
                 const float *dyb = x->diff_dst + (n * d->oc + o0) * ohw + p0;
-                cw_trans_tiles(acc, colT, dyb, ohw, len, no);
+                cw_trans_tiles(acc, colT, dyb, ohw, len, no, NULL, 0);
             }
         }
     }

@@ -114,6 +114,20 @@ static void bwd_task(void *p, int64_t t) {
                 for (int64_t k = 0; j->chtile && k < d->ow; k += 16) {
                     __builtin_prefetch(srow + 2048 + k);
                 }
+                if (j->chtile) {
+                    /* masked vector loads of the row (zero outside it) and one store per
+                     * VL columns instead of memset + memcpy + memset: resnet_s2's rows are
+                     * 16 floats (1 + 14 + 1), 256 channels x 15 rows per task; measured
+                     * 0.96-0.98x the time of the pass (1 thread, thread CPU time, same
+                     * process, both orders, 15 rounds). Only measured on channel tiles
+                     * (on cifar's forward copy the same measured 1.02x slower). */
+                    for (int64_t m = 0; m < rw; m += VL) {
+                        const int64_t x = m - j->padl;
+                        VSTOREM(brow + m, vmask_first(imin(VL, rw - m)),
+                                VLOADM(srow + x, vmask_range(x, d->ow)));
+                    }
+                    continue;
+                }
                 const int64_t lo = imin(j->padl, rw);
                 const int64_t cnt = imax(0, imin(d->ow, rw - j->padl));
                 memset(brow, 0, (size_t)lo * sizeof(float));

@@ -16,6 +16,10 @@
  * then + bias or + 0.0f), so results are bit-identical to the pixel-lane tiles.
  */
 
+/* Largest engine input of one image and group (bytes) for whole-image channel-tile tasks
+ * (direct/entry.h, forward and backward-data): half of a 1 MiB L2. */
+#define CHTILE_IMAGE_MAX (512 * 1024)
+
 /* Channels per block of a channel-tile job (0: this ISA has no channel tiles). */
 #ifdef UKRC_NX_MAX
 #define CHTILE_OCB_MAX (2 * VL)
@@ -117,6 +121,21 @@ static inline void run_row_channels(ukrc_args *a, int64_t width, int64_t ocb) {
     }
     a->in = in;
     a->tile = tile;
+}
+
+/* Whole-image tasks: part k of `count` of the next image's input (`lines` cache lines from
+ * `next`) asked into L2 while this image runs, so that its copy does not wait on L3 or
+ * memory. NULL: no next image. */
+static inline void chtile_prefetch_next(const float *next, int64_t lines, int64_t k,
+                                        int64_t count) {
+    if (next == NULL) {
+        return;
+    }
+    const int64_t per = ceil_div(lines, count);
+    const int64_t end = imin(lines, (k + 1) * per);
+    for (int64_t l = k * per; l < end; ++l) {
+        __builtin_prefetch((const char *)next + l * 64, 0, 2);
+    }
 }
 
 /* out[c * ostride + x] = tile[x * UKRC_OCB_MAX + c] for c < ocb, x < width: a finished

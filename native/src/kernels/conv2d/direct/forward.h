@@ -122,6 +122,15 @@ static void fwd_task(void *p, int64_t t) {
         cstride = nrows * sw * rw;
     }
 
+#ifdef UKRC_NX_MAX
+    /* whole-image channel-tile tasks: the next image's input comes into L2 meanwhile */
+    const float *next_src = NULL;
+    int64_t next_lines = 0;
+    if (j->chtile && y0 == 0 && y1 == d->oh && n + 1 < d->n) {
+        next_src = src + d->c * d->ih * d->iw;
+        next_lines = ceil_div(j->ci_g * d->ih * d->iw * (int64_t)sizeof(float), 64);
+    }
+#endif
     ukr_args a;
     a.in_cstride = cstride;
     a.ci_count = j->ci_g;
@@ -196,6 +205,8 @@ static void fwd_task(void *p, int64_t t) {
                 c.bias = a.bias;
                 c.tile = (float *)(scr + tap_aligned + in_aligned);
                 c.tile_xs = UKRC_OCB_MAX;
+                chtile_prefetch_next(next_src, next_lines, (b - b0) * (y1 - y0) + (y - y0),
+                                     (b1 - b0) * (y1 - y0));
                 run_row_channels(&c, d->ow, ocb);
                 transpose_tile_row(out_row, a.out_ostride, c.tile, ocb, d->ow);
                 y += 1;
