@@ -27,6 +27,9 @@ class WinogradTest {
         {2, 8, 7, 23, 6, 2, 1, 2, 0, 2},
         {1, 20, 21, 19, 18, 1, 1, 1, 1, 2},
         {3, 5, 10, 11, 7, 1, 1, 1, 1, 1},
+        // 230 in / 270 out channels per group: the transformed tiles of a task pass 512 KB, so the
+        // output channel blocks run in super-blocks (two forward, the second a 12-channel tail)
+        {1, 460, 5, 6, 540, 1, 1, 1, 1, 2},
     };
 
     private final Backend nat = Backend.nativeBackend();
@@ -85,14 +88,17 @@ class WinogradTest {
             if (msg != null) {
                 return msg;
             }
-            // negative control: 1e-3 of the largest |exact| in one element must be out of bound
+            // negative control: an error of 1e-3 of the largest |exact| in one element must be out of
+            // bound; 1e-2 above 64 input channels per group, where the derived bound (which grows
+            // with the reduction length) passes 1e-3 (as in test_conv2d_winograd.c)
             double max = 0;
             for (double e : exact) {
                 max = Math.max(max, Math.abs(e));
             }
-            actual[actual.length / 2] = (float) (exact[actual.length / 2] + 1e-3 * max);
+            double injected = g.c() / g.groups() > 64 ? 1e-2 : 1e-3;
+            actual[actual.length / 2] = (float) (exact[actual.length / 2] + injected * max);
             if (Tolerance.compareConv(where, actual, exact, s, k) == null) {
-                return where + ": the Winograd bound misses a 1e-3 relative error";
+                return where + ": the Winograd bound misses a " + injected + " relative error";
             }
             return null;
         }

@@ -87,6 +87,8 @@ public final class ShapeCorpus {
                 conv("depthwise-s2-asym-pad",      1,  4,  9, 35,  4, 3, 3, 2, 2, 0, 2, 2, 0, 1, 1, 4),
                 conv("depthwise-5x5-dilated",      1,  3, 12, 21,  3, 5, 5, 1, 1, 4, 3, 4, 2, 2, 2, 3),
                 conv("depthwise-1ch-width-1",      2,  1,  5,  1,  1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+                // 5x5 stride 2 pad 2: the s2k5 backward-data engine (depthwise-s2k5-<isa>.c)
+                conv("depthwise-5x5-stride-2-pad-2", 2, 20, 15, 17, 20, 5, 5, 2, 2, 2, 2, 2, 2, 1, 1, 20),
                 conv("channel-tail-17-to-33",      1, 17,  6,  6, 33, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1),
                 conv("channel-tail-32-to-33-1x1",  1, 32,  5,  5, 33, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1),
                 conv("width-tail-31",              1,  3,  5, 31, 15, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1),
@@ -106,9 +108,13 @@ public final class ShapeCorpus {
                 conv("strided-1x1-3x2-groups-2",   1, 34,  9, 11, 18, 1, 1, 3, 2, 0, 0, 0, 0, 1, 1, 2),
                 // stride 2, >= 32 channels both ways: the AVX-512 direct kernel's channel tiles
                 conv("stride-2-34-to-40-channels", 2, 34,  9, 13, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1),
-                // one backward-weights task and >= 2^20 multiply-adds: the AVX2 / AVX-512 kernels run
-                // it as two batch halves (odd N: 3 + 2 images), added afterwards
+                // one backward-weights task and >= 2^20 multiply-adds: the AVX2 kernel runs it as two
+                // batch halves (odd N: 3 + 2 images), added afterwards; AVX-512's few-input-channel
+                // path (bwd_weights/first.h) takes it first
                 conv("bwd-weights-batch-halves",   5,  3, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+                // 5 input channels (beyond the AVX-512 few-input-channel path): one planned task, so
+                // the batch halves run in parallel at both vector levels
+                conv("bwd-weights-halves-5ch",     4,  5, 20, 20, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
                 // few input channels, small planes: the AVX2 / AVX-512 forward's small-channel path
                 // (LeNet's second convolution; a padded one with a channel tail of 20)
                 conv("small-channels-lenet2",      2,  6, 12, 12, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1),
