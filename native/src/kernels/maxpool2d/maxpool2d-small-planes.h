@@ -43,8 +43,32 @@ static int pm_small_ok(const pcnn_maxpool2d_desc *d) {
 
 /* Output pixels [o0, o0 + k) of the PM_V planes from dst / ind (plane stride oplane), given
  * as one vector per pixel (lane = plane). */
+/* Up to this many pixels a flush copies lanes one by one instead of transposing: 13x13 -> 7x7
+ * ends with one pixel (49 = 3 * 16 + 1), for which two whole transposes (128 shuffles on
+ * AVX-512) and 2 * PM_V masked stores cost more than 2 * PM_V scalar copies. */
+#define PM_SMALL_FLUSH_COPY 2
+
 static inline void pm_small_flush(pm_vf v[PM_V], pm_vf at[PM_V], int has_ind, float *dst,
                                   int32_t *ind, int64_t oplane, int64_t o0, int k) {
+    if (k <= PM_SMALL_FLUSH_COPY) {
+        float tv[PM_SMALL_FLUSH_COPY * PM_V];
+        int32_t ti[PM_SMALL_FLUSH_COPY * PM_V];
+        for (int j = 0; j < k; ++j) {
+            pm_storeu_f(tv + j * PM_V, v[j]);
+            if (has_ind) {
+                pm_storeu_i(ti + j * PM_V, pm_as_i(at[j]));
+            }
+        }
+        for (int i = 0; i < PM_V; ++i) {
+            for (int j = 0; j < k; ++j) {
+                dst[i * oplane + o0 + j] = tv[j * PM_V + i];
+                if (has_ind) {
+                    ind[i * oplane + o0 + j] = ti[j * PM_V + i];
+                }
+            }
+        }
+        return;
+    }
     pm_transpose(v);
     const pm_m lanes = pm_first(k);
     for (int i = 0; i < PM_V; ++i) {
@@ -131,7 +155,10 @@ static inline __attribute__((always_inline)) void pm_small_group(const pm_fwd_ct
         for (int i = 0; i < PM_V; ++i) {
             const float *p = src + i * plane + q0;
             r[i] = nq == PM_V ? pm_loadu(p) : pm_load_first_f(p, nq); /* masked-off lanes: +0 */
-            nan = pm_or(nan, pm_unord(r[i], r[i]));
+        }
+        /* unord(a, b) holds when either is NaN: one compare per two rows */
+        for (int i = 0; i < PM_V; i += 2) {
+            nan = pm_or(nan, pm_unord(r[i], r[i + 1]));
         }
         pm_transpose(r);
         for (int j = 0; j < PM_V; ++j) {
