@@ -2,8 +2,8 @@
  * maxpool2d forward, small planes: lanes across planes. Part of maxpool2d-simd.h (included
  * there, after pm_fwd_task; uses the same vector layer plus pm_transpose and pm_as_f).
  *
- * Why: when an output row is at most half a vector (2 * ow <= PM_V: 13x13 -> 7x7 under
- * 3x3 stride 2 pad 1 on AVX-512), the row-wise kernel leaves most lanes idle and every
+ * Why: when an output row is short (ow <= PM_SMALL_MAX_OW: 13x13 -> 7x7 under 3x3 stride 2
+ * pad 1), the row-wise kernel leaves most lanes idle and every
  * block is an edge block, so a small call costs several times what its arithmetic needs. With at least PM_V planes (n * c), a task instead takes PM_V
  * whole planes and gives each lane one plane:
  *  1. the group's input is transposed, PM_V x PM_V blocks in registers, into a stack buffer
@@ -34,11 +34,11 @@ static inline float *pm_align64(float *p) {
 }
 
 static int pm_small_ok(const pcnn_maxpool2d_desc *d) {
-    /* Measured (AVX-512): 13x13 -> 7x7 (3x3 s2 p1) about 1.6x faster with indices, 2.6x
-     * without; 24x24 -> 12x12 and 28x28 -> 14x14 (2x2 s2) 1.3-1.5x slower than the
-     * row-wise stride-2 path, which already fills 12 or 14 of 16 lanes. So: rows at most
-     * half a vector. */
-    return 2 * d->ow <= PM_V && d->n * d->c >= PM_V && d->ih * d->iw <= PM_SMALL_MAX_POS;
+    /* Output rows up to PM_SMALL_MAX_OW (per ISA file). Measured (AVX-512): 13x13 -> 7x7
+     * (3x3 s2 p1) about 1.6x faster with indices, 2.6x without; 24x24 -> 12x12 and
+     * 28x28 -> 14x14 (2x2 s2) 1.3-1.5x slower than the row-wise stride-2 path, which already
+     * fills 12 or 14 of 16 lanes: there, rows at most half a vector. AVX2: see its file. */
+    return d->ow <= PM_SMALL_MAX_OW && d->n * d->c >= PM_V && d->ih * d->iw <= PM_SMALL_MAX_POS;
 }
 
 /* Output pixels [o0, o0 + k) of the PM_V planes from dst / ind (plane stride oplane), given
