@@ -212,4 +212,12 @@ static inline pm_m pm_and_not_nan(pm_m m, pm_vf v) {
 static inline pm_vf pm_as_f(pm_vi v) { return _mm256_castsi256_ps(v); }
 static inline pm_vi pm_as_i(pm_vf v) { return _mm256_castps_si256(v); }
 
+/* Small-plane path (maxpool2d-small-planes.h) for output rows up to a whole vector: measured
+ * (2026-12-05, kernel-only A/B, 1 thread, 16-32 planes) against the row-wise path, whose
+ * 8-lane rows are nearly all edge blocks at these sizes: 13x13 -> 7x7 (3x3 s2 p1, pool_small)
+ * 0.42x the time with indices / 0.44x without, 16x16 -> 8x8 (2x2 s2) 0.85x / 0.76x,
+ * 14x14 -> 7x7 (2x2 s2) 0.76x / 0.65x, 15x15 -> 7x7 (3x3 s2) 0.59x / 0.60x, 8x8 (3x3 s1 p1)
+ * 0.24x / 0.18x. */
+#define PM_SMALL_MAX_OW PM_V
+
 #include "maxpool2d-simd.h"

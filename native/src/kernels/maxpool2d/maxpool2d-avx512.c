@@ -206,4 +206,7 @@ static inline pm_m pm_and_not_nan(pm_m m, pm_vf v) {
 static inline pm_vf pm_as_f(pm_vi v) { return _mm512_castsi512_ps(v); }
 static inline pm_vi pm_as_i(pm_vf v) { return _mm512_castps_si512(v); }
 
+/* Small-plane path (maxpool2d-small-planes.h) for output rows up to half a vector. */
+#define PM_SMALL_MAX_OW (PM_V / 2)
+
 #include "maxpool2d-simd.h"

@@ -2,8 +2,8 @@
  * maxpool2d forward, small planes: lanes across planes. Part of maxpool2d-simd.h (included
  * there, after pm_fwd_task; uses the same vector layer plus pm_transpose and pm_as_f).
  *
- * Why: when an output row is at most half a vector (2 * ow <= PM_V: 13x13 -> 7x7 under
- * 3x3 stride 2 pad 1 on AVX-512), the row-wise kernel leaves most lanes idle and every
+ * Why: when an output row is short (ow <= PM_SMALL_MAX_OW: 13x13 -> 7x7 under 3x3 stride 2
+ * pad 1), the row-wise kernel leaves most lanes idle and every
  * block is an edge block, so a small call costs several times what its arithmetic needs. With at least PM_V planes (n * c), a task instead takes PM_V
  * whole planes and gives each lane one plane:
  *  1. the group's input is transposed, PM_V x PM_V blocks in registers, into a stack buffer
@@ -34,17 +34,41 @@ static inline float *pm_align64(float *p) {
 }
 
 static int pm_small_ok(const pcnn_maxpool2d_desc *d) {
-    /* Measured (AVX-512): 13x13 -> 7x7 (3x3 s2 p1) about 1.6x faster with indices, 2.6x
-     * without; 24x24 -> 12x12 and 28x28 -> 14x14 (2x2 s2) 1.3-1.5x slower than the
-     * row-wise stride-2 path, which already fills 12 or 14 of 16 lanes. So: rows at most
-     * half a vector. */
-    return 2 * d->ow <= PM_V && d->n * d->c >= PM_V && d->ih * d->iw <= PM_SMALL_MAX_POS;
+    /* Output rows up to PM_SMALL_MAX_OW (per ISA file). Measured (AVX-512): 13x13 -> 7x7
+     * (3x3 s2 p1) about 1.6x faster with indices, 2.6x without; 24x24 -> 12x12 and
+     * 28x28 -> 14x14 (2x2 s2) 1.3-1.5x slower than the row-wise stride-2 path, which already
+     * fills 12 or 14 of 16 lanes: there, rows at most half a vector. AVX2: see its file. */
+    return d->ow <= PM_SMALL_MAX_OW && d->n * d->c >= PM_V && d->ih * d->iw <= PM_SMALL_MAX_POS;
 }
 
 /* Output pixels [o0, o0 + k) of the PM_V planes from dst / ind (plane stride oplane), given
  * as one vector per pixel (lane = plane). */
+/* Up to this many pixels a flush copies lanes one by one instead of transposing: 13x13 -> 7x7
+ * ends with one pixel (49 = 3 * 16 + 1), for which two whole transposes (128 shuffles on
+ * AVX-512) and 2 * PM_V masked stores cost more than 2 * PM_V scalar copies. */
+#define PM_SMALL_FLUSH_COPY 2
+
 static inline void pm_small_flush(pm_vf v[PM_V], pm_vf at[PM_V], int has_ind, float *dst,
                                   int32_t *ind, int64_t oplane, int64_t o0, int k) {
+    if (k <= PM_SMALL_FLUSH_COPY) {
+        float tv[PM_SMALL_FLUSH_COPY * PM_V];
+        int32_t ti[PM_SMALL_FLUSH_COPY * PM_V];
+        for (int j = 0; j < k; ++j) {
+            pm_storeu_f(tv + j * PM_V, v[j]);
+            if (has_ind) {
+                pm_storeu_i(ti + j * PM_V, pm_as_i(at[j]));
+            }
+        }
+        for (int i = 0; i < PM_V; ++i) {
+            for (int j = 0; j < k; ++j) {
+                dst[i * oplane + o0 + j] = tv[j * PM_V + i];
+                if (has_ind) {
+                    ind[i * oplane + o0 + j] = ti[j * PM_V + i];
+                }
+            }
+        }
+        return;
+    }
     pm_transpose(v);
     const pm_m lanes = pm_first(k);
     for (int i = 0; i < PM_V; ++i) {
@@ -131,7 +155,10 @@ static inline __attribute__((always_inline)) void pm_small_group(const pm_fwd_ct
         for (int i = 0; i < PM_V; ++i) {
             const float *p = src + i * plane + q0;
             r[i] = nq == PM_V ? pm_loadu(p) : pm_load_first_f(p, nq); /* masked-off lanes: +0 */
-            nan = pm_or(nan, pm_unord(r[i], r[i]));
+        }
+        /* unord(a, b) holds when either is NaN: one compare per two rows */
+        for (int i = 0; i < PM_V; i += 2) {
+            nan = pm_or(nan, pm_unord(r[i], r[i + 1]));
         }
         pm_transpose(r);
         for (int j = 0; j < PM_V; ++j) {
