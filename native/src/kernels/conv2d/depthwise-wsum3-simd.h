@@ -302,17 +302,7 @@ static void dw_wsum3_task(void *ctx, int64_t task) {
             finite &= dw_all_finite(acc[i][t][0]);
         }
         if (!finite) { /* non-finite data or overflow: the plane engine's exact sums decide */
-            dw_vec eacc[PCNN_DW_MAX_TAPS], eaccb;
-            if (!dw_bwd_weights_sums(j, ch, 1, eacc, &eaccb)) {
-                __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
-                return;
-            }
-            for (int64_t t = 0; t < k; t++) {
-                j->out[ch * k + t] = dw_hsum(eacc[t]);
-            }
-            if (j->out2 != NULL) {
-                j->out2[ch] = dw_hsum(eaccb);
-            }
+            DW_BWD_WEIGHTS_EXACT_OR_RETURN(j, ch, k);
             continue;
         }
         for (int64_t t = 0; t < k; t++) {
