@@ -108,6 +108,8 @@ public final class ShapeCorpus {
                 conv("strided-1x1-3x2-groups-2",   1, 34,  9, 11, 18, 1, 1, 3, 2, 0, 0, 0, 0, 1, 1, 2),
                 // stride 2, >= 32 channels both ways: the AVX-512 direct kernel's channel tiles
                 conv("stride-2-34-to-40-channels", 2, 34,  9, 13, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1),
+                // the same kernel with whole-image tasks (images * groups >= 4 * threads, up to 3 threads)
+                conv("stride-2-whole-image-tasks", 12, 19, 9, 13, 37, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1),
                 // one backward-weights task and >= 2^20 multiply-adds: the AVX2 kernel runs it as two
                 // batch halves (odd N: 3 + 2 images), added afterwards; AVX-512's few-input-channel
                 // path (bwd_weights/first.h) takes it first
