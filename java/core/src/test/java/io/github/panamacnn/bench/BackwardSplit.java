@@ -9,6 +9,7 @@ import java.lang.invoke.MethodHandle;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.function.Supplier;
 
 /**
@@ -25,21 +26,38 @@ import java.util.function.Supplier;
  * the process's threads ({@code CLOCK_PROCESS_CPUTIME_ID}: the kernel's pool workers included; JIT and
  * GC threads too, idle in steady state) and the calling thread's ({@code CLOCK_THREAD_CPUTIME_ID}: the
  * whole call at 1 kernel thread). POSIX clocks through the FFM API (the module reads no
- * {@code java.management}); NaN where {@code clock_gettime} is missing.
+ * {@code java.management}). The clock ids (2, 3) and the 16-byte {@code timespec} are Linux's (64-bit):
+ * on another OS the CPU columns are not measured (NaN, and a note says why) rather than read with
+ * another OS's meaning of those ids.
  *
  * <p>Run (test class path): {@code java --enable-native-access=ALL-UNNAMED ... io.github.panamacnn.bench.BackwardSplit
  * ROW[,ROW...] [threads=1,2] [rounds=21] [ms=100]}.
  */
 public final class BackwardSplit {
-    private static final int CLOCK_PROCESS_CPUTIME_ID = 2; // Linux values
+    private static final int CLOCK_PROCESS_CPUTIME_ID = 2; // Linux's ids (<linux/time.h>); macOS and the BSDs differ
     private static final int CLOCK_THREAD_CPUTIME_ID = 3;
-    private static final MethodHandle CLOCK_GETTIME = Linker.nativeLinker().defaultLookup().find("clock_gettime")
-            .map(f -> Linker.nativeLinker().downcallHandle(f,
-                    FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS)))
-            .orElse(null);
+    /** Why the CPU columns are NaN, or null when they are measured. */
+    private static final String NO_CPU_CLOCKS = noCpuClocksReason(System.getProperty("os.name", "?"),
+            ValueLayout.ADDRESS.byteSize());
+    private static final MethodHandle CLOCK_GETTIME = NO_CPU_CLOCKS != null ? null
+            : Linker.nativeLinker().defaultLookup().find("clock_gettime")
+                    .map(f -> Linker.nativeLinker().downcallHandle(f,
+                            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS)))
+                    .orElse(null);
     private static final MemorySegment TIMESPEC = Arena.global().allocate(16, 8);
 
     private BackwardSplit() {
+    }
+
+    /** Null on 64-bit Linux (the clock ids and timespec layout used here), else what is not supported. */
+    static String noCpuClocksReason(String osName, long addressBytes) {
+        if (!osName.toLowerCase(Locale.ROOT).startsWith("linux")) {
+            return "the CPU-time columns use Linux's clock_gettime ids (2, 3); os.name is " + osName;
+        }
+        if (addressBytes != 8) {
+            return "the CPU-time columns assume a 64-bit timespec; this JVM has " + addressBytes + "-byte addresses";
+        }
+        return null;
     }
 
     public static void main(String[] args) {
@@ -55,6 +73,12 @@ public final class BackwardSplit {
                 case "ms" -> blockMs = Double.parseDouble(kv[1]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
+        }
+        if (NO_CPU_CLOCKS != null) {
+            System.out.println("note: cpu_us and thrcpu_us are not measured (NaN): only Linux is supported for them: "
+                    + NO_CPU_CLOCKS);
+        } else if (CLOCK_GETTIME == null) {
+            System.out.println("note: cpu_us and thrcpu_us are not measured (NaN): no clock_gettime in the C library");
         }
         System.out.printf("%-11s %3s %-6s %10s %10s %10s%n", "shape", "thr", "mode", "wall_us", "cpu_us", "thrcpu_us");
         for (String row : rows) {
@@ -135,7 +159,7 @@ public final class BackwardSplit {
             (cpu1 - cpu0) / 1e3 / n, (thr1 - thr0) / 1e3 / n};
     }
 
-    /** The clock's time in ns (the benchmark thread only: TIMESPEC is shared), NaN without clock_gettime. */
+    /** The clock's time in ns (the benchmark thread only: TIMESPEC is shared), NaN without the clocks (main says why). */
     private static double cpuNs(int clock) {
         if (CLOCK_GETTIME == null) {
             return Double.NaN;
