@@ -7,12 +7,12 @@
 // the native bench's x_best for the faster oneDNN line).
 // The native bench times the same sequences in wall time, one after the other; on a loaded VM
 // those windows see different loads, this does not.
+// Timing helpers (thread CPU clock, median): timing.h beside this file.
 // Build: g++ -O2 -fopenmp -o bwd_seq_onednn bench/tools/bwd_seq_onednn.cpp -Inative/include
 //            -Lbuild/rel/native -lpanamacnn -ldnnl -Wl,-rpath,$PWD/build/rel/native   (one line)
 // Run:   OMP_NUM_THREADS=1 ./bwd_seq_onednn ROUNDS CALLS "N C H W OC K STRIDE PAD GROUPS"
 #include <dnnl.hpp>
 #include <omp.h>
-#include <time.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -23,22 +23,11 @@
 #include <vector>
 
 #include "panamacnn/panamacnn.h"
+#include "timing.h"
 
 using namespace dnnl;
 using tag = memory::format_tag;
 using dt = memory::data_type;
-
-static double cpu_s() {
-    timespec t;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
-static double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    size_t n = v.size();
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 static memory filled(engine &eng, stream &s, const memory::desc &want, const memory::desc &plain, std::vector<float> &v) {
     memory src(plain, eng, v.data());
@@ -140,9 +129,9 @@ int main(int argc, char **argv) {
         double blk[3];
         for (int j = 0; j < 3; j++) {
             int m = (j + (k < 0 ? 0 : k)) % 3;
-            double c0 = cpu_s();
+            double c0 = timing_thread_cpu();
             for (int c = 0; c < calls; c++) fns[m]();
-            blk[m] = (cpu_s() - c0) / calls;
+            blk[m] = (timing_thread_cpu() - c0) / calls;
         }
         if (k < 0) continue;
         for (int m = 0; m < 3; m++) {
@@ -151,6 +140,7 @@ int main(int argc, char **argv) {
         }
     }
     for (int m = 0; m < 3; m++)
-        std::printf("  %-34s %9.1f us   x = t/t_pcnn %.3f\n", names[m], median(t[m]) * 1e6, median(ratio[m]));
+        std::printf("  %-34s %9.1f us   x = t/t_pcnn %.3f\n", names[m], timing_median(t[m].data(), (int)t[m].size()) * 1e6,
+                    timing_median(ratio[m].data(), (int)ratio[m].size()));
     return 0;
 }

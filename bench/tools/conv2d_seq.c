@@ -15,6 +15,7 @@
  *      large malloc / std::vector block starts, as in the native bench; 64: Arena.allocate(.., 64),
  *      the Java tensors); EVICT=MiB: set B's calls each start after a sweep over that much memory
  *      (not timed): cold caches; WSCALE: weights uniform in +-WSCALE/2 (default 0.1).
+ * Timing helpers (clocks, median): timing.h beside this file.
  * Build: gcc -O2 -o conv2d_seq bench/tools/conv2d_seq.c -Inative/include -ldl
  * Run:   ./conv2d_seq LIB.so THREADS ROUNDS CALLS "N C H W OC K STRIDE PAD GROUPS"
  *        e.g. dw3x3: "8 256 28 28 256 3 1 1 256"; findings in bench/README.md ("Backward: ...").
@@ -27,22 +28,17 @@
 #include <stdint.h>
 #include <time.h>
 #include "panamacnn/panamacnn.h"
+#include "timing.h"
 typedef int32_t (*init_fn)(pcnn_conv2d_desc *);
 typedef int32_t (*bwdd_fn)(const pcnn_conv2d_desc *, const float *, const float *, float *);
 typedef int32_t (*bww_fn)(const pcnn_conv2d_desc *, const float *, const float *, float *, float *);
 typedef int32_t (*thr_fn)(int32_t);
 typedef int32_t (*last_fn)(void);
-static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + 1e-9 * t.tv_nsec; }
-static int cmpd(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return x < y ? -1 : x > y; }
-static double median(double *v, int n) { qsort(v, n, sizeof *v, cmpd); return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]); }
 static float *page_buf(size_t floats, int off) { /* page-aligned block + off bytes, pages touched */
     void *p = NULL;
     if (posix_memalign(&p, 4096, floats * 4 + off + 4096)) { fprintf(stderr, "out of memory\n"); exit(1); }
     memset(p, 0, floats * 4 + off);
     return (float *)((char *)p + off);
-}
-static double cpu_all(void) { /* seconds run by all the process's threads (precise, unlike schedstat's ticks) */
-    struct timespec t; clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t); return t.tv_sec + 1e-9 * t.tv_nsec;
 }
 int main(int argc, char **argv) {
     if (argc < 6) { fprintf(stderr, "usage: conv2d_seq LIB.so THREADS ROUNDS CALLS \"N C H W OC K STRIDE PAD GROUPS\"\n"); return 2; }
@@ -83,7 +79,7 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < ni; i++) { x[i] = rand() / (float)RAND_MAX - 0.5f; dx[i] = 0; }
     for (size_t i = 0; i < no; i++) dy[i] = rand() / (float)RAND_MAX - 0.5f;
     for (size_t i = 0; i < nw; i++) { w[i] = (rand() / (float)RAND_MAX - 0.5f) * wscale; dw[i] = 0; }
-    for (size_t i = 0; i < d.oc; i++) db[i] = 0;
+    for (int64_t i = 0; i < d.oc; i++) db[i] = 0;
     memcpy(X[1], x, ni * 4); memcpy(DY[1], dy, no * 4); memcpy(W_[1], w, nw * 4);
     memset(DX[1], 0, ni * 4); memset(DW[1], 0, nw * 4); memset(DB[1], 0, d.oc * 4);
     thr(threads);
@@ -99,14 +95,14 @@ int main(int argc, char **argv) {
             int m = (mm + (k < 0 ? 0 : k)) % NM;
             int q = m % NM0, b = m / NM0;
             x = X[b]; w = W_[b]; dy = DY[b]; dx = DX[b]; dw = DW[b]; db = DB[b];
-            double c0 = cpu_all(), c_mark = 0;
+            double c0 = timing_process_cpu(), c_mark = 0;
             for (int c = 0; c < calls; c++) {
                 if (b == 1 && evict_n) { /* EVICT: set B's calls start with cold caches (sweep not timed) */
                     for (size_t i = 0; i < evict_n; i += 16) evict[i] += 1.0f;
-                    if (c == 0) c0 = cpu_all();
-                    else c0 += cpu_all() - c_mark;
+                    if (c == 0) c0 = timing_process_cpu();
+                    else c0 += timing_process_cpu() - c_mark;
                 }
-                double t0 = now();
+                double t0 = timing_now();
                 if (q == W || q == WD) { if (bww(&d, x, dy, dw, db)) return 3; }
                 if (q == D || q == WD) { if (bwdd(&d, dy, w, dx)) return 3; }
                 if (q == WDN) { /* image by image: W(n) then D(n), the weight gradients of the images added */
@@ -116,16 +112,16 @@ int main(int argc, char **argv) {
                         if (n) { for (size_t i = 0; i < nw; i++) dw[i] += dw1[i]; for (int64_t i = 0; i < d.oc; i++) db[i] += db1[i]; }
                     }
                 }
-                s[c] = now() - t0;
-                if (b == 1 && evict_n) c_mark = cpu_all();
+                s[c] = timing_now() - t0;
+                if (b == 1 && evict_n) c_mark = timing_process_cpu();
             }
-            double c1 = cpu_all();
+            double c1 = timing_process_cpu();
             algo[m] = last_algo();
-            if (k >= 0) { tw[m][k] = median(s, calls); tc[m][k] = (c1 - c0) / calls; }
+            if (k >= 0) { tw[m][k] = timing_median(s, calls); tc[m][k] = (c1 - c0) / calls; }
         }
     }
     double mw[NM], mc[NM];
-    for (int m = 0; m < NM; m++) { mw[m] = median(tw[m], rounds); mc[m] = median(tc[m], rounds); }
+    for (int m = 0; m < NM; m++) { mw[m] = timing_median(tw[m], rounds); mc[m] = timing_median(tc[m], rounds); }
     printf("shape \"%s\" threads %d rounds %d calls %d (last algo W %d D %d)\n", argv[5], threads, rounds, calls, algo[W], algo[D]);
     printf("  scratch held by all threads at the end: %lld bytes\n", (long long)scratch_bytes());
     (void)x; (void)dx; (void)dw; (void)db;
