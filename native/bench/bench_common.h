@@ -1,0 +1,86 @@
+// What pcnn-bench's parts share: a shapes-file row, a table row, and the timing helpers.
+// pcnn_bench.cpp (driver, table, JSON), peak.cpp (FMA peak) and, when built against oneDNN,
+// onednn_compare.cpp (oneDNN's runs) include it.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <ctime>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <time.h>
+
+namespace pcnn_bench {
+
+// One line of bench/shapes.txt.
+struct Shape {
+    std::string name, op;
+    int64_t n, c, h, w, oc, kh, kw, stride, pad;
+    int64_t groups = 1;  // optional 12th column (conv only)
+    int64_t dilation = 1;  // optional 13th column (conv only; PyTorch's convention: 1 = dense)
+};
+
+// One row of the table (and of the JSON): a shape, a pass, a thread count.
+struct Result {
+    Result(std::string shape_, std::string pass_, int threads_, double flops_)
+        : shape(std::move(shape_)), pass(std::move(pass_)), threads(threads_), flops(flops_) {}
+    std::string shape, pass;
+    int threads = 1;
+    double flops = 0, pcnn_s = 0, dnnl_plain_s = -1, dnnl_pref_s = -1, dnnl_auto_s = -1;
+    std::string dnnl_plain_impl, dnnl_pref_impl, dnnl_auto_impl;
+    // max |pcnn - oneDNN| / max |oneDNN| for the nchw, preferred-layout and auto runs; -1 = not compared.
+    double err_plain = -1, err_pref = -1, err_auto = -1;
+    // The faster of oneDNN's direct (preferred layouts) and auto runs; -1 = none measured.
+    double dnnl_best_s() const {
+        if (dnnl_auto_s > 0 && (dnnl_pref_s <= 0 || dnnl_auto_s < dnnl_pref_s)) return dnnl_auto_s;
+        return dnnl_pref_s;
+    }
+    // panama-cnn's algorithm / ISA that served the timed calls (pcnn_last_algorithm / pcnn_last_isa).
+    std::string pcnn_kernel = "-";
+    // A conv "backward" row: bwd_weights then bwd_data timed as one call (what a layer's backward
+    // runs), not a pass of its own; left out of the per-pass geomeans.
+    bool sequence = false;
+};
+
+// A conv shape's inputs (random, written once per shape: first touch is slow on these VMs) and
+// panama-cnn's outputs, which oneDNN's are compared with.
+struct ConvTensors {
+    std::vector<float> x, w, b, y;      // src, weights, bias, diff_dst
+    std::vector<float> out, dx, dw, db;  // dst, diff_src, diff_weights, diff_bias
+};
+
+// A max-pool shape's inputs and panama-cnn's outputs.
+struct PoolTensors {
+    std::vector<float> x, y;              // src, diff_dst
+    std::vector<float> out, out_noidx, dx;  // dst (training), dst (no indices), diff_src
+};
+
+inline double thread_cpu_s() {
+    timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+inline double now_s() {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Median of single-call times after a warm-up; at least 7 samples and min_time seconds.
+inline double median_time(const std::function<void()> &fn, double min_time) {
+    for (int i = 0; i < 2; i++) fn();
+    std::vector<double> samples;
+    double start = now_s();
+    while (samples.size() < 7 || (now_s() - start < min_time && samples.size() < 2000)) {
+        double t0 = now_s();
+        fn();
+        samples.push_back(now_s() - t0);
+    }
+    std::sort(samples.begin(), samples.end());
+    return samples[samples.size() / 2];
+}
+
+}  // namespace pcnn_bench

@@ -1,0 +1,269 @@
+// oneDNN's runs for pcnn-bench (onednn_compare.h): primitives built from a Shape, inputs
+// reordered into the layout each primitive wants (not timed), the median time of the primitive
+// alone, its output reordered back to plain layout and compared with panama-cnn's.
+// oneDNN 2.x API (op desc -> primitive desc), as Debian's libdnnl-dev ships it.
+
+#include "onednn_compare.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <unordered_map>
+#include <vector>
+
+#include "oneapi/dnnl/dnnl.hpp"
+#include "panamacnn/panamacnn.h"
+
+namespace pcnn_bench {
+
+using namespace dnnl;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+struct Onednn {
+    engine eng{engine::kind::cpu, 0};
+    stream strm{eng};
+};
+
+OnednnRunner::OnednnRunner() : d_(std::make_unique<Onednn>()) {}
+OnednnRunner::~OnednnRunner() = default;
+
+std::string onednn_version() {
+    const dnnl_version_t *v = dnnl::version();
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%d.%d.%d", v->major, v->minor, v->patch);
+    return buf;
+}
+
+namespace {
+
+// max |a - b| / max |b|: b is oneDNN's result.
+double rel_err(const std::vector<float> &a, const std::vector<float> &b) {
+    if (a.size() != b.size()) return INFINITY;
+    double diff = 0, mag = 0;
+    for (size_t i = 0; i < a.size(); i++) {
+        double d = std::fabs((double)a[i] - (double)b[i]);
+        if (!(d <= diff)) diff = d;  // NaN propagates
+        mag = std::max(mag, (double)std::fabs(b[i]));
+    }
+    return mag > 0 ? diff / mag : diff;
+}
+
+// Executes `prim` with `args`, all already in the layout it wants; returns the median time.
+double time_primitive(Onednn &d, primitive &prim, std::unordered_map<int, memory> &args, double min_time) {
+    return median_time([&] {
+        prim.execute(d.strm, args);
+        d.strm.wait();
+    }, min_time);
+}
+
+// A memory of layout `want` holding `data` (given in layout `plain`); reorders are not timed.
+memory filled(Onednn &d, const memory::desc &want, const memory::desc &plain, std::vector<float> &data) {
+    memory src(plain, d.eng, data.data());
+    if (want == plain) return src;
+    memory dst(want, d.eng);
+    reorder(src, dst).execute(d.strm, src, dst);
+    d.strm.wait();
+    return dst;
+}
+
+// The contents of `m` in layout `plain`, for the comparison with panama-cnn.
+std::vector<float> read_plain(Onednn &d, memory &m, const memory::desc &plain) {
+    std::vector<float> v(plain.get_size() / sizeof(float));
+    memory dst(plain, d.eng, v.data());
+    reorder(m, dst).execute(d.strm, m, dst);
+    d.strm.wait();
+    return v;
+}
+
+struct ConvTimes {
+    double fwd = -1, bwd_data = -1, bwd_weights = -1;
+    double bwd = -1;  // backward-weights then backward-data, timed together (the layer's sequence)
+    std::string fwd_impl, bwd_data_impl, bwd_weights_impl;
+    std::vector<float> dst, diff_src, diff_weights, diff_bias;  // plain layouts
+};
+
+// `alg`: convolution_direct, or convolution_auto (oneDNN chooses, e.g. Winograd).
+ConvTimes onednn_conv(Onednn &d, const Shape &s, int64_t oh, int64_t ow, bool preferred, algorithm alg,
+                      std::vector<float> &x, std::vector<float> &w, std::vector<float> &b,
+                      std::vector<float> &y, double min_time) {
+    // Grouped weights: oneDNN's goihw is the same memory as the library's [oc][c/groups][kh][kw].
+    const int64_t g = s.groups;
+    memory::dims src_dims = {s.n, s.c, s.h, s.w},
+                 w_dims = g == 1 ? memory::dims{s.oc, s.c, s.kh, s.kw}
+                                 : memory::dims{g, s.oc / g, s.c / g, s.kh, s.kw},
+                 b_dims = {s.oc}, dst_dims = {s.n, s.oc, oh, ow}, strides = {s.stride, s.stride},
+                 pads = {s.pad, s.pad},
+                 // oneDNN counts the gaps between taps (0 = dense), PyTorch and panama-cnn the step (1 = dense).
+                 dilates = {s.dilation - 1, s.dilation - 1};
+    memory::desc src_plain(src_dims, dt::f32, tag::nchw),
+        w_plain(w_dims, dt::f32, g == 1 ? tag::oihw : tag::goihw),
+        b_plain(b_dims, dt::f32, tag::x), dst_plain(dst_dims, dt::f32, tag::nchw);
+    memory::desc src_md = preferred ? memory::desc(src_dims, dt::f32, tag::any) : src_plain;
+    memory::desc w_md = preferred ? memory::desc(w_dims, dt::f32, tag::any) : w_plain;
+    memory::desc dst_md = preferred ? memory::desc(dst_dims, dt::f32, tag::any) : dst_plain;
+    ConvTimes t;
+
+    // oneDNN 2.x: op desc -> primitive desc; the backward pds take the forward pd as a hint.
+    // Padding l/r = top-left / bottom-right.
+    convolution_forward::desc fd(prop_kind::forward_training, alg, src_md, w_md,
+                                 b_plain, dst_md, strides, dilates, pads, pads);
+    convolution_forward::primitive_desc fpd(fd, d.eng);
+    {
+        std::unordered_map<int, memory> args = {
+            {DNNL_ARG_SRC, filled(d, fpd.src_desc(), src_plain, x)},
+            {DNNL_ARG_WEIGHTS, filled(d, fpd.weights_desc(), w_plain, w)},
+            {DNNL_ARG_BIAS, filled(d, fpd.bias_desc(), b_plain, b)},
+            {DNNL_ARG_DST, memory(fpd.dst_desc(), d.eng)}};
+        convolution_forward prim(fpd);
+        t.fwd = time_primitive(d, prim, args, min_time);
+        t.fwd_impl = fpd.impl_info_str();
+        t.dst = read_plain(d, args.at(DNNL_ARG_DST), dst_plain);
+    }
+    convolution_backward_data::desc bd(alg, src_md, w_md, dst_md, strides, dilates, pads, pads);
+    convolution_backward_data::primitive_desc bpd(bd, d.eng, fpd);
+    std::unordered_map<int, memory> bargs = {
+        {DNNL_ARG_DIFF_DST, filled(d, bpd.diff_dst_desc(), dst_plain, y)},
+        {DNNL_ARG_WEIGHTS, filled(d, bpd.weights_desc(), w_plain, w)},
+        {DNNL_ARG_DIFF_SRC, memory(bpd.diff_src_desc(), d.eng)}};
+    convolution_backward_data bprim(bpd);
+    t.bwd_data = time_primitive(d, bprim, bargs, min_time);
+    t.bwd_data_impl = bpd.impl_info_str();
+    t.diff_src = read_plain(d, bargs.at(DNNL_ARG_DIFF_SRC), src_plain);
+
+    convolution_backward_weights::desc wd(alg, src_md, w_md, b_plain, dst_md, strides, dilates, pads, pads);
+    convolution_backward_weights::primitive_desc wpd(wd, d.eng, fpd);
+    // diff_dst is one tensor in a layer's backward: shared by both primitives when they want the
+    // same layout (otherwise each keeps its own copy, as a user would after one reorder).
+    std::unordered_map<int, memory> wargs = {
+        {DNNL_ARG_SRC, filled(d, wpd.src_desc(), src_plain, x)},
+        {DNNL_ARG_DIFF_DST, wpd.diff_dst_desc() == bpd.diff_dst_desc() ? bargs.at(DNNL_ARG_DIFF_DST)
+                                                                        : filled(d, wpd.diff_dst_desc(), dst_plain, y)},
+        {DNNL_ARG_DIFF_WEIGHTS, memory(wpd.diff_weights_desc(), d.eng)},
+        {DNNL_ARG_DIFF_BIAS, memory(wpd.diff_bias_desc(), d.eng)}};
+    convolution_backward_weights wprim(wpd);
+    t.bwd_weights = time_primitive(d, wprim, wargs, min_time);
+    t.bwd_weights_impl = wpd.impl_info_str();
+    t.diff_weights = read_plain(d, wargs.at(DNNL_ARG_DIFF_WEIGHTS), w_plain);
+    t.diff_bias = read_plain(d, wargs.at(DNNL_ARG_DIFF_BIAS), b_plain);
+
+    // The layer's sequence, as panama-cnn's "backward" row times it.
+    t.bwd = median_time([&] {
+        wprim.execute(d.strm, wargs);
+        bprim.execute(d.strm, bargs);
+        d.strm.wait();
+    }, min_time);
+    return t;
+}
+
+struct PoolTimes {
+    double fwd = -1, bwd = -1;
+    std::string fwd_impl, bwd_impl;
+    std::vector<float> dst, diff_src;  // plain layouts
+    double infer = -1;                 // forward_inference: no workspace (panama-cnn: NULL indices)
+    std::string infer_impl;
+    std::vector<float> infer_dst;
+};
+
+PoolTimes onednn_pool(Onednn &d, const Shape &s, int64_t oh, int64_t ow, bool preferred, std::vector<float> &x,
+                      std::vector<float> &y, double min_time) {
+    memory::dims src_dims = {s.n, s.c, s.h, s.w}, dst_dims = {s.n, s.c, oh, ow},
+                 strides = {s.stride, s.stride}, kernel = {s.kh, s.kw}, pads = {s.pad, s.pad};
+    memory::desc src_plain(src_dims, dt::f32, tag::nchw), dst_plain(dst_dims, dt::f32, tag::nchw);
+    // Pooling takes no "any" for src: the preferred layout on AVX-512 is nChw16c (8c on AVX2).
+    const bool avx512 = pcnn_isa_detected() >= PCNN_ISA_AVX512;
+    const tag blocked = avx512 ? tag::nChw16c : tag::nChw8c;
+    memory::desc src_md = preferred ? memory::desc(src_dims, dt::f32, blocked) : src_plain;
+    memory::desc dst_md = preferred ? memory::desc(dst_dims, dt::f32, blocked) : dst_plain;
+    PoolTimes t;
+    // Max pooling with forward_training keeps the argmax in a workspace that backward reads.
+    pooling_forward::desc fd(prop_kind::forward_training, algorithm::pooling_max, src_md, dst_md, strides, kernel,
+                             pads, pads);
+    pooling_forward::primitive_desc fpd(fd, d.eng);
+    memory ws(fpd.workspace_desc(), d.eng);
+    {
+        std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, filled(d, src_md, src_plain, x)},
+                                                {DNNL_ARG_DST, memory(dst_md, d.eng)},
+                                                {DNNL_ARG_WORKSPACE, ws}};
+        pooling_forward prim(fpd);
+        t.fwd = time_primitive(d, prim, args, min_time);
+        t.fwd_impl = fpd.impl_info_str();
+        t.dst = read_plain(d, args.at(DNNL_ARG_DST), dst_plain);
+    }
+    {
+        pooling_forward::desc id(prop_kind::forward_inference, algorithm::pooling_max, src_md, dst_md, strides,
+                                 kernel, pads, pads);
+        pooling_forward::primitive_desc ipd(id, d.eng);
+        std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, filled(d, src_md, src_plain, x)},
+                                                {DNNL_ARG_DST, memory(dst_md, d.eng)}};
+        pooling_forward prim(ipd);
+        t.infer = time_primitive(d, prim, args, min_time);
+        t.infer_impl = ipd.impl_info_str();
+        t.infer_dst = read_plain(d, args.at(DNNL_ARG_DST), dst_plain);
+    }
+    {
+        pooling_backward::desc bd(algorithm::pooling_max, src_md, dst_md, strides, kernel, pads, pads);
+        pooling_backward::primitive_desc bpd(bd, d.eng, fpd);
+        std::unordered_map<int, memory> args = {{DNNL_ARG_DIFF_DST, filled(d, dst_md, dst_plain, y)},
+                                                {DNNL_ARG_DIFF_SRC, memory(src_md, d.eng)},
+                                                {DNNL_ARG_WORKSPACE, ws}};
+        pooling_backward prim(bpd);
+        t.bwd = time_primitive(d, prim, args, min_time);
+        t.bwd_impl = bpd.impl_info_str();
+        t.diff_src = read_plain(d, args.at(DNNL_ARG_DIFF_SRC), src_plain);
+    }
+    return t;
+}
+
+}  // namespace
+
+void OnednnRunner::compare_conv(const Shape &s, int64_t oh, int64_t ow, int threads, ConvTensors &t,
+                                double min_time, Result &rf, Result &rd, Result &rw, Result &rb) {
+    omp_set_num_threads(threads);
+    ConvTimes plain = onednn_conv(*d_, s, oh, ow, false, algorithm::convolution_direct, t.x, t.w, t.b, t.y, min_time);
+    ConvTimes pref = onednn_conv(*d_, s, oh, ow, true, algorithm::convolution_direct, t.x, t.w, t.b, t.y, min_time);
+    ConvTimes autoc = onednn_conv(*d_, s, oh, ow, true, algorithm::convolution_auto, t.x, t.w, t.b, t.y, min_time);
+    rf.dnnl_auto_s = autoc.fwd; rd.dnnl_auto_s = autoc.bwd_data; rw.dnnl_auto_s = autoc.bwd_weights;
+    rf.dnnl_auto_impl = autoc.fwd_impl; rd.dnnl_auto_impl = autoc.bwd_data_impl;
+    rw.dnnl_auto_impl = autoc.bwd_weights_impl;
+    rf.err_auto = rel_err(t.out, autoc.dst); rd.err_auto = rel_err(t.dx, autoc.diff_src);
+    rw.err_auto = std::max(rel_err(t.dw, autoc.diff_weights), rel_err(t.db, autoc.diff_bias));
+    rf.dnnl_plain_s = plain.fwd; rf.dnnl_pref_s = pref.fwd;
+    rd.dnnl_plain_s = plain.bwd_data; rd.dnnl_pref_s = pref.bwd_data;
+    rw.dnnl_plain_s = plain.bwd_weights; rw.dnnl_pref_s = pref.bwd_weights;
+    rf.dnnl_plain_impl = plain.fwd_impl; rf.dnnl_pref_impl = pref.fwd_impl;
+    rd.dnnl_plain_impl = plain.bwd_data_impl; rd.dnnl_pref_impl = pref.bwd_data_impl;
+    rw.dnnl_plain_impl = plain.bwd_weights_impl; rw.dnnl_pref_impl = pref.bwd_weights_impl;
+    rf.err_plain = rel_err(t.out, plain.dst); rf.err_pref = rel_err(t.out, pref.dst);
+    rd.err_plain = rel_err(t.dx, plain.diff_src); rd.err_pref = rel_err(t.dx, pref.diff_src);
+    rw.err_plain = std::max(rel_err(t.dw, plain.diff_weights), rel_err(t.db, plain.diff_bias));
+    rw.err_pref = std::max(rel_err(t.dw, pref.diff_weights), rel_err(t.db, pref.diff_bias));
+    rb.dnnl_plain_s = plain.bwd; rb.dnnl_pref_s = pref.bwd; rb.dnnl_auto_s = autoc.bwd;
+    rb.dnnl_plain_impl = plain.bwd_data_impl + "+" + plain.bwd_weights_impl;
+    rb.dnnl_pref_impl = pref.bwd_data_impl + "+" + pref.bwd_weights_impl;
+    rb.dnnl_auto_impl = autoc.bwd_data_impl + "+" + autoc.bwd_weights_impl;
+    // the sequence's outputs are the two passes' (same buffers), checked on their rows
+    rb.err_plain = std::max(rd.err_plain, rw.err_plain);
+    rb.err_pref = std::max(rd.err_pref, rw.err_pref);
+    rb.err_auto = std::max(rd.err_auto, rw.err_auto);
+}
+
+void OnednnRunner::compare_pool(const Shape &s, int64_t oh, int64_t ow, int threads, PoolTensors &t,
+                                double min_time, Result &rf, Result &ri, Result &rb) {
+    omp_set_num_threads(threads);
+    PoolTimes plain = onednn_pool(*d_, s, oh, ow, false, t.x, t.y, min_time);
+    PoolTimes pref = onednn_pool(*d_, s, oh, ow, true, t.x, t.y, min_time);
+    rf.dnnl_plain_s = plain.fwd; rf.dnnl_pref_s = pref.fwd;
+    rb.dnnl_plain_s = plain.bwd; rb.dnnl_pref_s = pref.bwd;
+    rf.dnnl_plain_impl = plain.fwd_impl; rf.dnnl_pref_impl = pref.fwd_impl;
+    rb.dnnl_plain_impl = plain.bwd_impl; rb.dnnl_pref_impl = pref.bwd_impl;
+    rf.err_plain = rel_err(t.out, plain.dst); rf.err_pref = rel_err(t.out, pref.dst);
+    rb.err_plain = rel_err(t.dx, plain.diff_src); rb.err_pref = rel_err(t.dx, pref.diff_src);
+    ri.dnnl_plain_s = plain.infer; ri.dnnl_pref_s = pref.infer;
+    ri.dnnl_plain_impl = plain.infer_impl; ri.dnnl_pref_impl = pref.infer_impl;
+    ri.err_plain = rel_err(t.out_noidx, plain.infer_dst); ri.err_pref = rel_err(t.out_noidx, pref.infer_dst);
+}
+
+}  // namespace pcnn_bench
