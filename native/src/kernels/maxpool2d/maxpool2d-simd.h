@@ -473,19 +473,11 @@ static void pm_bwd_task(void *p, int64_t t) {
     }
 }
 
-#include "maxpool2d-planes-bwd.h"
-
 PCNN_INTERNAL int32_t PM_NAME(bwd)(const pcnn_maxpool2d_desc *d, const float *diff_dst,
                                    const int32_t *indices, float *diff_src) {
     pm_bwd_ctx ctx = {d, diff_dst, indices, diff_src, pm_direct_ok(d), 0};
     const int64_t planes = d->n * d->c;
     const int64_t work = pm_work(d);
-    if (pm_planes_bwd_ok(d)) {
-        pm_pb_ctx pctx = {ctx, planes / PM_V};
-        pcnn_parallel_for_work(pctx.groups + planes % PM_V, work, pm_pb_task, &pctx);
-        return __atomic_load_n(&pctx.b.bad_index, __ATOMIC_RELAXED) ? PCNN_STATUS_OUT_OF_RANGE
-                                                                     : PCNN_STATUS_OK;
-    }
     pcnn_parallel_for_work(planes, work, pm_bwd_task, &ctx);
     return __atomic_load_n(&ctx.bad_index, __ATOMIC_RELAXED) ? PCNN_STATUS_OUT_OF_RANGE
                                                             : PCNN_STATUS_OK;
