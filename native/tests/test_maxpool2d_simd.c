@@ -257,6 +257,10 @@ int main(void) {
         {5, 9, 3, 4, 0, 1, 1, 0, 1, 1, 1}, {4, 7, 4, 6, 1, 0, 0, 2, 1, 1, 1},
         {3, 3, 4, 5, 1, 0, 1, 1, 3, 4, 1}, {6, 2, 5, 2, 0, 0, 0, 0, 2, 1, 1},
         {3, 12, 2, 9, 0, 0, 3, 0, 1, 1, 1}, {2, 4, 3, 3, 0, 0, 0, 0, 1, 2, 1},
+        /* the row-reuse loop's left block with pad_left 1 (lane 0's tap 0 padded): kw 2,
+         * ceil mode without right padding, rows dilated (stride_h 4 = 2 * dilation_h) */
+        {3, 2, 2, 2, 1, 1, 1, 1, 1, 1, 0}, {3, 3, 2, 2, 1, 0, 1, 0, 1, 1, 1},
+        {3, 3, 4, 2, 2, 2, 1, 1, 2, 1, 0},
     };
     const int ncfg = (int)(sizeof cfg / sizeof cfg[0]);
     for (int ci = 0; ci < ncfg; ++ci) {
