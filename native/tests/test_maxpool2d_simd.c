@@ -257,6 +257,10 @@ int main(void) {
         {5, 9, 3, 4, 0, 1, 1, 0, 1, 1, 1}, {4, 7, 4, 6, 1, 0, 0, 2, 1, 1, 1},
         {3, 3, 4, 5, 1, 0, 1, 1, 3, 4, 1}, {6, 2, 5, 2, 0, 0, 0, 0, 2, 1, 1},
         {3, 12, 2, 9, 0, 0, 3, 0, 1, 1, 1}, {2, 4, 3, 3, 0, 0, 0, 0, 1, 2, 1},
+        /* the row-reuse loop's left block with pad_left 1 (lane 0's tap 0 padded): kw 2,
+         * ceil mode without right padding, rows dilated (stride_h 4 = 2 * dilation_h) */
+        {3, 2, 2, 2, 1, 1, 1, 1, 1, 1, 0}, {3, 3, 2, 2, 1, 0, 1, 0, 1, 1, 1},
+        {3, 3, 4, 2, 2, 2, 1, 1, 2, 1, 0},
     };
     const int ncfg = (int)(sizeof cfg / sizeof cfg[0]);
     for (int ci = 0; ci < ncfg; ++ci) {
@@ -328,12 +332,42 @@ int main(void) {
         }
     }
     CHECK(small_cases >= 50, "only %d cases for the small-plane path", small_cases);
+    /* larger planes, at least PM_V of them (16 to 40: whole groups plus leftovers): the
+     * lanes-across-planes ring path (maxpool2d-planes-fwd.h) for output rows longer than the
+     * small-plane path takes; every config (paddings, dilations, ceil mode), odd sizes,
+     * thread counts 1 and 2, hostile values (NaNs, -0, ties), plain and fenced buffers */
+    int ring_cases = 0;
+    for (int th = 1; th <= 2; ++th) {
+        pcnn_set_num_threads(th);
+        for (int ci = 0; ci < ncfg; ++ci) {
+            const int *k = cfg[ci];
+            for (int r = 0; r < 2; ++r) {
+                char why[96];
+                snprintf(why, sizeof why, "ring planes cfg %d #%d threads %d", ci, r, th);
+                pcnn_maxpool2d_desc d = pool_desc(rng_int(1, 2), rng_int(8, 20), rng_int(1, 47),
+                                                  rng_int(17, 71), k[0], k[1], k[2], k[3], k[4],
+                                                  k[5], k[6], k[7], k[8], k[9], k[10]);
+                run_case(d, why);
+                if (pcnn_maxpool2d_desc_init(&d) == PCNN_STATUS_OK && 2 * d.ow > 16 &&
+                    d.n * d.c >= 16) {
+                    ++ring_cases;
+                }
+                snprintf(why, sizeof why, "fenced ring planes cfg %d #%d", ci, r);
+                d.n = 1;
+                d.c = rng_int(16, 35);
+                run_fenced(d, why);
+            }
+        }
+    }
+    CHECK(ring_cases >= 40, "only %d cases for the ring path", ring_cases);
     /* the benchmark shapes, thread count 1 and 2 */
     for (int th = 1; th <= 2; ++th) {
         pcnn_set_num_threads(th);
         run_case(pool_desc(4, 6, 24, 24, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 0), "pool_lenet");
         run_case(pool_desc(2, 8, 56, 56, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 0), "pool_mid");
         run_case(pool_desc(1, 4, 112, 112, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0), "pool_resnet");
+        run_case(pool_desc(1, 19, 112, 112, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0), "pool_resnet, 19 planes");
+        run_case(pool_desc(2, 9, 56, 56, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 0), "pool_mid, 18 planes");
         run_case(pool_desc(1, 16, 13, 13, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0), "pool_small");
         /* enough work for two participants (pm_work): groups split across threads */
         run_case(pool_desc(8, 67, 13, 13, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0), "pool_small, 536 planes");

@@ -320,9 +320,15 @@ static inline __attribute__((always_inline)) void pm_rows_s2_inner(const pm_plan
  */
 static inline __attribute__((always_inline)) pm_vf pm_row_win(const float *p, const int three,
                                                                pm_vi at, const int want_at,
-                                                               pm_vi *win_at, pm_m *nan) {
+                                                               pm_vi *win_at, pm_m *nan,
+                                                               const int pad0) {
     pm_vf e, o;
     pm_even_odd(p, &e, &o);
+    if (pad0) {
+        /* lane 0's tap 0 is the left padding (column -1; p[0] lies in the buffer but not in
+         * the row): -inf cannot raise the maximum, and it is kept out of the equality pass */
+        e = pm_blend_f(pm_first(1), e, pm_set1_f(-__builtin_inff()));
+    }
     pm_m n = pm_unord(e, o);
     pm_vf h = pm_max_f(o, e);
     pm_vi a = pm_add_i(at, pm_set1_i(1));
@@ -335,13 +341,57 @@ static inline __attribute__((always_inline)) pm_vf pm_row_win(const float *p, co
         }
     }
     if (want_at) {
-        *win_at = pm_blend_i(pm_eq_f(e, h), a, at);
+        pm_m eq0 = pm_eq_f(e, h);
+        if (pad0) {
+            eq0 = pm_and(eq0, pm_range(-1, PM_V - 1)); /* lanes 1 .. PM_V - 1 */
+        }
+        *win_at = pm_blend_i(eq0, a, at);
     }
     *nan = n;
     return h;
 }
 
 #define PM_REUSE_BLOCKS 32
+
+/*
+ * One inside block of pm_rows_s2_reuse at output row y: p is its first window row's tap-0
+ * address, at0c .. at2c the three rows' tap-0 index vectors, *kh / *ka / *kn the winner of
+ * the row the previous output row ended with (read unless first_row; replaced by this
+ * block's last row). pad0: the block is output columns [0, PM_V) with pad_left 1, so lane 0's
+ * tap 0 is padding (pm_row_win); everything else about it is inside.
+ */
+static inline __attribute__((always_inline)) void pm_reuse_block(
+    const pm_plane *pl, int64_t y, int64_t ox0, const int first_row, const float *p,
+    int64_t rstep, pm_vi at0c, pm_vi at1c, pm_vi at2c, float *dst, int32_t *ind, pm_vf *kh,
+    pm_vi *ka, pm_m *kn, const int three, const int pad0) {
+    const int want_at = ind != NULL;
+    pm_vi a0 = pm_zero_i(), a1 = pm_zero_i(), a2 = pm_zero_i();
+    pm_m n0, n1, n2;
+    pm_vf h0;
+    if (first_row) {
+        h0 = pm_row_win(p, three, at0c, want_at, &a0, &n0, pad0);
+    } else {
+        h0 = *kh;
+        a0 = *ka;
+        n0 = *kn;
+    }
+    const pm_vf h1 = pm_row_win(p + rstep, three, at1c, want_at, &a1, &n1, pad0);
+    const pm_vf h2 = pm_row_win(p + 2 * rstep, three, at2c, want_at, &a2, &n2, pad0);
+    *kh = h2;
+    *ka = a2;
+    *kn = n2;
+    if (pm_any(pm_or(n0, pm_or(n1, n2)))) {
+        pm_block_s2(pl, y, ox0, PM_V, 0, 3, three, pad0);
+    } else {
+        const pm_vf m = pm_max_f(h2, pm_max_f(h1, h0));
+        pm_storeu_f(dst + ox0, m);
+        if (want_at) {
+            pm_vi a = pm_blend_i(pm_eq_f(h1, m), a2, a1);
+            a = pm_blend_i(pm_eq_f(h0, m), a, a0);
+            pm_storeu_i(ind + ox0, a);
+        }
+    }
+}
 
 /*
  * pm_rows_s2_inner for 3 window rows whose last is the next output row's first (stride_h =
@@ -351,6 +401,9 @@ static inline __attribute__((always_inline)) pm_vf pm_row_win(const float *p, co
  * whose maximum equals the window maximum m (rows folded in order as max(later, earlier)),
  * and in it the first tap equal to it: the first tap equal to m in scan order, as in
  * pm_block_s2_nonan; a block with a NaN in any of its rows is redone by pm_block_s2.
+ * With pad_left 1 (pool_resnet) the left block, whose lane 0 alone reaches the padding, is
+ * one of these blocks too (pm_row_win's pad0) instead of a general edge block, when the
+ * float before its first row lies in the src buffer (it is loaded, never used).
  */
 static inline __attribute__((always_inline)) void pm_rows_s2_reuse(const pm_plane *pl,
                                                                    int64_t ya, int64_t yb,
@@ -365,7 +418,7 @@ static inline __attribute__((always_inline)) void pm_rows_s2_reuse(const pm_plan
     const pm_vi at_step = pm_set1_i((int32_t)step), at_rstep = pm_set1_i((int32_t)rstep);
     float *dst = pl->dst + ya * ow;
     int32_t *ind = pl->ind != NULL ? pl->ind + ya * ow : NULL;
-    const int want_at = ind != NULL;
+    const int pad0 = padl == 1 && xa == 1 && xb >= PM_V && p0 >= pl->buf_lo;
     pm_vf kept_h[PM_REUSE_BLOCKS];
     pm_vi kept_at[PM_REUSE_BLOCKS];
     pm_m kept_nan[PM_REUSE_BLOCKS];
@@ -376,38 +429,17 @@ static inline __attribute__((always_inline)) void pm_rows_s2_reuse(const pm_plan
             if (ox0 + PM_V > ow) {
                 ox0 = ow - PM_V;
             }
-            if (ox0 < xa || ox0 + PM_V > xb) {
+            const float *p = (const float *)(p0 + (uintptr_t)(2 * ox0 * 4));
+            const pm_vi cv = pm_set1_i((int32_t)(2 * ox0));
+            if (ox0 == 0 && pad0) {
+                pm_reuse_block(pl, y, ox0, y == ya, p, rstep, at0, at1, at2, dst, ind,
+                               &kept_h[k], &kept_at[k], &kept_nan[k], three, 1);
+            } else if (ox0 < xa || ox0 + PM_V > xb) {
                 pm_block_s2_any(pl, y, ox0, PM_V, 0, 3, three, 1);
             } else {
-                const float *p = (const float *)(p0 + (uintptr_t)(2 * ox0 * 4));
-                const pm_vi cv = pm_set1_i((int32_t)(2 * ox0));
-                pm_vi a0 = pm_zero_i(), a1 = pm_zero_i(), a2 = pm_zero_i();
-                pm_m n0, n1, n2;
-                pm_vf h0;
-                if (y == ya) {
-                    h0 = pm_row_win(p, three, pm_add_i(at0, cv), want_at, &a0, &n0);
-                } else {
-                    h0 = kept_h[k];
-                    a0 = kept_at[k];
-                    n0 = kept_nan[k];
-                }
-                const pm_vf h1 = pm_row_win(p + rstep, three, pm_add_i(at1, cv), want_at, &a1, &n1);
-                const pm_vf h2 =
-                    pm_row_win(p + 2 * rstep, three, pm_add_i(at2, cv), want_at, &a2, &n2);
-                kept_h[k] = h2;
-                kept_at[k] = a2;
-                kept_nan[k] = n2;
-                if (pm_any(pm_or(n0, pm_or(n1, n2)))) {
-                    pm_block_s2(pl, y, ox0, PM_V, 0, 3, three, 0);
-                } else {
-                    const pm_vf m = pm_max_f(h2, pm_max_f(h1, h0));
-                    pm_storeu_f(dst + ox0, m);
-                    if (want_at) {
-                        pm_vi a = pm_blend_i(pm_eq_f(h1, m), a2, a1);
-                        a = pm_blend_i(pm_eq_f(h0, m), a, a0);
-                        pm_storeu_i(ind + ox0, a);
-                    }
-                }
+                pm_reuse_block(pl, y, ox0, y == ya, p, rstep, pm_add_i(at0, cv),
+                               pm_add_i(at1, cv), pm_add_i(at2, cv), dst, ind, &kept_h[k],
+                               &kept_at[k], &kept_nan[k], three, 0);
             }
             if (ox0 + PM_V >= ow) {
                 break;
