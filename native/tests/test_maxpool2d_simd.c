@@ -377,6 +377,20 @@ int main(void) {
         run_case(pool_desc(1, 3, 64, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0), "64x64 planes (cached backward)");
         run_case(pool_desc(1, 3, 64, 65, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0), "64x65 planes (interleaved zeroing)");
     }
+    /* planes above the cached-backward size (4096 floats) over many planes: the large-plane
+     * backward (zeroing one output row ahead) and the row-wise forward on plane counts not a
+     * multiple of PM_V, odd sizes, ceil mode, dilation, strides 1-3 (shapes from the dropped
+     * lanes-across-planes backward of 2026-12-05, kept for the paths that remain) */
+    for (int th = 1; th <= 2; ++th) {
+        pcnn_set_num_threads(th);
+        run_case(pool_desc(1, 17, 112, 112, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0), "resnet 17 planes");
+        run_case(pool_desc(2, 19, 67, 71, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1), "67x71 ceil");
+        run_case(pool_desc(1, 16, 65, 66, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, 1), "65x66 no pad ceil");
+        run_case(pool_desc(1, 33, 70, 61, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0), "3x3 s1");
+        run_case(pool_desc(1, 16, 69, 77, 2, 3, 3, 2, 1, 0, 1, 1, 2, 1, 1), "2x3 s3x2 dil");
+        run_case(pool_desc(1, 20, 80, 80, 4, 4, 2, 2, 2, 1, 1, 2, 1, 2, 0), "4x4 dil 2");
+        run_case(pool_desc(1, 16, 73, 90, 2, 3, 2, 2, 0, 1, 1, 1, 1, 1, 1), "kh 2 kw 3");
+    }
     const int expected_levels = pcnn_isa_detected(); /* avx2 = 1 level, avx512 = 2 */
     printf("compared %d variant runs over %d ISA level(s); %d cases with a window larger than "
            "the padded input\n", g_compared, expected_levels, g_window_larger);
