@@ -9,10 +9,14 @@
  * Run:   ./conv2d_ab OLD.so NEW.so fwd|bwdd|bww THREADS ROUNDS [CALLS]
  *        (paths with a slash; default shape: the dilated3x3 bench row, 4x256x33x33 -> 256,
  *        3x3, pad 2, dilation 2)
+ * CPU time: the calling thread's (per call, median per block: exact at 1 thread) and the
+ * process's (per block; includes pool workers, and any spinning).
  * Env:   SHAPE="N C H W(unused: square) OC PAD DIL [K STRIDE]" (default 3x3, stride 1); NOBIAS=1
  *        passes diff_bias NULL to backward-weights; ISA=0|1|2 caps both builds
  *        (pcnn_set_max_isa); THR1=T runs the second build at T threads (give a copy of the
- *        same .so under another name to compare 1 and 2 threads of one build).
+ *        same .so under another name to compare 1 and 2 threads of one build); GRP=G sets
+ *        groups (not GROUPS: bash reserves that name), e.g. the dw3x3_s2 row:
+ *        GRP=256 SHAPE="8 256 28 28 256 1 1 3 2".
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -38,6 +42,10 @@ static void sched(double *run, double *wait) { /* seconds, summed over the proce
         FILE *f = fopen(p, "r"); if (!f) continue; unsigned long long a, b; if (fscanf(f, "%llu %llu", &a, &b) == 2) { *run += a * 1e-9; *wait += b * 1e-9; } fclose(f); }
     closedir(d);
 }
+/* schedstat's run time of a running thread only advances at scheduler ticks (0 for blocks
+ * shorter than a tick): CPU time is the process CPU clock, read next to the calls */
+static double cpu_now(void) { struct timespec t; clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t); return t.tv_sec + 1e-9 * t.tv_nsec; }
+static double thread_cpu_now(void) { struct timespec t; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); return t.tv_sec + 1e-9 * t.tv_nsec; }
 static lib load(const char *path) {
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!h) { fprintf(stderr, "%s\n", dlerror()); exit(1); }
@@ -55,8 +63,9 @@ int main(int argc, char **argv) {
     if (getenv("SHAPE")) { long a[9] = {0, 0, 0, 0, 0, 0, 0, 3, 1}; sscanf(getenv("SHAPE"), "%ld %ld %ld %ld %ld %ld %ld %ld %ld", &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8]);
         d.n = a[0]; d.c = a[1]; d.ih = d.iw = a[2]; d.oc = a[4]; d.pad_top = d.pad_bottom = d.pad_left = d.pad_right = a[5]; d.dilation_h = d.dilation_w = a[6]; (void)a[3];
         d.kh = d.kw = a[7]; d.stride_h = d.stride_w = a[8]; }
+    if (getenv("GRP")) d.groups = atoi(getenv("GRP"));
     if (L[0].init(&d)) { fprintf(stderr, "bad desc\n"); return 1; }
-    size_t ni = d.n * d.c * d.ih * d.iw, no = d.n * d.oc * d.oh * d.ow, nw = d.oc * d.c * d.kh * d.kw;
+    size_t ni = d.n * d.c * d.ih * d.iw, no = d.n * d.oc * d.oh * d.ow, nw = d.oc * (d.c / d.groups) * d.kh * d.kw;
     float *x = malloc(ni * 4), *w = malloc(nw * 4), *b = malloc(d.oc * 4), *dy = malloc(no * 4), *out[2];
     size_t nout = !strcmp(pass, "fwd") ? no : !strcmp(pass, "bwdd") ? ni : nw;
     out[0] = malloc(nout * 4); out[1] = malloc(nout * 4);
@@ -67,33 +76,35 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < nw; i++) w[i] = (rand() / (float)RAND_MAX - 0.5f) * 0.1f;
     for (int i = 0; i < d.oc; i++) b[i] = 0.01f * i;
     L[0].thr(threads); L[1].thr(getenv("THR1") ? atoi(getenv("THR1")) : threads); if (getenv("ISA")) { L[0].isa(atoi(getenv("ISA"))); L[1].isa(atoi(getenv("ISA"))); }
-    double *t[2], *cpu[2], *wt[2], *r = malloc(rounds * 8);
+    double *t[2], *cpu[2], *wt[2], *r = malloc(rounds * 8), *rc = malloc(rounds * 8);
     for (int j = 0; j < 2; j++) { t[j] = malloc(rounds * 8); cpu[j] = malloc(rounds * 8); wt[j] = malloc(rounds * 8); }
-    double samples[1000];
+    double samples[1000], tsamples[1000], *tc[2] = {malloc(rounds * 8), malloc(rounds * 8)}, *rt = malloc(rounds * 8);
     for (int k = 0; k < rounds + 1; k++) {
         for (int jj = 0; jj < nl; jj++) {
             int j = (k % 2) ? nl - 1 - jj : jj;
-            double r0, w0, r1, w1; sched(&r0, &w0);
+            double r0, w0, r1, w1; sched(&r0, &w0); r0 = cpu_now();
             for (int c = 0; c < calls; c++) {
-                double t0 = now(); int st;
+                double t0 = now(), c0 = thread_cpu_now(); int st;
                 if (!strcmp(pass, "fwd")) st = L[j].fwd(&d, x, w, b, out[j]);
                 else if (!strcmp(pass, "bwdd")) st = L[j].bwdd(&d, dy, w, out[j]);
                 else st = L[j].bww(&d, x, dy, out[j], getenv("NOBIAS") ? NULL : db[j]);
-                samples[c] = now() - t0;
+                samples[c] = now() - t0; tsamples[c] = thread_cpu_now() - c0;
                 if (st) { fprintf(stderr, "status %d\n", st); return 1; }
             }
-            sched(&r1, &w1);
+            r1 = cpu_now(); { double unused; sched(&unused, &w1); }
             if (k == 0) continue;
-            t[j][k - 1] = median(samples, calls) * 1e6; cpu[j][k - 1] = (r1 - r0) / calls * 1e6; wt[j][k - 1] = (w1 - w0) / calls * 1e6;
+            t[j][k - 1] = median(samples, calls) * 1e6; tc[j][k - 1] = median(tsamples, calls) * 1e6; cpu[j][k - 1] = (r1 - r0) / calls * 1e6; wt[j][k - 1] = (w1 - w0) / calls * 1e6;
         }
-        if (k > 0) r[k - 1] = nl == 2 ? t[1][k - 1] / t[0][k - 1] : 1;
+        if (k > 0) r[k - 1] = nl == 2 ? t[1][k - 1] / t[0][k - 1] : 1, rc[k - 1] = nl == 2 ? cpu[1][k - 1] / cpu[0][k - 1] : 1, rt[k - 1] = nl == 2 ? tc[1][k - 1] / tc[0][k - 1] : 1;
     }
     for (int j = 0; j < nl; j++) { void *h = dlopen(argv[1 + j], RTLD_NOW | RTLD_LOCAL); int32_t (*li)(void) = dlsym(h, "pcnn_last_isa"), (*la)(void) = dlsym(h, "pcnn_last_algorithm"); printf("lib%d served isa %d algo %d\n", j, li(), la()); }
     if (nl == 2 && memcmp(out[0], out[1], nout * 4)) printf("MISMATCH\n");
     if (nl == 2 && !strcmp(pass, "bww") && !getenv("NOBIAS") && memcmp(db[0], db[1], d.oc * 4)) printf("BIAS MISMATCH\n");
+    for (int j = 0; j < nl; j++) printf("%s thr=%d lib%d: calling thread's CPU time per call, median %.1f us\n", pass, threads, j, median(tc[j], rounds));
+    if (nl == 2) printf("new/old calling-thread CPU median ratio %.3f\n", median(rt, rounds));
     for (int j = 0; j < nl; j++)
         printf("%s thr=%d lib%d: wall %.0f us (min %.0f)  cpu/call %.0f us  rq-wait/call %.0f us\n", pass, threads, j,
                median(t[j], rounds), (qsort(t[j], rounds, 8, cmpd), t[j][0]), median(cpu[j], rounds), median(wt[j], rounds));
-    if (nl == 2) printf("new/old wall median ratio %.3f\n", median(r, rounds));
+    if (nl == 2) printf("new/old wall median ratio %.3f  cpu median ratio %.3f\n", median(r, rounds), median(rc, rounds));
     return 0;
 }

@@ -569,6 +569,15 @@ static void run_all_cases(void) {
     run_case(dw(3, 5, 27, 61, 5, 5, 2, 2, 2, 2, 2, 1), 4, "s2k5 nonfinite data two vectors");
     /* the backward-weights sums in channel blocks (wsum2: 16 channels per task for 3x3, 8 for
      * 5x5; wsum3: 16): full blocks and a short last one, N > 1, non-finite data inside blocks */
+    /* the stride-2 forward's tasks of 16 consecutive planes (depthwise-s2fwd-simd.h): 15, 16, 17,
+     * 33 and 35 planes, channels wrapping inside a task, a short last task, every shape class */
+    run_case(dw(5, 7, 28, 28, 3, 3, 2, 1, 1, 1, 1, 1), 1, "s2fwd tasks 5x7 planes 28x28");
+    run_case(dw(5, 7, 28, 28, 3, 3, 2, 1, 1, 1, 1, 1), 4, "s2fwd tasks 5x7 planes nonfinite data");
+    run_case(dw(1, 17, 9, 20, 3, 3, 2, 0, 1, 0, 1, 1), 1, "s2fwd tasks 17 planes pad 0");
+    run_case(dw(3, 11, 7, 45, 3, 3, 2, 1, 0, 1, 0, 1), 1, "s2fwd tasks 33 planes two vectors");
+    run_case(dw(1, 16, 6, 40, 3, 3, 2, 0, 0, 0, 0, 1), 1, "s2fwd tasks 16 planes two vectors pad 0");
+    run_case(dw(1, 15, 11, 14, 3, 3, 2, 1, 1, 1, 1, 1), 1, "s2fwd tasks 15 planes");
+    run_case(dw(3, 11, 13, 27, 5, 5, 2, 2, 2, 2, 2, 1), 1, "s2fwd tasks 33 planes 5x5");
     run_case(dw(3, 137, 9, 28, 3, 3, 2, 1, 1, 1, 1, 1), 1, "blocks s2 3x3 c137");
     run_case(dw(3, 137, 9, 28, 3, 3, 2, 1, 1, 1, 1, 1), 3, "blocks s2 3x3 c137 nonfinite");
     run_case(dw(2, 129, 6, 13, 3, 3, 2, 0, 1, 0, 1, 1), 1, "blocks s2 3x3 c129 pad 0");
