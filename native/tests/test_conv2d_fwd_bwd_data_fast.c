@@ -507,6 +507,28 @@ int main(void) {
         CHECK(1, 6, 2, px, 9, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 3);
     }
     CHECK(2, 70, 14, 14, 37, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1);
+    /* pointwise tiles across images (job_t.pwx: P >= span with a tail): a tile straddles an
+     * image boundary at every offset (P = 33: one lane in the first image), several
+     * boundaries, groups (the last tile of one group next to the first of the next),
+     * channels that are no multiple of 16, N = 1 (per-image tiles), P a tile multiple */
+    /* (AVX-512 spans: 48 for P = 65..80, 64 for 81..127, 32 for 196; AVX2: 16 or 24 from 33) */
+    static const int64_t pxs[] = {33, 41, 47, 49, 50, 65, 66, 67, 68, 71, 73, 77, 79, 80,
+                                  81, 82, 89, 97, 100, 113, 127, 150};
+    for (size_t i = 0; i < sizeof pxs / sizeof pxs[0]; ++i) {
+        const int64_t px = pxs[i];
+        CHECK(5, 3 + px % 7, 1, px, 17 + px % 13, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1);
+    }
+    CHECK(3, 6, 3, 11, 6, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 3);
+    CHECK(4, 17, 7, 7, 29, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1);
+    CHECK(3, 20, 10, 10, 33, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1);
+    CHECK(7, 19, 1, 65, 23, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1);
+    CHECK(2, 12, 8, 8, 12, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 2);
+    CHECK(1, 33, 14, 14, 31, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1);
+    CHECK(3, 9, 28, 28, 14, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1); /* 784 = 24.5 x 32 */
+    /* inputs above PW_PREFETCH_MIN_BYTES (1 MiB: the next panel is prefetched), forward
+     * (256 input channels) and backward-data (256 output channels) */
+    CHECK(6, 256, 14, 14, 20, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1);
+    CHECK(6, 20, 14, 14, 256, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1);
     /* groups, depthwise */
     CHECK(2, 6, 9, 11, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2);
     CHECK(2, 8, 10, 19, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 8);  /* depthwise */

@@ -23,7 +23,7 @@
  *   direct/weight_packing.h     OIHW -> [ci][tap][ocb] blocks, once or per thread
  *   direct/forward.h            fwd_task: padded / phase-split input rows, tap lists
  *   direct/backward_data.h      bwd_task: per stride phase, interleaved back
- *   direct/pointwise.h          1x1 stride 1 unpadded: a GEMM per image (pw_task)
+ *   direct/pointwise.h          1x1 stride 1 unpadded: a GEMM (pw_task), tiles across images
  *   direct/schedule.h           tasks per job (plan_tasks), running them (run_job)
  *   direct/flat_backward_data.h small-plane backward-data as a GEMM (flat_bwd_data)
  *   direct/small_channels.h     forward with few input channels: channels-in-lanes tiles
@@ -54,8 +54,9 @@
  *     backward, the matching diff_dst row) are listed; nothing is read outside the input.
  *   - 1x1, stride 1, no padding: the image is one long row (a GEMM: out = W * in),
  *     run by pw_task: pixel tiles outer with an L1-resident copy of the tile's input
- *     panel, tap-free micro-kernels, and (AVX-512) a channels-in-lanes kernel for a
- *     row tail of <= 8 pixels; backward-data reads the OIHW weights unpacked.
+ *     panel, tap-free micro-kernels; when the images have a tail the tiles run across
+ *     images (a tile may straddle two); (AVX-512) a channels-in-lanes kernel for a last
+ *     tile of <= 8 pixels; backward-data reads the OIHW weights unpacked.
  *   - Forward rows narrower than a vector (e.g. 14 wide, 16 lanes): a tile's vectors are
  *     the same pixels of up to NV consecutive output rows whose taps are all in range
  *     ("row mode"), instead of one-vector tiles with a broadcast per FMA.

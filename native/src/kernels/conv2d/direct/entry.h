@@ -129,6 +129,9 @@ PCNN_INTERNAL int32_t PCNN_DIRECT_FWD(const pcnn_conv2d_desc *desc, const float 
         j.blocks_per_task = j.nblocks;
         j.block_chunks = 1;
     }
+    if (is_pointwise(&j)) {
+        pw_choose_tiles(&j);
+    }
     return run_job(&j, is_pointwise(&j) ? pw_task : fwd_task,
                    d.n * d.groups * j.row_chunks * j.block_chunks);
 }
@@ -231,6 +234,9 @@ PCNN_INTERNAL int32_t PCNN_DIRECT_BWD_DATA(const pcnn_conv2d_desc *desc, const f
         j.row_chunks = 1;
         j.blocks_per_task = j.nblocks;
         j.block_chunks = 1;
+    }
+    if (is_pointwise(&j)) {
+        pw_choose_tiles(&j);
     }
     return run_job(&j, is_pointwise(&j) ? pw_task : bwd_task,
                    d.n * d.groups * j.row_chunks * j.block_chunks);

@@ -37,6 +37,7 @@ typedef struct {
     int nr;                    /* backward: rows per 2-D tile (ukr2), or 0 */
     int chtile;                /* channel tiles (ukrc_*, direct/channel_tiles.h) */
     int rowtile;               /* forward: UKRR_NR-row tiles (ukrr_*), rows of 17..32 */
+    int pwx;                   /* pointwise: tiles run across images (direct/pointwise.h) */
     int64_t row_w;             /* width of one scratch row (per phase) */
     int64_t padl;              /* backward: zero columns left of diff_dst column 0 */
     int64_t uw_max;            /* backward: widest phase row (ceil(iw / sw)) */

@@ -1,0 +1,105 @@
+/* A/B of conv2d between two libpanamacnn builds in one process (dlopen), after conv2d_ab.c,
+ * reporting the fraction of the FMA peak: per call the CPU time of the calling thread
+ * (CLOCK_THREAD_CPUTIME_ID; with THREADS > 1 the run time of all threads from schedstat,
+ * which counts the pool's spinning: set PANAMACNN_SPIN_US=0), medians over ROUNDS blocks of
+ * CALLS calls, the order of the builds alternating; an AVX-512 FMA peak of this thread
+ * (12 independent FMA chains) is measured between blocks with the same clock, so GFLOP/s and
+ * % of peak come from one process at one moment. Prints MISMATCH when the outputs differ.
+ * Build: gcc -O2 -o conv2d_peak_ab bench/tools/conv2d_peak_ab.c -Inative/include -ldl
+ * Run:   ./conv2d_peak_ab OLD.so NEW.so fwd|bwdd|bww THREADS ROUNDS [CALLS]
+ *        (paths with a slash; run both orders: the first build measures slightly differently)
+ * Env:   SHAPE="N C H W OC PAD K STRIDE" (default pw1x1: 8 256 14 14 256 0 1 1) */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <dlfcn.h>
+#include <immintrin.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "panamacnn/panamacnn.h"
+typedef int32_t (*init_fn)(pcnn_conv2d_desc *);
+typedef int32_t (*fwd_fn)(const pcnn_conv2d_desc *, const float *, const float *, const float *, float *);
+typedef int32_t (*bwdd_fn)(const pcnn_conv2d_desc *, const float *, const float *, float *);
+typedef int32_t (*bww_fn)(const pcnn_conv2d_desc *, const float *, const float *, float *, float *);
+typedef int32_t (*thr_fn)(int32_t);
+typedef struct { init_fn init; fwd_fn fwd; bwdd_fn bwdd; bww_fn bww; thr_fn thr; } lib;
+static double tcpu(void) { struct timespec t; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); return t.tv_sec + 1e-9 * t.tv_nsec; }
+static double pcpu(void) { /* all threads' run time */
+    double run = 0; DIR *d = opendir("/proc/self/task"); struct dirent *e; char p[320];
+    while ((e = readdir(d))) { if (e->d_name[0] == '.') continue; snprintf(p, sizeof p, "/proc/self/task/%s/schedstat", e->d_name);
+        FILE *f = fopen(p, "r"); if (!f) continue; unsigned long long a, b; if (fscanf(f, "%llu %llu", &a, &b) == 2) run += a * 1e-9; fclose(f); }
+    closedir(d); return run;
+}
+static int cmpd(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return x < y ? -1 : x > y; }
+static double median(double *v, int n) { qsort(v, n, sizeof *v, cmpd); return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]); }
+static lib load(const char *path) {
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!h) { fprintf(stderr, "%s\n", dlerror()); exit(1); }
+    lib l = {dlsym(h, "pcnn_conv2d_desc_init"), dlsym(h, "pcnn_conv2d_fwd"), dlsym(h, "pcnn_conv2d_bwd_data"), dlsym(h, "pcnn_conv2d_bwd_weights"), dlsym(h, "pcnn_set_num_threads")};
+    return l;
+}
+__attribute__((noinline, target("avx512f"))) static double peak(void) { /* GFLOP/s, this thread */
+    const __m512 x = _mm512_set1_ps(1.0000001f), y = _mm512_set1_ps(0.9999999f);
+    __m512 a0 = x, a1 = y, a2 = x, a3 = y, a4 = x, a5 = y, a6 = x, a7 = y, a8 = x, a9 = y, a10 = x, a11 = y;
+    const long iters = 2000000; double t0 = tcpu();
+    for (long k = 0; k < iters; k++) {
+#define F(r) r = _mm512_fmadd_ps(r, x, y);
+        F(a0) F(a1) F(a2) F(a3) F(a4) F(a5) F(a6) F(a7) F(a8) F(a9) F(a10) F(a11)
+        __asm__ volatile("" : "+v"(a0), "+v"(a1), "+v"(a2), "+v"(a3), "+v"(a4), "+v"(a5));
+        __asm__ volatile("" : "+v"(a6), "+v"(a7), "+v"(a8), "+v"(a9), "+v"(a10), "+v"(a11));
+    }
+    double t = tcpu() - t0;
+    __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)), _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));
+    s = _mm512_add_ps(s, _mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11)));
+    if (_mm512_reduce_add_ps(s) == 12345.f) printf("!");
+    return iters * 12.0 * 32 / t * 1e-9;
+}
+int main(int argc, char **argv) {
+    lib L[2] = {load(argv[1]), load(argv[2])};
+    const char *pass = argv[3]; int threads = atoi(argv[4]), rounds = atoi(argv[5]), calls = argc > 6 ? atoi(argv[6]) : 3;
+    long a[8] = {8, 256, 14, 14, 256, 0, 1, 1};
+    if (getenv("SHAPE")) sscanf(getenv("SHAPE"), "%ld %ld %ld %ld %ld %ld %ld %ld", &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7]);
+    pcnn_conv2d_desc d; memset(&d, 0, sizeof d);
+    d.n = a[0]; d.c = a[1]; d.ih = a[2]; d.iw = a[3]; d.oc = a[4];
+    d.pad_top = d.pad_bottom = d.pad_left = d.pad_right = a[5]; d.kh = d.kw = a[6]; d.stride_h = d.stride_w = a[7];
+    d.dilation_h = d.dilation_w = 1; d.groups = 1;
+    if (L[0].init(&d)) { fprintf(stderr, "bad desc\n"); return 1; }
+    size_t ni = d.n * d.c * d.ih * d.iw, no = d.n * d.oc * d.oh * d.ow, nw = d.oc * d.c * d.kh * d.kw;
+    double flops = 2.0 * d.n * d.oc * d.oh * d.ow * d.c * d.kh * d.kw;
+    float *x = malloc(ni * 4), *w = malloc(nw * 4), *b = malloc(d.oc * 4), *dy = malloc(no * 4), *out[2];
+    size_t nout = !strcmp(pass, "fwd") ? no : !strcmp(pass, "bwdd") ? ni : nw;
+    out[0] = malloc(nout * 4); out[1] = malloc(nout * 4);
+    float *db[2] = {malloc(d.oc * 4), malloc(d.oc * 4)};
+    srand(5);
+    for (size_t i = 0; i < ni; i++) x[i] = rand() / (float)RAND_MAX - 0.5f;
+    for (size_t i = 0; i < no; i++) dy[i] = rand() / (float)RAND_MAX - 0.5f;
+    for (size_t i = 0; i < nw; i++) w[i] = (rand() / (float)RAND_MAX - 0.5f) * 0.1f;
+    for (int i = 0; i < d.oc; i++) b[i] = 0.01f * i;
+    L[0].thr(threads); L[1].thr(threads);
+    double *cpu[2] = {malloc(rounds * calls * 8), malloc(rounds * calls * 8)}, *pk = malloc(rounds * 8), *rr = malloc(rounds * 8);
+    for (int k = 0; k < rounds + 1; k++) {
+        double blk[2] = {0, 0};
+        for (int jj = 0; jj < 2; jj++) {
+            int j = (k % 2) ? 1 - jj : jj;
+            for (int c = 0; c < calls; c++) {
+                double t0 = threads == 1 ? tcpu() : pcpu(); int st;
+                if (!strcmp(pass, "fwd")) st = L[j].fwd(&d, x, w, b, out[j]);
+                else if (!strcmp(pass, "bwdd")) st = L[j].bwdd(&d, dy, w, out[j]);
+                else st = L[j].bww(&d, x, dy, out[j], db[j]);
+                double t = (threads == 1 ? tcpu() : pcpu()) - t0;
+                if (st) { fprintf(stderr, "status %d\n", st); return 1; }
+                if (k > 0) { cpu[j][(k - 1) * calls + c] = t * 1e6; blk[j] += t; }
+            }
+        }
+        if (k > 0) { pk[k - 1] = peak(); rr[k - 1] = blk[1] / blk[0]; }
+    }
+    if (memcmp(out[0], out[1], nout * 4)) printf("MISMATCH\n");
+    if (!strcmp(pass, "bww") && memcmp(db[0], db[1], d.oc * 4)) printf("BIAS MISMATCH\n");
+    double P = median(pk, rounds), t0 = median(cpu[0], rounds * calls), t1 = median(cpu[1], rounds * calls);
+    printf("%s thr=%d peak %.1f GFLOP/s | old %.0f us %.1f GF/s %.1f%% | new %.0f us %.1f GF/s %.1f%% | new/old %.3f (block ratio median %.3f)\n",
+           pass, threads, P, t0, flops / t0 * 1e-3, 100 * flops / t0 * 1e-3 / (P * threads), t1, flops / t1 * 1e-3,
+           100 * flops / t1 * 1e-3 / (P * threads), t1 / t0, median(rr, rounds));
+    return 0;
+}
