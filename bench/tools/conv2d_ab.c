@@ -12,7 +12,12 @@
  * Env:   SHAPE="N C H W(unused: square) OC PAD DIL [K STRIDE]" (default 3x3, stride 1); NOBIAS=1
  *        passes diff_bias NULL to backward-weights; ISA=0|1|2 caps both builds
  *        (pcnn_set_max_isa); THR1=T runs the second build at T threads (give a copy of the
- *        same .so under another name to compare 1 and 2 threads of one build).
+ *        same .so under another name to compare 1 and 2 threads of one build);
+ *        CPUCLK=thread (1 thread: the caller runs every task) or CPUCLK=process (all threads)
+ *        makes the per-call samples, and so the "wall" columns and the ratio, CPU time;
+ *        ALIGN64=1 allocates the two outputs 64-byte aligned (malloc gives 16 for large blocks);
+ *        CONSUME=1 (fwd) adds a read of the whole output to every timed call (build with -O3:
+ *        a vectorised read, as a next layer would do it).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -29,8 +34,18 @@ typedef int32_t (*bwdd_fn)(const pcnn_conv2d_desc *, const float *, const float 
 typedef int32_t (*bww_fn)(const pcnn_conv2d_desc *, const float *, const float *, float *, float *);
 typedef int32_t (*thr_fn)(int32_t);
 typedef struct { init_fn init; fwd_fn fwd; bwdd_fn bwdd; bww_fn bww; thr_fn thr; thr_fn isa; } lib;
-static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + 1e-9 * t.tv_nsec; }
+static clockid_t clk = CLOCK_MONOTONIC; /* CPUCLK=thread|process: time calls in CPU time instead */
+static double now(void) { struct timespec t; clock_gettime(clk, &t); return t.tv_sec + 1e-9 * t.tv_nsec; }
 static int cmpd(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return x < y ? -1 : x > y; }
+/* CONSUME=1 (fwd): each timed call also reads its whole output once, as the next layer
+ * would, so that where the output was left (L2 / L3 / memory) is charged to the call */
+static volatile float sink;
+static float consume_sum(const float *p, size_t n) {
+    float a[16] = {0};
+    for (size_t i = 0; i + 16 <= n; i += 16) for (int k = 0; k < 16; k++) a[k] += p[i + k];
+    float s = 0; for (int k = 0; k < 16; k++) s += a[k];
+    return s;
+}
 static double median(double *v, int n) { qsort(v, n, sizeof *v, cmpd); return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]); }
 static void sched(double *run, double *wait) { /* seconds, summed over the process's threads */
     *run = *wait = 0; DIR *d = opendir("/proc/self/task"); struct dirent *e; char p[320];
@@ -46,6 +61,8 @@ static lib load(const char *path) {
 }
 int main(int argc, char **argv) {
     int nl = strcmp(argv[1], argv[2]) ? 2 : 1;
+    int consume = getenv("CONSUME") != NULL;
+    if (getenv("CPUCLK")) clk = !strcmp(getenv("CPUCLK"), "thread") ? CLOCK_THREAD_CPUTIME_ID : CLOCK_PROCESS_CPUTIME_ID;
     lib L[2] = {load(argv[1]), nl == 2 ? load(argv[2]) : load(argv[1])};
     const char *pass = argv[3]; int threads = atoi(argv[4]), rounds = atoi(argv[5]), calls = argc > 6 ? atoi(argv[6]) : 5;
     int dil = getenv("DIL") ? atoi(getenv("DIL")) : 2;
@@ -59,7 +76,8 @@ int main(int argc, char **argv) {
     size_t ni = d.n * d.c * d.ih * d.iw, no = d.n * d.oc * d.oh * d.ow, nw = d.oc * d.c * d.kh * d.kw;
     float *x = malloc(ni * 4), *w = malloc(nw * 4), *b = malloc(d.oc * 4), *dy = malloc(no * 4), *out[2];
     size_t nout = !strcmp(pass, "fwd") ? no : !strcmp(pass, "bwdd") ? ni : nw;
-    out[0] = malloc(nout * 4); out[1] = malloc(nout * 4);
+    if (getenv("ALIGN64")) { out[0] = aligned_alloc(64, (nout * 4 + 63) & ~(size_t)63); out[1] = aligned_alloc(64, (nout * 4 + 63) & ~(size_t)63); }
+    else { out[0] = malloc(nout * 4); out[1] = malloc(nout * 4); }
     float *db[2] = {malloc(d.oc * 4), malloc(d.oc * 4)};
     srand(5);
     for (size_t i = 0; i < ni; i++) x[i] = rand() / (float)RAND_MAX - 0.5f;
@@ -76,7 +94,7 @@ int main(int argc, char **argv) {
             double r0, w0, r1, w1; sched(&r0, &w0);
             for (int c = 0; c < calls; c++) {
                 double t0 = now(); int st;
-                if (!strcmp(pass, "fwd")) st = L[j].fwd(&d, x, w, b, out[j]);
+                if (!strcmp(pass, "fwd")) { st = L[j].fwd(&d, x, w, b, out[j]); if (consume) sink += consume_sum(out[j], no); }
                 else if (!strcmp(pass, "bwdd")) st = L[j].bwdd(&d, dy, w, out[j]);
                 else st = L[j].bww(&d, x, dy, out[j], getenv("NOBIAS") ? NULL : db[j]);
                 samples[c] = now() - t0;
