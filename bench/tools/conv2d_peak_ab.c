@@ -1,7 +1,7 @@
 /* A/B of conv2d between two libpanamacnn builds in one process (dlopen), after conv2d_ab.c,
  * reporting the fraction of the FMA peak: per call the CPU time of the calling thread
- * (CLOCK_THREAD_CPUTIME_ID; with THREADS > 1 the run time of all threads from schedstat,
- * which counts the pool's spinning: set PANAMACNN_SPIN_US=0), medians over ROUNDS blocks of
+ * (CLOCK_THREAD_CPUTIME_ID; with THREADS > 1 the CPU time of all threads,
+ * CLOCK_PROCESS_CPUTIME_ID, which counts the pool's spinning: set PANAMACNN_SPIN_US=0), medians over ROUNDS blocks of
  * CALLS calls, the order of the builds alternating; an AVX-512 FMA peak of this thread
  * (12 independent FMA chains) is measured between blocks with the same clock, so GFLOP/s and
  * % of peak come from one process at one moment. Prints MISMATCH when the outputs differ.
@@ -10,30 +10,20 @@
  *        (paths with a slash; run both orders: the first build measures slightly differently)
  * Env:   SHAPE="N C H W OC PAD K STRIDE" (default pw1x1: 8 256 14 14 256 0 1 1) */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <dlfcn.h>
 #include <immintrin.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "panamacnn/panamacnn.h"
+#include "timing.h"
 typedef int32_t (*init_fn)(pcnn_conv2d_desc *);
 typedef int32_t (*fwd_fn)(const pcnn_conv2d_desc *, const float *, const float *, const float *, float *);
 typedef int32_t (*bwdd_fn)(const pcnn_conv2d_desc *, const float *, const float *, float *);
 typedef int32_t (*bww_fn)(const pcnn_conv2d_desc *, const float *, const float *, float *, float *);
 typedef int32_t (*thr_fn)(int32_t);
 typedef struct { init_fn init; fwd_fn fwd; bwdd_fn bwdd; bww_fn bww; thr_fn thr; } lib;
-static double tcpu(void) { struct timespec t; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); return t.tv_sec + 1e-9 * t.tv_nsec; }
-static double pcpu(void) { /* all threads' run time */
-    double run = 0; DIR *d = opendir("/proc/self/task"); struct dirent *e; char p[320];
-    while ((e = readdir(d))) { if (e->d_name[0] == '.') continue; snprintf(p, sizeof p, "/proc/self/task/%s/schedstat", e->d_name);
-        FILE *f = fopen(p, "r"); if (!f) continue; unsigned long long a, b; if (fscanf(f, "%llu %llu", &a, &b) == 2) run += a * 1e-9; fclose(f); }
-    closedir(d); return run;
-}
-static int cmpd(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return x < y ? -1 : x > y; }
-static double median(double *v, int n) { qsort(v, n, sizeof *v, cmpd); return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]); }
 static lib load(const char *path) {
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!h) { fprintf(stderr, "%s\n", dlerror()); exit(1); }
@@ -43,14 +33,14 @@ static lib load(const char *path) {
 __attribute__((noinline, target("avx512f"))) static double peak(void) { /* GFLOP/s, this thread */
     const __m512 x = _mm512_set1_ps(1.0000001f), y = _mm512_set1_ps(0.9999999f);
     __m512 a0 = x, a1 = y, a2 = x, a3 = y, a4 = x, a5 = y, a6 = x, a7 = y, a8 = x, a9 = y, a10 = x, a11 = y;
-    const long iters = 2000000; double t0 = tcpu();
+    const long iters = 2000000; double t0 = timing_thread_cpu();
     for (long k = 0; k < iters; k++) {
 #define F(r) r = _mm512_fmadd_ps(r, x, y);
         F(a0) F(a1) F(a2) F(a3) F(a4) F(a5) F(a6) F(a7) F(a8) F(a9) F(a10) F(a11)
         __asm__ volatile("" : "+v"(a0), "+v"(a1), "+v"(a2), "+v"(a3), "+v"(a4), "+v"(a5));
         __asm__ volatile("" : "+v"(a6), "+v"(a7), "+v"(a8), "+v"(a9), "+v"(a10), "+v"(a11));
     }
-    double t = tcpu() - t0;
+    double t = timing_thread_cpu() - t0;
     __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)), _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));
     s = _mm512_add_ps(s, _mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11)));
     if (_mm512_reduce_add_ps(s) == 12345.f) printf("!");
@@ -84,11 +74,11 @@ int main(int argc, char **argv) {
         for (int jj = 0; jj < 2; jj++) {
             int j = (k % 2) ? 1 - jj : jj;
             for (int c = 0; c < calls; c++) {
-                double t0 = threads == 1 ? tcpu() : pcpu(); int st;
+                double t0 = threads == 1 ? timing_thread_cpu() : timing_process_cpu(); int st;
                 if (!strcmp(pass, "fwd")) st = L[j].fwd(&d, x, w, b, out[j]);
                 else if (!strcmp(pass, "bwdd")) st = L[j].bwdd(&d, dy, w, out[j]);
                 else st = L[j].bww(&d, x, dy, out[j], db[j]);
-                double t = (threads == 1 ? tcpu() : pcpu()) - t0;
+                double t = (threads == 1 ? timing_thread_cpu() : timing_process_cpu()) - t0;
                 if (st) { fprintf(stderr, "status %d\n", st); return 1; }
                 if (k > 0) { cpu[j][(k - 1) * calls + c] = t * 1e6; blk[j] += t; }
             }
@@ -97,9 +87,9 @@ int main(int argc, char **argv) {
     }
     if (memcmp(out[0], out[1], nout * 4)) printf("MISMATCH\n");
     if (!strcmp(pass, "bww") && memcmp(db[0], db[1], d.oc * 4)) printf("BIAS MISMATCH\n");
-    double P = median(pk, rounds), t0 = median(cpu[0], rounds * calls), t1 = median(cpu[1], rounds * calls);
+    double P = timing_median(pk, rounds), t0 = timing_median(cpu[0], rounds * calls), t1 = timing_median(cpu[1], rounds * calls);
     printf("%s thr=%d peak %.1f GFLOP/s | old %.0f us %.1f GF/s %.1f%% | new %.0f us %.1f GF/s %.1f%% | new/old %.3f (block ratio median %.3f)\n",
            pass, threads, P, t0, flops / t0 * 1e-3, 100 * flops / t0 * 1e-3 / (P * threads), t1, flops / t1 * 1e-3,
-           100 * flops / t1 * 1e-3 / (P * threads), t1 / t0, median(rr, rounds));
+           100 * flops / t1 * 1e-3 / (P * threads), t1 / t0, timing_median(rr, rounds));
     return 0;
 }
