@@ -17,14 +17,10 @@
  * channel ascending, FMA, then + bias): results are bit-identical to the generic path
  * and independent of the task split.
  * ------------------------------------------------------------------------------------- */
-/* Pointwise micro-kernel: the UKR tile with a single tap at offset 0 and weights
- * w[ci * w_cstride + j] (the packed block, w_cstride = OCB, or for backward-data the OIHW
- * weights themselves, w_cstride = C), written with stepped pointers: per input channel
- * the generic loop spends two index loads, two multiplies and an inner-loop branch
- * (measured ~7% on the 196-pixel 1x1 layer). Same arithmetic per pixel as UKR (fma over
- * channels ascending from 0, then + bias). */
-#define UKR_PW(OCB, NV)                                                         \
-    static void ukrpw_##OCB##_##NV(const ukr_args *a) {                         \
+/* The pointwise kernels' shared body: acc[OCB][NV] = sum over the input channels (ascending
+ * from 0) of the weight broadcasts times the NV input vectors (the last one masked by
+ * a->last); leaves acc and last in scope for the caller's stores. */
+#define PW_ACCUMULATE(OCB, NV)                                                  \
         vec_t acc[OCB][NV];                                                     \
         UNROLL_J for (int j = 0; j < OCB; ++j) {                                \
             UNROLL_V for (int v = 0; v < NV; ++v) {                             \
@@ -48,7 +44,17 @@
                     acc[j][v] = VFMA(b, x[v], acc[j][v]);                       \
                 }                                                               \
             }                                                                   \
-        }                                                                       \
+        }
+
+/* Pointwise micro-kernel: the UKR tile with a single tap at offset 0 and weights
+ * w[ci * w_cstride + j] (the packed block, w_cstride = OCB, or for backward-data the OIHW
+ * weights themselves, w_cstride = C), written with stepped pointers: per input channel
+ * the generic loop spends two index loads, two multiplies and an inner-loop branch
+ * (measured ~7% on the 196-pixel 1x1 layer). Same arithmetic per pixel as UKR (fma over
+ * channels ascending from 0, then + bias). */
+#define UKR_PW(OCB, NV)                                                         \
+    static void ukrpw_##OCB##_##NV(const ukr_args *a) {                         \
+        PW_ACCUMULATE(OCB, NV)                                                  \
         UNROLL_J for (int j = 0; j < OCB; ++j) {                                \
             float *o = a->out + j * a->out_ostride;                             \
             const vec_t b = a->bias != NULL ? VSET1(a->bias[j]) : VZERO();      \
@@ -85,30 +91,7 @@ typedef struct {
 typedef void (*ukrpws_fn)(const ukr_args *a, const pw_split *s);
 #define UKR_PWS(OCB, NV)                                                        \
     static void ukrpws_##OCB##_##NV(const ukr_args *a, const pw_split *s) {     \
-        vec_t acc[OCB][NV];                                                     \
-        UNROLL_J for (int j = 0; j < OCB; ++j) {                                \
-            UNROLL_V for (int v = 0; v < NV; ++v) {                             \
-                acc[j][v] = VZERO();                                            \
-            }                                                                   \
-        }                                                                       \
-        const vmask_t last = a->last;                                           \
-        const int64_t cs = a->in_cstride;                                       \
-        const float *p = a->in;                                                 \
-        const float *q = a->w;                                                  \
-        const int64_t ws = a->w_cstride;                                        \
-        for (int64_t ci = a->ci_count; ci > 0; --ci, p += cs, q += ws) {        \
-            vec_t x[NV];                                                        \
-            UNROLL_V for (int v = 0; v < NV - 1; ++v) {                         \
-                x[v] = VLOADU(p + v * VL);                                      \
-            }                                                                   \
-            x[NV - 1] = VLOADM(p + (NV - 1) * VL, last);                        \
-            UNROLL_J for (int j = 0; j < OCB; ++j) {                            \
-                const vec_t b = VSET1(q[j]);                                    \
-                UNROLL_V for (int v = 0; v < NV; ++v) {                         \
-                    acc[j][v] = VFMA(b, x[v], acc[j][v]);                       \
-                }                                                               \
-            }                                                                   \
-        }                                                                       \
+        PW_ACCUMULATE(OCB, NV)                                                  \
         UNROLL_J for (int j = 0; j < OCB; ++j) {                                \
             float *o = a->out + j * a->out_ostride;                             \
             float *ob = s->out_b + j * a->out_ostride;                          \
