@@ -30,14 +30,8 @@
 #include <string.h>
 
 #include "panamacnn/panamacnn.h"
+#include "conv2d_lib.h"
 #include "timing.h"
-
-typedef int32_t (*init_fn)(pcnn_conv2d_desc *);
-typedef int32_t (*fwd_fn)(const pcnn_conv2d_desc *, const float *, const float *, const float *, float *);
-typedef int32_t (*bwdd_fn)(const pcnn_conv2d_desc *, const float *, const float *, float *);
-typedef int32_t (*bww_fn)(const pcnn_conv2d_desc *, const float *, const float *, float *, float *);
-typedef int32_t (*thr_fn)(int32_t);
-typedef struct { init_fn init; fwd_fn fwd; bwdd_fn bwdd; bww_fn bww; thr_fn thr; thr_fn isa; } lib;
 
 static double (*g_clock)(void) = timing_now; /* CPUCLK switches it */
 
@@ -49,15 +43,6 @@ static float consume_sum(const float *p, size_t n) {
     float s = 0;
     for (int k = 0; k < 16; k++) s += a[k];
     return s;
-}
-
-static lib load(const char *path) {
-    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!h) { fprintf(stderr, "%s\n", dlerror()); exit(1); }
-    lib l = {(init_fn)dlsym(h, "pcnn_conv2d_desc_init"), (fwd_fn)dlsym(h, "pcnn_conv2d_fwd"),
-             (bwdd_fn)dlsym(h, "pcnn_conv2d_bwd_data"), (bww_fn)dlsym(h, "pcnn_conv2d_bwd_weights"),
-             (thr_fn)dlsym(h, "pcnn_set_num_threads"), (thr_fn)dlsym(h, "pcnn_set_max_isa")};
-    return l;
 }
 
 static float *alloc_out(size_t n) {
@@ -73,7 +58,7 @@ int main(int argc, char **argv) {
     const int nl = strcmp(argv[1], argv[2]) ? 2 : 1;
     const int consume = getenv("CONSUME") != NULL;
     if (getenv("CPUCLK")) g_clock = !strcmp(getenv("CPUCLK"), "thread") ? timing_thread_cpu : timing_process_cpu;
-    lib L[2] = {load(argv[1]), nl == 2 ? load(argv[2]) : load(argv[1])};
+    conv2d_lib L[2] = {conv2d_lib_load(argv[1]), nl == 2 ? conv2d_lib_load(argv[2]) : conv2d_lib_load(argv[1])};
     const char *pass = argv[3];
     const int threads = atoi(argv[4]), rounds = atoi(argv[5]), calls = argc > 6 ? atoi(argv[6]) : 5;
     if (rounds < 1 || calls < 1 || calls > 1000) { fprintf(stderr, "ROUNDS >= 1, 1 <= CALLS <= 1000\n"); return 2; }

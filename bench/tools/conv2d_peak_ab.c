@@ -17,19 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "panamacnn/panamacnn.h"
+#include "conv2d_lib.h"
 #include "timing.h"
-typedef int32_t (*init_fn)(pcnn_conv2d_desc *);
-typedef int32_t (*fwd_fn)(const pcnn_conv2d_desc *, const float *, const float *, const float *, float *);
-typedef int32_t (*bwdd_fn)(const pcnn_conv2d_desc *, const float *, const float *, float *);
-typedef int32_t (*bww_fn)(const pcnn_conv2d_desc *, const float *, const float *, float *, float *);
-typedef int32_t (*thr_fn)(int32_t);
-typedef struct { init_fn init; fwd_fn fwd; bwdd_fn bwdd; bww_fn bww; thr_fn thr; } lib;
-static lib load(const char *path) {
-    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!h) { fprintf(stderr, "%s\n", dlerror()); exit(1); }
-    lib l = {dlsym(h, "pcnn_conv2d_desc_init"), dlsym(h, "pcnn_conv2d_fwd"), dlsym(h, "pcnn_conv2d_bwd_data"), dlsym(h, "pcnn_conv2d_bwd_weights"), dlsym(h, "pcnn_set_num_threads")};
-    return l;
-}
 __attribute__((noinline, target("avx512f"))) static double peak(void) { /* GFLOP/s, this thread */
     const __m512 x = _mm512_set1_ps(1.0000001f), y = _mm512_set1_ps(0.9999999f);
     __m512 a0 = x, a1 = y, a2 = x, a3 = y, a4 = x, a5 = y, a6 = x, a7 = y, a8 = x, a9 = y, a10 = x, a11 = y;
@@ -47,7 +36,7 @@ __attribute__((noinline, target("avx512f"))) static double peak(void) { /* GFLOP
     return iters * 12.0 * 32 / t * 1e-9;
 }
 int main(int argc, char **argv) {
-    lib L[2] = {load(argv[1]), load(argv[2])};
+    conv2d_lib L[2] = {conv2d_lib_load(argv[1]), conv2d_lib_load(argv[2])};
     const char *pass = argv[3]; int threads = atoi(argv[4]), rounds = atoi(argv[5]), calls = argc > 6 ? atoi(argv[6]) : 3;
     long a[8] = {8, 256, 14, 14, 256, 0, 1, 1};
     if (getenv("SHAPE")) sscanf(getenv("SHAPE"), "%ld %ld %ld %ld %ld %ld %ld %ld", &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7]);
