@@ -168,6 +168,7 @@ static void check_winograd(const pcnn_conv2d_desc *d, const conv_bufs *in, const
  * return OK; expect_supported: the AUTO / DIRECT rule (junk <= 1/4) takes it. */
 static void check_shape(pcnn_conv2d_desc d, int frame_ok, int expect_supported) {
     CHECK_STATUS(pcnn_conv2d_desc_init(&d), PCNN_STATUS_OK);
+    (void)frame_ok; /* read by the x86 levels' loop only (DIL_X86) */
     char label[200];
     snprintf(label, sizeof label, "n%lld c%lld %lldx%lld oc%lld k%lldx%lld pad %lld,%lld,%lld,%lld dil %lldx%lld g%lld",
              (long long)d.n, (long long)d.c, (long long)d.ih, (long long)d.iw, (long long)d.oc,
