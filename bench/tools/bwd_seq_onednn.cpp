@@ -51,7 +51,7 @@ struct DnnlSeq {
 };
 
 static DnnlSeq make_seq(engine &eng, stream &s, const long *a, long oh, long ow, algorithm alg, std::vector<float> &x,
-                        std::vector<float> &w, std::vector<float> &b, std::vector<float> &y) {
+                        std::vector<float> &w, std::vector<float> &y) {
     const long n = a[0], c = a[1], h = a[2], wd = a[3], oc = a[4], k = a[5], st = a[6], pad = a[7], g = a[8];
     memory::dims src_dims = {n, c, h, wd}, dst_dims = {n, oc, oh, ow}, b_dims = {oc}, strides = {st, st},
                  pads = {pad, pad}, dil = {0, 0};
@@ -112,8 +112,8 @@ int main(int argc, char **argv) {
     engine eng(engine::kind::cpu, 0);
     stream s(eng);
     std::printf("shape \"%s\", 1 thread, %d rounds x %d calls, thread CPU time\n", argv[3], rounds, calls);
-    DnnlSeq direct = make_seq(eng, s, a, d.oh, d.ow, algorithm::convolution_direct, x, w, b, y);
-    DnnlSeq autoc = make_seq(eng, s, a, d.oh, d.ow, algorithm::convolution_auto, x, w, b, y);
+    DnnlSeq direct = make_seq(eng, s, a, d.oh, d.ow, algorithm::convolution_direct, x, w, y);
+    DnnlSeq autoc = make_seq(eng, s, a, d.oh, d.ow, algorithm::convolution_auto, x, w, y);
     std::vector<std::function<void()>> fns = {
         [&] {
             if (pcnn_conv2d_bwd_weights(&d, x.data(), y.data(), dw.data(), db.data()) != PCNN_STATUS_OK ||
