@@ -157,7 +157,10 @@ public final class ShapeCorpus {
                 pool("ceil-wide-gt-input-rows", 1,  3,  2, 37, 5, 3, 4, 2, 1, 0, 1, 1, 1, 1, true),
                 // many small planes: the kernels' lanes-across-planes path (groups + leftover planes)
                 pool("small-planes-3x3-s2-p1",  2, 21, 13, 13, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false),
-                pool("small-planes-ceil-odd",   3,  7,  9,  7, 3, 2, 2, 2, 0, 1, 1, 0, 1, 1, true));
+                pool("small-planes-ceil-odd",   3,  7,  9,  7, 3, 2, 2, 2, 0, 1, 1, 0, 1, 1, true),
+                // pool_resnet's window on rows wider than two vectors (ow 38): the stride-2 row-reuse
+                // loop, its left block (pad_left 1, only lane 0's first tap in the padding) and a right tail
+                pool("3x3-s2-p1-wide-rows",     2,  3, 37, 75, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false));
     }
 
     /**
