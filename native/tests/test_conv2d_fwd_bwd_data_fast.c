@@ -470,6 +470,10 @@ int main(void) {
     CHECK(1, 32, 32, 32, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);    /* mid */
     CHECK(1, 16, 56, 56, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);    /* resnet3x3, fewer channels */
     CHECK(1, 32, 28, 28, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1);    /* resnet_s2, fewer channels */
+    /* stride-1 channel tiles (56- and 28-wide rows, >= 32 channels: forward and
+     * backward-data), row-chunked and whole-image tasks */
+    CHECK(2, 40, 12, 56, 36, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    CHECK(12, 33, 7, 28, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
     /* resnet_s2-like with enough work per weight that every thread packs its own blocks
      * (task_block_weights), several tasks and block chunks per thread */
     CHECK(2, 64, 28, 28, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1);

@@ -160,6 +160,20 @@ static void build_conv_corpus(void) {
     C("s2 bwd channels 37",    12, 37, 11, 9, 21, 3, 3, 2, 2, 1, 0, 1, 1, 1, 1, 1);
     C("s2 channels groups 4",   3, 8, 11, 11, 128, 3, 3, 2, 2, 1, 1, 0, 1, 1, 1, 4);
     C("s2 channels 5x5 images", 12, 33, 12, 14, 40, 5, 5, 2, 2, 2, 2, 2, 2, 1, 1, 1);
+    /* stride 1 with >= 32 channels per group on rows the channel tiles take
+     * (chtile_stride1_width: width not a multiple of 16, tiles of 12..14 pixels): forward
+     * (output channels) and backward-data (input channels); padded and in place, row
+     * tails, groups, dilation, asymmetric padding, 1x7, whole-image tasks; forward with
+     * > 16 input channels or planes > 576 (fewer go to direct/small_channels.h) */
+    C("s1 channels 56 wide",    1, 20, 3, 56, 37, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    C("s1 channels 58 in place", 1, 18, 4, 58, 33, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1);
+    C("s1 channels groups 2",   2, 34, 5, 28, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2);
+    C("s1 bwd channels 40 w27", 2, 40, 4, 27, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    C("s1 channels 13 d2 5x5",  1, 3, 50, 13, 40, 5, 5, 1, 1, 4, 2, 3, 5, 2, 2, 1);
+    C("s1 channels 41 asym 1x7", 1, 17, 4, 41, 48, 1, 7, 1, 1, 0, 0, 2, 4, 1, 1, 1);
+    C("s1 channels 12 images", 12, 17, 6, 24, 34, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    C("s1 bwd channels 12 img", 12, 36, 5, 14, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    C("s1 both 44 x 44",        2, 44, 5, 26, 44, 3, 3, 1, 1, 1, 0, 1, 1, 1, 1, 1);
     /* AVX-512 row tiles (rows of 17..32, <= 4 input channels per group) with enough images
      * for whole-image tasks (n * groups >= 4 * threads, up to 3 threads), outside the
      * small-channel path's rule (< 16 output channels or planes > 576): odd heights,

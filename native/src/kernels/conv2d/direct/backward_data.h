@@ -114,13 +114,15 @@ static void bwd_task(void *p, int64_t t) {
                 for (int64_t k = 0; j->chtile && k < d->ow; k += 16) {
                     __builtin_prefetch(srow + 2048 + k);
                 }
-                if (j->chtile) {
+                if (j->chtile && sw == 2) {
                     /* masked vector loads of the row (zero outside it) and one store per
                      * VL columns instead of memset + memcpy + memset: resnet_s2's rows are
                      * 16 floats (1 + 14 + 1), 256 channels x 15 rows per task; measured
                      * 0.96-0.98x the time of the pass (1 thread, thread CPU time, same
                      * process, both orders, 15 rounds). Only measured on channel tiles
-                     * (on cifar's forward copy the same measured 1.02x slower). */
+                     * (on cifar's forward copy the same measured 1.02x slower). Not for
+                     * stride 1: on resnet3x3's 58-float rows this loop was ~16% of the
+                     * backward pass in a profile, memcpy ~3-4% (0.90x the time). */
                     for (int64_t m = 0; m < rw; m += VL) {
                         const int64_t x = m - j->padl;
                         VSTOREM(brow + m, vmask_first(imin(VL, rw - m)),

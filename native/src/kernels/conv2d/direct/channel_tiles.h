@@ -152,3 +152,20 @@ static inline void transpose_tile_row(float *out, int64_t ostride, const float *
 }
 
 #endif /* UKRC_NX_MAX */
+
+/* Stride-1 rows (forward output rows, backward-data diff_src rows) that the pixel-lane
+ * tiles fill badly and the channel tiles fill well: width not a multiple of VL (the last
+ * vector of every row is part-empty: 56 = 3.5 vectors, so ukr_6_4 computes 64 lanes for
+ * 56 pixels) and the row cut into channel tiles of UKRC_NX_MAX - 2 .. UKRC_NX_MAX pixels
+ * (>= 24 of the 28 accumulators: 56 = 4 x 14, 28 = 2 x 14). Rows of 32 (3 tiles of 11)
+ * measured 1.10x slower in channel tiles (mid: 32 x 32 x 32x32 -> 64); resnet3x3 (56x56,
+ * 64 -> 64) forward 0.87x the time (README.md in this directory). */
+static inline int chtile_stride1_width(int64_t width) {
+#ifdef UKRC_NX_MAX
+    return width % VL != 0 && width >= UKRC_NX_MAX - 2 &&
+           ceil_div(width, ceil_div(width, UKRC_NX_MAX)) >= UKRC_NX_MAX - 2;
+#else
+    (void)width;
+    return 0;
+#endif
+}

@@ -83,7 +83,10 @@ PCNN_INTERNAL int32_t PCNN_DIRECT_FWD(const pcnn_conv2d_desc *desc, const float 
     /* Stride 2 with many output channels: channel tiles (direct/channel_tiles.h). The
      * pixel tiles fill only 14 of 16 lanes on the 14-wide rows of the 3x3 stride-2 layer
      * and need the row-mode tiles' extra loads; channel tiles fill every lane. */
-    if (CHTILE_OCB_MAX > 0 && d.stride_w == 2 && j.co_g >= CHTILE_OCB_MAX) {
+    /* Stride 1 with rows the pixel tiles fill badly (chtile_stride1_width: 56 wide) and
+     * many output channels, 3x3 and larger (1x1 stays pointwise): channel tiles too. */
+    if (CHTILE_OCB_MAX > 0 && j.co_g >= CHTILE_OCB_MAX &&
+        (d.stride_w == 2 || (d.stride_w == 1 && j.kt > 1 && chtile_stride1_width(d.ow)))) {
         j.chtile = 1;
         j.rowmode = 0;
         j.rowtile = 0;
@@ -212,7 +215,8 @@ PCNN_INTERNAL int32_t PCNN_DIRECT_BWD_DATA(const pcnn_conv2d_desc *desc, const f
     }
     /* Stride 2 with many diff_src channels: channel tiles, as in forward; the phases are
      * written interleaved into the tile buffer, no obuf */
-    if (CHTILE_OCB_MAX > 0 && sw == 2 && j.co_g >= CHTILE_OCB_MAX) {
+    if (CHTILE_OCB_MAX > 0 && j.co_g >= CHTILE_OCB_MAX &&
+        (sw == 2 || (sw == 1 && j.kt > 1 && chtile_stride1_width(d.iw)))) {
         j.chtile = 1;
         j.rowmode = 0;
         j.nr = 0;
