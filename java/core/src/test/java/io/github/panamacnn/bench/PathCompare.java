@@ -1,7 +1,11 @@
 package io.github.panamacnn.bench;
 
-import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadMXBean;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -16,15 +20,19 @@ import java.util.function.Supplier;
  * <p>{@code clock=cpu} times each call in the calling thread's CPU time (at 1 kernel thread the kernel
  * runs on the caller, so that is the call's own time, which other processes' load on a shared machine
  * does not inflate; at 2 threads it misses the worker's share, so keep {@code threads=1}); the default
- * {@code clock=wall} is {@link System#nanoTime}. Reading the CPU clock costs ~0.1-0.3 us a call: use it
- * for calls of tens of microseconds or more.
+ * {@code clock=wall} is {@link System#nanoTime}. The CPU clock is {@code clock_gettime(CLOCK_THREAD_CPUTIME_ID)}
+ * through the FFM API (Linux only; {@code java.lang.management} is not readable from the library's module,
+ * which the tests are compiled into); reading it costs ~1 us a call on this VM: use it for calls of
+ * tens of microseconds or more.
  *
  * <p>Run (test class path): {@code java ... io.github.panamacnn.bench.PathCompare ROW[,ROW...] [threads=1,2]
  * [pass=forward,backward] [rounds=15] [ms=150] [clock=wall|cpu]}.
  */
 public final class PathCompare {
-    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
     private static boolean cpuClock;
+    private static MethodHandle clockGettime; // int clock_gettime(clockid_t, struct timespec *)
+    private static MemorySegment timespec;     // {long tv_sec; long tv_nsec;} on Linux x86-64 and AArch64
+    private static final int CLOCK_THREAD_CPUTIME_ID = 3; // Linux
 
     private PathCompare() {
     }
@@ -50,8 +58,15 @@ public final class PathCompare {
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
-        if (cpuClock && !THREADS.isCurrentThreadCpuTimeSupported()) {
-            throw new IllegalStateException("clock=cpu: this JVM cannot read the thread CPU time");
+        if (cpuClock) {
+            if (!System.getProperty("os.name", "").startsWith("Linux")) {
+                throw new IllegalStateException("clock=cpu reads CLOCK_THREAD_CPUTIME_ID: Linux only");
+            }
+            Linker linker = Linker.nativeLinker();
+            clockGettime = linker.downcallHandle(linker.defaultLookup().find("clock_gettime").orElseThrow(),
+                    FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
+            timespec = Arena.global().allocate(16, 8);
+            now(); // fails here, not in a timed block, if the clock cannot be read
         }
         System.out.printf("%-12s %-8s %3s %12s %12s %8s  (%s)%n", "shape", "pass", "thr", "layer_us", "entry_us", "ratio",
                 cpuClock ? "thread CPU time" : "wall time");
@@ -120,7 +135,19 @@ public final class PathCompare {
 
     /** Nanoseconds on the chosen clock (see the class comment). */
     private static long now() {
-        return cpuClock ? THREADS.getCurrentThreadCpuTime() : System.nanoTime();
+        if (!cpuClock) {
+            return System.nanoTime();
+        }
+        int rc;
+        try {
+            rc = (int) clockGettime.invokeExact(CLOCK_THREAD_CPUTIME_ID, timespec);
+        } catch (Throwable t) {
+            throw new IllegalStateException("clock_gettime", t);
+        }
+        if (rc != 0) {
+            throw new IllegalStateException("clock_gettime(CLOCK_THREAD_CPUTIME_ID) returned " + rc);
+        }
+        return timespec.get(ValueLayout.JAVA_LONG, 0) * 1_000_000_000L + timespec.get(ValueLayout.JAVA_LONG, 8);
     }
 
     private static double median(List<Double> v) {
