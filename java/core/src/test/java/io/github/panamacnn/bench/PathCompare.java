@@ -1,5 +1,11 @@
 package io.github.panamacnn.bench;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -11,10 +17,23 @@ import java.util.function.Supplier;
  * block of the other (the order alternating), so both see the same machine load. Prints, per row, pass
  * and thread count, the median call time of each and the median over rounds of their ratio.
  *
+ * <p>{@code clock=cpu} times each call in the calling thread's CPU time (at 1 kernel thread the kernel
+ * runs on the caller, so that is the call's own time, which other processes' load on a shared machine
+ * does not inflate; at 2 threads it misses the worker's share, so keep {@code threads=1}); the default
+ * {@code clock=wall} is {@link System#nanoTime}. The CPU clock is {@code clock_gettime(CLOCK_THREAD_CPUTIME_ID)}
+ * through the FFM API (Linux only; {@code java.lang.management} is not readable from the library's module,
+ * which the tests are compiled into); reading it costs ~1 us a call on this VM: use it for calls of
+ * tens of microseconds or more.
+ *
  * <p>Run (test class path): {@code java ... io.github.panamacnn.bench.PathCompare ROW[,ROW...] [threads=1,2]
- * [pass=forward,backward] [rounds=15] [ms=150]}.
+ * [pass=forward,backward] [rounds=15] [ms=150] [clock=wall|cpu]}.
  */
 public final class PathCompare {
+    private static boolean cpuClock;
+    private static MethodHandle clockGettime; // int clock_gettime(clockid_t, struct timespec *)
+    private static MemorySegment timespec;     // {long tv_sec; long tv_nsec;} on Linux x86-64 and AArch64
+    private static final int CLOCK_THREAD_CPUTIME_ID = 3; // Linux
+
     private PathCompare() {
     }
 
@@ -31,10 +50,26 @@ public final class PathCompare {
                 case "pass" -> passes = kv[1].split(",");
                 case "rounds" -> rounds = Integer.parseInt(kv[1]);
                 case "ms" -> blockMs = Double.parseDouble(kv[1]);
+                case "clock" -> cpuClock = switch (kv[1]) {
+                    case "cpu" -> true;
+                    case "wall" -> false;
+                    default -> throw new IllegalArgumentException("clock must be wall or cpu, not " + kv[1]);
+                };
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
-        System.out.printf("%-12s %-8s %3s %12s %12s %8s%n", "shape", "pass", "thr", "layer_us", "entry_us", "ratio");
+        if (cpuClock) {
+            if (!System.getProperty("os.name", "").startsWith("Linux")) {
+                throw new IllegalStateException("clock=cpu reads CLOCK_THREAD_CPUTIME_ID: Linux only");
+            }
+            Linker linker = Linker.nativeLinker();
+            clockGettime = linker.downcallHandle(linker.defaultLookup().find("clock_gettime").orElseThrow(),
+                    FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
+            timespec = Arena.global().allocate(16, 8);
+            now(); // fails here, not in a timed block, if the clock cannot be read
+        }
+        System.out.printf("%-12s %-8s %3s %12s %12s %8s  (%s)%n", "shape", "pass", "thr", "layer_us", "entry_us", "ratio",
+                cpuClock ? "thread CPU time" : "wall time");
         for (String row : rows) {
             for (int t : threadCounts) {
                 LayerBench layer = new LayerBench();
@@ -88,14 +123,31 @@ public final class PathCompare {
         long end = System.nanoTime() + (long) (ms * 1e6);
         Object sink = null;
         while (times.size() < 5 || System.nanoTime() < end) {
-            long t0 = System.nanoTime();
+            long t0 = now();
             sink = f.get();
-            times.add((System.nanoTime() - t0) / 1e3);
+            times.add((now() - t0) / 1e3);
         }
         if (sink == null) {
             throw new IllegalStateException("no result");
         }
         return median(times);
+    }
+
+    /** Nanoseconds on the chosen clock (see the class comment). */
+    private static long now() {
+        if (!cpuClock) {
+            return System.nanoTime();
+        }
+        int rc;
+        try {
+            rc = (int) clockGettime.invokeExact(CLOCK_THREAD_CPUTIME_ID, timespec);
+        } catch (Throwable t) {
+            throw new IllegalStateException("clock_gettime", t);
+        }
+        if (rc != 0) {
+            throw new IllegalStateException("clock_gettime(CLOCK_THREAD_CPUTIME_ID) returned " + rc);
+        }
+        return timespec.get(ValueLayout.JAVA_LONG, 0) * 1_000_000_000L + timespec.get(ValueLayout.JAVA_LONG, 8);
     }
 
     private static double median(List<Double> v) {
