@@ -232,6 +232,7 @@ static inline void pw_copy(float *dst, const float *src, int64_t len) {
 }
 
 #define PW_PREFETCH_MIN_BYTES (1 << 20)
+#define PW_FUSE_MAX_BYTES (32 << 10)
 
 /* Asks for rows [k0, k1) of a tile's panel source (w floats from src + k * P) into the
  * cache (prefetch hint 2: L2 and up), during the tile before it. */
@@ -270,6 +271,10 @@ static void pw_task(void *p, int64_t t) {
      * tiles (measured on the 196-pixel layer, 256 channels: N = 8, 1.6 MB, forward ~1.3 %
      * faster with it; N = 1, 200 KB, ~2.5 % slower: the prefetch loop is pure cost) */
     const int pf_next = (int64_t)sizeof(float) * d->n * in_ch * P > PW_PREFETCH_MIN_BYTES;
+    /* the panel copy in the first block's kernel (ukrpwc_*) only while the panel fits in
+     * L1 next to the weights: with K = 512 (pw1x1_s2 backward-data, a 64 KB panel) it
+     * measured ~3 % slower than the separate copy, with K <= 256 0-15 % faster */
+    const int pw_fuse = (int64_t)sizeof(float) * K * span <= PW_FUSE_MAX_BYTES;
     float *panel = pcnn_scratch_get(PCNN_SCRATCH_CONV_TASK,
                                     (size_t)(K * span) * sizeof(float) + 64);
     if (panel == NULL) {
@@ -305,7 +310,7 @@ static void pw_task(void *p, int64_t t) {
 #else
         const int narrow = 0;
 #endif
-        const int fused = tl.wa == w && !narrow;
+        const int fused = tl.wa == w && !narrow && pw_fuse;
         if (fused) {
             /* filled by ukrpwc_* in the first block below */
         } else if (tl.wa == w) {
