@@ -1,7 +1,8 @@
 /*
  * conv2d direct, part of the conv2d-direct.h template: 1x1, stride 1, no padding (a GEMM per
  * image), forward and backward-data: pixel tiles outer with an L1-resident input panel
- * (pw_task), tap-free micro-kernels (ukrpw_*; ukrpws_* for tiles that straddle two images),
+ * (pw_task), tap-free micro-kernels (ukrpw_*; ukrpwc_* for a tile's first block, which fills
+ * the panel; ukrpws_* for tiles that straddle two images),
  * and on AVX-512 a channels-in-lanes kernel for a row tail of <= 8 pixels (pwtail_*).
  */
 
@@ -19,8 +20,10 @@
  * ------------------------------------------------------------------------------------- */
 /* The pointwise kernels' shared body: acc[OCB][NV] = sum over the input channels (ascending
  * from 0) of the weight broadcasts times the NV input vectors (the last one masked by
- * a->last); leaves acc and last in scope for the caller's stores. */
-#define PW_ACCUMULATE(OCB, NV)                                                  \
+ * a->last); leaves acc and last in scope for the caller's stores. The input rows are SRC,
+ * SRC_CS floats apart; with COPY (a constant) each channel's input vectors are also stored
+ * to the panel a->in (a->in_cstride apart, masked lanes as zeros): see ukrpwc_*. */
+#define PW_ACCUMULATE_FROM(OCB, NV, SRC, SRC_CS, COPY)                          \
         vec_t acc[OCB][NV];                                                     \
         UNROLL_J for (int j = 0; j < OCB; ++j) {                                \
             UNROLL_V for (int v = 0; v < NV; ++v) {                             \
@@ -28,22 +31,47 @@
             }                                                                   \
         }                                                                       \
         const vmask_t last = a->last;                                           \
-        const int64_t cs = a->in_cstride;                                       \
-        const float *p = a->in;                                                 \
+        const int64_t cs = (SRC_CS);                                            \
+        const float *p = (SRC);                                                 \
+        float *pc = (float *)a->in;                                             \
+        const int64_t pcs = a->in_cstride;                                      \
         const float *q = a->w;                                                  \
         const int64_t ws = a->w_cstride;                                        \
-        for (int64_t ci = a->ci_count; ci > 0; --ci, p += cs, q += ws) {        \
+        const char *pf = a->pf;                                                 \
+        const int64_t pfs = a->pf_cstride;                                      \
+        for (int64_t ci = a->ci_count; ci > 0; --ci, p += cs, q += ws, pf += pfs) { \
+            __builtin_prefetch(pf, 0, 2);                                       \
             vec_t x[NV];                                                        \
             UNROLL_V for (int v = 0; v < NV - 1; ++v) {                         \
                 x[v] = VLOADU(p + v * VL);                                      \
             }                                                                   \
             x[NV - 1] = VLOADM(p + (NV - 1) * VL, last);                        \
+            if (COPY) {                                                         \
+                UNROLL_V for (int v = 0; v < NV; ++v) {                         \
+                    VSTOREU(pc + v * VL, x[v]);                                 \
+                }                                                               \
+                pc += pcs;                                                      \
+            }                                                                   \
             UNROLL_J for (int j = 0; j < OCB; ++j) {                            \
                 const vec_t b = VSET1(q[j]);                                    \
                 UNROLL_V for (int v = 0; v < NV; ++v) {                         \
                     acc[j][v] = VFMA(b, x[v], acc[j][v]);                       \
                 }                                                               \
             }                                                                   \
+        }                                                                       \
+        (void)pc;                                                               \
+        (void)pcs;
+#define PW_ACCUMULATE(OCB, NV) PW_ACCUMULATE_FROM(OCB, NV, a->in, a->in_cstride, 0)
+
+/* The pointwise kernels' stores: acc (+ bias) to out, the last vector masked */
+#define PW_STORE(OCB, NV)                                                       \
+        UNROLL_J for (int j = 0; j < OCB; ++j) {                                \
+            float *o = a->out + j * a->out_ostride;                             \
+            const vec_t b = a->bias != NULL ? VSET1(a->bias[j]) : VZERO();      \
+            UNROLL_V for (int v = 0; v < NV - 1; ++v) {                         \
+                VSTOREU(o + v * VL, VADD(acc[j][v], b));                        \
+            }                                                                   \
+            VSTOREM(o + (NV - 1) * VL, last, VADD(acc[j][NV - 1], b));          \
         }
 
 /* Pointwise micro-kernel: the UKR tile with a single tap at offset 0 and weights
@@ -55,14 +83,7 @@
 #define UKR_PW(OCB, NV)                                                         \
     static void ukrpw_##OCB##_##NV(const ukr_args *a) {                         \
         PW_ACCUMULATE(OCB, NV)                                                  \
-        UNROLL_J for (int j = 0; j < OCB; ++j) {                                \
-            float *o = a->out + j * a->out_ostride;                             \
-            const vec_t b = a->bias != NULL ? VSET1(a->bias[j]) : VZERO();      \
-            UNROLL_V for (int v = 0; v < NV - 1; ++v) {                         \
-                VSTOREU(o + v * VL, VADD(acc[j][v], b));                        \
-            }                                                                   \
-            VSTOREM(o + (NV - 1) * VL, last, VADD(acc[j][NV - 1], b));          \
-        }                                                                       \
+        PW_STORE(OCB, NV)                                                       \
     }
 #define UKRPW_NV1(OCB) UKR_PW(OCB, 1)
 #define UKRPW_NV2(OCB) UKR_PW(OCB, 2)
@@ -76,6 +97,31 @@
 /* the same shapes as ukr_table */
 DIRECT_UKR_SHAPES(UKRPW_NV1, UKRPW_NV2, UKRPW_NV3, UKRPW_NV4)
 static const ukr_fn ukrpw_table[OCB_LIMIT + 1][NV_MAX + 1] = {DIRECT_UKR_SHAPES(Q1, Q2, Q3, Q4)};
+
+/* The same kernels for a tile's first block, reading the input rows in place (src, src_cs
+ * floats apart) and filling the panel a->in as they go: the separate panel copy before
+ * the blocks waited on its loads (the rows come from L2 / L3; ~11 % of pw1x1 forward and
+ * backward-data in a profile), while here the loads overlap the FMAs of the same loop.
+ * Same values in the panel and the same sums as copy-then-ukrpw_*. */
+typedef void (*ukrpwc_fn)(const ukr_args *a, const float *src, int64_t src_cs);
+#define UKR_PWC(OCB, NV)                                                        \
+    static void ukrpwc_##OCB##_##NV(const ukr_args *a, const float *src,        \
+                                    int64_t src_cs) {                           \
+        PW_ACCUMULATE_FROM(OCB, NV, src, src_cs, 1)                             \
+        PW_STORE(OCB, NV)                                                       \
+    }
+#define UKRPWC_NV1(OCB) UKR_PWC(OCB, 1)
+#define UKRPWC_NV2(OCB) UKR_PWC(OCB, 2)
+#define UKRPWC_NV3(OCB) UKR_PWC(OCB, 3)
+#define UKRPWC_NV4(OCB) UKR_PWC(OCB, 4)
+#define PWCPTR(OCB, NV) [OCB][NV] = ukrpwc_##OCB##_##NV,
+#define C1(O) PWCPTR(O, 1)
+#define C2(O) PWCPTR(O, 2)
+#define C3(O) PWCPTR(O, 3)
+#define C4(O) PWCPTR(O, 4)
+DIRECT_UKR_SHAPES(UKRPWC_NV1, UKRPWC_NV2, UKRPWC_NV3, UKRPWC_NV4)
+static const ukrpwc_fn ukrpwc_table[OCB_LIMIT + 1][NV_MAX + 1] = {
+    DIRECT_UKR_SHAPES(C1, C2, C3, C4)};
 
 /* The same kernels for a tile that straddles two images (see pw_tile): lane x of the tile
  * goes to out + x where mask ma has it, else to out_b + x (out_b = image n+1's pixel 0
@@ -190,6 +236,7 @@ static inline void pw_copy(float *dst, const float *src, int64_t len) {
 }
 
 #define PW_PREFETCH_MIN_BYTES (1 << 20)
+#define PW_FUSE_MAX_BYTES (32 << 10)
 
 /* Asks for rows [k0, k1) of a tile's panel source (w floats from src + k * P) into the
  * cache (prefetch hint 2: L2 and up), during the tile before it. */
@@ -228,6 +275,10 @@ static void pw_task(void *p, int64_t t) {
      * tiles (measured on the 196-pixel layer, 256 channels: N = 8, 1.6 MB, forward ~1.3 %
      * faster with it; N = 1, 200 KB, ~2.5 % slower: the prefetch loop is pure cost) */
     const int pf_next = (int64_t)sizeof(float) * d->n * in_ch * P > PW_PREFETCH_MIN_BYTES;
+    /* the panel copy in the first block's kernel (ukrpwc_*) only while the panel fits in
+     * L1 next to the weights: with K = 512 (pw1x1_s2 backward-data, a 64 KB panel) it
+     * measured ~3 % slower than the separate copy, with K <= 256 0-15 % faster */
+    const int pw_fuse = (int64_t)sizeof(float) * K * span <= PW_FUSE_MAX_BYTES;
     float *panel = pcnn_scratch_get(PCNN_SCRATCH_CONV_TASK,
                                     (size_t)(K * span) * sizeof(float) + 64);
     if (panel == NULL) {
@@ -255,8 +306,18 @@ static void pw_task(void *p, int64_t t) {
         const int nvu = (int)ceil_div(w, VL);
         const vmask_t last = vmask_first(w - (int64_t)(nvu - 1) * VL);
         const float *in_a = j->in + (tl.n * in_ch + g * K) * P + tl.x0;
-        /* copy the K x w input panel (masked lanes become zeros, never read past a row) */
-        if (tl.wa == w) {
+        /* copy the K x w input panel (masked lanes become zeros, never read past a row);
+         * a whole-image tile of the vector kernels has it copied by its first block's
+         * kernel instead (ukrpwc_*) */
+#ifdef PW_TAIL_MAX
+        const int narrow = nvu == 1 && w <= PW_TAIL_MAX;
+#else
+        const int narrow = 0;
+#endif
+        const int fused = tl.wa == w && !narrow && pw_fuse;
+        if (fused) {
+            /* filled by ukrpwc_* in the first block below */
+        } else if (tl.wa == w) {
             for (int64_t k = 0; k < K; ++k) {
                 const float *src = in_a + k * P;
                 float *dst = panel + k * span;
@@ -296,7 +357,7 @@ static void pw_task(void *p, int64_t t) {
         }
         a.last = last;
 #ifdef PW_TAIL_MAX /* the vector layer has pwtail_table (AVX-512) */
-        if (nvu == 1 && w <= PW_TAIL_MAX) { /* narrow tail: channels in lanes, two blocks */
+        if (narrow) { /* narrow tail: channels in lanes, two blocks */
             /* (never straddles: a tile that does has more than P >= span pixels' room) */
             for (int64_t b = b0; b < b1; b += 2) {
                 int64_t o0, ocb0, o1 = 0, ocb1 = 0;
@@ -320,11 +381,31 @@ static void pw_task(void *p, int64_t t) {
             continue;
         }
 #endif
+        /* the next tile's rows one cache line per input channel inside the kernels' loops
+         * (pass r of block b0 + r: one line offset of every row), where the blocks give
+         * enough passes; a burst of prefetches before each block stalled (~3 % of pw1x1
+         * forward in a profile) */
+        const int64_t nla = pwa > 0 ? ceil_div(pwa * (int64_t)sizeof(float), 64) + 1 : 0;
+        const int64_t nlb = pwb > 0 ? ceil_div(pwb * (int64_t)sizeof(float), 64) + 1 : 0;
+        const int in_kernel = pa != NULL && nla + nlb <= b1 - b0;
         for (int64_t b = b0; b < b1; ++b) {
-            const int64_t k0 = imin(K, (b - b0) * pf_rows), k1 = imin(K, k0 + pf_rows);
-            pw_prefetch_rows(pa, P, pwa, k0, k1);
-            if (pwb > 0) {
-                pw_prefetch_rows(pb, P, pwb, k0, k1);
+            a.pf = (const char *)panel;
+            a.pf_cstride = 0;
+            if (in_kernel) {
+                const int64_t r = b - b0;
+                if (r < nla) {
+                    a.pf = (const char *)pa + imin(r * 64, pwa * (int64_t)sizeof(float) - 1);
+                    a.pf_cstride = P * (int64_t)sizeof(float);
+                } else if (r < nla + nlb) {
+                    a.pf = (const char *)pb + imin((r - nla) * 64, pwb * (int64_t)sizeof(float) - 1);
+                    a.pf_cstride = P * (int64_t)sizeof(float);
+                }
+            } else {
+                const int64_t k0 = imin(K, (b - b0) * pf_rows), k1 = imin(K, k0 + pf_rows);
+                pw_prefetch_rows(pa, P, pwa, k0, k1);
+                if (pwb > 0) {
+                    pw_prefetch_rows(pb, P, pwb, k0, k1);
+                }
             }
             int64_t o0, ocb;
             block_range(j, b, &o0, &ocb);
@@ -334,6 +415,10 @@ static void pw_task(void *p, int64_t t) {
             float *out = j->out + (tl.n * out_ch + oc) * P + tl.x0;
             a.out = out;
             a.out_ostride = P;
+            if (fused && b == b0) {
+                ukrpwc_table[ocb][nvu](&a, in_a, P);
+                continue;
+            }
             if (tl.wa == w) {
                 ukrpw_table[ocb][nvu](&a);
                 continue;
