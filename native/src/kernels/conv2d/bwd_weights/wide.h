@@ -102,6 +102,7 @@ __attribute__((noinline)) static int cw_run_wide(const cw_ctx *x, float *acc,
     for (int64_t j = nt; j < nt_pad; ++j) colp[j] = colp[nt - 1];
     const int64_t per = x->nb > 1 ? x->nb : 1;
     cw_vf fin = cw_zero(); /* v - v of every packed value: 0 while all are finite */
+    const int64_t nchunks = (d->n + per - 1) / per * ((oh + x->ny - 1) / x->ny);
     int64_t chunk = 0; /* index of (n0, y0) in loop order: the chunk's rows in x->wide_dy */
     for (int64_t n0 = 0; n0 < d->n; n0 += per) {
         const int64_t nb = (d->n - n0 < per) ? d->n - n0 : per;
@@ -164,8 +165,13 @@ __attribute__((noinline)) static int cw_run_wide(const cw_ctx *x, float *acc,
                  * tile of this row block: they come from memory (every task reads all of dY),
                  * and without this the first tile of each row block waited for them
                  * (measured 3-4 % of resnet3x3 / mid; into L2 instead of L1: ~1-2 %) */
-                const int64_t nrows = no - (r0 + CW_RO) < CW_RO ? no - (r0 + CW_RO) : CW_RO;
+                int64_t nrows = no - (r0 + CW_RO) < CW_RO ? no - (r0 + CW_RO) : CW_RO;
                 const float *next = dyk + (r0 + CW_RO) * x->wide_dyp;
+                if (nrows <= 0 && x->wide_dy != NULL && chunk < nchunks) {
+                    /* the last block: the next chunk's first rows (chunk is its index now) */
+                    next = x->wide_dy + (chunk * d->oc + o0) * x->wide_dyp;
+                    nrows = no < CW_RO ? no : CW_RO;
+                }
                 const int64_t lines = nrows > 0 ? (nrows * x->wide_dyp + 15) / 16 : 0;
                 const int64_t per_tile = (lines + ntile - 1) / ntile;
                 for (int64_t tt = 0, k = 0; tt < nt_pad; tt += CW_RT, ++k) {
