@@ -26,6 +26,7 @@ typedef struct {
     conv2d_bww_fn bww;
     conv2d_int_fn thr; /* pcnn_set_num_threads */
     conv2d_int_fn isa; /* pcnn_set_max_isa */
+    conv2d_int_fn algo; /* pcnn_set_conv2d_algorithm, or NULL in a build without it (optional) */
 } conv2d_lib;
 
 static inline void *conv2d_lib_sym(void *h, const char *path, const char *name) {
@@ -48,7 +49,8 @@ static inline conv2d_lib conv2d_lib_load(const char *path) {
                     (conv2d_bwdd_fn)conv2d_lib_sym(h, path, "pcnn_conv2d_bwd_data"),
                     (conv2d_bww_fn)conv2d_lib_sym(h, path, "pcnn_conv2d_bwd_weights"),
                     (conv2d_int_fn)conv2d_lib_sym(h, path, "pcnn_set_num_threads"),
-                    (conv2d_int_fn)conv2d_lib_sym(h, path, "pcnn_set_max_isa")};
+                    (conv2d_int_fn)conv2d_lib_sym(h, path, "pcnn_set_max_isa"),
+                    (conv2d_int_fn)dlsym(h, "pcnn_set_conv2d_algorithm")};
     return l;
 }
 

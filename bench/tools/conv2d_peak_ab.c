@@ -8,7 +8,9 @@
  * Build: gcc -O2 -o conv2d_peak_ab bench/tools/conv2d_peak_ab.c -Inative/include -ldl
  * Run:   ./conv2d_peak_ab OLD.so NEW.so fwd|bwdd|bww THREADS ROUNDS [CALLS]
  *        (paths with a slash; run both orders: the first build measures slightly differently)
- * Env:   SHAPE="N C H W OC PAD K STRIDE" (default pw1x1: 8 256 14 14 256 0 1 1) */
+ * Env:   SHAPE="N C H W OC PAD K STRIDE" (default pw1x1: 8 256 14 14 256 0 1 1)
+ *        ALGO=id: both builds' pcnn_set_conv2d_algorithm(id) first (PCNN_ALGO_*, 1 = direct;
+ *        thread-local: the calls run on this thread) */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <immintrin.h>
@@ -57,6 +59,11 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < nw; i++) w[i] = (rand() / (float)RAND_MAX - 0.5f) * 0.1f;
     for (int i = 0; i < d.oc; i++) b[i] = 0.01f * i;
     L[0].thr(threads); L[1].thr(threads);
+    if (getenv("ALGO")) {
+        for (int j = 0; j < 2; j++) {
+            if (!L[j].algo || L[j].algo(atoi(getenv("ALGO")))) { fprintf(stderr, "%s: ALGO=%s not accepted\n", argv[1 + j], getenv("ALGO")); return 1; }
+        }
+    }
     double *cpu[2] = {malloc(rounds * calls * 8), malloc(rounds * calls * 8)}, *pk = malloc(rounds * 8), *rr = malloc(rounds * 8);
     for (int k = 0; k < rounds + 1; k++) {
         double blk[2] = {0, 0};

@@ -40,8 +40,10 @@
  * is packed (not kh * kw shifted copies), and the tile runs one long loop per chunk; dY is
  * repacked to that row width with zeros in the extra ("junk") columns, once per call for
  * all tasks (each task used to repack all of it: ~15-20 % of mid / resnet3x3), or per task
- * above the scratch budget; the row chunks are evened out. See cw_run_wide for
- * why that path requires src to be finite. Those tasks take up to CW_TB_WIDE taps (every
+ * above the scratch budget; the row chunks are evened out. That once-per-call repack also
+ * sums the bias partials per chunk (no separate bias pass over dY). See cw_run_wide for
+ * why that path requires src to be finite: its tasks test the values they pack, and a call
+ * that met a non-finite one runs again without the path. Those tasks take up to CW_TB_WIDE taps (every
  * task reads all of dY). The packing path gives a task up to 2 * CW_OB output channels when
  * that halves how often col is packed.
  *
@@ -54,7 +56,8 @@
  * Padding: the scalar kernel skips padded taps; here they multiply a zero. The two agree
  * unless dY holds an infinity or a NaN (0 * inf = NaN), so when the shape has padded taps
  * this kernel first checks dY with the bias-gradient pass (run anyway when diff_bias is
- * wanted; a sum is non-finite iff it met a non-finite value or overflowed) and returns
+ * wanted; a sum is non-finite iff it met a non-finite value or overflowed; on the stride-1
+ * path the sums of its dY repack, added per channel in chunk order) and returns
  * PCNN_STATUS_UNSUPPORTED, handing the call to the scalar kernel, when it finds one.
  *
  * Stride-1 unpadded convolutions on planes of at most one chunk that the stride-1 path does

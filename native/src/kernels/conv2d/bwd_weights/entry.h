@@ -19,6 +19,9 @@ PCNN_INTERNAL int32_t CW_NAME(const pcnn_conv2d_desc *d, const float *src, const
 #define CW_HALVES_MIN_MACS ((int64_t)1 << 20) /* ~5 us of vector work: below, a wake-up costs more */
 
 static __thread int cw_in_half;
+/* set while CW_NAME runs a call again without the phase-plane path: its tasks found an
+ * infinity or a NaN in src where junk pixels would multiply it (see cw_run_wide) */
+static __thread int cw_no_wide;
 
 typedef struct {
     const pcnn_conv2d_desc *d;
@@ -97,7 +100,8 @@ PCNN_INTERNAL int32_t CW_NAME(const pcnn_conv2d_desc *d, const float *src, const
      * with stride-2 phase planes (and for 1x1 with images batched without tails) measured
      * slower (on a noisy machine) than the paths below on resnet_s2 and pw1x1: repacking dY
      * for every task costs about what the cheaper packing saves there. */
-    if (CW_WIDE && x.wp <= CW_PW && d->stride_h == 1 && d->stride_w == 1 && !x.direct) {
+    if (CW_WIDE && !cw_no_wide && x.wp <= CW_PW && d->stride_h == 1 && d->stride_w == 1 &&
+        !x.direct) {
         int64_t computed, useful;
         if ((d->oh + x.eh) * x.wp <= CW_PW) {
             x.nb = CW_PW / ((d->oh + x.eh) * x.wp);
@@ -117,10 +121,7 @@ PCNN_INTERNAL int32_t CW_NAME(const pcnn_conv2d_desc *d, const float *src, const
         const int64_t ob_first = x.ocg < CW_OB ? x.ocg : CW_OB;
         if (computed >= CW_P / 2 && 4 * useful >= 3 * computed && x.taps >= ob_first) {
             x.wide = 1;
-            if (junk) {
-                pcnn_parallel_for_work(d->n, d->n * d->c * x.ihw, cw_finite_task, &x);
-                x.wide = __atomic_load_n(&x.nonfinite, __ATOMIC_RELAXED) == 0;
-            }
+            x.wide_junk = junk; /* src finiteness: tested by the tasks while they pack */
         }
     }
 
@@ -191,17 +192,55 @@ PCNN_INTERNAL int32_t CW_NAME(const pcnn_conv2d_desc *d, const float *src, const
         return PCNN_STATUS_UNSUPPORTED;
     }
 
-    /* (a batch half skips the check: its caller found all of dY finite) */
-    if (diff_bias != NULL || (padded && !cw_in_half)) {
-        float *sums = diff_bias;
+    /* work in multiply-adds, saturated (only a thread-count hint) */
+    int64_t macs;
+    if (pcnn_mul_i64(d->n * d->oc, x.ohw, &macs) || pcnn_mul_i64(macs, x.taps, &macs)) {
+        macs = INT64_MAX;
+    }
+    const int halves = ntasks == 1 && d->n >= 2 && !cw_in_half && macs >= CW_HALVES_MIN_MACS;
+    /* the bias gradient, which is also the finiteness check of dY (a batch half skips the
+     * check: its caller found all of dY finite) */
+    const int want_sums = diff_bias != NULL || (padded && !cw_in_half);
+    float *sums = diff_bias;
+    if (want_sums && sums == NULL) {
+        sums = pcnn_scratch_get(PCNN_SCRATCH_CONV_BIAS_SUMS, (size_t)d->oc * sizeof(float));
         if (sums == NULL) {
-            sums = pcnn_scratch_get(PCNN_SCRATCH_CONV_BIAS_SUMS, (size_t)d->oc * sizeof(float));
-            if (sums == NULL) {
-                return PCNN_STATUS_OUT_OF_MEMORY;
+            return PCNN_STATUS_OUT_OF_MEMORY;
+        }
+    }
+    int summed = 0;
+
+    if (x.wide && !halves) {
+        /* dY repacked once for all tasks (each reads all of it) when that fits the scratch
+         * budget, with the bias partials per chunk after it; else every task repacks its
+         * rows per chunk */
+        const int64_t per = x.nb > 1 ? x.nb : 1;
+        const int64_t chunks = (d->n + per - 1) / per * ((d->oh + x.ny - 1) / x.ny);
+        int64_t floats;
+        if (!pcnn_mul_i64(chunks * d->oc, x.wide_dyp, &floats) &&
+            floats <= __atomic_load_n(&CW_WIDE_DY_MAX, __ATOMIC_RELAXED)) {
+            const int64_t extra = want_sums ? chunks * d->oc : 0;
+            x.wide_dy = pcnn_scratch_get(PCNN_SCRATCH_CONV_BWD_DY,
+                                         (size_t)(floats + extra) * sizeof(float));
+            if (x.wide_dy != NULL) {
+                x.wide_dy_sums = want_sums ? x.wide_dy + floats : NULL;
+                pcnn_parallel_for_work(chunks, d->n * d->oc * x.ohw, cw_wide_dy_task, &x);
+                if (want_sums) { /* partials added in chunk order: the same at every thread count */
+                    for (int64_t o = 0; o < d->oc; ++o) {
+                        float s = 0.0f;
+                        for (int64_t c = 0; c < chunks; ++c) s += x.wide_dy_sums[c * d->oc + o];
+                        sums[o] = s;
+                    }
+                    summed = 1;
+                }
             }
         }
-        x.bias_sums = sums;
-        pcnn_parallel_for_work(d->oc, d->n * d->oc * x.ohw, cw_bias_task, &x);
+    }
+    if (want_sums) {
+        if (!summed) {
+            x.bias_sums = sums;
+            pcnn_parallel_for_work(d->oc, d->n * d->oc * x.ohw, cw_bias_task, &x);
+        }
         int finite = 1;
         for (int64_t o = 0; o < d->oc; ++o) {
             finite &= isfinite(sums[o]) != 0;
@@ -211,31 +250,19 @@ PCNN_INTERNAL int32_t CW_NAME(const pcnn_conv2d_desc *d, const float *src, const
         }
     }
 
-    /* work in multiply-adds, saturated (only a thread-count hint) */
-    int64_t macs;
-    if (pcnn_mul_i64(d->n * d->oc, x.ohw, &macs) || pcnn_mul_i64(macs, x.taps, &macs)) {
-        macs = INT64_MAX;
-    }
-    if (ntasks == 1 && d->n >= 2 && !cw_in_half && macs >= CW_HALVES_MIN_MACS) {
+    if (halves) {
         return cw_run_halves(d, src, diff_dst, diff_weights, macs); /* diff_bias is done */
     }
 
-    if (x.wide) {
-        /* dY repacked once for all tasks (each reads all of it) when that fits the scratch
-         * budget; else every task repacks its rows per chunk */
-        const int64_t per = x.nb > 1 ? x.nb : 1;
-        const int64_t chunks = (d->n + per - 1) / per * ((d->oh + x.ny - 1) / x.ny);
-        int64_t floats;
-        if (!pcnn_mul_i64(chunks * d->oc, x.wide_dyp, &floats) &&
-            floats <= __atomic_load_n(&CW_WIDE_DY_MAX, __ATOMIC_RELAXED)) {
-            x.wide_dy = pcnn_scratch_get(PCNN_SCRATCH_CONV_BWD_DY, (size_t)floats * sizeof(float));
-            if (x.wide_dy != NULL) {
-                pcnn_parallel_for_work(chunks, d->n * d->oc * x.ohw, cw_wide_dy_task, &x);
-            }
-        }
-    }
-
     pcnn_parallel_for_work(ntasks, macs, cw_task, &x);
+    if (x.wide && __atomic_load_n(&x.nonfinite, __ATOMIC_RELAXED)) {
+        /* non-finite src under junk pixels: the whole call again on another path (its
+         * diff_bias, already written, is computed again the same way) */
+        cw_no_wide = 1;
+        const int32_t st = CW_NAME(d, src, diff_dst, diff_weights, diff_bias);
+        cw_no_wide = 0;
+        return st;
+    }
     if (x.flat) __atomic_fetch_add(&CW_FLAT_RUNS, 1, __ATOMIC_RELAXED);
     return __atomic_load_n(&x.oom, __ATOMIC_RELAXED) ? PCNN_STATUS_OUT_OF_MEMORY
                                                      : PCNN_STATUS_OK;

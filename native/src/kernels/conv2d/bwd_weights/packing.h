@@ -27,13 +27,15 @@ typedef struct {
     int64_t wide_nci;   /* wide: most channels a task touches */
     int64_t wide_dyp;   /* wide: floats per repacked dY row (longest chunk + CW_V slack) */
     float *wide_dy;     /* wide: all of dY repacked once per call, rows (chunk, o), or NULL */
+    float *wide_dy_sums; /* wide: with wide_dy, the bias partials [chunk][oc] it sums, or NULL */
+    int wide_junk;      /* wide: the layout has junk pixels (src must then be finite) */
     int trans;  /* lanes-along-taps path (cw_run_trans) */
     int tphase; /* trans: col from phase planes (else cw_pack or in place) */
     int64_t tp_pitch; /* tphase: floats per phase plane */
     int64_t tp_nci;   /* tphase: most channels a task touches */
     int64_t tp_line;  /* tphase: floats of the zero-padded input row copy */
     int oom;    /* set by a task that could not get scratch */
-    int nonfinite; /* set by cw_finite_task */
+    int nonfinite; /* set by cw_finite_task, and by cw_run_wide tasks (wide_junk) */
     int flat;        /* in-place small-plane path (cw_run_flat) */
     int64_t flat_dp; /* flat: floats per repacked dY row (a multiple of CW_V) */
     int64_t flat_nb; /* flat: images per block */

@@ -61,7 +61,9 @@ static void cw_task(void *p, int64_t task) {
     }
     if (x->wide) {
         float *dyk = col + x->wide_nci * d->stride_h * d->stride_w * x->wide_pitch + CW_V;
-        cw_run_wide(x, acc, col, dyk, g, t0, nt, nt_pad, o0, no, no_pad);
+        if (cw_run_wide(x, acc, col, dyk, g, t0, nt, nt_pad, o0, no, no_pad) && x->wide_junk) {
+            __atomic_store_n(&x->nonfinite, 1, __ATOMIC_RELAXED); /* CW_NAME runs again */
+        }
         goto reduce;
     }
 
