@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# LeNet-5 on Fashion-MNIST: panama-cnn vs PyTorch, same run (bench/README.md, "LeNet-5 training").
+# LeNet-5 on Fashion-MNIST: panama-cnn vs PyTorch, same run (docs/training.md, "Measured on an idle machine").
 #
 #   bench/lenet.sh [--epochs N] [--threads "1 2"] [--batch 64]
 #

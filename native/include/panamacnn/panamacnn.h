@@ -311,7 +311,7 @@ PCNN_API int32_t pcnn_softmax_xent_bwd(int64_t n, int64_t classes, const float *
  * groups): the strided input pixels are gathered into a dense tensor and the stride-1 1x1
  * kernel (a GEMM) runs on it; backward-data scatters the dense gradient back (zeros elsewhere).
  * AUTO uses it for every such shape (backward-weights: from 16 input channels per group;
- * native/src/kernels/conv2d/README.md).
+ * native/src/kernels/conv2d/README-pointwise.md).
  * Returns PCNN_STATUS_INVALID_ARGUMENT for an unknown id.
  */
 PCNN_API int32_t pcnn_set_conv2d_algorithm(int32_t algorithm);
