@@ -3,7 +3,8 @@
 
   bench_rounds.py native ROUND1.json [ROUND2.json ...]
       native bench: per row, each time (panama-cnn, every oneDNN variant) keeps its lowest value
-      (a time <= 0 means "not measured"); oneDNN best, GFLOP/s and the peak fraction follow.
+      (a time <= 0 means "not measured"); oneDNN best, GFLOP/s and the peak fraction follow; the
+      local peak (local_peak_gflops) is the one of the round whose panama-cnn time is kept.
   bench_rounds.py jmh ROUND1.json [ROUND2.json ...]
       JMH: drops the histograms; per benchmark and parameters keeps the round with the lowest
       median and lists every round's median in primaryMetric.roundMedians.
@@ -33,6 +34,9 @@ def merge_native(paths):
                     impl = key.replace("_ms", "_impl")
                     if impl in r:
                         row[impl] = r[impl]
+                    if key == "pcnn_ms" and "local_peak_gflops" in r:
+                        # the local peak belongs to the round whose time is kept (measured around it)
+                        row["local_peak_gflops"] = r["local_peak_gflops"]
     for row in doc["results"]:
         best = [row[k] for k in ("onednn_preferred_ms", "onednn_auto_ms") if row.get(k) is not None and row[k] > 0]
         if best:
@@ -41,6 +45,8 @@ def merge_native(paths):
             gflops = row["flops"] / (row["pcnn_ms"] * 1e6)
             if row.get("gflops") and row.get("peak_fraction"):
                 row["peak_fraction"] = row["peak_fraction"] * gflops / row["gflops"]
+            if row.get("local_peak_gflops"):
+                row["local_peak_fraction"] = gflops / row["local_peak_gflops"]
             row["gflops"] = gflops
     doc["rounds"] = len(paths)
     doc["rounds_rule"] = "per row, each time is the lowest of the rounds (later rounds: shapes in reverse order)"

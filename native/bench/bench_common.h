@@ -31,6 +31,9 @@ struct Result {
     std::string shape, pass;
     int threads = 1;
     double flops = 0, pcnn_s = 0, dnnl_plain_s = -1, dnnl_pref_s = -1, dnnl_auto_s = -1;
+    // GFLOP/s: the mean of the short FMA peaks (local_peak) measured right before and right after
+    // panama-cnn's timing of this row (conv rows); 0 = not measured.
+    double local_peak = 0;
     std::string dnnl_plain_impl, dnnl_pref_impl, dnnl_auto_impl;
     // max |pcnn - oneDNN| / max |oneDNN| for the nchw, preferred-layout and auto runs; -1 = not compared.
     double err_plain = -1, err_pref = -1, err_auto = -1;

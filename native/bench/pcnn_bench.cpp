@@ -2,8 +2,9 @@
 //
 // For every shape of bench/shapes.txt, every pass and every thread count it reports the
 // median time, GFLOP/s, the fraction of the machine's FMA peak measured by this same
-// process, and (when built against oneDNN) oneDNN's time with plain NCHW/OIHW tensors and
-// with the layouts it prefers (reorders are not timed), as ratios t_onednn / t_pcnn
+// process (once before the table, and for conv rows also right around the row's timing), and
+// (when built against oneDNN) oneDNN's time with plain NCHW/OIHW tensors and with the layouts
+// it prefers (reorders are not timed), as ratios t_onednn / t_pcnn
 // (> 1 means panama-cnn is faster). Each oneDNN result is also compared with panama-cnn's
 // output (max |diff| / max |oneDNN|, after reordering oneDNN's output back to plain
 // layout), so that a mis-specified oneDNN primitive cannot produce a meaningless ratio.
@@ -19,7 +20,7 @@
 // result differs from oneDNN's (the table says which: check = BAD). See bench/README.md.
 //
 // Files: this one (options, shapes file, panama-cnn's runs, table, JSON), bench_common.h (Shape,
-// Result, timing), peak.cpp (FMA peak for %peak), onednn_compare.cpp (oneDNN's runs; built only
+// Result, timing), peak.cpp (FMA peak for %peak, short local peaks for %lpeak), onednn_compare.cpp (oneDNN's runs; built only
 // with oneDNN, see CMakeLists.txt).
 
 #include <algorithm>
@@ -242,9 +243,10 @@ void print_row(const Result &r, const std::map<int, double> &peak) {
     double gf = conv ? r.flops / r.pcnn_s / 1e9 : -1;
     double pk = peak.count(r.threads) ? peak.at(r.threads) : 0;
     const double best = r.dnnl_best_s();
-    std::printf("%-12s %-11s %3d %12s %8s %6s %12s %12s %12s %7s %7s %7s %5s %-16s %s\n", r.shape.c_str(), r.pass.c_str(),
-                r.threads, fmt_or_dash(r.pcnn_s * 1e6, "%.2f").c_str(), fmt_or_dash(gf, "%.1f").c_str(),
+    std::printf("%-12s %-11s %3d %12s %8s %6s %6s %12s %12s %12s %7s %7s %7s %5s %-16s %s\n", r.shape.c_str(),
+                r.pass.c_str(), r.threads, fmt_or_dash(r.pcnn_s * 1e6, "%.2f").c_str(), fmt_or_dash(gf, "%.1f").c_str(),
                 fmt_or_dash(conv && pk > 0 ? 100 * gf / pk : -1, "%.1f%%").c_str(),
+                fmt_or_dash(conv && r.local_peak > 0 ? 100 * gf / r.local_peak : -1, "%.1f%%").c_str(),
                 fmt_or_dash(r.dnnl_plain_s * 1e6, "%.2f").c_str(), fmt_or_dash(r.dnnl_pref_s * 1e6, "%.2f").c_str(),
                 fmt_or_dash(r.dnnl_auto_s * 1e6, "%.2f").c_str(),
                 fmt_or_dash(r.dnnl_plain_s > 0 ? r.dnnl_plain_s / r.pcnn_s : -1, "%.2f").c_str(),
@@ -296,8 +298,8 @@ int main(int argc, char **argv) {
     for (auto &p : peak.by_threads)
         std::printf("measured %s FMA peak, %d thread(s): %.1f GFLOP/s\n", peak.isa.c_str(), p.first, p.second);
     std::printf("times are medians in microseconds; x_* = t_onednn / t_pcnn (> 1: panama-cnn faster)\n");
-    std::printf("%-12s %-11s %3s %12s %8s %6s %12s %12s %12s %7s %7s %7s %5s %-16s %s\n", "shape", "pass", "thr", "pcnn_us",
-                "GFLOP/s", "%peak", "dnnl_nchw_us", "dnnl_pref_us", "dnnl_auto_us", "x_nchw", "x_pref", "x_best",
+    std::printf("%-12s %-11s %3s %12s %8s %6s %6s %12s %12s %12s %7s %7s %7s %5s %-16s %s\n", "shape", "pass", "thr",
+                "pcnn_us", "GFLOP/s", "%peak", "%lpeak", "dnnl_nchw_us", "dnnl_pref_us", "dnnl_auto_us", "x_nchw", "x_pref", "x_best",
                 "check", "pcnn_kernel", "dnnl_auto_impl");
 
     check(pcnn_set_conv2d_algorithm(opt.algorithm), "pcnn_set_conv2d_algorithm");
@@ -331,12 +333,23 @@ int main(int argc, char **argv) {
                 Result rf{s.name, "forward", t, flops}, rd{s.name, "bwd_data", t, flops},
                     rw{s.name, "bwd_weights", t, flops}, rb{s.name, "backward", t, 2 * flops};
                 rb.sequence = true;
+                // Local peak (%lpeak): a short FMA peak between the rows' timings; a row takes the
+                // mean of the one before and the one after it (the clock drifts during a run).
+                double lp_before = local_peak(peak, t);
+                auto local = [&](Result &r) {
+                    const double lp_after = local_peak(peak, t);
+                    r.local_peak = (lp_before + lp_after) / 2;
+                    lp_before = lp_after;
+                };
                 rf.pcnn_s = median_time([&] { check(pcnn_conv2d_fwd(&d, x.data(), w.data(), b.data(), out.data()), "fwd"); }, opt.min_time);
                 rf.pcnn_kernel = served();
+                local(rf);
                 rd.pcnn_s = median_time([&] { check(pcnn_conv2d_bwd_data(&d, y.data(), w.data(), dx.data()), "bwd_data"); }, opt.min_time);
                 rd.pcnn_kernel = served();
+                local(rd);
                 rw.pcnn_s = median_time([&] { check(pcnn_conv2d_bwd_weights(&d, x.data(), y.data(), dw.data(), db.data()), "bwd_weights"); }, opt.min_time);
                 rw.pcnn_kernel = served();
+                local(rw);
                 // A layer's backward: bwd_weights (with the bias gradient) then bwd_data, one timed unit.
                 // Each pass timed alone keeps its own 2 of the 3 big tensors warm in the caches from
                 // one call to the next; the sequence streams all three (measured: see bench/README.md).
@@ -345,6 +358,7 @@ int main(int argc, char **argv) {
                     check(pcnn_conv2d_bwd_data(&d, y.data(), w.data(), dx.data()), "backward data");
                 }, opt.min_time);
                 rb.pcnn_kernel = served();
+                local(rb);
 #ifdef PCNN_BENCH_WITH_ONEDNN
                 if (dnnl) dnnl->compare_conv(s, d.oh, d.ow, t, ct, opt.min_time, rf, rd, rw, rb);
 #endif
@@ -438,7 +452,8 @@ int main(int argc, char **argv) {
             double pk = peak.by_threads[r.threads];
             js << "    {\"shape\": \"" << r.shape << "\", \"pass\": \"" << r.pass << "\", \"threads\": " << r.threads
                << ", \"flops\": " << r.flops << ", \"pcnn_ms\": " << r.pcnn_s * 1e3 << ", \"gflops\": " << gf
-               << ", \"peak_fraction\": " << (pk > 0 ? gf / pk : 0) << ", \"onednn_nchw_ms\": "
+               << ", \"peak_fraction\": " << (pk > 0 ? gf / pk : 0) << ", \"local_peak_gflops\": " << r.local_peak
+               << ", \"local_peak_fraction\": " << (r.local_peak > 0 ? gf / r.local_peak : 0) << ", \"onednn_nchw_ms\": "
                << (r.dnnl_plain_s > 0 ? r.dnnl_plain_s * 1e3 : -1) << ", \"onednn_preferred_ms\": "
                << (r.dnnl_pref_s > 0 ? r.dnnl_pref_s * 1e3 : -1) << ", \"onednn_nchw_impl\": \""
                << json_escape(r.dnnl_plain_impl) << "\", \"onednn_preferred_impl\": \""

@@ -19,4 +19,9 @@ struct Peak {
 // to what the machine can do), per thread count.
 Peak measure_peak(const std::vector<int> &thread_counts);
 
+// A short FMA peak (GFLOP/s, `threads` threads, the ISA of `p`; ~15 ms), for a row's local peak:
+// the clock of these VMs drifts by ~5% over a run, so a row's %peak against the one peak measured
+// before the table is off by the drift since then. 0 when measure_peak found no peak kernel.
+double local_peak(const Peak &p, int threads);
+
 }  // namespace pcnn_bench
