@@ -110,6 +110,14 @@ public final class ShapeCorpus {
                 conv("stride-2-34-to-40-channels", 2, 34,  9, 13, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1),
                 // the same kernel with whole-image tasks (images * groups >= 4 * threads, up to 3 threads)
                 conv("stride-2-whole-image-tasks", 12, 19, 9, 13, 37, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1),
+                // stride 1, >= 32 channels both ways, rows not a multiple of 16 that split into tiles of
+                // 12-14 pixels: the AVX-512 direct kernel's stride-1 channel tiles (chtile_stride1_width),
+                // forward and backward-data. Not 3x3, so that AUTO never serves them with Winograd (not
+                // exact on the integer data the cross-check uses); the 5x5 one has 2 tiles of 13 per
+                // row. A stride-1 tile transpose broken on purpose failed the 2x3 one's backward-data
+                // and the 5x5 one's forward at AVX-512 (NativeVsReferenceCrossCheckTest, 2026-12-05)
+                conv("stride-1-channel-tiles-2x3-13", 2, 34, 5, 13, 40, 2, 3, 1, 1, 1, 0, 1, 1, 1, 1, 1),
+                conv("stride-1-channel-tiles-5x5-26", 1, 34, 6, 26, 40, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1),
                 // one backward-weights task and >= 2^20 multiply-adds: the AVX2 kernel runs it as two
                 // batch halves (odd N: 3 + 2 images), added afterwards; AVX-512's few-input-channel
                 // path (bwd_weights/first.h) takes it first
