@@ -386,7 +386,9 @@ int main(int argc, char **argv) {
                 Result rf{s.name, "forward", t, 0}, rb{s.name, "backward", t, 0}, ri{s.name, "fwd_noidx", t, 0};
                 // fwd_noidx: inference, no indices (Java MaxPool2d in eval()); oneDNN forward_inference
                 ri.pcnn_s = median_time([&] { check(pcnn_maxpool2d_fwd(&d, x.data(), out_ni.data(), nullptr), "pool fwd_noidx"); }, opt.min_time);
+                ri.pcnn_kernel = served();
                 rf.pcnn_s = median_time([&] { check(pcnn_maxpool2d_fwd(&d, x.data(), out.data(), idx.data()), "pool fwd"); }, opt.min_time);
+                rf.pcnn_kernel = served();
                 rb.pcnn_s = median_time([&] { check(pcnn_maxpool2d_bwd(&d, y.data(), idx.data(), dx.data()), "pool bwd"); }, opt.min_time);
                 rb.pcnn_kernel = served();
 #ifdef PCNN_BENCH_WITH_ONEDNN
