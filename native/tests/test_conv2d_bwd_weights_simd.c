@@ -29,19 +29,13 @@ extern int64_t pcnn_conv2d_bwd_weights_wide_dy_max__avx512;
 /* calls that took the few-input-channel path (cw_run_first, AVX-512 only) */
 extern int64_t pcnn_conv2d_bwd_weights_first_runs__avx512;
 #define FIRST_RUNS() pcnn_conv2d_bwd_weights_first_runs__avx512
-/* calls that took the in-place stride-1 3x3 path (cw_run_rows, AVX-512 only), its switch */
-extern int64_t pcnn_conv2d_bwd_weights_rows_runs__avx512;
-extern int64_t pcnn_conv2d_bwd_weights_rows_on__avx512;
-#define ROWS_RUNS() pcnn_conv2d_bwd_weights_rows_runs__avx512
 #else
-#define ROWS_RUNS() ((int64_t)0)
 #define FIRST_RUNS() ((int64_t)0)
 #define FLAT_RUNS() ((int64_t)0)
 #define HALVES_RUNS() ((int64_t)0)
 #endif
 
 static int g_compared;
-static int g_three; /* also compare 3 threads with 1 */
 static int g_fallbacks; /* non-finite dY with padded taps: handed to scalar */
 
 /* double-precision value and absolute sum of dW[o][t] and of the bias */
@@ -144,12 +138,6 @@ static void run_case(pcnn_conv2d_desc d, int mode, const char *why) {
               (int)st2, why);
         CHECK(memcmp(gw, gw2, (size_t)nw * sizeof(float)) == 0,
               "%s: 1 and 2 threads (and diff_bias NULL) differ (%s)", isa, why);
-        if (g_three) {
-            pcnn_set_num_threads(3);
-            CHECK_STATUS(tab->conv2d_bwd_weights(&d, src, dy, gw2, NULL), PCNN_STATUS_OK);
-            CHECK(memcmp(gw, gw2, (size_t)nw * sizeof(float)) == 0,
-                  "%s: 1 and 3 threads differ (%s)", isa, why);
-        }
         for (int64_t i = 0; i < nw; ++i) {
             if (mode == 0) {
                 if (gw[i] != rw[i]) {
@@ -350,33 +338,6 @@ int main(void) {
           "the few-input-channel path never ran");
 #else
     (void)first_before;
-#endif
-    /* the in-place stride-1 3x3 path (cw_run_rows, AVX-512): odd widths, channels and output
-     * channels not multiples of 16, several row chunks (edge rows only in the first / last),
-     * groups, kh 5, asymmetric vertical pads, ow 16, non-finite src at row ends (masked
-     * lanes must stay out), non-finite dY (handed to scalar); 1, 2 and 3 threads. The same
-     * shapes with the path off keep cw_run_wide covered. */
-#if defined(__x86_64__) || defined(_M_X64)
-    for (int on = 1; on >= 0; --on) {
-        pcnn_conv2d_bwd_weights_rows_on__avx512 = on;
-        const int64_t rows_before = ROWS_RUNS();
-        g_three = 1;
-        for (int m = 0; m < 4; ++m) {
-            run_case(conv_desc(2, 5, 30, 31, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), m, "rows odd");
-            run_case(conv_desc(3, 8, 61, 40, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), m, "rows chunks");
-            run_case(conv_desc(1, 6, 20, 63, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2), m, "rows groups");
-            run_case(conv_desc(1, 4, 35, 17, 6, 5, 3, 1, 1, 2, 2, 1, 1, 1, 1, 1), m, "rows kh 5");
-            run_case(conv_desc(2, 3, 34, 16, 5, 3, 3, 1, 1, 0, 2, 1, 1, 1, 1, 1), m, "rows pads 0/2");
-        }
-        run_case(conv_desc(2, 19, 26, 29, 21, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), 0, "rows taps int");
-        run_case(conv_desc(1, 32, 32, 32, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), 0, "rows mid int");
-        g_three = 0;
-        if (pcnn_isa_detected() >= PCNN_ISA_AVX512) {
-            CHECK(on ? ROWS_RUNS() - rows_before >= 20 : ROWS_RUNS() == rows_before,
-                  "cw_run_rows ran %" PRId64 " times (on %d)", ROWS_RUNS() - rows_before, on);
-        }
-    }
-    pcnn_conv2d_bwd_weights_rows_on__avx512 = 1;
 #endif
     /* benchmark shapes with a smaller N */
     run_case(conv_desc(4, 1, 28, 28, 6, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1), 0, "lenet1");

@@ -115,15 +115,4 @@ static inline void cw_transpose16(float *out, int64_t stride, const float *const
 #define CW_FIRST 1
 #define CW_FIRST_RUNS pcnn_conv2d_bwd_weights_first_runs__avx512
 
-/* the in-place stride-1 3x3 path (see cw_run_rows): masked loads at the row edges */
-#define CW_ROWS 1
-#define CW_ROWS_RUNS pcnn_conv2d_bwd_weights_rows_runs__avx512
-#define CW_ROWS_ON pcnn_conv2d_bwd_weights_rows_on__avx512
-typedef __mmask16 cw_mask;
-static inline cw_mask cw_mask_bits(uint32_t bits) { return (cw_mask)bits; }
-static inline cw_mask cw_mask_first(int n) { return (cw_mask)((1u << n) - 1u); } /* n < 16 */
-static inline cw_mask cw_mask_and(cw_mask a, cw_mask b) { return (cw_mask)(a & b); }
-/* the lanes of m from p, zero in the others (which are not read) */
-static inline cw_vf cw_load_mz(cw_mask m, const float *p) { return _mm512_maskz_loadu_ps(m, p); }
-
 #include "conv2d_bwd_weights-simd.h"

@@ -14,8 +14,6 @@
  *   bwd_weights/wide.h     cw_run_wide: stride-1 phase-plane path
  *   bwd_weights/flat.h     cw_run_flat: in-place small-plane path
  *   bwd_weights/trans.h    cw_run_trans: lanes along taps (only with CW_TRANS: AVX-512)
- *   bwd_weights/rows.h     cw_run_rows: stride-1 3x3 read in place, masked row edges
- *                          (only with CW_ROWS: AVX-512)
  *   bwd_weights/first.h    cw_run_first: few input channels, lanes along output channels
  *                          (only with CW_FIRST: AVX-512)
  *   bwd_weights/task.h     cw_task (one task, picks its path), finiteness, bias gradient
@@ -146,9 +144,6 @@
 #include "bwd_weights/flat.h"
 #ifdef CW_TRANS
 #include "bwd_weights/trans.h"
-#endif
-#ifdef CW_ROWS
-#include "bwd_weights/rows.h"
 #endif
 #ifdef CW_FIRST
 #include "bwd_weights/first.h"

@@ -124,12 +124,6 @@ PCNN_INTERNAL int32_t CW_NAME(const pcnn_conv2d_desc *d, const float *src, const
             x.wide_junk = junk; /* src finiteness: tested by the tasks while they pack */
         }
     }
-#ifdef CW_ROWS
-    /* stride-1 3x3 with one image per chunk: read in place instead (bwd_weights/rows.h) */
-    if (x.wide && x.nb == 1 && cw_rows_fits(d) && __atomic_load_n(&CW_ROWS_ON, __ATOMIC_RELAXED)) {
-        x.rows = 1;
-    }
-#endif
 
     /* The in-place small-plane path (cw_run_flat) where the phase-plane path is not taken:
      * stride 1, no padding, not 1x1, a plane of at most one chunk, at least 2/3 of what the
@@ -216,7 +210,7 @@ PCNN_INTERNAL int32_t CW_NAME(const pcnn_conv2d_desc *d, const float *src, const
     }
     int summed = 0;
 
-    if (x.wide && !x.rows && !halves) {
+    if (x.wide && !halves) {
         /* dY repacked once for all tasks (each reads all of it) when that fits the scratch
          * budget, with the bias partials per chunk after it; else every task repacks its
          * rows per chunk */
@@ -270,9 +264,6 @@ PCNN_INTERNAL int32_t CW_NAME(const pcnn_conv2d_desc *d, const float *src, const
         return st;
     }
     if (x.flat) __atomic_fetch_add(&CW_FLAT_RUNS, 1, __ATOMIC_RELAXED);
-#ifdef CW_ROWS
-    if (x.rows) __atomic_fetch_add(&CW_ROWS_RUNS, 1, __ATOMIC_RELAXED);
-#endif
     return __atomic_load_n(&x.oom, __ATOMIC_RELAXED) ? PCNN_STATUS_OUT_OF_MEMORY
                                                      : PCNN_STATUS_OK;
 }

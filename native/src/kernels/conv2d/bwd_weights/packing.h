@@ -29,7 +29,6 @@ typedef struct {
     float *wide_dy;     /* wide: all of dY repacked once per call, rows (chunk, o), or NULL */
     float *wide_dy_sums; /* wide: with wide_dy, the bias partials [chunk][oc] it sums, or NULL */
     int wide_junk;      /* wide: the layout has junk pixels (src must then be finite) */
-    int rows;   /* in-place stride-1 3x3 path (cw_run_rows; planned as wide, nb == 1) */
     int trans;  /* lanes-along-taps path (cw_run_trans) */
     int tphase; /* trans: col from phase planes (else cw_pack or in place) */
     int64_t tp_pitch; /* tphase: floats per phase plane */

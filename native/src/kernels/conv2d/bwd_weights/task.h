@@ -47,9 +47,6 @@ static void cw_task(void *p, int64_t task) {
         col_floats = (size_t)(x->wide_nci * d->stride_h * d->stride_w * x->wide_pitch + CW_V +
                               (x->wide_dy != NULL ? 0 : no * x->wide_dyp) + CW_V);
     }
-#ifdef CW_ROWS
-    if (x->rows) col_floats = cw_rows_scratch(x);
-#endif
     float *scratch = cw_scratch_get(acc_floats + col_floats);
     if (scratch == NULL) {
         __atomic_store_n(&x->oom, 1, __ATOMIC_RELAXED);
@@ -62,12 +59,6 @@ static void cw_task(void *p, int64_t task) {
         cw_run_flat(x, acc, col, g, t0, nt, nt_pad, o0, no, no_pad);
         goto reduce;
     }
-#ifdef CW_ROWS
-    if (x->rows) {
-        cw_run_rows(x, acc, col, g, t0, nt, nt_pad, o0, no, no_pad);
-        goto reduce;
-    }
-#endif
     if (x->wide) {
         float *dyk = col + x->wide_nci * d->stride_h * d->stride_w * x->wide_pitch + CW_V;
         if (cw_run_wide(x, acc, col, dyk, g, t0, nt, nt_pad, o0, no, no_pad) && x->wide_junk) {
