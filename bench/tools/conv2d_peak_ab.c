@@ -10,7 +10,10 @@
  *        (paths with a slash; run both orders: the first build measures slightly differently)
  * Env:   SHAPE="N C H W OC PAD K STRIDE" (default pw1x1: 8 256 14 14 256 0 1 1)
  *        ALGO=id: both builds' pcnn_set_conv2d_algorithm(id) first (PCNN_ALGO_*, 1 = direct;
- *        thread-local: the calls run on this thread) */
+ *        thread-local: the calls run on this thread)
+ *        ALIGN_AB=1: every buffer twice, the OLD side's 16 bytes past a 64-byte line (where glibc's
+ *        malloc puts a large block), the NEW side's on a line (as Java's Tensor.allocate does);
+ *        pass the same .so twice to measure what alignment alone is worth */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <immintrin.h>
@@ -49,15 +52,31 @@ int main(int argc, char **argv) {
     if (L[0].init(&d)) { fprintf(stderr, "bad desc\n"); return 1; }
     size_t ni = d.n * d.c * d.ih * d.iw, no = d.n * d.oc * d.oh * d.ow, nw = d.oc * d.c * d.kh * d.kw;
     double flops = 2.0 * d.n * d.oc * d.oh * d.ow * d.c * d.kh * d.kw;
-    float *x = malloc(ni * 4), *w = malloc(nw * 4), *b = malloc(d.oc * 4), *dy = malloc(no * 4), *out[2];
+    const int align_ab = getenv("ALIGN_AB") != NULL;
     size_t nout = !strcmp(pass, "fwd") ? no : !strcmp(pass, "bwdd") ? ni : nw;
-    out[0] = malloc(nout * 4); out[1] = malloc(nout * 4);
-    float *db[2] = {malloc(d.oc * 4), malloc(d.oc * 4)};
+    float *xs[2], *ws[2], *bs[2], *dys[2], *out[2], *db[2];
+    for (int j = 0; j < 2; j++) {
+        if (!align_ab) {
+            xs[j] = j ? xs[0] : malloc(ni * 4); ws[j] = j ? ws[0] : malloc(nw * 4);
+            bs[j] = j ? bs[0] : malloc(d.oc * 4); dys[j] = j ? dys[0] : malloc(no * 4);
+            out[j] = malloc(nout * 4); db[j] = malloc(d.oc * 4);
+        } else {
+            const size_t off = j ? 0 : 16; /* bytes past a 64-byte line */
+#define ALLOC_AT(n) (float *)((char *)aligned_alloc(64, ((n) * 4 + 64 + 63) / 64 * 64) + off)
+            xs[j] = ALLOC_AT(ni); ws[j] = ALLOC_AT(nw); bs[j] = ALLOC_AT(d.oc); dys[j] = ALLOC_AT(no);
+            out[j] = ALLOC_AT(nout); db[j] = ALLOC_AT(d.oc);
+#undef ALLOC_AT
+        }
+    }
+    float *x = xs[0], *w = ws[0], *b = bs[0], *dy = dys[0];
     srand(5);
     for (size_t i = 0; i < ni; i++) x[i] = rand() / (float)RAND_MAX - 0.5f;
     for (size_t i = 0; i < no; i++) dy[i] = rand() / (float)RAND_MAX - 0.5f;
     for (size_t i = 0; i < nw; i++) w[i] = (rand() / (float)RAND_MAX - 0.5f) * 0.1f;
     for (int i = 0; i < d.oc; i++) b[i] = 0.01f * i;
+    if (align_ab) {
+        memcpy(xs[1], x, ni * 4); memcpy(ws[1], w, nw * 4); memcpy(bs[1], b, d.oc * 4); memcpy(dys[1], dy, no * 4);
+    }
     L[0].thr(threads); L[1].thr(threads);
     if (getenv("ALGO")) {
         for (int j = 0; j < 2; j++) {
@@ -71,9 +90,9 @@ int main(int argc, char **argv) {
             int j = (k % 2) ? 1 - jj : jj;
             for (int c = 0; c < calls; c++) {
                 double t0 = threads == 1 ? timing_thread_cpu() : timing_process_cpu(); int st;
-                if (!strcmp(pass, "fwd")) st = L[j].fwd(&d, x, w, b, out[j]);
-                else if (!strcmp(pass, "bwdd")) st = L[j].bwdd(&d, dy, w, out[j]);
-                else st = L[j].bww(&d, x, dy, out[j], db[j]);
+                if (!strcmp(pass, "fwd")) st = L[j].fwd(&d, xs[j], ws[j], bs[j], out[j]);
+                else if (!strcmp(pass, "bwdd")) st = L[j].bwdd(&d, dys[j], ws[j], out[j]);
+                else st = L[j].bww(&d, xs[j], dys[j], out[j], db[j]);
                 double t = (threads == 1 ? timing_thread_cpu() : timing_process_cpu()) - t0;
                 if (st) { fprintf(stderr, "status %d\n", st); return 1; }
                 if (k > 0) { cpu[j][(k - 1) * calls + c] = t * 1e6; blk[j] += t; }

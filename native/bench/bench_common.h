@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <ctime>
 #include <functional>
+#include <new>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,6 +17,32 @@
 #include <time.h>
 
 namespace pcnn_bench {
+
+// Tensors are 64-byte aligned, as the Java API gives them (Tensor.allocate: arena.allocate(.., 64))
+// and as oneDNN allocates its own. A plain std::vector<float> of this size comes from mmap with
+// malloc's 16-byte header in front, so every row of a tensor would start 16 bytes past a cache
+// line, which is not what a Java user's tensors look like. (Measured with bench/tools/conv2d_peak_ab.c
+// ALIGN_AB=1 on the direct shapes: 0.97-1.02x, within the noise; this is about measuring the
+// same thing, not about speed.)
+template <typename T>
+struct Aligned64 {
+    using value_type = T;
+    Aligned64() = default;
+    template <typename U>
+    Aligned64(const Aligned64<U> &) {}
+    T *allocate(std::size_t n) {
+        const std::size_t bytes = (n * sizeof(T) + 63) / 64 * 64;
+        void *p = std::aligned_alloc(64, bytes == 0 ? 64 : bytes);
+        if (p == nullptr) throw std::bad_alloc();
+        return static_cast<T *>(p);
+    }
+    void deallocate(T *p, std::size_t) { std::free(p); }
+    template <typename U>
+    bool operator==(const Aligned64<U> &) const { return true; }
+    template <typename U>
+    bool operator!=(const Aligned64<U> &) const { return false; }
+};
+using FloatBuf = std::vector<float, Aligned64<float>>;
 
 // One line of bench/shapes.txt.
 struct Shape {
@@ -52,14 +80,14 @@ struct Result {
 // A conv shape's inputs (random, written once per shape: first touch is slow on these VMs) and
 // panama-cnn's outputs, which oneDNN's are compared with.
 struct ConvTensors {
-    std::vector<float> x, w, b, y;      // src, weights, bias, diff_dst
-    std::vector<float> out, dx, dw, db;  // dst, diff_src, diff_weights, diff_bias
+    FloatBuf x, w, b, y;      // src, weights, bias, diff_dst
+    FloatBuf out, dx, dw, db;  // dst, diff_src, diff_weights, diff_bias
 };
 
 // A max-pool shape's inputs and panama-cnn's outputs.
 struct PoolTensors {
-    std::vector<float> x, y;              // src, diff_dst
-    std::vector<float> out, out_noidx, dx;  // dst (training), dst (no indices), diff_src
+    FloatBuf x, y;              // src, diff_dst
+    FloatBuf out, out_noidx, dx;  // dst (training), dst (no indices), diff_src
 };
 
 inline double thread_cpu_s() {

@@ -40,7 +40,7 @@ std::string onednn_version() {
 namespace {
 
 // max |a - b| / max |b|: b is oneDNN's result.
-double rel_err(const std::vector<float> &a, const std::vector<float> &b) {
+double rel_err(const FloatBuf &a, const FloatBuf &b) {
     if (a.size() != b.size()) return INFINITY;
     double diff = 0, mag = 0;
     for (size_t i = 0; i < a.size(); i++) {
@@ -60,7 +60,7 @@ double time_primitive(Onednn &d, primitive &prim, std::unordered_map<int, memory
 }
 
 // A memory of layout `want` holding `data` (given in layout `plain`); reorders are not timed.
-memory filled(Onednn &d, const memory::desc &want, const memory::desc &plain, std::vector<float> &data) {
+memory filled(Onednn &d, const memory::desc &want, const memory::desc &plain, FloatBuf &data) {
     memory src(plain, d.eng, data.data());
     if (want == plain) return src;
     memory dst(want, d.eng);
@@ -70,8 +70,8 @@ memory filled(Onednn &d, const memory::desc &want, const memory::desc &plain, st
 }
 
 // The contents of `m` in layout `plain`, for the comparison with panama-cnn.
-std::vector<float> read_plain(Onednn &d, memory &m, const memory::desc &plain) {
-    std::vector<float> v(plain.get_size() / sizeof(float));
+FloatBuf read_plain(Onednn &d, memory &m, const memory::desc &plain) {
+    FloatBuf v(plain.get_size() / sizeof(float));
     memory dst(plain, d.eng, v.data());
     reorder(m, dst).execute(d.strm, m, dst);
     d.strm.wait();
@@ -82,13 +82,13 @@ struct ConvTimes {
     double fwd = -1, bwd_data = -1, bwd_weights = -1;
     double bwd = -1;  // backward-weights then backward-data, timed together (the layer's sequence)
     std::string fwd_impl, bwd_data_impl, bwd_weights_impl;
-    std::vector<float> dst, diff_src, diff_weights, diff_bias;  // plain layouts
+    FloatBuf dst, diff_src, diff_weights, diff_bias;  // plain layouts
 };
 
 // `alg`: convolution_direct, or convolution_auto (oneDNN chooses, e.g. Winograd).
 ConvTimes onednn_conv(Onednn &d, const Shape &s, int64_t oh, int64_t ow, bool preferred, algorithm alg,
-                      std::vector<float> &x, std::vector<float> &w, std::vector<float> &b,
-                      std::vector<float> &y, double min_time) {
+                      FloatBuf &x, FloatBuf &w, FloatBuf &b,
+                      FloatBuf &y, double min_time) {
     // Grouped weights: oneDNN's goihw is the same memory as the library's [oc][c/groups][kh][kw].
     const int64_t g = s.groups;
     memory::dims src_dims = {s.n, s.c, s.h, s.w},
@@ -161,14 +161,14 @@ ConvTimes onednn_conv(Onednn &d, const Shape &s, int64_t oh, int64_t ow, bool pr
 struct PoolTimes {
     double fwd = -1, bwd = -1;
     std::string fwd_impl, bwd_impl;
-    std::vector<float> dst, diff_src;  // plain layouts
+    FloatBuf dst, diff_src;  // plain layouts
     double infer = -1;                 // forward_inference: no workspace (panama-cnn: NULL indices)
     std::string infer_impl;
-    std::vector<float> infer_dst;
+    FloatBuf infer_dst;
 };
 
-PoolTimes onednn_pool(Onednn &d, const Shape &s, int64_t oh, int64_t ow, bool preferred, std::vector<float> &x,
-                      std::vector<float> &y, double min_time) {
+PoolTimes onednn_pool(Onednn &d, const Shape &s, int64_t oh, int64_t ow, bool preferred, FloatBuf &x,
+                      FloatBuf &y, double min_time) {
     memory::dims src_dims = {s.n, s.c, s.h, s.w}, dst_dims = {s.n, s.c, oh, ow},
                  strides = {s.stride, s.stride}, kernel = {s.kh, s.kw}, pads = {s.pad, s.pad};
     memory::desc src_plain(src_dims, dt::f32, tag::nchw), dst_plain(dst_dims, dt::f32, tag::nchw);

@@ -137,8 +137,8 @@ std::vector<Shape> read_shapes(const std::string &path) {
 }
 
 // Buffers are allocated and written once per shape (first touch is slow on these VMs).
-std::vector<float> random_buffer(size_t count, uint32_t seed) {
-    std::vector<float> v(count);
+FloatBuf random_buffer(size_t count, uint32_t seed) {
+    FloatBuf v(count);
     std::mt19937 rng(seed);
     std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
     for (auto &x : v) x = dist(rng);
