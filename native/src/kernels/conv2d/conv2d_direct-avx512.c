@@ -59,7 +59,7 @@ static const int ocb_max_for_nv[NV_MAX + 1] = {0, 16, 12, 8, 6};
  * with 3 input channels, on the 3 -> 16/32/64 32x32 layers) */
 #define UKRR_NR 2
 #define UKRR_OCB 6
-#define UKRR_CI_MAX 4
+#define UKRR_CI_MAX 4096
 /* channel tiles (direct/channel_tiles.h): up to 2 channel vectors x UKRC_NX_MAX pixels,
  * 28 accumulators + 2 weight vectors + a broadcast of the 32 registers */
 #define UKRC_NX_MAX 14
