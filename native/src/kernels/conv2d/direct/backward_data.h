@@ -111,7 +111,7 @@ static void bwd_task(void *p, int64_t t) {
                 const float *srow = dd + (ci * d->oh + yy_lo + r) * d->ow;
                 /* channel tiles: fetch ahead, as in fwd_task's stride-2 copy (diff_dst
                  * comes from L3 or memory; not measured to help elsewhere) */
-                for (int64_t k = 0; j->chtile && k < d->ow; k += 16) {
+                for (int64_t k = 0; (j->chtile || j->rowtile) && k < d->ow; k += 16) {
                     __builtin_prefetch(srow + 2048 + k);
                 }
                 if (j->chtile && sw == 2) {

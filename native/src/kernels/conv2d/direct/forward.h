@@ -91,6 +91,9 @@ static void fwd_task(void *p, int64_t t) {
                 }
                 const float *srow = src + (ci * d->ih + iy_lo + r) * d->iw;
                 if (sw == 1) {
+                    for (int64_t k = 0; j->rowtile && k < d->iw; k += 16) {
+                        __builtin_prefetch(srow + 2048 + k);
+                    }
                     /* columns m - pad_left: zeros, the row, zeros */
                     const int64_t lo = imin(d->pad_left, rw);
                     const int64_t cnt = imax(0, imin(d->iw, rw - d->pad_left));
