@@ -69,13 +69,15 @@ PCNN_INTERNAL int32_t PCNN_DIRECT_FWD(const pcnn_conv2d_desc *desc, const float 
         j.nblocks = ceil_div(j.co_g, ocb_max_for_nv[j.nv]);
     }
 #ifdef UKRR_NR
-    /* Rows of 17..32 pixels (two vectors) with few input channels, e.g. the 3 -> 32 RGB
-     * layer on 32x32: tiles of UKRR_NR rows x UKRR_OCB channels (ukrr_*, microkernels.h),
-     * a weight broadcast per 6 FMAs instead of 2. Needs the padded copy (every row has
-     * all taps). Measured against the 1-row tiles: see ukrr_* in direct/microkernels.h
-     * (3 -> 16 / 32 / 64 on 32x32: 1.05x / 1.00-1.04x / 1.05-1.10x). */
+    /* Rows of 17..32 pixels (two vectors), e.g. the 3 -> 32 RGB layer and the 32 -> 64
+     * mid layer on 32x32: tiles of UKRR_NR rows x UKRR_OCB channels (ukrr_*,
+     * microkernels.h), 4 input loads + 6 broadcasts per 24 FMAs instead of 2 + 11 per 22.
+     * Needs the padded copy (every row has all taps). Measured against the 1-row tiles:
+     * see ukrr_* in direct/microkernels.h (3 -> 16 / 32 / 64 on 32x32: 1.05x / 1.00-1.04x
+     * / 1.05-1.10x) and direct/README.md, "mid" (32 -> 64: 0.95-0.96x the time; 128 ->
+     * 128: level). */
     j.rowtile = !j.direct && !j.rowmode && j.kt > 1 && d.ow > VL && d.ow <= 2 * VL &&
-                d.oh >= 2 && j.ci_g <= UKRR_CI_MAX;
+                d.oh >= 2;
     if (j.rowtile) {
         j.nblocks = ceil_div(j.co_g, UKRR_OCB);
     }
@@ -220,7 +222,7 @@ PCNN_INTERNAL int32_t PCNN_DIRECT_BWD_DATA(const pcnn_conv2d_desc *desc, const f
      * share a tap list. Only where the 2-D tiles (few diff_src channels) were not
      * chosen. Measured: see direct/README.md, "mid". */
     j.rowtile = !j.direct && !j.rowmode && j.nr == 0 && j.kt > 1 && sw == 1 && d.stride_h == 1 &&
-                d.iw > VL && d.iw <= 2 * VL && d.ih >= 2 && j.ci_g <= UKRR_CI_MAX;
+                d.iw > VL && d.iw <= 2 * VL && d.ih >= 2;
     if (j.rowtile) {
         j.nr = 0;
         j.nblocks = ceil_div(j.co_g, UKRR_OCB);
