@@ -8,7 +8,7 @@
  * Build: gcc -O2 -o conv2d_peak_ab bench/tools/conv2d_peak_ab.c -Inative/include -ldl
  * Run:   ./conv2d_peak_ab OLD.so NEW.so fwd|bwdd|bww THREADS ROUNDS [CALLS]
  *        (paths with a slash; run both orders: the first build measures slightly differently)
- * Env:   SHAPE="N C H W OC PAD K STRIDE" (default pw1x1: 8 256 14 14 256 0 1 1)
+ * Env:   SHAPE="N C H W OC PAD K STRIDE [GROUPS]" (default pw1x1: 8 256 14 14 256 0 1 1)
  *        ALGO=id: both builds' pcnn_set_conv2d_algorithm(id) first (PCNN_ALGO_*, 1 = direct;
  *        thread-local: the calls run on this thread)
  *        ALIGN_AB=1: every buffer twice, the OLD side's 16 bytes past a 64-byte line (where glibc's
@@ -43,15 +43,15 @@ __attribute__((noinline, target("avx512f"))) static double peak(void) { /* GFLOP
 int main(int argc, char **argv) {
     conv2d_lib L[2] = {conv2d_lib_load(argv[1]), conv2d_lib_load(argv[2])};
     const char *pass = argv[3]; int threads = atoi(argv[4]), rounds = atoi(argv[5]), calls = argc > 6 ? atoi(argv[6]) : 3;
-    long a[8] = {8, 256, 14, 14, 256, 0, 1, 1};
-    if (getenv("SHAPE")) sscanf(getenv("SHAPE"), "%ld %ld %ld %ld %ld %ld %ld %ld", &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7]);
+    long a[9] = {8, 256, 14, 14, 256, 0, 1, 1, 1};
+    if (getenv("SHAPE")) sscanf(getenv("SHAPE"), "%ld %ld %ld %ld %ld %ld %ld %ld %ld", &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8]);
     pcnn_conv2d_desc d; memset(&d, 0, sizeof d);
     d.n = a[0]; d.c = a[1]; d.ih = a[2]; d.iw = a[3]; d.oc = a[4];
     d.pad_top = d.pad_bottom = d.pad_left = d.pad_right = a[5]; d.kh = d.kw = a[6]; d.stride_h = d.stride_w = a[7];
-    d.dilation_h = d.dilation_w = 1; d.groups = 1;
+    d.dilation_h = d.dilation_w = 1; d.groups = a[8];
     if (L[0].init(&d)) { fprintf(stderr, "bad desc\n"); return 1; }
-    size_t ni = d.n * d.c * d.ih * d.iw, no = d.n * d.oc * d.oh * d.ow, nw = d.oc * d.c * d.kh * d.kw;
-    double flops = 2.0 * d.n * d.oc * d.oh * d.ow * d.c * d.kh * d.kw;
+    size_t ni = d.n * d.c * d.ih * d.iw, no = d.n * d.oc * d.oh * d.ow, nw = d.oc * (d.c / d.groups) * d.kh * d.kw;
+    double flops = 2.0 * d.n * d.oc * d.oh * d.ow * (d.c / d.groups) * d.kh * d.kw;
     const int align_ab = getenv("ALIGN_AB") != NULL;
     size_t nout = !strcmp(pass, "fwd") ? no : !strcmp(pass, "bwdd") ? ni : nw;
     float *xs[2], *ws[2], *bs[2], *dys[2], *out[2], *db[2];

@@ -497,6 +497,15 @@ int main(void) {
     CHECK(1, 1, 7, 32, 6, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1);
     CHECK(2, 3, 32, 32, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
     CHECK(1, 3, 31, 17, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    /* row tiles with many channels (forward > 4 input channels, backward-data stride 1):
+     * the mid layer with whole-image tasks, widths 31 / 33 / 64, channel tails, odd
+     * heights, groups, dilation, asymmetric padding */
+    CHECK(12, 32, 9, 32, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    CHECK(2, 37, 7, 31, 21, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    CHECK(2, 20, 5, 33, 23, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    CHECK(1, 18, 4, 64, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    CHECK(13, 22, 6, 17, 26, 3, 3, 1, 1, 0, 2, 1, 0, 1, 1, 2);
+    CHECK(3, 9, 11, 30, 13, 5, 5, 1, 1, 4, 3, 4, 2, 2, 2, 1);
     /* channels 1..17 */
     for (int64_t c = 1; c <= 17; ++c) {
         CHECK(1, c, 6, 9, 18 - c, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);

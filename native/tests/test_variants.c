@@ -182,6 +182,18 @@ static void build_conv_corpus(void) {
     C("row tiles groups 2",     7, 4, 6, 32, 14, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2);
     C("row tiles 1 ch d2 5x5", 12, 1, 7, 30, 7, 5, 5, 1, 1, 2, 2, 2, 2, 2, 2, 1);
     C("row tiles s2h 32x33",   12, 2, 41, 33, 32, 3, 3, 2, 1, 0, 1, 0, 1, 1, 1, 1);
+    /* row tiles with many channels (forward: > 4 input channels; backward-data: stride 1,
+     * diff_src rows of 17..32 with too many channels for the 2-D tiles): the mid layer's
+     * 32 / 31 wide rows and the 33 / 64 wide neighbours that do not take them, channel
+     * counts off every block and vector multiple, odd heights (1-row remainders), row-
+     * chunked and whole-image tasks, groups, dilation, asymmetric padding, 5x5 */
+    C("mid rows 32 c37 oc21",   2, 37, 7, 32, 21, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    C("mid rows 31 12 images", 12, 19, 5, 31, 27, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    C("mid rows 33 c20",        2, 20, 5, 33, 23, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    C("mid rows 64 c18",        1, 18, 4, 64, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    C("mid rows 17 groups 2",  13, 22, 6, 17, 26, 3, 3, 1, 1, 0, 2, 1, 0, 1, 1, 2);
+    C("mid rows 30 d2 5x5",     3, 9, 11, 30, 13, 5, 5, 1, 1, 4, 3, 4, 2, 2, 2, 1);
+    C("mid rows 20 1x3 asym",  12, 7, 3, 20, 7, 1, 3, 1, 1, 0, 0, 2, 0, 1, 1, 1);
 #undef C
     /* tail sweep: widths x channels, 3x3 pad 1 (c = oc = ch) */
     char name[64];

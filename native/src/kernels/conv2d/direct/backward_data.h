@@ -60,7 +60,7 @@ static void bwd_task(void *p, int64_t t) {
      * can take any rows. Outside row mode (and reading in place) out-of-range rows are
      * dropped from the tap lists instead: multiplying zeros there would only add work
      * (~17% for the 5x5 LeNet layer). */
-    const int vpad = !j->direct && (j->rowmode || j->nr > 1);
+    const int vpad = !j->direct && (j->rowmode || j->nr > 1 || j->rowtile);
     int64_t yy_lo = ceil_div(y0 + pt - (kh - 1) * dh, sh);
     int64_t yy_hi = floor_div(y1 - 1 + pt, sh);
     if (!vpad) {
@@ -109,9 +109,10 @@ static void bwd_task(void *p, int64_t t) {
                     continue;
                 }
                 const float *srow = dd + (ci * d->oh + yy_lo + r) * d->ow;
-                /* channel tiles: fetch ahead, as in fwd_task's stride-2 copy (diff_dst
-                 * comes from L3 or memory; not measured to help elsewhere) */
-                for (int64_t k = 0; j->chtile && k < d->ow; k += 16) {
+                /* channel and row tiles: fetch ahead, as in fwd_task's stride-2 copy
+                 * (diff_dst comes from L3 or memory; row tiles on mid: 0.97-0.98x the
+                 * time of the pass; not measured to help elsewhere) */
+                for (int64_t k = 0; (j->chtile || j->rowtile) && k < d->ow; k += 16) {
                     __builtin_prefetch(srow + 2048 + k);
                 }
                 if (j->chtile && sw == 2) {
@@ -144,7 +145,12 @@ static void bwd_task(void *p, int64_t t) {
     /* In the direct case padl is 0 and columns are diff_dst columns. */
     const int64_t col0 = j->direct ? 0 : j->padl;
     /* diff_src rows per tile */
-    const int nvr = j->rowmode ? j->nv : (j->nr > 1 ? j->nr : 1);
+    int nvr = j->rowmode ? j->nv : (j->nr > 1 ? j->nr : 1);
+#ifdef UKRR_NR
+    if (j->rowtile) {
+        nvr = UKRR_NR;
+    }
+#endif
     const int64_t obuf_rstride = sw * j->uw_max;     /* obuf: one row of all phases */
     const int64_t obuf_cstride = ROWS_MAX * obuf_rstride; /* obuf: one channel */
 
@@ -249,6 +255,17 @@ static void bwd_task(void *p, int64_t t) {
                         a.mid = vmask_first(uw);
                         a.last = a.mid;
                         ukr_table[ocb][rows](&a);
+#ifdef UKRR_NR
+                    } else if (j->rowtile && rows > 1) {
+                        /* row tiles (stride 1): rows iy .. iy+rows-1, one diff_dst row
+                         * apart, two vectors each (the row's last one masked) */
+                        a.in = base;
+                        a.out = dst;
+                        a.in_vstride = rstride;
+                        a.out_vstride = d->iw;
+                        a.last = vmask_first(uw - VL);
+                        ukrr_table[ocb][rows](&a);
+#endif
                     } else if (j->nr > 1) {
                         /* 2-D tiles: rows iy, iy+sh, ... one diff_dst row apart */
                         run_rows2d(&a, uw, rows, j->nv, ocb, dst,

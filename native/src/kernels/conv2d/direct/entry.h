@@ -69,13 +69,15 @@ PCNN_INTERNAL int32_t PCNN_DIRECT_FWD(const pcnn_conv2d_desc *desc, const float 
         j.nblocks = ceil_div(j.co_g, ocb_max_for_nv[j.nv]);
     }
 #ifdef UKRR_NR
-    /* Rows of 17..32 pixels (two vectors) with few input channels, e.g. the 3 -> 32 RGB
-     * layer on 32x32: tiles of UKRR_NR rows x UKRR_OCB channels (ukrr_*, microkernels.h),
-     * a weight broadcast per 6 FMAs instead of 2. Needs the padded copy (every row has
-     * all taps). Measured against the 1-row tiles: see ukrr_* in direct/microkernels.h
-     * (3 -> 16 / 32 / 64 on 32x32: 1.05x / 1.00-1.04x / 1.05-1.10x). */
+    /* Rows of 17..32 pixels (two vectors), e.g. the 3 -> 32 RGB layer and the 32 -> 64
+     * mid layer on 32x32: tiles of UKRR_NR rows x UKRR_OCB channels (ukrr_*,
+     * microkernels.h), 4 input loads + 6 broadcasts per 24 FMAs instead of 2 + 11 per 22.
+     * Needs the padded copy (every row has all taps). Measured against the 1-row tiles:
+     * see ukrr_* in direct/microkernels.h (3 -> 16 / 32 / 64 on 32x32: 1.05x / 1.00-1.04x
+     * / 1.05-1.10x) and direct/README.md, "mid" (32 -> 64: 0.95-0.96x the time; 128 ->
+     * 128: level). */
     j.rowtile = !j.direct && !j.rowmode && j.kt > 1 && d.ow > VL && d.ow <= 2 * VL &&
-                d.oh >= 2 && j.ci_g <= UKRR_CI_MAX;
+                d.oh >= 2;
     if (j.rowtile) {
         j.nblocks = ceil_div(j.co_g, UKRR_OCB);
     }
@@ -213,22 +215,48 @@ PCNN_INTERNAL int32_t PCNN_DIRECT_BWD_DATA(const pcnn_conv2d_desc *desc, const f
             j.nr = 0;
         }
     }
+#ifdef UKRR_NR
+    /* Stride 1, diff_src rows of 17..32 pixels (mid: 64 -> 32 channels on 32x32): the
+     * forward's row tiles (UKRR_NR rows x 2 vectors x UKRR_OCB channels) instead of
+     * one-row tiles, with the vertical padding in the copy (vpad) so that any two rows
+     * share a tap list. Only where the 2-D tiles (few diff_src channels) were not
+     * chosen. Measured: see direct/README.md, "mid". */
+    j.rowtile = !j.direct && !j.rowmode && j.nr == 0 && j.kt > 1 && sw == 1 && d.stride_h == 1 &&
+                d.iw > VL && d.iw <= 2 * VL && d.ih >= 2;
+    if (j.rowtile) {
+        j.nr = 0;
+        j.nblocks = ceil_div(j.co_g, UKRR_OCB);
+    }
+#endif
     /* Stride 2 with many diff_src channels: channel tiles, as in forward; the phases are
      * written interleaved into the tile buffer, no obuf */
     if (CHTILE_OCB_MAX > 0 && j.co_g >= CHTILE_OCB_MAX &&
         (sw == 2 || (sw == 1 && j.kt > 1 && chtile_stride1_width(d.iw)))) {
         j.chtile = 1;
         j.rowmode = 0;
+        j.rowtile = 0;
         j.nr = 0;
         j.nv = 1;
         j.nblocks = ceil_div(j.co_g, CHTILE_OCB_MAX);
     }
     j.macs = sat_mul(d.n * d.oc * d.oh * d.ow, j.co_g * j.kt);
     /* per diff_src row: about co*ci*kt/(sh*sw) multiply-adds per pixel */
+    int64_t tile_rows = j.rowmode ? d.stride_h * j.nv : (j.nr > 1 ? d.stride_h * j.nr : 1);
+#ifdef UKRR_NR
+    if (j.rowtile) {
+        tile_rows = UKRR_NR;
+    }
+#endif
     plan_tasks(&j, d.n, d.ih, tiles_for(j.uw_max, j.nv) * sw,
-               imax(1, j.co_g * j.ci_g * j.kt * d.iw / (d.stride_h * d.stride_w)),
-               j.rowmode ? d.stride_h * j.nv : (j.nr > 1 ? d.stride_h * j.nr : 1),
+               imax(1, j.co_g * j.ci_g * j.kt * d.iw / (d.stride_h * d.stride_w)), tile_rows,
                (d.kh - 1) * d.dilation_h);
+    /* Row tiles: whole images per task, as in forward (same rule) */
+    if (j.rowtile && d.n * d.groups >= 4 * imax(1, pcnn_get_num_threads())) {
+        j.rows_per_task = d.ih;
+        j.row_chunks = 1;
+        j.blocks_per_task = j.nblocks;
+        j.block_chunks = 1;
+    }
     /* Channel tiles: whole images per task, as in forward (same rule). plan_tasks gave
      * resnet_s2 8-row tasks; whole images measured 0.95x the time (1 thread, thread CPU
      * time, same process, interleaved, medians of 15). */

@@ -36,7 +36,8 @@ typedef struct {
     int rowmode;               /* forward, rows narrower than a vector: tiles span rows */
     int nr;                    /* backward: rows per 2-D tile (ukr2), or 0 */
     int chtile;                /* channel tiles (ukrc_*, direct/channel_tiles.h) */
-    int rowtile;               /* forward: UKRR_NR-row tiles (ukrr_*), rows of 17..32 */
+    int rowtile;               /* UKRR_NR-row tiles (ukrr_*), rows of 17..32 (backward-data:
+                                * stride 1) */
     int pwx;                   /* pointwise: tiles run across images (direct/pointwise.h) */
     int64_t row_w;             /* width of one scratch row (per phase) */
     int64_t padl;              /* backward: zero columns left of diff_dst column 0 */

@@ -198,9 +198,10 @@ static int choose_nr(int64_t ocb, int nv) {
     return nr;
 }
 
-/* Forward row tiles (when the vector layer defines UKRR_NR): NR output rows x 2 vectors x
- * OCB channels, for rows of 17..32 pixels with few input channels (the RGB first layers on
- * 32x32). Per tap 2*NR input vectors and OCB weight broadcasts feed 2*NR*OCB FMAs: 4 + 6 for
+/* Row tiles (when the vector layer defines UKRR_NR): NR output rows x 2 vectors x OCB
+ * channels, for rows of 17..32 pixels (forward, and backward-data at stride 1; first
+ * written for the RGB first layers on 32x32, then taken for any channel count: mid, see
+ * direct/README.md). Per tap 2*NR input vectors and OCB weight broadcasts feed 2*NR*OCB FMAs: 4 + 6 for
  * 24 at NR = 2, where the one-row ukr_11_2 needs 2 + 11 for 22. Measured (AVX-512, 1 thread,
  * same-process A/B, n = 32, 3x3 pad 1 on 32x32, median of 61 alternations, repeated):
  * 3 -> 16 1.05-1.07x, 3 -> 32 1.00-1.04x, 3 -> 64 1.05-1.10x. Tried and dropped: 3 rows x
