@@ -32,7 +32,8 @@ static void cw_task(void *p, int64_t task) {
             __atomic_store_n(&x->oom, 1, __ATOMIC_RELAXED);
             return;
         }
-        memset(buf, 0, accf * sizeof(float));
+        /* acc starts at zero on the first piece (cw_trans_tile); without pieces, dW is 0 */
+        if (d->n == 0 || x->ohw == 0) memset(buf, 0, accf * sizeof(float));
         cw_run_trans(x, buf, buf + accf, buf + accf + colf, g, t0, nt, o0, no);
         return;
     }
