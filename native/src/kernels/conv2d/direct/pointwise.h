@@ -18,29 +18,9 @@
  * channel ascending, FMA, then + bias): results are bit-identical to the generic path
  * and independent of the task split.
  * ------------------------------------------------------------------------------------- */
-/* The pointwise kernels' shared body: acc[OCB][NV] = sum over the input channels (ascending
- * from 0) of the weight broadcasts times the NV input vectors (the last one masked by
- * a->last); leaves acc and last in scope for the caller's stores. The input rows are SRC,
- * SRC_CS floats apart; with COPY (a constant) each channel's input vectors are also stored
- * to the panel a->in (a->in_cstride apart, masked lanes as zeros): see ukrpwc_*. */
-#define PW_ACCUMULATE_FROM(OCB, NV, SRC, SRC_CS, COPY)                          \
-        vec_t acc[OCB][NV];                                                     \
-        UNROLL_J for (int j = 0; j < OCB; ++j) {                                \
-            UNROLL_V for (int v = 0; v < NV; ++v) {                             \
-                acc[j][v] = VZERO();                                            \
-            }                                                                   \
-        }                                                                       \
-        const vmask_t last = a->last;                                           \
-        const int64_t cs = (SRC_CS);                                            \
-        const float *p = (SRC);                                                 \
-        float *pc = (float *)a->in;                                             \
-        const int64_t pcs = a->in_cstride;                                      \
-        const float *q = a->w;                                                  \
-        const int64_t ws = a->w_cstride;                                        \
-        const char *pf = a->pf;                                                 \
-        const int64_t pfs = a->pf_cstride;                                      \
-        for (int64_t ci = a->ci_count; ci > 0; --ci, p += cs, q += ws, pf += pfs) { \
-            __builtin_prefetch(pf, 0, 2);                                       \
+/* one input channel of PW_ACCUMULATE_FROM: load (and with COPY store to the panel) the
+ * NV input vectors at p, FMA them with the OCB weight broadcasts q[j] */
+#define PW_CHANNEL(OCB, NV, COPY)                                               \
             vec_t x[NV];                                                        \
             UNROLL_V for (int v = 0; v < NV - 1; ++v) {                         \
                 x[v] = VLOADU(p + v * VL);                                      \
@@ -57,6 +37,39 @@
                 UNROLL_V for (int v = 0; v < NV; ++v) {                         \
                     acc[j][v] = VFMA(b, x[v], acc[j][v]);                       \
                 }                                                               \
+            }
+/* The pointwise kernels' shared body: acc[OCB][NV] = sum over the input channels (ascending
+ * from 0) of the weight broadcasts times the NV input vectors (the last one masked by
+ * a->last); leaves acc and last in scope for the caller's stores. The input rows are SRC,
+ * SRC_CS floats apart; with COPY (a constant) each channel's input vectors are also stored
+ * to the panel a->in (a->in_cstride apart, masked lanes as zeros): see ukrpwc_*. One
+ * prefetch per channel at a->pf + ci * a->pf_cstride (see pw_task), none with a->pf NULL
+ * (the loop twice: a per-channel branch or a dummy prefetch of one line K times would
+ * cost an instruction per channel either way). */
+#define PW_ACCUMULATE_FROM(OCB, NV, SRC, SRC_CS, COPY)                          \
+        vec_t acc[OCB][NV];                                                     \
+        UNROLL_J for (int j = 0; j < OCB; ++j) {                                \
+            UNROLL_V for (int v = 0; v < NV; ++v) {                             \
+                acc[j][v] = VZERO();                                            \
+            }                                                                   \
+        }                                                                       \
+        const vmask_t last = a->last;                                           \
+        const int64_t cs = (SRC_CS);                                            \
+        const float *p = (SRC);                                                 \
+        float *pc = (float *)a->in;                                             \
+        const int64_t pcs = a->in_cstride;                                      \
+        const float *q = a->w;                                                  \
+        const int64_t ws = a->w_cstride;                                        \
+        const char *pf = a->pf;                                                 \
+        const int64_t pfs = a->pf_cstride;                                      \
+        if (pf != NULL) {                                                       \
+            for (int64_t ci = a->ci_count; ci > 0; --ci, p += cs, q += ws, pf += pfs) { \
+                __builtin_prefetch(pf, 0, 2);                                   \
+                PW_CHANNEL(OCB, NV, COPY)                                       \
+            }                                                                   \
+        } else {                                                                \
+            for (int64_t ci = a->ci_count; ci > 0; --ci, p += cs, q += ws) {    \
+                PW_CHANNEL(OCB, NV, COPY)                                       \
             }                                                                   \
         }                                                                       \
         (void)pc;                                                               \
@@ -389,7 +402,7 @@ static void pw_task(void *p, int64_t t) {
         const int64_t nlb = pwb > 0 ? ceil_div(pwb * (int64_t)sizeof(float), 64) + 1 : 0;
         const int in_kernel = pa != NULL && nla + nlb <= b1 - b0;
         for (int64_t b = b0; b < b1; ++b) {
-            a.pf = (const char *)panel;
+            a.pf = NULL; /* no prefetch in the kernel's loop */
             a.pf_cstride = 0;
             if (in_kernel) {
                 const int64_t r = b - b0;
