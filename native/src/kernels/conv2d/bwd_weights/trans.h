@@ -20,6 +20,11 @@
  * does not depend on the thread count).
  */
 #define CW_TC (4 * CW_V)
+
+/* calls whose bias gradient the tiles computed (x->tbias), and the tests' switch to the
+ * separate pass instead (1: cw_bias_task), to compare the two bit for bit */
+PCNN_INTERNAL int64_t CW_TBIAS_RUNS;
+PCNN_INTERNAL int CW_TBIAS_OFF;
 #ifndef CW_KC
 #define CW_KC 128 /* pixels per transposed piece (a multiple of 2 * CW_V: cw_bias_piece) */
 #endif
