@@ -2,7 +2,7 @@
  * conv2d direct, part of the conv2d-direct.h template: 1x1, stride 1, no padding (a GEMM per
  * image), forward and backward-data: pixel tiles outer with an L1-resident input panel
  * (pw_task), tap-free micro-kernels (ukrpw_*; ukrpwc_* for a tile's first block, which fills
- * the panel; ukrpws_* for tiles that straddle two images),
+ * the panel; ukrpws_* for tiles that straddle two images, ukrpwcs_* for their first block),
  * and on AVX-512 a channels-in-lanes kernel for a row tail of <= 8 pixels (pwtail_*).
  */
 
