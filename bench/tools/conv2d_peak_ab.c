@@ -4,7 +4,8 @@
  * CLOCK_PROCESS_CPUTIME_ID, which counts the pool's spinning: set PANAMACNN_SPIN_US=0), medians over ROUNDS blocks of
  * CALLS calls, the order of the builds alternating; an AVX-512 FMA peak of this thread
  * (12 independent FMA chains) is measured between blocks with the same clock, so GFLOP/s and
- * % of peak come from one process at one moment. Prints MISMATCH when the outputs differ.
+ * % of peak come from one process at one moment. GFLOP/s are per CPU second (with THREADS > 1
+ * the CPU time of all threads), so % of peak is against one thread's peak at any THREADS. Prints MISMATCH when the outputs differ.
  * Build: gcc -O2 -o conv2d_peak_ab bench/tools/conv2d_peak_ab.c -Inative/include -ldl
  * Run:   ./conv2d_peak_ab OLD.so NEW.so fwd|bwdd|bww THREADS ROUNDS [CALLS]
  *        (paths with a slash; run both orders: the first build measures slightly differently)
@@ -104,7 +105,7 @@ int main(int argc, char **argv) {
     if (!strcmp(pass, "bww") && memcmp(db[0], db[1], d.oc * 4)) printf("BIAS MISMATCH\n");
     double P = timing_median(pk, rounds), t0 = timing_median(cpu[0], rounds * calls), t1 = timing_median(cpu[1], rounds * calls);
     printf("%s thr=%d peak %.1f GFLOP/s | old %.0f us %.1f GF/s %.1f%% | new %.0f us %.1f GF/s %.1f%% | new/old %.3f (block ratio median %.3f)\n",
-           pass, threads, P, t0, flops / t0 * 1e-3, 100 * flops / t0 * 1e-3 / (P * threads), t1, flops / t1 * 1e-3,
-           100 * flops / t1 * 1e-3 / (P * threads), t1 / t0, timing_median(rr, rounds));
+           pass, threads, P, t0, flops / t0 * 1e-3, 100 * flops / t0 * 1e-3 / P, t1, flops / t1 * 1e-3,
+           100 * flops / t1 * 1e-3 / P, t1 / t0, timing_median(rr, rounds));
     return 0;
 }

@@ -29,13 +29,21 @@ extern int64_t pcnn_conv2d_bwd_weights_wide_dy_max__avx512;
 /* calls that took the few-input-channel path (cw_run_first, AVX-512 only) */
 extern int64_t pcnn_conv2d_bwd_weights_first_runs__avx512;
 #define FIRST_RUNS() pcnn_conv2d_bwd_weights_first_runs__avx512
+/* calls whose bias the transposed path's tiles computed, and the switch that turns that off */
+extern int64_t pcnn_conv2d_bwd_weights_tbias_runs__avx512;
+extern int pcnn_conv2d_bwd_weights_tbias_off__avx512;
+#define TBIAS_RUNS() pcnn_conv2d_bwd_weights_tbias_runs__avx512
+#define TBIAS_OFF(v) (pcnn_conv2d_bwd_weights_tbias_off__avx512 = (v))
 #else
+#define TBIAS_RUNS() ((int64_t)0)
+#define TBIAS_OFF(v) ((void)(v))
 #define FIRST_RUNS() ((int64_t)0)
 #define FLAT_RUNS() ((int64_t)0)
 #define HALVES_RUNS() ((int64_t)0)
 #endif
 
 static int g_compared;
+static int g_tbias; /* fused-bias runs compared bit for bit with the separate pass */
 static int g_fallbacks; /* non-finite dY with padded taps: handed to scalar */
 
 /* double-precision value and absolute sum of dW[o][t] and of the bias */
@@ -115,12 +123,41 @@ static void run_case(pcnn_conv2d_desc d, int mode, const char *why) {
         if (tab == NULL || tab->conv2d_bwd_weights == NULL) continue;
         const char *isa = pcnn_isa_name(level);
         float *gw = gbuf_f(nw), *gb = gbuf_f(d.oc), *gw2 = gbuf_f(nw);
+        float *gw3 = gbuf_f(nw), *gb3 = gbuf_f(d.oc);
         pcnn_set_num_threads(1);
+        const int64_t tbias_before = TBIAS_RUNS();
         const int32_t st = tab->conv2d_bwd_weights(&d, src, dy, gw, gb);
+        if (TBIAS_RUNS() > tbias_before) {
+            /* the bias from the tiles must be the separate pass's, bit for bit (random
+             * floats: the same order), and dW the same */
+            float *gw4 = gbuf_f(nw), *gb4 = gbuf_f(d.oc);
+            TBIAS_OFF(1);
+            const int32_t st4 = tab->conv2d_bwd_weights(&d, src, dy, gw4, gb4);
+            TBIAS_OFF(0);
+            CHECK(st4 == st && guard_ok(gw4, nw) && guard_ok(gb4, d.oc) &&
+                      memcmp(gw, gw4, (size_t)nw * sizeof(float)) == 0 &&
+                      memcmp(gb, gb4, (size_t)d.oc * sizeof(float)) == 0,
+                  "%s: bias from the tiles differs from the separate pass (%s)", isa, why);
+            ++g_tbias;
+            free(gw4);
+            free(gb4);
+        }
         pcnn_set_num_threads(2);
         const int32_t st2 = tab->conv2d_bwd_weights(&d, src, dy, gw2, NULL);
-        CHECK(guard_ok(gw, nw) && guard_ok(gb, d.oc) && guard_ok(gw2, nw),
+        /* 3 threads with diff_bias: the transposed path's tap-block-0 tasks then compute
+         * the bias (cw_bias_piece), which 2 threads without diff_bias skip */
+        pcnn_set_num_threads(3);
+        const int32_t st3 = tab->conv2d_bwd_weights(&d, src, dy, gw3, gb3);
+        pcnn_set_num_threads(2);
+        CHECK(guard_ok(gw, nw) && guard_ok(gb, d.oc) && guard_ok(gw2, nw) &&
+                  guard_ok(gw3, nw) && guard_ok(gb3, d.oc),
               "%s wrote past the end (%s)", isa, why);
+        CHECK(st3 == st, "%s status %d with 3 threads, %d with 1 (%s)", isa, (int)st3, (int)st, why);
+        if (st == PCNN_STATUS_OK) {
+            CHECK(memcmp(gw, gw3, (size_t)nw * sizeof(float)) == 0 &&
+                      memcmp(gb, gb3, (size_t)d.oc * sizeof(float)) == 0,
+                  "%s: 1 and 3 threads differ (%s)", isa, why);
+        }
         ++g_compared;
         if (mode == 2 && st == PCNN_STATUS_UNSUPPORTED) {
             CHECK(st2 == PCNN_STATUS_UNSUPPORTED, "%s: UNSUPPORTED only with diff_bias (%s)", isa, why);
@@ -169,6 +206,8 @@ static void run_case(pcnn_conv2d_desc d, int mode, const char *why) {
         free(gw);
         free(gb);
         free(gw2);
+        free(gw3);
+        free(gb3);
     }
     free(src); free(dy); free(rw); free(rb); free(w); free(wa); free(b); free(ba);
 }
@@ -281,6 +320,14 @@ int main(void) {
          * planes are prefetched), an odd width, channels spanning tap blocks */
         run_case(conv_desc(5, 14, 17, 45, 100, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1), m, "trans s2 wide");
         run_case(conv_desc(1, 127, 5, 6, 96, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1), m, "trans 1x1 s2");
+        /* the in-place branch's first-piece zero start, last-piece dW stores, 4-row last
+         * tiles and fused bias sums: one piece per task (63 pixels, first == last), 2 tap
+         * blocks, 98 = 16 x 6 + 2 rows; 49-pixel planes (a vector pair, a single vector and
+         * a 1-pixel tail of the bias order), a 56-tap last block (acc copy-out); 204 pixels
+         * (128 + 76) with a 48-tap block and 101 = 16 x 6 + 5 rows */
+        run_case(conv_desc(1, 128, 7, 9, 98, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1), m, "trans 1x1 one piece");
+        run_case(conv_desc(2, 120, 7, 7, 100, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1), m, "trans 1x1 bias tail");
+        run_case(conv_desc(3, 112, 12, 17, 101, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1), m, "trans 1x1 76-px piece");
     }
     /* the in-place small-plane path (stride 1, unpadded, planes of at most one chunk):
      * LeNet-5's second convolution as trained (14x14 -> 10x10), image blocks with a tail,
@@ -349,7 +396,10 @@ int main(void) {
     run_case(conv_desc(1, 128, 28, 28, 256, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1), 0, "resnet_s2");
     run_case(conv_desc(1, 256, 14, 14, 256, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1), 1, "pw1x1");
     run_case(conv_desc(1, 3, 64, 64, 64, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1), 0, "big7x7-ish");
-    printf("compared %d variant runs (%d handed to the scalar kernel)\n", g_compared, g_fallbacks);
+    printf("compared %d variant runs (%d handed to the scalar kernel, %d fused-bias runs against "
+           "the separate pass)\n", g_compared, g_fallbacks, g_tbias);
+    CHECK(pcnn_isa_detected() < PCNN_ISA_AVX512 || g_tbias >= 20,
+          "the fused-bias cases did not reach the tiles' bias (%d)", g_tbias);
     CHECK(pcnn_isa_detected() == PCNN_ISA_SCALAR || g_fallbacks > 0, "the fallback was not exercised");
     CHECK(pcnn_isa_detected() == PCNN_ISA_SCALAR || g_compared > 0, "no variant was compared");
     return test_finish("test_conv2d_bwd_weights_simd");

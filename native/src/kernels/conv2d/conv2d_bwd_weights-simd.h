@@ -76,6 +76,9 @@
  * accumulators in registers over a whole image piece (see there). Measured on a busy
  * machine (one thread): pw1x1 ~85 % of the FMA peak (was ~55-60 %), resnet_s2 ~75 % (was
  * ~50 %); the tile itself runs at ~85-90 %, the rest is the transposes and phase planes.
+ * Since (2026-12-05, README-pointwise.md): its in-place / packing branch sums the bias
+ * gradient from the dY rows the tiles just read (x->tbias: no separate pass, same order),
+ * and every branch stores dW from the last piece's registers (no memset, no copy-out).
  *
  * Measured before that (AVX-512, one thread, Zen 5 shared with other jobs, noisy): mid
  * ~60 %, resnet3x3 ~65-70 % of the FMA peak on the stride-1 path; resnet_s2 ~50 % and pw1x1

@@ -237,16 +237,26 @@ PCNN_INTERNAL int32_t CW_NAME(const pcnn_conv2d_desc *d, const float *src, const
         }
     }
     if (want_sums) {
+        x.bias_sums = sums;
+#ifdef CW_TRANS
+        if (!summed && x.trans && !x.tphase && !padded && !halves && d->n > 0 && x.ohw > 0 &&
+            !__atomic_load_n(&CW_TBIAS_OFF, __ATOMIC_RELAXED)) {
+            /* the tap-block-0 tasks add the dY rows their tiles just read (cw_bias_piece),
+             * in this pass's order; no finiteness check is needed (not padded) */
+            x.tbias = 1;
+            summed = 1;
+            __atomic_fetch_add(&CW_TBIAS_RUNS, 1, __ATOMIC_RELAXED);
+        }
+#endif
         if (!summed) {
-            x.bias_sums = sums;
             pcnn_parallel_for_work(d->oc, d->n * d->oc * x.ohw, cw_bias_task, &x);
         }
-        int finite = 1;
-        for (int64_t o = 0; o < d->oc; ++o) {
-            finite &= isfinite(sums[o]) != 0;
-        }
-        if (padded && !finite) {
-            return PCNN_STATUS_UNSUPPORTED; /* see "Padding" in conv2d_bwd_weights-simd.h */
+        if (padded) { /* (x.tbias: never padded, the sums come later) */
+            int finite = 1;
+            for (int64_t o = 0; o < d->oc; ++o) {
+                finite &= isfinite(sums[o]) != 0;
+            }
+            if (!finite) return PCNN_STATUS_UNSUPPORTED; /* see "Padding" in conv2d_bwd_weights-simd.h */
         }
     }
 

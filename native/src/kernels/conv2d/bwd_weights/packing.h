@@ -31,6 +31,7 @@ typedef struct {
     int wide_junk;      /* wide: the layout has junk pixels (src must then be finite) */
     int trans;  /* lanes-along-taps path (cw_run_trans) */
     int tphase; /* trans: col from phase planes (else cw_pack or in place) */
+    int tbias;  /* trans, not tphase: bias_sums computed by the tap-block-0 tasks */
     int64_t tp_pitch; /* tphase: floats per phase plane */
     int64_t tp_nci;   /* tphase: most channels a task touches */
     int64_t tp_line;  /* tphase: floats of the zero-padded input row copy */

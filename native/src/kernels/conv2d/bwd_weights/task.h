@@ -27,13 +27,17 @@ static void cw_task(void *p, int64_t task) {
             packf = (size_t)(x->tp_line + x->tp_nci * d->stride_h * d->stride_w * x->tp_pitch +
                              CW_V);
         }
-        float *buf = cw_scratch_get(accf + colf + packf);
+        /* the bias sums of the task's rows (x->tbias, tap block 0): 2 vectors each */
+        const size_t sbf = x->tbias && t0 == 0 ? (size_t)(no * 2 * CW_V) : 0;
+        float *buf = cw_scratch_get(accf + colf + packf + sbf);
         if (buf == NULL) {
             __atomic_store_n(&x->oom, 1, __ATOMIC_RELAXED);
             return;
         }
-        memset(buf, 0, accf * sizeof(float));
-        cw_run_trans(x, buf, buf + accf, buf + accf + colf, g, t0, nt, o0, no);
+        /* acc starts at zero on the first piece (cw_trans_tile); without pieces, dW is 0 */
+        if (d->n == 0 || x->ohw == 0) memset(buf, 0, accf * sizeof(float));
+        cw_run_trans(x, buf, buf + accf, buf + accf + colf,
+                     sbf ? buf + accf + colf + packf : NULL, g, t0, nt, o0, no);
         return;
     }
 #endif

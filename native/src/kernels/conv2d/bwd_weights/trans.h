@@ -20,8 +20,13 @@
  * does not depend on the thread count).
  */
 #define CW_TC (4 * CW_V)
+
+/* calls whose bias gradient the tiles computed (x->tbias), and the tests' switch to the
+ * separate pass instead (1: cw_bias_task), to compare the two bit for bit */
+PCNN_INTERNAL int64_t CW_TBIAS_RUNS;
+PCNN_INTERNAL int CW_TBIAS_OFF;
 #ifndef CW_KC
-#define CW_KC 128 /* pixels per transposed piece (a multiple of CW_V) */
+#define CW_KC 128 /* pixels per transposed piece (a multiple of 2 * CW_V: cw_bias_piece) */
 #endif
 #define CW_TRO 6  /* output channels per register tile */
 
@@ -156,56 +161,110 @@ static void cw_transpose_phase(float *colT, const float *const *rows, int64_t nt
     }
 }
 
-/* the 6 x 4 tiles over all of a task's output channels for one piece of len pixels */
-static inline void cw_trans_tiles(float *acc, const float *colT, const float *dyb,
-                                  int64_t ohw, int64_t len, int64_t no, const char *pf,
-                                  int64_t pf_lines) {
-    /* pf: pf_lines cache lines (the next image's src planes) fetched into L2 a few per
-     * tile, spread over the piece */
-    const int64_t pf_per = (pf_lines + (no + CW_TRO - 1) / CW_TRO - 1) / ((no + CW_TRO - 1) / CW_TRO);
-    for (int64_t r0 = 0; r0 < no; r0 += CW_TRO) {
-        for (int64_t k = 0; k < pf_per && pf_lines > 0; ++k, --pf_lines, pf += 64) {
-            cw_prefetch_l2(pf);
-        }
-        const float *dy[CW_TRO];
-        for (int r = 0; r < CW_TRO; ++r) {
-            /* rows past the task's last are duplicates: computed, not stored */
-            dy[r] = dyb + ((r0 + r < no) ? r0 + r : no - 1) * ohw;
-        }
-        float *a = acc + r0 * CW_TC;
-        cw_vf v[CW_TRO][4];
+/* The bias gradient fused into the tiles (x->tbias): sb[0, 2 CW_V) += the dY row dy[0, len)
+ * in cw_bias_task's order (vector pairs into two sums, a single vector into the first, the
+ * masked tail into the second), which is the same order over pieces that start at
+ * multiples of 2 CW_V and end at one or at the plane's end; the rows are in L1 after their
+ * tile, where the separate pass read all of dY from L3 (~2 % of pw1x1). */
+static inline void cw_bias_piece(float *sb, const float *dy, int64_t len, int first) {
+    cw_vf s0 = first ? cw_zero() : cw_load(sb), s1 = first ? cw_zero() : cw_load(sb + CW_V);
+    int64_t i = 0;
+    for (; i + 2 * CW_V <= len; i += 2 * CW_V) {
+        s0 = cw_add(s0, cw_load(dy + i));
+        s1 = cw_add(s1, cw_load(dy + i + CW_V));
+    }
+    for (; i + CW_V <= len; i += CW_V) s0 = cw_add(s0, cw_load(dy + i));
+    if (i < len) s1 = cw_add(s1, cw_load_first(dy + i, (int)(len - i)));
+    cw_store(sb, s0);
+    cw_store(sb + CW_V, s1);
+}
+
+/* One R x 4 register tile (R output channels x CW_TC taps) over a piece of len pixels:
+ * accumulators from a (pitch CW_TC), or zero on the task's first piece (no memset, no
+ * loads); stored back to a, or on the last piece straight into dW rows out (pitch opitch,
+ * only the nout real rows: no acc -> dW copy-out, whose lines missed the caches ~2 %). */
+static inline __attribute__((always_inline)) void
+cw_trans_tile(const int R, float *a, int first, float *out, int64_t opitch, int64_t nout,
+              const float *colT, const float *const *dy, int64_t len) {
+    cw_vf v[CW_TRO][4];
 #pragma GCC unroll 8
-        for (int r = 0; r < CW_TRO; ++r) {
+    for (int r = 0; r < R; ++r) {
 #pragma GCC unroll 4
-            for (int k = 0; k < 4; ++k) v[r][k] = cw_load(a + (r * 4 + k) * CW_V);
-        }
-        for (int64_t p = 0; p < len; ++p) {
-            const float *c = colT + p * CW_TC;
-            const cw_vf c0 = cw_load(c), c1 = cw_load(c + CW_V);
-            const cw_vf c2 = cw_load(c + 2 * CW_V), c3 = cw_load(c + 3 * CW_V);
+        for (int k = 0; k < 4; ++k) v[r][k] = first ? cw_zero() : cw_load(a + (r * 4 + k) * CW_V);
+    }
+    for (int64_t p = 0; p < len; ++p) {
+        const float *c = colT + p * CW_TC;
+        const cw_vf c0 = cw_load(c), c1 = cw_load(c + CW_V);
+        const cw_vf c2 = cw_load(c + 2 * CW_V), c3 = cw_load(c + 3 * CW_V);
 #pragma GCC unroll 8
-            for (int r = 0; r < CW_TRO; ++r) {
-                const cw_vf b = cw_bcast(dy[r] + p);
-                v[r][0] = cw_fma(b, c0, v[r][0]);
-                v[r][1] = cw_fma(b, c1, v[r][1]);
-                v[r][2] = cw_fma(b, c2, v[r][2]);
-                v[r][3] = cw_fma(b, c3, v[r][3]);
+        for (int r = 0; r < R; ++r) {
+            const cw_vf b = cw_bcast(dy[r] + p);
+            v[r][0] = cw_fma(b, c0, v[r][0]);
+            v[r][1] = cw_fma(b, c1, v[r][1]);
+            v[r][2] = cw_fma(b, c2, v[r][2]);
+            v[r][3] = cw_fma(b, c3, v[r][3]);
+        }
+    }
+    if (out != NULL) {
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r) {
+            if (r < nout) {
+#pragma GCC unroll 4
+                for (int k = 0; k < 4; ++k) cw_store(out + r * opitch + k * CW_V, v[r][k]);
             }
         }
+    } else {
 #pragma GCC unroll 8
-        for (int r = 0; r < CW_TRO; ++r) {
+        for (int r = 0; r < R; ++r) {
 #pragma GCC unroll 4
             for (int k = 0; k < 4; ++k) cw_store(a + (r * 4 + k) * CW_V, v[r][k]);
         }
     }
 }
 
+/* the tiles over all of a task's output channels for one piece of len pixels: 6 x 4, and
+ * a 4 x 4 tile for a last 1-4 rows (256 = 42 x 6 + 4: the 6-row tile computed 2 duplicate
+ * rows, 0.8 % of the FMAs); first / dw as in cw_trans_tile (dw: row 0 of the task's dW
+ * block, pitch dw_pitch, or NULL); sb: the rows' bias sums (cw_bias_piece) or NULL */
+static inline void cw_trans_tiles(float *acc, const float *colT, const float *dyb,
+                                  int64_t ohw, int64_t len, int64_t no, const char *pf,
+                                  int64_t pf_lines, int first, float *dw, int64_t dw_pitch,
+                                  float *sb) {
+    /* pf: pf_lines cache lines (the next image's src planes) fetched into L2 a few per
+     * tile, spread over the piece */
+    const int64_t pf_per = (pf_lines + (no + CW_TRO - 1) / CW_TRO - 1) / ((no + CW_TRO - 1) / CW_TRO);
+    for (int64_t r0 = 0; r0 < no;) {
+        for (int64_t k = 0; k < pf_per && pf_lines > 0; ++k, --pf_lines, pf += 64) {
+            cw_prefetch_l2(pf);
+        }
+        const float *dy[CW_TRO];
+        for (int r = 0; r < CW_TRO; ++r) {
+            /* rows past the task's last are duplicates: computed, not stored in dW */
+            dy[r] = dyb + ((r0 + r < no) ? r0 + r : no - 1) * ohw;
+        }
+        float *a = acc + r0 * CW_TC, *o = dw == NULL ? NULL : dw + r0 * dw_pitch;
+        const int rows = no - r0 > 4 ? CW_TRO : 4;
+        if (rows == CW_TRO) {
+            cw_trans_tile(CW_TRO, a, first, o, dw_pitch, no - r0, colT, dy, len);
+        } else {
+            cw_trans_tile(4, a, first, o, dw_pitch, no - r0, colT, dy, len);
+        }
+        for (int r = 0; sb != NULL && r < rows && r0 + r < no; ++r) {
+            cw_bias_piece(sb + (r0 + r) * 2 * CW_V, dy[r], len, first);
+        }
+        r0 += rows;
+    }
+}
+
 __attribute__((noinline)) static void cw_run_trans(const cw_ctx *x, float *acc, float *colT,
-                                                   float *packed, int64_t g, int64_t t0,
-                                                   int64_t nt, int64_t o0, int64_t no) {
+                                                   float *packed, float *sb, int64_t g,
+                                                   int64_t t0, int64_t nt, int64_t o0,
+                                                   int64_t no) {
     const pcnn_conv2d_desc *d = x->d;
     const int64_t ohw = x->ohw, ow = d->ow;
     const float *rows[CW_TC];
+    /* a full tap block's last piece stores straight into dW; else acc, copied out below */
+    float *dw = nt == CW_TC && d->n > 0 && ohw > 0 ? x->diff_weights + o0 * x->taps + t0 : NULL;
     if (x->tphase) {
         /* taps as offsets into the phase planes of the task's channels */
         const int64_t khw = x->khw, kw = d->kw, sh = d->stride_h, sw = d->stride_w;
@@ -243,14 +302,28 @@ __attribute__((noinline)) static void cw_run_trans(const cw_ctx *x, float *acc, 
                 /* this piece's share of the lines: [q * pf_piece, (q + 1) * pf_piece) */
                 const int64_t q0 = (y0 / ny) * pf_piece;
                 const int64_t pfl = pf_all - q0 < pf_piece ? pf_all - q0 : pf_piece;
+                const int last = n + 1 == d->n && y0 + ny >= d->oh;
                 cw_trans_tiles(acc, colT, dyb, ohw, nyc * ow, no, pf == NULL ? NULL : pf + q0 * 64,
-                               pf == NULL || pfl < 0 ? 0 : pfl);
+                               pf == NULL || pfl < 0 ? 0 : pfl, n == 0 && y0 == 0,
+                               last ? dw : NULL, x->taps, NULL);
             }
         }
     } else {
+        /* in place (x->direct): the task's nt src planes of one image are one run; the next
+         * image's come into L2 during this image's pieces, as in the phase-plane branch
+         * (the transposes' row loads otherwise waited on L3: ~150 cycles per 16 x 16 block
+         * in pw1x1's profile) */
+        const int64_t npieces = (ohw + CW_KC - 1) / CW_KC;
+        const int64_t pf_all = x->direct ? (nt * x->ihw * (int64_t)sizeof(float) + 63) / 64 : 0;
         for (int64_t n = 0; n < d->n; ++n) {
+            const int64_t pf_piece = n + 1 < d->n ? (pf_all + npieces - 1) / npieces : 0;
+            const char *pf = pf_piece == 0 ? NULL
+                                           : (const char *)(x->src + ((n + 1) * d->c + g * x->cg +
+                                                                      t0) * x->ihw);
             for (int64_t p0 = 0; p0 < ohw; p0 += CW_KC) {
                 const int64_t len = (ohw - p0 < CW_KC) ? ohw - p0 : CW_KC;
+                const int64_t q0 = (p0 / CW_KC) * pf_piece;
+                const int64_t pfl = pf_all - q0 < pf_piece ? pf_all - q0 : pf_piece;
                 if (x->direct) {
                     const float *base = x->src + (n * d->c + g * x->cg + t0) * x->ihw + p0;
                     for (int64_t j = 0; j < nt; ++j) rows[j] = base + j * x->ihw;
@@ -260,13 +333,19 @@ __attribute__((noinline)) static void cw_run_trans(const cw_ctx *x, float *acc, 
                 }
                 cw_transpose_rows(colT, rows, nt, len);
                 const float *dyb = x->diff_dst + (n * d->oc + o0) * ohw + p0;
-                cw_trans_tiles(acc, colT, dyb, ohw, len, no, NULL, 0);
+                const int last = n + 1 == d->n && p0 + len == ohw;
+                cw_trans_tiles(acc, colT, dyb, ohw, len, no, pf == NULL ? NULL : pf + q0 * 64,
+                               pf == NULL || pfl < 0 ? 0 : pfl, n == 0 && p0 == 0,
+                               last ? dw : NULL, x->taps, sb);
             }
         }
     }
-    for (int64_t r = 0; r < no; ++r) {
-        float *dw = x->diff_weights + (o0 + r) * x->taps + t0;
-        memcpy(dw, acc + r * CW_TC, (size_t)nt * sizeof(float));
+    for (int64_t r = 0; sb != NULL && r < no; ++r) {
+        x->bias_sums[o0 + r] = cw_hsum(cw_add(cw_load(sb + r * 2 * CW_V), cw_load(sb + r * 2 * CW_V + CW_V)));
+    }
+    for (int64_t r = 0; dw == NULL && r < no; ++r) {
+        memcpy(x->diff_weights + (o0 + r) * x->taps + t0, acc + r * CW_TC,
+               (size_t)nt * sizeof(float));
     }
 }
 

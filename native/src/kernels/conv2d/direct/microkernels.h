@@ -34,7 +34,7 @@ typedef struct {
     int64_t out_vstride;    /* floats between the tile's vectors in the output */
     vmask_t mid;            /* lanes stored for vectors 0 .. NV-2 */
     vmask_t last;           /* lanes loaded and stored for the last vector */
-    const char *pf;         /* pointwise kernels only: one prefetch per input channel at */
+    const char *pf;         /* pointwise kernels only: one prefetch per input channel at (NULL: none) */
     int64_t pf_cstride;     /* pf + ci * pf_cstride bytes (see pw_task) */
 } ukr_args;
 

@@ -2,7 +2,7 @@
  * conv2d direct, part of the conv2d-direct.h template: 1x1, stride 1, no padding (a GEMM per
  * image), forward and backward-data: pixel tiles outer with an L1-resident input panel
  * (pw_task), tap-free micro-kernels (ukrpw_*; ukrpwc_* for a tile's first block, which fills
- * the panel; ukrpws_* for tiles that straddle two images),
+ * the panel; ukrpws_* for tiles that straddle two images, ukrpwcs_* for their first block),
  * and on AVX-512 a channels-in-lanes kernel for a row tail of <= 8 pixels (pwtail_*).
  */
 
@@ -18,29 +18,9 @@
  * channel ascending, FMA, then + bias): results are bit-identical to the generic path
  * and independent of the task split.
  * ------------------------------------------------------------------------------------- */
-/* The pointwise kernels' shared body: acc[OCB][NV] = sum over the input channels (ascending
- * from 0) of the weight broadcasts times the NV input vectors (the last one masked by
- * a->last); leaves acc and last in scope for the caller's stores. The input rows are SRC,
- * SRC_CS floats apart; with COPY (a constant) each channel's input vectors are also stored
- * to the panel a->in (a->in_cstride apart, masked lanes as zeros): see ukrpwc_*. */
-#define PW_ACCUMULATE_FROM(OCB, NV, SRC, SRC_CS, COPY)                          \
-        vec_t acc[OCB][NV];                                                     \
-        UNROLL_J for (int j = 0; j < OCB; ++j) {                                \
-            UNROLL_V for (int v = 0; v < NV; ++v) {                             \
-                acc[j][v] = VZERO();                                            \
-            }                                                                   \
-        }                                                                       \
-        const vmask_t last = a->last;                                           \
-        const int64_t cs = (SRC_CS);                                            \
-        const float *p = (SRC);                                                 \
-        float *pc = (float *)a->in;                                             \
-        const int64_t pcs = a->in_cstride;                                      \
-        const float *q = a->w;                                                  \
-        const int64_t ws = a->w_cstride;                                        \
-        const char *pf = a->pf;                                                 \
-        const int64_t pfs = a->pf_cstride;                                      \
-        for (int64_t ci = a->ci_count; ci > 0; --ci, p += cs, q += ws, pf += pfs) { \
-            __builtin_prefetch(pf, 0, 2);                                       \
+/* one input channel of PW_ACCUMULATE_FROM: load (and with COPY store to the panel) the
+ * NV input vectors at p, FMA them with the OCB weight broadcasts q[j] */
+#define PW_CHANNEL(OCB, NV, COPY)                                               \
             vec_t x[NV];                                                        \
             UNROLL_V for (int v = 0; v < NV - 1; ++v) {                         \
                 x[v] = VLOADU(p + v * VL);                                      \
@@ -57,6 +37,39 @@
                 UNROLL_V for (int v = 0; v < NV; ++v) {                         \
                     acc[j][v] = VFMA(b, x[v], acc[j][v]);                       \
                 }                                                               \
+            }
+/* The pointwise kernels' shared body: acc[OCB][NV] = sum over the input channels (ascending
+ * from 0) of the weight broadcasts times the NV input vectors (the last one masked by
+ * a->last); leaves acc and last in scope for the caller's stores. The input rows are SRC,
+ * SRC_CS floats apart; with COPY (a constant) each channel's input vectors are also stored
+ * to the panel a->in (a->in_cstride apart, masked lanes as zeros): see ukrpwc_*. One
+ * prefetch per channel at a->pf + ci * a->pf_cstride (see pw_task), none with a->pf NULL
+ * (the loop twice: a per-channel branch or a dummy prefetch of one line K times would
+ * cost an instruction per channel either way). */
+#define PW_ACCUMULATE_FROM(OCB, NV, SRC, SRC_CS, COPY)                          \
+        vec_t acc[OCB][NV];                                                     \
+        UNROLL_J for (int j = 0; j < OCB; ++j) {                                \
+            UNROLL_V for (int v = 0; v < NV; ++v) {                             \
+                acc[j][v] = VZERO();                                            \
+            }                                                                   \
+        }                                                                       \
+        const vmask_t last = a->last;                                           \
+        const int64_t cs = (SRC_CS);                                            \
+        const float *p = (SRC);                                                 \
+        float *pc = (float *)a->in;                                             \
+        const int64_t pcs = a->in_cstride;                                      \
+        const float *q = a->w;                                                  \
+        const int64_t ws = a->w_cstride;                                        \
+        const char *pf = a->pf;                                                 \
+        const int64_t pfs = a->pf_cstride;                                      \
+        if (pf != NULL) {                                                       \
+            for (int64_t ci = a->ci_count; ci > 0; --ci, p += cs, q += ws, pf += pfs) { \
+                __builtin_prefetch(pf, 0, 2);                                   \
+                PW_CHANNEL(OCB, NV, COPY)                                       \
+            }                                                                   \
+        } else {                                                                \
+            for (int64_t ci = a->ci_count; ci > 0; --ci, p += cs, q += ws) {    \
+                PW_CHANNEL(OCB, NV, COPY)                                       \
             }                                                                   \
         }                                                                       \
         (void)pc;                                                               \
@@ -167,6 +180,85 @@ typedef void (*ukrpws_fn)(const ukr_args *a, const pw_split *s);
 DIRECT_UKR_SHAPES(UKRPWS_NV1, UKRPWS_NV2, UKRPWS_NV3, UKRPWS_NV4)
 static const ukrpws_fn ukrpws_table[OCB_LIMIT + 1][NV_MAX + 1] = {
     DIRECT_UKR_SHAPES(S1, S2, S3, S4)};
+
+/* A straddling tile's first block with the panel copy fused, as ukrpwc_* for whole-image
+ * tiles: lane x of channel ci comes from src_a + ci * src_cs + x where s->ma has it, else
+ * from src_b + ci * src_cs + x (image n+1's pixel 0 minus the lanes in image n), two
+ * zero-masked loads added (disjoint lanes: the sum is the one value, or +0 for a -0, which
+ * no output can tell: the accumulators start at +0 and never become -0), stored to the
+ * panel, FMAs as ukrpw_*; stores as ukrpws_*. The separate copy (pw_copy) was ~3 % of
+ * pw1x1 forward (7 of its 49 tiles straddle). */
+typedef void (*ukrpwcs_fn)(const ukr_args *a, const float *src_a, const float *src_b,
+                           int64_t src_cs, const pw_split *s);
+#define UKR_PWCS(OCB, NV)                                                       \
+    static void ukrpwcs_##OCB##_##NV(const ukr_args *a, const float *src_a,     \
+                                     const float *src_b, int64_t src_cs,        \
+                                     const pw_split *s) {                       \
+        vec_t acc[OCB][NV];                                                     \
+        UNROLL_J for (int j = 0; j < OCB; ++j) {                                \
+            UNROLL_V for (int v = 0; v < NV; ++v) {                             \
+                acc[j][v] = VZERO();                                            \
+            }                                                                   \
+        }                                                                       \
+        const float *p = src_a, *pb = src_b;                                    \
+        float *pc = (float *)a->in;                                             \
+        const int64_t pcs = a->in_cstride;                                      \
+        const float *q = a->w;                                                  \
+        const int64_t ws = a->w_cstride;                                        \
+        const char *pf = a->pf;                                                 \
+        const int64_t pfs = a->pf_cstride;                                      \
+        vmask_t ma[NV], mb[NV];                                                 \
+        UNROLL_V for (int v = 0; v < NV; ++v) {                                 \
+            ma[v] = s->ma[v];                                                   \
+            mb[v] = s->mb[v];                                                   \
+        }                                                                       \
+        for (int64_t ci = a->ci_count; ci > 0; --ci, p += src_cs, pb += src_cs, \
+                     q += ws, pc += pcs) {                                      \
+            if (pf != NULL) {                                                   \
+                __builtin_prefetch(pf, 0, 2);                                   \
+                pf += pfs;                                                      \
+            }                                                                   \
+            vec_t x[NV];                                                        \
+            UNROLL_V for (int v = 0; v < NV; ++v) {                             \
+                x[v] = VADD(VLOADM(p + v * VL, ma[v]), VLOADM(pb + v * VL, mb[v])); \
+                VSTOREU(pc + v * VL, x[v]);                                     \
+            }                                                                   \
+            UNROLL_J for (int j = 0; j < OCB; ++j) {                            \
+                const vec_t b = VSET1(q[j]);                                    \
+                UNROLL_V for (int v = 0; v < NV; ++v) {                         \
+                    acc[j][v] = VFMA(b, x[v], acc[j][v]);                       \
+                }                                                               \
+            }                                                                   \
+        }                                                                       \
+        UNROLL_J for (int j = 0; j < OCB; ++j) {                                \
+            float *o = a->out + j * a->out_ostride;                             \
+            float *ob = s->out_b + j * a->out_ostride;                          \
+            const vec_t b = a->bias != NULL ? VSET1(a->bias[j]) : VZERO();      \
+            UNROLL_V for (int v = 0; v < NV; ++v) {                             \
+                const vec_t r = VADD(acc[j][v], b);                             \
+                if (s->kind[v] == 0) {                                          \
+                    VSTOREU(o + v * VL, r);                                     \
+                } else if (s->kind[v] == 1) {                                   \
+                    VSTOREU(ob + v * VL, r);                                    \
+                } else {                                                        \
+                    VSTOREM(o + v * VL, s->ma[v], r);                           \
+                    VSTOREM(ob + v * VL, s->mb[v], r);                          \
+                }                                                               \
+            }                                                                   \
+        }                                                                       \
+    }
+#define UKRPWCS_NV1(OCB) UKR_PWCS(OCB, 1)
+#define UKRPWCS_NV2(OCB) UKR_PWCS(OCB, 2)
+#define UKRPWCS_NV3(OCB) UKR_PWCS(OCB, 3)
+#define UKRPWCS_NV4(OCB) UKR_PWCS(OCB, 4)
+#define PWCSPTR(OCB, NV) [OCB][NV] = ukrpwcs_##OCB##_##NV,
+#define T1(O) PWCSPTR(O, 1)
+#define T2(O) PWCSPTR(O, 2)
+#define T3(O) PWCSPTR(O, 3)
+#define T4(O) PWCSPTR(O, 4)
+DIRECT_UKR_SHAPES(UKRPWCS_NV1, UKRPWCS_NV2, UKRPWCS_NV3, UKRPWCS_NV4)
+static const ukrpwcs_fn ukrpwcs_table[OCB_LIMIT + 1][NV_MAX + 1] = {
+    DIRECT_UKR_SHAPES(T1, T2, T3, T4)};
 
 /* Weights of channel block [o0, o0 + ocb) of group g for the pointwise kernels: k-th
  * row of ocb floats at *w + k * *ws. Forward: the packed block (ws = ocb). Backward-data:
@@ -314,9 +406,9 @@ static void pw_task(void *p, int64_t t) {
 #else
         const int narrow = 0;
 #endif
-        const int fused = tl.wa == w && !narrow && pw_fuse;
+        const int fused = !narrow && pw_fuse; /* ukrpwc_* / ukrpwcs_* */
         if (fused) {
-            /* filled by ukrpwc_* in the first block below */
+            /* filled by ukrpwc_* or ukrpwcs_* in the first block below */
         } else if (tl.wa == w) {
             for (int64_t k = 0; k < K; ++k) {
                 const float *src = in_a + k * P;
@@ -389,7 +481,7 @@ static void pw_task(void *p, int64_t t) {
         const int64_t nlb = pwb > 0 ? ceil_div(pwb * (int64_t)sizeof(float), 64) + 1 : 0;
         const int in_kernel = pa != NULL && nla + nlb <= b1 - b0;
         for (int64_t b = b0; b < b1; ++b) {
-            a.pf = (const char *)panel;
+            a.pf = NULL; /* no prefetch in the kernel's loop */
             a.pf_cstride = 0;
             if (in_kernel) {
                 const int64_t r = b - b0;
@@ -415,7 +507,7 @@ static void pw_task(void *p, int64_t t) {
             float *out = j->out + (tl.n * out_ch + oc) * P + tl.x0;
             a.out = out;
             a.out_ostride = P;
-            if (fused && b == b0) {
+            if (fused && b == b0 && tl.wa == w) {
                 ukrpwc_table[ocb][nvu](&a, in_a, P);
                 continue;
             }
@@ -424,6 +516,11 @@ static void pw_task(void *p, int64_t t) {
                 continue;
             }
             sp.out_b = j->out + ((tl.n + 1) * out_ch + oc) * P - tl.wa;
+            if (fused && b == b0) {
+                ukrpwcs_table[ocb][nvu](&a, in_a,
+                                        j->in + ((tl.n + 1) * in_ch + g * K) * P - tl.wa, P, &sp);
+                continue;
+            }
             ukrpws_table[ocb][nvu](&a, &sp);
         }
     }
