@@ -194,6 +194,15 @@ static void build_conv_corpus(void) {
     C("mid rows 17 groups 2",  13, 22, 6, 17, 26, 3, 3, 1, 1, 0, 2, 1, 0, 1, 1, 2);
     C("mid rows 30 d2 5x5",     3, 9, 11, 30, 13, 5, 5, 1, 1, 4, 3, 4, 2, 2, 2, 1);
     C("mid rows 20 1x3 asym",  12, 7, 3, 20, 7, 1, 3, 1, 1, 0, 0, 2, 0, 1, 1, 1);
+    /* backward-data row tiles' copy rows sharing their zero columns (row_w = padl + ow
+     * where the right-edge reads fit in the next row's left zeros) and the asymmetric
+     * paddings that keep separate ones: left > right, right > left, 5x5 pad 2, dilation
+     * 2, widths 17 / 31, odd heights, row-chunked and whole-image tasks */
+    C("bwd shared zeros pl2 pr0", 2, 13, 7, 31, 19, 3, 3, 1, 1, 1, 1, 2, 0, 1, 1, 1);
+    C("bwd shared zeros pl0 pr2", 12, 13, 5, 29, 19, 3, 3, 1, 1, 1, 1, 0, 2, 1, 1, 1);
+    C("bwd shared zeros 5x5 p2",  1, 11, 9, 17, 15, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1);
+    C("bwd shared zeros d2",     12, 9, 7, 32, 10, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1);
+    C("bwd shared zeros 5x5 p31", 3, 7, 6, 30, 9, 5, 5, 1, 1, 1, 3, 3, 1, 1, 1, 1);
 #undef C
     /* tail sweep: widths x channels, 3x3 pad 1 (c = oc = ch) */
     char name[64];

@@ -135,7 +135,9 @@ static void bwd_task(void *p, int64_t t) {
                 const int64_t cnt = imax(0, imin(d->ow, rw - j->padl));
                 memset(brow, 0, (size_t)lo * sizeof(float));
                 memcpy(brow + lo, srow, (size_t)cnt * sizeof(float));
-                memset(brow + lo + cnt, 0, (size_t)(rw - lo - cnt) * sizeof(float));
+                if (rw > lo + cnt) { /* none in row tiles' shared-zero rows */
+                    memset(brow + lo + cnt, 0, (size_t)(rw - lo - cnt) * sizeof(float));
+                }
             }
         }
         base = buf;

@@ -239,6 +239,14 @@ PCNN_INTERNAL int32_t PCNN_DIRECT_BWD_DATA(const pcnn_conv2d_desc *desc, const f
         j.nv = 1;
         j.nblocks = ceil_div(j.co_g, CHTILE_OCB_MAX);
     }
+#ifdef UKRR_NR
+    /* Row tiles: copy rows share their zero columns (a row's reads past its right end
+     * land on the next row's padl left zeros, the last row's on the copy's VL zeroed
+     * floats of slack), so one memset per row goes (mid: rows of 33, not 34). */
+    if (j.rowtile && hi + 1 - (j.padl + d.ow) <= j.padl) {
+        j.row_w = imax(j.padl + d.ow, hi + 1);
+    }
+#endif
     j.macs = sat_mul(d.n * d.oc * d.oh * d.ow, j.co_g * j.kt);
     /* per diff_src row: about co*ci*kt/(sh*sw) multiply-adds per pixel */
     int64_t tile_rows = j.rowmode ? d.stride_h * j.nv : (j.nr > 1 ? d.stride_h * j.nr : 1);
