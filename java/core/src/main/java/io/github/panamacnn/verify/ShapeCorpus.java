@@ -118,6 +118,19 @@ public final class ShapeCorpus {
                 // and the 5x5 one's forward at AVX-512 (NativeVsReferenceCrossCheckTest, 2026-12-05)
                 conv("stride-1-channel-tiles-2x3-13", 2, 34, 5, 13, 40, 2, 3, 1, 1, 1, 0, 1, 1, 1, 1, 1),
                 conv("stride-1-channel-tiles-5x5-26", 1, 34, 6, 26, 40, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1),
+                // stride 1, rows of 17..32 pixels, more than 4 input channels: the direct kernel's
+                // 2-row tiles (ukrr), forward and backward-data (whose padded copy rows share their
+                // zero columns); 12 images, so whole-image tasks at up to 3 threads. Not 3x3 (AUTO
+                // would serve 3x3 with Winograd); the second has left padding larger than right.
+                // Broken on purpose (each channel given its neighbour's weight), both failed at
+                // AVX-512 (NativeVsReferenceCrossCheckTest, 2026-12-05)
+                conv("row-tiles-5x3-24-wide",     12, 10,  9, 24, 13, 5, 3, 1, 1, 2, 2, 1, 1, 1, 1, 1),
+                conv("row-tiles-3x5-asym-20-wide", 2,  9,  7, 20, 11, 3, 5, 1, 1, 1, 0, 3, 1, 1, 1, 1),
+                // 1x1 with >= 96 output channels and 64 input channels: AVX-512's transposed
+                // backward-weights (bwd_weights/trans.h) with the bias summed in its tiles; 100 =
+                // 16 x 6 + 4 output channels, so the last register tile has 4 rows (its last row's
+                // store dropped on purpose: this case failed at AVX-512, 2026-12-05)
+                conv("pointwise-100-channels-tail-4", 2, 64, 14, 14, 100, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1),
                 // one backward-weights task and >= 2^20 multiply-adds: the AVX2 kernel runs it as two
                 // batch halves (odd N: 3 + 2 images), added afterwards; AVX-512's few-input-channel
                 // path (bwd_weights/first.h) takes it first
