@@ -148,25 +148,28 @@ typedef struct {
     int kind[NV_MAX]; /* vector v: 0 all lanes to out, 1 all to out_b, 2 split (masks) */
 } pw_split;
 typedef void (*ukrpws_fn)(const ukr_args *a, const pw_split *s);
+/* acc[OCB][NV] + bias stored through the split s (both straddling kernels end with it) */
+#define PW_SPLIT_STORE(OCB, NV)                                                 \
+    UNROLL_J for (int j = 0; j < OCB; ++j) {                                    \
+        float *o = a->out + j * a->out_ostride;                                 \
+        float *ob = s->out_b + j * a->out_ostride;                              \
+        const vec_t b = a->bias != NULL ? VSET1(a->bias[j]) : VZERO();          \
+        UNROLL_V for (int v = 0; v < NV; ++v) {                                 \
+            const vec_t r = VADD(acc[j][v], b);                                 \
+            if (s->kind[v] == 0) {                                              \
+                VSTOREU(o + v * VL, r);                                         \
+            } else if (s->kind[v] == 1) {                                       \
+                VSTOREU(ob + v * VL, r);                                        \
+            } else {                                                            \
+                VSTOREM(o + v * VL, s->ma[v], r);                               \
+                VSTOREM(ob + v * VL, s->mb[v], r);                              \
+            }                                                                   \
+        }                                                                       \
+    }
 #define UKR_PWS(OCB, NV)                                                        \
     static void ukrpws_##OCB##_##NV(const ukr_args *a, const pw_split *s) {     \
         PW_ACCUMULATE(OCB, NV)                                                  \
-        UNROLL_J for (int j = 0; j < OCB; ++j) {                                \
-            float *o = a->out + j * a->out_ostride;                             \
-            float *ob = s->out_b + j * a->out_ostride;                          \
-            const vec_t b = a->bias != NULL ? VSET1(a->bias[j]) : VZERO();      \
-            UNROLL_V for (int v = 0; v < NV; ++v) {                             \
-                const vec_t r = VADD(acc[j][v], b);                             \
-                if (s->kind[v] == 0) {                                          \
-                    VSTOREU(o + v * VL, r);                                     \
-                } else if (s->kind[v] == 1) {                                   \
-                    VSTOREU(ob + v * VL, r);                                    \
-                } else {                                                        \
-                    VSTOREM(o + v * VL, s->ma[v], r);                           \
-                    VSTOREM(ob + v * VL, s->mb[v], r);                          \
-                }                                                               \
-            }                                                                   \
-        }                                                                       \
+        PW_SPLIT_STORE(OCB, NV)                                                 \
     }
 #define UKRPWS_NV1(OCB) UKR_PWS(OCB, 1)
 #define UKRPWS_NV2(OCB) UKR_PWS(OCB, 2)
@@ -230,22 +233,7 @@ typedef void (*ukrpwcs_fn)(const ukr_args *a, const float *src_a, const float *s
                 }                                                               \
             }                                                                   \
         }                                                                       \
-        UNROLL_J for (int j = 0; j < OCB; ++j) {                                \
-            float *o = a->out + j * a->out_ostride;                             \
-            float *ob = s->out_b + j * a->out_ostride;                          \
-            const vec_t b = a->bias != NULL ? VSET1(a->bias[j]) : VZERO();      \
-            UNROLL_V for (int v = 0; v < NV; ++v) {                             \
-                const vec_t r = VADD(acc[j][v], b);                             \
-                if (s->kind[v] == 0) {                                          \
-                    VSTOREU(o + v * VL, r);                                     \
-                } else if (s->kind[v] == 1) {                                   \
-                    VSTOREU(ob + v * VL, r);                                    \
-                } else {                                                        \
-                    VSTOREM(o + v * VL, s->ma[v], r);                           \
-                    VSTOREM(ob + v * VL, s->mb[v], r);                          \
-                }                                                               \
-            }                                                                   \
-        }                                                                       \
+        PW_SPLIT_STORE(OCB, NV)                                                 \
     }
 #define UKRPWCS_NV1(OCB) UKR_PWCS(OCB, 1)
 #define UKRPWCS_NV2(OCB) UKR_PWCS(OCB, 2)
