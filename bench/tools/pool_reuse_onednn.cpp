@@ -5,6 +5,8 @@
 //   rot   with the inputs rotated among 3 copies, one per call (forward: src; backward: diff_dst
 //         and the workspace / indices), so a call finds none of its inputs left in cache by the
 //         previous call (3 x 26 MB is past any cache here). Outputs are the same buffers.
+//   all   inputs and outputs rotated among 3 copies: nothing the call touches was touched by the
+//         previous two calls (a layer whose buffers were evicted by the rest of a network).
 // Per round every variant runs a block of CALLS calls (the order rotating from round to round);
 // per block the median call time (1 thread: the caller's CPU time; more: the monotonic clock, as
 // the workers' time is not the caller's), per variant the median over rounds. Round 0 is a warm-up. oneDNN's blocked copies
@@ -112,8 +114,10 @@ int main(int argc, char **argv) {
     std::vector<std::vector<int32_t>> idx(R, std::vector<int32_t>(no));
     for (auto &v : x) for (auto &e : v) e = u(rng);
     for (auto &v : dy) for (auto &e : v) e = u(rng);
-    std::vector<float> y(no), dx(ni);
-    std::vector<int32_t> idx_out(no);
+    std::vector<std::vector<float>> ys(R, std::vector<float>(no)), dxs(R, std::vector<float>(ni));
+    std::vector<std::vector<int32_t>> idxs(R, std::vector<int32_t>(no));
+    std::vector<float> &y = ys[0], &dx = dxs[0];
+    std::vector<int32_t> &idx_out = idxs[0];
     for (int j = 0; j < R; j++)
         if (pcnn_maxpool2d_fwd(&d, x[j].data(), y.data(), idx[j].data()) != PCNN_STATUS_OK) return 1;
 
@@ -140,8 +144,19 @@ int main(int argc, char **argv) {
         bprim = pooling_backward(bpd);
     };
     make();
-    std::vector<memory> bx, bdy, ws;
-    memory by(omd, eng), bdx(smd, eng);
+    std::vector<memory> bx, bdy, ws, bys, bdxs, wss;
+    for (int j = 0; j < R; j++) {
+        bys.emplace_back(omd, eng);
+        bdxs.emplace_back(smd, eng);
+        wss.emplace_back(fpd.workspace_desc(), eng);
+        std::memset(bys[j].get_data_handle(), 0, omd.get_size());
+        std::memset(bdxs[j].get_data_handle(), 0, smd.get_size());
+        std::memset(wss[j].get_data_handle(), 0, fpd.workspace_desc().get_size());
+        std::memset(ys[j].data(), 0, no * 4);
+        std::memset(dxs[j].data(), 0, ni * 4);
+        std::memset(idxs[j].data(), 0, no * 4);
+    }
+    memory by = bys[0], bdx = bdxs[0];
     for (int j = 0; j < R; j++) {
         memory px(splain, eng, x[j].data()), pdy(oplain, eng, dy[j].data());
         bx.emplace_back(smd, eng);
@@ -151,7 +166,6 @@ int main(int argc, char **argv) {
         reorder(pdy, bdy[j]).execute(s, pdy, bdy[j]);
         fprim.execute(s, {{DNNL_ARG_SRC, bx[j]}, {DNNL_ARG_DST, by}, {DNNL_ARG_WORKSPACE, ws[j]}});
     }
-    std::memset(bdx.get_data_handle(), 0, bdx.get_desc().get_size());
     s.wait();
     std::printf("shape \"%s\": src %.1f MB, dst %.1f MB, indices %.1f MB, oneDNN workspace %.1f MB; %s / %s\n",
                 argv[3], ni * 4e-6, no * 4e-6, no * 4e-6, fpd.workspace_desc().get_size() * 1e-6, fpd.impl_info_str(),
@@ -172,6 +186,10 @@ int main(int argc, char **argv) {
         {"oneDNN bwd rot", [&](int c) { bprim.execute(s, {{DNNL_ARG_DIFF_DST, bdy[c % R]}, {DNNL_ARG_DIFF_SRC, bdx}, {DNNL_ARG_WORKSPACE, ws[c % R]}}); s.wait(); }},
         {"pcnn bwd same", [&](int) { check(pcnn_maxpool2d_bwd(&d, dy[0].data(), idx[0].data(), dx.data())); }},
         {"pcnn bwd rot", [&](int c) { check(pcnn_maxpool2d_bwd(&d, dy[c % R].data(), idx[c % R].data(), dx.data())); }},
+        {"oneDNN fwd all", [&](int c) { fprim.execute(s, {{DNNL_ARG_SRC, bx[c % R]}, {DNNL_ARG_DST, bys[c % R]}, {DNNL_ARG_WORKSPACE, wss[c % R]}}); s.wait(); }},
+        {"pcnn fwd all", [&](int c) { check(pcnn_maxpool2d_fwd(&d, x[c % R].data(), ys[c % R].data(), idxs[c % R].data())); }},
+        {"oneDNN bwd all", [&](int c) { bprim.execute(s, {{DNNL_ARG_DIFF_DST, bdy[c % R]}, {DNNL_ARG_DIFF_SRC, bdxs[c % R]}, {DNNL_ARG_WORKSPACE, ws[c % R]}}); s.wait(); }},
+        {"pcnn bwd all", [&](int c) { check(pcnn_maxpool2d_bwd(&d, dy[c % R].data(), idx[c % R].data(), dxs[c % R].data())); }},
     };
     const int nv = (int)vs.size();
     std::vector<double> samples(calls);
