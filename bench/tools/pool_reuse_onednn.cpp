@@ -5,6 +5,8 @@
 //   rot   with the inputs rotated among 3 copies, one per call (forward: src; backward: diff_dst
 //         and the workspace / indices), so a call finds none of its inputs left in cache by the
 //         previous call (3 x 26 MB is past any cache here). Outputs are the same buffers.
+//   noidx panama-cnn's forward without indices (same / rot): 16.1 MB per thread, less than
+//         oneDNN's 16.9 MB, to see whether the footprint alone decides the `same` speed
 //   all   inputs and outputs rotated among 3 copies: nothing the call touches was touched by the
 //         previous two calls (a layer whose buffers were evicted by the rest of a network).
 // Per round every variant runs a block of CALLS calls (the order rotating from round to round);
@@ -186,6 +188,8 @@ int main(int argc, char **argv) {
         {"oneDNN bwd rot", [&](int c) { bprim.execute(s, {{DNNL_ARG_DIFF_DST, bdy[c % R]}, {DNNL_ARG_DIFF_SRC, bdx}, {DNNL_ARG_WORKSPACE, ws[c % R]}}); s.wait(); }},
         {"pcnn bwd same", [&](int) { check(pcnn_maxpool2d_bwd(&d, dy[0].data(), idx[0].data(), dx.data())); }},
         {"pcnn bwd rot", [&](int c) { check(pcnn_maxpool2d_bwd(&d, dy[c % R].data(), idx[c % R].data(), dx.data())); }},
+        {"pcnn noidx same", [&](int) { check(pcnn_maxpool2d_fwd(&d, x[0].data(), y.data(), nullptr)); }},
+        {"pcnn noidx rot", [&](int c) { check(pcnn_maxpool2d_fwd(&d, x[c % R].data(), y.data(), nullptr)); }},
         {"oneDNN fwd all", [&](int c) { fprim.execute(s, {{DNNL_ARG_SRC, bx[c % R]}, {DNNL_ARG_DST, bys[c % R]}, {DNNL_ARG_WORKSPACE, wss[c % R]}}); s.wait(); }},
         {"pcnn fwd all", [&](int c) { check(pcnn_maxpool2d_fwd(&d, x[c % R].data(), ys[c % R].data(), idxs[c % R].data())); }},
         {"oneDNN bwd all", [&](int c) { bprim.execute(s, {{DNNL_ARG_DIFF_DST, bdy[c % R]}, {DNNL_ARG_DIFF_SRC, bdxs[c % R]}, {DNNL_ARG_WORKSPACE, ws[c % R]}}); s.wait(); }},
