@@ -112,11 +112,8 @@ PCNN_INTERNAL int32_t PCNN_DIRECT_FWD(const pcnn_conv2d_desc *desc, const float 
      * 3 runs of 61): 0.89-0.93x the time; 3 -> 64 0.93-0.94x; 8 x 4 x 24x24 -> 16 (too
      * few images: unchanged) 1.00x. Results do not change: a row tile's bits do not
      * depend on which task runs it (ukrr_* above). */
-    if (j.rowtile && d.n * d.groups >= 4 * imax(1, pcnn_get_num_threads())) {
-        j.rows_per_task = d.oh;
-        j.row_chunks = 1;
-        j.blocks_per_task = j.nblocks;
-        j.block_chunks = 1;
+    if (j.rowtile && images_fill_threads(&d)) {
+        whole_image_tasks(&j, d.oh);
     }
 #endif
     /* Channel tiles: whole images per task when the images alone give every thread ~4
@@ -127,12 +124,9 @@ PCNN_INTERNAL int32_t PCNN_DIRECT_FWD(const pcnn_conv2d_desc *desc, const float 
      * 400 KB read. Measured (1 thread, thread CPU time, same process, interleaved,
      * medians of 21): resnet_s2 forward 0.91x the time. Results do not change: a tile's
      * bits do not depend on which task runs it. */
-    if (j.chtile && d.n * d.groups >= 4 * imax(1, pcnn_get_num_threads()) &&
+    if (j.chtile && images_fill_threads(&d) &&
         j.ci_g * d.ih * d.iw * (int64_t)sizeof(float) <= CHTILE_IMAGE_MAX) {
-        j.rows_per_task = d.oh;
-        j.row_chunks = 1;
-        j.blocks_per_task = j.nblocks;
-        j.block_chunks = 1;
+        whole_image_tasks(&j, d.oh);
     }
     if (is_pointwise(&j)) {
         pw_choose_tiles(&j);
@@ -259,21 +253,15 @@ PCNN_INTERNAL int32_t PCNN_DIRECT_BWD_DATA(const pcnn_conv2d_desc *desc, const f
                imax(1, j.co_g * j.ci_g * j.kt * d.iw / (d.stride_h * d.stride_w)), tile_rows,
                (d.kh - 1) * d.dilation_h);
     /* Row tiles: whole images per task, as in forward (same rule) */
-    if (j.rowtile && d.n * d.groups >= 4 * imax(1, pcnn_get_num_threads())) {
-        j.rows_per_task = d.ih;
-        j.row_chunks = 1;
-        j.blocks_per_task = j.nblocks;
-        j.block_chunks = 1;
+    if (j.rowtile && images_fill_threads(&d)) {
+        whole_image_tasks(&j, d.ih);
     }
     /* Channel tiles: whole images per task, as in forward (same rule). plan_tasks gave
      * resnet_s2 8-row tasks; whole images measured 0.95x the time (1 thread, thread CPU
      * time, same process, interleaved, medians of 15). */
-    if (j.chtile && d.n * d.groups >= 4 * imax(1, pcnn_get_num_threads()) &&
+    if (j.chtile && images_fill_threads(&d) &&
         j.ci_g * d.oh * d.ow * (int64_t)sizeof(float) <= CHTILE_IMAGE_MAX) {
-        j.rows_per_task = d.ih;
-        j.row_chunks = 1;
-        j.blocks_per_task = j.nblocks;
-        j.block_chunks = 1;
+        whole_image_tasks(&j, d.ih);
     }
     if (is_pointwise(&j)) {
         pw_choose_tiles(&j);

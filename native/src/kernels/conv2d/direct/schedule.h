@@ -4,6 +4,20 @@
  * pool (run_job: weight packing up front or per thread, dynamic or fixed task ranges).
  */
 
+/* Whole images per task (row tiles and channel tiles, forward and backward-data) pays when
+ * the images alone give every thread ~4 tasks; see the measurements where it is called. */
+static inline int images_fill_threads(const pcnn_conv2d_desc *d) {
+    return d->n * d->groups >= 4 * imax(1, pcnn_get_num_threads());
+}
+
+/* One task per image (rows rows) and group, every channel block in it: overrides plan_tasks. */
+static inline void whole_image_tasks(job_t *j, int64_t rows) {
+    j->rows_per_task = rows;
+    j->row_chunks = 1;
+    j->blocks_per_task = j->nblocks;
+    j->block_chunks = 1;
+}
+
 /* Splits the work into tasks: enough of them for the threads, each big enough to pay for
  * its scratch copy and the tap setup. */
 static void plan_tasks(job_t *j, int64_t n_images, int64_t rows, int64_t tiles_per_row,
