@@ -380,6 +380,28 @@ int main(void) {
     }
     run_case(conv_desc(67, 3, 6, 7, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), 0, "first n 67 int");
     run_case(conv_desc(67, 3, 6, 7, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), 1, "first n 67 float");
+    /* the same path for many input channels (4-vector tile, copy bands of src_pad): 64 and
+     * 128 output channels, kh 1 / 2 / 3 / 5 with kw 3, asymmetric and no pads, rows not a
+     * multiple of 16 (pixel tails of the dY transposes), N 1 / 3 (bands), N 9 and 17 (one
+     * image per task, 17 > 2 * 8 tasks: two per task, short last group), copy bands with a
+     * short last one (many channels x wide rows), sub-bands of one row (ow 300) */
+    const int64_t many_before = FIRST_RUNS();
+    for (int m = 0; m < 4; ++m) {
+        run_case(conv_desc(2, 16, 30, 30, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), m, "first many 16->64");
+        run_case(conv_desc(3, 5, 11, 27, 128, 2, 3, 1, 1, 0, 1, 2, 0, 1, 1, 1), m, "first many 2x3 asym");
+        run_case(conv_desc(1, 40, 7, 300, 64, 5, 3, 1, 1, 2, 2, 1, 1, 1, 1, 1), m, "first many wide rows");
+    }
+    run_case(conv_desc(9, 7, 25, 26, 64, 1, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1), 0, "first many 1x3 valid");
+    run_case(conv_desc(17, 6, 9, 24, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), 1, "first many n 17");
+    run_case(conv_desc(2, 96, 40, 40, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), 0, "first many copy bands");
+    run_case(conv_desc(1, 64, 28, 28, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), 1, "first many resnet-ish");
+#if defined(__x86_64__) || defined(_M_X64)
+    CHECK(pcnn_isa_detected() < PCNN_ISA_AVX512 || FIRST_RUNS() >= many_before + 4 * 3 + 4,
+          "the many-channel shapes did not take the first path (%ld runs)",
+          (long)(FIRST_RUNS() - many_before));
+#else
+    (void)many_before;
+#endif
 #if defined(__x86_64__) || defined(_M_X64)
     CHECK(pcnn_isa_detected() < PCNN_ISA_AVX512 || FIRST_RUNS() > first_before,
           "the few-input-channel path never ran");

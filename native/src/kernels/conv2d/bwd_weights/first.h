@@ -37,6 +37,11 @@
 #define CW_FIRST_DYT_BYTES (32 * 1024) /* dYT sub-band (L1) */
 #define CW_FIRST_TASKS_MIN 8       /* below, bands split the images (fixed by the shape) */
 #define CW_FIRST_IMAGES_MAX 64     /* partial buffers: at most this many image groups */
+#ifndef CW_FIRST_CB_BYTES
+#define CW_FIRST_CB_BYTES (192 * 1024) /* src_pad copy band, many input channels (L2) */
+#endif
+#define CW_FIRST_MANY_OW 24        /* many input channels: shortest rows taken */
+#define CW_FIRST_MANY_PART_BYTES ((int64_t)16 << 20) /* and most partial bytes (all tasks) */
 #define CW_FIRST_PF 4              /* dY transpose: lines prefetched ahead per row */
 
 /* calls that took cw_run_first (the tests check that their shapes reach it) */
@@ -50,11 +55,28 @@ typedef struct {
     int64_t bands, rows_per_band, imgs_per_task, tasks;
     int64_t wpad; /* src_pad row width */
     int64_t sub_rows; /* output rows per dYT sub-band */
+    int64_t cb_rows; /* output rows per copy band (src_pad) */
+    int rmax; /* output vectors per tile (2, or 4 for many input channels) */
     int oom;
 } cw_first_ctx;
 
 /* Whether the path takes the shape (the entry tries it first). */
+/* The same path for many input channels (a 4-vector tile: 64 output channels), where it
+ * measured faster than the stride-1 phase-plane path: 3-wide kernels, stride 1, no
+ * dilation, 64 or 128 output channels, rows of at least CW_FIRST_MANY_OW pixels, all
+ * tasks' partials within CW_FIRST_MANY_PART_BYTES (about CW_FIRST_TASKS_MIN tasks, each
+ * with a partial of every tap: resnet3x3 8 x 148 KB; at most 2 * CW_FIRST_TASKS_MIN tasks). */
+static int cw_first_many(const pcnn_conv2d_desc *d) {
+    if (d->groups != 1 || d->c <= CW_FIRST_MAX_CG || d->kw != 3 || d->kh > 16) return 0;
+    if (d->stride_h != 1 || d->stride_w != 1 || d->dilation_h != 1 || d->dilation_w != 1) return 0;
+    if ((d->oc != 64 && d->oc != 128) || d->ow < CW_FIRST_MANY_OW || d->ow > 4096) return 0;
+    const int64_t tasks = 2 * CW_FIRST_TASKS_MIN; /* at most 15: see cw_run_first */
+    const int64_t taps = d->c * d->kh * d->kw;
+    return d->c <= ((int64_t)1 << 20) && d->iw <= 65536 &&
+           (taps + 1) * d->oc * tasks * (int64_t)sizeof(float) <= CW_FIRST_MANY_PART_BYTES;
+}
 static int cw_first_fits(const pcnn_conv2d_desc *d) {
+    if (cw_first_many(d)) return 1;
     if (d->groups != 1 || d->c > CW_FIRST_MAX_CG || d->oc < 16 || d->dilation_w != 1) return 0;
     if (d->kw != 3 && d->kw != 5 && d->kw != 7) return 0;
     return d->kh <= 16 && d->ow <= 4096 && d->iw <= 65536;
@@ -66,27 +88,27 @@ static inline __attribute__((always_inline)) void
 cw_first_tile(const int R, const int KW, const int NR, float *acc, int64_t ocp,
               const float *dyt, const float *const *rows, int64_t ny, int64_t ow, int64_t s,
               int64_t rstep) {
-    cw_vf a[4][7][2];
+    cw_vf a[4][7][4];
 #pragma GCC unroll 8
     for (int j = 0; j < NR; ++j)
 #pragma GCC unroll 8
         for (int k = 0; k < KW; ++k)
-#pragma GCC unroll 2
+#pragma GCC unroll 4
             for (int r = 0; r < R; ++r) a[j][k][r] = cw_load(acc + (j * KW + k) * ocp + r * CW_V);
     for (int64_t y = 0; y < ny; ++y) {
         const float *rp[4];
 #pragma GCC unroll 8
         for (int j = 0; j < NR; ++j) rp[j] = rows[j] + y * rstep;
         for (int64_t x = 0; x < ow; ++x, dyt += ocp) {
-            cw_vf g[2];
-#pragma GCC unroll 2
+            cw_vf g[4];
+#pragma GCC unroll 4
             for (int r = 0; r < R; ++r) g[r] = cw_load(dyt + r * CW_V);
 #pragma GCC unroll 8
             for (int j = 0; j < NR; ++j) {
 #pragma GCC unroll 8
                 for (int k = 0; k < KW; ++k) {
                     const cw_vf b = cw_bcast(rp[j] + k);
-#pragma GCC unroll 2
+#pragma GCC unroll 4
                     for (int r = 0; r < R; ++r) a[j][k][r] = cw_fma(b, g[r], a[j][k][r]);
                 }
                 rp[j] += s;
@@ -97,12 +119,13 @@ cw_first_tile(const int R, const int KW, const int NR, float *acc, int64_t ocp,
     for (int j = 0; j < NR; ++j)
 #pragma GCC unroll 8
         for (int k = 0; k < KW; ++k)
-#pragma GCC unroll 2
+#pragma GCC unroll 4
             for (int r = 0; r < R; ++r) cw_store(acc + (j * KW + k) * ocp + r * CW_V, a[j][k][r]);
 }
 
 /* most tap rows per tile: R * KW * NR accumulators + R dY + 1 broadcast within 31 registers */
 static int cw_first_nr_max(int r, int64_t kw) {
+    if (r == 4) return 2; /* kw == 3 only */
     if (kw == 3) return r == 2 ? 4 : 4; /* the a[][][] bound is 4 rows */
     if (kw == 5) return r == 2 ? 2 : 4;
     return r == 2 ? 2 : 4; /* kw == 7 */
@@ -120,7 +143,10 @@ static void cw_first_run_tile(int r, int64_t kw, int nr, float *acc, int64_t ocp
                               const float *dyt, const float *const *rows, int64_t ny,
                               int64_t ow, int64_t s, int64_t rstep) {
     if (kw == 3) {
-        if (r == 2) { CW_FIRST_NR(2, 3) } else { CW_FIRST_NR(1, 3) }
+        if (r == 4) {
+            if (nr == 1) cw_first_tile(4, 3, 1, CW_FIRST_ARGS);
+            else cw_first_tile(4, 3, 2, CW_FIRST_ARGS);
+        } else if (r == 2) { CW_FIRST_NR(2, 3) } else { CW_FIRST_NR(1, 3) }
     } else if (kw == 5) {
         if (r == 2) { CW_FIRST_NR(2, 5) } else { CW_FIRST_NR(1, 5) }
     } else {
@@ -178,7 +204,8 @@ static void cw_first_task(void *p, int64_t task) {
     if (ya >= yb) return;
     const int64_t s = d->stride_w, sh = d->stride_h, kw = d->kw, kh = d->kh, dh = d->dilation_h;
     const int64_t ocp = c->ocp, wpad = c->wpad, ow = d->ow;
-    const int64_t inr = (yb - 1 - ya) * sh + (kh - 1) * dh + 1; /* input rows of the band */
+    /* input rows of a copy band (cb_rows output rows) */
+    const int64_t inr = (c->cb_rows - 1) * sh + (kh - 1) * dh + 1;
     const int64_t plane = inr * wpad;
     const int64_t dyt_floats = c->sub_rows * ow * ocp;
     const int64_t zero_floats = c->sub_rows * ow + CW_V;
@@ -191,43 +218,48 @@ static void cw_first_task(void *p, int64_t task) {
     memset(zero, 0, (size_t)zero_floats * sizeof(float));
     const int64_t trows = d->c * kh;
     for (int64_t n = n0; n < n1; ++n) {
-        /* the band's input rows, zero-padded: src_pad[ci][r][q] = src[ci][iy0 + r][q - pl] */
-        const int64_t iy0 = ya * sh - d->pad_top;
-        for (int64_t ci = 0; ci < d->c; ++ci) {
-            const float *pl_src = c->src + (n * d->c + ci) * d->ih * d->iw;
-            for (int64_t r = 0; r < inr; ++r) {
-                float *o = srcp + ci * plane + r * wpad;
-                const int64_t iy = iy0 + r;
-                /* whole vectors (masked at the row's ends; up to CW_V - 1 floats into the
-                 * next row, rewritten next, or the slack after the planes) */
-                if (iy < 0 || iy >= d->ih) {
-                    for (int64_t q = 0; q < wpad; q += CW_V) cw_store(o + q, cw_zero());
-                    continue;
-                }
-                const float *row = pl_src + iy * d->iw;
-                for (int64_t q = 0; q < wpad; q += CW_V) {
-                    cw_store(o + q, cw_load_row(row, q - d->pad_left, d->iw));
+        for (int64_t ca = ya; ca < yb; ca += c->cb_rows) {
+            const int64_t cb = yb - ca < c->cb_rows ? yb - ca : c->cb_rows;
+            const int64_t cinr = (cb - 1) * sh + (kh - 1) * dh + 1;
+            /* the copy band's input rows, zero-padded: src_pad[ci][r][q] = src[ci][iy0 + r][q - pl] */
+            const int64_t iy0 = ca * sh - d->pad_top;
+            for (int64_t ci = 0; ci < d->c; ++ci) {
+                const float *pl_src = c->src + (n * d->c + ci) * d->ih * d->iw;
+                for (int64_t r = 0; r < cinr; ++r) {
+                    float *o = srcp + ci * plane + r * wpad;
+                    const int64_t iy = iy0 + r;
+                    /* whole vectors (masked at the row's ends; up to CW_V - 1 floats into the
+                     * next row, rewritten next, or the slack after the planes) */
+                    if (iy < 0 || iy >= d->ih) {
+                        for (int64_t q = 0; q < wpad; q += CW_V) cw_store(o + q, cw_zero());
+                        continue;
+                    }
+                    const float *row = pl_src + iy * d->iw;
+                    for (int64_t q = 0; q < wpad; q += CW_V) {
+                        cw_store(o + q, cw_load_row(row, q - d->pad_left, d->iw));
+                    }
                 }
             }
-        }
-        const float *dy_img = c->diff_dst + n * d->oc * d->oh * ow;
-        for (int64_t y0 = ya; y0 < yb; y0 += c->sub_rows) {
-            const int64_t ny = yb - y0 < c->sub_rows ? yb - y0 : c->sub_rows;
-            cw_first_transpose(c, dyt, dy_img, zero, y0 * ow, ny * ow, part + c->taps * ocp);
-            for (int64_t ov = 0; ov < ocp; ov += 2 * CW_V) {
-                const int r = ocp - ov >= 2 * CW_V ? 2 : 1;
-                const int nrmax = cw_first_nr_max(r, kw);
-                const int64_t blocks = (trows + nrmax - 1) / nrmax;
-                const int64_t nr_even = (trows + blocks - 1) / blocks;
-                for (int64_t tr = 0; tr < trows; tr += nr_even) {
-                    const int nr = (int)(trows - tr < nr_even ? trows - tr : nr_even);
-                    const float *rows[4];
-                    for (int j = 0; j < nr; ++j) {
-                        const int64_t ci = (tr + j) / kh, ky = (tr + j) - ci * kh;
-                        rows[j] = srcp + ci * plane + ((y0 - ya) * sh + ky * dh) * wpad;
+            const float *dy_img = c->diff_dst + n * d->oc * d->oh * ow;
+            for (int64_t y0 = ca; y0 < ca + cb; y0 += c->sub_rows) {
+                const int64_t ny = ca + cb - y0 < c->sub_rows ? ca + cb - y0 : c->sub_rows;
+                cw_first_transpose(c, dyt, dy_img, zero, y0 * ow, ny * ow, part + c->taps * ocp);
+                for (int64_t ov = 0; ov < ocp;) {
+                    const int r = ocp - ov >= c->rmax * CW_V ? c->rmax : ocp - ov >= 2 * CW_V ? 2 : 1;
+                    const int nrmax = cw_first_nr_max(r, kw);
+                    const int64_t blocks = (trows + nrmax - 1) / nrmax;
+                    const int64_t nr_even = (trows + blocks - 1) / blocks;
+                    for (int64_t tr = 0; tr < trows; tr += nr_even) {
+                        const int nr = (int)(trows - tr < nr_even ? trows - tr : nr_even);
+                        const float *rows[4];
+                        for (int j = 0; j < nr; ++j) {
+                            const int64_t ci = (tr + j) / kh, ky = (tr + j) - ci * kh;
+                            rows[j] = srcp + ci * plane + ((y0 - ca) * sh + ky * dh) * wpad;
+                        }
+                        cw_first_run_tile(r, kw, nr, part + tr * kw * ocp + ov, ocp, dyt + ov,
+                                          rows, ny, ow, s, sh * wpad);
                     }
-                    cw_first_run_tile(r, kw, nr, part + tr * kw * ocp + ov, ocp, dyt + ov, rows,
-                                      ny, ow, s, sh * wpad);
+                    ov += r * CW_V;
                 }
             }
         }
@@ -270,6 +302,9 @@ static int32_t cw_run_first(const pcnn_conv2d_desc *d, const float *src, const f
     c.part = (c.taps + 1) * c.ocp;
     c.wpad = (d->ow - 1) * d->stride_w + d->kw;
     c.imgs_per_task = (d->n + CW_FIRST_IMAGES_MAX - 1) / CW_FIRST_IMAGES_MAX;
+    if (cw_first_many(d)) { /* about CW_FIRST_TASKS_MIN tasks: each has a partial of all taps */
+        c.imgs_per_task = d->n / CW_FIRST_TASKS_MIN > 1 ? d->n / CW_FIRST_TASKS_MIN : 1;
+    }
     const int64_t groups = (d->n + c.imgs_per_task - 1) / c.imgs_per_task;
     c.bands = groups >= CW_FIRST_TASKS_MIN ? 1 : (CW_FIRST_TASKS_MIN + groups - 1) / groups;
     if (c.bands > d->oh) c.bands = d->oh;
@@ -282,6 +317,17 @@ static int32_t cw_run_first(const pcnn_conv2d_desc *d, const float *src, const f
     /* sub-bands evened out within a band (no short last one) */
     const int64_t subs = (c.rows_per_band + c.sub_rows - 1) / c.sub_rows;
     c.sub_rows = (c.rows_per_band + subs - 1) / subs;
+    c.cb_rows = c.rows_per_band;
+    c.rmax = 2;
+    if (cw_first_many(d)) {
+        c.rmax = 4;
+        /* copy bands of src_pad of at most CW_FIRST_CB_BYTES, whole sub-bands */
+        const int64_t row_bytes = d->c * c.wpad * (int64_t)sizeof(float);
+        int64_t cbr = (CW_FIRST_CB_BYTES / row_bytes - (d->kh - 1) * d->dilation_h - 1) / d->stride_h + 1;
+        cbr = cbr / c.sub_rows * c.sub_rows;
+        if (cbr < c.sub_rows) cbr = c.sub_rows;
+        if (cbr < c.cb_rows) c.cb_rows = cbr;
+    }
 
     int64_t floats;
     if (pcnn_mul_i64(c.tasks, c.part, &floats)) return PCNN_STATUS_UNSUPPORTED;
