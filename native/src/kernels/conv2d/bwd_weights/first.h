@@ -85,7 +85,7 @@ static int cw_first_fits(const pcnn_conv2d_desc *d) {
 /* The tile: acc (taps [t0, t0 + NR * KW) x output vectors [0, R) of the partial, row pitch
  * ocp) += over ny rows x ow pixels: dyt[p][r] * rows[j][y * rstep + x * s + kx]. */
 static inline __attribute__((always_inline)) void
-cw_first_tile(const int R, const int KW, const int NR, float *acc, int64_t ocp,
+cw_first_tile(const int R, const int KW, const int NR, int first, float *acc, int64_t ocp,
               const float *dyt, const float *const *rows, int64_t ny, int64_t ow, int64_t s,
               int64_t rstep) {
     cw_vf a[4][7][4];
@@ -94,7 +94,8 @@ cw_first_tile(const int R, const int KW, const int NR, float *acc, int64_t ocp,
 #pragma GCC unroll 8
         for (int k = 0; k < KW; ++k)
 #pragma GCC unroll 4
-            for (int r = 0; r < R; ++r) a[j][k][r] = cw_load(acc + (j * KW + k) * ocp + r * CW_V);
+            for (int r = 0; r < R; ++r)
+                a[j][k][r] = first ? cw_zero() : cw_load(acc + (j * KW + k) * ocp + r * CW_V);
     for (int64_t y = 0; y < ny; ++y) {
         const float *rp[4];
 #pragma GCC unroll 8
@@ -131,7 +132,7 @@ static int cw_first_nr_max(int r, int64_t kw) {
     return r == 2 ? 2 : 4; /* kw == 7 */
 }
 
-#define CW_FIRST_ARGS acc, ocp, dyt, rows, ny, ow, s, rstep
+#define CW_FIRST_ARGS first, acc, ocp, dyt, rows, ny, ow, s, rstep
 #define CW_FIRST_NR(R, KW)                                                                  \
     switch (nr) {                                                                           \
     case 1: cw_first_tile(R, KW, 1, CW_FIRST_ARGS); break;                                  \
@@ -139,7 +140,7 @@ static int cw_first_nr_max(int r, int64_t kw) {
     case 3: if (R * KW * 3 <= 28) cw_first_tile(R, KW, 3, CW_FIRST_ARGS); break;           \
     default: if (R * KW * 4 <= 28) cw_first_tile(R, KW, 4, CW_FIRST_ARGS); break;          \
     }
-static void cw_first_run_tile(int r, int64_t kw, int nr, float *acc, int64_t ocp,
+static void cw_first_run_tile(int r, int64_t kw, int nr, int first, float *acc, int64_t ocp,
                               const float *dyt, const float *const *rows, int64_t ny,
                               int64_t ow, int64_t s, int64_t rstep) {
     if (kw == 3) {
@@ -192,6 +193,37 @@ static void cw_first_transpose(const cw_first_ctx *c, float *dyt, const float *d
     }
 }
 
+/* Lines to fetch into L2 a few at a time while the tiles run (many input channels): nseg
+ * segments of bytes each, stride apart, from base; the next copy band's src rows (read from
+ * memory by the copy: ~5 % of resnet3x3 in a profile) and the next sub-band's dY rows. */
+typedef struct {
+    const char *seg; /* the current segment */
+    int64_t stride, seg_lines, segs_left, line, per_call;
+} cw_first_pf;
+
+static void cw_first_pf_set(cw_first_pf *f, const float *base, int64_t stride_floats,
+                            int64_t nseg, int64_t floats, int64_t calls) {
+    f->seg = (const char *)base;
+    f->stride = stride_floats * (int64_t)sizeof(float);
+    /* + 1: base need not start a line */
+    f->seg_lines = (floats * (int64_t)sizeof(float) + 63) / 64 + 1;
+    f->segs_left = floats > 0 ? nseg : 0;
+    f->line = 0;
+    const int64_t total = f->segs_left * f->seg_lines;
+    f->per_call = calls > 0 ? (total + calls - 1) / calls : total;
+}
+
+static inline void cw_first_pf_step(cw_first_pf *f) {
+    for (int64_t k = 0; k < f->per_call && f->segs_left > 0; ++k) {
+        cw_prefetch_l2(f->seg + f->line * 64);
+        if (++f->line == f->seg_lines) {
+            f->line = 0;
+            f->seg += f->stride;
+            --f->segs_left;
+        }
+    }
+}
+
 static void cw_first_task(void *p, int64_t task) {
     cw_first_ctx *c = p;
     const pcnn_conv2d_desc *d = c->d;
@@ -200,8 +232,12 @@ static void cw_first_task(void *p, int64_t task) {
     const int64_t ya = band * c->rows_per_band;
     const int64_t yb = ya + c->rows_per_band < d->oh ? ya + c->rows_per_band : d->oh;
     float *part = c->partials + task * c->part;
-    memset(part, 0, (size_t)c->part * sizeof(float));
-    if (ya >= yb) return;
+    if (ya >= yb || d->n == 0 || d->ow == 0) { /* no pixels: a zero partial */
+        memset(part, 0, (size_t)c->part * sizeof(float));
+        return;
+    }
+    /* the taps' partials start from zero in the task's first sub-band's tiles (first) */
+    memset(part + c->taps * c->ocp, 0, (size_t)c->ocp * sizeof(float));
     const int64_t s = d->stride_w, sh = d->stride_h, kw = d->kw, kh = d->kh, dh = d->dilation_h;
     const int64_t ocp = c->ocp, wpad = c->wpad, ow = d->ow;
     /* input rows of a copy band (cb_rows output rows) */
@@ -217,10 +253,28 @@ static void cw_first_task(void *p, int64_t task) {
     float *srcp = buf, *dyt = buf + d->c * plane + CW_V, *zero = dyt + dyt_floats; /* + slack */
     memset(zero, 0, (size_t)zero_floats * sizeof(float));
     const int64_t trows = d->c * kh;
+    /* tile calls per sub-band (prefetch pacing, many input channels) */
+    const int64_t nrm = cw_first_nr_max(c->rmax, kw);
+    const int64_t tiles = (trows + nrm - 1) / nrm * ((ocp + c->rmax * CW_V - 1) / (c->rmax * CW_V));
+    const int pf_on = c->rmax == 4;
+    cw_first_pf pf_src = {0}, pf_dy = {0};
     for (int64_t n = n0; n < n1; ++n) {
         for (int64_t ca = ya; ca < yb; ca += c->cb_rows) {
             const int64_t cb = yb - ca < c->cb_rows ? yb - ca : c->cb_rows;
             const int64_t cinr = (cb - 1) * sh + (kh - 1) * dh + 1;
+            /* the next copy band (this image's or the next image's first) */
+            const int64_t nn = ca + cb < yb ? n : n + 1, na = ca + cb < yb ? ca + cb : ya;
+            if (pf_on && nn < n1) {
+                const int64_t ncb = yb - na < c->cb_rows ? yb - na : c->cb_rows;
+                int64_t lo = na * sh - d->pad_top, hi = lo + (ncb - 1) * sh + (kh - 1) * dh + 1;
+                if (lo < 0) lo = 0;
+                if (hi > d->ih) hi = d->ih;
+                const int64_t subs = (cb + c->sub_rows - 1) / c->sub_rows;
+                cw_first_pf_set(&pf_src, c->src + (nn * d->c * d->ih + lo) * d->iw, d->ih * d->iw,
+                                d->c, hi > lo ? (hi - lo) * d->iw : 0, subs * tiles);
+            } else {
+                pf_src.segs_left = 0;
+            }
             /* the copy band's input rows, zero-padded: src_pad[ci][r][q] = src[ci][iy0 + r][q - pl] */
             const int64_t iy0 = ca * sh - d->pad_top;
             for (int64_t ci = 0; ci < d->c; ++ci) {
@@ -244,6 +298,18 @@ static void cw_first_task(void *p, int64_t task) {
             for (int64_t y0 = ca; y0 < ca + cb; y0 += c->sub_rows) {
                 const int64_t ny = ca + cb - y0 < c->sub_rows ? ca + cb - y0 : c->sub_rows;
                 cw_first_transpose(c, dyt, dy_img, zero, y0 * ow, ny * ow, part + c->taps * ocp);
+                if (pf_on) { /* the next sub-band's dY rows */
+                    const int inside = y0 + ny < ca + cb;
+                    const int64_t ty = inside ? y0 + ny : na, tn = inside ? n : nn;
+                    const int64_t tend = inside ? ca + cb : (yb - na < c->cb_rows ? yb : na + c->cb_rows);
+                    const int64_t tny = tend - ty < c->sub_rows ? tend - ty : c->sub_rows;
+                    if (tn < n1 && tny > 0) {
+                        cw_first_pf_set(&pf_dy, c->diff_dst + (tn * d->oc * d->oh + ty) * ow,
+                                        d->oh * ow, d->oc, tny * ow, tiles);
+                    } else {
+                        pf_dy.segs_left = 0;
+                    }
+                }
                 for (int64_t ov = 0; ov < ocp;) {
                     const int r = ocp - ov >= c->rmax * CW_V ? c->rmax : ocp - ov >= 2 * CW_V ? 2 : 1;
                     const int nrmax = cw_first_nr_max(r, kw);
@@ -256,7 +322,11 @@ static void cw_first_task(void *p, int64_t task) {
                             const int64_t ci = (tr + j) / kh, ky = (tr + j) - ci * kh;
                             rows[j] = srcp + ci * plane + ((y0 - ca) * sh + ky * dh) * wpad;
                         }
-                        cw_first_run_tile(r, kw, nr, part + tr * kw * ocp + ov, ocp, dyt + ov,
+                        if (pf_on) {
+                            cw_first_pf_step(&pf_src);
+                            cw_first_pf_step(&pf_dy);
+                        }
+                        cw_first_run_tile(r, kw, nr, n == n0 && y0 == ya, part + tr * kw * ocp + ov, ocp, dyt + ov,
                                           rows, ny, ow, s, sh * wpad);
                     }
                     ov += r * CW_V;
