@@ -81,6 +81,11 @@ static inline cw_vf cw_load_row_s2m(const float *row, int64_t ix, cw_rmask ma, c
     const float *b = (const float *)((uintptr_t)row + (uintptr_t)((ix + 16) * 4));
     return _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(ma, a), even, _mm512_maskz_loadu_ps(mb, b));
 }
+/* cw_load_row(row, ix, iw) with its mask given (m = cw_row_mask(ix, iw), computed once for
+ * rows alike: the src_pad copy of cw_run_first) */
+static inline cw_vf cw_load_rowm(const float *row, int64_t ix, cw_rmask m) {
+    return _mm512_maskz_loadu_ps(m, (const float *)((uintptr_t)row + (uintptr_t)(ix * 4)));
+}
 /* fetch the cache line of p into L2 (the next image's planes in cw_run_trans) */
 static inline void cw_prefetch_l2(const void *p) { _mm_prefetch((const char *)p, _MM_HINT_T1); }
 static inline cw_vf cw_bcast(const float *p) { return _mm512_set1_ps(*p); }

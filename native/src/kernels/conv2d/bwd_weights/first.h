@@ -34,7 +34,9 @@
  */
 
 #define CW_FIRST_MAX_CG 4          /* input channels per group this path takes */
+#ifndef CW_FIRST_DYT_BYTES
 #define CW_FIRST_DYT_BYTES (32 * 1024) /* dYT sub-band (L1) */
+#endif
 #define CW_FIRST_TASKS_MIN 8       /* below, bands split the images (fixed by the shape) */
 #define CW_FIRST_IMAGES_MAX 64     /* partial buffers: at most this many image groups */
 #ifndef CW_FIRST_CB_BYTES
@@ -42,6 +44,7 @@
 #endif
 #define CW_FIRST_MANY_OW 24        /* many input channels: shortest rows taken */
 #define CW_FIRST_MANY_PART_BYTES ((int64_t)16 << 20) /* and most partial bytes (all tasks) */
+#define CW_FIRST_MASKS 16          /* src_pad rows of up to 16 vectors use precomputed masks */
 #define CW_FIRST_PF 4              /* dY transpose: lines prefetched ahead per row */
 
 /* calls that took cw_run_first (the tests check that their shapes reach it) */
@@ -253,6 +256,12 @@ static void cw_first_task(void *p, int64_t task) {
     float *srcp = buf, *dyt = buf + d->c * plane + CW_V, *zero = dyt + dyt_floats; /* + slack */
     memset(zero, 0, (size_t)zero_floats * sizeof(float));
     const int64_t trows = d->c * kh;
+    /* the row masks of the src_pad copy, the same for every row (many input channels: the
+     * per-vector lane arithmetic of cw_load_row sat in the copy's profile) */
+    cw_rmask mask[CW_FIRST_MASKS];
+    const int64_t nvec = (wpad + CW_V - 1) / CW_V;
+    const int64_t nmask = c->rmax == 4 && nvec <= CW_FIRST_MASKS ? nvec : 0;
+    for (int64_t k = 0; k < nmask; ++k) mask[k] = cw_row_mask(k * CW_V - d->pad_left, d->iw);
     /* tile calls per sub-band (prefetch pacing, many input channels) */
     const int64_t nrm = cw_first_nr_max(c->rmax, kw);
     const int64_t tiles = (trows + nrm - 1) / nrm * ((ocp + c->rmax * CW_V - 1) / (c->rmax * CW_V));
@@ -289,6 +298,11 @@ static void cw_first_task(void *p, int64_t task) {
                         continue;
                     }
                     const float *row = pl_src + iy * d->iw;
+                    if (nmask > 0) {
+                        for (int64_t k = 0; k < nmask; ++k)
+                            cw_store(o + k * CW_V, cw_load_rowm(row, k * CW_V - d->pad_left, mask[k]));
+                        continue;
+                    }
                     for (int64_t q = 0; q < wpad; q += CW_V) {
                         cw_store(o + q, cw_load_row(row, q - d->pad_left, d->iw));
                     }
