@@ -66,7 +66,8 @@
  * read at tap offsets, and nothing is packed (see there).
  *
  * AVX-512 only (CW_FIRST), tried before everything else: shapes with at most 4 input channels
- * and at least 16 output channels (first layers: cifar, big7x7) take cw_run_first, output
+ * and at least 16 output channels (first layers: cifar, big7x7), and stride-1 3-wide kernels
+ * with 64 or 128 output channels (resnet3x3, mid: cw_first_many) take cw_run_first, output
  * channels in the lanes and the input broadcast, no packing; its bias gradient is summed from
  * the transposed dY (no separate pass) and the finiteness check of "Padding" below runs on
  * those sums after the work (then PCNN_STATUS_UNSUPPORTED as here). See there.

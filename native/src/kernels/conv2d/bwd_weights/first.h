@@ -31,6 +31,16 @@
  * or overflowed), but only after the work is done: then the call returns
  * PCNN_STATUS_UNSUPPORTED and the scalar kernel, which overwrites everything, serves it. The
  * bias pass therefore no longer runs ahead of the work on this path (rare data pays twice).
+ *
+ * Many input channels (cw_first_many, 2026-12-05): the same formulation for stride-1 3-wide
+ * kernels with 64 or 128 output channels (resnet3x3, mid), where the stride-1 phase-plane path
+ * (cw_run_wide) computed junk columns, repacked dY and packed planes per task. Differences:
+ * a 4-vector tile (64 output channels x 2 rows of 3 taps: 24 accumulators, 4 dY loads and 6
+ * broadcasts per 24 FMAs); about CW_FIRST_TASKS_MIN tasks of whole images (resnet3x3: 8 x 1,
+ * mid: 8 x 4), each with a partial of every tap; src_pad copied per copy band of rows
+ * (<= CW_FIRST_CB_BYTES, L2) with row masks computed once; the next copy band's src rows and
+ * the next sub-band's dY rows prefetched into L2 a few lines per tile; the tiles of a task's
+ * first sub-band start from zero. See bwd_weights/README.md, "Direct stride-1 3x3".
  */
 
 #define CW_FIRST_MAX_CG 4          /* input channels per group this path takes */
@@ -63,7 +73,6 @@ typedef struct {
     int oom;
 } cw_first_ctx;
 
-/* Whether the path takes the shape (the entry tries it first). */
 /* The same path for many input channels (a 4-vector tile: 64 output channels), where it
  * measured faster than the stride-1 phase-plane path: 3-wide kernels, stride 1, no
  * dilation, 64 or 128 output channels, rows of at least CW_FIRST_MANY_OW pixels, all
@@ -78,6 +87,7 @@ static int cw_first_many(const pcnn_conv2d_desc *d) {
     return d->c <= ((int64_t)1 << 20) && d->iw <= 65536 &&
            (taps + 1) * d->oc * tasks * (int64_t)sizeof(float) <= CW_FIRST_MANY_PART_BYTES;
 }
+/* Whether the path takes the shape (the entry tries it first). */
 static int cw_first_fits(const pcnn_conv2d_desc *d) {
     if (cw_first_many(d)) return 1;
     if (d->groups != 1 || d->c > CW_FIRST_MAX_CG || d->oc < 16 || d->dilation_w != 1) return 0;
