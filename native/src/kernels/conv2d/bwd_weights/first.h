@@ -294,7 +294,8 @@ static void cw_first_task(void *p, int64_t task) {
             } else {
                 pf_src.segs_left = 0;
             }
-            /* the copy band's input rows, zero-padded: src_pad[ci][r][q] = src[ci][iy0 + r][q - pl] */
+            /* the copy band's input rows, zero-padded:
+             * src_pad[ci][r][q] = src[ci][iy0 + r][q - pl] */
             const int64_t iy0 = ca * sh - d->pad_top;
             for (int64_t ci = 0; ci < d->c; ++ci) {
                 const float *pl_src = c->src + (n * d->c + ci) * d->ih * d->iw;
@@ -310,7 +311,8 @@ static void cw_first_task(void *p, int64_t task) {
                     const float *row = pl_src + iy * d->iw;
                     if (nmask > 0) {
                         for (int64_t k = 0; k < nmask; ++k)
-                            cw_store(o + k * CW_V, cw_load_rowm(row, k * CW_V - d->pad_left, mask[k]));
+                            cw_store(o + k * CW_V,
+                                     cw_load_rowm(row, k * CW_V - d->pad_left, mask[k]));
                         continue;
                     }
                     for (int64_t q = 0; q < wpad; q += CW_V) {
@@ -325,7 +327,8 @@ static void cw_first_task(void *p, int64_t task) {
                 if (pf_on) { /* the next sub-band's dY rows */
                     const int inside = y0 + ny < ca + cb;
                     const int64_t ty = inside ? y0 + ny : na, tn = inside ? n : nn;
-                    const int64_t tend = inside ? ca + cb : (yb - na < c->cb_rows ? yb : na + c->cb_rows);
+                    const int64_t tend =
+                        inside ? ca + cb : (yb - na < c->cb_rows ? yb : na + c->cb_rows);
                     const int64_t tny = tend - ty < c->sub_rows ? tend - ty : c->sub_rows;
                     if (tn < n1 && tny > 0) {
                         cw_first_pf_set(&pf_dy, c->diff_dst + (tn * d->oc * d->oh + ty) * ow,
@@ -335,7 +338,8 @@ static void cw_first_task(void *p, int64_t task) {
                     }
                 }
                 for (int64_t ov = 0; ov < ocp;) {
-                    const int r = ocp - ov >= c->rmax * CW_V ? c->rmax : ocp - ov >= 2 * CW_V ? 2 : 1;
+                    const int r =
+                        ocp - ov >= c->rmax * CW_V ? c->rmax : ocp - ov >= 2 * CW_V ? 2 : 1;
                     const int nrmax = cw_first_nr_max(r, kw);
                     const int64_t blocks = (trows + nrmax - 1) / nrmax;
                     const int64_t nr_even = (trows + blocks - 1) / blocks;
@@ -350,8 +354,9 @@ static void cw_first_task(void *p, int64_t task) {
                             cw_first_pf_step(&pf_src);
                             cw_first_pf_step(&pf_dy);
                         }
-                        cw_first_run_tile(r, kw, nr, n == n0 && y0 == ya, part + tr * kw * ocp + ov, ocp, dyt + ov,
-                                          rows, ny, ow, s, sh * wpad);
+                        cw_first_run_tile(r, kw, nr, n == n0 && y0 == ya,
+                                          part + tr * kw * ocp + ov, ocp, dyt + ov, rows, ny,
+                                          ow, s, sh * wpad);
                     }
                     ov += r * CW_V;
                 }
@@ -435,7 +440,8 @@ static int32_t cw_run_first(const pcnn_conv2d_desc *d, const float *src, const f
         c.rmax = 4;
         /* copy bands of src_pad of at most CW_FIRST_CB_BYTES, whole sub-bands */
         const int64_t row_bytes = d->c * c.wpad * (int64_t)sizeof(float);
-        int64_t cbr = (CW_FIRST_CB_BYTES / row_bytes - (d->kh - 1) * d->dilation_h - 1) / d->stride_h + 1;
+        int64_t cbr =
+            (CW_FIRST_CB_BYTES / row_bytes - (d->kh - 1) * d->dilation_h - 1) / d->stride_h + 1;
         cbr = cbr / c.sub_rows * c.sub_rows;
         if (cbr < c.sub_rows) cbr = c.sub_rows;
         if (cbr < c.cb_rows) c.cb_rows = cbr;
