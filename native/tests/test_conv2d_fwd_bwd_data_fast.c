@@ -474,6 +474,10 @@ int main(void) {
      * backward-data), row-chunked and whole-image tasks */
     CHECK(2, 40, 12, 56, 36, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
     CHECK(12, 33, 7, 28, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    /* ... with more input channels than 2 x the block (the tiles' second channel loop,
+     * after the next-row prefetches), forward and backward-data */
+    CHECK(2, 80, 9, 56, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    CHECK(2, 36, 9, 28, 90, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
     /* resnet_s2-like with enough work per weight that every thread packs its own blocks
      * (task_block_weights), several tasks and block chunks per thread */
     CHECK(2, 64, 28, 28, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1);

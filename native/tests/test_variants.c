@@ -174,6 +174,12 @@ static void build_conv_corpus(void) {
     C("s1 channels 12 images", 12, 17, 6, 24, 34, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
     C("s1 bwd channels 12 img", 12, 36, 5, 14, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
     C("s1 both 44 x 44",        2, 44, 5, 26, 44, 3, 3, 1, 1, 1, 0, 1, 1, 1, 1, 1);
+    /* more input channels than 2 x the channel block: the tile's channels past the
+     * next-row prefetches (pf_n = 2 * ocb) run in its second channel loop; forward
+     * (80 -> 33: blocks of 17 / 16) and backward-data (90 diff_dst channels, blocks of 18);
+     * 20 rows: tasks of >= 2 rows at up to 3 threads, so that some rows prefetch */
+    C("s1 pf split fwd 80",     1, 80, 20, 56, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    C("s1 pf split bwd 90",     1, 36, 20, 28, 90, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
     /* AVX-512 row tiles (rows of 17..32, <= 4 input channels per group) with enough images
      * for whole-image tasks (n * groups >= 4 * threads, up to 3 threads), outside the
      * small-channel path's rule (< 16 output channels or planes > 576): odd heights,

@@ -242,7 +242,10 @@ static void bwd_task(void *p, int64_t t) {
                         c.bias = NULL;
                         c.tile = (float *)(scr + a1 + a2 + a3) + ph * UKRC_OCB_MAX;
                         c.tile_xs = sw * UKRC_OCB_MAX;
-                        run_row_channels(&c, uw, ocb);
+                        /* stride 1: the next diff_src row's lines, as in forward */
+                        run_row_channels(&c, uw, ocb,
+                                         sw == 1 && iy + sh < y1 ? out_row + sh * d->iw : NULL,
+                                         plane);
                         continue;
                     }
 #endif

@@ -212,7 +212,11 @@ static void fwd_task(void *p, int64_t t) {
                 c.tile_xs = UKRC_OCB_MAX;
                 chtile_prefetch_next(next_src, next_lines, (b - b0) * (y1 - y0) + (y - y0),
                                      (b1 - b0) * (y1 - y0));
-                run_row_channels(&c, d->ow, ocb);
+                /* stride 1: the next output row of the task asked into cache (write
+                 * intent) during this one: its stores then do not wait for the lines
+                 * (resnet3x3 forward 0.96-0.98x the time; README.md in this directory) */
+                run_row_channels(&c, d->ow, ocb, sw == 1 && y + 1 < y1 ? out_row + d->ow : NULL,
+                                 a.out_ostride);
                 transpose_tile_row(out_row, a.out_ostride, c.tile, ocb, d->ow);
                 y += 1;
                 continue;
