@@ -11,7 +11,9 @@
 #                         [pcnn-bench options]
 #        scripts/bench.sh --join NATIVE.json JMH.json   (only the join, of two existing result files)
 #   pcnn-bench options are passed through, e.g. --only seed_tiny,pool_lenet --min-time 0.05
-#   --threads 1 --no-onednn (see `target/bench/native/bench/pcnn-bench --help`); --only, --threads,
+#   --threads 1 --no-onednn --pool-buffers same|rotated|both (max-pool with the same buffers every
+#   call and/or rotated among copies; default both; bench/README.md) (see
+#   `target/bench/native/bench/pcnn-bench --help`); --only, --threads,
 #   --shapes and --algorithm also select LayerBench's shapes, thread counts and conv algorithm.
 #   --jmh-opts: added to the LayerBench run, e.g. --jmh-opts "-wi 1 -i 2 -w 500ms -r 500ms" (quick).
 #   --entry: JMH also runs EntryBench (the C entry points from the JVM, same rows, same JMH run:
@@ -86,7 +88,7 @@ while (($# > 0)); do
             shift 2
             ;;
         -h | --help)
-            sed -n '2,31p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+            sed -n '2,33p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         --only | --threads | --algorithm)

@@ -2,7 +2,8 @@
 """Merges the rounds of scripts/bench.sh (bench/README.md, "Rounds"); rewrites the first file.
 
   bench_rounds.py native ROUND1.json [ROUND2.json ...]
-      native bench: per row, each time (panama-cnn, every oneDNN variant) keeps its lowest value
+      native bench: per row (shape, pass, threads and, for max-pool, same or rotated buffers), each
+      time (panama-cnn, every oneDNN variant) keeps its lowest value
       (a time <= 0 means "not measured"); oneDNN best, GFLOP/s and the peak fraction follow; the
       local peak (local_peak_gflops) is the one of the round whose panama-cnn time is kept.
   bench_rounds.py jmh ROUND1.json [ROUND2.json ...]
@@ -19,12 +20,17 @@ def merge_native(paths):
     paths = [p for p in paths if os.path.exists(p) and os.path.getsize(p) > 0]
     with open(paths[0]) as f:
         doc = json.load(f)
-    rows = {(r["shape"], r["pass"], r["threads"]): r for r in doc["results"]}
+    # "buffers": max-pool rows come twice, with the same buffers every call and rotated among
+    # copies (pcnn-bench --pool-buffers); files before that field are all "same"
+    def row_key(r):
+        return r["shape"], r["pass"], r["threads"], r.get("buffers", "same")
+
+    rows = {row_key(r): r for r in doc["results"]}
     for path in paths[1:]:
         with open(path) as f:
             other = json.load(f)
         for r in other["results"]:
-            row = rows.get((r["shape"], r["pass"], r["threads"]))
+            row = rows.get(row_key(r))
             if row is None:
                 continue
             for key in ("pcnn_ms", "onednn_nchw_ms", "onednn_preferred_ms", "onednn_auto_ms"):

@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <ctime>
 #include <functional>
+#include <limits>
 #include <new>
 #include <string>
 #include <utility>
@@ -75,6 +77,13 @@ struct Result {
     // A conv "backward" row: bwd_weights then bwd_data timed as one call (what a layer's backward
     // runs), not a pass of its own; left out of the per-pass geomeans.
     bool sequence = false;
+    // "same": every timed call on the same buffers (every row until 2026-12-05); "rotated" (max-pool
+    // only, --pool-buffers): each timed call on the next of PoolSets::count copies, so that nothing
+    // the call touches is still in a cache from its last use (a layer inside a network). Rotated rows
+    // are left out of the per-pass geomeans (kept comparable with earlier files) and get their own.
+    std::string buffers = "same";
+    size_t buffer_sets = 1;  // rotated rows: PoolSets::count
+    bool rotated() const { return buffers != "same"; }
 };
 
 // A conv shape's inputs (random, written once per shape: first touch is slow on these VMs) and
@@ -89,6 +98,40 @@ struct PoolTensors {
     FloatBuf x, y;              // src, diff_dst
     FloatBuf out, out_noidx, dx;  // dst (training), dst (no indices), diff_src
 };
+
+// Max-pool with rotated buffers (--pool-buffers rotated|both): `count` copies of every buffer a
+// call touches, the inputs all holding the same values as PoolTensors' (so the arithmetic is the
+// same-buffer rows', only the addresses differ). Why: this VM's two vCPUs share no cache and each
+// keeps ~12-16 MB of its own, so repeating one call on unchanged buffers re-reads them from cache
+// when a thread's half fits (oneDNN's 1-byte workspace does on pool_resnet, our int32 indices do
+// not); native/src/kernels/maxpool2d/README.md (session 20) and bench/README.md. Allocated and
+// written once per shape (std::vector zero-fills: the slow first touch is never timed).
+using IndexBuf = std::vector<int32_t, Aligned64<int32_t>>;
+struct PoolSets {
+    size_t count = 0;
+    std::vector<FloatBuf> x, y;     // src, diff_dst: copies of PoolTensors::x, ::y
+    // Every library's outputs in turn, each checked right after its timing: dst (forward, and
+    // forward without indices), diff_src. oneDNN's blocked layout may grow them (nChw16c pads C).
+    std::vector<FloatBuf> dst, dx;
+    std::vector<IndexBuf> idx;      // panama-cnn's indices
+};
+// Fills every set's output with NaN before a library's timing, so that a set its calls did not
+// write fails the check after the timing instead of showing the previous library's output.
+inline void poison(std::vector<FloatBuf> &bufs) {
+    for (auto &b : bufs) std::fill(b.begin(), b.end(), std::numeric_limits<float>::quiet_NaN());
+}
+
+// Between two uses of a set the calls on the other sets must have touched at least this much:
+// twice the two vCPUs' ~32 MB of cache together.
+constexpr double kRotateEvictBytes = 64.0 * 1024 * 1024;
+
+// How many sets: the smallest timed call (forward without indices: src + dst, both libraries)
+// times (count - 1) covers kRotateEvictBytes; at least 3. pool_resnet, pool_mid: 4; pool_lenet:
+// 62; pool_small: 4811 (its calls then read from memory, as a small layer's would in a network).
+inline size_t rotation_sets(double smallest_call_bytes) {
+    const double k = 1 + std::ceil(kRotateEvictBytes / std::max(smallest_call_bytes, 1.0));
+    return std::max<size_t>(3, static_cast<size_t>(k));
+}
 
 inline double thread_cpu_s() {
     timespec ts;
@@ -109,6 +152,24 @@ inline double median_time(const std::function<void()> &fn, double min_time) {
         double t0 = now_s();
         fn();
         samples.push_back(now_s() - t0);
+    }
+    std::sort(samples.begin(), samples.end());
+    return samples[samples.size() / 2];
+}
+
+// median_time with rotated buffers: fn(k) calls on set k. One untimed call per set first (so
+// every output buffer has been written once, and nothing is timed on a first touch), then the
+// timed calls cycle through the sets, each on the set least recently used.
+inline double median_time_rotated(const std::function<void(size_t)> &fn, size_t sets, double min_time) {
+    for (size_t k = 0; k < sets; k++) fn(k);
+    std::vector<double> samples;
+    size_t k = 0;
+    double start = now_s();
+    while (samples.size() < 7 || (now_s() - start < min_time && samples.size() < 2000)) {
+        double t0 = now_s();
+        fn(k);
+        samples.push_back(now_s() - t0);
+        k = k + 1 == sets ? 0 : k + 1;
     }
     std::sort(samples.begin(), samples.end());
     return samples[samples.size() / 2];

@@ -22,9 +22,20 @@ using namespace dnnl;
 using tag = memory::format_tag;
 using dt = memory::data_type;
 
+// oneDNN's own buffers for the rotated max-pool rows of one shape, one per set, kept for the
+// shape's thread counts: blocked copies of the sets' inputs, and the workspace (used by both
+// layouts in turn). The outputs go to PoolSets' dst and dx, as panama-cnn's did before.
+using ByteBuf = std::vector<uint8_t, Aligned64<uint8_t>>;
+struct PoolRotatedBuffers {
+    std::string shape;
+    std::vector<FloatBuf> src_blocked, diff_dst_blocked;
+    std::vector<ByteBuf> ws;
+};
+
 struct Onednn {
     engine eng{engine::kind::cpu, 0};
     stream strm{eng};
+    PoolRotatedBuffers rotated;
 };
 
 OnednnRunner::OnednnRunner() : d_(std::make_unique<Onednn>()) {}
@@ -217,6 +228,95 @@ PoolTimes onednn_pool(Onednn &d, const Shape &s, int64_t oh, int64_t ow, bool pr
     return t;
 }
 
+struct PoolTimesRotated {
+    double fwd = -1, infer = -1, bwd = -1;
+    std::string fwd_impl, infer_impl, bwd_impl;
+    double err_fwd = -1, err_infer = -1, err_bwd = -1;  // max over the checked sets
+};
+
+// `buf` holds at least `md`'s bytes (a new buffer is zero-filled: written here, never first touched
+// in a timing).
+void hold(FloatBuf &buf, const memory::desc &md) {
+    if (buf.size() * sizeof(float) < md.get_size()) buf = FloatBuf(md.get_size() / sizeof(float));
+}
+
+// The rotated max-pool passes of one layout. Every set holds the same input values, so every set's
+// output is checked against panama-cnn's (`ref`; up to 8 sets, evenly spread, first and last).
+PoolTimesRotated onednn_pool_rotated(Onednn &d, const Shape &s, int64_t oh, int64_t ow, bool preferred, PoolSets &sets,
+                                     const PoolTensors &ref, double min_time) {
+    memory::dims src_dims = {s.n, s.c, s.h, s.w}, dst_dims = {s.n, s.c, oh, ow},
+                 strides = {s.stride, s.stride}, kernel = {s.kh, s.kw}, pads = {s.pad, s.pad};
+    memory::desc src_plain(src_dims, dt::f32, tag::nchw), dst_plain(dst_dims, dt::f32, tag::nchw);
+    const tag blocked = pcnn_isa_detected() >= PCNN_ISA_AVX512 ? tag::nChw16c : tag::nChw8c;
+    memory::desc src_md = preferred ? memory::desc(src_dims, dt::f32, blocked) : src_plain;
+    memory::desc dst_md = preferred ? memory::desc(dst_dims, dt::f32, blocked) : dst_plain;
+    pooling_forward::primitive_desc fpd(pooling_forward::desc(prop_kind::forward_training, algorithm::pooling_max,
+                                                              src_md, dst_md, strides, kernel, pads, pads), d.eng);
+    pooling_forward::primitive_desc ipd(pooling_forward::desc(prop_kind::forward_inference, algorithm::pooling_max,
+                                                              src_md, dst_md, strides, kernel, pads, pads), d.eng);
+    pooling_backward::primitive_desc bpd(
+        pooling_backward::desc(algorithm::pooling_max, src_md, dst_md, strides, kernel, pads, pads), d.eng, fpd);
+    const size_t count = sets.count, ws_bytes = fpd.workspace_desc().get_size();
+
+    PoolRotatedBuffers &R = d.rotated;
+    if (preferred && R.src_blocked.size() != count) {  // once per shape: blocked copies of every set's inputs
+        R.src_blocked.clear(), R.diff_dst_blocked.clear();
+        for (size_t k = 0; k < count; k++) {
+            R.src_blocked.push_back(FloatBuf(src_md.get_size() / sizeof(float)));
+            R.diff_dst_blocked.push_back(FloatBuf(dst_md.get_size() / sizeof(float)));
+            memory xs(src_plain, d.eng, sets.x[k].data()), xb(src_md, d.eng, R.src_blocked[k].data());
+            memory ys(dst_plain, d.eng, sets.y[k].data()), yb(dst_md, d.eng, R.diff_dst_blocked[k].data());
+            reorder(xs, xb).execute(d.strm, xs, xb);
+            reorder(ys, yb).execute(d.strm, ys, yb);
+        }
+        d.strm.wait();
+    }
+    if (R.ws.size() != count) R.ws.assign(count, ByteBuf());
+    std::vector<std::unordered_map<int, memory>> fargs(count), iargs(count), bargs(count);
+    for (size_t k = 0; k < count; k++) {
+        hold(sets.dst[k], dst_md);
+        hold(sets.dx[k], src_md);
+        if (R.ws[k].size() < ws_bytes) R.ws[k] = ByteBuf(ws_bytes);
+        memory src(src_md, d.eng, preferred ? R.src_blocked[k].data() : sets.x[k].data());
+        memory diff_dst(dst_md, d.eng, preferred ? R.diff_dst_blocked[k].data() : sets.y[k].data());
+        memory dst(dst_md, d.eng, sets.dst[k].data()), diff_src(src_md, d.eng, sets.dx[k].data());
+        memory ws(fpd.workspace_desc(), d.eng, R.ws[k].data());
+        fargs[k] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}, {DNNL_ARG_WORKSPACE, ws}};
+        iargs[k] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}};
+        bargs[k] = {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_DIFF_SRC, diff_src}, {DNNL_ARG_WORKSPACE, ws}};
+    }
+    // max over up to 8 sets of rel_err(panama-cnn's output, oneDNN's output `arg` of set k)
+    auto check = [&](std::vector<std::unordered_map<int, memory>> &args, int arg, const FloatBuf &ours,
+                     const memory::desc &plain) {
+        double err = 0;
+        const size_t checked = std::min<size_t>(count, 8);
+        for (size_t i = 0; i < checked; i++) {
+            const size_t k = checked == 1 ? 0 : i * (count - 1) / (checked - 1);
+            double e = rel_err(ours, read_plain(d, args[k].at(arg), plain));
+            if (!(e <= err)) err = e;  // NaN propagates
+        }
+        return err;
+    };
+    PoolTimesRotated t;
+    // Training forward first: its untimed first round writes every set's workspace, which the
+    // backward reads; the inference forward then reuses dst, after the training forward's check.
+    pooling_forward fprim(fpd), iprim(ipd);
+    pooling_backward bprim(bpd);
+    poison(sets.dst);
+    t.fwd = median_time_rotated([&](size_t k) { fprim.execute(d.strm, fargs[k]); d.strm.wait(); }, count, min_time);
+    t.fwd_impl = fpd.impl_info_str();
+    t.err_fwd = check(fargs, DNNL_ARG_DST, ref.out, dst_plain);
+    poison(sets.dst);
+    t.infer = median_time_rotated([&](size_t k) { iprim.execute(d.strm, iargs[k]); d.strm.wait(); }, count, min_time);
+    t.infer_impl = ipd.impl_info_str();
+    t.err_infer = check(iargs, DNNL_ARG_DST, ref.out_noidx, dst_plain);
+    poison(sets.dx);
+    t.bwd = median_time_rotated([&](size_t k) { bprim.execute(d.strm, bargs[k]); d.strm.wait(); }, count, min_time);
+    t.bwd_impl = bpd.impl_info_str();
+    t.err_bwd = check(bargs, DNNL_ARG_DIFF_SRC, ref.dx, src_plain);
+    return t;
+}
+
 }  // namespace
 
 void OnednnRunner::compare_conv(const Shape &s, int64_t oh, int64_t ow, int threads, ConvTensors &t,
@@ -264,6 +364,26 @@ void OnednnRunner::compare_pool(const Shape &s, int64_t oh, int64_t ow, int thre
     ri.dnnl_plain_s = plain.infer; ri.dnnl_pref_s = pref.infer;
     ri.dnnl_plain_impl = plain.infer_impl; ri.dnnl_pref_impl = pref.infer_impl;
     ri.err_plain = rel_err(t.out_noidx, plain.infer_dst); ri.err_pref = rel_err(t.out_noidx, pref.infer_dst);
+}
+
+void OnednnRunner::compare_pool_rotated(const Shape &s, int64_t oh, int64_t ow, int threads, PoolSets &sets,
+                                        const PoolTensors &ref, double min_time, Result &rf, Result &ri, Result &rb) {
+    omp_set_num_threads(threads);
+    if (d_->rotated.shape != s.name) {  // the previous shape's buffers are freed
+        d_->rotated = PoolRotatedBuffers{};
+        d_->rotated.shape = s.name;
+    }
+    PoolTimesRotated plain = onednn_pool_rotated(*d_, s, oh, ow, false, sets, ref, min_time);
+    PoolTimesRotated pref = onednn_pool_rotated(*d_, s, oh, ow, true, sets, ref, min_time);
+    rf.dnnl_plain_s = plain.fwd; rf.dnnl_pref_s = pref.fwd;
+    ri.dnnl_plain_s = plain.infer; ri.dnnl_pref_s = pref.infer;
+    rb.dnnl_plain_s = plain.bwd; rb.dnnl_pref_s = pref.bwd;
+    rf.dnnl_plain_impl = plain.fwd_impl; rf.dnnl_pref_impl = pref.fwd_impl;
+    ri.dnnl_plain_impl = plain.infer_impl; ri.dnnl_pref_impl = pref.infer_impl;
+    rb.dnnl_plain_impl = plain.bwd_impl; rb.dnnl_pref_impl = pref.bwd_impl;
+    rf.err_plain = plain.err_fwd; rf.err_pref = pref.err_fwd;
+    ri.err_plain = plain.err_infer; ri.err_pref = pref.err_infer;
+    rb.err_plain = plain.err_bwd; rb.err_pref = pref.err_bwd;
 }
 
 }  // namespace pcnn_bench

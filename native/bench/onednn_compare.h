@@ -37,6 +37,13 @@ class OnednnRunner {
     void compare_pool(const Shape &s, int64_t oh, int64_t ow, int threads, PoolTensors &t, double min_time,
                       Result &rf, Result &ri, Result &rb);
 
+    // The same three max-pool passes with rotated buffers (PoolSets, bench_common.h): each timed call
+    // on the next of sets.count copies, for NCHW (on the sets' own buffers) and for the blocked layout
+    // (blocked copies of the inputs, made once per shape, not timed); fills the oneDNN columns of the
+    // rotated rows rf, ri, rb. Every set's outputs are checked against `ref`, panama-cnn's outputs.
+    void compare_pool_rotated(const Shape &s, int64_t oh, int64_t ow, int threads, PoolSets &sets,
+                              const PoolTensors &ref, double min_time, Result &rf, Result &ri, Result &rb);
+
   private:
     std::unique_ptr<Onednn> d_;
 };

@@ -13,9 +13,14 @@
 // A convolution's "backward" row times a layer's backward, bwd_weights (bias gradient) then
 // bwd_data as one unit, for both libraries: each pass timed alone keeps its two big tensors warm
 // in the caches between calls, which the sequence (three big tensors) cannot (bench/README.md).
+// Max-pool rows are timed with the same buffers every call and/or (--pool-buffers) with each call
+// on the next of several buffer copies ("rotated", the `buf` column), for both libraries: on this
+// VM repeating a call on unchanged buffers keeps a thread's half in its vCPU's own cache when it
+// fits, which favours the smaller working set (bench/README.md, "Max-pool: same or rotated buffers").
 //
 // Usage: pcnn-bench [--shapes FILE] [--threads 1,2] [--min-time SECONDS] [--json FILE]
 //                   [--only NAME[,NAME...]] [--no-onednn] [--algorithm auto|direct|winograd|depthwise|pointwise]
+//                   [--pool-buffers same|rotated|both]
 // Exit status: 0, 2 for bad arguments / shapes file, 1 when a panama-cnn call fails, 3 when a
 // result differs from oneDNN's (the table says which: check = BAD). See bench/README.md.
 //
@@ -60,6 +65,7 @@ struct Options {
     std::vector<std::string> only;
     bool onednn = true;
     int algorithm = PCNN_ALGO_AUTO;  // panama-cnn's conv algorithm request (pcnn_set_conv2d_algorithm)
+    std::string pool_buffers = "both";  // max-pool rows: same, rotated or both (Result::buffers)
 };
 
 // Above this relative difference panama-cnn and oneDNN are not computing the same thing
@@ -194,7 +200,14 @@ Options parse_args(int argc, char **argv) {
             std::string item;
             while (std::getline(ss, item, ',')) o.only.push_back(item);
         } else if (a == "--no-onednn") o.onednn = false;
-        else if (a == "--algorithm") {
+        else if (a == "--pool-buffers") {
+            o.pool_buffers = next();
+            if (o.pool_buffers != "same" && o.pool_buffers != "rotated" && o.pool_buffers != "both") {
+                std::fprintf(stderr, "pcnn-bench: --pool-buffers must be same, rotated or both, got '%s'\n",
+                             o.pool_buffers.c_str());
+                std::exit(2);
+            }
+        } else if (a == "--algorithm") {
             std::string v = next();
             o.algorithm = v == "auto" ? PCNN_ALGO_AUTO : v == "direct" ? PCNN_ALGO_DIRECT
                         : v == "winograd" ? PCNN_ALGO_WINOGRAD : v == "depthwise" ? PCNN_ALGO_DEPTHWISE
@@ -207,7 +220,8 @@ Options parse_args(int argc, char **argv) {
         else {
             std::fprintf(stderr,
                          "usage: pcnn-bench [--shapes FILE] [--threads 1,2] [--min-time S] [--json FILE] "
-                         "[--only NAME,...] [--no-onednn] [--algorithm auto|direct|winograd|depthwise|pointwise]\n");
+                         "[--only NAME,...] [--no-onednn] [--algorithm auto|direct|winograd|depthwise|pointwise] "
+                         "[--pool-buffers same|rotated|both]\n");
             std::exit(a == "--help" || a == "-h" ? 0 : 2);
         }
     }
@@ -243,8 +257,8 @@ void print_row(const Result &r, const std::map<int, double> &peak) {
     double gf = conv ? r.flops / r.pcnn_s / 1e9 : -1;
     double pk = peak.count(r.threads) ? peak.at(r.threads) : 0;
     const double best = r.dnnl_best_s();
-    std::printf("%-12s %-11s %3d %12s %8s %6s %6s %12s %12s %12s %7s %7s %7s %5s %-16s %s\n", r.shape.c_str(),
-                r.pass.c_str(), r.threads, fmt_or_dash(r.pcnn_s * 1e6, "%.2f").c_str(), fmt_or_dash(gf, "%.1f").c_str(),
+    std::printf("%-12s %-11s %3d %-4s %12s %8s %6s %6s %12s %12s %12s %7s %7s %7s %5s %-16s %s\n", r.shape.c_str(),
+                r.pass.c_str(), r.threads, r.rotated() ? "rot" : "same", fmt_or_dash(r.pcnn_s * 1e6, "%.2f").c_str(), fmt_or_dash(gf, "%.1f").c_str(),
                 fmt_or_dash(conv && pk > 0 ? 100 * gf / pk : -1, "%.1f%%").c_str(),
                 fmt_or_dash(conv && r.local_peak > 0 ? 100 * gf / r.local_peak : -1, "%.1f%%").c_str(),
                 fmt_or_dash(r.dnnl_plain_s * 1e6, "%.2f").c_str(), fmt_or_dash(r.dnnl_pref_s * 1e6, "%.2f").c_str(),
@@ -253,6 +267,79 @@ void print_row(const Result &r, const std::map<int, double> &peak) {
                 fmt_or_dash(r.dnnl_pref_s > 0 ? r.dnnl_pref_s / r.pcnn_s : -1, "%.2f").c_str(),
                 fmt_or_dash(best > 0 ? best / r.pcnn_s : -1, "%.2f").c_str(), check_label(r), r.pcnn_kernel.c_str(),
                 r.dnnl_auto_impl.empty() ? "-" : r.dnnl_auto_impl.c_str());
+}
+
+// PoolSets::count copies of the shape's inputs, and room for the outputs in each set.
+PoolSets make_pool_sets(const PoolTensors &pt) {
+    PoolSets ps;
+    ps.count = rotation_sets(static_cast<double>(pt.x.size() + pt.out.size()) * sizeof(float));
+    for (size_t k = 0; k < ps.count; k++) {
+        ps.x.push_back(pt.x);
+        ps.y.push_back(pt.y);
+        ps.dst.emplace_back(pt.out.size());
+        ps.dx.emplace_back(pt.dx.size());
+        ps.idx.emplace_back(pt.out.size());
+    }
+    return ps;
+}
+
+// Every set's `what` (the first ref.size() elements) must equal panama-cnn's same-buffer output
+// `ref` bit for bit: the same inputs, the same kernel, only the addresses differ.
+void check_sets(const std::vector<FloatBuf> &bufs, const FloatBuf &ref, const char *what) {
+    for (size_t k = 0; k < bufs.size(); k++) {
+        if (bufs[k].size() < ref.size() || std::memcmp(bufs[k].data(), ref.data(), ref.size() * sizeof(float)) != 0) {
+            std::fprintf(stderr, "pcnn-bench: %s with rotated buffers: set %zu differs from the same-buffer output\n",
+                         what, k);
+            std::exit(1);
+        }
+    }
+}
+
+// panama-cnn's max-pool rows with rotated buffers, in the order of the same-buffer rows; `ref`
+// holds panama-cnn's same-buffer outputs at this thread count. The backward's indices of set k are
+// those the forward wrote into set k (its untimed first round writes every set).
+void time_pool_rotated(const pcnn_maxpool2d_desc &d, PoolSets &ps, const PoolTensors &ref, double min_time,
+                       Result &rf, Result &ri, Result &rb) {
+    poison(ps.dst);
+    ri.pcnn_s = median_time_rotated([&](size_t k) {
+        check(pcnn_maxpool2d_fwd(&d, ps.x[k].data(), ps.dst[k].data(), nullptr), "pool fwd_noidx (rotated)");
+    }, ps.count, min_time);
+    ri.pcnn_kernel = served();
+    check_sets(ps.dst, ref.out_noidx, "pool fwd_noidx");
+    poison(ps.dst);
+    rf.pcnn_s = median_time_rotated([&](size_t k) {
+        check(pcnn_maxpool2d_fwd(&d, ps.x[k].data(), ps.dst[k].data(), ps.idx[k].data()), "pool fwd (rotated)");
+    }, ps.count, min_time);
+    rf.pcnn_kernel = served();
+    check_sets(ps.dst, ref.out, "pool fwd");
+    poison(ps.dx);
+    rb.pcnn_s = median_time_rotated([&](size_t k) {
+        check(pcnn_maxpool2d_bwd(&d, ps.y[k].data(), ps.idx[k].data(), ps.dx[k].data()), "pool bwd (rotated)");
+    }, ps.count, min_time);
+    rb.pcnn_kernel = served();
+    check_sets(ps.dx, ref.dx, "pool bwd");
+}
+
+// Per thread count, the max-pool passes' x_best with same and with rotated buffers (geomean and
+// minimum): the two readings of the 2-thread max-pool rows side by side.
+void print_pool_modes(const std::vector<Result> &results, int threads) {
+    for (bool rot : {false, true}) {
+        double lb = 0, min = 0;
+        int nb = 0;
+        const Result *worst = nullptr;
+        for (auto &r : results) {
+            if (r.threads != threads || r.flops > 0 || r.rotated() != rot || !(r.dnnl_best_s() > 0)) continue;
+            const double x = r.dnnl_best_s() / r.pcnn_s;
+            lb += std::log(x);
+            nb++;
+            if (worst == nullptr || x < min) min = x, worst = &r;
+        }
+        if (nb > 0)
+            std::printf("max-pool, %s buffers, %d thread(s), %d passes: geomean t_onednn_best/t_pcnn %.2fx, "
+                        "min %.2fx (%s %s)\n",
+                        rot ? "rotated" : "same", threads, nb, std::exp(lb / nb), min, worst->shape.c_str(),
+                        worst->pass.c_str());
+    }
 }
 
 }  // namespace
@@ -298,8 +385,8 @@ int main(int argc, char **argv) {
     for (auto &p : peak.by_threads)
         std::printf("measured %s FMA peak, %d thread(s): %.1f GFLOP/s\n", peak.isa.c_str(), p.first, p.second);
     std::printf("times are medians in microseconds; x_* = t_onednn / t_pcnn (> 1: panama-cnn faster)\n");
-    std::printf("%-12s %-11s %3s %12s %8s %6s %6s %12s %12s %12s %7s %7s %7s %5s %-16s %s\n", "shape", "pass", "thr",
-                "pcnn_us", "GFLOP/s", "%peak", "%lpeak", "dnnl_nchw_us", "dnnl_pref_us", "dnnl_auto_us", "x_nchw", "x_pref", "x_best",
+    std::printf("%-12s %-11s %3s %-4s %12s %8s %6s %6s %12s %12s %12s %7s %7s %7s %5s %-16s %s\n", "shape", "pass", "thr",
+                "buf", "pcnn_us", "GFLOP/s", "%peak", "%lpeak", "dnnl_nchw_us", "dnnl_pref_us", "dnnl_auto_us", "x_nchw", "x_pref", "x_best",
                 "check", "pcnn_kernel", "dnnl_auto_impl");
 
     check(pcnn_set_conv2d_algorithm(opt.algorithm), "pcnn_set_conv2d_algorithm");
@@ -381,22 +468,43 @@ int main(int argc, char **argv) {
             pt.out.resize(pt.y.size()), pt.out_noidx.resize(pt.y.size()), pt.dx.resize(pt.x.size());
             auto &x = pt.x, &y = pt.y, &out = pt.out, &out_ni = pt.out_noidx, &dx = pt.dx;
             std::vector<int32_t> idx(y.size());
+            const bool same = opt.pool_buffers != "rotated", rotated = opt.pool_buffers != "same";
+            PoolSets sets;  // rotated buffers: allocated and written once per shape, for every thread count
+            if (rotated) sets = make_pool_sets(pt);
             for (int t : opt.threads) {
                 check(pcnn_set_num_threads(t), "pcnn_set_num_threads");
-                Result rf{s.name, "forward", t, 0}, rb{s.name, "backward", t, 0}, ri{s.name, "fwd_noidx", t, 0};
-                // fwd_noidx: inference, no indices (Java MaxPool2d in eval()); oneDNN forward_inference
-                ri.pcnn_s = median_time([&] { check(pcnn_maxpool2d_fwd(&d, x.data(), out_ni.data(), nullptr), "pool fwd_noidx"); }, opt.min_time);
-                ri.pcnn_kernel = served();
-                rf.pcnn_s = median_time([&] { check(pcnn_maxpool2d_fwd(&d, x.data(), out.data(), idx.data()), "pool fwd"); }, opt.min_time);
-                rf.pcnn_kernel = served();
-                rb.pcnn_s = median_time([&] { check(pcnn_maxpool2d_bwd(&d, y.data(), idx.data(), dx.data()), "pool bwd"); }, opt.min_time);
-                rb.pcnn_kernel = served();
+                std::vector<Result> rows;
+                if (same) {
+                    Result rf{s.name, "forward", t, 0}, rb{s.name, "backward", t, 0}, ri{s.name, "fwd_noidx", t, 0};
+                    // fwd_noidx: inference, no indices (Java MaxPool2d in eval()); oneDNN forward_inference
+                    ri.pcnn_s = median_time([&] { check(pcnn_maxpool2d_fwd(&d, x.data(), out_ni.data(), nullptr), "pool fwd_noidx"); }, opt.min_time);
+                    ri.pcnn_kernel = served();
+                    rf.pcnn_s = median_time([&] { check(pcnn_maxpool2d_fwd(&d, x.data(), out.data(), idx.data()), "pool fwd"); }, opt.min_time);
+                    rf.pcnn_kernel = served();
+                    rb.pcnn_s = median_time([&] { check(pcnn_maxpool2d_bwd(&d, y.data(), idx.data(), dx.data()), "pool bwd"); }, opt.min_time);
+                    rb.pcnn_kernel = served();
 #ifdef PCNN_BENCH_WITH_ONEDNN
-                if (dnnl) dnnl->compare_pool(s, d.oh, d.ow, t, pt, opt.min_time, rf, ri, rb);
+                    if (dnnl) dnnl->compare_pool(s, d.oh, d.ow, t, pt, opt.min_time, rf, ri, rb);
 #endif
-                for (Result *r : {&rf, &ri, &rb}) {
-                    results.push_back(*r);
-                    print_row(*r, peak.by_threads);
+                    rows.insert(rows.end(), {rf, ri, rb});
+                }
+                if (rotated) {
+                    if (!same) {  // the reference outputs at this thread count (untimed)
+                        check(pcnn_maxpool2d_fwd(&d, x.data(), out_ni.data(), nullptr), "pool fwd_noidx");
+                        check(pcnn_maxpool2d_fwd(&d, x.data(), out.data(), idx.data()), "pool fwd");
+                        check(pcnn_maxpool2d_bwd(&d, y.data(), idx.data(), dx.data()), "pool bwd");
+                    }
+                    Result rf{s.name, "forward", t, 0}, rb{s.name, "backward", t, 0}, ri{s.name, "fwd_noidx", t, 0};
+                    for (Result *r : {&rf, &ri, &rb}) r->buffers = "rotated", r->buffer_sets = sets.count;
+                    time_pool_rotated(d, sets, pt, opt.min_time, rf, ri, rb);
+#ifdef PCNN_BENCH_WITH_ONEDNN
+                    if (dnnl) dnnl->compare_pool_rotated(s, d.oh, d.ow, t, sets, pt, opt.min_time, rf, ri, rb);
+#endif
+                    rows.insert(rows.end(), {rf, ri, rb});
+                }
+                for (const Result &r : rows) {
+                    results.push_back(r);
+                    print_row(r, peak.by_threads);
                 }
                 std::fflush(stdout);
             }
@@ -411,7 +519,7 @@ int main(int argc, char **argv) {
         double lp = 0, lq = 0, lb = 0;
         int np = 0, nq = 0, nb = 0;
         for (auto &r : results) {
-            if (r.threads != t || r.sequence) continue;
+            if (r.threads != t || r.sequence || r.rotated()) continue;
             if (r.dnnl_plain_s > 0) { lp += std::log(r.dnnl_plain_s / r.pcnn_s); np++; }
             if (r.dnnl_pref_s > 0) { lq += std::log(r.dnnl_pref_s / r.pcnn_s); nq++; }
             if (r.dnnl_best_s() > 0) { lb += std::log(r.dnnl_best_s() / r.pcnn_s); nb++; }
@@ -420,14 +528,15 @@ int main(int argc, char **argv) {
             std::printf("geomean t_onednn/t_pcnn, %d thread(s), %d passes: nchw %.2fx, preferred layout %.2fx, "
                         "best (auto or direct) %.2fx\n",
                         t, np, std::exp(lp / np), std::exp(lq / nq), std::exp(lb / nb));
+        print_pool_modes(results, t);
     }
     int bad = 0;
     for (auto &r : results)
         if (std::string(check_label(r)) == "BAD") {
             bad++;
-            std::printf("CHECK FAILED: %s %s %d thread(s): panama-cnn vs oneDNN relative difference nchw %g, "
+            std::printf("CHECK FAILED: %s %s %d thread(s), %s buffers: panama-cnn vs oneDNN relative difference nchw %g, "
                         "preferred %g, auto %g (tolerance %g)\n",
-                        r.shape.c_str(), r.pass.c_str(), r.threads, r.err_plain, r.err_pref, r.err_auto,
+                        r.shape.c_str(), r.pass.c_str(), r.threads, r.buffers.c_str(), r.err_plain, r.err_pref, r.err_auto,
                         kCheckTolerance);
         }
 
@@ -438,6 +547,8 @@ int main(int argc, char **argv) {
            << json_escape(un.machine) << "\",\n  \"online_cpus\": " << ncpu << ",\n  \"load_average_before\": "
            << load[0] << ",\n  \"isa\": \"" << pcnn_isa_name(pcnn_isa_active()) << "\",\n  \"onednn\": \""
            << json_escape(onednn) << "\",\n  \"min_time_s\": " << opt.min_time
+           << ",\n  \"pool_buffers\": \"" << opt.pool_buffers << "\",\n  \"pool_rotate_evict_bytes\": "
+           << kRotateEvictBytes
            << ",\n  \"time_statistic\": \"median\",\n  \"clock_ghz_estimate\": " << peak.clock_ghz
            << ",\n  \"peak_isa\": \"" << peak.isa << "\",\n  \"peak_gflops_1thread\": {\"avx2\": " << peak.avx2_1t
            << ", \"avx512\": " << peak.avx512_1t << "},\n  \"peak_gflops\": {";
@@ -453,7 +564,7 @@ int main(int argc, char **argv) {
             double gf = r.flops > 0 ? r.flops / r.pcnn_s / 1e9 : 0;
             double pk = peak.by_threads[r.threads];
             js << "    {\"shape\": \"" << r.shape << "\", \"pass\": \"" << r.pass << "\", \"threads\": " << r.threads
-               << ", \"flops\": " << r.flops << ", \"pcnn_ms\": " << r.pcnn_s * 1e3 << ", \"gflops\": " << gf
+               << ", \"buffers\": \"" << r.buffers << "\", \"buffer_sets\": " << r.buffer_sets << ", \"flops\": " << r.flops << ", \"pcnn_ms\": " << r.pcnn_s * 1e3 << ", \"gflops\": " << gf
                << ", \"peak_fraction\": " << (pk > 0 ? gf / pk : 0) << ", \"local_peak_gflops\": " << r.local_peak
                << ", \"local_peak_fraction\": " << (r.local_peak > 0 ? gf / r.local_peak : 0) << ", \"onednn_nchw_ms\": "
                << (r.dnnl_plain_s > 0 ? r.dnnl_plain_s * 1e3 : -1) << ", \"onednn_preferred_ms\": "

@@ -29,6 +29,12 @@ import java.util.TreeSet;
  * {@code convolution_auto} (the native bench's {@code onednn_best_ms}), for a whole backward the faster
  * of the two timed as a sequence (older files: the sum of the two passes' bests). Times are medians: JMH sample mode's {@code p0.50}.
  *
+ * <p>Max-pool rows the native bench also timed with rotated buffers ({@code "buffers": "rotated"},
+ * {@code pcnn-bench --pool-buffers}) stay out of that table and its figures, which compare the Java
+ * layer timed on the same buffers every call (as LayerBench does) with the same-buffer native rows; a
+ * section after them sets the C entry points' ratio to oneDNN best with the same buffers beside the
+ * one with rotated buffers ({@link #poolReport}).
+ *
  * <p>Run: {@code java -cp <test classpath> io.github.panamacnn.bench.BenchJoin NATIVE.json JMH.json [OUT.md]}
  * ({@code scripts/bench.sh} does it after both benches). Prints the table; writes it to OUT too.
  */
@@ -75,7 +81,7 @@ public final class BenchJoin {
         ObjectMapper mapper = new ObjectMapper();
         JsonNode nat = mapper.readTree(Path.of(args[0]).toFile());
         JsonNode jmh = mapper.readTree(Path.of(args[1]).toFile());
-        String report = header(nat, args[0], args[1]) + report(join(nat, jmh));
+        String report = header(nat, args[0], args[1]) + report(join(nat, jmh)) + poolReport(poolModes(nat));
         System.out.print(report);
         if (args.length == 3) {
             Files.writeString(Path.of(args[2]), report);
@@ -122,17 +128,15 @@ public final class BenchJoin {
         Map<String, Integer> partialCount = new LinkedHashMap<>();
         java.util.Set<String> wholeRows = new java.util.HashSet<>(); // had a "backward" row: the halves do not replace it
         for (JsonNode r : results) {
+            if (rotated(r)) {
+                continue; // the Java layer is timed on the same buffers: like with like (poolReport shows these)
+            }
             String shape = r.path("shape").asText();
             String pass = r.path("pass").asText();
             int threads = r.path("threads").asInt();
             double c = msToUs(r.path("pcnn_ms"));
             double plain = msToUs(r.path("onednn_nchw_ms"));
-            double best = msToUs(r.path("onednn_best_ms"));
-            if (Double.isNaN(best)) { // older JSON without onednn_best_ms
-                best = Math.min(orInf(msToUs(r.path("onednn_preferred_ms"))), orInf(msToUs(r.path("onednn_auto_ms"))));
-                best = Double.isInfinite(best) ? Double.NaN : best;
-            }
-            NativePass np = new NativePass(c, best, plain);
+            NativePass np = new NativePass(c, bestUs(r), plain);
             switch (pass) {
                 // fwd_noidx: max-pool forward without indices (MaxPool2d in eval()), a pass of its own
                 case "forward", "fwd_noidx" -> out.put(key(shape, pass, threads), np);
@@ -154,6 +158,107 @@ public final class BenchJoin {
         }
         out.entrySet().removeIf(e -> e.getValue() == null); // a backward with only one of its two passes
         return out;
+    }
+
+    /** A native row timed with each call on the next of several buffer copies (max-pool, --pool-buffers). */
+    private static boolean rotated(JsonNode r) {
+        return "rotated".equals(r.path("buffers").asText("same"));
+    }
+
+    /** oneDNN best of a native row, us; older JSON without onednn_best_ms: the faster of preferred and auto. */
+    private static double bestUs(JsonNode r) {
+        double best = msToUs(r.path("onednn_best_ms"));
+        if (Double.isNaN(best)) {
+            best = Math.min(orInf(msToUs(r.path("onednn_preferred_ms"))), orInf(msToUs(r.path("onednn_auto_ms"))));
+            best = Double.isInfinite(best) ? Double.NaN : best;
+        }
+        return best;
+    }
+
+    /**
+     * A max-pool pass of the native bench timed both ways, us: the same buffers every call ({@code cSameUs},
+     * {@code bestSameUs}; NaN when the file has no such row) and rotated among {@code sets} copies.
+     */
+    record PoolModes(String shape, String pass, int threads, double cSameUs, double bestSameUs, double cRotUs,
+                     double bestRotUs, int sets) {
+        double xSame() {
+            return bestSameUs / cSameUs;
+        }
+
+        double xRotated() {
+            return bestRotUs / cRotUs;
+        }
+    }
+
+    /** The native bench's rotated-buffer rows, each with its same-buffer twin, in the file's order. */
+    static List<PoolModes> poolModes(JsonNode nativeJson) {
+        Map<String, JsonNode> same = new LinkedHashMap<>();
+        List<JsonNode> rotated = new ArrayList<>();
+        for (JsonNode r : nativeJson.path("results")) {
+            if (rotated(r)) {
+                rotated.add(r);
+            } else {
+                same.put(key(r.path("shape").asText(), r.path("pass").asText(), r.path("threads").asInt()), r);
+            }
+        }
+        List<PoolModes> out = new ArrayList<>();
+        for (JsonNode r : rotated) {
+            String shape = r.path("shape").asText();
+            String pass = r.path("pass").asText();
+            int threads = r.path("threads").asInt();
+            JsonNode s = same.get(key(shape, pass, threads));
+            out.add(new PoolModes(shape, pass, threads, s == null ? Double.NaN : msToUs(s.path("pcnn_ms")),
+                    s == null ? Double.NaN : bestUs(s), msToUs(r.path("pcnn_ms")), bestUs(r),
+                    r.path("buffer_sets").asInt(0)));
+        }
+        return out;
+    }
+
+    /** The max-pool section: same vs rotated buffers, C entry points vs oneDNN best; empty without rotated rows. */
+    static String poolReport(List<PoolModes> rows) {
+        if (rows.isEmpty()) {
+            return "";
+        }
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format(Locale.ROOT, "%n## Max-pool: the same buffers every call, or rotated%n%n"
+                + "The native bench's max-pool passes (C entry points) timed two ways, for both libraries: `same`, "
+                + "every timed call on the same buffers (the table above; LayerBench times the Java layer so too), and "
+                + "`rotated`, each call on the next of `sets` copies of every buffer it touches, so that nothing is "
+                + "still cached from its last use, as for a layer inside a network. Where each core keeps a cache of "
+                + "its own (the project's 2-vCPU VM: ~12-16 MB each, none shared), the same-buffer repetition favours "
+                + "the smaller working set (bench/README.md, \"Max-pool: same or rotated buffers\"). "
+                + "x = t_oneDNN_best / t_panama-cnn "
+                + "(> 1: panama-cnn faster). The Java layer is not timed with rotated buffers.%n%n"));
+        sb.append("| shape | pass | threads | c_same_us | onednn_best_same_us | x_same | c_rotated_us "
+                + "| onednn_best_rotated_us | x_rotated | sets |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        for (PoolModes r : rows) {
+            sb.append(String.format(Locale.ROOT, "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %d |%n", r.shape,
+                    r.pass, r.threads, us(r.cSameUs), us(r.bestSameUs), ratio(r.xSame()), us(r.cRotUs),
+                    us(r.bestRotUs), ratio(r.xRotated()), r.sets));
+        }
+        sb.append('\n');
+        for (int t : new TreeSet<>(rows.stream().map(PoolModes::threads).toList())) {
+            List<PoolModes> at = rows.stream().filter(r -> r.threads == t).toList();
+            sb.append(String.format(Locale.ROOT, "%d thread(s), max-pool, C entry vs oneDNN best: same buffers %s; "
+                    + "rotated buffers %s%n", t, poolSummary(at, PoolModes::xSame), poolSummary(at, PoolModes::xRotated)));
+        }
+        return sb.toString();
+    }
+
+    /** "min x 0.55 (pool_mid forward), 1 of 6 below 0.8x", over the rows with a ratio. */
+    private static String poolSummary(List<PoolModes> rows, java.util.function.ToDoubleFunction<PoolModes> x) {
+        List<PoolModes> ok = rows.stream().filter(r -> Double.isFinite(x.applyAsDouble(r))).toList();
+        if (ok.isEmpty()) {
+            return "not compared";
+        }
+        PoolModes min = ok.get(0);
+        int below = 0;
+        for (PoolModes r : ok) {
+            min = x.applyAsDouble(r) < x.applyAsDouble(min) ? r : min;
+            below += x.applyAsDouble(r) < MIN_RATIO_BEST ? 1 : 0;
+        }
+        return String.format(Locale.ROOT, "min x %.2f (%s %s), %d of %d below %.1fx", x.applyAsDouble(min), min.shape,
+                min.pass, below, ok.size(), MIN_RATIO_BEST);
     }
 
     private static double orInf(double v) {

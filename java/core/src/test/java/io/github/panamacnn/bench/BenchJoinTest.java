@@ -151,6 +151,58 @@ class BenchJoinTest {
         }
     }
 
+    // pl forward at 1 thread again, rotated among 4 buffer sets: c 0.2 ms, best 0.16 (x 0.8); backward rotated
+    // without a same-buffer twin: c 0.5, best 0.3 (x 0.6). pm forward at 2 threads: same x 0.5, rotated x 1.25.
+    private static final String ROTATED = """
+            ,{"shape": "pl", "pass": "forward", "threads": 1, "buffers": "rotated", "buffer_sets": 4, "pcnn_ms": 0.2,
+              "onednn_nchw_ms": 0.4, "onednn_preferred_ms": 0.16, "onednn_auto_ms": -1, "onednn_best_ms": 0.16},
+             {"shape": "pl", "pass": "fwd_noidx", "threads": 1, "buffers": "rotated", "buffer_sets": 4, "pcnn_ms": 0.5,
+              "onednn_nchw_ms": 0.9, "onednn_preferred_ms": 0.3, "onednn_auto_ms": -1, "onednn_best_ms": 0.3},
+             {"shape": "pm", "pass": "forward", "threads": 2, "buffers": "same", "buffer_sets": 1, "pcnn_ms": 1.0,
+              "onednn_nchw_ms": 3.0, "onednn_preferred_ms": 0.5, "onednn_auto_ms": -1, "onednn_best_ms": 0.5},
+             {"shape": "pm", "pass": "forward", "threads": 2, "buffers": "rotated", "buffer_sets": 3, "pcnn_ms": 0.8,
+              "onednn_nchw_ms": 3.0, "onednn_preferred_ms": 1.0, "onednn_auto_ms": -1}
+             ]}
+            """;
+
+    private static JsonNode nativeWithRotatedRows() throws Exception {
+        String n = NATIVE.strip();
+        return JSON.readTree(n.substring(0, n.length() - "]}".length()).stripTrailing() + ROTATED);
+    }
+
+    @Test
+    void rotatedPoolRowsStayOutOfTheLayerTableAndGetTheirOwnSection() throws Exception {
+        JsonNode nat = nativeWithRotatedRows();
+        List<BenchJoin.Row> rows = BenchJoin.join(nat, JSON.readTree(JMH));
+        // the same-buffer pl forward row is untouched by its rotated twin; pm's same-buffer row (no JMH time) is
+        // a native row, before the Java-only cv backward 2 (incomplete in the native JSON)
+        assertRow(rows.get(2), 100, 100, 50, 200);
+        assertThat(rows).extracting(r -> r.shape() + " " + r.pass() + " " + r.threads()).containsExactly(
+                "cv forward 1", "cv backward 1", "pl forward 1", "pl backward 1", "cv forward 2", "pm forward 2",
+                "cv backward 2");
+        assertThat(rows.get(5).cUs()).isCloseTo(1000, within(1e-9));
+        assertThat(rows.get(5).javaUs()).isNaN();
+
+        List<BenchJoin.PoolModes> modes = BenchJoin.poolModes(nat);
+        assertThat(modes).extracting(m -> m.shape() + " " + m.pass() + " " + m.threads()).containsExactly(
+                "pl forward 1", "pl fwd_noidx 1", "pm forward 2");
+        assertThat(modes.get(0).xSame()).isCloseTo(0.5, within(1e-12));
+        assertThat(modes.get(0).xRotated()).isCloseTo(0.8, within(1e-12));
+        assertThat(modes.get(1).cSameUs()).isNaN();
+        assertThat(modes.get(2).xRotated()).isCloseTo(1.25, within(1e-12)); // best from preferred: no onednn_best_ms
+
+        String report = BenchJoin.poolReport(modes);
+        assertThat(report).contains("| pl | forward | 1 | 100.00 | 50.00 | 0.50 | 200.00 | 160.00 | 0.80 | 4 |",
+                "| pl | fwd_noidx | 1 | - | - | - | 500.00 | 300.00 | 0.60 | 4 |",
+                "| pm | forward | 2 | 1000 | 500.00 | 0.50 | 800.00 | 1000 | 1.25 | 3 |",
+                "1 thread(s), max-pool, C entry vs oneDNN best: same buffers min x 0.50 (pl forward), 1 of 1 below "
+                        + "0.8x; rotated buffers min x 0.60 (pl fwd_noidx), 1 of 2 below 0.8x",
+                "2 thread(s), max-pool, C entry vs oneDNN best: same buffers min x 0.50 (pm forward), 1 of 1 below "
+                        + "0.8x; rotated buffers min x 1.25 (pm forward), 0 of 1 below 0.8x");
+        // files without rotated rows (before --pool-buffers): no section
+        assertThat(BenchJoin.poolReport(BenchJoin.poolModes(JSON.readTree(NATIVE)))).isEmpty();
+    }
+
     @Test
     void rejectsWhatItCannotReadAsATimePerCall() throws Exception {
         JsonNode thrpt = JSON.readTree("""
