@@ -36,6 +36,7 @@ typedef struct {
     vmask_t last;           /* lanes loaded and stored for the last vector */
     const char *pf;         /* pointwise kernels only: one prefetch per input channel at (NULL: none) */
     int64_t pf_cstride;     /* pf + ci * pf_cstride bytes (see pw_task) */
+    int pf_next_ci;         /* row tiles only: prefetch the next input channel's lines */
 } ukr_args;
 
 typedef void (*ukr_fn)(const ukr_args *a);
@@ -212,6 +213,9 @@ static int choose_nr(int64_t ocb, int nv) {
  * 1-row remainder runs ukr_OCB_2 and every pixel gets the same bits as before (and as the
  * small-channel path). */
 #ifdef UKRR_NR
+#ifndef UKRR_PF
+#define UKRR_PF 2
+#endif
 #define UKRR(OCB, NR)                                                              \
     static void ukrr_##OCB##_##NR(const ukr_args *a) {                             \
         vec_t acc[OCB][NR][2];                                                     \
@@ -226,9 +230,22 @@ static int choose_nr(int64_t ocb, int nv) {
         const int64_t *tap_w = a->tap_w;                                           \
         const vmask_t last = a->last;                                              \
         const int64_t in_rs = a->in_vstride;                                       \
+        /* the tile's input span in one channel: [pf_lo, pf_hi) (ntaps > 0) */      \
+        int64_t pf_lo = 0, pf_hi = 0, pf_ci = a->pf_next_ci ? a->ci_count - 1 : 0;  \
+        for (int64_t t = 0; t < ntaps && pf_ci > 0; ++t) {                         \
+            pf_lo = t == 0 || tap_in[t] < pf_lo ? tap_in[t] : pf_lo;               \
+            pf_hi = t == 0 || tap_in[t] > pf_hi ? tap_in[t] : pf_hi;               \
+        }                                                                          \
+        pf_hi += (NR - 1) * in_rs + 2 * VL;                                        \
         for (int64_t ci = 0; ci < a->ci_count; ++ci) {                             \
             const float *ip = a->in + ci * a->in_cstride;                          \
             const float *wp = a->w + ci * a->w_cstride;                            \
+            if (ci < pf_ci) { /* one prefetch per 64 bytes of the next channel */   \
+                const float *pp = ip + a->in_cstride;                              \
+                for (int64_t o = pf_lo; o < pf_hi; o += 16) {                      \
+                    __builtin_prefetch(pp + o);                                    \
+                }                                                                  \
+            }                                                                      \
             for (int64_t t = 0; t < ntaps; ++t) {                                  \
                 const float *p = ip + tap_in[t];                                   \
                 const float *q = wp + tap_w[t];                                    \
