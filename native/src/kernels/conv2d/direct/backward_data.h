@@ -33,11 +33,6 @@ static inline void interleave_phases(float *out, const float *s, int64_t sw, int
  * memset + memcpy, two libc calls per 33-float row on mid. Pure copies: the values are
  * bit-exact. */
 #define SPILL_VECS_MAX 8
-#ifdef UKRR_NR
-#define UKRR_NR_OR_1 UKRR_NR
-#else
-#define UKRR_NR_OR_1 1
-#endif
 static inline void bwd_copy_plane_spill(float *b, const float *plane, int64_t yy_lo,
                                         int64_t nrows, int64_t oh, int64_t ow, int64_t rw,
                                         int64_t padl, const vmask_t *mk, int64_t nvec) {
@@ -223,14 +218,16 @@ static void bwd_task(void *p, int64_t t) {
     const int64_t obuf_cstride = ROWS_MAX * obuf_rstride; /* obuf: one channel */
 
     ukr_args a;
+#ifdef UKRR_NR
     /* Row tiles whose input (every channel's rows of one tile) is more than half of a
      * 48 KB L1 (mid: 64 channels x 4 rows x 33 floats, 34 KB): prefetch the next channel's
-     * lines once per channel (~9 per 216 FMAs on mid). See direct/README.md, "mid
-     * backward-data: prefetch and copy"; grouped3x3's 8-channel tiles (4 KB) measured
-     * slower with it. */
-    a.pf_next_ci = j->rowtile &&
-                   j->ci_g * (UKRR_NR_OR_1 + (kh - 1) * dh) * rstride * (int64_t)sizeof(float) >
-                       24 * 1024;
+     * lines once per channel (~9 per 216 FMAs on mid; ukrr_pf_*). See direct/README.md,
+     * "mid backward-data: the copy as vector stores, next-channel prefetch"; grouped3x3's
+     * 8-channel tiles (4 KB) measured slower with it. */
+    const int pf_next_ci =
+        j->rowtile &&
+        j->ci_g * (UKRR_NR + (kh - 1) * dh) * rstride * (int64_t)sizeof(float) > 24 * 1024;
+#endif
     a.in_cstride = cstride;
     a.ci_count = j->ci_g;
     a.tap_in = tap_in;
@@ -340,7 +337,7 @@ static void bwd_task(void *p, int64_t t) {
                         a.in_vstride = rstride;
                         a.out_vstride = d->iw;
                         a.last = vmask_first(uw - VL);
-                        ukrr_table[ocb][rows](&a);
+                        (pf_next_ci ? ukrr_pf_table : ukrr_table)[ocb][rows](&a);
 #endif
                     } else if (j->nr > 1) {
                         /* 2-D tiles: rows iy, iy+sh, ... one diff_dst row apart */

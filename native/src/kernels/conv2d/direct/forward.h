@@ -137,7 +137,6 @@ static void fwd_task(void *p, int64_t t) {
     }
 #endif
     ukr_args a;
-    a.pf_next_ci = 0;
     a.in_cstride = cstride;
     a.ci_count = j->ci_g;
     a.tap_in = tap_in;

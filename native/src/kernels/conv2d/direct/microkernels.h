@@ -36,7 +36,6 @@ typedef struct {
     vmask_t last;           /* lanes loaded and stored for the last vector */
     const char *pf;         /* pointwise kernels only: one prefetch per input channel at (NULL: none) */
     int64_t pf_cstride;     /* pf + ci * pf_cstride bytes (see pw_task) */
-    int pf_next_ci;         /* row tiles only: prefetch the next input channel's lines */
 } ukr_args;
 
 typedef void (*ukr_fn)(const ukr_args *a);
@@ -213,11 +212,8 @@ static int choose_nr(int64_t ocb, int nv) {
  * 1-row remainder runs ukr_OCB_2 and every pixel gets the same bits as before (and as the
  * small-channel path). */
 #ifdef UKRR_NR
-#ifndef UKRR_PF
-#define UKRR_PF 2
-#endif
-#define UKRR(OCB, NR)                                                              \
-    static void ukrr_##OCB##_##NR(const ukr_args *a) {                             \
+#define UKRR(OCB, NR, PF, NAME)                                                    \
+    static void NAME##_##OCB##_##NR(const ukr_args *a) {                           \
         vec_t acc[OCB][NR][2];                                                     \
         UNROLL_J for (int j = 0; j < OCB; ++j) {                                   \
             UNROLL_R for (int r = 0; r < NR; ++r) {                                \
@@ -230,8 +226,8 @@ static int choose_nr(int64_t ocb, int nv) {
         const int64_t *tap_w = a->tap_w;                                           \
         const vmask_t last = a->last;                                              \
         const int64_t in_rs = a->in_vstride;                                       \
-        /* the tile's input span in one channel: [pf_lo, pf_hi) (ntaps > 0) */      \
-        int64_t pf_lo = 0, pf_hi = 0, pf_ci = a->pf_next_ci ? a->ci_count - 1 : 0;  \
+        /* PF: the tile's input span in one channel, [pf_lo, pf_hi) */             \
+        int64_t pf_lo = 0, pf_hi = 0, pf_ci = PF ? a->ci_count - 1 : 0;             \
         for (int64_t t = 0; t < ntaps && pf_ci > 0; ++t) {                         \
             pf_lo = t == 0 || tap_in[t] < pf_lo ? tap_in[t] : pf_lo;               \
             pf_hi = t == 0 || tap_in[t] > pf_hi ? tap_in[t] : pf_hi;               \
@@ -275,8 +271,14 @@ static int choose_nr(int64_t ocb, int nv) {
             }                                                                      \
         }                                                                          \
     }
-#define UKRR_ALL(O) UKRR(O, 2)
+#define UKRR_ALL(O) UKRR(O, 2, 0, ukrr) UKRR(O, 2, 1, ukrr_pf)
 #define PTRR(O) [O][2] = ukrr_##O##_2,
+#define PTRR_PF(O) [O][2] = ukrr_pf_##O##_2,
 FOR_1_TO_6(UKRR_ALL)
 static const ukr_fn ukrr_table[UKRR_OCB + 1][UKRR_NR + 1] = {FOR_1_TO_6(PTRR)};
+/* the same tiles prefetching the next input channel's lines of the tile once per channel
+ * (backward-data on mid: see direct/README.md, "mid backward-data: the copy as vector
+ * stores, next-channel prefetch"); a separate set, so that the tiles without it keep their
+ * code (with a run-time flag forward mid measured 1.02x slower) */
+static const ukr_fn ukrr_pf_table[UKRR_OCB + 1][UKRR_NR + 1] = {FOR_1_TO_6(PTRR_PF)};
 #endif
