@@ -209,6 +209,16 @@ static void build_conv_corpus(void) {
     C("bwd shared zeros 5x5 p2",  1, 11, 9, 17, 15, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1);
     C("bwd shared zeros d2",     12, 9, 7, 32, 10, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1);
     C("bwd shared zeros 5x5 p31", 3, 7, 6, 30, 9, 5, 5, 1, 1, 1, 3, 3, 1, 1, 1, 1);
+    /* backward-data row tiles' whole-vector copy (bwd_copy_plane_spill: each row's last
+     * vector spills into the next row / the channel's slack) and the next-channel prefetch
+     * (> 24 KB of tile input: many diff_dst channels): rows of 30 / 33 / 32 / 70 floats
+     * (nvec 2 / 3 / 2 / 5) and 130 (9 vectors: the memcpy copy), groups, odd heights,
+     * whole-image and row-chunked tasks */
+    C("bwd spill pf c60 w29",    2, 11, 5, 29, 60, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    C("bwd spill pf groups 2",  12, 22, 5, 32, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2);
+    C("bwd spill pf c70 w31",    1, 9, 7, 31, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    C("bwd spill 1x3 d40",       2, 5, 3, 30, 9, 1, 3, 1, 1, 0, 0, 40, 40, 1, 40, 1);
+    C("bwd spill 1x3 d100 memcpy", 2, 5, 3, 30, 9, 1, 3, 1, 1, 0, 0, 100, 100, 1, 100, 1);
 #undef C
     /* tail sweep: widths x channels, 3x3 pad 1 (c = oc = ch) */
     char name[64];

@@ -24,6 +24,52 @@ static inline void interleave_phases(float *out, const float *s, int64_t sw, int
     }
 }
 
+/* One channel of the row tiles' padded copy: b[r*rw + m] = plane[(yy_lo + r)*ow + m - padl]
+ * for r < nrows, m < rw (0 outside the plane: the vertical padding rows and the padl / right
+ * columns), each row as nvec whole unaligned vector stores (masked loads with the lane masks
+ * mk[k] of vector k, the same for every row, computed once per task), the last of which runs
+ * up to VL - 1 floats past the row (zeros: those lanes are outside [0, ow)): into the next
+ * row, written after it, or into the channel's slack (bwd_copy_rows_spill). This replaces
+ * memset + memcpy, two libc calls per 33-float row on mid. Pure copies: the values are
+ * bit-exact. */
+#define SPILL_VECS_MAX 8
+static inline void bwd_copy_plane_spill(float *b, const float *plane, int64_t yy_lo,
+                                        int64_t nrows, int64_t oh, int64_t ow, int64_t rw,
+                                        int64_t padl, const vmask_t *mk, int64_t nvec) {
+    for (int64_t r = 0; r < nrows; ++r) {
+        float *brow = b + r * rw;
+        const int64_t yy = yy_lo + r;
+        if (yy < 0 || yy >= oh) { /* vertical padding */
+            for (int64_t k = 0; k < nvec; ++k) {
+                VSTOREU(brow + k * VL, VZERO());
+            }
+            continue;
+        }
+        const float *srow = plane + yy * ow;
+        /* ask for diff_dst 8 KB ahead, as the other copies do (diff_dst comes from L3 or
+         * memory; mid: 0.97-0.98x the time of the pass) */
+        for (int64_t k = 0; k < ow; k += 16) {
+            __builtin_prefetch(srow + 2048 + k);
+        }
+        for (int64_t k = 0; k < nvec; ++k) {
+            VSTOREU(brow + k * VL, VLOADM(srow + k * VL - padl, mk[k]));
+        }
+    }
+}
+
+/* Every channel's padded copy (bwd_copy_plane_spill), channel planes cst floats apart:
+ * nrows rows + VL floats of slack each, so that the last row's spill stays in its own
+ * channel; the slack is then zeroed (the tiles' reads past the last row's end land there). */
+static void bwd_copy_rows_spill(float *buf, const float *dd, int64_t channels, int64_t cst,
+                                int64_t nrows, int64_t yy_lo, int64_t oh, int64_t ow,
+                                int64_t rw, int64_t padl, const vmask_t *mk, int64_t nvec) {
+    for (int64_t ci = 0; ci < channels; ++ci) {
+        float *b = buf + ci * cst;
+        bwd_copy_plane_spill(b, dd + ci * oh * ow, yy_lo, nrows, oh, ow, rw, padl, mk, nvec);
+        VSTOREU(b + nrows * rw, VZERO());
+    }
+}
+
 /* diff_src row iy reads every ky it can (ky with (iy + pt - ky*dh) divisible by sh) from
  * inside diff_dst: then rows iy and iy + sh have the same ky list, one diff_dst row apart. */
 static inline int bwd_row_full(const pcnn_conv2d_desc *d, int64_t iy) {
@@ -72,7 +118,13 @@ static void bwd_task(void *p, int64_t t) {
     const size_t tap_bytes = (size_t)(2 * kh * kw) * sizeof(int64_t);
     /* + VL zeroed floats of slack: in row mode the whole-vector loads of a tile's first
      * rows may run up to VL floats past the start of the copy's last row */
-    size_t in_bytes = j->direct ? 0 : (size_t)(j->ci_g * nrows * j->row_w + VL) * sizeof(float);
+    /* row tiles: the copy as whole-vector stores (bwd_copy_plane_spill), planes with VL
+     * floats of slack each */
+    const int64_t rw = j->row_w;
+    const int64_t nvec = ceil_div(rw, VL);
+    const int spill = !j->direct && j->rowtile && nvec <= SPILL_VECS_MAX;
+    const int64_t cst = nrows * rw + (spill ? VL : 0); /* floats per channel in the copy */
+    size_t in_bytes = j->direct ? 0 : (size_t)(j->ci_g * cst + VL) * sizeof(float);
     /* stride phases are computed into obuf[ocb][row][phase][uw_max], then interleaved */
     const size_t out_bytes =
         sw > 1 ? (size_t)(OCB_LIMIT * ROWS_MAX * sw * (j->uw_max + VL)) * sizeof(float) : 0;
@@ -99,9 +151,15 @@ static void bwd_task(void *p, int64_t t) {
     } else {
         /* buf[ci][row][m] = diff_dst column m - padl (0 outside) */
         float *buf = (float *)(scr + a1);
-        const int64_t rw = j->row_w;
-        memset(buf + j->ci_g * nrows * rw, 0, VL * sizeof(float));
-        for (int64_t ci = 0; ci < j->ci_g; ++ci) {
+        vmask_t mk[SPILL_VECS_MAX];
+        for (int64_t k = 0; spill && k < nvec; ++k) {
+            mk[k] = vmask_range(k * VL - j->padl, d->ow);
+        }
+        if (spill) {
+            bwd_copy_rows_spill(buf, dd, j->ci_g, cst, nrows, yy_lo, d->oh, d->ow, rw, j->padl,
+                                mk, nvec);
+        }
+        for (int64_t ci = 0; ci < j->ci_g && !spill; ++ci) {
             for (int64_t r = 0; r < nrows; ++r) {
                 float *brow = buf + (ci * nrows + r) * rw;
                 if (yy_lo + r < 0 || yy_lo + r >= d->oh) { /* vertical padding */
@@ -140,9 +198,12 @@ static void bwd_task(void *p, int64_t t) {
                 }
             }
         }
+        /* VL zeroed floats of slack after the last row (the row tiles' copy has its
+         * own per channel) */
+        memset(buf + j->ci_g * cst, 0, VL * sizeof(float));
         base = buf;
         rstride = rw;
-        cstride = nrows * rw;
+        cstride = cst;
     }
     /* In the direct case padl is 0 and columns are diff_dst columns. */
     const int64_t col0 = j->direct ? 0 : j->padl;
@@ -157,6 +218,16 @@ static void bwd_task(void *p, int64_t t) {
     const int64_t obuf_cstride = ROWS_MAX * obuf_rstride; /* obuf: one channel */
 
     ukr_args a;
+#ifdef UKRR_NR
+    /* Row tiles whose input (every channel's rows of one tile) is more than half of a
+     * 48 KB L1 (mid: 64 channels x 4 rows x 33 floats, 34 KB): prefetch the next channel's
+     * lines once per channel (~9 per 216 FMAs on mid; ukrr_pf_*). See direct/README.md,
+     * "mid backward-data: the copy as vector stores, next-channel prefetch"; grouped3x3's
+     * 8-channel tiles (4 KB) measured slower with it. */
+    const int pf_next_ci =
+        j->rowtile &&
+        j->ci_g * (UKRR_NR + (kh - 1) * dh) * rstride * (int64_t)sizeof(float) > 24 * 1024;
+#endif
     a.in_cstride = cstride;
     a.ci_count = j->ci_g;
     a.tap_in = tap_in;
@@ -269,7 +340,7 @@ static void bwd_task(void *p, int64_t t) {
                         a.in_vstride = rstride;
                         a.out_vstride = d->iw;
                         a.last = vmask_first(uw - VL);
-                        ukrr_table[ocb][rows](&a);
+                        (pf_next_ci ? ukrr_pf_table : ukrr_table)[ocb][rows](&a);
 #endif
                     } else if (j->nr > 1) {
                         /* 2-D tiles: rows iy, iy+sh, ... one diff_dst row apart */
