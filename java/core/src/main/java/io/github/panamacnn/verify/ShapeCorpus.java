@@ -131,6 +131,13 @@ public final class ShapeCorpus {
                 // 16 x 6 + 4 output channels, so the last register tile has 4 rows (its last row's
                 // store dropped on purpose: this case failed at AVX-512, 2026-12-05)
                 conv("pointwise-100-channels-tail-4", 2, 64, 14, 14, 100, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1),
+                // stride 1, 3 wide, more than 4 input channels, 64 / 128 output channels, rows of >= 24
+                // pixels: AVX-512's many-channel backward-weights (cw_first_many in bwd_weights/first.h:
+                // padded copy bands, per-task partials summed in task order). Not 3x3, so AUTO does not
+                // serve them with Winograd; asymmetric padding, 3 and 2 images. The copy's row masks one
+                // column short on purpose: both failed at AVX-512 and no other case did (2026-12-05)
+                conv("bww-many-channels-5x3-64",   3,  7,  9, 26, 64, 5, 3, 1, 1, 2, 1, 1, 1, 1, 1, 1),
+                conv("bww-many-channels-1x3-128",  2,  9,  4, 30, 128, 1, 3, 1, 1, 0, 0, 1, 0, 1, 1, 1),
                 // one backward-weights task and >= 2^20 multiply-adds: the AVX2 kernel runs it as two
                 // batch halves (odd N: 3 + 2 images), added afterwards; AVX-512's few-input-channel
                 // path (bwd_weights/first.h) takes it first
