@@ -10,6 +10,7 @@
  * Run:   ./conv2d_peak_ab OLD.so NEW.so fwd|bwdd|bww THREADS ROUNDS [CALLS]
  *        (paths with a slash; run both orders: the first build measures slightly differently)
  * Env:   SHAPE="N C H W OC PAD K STRIDE [GROUPS]" (default pw1x1: 8 256 14 14 256 0 1 1)
+ *        PANAMACNN_MAX_ISA=avx2 (read by both libraries): AVX2 kernels, % of the AVX2 (ymm) peak
  *        ALGO=id: both builds' pcnn_set_conv2d_algorithm(id) first (PCNN_ALGO_*, 1 = direct;
  *        thread-local: the calls run on this thread)
  *        ALIGN_AB=1: every buffer twice, the OLD side's 16 bytes past a 64-byte line (where glibc's
@@ -41,7 +42,28 @@ __attribute__((noinline, target("avx512f"))) static double peak(void) { /* GFLOP
     if (_mm512_reduce_add_ps(s) == 12345.f) printf("!");
     return iters * 12.0 * 32 / t * 1e-9;
 }
+/* the same with ymm registers: the AVX2 peak, used when PANAMACNN_MAX_ISA=avx2 caps both
+ * builds (the environment the libraries read at load) */
+__attribute__((noinline, target("avx2,fma"))) static double peak_avx2(void) {
+    const __m256 x = _mm256_set1_ps(1.0000001f), y = _mm256_set1_ps(0.9999999f);
+    __m256 a0 = x, a1 = y, a2 = x, a3 = y, a4 = x, a5 = y, a6 = x, a7 = y, a8 = x, a9 = y, a10 = x, a11 = y;
+    const long iters = 2000000; double t0 = timing_thread_cpu();
+    for (long k = 0; k < iters; k++) {
+#define G(r) r = _mm256_fmadd_ps(r, x, y);
+        G(a0) G(a1) G(a2) G(a3) G(a4) G(a5) G(a6) G(a7) G(a8) G(a9) G(a10) G(a11)
+        __asm__ volatile("" : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3), "+x"(a4), "+x"(a5));
+        __asm__ volatile("" : "+x"(a6), "+x"(a7), "+x"(a8), "+x"(a9), "+x"(a10), "+x"(a11));
+    }
+    double t = timing_thread_cpu() - t0;
+    __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)), _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7)));
+    s = _mm256_add_ps(s, _mm256_add_ps(_mm256_add_ps(a8, a9), _mm256_add_ps(a10, a11)));
+    float f[8]; _mm256_storeu_ps(f, s);
+    if (f[0] == 12345.f) printf("!");
+    return iters * 12.0 * 16 / t * 1e-9;
+}
 int main(int argc, char **argv) {
+    const char *cap = getenv("PANAMACNN_MAX_ISA");
+    const int avx2_peak = cap && (!strcmp(cap, "avx2") || !strcmp(cap, "1"));
     conv2d_lib L[2] = {conv2d_lib_load(argv[1]), conv2d_lib_load(argv[2])};
     const char *pass = argv[3]; int threads = atoi(argv[4]), rounds = atoi(argv[5]), calls = argc > 6 ? atoi(argv[6]) : 3;
     long a[9] = {8, 256, 14, 14, 256, 0, 1, 1, 1};
@@ -99,13 +121,13 @@ int main(int argc, char **argv) {
                 if (k > 0) { cpu[j][(k - 1) * calls + c] = t * 1e6; blk[j] += t; }
             }
         }
-        if (k > 0) { pk[k - 1] = peak(); rr[k - 1] = blk[1] / blk[0]; }
+        if (k > 0) { pk[k - 1] = avx2_peak ? peak_avx2() : peak(); rr[k - 1] = blk[1] / blk[0]; }
     }
     if (memcmp(out[0], out[1], nout * 4)) printf("MISMATCH\n");
     if (!strcmp(pass, "bww") && memcmp(db[0], db[1], d.oc * 4)) printf("BIAS MISMATCH\n");
     double P = timing_median(pk, rounds), t0 = timing_median(cpu[0], rounds * calls), t1 = timing_median(cpu[1], rounds * calls);
-    printf("%s thr=%d peak %.1f GFLOP/s | old %.0f us %.1f GF/s %.1f%% | new %.0f us %.1f GF/s %.1f%% | new/old %.3f (block ratio median %.3f)\n",
-           pass, threads, P, t0, flops / t0 * 1e-3, 100 * flops / t0 * 1e-3 / P, t1, flops / t1 * 1e-3,
+    printf("%s thr=%d %speak %.1f GFLOP/s | old %.0f us %.1f GF/s %.1f%% | new %.0f us %.1f GF/s %.1f%% | new/old %.3f (block ratio median %.3f)\n",
+           pass, threads, avx2_peak ? "AVX2 " : "", P, t0, flops / t0 * 1e-3, 100 * flops / t0 * 1e-3 / P, t1, flops / t1 * 1e-3,
            100 * flops / t1 * 1e-3 / P, t1 / t0, timing_median(rr, rounds));
     return 0;
 }

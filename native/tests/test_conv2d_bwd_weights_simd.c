@@ -26,9 +26,11 @@ extern int64_t pcnn_conv2d_bwd_weights_halves_runs__avx512;
     (pcnn_conv2d_bwd_weights_halves_runs__avx2 + pcnn_conv2d_bwd_weights_halves_runs__avx512)
 extern int64_t pcnn_conv2d_bwd_weights_wide_dy_max__avx2;
 extern int64_t pcnn_conv2d_bwd_weights_wide_dy_max__avx512;
-/* calls that took the few-input-channel path (cw_run_first, AVX-512 only) */
+/* calls that took the few-input-channel path (cw_run_first; AVX2: many input channels only) */
 extern int64_t pcnn_conv2d_bwd_weights_first_runs__avx512;
+extern int64_t pcnn_conv2d_bwd_weights_first_runs__avx2;
 #define FIRST_RUNS() pcnn_conv2d_bwd_weights_first_runs__avx512
+#define FIRST_RUNS_AVX2() pcnn_conv2d_bwd_weights_first_runs__avx2
 /* calls whose bias the transposed path's tiles computed, and the switch that turns that off */
 extern int64_t pcnn_conv2d_bwd_weights_tbias_runs__avx512;
 extern int pcnn_conv2d_bwd_weights_tbias_off__avx512;
@@ -38,6 +40,7 @@ extern int pcnn_conv2d_bwd_weights_tbias_off__avx512;
 #define TBIAS_RUNS() ((int64_t)0)
 #define TBIAS_OFF(v) ((void)(v))
 #define FIRST_RUNS() ((int64_t)0)
+#define FIRST_RUNS_AVX2() ((int64_t)0)
 #define FLAT_RUNS() ((int64_t)0)
 #define HALVES_RUNS() ((int64_t)0)
 #endif
@@ -385,7 +388,7 @@ int main(void) {
      * multiple of 16 (pixel tails of the dY transposes), N 1 / 3 (bands), N 9 and 17 (one
      * image per task, 17 > 2 * 8 tasks: two per task, short last group), copy bands with a
      * short last one (many channels x wide rows), sub-bands of one row (ow 300) */
-    const int64_t many_before = FIRST_RUNS();
+    const int64_t many_before = FIRST_RUNS(), many_before_avx2 = FIRST_RUNS_AVX2();
     for (int m = 0; m < 4; ++m) {
         run_case(conv_desc(2, 16, 30, 30, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), m, "first many 16->64");
         run_case(conv_desc(3, 5, 11, 27, 128, 2, 3, 1, 1, 0, 1, 2, 0, 1, 1, 1), m, "first many 2x3 asym");
@@ -399,8 +402,13 @@ int main(void) {
     CHECK(pcnn_isa_detected() < PCNN_ISA_AVX512 || FIRST_RUNS() >= many_before + 4 * 3 + 4,
           "the many-channel shapes did not take the first path (%ld runs)",
           (long)(FIRST_RUNS() - many_before));
+    /* AVX2 (2-vector tile) too: run_case runs every level up to the detected one */
+    CHECK(pcnn_isa_detected() < PCNN_ISA_AVX2 || FIRST_RUNS_AVX2() >= many_before_avx2 + 4 * 3 + 4,
+          "AVX2: the many-channel shapes did not take the first path (%ld runs)",
+          (long)(FIRST_RUNS_AVX2() - many_before_avx2));
 #else
     (void)many_before;
+    (void)many_before_avx2;
 #endif
 #if defined(__x86_64__) || defined(_M_X64)
     CHECK(pcnn_isa_detected() < PCNN_ISA_AVX512 || FIRST_RUNS() > first_before,

@@ -118,7 +118,13 @@ static inline void cw_transpose16(float *out, int64_t stride, const float *const
     for (int i = 0; i < 16; ++i) _mm512_storeu_ps(out + i * stride, r[i]);
 }
 
-/* the few-input-channel path (see cw_run_first; uses cw_bcast and cw_transpose16) */
+/* cw_run_first's CW_V x CW_V transpose */
+static inline void cw_transpose_v(float *out, int64_t stride, const float *const *rows,
+                                  int64_t pb) {
+    cw_transpose16(out, stride, rows, pb);
+}
+
+/* the few-input-channel path (see cw_run_first; uses cw_bcast and cw_transpose_v) */
 #define CW_FIRST 1
 #define CW_FIRST_RUNS pcnn_conv2d_bwd_weights_first_runs__avx512
 

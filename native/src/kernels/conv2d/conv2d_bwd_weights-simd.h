@@ -7,7 +7,8 @@
  * (the kernel's name), CW_FLAT_RUNS and CW_HALVES_RUNS (names of counters for the tests), CW_WIDE_DY_MAX
  * (name of a limit the tests lower), tunables that
  * differ from the defaults below, and for the transposed path CW_TRANS with cw_bcast /
- * cw_prefetch_l2 / cw_transpose16. This file is the overview and the tunables; the code is in
+ * cw_prefetch_l2 / cw_transpose16, for cw_run_first CW_FIRST with the same plus cw_transpose_v.
+ * This file is the overview and the tunables; the code is in
  * bwd_weights/, included at the end in this order:
  *   bwd_weights/tile.h     cw_tile: the CW_RO x CW_RT register tile; per-thread scratch
  *   bwd_weights/packing.h  cw_ctx (shape facts), cw_pack (col rows of the packing path)
@@ -15,7 +16,7 @@
  *   bwd_weights/flat.h     cw_run_flat: in-place small-plane path
  *   bwd_weights/trans.h    cw_run_trans: lanes along taps (only with CW_TRANS: AVX-512)
  *   bwd_weights/first.h    cw_run_first: few input channels, lanes along output channels
- *                          (only with CW_FIRST: AVX-512)
+ *                          (only with CW_FIRST: AVX-512; AVX2 many input channels only)
  *   bwd_weights/task.h     cw_task (one task, picks its path), finiteness, bias gradient
  *   bwd_weights/entry.h    CW_NAME: path choice and task blocking for the shape
  *
@@ -65,9 +66,10 @@
  * output channels per group take cw_run_flat: the col rows are the src planes themselves,
  * read at tap offsets, and nothing is packed (see there).
  *
- * AVX-512 only (CW_FIRST), tried before everything else: shapes with at most 4 input channels
- * and at least 16 output channels (first layers: cifar, big7x7), and stride-1 3-wide kernels
- * with 64 or 128 output channels (resnet3x3, mid: cw_first_many) take cw_run_first, output
+ * With CW_FIRST, tried before everything else: shapes with at most 4 input channels and at
+ * least 16 output channels (first layers: cifar, big7x7; AVX-512 only, CW_FIRST_FEW), and
+ * stride-1 3-wide kernels with 64 or 128 output channels (resnet3x3, mid: cw_first_many; AVX-512
+ * with a 4 x 6 zmm tile, AVX2 with a 2 x 6 ymm tile) take cw_run_first, output
  * channels in the lanes and the input broadcast, no packing; its bias gradient is summed from
  * the transposed dY (no separate pass) and the finiteness check of "Padding" below runs on
  * those sums after the work (then PCNN_STATUS_UNSUPPORTED as here). See there.

@@ -1,7 +1,9 @@
 /*
  * conv2d backward-weights, part of the conv2d_bwd_weights-simd.h template: the few-input-
- * channel path (cw_run_first; only with CW_FIRST, i.e. AVX-512, which provides cw_bcast and
- * cw_transpose16): first layers such as cifar (3 -> 32, 3x3) and big7x7 (3 -> 64, 7x7 s2).
+ * channel path (cw_run_first; only with CW_FIRST: the vector layer provides cw_bcast,
+ * cw_transpose_v (CW_V x CW_V), cw_rmask / cw_row_mask / cw_load_rowm and cw_prefetch_l2, and
+ * may set CW_FIRST_REGS, CW_FIRST_MANY_R and CW_FIRST_FEW below): first layers such as cifar
+ * (3 -> 32, 3x3) and big7x7 (3 -> 64, 7x7 s2); AVX2 only the many-input-channel shapes.
  *
  * Why: with 3 input channels the other paths pack kh * kw shifted (or strided) copies of the
  * input per task (cw_pack: ~27 % of cifar's time, ~15 % of big7x7's), pad the 27 / 147 taps to
@@ -13,8 +15,8 @@
  * A task is one (image, band of output rows). It copies the band's input rows of every channel
  * once, zero-padded ("src_pad": every tap of every pixel is then a plain broadcast at
  * row + x * stride_w + kx; the stride costs nothing), and per sub-band of rows (dYT <= ~32 KB:
- * L1) transposes dY to pixel-major dYT[p][ocp] (16 x 16 register transposes, output channels
- * padded to a multiple of 16 with zeros). The bias gradient of the sub-band is summed from dYT
+ * L1) transposes dY to pixel-major dYT[p][ocp] (CW_V x CW_V register transposes, output
+ * channels padded to a multiple of CW_V with zeros). The bias gradient of the sub-band is summed from dYT
  * right there (it is the weight gradient of a tap whose input is 1), so dY is read once.
  * The register tile is R output-channel vectors (1 or 2) x NR rows (ci, ky) of kw taps,
  * accumulated over every pixel of the sub-band: per pixel R dY loads and NR * kw broadcasts
@@ -56,6 +58,15 @@
 #define CW_FIRST_MANY_PART_BYTES ((int64_t)16 << 20) /* and most partial bytes (all tasks) */
 #define CW_FIRST_MASKS 16          /* src_pad rows of up to 16 vectors use precomputed masks */
 #define CW_FIRST_PF 4              /* dY transpose: lines prefetched ahead per row */
+#ifndef CW_FIRST_REGS
+#define CW_FIRST_REGS 31 /* vector registers the tile may use (accumulators, dY, broadcast) */
+#endif
+#ifndef CW_FIRST_MANY_R
+#define CW_FIRST_MANY_R 4 /* output vectors per tile, many input channels (4 or 2) */
+#endif
+#ifndef CW_FIRST_FEW
+#define CW_FIRST_FEW 1 /* take the few-input-channel shapes too */
+#endif
 
 /* calls that took cw_run_first (the tests check that their shapes reach it) */
 PCNN_INTERNAL int64_t CW_FIRST_RUNS;
@@ -69,7 +80,8 @@ typedef struct {
     int64_t wpad; /* src_pad row width */
     int64_t sub_rows; /* output rows per dYT sub-band */
     int64_t cb_rows; /* output rows per copy band (src_pad) */
-    int rmax; /* output vectors per tile (2, or 4 for many input channels) */
+    int rmax; /* output vectors per tile (2, or CW_FIRST_MANY_R for many input channels) */
+    int many; /* cw_first_many: copy bands, row masks, L2 prefetch */
     int oom;
 } cw_first_ctx;
 
@@ -90,6 +102,7 @@ static int cw_first_many(const pcnn_conv2d_desc *d) {
 /* Whether the path takes the shape (the entry tries it first). */
 static int cw_first_fits(const pcnn_conv2d_desc *d) {
     if (cw_first_many(d)) return 1;
+    if (!CW_FIRST_FEW) return 0;
     if (d->groups != 1 || d->c > CW_FIRST_MAX_CG || d->oc < 16 || d->dilation_w != 1) return 0;
     if (d->kw != 3 && d->kw != 5 && d->kw != 7) return 0;
     return d->kh <= 16 && d->ow <= 4096 && d->iw <= 65536;
@@ -137,12 +150,13 @@ cw_first_tile(const int R, const int KW, const int NR, int first, float *acc, in
             for (int r = 0; r < R; ++r) cw_store(acc + (j * KW + k) * ocp + r * CW_V, a[j][k][r]);
 }
 
-/* most tap rows per tile: R * KW * NR accumulators + R dY + 1 broadcast within 31 registers */
+/* most tap rows per tile (at most 4: the a[][][] bound): R * KW * NR accumulators + R dY +
+ * 1 broadcast within CW_FIRST_REGS registers (31: R 4 -> 2 rows, R 2 -> 4 / 2 / 2 rows and
+ * R 1 -> 4 rows for kw 3 / 5 / 7; 16: R 2 kw 3 -> 2 rows) */
 static int cw_first_nr_max(int r, int64_t kw) {
-    if (r == 4) return 2; /* kw == 3 only */
-    if (kw == 3) return r == 2 ? 4 : 4; /* the a[][][] bound is 4 rows */
-    if (kw == 5) return r == 2 ? 2 : 4;
-    return r == 2 ? 2 : 4; /* kw == 7 */
+    int nr = 4;
+    while (nr > 1 && r * kw * nr + r + 1 > CW_FIRST_REGS) --nr;
+    return nr;
 }
 
 #define CW_FIRST_ARGS first, acc, ocp, dyt, rows, ny, ow, s, rstep
@@ -157,7 +171,7 @@ static void cw_first_run_tile(int r, int64_t kw, int nr, int first, float *acc, 
                               const float *dyt, const float *const *rows, int64_t ny,
                               int64_t ow, int64_t s, int64_t rstep) {
     if (kw == 3) {
-        if (r == 4) {
+        if (r == 4) { /* CW_FIRST_REGS >= 29 */
             if (nr == 1) cw_first_tile(4, 3, 1, CW_FIRST_ARGS);
             else cw_first_tile(4, 3, 2, CW_FIRST_ARGS);
         } else if (r == 2) { CW_FIRST_NR(2, 3) } else { CW_FIRST_NR(1, 3) }
@@ -182,12 +196,12 @@ static void cw_first_transpose(const cw_first_ctx *c, float *dyt, const float *d
         }
         int64_t p = 0;
         for (; p + CW_V <= np; p += CW_V) {
-            /* dY comes from memory in 16 row streams: fetch each row's line CW_FIRST_PF
+            /* dY comes from memory in CW_V row streams: fetch each row's line CW_FIRST_PF
              * blocks ahead (within the sub-band) */
             if (p + (CW_FIRST_PF + 1) * CW_V <= np) {
                 for (int j = 0; j < CW_V; ++j) cw_prefetch(rows[j] + p + CW_FIRST_PF * CW_V);
             }
-            cw_transpose16(dyt + p * ocp + ob, ocp, rows, p);
+            cw_transpose_v(dyt + p * ocp + ob, ocp, rows, p);
         }
         for (; p < np; ++p) {
             for (int j = 0; j < CW_V; ++j) dyt[p * ocp + ob + j] = rows[j][p];
@@ -270,12 +284,12 @@ static void cw_first_task(void *p, int64_t task) {
      * per-vector lane arithmetic of cw_load_row sat in the copy's profile) */
     cw_rmask mask[CW_FIRST_MASKS];
     const int64_t nvec = (wpad + CW_V - 1) / CW_V;
-    const int64_t nmask = c->rmax == 4 && nvec <= CW_FIRST_MASKS ? nvec : 0;
+    const int64_t nmask = c->many && nvec <= CW_FIRST_MASKS ? nvec : 0;
     for (int64_t k = 0; k < nmask; ++k) mask[k] = cw_row_mask(k * CW_V - d->pad_left, d->iw);
     /* tile calls per sub-band (prefetch pacing, many input channels) */
     const int64_t nrm = cw_first_nr_max(c->rmax, kw);
     const int64_t tiles = (trows + nrm - 1) / nrm * ((ocp + c->rmax * CW_V - 1) / (c->rmax * CW_V));
-    const int pf_on = c->rmax == 4;
+    const int pf_on = c->many;
     cw_first_pf pf_src = {0}, pf_dy = {0};
     for (int64_t n = n0; n < n1; ++n) {
         for (int64_t ca = ya; ca < yb; ca += c->cb_rows) {
@@ -378,8 +392,8 @@ static void cw_first_sum_task(void *p, int64_t ob) {
     float v[CW_V];
     int64_t t = 0;
     if (o0 + CW_V <= oc) {
-        /* whole 16 x 16 blocks: the sums of 16 taps, then one transpose into the 16 dW rows
-         * (the scalar stores, 16 rows apart, were ~1.5 % of resnet3x3) */
+        /* whole CW_V x CW_V blocks: the sums of CW_V taps, then one transpose into CW_V dW rows
+         * (the scalar stores, CW_V rows apart, were ~1.5 % of resnet3x3) */
         float blk[CW_V][CW_V];
         const float *rows[CW_V];
         for (int j = 0; j < CW_V; ++j) rows[j] = blk[j];
@@ -391,7 +405,7 @@ static void cw_first_sum_task(void *p, int64_t ob) {
                 cw_store(blk[j], acc);
             }
             /* out[i * taps + j] = blk[j][i]: dW[o0 + i][t + j] */
-            cw_transpose16(sc->diff_weights + o0 * c->taps + t, c->taps, rows, 0);
+            cw_transpose_v(sc->diff_weights + o0 * c->taps + t, c->taps, rows, 0);
         }
     }
     for (; t <= c->taps; ++t) {
@@ -437,7 +451,8 @@ static int32_t cw_run_first(const pcnn_conv2d_desc *d, const float *src, const f
     c.cb_rows = c.rows_per_band;
     c.rmax = 2;
     if (cw_first_many(d)) {
-        c.rmax = 4;
+        c.many = 1;
+        c.rmax = CW_FIRST_MANY_R;
         /* copy bands of src_pad of at most CW_FIRST_CB_BYTES, whole sub-bands */
         const int64_t row_bytes = d->c * c.wpad * (int64_t)sizeof(float);
         int64_t cbr =
