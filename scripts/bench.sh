@@ -12,10 +12,12 @@
 #        scripts/bench.sh --join NATIVE.json JMH.json   (only the join, of two existing result files)
 #   pcnn-bench options are passed through, e.g. --only seed_tiny,pool_lenet --min-time 0.05
 #   --threads 1 --no-onednn --pool-buffers same|rotated|both (max-pool with the same buffers every
-#   call and/or rotated among copies; default both; bench/README.md) (see
+#   call and/or rotated among copies; default both; bench/README.md; unless `same`, LayerBench also
+#   runs the selection's max-pool rows once with -p buffers=rotated, round 1 only) (see
 #   `target/bench/native/bench/pcnn-bench --help`); --only, --threads,
 #   --shapes and --algorithm also select LayerBench's shapes, thread counts and conv algorithm.
-#   --jmh-opts: added to the LayerBench run, e.g. --jmh-opts "-wi 1 -i 2 -w 500ms -r 500ms" (quick).
+#   --jmh-opts: added to the LayerBench run, e.g. --jmh-opts "-wi 1 -i 2 -w 500ms -r 500ms" (quick);
+#   they replace the rotated max-pool run's shorter timing (-wi 1 -w 300ms -i 2 -r 300ms) too.
 #   --entry: JMH also runs EntryBench (the C entry points from the JVM, same rows, same JMH run:
 #   JMH runs all EntryBench forks, then all LayerBench forks) and the join gets a java/entry column.
 #   --rounds N (or --jmh-rounds N): LayerBench runs N times (default 2), each later round in another
@@ -343,6 +345,29 @@ if ((run_jmh)); then
     if ((layer_bench && jmh_rounds > 1)) && ! command -v python3 >/dev/null 2>&1; then
         echo "bench: python3 not found: one JMH round only (--jmh-rounds needs python3 to merge the rounds)" >&2
         jmh_rounds=1
+    fi
+    # Max-pool with rotated buffers (LayerBench -p buffers=rotated, bench/README.md "Max-pool: same or
+    # rotated buffers"): the selection's max-pool rows once more, in round 1 only and with a shorter
+    # timing, to keep a full run at most ~1 minute longer: 16 forks for the 4 max-pool rows at 1 and 2
+    # threads, each ~2-3 s of start and set-up (K copies made and touched) plus 0.9 s; measured
+    # 2026-12-05 23:10Z on the busy VM: 8 forks (pool_resnet, pool_small) 32 s. A pool_resnet call takes
+    # 1.5-3 ms, so the 0.6 s measured still gives a few hundred samples for the median.
+    pool_buffers=same_and_rotated
+    for ((i = 0; i + 1 < ${#bench_args[@]}; i++)); do
+        [[ "${bench_args[i]}" != --pool-buffers ]] || pool_buffers="${bench_args[i + 1]}"
+    done
+    if ((layer_bench)) && [[ "$pool_buffers" != same ]]; then
+        pool_list="$(awk -v sel=",$shape_list," '{ sub(/#.*/, "") } NF && $2 == "maxpool" && index(sel, "," $1 ",") { print $1 }' \
+            "$shapes_file" | paste -sd, -)"
+        rotated_timing=(-wi 1 -w 300ms -i 2 -r 300ms)
+        ((${#jmh_opts[@]} == 0)) || rotated_timing=("${jmh_opts[@]}")
+        if [[ -n "$pool_list" ]]; then
+            f="$jmh_json.rotated"
+            echo "bench: JMH, max-pool rows with rotated buffers ($pool_list)" | tee -a "$jmh_txt" >&2
+            run_jmh_once "$f" LayerBench -p "shape=$pool_list" -p "threads=$threads" -p buffers=rotated \
+                "${rotated_timing[@]}"
+            round_files+=("$f")
+        fi
     fi
     if ((layer_bench)); then
         reversed="$(tr ',' '\n' <<<"$shape_list" | tac | paste -sd, -)"

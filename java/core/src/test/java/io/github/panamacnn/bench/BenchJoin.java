@@ -29,11 +29,11 @@ import java.util.TreeSet;
  * {@code convolution_auto} (the native bench's {@code onednn_best_ms}), for a whole backward the faster
  * of the two timed as a sequence (older files: the sum of the two passes' bests). Times are medians: JMH sample mode's {@code p0.50}.
  *
- * <p>Max-pool rows the native bench also timed with rotated buffers ({@code "buffers": "rotated"},
- * {@code pcnn-bench --pool-buffers}) stay out of that table and its figures, which compare the Java
- * layer timed on the same buffers every call (as LayerBench does) with the same-buffer native rows; a
- * section after them sets the C entry points' ratio to oneDNN best with the same buffers beside the
- * one with rotated buffers ({@link #poolReport}).
+ * <p>Max-pool rows timed with rotated buffers (the native bench's {@code "buffers": "rotated"},
+ * {@code pcnn-bench --pool-buffers}; LayerBench's {@code -p buffers=rotated}) stay out of that table and its
+ * figures, which compare the Java layer timed on the same buffers every call with the same-buffer native
+ * rows; a section after them sets the C entry points' ratio to oneDNN best with the same buffers beside the
+ * one with rotated buffers, and the Java layer's with rotated buffers beside that ({@link #poolReport}).
  *
  * <p>Run: {@code java -cp <test classpath> io.github.panamacnn.bench.BenchJoin NATIVE.json JMH.json [OUT.md]}
  * ({@code scripts/bench.sh} does it after both benches). Prints the table; writes it to OUT too.
@@ -81,7 +81,8 @@ public final class BenchJoin {
         ObjectMapper mapper = new ObjectMapper();
         JsonNode nat = mapper.readTree(Path.of(args[0]).toFile());
         JsonNode jmh = mapper.readTree(Path.of(args[1]).toFile());
-        String report = header(nat, args[0], args[1]) + report(join(nat, jmh)) + poolReport(poolModes(nat));
+        String report = header(nat, args[0], args[1]) + report(join(nat, jmh))
+                + poolReport(poolModes(nat, jmhMedians(jmh, LayerBench.class, ROTATED)));
         System.out.print(report);
         if (args.length == 3) {
             Files.writeString(Path.of(args[2]), report);
@@ -160,9 +161,14 @@ public final class BenchJoin {
         return out;
     }
 
+    /** The {@code buffers} value of rows timed with each call on the next of several buffer copies (max-pool). */
+    static final String ROTATED = "rotated";
+    /** The {@code buffers} value of rows timed on the same buffers every call; files without the field mean this. */
+    static final String SAME = "same";
+
     /** A native row timed with each call on the next of several buffer copies (max-pool, --pool-buffers). */
     private static boolean rotated(JsonNode r) {
-        return "rotated".equals(r.path("buffers").asText("same"));
+        return ROTATED.equals(r.path("buffers").asText(SAME));
     }
 
     /** oneDNN best of a native row, us; older JSON without onednn_best_ms: the faster of preferred and auto. */
@@ -177,10 +183,12 @@ public final class BenchJoin {
 
     /**
      * A max-pool pass of the native bench timed both ways, us: the same buffers every call ({@code cSameUs},
-     * {@code bestSameUs}; NaN when the file has no such row) and rotated among {@code sets} copies.
+     * {@code bestSameUs}; NaN when the file has no such row) and rotated among {@code sets} copies; and the Java
+     * layer with rotated buffers ({@code javaRotUs}: LayerBench {@code -p buffers=rotated}, the same number of
+     * copies; NaN when JMH did not run it, always for {@code fwd_noidx}).
      */
     record PoolModes(String shape, String pass, int threads, double cSameUs, double bestSameUs, double cRotUs,
-                     double bestRotUs, int sets) {
+                     double bestRotUs, int sets, double javaRotUs) {
         double xSame() {
             return bestSameUs / cSameUs;
         }
@@ -188,10 +196,19 @@ public final class BenchJoin {
         double xRotated() {
             return bestRotUs / cRotUs;
         }
+
+        /** The Java layer with rotated buffers against oneDNN best with rotated buffers (> 1: the layer is faster). */
+        double xJavaRotated() {
+            return bestRotUs / javaRotUs;
+        }
     }
 
-    /** The native bench's rotated-buffer rows, each with its same-buffer twin, in the file's order. */
-    static List<PoolModes> poolModes(JsonNode nativeJson) {
+    /**
+     * The native bench's rotated-buffer rows, each with its same-buffer twin and the Java layer's rotated time
+     * ({@code javaRotated}: {@link #jmhMedians(JsonNode, Class, String)} with {@link #ROTATED}), in the file's
+     * order; then the Java layer's rotated rows the native file lacks (a native run with {@code --pool-buffers same}).
+     */
+    static List<PoolModes> poolModes(JsonNode nativeJson, Map<String, Double> javaRotated) {
         Map<String, JsonNode> same = new LinkedHashMap<>();
         List<JsonNode> rotated = new ArrayList<>();
         for (JsonNode r : nativeJson.path("results")) {
@@ -209,8 +226,17 @@ public final class BenchJoin {
             JsonNode s = same.get(key(shape, pass, threads));
             out.add(new PoolModes(shape, pass, threads, s == null ? Double.NaN : msToUs(s.path("pcnn_ms")),
                     s == null ? Double.NaN : bestUs(s), msToUs(r.path("pcnn_ms")), bestUs(r),
-                    r.path("buffer_sets").asInt(0)));
+                    r.path("buffer_sets").asInt(0), javaRotated.getOrDefault(key(shape, pass, threads), Double.NaN)));
         }
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        out.forEach(m -> seen.add(key(m.shape, m.pass, m.threads)));
+        javaRotated.forEach((k, us) -> {
+            if (!seen.contains(k)) {
+                String[] p = k.split("\t");
+                out.add(new PoolModes(p[0], p[1], Integer.parseInt(p[2]), Double.NaN, Double.NaN, Double.NaN, Double.NaN,
+                        0, us));
+            }
+        });
         return out;
     }
 
@@ -228,19 +254,25 @@ public final class BenchJoin {
                 + "its own (the project's 2-vCPU VM: ~12-16 MB each, none shared), the same-buffer repetition favours "
                 + "the smaller working set (bench/README.md, \"Max-pool: same or rotated buffers\"). "
                 + "x = t_oneDNN_best / t_panama-cnn "
-                + "(> 1: panama-cnn faster). The Java layer is not timed with rotated buffers.%n%n"));
-        sb.append("| shape | pass | threads | c_same_us | onednn_best_same_us | x_same | c_rotated_us "
-                + "| onednn_best_rotated_us | x_rotated | sets |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+                + "(> 1: panama-cnn faster). `java_rotated_us`: the Java layer (LayerBench `-p buffers=rotated`, the same "
+                + "number of copies, each a MaxPool2d with its own tensors; forward with indices and backward only; "
+                + "another run than the native bench), `x_java_rotated` = t_oneDNN_best_rotated / t_java_rotated.%n%n"));
+        sb.append("| shape | pass | threads | c_same_us | onednn_best_same_us | x_same | c_rotated_us | java_rotated_us "
+                + "| onednn_best_rotated_us | x_rotated | x_java_rotated | sets |\n"
+                + "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for (PoolModes r : rows) {
-            sb.append(String.format(Locale.ROOT, "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %d |%n", r.shape,
-                    r.pass, r.threads, us(r.cSameUs), us(r.bestSameUs), ratio(r.xSame()), us(r.cRotUs),
-                    us(r.bestRotUs), ratio(r.xRotated()), r.sets));
+            sb.append(String.format(Locale.ROOT, "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n",
+                    r.shape, r.pass, r.threads, us(r.cSameUs), us(r.bestSameUs), ratio(r.xSame()), us(r.cRotUs),
+                    us(r.javaRotUs), us(r.bestRotUs), ratio(r.xRotated()), ratio(r.xJavaRotated()),
+                    r.sets > 0 ? Integer.toString(r.sets) : "-"));
         }
         sb.append('\n');
         for (int t : new TreeSet<>(rows.stream().map(PoolModes::threads).toList())) {
             List<PoolModes> at = rows.stream().filter(r -> r.threads == t).toList();
             sb.append(String.format(Locale.ROOT, "%d thread(s), max-pool, C entry vs oneDNN best: same buffers %s; "
                     + "rotated buffers %s%n", t, poolSummary(at, PoolModes::xSame), poolSummary(at, PoolModes::xRotated)));
+            sb.append(String.format(Locale.ROOT, "%d thread(s), max-pool, Java layer vs oneDNN best, rotated buffers: "
+                    + "%s%n", t, poolSummary(at, PoolModes::xJavaRotated)));
         }
         return sb.toString();
     }
@@ -278,8 +310,19 @@ public final class BenchJoin {
         return jmhMedians(jmhJson, LayerBench.class);
     }
 
-    /** The medians (us) of {@code bench}'s runs ({@link LayerBench} or {@link EntryBench}) by shape, pass and threads. */
+    /**
+     * The medians (us) of {@code bench}'s runs ({@link LayerBench} or {@link EntryBench}) on the same buffers every
+     * call, by shape, pass and threads.
+     */
     static Map<String, Double> jmhMedians(JsonNode jmhJson, Class<?> benchClass) {
+        return jmhMedians(jmhJson, benchClass, SAME);
+    }
+
+    /**
+     * The medians (us) of {@code bench}'s runs with the {@code buffers} parameter {@code buffers} ({@link #SAME}
+     * also takes runs without it: files from before the parameter, EntryBench), by shape, pass and threads.
+     */
+    static Map<String, Double> jmhMedians(JsonNode jmhJson, Class<?> benchClass, String buffers) {
         if (!jmhJson.isArray()) {
             throw new IllegalArgumentException("the JMH JSON is not an array of runs");
         }
@@ -289,6 +332,9 @@ public final class BenchJoin {
             String bench = run.path("benchmark").asText();
             if (!bench.startsWith(prefix)) {
                 continue;
+            }
+            if (!buffers.equals(run.path("params").path("buffers").asText(SAME))) {
+                continue; // rotated rows stay out of the same-buffer table (poolReport shows them), and vice versa
             }
             String pass = bench.substring(prefix.length());
             String shape = run.path("params").path("shape").asText();

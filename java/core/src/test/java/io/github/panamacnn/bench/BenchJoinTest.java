@@ -165,6 +165,28 @@ class BenchJoinTest {
              ]}
             """;
 
+    // LayerBench -p buffers=rotated: pl forward 1 251 us (x_java_rotated 160/251 = 0.64), pl backward 1 401 us
+    // (the native file has no rotated twin: a row of its own), pm forward 2 901 us (1000/901 = 1.11). Listed after
+    // the same-buffer runs, so a rotated run that leaked into the main table would replace their times there.
+    private static final String JMH_ROTATED = """
+            ,{"benchmark": "io.github.panamacnn.bench.LayerBench.forward", "mode": "sample", "threads": 1,
+              "params": {"buffers": "rotated", "shape": "pl", "threads": "1"},
+              "primaryMetric": {"score": 260.0, "scorePercentiles": {"50.0": 251.0}, "scoreUnit": "us/op"}},
+             {"benchmark": "io.github.panamacnn.bench.LayerBench.backward", "mode": "sample", "threads": 1,
+              "params": {"buffers": "rotated", "shape": "pl", "threads": "1"},
+              "primaryMetric": {"score": 410.0, "scorePercentiles": {"50.0": 401.0}, "scoreUnit": "us/op"}},
+             {"benchmark": "io.github.panamacnn.bench.LayerBench.forward", "mode": "sample", "threads": 1,
+              "params": {"buffers": "rotated", "shape": "pm", "threads": "2"},
+              "primaryMetric": {"score": 0.95, "scorePercentiles": {"50.0": 0.901}, "scoreUnit": "ms/op"}}
+            ]
+            """;
+
+    /** JMH with LayerBench's rotated runs after the others; the same-buffer runs say buffers=same explicitly. */
+    private static JsonNode jmhWithRotatedRuns() throws Exception {
+        String j = JMH.strip().replace("\"params\": {\"shape\": \"pl\"", "\"params\": {\"buffers\": \"same\", \"shape\": \"pl\"");
+        return JSON.readTree(j.substring(0, j.length() - "]".length()).stripTrailing() + JMH_ROTATED);
+    }
+
     private static JsonNode nativeWithRotatedRows() throws Exception {
         String n = NATIVE.strip();
         return JSON.readTree(n.substring(0, n.length() - "]}".length()).stripTrailing() + ROTATED);
@@ -173,7 +195,8 @@ class BenchJoinTest {
     @Test
     void rotatedPoolRowsStayOutOfTheLayerTableAndGetTheirOwnSection() throws Exception {
         JsonNode nat = nativeWithRotatedRows();
-        List<BenchJoin.Row> rows = BenchJoin.join(nat, JSON.readTree(JMH));
+        JsonNode jmh = jmhWithRotatedRuns();
+        List<BenchJoin.Row> rows = BenchJoin.join(nat, jmh);
         // the same-buffer pl forward row is untouched by its rotated twin; pm's same-buffer row (no JMH time) is
         // a native row, before the Java-only cv backward 2 (incomplete in the native JSON)
         assertRow(rows.get(2), 100, 100, 50, 200);
@@ -181,26 +204,43 @@ class BenchJoinTest {
                 "cv forward 1", "cv backward 1", "pl forward 1", "pl backward 1", "cv forward 2", "pm forward 2",
                 "cv backward 2");
         assertThat(rows.get(5).cUs()).isCloseTo(1000, within(1e-9));
-        assertThat(rows.get(5).javaUs()).isNaN();
+        assertThat(rows.get(5).javaUs()).as("pm forward 2: LayerBench ran it rotated only").isNaN();
+        assertRow(rows.get(3), 120, 200, 300, 400);
+        // the main table's "Done means" figures are those without any rotated row
+        assertThat(BenchJoin.report(rows)).contains("1 thread(s), 4 of 4 rows with both benches: geomean x_best 1.06, "
+                + "min x_best 0.50 (pl forward), geomean x_plain 2.34, min x_plain 2.00 (cv forward)")
+                .doesNotContain("251.00", "401.00", "901.00");
 
-        List<BenchJoin.PoolModes> modes = BenchJoin.poolModes(nat);
+        java.util.Map<String, Double> javaRotated = BenchJoin.jmhMedians(jmh, LayerBench.class, BenchJoin.ROTATED);
+        assertThat(javaRotated).hasSize(3);
+        List<BenchJoin.PoolModes> modes = BenchJoin.poolModes(nat, javaRotated);
         assertThat(modes).extracting(m -> m.shape() + " " + m.pass() + " " + m.threads()).containsExactly(
-                "pl forward 1", "pl fwd_noidx 1", "pm forward 2");
+                "pl forward 1", "pl fwd_noidx 1", "pm forward 2", "pl backward 1");
+        assertThat(modes.get(0).javaRotUs()).isCloseTo(251, within(1e-9));
+        assertThat(modes.get(0).xJavaRotated()).isCloseTo(160.0 / 251, within(1e-12));
+        assertThat(modes.get(1).javaRotUs()).isNaN();
+        assertThat(modes.get(2).javaRotUs()).isCloseTo(901, within(1e-9));
         assertThat(modes.get(0).xSame()).isCloseTo(0.5, within(1e-12));
         assertThat(modes.get(0).xRotated()).isCloseTo(0.8, within(1e-12));
         assertThat(modes.get(1).cSameUs()).isNaN();
         assertThat(modes.get(2).xRotated()).isCloseTo(1.25, within(1e-12)); // best from preferred: no onednn_best_ms
 
         String report = BenchJoin.poolReport(modes);
-        assertThat(report).contains("| pl | forward | 1 | 100.00 | 50.00 | 0.50 | 200.00 | 160.00 | 0.80 | 4 |",
-                "| pl | fwd_noidx | 1 | - | - | - | 500.00 | 300.00 | 0.60 | 4 |",
-                "| pm | forward | 2 | 1000 | 500.00 | 0.50 | 800.00 | 1000 | 1.25 | 3 |",
+        assertThat(report).contains("| pl | forward | 1 | 100.00 | 50.00 | 0.50 | 200.00 | 251.00 | 160.00 | 0.80 | 0.64 | 4 |",
+                "| pl | fwd_noidx | 1 | - | - | - | 500.00 | - | 300.00 | 0.60 | - | 4 |",
+                "| pm | forward | 2 | 1000 | 500.00 | 0.50 | 800.00 | 901.00 | 1000 | 1.25 | 1.11 | 3 |",
+                "| pl | backward | 1 | - | - | - | - | 401.00 | - | - | - | - |",
+                "1 thread(s), max-pool, Java layer vs oneDNN best, rotated buffers: min x 0.64 (pl forward), 1 of 1 "
+                        + "below 0.8x",
+                "2 thread(s), max-pool, Java layer vs oneDNN best, rotated buffers: min x 1.11 (pm forward), 0 of 1 "
+                        + "below 0.8x",
                 "1 thread(s), max-pool, C entry vs oneDNN best: same buffers min x 0.50 (pl forward), 1 of 1 below "
                         + "0.8x; rotated buffers min x 0.60 (pl fwd_noidx), 1 of 2 below 0.8x",
                 "2 thread(s), max-pool, C entry vs oneDNN best: same buffers min x 0.50 (pm forward), 1 of 1 below "
                         + "0.8x; rotated buffers min x 1.25 (pm forward), 0 of 1 below 0.8x");
         // files without rotated rows (before --pool-buffers): no section
-        assertThat(BenchJoin.poolReport(BenchJoin.poolModes(JSON.readTree(NATIVE)))).isEmpty();
+        assertThat(BenchJoin.poolReport(BenchJoin.poolModes(JSON.readTree(NATIVE),
+                BenchJoin.jmhMedians(JSON.readTree(JMH), LayerBench.class, BenchJoin.ROTATED)))).isEmpty();
     }
 
     @Test

@@ -37,6 +37,13 @@ import org.openjdk.jmh.annotations.Warmup;
  * (the layer reuses its output tensors), so the timed calls allocate and first-touch nothing.
  * Sample mode: the median ({@code p0.50}) is what the join uses, like the native bench's medians.
  *
+ * <p>{@code buffers}: {@code same} (the default; every row, as before 2026-12-05 23:00Z) times every call on
+ * the one layer and its tensors; {@code rotated} (max-pool rows only) builds K layers, each with its own
+ * input, output gradient, output, indices and input gradient, and each timed call uses the next one, so
+ * that between two uses of a copy the calls on the others have touched at least 64 MiB, as for a layer
+ * inside a network: the native bench's {@code --pool-buffers rotated} with the same K
+ * ({@link #rotationSets}; bench/README.md, "Max-pool: same or rotated buffers").
+ *
  * <p>Run: {@code ./panama-cnn bench} or {@code ... org.openjdk.jmh.Main LayerBench -p shape=mid,pool_mid -p threads=1,2}.
  */
 @State(Scope.Thread)
@@ -56,9 +63,22 @@ public class LayerBench {
     @Param({"1", "2"})
     public int threads;
 
-    private Layer layer;
-    private Tensor input;
-    private Tensor gradOutput;
+    /**
+     * {@code same}: every call on one layer and its tensors; {@code rotated} (max-pool rows only): each call on
+     * the next of {@link #rotationSets} layers with tensors of their own. scripts/bench.sh runs the max-pool
+     * rows once more with {@code -p buffers=rotated}.
+     */
+    @Param({"same"})
+    public String buffers;
+
+    /** Between two uses of a copy, the calls on the others touch at least this much (the native bench's kRotateEvictBytes). */
+    static final double ROTATE_EVICT_BYTES = 64.0 * 1024 * 1024;
+
+    // One entry with `same`; K with `rotated`. Entry k's backward uses entry k's forward record.
+    private Layer[] layers;
+    private Tensor[] inputs;
+    private Tensor[] gradOutputs;
+    private int cursor;
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -68,11 +88,44 @@ public class LayerBench {
         if (PanamaCnn.numThreads() != threads) {
             throw new IllegalStateException("asked for " + threads + " threads, the library uses " + PanamaCnn.numThreads());
         }
-        long[] outShape;
+        cursor = 0;
+        boolean rotated = switch (buffers) {
+            case "same" -> false;
+            case "rotated" -> true;
+            default -> throw new IllegalArgumentException("buffers must be same or rotated, got '" + buffers + "'");
+        };
+        if (rotated && !s.isMaxPool()) {
+            throw new IllegalArgumentException(shape + ": buffers=rotated is for max-pool rows only, this row is "
+                    + s.op());
+        }
+        Built first = layerFor(s, nativeBackend);
+        long[] outShape = first.outShape();
+        int count = rotated ? rotationSets((BenchShapes.count(s.srcShape()) + BenchShapes.count(outShape)) * 4L) : 1;
+        float[] x = BenchShapes.randomData(BenchShapes.count(s.srcShape()), 11);
+        float[] dy = BenchShapes.randomData(BenchShapes.count(outShape), 12);
+        layers = new Layer[count];
+        inputs = new Tensor[count];
+        gradOutputs = new Tensor[count];
+        for (int k = 0; k < count; k++) {
+            // Every copy holds the same values: only the addresses differ between the copies.
+            layers[k] = k == 0 ? first.layer() : layerFor(s, nativeBackend).layer();
+            inputs[k] = Tensor.of(x, s.srcShape());
+            gradOutputs[k] = Tensor.of(dy, outShape);
+            // One forward and backward: allocates the layer's output, indices, gradients and touches
+            // their pages, so the timed calls reuse warm memory. backward keeps using this forward's record.
+            layers[k].forward(inputs[k]);
+            layers[k].backward(gradOutputs[k]);
+        }
+    }
+
+    /** A row's layer and its output shape. */
+    private record Built(Layer layer, long[] outShape) {
+    }
+
+    private Built layerFor(BenchShapes s, Backend nativeBackend) {
         if (s.isConv()) {
             Conv2d conv = convFor(s, nativeBackend);
-            outShape = conv.outputShape(s.srcShape());
-            layer = conv;
+            return new Built(conv, conv.outputShape(s.srcShape()));
         } else if (s.isMaxPool()) {
             if (s.oc() != s.c()) {
                 throw new IllegalArgumentException(shape + ": a max-pool row needs C_out == C_in, got " + s.oc()
@@ -80,17 +133,32 @@ public class LayerBench {
             }
             MaxPool2d pool = MaxPool2d.builder(s.kh(), s.kw()).stride(s.stride()).padding(s.pad())
                     .backend(nativeBackend).build();
-            outShape = pool.outputShape(s.srcShape());
-            layer = pool;
-        } else {
-            throw new IllegalArgumentException(shape + ": unknown op " + s.op());
+            return new Built(pool, pool.outputShape(s.srcShape()));
         }
-        input = Tensor.of(BenchShapes.randomData(BenchShapes.count(s.srcShape()), 11), s.srcShape());
-        gradOutput = Tensor.of(BenchShapes.randomData(BenchShapes.count(outShape), 12), outShape);
-        // One forward and backward: allocates the layer's output, indices, gradients and touches
-        // their pages, so the timed calls reuse warm memory. backward keeps using this forward's record.
-        layer.forward(input);
-        layer.backward(gradOutput);
+        throw new IllegalArgumentException(shape + ": unknown op " + s.op());
+    }
+
+    /**
+     * How many copies with rotated buffers: the native bench's rule ({@code rotation_sets} in
+     * native/bench/bench_common.h), from its smallest timed call, the forward without indices (source +
+     * destination bytes): K - 1 such calls cover {@link #ROTATE_EVICT_BYTES}; at least 3. pool_resnet,
+     * pool_mid: 4; pool_lenet: 62; pool_small: 4811.
+     */
+    static int rotationSets(long smallestCallBytes) {
+        double k = 1 + Math.ceil(ROTATE_EVICT_BYTES / Math.max(smallestCallBytes, 1.0));
+        return (int) Math.max(3, k);
+    }
+
+    /** How many layer copies the trial set up (1 with {@code same}). */
+    int copies() {
+        return layers.length;
+    }
+
+    /** The copy the next timed call uses; cycles through every copy, each time the least recently used. */
+    private int next() {
+        int k = cursor;
+        cursor = k + 1 == layers.length ? 0 : k + 1;
+        return k;
     }
 
     /** The convolution of a conv row (stride, padding, dilation, groups), as a user would build it. */
@@ -113,20 +181,24 @@ public class LayerBench {
 
     @TearDown(Level.Trial)
     public void tearDown() {
-        layer.close();
-        input.close();
-        gradOutput.close();
+        for (int k = 0; k < layers.length; k++) {
+            layers[k].close();
+            inputs[k].close();
+            gradOutputs[k].close();
+        }
     }
 
     /** {@code layer.forward(input)}: for max-pool in training mode, i.e. with the indices backward needs. */
     @Benchmark
     public Tensor forward() {
-        return layer.forward(input);
+        int k = next();
+        return layers[k].forward(inputs[k]);
     }
 
     /** {@code layer.backward(gradOutput)} for the forward of the set-up (repeatable: backward does not consume it). */
     @Benchmark
     public Tensor backward() {
-        return layer.backward(gradOutput);
+        int k = next();
+        return layers[k].backward(gradOutputs[k]);
     }
 }
