@@ -26,7 +26,8 @@
 #   reversed), each time of a row (panama-cnn, every oneDNN variant) keeping its lowest value. Why:
 #   see bench/README.md, "Rounds".
 #   --jmh-args: options for org.openjdk.jmh.Main instead of the LayerBench run (no join), e.g.
-#   --jmh-args "-wi 2 -i 3 -f 1 -w 1s -r 1s Conv2dNativeBench".
+#   --jmh-args "-wi 2 -i 3 -f 1 -w 1s -r 1s Conv2dNativeBench". The native bench still runs
+#   first (every shape unless --only); add --no-native to run JMH alone.
 #
 # oneDNN: when /usr/include/oneapi/dnnl/dnnl.hpp is missing and we are root with apt-get,
 # libdnnl-dev is installed; otherwise the comparison is skipped (the bench still runs).
