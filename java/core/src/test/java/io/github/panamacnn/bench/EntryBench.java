@@ -57,10 +57,21 @@ public class EntryBench {
     @Param({"1", "2"})
     public int threads;
 
+    /**
+     * {@code same}: every call on one set of buffers; {@code rotated} (max-pool rows only): each call on the
+     * next of {@link LayerBench#rotationSets} sets, as {@link LayerBench}'s {@code buffers=rotated} (so
+     * {@link PathCompare} can put the two side by side with rotated buffers).
+     */
+    @Param({"same"})
+    public String buffers = "same";
+
     private Arena arena;
     private boolean conv;
     private int algorithm; // the C request id (PCNN_ALGO_*)
     private MemorySegment desc, src, dst, weights, bias, diffDst, diffSrc, diffWeights, diffBias, indices;
+    // Max-pool rows: K sets (1 with `same`); the timed call uses set `cursor`, then moves on.
+    private MemorySegment[] srcs, dsts, diffDsts, diffSrcs, indexSets;
+    private int cursor;
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -118,15 +129,69 @@ public class EntryBench {
             pcnn_maxpool2d_desc.dilation_h(desc, 1);
             pcnn_maxpool2d_desc.dilation_w(desc, 1);
             check("pcnn_maxpool2d_desc_init", panamacnn_h.pcnn_maxpool2d_desc_init(desc));
-            indices = arena.allocate(4L * BenchShapes.count(outShape), 64);
         }
-        src = floats(BenchShapes.randomData(BenchShapes.count(s.srcShape()), 11));
-        diffDst = floats(BenchShapes.randomData(BenchShapes.count(outShape), 12));
-        dst = arena.allocate(4L * BenchShapes.count(outShape), 64);
-        diffSrc = arena.allocate(src.byteSize(), 64);
-        // Like LayerBench: one forward and backward touch every output page before the timed calls.
-        check("forward", forward());
-        check("backward", backward());
+        boolean rotated = switch (buffers) {
+            case "same" -> false;
+            case "rotated" -> true;
+            default -> throw new IllegalArgumentException("buffers must be same or rotated, got '" + buffers + "'");
+        };
+        if (rotated && conv) {
+            throw new IllegalArgumentException(shape + ": buffers=rotated is for max-pool rows only, this row is "
+                    + s.op());
+        }
+        long srcCount = BenchShapes.count(s.srcShape());
+        long dstCount = BenchShapes.count(outShape);
+        int count = rotated ? LayerBench.rotationSets((srcCount + dstCount) * 4L) : 1;
+        float[] x = BenchShapes.randomData(srcCount, 11);
+        float[] dy = BenchShapes.randomData(dstCount, 12);
+        srcs = new MemorySegment[count];
+        dsts = new MemorySegment[count];
+        diffDsts = new MemorySegment[count];
+        diffSrcs = new MemorySegment[count];
+        indexSets = new MemorySegment[count];
+        for (int k = 0; k < count; k++) {
+            // Every set holds the same values: only the addresses differ between the sets.
+            srcs[k] = floats(x);
+            diffDsts[k] = floats(dy);
+            dsts[k] = arena.allocate(4L * dstCount, 64);
+            diffSrcs[k] = arena.allocate(4L * srcCount, 64);
+            indexSets[k] = conv ? null : arena.allocate(4L * dstCount, 64);
+        }
+        // Like LayerBench: one forward and backward per set touch every output page before the timed calls.
+        for (int k = 0; k < count; k++) {
+            select(k);
+            check("forward", runForward());
+            check("backward", runBackward());
+        }
+        cursor = 0;
+        select(0);
+    }
+
+    /** Points the calls' buffers at set {@code k}. */
+    private void select(int k) {
+        src = srcs[k];
+        dst = dsts[k];
+        diffDst = diffDsts[k];
+        diffSrc = diffSrcs[k];
+        indices = indexSets[k];
+    }
+
+    /** With rotated sets: selects the next set, each time the least recently used. */
+    private void next() {
+        if (srcs.length > 1) {
+            cursor = cursor + 1 == srcs.length ? 0 : cursor + 1;
+            select(cursor);
+        }
+    }
+
+    /** How many buffer sets the trial set up (1 with {@code same}). */
+    int sets() {
+        return srcs.length;
+    }
+
+    /** The destination of the last timed call (a forward's output, or a max-pool backward's gradient). */
+    MemorySegment lastDestination(boolean forward) {
+        return forward ? dst : diffSrc;
     }
 
     private static int requestId(ConvAlgorithm a) {
@@ -162,6 +227,11 @@ public class EntryBench {
 
     @Benchmark
     public int forward() {
+        next();
+        return runForward();
+    }
+
+    private int runForward() {
         if (conv) {
             check("pcnn_set_conv2d_algorithm", panamacnn_h.pcnn_set_conv2d_algorithm(algorithm));
             return panamacnn_h.pcnn_conv2d_fwd(desc, src, weights, bias, dst);
@@ -171,6 +241,11 @@ public class EntryBench {
 
     @Benchmark
     public int backward() {
+        next();
+        return runBackward();
+    }
+
+    private int runBackward() {
         if (conv) {
             check("pcnn_set_conv2d_algorithm", panamacnn_h.pcnn_set_conv2d_algorithm(algorithm));
             check("pcnn_conv2d_bwd_weights", panamacnn_h.pcnn_conv2d_bwd_weights(desc, src, diffDst, diffWeights, diffBias));

@@ -69,7 +69,7 @@ public class LayerBench {
      * rows once more with {@code -p buffers=rotated}.
      */
     @Param({"same"})
-    public String buffers;
+    public String buffers = "same"; // the default also for callers outside JMH (PathCompare, BackwardSplit)
 
     /** Between two uses of a copy, the calls on the others touch at least this much (the native bench's kRotateEvictBytes). */
     static final double ROTATE_EVICT_BYTES = 64.0 * 1024 * 1024;

@@ -26,7 +26,11 @@ import java.util.function.Supplier;
  * tens of microseconds or more.
  *
  * <p>Run (test class path): {@code java ... io.github.panamacnn.bench.PathCompare ROW[,ROW...] [threads=1,2]
- * [pass=forward,backward] [rounds=15] [ms=150] [clock=wall|cpu]}.
+ * [pass=forward,backward] [rounds=15] [ms=150] [clock=wall|cpu] [buffers=same|rotated]}.
+ *
+ * <p>{@code buffers=rotated} (max-pool rows only): both sides cycle through the same number of buffer sets
+ * ({@link LayerBench#rotationSets}: K layers with their own tensors against K sets of C buffers), as the
+ * native bench's {@code --pool-buffers rotated}.
  */
 public final class PathCompare {
     private static boolean cpuClock;
@@ -43,6 +47,7 @@ public final class PathCompare {
         String[] passes = {"forward", "backward"};
         int rounds = 15;
         double blockMs = 150;
+        String buffers = "same";
         for (int i = 1; i < args.length; i++) {
             String[] kv = args[i].split("=", 2);
             switch (kv[0]) {
@@ -50,6 +55,7 @@ public final class PathCompare {
                 case "pass" -> passes = kv[1].split(",");
                 case "rounds" -> rounds = Integer.parseInt(kv[1]);
                 case "ms" -> blockMs = Double.parseDouble(kv[1]);
+                case "buffers" -> buffers = kv[1];
                 case "clock" -> cpuClock = switch (kv[1]) {
                     case "cpu" -> true;
                     case "wall" -> false;
@@ -68,16 +74,18 @@ public final class PathCompare {
             timespec = Arena.global().allocate(16, 8);
             now(); // fails here, not in a timed block, if the clock cannot be read
         }
-        System.out.printf("%-12s %-8s %3s %12s %12s %8s  (%s)%n", "shape", "pass", "thr", "layer_us", "entry_us", "ratio",
-                cpuClock ? "thread CPU time" : "wall time");
+        System.out.printf("%-12s %-8s %3s %12s %12s %8s  (%s, %s buffers)%n", "shape", "pass", "thr", "layer_us",
+                "entry_us", "ratio", cpuClock ? "thread CPU time" : "wall time", buffers);
         for (String row : rows) {
             for (int t : threadCounts) {
                 LayerBench layer = new LayerBench();
                 layer.shape = row;
                 layer.threads = t;
+                layer.buffers = buffers;
                 EntryBench entry = new EntryBench();
                 entry.shape = row;
                 entry.threads = t;
+                entry.buffers = buffers;
                 layer.setUp();
                 entry.setUp();
                 try {
