@@ -13,7 +13,7 @@
 #   pcnn-bench options are passed through, e.g. --only seed_tiny,pool_lenet --min-time 0.05
 #   --threads 1 --no-onednn --pool-buffers same|rotated|both (max-pool with the same buffers every
 #   call and/or rotated among copies; default both; bench/README.md; unless `same`, LayerBench also
-#   runs the selection's max-pool rows once with -p buffers=rotated, round 1 only) (see
+#   runs the selection's max-pool rows with -p buffers=rotated in every round) (see
 #   `target/bench/native/bench/pcnn-bench --help`); --only, --threads,
 #   --shapes and --algorithm also select LayerBench's shapes, thread counts and conv algorithm.
 #   --jmh-opts: added to the LayerBench run, e.g. --jmh-opts "-wi 1 -i 2 -w 500ms -r 500ms" (quick);
@@ -348,28 +348,33 @@ if ((run_jmh)); then
         jmh_rounds=1
     fi
     # Max-pool with rotated buffers (LayerBench -p buffers=rotated, bench/README.md "Max-pool: same or
-    # rotated buffers"): the selection's max-pool rows once more, in round 1 only and with a shorter
-    # timing, to keep a full run at most ~1 minute longer: 16 forks for the 4 max-pool rows at 1 and 2
-    # threads, each ~2-3 s of start and set-up (K copies made and touched) plus 0.9 s; measured
-    # 2026-12-05 23:10Z on the busy VM: 8 forks (pool_resnet, pool_small) 32 s. A pool_resnet call takes
-    # 1.5-3 ms, so the 0.6 s measured still gives a few hundred samples for the median.
+    # rotated buffers"): the selection's max-pool rows once more in every round (reversed in later rounds,
+    # like the other rows), with a shorter timing to keep a full run ~1 minute longer per round: 16 forks
+    # for the 4 max-pool rows at 1 and 2 threads, each ~2-3 s of start and set-up (K copies made and
+    # touched) plus 0.9 s; measured 2026-12-05 23:10Z on the busy VM: 8 forks (pool_resnet, pool_small)
+    # 32 s. A pool_resnet call takes 1.5-3 ms, so the 0.6 s measured still gives a few hundred samples for
+    # the median. One round alone was not enough: at 23:23Z it put the layer 1.2-1.5x above the C entry
+    # points' rotated rows, while PathCompare buffers=rotated (one process) gives 1.00-1.04.
     pool_buffers=same_and_rotated
     for ((i = 0; i + 1 < ${#bench_args[@]}; i++)); do
         [[ "${bench_args[i]}" != --pool-buffers ]] || pool_buffers="${bench_args[i + 1]}"
     done
+    pool_list=""
     if ((layer_bench)) && [[ "$pool_buffers" != same ]]; then
         pool_list="$(awk -v sel=",$shape_list," '{ sub(/#.*/, "") } NF && $2 == "maxpool" && index(sel, "," $1 ",") { print $1 }' \
             "$shapes_file" | paste -sd, -)"
-        rotated_timing=(-wi 1 -w 300ms -i 2 -r 300ms)
-        ((${#jmh_opts[@]} == 0)) || rotated_timing=("${jmh_opts[@]}")
-        if [[ -n "$pool_list" ]]; then
-            f="$jmh_json.rotated"
-            echo "bench: JMH, max-pool rows with rotated buffers ($pool_list)" | tee -a "$jmh_txt" >&2
-            run_jmh_once "$f" LayerBench -p "shape=$pool_list" -p "threads=$threads" -p buffers=rotated \
-                "${rotated_timing[@]}"
-            round_files+=("$f")
-        fi
     fi
+    rotated_timing=(-wi 1 -w 300ms -i 2 -r 300ms)
+    ((${#jmh_opts[@]} == 0)) || rotated_timing=("${jmh_opts[@]}")
+    # run_rotated_pool ROUND SHAPES: LayerBench's max-pool rows with rotated buffers, one round.
+    run_rotated_pool() {
+        local f="$jmh_json.rotated$1"
+        [[ "$1" != 1 ]] || f="$jmh_json.rotated"
+        echo "bench: JMH round $1, max-pool rows with rotated buffers ($2)" | tee -a "$jmh_txt" >&2
+        run_jmh_once "$f" LayerBench -p "shape=$2" -p "threads=$threads" -p buffers=rotated "${rotated_timing[@]}"
+        round_files+=("$f")
+    }
+    [[ -z "$pool_list" ]] || run_rotated_pool 1 "$pool_list"
     if ((layer_bench)); then
         reversed="$(tr ',' '\n' <<<"$shape_list" | tac | paste -sd, -)"
         for ((round = 2; round <= jmh_rounds; round++)); do
@@ -380,6 +385,7 @@ if ((run_jmh)); then
                     ${jmh_opts[@]+"${jmh_opts[@]}"}
                 round_files+=("$f")
             done
+            [[ -z "$pool_list" ]] || run_rotated_pool "$round" "$(tr ',' '\n' <<<"$pool_list" | tac | paste -sd, -)"
         done
     fi
     # Sample mode stores every histogram bucket (~0.5 MB per run): keep the score, the error
