@@ -138,6 +138,15 @@ public final class ShapeCorpus {
                 // column short on purpose: both failed at AVX-512 and no other case did (2026-12-05)
                 conv("bww-many-channels-5x3-64",   3,  7,  9, 26, 64, 5, 3, 1, 1, 2, 1, 1, 1, 1, 1, 1),
                 conv("bww-many-channels-1x3-128",  2,  9,  4, 30, 128, 1, 3, 1, 1, 0, 0, 1, 0, 1, 1, 1),
+                // backward-data's row tiles (stride 1, diff_src rows of 17..32) with the next diff_dst
+                // channel prefetched (ukrr_pf_* in direct/microkernels.h), taken when one tile's input
+                // is over 24 KB (direct/backward_data.h, pf_next_ci): 64 channels per group x (2 + 4)
+                // rows x 30 floats = 45 KB. The two cases above take it too (ungrouped, row-chunked
+                // tasks); this one with 2 groups of 11 diff_src channels (a channel-block tail), 8
+                // images (whole-image tasks at up to 4 threads) and 5 rows (a 1-row remainder). 5x3, so
+                // AUTO does not pick Winograd. With ukrr_pf's last-vector mask one lane short, all
+                // three failed at AVX-512 (integer and float data) and no other case did (2026-12-06)
+                conv("bwd-data-row-tiles-prefetch-groups", 8, 22, 5, 29, 128, 5, 3, 1, 1, 2, 2, 1, 1, 1, 1, 2),
                 // one backward-weights task and >= 2^20 multiply-adds: the AVX2 kernel runs it as two
                 // batch halves (odd N: 3 + 2 images), added afterwards; AVX-512's few-input-channel
                 // path (bwd_weights/first.h) takes it first

@@ -1,93 +1,18 @@
 /*
- * Variant cross-check harness: every kernel variant in every ISA table the CPU can run
- * (levels <= pcnn_isa_detected(), non-NULL entry) against the scalar table, on a named
- * corpus of awkward shapes, a width x channel tail sweep and seeded random shapes.
- *
- * - outputs are pre-filled with NaN, every buffer (inputs too) has guard elements after it
- *   that must stay untouched, inputs must stay unchanged;
- * - conv inputs are small integers so every variant's result is exact: compared with ==;
- * - max-pool values (including NaN payloads) and indices are compared bit for bit;
- * - a variant may answer PCNN_STATUS_UNSUPPORTED only for the reasons its kernel states
- *   (see expected_decline_*: non-finite weights or gradients meeting padding, coordinates
- *   beyond the int32 lane range); the test computes which shapes those are, prints every
- *   decline with its reason, and fails on any other decline, so a SIMD variant that declines
- *   the shapes it is meant to take (here: every corpus shape) is seen.
- * The variants to run are counted from what the OS reports (/proc/cpuinfo flags on Linux:
- * avx2 + fma -> avx2; also avx512f, avx512bw, avx512vl, avx512dq -> avx512), not from the
- * library's own detection, which must agree: a broken detection cannot silently reduce the
- * test to the scalar kernels.
- * Seed: PCNN_TEST_SEED (environment) or a fixed default; printed as "seed=..." at start.
+ * Variant cross-check, conv2d: forward, backward-data and backward-weights of every variant
+ * against the scalar kernels (test_variants.h says how), on a named corpus of awkward
+ * shapes (one group of them per kernel path), a width x channel tail sweep and seeded
+ * random shapes; then padded shapes with an Inf weight (the declines' stated reasons).
  */
-#include "core/pcnn_internal.h"
-#include "test_util.h"
-
-#define MAX_SHAPES 4096
-#define NLEVELS 4 /* scalar, avx2, avx512, neon (PCNN_ISA_* values) */
-
-static uint64_t g_seed = 20240601;
-/* The ISA level the OS reports (/proc/cpuinfo), or pcnn_isa_detected() where it cannot be read. */
-static int g_os_level = -1;
-
-/* Does the space-separated flag list `flags` contain the word `w`? */
-static int has_flag(const char *flags, const char *w) {
-    const size_t n = strlen(w);
-    for (const char *p = flags; (p = strstr(p, w)) != NULL; p += n) {
-        if ((p == flags || p[-1] == ' ' || p[-1] == '\t') &&
-            (p[n] == ' ' || p[n] == '\n' || p[n] == '\0')) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* The ISA level from the first "flags" line of /proc/cpuinfo; -1 when there is none. Linux
- * clears the flags of features the kernel does not enable (XSAVE state), so this is the OS's
- * view, independent of the library's CPUID / XGETBV code. */
-static int os_reported_level(char *why, size_t why_len) {
-#if !defined(__x86_64__) && !defined(__i386__)
-    /* the x86 flags below say nothing about other architectures (and under qemu-user
-     * /proc/cpuinfo is the host's) */
-    snprintf(why, why_len, "not an x86 build");
-    return -1;
-#endif
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (f == NULL) {
-        snprintf(why, why_len, "no /proc/cpuinfo");
-        return -1;
-    }
-    static char line[1 << 16];
-    int level = -1;
-    while (fgets(line, sizeof line, f) != NULL) {
-        if (strncmp(line, "flags", 5) == 0) {
-            const int avx2 = has_flag(line, "avx2") && has_flag(line, "fma");
-            const int avx512 = avx2 && has_flag(line, "avx512f") && has_flag(line, "avx512bw") &&
-                               has_flag(line, "avx512vl") && has_flag(line, "avx512dq");
-            level = avx512 ? PCNN_ISA_AVX512 : avx2 ? PCNN_ISA_AVX2 : PCNN_ISA_SCALAR;
-            snprintf(why, why_len, "/proc/cpuinfo flags: avx2+fma %s, avx512f/bw/vl/dq %s",
-                     avx2 ? "yes" : "no", avx512 ? "yes" : "no");
-            break;
-        }
-    }
-    fclose(f);
-    if (level < 0) {
-        snprintf(why, why_len, "no flags line in /proc/cpuinfo");
-    }
-    return level;
-}
+#include "test_variants.h"
 
 typedef struct {
     char name[64];
     pcnn_conv2d_desc d;
 } conv_shape;
-typedef struct {
-    char name[64];
-    pcnn_maxpool2d_desc d;
-} pool_shape;
 
 static conv_shape conv_shapes[MAX_SHAPES];
 static int n_conv_shapes;
-static pool_shape pool_shapes[MAX_SHAPES];
-static int n_pool_shapes;
 
 static void add_conv(const char *name, pcnn_conv2d_desc d, int must_be_valid) {
     const int32_t st = pcnn_conv2d_desc_init(&d);
@@ -100,22 +25,6 @@ static void add_conv(const char *name, pcnn_conv2d_desc d, int must_be_valid) {
         conv_shapes[n_conv_shapes++].d = d;
     }
 }
-static void add_pool(const char *name, pcnn_maxpool2d_desc d, int must_be_valid) {
-    const int32_t st = pcnn_maxpool2d_desc_init(&d);
-    if (st != PCNN_STATUS_OK) {
-        CHECK(!must_be_valid, "corpus shape %s rejected: %s", name, pcnn_status_str(st));
-        return;
-    }
-    if (n_pool_shapes < MAX_SHAPES) {
-        snprintf(pool_shapes[n_pool_shapes].name, sizeof pool_shapes[0].name, "%s", name);
-        pool_shapes[n_pool_shapes++].d = d;
-    }
-}
-
-static const int sweep_widths[] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13,
-                                   14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26,
-                                   27, 28, 29, 30, 31, 32, 33, 48, 63, 64, 65};
-#define N_WIDTHS ((int)(sizeof sweep_widths / sizeof sweep_widths[0]))
 
 static void build_conv_corpus(void) {
 #define C(name, ...) add_conv(name, conv_desc(__VA_ARGS__), 1)
@@ -249,67 +158,8 @@ static void build_conv_corpus(void) {
     }
 }
 
-static void build_pool_corpus(void) {
-#define P(name, ...) add_pool(name, pool_desc(__VA_ARGS__), 1)
-    /*  name                    n  c  ih  iw kh kw sh sw pt pb pl pr dh dw ceil */
-    P("2x2 s2",                 2, 3, 8,  8, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 0);
-    P("3x3 s2 p1",              1, 4, 9,  9, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0);
-    P("3x3 s2 p1 ceil",         1, 4, 10, 10, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1);
-    P("1x1 input",              1, 5, 1,  1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 0);
-    P("1x1 input k3 p1",        1, 5, 1,  1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0);
-    P("kernel == input",        2, 3, 5,  7, 5, 7, 1, 1, 0, 0, 0, 0, 1, 1, 0);
-    P("stride > kernel",        1, 2, 11, 13, 2, 2, 3, 4, 0, 0, 0, 0, 1, 1, 0);
-    P("stride > kernel ceil",   1, 2, 11, 13, 2, 2, 3, 4, 0, 0, 0, 0, 1, 1, 1);
-    P("asymmetric pad",         1, 3, 7,  6, 3, 2, 1, 2, 2, 0, 0, 1, 1, 1, 0);
-    P("dilation",               1, 2, 9, 11, 3, 2, 1, 2, 1, 1, 1, 1, 2, 3, 0);
-    P("dilation ceil",          1, 2, 9, 11, 3, 2, 2, 2, 1, 1, 1, 1, 2, 3, 1);
-    P("odd primes ceil",        3, 7, 13, 11, 5, 3, 2, 3, 2, 2, 1, 1, 1, 1, 1);
-    P("overlap 3x3 s1 c17",     1, 17, 6, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0);
-    P("global",                 2, 3, 7,  7, 7, 7, 1, 1, 0, 0, 0, 0, 1, 1, 0);
-    P("wide 1xW",               1, 3, 1, 67, 1, 3, 1, 2, 0, 0, 1, 1, 1, 1, 1);
-    P("tall Hx1",               1, 3, 37, 1, 3, 1, 2, 1, 1, 1, 0, 0, 1, 1, 0);
-    /* ceil mode, PyTorch's output-size rule: windows larger than the (padded) input */
-    P("window > input ceil",    1, 3, 3,  3, 4, 4, 3, 3, 0, 0, 0, 0, 1, 1, 1);
-    P("dilated window > input", 2, 2, 2,  5, 3, 3, 4, 5, 1, 0, 1, 1, 2, 3, 1);
-    P("window > input s2 ceil", 1, 3, 1, 1, 3, 3, 2, 2, 1, 0, 1, 0, 1, 1, 1);
-    P("hanging s2 ceil",        1, 4, 6, 10, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, 1);
-#undef P
-    char name[64];
-    for (int wi = 0; wi < N_WIDTHS; ++wi) {
-        for (int ch = 1; ch <= 17; ++ch) {
-            snprintf(name, sizeof name, "sweep w%d c%d k3 s1 p1", sweep_widths[wi], ch);
-            add_pool(name, pool_desc(1, ch, 3, sweep_widths[wi], 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0), 1);
-        }
-        snprintf(name, sizeof name, "sweep w%d k3 s2 p1 ceil", sweep_widths[wi]);
-        add_pool(name, pool_desc(2, 3, 4, sweep_widths[wi], 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1), 1);
-        snprintf(name, sizeof name, "sweep w%d k2 s2", sweep_widths[wi]);
-        add_pool(name, pool_desc(1, 5, 2, sweep_widths[wi], 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 0),
-                 sweep_widths[wi] >= 2);
-    }
-    rng_seed(g_seed ^ 0x5555);
-    int added = 0;
-    for (int tries = 0; added < 200 && tries < 10000; ++tries) {
-        const pcnn_maxpool2d_desc d = pool_desc(
-            rng_int(1, 3), rng_int(1, 9), rng_int(1, 12), rng_int(1, 12), rng_int(1, 4),
-            rng_int(1, 4), rng_int(1, 3), rng_int(1, 3), rng_int(0, 2), rng_int(0, 2),
-            rng_int(0, 2), rng_int(0, 2), rng_int(1, 3), rng_int(1, 3), rng_int(0, 1));
-        snprintf(name, sizeof name, "random #%d (seed %" PRIu64 ")", tries, g_seed);
-        const int before = n_pool_shapes;
-        add_pool(name, d, 0);
-        added += n_pool_shapes > before;
-    }
-}
-
 /* ---- helpers ---- */
 
-static float *copy_guarded(const float *src, int64_t n) {
-    float *p = gbuf_f(n);
-    memcpy(p, src, (size_t)n * sizeof(float));
-    return p;
-}
-static int same_bits(const void *a, const void *b, int64_t n) {
-    return memcmp(a, b, (size_t)n * 4) == 0;
-}
 /* conv outputs: exact value equality (+0 == -0; NaN never equal) */
 static int64_t first_value_mismatch(const float *got, const float *want, int64_t n) {
     for (int64_t i = 0; i < n; ++i) {
@@ -325,41 +175,6 @@ static void print_conv(const pcnn_conv2d_desc *d, char *buf, size_t len) {
              d->n, d->c, d->ih, d->iw, d->oc, d->kh, d->kw, d->stride_h, d->stride_w,
              d->pad_top, d->pad_bottom, d->pad_left, d->pad_right, d->dilation_h,
              d->dilation_w, d->groups, d->oh, d->ow);
-}
-static void print_pool(const pcnn_maxpool2d_desc *d, char *buf, size_t len) {
-    snprintf(buf, len,
-             "n%" PRId64 " c%" PRId64 " %" PRId64 "x%" PRId64 " k%" PRId64 "x%" PRId64
-             " s%" PRId64 ",%" PRId64 " p%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64
-             " d%" PRId64 ",%" PRId64 " ceil%" PRId64 " -> %" PRId64 "x%" PRId64,
-             d->n, d->c, d->ih, d->iw, d->kh, d->kw, d->stride_h, d->stride_w, d->pad_top,
-             d->pad_bottom, d->pad_left, d->pad_right, d->dilation_h, d->dilation_w,
-             d->ceil_mode, d->oh, d->ow);
-}
-
-#define MAX_DECLINES 64
-typedef struct {
-    int has[NLEVELS];      /* table entry present at this level */
-    int64_t ran[NLEVELS];  /* shapes compared */
-    int64_t unsup[NLEVELS];/* shapes the variant declined */
-    int64_t unexpected[NLEVELS]; /* declines no stated reason explains */
-    int64_t expected_declines; /* shapes with a stated reason to decline (per level) */
-    int n_declined[NLEVELS];
-    char declined[NLEVELS][MAX_DECLINES][160]; /* "shape: reason" of the first declines */
-} op_stats;
-
-static op_stats g_stats[6]; /* conv fwd, bwd_data, bwd_weights, pool fwd, bwd, conv fwd Inf */
-
-/* Records a decline of shape `name` by the variant at `level`; `reason` is the kernel's
- * stated reason that applies to this shape and data, or NULL when none does. */
-static void note_decline(op_stats *s, int level, const char *name, const char *reason) {
-    s->unsup[level]++;
-    if (reason == NULL) {
-        s->unexpected[level]++;
-    }
-    if (s->n_declined[level] < MAX_DECLINES) {
-        snprintf(s->declined[level][s->n_declined[level]++], sizeof s->declined[0][0], "%s: %s",
-                 name, reason != NULL ? reason : "UNEXPECTED (no stated reason applies)");
-    }
 }
 
 /* ---- the variants' stated reasons to decline (their kernel sources say the same) ---- */
@@ -390,71 +205,6 @@ static const char *expected_decline_conv_bwd_weights(const pcnn_conv2d_desc *d, 
     return padded && any_nonfinite(dd, conv_dst_count(d))
                ? "non-finite diff_dst with padded taps (0 * Inf)" : NULL;
 }
-/* maxpool2d-simd.h pm_shape_ok: column coordinates must stay far inside int32 */
-static const char *expected_decline_pool_fwd(const pcnn_maxpool2d_desc *d) {
-    const int64_t lim = (int64_t)1 << 29;
-    return d->iw > lim || d->ow > lim || d->stride_w > lim || d->dilation_w > lim ||
-                   d->kw > lim || d->pad_left > lim || (d->ow + 16) * d->stride_w + d->kw * d->dilation_w + 32 > lim
-               ? "column coordinates beyond the int32 lane range" : NULL;
-}
-
-static void report(const char *op, const op_stats *s, int nshapes, int expected) {
-    int variants = 0;
-    for (int l = 0; l < NLEVELS; ++l) variants += s->has[l];
-    printf("%s: compared %d variant(s) on %d shapes (%" PRId64 " with a stated reason to decline) [",
-           op, variants, nshapes, s->expected_declines);
-    for (int l = 0; l < NLEVELS; ++l) {
-        if (s->has[l]) {
-            printf(" %s: %" PRId64 " run, %" PRId64 " declined;", pcnn_isa_name(l), s->ran[l],
-                   s->unsup[l]);
-        }
-    }
-    printf(" ]\n");
-    for (int l = 1; l < NLEVELS; ++l) {
-        for (int i = 0; i < s->n_declined[l]; ++i) {
-            printf("  %s %s declined %s\n", op, pcnn_isa_name(l), s->declined[l][i]);
-        }
-        /* every SIMD variant runs every shape it has no stated reason to decline */
-        CHECK(!s->has[l] || s->unexpected[l] == 0, "%s %s declined %" PRId64
-              " shape(s) without a stated reason (listed above)", op, pcnn_isa_name(l),
-              s->unexpected[l]);
-        CHECK(!s->has[l] || s->ran[l] >= nshapes - s->expected_declines,
-              "%s %s ran only %" PRId64 " of %d shapes", op, pcnn_isa_name(l), s->ran[l], nshapes);
-    }
-    /* scalar always, plus every non-NULL entry of every level the CPU can run, each on
-     * every shape (run or explicitly declined) */
-    CHECK(s->has[PCNN_ISA_SCALAR], "%s: no scalar variant", op);
-    CHECK(variants == expected && variants >= 1, "%s: compared %d variants, tables have %d", op,
-          variants, expected);
-    CHECK(s->ran[PCNN_ISA_SCALAR] == nshapes, "%s: scalar ran %" PRId64 " of %d", op,
-          s->ran[PCNN_ISA_SCALAR], nshapes);
-    for (int l = 0; l < NLEVELS; ++l) {
-        CHECK(!s->has[l] || s->ran[l] + s->unsup[l] == nshapes, "%s %s: saw %" PRId64
-              " of %d shapes", op, pcnn_isa_name(l), s->ran[l] + s->unsup[l], nshapes);
-    }
-    /* The NEON variants decline only non-finite data with padding (conv) and absurd column
-     * strides (max-pool): on the main corpora (finite conv data; not the "(Inf weight)"
-     * section, where declining is the expected answer) each must run every shape. */
-    CHECK(!s->has[PCNN_ISA_NEON] || strstr(op, "(Inf") != NULL || s->ran[PCNN_ISA_NEON] == nshapes,
-          "%s neon: ran %" PRId64 " of %d shapes (%" PRId64 " declined)", op,
-          s->ran[PCNN_ISA_NEON], nshapes, s->unsup[PCNN_ISA_NEON]);
-}
-
-/* Number of variants the tables offer for an op on this CPU, counted from the OS's view. */
-#define COUNT_VARIANTS(entry)                                                          \
-    ({                                                                                 \
-        int n_ = 0;                                                                    \
-        for (int l_ = 0; l_ <= g_os_level; ++l_) {                                     \
-            const pcnn_kernel_table *t_ = pcnn_kernel_table_for(l_);                   \
-            n_ += t_ != NULL && t_->entry != NULL;                                     \
-        }                                                                              \
-        n_;                                                                            \
-    })
-
-#define FOR_EACH_VARIANT(entry)                                                       \
-    for (int level = 0; level <= g_os_level && level < NLEVELS; ++level)              \
-        for (const pcnn_kernel_table *tab_ = pcnn_kernel_table_for(level);            \
-             tab_ != NULL && tab_->entry != NULL; tab_ = NULL)
 
 /* ---- conv2d ---- */
 
@@ -644,148 +394,10 @@ static void run_conv_nonfinite(void) {
     report("conv2d_bwd_data (Inf weight)", bwd_d, nshapes, COUNT_VARIANTS(conv2d_bwd_data));
 }
 
-/* ---- maxpool2d ---- */
-
-static void fill_pool_input(float *p, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) {
-        const int64_t r = rng_int(0, 99);
-        if (r < 3) {
-            p[i] = f_from_bits(0x7fc00000u | (uint32_t)rng_int(1, 0x3fffff)); /* NaN payload */
-        } else if (r < 4) {
-            p[i] = f_from_bits(0xffc00000u | (uint32_t)rng_int(1, 0x3fffff)); /* negative NaN */
-        } else if (r < 6) {
-            p[i] = r == 4 ? -INFINITY : INFINITY;
-        } else if (r < 8) {
-            p[i] = -0.0f;
-        } else {
-            p[i] = (float)rng_int(-4, 4);
-        }
-    }
-}
-
-static void run_pool(void) {
-    op_stats *const fwd_p = &g_stats[3], *const bwd_p = &g_stats[4];
-#define fwd (*fwd_p)
-#define bwd (*bwd_p)
-    const pcnn_kernel_table *ref = &pcnn_kernels_scalar;
-    char desc_txt[256];
-    for (int s = 0; s < n_pool_shapes; ++s) {
-        const pcnn_maxpool2d_desc *d = &pool_shapes[s].d;
-        print_pool(d, desc_txt, sizeof desc_txt);
-        const int64_t ns = pool_src_count(d), nd = pool_dst_count(d);
-        rng_seed(g_seed + (uint64_t)s * 104729u);
-        float *src = gbuf_f(ns), *dd = gbuf_f(nd);
-        fill_pool_input(src, ns);
-        fill_ints(dd, nd, -3, 3);
-        float *src0 = copy_guarded(src, ns), *dd0 = copy_guarded(dd, nd);
-        float *ref_dst = gbuf_f(nd), *ref_ds = gbuf_f(ns);
-        int32_t *ref_idx = gbuf_i(nd);
-        CHECK_STATUS(ref->maxpool2d_fwd(d, src, ref_dst, ref_idx), PCNN_STATUS_OK);
-        CHECK_STATUS(ref->maxpool2d_bwd(d, dd, ref_idx, ref_ds), PCNN_STATUS_OK);
-        const char *why_fwd = expected_decline_pool_fwd(d);
-        fwd.expected_declines += why_fwd != NULL;
-        int32_t *ref_idx0 = gbuf_i(nd);
-        memcpy(ref_idx0, ref_idx, (size_t)nd * sizeof(int32_t));
-
-        FOR_EACH_VARIANT(maxpool2d_fwd) {
-            fwd.has[level] = 1;
-            for (int pass = 0; pass < 2; ++pass) { /* with and without indices */
-                float *out = gbuf_f(nd);
-                int32_t *idx = gbuf_i(nd);
-                const int32_t st = tab_->maxpool2d_fwd(d, src, out, pass == 0 ? idx : NULL);
-                if (st == PCNN_STATUS_UNSUPPORTED && level > 0) {
-                    if (pass == 0) note_decline(&fwd, level, pool_shapes[s].name, why_fwd);
-                } else {
-                    if (pass == 0) fwd.ran[level]++;
-                    CHECK(st == PCNN_STATUS_OK, "maxpool2d_fwd %s: status %d",
-                          pcnn_isa_name(level), st);
-                    CHECK(same_bits(out, ref_dst, nd), "maxpool2d_fwd %s on '%s' [%s] seed %"
-                          PRIu64 " (indices %s): dst differs", pcnn_isa_name(level),
-                          pool_shapes[s].name, desc_txt, g_seed, pass == 0 ? "on" : "NULL");
-                    if (pass == 0) {
-                        CHECK(same_bits(idx, ref_idx, nd), "maxpool2d_fwd %s on '%s' [%s] seed %"
-                              PRIu64 ": indices differ", pcnn_isa_name(level),
-                              pool_shapes[s].name, desc_txt, g_seed);
-                    } else {
-                        CHECK(idx[0] == -7, "indices written although NULL was passed?");
-                    }
-                }
-                CHECK(guard_ok(out, nd) && guard_ok(idx, nd), "maxpool2d_fwd %s '%s': guard",
-                      pcnn_isa_name(level), pool_shapes[s].name);
-                free(out);
-                free(idx);
-            }
-        }
-        FOR_EACH_VARIANT(maxpool2d_bwd) {
-            bwd.has[level] = 1;
-            float *out = gbuf_f(ns);
-            const int32_t st = tab_->maxpool2d_bwd(d, dd, ref_idx, out);
-            if (st == PCNN_STATUS_UNSUPPORTED && level > 0) {
-                note_decline(&bwd, level, pool_shapes[s].name, NULL);
-            } else {
-                bwd.ran[level]++;
-                CHECK(st == PCNN_STATUS_OK, "maxpool2d_bwd %s: status %d", pcnn_isa_name(level),
-                      st);
-                CHECK(same_bits(out, ref_ds, ns), "maxpool2d_bwd %s on '%s' [%s] seed %" PRIu64
-                      ": diff_src differs", pcnn_isa_name(level), pool_shapes[s].name, desc_txt,
-                      g_seed);
-            }
-            CHECK(guard_ok(out, ns), "maxpool2d_bwd %s '%s': guard", pcnn_isa_name(level),
-                  pool_shapes[s].name);
-            /* an out-of-range index must be reported by every variant */
-            if (nd > 0) {
-                int32_t *bad = gbuf_i(nd);
-                memcpy(bad, ref_idx, (size_t)nd * sizeof(int32_t));
-                bad[(nd - 1) / 2] = (int32_t)(d->ih * d->iw);
-                const int32_t st2 = tab_->maxpool2d_bwd(d, dd, bad, out);
-                CHECK(st2 == PCNN_STATUS_OUT_OF_RANGE ||
-                          (st2 == PCNN_STATUS_UNSUPPORTED && level > 0),
-                      "maxpool2d_bwd %s '%s': bad index gave %d", pcnn_isa_name(level),
-                      pool_shapes[s].name, st2);
-                CHECK(guard_ok(out, ns), "maxpool2d_bwd %s '%s': guard after bad index",
-                      pcnn_isa_name(level), pool_shapes[s].name);
-                free(bad);
-            }
-            free(out);
-        }
-        CHECK(same_bits(src, src0, ns + GUARD) && same_bits(dd, dd0, nd + GUARD) &&
-                  same_bits(ref_idx, ref_idx0, nd),
-              "pool '%s': an input was modified", pool_shapes[s].name);
-        CHECK(guard_ok(ref_dst, nd) && guard_ok(ref_ds, ns) && guard_ok(ref_idx, nd),
-              "pool '%s': scalar guard", pool_shapes[s].name);
-        free(src); free(dd); free(src0); free(dd0);
-        free(ref_dst); free(ref_ds); free(ref_idx); free(ref_idx0);
-    }
-    report("maxpool2d_fwd", &fwd, n_pool_shapes, COUNT_VARIANTS(maxpool2d_fwd));
-    report("maxpool2d_bwd", &bwd, n_pool_shapes, COUNT_VARIANTS(maxpool2d_bwd));
-#undef fwd
-#undef bwd
-}
-
 int main(void) {
-    const char *seed = getenv("PCNN_TEST_SEED");
-    if (seed != NULL && *seed != '\0') {
-        g_seed = strtoull(seed, NULL, 10);
-    }
-    printf("variants: seed=%" PRIu64 " (PCNN_TEST_SEED=%" PRIu64 " repeats it), threads %d\n", g_seed,
-           g_seed, pcnn_get_num_threads());
-    char why[160];
-    g_os_level = os_reported_level(why, sizeof why);
-    const int32_t detected = pcnn_isa_detected();
-    if (g_os_level < 0) {
-        printf("variants: %s: the OS's view is unknown, trusting the library's detection (%s)\n", why,
-               pcnn_isa_name(detected));
-        g_os_level = detected;
-    } else {
-        printf("variants: OS reports %s (%s); library detects %s\n", pcnn_isa_name(g_os_level), why,
-               pcnn_isa_name(detected));
-        CHECK(detected == g_os_level, "the library detects %s but the OS reports %s (%s)",
-              pcnn_isa_name(detected), pcnn_isa_name(g_os_level), why);
-    }
+    variants_start("variants_conv2d", 1);
     build_conv_corpus();
-    build_pool_corpus();
     run_conv();
     run_conv_nonfinite();
-    run_pool();
-    return test_finish("variants");
+    return test_finish("variants_conv2d");
 }

@@ -1,0 +1,130 @@
+/*
+ * conv2d forward / backward-data, the direct kernels' tile paths (test_conv2d_fwd_bwd_data_fast.h
+ * says how each shape is checked): the benchmark shapes, the small-plane backward-data path,
+ * channel tiles, widths 1..65, row tiles, backward-data row tiles' copies and prefetch,
+ * channels 1..17, wide rows, row mode, the stride-2 phase split and 2-D backward tiles.
+ */
+#include "test_conv2d_fwd_bwd_data_fast.h"
+
+static long corpus(const variant *vars, int nvars) {
+    long shapes = 0;
+    uint64_t seed = 1;
+    /* benchmark shapes, batch reduced */
+    CHECK(2, 1, 28, 28, 6, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1);      /* lenet1 */
+    CHECK(2, 6, 12, 12, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1);     /* lenet2 */
+    /* the small-plane backward-data path (stride 1, unpadded): LeNet's second convolution
+     * as trained, tap and vector tails, ow >= a vector, dilation, groups, one-row kernels */
+    const int64_t flat_before = FLAT_RUNS();
+    CHECK(3, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1);     /* lenet2 as trained */
+    CHECK(2, 5, 13, 21, 7, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1);
+    CHECK(2, 4, 12, 11, 6, 3, 3, 1, 1, 0, 0, 0, 0, 2, 2, 2);
+    CHECK(1, 3, 9, 10, 5, 1, 4, 1, 1, 0, 0, 0, 0, 1, 1, 1);
+    CHECK(1, 3, 9, 10, 5, 4, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1);
+    CHECK(2, 16, 6, 6, 64, 2, 2, 1, 1, 0, 0, 0, 0, 1, 1, 1);
+#if defined(__x86_64__)
+    if (FLAT_RUNS() <= flat_before) { /* nvars > 0 here: AVX2 at least */
+        fprintf(stderr, "FAIL: the small-plane backward-data path never ran\n");
+        ++failures;
+    }
+#else
+    (void)flat_before;
+#endif
+    CHECK(1, 1, 8, 8, 1, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1);        /* seed_tiny */
+    CHECK(2, 3, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);     /* cifar */
+    CHECK(1, 32, 32, 32, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);    /* mid */
+    CHECK(1, 16, 56, 56, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);    /* resnet3x3, fewer channels */
+    CHECK(1, 32, 28, 28, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1);    /* resnet_s2, fewer channels */
+    /* stride-1 channel tiles (56- and 28-wide rows, >= 32 channels: forward and
+     * backward-data), row-chunked and whole-image tasks */
+    CHECK(2, 40, 12, 56, 36, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    CHECK(12, 33, 7, 28, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    /* ... with more input channels than 2 x the block (the tiles' second channel loop,
+     * after the next-row prefetches), forward and backward-data */
+    CHECK(2, 80, 9, 56, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    CHECK(2, 36, 9, 28, 90, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    /* resnet_s2-like with enough work per weight that every thread packs its own blocks
+     * (task_block_weights), several tasks and block chunks per thread */
+    CHECK(2, 64, 28, 28, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1);
+    CHECK(2, 40, 14, 14, 36, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1);    /* pw1x1, fewer channels */
+    CHECK(1, 3, 64, 70, 20, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1);     /* big7x7, smaller */
+    /* widths 1..33, 48, 63, 64, 65 (3x3 pad 1 and 3x1 valid), channels tails */
+    for (int64_t w = 1; w <= 65; ++w) {
+        if (w > 33 && w != 48 && w != 63 && w != 64 && w != 65) {
+            continue;
+        }
+        CHECK(1, 1 + w % 5, 3, w, 1 + w % 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+        CHECK(2, 2, 4, w, 3, 3, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1);
+        CHECK(1, 3, 5, w, 5, 2, 3, 2, 2, 0, 1, 1, 1, 1, 1, 1);
+    }
+    /* forward 2-row tiles (AVX-512 ukrr_*: rows of 17..32 pixels, <= 4 input channels, a
+     * padded copy): vertical stride and dilation, groups, asymmetric padding, 5x5, odd
+     * row counts (a 1-row remainder) and channel counts that are no block multiple */
+    CHECK(2, 3, 9, 27, 13, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1);
+    CHECK(1, 4, 11, 30, 10, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 2);
+    CHECK(3, 2, 8, 20, 19, 2, 3, 1, 1, 0, 1, 1, 0, 1, 1, 1);
+    CHECK(1, 1, 7, 32, 6, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1);
+    CHECK(2, 3, 32, 32, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    CHECK(1, 3, 31, 17, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    /* row tiles with many channels (forward > 4 input channels, backward-data stride 1):
+     * the mid layer with whole-image tasks, widths 31 / 33 / 64, channel tails, odd
+     * heights, groups, dilation, asymmetric padding */
+    CHECK(12, 32, 9, 32, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    CHECK(2, 37, 7, 31, 21, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    CHECK(2, 20, 5, 33, 23, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    CHECK(1, 18, 4, 64, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    CHECK(13, 22, 6, 17, 26, 3, 3, 1, 1, 0, 2, 1, 0, 1, 1, 2);
+    CHECK(3, 9, 11, 30, 13, 5, 5, 1, 1, 4, 3, 4, 2, 2, 2, 1);
+    /* backward-data row tiles: copy rows sharing zero columns, and the paddings that
+     * keep separate ones */
+    CHECK(2, 13, 7, 31, 19, 3, 3, 1, 1, 1, 1, 2, 0, 1, 1, 1);
+    CHECK(12, 13, 5, 29, 19, 3, 3, 1, 1, 1, 1, 0, 2, 1, 1, 1);
+    CHECK(1, 11, 9, 17, 15, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1);
+    CHECK(12, 9, 7, 32, 10, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1);
+    CHECK(3, 7, 6, 30, 9, 5, 5, 1, 1, 1, 3, 3, 1, 1, 1, 1);
+    /* backward-data row tiles' whole-vector copy and next-channel prefetch (see
+     * test_variants_conv2d.c, "bwd spill") */
+    CHECK(2, 11, 5, 29, 60, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    CHECK(12, 22, 5, 32, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2);
+    CHECK(1, 9, 7, 31, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    CHECK(2, 5, 3, 30, 9, 1, 3, 1, 1, 0, 0, 40, 40, 1, 40, 1);
+    CHECK(2, 5, 3, 30, 9, 1, 3, 1, 1, 0, 0, 100, 100, 1, 100, 1);
+    /* channels 1..17 */
+    for (int64_t c = 1; c <= 17; ++c) {
+        CHECK(1, c, 6, 9, 18 - c, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+        CHECK(1, c, 5, 7, c, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1);
+    }
+    CHECK(1, 7, 9, 10, 33, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1); /* oc not a block multiple */
+    CHECK(1, 5, 6, 20, 100, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1);
+    /* wide rows: several tiles per row, overlapping last tile */
+    CHECK(1, 3, 4, 150, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    CHECK(1, 3, 4, 151, 7, 3, 5, 1, 2, 1, 1, 2, 2, 1, 1, 1);
+    /* row mode (rows narrower than a vector), several tasks per image so that row groups
+     * meet task boundaries; backward with stride 2/3, dilation, odd sizes; forward read in
+     * place (no left padding, stride-1 columns) with top padding and vertical stride */
+    CHECK(1, 16, 48, 24, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1);
+    CHECK(2, 12, 45, 29, 10, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1);
+    CHECK(1, 10, 40, 31, 9, 5, 4, 3, 3, 2, 1, 1, 2, 1, 1, 1);
+    CHECK(1, 9, 37, 13, 11, 4, 3, 3, 2, 1, 2, 0, 1, 1, 2, 1);
+    CHECK(1, 8, 50, 16, 20, 3, 3, 1, 1, 1, 0, 0, 0, 1, 1, 1);
+    CHECK(1, 8, 51, 17, 20, 3, 3, 2, 1, 2, 0, 0, 0, 1, 1, 1);
+    CHECK(2, 7, 33, 9, 6, 3, 2, 1, 1, 0, 0, 0, 0, 2, 1, 1);
+    /* stride-2 phase split with various left pads and wide rows; whole tiles + tail tile */
+    CHECK(1, 3, 9, 100, 7, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, 1);
+    CHECK(1, 3, 9, 101, 7, 3, 5, 2, 2, 2, 2, 2, 3, 1, 1, 1);
+    CHECK(1, 3, 9, 97, 7, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1);
+    CHECK(1, 20, 14, 14, 30, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1); /* 196-pixel flat row */
+    CHECK(1, 5, 3, 113, 5, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1);
+    /* 2-D backward tiles (few diff_src channels, rows wider than a vector): tall images so
+     * that several tasks split the rows and row groups meet task boundaries; stride 2/3
+     * (phase buffer), dilation, 1..4 channels */
+    CHECK(3, 1, 40, 28, 6, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1);   /* lenet1, taller */
+    CHECK(1, 3, 50, 40, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);  /* cifar-like */
+    CHECK(1, 2, 45, 70, 9, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1);
+    CHECK(1, 1, 47, 33, 5, 4, 3, 3, 1, 2, 1, 0, 2, 2, 1, 1);
+    CHECK(1, 4, 30, 49, 40, 3, 5, 1, 3, 1, 2, 2, 1, 1, 1, 1);
+    CHECK(2, 3, 61, 100, 8, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1); /* big7x7-like */
+    CHECK(1, 2, 9, 17, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2);   /* groups of 1 channel */
+    return shapes;
+}
+
+int main(void) { return run_corpus_test("conv2d_fwd_bwd_data_fast_tiles", corpus); }
