@@ -206,6 +206,103 @@ static inline pm_m pm_and_not_nan(pm_m m, pm_vf v) {
 static inline pm_vf pm_as_f(pm_vi v) { return _mm512_castsi512_ps(v); }
 static inline pm_vi pm_as_i(pm_vf v) { return _mm512_castps_si512(v); }
 
+/*
+ * Backward of large planes, one output row by hardware gather / scatter (AVX-512 only; the
+ * template's zero-ahead loop calls it per output row when pm_bwd_scatter_ok, and finishes the
+ * row in scalar code from the output it returns).
+ *
+ * Per PM_V outputs of the row: gather the current diff_src values at the indices, add the
+ * gradients, scatter back. Bit-exact with the scalar sum when no two lanes of a step hold the
+ * same index, and also when equal indices come only in pairs of neighbouring lanes (j, j + 1):
+ * the scalar order gives (old + dy_j) + dy_{j+1}, which is lane j's sum shifted up one lane
+ * plus dy_{j+1}; lane j is then left out of the scatter. Steps follow each other through
+ * memory (a gather sees the previous step's scatter), as the scalar loop does.
+ * Pairs at most: every lane's index is checked to lie in one of its own window's rows and in
+ * its window's column span [ox*sw - pl, + (kw - 1) * dw + 1) clipped to [0, iw); with
+ * 2 * sw >= that span, windows ox and ox + 2 share no column, so only neighbours can meet.
+ * That check also keeps the index inside the zeroed rows (the window rows of this output row).
+ * A step with any other index (a caller's stray index, an out-of-range one) returns its first
+ * output: the scalar loop takes the rest of the row (and reports out-of-range indices).
+ * The adds keep diff_src as the first operand (vaddps returns its first operand's NaN when
+ * both are NaN), which is what the scalar `ds[at] += dd` compiles to.
+ */
+#define PM_SCATTER_MAX_KH 8
+
+static inline int pm_bwd_scatter_ok(const pcnn_maxpool2d_desc *d) {
+    int64_t span, reach;
+    if (d->kh > PM_SCATTER_MAX_KH || pcnn_mul_i64(d->kw - 1, d->dilation_w, &span) ||
+        pcnn_mul_i64(d->ow + PM_V, d->stride_w, &reach)) {
+        return 0;
+    }
+    span += 1;
+    return 2 * d->stride_w >= span && reach + span + d->pad_left < ((int64_t)1 << 30) &&
+           d->iw < ((int64_t)1 << 30);
+}
+
+/* a + b, a's NaN kept when both are NaN (no operand swap by the compiler) */
+static inline __m512 pm_add_first(__m512 a, __m512 b) {
+    __m512 r;
+    __asm__("vaddps %2, %1, %0" : "=v"(r) : "v"(a), "v"(b));
+    return r;
+}
+static inline __m512 pm_mask_add_first(__m512 src, __mmask16 k, __m512 a, __m512 b) {
+    __asm__("vaddps %3, %2, %0%{%1%}" : "+v"(src) : "Yk"(k), "v"(a), "v"(b));
+    return src;
+}
+
+static int64_t pm_bwd_scatter_row(const pcnn_maxpool2d_desc *d, int64_t y, const int32_t *ri,
+                                  const float *rd, float *ds) {
+    const int64_t ow = d->ow;
+    int32_t rowoff[PM_SCATTER_MAX_KH];
+    int nr = 0;
+    for (int64_t ky = 0; ky < d->kh; ++ky) {
+        const int64_t iy = y * d->stride_h - d->pad_top + ky * d->dilation_h;
+        if (iy >= 0 && iy < d->ih) {
+            rowoff[nr++] = (int32_t)(iy * d->iw);
+        }
+    }
+    const __m512i sw = _mm512_set1_epi32((int32_t)d->stride_w);
+    const __m512i pl = _mm512_set1_epi32((int32_t)d->pad_left);
+    const __m512i span = _mm512_set1_epi32((int32_t)((d->kw - 1) * d->dilation_w + 1));
+    const __m512i iw = _mm512_set1_epi32((int32_t)d->iw);
+    const __m512i zero = _mm512_setzero_si512();
+    for (int64_t ox0 = 0; ox0 < ow; ox0 += PM_V) {
+        const int nl = ow - ox0 < PM_V ? (int)(ow - ox0) : PM_V;
+        const __mmask16 m = pm_first(nl);
+        const __m512i at = nl == PM_V ? _mm512_loadu_si512(ri + ox0)
+                                      : _mm512_maskz_loadu_epi32(m, ri + ox0);
+        const __m512 dy = nl == PM_V ? _mm512_loadu_ps(rd + ox0)
+                                     : _mm512_maskz_loadu_ps(m, rd + ox0);
+        /* this step's window column spans, clipped to the row */
+        const __m512i c = _mm512_sub_epi32(
+            _mm512_mullo_epi32(_mm512_add_epi32(pm_iota(), _mm512_set1_epi32((int32_t)ox0)), sw),
+            pl);
+        const __m512i lo = _mm512_max_epi32(c, zero);
+        const __m512i hi = _mm512_min_epi32(_mm512_add_epi32(c, span), iw);
+        const __m512i len = _mm512_max_epi32(_mm512_sub_epi32(hi, lo), zero);
+        const __m512i rel = _mm512_sub_epi32(at, lo);
+        __mmask16 own = 0;
+        for (int r = 0; r < nr; ++r) {
+            own |= _mm512_mask_cmplt_epu32_mask(
+                m, _mm512_sub_epi32(rel, _mm512_set1_epi32(rowoff[r])), len);
+        }
+        if (own != m) {
+            return ox0;
+        }
+        /* lanes j >= 1 whose index equals lane j - 1's */
+        const __mmask16 pair =
+            _mm512_mask_cmpeq_epi32_mask((__mmask16)(m & 0xFFFEu), at,
+                                         _mm512_alignr_epi32(at, at, 15));
+        const __m512 old = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, at, ds, 4);
+        __m512 s = pm_add_first(old, dy);
+        const __m512 below = _mm512_castsi512_ps(_mm512_alignr_epi32(
+            _mm512_castps_si512(s), _mm512_castps_si512(s), 15));
+        s = pm_mask_add_first(s, pair, below, dy);
+        _mm512_mask_i32scatter_ps(ds, (__mmask16)(m & ~(pair >> 1)), at, s, 4);
+    }
+    return ow;
+}
+
 /* Small-plane path (maxpool2d-small-planes.h) for output rows up to half a vector. */
 #define PM_SMALL_MAX_OW (PM_V / 2)
 
