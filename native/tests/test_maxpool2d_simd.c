@@ -65,8 +65,9 @@ static int window_larger_than_padded(const pcnn_maxpool2d_desc *d) {
 /* Source fill for run_case (main sets it): 0 hostile random (fill_hostile), 1 constant (ties
  * everywhere), 2 peaks, 3 NaN peaks. Peaks: -1 except every 4th column of every 4th row
  * (phases per plane): with 3x3 stride 2 windows a peak on a column two windows share is both
- * windows' maximum, so neighbouring outputs of a row scatter to the same element (the pairs
- * the AVX-512 row scatter sums in registers), and outputs of neighbouring rows too. */
+ * windows' maximum, so neighbouring outputs of a row scatter to the same element, and outputs
+ * of neighbouring rows too (added for a dropped AVX-512 gather / scatter backward, see
+ * maxpool2d/README.md; kept for the scatters that remain). */
 static int g_fill;
 /* percent of NaN gradients (distinct payloads): two NaNs meeting on one element keep the
  * first sum operand's payload, which the kernels must match */
@@ -422,11 +423,11 @@ int main(void) {
         run_case(pool_desc(1, 20, 80, 80, 4, 4, 2, 2, 2, 1, 1, 2, 1, 2, 0), "4x4 dil 2");
         run_case(pool_desc(1, 16, 73, 90, 2, 3, 2, 2, 0, 1, 1, 1, 1, 1, 1), "kh 2 kw 3");
     }
-    /* The AVX-512 row scatter of the large-plane backward (2 * stride_w >= the window's column
-     * span: neighbouring lanes may share an index, in pairs): inputs whose maxima sit on the
-     * columns neighbouring windows share (peaks, NaN peaks), ties everywhere (constant), many
-     * NaN gradients; rows ending off a multiple of 16, planes just above 4096 floats, odd
-     * plane counts, rows shorter than a vector, windows hanging over both ends of a row. */
+    /* The large-plane backward (ih * iw > 4096) on repeated indices: inputs whose maxima sit
+     * on the columns neighbouring windows share (peaks, NaN peaks), ties everywhere (constant),
+     * many NaN gradients (two NaNs meeting keep the first operand's payload); rows ending off a
+     * multiple of 16, planes just above 4096 floats, odd plane counts, rows shorter than a
+     * vector, windows hanging over both ends of a row, window spans up to twice the stride. */
     for (int th = 1; th <= 2; ++th) {
         pcnn_set_num_threads(th);
         for (g_fill = 0; g_fill <= 3; ++g_fill) {

@@ -218,17 +218,6 @@ static inline pm_vi pm_as_i(pm_vf v) { return _mm256_castps_si256(v); }
  * 0.42x the time with indices / 0.44x without, 16x16 -> 8x8 (2x2 s2) 0.85x / 0.76x,
  * 14x14 -> 7x7 (2x2 s2) 0.76x / 0.65x, 15x15 -> 7x7 (3x3 s2) 0.59x / 0.60x, 8x8 (3x3 s1 p1)
  * 0.24x / 0.18x. */
-/* Large-plane backward rows by hardware gather / scatter: AVX-512 only (maxpool2d-avx512.c) */
-static inline int pm_bwd_scatter_ok(const pcnn_maxpool2d_desc *d) {
-    (void)d;
-    return 0;
-}
-static inline int64_t pm_bwd_scatter_row(const pcnn_maxpool2d_desc *d, int64_t y,
-                                         const int32_t *ri, const float *rd, float *ds) {
-    (void)d, (void)y, (void)ri, (void)rd, (void)ds;
-    return 0;
-}
-
 #define PM_SMALL_MAX_OW PM_V
 
 #include "maxpool2d-simd.h"

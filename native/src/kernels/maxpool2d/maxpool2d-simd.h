@@ -445,7 +445,6 @@ static void pm_bwd_task(void *p, int64_t t) {
         }
         return;
     }
-    const int scatter = pm_bwd_scatter_ok(d);
     int64_t zeroed = 0; /* ds[0, zeroed) is zeroed */
     for (int64_t y = 0; y < d->oh; ++y) {
         int64_t rows = y * d->stride_h - d->pad_top + (d->kh - 1) * d->dilation_h + 1;
@@ -456,9 +455,7 @@ static void pm_bwd_task(void *p, int64_t t) {
         }
         const int32_t *ri = ind + y * ow;
         const float *rd = dd + y * ow;
-        /* the vector layer's row scatter, where it has one; the rest of the row here */
-        int64_t i = scatter ? pm_bwd_scatter_row(d, y, ri, rd, ds) : 0;
-        for (; i < ow; ++i) {
+        for (int64_t i = 0; i < ow; ++i) {
             const int32_t at = ri[i];
             if ((uint32_t)at >= (uint64_t)zeroed) { /* rare: not in its own window */
                 if (at < 0 || at >= plane) {
