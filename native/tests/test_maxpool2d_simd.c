@@ -62,6 +62,36 @@ static int window_larger_than_padded(const pcnn_maxpool2d_desc *d) {
            d->dilation_w * (d->kw - 1) + 1 > d->iw + d->pad_left + d->pad_right;
 }
 
+/* Source fill for run_case (main sets it): 0 hostile random (fill_hostile), 1 constant (ties
+ * everywhere), 2 peaks, 3 NaN peaks. Peaks: -1 except every 4th column of every 4th row
+ * (phases per plane): with 3x3 stride 2 windows a peak on a column two windows share is both
+ * windows' maximum, so neighbouring outputs of a row scatter to the same element, and outputs
+ * of neighbouring rows too (added for a dropped AVX-512 gather / scatter backward, see
+ * maxpool2d/README.md; kept for the scatters that remain). */
+static int g_fill;
+/* percent of NaN gradients (distinct payloads): two NaNs meeting on one element keep the
+ * first sum operand's payload, which the kernels must match */
+static int g_dd_nan = 2;
+
+static void fill_src(const pcnn_maxpool2d_desc *d, float *src) {
+    const int64_t plane = d->ih * d->iw;
+    for (int64_t p = 0; p < d->n * d->c; ++p) {
+        float *s = src + p * plane;
+        const int64_t ph_c = p % 4, ph_r = (p / 4) % 4;
+        for (int64_t i = 0; i < plane; ++i) {
+            const int64_t iy = i / d->iw, ix = i % d->iw;
+            if (g_fill == 1) {
+                s[i] = 0.5f;
+            } else if (iy % 4 == ph_r && ix % 4 == ph_c) {
+                s[i] = g_fill == 3 ? f_from_bits(0x7fc00000u | (uint32_t)rng_int(1, 0x3fffff))
+                                   : (float)(1 + p % 3);
+            } else {
+                s[i] = -1.0f;
+            }
+        }
+    }
+}
+
 static void run_case(pcnn_maxpool2d_desc d, const char *why) {
     if (pcnn_maxpool2d_desc_init(&d) != PCNN_STATUS_OK) {
         return;
@@ -71,7 +101,9 @@ static void run_case(pcnn_maxpool2d_desc d, const char *why) {
     float *src = gbuf_f(ns);
     float *dd = gbuf_f(nd);
     fill_hostile(src, ns, (int)rng_int(0, 1) ? 6 : 0);
-    if (rng_int(0, 3) == 0) { /* mostly -inf: whole windows of -inf (ties at the bottom) */
+    if (g_fill != 0) {
+        fill_src(&d, src);
+    } else if (rng_int(0, 3) == 0) { /* mostly -inf: whole windows of -inf (ties at the bottom) */
         for (int64_t i = 0; i < ns; ++i) {
             if (rng_int(0, 9) < 8) src[i] = -INFINITY;
         }
@@ -79,7 +111,7 @@ static void run_case(pcnn_maxpool2d_desc d, const char *why) {
     for (int64_t i = 0; i < nd; ++i) {
         /* some -0 (0 + -0 is +0 in the scalar sum) and NaNs with payloads among the grads */
         const int r = (int)rng_int(0, 99);
-        dd[i] = r < 5 ? -0.0f : r < 7 ? f_from_bits(0x7fc00000u | (uint32_t)rng_int(1, 0x3fffff))
+        dd[i] = r < 5 ? -0.0f : r < 5 + g_dd_nan ? f_from_bits(0x7fc00000u | (uint32_t)rng_int(1, 0x3fffff))
                                       : rng_unit();
     }
     float *ref_dst = gbuf_f(nd);
@@ -390,6 +422,31 @@ int main(void) {
         run_case(pool_desc(1, 16, 69, 77, 2, 3, 3, 2, 1, 0, 1, 1, 2, 1, 1), "2x3 s3x2 dil");
         run_case(pool_desc(1, 20, 80, 80, 4, 4, 2, 2, 2, 1, 1, 2, 1, 2, 0), "4x4 dil 2");
         run_case(pool_desc(1, 16, 73, 90, 2, 3, 2, 2, 0, 1, 1, 1, 1, 1, 1), "kh 2 kw 3");
+    }
+    /* The large-plane backward (ih * iw > 4096) on repeated indices: inputs whose maxima sit
+     * on the columns neighbouring windows share (peaks, NaN peaks), ties everywhere (constant),
+     * many NaN gradients (two NaNs meeting keep the first operand's payload); rows ending off a
+     * multiple of 16, planes just above 4096 floats, odd plane counts, rows shorter than a
+     * vector, windows hanging over both ends of a row, window spans up to twice the stride. */
+    for (int th = 1; th <= 2; ++th) {
+        pcnn_set_num_threads(th);
+        for (g_fill = 0; g_fill <= 3; ++g_fill) {
+            for (int nan_pct = 2; nan_pct <= 40; nan_pct += 38) {
+                g_dd_nan = nan_pct;
+                run_case(pool_desc(1, 5, 112, 112, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0), "resnet fills");
+                run_case(pool_desc(1, 7, 41, 100, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0), "41x100 (4100)");
+                run_case(pool_desc(1, 3, 17, 241, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1), "17x241 (4097) ceil");
+                run_case(pool_desc(3, 3, 401, 11, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0), "401x11 short rows");
+                run_case(pool_desc(1, 9, 70, 67, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, 1), "70x67 no pad ceil");
+                run_case(pool_desc(1, 5, 66, 95, 5, 5, 3, 3, 2, 2, 2, 2, 1, 1, 0), "5x5 s3 (pairs)");
+                run_case(pool_desc(1, 5, 66, 95, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1), "3x3 s3 (no pairs)");
+                run_case(pool_desc(1, 5, 65, 97, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 0), "2x2 s2 pad 1");
+                run_case(pool_desc(1, 3, 65, 97, 9, 3, 2, 2, 4, 4, 1, 1, 1, 1, 0), "9x3 s2 (kh > 8)");
+                run_case(pool_desc(1, 3, 66, 99, 3, 2, 2, 2, 1, 1, 1, 1, 2, 3, 0), "3x2 s2 dil 2x3");
+            }
+        }
+        g_fill = 0;
+        g_dd_nan = 2;
     }
     const int expected_levels = pcnn_isa_detected(); /* avx2 = 1 level, avx512 = 2 */
     printf("compared %d variant runs over %d ISA level(s); %d cases with a window larger than "
