@@ -18,7 +18,6 @@
  *   direct/int_math.h           imin, imax, floor_div, ceil_div, sat_mul (included first,
  *                               by the per-ISA file)
  *   direct/microkernels.h       ukr_* / ukr2_*: the register tiles that do the arithmetic
- *   direct/row_tiles_in_place.h ukrr_ip_*: backward-data row tiles reading diff_dst in place
  *   direct/channel_tiles.h      ukrc_*: tiles with output channels in the lanes (AVX-512)
  *   direct/job.h                job_t, channel blocks, tile width, one row of tiles
  *   direct/weight_packing.h     OIHW -> [ci][tap][ocb] blocks, once or per thread
@@ -101,7 +100,6 @@
 #endif
 
 #include "direct/microkernels.h"
-#include "direct/row_tiles_in_place.h"
 #include "direct/channel_tiles.h"
 #include "direct/job.h"
 #include "direct/weight_packing.h"

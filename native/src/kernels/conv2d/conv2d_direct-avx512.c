@@ -59,9 +59,6 @@ static const int ocb_max_for_nv[NV_MAX + 1] = {0, 16, 12, 8, 6};
  * "mid"; 3 rows x 4 channels measured 1.17x slower there) */
 #define UKRR_NR 2
 #define UKRR_OCB 6
-/* backward-data row tiles may read diff_dst in place with per-tap lane masks
- * (direct/row_tiles_in_place.h): masked-off lanes of a load are never accessed */
-#define UKRR_IN_PLACE 1
 /* channel tiles (direct/channel_tiles.h): up to 2 channel vectors x UKRC_NX_MAX pixels,
  * 28 accumulators + 2 weight vectors + a broadcast of the 32 registers */
 #define UKRC_NX_MAX 14

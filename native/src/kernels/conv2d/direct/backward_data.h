@@ -115,11 +115,7 @@ static void bwd_task(void *p, int64_t t) {
     }
     const int64_t nrows = yy_hi >= yy_lo ? yy_hi - yy_lo + 1 : 0;
 
-    size_t tap_bytes = (size_t)(2 * kh * kw) * sizeof(int64_t);
-    const int ip = j->rowtile_ip; /* row tiles reading diff_dst in place: no copy */
-#ifdef UKRR_IN_PLACE
-    tap_bytes += ip ? (size_t)(kh * kw * IP_MASKS_PER_TAP) * sizeof(vmask_t) : 0;
-#endif
+    const size_t tap_bytes = (size_t)(2 * kh * kw) * sizeof(int64_t);
     /* + VL zeroed floats of slack: in row mode the whole-vector loads of a tile's first
      * rows may run up to VL floats past the start of the copy's last row */
     /* row tiles: the copy as whole-vector stores (bwd_copy_plane_spill), planes with VL
@@ -128,7 +124,7 @@ static void bwd_task(void *p, int64_t t) {
     const int64_t nvec = ceil_div(rw, VL);
     const int spill = !j->direct && j->rowtile && nvec <= SPILL_VECS_MAX;
     const int64_t cst = nrows * rw + (spill ? VL : 0); /* floats per channel in the copy */
-    size_t in_bytes = j->direct || ip ? 0 : (size_t)(j->ci_g * cst + VL) * sizeof(float);
+    size_t in_bytes = j->direct ? 0 : (size_t)(j->ci_g * cst + VL) * sizeof(float);
     /* stride phases are computed into obuf[ocb][row][phase][uw_max], then interleaved */
     const size_t out_bytes =
         sw > 1 ? (size_t)(OCB_LIMIT * ROWS_MAX * sw * (j->uw_max + VL)) * sizeof(float) : 0;
@@ -144,14 +140,12 @@ static void bwd_task(void *p, int64_t t) {
     }
     int64_t *tap_in = (int64_t *)scr;
     int64_t *tap_w = tap_in + kh * kw;
-    vmask_t *tap_mask = (vmask_t *)(tap_w + kh * kw); /* in place: per tap and row */
-    (void)tap_mask;
     float *obuf = (float *)(scr + a1 + a2);
 
     const float *base;
     int64_t cstride, rstride;
-    if (j->direct || ip) { /* sw == 1: read diff_dst in place (ip: the padding as masks) */
-        base = dd + (ip ? 0 : yy_lo * d->ow);
+    if (j->direct) { /* sw == 1, every tap column in range: read diff_dst in place */
+        base = dd + yy_lo * d->ow;
         rstride = d->ow;
         cstride = d->oh * d->ow;
     } else {
@@ -212,8 +206,7 @@ static void bwd_task(void *p, int64_t t) {
         cstride = cst;
     }
     /* In the direct case padl is 0 and columns are diff_dst columns. */
-    const int64_t col0 = j->direct || ip ? 0 : j->padl;
-    const int64_t row0 = ip ? 0 : yy_lo; /* diff_dst row at base */
+    const int64_t col0 = j->direct ? 0 : j->padl;
     /* diff_src rows per tile */
     int nvr = j->rowmode ? j->nv : (j->nr > 1 ? j->nr : 1);
 #ifdef UKRR_NR
@@ -269,14 +262,6 @@ static void bwd_task(void *p, int64_t t) {
                     }
                 }
                 float *out_row = j->out + ((n * d->c + c0) * d->ih + iy) * d->iw;
-#ifdef UKRR_IN_PLACE
-                if (ip && b == b0) { /* rows IP_AHEAD tiles further down, into L2 */
-                    const int64_t ytop = iy + pt + (nvr - 1);
-                    ip_prefetch_rows(dd, j->ci_g, d->oh, d->ow,
-                                     iy == y0 ? ytop - (kh - 1) * dh : ytop + (IP_AHEAD - 1) * nvr + 1,
-                                     ytop + IP_AHEAD * nvr + 1);
-                }
-#endif
                 for (int64_t ph = 0; ph < sw && ph < d->iw; ++ph) {
                     /* diff_src columns ix = sw*u + ph, u < uw */
                     const int64_t uw = ceil_div(d->iw - ph, sw);
@@ -294,13 +279,7 @@ static void bwd_task(void *p, int64_t t) {
                                 if (rx == 0) {
                                     /* diff_dst column u + qx; out-of-range columns read the
                                      * zero pad */
-                                    tap_in[nt] = (yy - row0) * rstride + col0 + qx;
-#ifdef UKRR_IN_PLACE
-                                    if (ip) {
-                                        ip_tap_masks(tap_mask + nt * IP_MASKS_PER_TAP, yy, qx,
-                                                     d->oh, d->ow, uw);
-                                    }
-#endif
+                                    tap_in[nt] = (yy - yy_lo) * rstride + col0 + qx;
                                     tap_w[nt] = (ky * kw + kx) * ocb;
                                     ++nt;
                                 }
@@ -352,16 +331,6 @@ static void bwd_task(void *p, int64_t t) {
                         a.mid = vmask_first(uw);
                         a.last = a.mid;
                         ukr_table[ocb][rows](&a);
-#ifdef UKRR_IN_PLACE
-                    } else if (ip) { /* row tiles (or a 1-row rest) on diff_dst in place */
-                        a.in = base;
-                        a.out = dst;
-                        a.in_vstride = rstride;
-                        a.out_vstride = d->iw;
-                        a.last = vmask_first(uw - VL);
-                        a.tap_mask = tap_mask;
-                        (pf_next_ci ? ukrr_ip_pf_table : ukrr_ip_table)[ocb][rows](&a);
-#endif
 #ifdef UKRR_NR
                     } else if (j->rowtile && rows > 1) {
                         /* row tiles (stride 1): rows iy .. iy+rows-1, one diff_dst row

@@ -241,11 +241,6 @@ PCNN_INTERNAL int32_t PCNN_DIRECT_BWD_DATA(const pcnn_conv2d_desc *desc, const f
         j.row_w = imax(j.padl + d.ow, hi + 1);
     }
 #endif
-#ifdef UKRR_IN_PLACE
-    /* Row tiles read diff_dst in place, the padding as lane masks (ukrr_ip_*): no copy.
-     * Measured: see direct/README.md, "mid backward-data: diff_dst in place". */
-    j.rowtile_ip = j.rowtile;
-#endif
     j.macs = sat_mul(d.n * d.oc * d.oh * d.ow, j.co_g * j.kt);
     /* per diff_src row: about co*ci*kt/(sh*sw) multiply-adds per pixel */
     int64_t tile_rows = j.rowmode ? d.stride_h * j.nv : (j.nr > 1 ? d.stride_h * j.nr : 1);

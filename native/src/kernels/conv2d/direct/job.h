@@ -38,7 +38,6 @@ typedef struct {
     int chtile;                /* channel tiles (ukrc_*, direct/channel_tiles.h) */
     int rowtile;               /* UKRR_NR-row tiles (ukrr_*), rows of 17..32 (backward-data:
                                 * stride 1) */
-    int rowtile_ip;            /* backward-data row tiles read diff_dst in place (ukrr_ip_*) */
     int pwx;                   /* pointwise: tiles run across images (direct/pointwise.h) */
     int64_t row_w;             /* width of one scratch row (per phase) */
     int64_t padl;              /* backward: zero columns left of diff_dst column 0 */

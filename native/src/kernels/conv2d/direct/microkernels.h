@@ -36,7 +36,6 @@ typedef struct {
     vmask_t last;           /* lanes loaded and stored for the last vector */
     const char *pf;         /* pointwise kernels only: one prefetch per input channel at (NULL: none) */
     int64_t pf_cstride;     /* pf + ci * pf_cstride bytes (see pw_task) */
-    const vmask_t *tap_mask; /* in-place row tiles only (ukrr_ip_*, direct/row_tiles_in_place.h) */
 } ukr_args;
 
 typedef void (*ukr_fn)(const ukr_args *a);
