@@ -15,7 +15,10 @@
  *        thread-local: the calls run on this thread)
  *        ALIGN_AB=1: every buffer twice, the OLD side's 16 bytes past a 64-byte line (where glibc's
  *        malloc puts a large block), the NEW side's on a line (as Java's Tensor.allocate does);
- *        pass the same .so twice to measure what alignment alone is worth */
+ *        pass the same .so twice to measure what alignment alone is worth
+ *        AB_OFF=bytes: both sides' buffers that many bytes past a 4 KiB page (without it: glibc's
+ *        malloc, 16 bytes past a page for large blocks), the outputs AB_OFF_OUT bytes (default
+ *        AB_OFF): shows 4 KiB aliasing between the input's loads and the output's stores */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <immintrin.h>
@@ -79,7 +82,17 @@ int main(int argc, char **argv) {
     size_t nout = !strcmp(pass, "fwd") ? no : !strcmp(pass, "bwdd") ? ni : nw;
     float *xs[2], *ws[2], *bs[2], *dys[2], *out[2], *db[2];
     for (int j = 0; j < 2; j++) {
-        if (!align_ab) {
+        if (!align_ab && getenv("AB_OFF") != NULL) { /* both sides' buffers at one offset */
+            size_t off = (size_t)atoi(getenv("AB_OFF")); /* bytes past a 4 KiB page */
+            const size_t off_out = getenv("AB_OFF_OUT") ? (size_t)atoi(getenv("AB_OFF_OUT")) : off;
+#define ALLOC_AT(n) (float *)((char *)aligned_alloc(4096, ((n) * 4 + 8192 + 4095) / 4096 * 4096) + off)
+            xs[j] = j ? xs[0] : ALLOC_AT(ni); ws[j] = j ? ws[0] : ALLOC_AT(nw);
+            bs[j] = j ? bs[0] : ALLOC_AT(d.oc); dys[j] = j ? dys[0] : ALLOC_AT(no);
+            db[j] = ALLOC_AT(d.oc);
+            off = off_out;
+            out[j] = ALLOC_AT(nout);
+#undef ALLOC_AT
+        } else if (!align_ab) {
             xs[j] = j ? xs[0] : malloc(ni * 4); ws[j] = j ? ws[0] : malloc(nw * 4);
             bs[j] = j ? bs[0] : malloc(d.oc * 4); dys[j] = j ? dys[0] : malloc(no * 4);
             out[j] = malloc(nout * 4); db[j] = malloc(d.oc * 4);
