@@ -73,6 +73,8 @@
 
 /* calls that took cw_run_first (the tests check that their shapes reach it) */
 PCNN_INTERNAL int64_t CW_FIRST_RUNS;
+/* of those, many-input-channel calls that took the src_pad copy, not first_rows.h (tested) */
+PCNN_INTERNAL int64_t CW_FIRST_COPY_RUNS;
 
 typedef struct {
     const pcnn_conv2d_desc *d;
@@ -258,7 +260,8 @@ static inline void cw_first_pf_step(cw_first_pf *f) {
 #include "first_rows.h"
 
 /* A task of the in-place variant (first_rows.h): sub-bands of whole images' rows, the next
- * sub-band's dY rows and new input rows prefetched into L2 over the current one's tiles. */
+ * sub-band's dY rows prefetched into L2 over the current one's tiles (its new input rows
+ * too measured 0.99-1.01x: left to the hardware prefetchers). */
 static void cw_first_rows_task(cw_first_ctx *c, float *part, int64_t n0, int64_t n1,
                                int64_t ya, int64_t yb) {
     const pcnn_conv2d_desc *d = c->d;
@@ -275,7 +278,7 @@ static void cw_first_rows_task(cw_first_ctx *c, float *part, int64_t n0, int64_t
     const int64_t nrm = cw_first_nr_max(c->rmax, 3);
     const int64_t tiles = d->kh * ((d->c + nrm - 1) / nrm) *
                           ((ocp + c->rmax * CW_V - 1) / (c->rmax * CW_V));
-    cw_first_pf pf_src = {0}, pf_dy = {0};
+    cw_first_pf pf_dy = {0};
     for (int64_t n = n0; n < n1; ++n) {
         for (int64_t y0 = ya; y0 < yb; y0 += c->sub_rows) {
             const int64_t ny = yb - y0 < c->sub_rows ? yb - y0 : c->sub_rows;
@@ -285,20 +288,12 @@ static void cw_first_rows_task(cw_first_ctx *c, float *part, int64_t n0, int64_t
             const int inside = y0 + ny < yb;
             const int64_t tn = inside ? n : n + 1, ty = inside ? y0 + ny : ya;
             const int64_t tny = yb - ty < c->sub_rows ? yb - ty : c->sub_rows;
-            pf_src.segs_left = pf_dy.segs_left = 0;
+            pf_dy.segs_left = 0;
             if (tn < n1 && tny > 0) {
                 cw_first_pf_set(&pf_dy, c->diff_dst + (tn * d->oc * d->oh + ty) * ow, d->oh * ow,
                                 d->oc, tny * ow, tiles);
-                int64_t lo, hi, clo, chi;
-                cw_first_rows_span(d, ty, tny, &lo, &hi);
-                cw_first_rows_span(d, y0, ny, &clo, &chi);
-                if (inside && lo < chi) lo = chi; /* rows the current sub-band read already */
-                if (hi > lo) {
-                    cw_first_pf_set(&pf_src, c->src + (tn * d->c * d->ih + lo) * d->iw,
-                                    d->ih * d->iw, d->c, (hi - lo) * d->iw, tiles);
-                }
             }
-            cw_first_rows_subband(c, part, dyt, n, y0, ny, n == n0 && y0 == ya, &pf_src, &pf_dy);
+            cw_first_rows_subband(c, part, dyt, n, y0, ny, n == n0 && y0 == ya, &pf_dy);
         }
     }
 }
@@ -537,6 +532,7 @@ static int32_t cw_run_first(const pcnn_conv2d_desc *d, const float *src, const f
     cw_first_sum_ctx sc = {&c, diff_weights, bias};
     pcnn_parallel_for_work(c.ocp / CW_V, c.tasks * c.part, cw_first_sum_task, &sc);
     __atomic_fetch_add(&CW_FIRST_RUNS, 1, __ATOMIC_RELAXED);
+    if (c.many && !c.rows) __atomic_fetch_add(&CW_FIRST_COPY_RUNS, 1, __ATOMIC_RELAXED);
     if (padded) {
         for (int64_t o = 0; o < d->oc; ++o) {
             if (!isfinite(bias[o])) return PCNN_STATUS_UNSUPPORTED; /* see "Padding" above */
