@@ -43,6 +43,8 @@
  * (<= CW_FIRST_CB_BYTES, L2) with row masks computed once; the next copy band's src rows and
  * the next sub-band's dY rows prefetched into L2 a few lines per tile; the tiles of a task's
  * first sub-band start from zero. See bwd_weights/README.md, "Direct stride-1 3x3".
+ * With pad_left / pad_right <= 2 (CW_FIRST_ROWS: AVX-512) the input is read in place instead
+ * of copied (first_rows.h: no src_pad, padding taps and rows left out; dW bit-identical).
  */
 
 #define CW_FIRST_MAX_CG 4          /* input channels per group this path takes */
