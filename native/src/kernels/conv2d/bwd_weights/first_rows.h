@@ -33,7 +33,7 @@ static int cw_first_rows_fit(const pcnn_conv2d_desc *d) {
  * over ny output rows (input rows iy0 + y) x ow pixels: dyt[p][r] * plane[j][iy][x + kx - pl],
  * taps outside the input left out. */
 static inline __attribute__((always_inline)) void
-cw_first_tile_rows(const int R, const int NR, int first, float *acc, int64_t jstep,
+cw_first_tile_rows(const int R, const int NR, const int P1, int first, float *acc, int64_t jstep,
                    const float *dyt, int64_t ocp, const float *const *plane, int64_t iy0,
                    int64_t ny, int64_t ow, int64_t ih, int64_t iw, int64_t pl) {
     cw_vf a[4][3][4];
@@ -44,6 +44,7 @@ cw_first_tile_rows(const int R, const int NR, int first, float *acc, int64_t jst
 #pragma GCC unroll 4
             for (int r = 0; r < R; ++r)
                 a[j][k][r] = first ? cw_zero() : cw_load(acc + j * jstep + k * ocp + r * CW_V);
+    if (P1) pl = 1; /* P1: pad_left = pad_right = 1 (iw = ow), the edges known at compile time */
     const int64_t xe = iw - 2 + pl; /* pixels [pl, xe) have all 3 taps inside the row */
     for (int64_t y = 0; y < ny; ++y) {
         const int64_t iy = iy0 + y;
@@ -55,7 +56,7 @@ cw_first_tile_rows(const int R, const int NR, int first, float *acc, int64_t jst
 #pragma GCC unroll 8
         for (int j = 0; j < NR; ++j) rp[j] = plane[j] + iy * iw - pl;
         int64_t x = 0;
-        for (; x < pl; ++x, dyt += ocp) { /* left edge: taps x + kx < pl left out */
+        for (; x < (P1 ? 1 : pl); ++x, dyt += ocp) { /* left edge: taps x + kx < pl left out */
             cw_vf g[4];
 #pragma GCC unroll 4
             for (int r = 0; r < R; ++r) g[r] = cw_load(dyt + r * CW_V);
@@ -63,7 +64,7 @@ cw_first_tile_rows(const int R, const int NR, int first, float *acc, int64_t jst
             for (int j = 0; j < NR; ++j)
 #pragma GCC unroll 3
                 for (int k = 0; k < 3; ++k) {
-                    if (x + k < pl) continue;
+                    if (P1 ? k == 0 : x + k < pl) continue;
                     const cw_vf b = cw_bcast(rp[j] + x + k);
 #pragma GCC unroll 4
                     for (int r = 0; r < R; ++r) a[j][k][r] = cw_fma(b, g[r], a[j][k][r]);
@@ -95,7 +96,7 @@ cw_first_tile_rows(const int R, const int NR, int first, float *acc, int64_t jst
             for (int j = 0; j < NR; ++j)
 #pragma GCC unroll 3
                 for (int k = 0; k < 3; ++k) {
-                    if (x + k - pl >= iw) continue;
+                    if (P1 ? k == 2 : x + k - pl >= iw) continue;
                     const cw_vf b = cw_bcast(rp[j] + x + k);
 #pragma GCC unroll 4
                     for (int r = 0; r < R; ++r) a[j][k][r] = cw_fma(b, g[r], a[j][k][r]);
@@ -115,22 +116,24 @@ static void cw_first_run_tile_rows(int r, int nr, int first, float *acc, int64_t
                                    const float *dyt, int64_t ocp, const float *const *plane,
                                    int64_t iy0, int64_t ny, int64_t ow, int64_t ih, int64_t iw,
                                    int64_t pl) {
+    const int p1 = pl == 1 && iw == ow;
     if (r == 4) { /* CW_FIRST_REGS >= 29: 2 rows */
-        if (nr == 1) cw_first_tile_rows(4, 1, CW_FIRST_ROWS_ARGS);
-        else cw_first_tile_rows(4, 2, CW_FIRST_ROWS_ARGS);
+        if (nr == 1) cw_first_tile_rows(4, 1, 0, CW_FIRST_ROWS_ARGS);
+        else if (p1) cw_first_tile_rows(4, 2, 1, CW_FIRST_ROWS_ARGS);
+        else cw_first_tile_rows(4, 2, 0, CW_FIRST_ROWS_ARGS);
     } else if (r == 2) { /* 2 rows at 16 registers, up to 4 at 31 */
         switch (nr) {
-        case 1: cw_first_tile_rows(2, 1, CW_FIRST_ROWS_ARGS); break;
-        case 2: cw_first_tile_rows(2, 2, CW_FIRST_ROWS_ARGS); break;
-        case 3: cw_first_tile_rows(2, 3, CW_FIRST_ROWS_ARGS); break;
-        default: cw_first_tile_rows(2, 4, CW_FIRST_ROWS_ARGS); break;
+        case 1: cw_first_tile_rows(2, 1, 0, CW_FIRST_ROWS_ARGS); break;
+        case 2: cw_first_tile_rows(2, 2, 0, CW_FIRST_ROWS_ARGS); break;
+        case 3: cw_first_tile_rows(2, 3, 0, CW_FIRST_ROWS_ARGS); break;
+        default: cw_first_tile_rows(2, 4, 0, CW_FIRST_ROWS_ARGS); break;
         }
     } else {
         switch (nr) {
-        case 1: cw_first_tile_rows(1, 1, CW_FIRST_ROWS_ARGS); break;
-        case 2: cw_first_tile_rows(1, 2, CW_FIRST_ROWS_ARGS); break;
-        case 3: cw_first_tile_rows(1, 3, CW_FIRST_ROWS_ARGS); break;
-        default: cw_first_tile_rows(1, 4, CW_FIRST_ROWS_ARGS); break;
+        case 1: cw_first_tile_rows(1, 1, 0, CW_FIRST_ROWS_ARGS); break;
+        case 2: cw_first_tile_rows(1, 2, 0, CW_FIRST_ROWS_ARGS); break;
+        case 3: cw_first_tile_rows(1, 3, 0, CW_FIRST_ROWS_ARGS); break;
+        default: cw_first_tile_rows(1, 4, 0, CW_FIRST_ROWS_ARGS); break;
         }
     }
 }
