@@ -5,7 +5,7 @@
  * Why: the many-input-channel path copied every input row into a zero-padded band (src_pad,
  * ~3-5 % of resnet3x3 / mid) only so that every tap of every pixel was a plain broadcast, and
  * its tiles then multiplied the padding: with pad 1 the first / last pixel of each row has one
- * of its 3 taps on padding (2 / ow of the FMAs: mid 2 %, resnet3x3 1.2 %) and the first / last
+ * of its 3 taps on padding (2 / (3 ow) of the FMAs: mid 2 %, resnet3x3 1.2 %) and the first / last
  * output row one of its kh tap rows (2 / (kh * oh): mid 2 %). The tile broadcasts single
  * floats, so it needs no alignment and no masks: it can read the input where it is.
  *
@@ -19,6 +19,7 @@
  * a product 0 * g to it changes nothing but the sign of a zero sum), so dW is bit-identical to
  * the copy path for finite data. Non-finite dY: the bias check of cw_run_first still applies.
  * Taken when pad_left, pad_right <= 2 and iw >= 3 (cw_first_rows_fit); else the copy path.
+ * AVX-512 only: at AVX2 (CW_FIRST_ROWS 0) GCC spilled an accumulator of this tile.
  * The next sub-band's dY rows are prefetched into L2 a few lines per tile as before; its
  * new input rows are left to the hardware (an L2 prefetch of them measured 0.99-1.01x).
  */
