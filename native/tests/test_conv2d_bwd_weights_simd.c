@@ -29,6 +29,11 @@ extern int64_t pcnn_conv2d_bwd_weights_wide_dy_max__avx512;
 /* calls that took the few-input-channel path (cw_run_first; AVX2: many input channels only) */
 extern int64_t pcnn_conv2d_bwd_weights_first_runs__avx512;
 extern int64_t pcnn_conv2d_bwd_weights_first_runs__avx2;
+/* of those, many-input-channel calls that took the src_pad copy (not the in-place rows) */
+extern int64_t pcnn_conv2d_bwd_weights_first_copy_runs__avx512;
+extern int64_t pcnn_conv2d_bwd_weights_first_copy_runs__avx2;
+#define FIRST_COPY_RUNS() \
+    (pcnn_conv2d_bwd_weights_first_copy_runs__avx512 + pcnn_conv2d_bwd_weights_first_copy_runs__avx2)
 #define FIRST_RUNS() pcnn_conv2d_bwd_weights_first_runs__avx512
 #define FIRST_RUNS_AVX2() pcnn_conv2d_bwd_weights_first_runs__avx2
 /* calls whose bias the transposed path's tiles computed, and the switch that turns that off */
@@ -40,6 +45,7 @@ extern int pcnn_conv2d_bwd_weights_tbias_off__avx512;
 #define TBIAS_RUNS() ((int64_t)0)
 #define TBIAS_OFF(v) ((void)(v))
 #define FIRST_RUNS() ((int64_t)0)
+#define FIRST_COPY_RUNS() ((int64_t)0)
 #define FIRST_RUNS_AVX2() ((int64_t)0)
 #define FLAT_RUNS() ((int64_t)0)
 #define HALVES_RUNS() ((int64_t)0)
@@ -398,6 +404,23 @@ int main(void) {
     run_case(conv_desc(17, 6, 9, 24, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), 1, "first many n 17");
     run_case(conv_desc(2, 96, 40, 40, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), 0, "first many copy bands");
     run_case(conv_desc(1, 64, 28, 28, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), 1, "first many resnet-ish");
+    /* the input read in place (first_rows.h, pad_left / pad_right <= 2): whole rows of taps
+     * on padding (pad_top 3 > kh - 1), pad_left 0 with pad_right 2 and the reverse, an odd
+     * channel count (a 1-row tile per ky), 128 output channels, 1 / 5 rows per tap column;
+     * and pad_left 3, which keeps the src_pad copy (asserted below) */
+    const int64_t copy_before = FIRST_COPY_RUNS();
+    for (int m = 0; m < 2; ++m) {
+        run_case(conv_desc(2, 9, 6, 26, 128, 3, 3, 1, 1, 3, 2, 0, 2, 1, 1, 1), m, "first many rows pads");
+        run_case(conv_desc(3, 11, 9, 25, 64, 5, 3, 1, 1, 1, 4, 2, 0, 1, 1, 1), m, "first many rows 5x3");
+        run_case(conv_desc(2, 3 + 2, 4, 30, 64, 1, 3, 1, 1, 2, 0, 1, 1, 1, 1, 1), m, "first many rows 1x3");
+        run_case(conv_desc(2, 8, 10, 22, 64, 3, 3, 1, 1, 1, 1, 3, 1, 1, 1, 1), m, "first many copy pl 3");
+    }
+#if defined(__x86_64__) || defined(_M_X64)
+    CHECK(pcnn_isa_detected() < PCNN_ISA_AVX2 || FIRST_COPY_RUNS() >= copy_before + 2,
+          "pad_left 3 did not take the src_pad copy");
+#else
+    (void)copy_before;
+#endif
 #if defined(__x86_64__) || defined(_M_X64)
     CHECK(pcnn_isa_detected() < PCNN_ISA_AVX512 || FIRST_RUNS() >= many_before + 4 * 3 + 4,
           "the many-channel shapes did not take the first path (%ld runs)",

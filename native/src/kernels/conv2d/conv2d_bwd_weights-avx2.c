@@ -120,8 +120,12 @@ static inline void cw_transpose_v(float *out, int64_t stride, const float *const
  * path (not measured with this tile). */
 #define CW_FIRST 1
 #define CW_FIRST_RUNS pcnn_conv2d_bwd_weights_first_runs__avx2
+#define CW_FIRST_COPY_RUNS pcnn_conv2d_bwd_weights_first_copy_runs__avx2
 #define CW_FIRST_REGS 16
 #define CW_FIRST_MANY_R 2
 #define CW_FIRST_FEW 0
+/* the src_pad copy, not bwd_weights/first_rows.h: with 16 registers GCC kept one of the 12
+ * accumulators of that tile on the stack (edge loops around the pixel loop), 1.8x slower */
+#define CW_FIRST_ROWS 0
 
 #include "conv2d_bwd_weights-simd.h"

@@ -127,5 +127,6 @@ static inline void cw_transpose_v(float *out, int64_t stride, const float *const
 /* the few-input-channel path (see cw_run_first; uses cw_bcast and cw_transpose_v) */
 #define CW_FIRST 1
 #define CW_FIRST_RUNS pcnn_conv2d_bwd_weights_first_runs__avx512
+#define CW_FIRST_COPY_RUNS pcnn_conv2d_bwd_weights_first_copy_runs__avx512
 
 #include "conv2d_bwd_weights-simd.h"

@@ -17,6 +17,8 @@
  *   bwd_weights/trans.h    cw_run_trans: lanes along taps (only with CW_TRANS: AVX-512)
  *   bwd_weights/first.h    cw_run_first: few input channels, lanes along output channels
  *                          (only with CW_FIRST: AVX-512; AVX2 many input channels only)
+ *     bwd_weights/first_rows.h  (included by first.h) the many-channel shapes' input read
+ *                          in place, padding taps left out (AVX-512: CW_FIRST_ROWS)
  *   bwd_weights/task.h     cw_task (one task, picks its path), finiteness, bias gradient
  *   bwd_weights/entry.h    CW_NAME: path choice and task blocking for the shape
  *

@@ -43,6 +43,8 @@
  * (<= CW_FIRST_CB_BYTES, L2) with row masks computed once; the next copy band's src rows and
  * the next sub-band's dY rows prefetched into L2 a few lines per tile; the tiles of a task's
  * first sub-band start from zero. See bwd_weights/README.md, "Direct stride-1 3x3".
+ * With pad_left / pad_right <= 2 (CW_FIRST_ROWS: AVX-512) the input is read in place instead
+ * of copied (first_rows.h: no src_pad, padding taps and rows left out; dW bit-identical).
  */
 
 #define CW_FIRST_MAX_CG 4          /* input channels per group this path takes */
@@ -64,12 +66,17 @@
 #ifndef CW_FIRST_MANY_R
 #define CW_FIRST_MANY_R 4 /* output vectors per tile, many input channels (4 or 2) */
 #endif
+#ifndef CW_FIRST_ROWS
+#define CW_FIRST_ROWS 1 /* many input channels: the input read in place where it fits */
+#endif
 #ifndef CW_FIRST_FEW
 #define CW_FIRST_FEW 1 /* take the few-input-channel shapes too */
 #endif
 
 /* calls that took cw_run_first (the tests check that their shapes reach it) */
 PCNN_INTERNAL int64_t CW_FIRST_RUNS;
+/* of those, many-input-channel calls that took the src_pad copy, not first_rows.h (tested) */
+PCNN_INTERNAL int64_t CW_FIRST_COPY_RUNS;
 
 typedef struct {
     const pcnn_conv2d_desc *d;
@@ -82,6 +89,7 @@ typedef struct {
     int64_t cb_rows; /* output rows per copy band (src_pad) */
     int rmax; /* output vectors per tile (2, or CW_FIRST_MANY_R for many input channels) */
     int many; /* cw_first_many: copy bands, row masks, L2 prefetch */
+    int rows; /* cw_first_many with the input read in place (first_rows.h): no src_pad */
     int oom;
 } cw_first_ctx;
 
@@ -251,6 +259,47 @@ static inline void cw_first_pf_step(cw_first_pf *f) {
     }
 }
 
+#include "first_rows.h"
+
+/* A task of the in-place variant (first_rows.h): sub-bands of whole images' rows, the next
+ * sub-band's dY rows prefetched into L2 over the current one's tiles (its new input rows
+ * too measured 0.99-1.01x: left to the hardware prefetchers). */
+static void cw_first_rows_task(cw_first_ctx *c, float *part, int64_t n0, int64_t n1,
+                               int64_t ya, int64_t yb) {
+    const pcnn_conv2d_desc *d = c->d;
+    const int64_t ocp = c->ocp, ow = d->ow;
+    const int64_t dyt_floats = c->sub_rows * ow * ocp;
+    const int64_t zero_floats = c->sub_rows * ow + CW_V;
+    float *dyt = cw_scratch_get((size_t)(dyt_floats + zero_floats + CW_V));
+    if (dyt == NULL) {
+        __atomic_store_n(&c->oom, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    float *zero = dyt + dyt_floats;
+    memset(zero, 0, (size_t)zero_floats * sizeof(float));
+    const int64_t nrm = cw_first_nr_max(c->rmax, 3);
+    const int64_t tiles = d->kh * ((d->c + nrm - 1) / nrm) *
+                          ((ocp + c->rmax * CW_V - 1) / (c->rmax * CW_V));
+    cw_first_pf pf_dy = {0};
+    for (int64_t n = n0; n < n1; ++n) {
+        for (int64_t y0 = ya; y0 < yb; y0 += c->sub_rows) {
+            const int64_t ny = yb - y0 < c->sub_rows ? yb - y0 : c->sub_rows;
+            cw_first_transpose(c, dyt, c->diff_dst + n * d->oc * d->oh * ow, zero, y0 * ow,
+                               ny * ow, part + c->taps * ocp);
+            /* the next sub-band: this image's next, or the next image's first */
+            const int inside = y0 + ny < yb;
+            const int64_t tn = inside ? n : n + 1, ty = inside ? y0 + ny : ya;
+            const int64_t tny = yb - ty < c->sub_rows ? yb - ty : c->sub_rows;
+            pf_dy.segs_left = 0;
+            if (tn < n1 && tny > 0) {
+                cw_first_pf_set(&pf_dy, c->diff_dst + (tn * d->oc * d->oh + ty) * ow, d->oh * ow,
+                                d->oc, tny * ow, tiles);
+            }
+            cw_first_rows_subband(c, part, dyt, n, y0, ny, n == n0 && y0 == ya, &pf_dy);
+        }
+    }
+}
+
 static void cw_first_task(void *p, int64_t task) {
     cw_first_ctx *c = p;
     const pcnn_conv2d_desc *d = c->d;
@@ -265,6 +314,10 @@ static void cw_first_task(void *p, int64_t task) {
     }
     /* the taps' partials start from zero in the task's first sub-band's tiles (first) */
     memset(part + c->taps * c->ocp, 0, (size_t)c->ocp * sizeof(float));
+    if (c->rows) {
+        cw_first_rows_task(c, part, n0, n1, ya, yb);
+        return;
+    }
     const int64_t s = d->stride_w, sh = d->stride_h, kw = d->kw, kh = d->kh, dh = d->dilation_h;
     const int64_t ocp = c->ocp, wpad = c->wpad, ow = d->ow;
     /* input rows of a copy band (cb_rows output rows) */
@@ -453,6 +506,7 @@ static int32_t cw_run_first(const pcnn_conv2d_desc *d, const float *src, const f
     if (cw_first_many(d)) {
         c.many = 1;
         c.rmax = CW_FIRST_MANY_R;
+        c.rows = CW_FIRST_ROWS && cw_first_rows_fit(d);
         /* copy bands of src_pad of at most CW_FIRST_CB_BYTES, whole sub-bands */
         const int64_t row_bytes = d->c * c.wpad * (int64_t)sizeof(float);
         int64_t cbr =
@@ -480,6 +534,7 @@ static int32_t cw_run_first(const pcnn_conv2d_desc *d, const float *src, const f
     cw_first_sum_ctx sc = {&c, diff_weights, bias};
     pcnn_parallel_for_work(c.ocp / CW_V, c.tasks * c.part, cw_first_sum_task, &sc);
     __atomic_fetch_add(&CW_FIRST_RUNS, 1, __ATOMIC_RELAXED);
+    if (c.many && !c.rows) __atomic_fetch_add(&CW_FIRST_COPY_RUNS, 1, __ATOMIC_RELAXED);
     if (padded) {
         for (int64_t o = 0; o < d->oc; ++o) {
             if (!isfinite(bias[o])) return PCNN_STATUS_UNSUPPORTED; /* see "Padding" above */
