@@ -230,7 +230,9 @@ static void fwd_task(void *p, int64_t t) {
                  * intent) during this one: its stores then do not wait for the lines
                  * (resnet3x3 forward 0.96-0.98x the time; README.md in this directory) */
                 /* in-place reads: this row's strip rows copied first; while the first
-                 * block's row computes, its tiles ask for the input row the next adds */
+                 * block's row computes, its tiles ask for the input row the next output
+                 * row adds (also in a task's last row: the next row-chunk task's new row;
+                 * measured 0.95-0.98x against stopping at the task's end, 1 thread) */
                 const int64_t last = y * sh - d->pad_top + (kh - 1) * dh; /* last tap row */
                 if (e.on && imin(last, iy_hi) - iy_lo + 1 > strips_done) {
                     const int64_t upto = imin(last, iy_hi) - iy_lo + 1;
