@@ -342,8 +342,8 @@ static void bwd_task(void *p, int64_t t) {
                                                nrows, strips_done, upto, d->ow, j->padl, &e);
                             strips_done = upto;
                         }
-                        const int pf_next_in =
-                            sh == 1 && b == b0 && iy + 1 < d->ih && last + 1 <= d->oh - 1;
+                        const int pf_next_in = sh == 1 && b == b0 && iy + 1 < d->ih &&
+                                               last + 1 >= 0 && last + 1 <= d->oh - 1;
                         const chtile_inplace ip = {&e, dd + yy_lo * d->ow, d->oh * d->ow, tap_pl,
                                                    j->padl, d->ow,
                                                    pf_next_in ? dd + (last + 1) * d->ow : NULL};

@@ -240,7 +240,8 @@ static void fwd_task(void *p, int64_t t) {
                                        strips_done, upto, d->iw, d->pad_left, &e);
                     strips_done = upto;
                 }
-                const int pf_next_in = b == b0 && y + 1 < d->oh && last + sh <= d->ih - 1;
+                const int pf_next_in =
+                    b == b0 && y + 1 < d->oh && last + sh >= 0 && last + sh <= d->ih - 1;
                 const chtile_inplace ip = {&e,     src + iy_lo * d->iw, d->ih * d->iw, tap_pl,
                                            d->pad_left, d->iw,
                                            pf_next_in ? src + (last + sh) * d->iw : NULL};
