@@ -42,6 +42,26 @@ static long corpus(const variant *vars, int nvars) {
      * after the next-row prefetches), forward and backward-data */
     CHECK(2, 80, 9, 56, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
     CHECK(2, 36, 9, 28, 90, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    /* stride-1 channel tiles reading in place, edge tiles from a strip copy (see
+     * test_variants_conv2d.c, "ip ..."), the inputs against inaccessible pages */
+    CHECK(3, 19, 6, 41, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1); /* ip fwd 41 3 tiles */
+    CHECK(2, 17, 5, 58, 40, 3, 3, 1, 1, 0, 2, 0, 2, 1, 1, 1); /* ip fwd 58 pad 0/2 */
+    CHECK(1, 20, 7, 50, 35, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1); /* ip fwd 50 5x5 */
+    CHECK(2, 18, 4, 47, 37, 1, 7, 1, 1, 0, 0, 3, 3, 1, 1, 1); /* ip fwd 47 1x7 */
+    CHECK(1, 33, 9, 44, 34, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1); /* ip both 44 3x1 */
+    CHECK(2, 17, 8, 54, 32, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1); /* ip fwd 54 d2 */
+    CHECK(2, 66, 5, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2); /* ip fwd groups 2 */
+    CHECK(1, 33, 5, 41, 33, 3, 3, 1, 1, 1, 1, 2, 0, 1, 1, 1); /* ip both 41 pad 2/0 */
+    CHECK(2, 20, 9, 41, 33, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1); /* ip fwd s2h 41 */
+    CHECK(1, 19, 30, 12, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1); /* ip fwd 12 tall */
+    CHECK(3, 36, 6, 41, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1); /* ip bwd 41 */
+    CHECK(2, 35, 5, 55, 17, 3, 3, 1, 1, 1, 0, 2, 0, 1, 1, 1); /* ip bwd 55 pad 1/0 */
+    CHECK(1, 40, 6, 45, 18, 5, 5, 1, 1, 2, 1, 1, 3, 1, 1, 1); /* ip bwd 45 5x5 asym */
+    CHECK(2, 33, 3, 50, 19, 1, 7, 1, 1, 0, 0, 3, 3, 1, 1, 1); /* ip bwd 50 1x7 */
+    CHECK(2, 34, 9, 41, 18, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1); /* ip bwd s2h 41 */
+    CHECK(2, 70, 7, 58, 6, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 2); /* ip bwd 58 d2 groups */
+    CHECK(1, 37, 20, 57, 35, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1); /* ip both 20 rows 57 */
+    CHECK(12, 33, 4, 41, 34, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1); /* ip both 12 images */
     /* resnet_s2-like with enough work per weight that every thread packs its own blocks
      * (task_block_weights), several tasks and block chunks per thread */
     CHECK(2, 64, 28, 28, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1);

@@ -89,6 +89,28 @@ static void build_conv_corpus(void) {
      * 20 rows: tasks of >= 2 rows at up to 3 threads, so that some rows prefetch */
     C("s1 pf split fwd 80",     1, 80, 20, 56, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
     C("s1 pf split bwd 90",     1, 36, 20, 28, 90, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    /* stride-1 channel tiles reading the input in place where a tile's taps stay inside
+     * it and a strip copy at the edges (chtile_edges): rows of 41..58 (3-4 tiles, 12-tile
+     * tall rows for contrast), padding 0/1/2 on either side, 3x3 / 5x5 / 1x7 / 3x1,
+     * dilation, groups, vertical stride 2, channel counts off 16, 1-3 and 12 images */
+    C("ip fwd 41 3 tiles", 3, 19, 6, 41, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    C("ip fwd 58 pad 0/2", 2, 17, 5, 58, 40, 3, 3, 1, 1, 0, 2, 0, 2, 1, 1, 1);
+    C("ip fwd 50 5x5", 1, 20, 7, 50, 35, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1);
+    C("ip fwd 47 1x7", 2, 18, 4, 47, 37, 1, 7, 1, 1, 0, 0, 3, 3, 1, 1, 1);
+    C("ip both 44 3x1", 1, 33, 9, 44, 34, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    C("ip fwd 54 d2", 2, 17, 8, 54, 32, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1);
+    C("ip fwd groups 2", 2, 66, 5, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2);
+    C("ip both 41 pad 2/0", 1, 33, 5, 41, 33, 3, 3, 1, 1, 1, 1, 2, 0, 1, 1, 1);
+    C("ip fwd s2h 41", 2, 20, 9, 41, 33, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1);
+    C("ip fwd 12 tall", 1, 19, 30, 12, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    C("ip bwd 41", 3, 36, 6, 41, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    C("ip bwd 55 pad 1/0", 2, 35, 5, 55, 17, 3, 3, 1, 1, 1, 0, 2, 0, 1, 1, 1);
+    C("ip bwd 45 5x5 asym", 1, 40, 6, 45, 18, 5, 5, 1, 1, 2, 1, 1, 3, 1, 1, 1);
+    C("ip bwd 50 1x7", 2, 33, 3, 50, 19, 1, 7, 1, 1, 0, 0, 3, 3, 1, 1, 1);
+    C("ip bwd s2h 41", 2, 34, 9, 41, 18, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1);
+    C("ip bwd 58 d2 groups", 2, 70, 7, 58, 6, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 2);
+    C("ip both 20 rows 57", 1, 37, 20, 57, 35, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    C("ip both 12 images", 12, 33, 4, 41, 34, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
     /* AVX-512 row tiles (rows of 17..32, <= 4 input channels per group) with enough images
      * for whole-image tasks (n * groups >= 4 * threads, up to 3 threads), outside the
      * small-channel path's rule (< 16 output channels or planes > 576): odd heights,

@@ -115,7 +115,14 @@ static void bwd_task(void *p, int64_t t) {
     }
     const int64_t nrows = yy_hi >= yy_lo ? yy_hi - yy_lo + 1 : 0;
 
-    const size_t tap_bytes = (size_t)(2 * kh * kw) * sizeof(int64_t);
+    /* stride-1 channel tiles: the interior tiles read diff_dst in place, the edge tiles a
+     * strip copy of their padded columns (chtile_edges, direct/channel_tiles.h; vpad is 0
+     * here). Pixel u reads padded column u + padl + pl - kx*dw. */
+    const chtile_edges e =
+        j->chtile && sw == 1 && !j->direct
+            ? chtile_edges_plan(d->iw, j->padl, d->ow, j->padl + pl - (kw - 1) * dw, j->padl + pl)
+            : (chtile_edges){0};
+    const size_t tap_bytes = (size_t)(3 * kh * kw) * sizeof(int64_t);
     /* + VL zeroed floats of slack: in row mode the whole-vector loads of a tile's first
      * rows may run up to VL floats past the start of the copy's last row */
     /* row tiles: the copy as whole-vector stores (bwd_copy_plane_spill), planes with VL
@@ -125,6 +132,9 @@ static void bwd_task(void *p, int64_t t) {
     const int spill = !j->direct && j->rowtile && nvec <= SPILL_VECS_MAX;
     const int64_t cst = nrows * rw + (spill ? VL : 0); /* floats per channel in the copy */
     size_t in_bytes = j->direct ? 0 : (size_t)(j->ci_g * cst + VL) * sizeof(float);
+    if (e.on) {
+        in_bytes = (size_t)(j->ci_g * nrows * e.srow) * sizeof(float);
+    }
     /* stride phases are computed into obuf[ocb][row][phase][uw_max], then interleaved */
     const size_t out_bytes =
         sw > 1 ? (size_t)(OCB_LIMIT * ROWS_MAX * sw * (j->uw_max + VL)) * sizeof(float) : 0;
@@ -140,6 +150,7 @@ static void bwd_task(void *p, int64_t t) {
     }
     int64_t *tap_in = (int64_t *)scr;
     int64_t *tap_w = tap_in + kh * kw;
+    int64_t *tap_pl = tap_w + kh * kw; /* in-place taps of the interior tiles (e.on) */
     float *obuf = (float *)(scr + a1 + a2);
 
     const float *base;
@@ -148,6 +159,10 @@ static void bwd_task(void *p, int64_t t) {
         base = dd + yy_lo * d->ow;
         rstride = d->ow;
         cstride = d->oh * d->ow;
+    } else if (e.on) { /* the strips are copied row by row, below */
+        base = (float *)(scr + a1);
+        rstride = e.srow;
+        cstride = nrows * e.srow;
     } else {
         /* buf[ci][row][m] = diff_dst column m - padl (0 outside) */
         float *buf = (float *)(scr + a1);
@@ -217,6 +232,9 @@ static void bwd_task(void *p, int64_t t) {
     const int64_t obuf_rstride = sw * j->uw_max;     /* obuf: one row of all phases */
     const int64_t obuf_cstride = ROWS_MAX * obuf_rstride; /* obuf: one channel */
 
+#ifdef UKRC_NX_MAX
+    int64_t strips_done = 0; /* e.on: strip rows [0, strips_done) are copied */
+#endif
     ukr_args a;
 #ifdef UKRR_NR
     /* Row tiles whose input (every channel's rows of one tile) is more than half of a
@@ -281,6 +299,8 @@ static void bwd_task(void *p, int64_t t) {
                                      * zero pad */
                                     tap_in[nt] = (yy - yy_lo) * rstride + col0 + qx;
                                     tap_w[nt] = (ky * kw + kx) * ocb;
+                                    tap_pl[nt] =
+                                        (yy - yy_lo) * d->ow + col0 + qx - e.off_min;
                                     ++nt;
                                 }
                                 qx -= dw_q;
@@ -314,9 +334,22 @@ static void bwd_task(void *p, int64_t t) {
                         c.tile = (float *)(scr + a1 + a2 + a3) + ph * UKRC_OCB_MAX;
                         c.tile_xs = sw * UKRC_OCB_MAX;
                         /* stride 1: the next diff_src row's lines, as in forward */
+                        /* in-place reads: as in forward (the last tap row is ky = 0's) */
+                        const int64_t last = floor_div(iy + pt, sh);
+                        if (e.on && imin(last, yy_hi) - yy_lo + 1 > strips_done) {
+                            const int64_t upto = imin(last, yy_hi) - yy_lo + 1;
+                            chtile_copy_strips((float *)base, dd, j->ci_g, d->oh * d->ow, yy_lo,
+                                               nrows, strips_done, upto, d->ow, j->padl, &e);
+                            strips_done = upto;
+                        }
+                        const int pf_next_in = sh == 1 && b == b0 && iy + 1 < d->ih &&
+                                               last + 1 >= 0 && last + 1 <= d->oh - 1;
+                        const chtile_inplace ip = {&e, dd + yy_lo * d->ow, d->oh * d->ow, tap_pl,
+                                                   j->padl, d->ow,
+                                                   pf_next_in ? dd + (last + 1) * d->ow : NULL};
                         run_row_channels(&c, uw, ocb,
                                          sw == 1 && iy + sh < y1 ? out_row + sh * d->iw : NULL,
-                                         plane);
+                                         plane, e.on ? &ip : NULL);
                         continue;
                     }
 #endif

@@ -27,6 +27,134 @@
 #define CHTILE_OCB_MAX 0
 #endif
 
+/* ---------------------------------------------------------------------------------------
+ * Stride-1 channel tiles reading the input in place (forward and backward-data).
+ *
+ * Why: the zero-padded copy of every input row was ~7% of resnet3x3's pass (a probe
+ * without it: 0.93x the time), and six cheaper forms of the copy all lost. But a tile
+ * reads the padding only when its taps leave the input: of resnet3x3's four 14-pixel
+ * tiles per row, tiles 1 and 2 read columns 13..42 only. Those read the input in place;
+ * the edge tiles read a strip copy that holds only their padded columns (left strip:
+ * padded columns [0, lw), right strip: [rcol, rcol + rwd), side by side in strip rows of
+ * lw + rwd floats: resnet3x3 16 + 16 of 58), and rows whose taps leave the input
+ * vertically drop those taps (as the in-place pixel tiles do) instead of reading zero
+ * rows. Each pixel's sum is still the ukrc sequence over the same taps in the same order,
+ * minus taps whose input is a padding zero: with finite weights (the entry points send
+ * non-finite weights with padding to the scalar kernel) 0 * w is a zero, and adding a zero
+ * to an accumulator that started at +0 never changes it (it is never -0), so the bits do
+ * not change.
+ * Pixel x of a row reads padded column x + off for tap column offsets off in
+ * [off_min, off_max]; padded column m is input column m - padl.
+ * ------------------------------------------------------------------------------------- */
+typedef struct {
+    int on;            /* 0: no tile can read in place (every tile reads the full copy) */
+    int64_t left_end;  /* tiles starting before this pixel read the left strip */
+    int64_t right_beg; /* tiles starting at or after this pixel read the right strip */
+    int64_t lw;        /* left strip: padded columns [0, lw) */
+    int64_t rcol, rwd; /* right strip: padded columns [rcol, rcol + rwd) */
+    int64_t srow;      /* floats per strip row: lw + rwd */
+    int64_t off_min;   /* smallest tap column offset (padded columns) */
+    int64_t off_max;   /* largest */
+} chtile_edges;
+
+/* Which tiles of a `width`-pixel row (cut as run_row_channels cuts it) read in place. */
+static inline chtile_edges chtile_edges_plan(int64_t width, int64_t padl, int64_t in_w,
+                                             int64_t off_min, int64_t off_max) {
+    chtile_edges e;
+    memset(&e, 0, sizeof e);
+#ifdef UKRC_NX_MAX
+    const int64_t nx = ceil_div(width, ceil_div(width, UKRC_NX_MAX));
+    int inplace = 0;
+    e.right_beg = width;
+    e.rcol = width + off_max;
+    for (int64_t x0 = 0; x0 < width; x0 += nx) {
+        const int64_t cnt = imin(nx, width - x0);
+        const int left = x0 + off_min - padl < 0;
+        const int right = x0 + cnt - 1 + off_max - padl > in_w - 1;
+        if (left && right) {
+            return e; /* a tile reads padding on both sides: narrow rows keep the copy */
+        }
+        if (left) {
+            e.left_end = x0 + cnt;
+            e.lw = x0 + cnt + off_max;
+        } else if (right) {
+            if (e.right_beg == width) {
+                e.right_beg = x0;
+                e.rcol = x0 + off_min;
+            }
+        } else {
+            inplace = 1;
+        }
+    }
+    e.rwd = width + off_max - e.rcol;
+    e.srow = e.lw + e.rwd;
+    e.off_min = off_min;
+    e.off_max = off_max;
+    e.on = inplace;
+#else
+    (void)width, (void)padl, (void)in_w, (void)off_min, (void)off_max;
+#endif
+    return e;
+}
+
+/* dst[k] = row[m0 + k - padl] for k < cnt (0 outside [0, in_w)): masked vector loads (the
+ * masked-off lanes are not accessed, so the pointer may point before the row, as in
+ * split_phases2) and stores; resnet3x3's strips are one vector each. */
+static inline void chtile_copy_cols(float *dst, const float *row, int64_t m0, int64_t cnt,
+                                    int64_t padl, int64_t in_w) {
+    for (int64_t k = 0; k < cnt; k += VL) {
+        const int64_t x = m0 + k - padl;
+        const vmask_t m = vmask_range(x, in_w);
+        VSTOREM(dst + k, vmask_first(imin(VL, cnt - k)), VLOADM(row + x, m));
+    }
+}
+
+/* The edge tiles' strip copy of rows [r0, r1): sb[(ci * nrows + r) * srow + k] for input
+ * row first_row + r (all inside the input), channels cstride apart, rows in_w apart. The
+ * drivers copy rows as the output rows need them (a task's first output row's rows, then
+ * each new row): the tiles' in-kernel prefetch (run_row_channels, pf_in) has by then
+ * brought the new row's lines. The first call's rows (r0 == 0) are asked for here, whole
+ * rows (the interior tiles read them in place), two channels ahead of their copy.
+ * Measured on resnet3x3 (direct/README.md): strips copied up front with memset + memcpy
+ * and no prefetch were 1.05-1.09x the time of main; copied row by row with the in-kernel
+ * prefetch and one masked load + store per strip (masks hoisted out of the row loop),
+ * 0.96-0.97x. */
+#define CHTILE_PF_AHEAD 2
+static inline void chtile_copy_strips(float *sb, const float *src, int64_t channels,
+                                      int64_t cstride, int64_t first_row, int64_t nrows,
+                                      int64_t r0, int64_t r1, int64_t in_w, int64_t padl,
+                                      const chtile_edges *e) {
+    const int64_t bytes = (r1 - r0) * in_w * (int64_t)sizeof(float);
+    const int fast = e->lw >= 1 && e->lw <= VL && e->rwd >= 1 && e->rwd <= VL;
+    const vmask_t lst = vmask_first(imax(1, imin(VL, e->lw))), lld = vmask_range(-padl, in_w);
+    const vmask_t rst = vmask_first(imax(1, imin(VL, e->rwd)));
+    const vmask_t rld = vmask_range(e->rcol - padl, in_w);
+    for (int64_t ci = 0; ci < channels + CHTILE_PF_AHEAD; ++ci) {
+        if (r0 == 0 && ci < channels) {
+            const char *q = (const char *)(src + ci * cstride + (first_row + r0) * in_w);
+            for (int64_t k = 0; k < bytes; k += 64) {
+                __builtin_prefetch(q + k, 0, 3);
+            }
+        }
+        const int64_t c = ci - CHTILE_PF_AHEAD;
+        if (fast) { /* each strip one vector: the masks are the same for every row */
+            for (int64_t r = r0; c >= 0 && r < r1; ++r) {
+                const float *row = src + c * cstride + (first_row + r) * in_w;
+                float *b = sb + (c * nrows + r) * e->srow;
+                VSTOREM(b, lst, VLOADM(row - padl, lld));
+                VSTOREM(b + e->lw, rst, VLOADM(row + e->rcol - padl, rld));
+            }
+            continue;
+        }
+        for (int64_t r = r0; c >= 0 && r < r1; ++r) {
+            const float *row = src + c * cstride + (first_row + r) * in_w;
+            float *b = sb + (c * nrows + r) * e->srow;
+            chtile_copy_cols(b, row, 0, e->lw, padl, in_w);
+            chtile_copy_cols(b + e->lw, row, e->rcol, e->rwd, padl, in_w);
+        }
+    }
+}
+
 #ifdef UKRC_NX_MAX
 
 typedef struct {
@@ -42,15 +170,20 @@ typedef struct {
     const float *bias;     /* ocb values, or NULL */
     float *tile;           /* pixel x, channel c at tile[x * tile_xs + c] */
     int64_t tile_xs;
-    /* Output lines to ask for (write intent) while the tile computes: during input
-     * channel ci < pf_n, pfl[ci] (pf_n = 0: none). A list, so that the kernel's channel
-     * loop needs no more registers (computing the address there made GCC spill, and the
-     * tile ran ~10% slower even with no prefetch at all). */
+    /* Lines to ask for while the tile computes (the next output row's, and with the
+     * in-place reads the next input row's): during input channel ci < pf_n,
+     * pfl[UKRC_PF_PER_CH * ci + k] for k < UKRC_PF_PER_CH (pf_n = 0: none). A list, so
+     * that the kernel's channel loop needs no more registers (computing the address
+     * there made GCC spill, and the tile ran ~10% slower even with no prefetch at all). */
     const float *const *pfl;
     int64_t pf_n;
 } ukrc_args;
 
 typedef void (*ukrc_fn)(const ukrc_args *a);
+
+/* prefetches per input channel in the tile's first channel loop, and the list's length */
+#define UKRC_PF_PER_CH 3
+#define UKRC_PF_MAX (UKRC_PF_PER_CH * 128)
 
 /* One input channel ci of a tile: per tap NOV weight vectors, NX broadcasts, NOV*NX FMAs. */
 #define UKRC_CHANNEL(NOV, NX)                                                           \
@@ -93,7 +226,9 @@ typedef void (*ukrc_fn)(const ukrc_args *a);
         const vmask_t m0 = a->m0, m1 = a->m1;                                           \
         int64_t ci = 0;                                                                 \
         for (; ci < a->pf_n; ++ci) {                                                    \
-            __builtin_prefetch(a->pfl[ci], 1, 3);                                       \
+            __builtin_prefetch(a->pfl[UKRC_PF_PER_CH * ci], 1, 3);                      \
+            __builtin_prefetch(a->pfl[UKRC_PF_PER_CH * ci + 1], 1, 3);                  \
+            __builtin_prefetch(a->pfl[UKRC_PF_PER_CH * ci + 2], 1, 3);                  \
             UKRC_CHANNEL(NOV, NX);                                                      \
         }                                                                               \
         for (; ci < a->ci_count; ++ci) {                                                \
@@ -132,28 +267,70 @@ static const ukrc_fn ukrc_table[3][UKRC_NX_MAX + 1] = {UKRC_NXS(PTRC1) UKRC_NXS(
  * their lines in cache: resnet3x3 (56-wide rows, 32 channels x 224 bytes per row and
  * block, planes 12.5 KB apart) 0.96-0.98x the time, forward and backward-data (README.md
  * in this directory). A hint only: results do not change. */
+/* ip: NULL, or the in-place reads (chtile_inplace): then `a` describes the strip copy, which
+ * only the edge tiles read. */
+typedef struct {
+    const chtile_edges *e;
+    const float *src;      /* input at the first tap row, column 0 */
+    int64_t cstride;       /* floats between input channels */
+    const int64_t *tap_in; /* per tap: offset from src + x0 + e->off_min - padl */
+    int64_t padl;          /* padded column m = input column m - padl */
+    int64_t in_w;          /* input row width */
+    const float *pf_in;    /* NULL, or the input row the next output row adds (channel 0,
+                            * column 0): each tile asks for its columns of it */
+} chtile_inplace;
+
 static inline void run_row_channels(ukrc_args *a, int64_t width, int64_t ocb, const float *pf,
-                                    int64_t pf_cstride) {
-    const float *pfl[2 * UKRC_OCB_MAX];
+                                    int64_t pf_cstride, const chtile_inplace *ip) {
+    const float *pfl[UKRC_PF_MAX];
     const int nov = ocb > VL ? 2 : 1;
     a->m0 = vmask_first(imin(VL, ocb));
     a->m1 = nov == 2 ? vmask_first(ocb - VL) : a->m0;
     const int64_t ntiles = ceil_div(width, UKRC_NX_MAX);
     const int64_t nx = ceil_div(width, ntiles);
     const float *in = a->in;
+    const int64_t *strip_taps = a->tap_in;
+    const int64_t strip_cstride = a->in_cstride;
     float *tile = a->tile;
     a->pfl = pfl;
-    a->pf_n = pf != NULL ? imin(a->ci_count, 2 * ocb) : 0;
     for (int64_t x0 = 0; x0 < width; x0 += nx) {
         const int64_t cnt = imin(nx, width - x0);
         a->in = in + x0;
+        if (ip != NULL) {
+            const chtile_edges *e = ip->e;
+            const int edge = x0 < e->left_end || x0 >= e->right_beg;
+            if (x0 >= e->right_beg) {
+                a->in = in + e->lw + x0 - e->rcol; /* the right strip */
+            } else if (!edge) {
+                a->in = ip->src + x0 + e->off_min - ip->padl;
+            }
+            a->tap_in = edge ? strip_taps : ip->tap_in;
+            a->in_cstride = edge ? strip_cstride : ip->cstride;
+        }
         a->tile = tile + x0 * a->tile_xs;
-        for (int64_t k = 0; k < a->pf_n; ++k) {
-            pfl[k] = pf + (k >> 1) * pf_cstride + x0 + (k & 1) * (cnt - 1);
+        int64_t n = 0;
+        for (int64_t k = 0; pf != NULL && k < 2 * ocb; ++k) {
+            pfl[n++] = pf + (k >> 1) * pf_cstride + x0 + (k & 1) * (cnt - 1);
+        }
+        if (ip != NULL && ip->pf_in != NULL) {
+            /* the tile's columns of the next input row, first and last of each channel */
+            const chtile_edges *e = ip->e;
+            const int64_t lo = imax(0, x0 + e->off_min - ip->padl);
+            const int64_t hi = imin(ip->in_w - 1, x0 + cnt - 1 + e->off_max - ip->padl);
+            for (int64_t ci = 0; ci < a->ci_count && n + 2 <= UKRC_PF_MAX; ++ci) {
+                pfl[n++] = ip->pf_in + ci * ip->cstride + lo;
+                pfl[n++] = ip->pf_in + ci * ip->cstride + hi;
+            }
+        }
+        a->pf_n = imin(a->ci_count, ceil_div(n, UKRC_PF_PER_CH));
+        for (; n > 0 && n < UKRC_PF_PER_CH * a->pf_n; ++n) {
+            pfl[n] = pfl[n - 1];
         }
         ukrc_table[nov][cnt](a);
     }
     a->in = in;
+    a->tap_in = strip_taps;
+    a->in_cstride = strip_cstride;
     a->tile = tile;
 }
 

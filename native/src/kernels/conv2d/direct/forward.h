@@ -41,7 +41,12 @@ static void fwd_task(void *p, int64_t t) {
      * vertical padding the task's taps reach (vpad), so that every output row has all kh*kw
      * taps and any consecutive rows can share a row-mode tile; reading in place (direct),
      * out-of-range rows are dropped from the tap lists instead. */
-    const int vpad = !j->direct;
+    /* stride-1 channel tiles: the interior tiles read the input in place, the edge tiles a
+     * strip copy of their padded columns (chtile_edges, direct/channel_tiles.h) */
+    const chtile_edges e = j->chtile && sw == 1 && !j->direct
+                               ? chtile_edges_plan(d->ow, d->pad_left, d->iw, 0, (kw - 1) * dw)
+                               : (chtile_edges){0};
+    const int vpad = !j->direct && !e.on;
     int64_t iy_lo = y0 * sh - d->pad_top;
     int64_t iy_hi = (y1 - 1) * sh - d->pad_top + (kh - 1) * dh;
     if (!vpad) {
@@ -53,9 +58,11 @@ static void fwd_task(void *p, int64_t t) {
     const float *base;    /* channel 0, row iy_lo, column/phase origin */
     int64_t cstride;      /* floats between channels */
     int64_t rstride;      /* floats between rows */
-    const size_t tap_bytes = (size_t)(2 * kh * kw) * sizeof(int64_t);
+    const size_t tap_bytes = (size_t)(3 * kh * kw) * sizeof(int64_t);
     size_t in_bytes = 0;
-    if (!j->direct) {
+    if (e.on) {
+        in_bytes = (size_t)(j->ci_g * nrows * e.srow) * sizeof(float);
+    } else if (!j->direct) {
         in_bytes = (size_t)(j->ci_g * nrows * sw * j->row_w) * sizeof(float);
     }
     /* + VL floats of slack after the copy: in row mode the whole-vector loads of a tile's
@@ -72,10 +79,15 @@ static void fwd_task(void *p, int64_t t) {
     }
     int64_t *tap_in = (int64_t *)scr;
     int64_t *tap_w = tap_in + kh * kw;
+    int64_t *tap_pl = tap_w + kh * kw; /* in-place taps of the interior tiles (e.on) */
     if (j->direct) {
         base = src + iy_lo * d->iw;
         rstride = d->iw;
         cstride = d->ih * d->iw;
+    } else if (e.on) { /* the strips are copied row by row, below */
+        base = (float *)(scr + tap_aligned);
+        rstride = e.srow;
+        cstride = nrows * e.srow;
     } else {
         /* Zero-padded, phase-split copy: buf[ci][row][phase][m] = src column
          * sw*m + phase - pad_left (0 outside the input). */
@@ -128,6 +140,7 @@ static void fwd_task(void *p, int64_t t) {
     }
 
 #ifdef UKRC_NX_MAX
+    int64_t strips_done = 0; /* e.on: strip rows [0, strips_done) are copied */
     /* whole-image channel-tile tasks: the next image's input comes into L2 meanwhile */
     const float *next_src = NULL;
     int64_t next_lines = 0;
@@ -190,6 +203,7 @@ static void fwd_task(void *p, int64_t t) {
                                          ((kx * dw) % sw) * j->row_w + (kx * dw) / sw;
                         }
                         tap_w[nt] = (ky * kw + kx) * ocb;
+                        tap_pl[nt] = (iy - iy_lo) * d->iw + kx * dw;
                         ++nt;
                     }
                 }
@@ -215,8 +229,24 @@ static void fwd_task(void *p, int64_t t) {
                 /* stride 1: the next output row of the task asked into cache (write
                  * intent) during this one: its stores then do not wait for the lines
                  * (resnet3x3 forward 0.96-0.98x the time; README.md in this directory) */
+                /* in-place reads: this row's strip rows copied first; while the first
+                 * block's row computes, its tiles ask for the input row the next output
+                 * row adds (also in a task's last row: the next row-chunk task's new row;
+                 * measured 0.95-0.98x against stopping at the task's end, 1 thread) */
+                const int64_t last = y * sh - d->pad_top + (kh - 1) * dh; /* last tap row */
+                if (e.on && imin(last, iy_hi) - iy_lo + 1 > strips_done) {
+                    const int64_t upto = imin(last, iy_hi) - iy_lo + 1;
+                    chtile_copy_strips((float *)base, src, j->ci_g, d->ih * d->iw, iy_lo, nrows,
+                                       strips_done, upto, d->iw, d->pad_left, &e);
+                    strips_done = upto;
+                }
+                const int pf_next_in =
+                    b == b0 && y + 1 < d->oh && last + sh >= 0 && last + sh <= d->ih - 1;
+                const chtile_inplace ip = {&e,     src + iy_lo * d->iw, d->ih * d->iw, tap_pl,
+                                           d->pad_left, d->iw,
+                                           pf_next_in ? src + (last + sh) * d->iw : NULL};
                 run_row_channels(&c, d->ow, ocb, sw == 1 && y + 1 < y1 ? out_row + d->ow : NULL,
-                                 a.out_ostride);
+                                 a.out_ostride, e.on ? &ip : NULL);
                 transpose_tile_row(out_row, a.out_ostride, c.tile, ocb, d->ow);
                 y += 1;
                 continue;
