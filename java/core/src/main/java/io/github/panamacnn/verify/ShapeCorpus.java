@@ -118,6 +118,16 @@ public final class ShapeCorpus {
                 // and the 5x5 one's forward at AVX-512 (NativeVsReferenceCrossCheckTest, 2026-12-05)
                 conv("stride-1-channel-tiles-2x3-13", 2, 34, 5, 13, 40, 2, 3, 1, 1, 1, 0, 1, 1, 1, 1, 1),
                 conv("stride-1-channel-tiles-5x5-26", 1, 34, 6, 26, 40, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1),
+                // the same tiles on rows of 3-4 tiles (41, 56, 50 wide): the inner tiles read the input
+                // (forward) or diff_dst (backward-data) in place, the edge tiles a strip copy of their
+                // padded columns (chtile_inplace in direct/channel_tiles.h); the second with padding on
+                // the left only; the 1x7 one (19 -> 33 channels) takes the in-place tiles in its
+                // backward-data (the first two only forward). Broken on purpose (the in-place tiles one
+                // column off), the first two failed forward and the third backward-data at AVX-512, int
+                // and float (NativeVsReferenceCrossCheckTest, 2026-12-06)
+                conv("stride-1-channel-tiles-in-place-41", 2, 34, 6, 41, 40, 5, 3, 1, 1, 2, 2, 1, 1, 1, 1, 1),
+                conv("stride-1-channel-tiles-in-place-56-left", 1, 33, 4, 56, 36, 2, 3, 1, 1, 1, 0, 2, 0, 1, 1, 1),
+                conv("stride-1-channel-tiles-in-place-bwd-1x7", 2, 33, 3, 50, 19, 1, 7, 1, 1, 0, 0, 3, 3, 1, 1, 1),
                 // stride 1, rows of 17..32 pixels, more than 4 input channels: the direct kernel's
                 // 2-row tiles (ukrr), forward and backward-data (whose padded copy rows share their
                 // zero columns); 12 images, so whole-image tasks at up to 3 threads. Not 3x3 (AUTO
