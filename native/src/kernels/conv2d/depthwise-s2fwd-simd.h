@@ -81,11 +81,48 @@ DW_AI void dw2f_load_row(const float *in, int64_t iw, int64_t ih, int64_t iy, co
     }
 }
 
+/* The input is asked for as a stream running DW2F_PF_LINES lines ahead of the rows being read:
+ * each row step asks for the lines from where the last step stopped up to that distance past
+ * its last row (pf->next: the first line not yet asked for; never past the call's input). The
+ * task's planes are consecutive, so the stream crosses planes without a burst. Against the
+ * whole next plane asked for at its start (49 lines for 28x28, 196 for 56x56), 1 thread, both
+ * orders, dw3x3_s2: 4 / 8 / 12 / 16 / 24 / 32 lines 0.94 / 0.93-0.97 / 0.95 / 0.95-0.975 / 0.99 /
+ * 1.01, 8x128x56x56 0.79 / 0.77-0.82 / 0.81 / 0.73-0.77 / 0.80 / 0.75; no software prefetch at all
+ * 0.97-0.985; a distance of a fraction of a plane (spread the same way) 1/2: 0.99, 1: 1.03, 2: 1.03. */
+#define DW2F_PF_LINES 16
+
+typedef struct {
+    const char *next, *end;
+} dw2f_pf;
+
+DW_AI void dw2f_pf_to(dw2f_pf *pf, const float *upto) {
+    const char *t = (const char *)upto + 64 * DW2F_PF_LINES;
+    if (t > pf->end) {
+        t = pf->end;
+    }
+    const char *a = pf->next;
+    for (; a < t; a += 64) {
+        __builtin_prefetch(a, 0, 3);
+    }
+    pf->next = a;
+}
+
+/* The stream of a task starting at plane p0 (its first lines asked for now). */
+DW_AI dw2f_pf dw2f_pf_start(const dw_job *j, int64_t p0) {
+    const pcnn_conv2d_desc *d = j->d;
+    const int64_t ip = d->ih * d->iw;
+    const float *in0 = j->in + p0 * ip;
+    dw2f_pf pf = {(const char *)((uintptr_t)in0 & ~(uintptr_t)63), (const char *)(j->in + d->n * d->c * ip)};
+    dw2f_pf_to(&pf, in0);
+    return pf;
+}
+
 /* R output rows from y, reading input rows 2y - pt + 0 .. 2R (row 0 already in rows[0]) */
 DW_AI void dw2f_rows(const pcnn_conv2d_desc *d, const float *in, const dw_mask *mlo, const dw_mask *mhi,
                      const dw_mask *mout, const dw_vec *wv, dw_vec bv, int has_bias, float *out, int64_t y,
-                     dw_vec (*rows)[3][DW2F_NB], const int R, const int NB, const int PL) {
+                     dw_vec (*rows)[3][DW2F_NB], const int R, const int NB, const int PL, dw2f_pf *pf) {
     const int64_t top = 2 * y - d->pad_top;
+    dw2f_pf_to(pf, in + (top + 2 * R + 1) * d->iw);
 #pragma GCC unroll 4
     for (int r = 1; r <= 2 * R; r++) {
         dw2f_load_row(in, d->iw, d->ih, top + r, mlo, mhi, rows[r], NB, PL);
@@ -117,16 +154,6 @@ DW_AI void dw2f_rows(const pcnn_conv2d_desc *d, const float *in, const dw_mask *
     }
 }
 
-/* Planes stream once: ask for the next one. With 16-plane tasks, 1 ahead measured 0.90-0.95x the
- * time of 2 ahead (dw3x3_s2, 1 thread, both orders; 5x5 pad 1 and 56x56 planes 0.93-0.95x, 5x5
- * pad 2 equal); earlier, against 2 ahead: 3 / 4 ahead 1.02x / 1.14x, into L2 only 1.17x, the
- * output plane two ahead for writing as well 1.12x. */
-DW_AI void dw2f_prefetch(const dw_job *j, int64_t plane, int64_t ip, int64_t planes) {
-    if (plane + 1 < planes) {
-        dw_prefetch(j->in + (plane + 1) * ip, ip, 0);
-    }
-}
-
 /* The masks of a row: iw floats from 2*VL*b (lo), 2*VL*b + VL (hi), ow floats from VL*b (out). */
 typedef struct {
     dw_mask lo[DW2F_NB + 1], hi[DW2F_NB + 1], out[DW2F_NB];
@@ -147,7 +174,7 @@ DW_AI void dw2f_masks_init(const pcnn_conv2d_desc *d, dw2f_masks *m, const int N
 }
 
 DW_AI void dw2f_plane(const pcnn_conv2d_desc *d, const dw2f_masks *m, const float *in, const float *w, float bias,
-                      int has_bias, float *out, const int NB, const int PL) {
+                      int has_bias, float *out, const int NB, const int PL, dw2f_pf *pf) {
     const int R = NB == 1 ? 2 : 1; /* registers: (2R + 1) * 3 * NB tap vectors, 9 weights */
     const dw_mask *mlo = m->lo, *mhi = m->hi, *mout = m->out;
     dw_vec wv[9];
@@ -160,25 +187,25 @@ DW_AI void dw2f_plane(const pcnn_conv2d_desc *d, const dw2f_masks *m, const floa
     dw2f_load_row(in, d->iw, d->ih, -d->pad_top, mlo, mhi, rows[0], NB, PL);
     int64_t y = 0;
     for (; y + R <= d->oh; y += R) {
-        dw2f_rows(d, in, mlo, mhi, mout, wv, bv, has_bias, out, y, rows, R, NB, PL);
+        dw2f_rows(d, in, mlo, mhi, mout, wv, bv, has_bias, out, y, rows, R, NB, PL, pf);
     }
     if (R == 2 && y < d->oh) {
-        dw2f_rows(d, in, mlo, mhi, mout, wv, bv, has_bias, out, y, rows, 1, NB, PL);
+        dw2f_rows(d, in, mlo, mhi, mout, wv, bv, has_bias, out, y, rows, 1, NB, PL, pf);
     }
 }
 
 /* Planes [p0, p1) of a 3x3 call: the masks and the shape class once per task, not per plane. */
 DW_AI void dw2f_planes(const dw_job *j, int64_t p0, int64_t p1, const int NB, const int PL) {
     const pcnn_conv2d_desc *d = j->d;
-    const int64_t ip = d->ih * d->iw, op = d->oh * d->ow, planes = d->n * d->c;
+    const int64_t ip = d->ih * d->iw, op = d->oh * d->ow;
     dw2f_masks m;
     dw2f_masks_init(d, &m, NB, PL);
     const int has_bias = j->bias != NULL;
     int64_t ch = p0 % d->c;
+    dw2f_pf pf = dw2f_pf_start(j, p0);
     for (int64_t plane = p0; plane < p1; plane++) {
-        dw2f_prefetch(j, plane, ip, planes);
         dw2f_plane(d, &m, j->in + plane * ip, j->w + ch * 9, has_bias ? j->bias[ch] : 0.0f, has_bias,
-                   j->out + plane * op, NB, PL);
+                   j->out + plane * op, NB, PL, &pf);
         if (++ch == d->c) {
             ch = 0;
         }
@@ -240,8 +267,10 @@ DW_AI void dw2f5_load_row(const float *in, int64_t iw, int64_t ih, int64_t iy, c
  * rows[]). */
 DW_AI void dw2f5_rows(const pcnn_conv2d_desc *d, const float *in, const dw2f5_masks *mk,
                      const dw_vec *wv, dw_vec bv, int has_bias, float *out, int64_t y,
-                     dw_vec (*rows)[DW2F5_K][DW2F_NB], const int R, const int K, const int NB, const int PL) {
+                     dw_vec (*rows)[DW2F5_K][DW2F_NB], const int R, const int K, const int NB, const int PL,
+                     dw2f_pf *pf) {
     const int64_t top = 2 * y - d->pad_top, ih = d->ih, iw = d->iw;
+    dw2f_pf_to(pf, in + (top + 2 * R + K - 2) * iw);
 #pragma GCC unroll 5
     for (int r = K - 2; r < 2 * R + K - 2; r++) {
         dw2f5_load_row(in, iw, ih, top + r, mk, rows[r], K, NB, PL);
@@ -278,7 +307,7 @@ DW_AI void dw2f5_rows(const pcnn_conv2d_desc *d, const float *in, const dw2f5_ma
 }
 
 DW_AI void dw2f5_plane(const pcnn_conv2d_desc *d, const float *in, const float *w, float bias,
-                      int has_bias, float *out, const int K, const int NB, const int PL) {
+                      int has_bias, float *out, const int K, const int NB, const int PL, dw2f_pf *pf) {
     const int R = 1; /* registers: K * K * NB tap vectors, K * K weights (some spilled) */
     dw2f5_masks mk;
 #pragma GCC unroll 2
@@ -303,18 +332,19 @@ DW_AI void dw2f5_plane(const pcnn_conv2d_desc *d, const float *in, const float *
     }
     int64_t y = 0;
     for (; y + R <= d->oh; y += R) {
-        dw2f5_rows(d, in, &mk, wv, bv, has_bias, out, y, rows, R, K, NB, PL);
+        dw2f5_rows(d, in, &mk, wv, bv, has_bias, out, y, rows, R, K, NB, PL, pf);
     }
 }
 
 /* out of line: inlined into the task, the 5x5 bodies slowed its 3x3 paths (dw3x3_s2 112 -> 140-220 us) */
 static __attribute__((noinline)) void dw2f5_plane_ool(const pcnn_conv2d_desc *d, const float *in, const float *w,
-                                                      float bias, int has_bias, float *out, int nb, int pl) {
+                                                      float bias, int has_bias, float *out, int nb, int pl,
+                                                      dw2f_pf *pf) {
     switch (nb * 10 + pl) {
-    case 11: dw2f5_plane(d, in, w, bias, has_bias, out, 5, 1, 1); break;
-    case 12: dw2f5_plane(d, in, w, bias, has_bias, out, 5, 1, 2); break;
-    case 21: dw2f5_plane(d, in, w, bias, has_bias, out, 5, 2, 1); break;
-    default: dw2f5_plane(d, in, w, bias, has_bias, out, 5, 2, 2); break; /* 22: dw2f_geometry */
+    case 11: dw2f5_plane(d, in, w, bias, has_bias, out, 5, 1, 1, pf); break;
+    case 12: dw2f5_plane(d, in, w, bias, has_bias, out, 5, 1, 2, pf); break;
+    case 21: dw2f5_plane(d, in, w, bias, has_bias, out, 5, 2, 1, pf); break;
+    default: dw2f5_plane(d, in, w, bias, has_bias, out, 5, 2, 2, pf); break; /* 22: dw2f_geometry */
     }
 }
 
@@ -331,11 +361,11 @@ static void dw2f_task(void *ctx, int64_t task) {
     case 321: dw2f_planes(j, p0, p1, 2, 1); return;
     default: break; /* 5x5 */
     }
+    dw2f_pf pf = dw2f_pf_start(j, p0);
     for (int64_t plane = p0; plane < p1; plane++) {
         const int64_t ch = plane % d->c;
-        dw2f_prefetch(j, plane, ip, planes);
         dw2f5_plane_ool(d, j->in + plane * ip, j->w + ch * d->kh * d->kw, j->bias != NULL ? j->bias[ch] : 0.0f,
-                        j->bias != NULL, j->out + plane * d->oh * d->ow, (int)nb, (int)d->pad_left);
+                        j->bias != NULL, j->out + plane * d->oh * d->ow, (int)nb, (int)d->pad_left, &pf);
     }
 }
 
