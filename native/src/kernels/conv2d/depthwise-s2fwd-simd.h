@@ -88,7 +88,8 @@ DW_AI void dw2f_load_row(const float *in, int64_t iw, int64_t ih, int64_t iy, co
  * whole next plane asked for at its start (49 lines for 28x28, 196 for 56x56), 1 thread, both
  * orders, dw3x3_s2: 4 / 8 / 12 / 16 / 24 / 32 lines 0.94 / 0.93-0.97 / 0.95 / 0.95-0.975 / 0.99 /
  * 1.01, 8x128x56x56 0.79 / 0.77-0.82 / 0.81 / 0.73-0.77 / 0.80 / 0.75; no software prefetch at all
- * 0.97-0.985; a distance of a fraction of a plane (spread the same way) 1/2: 0.99, 1: 1.03, 2: 1.03. */
+ * 0.97-0.985; a distance of a fraction of a plane (spread the same way) 1/2: 0.99, 1: 1.03, 2: 1.03;
+ * 8 against 16 lines: dw3x3_s2 0.98-0.99, 56x56 1.02 (README-depthwise.md, session 23). */
 #define DW2F_PF_LINES 16
 
 typedef struct {
