@@ -363,8 +363,7 @@ static inline __attribute__((always_inline)) pm_vf pm_row_win(const float *p, co
 static inline __attribute__((always_inline)) void pm_reuse_block(
     const pm_plane *pl, int64_t y, int64_t ox0, const int first_row, const float *p,
     int64_t rstep, pm_vi at0c, pm_vi at1c, pm_vi at2c, float *dst, int32_t *ind, pm_vf *kh,
-    pm_vi *ka, pm_m *kn, const int three, const int pad0) {
-    const int want_at = ind != NULL;
+    pm_vi *ka, pm_m *kn, const int three, const int pad0, const int want_at) {
     pm_vi a0 = pm_zero_i(), a1 = pm_zero_i(), a2 = pm_zero_i();
     pm_m n0, n1, n2;
     pm_vf h0;
@@ -405,10 +404,11 @@ static inline __attribute__((always_inline)) void pm_reuse_block(
  * one of these blocks too (pm_row_win's pad0) instead of a general edge block, when the
  * float before its first row lies in the src buffer (it is loaded, never used).
  */
-static inline __attribute__((always_inline)) void pm_rows_s2_reuse(const pm_plane *pl,
-                                                                   int64_t ya, int64_t yb,
-                                                                   int64_t xa, int64_t xb,
-                                                                   const int three) {
+static inline __attribute__((always_inline)) void pm_rows_s2_reuse_w(const pm_plane *pl,
+                                                                     int64_t ya, int64_t yb,
+                                                                     int64_t xa, int64_t xb,
+                                                                     const int three,
+                                                                     const int want_at) {
     const pcnn_maxpool2d_desc *d = pl->d;
     const int64_t iw = d->iw, ow = d->ow, padl = d->pad_left;
     const int64_t step = d->stride_h * iw, rstep = d->dilation_h * iw;
@@ -433,19 +433,33 @@ static inline __attribute__((always_inline)) void pm_rows_s2_reuse(const pm_plan
             const pm_vi cv = pm_set1_i((int32_t)(2 * ox0));
             if (ox0 == 0 && pad0) {
                 pm_reuse_block(pl, y, ox0, y == ya, p, rstep, at0, at1, at2, dst, ind,
-                               &kept_h[k], &kept_at[k], &kept_nan[k], three, 1);
+                               &kept_h[k], &kept_at[k], &kept_nan[k], three, 1, want_at);
             } else if (ox0 < xa || ox0 + PM_V > xb) {
                 pm_block_s2_any(pl, y, ox0, PM_V, 0, 3, three, 1);
             } else {
                 pm_reuse_block(pl, y, ox0, y == ya, p, rstep, pm_add_i(at0, cv),
                                pm_add_i(at1, cv), pm_add_i(at2, cv), dst, ind, &kept_h[k],
-                               &kept_at[k], &kept_nan[k], three, 0);
+                               &kept_at[k], &kept_nan[k], three, 0, want_at);
             }
             if (ox0 + PM_V >= ow) {
                 break;
             }
         }
         pm_s2_next_row(&p0, &at0, &dst, &ind, step, at_step, ow);
+    }
+}
+
+/* pm_rows_s2_reuse_w with want_at (indices written or not) a compile-time constant in each
+ * copy: the inlined loop then carries no test of the index pointer (which otherwise costs a
+ * register in a loop that already spills) */
+static inline __attribute__((always_inline)) void pm_rows_s2_reuse(const pm_plane *pl,
+                                                                   int64_t ya, int64_t yb,
+                                                                   int64_t xa, int64_t xb,
+                                                                   const int three) {
+    if (pl->ind != NULL) {
+        pm_rows_s2_reuse_w(pl, ya, yb, xa, xb, three, 1);
+    } else {
+        pm_rows_s2_reuse_w(pl, ya, yb, xa, xb, three, 0);
     }
 }
 

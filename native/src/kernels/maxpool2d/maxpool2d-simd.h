@@ -418,6 +418,22 @@ static int pm_bwd_direct(const pcnn_maxpool2d_desc *d, const float *dd, const in
  */
 #define PM_BWD_CACHED_PLANE 4096
 
+/* 1 when the n indices at p all lie in [0, limit) (limit >= 0): PM_V per compare */
+static inline int pm_all_below(const int32_t *p, int64_t n, int32_t limit) {
+    int64_t i = 0;
+    for (; i + PM_V <= n; i += PM_V) {
+        const pm_m all = pm_first(PM_V);
+        if (!pm_all(pm_in_range(pm_loadu_i(p + i), limit, all), all)) {
+            return 0;
+        }
+    }
+    if (i < n) {
+        const pm_m lanes = pm_first((int)(n - i));
+        return pm_all(pm_in_range(pm_load_first_i(p + i, (int)(n - i)), limit, lanes), lanes);
+    }
+    return 1;
+}
+
 static void pm_bwd_task(void *p, int64_t t) {
     pm_bwd_ctx *x = p;
     const pcnn_maxpool2d_desc *d = x->d;
@@ -455,6 +471,13 @@ static void pm_bwd_task(void *p, int64_t t) {
         }
         const int32_t *ri = ind + y * ow;
         const float *rd = dd + y * ow;
+        if (pm_all_below(ri, ow, (int32_t)zeroed)) {
+            /* every index of the row in [0, zeroed): the scatter without a check per output */
+            for (int64_t i = 0; i < ow; ++i) {
+                ds[ri[i]] += rd[i];
+            }
+            continue;
+        }
         for (int64_t i = 0; i < ow; ++i) {
             const int32_t at = ri[i];
             if ((uint32_t)at >= (uint64_t)zeroed) { /* rare: not in its own window */
