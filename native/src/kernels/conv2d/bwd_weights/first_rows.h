@@ -30,6 +30,29 @@ static int cw_first_rows_fit(const pcnn_conv2d_desc *d) {
            d->pad_left <= 2 && pr >= 0 && pr <= 2 && d->iw >= 3;
 }
 
+/* One edge pixel x of cw_first_tile_rows: a[j][k][r] += dyt[r] * rp[j][x + k] for the taps k
+ * that fall inside the input row; the others are on padding and left out. Left edge
+ * (right = 0): taps x + k < pl; right edge: taps x + k - pl >= iw. One function for both
+ * sides because they differ only in that test; `right` and P1 are compile-time constants at
+ * both calls and it is always inlined, so each side keeps its own test and the accumulators
+ * stay in registers (same instruction count as the two loop bodies it replaced; A/B level). */
+static inline __attribute__((always_inline)) void
+cw_first_edge_pixel(const int R, const int NR, const int P1, const int right, cw_vf a[4][3][4],
+                    const float *dyt, const float *const *rp, int64_t x, int64_t pl, int64_t iw) {
+    cw_vf g[4];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) g[r] = cw_load(dyt + r * CW_V);
+#pragma GCC unroll 8
+    for (int j = 0; j < NR; ++j)
+#pragma GCC unroll 3
+        for (int k = 0; k < 3; ++k) {
+            if (right ? (P1 ? k == 2 : x + k - pl >= iw) : (P1 ? k == 0 : x + k < pl)) continue;
+            const cw_vf b = cw_bcast(rp[j] + x + k);
+#pragma GCC unroll 4
+            for (int r = 0; r < R; ++r) a[j][k][r] = cw_fma(b, g[r], a[j][k][r]);
+        }
+}
+
 /* acc rows j (taps (ci + j, ky, 0..2), at acc + j * jstep, output vectors r at + r * CW_V) +=
  * over ny output rows (input rows iy0 + y) x ow pixels: dyt[p][r] * plane[j][iy][x + kx - pl],
  * taps outside the input left out. */
@@ -57,20 +80,8 @@ cw_first_tile_rows(const int R, const int NR, const int P1, int first, float *ac
 #pragma GCC unroll 8
         for (int j = 0; j < NR; ++j) rp[j] = plane[j] + iy * iw - pl;
         int64_t x = 0;
-        for (; x < (P1 ? 1 : pl); ++x, dyt += ocp) { /* left edge: taps x + kx < pl left out */
-            cw_vf g[4];
-#pragma GCC unroll 4
-            for (int r = 0; r < R; ++r) g[r] = cw_load(dyt + r * CW_V);
-#pragma GCC unroll 8
-            for (int j = 0; j < NR; ++j)
-#pragma GCC unroll 3
-                for (int k = 0; k < 3; ++k) {
-                    if (P1 ? k == 0 : x + k < pl) continue;
-                    const cw_vf b = cw_bcast(rp[j] + x + k);
-#pragma GCC unroll 4
-                    for (int r = 0; r < R; ++r) a[j][k][r] = cw_fma(b, g[r], a[j][k][r]);
-                }
-        }
+        for (; x < (P1 ? 1 : pl); ++x, dyt += ocp) /* left edge: taps x + kx < pl left out */
+            cw_first_edge_pixel(R, NR, P1, 0, a, dyt, rp, x, pl, iw);
         const float *q[4];
 #pragma GCC unroll 8
         for (int j = 0; j < NR; ++j) q[j] = rp[j] + x;
@@ -89,20 +100,8 @@ cw_first_tile_rows(const int R, const int NR, const int P1, int first, float *ac
                 q[j] += 1;
             }
         }
-        for (; x < ow; ++x, dyt += ocp) { /* right edge: taps x + kx - pl >= iw left out */
-            cw_vf g[4];
-#pragma GCC unroll 4
-            for (int r = 0; r < R; ++r) g[r] = cw_load(dyt + r * CW_V);
-#pragma GCC unroll 8
-            for (int j = 0; j < NR; ++j)
-#pragma GCC unroll 3
-                for (int k = 0; k < 3; ++k) {
-                    if (P1 ? k == 2 : x + k - pl >= iw) continue;
-                    const cw_vf b = cw_bcast(rp[j] + x + k);
-#pragma GCC unroll 4
-                    for (int r = 0; r < R; ++r) a[j][k][r] = cw_fma(b, g[r], a[j][k][r]);
-                }
-        }
+        for (; x < ow; ++x, dyt += ocp) /* right edge: taps x + kx - pl >= iw left out */
+            cw_first_edge_pixel(R, NR, P1, 1, a, dyt, rp, x, pl, iw);
     }
 #pragma GCC unroll 8
     for (int j = 0; j < NR; ++j)
