@@ -284,35 +284,11 @@ static void check_shape(pcnn_conv2d_desc d, const variant *vars, int nvars, uint
     free(out_b.raw);
 }
 
-static pcnn_conv2d_desc mk(int64_t n, int64_t c, int64_t ih, int64_t iw, int64_t oc, int64_t kh,
-                           int64_t kw, int64_t sh, int64_t sw, int64_t pt, int64_t pb, int64_t pl,
-                           int64_t pr, int64_t dh, int64_t dw, int64_t g) {
-    pcnn_conv2d_desc d;
-    memset(&d, 0, sizeof d);
-    d.n = n;
-    d.c = c;
-    d.ih = ih;
-    d.iw = iw;
-    d.oc = oc;
-    d.kh = kh;
-    d.kw = kw;
-    d.stride_h = sh;
-    d.stride_w = sw;
-    d.pad_top = pt;
-    d.pad_bottom = pb;
-    d.pad_left = pl;
-    d.pad_right = pr;
-    d.dilation_h = dh;
-    d.dilation_w = dw;
-    d.groups = g;
-    return d;
-}
-
-/* One corpus shape (mk's arguments), checked with the next seed: the corpus function
- * declares shapes and seed, and has vars and nvars as parameters. */
+/* One corpus shape (conv_desc's arguments, test_conv_describe.h), checked with the next
+ * seed: the corpus function declares shapes and seed, and has vars and nvars as parameters. */
 #define CHECK(...)                                   \
     do {                                             \
-        check_shape(mk(__VA_ARGS__), vars, nvars, seed++); \
+        check_shape(conv_desc(__VA_ARGS__), vars, nvars, seed++); \
         ++shapes;                                    \
     } while (0)
 

@@ -188,7 +188,7 @@ static long corpus(const variant *vars, int nvars) {
         const int64_t pl = (int64_t)(rng_next() % 3), pr = (int64_t)(rng_next() % 3);
         const int64_t ih = 1 + (int64_t)(rng_next() % 14), iw = 1 + (int64_t)(rng_next() % 40);
         const int64_t n = 1 + (int64_t)(rng_next() % 2);
-        pcnn_conv2d_desc d = mk(n, c, ih, iw, oc, kh, kw, sh, sw, pt, pb, pl, pr, dh, dw, g);
+        pcnn_conv2d_desc d = conv_desc(n, c, ih, iw, oc, kh, kw, sh, sw, pt, pb, pl, pr, dh, dw, g);
         if (pcnn_conv2d_desc_init(&d) != PCNN_STATUS_OK) {
             continue; /* kernel does not fit: draw again */
         }
@@ -202,14 +202,14 @@ static long corpus(const variant *vars, int nvars) {
         long cases = 0;
         for (int b = 0; b < 3; ++b) {
             pcnn_set_num_threads(1 + b % 2);
-            check_nonfinite_weight(mk(2, 3, 20, 21, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), vars,
-                                   nvars, bads[b], 11 + (uint64_t)b);
-            check_nonfinite_weight(mk(1, 1, 28, 28, 2, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1), vars,
-                                   nvars, bads[b], 21 + (uint64_t)b);
-            check_nonfinite_weight(mk(1, 4, 17, 30, 6, 3, 3, 2, 2, 1, 0, 1, 0, 1, 1, 1), vars,
-                                   nvars, bads[b], 31 + (uint64_t)b);
-            check_nonfinite_weight(mk(1, 2, 12, 40, 3, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1), vars,
-                                   nvars, bads[b], 41 + (uint64_t)b);
+            check_nonfinite_weight(conv_desc(2, 3, 20, 21, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+                                   vars, nvars, bads[b], 11 + (uint64_t)b);
+            check_nonfinite_weight(conv_desc(1, 1, 28, 28, 2, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1),
+                                   vars, nvars, bads[b], 21 + (uint64_t)b);
+            check_nonfinite_weight(conv_desc(1, 4, 17, 30, 6, 3, 3, 2, 2, 1, 0, 1, 0, 1, 1, 1),
+                                   vars, nvars, bads[b], 31 + (uint64_t)b);
+            check_nonfinite_weight(conv_desc(1, 2, 12, 40, 3, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1),
+                                   vars, nvars, bads[b], 41 + (uint64_t)b);
             cases += 4;
         }
         /* each case: fwd and bwd, for the variant (if it accepts) and the public entry */

@@ -137,18 +137,6 @@ static inline void conv_bufs_free(conv_bufs *x) {
     for (int i = 0; i < 8; i++) free(all[i]);
 }
 
-static inline pcnn_conv2d_desc conv_desc(int64_t n, int64_t c, int64_t ih, int64_t iw, int64_t oc,
-                                  int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t pt,
-                                  int64_t pb, int64_t pl, int64_t pr, int64_t dh, int64_t dw,
-                                  int64_t g) {
-    pcnn_conv2d_desc d;
-    memset(&d, 0, sizeof d);
-    d.n = n; d.c = c; d.ih = ih; d.iw = iw; d.oc = oc; d.kh = kh; d.kw = kw;
-    d.stride_h = sh; d.stride_w = sw; d.pad_top = pt; d.pad_bottom = pb; d.pad_left = pl;
-    d.pad_right = pr; d.dilation_h = dh; d.dilation_w = dw; d.groups = g;
-    return d;
-}
-
 static inline pcnn_maxpool2d_desc pool_desc(int64_t n, int64_t c, int64_t ih, int64_t iw, int64_t kh,
                                      int64_t kw, int64_t sh, int64_t sw, int64_t pt, int64_t pb,
                                      int64_t pl, int64_t pr, int64_t dh, int64_t dw,

@@ -29,6 +29,11 @@ static inline vmask_t vmask_first(int64_t n) { /* n in [1, VL] */
 #define VADD(a, b) _mm256_add_ps((a), (b))
 #define VLOADU(p) _mm256_loadu_ps(p)
 #define VLOADM(p, m) _mm256_maskload_ps((p), (m))
+/* VLOADM of the VL floats from p + i, where i may put lane 0 before p's buffer (or the last
+ * lane past it): only the mask's lanes are read, and the address is formed as an integer
+ * (as conv2d_bwd_weights' cw_load_rowm) because p + i outside the buffer is undefined in C
+ * even when never dereferenced there. */
+#define VLOADM_AT(p, i, m) VLOADM((const float *)((uintptr_t)(p) + (uintptr_t)((i) * 4)), (m))
 #define VSTOREU(p, v) _mm256_storeu_ps((p), (v))
 #define VSTOREM(p, m, v) _mm256_maskstore_ps((p), (m), (v))
 #define VFMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
@@ -74,10 +79,10 @@ static inline void split_phases2(float *p0, float *p1, const float *row, int64_t
     for (int64_t m = 0; m < rw; m += VL) {
         const int64_t x = 2 * m - pl;
         const vmask_t ma = vmask_range(x, iw), mb = vmask_range(x + VL, iw);
-        const __m256 a = _mm256_testz_si256(ma, ma) ? _mm256_setzero_ps()
-                                                     : _mm256_maskload_ps(row + x, ma);
-        const __m256 b = _mm256_testz_si256(mb, mb) ? _mm256_setzero_ps()
-                                                     : _mm256_maskload_ps(row + x + VL, mb);
+        /* masked-off lanes are not accessed: lane 0 may be before the row (VLOADM_AT) */
+        const __m256 a = _mm256_testz_si256(ma, ma) ? _mm256_setzero_ps() : VLOADM_AT(row, x, ma);
+        const __m256 b =
+            _mm256_testz_si256(mb, mb) ? _mm256_setzero_ps() : VLOADM_AT(row, x + VL, mb);
         /* per 128-bit lane: a0 a2 b0 b2 | a4 a6 b4 b6, then put the quads in order */
         const __m256 e = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
         const __m256 o = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));

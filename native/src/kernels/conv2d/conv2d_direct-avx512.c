@@ -28,6 +28,11 @@ static inline vmask_t vmask_first(int64_t n) { /* n in [1, VL] */
 #define VADD(a, b) _mm512_add_ps((a), (b))
 #define VLOADU(p) _mm512_loadu_ps(p)
 #define VLOADM(p, m) _mm512_maskz_loadu_ps((m), (p))
+/* VLOADM of the VL floats from p + i, where i may put lane 0 before p's buffer (or the last
+ * lane past it): only the mask's lanes are read, and the address is formed as an integer
+ * (as conv2d_bwd_weights' cw_load_rowm) because p + i outside the buffer is undefined in C
+ * even when never dereferenced there. */
+#define VLOADM_AT(p, i, m) VLOADM((const float *)((uintptr_t)(p) + (uintptr_t)((i) * 4)), (m))
 #define VSTOREU(p, v) _mm512_storeu_ps((p), (v))
 #define VSTOREM(p, m, v) _mm512_mask_storeu_ps((p), (m), (v))
 #define VFMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
@@ -88,9 +93,9 @@ static inline void split_phases2(float *p0, float *p1, const float *row, int64_t
     for (int64_t m = 0; m < rw; m += VL) {
         const int64_t x = 2 * m - pl;
         const vmask_t ma = vmask_range(x, iw), mb = vmask_range(x + VL, iw);
-        /* masked-off lanes are not accessed, so the pointer may point outside the row */
-        const __m512 a = ma ? _mm512_maskz_loadu_ps(ma, row + x) : _mm512_setzero_ps();
-        const __m512 b = mb ? _mm512_maskz_loadu_ps(mb, row + x + VL) : _mm512_setzero_ps();
+        /* masked-off lanes are not accessed: lane 0 may be before the row (VLOADM_AT) */
+        const __m512 a = ma ? VLOADM_AT(row, x, ma) : _mm512_setzero_ps();
+        const __m512 b = mb ? VLOADM_AT(row, x + VL, mb) : _mm512_setzero_ps();
         const vmask_t st = vmask_first(imin(VL, rw - m));
         _mm512_mask_storeu_ps(p0 + m, st, _mm512_permutex2var_ps(a, ev, b));
         _mm512_mask_storeu_ps(p1 + m, st, _mm512_permutex2var_ps(a, od, b));

@@ -30,6 +30,30 @@ static int cw_first_rows_fit(const pcnn_conv2d_desc *d) {
            d->pad_left <= 2 && pr >= 0 && pr <= 2 && d->iw >= 3;
 }
 
+/* One edge pixel of cw_first_tile_rows, whose tap 0 reads input column c (x - pl):
+ * a[j][k][r] += dyt[r] * row[j][c + k] for the taps k that fall inside the input row; the
+ * others are on padding and left out. Left edge (right = 0): taps c + k < 0; right edge:
+ * taps c + k >= iw. One function for both
+ * sides because they differ only in that test; `right` and P1 are compile-time constants at
+ * both calls and it is always inlined, so each side keeps its own test and the accumulators
+ * stay in registers (same instruction count as the two loop bodies it replaced; A/B level). */
+static inline __attribute__((always_inline)) void
+cw_first_edge_pixel(const int R, const int NR, const int P1, const int right, cw_vf a[4][3][4],
+                    const float *dyt, const float *const *row, int64_t c, int64_t iw) {
+    cw_vf g[4];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) g[r] = cw_load(dyt + r * CW_V);
+#pragma GCC unroll 8
+    for (int j = 0; j < NR; ++j)
+#pragma GCC unroll 3
+        for (int k = 0; k < 3; ++k) {
+            if (right ? (P1 ? k == 2 : c + k >= iw) : (P1 ? k == 0 : c + k < 0)) continue;
+            const cw_vf b = cw_bcast(row[j] + (c + k)); /* c + k >= 0: inside the row */
+#pragma GCC unroll 4
+            for (int r = 0; r < R; ++r) a[j][k][r] = cw_fma(b, g[r], a[j][k][r]);
+        }
+}
+
 /* acc rows j (taps (ci + j, ky, 0..2), at acc + j * jstep, output vectors r at + r * CW_V) +=
  * over ny output rows (input rows iy0 + y) x ow pixels: dyt[p][r] * plane[j][iy][x + kx - pl],
  * taps outside the input left out. */
@@ -53,27 +77,18 @@ cw_first_tile_rows(const int R, const int NR, const int P1, int first, float *ac
             dyt += ow * ocp;
             continue;
         }
-        const float *rp[4]; /* rp[j][x + kx]: the tap kx of pixel x (only read inside) */
+        /* row[j][x + kx - pl]: the tap kx of pixel x. The column is kept as an index, not
+         * folded into the pointer: plane[j] + iy * iw - pl would point before the plane
+         * for iy = 0 (undefined in C even if never read there). */
+        const float *row[4];
 #pragma GCC unroll 8
-        for (int j = 0; j < NR; ++j) rp[j] = plane[j] + iy * iw - pl;
+        for (int j = 0; j < NR; ++j) row[j] = plane[j] + iy * iw;
         int64_t x = 0;
-        for (; x < (P1 ? 1 : pl); ++x, dyt += ocp) { /* left edge: taps x + kx < pl left out */
-            cw_vf g[4];
-#pragma GCC unroll 4
-            for (int r = 0; r < R; ++r) g[r] = cw_load(dyt + r * CW_V);
-#pragma GCC unroll 8
-            for (int j = 0; j < NR; ++j)
-#pragma GCC unroll 3
-                for (int k = 0; k < 3; ++k) {
-                    if (P1 ? k == 0 : x + k < pl) continue;
-                    const cw_vf b = cw_bcast(rp[j] + x + k);
-#pragma GCC unroll 4
-                    for (int r = 0; r < R; ++r) a[j][k][r] = cw_fma(b, g[r], a[j][k][r]);
-                }
-        }
+        for (; x < (P1 ? 1 : pl); ++x, dyt += ocp) /* left edge: taps x + kx < pl left out */
+            cw_first_edge_pixel(R, NR, P1, 0, a, dyt, row, x - pl, iw);
         const float *q[4];
 #pragma GCC unroll 8
-        for (int j = 0; j < NR; ++j) q[j] = rp[j] + x;
+        for (int j = 0; j < NR; ++j) q[j] = row[j] + (x - pl); /* x = pl here: column 0 */
         for (; x < xe; ++x, dyt += ocp) {
             cw_vf g[4];
 #pragma GCC unroll 4
@@ -89,20 +104,8 @@ cw_first_tile_rows(const int R, const int NR, const int P1, int first, float *ac
                 q[j] += 1;
             }
         }
-        for (; x < ow; ++x, dyt += ocp) { /* right edge: taps x + kx - pl >= iw left out */
-            cw_vf g[4];
-#pragma GCC unroll 4
-            for (int r = 0; r < R; ++r) g[r] = cw_load(dyt + r * CW_V);
-#pragma GCC unroll 8
-            for (int j = 0; j < NR; ++j)
-#pragma GCC unroll 3
-                for (int k = 0; k < 3; ++k) {
-                    if (P1 ? k == 2 : x + k - pl >= iw) continue;
-                    const cw_vf b = cw_bcast(rp[j] + x + k);
-#pragma GCC unroll 4
-                    for (int r = 0; r < R; ++r) a[j][k][r] = cw_fma(b, g[r], a[j][k][r]);
-                }
-        }
+        for (; x < ow; ++x, dyt += ocp) /* right edge: taps x + kx - pl >= iw left out */
+            cw_first_edge_pixel(R, NR, P1, 1, a, dyt, row, x - pl, iw);
     }
 #pragma GCC unroll 8
     for (int j = 0; j < NR; ++j)

@@ -98,14 +98,14 @@ static inline chtile_edges chtile_edges_plan(int64_t width, int64_t padl, int64_
 }
 
 /* dst[k] = row[m0 + k - padl] for k < cnt (0 outside [0, in_w)): masked vector loads (the
- * masked-off lanes are not accessed, so the pointer may point before the row, as in
+ * masked-off lanes are not accessed, so lane 0 may be before the row: VLOADM_AT, as in
  * split_phases2) and stores; resnet3x3's strips are one vector each. */
 static inline void chtile_copy_cols(float *dst, const float *row, int64_t m0, int64_t cnt,
                                     int64_t padl, int64_t in_w) {
     for (int64_t k = 0; k < cnt; k += VL) {
         const int64_t x = m0 + k - padl;
         const vmask_t m = vmask_range(x, in_w);
-        VSTOREM(dst + k, vmask_first(imin(VL, cnt - k)), VLOADM(row + x, m));
+        VSTOREM(dst + k, vmask_first(imin(VL, cnt - k)), VLOADM_AT(row, x, m));
     }
 }
 
@@ -141,8 +141,8 @@ static inline void chtile_copy_strips(float *sb, const float *src, int64_t chann
             for (int64_t r = r0; c >= 0 && r < r1; ++r) {
                 const float *row = src + c * cstride + (first_row + r) * in_w;
                 float *b = sb + (c * nrows + r) * e->srow;
-                VSTOREM(b, lst, VLOADM(row - padl, lld));
-                VSTOREM(b + e->lw, rst, VLOADM(row + e->rcol - padl, rld));
+                VSTOREM(b, lst, VLOADM_AT(row, -padl, lld));
+                VSTOREM(b + e->lw, rst, VLOADM_AT(row, e->rcol - padl, rld));
             }
             continue;
         }

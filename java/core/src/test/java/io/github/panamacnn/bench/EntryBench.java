@@ -130,15 +130,7 @@ public class EntryBench {
             pcnn_maxpool2d_desc.dilation_w(desc, 1);
             check("pcnn_maxpool2d_desc_init", panamacnn_h.pcnn_maxpool2d_desc_init(desc));
         }
-        boolean rotated = switch (buffers) {
-            case "same" -> false;
-            case "rotated" -> true;
-            default -> throw new IllegalArgumentException("buffers must be same or rotated, got '" + buffers + "'");
-        };
-        if (rotated && conv) {
-            throw new IllegalArgumentException(shape + ": buffers=rotated is for max-pool rows only, this row is "
-                    + s.op());
-        }
+        boolean rotated = LayerBench.rotatedBuffers(buffers, s);
         long srcCount = BenchShapes.count(s.srcShape());
         long dstCount = BenchShapes.count(outShape);
         int count = rotated ? LayerBench.rotationSets((srcCount + dstCount) * 4L) : 1;

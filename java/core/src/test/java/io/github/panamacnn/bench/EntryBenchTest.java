@@ -1,7 +1,6 @@
 package io.github.panamacnn.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -75,12 +74,8 @@ class EntryBenchTest {
 
     @Test
     void rotatedIsForMaxPoolRowsOnlyAndBuffersMustBeKnown() {
-        assertThatThrownBy(() -> bench("seed_tiny", "rotated").setUp())
-                .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("seed_tiny: buffers=rotated is for max-pool rows only");
-        assertThatThrownBy(() -> bench("pool_small", "rotating").setUp())
-                .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("buffers must be same or rotated, got 'rotating'");
+        BuffersParameterChecks.rotatedIsForMaxPoolRowsOnlyAndBuffersMustBeKnown(
+                (shape, buffers) -> bench(shape, buffers)::setUp);
     }
 
     @Test

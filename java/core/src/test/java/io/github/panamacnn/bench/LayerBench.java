@@ -89,15 +89,7 @@ public class LayerBench {
             throw new IllegalStateException("asked for " + threads + " threads, the library uses " + PanamaCnn.numThreads());
         }
         cursor = 0;
-        boolean rotated = switch (buffers) {
-            case "same" -> false;
-            case "rotated" -> true;
-            default -> throw new IllegalArgumentException("buffers must be same or rotated, got '" + buffers + "'");
-        };
-        if (rotated && !s.isMaxPool()) {
-            throw new IllegalArgumentException(shape + ": buffers=rotated is for max-pool rows only, this row is "
-                    + s.op());
-        }
+        boolean rotated = rotatedBuffers(buffers, s);
         Built first = layerFor(s, nativeBackend);
         long[] outShape = first.outShape();
         int count = rotated ? rotationSets((BenchShapes.count(s.srcShape()) + BenchShapes.count(outShape)) * 4L) : 1;
@@ -136,6 +128,23 @@ public class LayerBench {
             return new Built(pool, pool.outputShape(s.srcShape()));
         }
         throw new IllegalArgumentException(shape + ": unknown op " + s.op());
+    }
+
+    /**
+     * Whether the {@code buffers} parameter asks for rotated buffers on row {@code s}: throws for a value other
+     * than same / rotated, and for rotated on a convolution row. Shared with {@link EntryBench}'s setUp.
+     */
+    static boolean rotatedBuffers(String buffers, BenchShapes s) {
+        boolean rotated = switch (buffers) {
+            case "same" -> false;
+            case "rotated" -> true;
+            default -> throw new IllegalArgumentException("buffers must be same or rotated, got '" + buffers + "'");
+        };
+        if (rotated && !s.isMaxPool()) {
+            throw new IllegalArgumentException(s.name() + ": buffers=rotated is for max-pool rows only, this row is "
+                    + s.op());
+        }
+        return rotated;
     }
 
     /**
