@@ -108,8 +108,8 @@ static long corpus(const variant *vars, int nvars) {
     CHECK(1, 9, 7, 31, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
     CHECK(2, 5, 3, 30, 9, 1, 3, 1, 1, 0, 0, 40, 40, 1, 40, 1);
     CHECK(2, 5, 3, 30, 9, 1, 3, 1, 1, 0, 0, 100, 100, 1, 100, 1);
-    /* backward-data row tiles in diff_dst channel chunks (test_variants_conv2d.c, "bwd
-     * chunks") */
+    /* backward-data row tiles with the next-channel prefetch at even heights
+     * (test_variants_conv2d.c, "bwd chunks") */
     CHECK(1, 13, 6, 32, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
     CHECK(1, 8, 4, 31, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
     CHECK(2, 7, 8, 29, 110, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);

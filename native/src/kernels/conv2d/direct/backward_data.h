@@ -4,7 +4,6 @@
  * stride-1 correlation, phases computed into a small buffer and interleaved back
  * (interleave_phases).
  */
-#include "bwd_row_split.h"
 
 /* out[sw*u + ph] = s[ph*ustride + u] for the `width` columns of a diff_src row: the
  * backward stride phases, computed separately, are woven back together. This runs once per
@@ -34,7 +33,6 @@ static inline void interleave_phases(float *out, const float *s, int64_t sw, int
  * memset + memcpy, two libc calls per 33-float row on mid. Pure copies: the values are
  * bit-exact. */
 #define SPILL_VECS_MAX 8
-static int64_t probe_d0 = 2048, probe_d1 = 0;
 static inline void bwd_copy_plane_spill(float *b, const float *plane, int64_t yy_lo,
                                         int64_t nrows, int64_t oh, int64_t ow, int64_t rw,
                                         int64_t padl, const vmask_t *mk, int64_t nvec) {
@@ -51,10 +49,7 @@ static inline void bwd_copy_plane_spill(float *b, const float *plane, int64_t yy
         /* ask for diff_dst 8 KB ahead, as the other copies do (diff_dst comes from L3 or
          * memory; mid: 0.97-0.98x the time of the pass) */
         for (int64_t k = 0; k < ow; k += 16) {
-            __builtin_prefetch(srow + probe_d0 + k);
-            if (probe_d1 > 0) {
-                __builtin_prefetch(srow + probe_d1 + k, 0, 2);
-            }
+            __builtin_prefetch(srow + 2048 + k);
         }
         for (int64_t k = 0; k < nvec; ++k) {
             VSTOREU(brow + k * VL, VLOADM(srow + k * VL - padl, mk[k]));
@@ -68,8 +63,6 @@ static inline void bwd_copy_plane_spill(float *b, const float *plane, int64_t yy
 static void bwd_copy_rows_spill(float *buf, const float *dd, int64_t channels, int64_t cst,
                                 int64_t nrows, int64_t yy_lo, int64_t oh, int64_t ow,
                                 int64_t rw, int64_t padl, const vmask_t *mk, int64_t nvec) {
-    if (getenv("PROBE_D0")) probe_d0 = atoi(getenv("PROBE_D0"));
-    if (getenv("PROBE_D1")) probe_d1 = atoi(getenv("PROBE_D1"));
     for (int64_t ci = 0; ci < channels; ++ci) {
         float *b = buf + ci * cst;
         bwd_copy_plane_spill(b, dd + ci * oh * ow, yy_lo, nrows, oh, ow, rw, padl, mk, nvec);
@@ -239,7 +232,6 @@ static void bwd_task(void *p, int64_t t) {
     const int64_t obuf_rstride = sw * j->uw_max;     /* obuf: one row of all phases */
     const int64_t obuf_cstride = ROWS_MAX * obuf_rstride; /* obuf: one channel */
 
-    int64_t kchunk = j->ci_g; /* diff_dst channels per pass over the rows */
 #ifdef UKRC_NX_MAX
     int64_t strips_done = 0; /* e.on: strip rows [0, strips_done) are copied */
 #endif
@@ -250,24 +242,9 @@ static void bwd_task(void *p, int64_t t) {
      * lines once per channel (~9 per 216 FMAs on mid; ukrr_pf_*). See direct/README.md,
      * "mid backward-data: the copy as vector stores, next-channel prefetch"; grouped3x3's
      * 8-channel tiles (4 KB) measured slower with it. */
-    const int64_t tile_in_bytes = (UKRR_NR + (kh - 1) * dh) * rstride * (int64_t)sizeof(float);
-    const int pf_next_ci = j->rowtile && j->ci_g * tile_in_bytes > 24 * 1024;
-    /* Such tiles, when every tile of the task has UKRR_NR rows, instead sum the channels in
-     * chunks whose input fits that half (bwd_row_split.h; mid: 2 chunks of 32 channels) */
-    if (j->rowtile && sh == 1 && (y1 - y0) % UKRR_NR == 0 && pf_next_ci && getenv("PROBE_SPLIT")) {
-        kchunk = ceil_div(j->ci_g, ceil_div(j->ci_g * tile_in_bytes, 24 * 1024));
-    }
-    /* whole-image row-tile tasks: the next image's diff_dst asked into L2 over this
-     * image's tiles, so that its copy reads from L2 */
-    const float *next_dd = NULL;
-    int64_t next_lines = 0, pf_step = 0, pf_steps = 1;
-    const int pf_loc = getenv("PROBE_NEXT") ? 1 : -1;
-    const int64_t probe_opf = getenv("PROBE_OPF") ? atoi(getenv("PROBE_OPF")) : 0;
-    if (j->rowtile && pf_loc >= 0 && y0 == 0 && y1 == d->ih && n + 1 < d->n) {
-        next_dd = dd + d->oc * d->oh * d->ow;
-        next_lines = ceil_div(j->ci_g * d->oh * d->ow * (int64_t)sizeof(float), 64);
-        pf_steps = (b1 - b0) * ceil_div(y1 - y0, UKRR_NR) * ceil_div(j->ci_g, kchunk);
-    }
+    const int pf_next_ci =
+        j->rowtile &&
+        j->ci_g * (UKRR_NR + (kh - 1) * dh) * rstride * (int64_t)sizeof(float) > 24 * 1024;
 #endif
     a.in_cstride = cstride;
     a.ci_count = j->ci_g;
@@ -282,8 +259,8 @@ static void bwd_task(void *p, int64_t t) {
         int64_t o0, ocb;
         block_range(j, b, &o0, &ocb);
         const int64_t c0 = g * j->co_g + o0;
-        const float *const wblk = task_block_weights(j, g, b);
-        if (wblk == NULL) {
+        a.w = task_block_weights(j, g, b);
+        if (a.w == NULL) {
             mark_failed(j);
             return;
         }
@@ -293,163 +270,135 @@ static void bwd_task(void *p, int64_t t) {
          * one diff_dst row each) and form one tile: one vector per row. Each pixel's sum
          * is the same instruction sequence in any tile, so the grouping (which depends on
          * the task split) never changes a bit. */
-        for (int64_t k0 = 0; k0 < j->ci_g; k0 += kchunk) {
-            a.ci_count = imin(kchunk, j->ci_g - k0);
-            a.w = wblk + k0 * a.w_cstride;
-            for (int64_t res = 0; res < sh && y0 + res < y1; ++res) {
-                for (int64_t iy = y0 + res; iy < y1;) {
-                    int64_t rows = 1;
-                    if (nvr > 1 && (vpad || bwd_row_full(d, iy))) {
-                        while (rows < nvr && iy + rows * sh < y1 &&
-                               (vpad || bwd_row_full(d, iy + rows * sh))) {
-                            ++rows;
-                        }
+        for (int64_t res = 0; res < sh && y0 + res < y1; ++res) {
+            for (int64_t iy = y0 + res; iy < y1;) {
+                int64_t rows = 1;
+                if (nvr > 1 && (vpad || bwd_row_full(d, iy))) {
+                    while (rows < nvr && iy + rows * sh < y1 &&
+                           (vpad || bwd_row_full(d, iy + rows * sh))) {
+                        ++rows;
                     }
-                    float *out_row = j->out + ((n * d->c + c0) * d->ih + iy) * d->iw;
-                    for (int64_t ph = 0; ph < sw && ph < d->iw; ++ph) {
-                        /* diff_src columns ix = sw*u + ph, u < uw */
-                        const int64_t uw = ceil_div(d->iw - ph, sw);
-                        /* ty = iy + pt - ky*dh = yy*sh + ry and tx = ph + pl - kx*dw = qx*sw + rx
-                         * (floor division) are stepped along ky / kx without dividing: this
-                         * list is rebuilt for every tile row group, which matters for tiny
-                         * layers. A tap exists where the remainder is 0. */
-                        int64_t nt = 0;
-                        int64_t yy = floor_div(iy + pt, sh), ry = iy + pt - yy * sh;
-                        const int64_t qx0 = floor_div(ph + pl, sw), rx0 = ph + pl - qx0 * sw;
-                        for (int64_t ky = 0; ky < kh; ++ky) {
-                            if (ry == 0 && (vpad || (yy >= 0 && yy < d->oh))) {
-                                int64_t qx = qx0, rx = rx0;
-                                for (int64_t kx = 0; kx < kw; ++kx) {
-                                    if (rx == 0) {
-                                        /* diff_dst column u + qx; out-of-range columns read the
-                                         * zero pad */
-                                        tap_in[nt] = (yy - yy_lo) * rstride + col0 + qx;
-                                        tap_w[nt] = (ky * kw + kx) * ocb;
-                                        tap_pl[nt] =
-                                            (yy - yy_lo) * d->ow + col0 + qx - e.off_min;
-                                        ++nt;
-                                    }
-                                    qx -= dw_q;
-                                    rx -= dw_r;
-                                    if (rx < 0) {
-                                        rx += sw;
-                                        --qx;
-                                    }
-                                }
-                            }
-                            yy -= dh_q;
-                            ry -= dh_r;
-                            if (ry < 0) {
-                                ry += sh;
-                                --yy;
-                            }
-                        }
-                        a.ntaps = nt;
-#ifdef UKRC_NX_MAX
-                        if (j->chtile) { /* phase ph: tile pixels ph, ph + sw, ... */
-                            ukrc_args c;
-                            c.in = base;
-                            c.in_cstride = cstride;
-                            c.ci_count = j->ci_g;
-                            c.tap_in = tap_in;
-                            c.tap_w = tap_w;
-                            c.ntaps = nt;
-                            c.w = a.w;
-                            c.w_cstride = a.w_cstride;
-                            c.bias = NULL;
-                            c.tile = (float *)(scr + a1 + a2 + a3) + ph * UKRC_OCB_MAX;
-                            c.tile_xs = sw * UKRC_OCB_MAX;
-                            /* stride 1: the next diff_src row's lines, as in forward */
-                            /* in-place reads: as in forward (the last tap row is ky = 0's) */
-                            const int64_t last = floor_div(iy + pt, sh);
-                            if (e.on && imin(last, yy_hi) - yy_lo + 1 > strips_done) {
-                                const int64_t upto = imin(last, yy_hi) - yy_lo + 1;
-                                chtile_copy_strips((float *)base, dd, j->ci_g, d->oh * d->ow, yy_lo,
-                                                   nrows, strips_done, upto, d->ow, j->padl, &e);
-                                strips_done = upto;
-                            }
-                            const int pf_next_in = sh == 1 && b == b0 && iy + 1 < d->ih &&
-                                                   last + 1 >= 0 && last + 1 <= d->oh - 1;
-                            const chtile_inplace ip = {&e, dd + yy_lo * d->ow, d->oh * d->ow, tap_pl,
-                                                       j->padl, d->ow,
-                                                       pf_next_in ? dd + (last + 1) * d->ow : NULL};
-                            run_row_channels(&c, uw, ocb,
-                                             sw == 1 && iy + sh < y1 ? out_row + sh * d->iw : NULL,
-                                             plane, e.on ? &ip : NULL);
-                            continue;
-                        }
-#endif
-                        float *dst = sw == 1 ? out_row : obuf + ph * j->uw_max;
-                        a.out_ostride = sw == 1 ? plane : obuf_cstride;
-                        if (j->rowmode) {
-                            /* row mode (uw <= VL): vector k = row iy + k*sh, masked to uw */
-                            a.in = base;
-                            a.out = dst;
-                            a.in_vstride = rstride;
-                            a.out_vstride = sw == 1 ? sh * d->iw : obuf_rstride;
-                            a.mid = vmask_first(uw);
-                            a.last = a.mid;
-                            ukr_table[ocb][rows](&a);
-#ifdef UKRR_NR
-                        } else if (j->rowtile && rows > 1) {
-                            /* row tiles (stride 1): rows iy .. iy+rows-1, one diff_dst row
-                             * apart, two vectors each (the row's last one masked) */
-                            a.in = base + k0 * cstride;
-                            a.out = dst;
-                            a.in_vstride = rstride;
-                            a.out_vstride = d->iw;
-                            a.last = vmask_first(uw - VL);
-                            if (probe_opf && iy + 2 * UKRR_NR <= y1) {
-                                /* the next tile's output lines, write intent */
-                                for (int64_t jj = 0; jj < ocb; ++jj) {
-                                    const float *o = dst + jj * plane + probe_opf * d->iw;
-                                    for (int64_t m = 0; m < UKRR_NR * d->iw; m += 16) {
-                                        __builtin_prefetch(o + m, 1, 3);
-                                    }
-                                }
-                            }
-                            a.pf = NULL;
-                            a.pf_cstride = getenv("PROBE_PFNEW") ? 1 : 0;
-                            if (next_dd != NULL && pf_step * a.ci_count < next_lines) {
-                                a.pf = (const char *)next_dd + pf_step * a.ci_count * 64;
-                                ++pf_step;
-                                if ((pf_step + 1) * a.ci_count > next_lines) { pf_step = next_lines; }
-                            }
-                            if (next_dd != NULL && kchunk == j->ci_g) {
-                                ukrr_ci_table[3][ocb](&a);
-                            } else if (kchunk < j->ci_g) { /* channel chunks (bwd_row_split.h):
-                                                     * the first, a middle or the last */
-                                ukrr_ci_table[k0 == 0 ? 0 : (k0 + kchunk < j->ci_g ? 1 : 2)]
-                                             [ocb](&a);
-                            } else {
-                                (pf_next_ci ? ukrr_pf_table : ukrr_table)[ocb][rows](&a);
-                            }
-#endif
-                        } else if (j->nr > 1) {
-                            /* 2-D tiles: rows iy, iy+sh, ... one diff_dst row apart */
-                            run_rows2d(&a, uw, rows, j->nv, ocb, dst,
-                                       sw == 1 ? sh * d->iw : obuf_rstride, base, rstride);
-                        } else {
-                            run_row(&a, uw, j->nv, ocb, dst, base);
-                        }
-                    }
-#ifdef UKRC_NX_MAX
-                    if (j->chtile) { /* the row's phases are in the tile, interleaved */
-                        transpose_tile_row(out_row, plane, (float *)(scr + a1 + a2 + a3), ocb,
-                                           d->iw);
-                    } else
-#endif
-                    if (sw > 1) { /* interleave the phases into diff_src */
-                        for (int64_t k = 0; k < rows; ++k) {
-                            for (int64_t jj = 0; jj < ocb; ++jj) {
-                                interleave_phases(out_row + jj * plane + k * sh * d->iw,
-                                                  obuf + jj * obuf_cstride + k * obuf_rstride, sw,
-                                                  j->uw_max, d->iw);
-                            }
-                        }
-                    }
-                    iy += rows * sh;
                 }
+                float *out_row = j->out + ((n * d->c + c0) * d->ih + iy) * d->iw;
+                for (int64_t ph = 0; ph < sw && ph < d->iw; ++ph) {
+                    /* diff_src columns ix = sw*u + ph, u < uw */
+                    const int64_t uw = ceil_div(d->iw - ph, sw);
+                    /* ty = iy + pt - ky*dh = yy*sh + ry and tx = ph + pl - kx*dw = qx*sw + rx
+                     * (floor division) are stepped along ky / kx without dividing: this
+                     * list is rebuilt for every tile row group, which matters for tiny
+                     * layers. A tap exists where the remainder is 0. */
+                    int64_t nt = 0;
+                    int64_t yy = floor_div(iy + pt, sh), ry = iy + pt - yy * sh;
+                    const int64_t qx0 = floor_div(ph + pl, sw), rx0 = ph + pl - qx0 * sw;
+                    for (int64_t ky = 0; ky < kh; ++ky) {
+                        if (ry == 0 && (vpad || (yy >= 0 && yy < d->oh))) {
+                            int64_t qx = qx0, rx = rx0;
+                            for (int64_t kx = 0; kx < kw; ++kx) {
+                                if (rx == 0) {
+                                    /* diff_dst column u + qx; out-of-range columns read the
+                                     * zero pad */
+                                    tap_in[nt] = (yy - yy_lo) * rstride + col0 + qx;
+                                    tap_w[nt] = (ky * kw + kx) * ocb;
+                                    tap_pl[nt] =
+                                        (yy - yy_lo) * d->ow + col0 + qx - e.off_min;
+                                    ++nt;
+                                }
+                                qx -= dw_q;
+                                rx -= dw_r;
+                                if (rx < 0) {
+                                    rx += sw;
+                                    --qx;
+                                }
+                            }
+                        }
+                        yy -= dh_q;
+                        ry -= dh_r;
+                        if (ry < 0) {
+                            ry += sh;
+                            --yy;
+                        }
+                    }
+                    a.ntaps = nt;
+#ifdef UKRC_NX_MAX
+                    if (j->chtile) { /* phase ph: tile pixels ph, ph + sw, ... */
+                        ukrc_args c;
+                        c.in = base;
+                        c.in_cstride = cstride;
+                        c.ci_count = j->ci_g;
+                        c.tap_in = tap_in;
+                        c.tap_w = tap_w;
+                        c.ntaps = nt;
+                        c.w = a.w;
+                        c.w_cstride = a.w_cstride;
+                        c.bias = NULL;
+                        c.tile = (float *)(scr + a1 + a2 + a3) + ph * UKRC_OCB_MAX;
+                        c.tile_xs = sw * UKRC_OCB_MAX;
+                        /* stride 1: the next diff_src row's lines, as in forward */
+                        /* in-place reads: as in forward (the last tap row is ky = 0's) */
+                        const int64_t last = floor_div(iy + pt, sh);
+                        if (e.on && imin(last, yy_hi) - yy_lo + 1 > strips_done) {
+                            const int64_t upto = imin(last, yy_hi) - yy_lo + 1;
+                            chtile_copy_strips((float *)base, dd, j->ci_g, d->oh * d->ow, yy_lo,
+                                               nrows, strips_done, upto, d->ow, j->padl, &e);
+                            strips_done = upto;
+                        }
+                        const int pf_next_in = sh == 1 && b == b0 && iy + 1 < d->ih &&
+                                               last + 1 >= 0 && last + 1 <= d->oh - 1;
+                        const chtile_inplace ip = {&e, dd + yy_lo * d->ow, d->oh * d->ow, tap_pl,
+                                                   j->padl, d->ow,
+                                                   pf_next_in ? dd + (last + 1) * d->ow : NULL};
+                        run_row_channels(&c, uw, ocb,
+                                         sw == 1 && iy + sh < y1 ? out_row + sh * d->iw : NULL,
+                                         plane, e.on ? &ip : NULL);
+                        continue;
+                    }
+#endif
+                    float *dst = sw == 1 ? out_row : obuf + ph * j->uw_max;
+                    a.out_ostride = sw == 1 ? plane : obuf_cstride;
+                    if (j->rowmode) {
+                        /* row mode (uw <= VL): vector k = row iy + k*sh, masked to uw */
+                        a.in = base;
+                        a.out = dst;
+                        a.in_vstride = rstride;
+                        a.out_vstride = sw == 1 ? sh * d->iw : obuf_rstride;
+                        a.mid = vmask_first(uw);
+                        a.last = a.mid;
+                        ukr_table[ocb][rows](&a);
+#ifdef UKRR_NR
+                    } else if (j->rowtile && rows > 1) {
+                        /* row tiles (stride 1): rows iy .. iy+rows-1, one diff_dst row
+                         * apart, two vectors each (the row's last one masked) */
+                        a.in = base;
+                        a.out = dst;
+                        a.in_vstride = rstride;
+                        a.out_vstride = d->iw;
+                        a.last = vmask_first(uw - VL);
+                        (pf_next_ci ? ukrr_pf_table : ukrr_table)[ocb][rows](&a);
+#endif
+                    } else if (j->nr > 1) {
+                        /* 2-D tiles: rows iy, iy+sh, ... one diff_dst row apart */
+                        run_rows2d(&a, uw, rows, j->nv, ocb, dst,
+                                   sw == 1 ? sh * d->iw : obuf_rstride, base, rstride);
+                    } else {
+                        run_row(&a, uw, j->nv, ocb, dst, base);
+                    }
+                }
+#ifdef UKRC_NX_MAX
+                if (j->chtile) { /* the row's phases are in the tile, interleaved */
+                    transpose_tile_row(out_row, plane, (float *)(scr + a1 + a2 + a3), ocb,
+                                       d->iw);
+                } else
+#endif
+                if (sw > 1) { /* interleave the phases into diff_src */
+                    for (int64_t k = 0; k < rows; ++k) {
+                        for (int64_t jj = 0; jj < ocb; ++jj) {
+                            interleave_phases(out_row + jj * plane + k * sh * d->iw,
+                                              obuf + jj * obuf_cstride + k * obuf_rstride, sw,
+                                              j->uw_max, d->iw);
+                        }
+                    }
+                }
+                iy += rows * sh;
             }
         }
     }

@@ -240,10 +240,6 @@ PCNN_INTERNAL int32_t PCNN_DIRECT_BWD_DATA(const pcnn_conv2d_desc *desc, const f
     if (j.rowtile && hi + 1 - (j.padl + d.ow) <= j.padl) {
         j.row_w = imax(j.padl + d.ow, hi + 1);
     }
-    if (j.rowtile && getenv("PROBE_ALIGN") && j.padl <= VL && hi + 1 - (VL + d.ow) <= VL) {
-        j.padl = VL;
-        j.row_w = VL + ceil_div(d.ow, VL) * VL;
-    }
 #endif
     j.macs = sat_mul(d.n * d.oc * d.oh * d.ow, j.co_g * j.kt);
     /* per diff_src row: about co*ci*kt/(sh*sw) multiply-adds per pixel */
