@@ -108,6 +108,14 @@ static long corpus(const variant *vars, int nvars) {
     CHECK(1, 9, 7, 31, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
     CHECK(2, 5, 3, 30, 9, 1, 3, 1, 1, 0, 0, 40, 40, 1, 40, 1);
     CHECK(2, 5, 3, 30, 9, 1, 3, 1, 1, 0, 0, 100, 100, 1, 100, 1);
+    /* backward-data row tiles with the next-channel prefetch at even heights
+     * (test_variants_conv2d.c, "bwd chunks") */
+    CHECK(1, 13, 6, 32, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    CHECK(1, 8, 4, 31, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    CHECK(2, 7, 8, 29, 110, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    CHECK(1, 9, 10, 24, 40, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1);
+    CHECK(4, 22, 6, 32, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2);
+    CHECK(1, 8, 13, 32, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
     /* channels 1..17 */
     for (int64_t c = 1; c <= 17; ++c) {
         CHECK(1, c, 6, 9, 18 - c, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);

@@ -150,6 +150,16 @@ static void build_conv_corpus(void) {
     C("bwd spill pf c70 w31",    1, 9, 7, 31, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
     C("bwd spill 1x3 d40",       2, 5, 3, 30, 9, 1, 3, 1, 1, 0, 0, 40, 40, 1, 40, 1);
     C("bwd spill 1x3 d100 memcpy", 2, 5, 3, 30, 9, 1, 3, 1, 1, 0, 0, 100, 100, 1, 100, 1);
+    /* backward-data row tiles with the next-channel prefetch (ukrr_pf_*) at even heights
+     * (the shapes above are odd): 64 / 70 / 110 diff_dst channels, 5x5 over 40, groups, 13
+     * rows (an 8-row task and a 5-row one); the shapes a channel-chunk split of these tiles
+     * would take (direct/README.md, "mid backward-data: channel chunks ...") */
+    C("bwd chunks 2 c64 w32",    1, 13, 6, 32, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    C("bwd chunks 2 c70 w31",    1, 8, 4, 31, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    C("bwd chunks 3 c110 w29",   2, 7, 8, 29, 110, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    C("bwd chunks 5x5 c40 w24",  1, 9, 10, 24, 40, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1);
+    C("bwd chunks groups 2",     4, 22, 6, 32, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2);
+    C("bwd chunks h13 mixed",    1, 8, 13, 32, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
 #undef C
     /* tail sweep: widths x channels, 3x3 pad 1 (c = oc = ch) */
     char name[64];
