@@ -95,6 +95,15 @@ PCNN_INTERNAL int32_t PCNN_DIRECT_FWD(const pcnn_conv2d_desc *desc, const float 
         j.nv = 1;
         j.nblocks = ceil_div(j.co_g, CHTILE_OCB_MAX);
     }
+#ifdef UKRR_NR
+    /* Row tiles at stride 1: copy rows share their zero columns, as in backward-data (a
+     * row's reads past its right end, pad_right columns, land on the next row's pad_left
+     * zeros or the copy's VL zeroed floats of slack): mid's rows are 33 floats, not 34. */
+    if (j.rowtile && d.stride_w == 1 && d.pad_right <= d.pad_left && d.pad_right <= VL &&
+        d.pad_left + d.iw <= j.row_w) {
+        j.row_w = d.pad_left + d.iw;
+    }
+#endif
     j.macs = sat_mul(d.n * d.oc * d.oh * d.ow, j.ci_g * j.kt); /* dst and w counts fit */
 #ifdef UKRR_NR
     const int64_t tile_rows = j.rowmode ? j.nv : (j.rowtile ? UKRR_NR : 1);

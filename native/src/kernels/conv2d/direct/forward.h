@@ -24,6 +24,36 @@ static inline int fwd_inplace_vector_fits(const pcnn_conv2d_desc *d, int64_t y) 
     return last_row * d->iw + (d->kw - 1) * d->dilation_w + VL <= d->ih * d->iw;
 }
 
+/* Row tiles, stride 1: the padded copy as whole-vector stores (as backward-data's
+ * bwd_copy_plane_spill, which is written after this file): per row nvec masked loads of the
+ * source (mk[k]: the lanes of vector k inside the row, the same for every row; lanes
+ * outside load as 0) and nvec plain stores, the last running up to VL - 1 floats into the
+ * next row (written after it) or the channel's VL floats of slack; no libc calls.
+ * Vertical-padding rows are zero vectors. */
+#define FWD_VCOPY_VECS_MAX 4
+static inline void fwd_copy_plane_vec(float *b, const float *plane, int64_t iy_lo,
+                                      int64_t nrows, int64_t ih, int64_t iw, int64_t rw,
+                                      int64_t padl, const vmask_t *mk, int64_t nvec) {
+    for (int64_t r = 0; r < nrows; ++r) {
+        float *brow = b + r * rw;
+        const int64_t iy = iy_lo + r;
+        if (iy < 0 || iy >= ih) {
+            for (int64_t k = 0; k < nvec; ++k) {
+                VSTOREU(brow + k * VL, VZERO());
+            }
+            continue;
+        }
+        const float *srow = plane + iy * iw;
+        for (int64_t k = 0; k < iw; k += 16) { /* ~8 KB ahead, as the memcpy copy */
+            __builtin_prefetch(srow + 2048 + k);
+        }
+        for (int64_t k = 0; k < nvec; ++k) {
+            VSTOREU(brow + k * VL, VLOADM(srow + k * VL - padl, mk[k]));
+        }
+    }
+    VSTOREU(b + nrows * rw, VZERO()); /* the slack: the last row's reads past its end */
+}
+
 static void fwd_task(void *p, int64_t t) {
     job_t *j = p;
     const pcnn_conv2d_desc *d = j->d;
@@ -65,6 +95,13 @@ static void fwd_task(void *p, int64_t t) {
     } else if (!j->direct) {
         in_bytes = (size_t)(j->ci_g * nrows * sw * j->row_w) * sizeof(float);
     }
+    /* row tiles at stride 1: the vector copy, channel planes VL floats apart more */
+    const int64_t vc_nvec = ceil_div(j->row_w, VL);
+    const int vcopy = !j->direct && j->rowtile && sw == 1 && vc_nvec <= FWD_VCOPY_VECS_MAX;
+    const int64_t vc_cst = nrows * j->row_w + VL;
+    if (vcopy) {
+        in_bytes = (size_t)(j->ci_g * vc_cst) * sizeof(float);
+    }
     /* + VL floats of slack after the copy: in row mode the whole-vector loads of a tile's
      * first rows may run up to VL floats past the last row's start (those lanes are never
      * stored); the slack is zeroed so that nothing uninitialised is ever read. */
@@ -93,8 +130,19 @@ static void fwd_task(void *p, int64_t t) {
          * sw*m + phase - pad_left (0 outside the input). */
         float *buf = (float *)(scr + tap_aligned);
         const int64_t rw = j->row_w;
-        memset(buf + j->ci_g * nrows * sw * rw, 0, VL * sizeof(float));
-        for (int64_t ci = 0; ci < j->ci_g; ++ci) {
+        if (!vcopy) { /* the vector copy zeroes each channel's slack itself */
+            memset(buf + j->ci_g * nrows * sw * rw, 0, VL * sizeof(float));
+        } else {
+            vmask_t mk[FWD_VCOPY_VECS_MAX];
+            for (int64_t k = 0; k < vc_nvec; ++k) {
+                mk[k] = vmask_range(k * VL - d->pad_left, d->iw);
+            }
+            for (int64_t ci = 0; ci < j->ci_g; ++ci) {
+                fwd_copy_plane_vec(buf + ci * vc_cst, src + ci * d->ih * d->iw, iy_lo, nrows,
+                                   d->ih, d->iw, rw, d->pad_left, mk, vc_nvec);
+            }
+        }
+        for (int64_t ci = 0; !vcopy && ci < j->ci_g; ++ci) { /* memset + memcpy + memset */
             for (int64_t r = 0; r < nrows; ++r) {
                 float *brow = buf + (ci * nrows + r) * sw * rw;
                 if (iy_lo + r < 0 || iy_lo + r >= d->ih) { /* vertical padding */
@@ -136,7 +184,7 @@ static void fwd_task(void *p, int64_t t) {
         }
         base = buf;
         rstride = sw * rw;
-        cstride = nrows * sw * rw;
+        cstride = vcopy ? vc_cst : nrows * sw * rw;
     }
 
 #ifdef UKRC_NX_MAX
