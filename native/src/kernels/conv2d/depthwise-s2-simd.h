@@ -213,6 +213,45 @@ DW_AI void dw2_fwd_plane(const pcnn_conv2d_desc *d, const float *in, const float
 
 /* ---- backward-data ---- */
 
+/* diff_dst and diff_src are asked for as two streams (after the forward input stream,
+ * depthwise-s2fwd-simd.h) in place of the whole planes DW2_AHEAD ahead at each task's start: each
+ * row step asks for the diff_dst lines from where the last step stopped up to DW2B_PF_LINES past
+ * its last dY row, and the diff_src lines (prefetchw) up to DW2B_PFW_LINES past the rows it
+ * stores, never past the call's arrays. The lead runs into the next plane, which the next task
+ * (the next plane on this thread; at 1 thread always) finds asked for; a task starts its
+ * streams at its plane (those first lines again: cheap when already in L1). Measured (README-
+ * depthwise.md, session 23): dw3x3_s2 0.88-0.92x, 8x128x56x56 0.46-0.52x the time; the diff_dst
+ * stream alone with no diff_src prefetch ~0.99 / ~1.0, with the diff_src burst kept 1.03 / 0.90. */
+#ifndef DW2B_PF_LINES
+#define DW2B_PF_LINES 16
+#endif
+#ifndef DW2B_PFW_LINES
+#define DW2B_PFW_LINES 16
+#endif
+
+typedef struct {
+    const char *next, *end;
+} dw2_pf;
+
+DW_AI void dw2_pf_to(dw2_pf *pf, const float *upto, const int W) {
+    if (pf == NULL) {
+        return;
+    }
+    const char *t = (const char *)upto + 64 * (W ? DW2B_PFW_LINES : DW2B_PF_LINES);
+    if (t > pf->end) {
+        t = pf->end;
+    }
+    const char *a = pf->next;
+    for (; a < t; a += 64) {
+        if (W) {
+            __builtin_prefetch(a, 1, 3);
+        } else {
+            __builtin_prefetch(a, 0, 3);
+        }
+    }
+    pf->next = a;
+}
+
 /* r[(s + 1) * NB + b] lane j = dY[VL*b + j - s] for s = -1, 0, 1 (0 outside the row of ow floats) */
 DW_AI void dw2_shift_dy_row(const float *row, const dw2_masks *mk, dw_vec *r, const int NB, const int NEG,
                             const int POS) {
@@ -237,7 +276,7 @@ DW_AI void dw2_shift_dy_row(const float *row, const dw2_masks *mk, dw_vec *r, co
 DW_AI void dw2_bwd_rows(const pcnn_conv2d_desc *d, const float *dy, dw2_ring *ring, int64_t *ready,
                         const dw2_masks *mk, const dw_vec *wv, float *ds, int64_t iy, const int R, const int KH,
                         const int KW,
-                        const int NB, const int PL) {
+                        const int NB, const int PL, dw2_pf *pf) {
     const int64_t iw = d->iw, oh = d->oh, ow = d->ow, pt = d->pad_top;
     const int NEG = PL >= 1, POS = KW - 1 - PL >= 2; /* some tap has s = -1 / s = +1 */
     /* dY rows y = (iy + r + pt - ky) / 2 over r, ky */
@@ -245,6 +284,10 @@ DW_AI void dw2_bwd_rows(const pcnn_conv2d_desc *d, const float *dy, dw2_ring *ri
     const int64_t last = (iy + R - 1 + pt) / 2 < oh - 1 ? (iy + R - 1 + pt) / 2 : oh - 1;
     if (*ready < first) {
         *ready = first;
+    }
+    if (pf != NULL) { /* pf[0]: diff_dst, pf[1]: diff_src */
+        dw2_pf_to(&pf[0], dy + (last + 1) * ow, 0);
+        dw2_pf_to(&pf[1], ds + (iy + R) * iw, 1);
     }
     for (; *ready <= last; (*ready)++) {
         dw2_shift_dy_row(dy + *ready * ow, mk, dw2_slot(ring, *ready, 3, NB), NB, NEG, POS);
@@ -297,7 +340,7 @@ DW_AI void dw2_bwd_rows(const pcnn_conv2d_desc *d, const float *dy, dw2_ring *ri
 }
 
 DW_AI void dw2_bwd_plane(const pcnn_conv2d_desc *d, const float *dy, const float *w, float *ds, const int KH,
-                         const int KW, const int NB, const int PL) {
+                         const int KW, const int NB, const int PL, dw2_pf *pf) {
     const int R = DW2_R_BWD(NB);
     dw_vec wv[DW2_K_MAX * DW2_K_MAX];
 #pragma GCC unroll 25
@@ -309,14 +352,14 @@ DW_AI void dw2_bwd_plane(const pcnn_conv2d_desc *d, const float *dy, const float
     dw2_ring ring;
     int64_t ready = 0, iy = 0;
     for (; iy + R <= d->ih; iy += R) {
-        dw2_bwd_rows(d, dy, &ring, &ready, &mk, wv, ds, iy, R, KH, KW, NB, PL);
+        dw2_bwd_rows(d, dy, &ring, &ready, &mk, wv, ds, iy, R, KH, KW, NB, PL, pf);
     }
     if (R > 2 && iy + 2 <= d->ih) {
-        dw2_bwd_rows(d, dy, &ring, &ready, &mk, wv, ds, iy, 2, KH, KW, NB, PL);
+        dw2_bwd_rows(d, dy, &ring, &ready, &mk, wv, ds, iy, 2, KH, KW, NB, PL, pf);
         iy += 2;
     }
     for (; iy < d->ih; iy++) {
-        dw2_bwd_rows(d, dy, &ring, &ready, &mk, wv, ds, iy, 1, KH, KW, NB, PL);
+        dw2_bwd_rows(d, dy, &ring, &ready, &mk, wv, ds, iy, 1, KH, KW, NB, PL, pf);
     }
 }
 
@@ -445,9 +488,9 @@ static __attribute__((noinline)) void dw2_fwd_plane_rt(const pcnn_conv2d_desc *d
     dw2_fwd_plane(d, in, w, bias, has_bias, out, kh, kw, nb, pl);
 }
 static __attribute__((noinline)) void dw2_bwd_plane_rt(const pcnn_conv2d_desc *d, const float *dy, const float *w,
-                                                      float *ds, int kh, int kw, int nb, int pl) {
+                                                      float *ds, int kh, int kw, int nb, int pl, dw2_pf *pf) {
     DW2_BOUNDS(kh, kw, nb);
-    dw2_bwd_plane(d, dy, w, ds, kh, kw, nb, pl);
+    dw2_bwd_plane(d, dy, w, ds, kh, kw, nb, pl, pf);
 }
 static __attribute__((noinline)) int dw2_wsum_channel_rt(const dw_job *j, int64_t ch, float *wout, float *bout,
                                                         int kh, int kw, int nb, int pl) {
@@ -475,11 +518,16 @@ static void dw2_bwd_data_task(void *ctx, int64_t plane) {
     dw_job *j = ctx;
     const pcnn_conv2d_desc *d = j->d;
     const int64_t ch = plane % d->c, nb = pcnn_dw_s2_blocks(d, VL);
-    dw2_prefetch_ahead(j->in, d->oh * d->ow, j->out, d->ih * d->iw, plane, d->n * d->c);
-    const float *dy = j->in + plane * d->oh * d->ow, *w = j->w + ch * d->kh * d->kw;
+    const int64_t op = d->oh * d->ow;
+    const float *dy = j->in + plane * op, *w = j->w + ch * d->kh * d->kw;
     float *ds = j->out + plane * d->ih * d->iw;
-#define DW2_BWD_CALL(KH, KW, NB, PL) dw2_bwd_plane(d, dy, w, ds, KH, KW, NB, PL)
-#define DW2_BWD_RT(KH, KW, NB, PL) dw2_bwd_plane_rt(d, dy, w, ds, KH, KW, NB, PL)
+    dw2_pf pf[2] = {{(const char *)((uintptr_t)dy & ~(uintptr_t)63), (const char *)(j->in + d->n * d->c * op)},
+                    {(const char *)((uintptr_t)ds & ~(uintptr_t)63),
+                     (const char *)(j->out + d->n * d->c * d->ih * d->iw)}};
+    dw2_pf_to(&pf[0], dy, 0);
+    dw2_pf_to(&pf[1], ds, 1);
+#define DW2_BWD_CALL(KH, KW, NB, PL) dw2_bwd_plane(d, dy, w, ds, KH, KW, NB, PL, pf)
+#define DW2_BWD_RT(KH, KW, NB, PL) dw2_bwd_plane_rt(d, dy, w, ds, KH, KW, NB, PL, pf)
     DW2_DISPATCH(d, nb, DW2_BWD_CALL, DW2_BWD_RT);
 #undef DW2_BWD_RT
 #undef DW2_BWD_CALL

@@ -41,9 +41,9 @@ static void dw2k5_task(void *ctx, int64_t plane) {
     const float *dy = j->in + plane * d->oh * d->ow, *w = j->w + ch * 25;
     float *ds = j->out + plane * d->ih * d->iw;
     if (pcnn_dw_s2_blocks(d, VL) == 1) {
-        dw2_bwd_plane(d, dy, w, ds, 5, 5, 1, 2);
+        dw2_bwd_plane(d, dy, w, ds, 5, 5, 1, 2, NULL);
     } else {
-        dw2_bwd_plane(d, dy, w, ds, 5, 5, 2, 2);
+        dw2_bwd_plane(d, dy, w, ds, 5, 5, 2, 2, NULL);
     }
 }
 
