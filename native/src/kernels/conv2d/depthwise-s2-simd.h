@@ -229,29 +229,6 @@ DW_AI void dw2_fwd_plane(const pcnn_conv2d_desc *d, const float *in, const float
 #define DW2B_PFW_LINES 16
 #endif
 
-typedef struct {
-    const char *next, *end;
-} dw2_pf;
-
-DW_AI void dw2_pf_to(dw2_pf *pf, const float *upto, const int W) {
-    if (pf == NULL) {
-        return;
-    }
-    const char *t = (const char *)upto + 64 * (W ? DW2B_PFW_LINES : DW2B_PF_LINES);
-    if (t > pf->end) {
-        t = pf->end;
-    }
-    const char *a = pf->next;
-    for (; a < t; a += 64) {
-        if (W) {
-            __builtin_prefetch(a, 1, 3);
-        } else {
-            __builtin_prefetch(a, 0, 3);
-        }
-    }
-    pf->next = a;
-}
-
 /* r[(s + 1) * NB + b] lane j = dY[VL*b + j - s] for s = -1, 0, 1 (0 outside the row of ow floats) */
 DW_AI void dw2_shift_dy_row(const float *row, const dw2_masks *mk, dw_vec *r, const int NB, const int NEG,
                             const int POS) {
@@ -276,7 +253,7 @@ DW_AI void dw2_shift_dy_row(const float *row, const dw2_masks *mk, dw_vec *r, co
 DW_AI void dw2_bwd_rows(const pcnn_conv2d_desc *d, const float *dy, dw2_ring *ring, int64_t *ready,
                         const dw2_masks *mk, const dw_vec *wv, float *ds, int64_t iy, const int R, const int KH,
                         const int KW,
-                        const int NB, const int PL, dw2_pf *pf) {
+                        const int NB, const int PL, dw2_stream *pf) {
     const int64_t iw = d->iw, oh = d->oh, ow = d->ow, pt = d->pad_top;
     const int NEG = PL >= 1, POS = KW - 1 - PL >= 2; /* some tap has s = -1 / s = +1 */
     /* dY rows y = (iy + r + pt - ky) / 2 over r, ky */
@@ -286,8 +263,8 @@ DW_AI void dw2_bwd_rows(const pcnn_conv2d_desc *d, const float *dy, dw2_ring *ri
         *ready = first;
     }
     if (pf != NULL) { /* pf[0]: diff_dst, pf[1]: diff_src */
-        dw2_pf_to(&pf[0], dy + (last + 1) * ow, 0);
-        dw2_pf_to(&pf[1], ds + (iy + R) * iw, 1);
+        dw2_stream_to(&pf[0], dy + (last + 1) * ow, DW2B_PF_LINES, 0);
+        dw2_stream_to(&pf[1], ds + (iy + R) * iw, DW2B_PFW_LINES, 1);
     }
     for (; *ready <= last; (*ready)++) {
         dw2_shift_dy_row(dy + *ready * ow, mk, dw2_slot(ring, *ready, 3, NB), NB, NEG, POS);
@@ -340,7 +317,7 @@ DW_AI void dw2_bwd_rows(const pcnn_conv2d_desc *d, const float *dy, dw2_ring *ri
 }
 
 DW_AI void dw2_bwd_plane(const pcnn_conv2d_desc *d, const float *dy, const float *w, float *ds, const int KH,
-                         const int KW, const int NB, const int PL, dw2_pf *pf) {
+                         const int KW, const int NB, const int PL, dw2_stream *pf) {
     const int R = DW2_R_BWD(NB);
     dw_vec wv[DW2_K_MAX * DW2_K_MAX];
 #pragma GCC unroll 25
@@ -488,7 +465,7 @@ static __attribute__((noinline)) void dw2_fwd_plane_rt(const pcnn_conv2d_desc *d
     dw2_fwd_plane(d, in, w, bias, has_bias, out, kh, kw, nb, pl);
 }
 static __attribute__((noinline)) void dw2_bwd_plane_rt(const pcnn_conv2d_desc *d, const float *dy, const float *w,
-                                                      float *ds, int kh, int kw, int nb, int pl, dw2_pf *pf) {
+                                                      float *ds, int kh, int kw, int nb, int pl, dw2_stream *pf) {
     DW2_BOUNDS(kh, kw, nb);
     dw2_bwd_plane(d, dy, w, ds, kh, kw, nb, pl, pf);
 }
@@ -521,11 +498,10 @@ static void dw2_bwd_data_task(void *ctx, int64_t plane) {
     const int64_t op = d->oh * d->ow;
     const float *dy = j->in + plane * op, *w = j->w + ch * d->kh * d->kw;
     float *ds = j->out + plane * d->ih * d->iw;
-    dw2_pf pf[2] = {{(const char *)((uintptr_t)dy & ~(uintptr_t)63), (const char *)(j->in + d->n * d->c * op)},
-                    {(const char *)((uintptr_t)ds & ~(uintptr_t)63),
-                     (const char *)(j->out + d->n * d->c * d->ih * d->iw)}};
-    dw2_pf_to(&pf[0], dy, 0);
-    dw2_pf_to(&pf[1], ds, 1);
+    dw2_stream pf[2] = {dw2_stream_at(dy, j->in + d->n * d->c * op),
+                        dw2_stream_at(ds, j->out + d->n * d->c * d->ih * d->iw)};
+    dw2_stream_to(&pf[0], dy, DW2B_PF_LINES, 0);
+    dw2_stream_to(&pf[1], ds, DW2B_PFW_LINES, 1);
 #define DW2_BWD_CALL(KH, KW, NB, PL) dw2_bwd_plane(d, dy, w, ds, KH, KW, NB, PL, pf)
 #define DW2_BWD_RT(KH, KW, NB, PL) dw2_bwd_plane_rt(d, dy, w, ds, KH, KW, NB, PL, pf)
     DW2_DISPATCH(d, nb, DW2_BWD_CALL, DW2_BWD_RT);

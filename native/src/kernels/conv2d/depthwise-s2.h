@@ -15,6 +15,37 @@
 
 #include "core/pcnn_internal.h"
 
+/* A prefetch stream over one array, shared by the stride-2 forward (its input) and backward-data
+ * (diff_dst, and diff_src for writing) engines: `next` is the first 64-byte line not yet asked for,
+ * `end` the array's end, past which nothing is asked for. */
+typedef struct {
+    const char *next, *end;
+} dw2_stream;
+
+/* The stream over [first, end), its first line the one holding `first`. */
+static inline dw2_stream dw2_stream_at(const float *first, const float *end) {
+    dw2_stream s = {(const char *)((uintptr_t)first & ~(uintptr_t)63), (const char *)end};
+    return s;
+}
+
+/* Asks for the lines from s->next up to `lines` lines past `upto` (prefetchw when `write`). */
+static inline __attribute__((always_inline)) void dw2_stream_to(dw2_stream *s, const float *upto, const int lines,
+                                                                const int write) {
+    const char *t = (const char *)upto + 64 * lines;
+    if (t > s->end) {
+        t = s->end;
+    }
+    const char *a = s->next;
+    for (; a < t; a += 64) {
+        if (write) {
+            __builtin_prefetch(a, 1, 3); /* the rw argument must be a constant */
+        } else {
+            __builtin_prefetch(a, 0, 3);
+        }
+    }
+    s->next = a;
+}
+
 #define DW2_LANES_MAX 64 /* lanes of a row (outputs, or diff_src column pairs) */
 #define DW2_K_MAX 5      /* kernel rows / columns */
 

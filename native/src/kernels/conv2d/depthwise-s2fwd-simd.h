@@ -92,38 +92,22 @@ DW_AI void dw2f_load_row(const float *in, int64_t iw, int64_t ih, int64_t iy, co
  * 8 against 16 lines: dw3x3_s2 0.98-0.99, 56x56 1.02 (README-depthwise.md, session 23). */
 #define DW2F_PF_LINES 16
 
-typedef struct {
-    const char *next, *end;
-} dw2f_pf;
-
-DW_AI void dw2f_pf_to(dw2f_pf *pf, const float *upto) {
-    const char *t = (const char *)upto + 64 * DW2F_PF_LINES;
-    if (t > pf->end) {
-        t = pf->end;
-    }
-    const char *a = pf->next;
-    for (; a < t; a += 64) {
-        __builtin_prefetch(a, 0, 3);
-    }
-    pf->next = a;
-}
-
 /* The stream of a task starting at plane p0 (its first lines asked for now). */
-DW_AI dw2f_pf dw2f_pf_start(const dw_job *j, int64_t p0) {
+DW_AI dw2_stream dw2f_pf_start(const dw_job *j, int64_t p0) {
     const pcnn_conv2d_desc *d = j->d;
     const int64_t ip = d->ih * d->iw;
     const float *in0 = j->in + p0 * ip;
-    dw2f_pf pf = {(const char *)((uintptr_t)in0 & ~(uintptr_t)63), (const char *)(j->in + d->n * d->c * ip)};
-    dw2f_pf_to(&pf, in0);
+    dw2_stream pf = dw2_stream_at(in0, j->in + d->n * d->c * ip);
+    dw2_stream_to(&pf, in0, DW2F_PF_LINES, 0);
     return pf;
 }
 
 /* R output rows from y, reading input rows 2y - pt + 0 .. 2R (row 0 already in rows[0]) */
 DW_AI void dw2f_rows(const pcnn_conv2d_desc *d, const float *in, const dw_mask *mlo, const dw_mask *mhi,
                      const dw_mask *mout, const dw_vec *wv, dw_vec bv, int has_bias, float *out, int64_t y,
-                     dw_vec (*rows)[3][DW2F_NB], const int R, const int NB, const int PL, dw2f_pf *pf) {
+                     dw_vec (*rows)[3][DW2F_NB], const int R, const int NB, const int PL, dw2_stream *pf) {
     const int64_t top = 2 * y - d->pad_top;
-    dw2f_pf_to(pf, in + (top + 2 * R + 1) * d->iw);
+    dw2_stream_to(pf, in + (top + 2 * R + 1) * d->iw, DW2F_PF_LINES, 0);
 #pragma GCC unroll 4
     for (int r = 1; r <= 2 * R; r++) {
         dw2f_load_row(in, d->iw, d->ih, top + r, mlo, mhi, rows[r], NB, PL);
@@ -175,7 +159,7 @@ DW_AI void dw2f_masks_init(const pcnn_conv2d_desc *d, dw2f_masks *m, const int N
 }
 
 DW_AI void dw2f_plane(const pcnn_conv2d_desc *d, const dw2f_masks *m, const float *in, const float *w, float bias,
-                      int has_bias, float *out, const int NB, const int PL, dw2f_pf *pf) {
+                      int has_bias, float *out, const int NB, const int PL, dw2_stream *pf) {
     const int R = NB == 1 ? 2 : 1; /* registers: (2R + 1) * 3 * NB tap vectors, 9 weights */
     const dw_mask *mlo = m->lo, *mhi = m->hi, *mout = m->out;
     dw_vec wv[9];
@@ -203,7 +187,7 @@ DW_AI void dw2f_planes(const dw_job *j, int64_t p0, int64_t p1, const int NB, co
     dw2f_masks_init(d, &m, NB, PL);
     const int has_bias = j->bias != NULL;
     int64_t ch = p0 % d->c;
-    dw2f_pf pf = dw2f_pf_start(j, p0);
+    dw2_stream pf = dw2f_pf_start(j, p0);
     for (int64_t plane = p0; plane < p1; plane++) {
         dw2f_plane(d, &m, j->in + plane * ip, j->w + ch * 9, has_bias ? j->bias[ch] : 0.0f, has_bias,
                    j->out + plane * op, NB, PL, &pf);
@@ -269,9 +253,9 @@ DW_AI void dw2f5_load_row(const float *in, int64_t iw, int64_t ih, int64_t iy, c
 DW_AI void dw2f5_rows(const pcnn_conv2d_desc *d, const float *in, const dw2f5_masks *mk,
                      const dw_vec *wv, dw_vec bv, int has_bias, float *out, int64_t y,
                      dw_vec (*rows)[DW2F5_K][DW2F_NB], const int R, const int K, const int NB, const int PL,
-                     dw2f_pf *pf) {
+                     dw2_stream *pf) {
     const int64_t top = 2 * y - d->pad_top, ih = d->ih, iw = d->iw;
-    dw2f_pf_to(pf, in + (top + 2 * R + K - 2) * iw);
+    dw2_stream_to(pf, in + (top + 2 * R + K - 2) * iw, DW2F_PF_LINES, 0);
 #pragma GCC unroll 5
     for (int r = K - 2; r < 2 * R + K - 2; r++) {
         dw2f5_load_row(in, iw, ih, top + r, mk, rows[r], K, NB, PL);
@@ -308,7 +292,7 @@ DW_AI void dw2f5_rows(const pcnn_conv2d_desc *d, const float *in, const dw2f5_ma
 }
 
 DW_AI void dw2f5_plane(const pcnn_conv2d_desc *d, const float *in, const float *w, float bias,
-                      int has_bias, float *out, const int K, const int NB, const int PL, dw2f_pf *pf) {
+                      int has_bias, float *out, const int K, const int NB, const int PL, dw2_stream *pf) {
     const int R = 1; /* registers: K * K * NB tap vectors, K * K weights (some spilled) */
     dw2f5_masks mk;
 #pragma GCC unroll 2
@@ -340,7 +324,7 @@ DW_AI void dw2f5_plane(const pcnn_conv2d_desc *d, const float *in, const float *
 /* out of line: inlined into the task, the 5x5 bodies slowed its 3x3 paths (dw3x3_s2 112 -> 140-220 us) */
 static __attribute__((noinline)) void dw2f5_plane_ool(const pcnn_conv2d_desc *d, const float *in, const float *w,
                                                       float bias, int has_bias, float *out, int nb, int pl,
-                                                      dw2f_pf *pf) {
+                                                      dw2_stream *pf) {
     switch (nb * 10 + pl) {
     case 11: dw2f5_plane(d, in, w, bias, has_bias, out, 5, 1, 1, pf); break;
     case 12: dw2f5_plane(d, in, w, bias, has_bias, out, 5, 1, 2, pf); break;
@@ -362,7 +346,7 @@ static void dw2f_task(void *ctx, int64_t task) {
     case 321: dw2f_planes(j, p0, p1, 2, 1); return;
     default: break; /* 5x5 */
     }
-    dw2f_pf pf = dw2f_pf_start(j, p0);
+    dw2_stream pf = dw2f_pf_start(j, p0);
     for (int64_t plane = p0; plane < p1; plane++) {
         const int64_t ch = plane % d->c;
         dw2f5_plane_ool(d, j->in + plane * ip, j->w + ch * d->kh * d->kw, j->bias != NULL ? j->bias[ch] : 0.0f,
