@@ -16,10 +16,12 @@
  * an output row is, the scalar result (zero the plane, then ds[idx] += dd in row-major output
  * order) of each element is the sum of at most four contributions, in this order: outputs
  * (oy - 1, j - 1), (oy - 1, j), (oy, j - 1), (oy, j) for row r0's S_j; fewer elsewhere. Per output
- * row and block: 9 masked compares give the tap masks (one per lane at most: iw >= 3 keeps the
- * 9 offsets distinct), and each input row's S and C vectors are built by masked adds in exactly
- * that order: kx = 2 contributions move up one lane (valignd, lane 0 from the previous block),
- * then kx = 0 is added. Row r0 + 1 is final at once and stored; row r0 + 2's partial S / C go
+ * row and block: t = index - window origin; 9 compares with ky * iw + kx give the tap masks (one
+ * per lane at most: iw >= 3 keeps the 9 offsets distinct), and each input row's S and C vectors
+ * are built by masked moves / adds in exactly that order: kx = 2 contributions move up one lane
+ * (valignd, lane 0 from the previous block), then kx = 0 is added. The canonical check is
+ * vector arithmetic too: kx = min_u(t, t - iw, t - 2 * iw) (ky rows outside the input made
+ * large first) must lie in the lane's in-range kx span (per block, precomputed). Row r0 + 1 is final at once and stored; row r0 + 2's partial S / C go
  * to a stack row (parity form) and are finished (and stored) by the next output row. Each
  * diff_src element is stored once, whole rows in order: no zeroing pass, no read-modify-write.
  *
@@ -40,10 +42,10 @@
 /* stack rows: 2 (S / C) x 2 (previous / current) x PM_S2B_MAX_BLOCKS x 16 floats = 8 KiB */
 #define PM_S2B_MAX_BLOCKS 32
 /*
- * Each block prefetches for writing (prefetchw) the two lines per row it will store
- * PM_S2B_PF input rows further down (4 output rows ahead). Without it the plane's stores
- * miss one after another past the last-level cache: pool_resnet n = 8 took 1.45-1.54x the
- * zero-and-scatter time (2026-12-06, session 24; README); 4-8 rows ahead measured best.
+ * Each block prefetches the two lines per row it will store PM_S2B_PF input rows further
+ * down (4 output rows ahead). Without it the plane's stores miss one after another past the
+ * last-level cache: pool_resnet n = 8 took 1.45-1.54x the zero-and-scatter time (2026-12-06,
+ * session 24; README); 4-8 rows ahead measured best, 12-20 rows 1.13-1.16x.
  */
 #define PM_S2B_PF 8
 
@@ -58,6 +60,10 @@ static int pm_s2b_ok(const pcnn_maxpool2d_desc *d) {
            d->iw >= 3 && pm_s2b_blocks(d) <= PM_S2B_MAX_BLOCKS &&
            16 * pm_s2b_blocks(d) >= d->ow;
 }
+
+/* prefetcht0 (without -mprfchw gcc emits no prefetchw; an inline-asm prefetchw measured
+ * 1.24x this version's time at pool_resnet n = 8 and 1.11x at n = 2) */
+static inline void pm_s2b_prefetch(uintptr_t a) { __builtin_prefetch((const void *)a, 1, 3); }
 
 /* acc + v in the lanes of k (acc elsewhere), acc the first operand (see above) */
 static inline __m512 pm_s2b_addk(__m512 acc, __mmask16 k, __m512 v) {
@@ -198,10 +204,10 @@ pm_s2b_row(const pm_s2b_k *K, const float *rd, const int32_t *ri, int64_t ow, in
         org = _mm512_add_epi32(org, step);
         if (pf_rows) { /* see PM_S2B_PF */
             const uintptr_t a = (uintptr_t)ds + (uintptr_t)(((r0 + PM_S2B_PF) * iw + c0) * 4);
-            __builtin_prefetch((const void *)a, 1, 3);
-            __builtin_prefetch((const void *)(a + 64), 1, 3);
-            __builtin_prefetch((const void *)(a + iw * 4), 1, 3);
-            __builtin_prefetch((const void *)(a + iw * 4 + 64), 1, 3);
+            pm_s2b_prefetch(a);
+            pm_s2b_prefetch(a + 64);
+            pm_s2b_prefetch(a + iw * 4);
+            pm_s2b_prefetch(a + iw * 4 + 64);
         }
         if (full) {
             bad |= pm_s2b_block(K, g, t, lo[b], span[b], ps + 16 * b, pc + 16 * b, ns + 16 * b,
