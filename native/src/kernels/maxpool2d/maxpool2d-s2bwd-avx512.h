@@ -45,7 +45,7 @@
  * Each block prefetches the two lines per row it will store PM_S2B_PF input rows further
  * down (4 output rows ahead). Without it the plane's stores miss one after another past the
  * last-level cache: pool_resnet n = 8 took 1.45-1.54x the zero-and-scatter time (2026-12-06,
- * session 24; README); 4-8 rows ahead measured best, 12-20 rows 1.13-1.16x.
+ * session 24; README), 0.91-0.98x with it; other distances and line counts measured worse.
  */
 #define PM_S2B_PF 8
 

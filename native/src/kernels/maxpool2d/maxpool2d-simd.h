@@ -45,6 +45,9 @@
  *    directly: per window row, index == even / odd position masks put 0 + diff_dst there and
  *    +0 elsewhere (pm_bwd_direct). No zeroing pass, no scatter. A block with an index
  *    outside its own window sends the plane to the general algorithm.
+ *  - AVX-512, 3x3 stride-2 windows on planes above PM_BWD_CACHED_PLANE (pool_resnet): rows
+ *    written once from registers while the indices are canonical (maxpool2d-s2bwd-avx512.h,
+ *    PM_S2B), the loop below from the first row that is not.
  *  - Otherwise the scalar algorithm (zero the plane, then add in row-major output order,
  *    which keeps overlapping windows and repeated indices bit-exact), with the zeroing
  *    vectorised and run one output row ahead of the scatter. The scatter itself stays
