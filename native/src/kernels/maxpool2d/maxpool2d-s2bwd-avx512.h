@@ -48,6 +48,10 @@
  * session 24; README), 0.91-0.98x with it; other distances and line counts measured worse.
  */
 #define PM_S2B_PF 8
+/* Each output row also prefetches the diff_dst and index rows PM_S2B_PF_IN output rows ahead:
+ * at n = 8, 0.77-0.80x the time without (8 rows; 2 rows 0.85x, 4 rows 0.89x, 16 rows 0.82-0.87x
+ * against main), in cache no loss (README, session 24). */
+#define PM_S2B_PF_IN 8
 
 /* blocks of 16 outputs whose 32 columns [2 * ox0 - pad_left, + 32) cover the input row */
 static inline int64_t pm_s2b_blocks(const pcnn_maxpool2d_desc *d) {
@@ -187,6 +191,15 @@ pm_s2b_row(const pm_s2b_k *K, const float *rd, const int32_t *ri, int64_t ow, in
     __mmask16 bad = 0;
     int64_t b = 0;
     const int pf_rows = r0 >= 0 && r0 + PM_S2B_PF + 2 <= ih;
+    { /* see PM_S2B_PF_IN; past the plane these are the next plane's rows (a thread's planes
+         are contiguous); integer addresses, and a prefetch never faults */
+        const uintptr_t a = (uintptr_t)rd + (uintptr_t)(PM_S2B_PF_IN * ow * 4),
+                        e = (uintptr_t)ri + (uintptr_t)(PM_S2B_PF_IN * ow * 4);
+        for (int64_t k = 0; k < ow * 4; k += 64) {
+            __builtin_prefetch((const void *)(a + k), 0, 3);
+            __builtin_prefetch((const void *)(e + k), 0, 3);
+        }
+    }
     for (; b < nb; ++b) {
         const int64_t ox0 = 16 * b, c0 = 2 * ox0 - pl;
         const int full = c0 >= 0 && c0 + 32 <= iw && ox0 + 16 <= ow;
