@@ -153,7 +153,7 @@ static void build_conv_corpus(void) {
     /* backward-data row tiles with the next-channel prefetch (ukrr_pf_*) at even heights
      * (the shapes above are odd): 64 / 70 / 110 diff_dst channels, 5x5 over 40, groups, 13
      * rows (an 8-row task and a 5-row one); the shapes a channel-chunk split of these tiles
-     * would take (direct/README.md, "mid backward-data: channel chunks ...") */
+     * would take (direct/README-mid-bwd-data.md, "mid backward-data: channel chunks ...") */
     C("bwd chunks 2 c64 w32",    1, 13, 6, 32, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
     C("bwd chunks 2 c70 w31",    1, 8, 4, 31, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
     C("bwd chunks 3 c110 w29",   2, 7, 8, 29, 110, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);

@@ -60,8 +60,8 @@ static const int ocb_max_for_nv[NV_MAX + 1] = {0, 16, 12, 8, 6};
 #define DIRECT_UKR2_NVS(M, O, R) M(O, R, 1) M(O, R, 2) M(O, R, 3) M(O, R, 4)
 /* row tiles (direct/microkernels.h ukrr_*): UKRR_NR rows x 2 vectors x up to UKRR_OCB
  * channels, 24 accumulators + 4 input vectors + a broadcast of the 32 registers; used for
- * rows of 17..32 pixels, forward and stride-1 backward-data (measured: direct/README.md,
- * "mid"; 3 rows x 4 channels measured 1.17x slower there) */
+ * rows of 17..32 pixels, forward and stride-1 backward-data (measured: direct/README-mid.md;
+ * 3 rows x 4 channels measured 1.17x slower there) */
 #define UKRR_NR 2
 #define UKRR_OCB 6
 /* channel tiles (direct/channel_tiles.h): up to 2 channel vectors x UKRC_NX_MAX pixels,

@@ -115,7 +115,7 @@ static inline void chtile_copy_cols(float *dst, const float *row, int64_t m0, in
  * each new row): the tiles' in-kernel prefetch (run_row_channels, pf_in) has by then
  * brought the new row's lines. The first call's rows (r0 == 0) are asked for here, whole
  * rows (the interior tiles read them in place), two channels ahead of their copy.
- * Measured on resnet3x3 (direct/README.md): strips copied up front with memset + memcpy
+ * Measured on resnet3x3 (direct/README-resnet3x3.md): strips copied up front with memset + memcpy
  * and no prefetch were 1.05-1.09x the time of main; copied row by row with the in-kernel
  * prefetch and one masked load + store per strip (masks hoisted out of the row loop),
  * 0.96-0.97x. */
@@ -265,8 +265,8 @@ static const ukrc_fn ukrc_table[3][UKRC_NX_MAX + 1] = {UKRC_NXS(PTRC1) UKRC_NXS(
  * for, one per input channel (of the first ci_count / 2 output channels when there are
  * fewer input channels than 2 * ocb). The stores of the next row's transposes then find
  * their lines in cache: resnet3x3 (56-wide rows, 32 channels x 224 bytes per row and
- * block, planes 12.5 KB apart) 0.96-0.98x the time, forward and backward-data (README.md
- * in this directory). A hint only: results do not change. */
+ * block, planes 12.5 KB apart) 0.96-0.98x the time, forward and backward-data
+ * (README-resnet3x3.md in this directory). A hint only: results do not change. */
 /* ip: NULL, or the in-place reads (chtile_inplace): then `a` describes the strip copy, which
  * only the edge tiles read. */
 typedef struct {
@@ -370,7 +370,7 @@ static inline void transpose_tile_row(float *out, int64_t ostride, const float *
  * 56 pixels) and the row cut into channel tiles of UKRC_NX_MAX - 2 .. UKRC_NX_MAX pixels
  * (>= 24 of the 28 accumulators: 56 = 4 x 14, 28 = 2 x 14). Rows of 32 (3 tiles of 11)
  * measured 1.10x slower in channel tiles (mid: 32 x 32 x 32x32 -> 64); resnet3x3 (56x56,
- * 64 -> 64) forward 0.87x the time (README.md in this directory). */
+ * 64 -> 64) forward 0.87x the time (README-resnet3x3.md in this directory). */
 static inline int chtile_stride1_width(int64_t width) {
 #ifdef UKRC_NX_MAX
     return width % VL != 0 && width >= UKRC_NX_MAX - 2 &&

@@ -74,7 +74,7 @@ PCNN_INTERNAL int32_t PCNN_DIRECT_FWD(const pcnn_conv2d_desc *desc, const float 
      * microkernels.h), 4 input loads + 6 broadcasts per 24 FMAs instead of 2 + 11 per 22.
      * Needs the padded copy (every row has all taps). Measured against the 1-row tiles:
      * see ukrr_* in direct/microkernels.h (3 -> 16 / 32 / 64 on 32x32: 1.05x / 1.00-1.04x
-     * / 1.05-1.10x) and direct/README.md, "mid" (32 -> 64: 0.95-0.96x the time; 128 ->
+     * / 1.05-1.10x) and direct/README-mid.md (32 -> 64: 0.95-0.96x the time; 128 ->
      * 128: level). */
     j.rowtile = !j.direct && !j.rowmode && j.kt > 1 && d.ow > VL && d.ow <= 2 * VL &&
                 d.oh >= 2;
@@ -223,7 +223,7 @@ PCNN_INTERNAL int32_t PCNN_DIRECT_BWD_DATA(const pcnn_conv2d_desc *desc, const f
      * forward's row tiles (UKRR_NR rows x 2 vectors x UKRR_OCB channels) instead of
      * one-row tiles, with the vertical padding in the copy (vpad) so that any two rows
      * share a tap list. Only where the 2-D tiles (few diff_src channels) were not
-     * chosen. Measured: see direct/README.md, "mid". */
+     * chosen. Measured: see direct/README-mid.md. */
     j.rowtile = !j.direct && !j.rowmode && j.nr == 0 && j.kt > 1 && sw == 1 && d.stride_h == 1 &&
                 d.iw > VL && d.iw <= 2 * VL && d.ih >= 2;
     if (j.rowtile) {

@@ -276,7 +276,7 @@ static void fwd_task(void *p, int64_t t) {
                                      (b1 - b0) * (y1 - y0));
                 /* stride 1: the next output row of the task asked into cache (write
                  * intent) during this one: its stores then do not wait for the lines
-                 * (resnet3x3 forward 0.96-0.98x the time; README.md in this directory) */
+                 * (resnet3x3 forward 0.96-0.98x the time; README-resnet3x3.md here) */
                 /* in-place reads: this row's strip rows copied first; while the first
                  * block's row computes, its tiles ask for the input row the next output
                  * row adds (also in a task's last row: the next row-chunk task's new row;

@@ -294,7 +294,7 @@ static void sc_dyn(void *p, int64_t t) {
 
 /* The AUTO rule, measured (thread CPU time, same process, forced on / off, 1 thread, on a
  * sweep of C 1..16 x OC 6..64 x planes 8x8..28x28 x 3x3 / 5x5 and a few with 32..128 input
- * channels; numbers in direct/README.md, "Small input channels"): the path wins where the
+ * channels; numbers in direct/README-small-channels.md): the path wins where the
  * pixel-lane engine wastes lanes (rows narrower than or not a multiple of a vector) and
  * loses with fewer output channels than fill the lanes (6 of 16: 0.45-0.7x) and on larger
  * planes, where the transposed stores of the band buffer cost more than the engine's
