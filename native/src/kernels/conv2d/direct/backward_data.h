@@ -69,10 +69,10 @@ static inline void bwd_copy_plane_spill(float *b, const float *plane, int64_t yy
  *   mid (64 channels, a tile's input 34 KB): 0.98-0.99x the time of the planes with the
  *   prefetch, 0.92-0.96x when another process shares the core; grouped3x3 (8 channels, 4 KB)
  *   1.02-1.06x, hence only where a tile's input exceeds 24 KB, as the prefetch was (see
- *   direct/README.md, "mid backward-data: rows interleaved"). A row's spill lands on the
- *   next channel's row, written later (the channel loop is outer), the last channel's in
- *   the slack, zeroed after the copy. Channel-outer reads the source sequentially; rows
- *   outer (64 source streams, sequential stores) measured 1.00-1.05x.
+ *   direct/README-mid-bwd-data.md, "mid backward-data: rows interleaved"). A row's spill
+ *   lands on the next channel's row, written later (the channel loop is outer), the last
+ *   channel's in the slack, zeroed after the copy. Channel-outer reads the source
+ *   sequentially; rows outer (64 source streams, sequential stores) measured 1.00-1.05x.
  * The tiles' reads past a row's end land on the next row's padl left zeros or the slack. */
 static void bwd_copy_rows_spill(float *buf, const float *dd, int64_t channels, int64_t cs,
                                 int64_t rs, int ilv, int64_t nrows, int64_t yy_lo, int64_t oh,
@@ -271,8 +271,8 @@ static void bwd_task(void *p, int64_t t) {
     /* Row tiles on planes whose input (every channel's rows of one tile) is more than half
      * of a 48 KB L1 (rows of more than SPILL_VECS_MAX vectors: memcpy copy): prefetch the
      * next channel's lines once per channel (ukrr_pf_*; on mid's planes ~9 per 216 FMAs,
-     * 0.97x the time, before its rows were interleaved: see direct/README.md, "mid
-     * backward-data: the copy as vector stores, next-channel prefetch"); grouped3x3's
+     * 0.97x the time, before its rows were interleaved: see direct/README-mid-bwd-data.md,
+     * "mid backward-data: the copy as vector stores, next-channel prefetch"); grouped3x3's
      * 8-channel tiles (4 KB) measured slower with it. The interleaved copy needs none. */
     const int pf_next_ci = j->rowtile && !ilv && big_tile;
 #endif
