@@ -47,12 +47,14 @@ static inline void bwd_copy_plane_spill(float *b, const float *plane, int64_t yy
         }
         const float *srow = plane + yy * ow;
         /* ask for diff_dst 8 KB ahead, as the other copies do (diff_dst comes from L3 or
-         * memory; mid: 0.97-0.98x the time of the pass) */
+         * memory; mid: 0.97-0.98x the time of the pass); that line, and the first masked
+         * load's lane 0 (padl floats before the row), may be outside diff_dst: addresses
+         * as integers (PREFETCH_AT, VLOADM_AT) */
         for (int64_t k = 0; k < ow; k += 16) {
-            __builtin_prefetch(srow + 2048 + k);
+            PREFETCH_AT(srow, 2048 + k);
         }
         for (int64_t k = 0; k < nvec; ++k) {
-            VSTOREU(brow + k * VL, VLOADM(srow + k * VL - padl, mk[k]));
+            VSTOREU(brow + k * VL, VLOADM_AT(srow, k * VL - padl, mk[k]));
         }
     }
 }
@@ -215,9 +217,9 @@ static void bwd_task(void *p, int64_t t) {
                 const float *srow = dd + (ci * d->oh + yy_lo + r) * d->ow;
                 /* channel and row tiles: fetch ahead, as in fwd_task's stride-2 copy
                  * (diff_dst comes from L3 or memory; row tiles on mid: 0.97-0.98x the
-                 * time of the pass; not measured to help elsewhere) */
+                 * time of the pass; not measured to help elsewhere); may be past diff_dst */
                 for (int64_t k = 0; (j->chtile || j->rowtile) && k < d->ow; k += 16) {
-                    __builtin_prefetch(srow + 2048 + k);
+                    PREFETCH_AT(srow, 2048 + k);
                 }
                 if (j->chtile && sw == 2) {
                     /* masked vector loads of the row (zero outside it) and one store per
@@ -227,11 +229,12 @@ static void bwd_task(void *p, int64_t t) {
                      * process, both orders, 15 rounds). Only measured on channel tiles
                      * (on cifar's forward copy the same measured 1.02x slower). Not for
                      * stride 1: on resnet3x3's 58-float rows this loop was ~16% of the
-                     * backward pass in a profile, memcpy ~3-4% (0.90x the time). */
+                     * backward pass in a profile, memcpy ~3-4% (0.90x the time). x < 0
+                     * puts lane 0 before the row (VLOADM_AT: address as an integer). */
                     for (int64_t m = 0; m < rw; m += VL) {
                         const int64_t x = m - j->padl;
                         VSTOREM(brow + m, vmask_first(imin(VL, rw - m)),
-                                VLOADM(srow + x, vmask_range(x, d->ow)));
+                                VLOADM_AT(srow, x, vmask_range(x, d->ow)));
                     }
                     continue;
                 }
