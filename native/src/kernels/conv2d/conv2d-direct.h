@@ -23,6 +23,7 @@
  *   direct/channel_tiles.h      ukrc_*: tiles with output channels in the lanes (AVX-512)
  *   direct/job.h                job_t, channel blocks, tile width, one row of tiles
  *   direct/weight_packing.h     OIHW -> [ci][tap][ocb] blocks, once or per thread
+ *   direct/copy_rows.h          copy_rows_spill: the row tiles' padded copy (both tasks)
  *   direct/forward.h            fwd_task: padded / phase-split input rows, tap lists
  *   direct/backward_data.h      bwd_task: per stride phase, interleaved back
  *   direct/pointwise.h          1x1 stride 1 unpadded: a GEMM (pw_task), tiles across images
@@ -105,6 +106,7 @@
 #include "direct/channel_tiles.h"
 #include "direct/job.h"
 #include "direct/weight_packing.h"
+#include "direct/copy_rows.h"
 #include "direct/forward.h"
 #include "direct/backward_data.h"
 #include "direct/pointwise.h"

@@ -24,42 +24,11 @@ static inline void interleave_phases(float *out, const float *s, int64_t sw, int
     }
 }
 
-/* One channel of the row tiles' padded copy: b[r*rs + m] = plane[(yy_lo + r)*ow + m - padl]
- * for r < nrows, m < rw (0 outside the plane: the vertical padding rows and the padl / right
- * columns), each row as nvec whole unaligned vector stores (masked loads with the lane masks
- * mk[k] of vector k, the same for every row, computed once per task), the last of which runs
- * up to VL - 1 floats past the row (zeros: those lanes are outside [0, ow)): into the next
- * channel's row, written after it, or into the row's slack (bwd_copy_rows_spill). This
- * replaces memset + memcpy, two libc calls per 33-float row on mid. Pure copies: the values
- * are bit-exact. */
+/* Row tiles: the padded copy as whole-vector stores (copy_rows_spill, direct/copy_rows.h)
+ * for rows of at most SPILL_VECS_MAX vectors (more: the memcpy copy in bwd_task). */
 #define SPILL_VECS_MAX 8
-static inline void bwd_copy_plane_spill(float *b, const float *plane, int64_t yy_lo,
-                                        int64_t nrows, int64_t oh, int64_t ow, int64_t rs,
-                                        int64_t padl, const vmask_t *mk, int64_t nvec) {
-    for (int64_t r = 0; r < nrows; ++r) {
-        float *brow = b + r * rs;
-        const int64_t yy = yy_lo + r;
-        if (yy < 0 || yy >= oh) { /* vertical padding */
-            for (int64_t k = 0; k < nvec; ++k) {
-                VSTOREU(brow + k * VL, VZERO());
-            }
-            continue;
-        }
-        const float *srow = plane + yy * ow;
-        /* ask for diff_dst 8 KB ahead, as the other copies do (diff_dst comes from L3 or
-         * memory; mid: 0.97-0.98x the time of the pass); that line, and the first masked
-         * load's lane 0 (padl floats before the row), may be outside diff_dst: addresses
-         * as integers (PREFETCH_AT, VLOADM_AT) */
-        for (int64_t k = 0; k < ow; k += 16) {
-            PREFETCH_AT(srow, 2048 + k);
-        }
-        for (int64_t k = 0; k < nvec; ++k) {
-            VSTOREU(brow + k * VL, VLOADM_AT(srow, k * VL - padl, mk[k]));
-        }
-    }
-}
 
-/* Every channel's padded copy (bwd_copy_plane_spill), channel ci at buf + ci*cs, rows rs
+/* Every channel's padded copy (copy_rows_spill), channel ci at buf + ci*cs, rows rs
  * floats apart, in one of two layouts:
  * - planes (cs = nrows*rw + VL, rs = rw): each channel's rows, then VL floats of slack that
  *   take its last row's spill and are zeroed after it;
@@ -82,7 +51,7 @@ static void bwd_copy_rows_spill(float *buf, const float *dd, int64_t channels, i
                                 int64_t nvec) {
     for (int64_t ci = 0; ci < channels; ++ci) {
         float *b = buf + ci * cs;
-        bwd_copy_plane_spill(b, dd + ci * oh * ow, yy_lo, nrows, oh, ow, rs, padl, mk, nvec);
+        copy_rows_spill(b, rs, dd + ci * oh * ow, yy_lo, nrows, oh, ow, padl, mk, nvec);
         if (!ilv) {
             VSTOREU(b + nrows * rw, VZERO());
         }

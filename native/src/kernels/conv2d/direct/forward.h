@@ -24,35 +24,10 @@ static inline int fwd_inplace_vector_fits(const pcnn_conv2d_desc *d, int64_t y) 
     return last_row * d->iw + (d->kw - 1) * d->dilation_w + VL <= d->ih * d->iw;
 }
 
-/* Row tiles, stride 1: the padded copy as whole-vector stores (as backward-data's
- * bwd_copy_plane_spill, which is written after this file): per row nvec masked loads of the
- * source (mk[k]: the lanes of vector k inside the row, the same for every row; lanes
- * outside load as 0) and nvec plain stores, the last running up to VL - 1 floats into the
- * next row (written after it) or the channel's VL floats of slack; no libc calls.
- * Vertical-padding rows are zero vectors. */
+/* Row tiles, stride 1: the padded copy as whole-vector stores (copy_rows_spill,
+ * direct/copy_rows.h) for rows of at most FWD_VCOPY_VECS_MAX vectors; each channel's rows
+ * rw floats apart, then VL floats of slack that take its last row's spill. */
 #define FWD_VCOPY_VECS_MAX 4
-static inline void fwd_copy_plane_vec(float *b, const float *plane, int64_t iy_lo,
-                                      int64_t nrows, int64_t ih, int64_t iw, int64_t rw,
-                                      int64_t padl, const vmask_t *mk, int64_t nvec) {
-    for (int64_t r = 0; r < nrows; ++r) {
-        float *brow = b + r * rw;
-        const int64_t iy = iy_lo + r;
-        if (iy < 0 || iy >= ih) {
-            for (int64_t k = 0; k < nvec; ++k) {
-                VSTOREU(brow + k * VL, VZERO());
-            }
-            continue;
-        }
-        const float *srow = plane + iy * iw;
-        for (int64_t k = 0; k < iw; k += 16) { /* ~8 KB ahead, as the memcpy copy */
-            __builtin_prefetch(srow + 2048 + k);
-        }
-        for (int64_t k = 0; k < nvec; ++k) {
-            VSTOREU(brow + k * VL, VLOADM(srow + k * VL - padl, mk[k]));
-        }
-    }
-    VSTOREU(b + nrows * rw, VZERO()); /* the slack: the last row's reads past its end */
-}
 
 static void fwd_task(void *p, int64_t t) {
     job_t *j = p;
@@ -138,8 +113,10 @@ static void fwd_task(void *p, int64_t t) {
                 mk[k] = vmask_range(k * VL - d->pad_left, d->iw);
             }
             for (int64_t ci = 0; ci < j->ci_g; ++ci) {
-                fwd_copy_plane_vec(buf + ci * vc_cst, src + ci * d->ih * d->iw, iy_lo, nrows,
-                                   d->ih, d->iw, rw, d->pad_left, mk, vc_nvec);
+                float *b = buf + ci * vc_cst;
+                copy_rows_spill(b, rw, src + ci * d->ih * d->iw, iy_lo, nrows, d->ih, d->iw,
+                                d->pad_left, mk, vc_nvec);
+                VSTOREU(b + nrows * rw, VZERO()); /* the slack: the last row's spill */
             }
         }
         for (int64_t ci = 0; !vcopy && ci < j->ci_g; ++ci) { /* memset + memcpy + memset */
