@@ -44,11 +44,14 @@ static inline void fwd_copy_plane_vec(float *b, const float *plane, int64_t iy_l
             continue;
         }
         const float *srow = plane + iy * iw;
-        for (int64_t k = 0; k < iw; k += 16) { /* ~8 KB ahead, as the memcpy copy */
-            __builtin_prefetch(srow + 2048 + k);
+        /* ~8 KB ahead, as the memcpy copy; that and the masked loads' first lane (before
+         * the row by padl) may be outside src: addresses as integers (PCNN_PREFETCH_AT,
+         * VLOADM_AT) */
+        for (int64_t k = 0; k < iw; k += 16) {
+            PCNN_PREFETCH_AT(srow, 2048 + k);
         }
         for (int64_t k = 0; k < nvec; ++k) {
-            VSTOREU(brow + k * VL, VLOADM(srow + k * VL - padl, mk[k]));
+            VSTOREU(brow + k * VL, VLOADM_AT(srow, k * VL - padl, mk[k]));
         }
     }
     VSTOREU(b + nrows * rw, VZERO()); /* the slack: the last row's reads past its end */
@@ -154,7 +157,7 @@ static void fwd_task(void *p, int64_t t) {
                     /* row tiles: fetch ~8 KB ahead, as the stride-2 copy below (mid:
                      * 0.97x the time of the pass; 16 KB ahead measured the same) */
                     for (int64_t k = 0; j->rowtile && k < d->iw; k += 16) {
-                        __builtin_prefetch(srow + 2048 + k);
+                        PCNN_PREFETCH_AT(srow, 2048 + k); /* may be past src */
                     }
                     /* columns m - pad_left: zeros, the row, zeros */
                     const int64_t lo = imin(d->pad_left, rw);
@@ -166,9 +169,10 @@ static void fwd_task(void *p, int64_t t) {
                     /* the copy waits on its loads (src comes from L3 or memory, once per
                      * call): fetch ~8 KB ahead, measured ~1.1x on the whole 3x3 stride-2
                      * forward; the rows that follow are the next ones, then the next
-                     * channel's (a prefetch never faults, even past the buffer) */
+                     * channel's (a prefetch never faults, even past the buffer; its
+                     * address is formed as an integer) */
                     for (int64_t k = 0; k < d->iw; k += 16) {
-                        __builtin_prefetch(srow + 2048 + k);
+                        PCNN_PREFETCH_AT(srow, 2048 + k);
                     }
                     split_phases2(brow, brow + rw, srow, rw, d->pad_left, d->iw);
                 } else {
