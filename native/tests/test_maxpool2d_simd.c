@@ -72,6 +72,8 @@ static int g_fill;
 /* percent of NaN gradients (distinct payloads): two NaNs meeting on one element keep the
  * first sum operand's payload, which the kernels must match */
 static int g_dd_nan = 2;
+/* percent of +-inf gradients (inf + -inf on one element is the default NaN) */
+static int g_dd_inf = 0;
 
 static void fill_src(const pcnn_maxpool2d_desc *d, float *src) {
     const int64_t plane = d->ih * d->iw;
@@ -112,6 +114,7 @@ static void run_case(pcnn_maxpool2d_desc d, const char *why) {
         /* some -0 (0 + -0 is +0 in the scalar sum) and NaNs with payloads among the grads */
         const int r = (int)rng_int(0, 99);
         dd[i] = r < 5 ? -0.0f : r < 5 + g_dd_nan ? f_from_bits(0x7fc00000u | (uint32_t)rng_int(1, 0x3fffff))
+                : r < 5 + g_dd_nan + g_dd_inf ? (rng_int(0, 1) ? INFINITY : -INFINITY)
                                       : rng_unit();
     }
     float *ref_dst = gbuf_f(nd);
@@ -190,6 +193,72 @@ static void run_case(pcnn_maxpool2d_desc d, const char *why) {
     free(ref_dst);
     free(ref_ind);
     free(ref_ds);
+}
+
+/*
+ * The AVX-512 3x3 stride-2 row backward (maxpool2d-s2bwd-avx512.h) takes an output row only
+ * when every index is one of its own window's in-range taps. Indices that equal a window
+ * tap's offset computed through the padding (column -1 is the previous row's last column,
+ * column iw the next row's first, row -1 a negative offset) must send the row to the scalar
+ * scatter: set such an index in one row (or several), compare with scalar at 1-3 threads.
+ */
+static void run_tap_aliases(pcnn_maxpool2d_desc d, const char *why) {
+    if (pcnn_maxpool2d_desc_init(&d) != PCNN_STATUS_OK) {
+        return;
+    }
+    const int64_t ns = pool_src_count(&d), nd = pool_dst_count(&d), plane = d.ih * d.iw;
+    float *src = gbuf_f(ns), *dd = gbuf_f(nd), *dst = gbuf_f(nd), *rs = gbuf_f(ns),
+          *ds = gbuf_f(ns);
+    int32_t *ind = gbuf_i(nd);
+    fill_hostile(src, ns, 2);
+    for (int64_t i = 0; i < nd; ++i) dd[i] = rng_int(0, 9) ? rng_unit() : -0.0f;
+    CHECK_STATUS(pcnn_maxpool2d_fwd__scalar(&d, src, dst, ind), PCNN_STATUS_OK);
+    for (int kind = 0; kind < 4; ++kind) {
+        int32_t *alias = gbuf_i(nd);
+        memcpy(alias, ind, (size_t)nd * sizeof(int32_t));
+        const int64_t p = rng_int(0, d.n * d.c - 1);
+        int64_t y = rng_int(0, d.oh - 1), x = rng_int(0, d.ow - 1);
+        int64_t ky = rng_int(0, d.kh - 1), kx = rng_int(0, d.kw - 1);
+        if (kind == 0) { /* column -1 with pad_left 1: output column 0, kx 0 */
+            x = 0, kx = 0;
+        } else if (kind == 1) { /* the last output's kx 2: column iw in some shapes */
+            x = d.ow - 1, kx = 2;
+        } else if (kind == 2) { /* row -1 with pad_top 1: output row 0, ky 0 (negative) */
+            y = 0, ky = 0;
+        } else { /* three rows down: a tap of the next output row's window, not its own */
+            ky += 3;
+        }
+        const int64_t at = (y * d.stride_h - d.pad_top + ky) * d.iw + x * d.stride_w -
+                           d.pad_left + kx;
+        const int expect_bad = at < 0 || at >= plane;
+        alias[p * d.oh * d.ow + y * d.ow + x] = expect_bad ? -1 : (int32_t)at;
+        const int32_t st_ref = pcnn_maxpool2d_bwd__scalar(&d, dd, alias, rs);
+        CHECK(st_ref == (expect_bad ? PCNN_STATUS_OUT_OF_RANGE : PCNN_STATUS_OK),
+              "scalar status %d (%s kind %d)", (int)st_ref, why, kind);
+        for (int32_t level = PCNN_ISA_AVX2; level <= pcnn_isa_detected(); ++level) {
+            const pcnn_kernel_table *tab = pcnn_kernel_table_for(level);
+            if (tab == NULL || tab->maxpool2d_bwd == NULL) continue;
+            for (int th = 1; th <= 3; ++th) {
+                pcnn_set_num_threads(th);
+                int64_t where = -1;
+                CHECK_STATUS(tab->maxpool2d_bwd(&d, dd, alias, ds), st_ref);
+                if (!expect_bad) {
+                    CHECK(same_bits(ds, rs, ns, &where), "%s bwd (tap alias %d) differs at %" PRId64
+                          " (%s, %d threads)", pcnn_isa_name(level), kind, where, why, th);
+                }
+                CHECK(guard_ok(ds, ns), "%s bwd (tap alias) wrote past the end", pcnn_isa_name(level));
+                ++g_compared;
+            }
+        }
+        free(alias);
+    }
+    pcnn_set_num_threads(1);
+    free(src);
+    free(dd);
+    free(dst);
+    free(rs);
+    free(ds);
+    free(ind);
 }
 
 /* Every variant on inputs that end (or start) exactly at a PROT_NONE page: the plain loads
@@ -427,6 +496,40 @@ int main(void) {
         }
         g_fill = 0;
         g_dd_nan = 2;
+    }
+    /* The AVX-512 3x3 stride-2 row backward (maxpool2d-s2bwd-avx512.h; planes above 4096
+     * floats): odd / even widths and row ends (ow a multiple of 16 or not), pad_top / pad_left
+     * 0 and 1 in all four pairs, bottom / right padding, ceil mode, 1-3 threads, -0 / NaN /
+     * inf gradients and peak / NaN-peak / constant inputs (shared columns, repeated
+     * indices), plus indices that alias a padded tap (run_tap_aliases). */
+    {
+        const int s2_widths[] = {112, 111, 33, 17, 18, 15, 64, 65, 63, 31, 32, 3, 4, 5};
+        g_dd_inf = 3;
+        for (int wi = 0; wi < (int)(sizeof s2_widths / sizeof s2_widths[0]); ++wi) {
+            const int iw = s2_widths[wi];
+            for (int pads = 0; pads < 4; ++pads) {
+                const int pt = pads & 1, pl = pads >> 1;
+                const int ih = 4097 / iw + 1 + (int)rng_int(0, 5);
+                const int ceil_mode = (int)rng_int(0, 1);
+                const int pb = (int)rng_int(0, 1), pr = (int)rng_int(0, 1);
+                char why[96];
+                snprintf(why, sizeof why, "s2 rows %dx%d pt %d pl %d pb %d pr %d ceil %d", ih, iw,
+                         pt, pl, pb, pr, ceil_mode);
+                g_fill = (int)rng_int(0, 3);
+                g_dd_nan = rng_int(0, 1) ? 2 : 30;
+                pcnn_set_num_threads((int)rng_int(1, 3));
+                run_case(pool_desc(1, rng_int(1, 5), ih, iw, 3, 3, 2, 2, pt, pb, pl, pr, 1, 1,
+                                   ceil_mode),
+                         why);
+                run_tap_aliases(pool_desc(1, rng_int(1, 3), ih, iw, 3, 3, 2, 2, pt, pb, pl, pr, 1,
+                                          1, ceil_mode),
+                                why);
+            }
+        }
+        g_fill = 0;
+        g_dd_nan = 2;
+        g_dd_inf = 0;
+        pcnn_set_num_threads(1);
     }
     const int expected_levels = pcnn_isa_detected(); /* avx2 = 1 level, avx512 = 2 */
     printf("compared %d variant runs over %d ISA level(s); %d cases with a window larger than "

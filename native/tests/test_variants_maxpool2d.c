@@ -51,6 +51,11 @@ static void build_pool_corpus(void) {
     P("dilated window > input", 2, 2, 2,  5, 3, 3, 4, 5, 1, 0, 1, 1, 2, 3, 1);
     P("window > input s2 ceil", 1, 3, 1, 1, 3, 3, 2, 2, 1, 0, 1, 0, 1, 1, 1);
     P("hanging s2 ceil",        1, 4, 6, 10, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, 1);
+    /* planes above 4096 floats: the AVX-512 3x3 stride-2 row backward and its edges */
+    P("resnet plane 112",       1, 2, 112, 112, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0);
+    P("3x3 s2 p0 ceil 70x67",   1, 2, 70, 67, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, 1);
+    P("3x3 s2 pt1 pl0 65x97",   1, 2, 65, 97, 3, 3, 2, 2, 1, 0, 0, 1, 1, 1, 0);
+    P("3x3 s2 pt0 pl1 130x33",  1, 3, 130, 33, 3, 3, 2, 2, 0, 1, 1, 0, 1, 1, 1);
 #undef P
     char name[64];
     for (int wi = 0; wi < N_WIDTHS; ++wi) {

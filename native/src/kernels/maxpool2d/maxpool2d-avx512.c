@@ -209,4 +209,5 @@ static inline pm_vi pm_as_i(pm_vf v) { return _mm512_castps_si512(v); }
 /* Small-plane path (maxpool2d-small-planes.h) for output rows up to half a vector. */
 #define PM_SMALL_MAX_OW (PM_V / 2)
 
+#include "maxpool2d-s2bwd-avx512.h"
 #include "maxpool2d-simd.h"

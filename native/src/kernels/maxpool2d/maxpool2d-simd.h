@@ -45,6 +45,9 @@
  *    directly: per window row, index == even / odd position masks put 0 + diff_dst there and
  *    +0 elsewhere (pm_bwd_direct). No zeroing pass, no scatter. A block with an index
  *    outside its own window sends the plane to the general algorithm.
+ *  - AVX-512, 3x3 stride-2 windows on planes above PM_BWD_CACHED_PLANE (pool_resnet): rows
+ *    written once from registers while the indices are canonical (maxpool2d-s2bwd-avx512.h,
+ *    PM_S2B), the loop below from the first row that is not.
  *  - Otherwise the scalar algorithm (zero the plane, then add in row-major output order,
  *    which keeps overlapping windows and repeated indices bit-exact), with the zeroing
  *    vectorised and run one output row ahead of the scatter. The scatter itself stays
@@ -349,6 +352,7 @@ typedef struct {
     const int32_t *indices;
     float *diff_src;
     int direct;    /* pm_bwd_direct applies (pm_direct_ok) */
+    int s2b;       /* pm_s2b_plane applies (pm_s2b_ok; AVX-512 only) */
     int bad_index; /* set with __atomic_store_n by any task that meets a bad index */
 } pm_bwd_ctx;
 
@@ -462,7 +466,16 @@ static void pm_bwd_task(void *p, int64_t t) {
         return;
     }
     int64_t zeroed = 0; /* ds[0, zeroed) is zeroed */
-    for (int64_t y = 0; y < d->oh; ++y) {
+    int64_t y0 = 0;
+#ifdef PM_S2B
+    if (x->s2b) {
+        y0 = pm_s2b_plane(d, dd, ind, ds, &zeroed);
+        if (y0 == d->oh) {
+            return;
+        }
+    }
+#endif
+    for (int64_t y = y0; y < d->oh; ++y) {
         int64_t rows = y * d->stride_h - d->pad_top + (d->kh - 1) * d->dilation_h + 1;
         rows = rows < 0 ? 0 : rows > d->ih ? d->ih : rows;
         if (rows * iw > zeroed) {
@@ -498,7 +511,12 @@ static void pm_bwd_task(void *p, int64_t t) {
 
 PCNN_INTERNAL int32_t PM_NAME(bwd)(const pcnn_maxpool2d_desc *d, const float *diff_dst,
                                    const int32_t *indices, float *diff_src) {
-    pm_bwd_ctx ctx = {d, diff_dst, indices, diff_src, pm_direct_ok(d), 0};
+#ifdef PM_S2B
+    const int s2b = pm_s2b_ok(d);
+#else
+    const int s2b = 0;
+#endif
+    pm_bwd_ctx ctx = {d, diff_dst, indices, diff_src, pm_direct_ok(d), s2b, 0};
     const int64_t planes = d->n * d->c;
     const int64_t work = pm_work(d);
     pcnn_parallel_for_work(planes, work, pm_bwd_task, &ctx);

@@ -24,20 +24,20 @@ static inline void interleave_phases(float *out, const float *s, int64_t sw, int
     }
 }
 
-/* One channel of the row tiles' padded copy: b[r*rw + m] = plane[(yy_lo + r)*ow + m - padl]
+/* One channel of the row tiles' padded copy: b[r*rs + m] = plane[(yy_lo + r)*ow + m - padl]
  * for r < nrows, m < rw (0 outside the plane: the vertical padding rows and the padl / right
  * columns), each row as nvec whole unaligned vector stores (masked loads with the lane masks
  * mk[k] of vector k, the same for every row, computed once per task), the last of which runs
  * up to VL - 1 floats past the row (zeros: those lanes are outside [0, ow)): into the next
- * row, written after it, or into the channel's slack (bwd_copy_rows_spill). This replaces
- * memset + memcpy, two libc calls per 33-float row on mid. Pure copies: the values are
- * bit-exact. */
+ * channel's row, written after it, or into the row's slack (bwd_copy_rows_spill). This
+ * replaces memset + memcpy, two libc calls per 33-float row on mid. Pure copies: the values
+ * are bit-exact. */
 #define SPILL_VECS_MAX 8
 static inline void bwd_copy_plane_spill(float *b, const float *plane, int64_t yy_lo,
-                                        int64_t nrows, int64_t oh, int64_t ow, int64_t rw,
+                                        int64_t nrows, int64_t oh, int64_t ow, int64_t rs,
                                         int64_t padl, const vmask_t *mk, int64_t nvec) {
     for (int64_t r = 0; r < nrows; ++r) {
-        float *brow = b + r * rw;
+        float *brow = b + r * rs;
         const int64_t yy = yy_lo + r;
         if (yy < 0 || yy >= oh) { /* vertical padding */
             for (int64_t k = 0; k < nvec; ++k) {
@@ -57,16 +57,36 @@ static inline void bwd_copy_plane_spill(float *b, const float *plane, int64_t yy
     }
 }
 
-/* Every channel's padded copy (bwd_copy_plane_spill), channel planes cst floats apart:
- * nrows rows + VL floats of slack each, so that the last row's spill stays in its own
- * channel; the slack is then zeroed (the tiles' reads past the last row's end land there). */
-static void bwd_copy_rows_spill(float *buf, const float *dd, int64_t channels, int64_t cst,
-                                int64_t nrows, int64_t yy_lo, int64_t oh, int64_t ow,
-                                int64_t rw, int64_t padl, const vmask_t *mk, int64_t nvec) {
+/* Every channel's padded copy (bwd_copy_plane_spill), channel ci at buf + ci*cs, rows rs
+ * floats apart, in one of two layouts:
+ * - planes (cs = nrows*rw + VL, rs = rw): each channel's rows, then VL floats of slack that
+ *   take its last row's spill and are zeroed after it;
+ * - rows interleaved, (y, c, x) (ilv: cs = rw, rs = channels*rw + VL): row r of every
+ *   channel, then VL floats of slack. A tile's input for one channel is then its rows'
+ *   segments rs floats apart, and the channel loop walks each of those rows sequentially
+ *   (rw floats per channel: 132 B on mid, where planes are 4.5 KB apart), which the hardware
+ *   prefetcher follows: the row tiles need no next-channel prefetch (ukrr_pf_*). Measured on
+ *   mid (64 channels, a tile's input 34 KB): 0.98-0.99x the time of the planes with the
+ *   prefetch, 0.92-0.96x when another process shares the core; grouped3x3 (8 channels, 4 KB)
+ *   1.02-1.06x, hence only where a tile's input exceeds 24 KB, as the prefetch was (see
+ *   direct/README-mid-bwd-data.md, "mid backward-data: rows interleaved"). A row's spill
+ *   lands on the next channel's row, written later (the channel loop is outer), the last
+ *   channel's in the slack, zeroed after the copy. Channel-outer reads the source
+ *   sequentially; rows outer (64 source streams, sequential stores) measured 1.00-1.05x.
+ * The tiles' reads past a row's end land on the next row's padl left zeros or the slack. */
+static void bwd_copy_rows_spill(float *buf, const float *dd, int64_t channels, int64_t cs,
+                                int64_t rs, int ilv, int64_t nrows, int64_t yy_lo, int64_t oh,
+                                int64_t ow, int64_t rw, int64_t padl, const vmask_t *mk,
+                                int64_t nvec) {
     for (int64_t ci = 0; ci < channels; ++ci) {
-        float *b = buf + ci * cst;
-        bwd_copy_plane_spill(b, dd + ci * oh * ow, yy_lo, nrows, oh, ow, rw, padl, mk, nvec);
-        VSTOREU(b + nrows * rw, VZERO());
+        float *b = buf + ci * cs;
+        bwd_copy_plane_spill(b, dd + ci * oh * ow, yy_lo, nrows, oh, ow, rs, padl, mk, nvec);
+        if (!ilv) {
+            VSTOREU(b + nrows * rw, VZERO());
+        }
+    }
+    for (int64_t r = 0; ilv && r < nrows; ++r) {
+        VSTOREU(buf + r * rs + channels * rw, VZERO());
     }
 }
 
@@ -125,13 +145,24 @@ static void bwd_task(void *p, int64_t t) {
     const size_t tap_bytes = (size_t)(3 * kh * kw) * sizeof(int64_t);
     /* + VL zeroed floats of slack: in row mode the whole-vector loads of a tile's first
      * rows may run up to VL floats past the start of the copy's last row */
-    /* row tiles: the copy as whole-vector stores (bwd_copy_plane_spill), planes with VL
-     * floats of slack each */
+    /* row tiles: the copy as whole-vector stores (bwd_copy_rows_spill), in planes with VL
+     * floats of slack each, or with rows interleaved (ilv) where a tile's input (every
+     * channel's rows of one tile) is more than half of a 48 KB L1 (mid: 64 channels x 4
+     * rows x 33 floats, 34 KB) */
     const int64_t rw = j->row_w;
     const int64_t nvec = ceil_div(rw, VL);
     const int spill = !j->direct && j->rowtile && nvec <= SPILL_VECS_MAX;
-    const int64_t cst = nrows * rw + (spill ? VL : 0); /* floats per channel in the copy */
-    size_t in_bytes = j->direct ? 0 : (size_t)(j->ci_g * cst + VL) * sizeof(float);
+#ifdef UKRR_NR
+    const int64_t tile_in_rows = UKRR_NR + (kh - 1) * dh;
+#else
+    const int64_t tile_in_rows = 0; /* no row tiles */
+#endif
+    const int big_tile = j->ci_g * tile_in_rows * rw * (int64_t)sizeof(float) > 24 * 1024;
+    const int ilv = spill && big_tile;
+    const int64_t cst = nrows * rw + (spill && !ilv ? VL : 0); /* floats per channel (planes) */
+    const int64_t rs = j->ci_g * rw + VL; /* floats per row of channels (ilv) */
+    const int64_t copy_floats = ilv ? nrows * rs : j->ci_g * cst;
+    size_t in_bytes = j->direct ? 0 : (size_t)(copy_floats + VL) * sizeof(float);
     if (e.on) {
         in_bytes = (size_t)(j->ci_g * nrows * e.srow) * sizeof(float);
     }
@@ -164,15 +195,15 @@ static void bwd_task(void *p, int64_t t) {
         rstride = e.srow;
         cstride = nrows * e.srow;
     } else {
-        /* buf[ci][row][m] = diff_dst column m - padl (0 outside) */
+        /* buf[ci][row][m] = diff_dst column m - padl (0 outside); ilv: buf[row][ci][m] */
         float *buf = (float *)(scr + a1);
         vmask_t mk[SPILL_VECS_MAX];
         for (int64_t k = 0; spill && k < nvec; ++k) {
             mk[k] = vmask_range(k * VL - j->padl, d->ow);
         }
         if (spill) {
-            bwd_copy_rows_spill(buf, dd, j->ci_g, cst, nrows, yy_lo, d->oh, d->ow, rw, j->padl,
-                                mk, nvec);
+            bwd_copy_rows_spill(buf, dd, j->ci_g, ilv ? rw : cst, ilv ? rs : rw, ilv, nrows,
+                                yy_lo, d->oh, d->ow, rw, j->padl, mk, nvec);
         }
         for (int64_t ci = 0; ci < j->ci_g && !spill; ++ci) {
             for (int64_t r = 0; r < nrows; ++r) {
@@ -214,11 +245,11 @@ static void bwd_task(void *p, int64_t t) {
             }
         }
         /* VL zeroed floats of slack after the last row (the row tiles' copy has its
-         * own per channel) */
-        memset(buf + j->ci_g * cst, 0, VL * sizeof(float));
+         * own per channel or per row) */
+        memset(buf + copy_floats, 0, VL * sizeof(float));
         base = buf;
-        rstride = rw;
-        cstride = cst;
+        rstride = ilv ? rs : rw;
+        cstride = ilv ? rw : cst;
     }
     /* In the direct case padl is 0 and columns are diff_dst columns. */
     const int64_t col0 = j->direct ? 0 : j->padl;
@@ -237,14 +268,13 @@ static void bwd_task(void *p, int64_t t) {
 #endif
     ukr_args a;
 #ifdef UKRR_NR
-    /* Row tiles whose input (every channel's rows of one tile) is more than half of a
-     * 48 KB L1 (mid: 64 channels x 4 rows x 33 floats, 34 KB): prefetch the next channel's
-     * lines once per channel (~9 per 216 FMAs on mid; ukrr_pf_*). See direct/README.md,
-     * "mid backward-data: the copy as vector stores, next-channel prefetch"; grouped3x3's
-     * 8-channel tiles (4 KB) measured slower with it. */
-    const int pf_next_ci =
-        j->rowtile &&
-        j->ci_g * (UKRR_NR + (kh - 1) * dh) * rstride * (int64_t)sizeof(float) > 24 * 1024;
+    /* Row tiles on planes whose input (every channel's rows of one tile) is more than half
+     * of a 48 KB L1 (rows of more than SPILL_VECS_MAX vectors: memcpy copy): prefetch the
+     * next channel's lines once per channel (ukrr_pf_*; on mid's planes ~9 per 216 FMAs,
+     * 0.97x the time, before its rows were interleaved: see direct/README-mid-bwd-data.md,
+     * "mid backward-data: the copy as vector stores, next-channel prefetch"); grouped3x3's
+     * 8-channel tiles (4 KB) measured slower with it. The interleaved copy needs none. */
+    const int pf_next_ci = j->rowtile && !ilv && big_tile;
 #endif
     a.in_cstride = cstride;
     a.ci_count = j->ci_g;

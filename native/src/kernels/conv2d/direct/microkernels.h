@@ -277,8 +277,10 @@ static int choose_nr(int64_t ocb, int nv) {
 FOR_1_TO_6(UKRR_ALL)
 static const ukr_fn ukrr_table[UKRR_OCB + 1][UKRR_NR + 1] = {FOR_1_TO_6(PTRR)};
 /* the same tiles prefetching the next input channel's lines of the tile once per channel
- * (backward-data on mid: see direct/README.md, "mid backward-data: the copy as vector
- * stores, next-channel prefetch"); a separate set, so that the tiles without it keep their
- * code (with a run-time flag forward mid measured 1.02x slower) */
+ * (backward-data on planes whose tiles' input exceeds 24 KB; measured on mid before its copy
+ * was interleaved, which needs none: see direct/README-mid-bwd-data.md, "mid backward-data:
+ * the copy as vector stores, next-channel prefetch" and "... rows interleaved"); a separate
+ * set, so that the tiles without it keep their code (with a run-time flag forward mid
+ * measured 1.02x slower) */
 static const ukr_fn ukrr_pf_table[UKRR_OCB + 1][UKRR_NR + 1] = {FOR_1_TO_6(PTRR_PF)};
 #endif
