@@ -103,67 +103,6 @@ static inline int bwd_row_full(const pcnn_conv2d_desc *d, int64_t iy) {
     return 1;
 }
 
-/* PROBE (session 24): pipelined copy of the next image into a second buffer. */
-static _Thread_local uint64_t pipe_key_id;
-static _Thread_local int64_t pipe_key_n = -1, pipe_key_g = -1;
-static _Thread_local int pipe_which;
-static int pipe_env = -1;
-typedef struct {
-    float *buf;
-    const float *dd;
-    int64_t u, units, slice, nrows, yy_lo, oh, ow, rw, rs, padl, nvec;
-    const vmask_t *mk;
-} pipe_copy;
-static int pipe_every = 1, pipe_pf = 0;
-static void pipe_rows(const pipe_copy *p, int64_t ci, int64_t r0, int64_t cnt) {
-    float *b = p->buf + ci * p->rw + r0 * p->rs;
-    const float *plane = p->dd + ci * p->oh * p->ow;
-    for (int64_t r = 0; r < cnt; ++r) {
-        float *brow = b + r * p->rs;
-        const int64_t yy = p->yy_lo + r0 + r;
-        if (yy < 0 || yy >= p->oh) {
-            for (int64_t k = 0; k < p->nvec; ++k) {
-                VSTOREU(brow + k * VL, VZERO());
-            }
-            continue;
-        }
-        const float *srow = plane + yy * p->ow;
-        if (pipe_pf == 0) {
-            for (int64_t k = 0; k < p->ow; k += 16) {
-                __builtin_prefetch(srow + 2048 + k);
-            }
-        }
-        for (int64_t k = 0; k < p->nvec; ++k) {
-            VSTOREU(brow + k * VL, VLOADM(srow + k * VL - p->padl, p->mk[k]));
-        }
-    }
-}
-__attribute__((noinline)) static void pipe_copy_upto(pipe_copy *p, int64_t u1) {
-    u1 = imin(u1, p->units);
-    const int64_t ustart = p->u;
-    while (p->u < u1) {
-        const int64_t ci = p->u / p->nrows, r0 = p->u % p->nrows;
-        const int64_t cnt = imin(p->nrows - r0, u1 - p->u);
-        pipe_rows(p, ci, r0, cnt);
-        p->u += cnt;
-    }
-    if (pipe_pf == 1 || pipe_pf == 2) { /* the source of the next slice: contiguous from unit u (ci-major) */
-        const int64_t ci = p->u / p->nrows;
-        int64_t yy = p->yy_lo + p->u % p->nrows;
-        yy = imax(0, imin(p->oh, yy));
-        const int64_t nfl = (u1 - ustart) * p->ow;
-        const char *s = (const char *)(p->dd + ci * p->oh * p->ow + yy * p->ow);
-        const int64_t lim = p->units / p->nrows * p->oh * p->ow - (ci * p->oh * p->ow + yy * p->ow);
-        for (int64_t k = 0; k < imin(nfl, lim); k += 16) {
-            if (pipe_pf == 1) {
-                __builtin_prefetch(s + k * 4, 0, 3);
-            } else {
-                __builtin_prefetch(s + k * 4, 0, 2);
-            }
-        }
-    }
-}
-
 /* ---------------------------------------------------------------------------------------
  * Backward-data task: rows [y0, y1) of diff_src (engine output rows), all stride phases.
  * ------------------------------------------------------------------------------------- */
@@ -235,17 +174,7 @@ static void bwd_task(void *p, int64_t t) {
     /* channel tiles: one diff_src row of the block, pixel-major, after obuf */
     const size_t a3 = (out_bytes + 63) & ~(size_t)63;
     const size_t tile_bytes = j->chtile ? (size_t)(d->iw * CHTILE_OCB_MAX) * sizeof(float) : 0;
-    if (pipe_env < 0) {
-        const char *ev = getenv("PCNN_PIPE");
-        pipe_env = ev != NULL && ev[0] == '1';
-        ev = getenv("PCNN_PIPE_EVERY");
-        pipe_every = ev ? atoi(ev) : 1;
-        ev = getenv("PCNN_PIPE_PF");
-        pipe_pf = ev ? atoi(ev) : 0;
-    }
-    const int pipe = pipe_env && ilv && y0 == 0 && y1 == d->ih && b0 == 0 && b1 == j->nblocks;
-    const size_t a4 = (tile_bytes + 63) & ~(size_t)63;
-    char *scr = pcnn_scratch_get(PCNN_SCRATCH_CONV_TASK, a1 + a2 + a3 + a4 + (pipe ? a2 : 0) + 64);
+    char *scr = pcnn_scratch_get(PCNN_SCRATCH_CONV_TASK, a1 + a2 + a3 + tile_bytes + 64);
     if (scr == NULL) {
         mark_failed(j);
         return;
@@ -257,9 +186,6 @@ static void bwd_task(void *p, int64_t t) {
 
     const float *base;
     int64_t cstride, rstride;
-    pipe_copy pc;
-    vmask_t pc_mk[SPILL_VECS_MAX];
-    int pc_on = 0, pc_cnt = 0;
     if (j->direct) { /* sw == 1, every tap column in range: read diff_dst in place */
         base = dd + yy_lo * d->ow;
         rstride = d->ow;
@@ -275,18 +201,7 @@ static void bwd_task(void *p, int64_t t) {
         for (int64_t k = 0; spill && k < nvec; ++k) {
             mk[k] = vmask_range(k * VL - j->padl, d->ow);
         }
-        int have = 0;
-        if (pipe) {
-            if (pipe_key_id == j->id && pipe_key_n == n && pipe_key_g == g) {
-                have = 1;
-                pipe_which ^= 1;
-            }
-            pipe_key_n = -1;
-            if (pipe_which) {
-                buf = (float *)(scr + a1 + a2 + a3 + a4);
-            }
-        }
-        if (spill && !have) {
+        if (spill) {
             bwd_copy_rows_spill(buf, dd, j->ci_g, ilv ? rw : cst, ilv ? rs : rw, ilv, nrows,
                                 yy_lo, d->oh, d->ow, rw, j->padl, mk, nvec);
         }
@@ -333,22 +248,6 @@ static void bwd_task(void *p, int64_t t) {
          * own per channel or per row) */
         memset(buf + copy_floats, 0, VL * sizeof(float));
         base = buf;
-        if (pipe && n + 1 < d->n) {
-            pc.buf = pipe_which ? (float *)(scr + a1) : (float *)(scr + a1 + a2 + a3 + a4);
-            pc.dd = j->in + ((n + 1) * d->oc + g * j->ci_g) * d->oh * d->ow;
-            pc.u = 0;
-            pc.units = j->ci_g * nrows;
-            pc.slice = pipe_every * ceil_div(pc.units, (b1 - b0) * ceil_div(d->ih, 2));
-            pc_cnt = 0;
-            if (pipe_pf) {
-                pipe_copy_upto(&pc, 0); /* prefetch the first slice */
-            }
-            pc.nrows = nrows; pc.yy_lo = yy_lo; pc.oh = d->oh; pc.ow = d->ow; pc.rw = rw;
-            pc.rs = rs; pc.padl = j->padl; pc.nvec = nvec;
-            for (int64_t k = 0; k < nvec; ++k) pc_mk[k] = mk[k];
-            pc.mk = pc_mk;
-            pc_on = 1;
-        }
         rstride = ilv ? rs : rw;
         cstride = ilv ? rw : cst;
     }
@@ -505,9 +404,6 @@ static void bwd_task(void *p, int64_t t) {
                         a.out_vstride = d->iw;
                         a.last = vmask_first(uw - VL);
                         (pf_next_ci ? ukrr_pf_table : ukrr_table)[ocb][rows](&a);
-                        if (pc_on && ++pc_cnt % pipe_every == 0) {
-                            pipe_copy_upto(&pc, pc.u + pc.slice);
-                        }
 #endif
                     } else if (j->nr > 1) {
                         /* 2-D tiles: rows iy, iy+sh, ... one diff_dst row apart */
@@ -535,15 +431,5 @@ static void bwd_task(void *p, int64_t t) {
                 iy += rows * sh;
             }
         }
-    }
-    if (pc_on) {
-        pipe_copy_upto(&pc, pc.units);
-        for (int64_t r = 0; r < nrows; ++r) {
-            VSTOREU(pc.buf + r * rs + j->ci_g * rw, VZERO());
-        }
-        memset(pc.buf + copy_floats, 0, VL * sizeof(float));
-        pipe_key_id = j->id;
-        pipe_key_n = n + 1;
-        pipe_key_g = g;
     }
 }
