@@ -16,6 +16,7 @@
 #define PCNN_FUZZ_CONV_H
 
 #include "fuzz_common.h"
+#include "../tests/test_describe_short.h"
 
 /* Work cap (multiply-adds of one variant run): keeps every execution well under a second
  * under ASan while still reaching the wide-channel and long-row kernel paths. */
@@ -27,16 +28,6 @@ typedef struct {
     int with_bias; /* forward: bias pointer given; bwd_weights: diff_bias pointer given */
     unsigned misalign[6];
 } fz_conv_case;
-
-static inline void fz_describe_conv(const pcnn_conv2d_desc *d, char *buf, size_t len) {
-    snprintf(buf, len,
-             "n%" PRId64 " c%" PRId64 " %" PRId64 "x%" PRId64 " oc%" PRId64 " k%" PRId64
-             "x%" PRId64 " s%" PRId64 ",%" PRId64 " p%" PRId64 ",%" PRId64 ",%" PRId64
-             ",%" PRId64 " d%" PRId64 ",%" PRId64 " g%" PRId64 " -> %" PRId64 "x%" PRId64,
-             d->n, d->c, d->ih, d->iw, d->oc, d->kh, d->kw, d->stride_h, d->stride_w,
-             d->pad_top, d->pad_bottom, d->pad_left, d->pad_right, d->dilation_h,
-             d->dilation_w, d->groups, d->oh, d->ow);
-}
 
 /* Decodes a geometry; returns 0 when the input does not give a valid, affordable one. */
 static inline int fz_conv_decode(fz_reader *r, fz_conv_case *k) {
@@ -75,7 +66,7 @@ static inline int fz_conv_decode(fz_reader *r, fz_conv_case *k) {
     const int64_t macs = d->n * d->oc * d->oh * d->ow * cg * d->kh * d->kw;
     if (fz_verbose) {
         char desc[256];
-        fz_describe_conv(d, desc, sizeof desc);
+        conv_describe_short(d, desc, sizeof desc);
         fprintf(stderr, "conv: %s, %s data, %s, %d thread(s), %" PRId64 " MACs%s\n", desc,
                 k->integer ? "integer" : "float", k->with_bias ? "bias" : "no bias",
                 threads ? 2 : 1, macs, macs > FZ_CONV_MAX_MACS ? " (too many: skipped)" : "");
@@ -249,7 +240,7 @@ static inline void fz_conv_compare(const char *what, const char *variant, const 
         }
         if (!ok) {
             char desc[256];
-            fz_describe_conv(&k->d, desc, sizeof desc);
+            conv_describe_short(&k->d, desc, sizeof desc);
             fz_fail("%s %s [%s, %s data, %s]: element %" PRId64 " of %" PRId64
                     " = %.9g, exact %.17g, |error| %.3g > bound %.3g (K = %" PRId64
                     ", S = %.6g)",
@@ -267,7 +258,7 @@ static inline void fz_conv_equal_scalar(const char *what, const char *variant,
     for (int64_t i = 0; i < n; ++i) {
         if (!(got[i] == scalar[i]) && !(isnan(got[i]) && isnan(scalar[i]))) {
             char desc[256];
-            fz_describe_conv(&k->d, desc, sizeof desc);
+            conv_describe_short(&k->d, desc, sizeof desc);
             fz_fail("%s %s [%s, integer data]: element %" PRId64 " = %.9g, scalar %.9g", what,
                     variant, desc, i, got[i], scalar[i]);
         }

@@ -8,22 +8,13 @@
 #define PCNN_FUZZ_POOL_H
 
 #include "fuzz_common.h"
+#include "../tests/test_describe_short.h"
 
 typedef struct {
     pcnn_maxpool2d_desc d;
     unsigned misalign[6];
     uint8_t flags;
 } fz_pool_case;
-
-static inline void fz_describe_pool(const pcnn_maxpool2d_desc *d, char *buf, size_t len) {
-    snprintf(buf, len,
-             "n%" PRId64 " c%" PRId64 " %" PRId64 "x%" PRId64 " k%" PRId64 "x%" PRId64
-             " s%" PRId64 ",%" PRId64 " p%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64
-             " d%" PRId64 ",%" PRId64 " ceil%" PRId64 " -> %" PRId64 "x%" PRId64,
-             d->n, d->c, d->ih, d->iw, d->kh, d->kw, d->stride_h, d->stride_w, d->pad_top,
-             d->pad_bottom, d->pad_left, d->pad_right, d->dilation_h, d->dilation_w,
-             d->ceil_mode, d->oh, d->ow);
-}
 
 static inline int fz_pool_decode(fz_reader *r, fz_pool_case *k) {
     memset(k, 0, sizeof *k);
@@ -51,7 +42,7 @@ static inline int fz_pool_decode(fz_reader *r, fz_pool_case *k) {
     }
     if (fz_verbose) {
         char desc[256];
-        fz_describe_pool(d, desc, sizeof desc);
+        pool_describe_short(d, desc, sizeof desc);
         fprintf(stderr, "max-pool: %s, %d thread(s)\n", desc, (k->flags >> 1) & 1 ? 2 : 1);
     }
     pcnn_set_num_threads((k->flags >> 1) & 1 ? 2 : 1);
@@ -125,7 +116,7 @@ static inline void fz_pool_same(const char *what, const char *variant, const pcn
         const uint32_t a = got.raw[got.front + (size_t)i], b = want.raw[want.front + (size_t)i];
         if (a != b) {
             char desc[256];
-            fz_describe_pool(d, desc, sizeof desc);
+            pool_describe_short(d, desc, sizeof desc);
             if (is_index) {
                 fz_fail("%s %s [%s]: index %" PRId64 " = %d, expected %d", what, variant, desc,
                         i, (int32_t)a, (int32_t)b);

@@ -53,30 +53,7 @@ typedef int32_t (*bwd_fn)(const pcnn_conv2d_desc *, const float *, const float *
 static long failures;
 static long comparisons;
 
-/* ---- guarded buffers ---- */
-
-typedef struct {
-    void *map;
-    size_t map_len;
-    float *p;
-} gbuf;
-
-/* n floats placed right after (at_start) or right before (!at_start) a PROT_NONE page. */
-static gbuf gbuf_alloc(size_t n, int at_start) {
-    const size_t page = test_page_size();
-    const size_t bytes = n * sizeof(float);
-    const size_t body = (bytes + page - 1) / page * page;
-    gbuf g;
-    g.map_len = body + 2 * page;
-    g.map = test_pages_alloc(g.map_len);
-    char *base = g.map;
-    test_pages_forbid(base, page);
-    test_pages_forbid(base + page + body, page);
-    g.p = at_start ? (float *)(base + page) : (float *)(base + page + body - bytes);
-    return g;
-}
-
-static void gbuf_free(gbuf *g) { test_pages_free(g->map, g->map_len); }
+/* ---- guarded buffers (inputs: test_fenced_alloc, test_platform.h) ---- */
 
 #define GUARD 19
 static const float guard_value = 12345.678f;
@@ -201,8 +178,11 @@ static void check_shape(pcnn_conv2d_desc d, const variant *vars, int nvars, uint
         const int integer = mode < 2;
         const int at_start = mode & 1;
         rng_state = seed * 2654435761u + (uint64_t)mode + 1;
-        gbuf src = gbuf_alloc(ns, at_start), w = gbuf_alloc(nw, at_start);
-        gbuf bias = gbuf_alloc(no, at_start), dd = gbuf_alloc(nd, at_start);
+        /* n floats right after (at_start) or right before a page that faults */
+        test_fenced src = test_fenced_alloc(ns * sizeof(float), at_start);
+        test_fenced w = test_fenced_alloc(nw * sizeof(float), at_start);
+        test_fenced bias = test_fenced_alloc(no * sizeof(float), at_start);
+        test_fenced dd = test_fenced_alloc(nd * sizeof(float), at_start);
         fill(src.p, ns, integer);
         fill(w.p, nw, integer);
         fill(bias.p, no, integer);
@@ -269,10 +249,10 @@ static void check_shape(pcnn_conv2d_desc d, const variant *vars, int nvars, uint
                 }
             }
         }
-        gbuf_free(&src);
-        gbuf_free(&w);
-        gbuf_free(&bias);
-        gbuf_free(&dd);
+        test_fenced_free(&src);
+        test_fenced_free(&w);
+        test_fenced_free(&bias);
+        test_fenced_free(&dd);
     }
     free(want_f);
     free(want_b);

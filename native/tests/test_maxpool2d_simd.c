@@ -261,28 +261,6 @@ static void run_tap_aliases(pcnn_maxpool2d_desc d, const char *why) {
     free(ind);
 }
 
-/* n 4-byte elements placed right after (at_start) or right before (!at_start) a PROT_NONE
- * page: any read outside the buffer faults. */
-typedef struct {
-    void *map;
-    size_t map_len;
-    void *p;
-} fence_buf;
-
-static fence_buf fence_alloc(int64_t n, int at_start) {
-    const size_t page = test_page_size();
-    const size_t bytes = (size_t)n * 4;
-    const size_t body = (bytes + page - 1) / page * page;
-    fence_buf g;
-    g.map_len = body + 2 * page;
-    g.map = test_pages_alloc(g.map_len);
-    char *base = g.map;
-    test_pages_forbid(base, page);
-    test_pages_forbid(base + page + body, page);
-    g.p = at_start ? (void *)(base + page) : (void *)(base + page + body - bytes);
-    return g;
-}
-
 /* Every variant on inputs that end (or start) exactly at a PROT_NONE page: the plain loads
  * near the buffer's ends must not read a byte outside it. Results checked against scalar. */
 static void run_fenced(pcnn_maxpool2d_desc d, const char *why) {
@@ -291,8 +269,10 @@ static void run_fenced(pcnn_maxpool2d_desc d, const char *why) {
     }
     const int64_t ns = pool_src_count(&d), nd = pool_dst_count(&d);
     for (int at_start = 0; at_start <= 1; ++at_start) {
-        fence_buf src = fence_alloc(ns, at_start), dd = fence_alloc(nd, at_start),
-                  ind = fence_alloc(nd, at_start);
+        /* 4-byte elements right after (at_start) or right before a page that faults */
+        test_fenced src = test_fenced_alloc((size_t)ns * 4, at_start),
+                    dd = test_fenced_alloc((size_t)nd * 4, at_start),
+                    ind = test_fenced_alloc((size_t)nd * 4, at_start);
         float *s = src.p, *g = dd.p;
         for (int64_t i = 0; i < ns; ++i) s[i] = (float)rng_int(-3, 3);
         for (int64_t i = 0; i < nd; ++i) g[i] = rng_unit();
@@ -323,9 +303,9 @@ static void run_fenced(pcnn_maxpool2d_desc d, const char *why) {
         free(ref_ds);
         free(ds);
         free(ref_ind);
-        test_pages_free(src.map, src.map_len);
-        test_pages_free(dd.map, dd.map_len);
-        test_pages_free(ind.map, ind.map_len);
+        test_fenced_free(&src);
+        test_fenced_free(&dd);
+        test_fenced_free(&ind);
     }
 }
 

@@ -1,6 +1,7 @@
 /*
  * What the C tests need from the operating system, for POSIX and Windows: pages that fault
- * when touched (to catch over-reads), the CPU count, and joinable threads.
+ * when touched (to catch over-reads; test_fenced_alloc: a buffer against such a page), the CPU
+ * count, and joinable threads.
  */
 #ifndef PCNN_TEST_PLATFORM_H
 #define PCNN_TEST_PLATFORM_H
@@ -61,6 +62,30 @@ static inline void test_pages_free(void *p, size_t len) {
     munmap(p, len);
 #endif
 }
+
+/* A buffer of `bytes` placed right after (at_start) or right before (!at_start) a page that
+ * faults when touched (the page-rounded body has one on each side): a read just outside the
+ * buffer on that side faults. */
+typedef struct {
+    void *map; /* the whole mapping, for test_fenced_free */
+    size_t map_len;
+    void *p; /* the buffer */
+} test_fenced;
+
+static inline test_fenced test_fenced_alloc(size_t bytes, int at_start) {
+    const size_t page = test_page_size();
+    const size_t body = (bytes + page - 1) / page * page;
+    test_fenced g;
+    g.map_len = body + 2 * page;
+    g.map = test_pages_alloc(g.map_len);
+    char *base = g.map;
+    test_pages_forbid(base, page);
+    test_pages_forbid(base + page + body, page);
+    g.p = at_start ? (void *)(base + page) : (void *)(base + page + body - bytes);
+    return g;
+}
+
+static inline void test_fenced_free(test_fenced *g) { test_pages_free(g->map, g->map_len); }
 
 static inline long test_cpu_count(void) {
 #if defined(_WIN32)

@@ -4,6 +4,7 @@
  * shapes (one group of them per kernel path), a width x channel tail sweep and seeded
  * random shapes; then padded shapes with an Inf weight (the declines' stated reasons).
  */
+#include "test_describe_short.h"
 #include "test_variants.h"
 
 typedef struct {
@@ -199,15 +200,6 @@ static int64_t first_value_mismatch(const float *got, const float *want, int64_t
     }
     return -1;
 }
-static void print_conv(const pcnn_conv2d_desc *d, char *buf, size_t len) {
-    snprintf(buf, len,
-             "n%" PRId64 " c%" PRId64 " %" PRId64 "x%" PRId64 " oc%" PRId64 " k%" PRId64
-             "x%" PRId64 " s%" PRId64 ",%" PRId64 " p%" PRId64 ",%" PRId64 ",%" PRId64
-             ",%" PRId64 " d%" PRId64 ",%" PRId64 " g%" PRId64 " -> %" PRId64 "x%" PRId64,
-             d->n, d->c, d->ih, d->iw, d->oc, d->kh, d->kw, d->stride_h, d->stride_w,
-             d->pad_top, d->pad_bottom, d->pad_left, d->pad_right, d->dilation_h,
-             d->dilation_w, d->groups, d->oh, d->ow);
-}
 
 /* ---- the variants' stated reasons to decline (their kernel sources say the same) ---- */
 
@@ -249,7 +241,7 @@ static void run_conv(void) {
     char desc_txt[256];
     for (int s = 0; s < n_conv_shapes; ++s) {
         const pcnn_conv2d_desc *d = &conv_shapes[s].d;
-        print_conv(d, desc_txt, sizeof desc_txt);
+        conv_describe_short(d, desc_txt, sizeof desc_txt);
         const int64_t ns = conv_src_count(d), nd = conv_dst_count(d), nw = conv_w_count(d);
         rng_seed(g_seed + (uint64_t)s * 7919u);
         float *src = gbuf_f(ns), *w = gbuf_f(nw), *b = gbuf_f(d->oc), *dd = gbuf_f(nd);

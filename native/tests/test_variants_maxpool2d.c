@@ -4,6 +4,7 @@
  * payloads, infinities and -0 in the input, on a named corpus of awkward shapes, a width x
  * channel tail sweep and seeded random shapes; backward must report an out-of-range index.
  */
+#include "test_describe_short.h"
 #include "test_variants.h"
 
 typedef struct {
@@ -84,16 +85,6 @@ static void build_pool_corpus(void) {
 
 /* ---- helpers ---- */
 
-static void print_pool(const pcnn_maxpool2d_desc *d, char *buf, size_t len) {
-    snprintf(buf, len,
-             "n%" PRId64 " c%" PRId64 " %" PRId64 "x%" PRId64 " k%" PRId64 "x%" PRId64
-             " s%" PRId64 ",%" PRId64 " p%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64
-             " d%" PRId64 ",%" PRId64 " ceil%" PRId64 " -> %" PRId64 "x%" PRId64,
-             d->n, d->c, d->ih, d->iw, d->kh, d->kw, d->stride_h, d->stride_w, d->pad_top,
-             d->pad_bottom, d->pad_left, d->pad_right, d->dilation_h, d->dilation_w,
-             d->ceil_mode, d->oh, d->ow);
-}
-
 /* maxpool2d-simd.h pm_shape_ok: column coordinates must stay far inside int32 */
 static const char *expected_decline_pool_fwd(const pcnn_maxpool2d_desc *d) {
     const int64_t lim = (int64_t)1 << 29;
@@ -129,7 +120,7 @@ static void run_pool(void) {
     char desc_txt[256];
     for (int s = 0; s < n_pool_shapes; ++s) {
         const pcnn_maxpool2d_desc *d = &pool_shapes[s].d;
-        print_pool(d, desc_txt, sizeof desc_txt);
+        pool_describe_short(d, desc_txt, sizeof desc_txt);
         const int64_t ns = pool_src_count(d), nd = pool_dst_count(d);
         rng_seed(g_seed + (uint64_t)s * 104729u);
         float *src = gbuf_f(ns), *dd = gbuf_f(nd);

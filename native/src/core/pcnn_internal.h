@@ -103,6 +103,21 @@ static inline int pcnn_add_i64(int64_t a, int64_t b, int64_t *out) {
     return __builtin_add_overflow(a, b, out);
 }
 
+/* Addresses that may lie outside their buffer, formed as integers. A prefetch never faults
+ * and a masked load never touches its masked-off lanes, but pointer arithmetic that lands
+ * before an array or more than one past its end is undefined behaviour in C, whether or
+ * not anything is read there. pcnn_float_at(base, i): the address of float i of base (i may
+ * be negative); pcnn_byte_at(base, off): of byte off. Same instructions as base + i. */
+static inline const float *pcnn_float_at(const void *base, int64_t i) {
+    return (const float *)((uintptr_t)base + (uintptr_t)i * sizeof(float));
+}
+static inline const char *pcnn_byte_at(const void *base, int64_t off) {
+    return (const char *)((uintptr_t)base + (uintptr_t)off);
+}
+/* Prefetch float i of base for reading into every cache level (__builtin_prefetch's
+ * defaults), e.g. a source row some KB ahead of a copy, which may lie past the buffer. */
+#define PCNN_PREFETCH_AT(base, i) __builtin_prefetch(pcnn_float_at((base), (i)))
+
 /* ---- added by the core/api layer (declarations only; nothing above is changed) ---- */
 
 /* Scalar reference kernels (native/src/kernels/<op>/<op>-scalar.c); they accept every

@@ -263,8 +263,8 @@ DW_AI void dw2_bwd_rows(const pcnn_conv2d_desc *d, const float *dy, dw2_ring *ri
         *ready = first;
     }
     if (pf != NULL) { /* pf[0]: diff_dst, pf[1]: diff_src */
-        dw2_stream_to(&pf[0], dy + (last + 1) * ow, DW2B_PF_LINES, 0);
-        dw2_stream_to(&pf[1], ds + (iy + R) * iw, DW2B_PFW_LINES, 1);
+        dw2_stream_to(&pf[0], pcnn_float_at(dy, (last + 1) * ow), DW2B_PF_LINES, 0);
+        dw2_stream_to(&pf[1], pcnn_float_at(ds, (iy + R) * iw), DW2B_PFW_LINES, 1);
     }
     for (; *ready <= last; (*ready)++) {
         dw2_shift_dy_row(dy + *ready * ow, mk, dw2_slot(ring, *ready, 3, NB), NB, NEG, POS);

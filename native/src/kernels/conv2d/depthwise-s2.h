@@ -17,30 +17,33 @@
 
 /* A prefetch stream over one array, shared by the stride-2 forward (its input) and backward-data
  * (diff_dst, and diff_src for writing) engines: `next` is the first 64-byte line not yet asked for,
- * `end` the array's end, past which nothing is asked for. */
+ * `end` the array's end, past which nothing is asked for. Addresses as integers: the first line
+ * may start before the array, the last step may pass its end, and `upto` + lines may lie past it
+ * (pointer arithmetic there is undefined behaviour in C even though nothing is read). */
 typedef struct {
-    const char *next, *end;
+    uintptr_t next, end;
 } dw2_stream;
 
 /* The stream over [first, end), its first line the one holding `first`. */
 static inline dw2_stream dw2_stream_at(const float *first, const float *end) {
-    dw2_stream s = {(const char *)((uintptr_t)first & ~(uintptr_t)63), (const char *)end};
+    dw2_stream s = {(uintptr_t)first & ~(uintptr_t)63, (uintptr_t)end};
     return s;
 }
 
-/* Asks for the lines from s->next up to `lines` lines past `upto` (prefetchw when `write`). */
+/* Asks for the lines from s->next up to `lines` lines past `upto` (prefetchw when `write`);
+ * `upto` may lie past the array (form it with pcnn_float_at). */
 static inline __attribute__((always_inline)) void dw2_stream_to(dw2_stream *s, const float *upto, const int lines,
                                                                 const int write) {
-    const char *t = (const char *)upto + 64 * lines;
+    uintptr_t t = (uintptr_t)upto + (uintptr_t)(64 * lines);
     if (t > s->end) {
         t = s->end;
     }
-    const char *a = s->next;
+    uintptr_t a = s->next;
     for (; a < t; a += 64) {
         if (write) {
-            __builtin_prefetch(a, 1, 3); /* the rw argument must be a constant */
+            __builtin_prefetch((const void *)a, 1, 3); /* the rw argument must be a constant */
         } else {
-            __builtin_prefetch(a, 0, 3);
+            __builtin_prefetch((const void *)a, 0, 3);
         }
     }
     s->next = a;

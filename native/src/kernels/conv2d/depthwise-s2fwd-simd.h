@@ -107,7 +107,7 @@ DW_AI void dw2f_rows(const pcnn_conv2d_desc *d, const float *in, const dw_mask *
                      const dw_mask *mout, const dw_vec *wv, dw_vec bv, int has_bias, float *out, int64_t y,
                      dw_vec (*rows)[3][DW2F_NB], const int R, const int NB, const int PL, dw2_stream *pf) {
     const int64_t top = 2 * y - d->pad_top;
-    dw2_stream_to(pf, in + (top + 2 * R + 1) * d->iw, DW2F_PF_LINES, 0);
+    dw2_stream_to(pf, pcnn_float_at(in, (top + 2 * R + 1) * d->iw), DW2F_PF_LINES, 0);
 #pragma GCC unroll 4
     for (int r = 1; r <= 2 * R; r++) {
         dw2f_load_row(in, d->iw, d->ih, top + r, mlo, mhi, rows[r], NB, PL);

@@ -95,14 +95,13 @@ DW_AI void dw2w_row(const pcnn_conv2d_desc *d, const float *in, const float *dy,
     if (DW2W_PF) {
         /* input rows 2y, 2y + 1 and dY row y of the next plane (at most 4 * NB and NB lines,
          * from anywhere in a line): a fixed count, no loop or branch (prefetches never fault) */
-        const char *ps = (const char *)dw_at(nsrc, 2 * y * iw), *pd = (const char *)dw_at(ndy, y * ow);
 #pragma GCC unroll 9
-        for (int l = 0; l <= 4 * NB; l++) {
-            __builtin_prefetch(ps + 64 * l, 0, 3);
+        for (int l = 0; l <= 4 * NB; l++) { /* may pass the plane: addresses as integers */
+            PCNN_PREFETCH_AT(nsrc, 2 * y * iw + 16 * l);
         }
 #pragma GCC unroll 3
         for (int l = 0; l <= NB; l++) {
-            __builtin_prefetch(pd + 64 * l, 0, 3);
+            PCNN_PREFETCH_AT(ndy, y * ow + 16 * l);
         }
     }
     dw_vec Y[DW2W_NB + 1], Ys[3][DW2W_NB]; /* Ys[s + 1][b] lane j: dY[VL*b + j - s] */

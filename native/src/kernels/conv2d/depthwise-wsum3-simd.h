@@ -160,11 +160,10 @@ dw_wsum3_plane_shift(const pcnn_conv2d_desc *d, const float *src, const float *d
         if (DW3W_PF) {
             /* row y of the next plane's src and dY (at most NB + 1 lines each, from anywhere in
              * a line): a fixed count, no loop or branch (prefetches never fault) */
-            const char *ps = (const char *)dw_at(nsrc, y * iw), *pd = (const char *)dw_at(ndy, y * ow);
 #pragma GCC unroll 3
-            for (int l = 0; l <= NB; l++) {
-                __builtin_prefetch(ps + 64 * l, 0, 3);
-                __builtin_prefetch(pd + 64 * l, 0, 3);
+            for (int l = 0; l <= NB; l++) { /* may pass the plane: addresses as integers */
+                PCNN_PREFETCH_AT(nsrc, y * iw + 16 * l);
+                PCNN_PREFETCH_AT(ndy, y * ow + 16 * l);
             }
         }
         const float *drow = dy + y * ow;

@@ -291,11 +291,12 @@ static void band(const float *planes, int64_t nch, int64_t cpad, int64_t h, int6
         const int64_t y = y0 + r, yp = y + BAND_PREFETCH_ROWS;
         if (r + BAND_PREFETCH_ROWS < rows && yp >= 0 && yp < h) { /* a row of every plane, ahead */
             for (int64_t ch = 0; ch < nch; ch++) {
-                const char *p = (const char *)(planes + ch * plane + yp * w), *e = (const char *)(p + w * 4);
-                for (; p < e; p += 64) {
-                    _mm_prefetch(p, _MM_HINT_T0);
+                /* the row's lines; the loop's last step may pass the buffer's end: offsets */
+                const char *p = (const char *)(planes + ch * plane + yp * w);
+                for (int64_t o = 0; o < w * 4; o += 64) {
+                    _mm_prefetch(p + o, _MM_HINT_T0);
                 }
-                _mm_prefetch(e - 1, _MM_HINT_T0);
+                _mm_prefetch(p + w * 4 - 1, _MM_HINT_T0);
             }
         }
         for (int64_t cb = 0; cb < cpad; cb += VL) {

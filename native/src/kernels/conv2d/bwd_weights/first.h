@@ -232,7 +232,7 @@ static void cw_first_transpose(const cw_first_ctx *c, float *dyt, const float *d
  * segments of bytes each, stride apart, from base; the next copy band's src rows (read from
  * memory by the copy: ~5 % of resnet3x3 in a profile) and the next sub-band's dY rows. */
 typedef struct {
-    const char *seg; /* the current segment */
+    const char *seg; /* the current segment (past the last one when done: pcnn_byte_at) */
     int64_t stride, seg_lines, segs_left, line, per_call;
 } cw_first_pf;
 
@@ -250,10 +250,11 @@ static void cw_first_pf_set(cw_first_pf *f, const float *base, int64_t stride_fl
 
 static inline void cw_first_pf_step(cw_first_pf *f) {
     for (int64_t k = 0; k < f->per_call && f->segs_left > 0; ++k) {
-        cw_prefetch_l2(f->seg + f->line * 64);
+        /* the extra line (base need not start one) may lie past the buffer */
+        cw_prefetch_l2(pcnn_byte_at(f->seg, f->line * 64));
         if (++f->line == f->seg_lines) {
             f->line = 0;
-            f->seg += f->stride;
+            f->seg = pcnn_byte_at(f->seg, f->stride);
             --f->segs_left;
         }
     }

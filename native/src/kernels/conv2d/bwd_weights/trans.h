@@ -234,8 +234,10 @@ static inline void cw_trans_tiles(float *acc, const float *colT, const float *dy
      * tile, spread over the piece */
     const int64_t pf_per = (pf_lines + (no + CW_TRO - 1) / CW_TRO - 1) / ((no + CW_TRO - 1) / CW_TRO);
     for (int64_t r0 = 0; r0 < no;) {
-        for (int64_t k = 0; k < pf_per && pf_lines > 0; ++k, --pf_lines, pf += 64) {
+        /* pf steps past its last line (the buffer's end) when done: as an integer */
+        for (int64_t k = 0; k < pf_per && pf_lines > 0; ++k, --pf_lines) {
             cw_prefetch_l2(pf);
+            pf = pcnn_byte_at(pf, 64);
         }
         const float *dy[CW_TRO];
         for (int r = 0; r < CW_TRO; ++r) {
@@ -303,7 +305,9 @@ __attribute__((noinline)) static void cw_run_trans(const cw_ctx *x, float *acc, 
                 const int64_t q0 = (y0 / ny) * pf_piece;
                 const int64_t pfl = pf_all - q0 < pf_piece ? pf_all - q0 : pf_piece;
                 const int last = n + 1 == d->n && y0 + ny >= d->oh;
-                cw_trans_tiles(acc, colT, dyb, ohw, nyc * ow, no, pf == NULL ? NULL : pf + q0 * 64,
+                /* q0 may be past the lines (pfl < 0): the address as an integer */
+                cw_trans_tiles(acc, colT, dyb, ohw, nyc * ow, no,
+                               pf == NULL ? NULL : pcnn_byte_at(pf, q0 * 64),
                                pf == NULL || pfl < 0 ? 0 : pfl, n == 0 && y0 == 0,
                                last ? dw : NULL, x->taps, NULL);
             }
@@ -334,7 +338,9 @@ __attribute__((noinline)) static void cw_run_trans(const cw_ctx *x, float *acc, 
                 cw_transpose_rows(colT, rows, nt, len);
                 const float *dyb = x->diff_dst + (n * d->oc + o0) * ohw + p0;
                 const int last = n + 1 == d->n && p0 + len == ohw;
-                cw_trans_tiles(acc, colT, dyb, ohw, len, no, pf == NULL ? NULL : pf + q0 * 64,
+                /* q0 may be past the lines (pfl < 0): the address as an integer */
+                cw_trans_tiles(acc, colT, dyb, ohw, len, no,
+                               pf == NULL ? NULL : pcnn_byte_at(pf, q0 * 64),
                                pf == NULL || pfl < 0 ? 0 : pfl, n == 0 && p0 == 0,
                                last ? dw : NULL, x->taps, sb);
             }

@@ -166,7 +166,8 @@ __attribute__((noinline)) static int cw_run_wide(const cw_ctx *x, float *acc,
                  * and without this the first tile of each row block waited for them
                  * (measured 3-4 % of resnet3x3 / mid; into L2 instead of L1: ~1-2 %) */
                 int64_t nrows = no - (r0 + CW_RO) < CW_RO ? no - (r0 + CW_RO) : CW_RO;
-                const float *next = dyk + (r0 + CW_RO) * x->wide_dyp;
+                /* past dY's rows when nrows <= 0 (then not read): as an integer */
+                const float *next = pcnn_float_at(dyk, (r0 + CW_RO) * x->wide_dyp);
                 if (nrows <= 0 && x->wide_dy != NULL && chunk < nchunks) {
                     /* the last block: the next chunk's first rows (chunk is its index now) */
                     next = x->wide_dy + (chunk * d->oc + o0) * x->wide_dyp;

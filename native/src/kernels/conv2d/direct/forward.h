@@ -131,7 +131,7 @@ static void fwd_task(void *p, int64_t t) {
                     /* row tiles: fetch ~8 KB ahead, as the stride-2 copy below (mid:
                      * 0.97x the time of the pass; 16 KB ahead measured the same) */
                     for (int64_t k = 0; j->rowtile && k < d->iw; k += 16) {
-                        __builtin_prefetch(srow + 2048 + k);
+                        PCNN_PREFETCH_AT(srow, 2048 + k); /* may be past src */
                     }
                     /* columns m - pad_left: zeros, the row, zeros */
                     const int64_t lo = imin(d->pad_left, rw);
@@ -143,9 +143,10 @@ static void fwd_task(void *p, int64_t t) {
                     /* the copy waits on its loads (src comes from L3 or memory, once per
                      * call): fetch ~8 KB ahead, measured ~1.1x on the whole 3x3 stride-2
                      * forward; the rows that follow are the next ones, then the next
-                     * channel's (a prefetch never faults, even past the buffer) */
+                     * channel's (a prefetch never faults, even past the buffer; its
+                     * address is formed as an integer) */
                     for (int64_t k = 0; k < d->iw; k += 16) {
-                        __builtin_prefetch(srow + 2048 + k);
+                        PCNN_PREFETCH_AT(srow, 2048 + k);
                     }
                     split_phases2(brow, brow + rw, srow, rw, d->pad_left, d->iw);
                 } else {
