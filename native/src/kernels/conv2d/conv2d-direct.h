@@ -6,8 +6,8 @@
  * including file first includes direct/int_math.h and defines the vector layer:
  *   VL (lanes), NV_MAX (vectors per tile), OCB_LIMIT (channels per tile), vec_t, vmask_t,
  *   vmask_first(n), VZERO VSET1 VADD VLOADU VLOADM VSTOREU VSTOREM VFMA;
- *   VLOADM_AT(p, i, m), PREFETCH_AT(p, i): a masked load / prefetch at p + i where that
- *   may lie outside p's buffer (the address formed as an integer: no UB);
+ *   VLOADM_AT(p, i, m): a masked load at p + i where that may lie outside p's buffer (the
+ *   address formed as an integer: no UB; prefetches: core's PCNN_PREFETCH_AT);
  *   register budgets: ocb_max_for_nv[], NR_MAX OCB2_MAX ACC2_MAX REG2_MAX (2-D tiles),
  *   FT FV (flat backward-data tile), and the micro-kernel shapes to compile:
  *   DIRECT_UKR_SHAPES, DIRECT_UKR2_OCBS / _NRS / _NVS (see direct/microkernels.h);

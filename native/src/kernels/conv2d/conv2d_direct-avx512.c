@@ -33,11 +33,6 @@ static inline vmask_t vmask_first(int64_t n) { /* n in [1, VL] */
  * (as conv2d_bwd_weights' cw_load_rowm) because p + i outside the buffer is undefined in C
  * even when never dereferenced there. */
 #define VLOADM_AT(p, i, m) VLOADM((const float *)((uintptr_t)(p) + (uintptr_t)((i) * 4)), (m))
-/* Prefetch (for reading, every cache level) the line holding float i of p, where p + i may
- * lie past p's buffer (a copy's source some KB ahead): a prefetch never faults, but the
- * pointer p + i would be undefined in C, so the address is formed as an integer, as in
- * VLOADM_AT. */
-#define PREFETCH_AT(p, i) __builtin_prefetch((const void *)((uintptr_t)(p) + (uintptr_t)((i) * 4)))
 #define VSTOREU(p, v) _mm512_storeu_ps((p), (v))
 #define VSTOREM(p, m, v) _mm512_mask_storeu_ps((p), (m), (v))
 #define VFMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))

@@ -188,7 +188,7 @@ static void bwd_task(void *p, int64_t t) {
                  * (diff_dst comes from L3 or memory; row tiles on mid: 0.97-0.98x the
                  * time of the pass; not measured to help elsewhere); may be past diff_dst */
                 for (int64_t k = 0; (j->chtile || j->rowtile) && k < d->ow; k += 16) {
-                    PREFETCH_AT(srow, 2048 + k);
+                    PCNN_PREFETCH_AT(srow, 2048 + k);
                 }
                 if (j->chtile && sw == 2) {
                     /* masked vector loads of the row (zero outside it) and one store per

@@ -16,7 +16,7 @@
  * The source is asked for ~8 KB ahead, as the memcpy copies do (it comes from L3 or memory,
  * once per call; mid backward-data: 0.97-0.98x the time of the pass). That line, and the
  * first masked load's lane 0 (padl floats before the row), may be outside the source: their
- * addresses are formed as integers (PREFETCH_AT, VLOADM_AT). */
+ * addresses are formed as integers (PCNN_PREFETCH_AT, VLOADM_AT). */
 static inline void copy_rows_spill(float *b, int64_t rs, const float *plane, int64_t y_lo,
                                    int64_t nrows, int64_t h, int64_t w, int64_t padl,
                                    const vmask_t *mk, int64_t nvec) {
@@ -31,7 +31,7 @@ static inline void copy_rows_spill(float *b, int64_t rs, const float *plane, int
         }
         const float *srow = plane + y * w;
         for (int64_t k = 0; k < w; k += 16) {
-            PREFETCH_AT(srow, 2048 + k);
+            PCNN_PREFETCH_AT(srow, 2048 + k);
         }
         for (int64_t k = 0; k < nvec; ++k) {
             VSTOREU(brow + k * VL, VLOADM_AT(srow, k * VL - padl, mk[k]));
