@@ -207,7 +207,11 @@ public final class ShapeCorpus {
                 pool("small-planes-ceil-odd",   3,  7,  9,  7, 3, 2, 2, 2, 0, 1, 1, 0, 1, 1, true),
                 // pool_resnet's window on rows wider than two vectors (ow 38): the stride-2 row-reuse
                 // loop, its left block (pad_left 1, only lane 0's first tap in the padding) and a right tail
-                pool("3x3-s2-p1-wide-rows",     2,  3, 37, 75, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false));
+                pool("3x3-s2-p1-wide-rows",     2,  3, 37, 75, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false),
+                // planes of more than 4096 floats with 3x3 stride-2 windows: the AVX-512 backward that
+                // writes each input row once (maxpool2d-s2bwd-avx512.h), odd width, pad 1 and pad 0 + ceil
+                pool("3x3-s2-p1-large-planes",  1,  3, 67, 71, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false),
+                pool("3x3-s2-p0-large-ceil",    1,  2, 66, 65, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, true));
     }
 
     /**
