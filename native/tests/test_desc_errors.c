@@ -480,6 +480,57 @@ static void test_pool_ops(void) {
     CHECK_STATUS(pcnn_maxpool2d_fwd(&t, src, dst, idx), PCNN_STATUS_INVALID_ARGUMENT);
     CHECK(guard_ok(src, ns) && guard_ok(dst, nd) && guard_ok(ds, ns) && guard_ok(idx, nd),
           "guard");
+    /* the compact mask: same checks, taps never NULL, a window of at most 256 taps */
+    uint8_t *taps = malloc((size_t)nd);
+    CHECK(taps != NULL, "malloc");
+    CHECK_STATUS(pcnn_maxpool2d_fwd_taps(&d, src, dst, taps), PCNN_STATUS_OK);
+    CHECK_STATUS(pcnn_maxpool2d_bwd_taps(&d, dst, taps, ds), PCNN_STATUS_OK);
+    CHECK_STATUS(pcnn_maxpool2d_fwd_taps(NULL, src, dst, taps), PCNN_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(pcnn_maxpool2d_fwd_taps(&d, NULL, dst, taps), PCNN_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(pcnn_maxpool2d_fwd_taps(&d, src, NULL, taps), PCNN_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(pcnn_maxpool2d_fwd_taps(&d, src, dst, NULL), PCNN_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(pcnn_maxpool2d_bwd_taps(NULL, dst, taps, ds), PCNN_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(pcnn_maxpool2d_bwd_taps(&d, NULL, taps, ds), PCNN_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(pcnn_maxpool2d_bwd_taps(&d, dst, NULL, ds), PCNN_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(pcnn_maxpool2d_bwd_taps(&d, dst, taps, NULL), PCNN_STATUS_INVALID_ARGUMENT);
+    t = d;
+    t.ow += 1;
+    CHECK_STATUS(pcnn_maxpool2d_fwd_taps(&t, src, dst, taps), PCNN_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(pcnn_maxpool2d_bwd_taps(&t, dst, taps, ds), PCNN_STATUS_INVALID_ARGUMENT);
+    /* a tap past the window (kh * kw = 6 here), 255, and one on the top padding row of output 0 */
+    const uint8_t saved_tap = taps[nd - 1];
+    taps[nd - 1] = (uint8_t)(d.kh * d.kw);
+    CHECK_STATUS(pcnn_maxpool2d_bwd_taps(&d, dst, taps, ds), PCNN_STATUS_OUT_OF_RANGE);
+    taps[nd - 1] = 255;
+    CHECK_STATUS(pcnn_maxpool2d_bwd_taps(&d, dst, taps, ds), PCNN_STATUS_OUT_OF_RANGE);
+    taps[nd - 1] = saved_tap;
+    CHECK_STATUS(pcnn_maxpool2d_bwd_taps(&d, dst, taps, ds), PCNN_STATUS_OK);
+    CHECK(d.pad_top >= 1, "pool_ok has a top pad");
+    const uint8_t saved0 = taps[0];
+    taps[0] = 0; /* ky = 0 of output row 0 is padding row -1 */
+    CHECK_STATUS(pcnn_maxpool2d_bwd_taps(&d, dst, taps, ds), PCNN_STATUS_OUT_OF_RANGE);
+    taps[0] = saved0;
+    free(taps);
+    {   /* 17 x 16 = 272 taps do not fit a byte; 16 x 16 = 256 do */
+        pcnn_maxpool2d_desc big = {.n = 1, .c = 1, .ih = 20, .iw = 20, .kh = 17, .kw = 16,
+                                   .stride_h = 1, .stride_w = 1, .dilation_h = 1,
+                                   .dilation_w = 1};
+        CHECK_STATUS(pcnn_maxpool2d_desc_init(&big), PCNN_STATUS_OK);
+        const int64_t bn = 5 * 5; /* outputs of the 16 x 16 window below, the larger count */
+        CHECK(pool_dst_count(&big) < bn, "17 x 16 has fewer outputs");
+        float *bs = gbuf_f(pool_src_count(&big)), *bd = gbuf_f(bn), *bx = gbuf_f(pool_src_count(&big));
+        uint8_t *bt = malloc((size_t)bn);
+        CHECK(bt != NULL, "malloc");
+        fill_ints(bs, pool_src_count(&big), -5, 5);
+        CHECK_STATUS(pcnn_maxpool2d_fwd_taps(&big, bs, bd, bt), PCNN_STATUS_INVALID_ARGUMENT);
+        CHECK_STATUS(pcnn_maxpool2d_bwd_taps(&big, bd, bt, bx), PCNN_STATUS_INVALID_ARGUMENT);
+        big.kh = 16;
+        CHECK_STATUS(pcnn_maxpool2d_desc_init(&big), PCNN_STATUS_OK);
+        CHECK(pool_dst_count(&big) == bn, "16 x 16 outputs");
+        CHECK_STATUS(pcnn_maxpool2d_fwd_taps(&big, bs, bd, bt), PCNN_STATUS_OK);
+        CHECK_STATUS(pcnn_maxpool2d_bwd_taps(&big, bd, bt, bx), PCNN_STATUS_OK);
+        free(bs), free(bd), free(bx), free(bt);
+    }
     free(src);
     free(dst);
     free(ds);

@@ -109,7 +109,8 @@ typedef struct {
     char declined[NLEVELS][MAX_DECLINES][160]; /* "shape: reason" of the first declines */
 } op_stats;
 
-static op_stats g_stats[6]; /* conv fwd, bwd_data, bwd_weights, pool fwd, bwd, conv fwd Inf */
+static op_stats g_stats[8]; /* conv fwd, bwd_data, bwd_weights, pool fwd, bwd, conv fwd Inf,
+                               pool fwd / bwd with the compact (tap) mask */
 
 /* Records a decline of shape `name` by the variant at `level`; `reason` is the kernel's
  * stated reason that applies to this shape and data, or NULL when none does. */

@@ -3,6 +3,9 @@
  * variant against the scalar kernels (test_variants.h says how), bit for bit with NaN
  * payloads, infinities and -0 in the input, on a named corpus of awkward shapes, a width x
  * channel tail sweep and seeded random shapes; backward must report an out-of-range index.
+ * The compact-mask passes (one tap byte per output) are checked against the int32 ones: the
+ * same dst bits, every tap naming the scalar kernel's index, the same diff_src bits from the
+ * taps, and an out-of-range tap (past kh * kw, or on the padding) reported.
  */
 #include "test_describe_short.h"
 #include "test_variants.h"
@@ -211,9 +214,160 @@ static void run_pool(void) {
 #undef bwd
 }
 
+/* ---- the compact mask ---- */
+
+#define TAP_GUARD 64
+static uint8_t *tap_buf(int64_t n) { /* n bytes + TAP_GUARD guard bytes, all 0xA5 */
+    uint8_t *p = malloc((size_t)n + TAP_GUARD);
+    if (p == NULL) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    memset(p, 0xA5, (size_t)n + TAP_GUARD);
+    return p;
+}
+static int tap_guard_ok(const uint8_t *p, int64_t n) {
+    for (int64_t i = n; i < n + TAP_GUARD; ++i) {
+        if (p[i] != 0xA5) return 0;
+    }
+    return 1;
+}
+
+/* Plane offset named by tap t of output i (NCHW order), or -1 when t is not a tap of its
+ * window that lies inside the input. Written from the header's definition, not the kernel. */
+static int64_t tap_offset(const pcnn_maxpool2d_desc *d, int64_t i, int t) {
+    if (t >= d->kh * d->kw) return -1;
+    const int64_t x = i % d->ow, y = (i / d->ow) % d->oh;
+    const int64_t iy = y * d->stride_h - d->pad_top + (t / d->kw) * d->dilation_h;
+    const int64_t ix = x * d->stride_w - d->pad_left + (t % d->kw) * d->dilation_w;
+    if (iy < 0 || iy >= d->ih || ix < 0 || ix >= d->iw) return -1;
+    return iy * d->iw + ix;
+}
+
+/* First (output, tap) whose tap lies on the padding, or 0 when no window touches it. */
+static int find_padded_tap(const pcnn_maxpool2d_desc *d, int64_t *out_i, int *out_t) {
+    const int64_t nd = pool_dst_count(d), ntaps = d->kh * d->kw;
+    for (int64_t i = 0; i < nd && i < d->oh * d->ow; ++i) {
+        for (int t = 0; t < ntaps; ++t) {
+            if (tap_offset(d, i, t) < 0) {
+                *out_i = i;
+                *out_t = t;
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+static void run_pool_taps(void) {
+    op_stats *const fwd = &g_stats[6], *const bwd = &g_stats[7];
+    char desc_txt[256];
+    int ran_shapes = 0;
+    for (int s = 0; s < n_pool_shapes; ++s) {
+        const pcnn_maxpool2d_desc *d = &pool_shapes[s].d;
+        if (d->kh * d->kw > PCNN_MAXPOOL2D_TAPS_MAX) {
+            continue; /* the API refuses these (test_desc_errors) */
+        }
+        ran_shapes++;
+        fwd->expected_declines += expected_decline_pool_fwd(d) != NULL;
+        bwd->expected_declines += expected_decline_pool_fwd(d) != NULL;
+        pool_describe_short(d, desc_txt, sizeof desc_txt);
+        const int64_t ns = pool_src_count(d), nd = pool_dst_count(d);
+        rng_seed(g_seed + (uint64_t)s * 7919u);
+        float *src = gbuf_f(ns), *dd = gbuf_f(nd);
+        fill_pool_input(src, ns);
+        fill_ints(dd, nd, -3, 3);
+        float *ref_dst = gbuf_f(nd), *ref_ds = gbuf_f(ns);
+        int32_t *ref_idx = gbuf_i(nd);
+        CHECK_STATUS(pcnn_kernels_scalar.maxpool2d_fwd(d, src, ref_dst, ref_idx), PCNN_STATUS_OK);
+        CHECK_STATUS(pcnn_kernels_scalar.maxpool2d_bwd(d, dd, ref_idx, ref_ds), PCNN_STATUS_OK);
+        uint8_t *ref_taps = NULL;
+        FOR_EACH_VARIANT(maxpool2d_fwd_taps) {
+            fwd->has[level] = 1;
+            float *out = gbuf_f(nd);
+            uint8_t *taps = tap_buf(nd);
+            const int32_t st = tab_->maxpool2d_fwd_taps(d, src, out, taps);
+            if (st == PCNN_STATUS_UNSUPPORTED && level > 0) {
+                note_decline(fwd, level, pool_shapes[s].name, expected_decline_pool_fwd(d));
+            } else {
+                fwd->ran[level]++;
+                CHECK(st == PCNN_STATUS_OK, "maxpool2d_fwd_taps %s: status %d",
+                      pcnn_isa_name(level), st);
+                CHECK(same_bits(out, ref_dst, nd), "maxpool2d_fwd_taps %s on '%s' [%s] seed %"
+                      PRIu64 ": dst differs", pcnn_isa_name(level), pool_shapes[s].name,
+                      desc_txt, g_seed);
+                int64_t bad = -1;
+                for (int64_t i = 0; i < nd && bad < 0; ++i) {
+                    if (tap_offset(d, i, taps[i]) != ref_idx[i]) bad = i;
+                }
+                CHECK(bad < 0, "maxpool2d_fwd_taps %s on '%s' [%s] seed %" PRIu64
+                      ": output %" PRId64 " tap %d names %" PRId64 ", the index is %d",
+                      pcnn_isa_name(level), pool_shapes[s].name, desc_txt, g_seed, bad,
+                      bad < 0 ? 0 : taps[bad], bad < 0 ? 0 : tap_offset(d, bad, taps[bad]),
+                      bad < 0 ? 0 : ref_idx[bad]);
+            }
+            CHECK(guard_ok(out, nd) && tap_guard_ok(taps, nd), "maxpool2d_fwd_taps %s '%s': guard",
+                  pcnn_isa_name(level), pool_shapes[s].name);
+            free(out);
+            if (level == 0) {
+                ref_taps = taps;
+            } else {
+                free(taps);
+            }
+        }
+        FOR_EACH_VARIANT(maxpool2d_bwd_taps) {
+            bwd->has[level] = 1;
+            float *out = gbuf_f(ns);
+            const int32_t st = tab_->maxpool2d_bwd_taps(d, dd, ref_taps, out);
+            if (st == PCNN_STATUS_UNSUPPORTED && level > 0) {
+                note_decline(bwd, level, pool_shapes[s].name, expected_decline_pool_fwd(d));
+            } else {
+                bwd->ran[level]++;
+                CHECK(st == PCNN_STATUS_OK, "maxpool2d_bwd_taps %s: status %d",
+                      pcnn_isa_name(level), st);
+                CHECK(same_bits(out, ref_ds, ns), "maxpool2d_bwd_taps %s on '%s' [%s] seed %"
+                      PRIu64 ": diff_src differs", pcnn_isa_name(level), pool_shapes[s].name,
+                      desc_txt, g_seed);
+            }
+            CHECK(guard_ok(out, ns), "maxpool2d_bwd_taps %s '%s': guard", pcnn_isa_name(level),
+                  pool_shapes[s].name);
+            /* bad taps: past the window, and (where a window touches it) on the padding */
+            uint8_t *bad = tap_buf(nd);
+            memcpy(bad, ref_taps, (size_t)nd);
+            const int64_t ntaps = d->kh * d->kw;
+            if (ntaps < 256) {
+                bad[(nd - 1) / 2] = (uint8_t)ntaps;
+                const int32_t st2 = tab_->maxpool2d_bwd_taps(d, dd, bad, out);
+                CHECK(st2 == PCNN_STATUS_OUT_OF_RANGE || (st2 == PCNN_STATUS_UNSUPPORTED && level > 0),
+                      "maxpool2d_bwd_taps %s '%s': tap %d (past the window) gave %d",
+                      pcnn_isa_name(level), pool_shapes[s].name, (int)ntaps, st2);
+                memcpy(bad, ref_taps, (size_t)nd);
+            }
+            int64_t pi;
+            int pt;
+            if (find_padded_tap(d, &pi, &pt)) {
+                bad[pi] = (uint8_t)pt;
+                const int32_t st3 = tab_->maxpool2d_bwd_taps(d, dd, bad, out);
+                CHECK(st3 == PCNN_STATUS_OUT_OF_RANGE || (st3 == PCNN_STATUS_UNSUPPORTED && level > 0),
+                      "maxpool2d_bwd_taps %s '%s': padded tap %d at output %" PRId64 " gave %d",
+                      pcnn_isa_name(level), pool_shapes[s].name, pt, pi, st3);
+            }
+            CHECK(guard_ok(out, ns), "maxpool2d_bwd_taps %s '%s': guard after bad taps",
+                  pcnn_isa_name(level), pool_shapes[s].name);
+            free(bad);
+            free(out);
+        }
+        free(ref_taps);
+        free(src); free(dd); free(ref_dst); free(ref_ds); free(ref_idx);
+    }
+    report("maxpool2d_fwd_taps", fwd, ran_shapes, COUNT_VARIANTS(maxpool2d_fwd_taps));
+    report("maxpool2d_bwd_taps", bwd, ran_shapes, COUNT_VARIANTS(maxpool2d_bwd_taps));
+}
+
 int main(void) {
     variants_start("variants_maxpool2d", 0);
     build_pool_corpus();
     run_pool();
+    run_pool_taps();
     return test_finish("variants_maxpool2d");
 }

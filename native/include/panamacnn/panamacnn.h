@@ -32,7 +32,7 @@ extern "C" {
  * added (so that bindings never meet a library lacking a symbol they call); Java checks it at
  * load time. 2: linear / relu / softmax cross-entropy, conv algorithms (pcnn_set_conv2d_algorithm,
  * pcnn_last_algorithm, WINOGRAD / DEPTHWISE / POINTWISE), pcnn_scratch_bytes. */
-#define PCNN_ABI_VERSION 2
+#define PCNN_ABI_VERSION 3
 
 /* Status codes. */
 #define PCNN_STATUS_OK 0
@@ -220,6 +220,24 @@ PCNN_API int32_t pcnn_maxpool2d_fwd(const pcnn_maxpool2d_desc *desc, const float
  */
 PCNN_API int32_t pcnn_maxpool2d_bwd(const pcnn_maxpool2d_desc *desc, const float *diff_dst,
                                     const int32_t *indices, float *diff_src);
+
+/*
+ * The same two passes with a compact mask: one byte per output, the winner's window tap
+ * ky * kw + kx (row-major over the window, padded taps included in the numbering), as
+ * oneDNN's max-pool workspace. A quarter of the int32 indices' bytes: what a training layer
+ * keeps between its forward and backward (the Java MaxPool2d does). Needs
+ * kh * kw <= PCNN_MAXPOOL2D_TAPS_MAX, else PCNN_STATUS_INVALID_ARGUMENT.
+ * Forward: dst and the winner exactly as pcnn_maxpool2d_fwd; taps [n][c][oh][ow], not NULL.
+ * Backward: as pcnn_maxpool2d_bwd with each tap's plane offset; a tap >= kh * kw, or one
+ * naming a position outside the input (padding), gives PCNN_STATUS_OUT_OF_RANGE (diff_src
+ * contents are then unspecified).
+ */
+#define PCNN_MAXPOOL2D_TAPS_MAX 256
+PCNN_API int32_t pcnn_maxpool2d_fwd_taps(const pcnn_maxpool2d_desc *desc, const float *src,
+                                         float *dst, uint8_t *taps);
+PCNN_API int32_t pcnn_maxpool2d_bwd_taps(const pcnn_maxpool2d_desc *desc,
+                                         const float *diff_dst, const uint8_t *taps,
+                                         float *diff_src);
 
 /* ---- fully connected (linear) ---- */
 

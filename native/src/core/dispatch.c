@@ -62,6 +62,18 @@ PCNN_INTERNAL int32_t pcnn_dispatch_maxpool2d_bwd(const pcnn_maxpool2d_desc *d,
     PCNN_DISPATCH_FROM(pool_top_level(d), maxpool2d_bwd, d, diff_dst, indices, diff_src);
 }
 
+PCNN_INTERNAL int32_t pcnn_dispatch_maxpool2d_fwd_taps(const pcnn_maxpool2d_desc *d,
+                                                       const float *src, float *dst,
+                                                       uint8_t *taps) {
+    PCNN_DISPATCH_FROM(pool_top_level(d), maxpool2d_fwd_taps, d, src, dst, taps);
+}
+
+PCNN_INTERNAL int32_t pcnn_dispatch_maxpool2d_bwd_taps(const pcnn_maxpool2d_desc *d,
+                                                       const float *diff_dst,
+                                                       const uint8_t *taps, float *diff_src) {
+    PCNN_DISPATCH_FROM(pool_top_level(d), maxpool2d_bwd_taps, d, diff_dst, taps, diff_src);
+}
+
 PCNN_INTERNAL int32_t pcnn_dispatch_linear_fwd(int64_t n, int64_t in, int64_t out,
                                                const float *src, const float *weights,
                                                const float *bias, float *dst) {

@@ -33,6 +33,12 @@ typedef int32_t (*pcnn_maxpool2d_fwd_fn)(const pcnn_maxpool2d_desc *d, const flo
                                          float *dst, int32_t *indices);
 typedef int32_t (*pcnn_maxpool2d_bwd_fn)(const pcnn_maxpool2d_desc *d, const float *diff_dst,
                                          const int32_t *indices, float *diff_src);
+/* the compact mask (one byte per output: the winner's tap ky * kw + kx; kh * kw <= 256) */
+typedef int32_t (*pcnn_maxpool2d_fwd_taps_fn)(const pcnn_maxpool2d_desc *d, const float *src,
+                                              float *dst, uint8_t *taps);
+typedef int32_t (*pcnn_maxpool2d_bwd_taps_fn)(const pcnn_maxpool2d_desc *d,
+                                              const float *diff_dst, const uint8_t *taps,
+                                              float *diff_src);
 
 /* Network operations (linear, ReLU): sizes already validated by the API layer (every size >= 1,
  * every element count fits in int64). */
@@ -60,6 +66,8 @@ typedef struct pcnn_kernel_table {
     pcnn_linear_bwd_weights_fn linear_bwd_weights;
     pcnn_relu_fwd_fn relu_fwd;
     pcnn_relu_bwd_fn relu_bwd;
+    pcnn_maxpool2d_fwd_taps_fn maxpool2d_fwd_taps;
+    pcnn_maxpool2d_bwd_taps_fn maxpool2d_bwd_taps;
 } pcnn_kernel_table;
 
 /* Defined in native/src/kernels/table-<isa>.c, each compiled with its ISA's flags. */
@@ -136,6 +144,12 @@ PCNN_INTERNAL int32_t pcnn_maxpool2d_fwd__scalar(const pcnn_maxpool2d_desc *d, c
 PCNN_INTERNAL int32_t pcnn_maxpool2d_bwd__scalar(const pcnn_maxpool2d_desc *d,
                                                  const float *diff_dst, const int32_t *indices,
                                                  float *diff_src);
+PCNN_INTERNAL int32_t pcnn_maxpool2d_fwd_taps__scalar(const pcnn_maxpool2d_desc *d,
+                                                      const float *src, float *dst,
+                                                      uint8_t *taps);
+PCNN_INTERNAL int32_t pcnn_maxpool2d_bwd_taps__scalar(const pcnn_maxpool2d_desc *d,
+                                                      const float *diff_dst,
+                                                      const uint8_t *taps, float *diff_src);
 
 /*
  * The vector kernels (conv2d and max-pool) size tiles, phase buffers and padded copies from the
@@ -174,6 +188,12 @@ PCNN_INTERNAL int32_t pcnn_dispatch_maxpool2d_fwd(const pcnn_maxpool2d_desc *d,
 PCNN_INTERNAL int32_t pcnn_dispatch_maxpool2d_bwd(const pcnn_maxpool2d_desc *d,
                                                   const float *diff_dst, const int32_t *indices,
                                                   float *diff_src);
+PCNN_INTERNAL int32_t pcnn_dispatch_maxpool2d_fwd_taps(const pcnn_maxpool2d_desc *d,
+                                                       const float *src, float *dst,
+                                                       uint8_t *taps);
+PCNN_INTERNAL int32_t pcnn_dispatch_maxpool2d_bwd_taps(const pcnn_maxpool2d_desc *d,
+                                                       const float *diff_dst,
+                                                       const uint8_t *taps, float *diff_src);
 
 /* ---- network operations: linear, ReLU, softmax cross-entropy (appended) ---- */
 

@@ -12,6 +12,8 @@ const pcnn_kernel_table pcnn_kernels_scalar = {
     .linear_bwd_weights = pcnn_linear_bwd_weights__scalar,
     .relu_fwd = pcnn_relu_fwd__scalar,
     .relu_bwd = pcnn_relu_bwd__scalar,
+    .maxpool2d_fwd_taps = pcnn_maxpool2d_fwd_taps__scalar,
+    .maxpool2d_bwd_taps = pcnn_maxpool2d_bwd_taps__scalar,
 };
 
 /* ---- conv2d algorithms at this level, in the order the dispatcher tries them ---- */

@@ -13,7 +13,8 @@ typedef struct {
     const pcnn_maxpool2d_desc *d;
     const float *src;
     float *dst;
-    int32_t *indices;
+    int32_t *indices; /* or NULL */
+    uint8_t *taps;    /* or NULL: the compact mask, ky * kw + kx */
 } fwd_ctx;
 
 static void fwd_task(void *p, int64_t t) {
@@ -22,10 +23,12 @@ static void fwd_task(void *p, int64_t t) {
     const float *src = x->src + t * d->ih * d->iw;
     float *dst = x->dst + t * d->oh * d->ow;
     int32_t *ind = x->indices != NULL ? x->indices + t * d->oh * d->ow : NULL;
+    uint8_t *tap = x->taps != NULL ? x->taps + t * d->oh * d->ow : NULL;
     for (int64_t y = 0; y < d->oh; ++y) {
         for (int64_t xo = 0; xo < d->ow; ++xo) {
             float best = 0.0f;
             int64_t best_at = -1; /* desc_init guarantees at least one in-range tap */
+            int64_t best_tap = 0;
             for (int64_t ky = 0; ky < d->kh; ++ky) {
                 const int64_t iy = y * d->stride_h - d->pad_top + ky * d->dilation_h;
                 if (iy < 0 || iy >= d->ih) {
@@ -40,6 +43,7 @@ static void fwd_task(void *p, int64_t t) {
                     if (best_at < 0 || v > best || isnan(v)) {
                         best = v;
                         best_at = iy * d->iw + ix;
+                        best_tap = ky * d->kw + kx;
                     }
                 }
             }
@@ -47,13 +51,24 @@ static void fwd_task(void *p, int64_t t) {
             if (ind != NULL) {
                 ind[y * d->ow + xo] = (int32_t)best_at;
             }
+            if (tap != NULL) {
+                tap[y * d->ow + xo] = (uint8_t)best_tap; /* < kh * kw <= 256 (API check) */
+            }
         }
     }
 }
 
 PCNN_INTERNAL int32_t pcnn_maxpool2d_fwd__scalar(const pcnn_maxpool2d_desc *d, const float *src,
                                                  float *dst, int32_t *indices) {
-    fwd_ctx ctx = {d, src, dst, indices};
+    fwd_ctx ctx = {d, src, dst, indices, NULL};
+    pcnn_parallel_for(d->n * d->c, fwd_task, &ctx);
+    return PCNN_STATUS_OK;
+}
+
+PCNN_INTERNAL int32_t pcnn_maxpool2d_fwd_taps__scalar(const pcnn_maxpool2d_desc *d,
+                                                      const float *src, float *dst,
+                                                      uint8_t *taps) {
+    fwd_ctx ctx = {d, src, dst, NULL, taps};
     pcnn_parallel_for(d->n * d->c, fwd_task, &ctx);
     return PCNN_STATUS_OK;
 }
@@ -100,4 +115,57 @@ PCNN_INTERNAL int32_t pcnn_maxpool2d_bwd__scalar(const pcnn_maxpool2d_desc *d,
     pcnn_parallel_for(d->n * d->c, bwd_task, &ctx);
     return __atomic_load_n(&ctx.bad_index, __ATOMIC_RELAXED) ? PCNN_STATUS_OUT_OF_RANGE
                                                             : PCNN_STATUS_OK;
+}
+
+/* ---- backward from the compact mask ---- */
+
+typedef struct {
+    const pcnn_maxpool2d_desc *d;
+    const float *diff_dst;
+    const uint8_t *taps;
+    float *diff_src;
+    int bad_tap; /* set with __atomic_store_n by any task that meets a bad tap */
+} bwd_taps_ctx;
+
+PCNN_INTERNAL int pcnn_maxpool2d_bwd_taps_rows(const pcnn_maxpool2d_desc *d, const float *dd,
+                                               const uint8_t *tap, float *ds, int64_t y0) {
+    const int64_t ntaps = d->kh * d->kw;
+    for (int64_t y = y0; y < d->oh; ++y) {
+        const int64_t wy = y * d->stride_h - d->pad_top;
+        for (int64_t x = 0; x < d->ow; ++x) {
+            const int64_t i = y * d->ow + x;
+            const int64_t t = tap[i];
+            if (t >= ntaps) {
+                return 0;
+            }
+            const int64_t iy = wy + (t / d->kw) * d->dilation_h;
+            const int64_t ix = x * d->stride_w - d->pad_left + (t % d->kw) * d->dilation_w;
+            if (iy < 0 || iy >= d->ih || ix < 0 || ix >= d->iw) {
+                return 0;
+            }
+            ds[iy * d->iw + ix] += dd[i];
+        }
+    }
+    return 1;
+}
+
+static void bwd_taps_task(void *p, int64_t t) {
+    bwd_taps_ctx *x = p;
+    const pcnn_maxpool2d_desc *d = x->d;
+    const int64_t out_plane = d->oh * d->ow;
+    float *ds = x->diff_src + t * d->ih * d->iw;
+    memset(ds, 0, (size_t)(d->ih * d->iw) * sizeof(float));
+    if (!pcnn_maxpool2d_bwd_taps_rows(d, x->diff_dst + t * out_plane, x->taps + t * out_plane, ds,
+                                      0)) {
+        __atomic_store_n(&x->bad_tap, 1, __ATOMIC_RELAXED);
+    }
+}
+
+PCNN_INTERNAL int32_t pcnn_maxpool2d_bwd_taps__scalar(const pcnn_maxpool2d_desc *d,
+                                                      const float *diff_dst,
+                                                      const uint8_t *taps, float *diff_src) {
+    bwd_taps_ctx ctx = {d, diff_dst, taps, diff_src, 0};
+    pcnn_parallel_for(d->n * d->c, bwd_taps_task, &ctx);
+    return __atomic_load_n(&ctx.bad_tap, __ATOMIC_RELAXED) ? PCNN_STATUS_OUT_OF_RANGE
+                                                          : PCNN_STATUS_OK;
 }

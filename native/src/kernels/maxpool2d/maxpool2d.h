@@ -12,4 +12,10 @@
 PCNN_INTERNAL int pcnn_maxpool2d_bwd_plane(const pcnn_maxpool2d_desc *d, const float *dd,
                                            const int32_t *ind, float *ds);
 
+/* Backward from the compact mask, output rows [y0, oh) of one plane added into ds (not zeroed
+ * here), in row-major output order (maxpool2d-scalar.c). Returns 0 at the first tap >= kh * kw
+ * or naming a position outside the input (ds partly written). */
+PCNN_INTERNAL int pcnn_maxpool2d_bwd_taps_rows(const pcnn_maxpool2d_desc *d, const float *dd,
+                                               const uint8_t *tap, float *ds, int64_t y0);
+
 #endif /* PCNN_MAXPOOL2D_H */
