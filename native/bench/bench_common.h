@@ -113,7 +113,8 @@ struct PoolSets {
     // Every library's outputs in turn, each checked right after its timing: dst (forward, and
     // forward without indices), diff_src. oneDNN's blocked layout may grow them (nChw16c pads C).
     std::vector<FloatBuf> dst, dx;
-    std::vector<IndexBuf> idx;      // panama-cnn's indices
+    std::vector<IndexBuf> idx;      // panama-cnn's indices (--pool-mask index)
+    std::vector<std::vector<uint8_t>> taps;  // panama-cnn's compact mask (--pool-mask taps)
 };
 // Fills every set's output with NaN before a library's timing, so that a set its calls did not
 // write fails the check after the timing instead of showing the previous library's output.

@@ -17,10 +17,13 @@
 // on the next of several buffer copies ("rotated", the `buf` column), for both libraries: on this
 // VM repeating a call on unchanged buffers keeps a thread's half in its vCPU's own cache when it
 // fits, which favours the smaller working set (bench/README.md, "Max-pool: same or rotated buffers").
+// The training rows (forward, backward) time the mask Java's MaxPool2d keeps: the compact one, a
+// tap byte per output (pcnn_maxpool2d_fwd_taps / _bwd_taps), unless --pool-mask index asks for the
+// int32 plane offsets (pcnn_maxpool2d_fwd / _bwd); the kernel column then ends in "+idx32".
 //
 // Usage: pcnn-bench [--shapes FILE] [--threads 1,2] [--min-time SECONDS] [--json FILE]
 //                   [--only NAME[,NAME...]] [--no-onednn] [--algorithm auto|direct|winograd|depthwise|pointwise]
-//                   [--pool-buffers same|rotated|both]
+//                   [--pool-buffers same|rotated|both] [--pool-mask taps|index]
 // Exit status: 0, 2 for bad arguments / shapes file, 1 when a panama-cnn call fails, 3 when a
 // result differs from oneDNN's (the table says which: check = BAD). See bench/README.md.
 //
@@ -66,6 +69,7 @@ struct Options {
     bool onednn = true;
     int algorithm = PCNN_ALGO_AUTO;  // panama-cnn's conv algorithm request (pcnn_set_conv2d_algorithm)
     std::string pool_buffers = "both";  // max-pool rows: same, rotated or both (Result::buffers)
+    std::string pool_mask = "taps";     // max-pool training rows: compact taps or int32 indices
 };
 
 // Above this relative difference panama-cnn and oneDNN are not computing the same thing
@@ -207,6 +211,13 @@ Options parse_args(int argc, char **argv) {
                              o.pool_buffers.c_str());
                 std::exit(2);
             }
+        } else if (a == "--pool-mask") {
+            o.pool_mask = next();
+            if (o.pool_mask != "taps" && o.pool_mask != "index") {
+                std::fprintf(stderr, "pcnn-bench: --pool-mask must be taps or index, got '%s'\n",
+                             o.pool_mask.c_str());
+                std::exit(2);
+            }
         } else if (a == "--algorithm") {
             std::string v = next();
             o.algorithm = v == "auto" ? PCNN_ALGO_AUTO : v == "direct" ? PCNN_ALGO_DIRECT
@@ -221,7 +232,7 @@ Options parse_args(int argc, char **argv) {
             std::fprintf(stderr,
                          "usage: pcnn-bench [--shapes FILE] [--threads 1,2] [--min-time S] [--json FILE] "
                          "[--only NAME,...] [--no-onednn] [--algorithm auto|direct|winograd|depthwise|pointwise] "
-                         "[--pool-buffers same|rotated|both]\n");
+                         "[--pool-buffers same|rotated|both] [--pool-mask taps|index]\n");
             std::exit(a == "--help" || a == "-h" ? 0 : 2);
         }
     }
@@ -269,6 +280,18 @@ void print_row(const Result &r, const std::map<int, double> &peak) {
                 r.dnnl_auto_impl.empty() ? "-" : r.dnnl_auto_impl.c_str());
 }
 
+// A max-pool training pass with the mask the bench times (Options::pool_mask): the compact tap
+// bytes when `taps`, else the int32 indices.
+void pool_fwd_masked(const pcnn_maxpool2d_desc &d, bool taps, const float *x, float *out, int32_t *idx,
+                     uint8_t *tp, const char *what) {
+    check(taps ? pcnn_maxpool2d_fwd_taps(&d, x, out, tp) : pcnn_maxpool2d_fwd(&d, x, out, idx), what);
+}
+void pool_bwd_masked(const pcnn_maxpool2d_desc &d, bool taps, const float *y, const int32_t *idx,
+                     const uint8_t *tp, float *dx, const char *what) {
+    check(taps ? pcnn_maxpool2d_bwd_taps(&d, y, tp, dx) : pcnn_maxpool2d_bwd(&d, y, idx, dx), what);
+}
+std::string served_masked(bool taps) { return served() + (taps ? "" : "+idx32"); }
+
 // PoolSets::count copies of the shape's inputs, and room for the outputs in each set.
 PoolSets make_pool_sets(const PoolTensors &pt) {
     PoolSets ps;
@@ -279,6 +302,7 @@ PoolSets make_pool_sets(const PoolTensors &pt) {
         ps.dst.emplace_back(pt.out.size());
         ps.dx.emplace_back(pt.dx.size());
         ps.idx.emplace_back(pt.out.size());
+        ps.taps.emplace_back(pt.out.size());
     }
     return ps;
 }
@@ -298,8 +322,8 @@ void check_sets(const std::vector<FloatBuf> &bufs, const FloatBuf &ref, const ch
 // panama-cnn's max-pool rows with rotated buffers, in the order of the same-buffer rows; `ref`
 // holds panama-cnn's same-buffer outputs at this thread count. The backward's indices of set k are
 // those the forward wrote into set k (its untimed first round writes every set).
-void time_pool_rotated(const pcnn_maxpool2d_desc &d, PoolSets &ps, const PoolTensors &ref, double min_time,
-                       Result &rf, Result &ri, Result &rb) {
+void time_pool_rotated(const pcnn_maxpool2d_desc &d, bool taps, PoolSets &ps, const PoolTensors &ref,
+                       double min_time, Result &rf, Result &ri, Result &rb) {
     poison(ps.dst);
     ri.pcnn_s = median_time_rotated([&](size_t k) {
         check(pcnn_maxpool2d_fwd(&d, ps.x[k].data(), ps.dst[k].data(), nullptr), "pool fwd_noidx (rotated)");
@@ -308,15 +332,17 @@ void time_pool_rotated(const pcnn_maxpool2d_desc &d, PoolSets &ps, const PoolTen
     check_sets(ps.dst, ref.out_noidx, "pool fwd_noidx");
     poison(ps.dst);
     rf.pcnn_s = median_time_rotated([&](size_t k) {
-        check(pcnn_maxpool2d_fwd(&d, ps.x[k].data(), ps.dst[k].data(), ps.idx[k].data()), "pool fwd (rotated)");
+        pool_fwd_masked(d, taps, ps.x[k].data(), ps.dst[k].data(), ps.idx[k].data(), ps.taps[k].data(),
+                        "pool fwd (rotated)");
     }, ps.count, min_time);
-    rf.pcnn_kernel = served();
+    rf.pcnn_kernel = served_masked(taps);
     check_sets(ps.dst, ref.out, "pool fwd");
     poison(ps.dx);
     rb.pcnn_s = median_time_rotated([&](size_t k) {
-        check(pcnn_maxpool2d_bwd(&d, ps.y[k].data(), ps.idx[k].data(), ps.dx[k].data()), "pool bwd (rotated)");
+        pool_bwd_masked(d, taps, ps.y[k].data(), ps.idx[k].data(), ps.taps[k].data(), ps.dx[k].data(),
+                        "pool bwd (rotated)");
     }, ps.count, min_time);
-    rb.pcnn_kernel = served();
+    rb.pcnn_kernel = served_masked(taps);
     check_sets(ps.dx, ref.dx, "pool bwd");
 }
 
@@ -468,6 +494,8 @@ int main(int argc, char **argv) {
             pt.out.resize(pt.y.size()), pt.out_noidx.resize(pt.y.size()), pt.dx.resize(pt.x.size());
             auto &x = pt.x, &y = pt.y, &out = pt.out, &out_ni = pt.out_noidx, &dx = pt.dx;
             std::vector<int32_t> idx(y.size());
+            std::vector<uint8_t> tp(y.size());
+            const bool taps = opt.pool_mask == "taps" && d.kh * d.kw <= PCNN_MAXPOOL2D_TAPS_MAX;
             const bool same = opt.pool_buffers != "rotated", rotated = opt.pool_buffers != "same";
             PoolSets sets;  // rotated buffers: allocated and written once per shape, for every thread count
             if (rotated) sets = make_pool_sets(pt);
@@ -479,10 +507,10 @@ int main(int argc, char **argv) {
                     // fwd_noidx: inference, no indices (Java MaxPool2d in eval()); oneDNN forward_inference
                     ri.pcnn_s = median_time([&] { check(pcnn_maxpool2d_fwd(&d, x.data(), out_ni.data(), nullptr), "pool fwd_noidx"); }, opt.min_time);
                     ri.pcnn_kernel = served();
-                    rf.pcnn_s = median_time([&] { check(pcnn_maxpool2d_fwd(&d, x.data(), out.data(), idx.data()), "pool fwd"); }, opt.min_time);
-                    rf.pcnn_kernel = served();
-                    rb.pcnn_s = median_time([&] { check(pcnn_maxpool2d_bwd(&d, y.data(), idx.data(), dx.data()), "pool bwd"); }, opt.min_time);
-                    rb.pcnn_kernel = served();
+                    rf.pcnn_s = median_time([&] { pool_fwd_masked(d, taps, x.data(), out.data(), idx.data(), tp.data(), "pool fwd"); }, opt.min_time);
+                    rf.pcnn_kernel = served_masked(taps);
+                    rb.pcnn_s = median_time([&] { pool_bwd_masked(d, taps, y.data(), idx.data(), tp.data(), dx.data(), "pool bwd"); }, opt.min_time);
+                    rb.pcnn_kernel = served_masked(taps);
 #ifdef PCNN_BENCH_WITH_ONEDNN
                     if (dnnl) dnnl->compare_pool(s, d.oh, d.ow, t, pt, opt.min_time, rf, ri, rb);
 #endif
@@ -491,12 +519,12 @@ int main(int argc, char **argv) {
                 if (rotated) {
                     if (!same) {  // the reference outputs at this thread count (untimed)
                         check(pcnn_maxpool2d_fwd(&d, x.data(), out_ni.data(), nullptr), "pool fwd_noidx");
-                        check(pcnn_maxpool2d_fwd(&d, x.data(), out.data(), idx.data()), "pool fwd");
-                        check(pcnn_maxpool2d_bwd(&d, y.data(), idx.data(), dx.data()), "pool bwd");
+                        pool_fwd_masked(d, taps, x.data(), out.data(), idx.data(), tp.data(), "pool fwd");
+                        pool_bwd_masked(d, taps, y.data(), idx.data(), tp.data(), dx.data(), "pool bwd");
                     }
                     Result rf{s.name, "forward", t, 0}, rb{s.name, "backward", t, 0}, ri{s.name, "fwd_noidx", t, 0};
                     for (Result *r : {&rf, &ri, &rb}) r->buffers = "rotated", r->buffer_sets = sets.count;
-                    time_pool_rotated(d, sets, pt, opt.min_time, rf, ri, rb);
+                    time_pool_rotated(d, taps, sets, pt, opt.min_time, rf, ri, rb);
 #ifdef PCNN_BENCH_WITH_ONEDNN
                     if (dnnl) dnnl->compare_pool_rotated(s, d.oh, d.ow, t, sets, pt, opt.min_time, rf, ri, rb);
 #endif
