@@ -19,7 +19,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 what="${1:-all}"
 build="${PANAMACNN_SANITIZE_BUILD:-$root/build/sanitize}"
-tests="${PANAMACNN_SANITIZE_TESTS:-NativeSmokeTest,NativeVsReferenceCrossCheckTest,BadInputTest,NativeBackendValidationTest,Conv2dLayerTest,MaxPool2dLayerTest,ReadmeExampleTest}"
+tests="${PANAMACNN_SANITIZE_TESTS:-NativeSmokeTest,NativeVsReferenceCrossCheckTest,BadInputTest,NativeBackendValidationTest,Conv2dLayerTest,MaxPool2dLayerTest,MaxPool2dMaskTest,ReadmeExampleTest}"
 cc="${CC:-cc}"
 jobs="$(nproc 2>/dev/null || echo 2)"
 

@@ -54,10 +54,19 @@ public interface Backend {
         conv2dBackwardWeights(g, src, diffDst, diffWeights, diffBias);
     }
 
-    /** Max pooling; {@code indices} (may be null) receives the argmax plane offsets. */
+    /**
+     * Max pooling; {@code indices} (may be null) receives the mask, by its {@linkplain IndexBuffer#kind() kind}:
+     * {@link IndexBuffer.Kind#INT32} the argmax plane offsets {@code iy*iw + ix} ({@code pcnn_maxpool2d_fwd}),
+     * {@link IndexBuffer.Kind#TAPS} the argmax window taps {@code ky*kw + kx}, one byte per output
+     * ({@code pcnn_maxpool2d_fwd_taps}; needs {@link MaxPool2dGeometry#tapMaskFits()}). The values are the same
+     * whichever mask is asked for.
+     */
     void maxPool2dForward(MaxPool2dGeometry g, Tensor src, Tensor dst, IndexBuffer indices);
 
-    /** {@code diffSrc} = zeros, plus each {@code diffDst} element added at its index. */
+    /**
+     * {@code diffSrc} = zeros, plus each {@code diffDst} element added at the input position its mask element names
+     * (an INT32 plane offset or a TAPS window tap: {@code pcnn_maxpool2d_bwd} / {@code pcnn_maxpool2d_bwd_taps}).
+     */
     void maxPool2dBackward(MaxPool2dGeometry g, Tensor diffDst, IndexBuffer indices, Tensor diffSrc);
 
     // ---- network operations (ReLU, fully connected, loss) ----------------------------------------

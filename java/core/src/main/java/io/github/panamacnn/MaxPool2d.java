@@ -22,6 +22,15 @@ import java.util.Objects;
  * {@code close()} throws {@link IllegalStateException}. In {@link #eval()} mode forward computes no
  * indices (the C kernel's inference path) and records nothing. Full rules: {@code docs/ownership.md}.
  *
+ * <p><b>Mask.</b> Between a training {@code forward} and its {@code backward} the layer keeps, per output
+ * element, which input won. When the window has at most {@link MaxPool2dGeometry#MAX_MASK_TAPS} taps
+ * ({@code kh*kw <= 256}, every usual pool) it keeps the compact mask: one byte per output, the winner's window
+ * tap {@code ky*kw + kx} ({@link IndexBuffer.Kind#TAPS}, the C {@code pcnn_maxpool2d_fwd_taps} /
+ * {@code _bwd_taps}), a quarter of the bytes of int32 plane offsets, so a thread's working set stays in its
+ * core's cache. Larger windows keep int32 plane offsets {@code iy*iw + ix} ({@link IndexBuffer.Kind#INT32}).
+ * {@link #maskKind()} says which; {@link #indices()} returns plane offsets either way (taps are expanded on
+ * demand).
+ *
  * <p><b>Threads.</b> A layer serves one thread at a time (it owns its outputs and mask): a {@code forward},
  * {@code backward} or {@code close()} that starts while another thread is inside {@code forward} or
  * {@code backward} throws {@link IllegalStateException} (see docs/concurrency.md).
@@ -35,7 +44,7 @@ public final class MaxPool2d extends AbstractLayer {
     private MaxPool2dGeometry geometry; // of the last forward
     private Tensor lastInput;
     private Tensor output;
-    private IndexBuffer indices;
+    private IndexBuffer mask; // of the kind maskKind(); length dstElementCount of the last training forward
     private Tensor gradInput;
 
     private MaxPool2d(Builder b, Backend backend) {
@@ -107,15 +116,15 @@ public final class MaxPool2d extends AbstractLayer {
             geometry = g;
             return output;
         }
-        if (indices == null || indices.length() != g.dstElementCount()) {
-            if (indices != null) {
-                indices.close();
-                indices = null;
+        if (mask == null || mask.length() != g.dstElementCount()) {
+            if (mask != null) {
+                mask.close();
+                mask = null;
             }
-            indices = IndexBuffer.allocate(g.dstElementCount());
+            mask = IndexBuffer.allocate(g.dstElementCount(), g.trainingMaskKind());
         }
         geometry = null;
-        backend.maxPool2dForward(g, input, output, indices);
+        backend.maxPool2dForward(g, input, output, mask);
         geometry = g;
         lastInput = input;
         return output;
@@ -141,13 +150,14 @@ public final class MaxPool2d extends AbstractLayer {
             return null;
         }
         gradInput = LayerBuffers.ensure(gradInput, g.srcShapeRef());
-        backend.maxPool2dBackward(g, gradOutput, indices, gradInput);
+        backend.maxPool2dBackward(g, gradOutput, mask, gradInput);
         return gradInput;
     }
 
     /**
-     * A copy of the mask recorded by the last forward: for each output element (NCHW order) the
-     * offset {@code iy*iw + ix} of its maximum inside its input plane.
+     * The mask recorded by the last forward, as plane offsets: for each output element (NCHW order) the
+     * offset {@code iy*iw + ix} of its maximum inside its input plane. A fresh array; a compact
+     * {@link IndexBuffer.Kind#TAPS} mask is expanded here (see the class comment).
      *
      * @throws IllegalStateException when no forward has run yet
      */
@@ -156,7 +166,17 @@ public final class MaxPool2d extends AbstractLayer {
         if (geometry == null || lastInput == null) {
             throw new IllegalStateException("no forward has run yet in training mode, so there are no indices");
         }
-        return indices.toArray();
+        return geometry.planeOffsets(mask);
+    }
+
+    /**
+     * The kind of mask a training forward records: {@link IndexBuffer.Kind#TAPS} (one byte per output) when
+     * {@code kernelH * kernelW <= MaxPool2dGeometry.MAX_MASK_TAPS}, else {@link IndexBuffer.Kind#INT32}.
+     */
+    public IndexBuffer.Kind maskKind() {
+        checkOpen();
+        return (long) kernelH * kernelW <= MaxPool2dGeometry.MAX_MASK_TAPS ? IndexBuffer.Kind.TAPS
+                : IndexBuffer.Kind.INT32;
     }
 
     /** The output shape for an input of shape {@code inputShape} ({@code [n, c, ih, iw]}), without running anything. */
@@ -248,12 +268,12 @@ public final class MaxPool2d extends AbstractLayer {
         if (gradInput != null) {
             gradInput.close();
         }
-        if (indices != null) {
-            indices.close();
+        if (mask != null) {
+            mask.close();
         }
         output = null;
         gradInput = null;
-        indices = null;
+        mask = null;
         lastInput = null;
         geometry = null;
     }

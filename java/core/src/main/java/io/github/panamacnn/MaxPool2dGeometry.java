@@ -13,8 +13,17 @@ import java.util.Arrays;
  * (its out-of-range taps never win), but every window must still cover at least one input position.
  * Padding may be any value {@code >= 0}, asymmetric too (PyTorch takes symmetric padding {@code <= k/2}).
  * Indices are int32 offsets into one input plane, so {@code ih*iw <= Integer.MAX_VALUE}.
+ *
+ * <p>A max-pool mask ({@link IndexBuffer}) is of one of two kinds: {@link IndexBuffer.Kind#INT32} plane
+ * offsets {@code iy*iw + ix}, or the compact {@link IndexBuffer.Kind#TAPS} mask, one byte per output, the
+ * winner's window tap {@code ky*kw + kx} (for windows of at most {@link #MAX_MASK_TAPS} taps).
+ * {@link #planeOffsets(IndexBuffer)} turns either into plane offsets.
  */
 public final class MaxPool2dGeometry {
+    /** The most window taps ({@code kh*kw}) a {@link IndexBuffer.Kind#TAPS} mask can number: the C
+     *  {@code PCNN_MAXPOOL2D_TAPS_MAX}. */
+    public static final int MAX_MASK_TAPS = 256;
+
     private final long n, c, ih, iw, kh, kw;
     private final long strideH, strideW, padTop, padBottom, padLeft, padRight, dilationH, dilationW;
     private final boolean ceilMode;
@@ -199,24 +208,87 @@ public final class MaxPool2dGeometry {
                 dilationW, ceilMode);
     }
 
-    /** Validates the tensors of a forward pass; {@code indices} may be null, else it must be a live
-     *  native segment of exactly {@code 4 * dstElementCount()} bytes. */
-    public void checkForward(Tensor src, Tensor dst, IndexBuffer indices) {
+    /** Whether a {@link IndexBuffer.Kind#TAPS} mask can serve this geometry: {@code kh*kw <= MAX_MASK_TAPS}. */
+    public boolean tapMaskFits() {
+        return kh <= MAX_MASK_TAPS && kw <= MAX_MASK_TAPS && kh * kw <= MAX_MASK_TAPS;
+    }
+
+    /** The mask a training {@link MaxPool2d} records: {@link IndexBuffer.Kind#TAPS} when it fits, else INT32. */
+    public IndexBuffer.Kind trainingMaskKind() {
+        return tapMaskFits() ? IndexBuffer.Kind.TAPS : IndexBuffer.Kind.INT32;
+    }
+
+    /**
+     * The plane offset {@code iy*iw + ix} that window tap {@code tap} ({@code ky*kw + kx}) of output
+     * {@code (y, x)} names, or -1 when {@code tap} is not in {@code [0, kh*kw)} or names a position outside the
+     * input (padding, or past a ceil-mode edge).
+     */
+    public long tapPlaneOffset(long y, long x, long tap) {
+        if (tap < 0 || tap / kw >= kh || y < 0 || y >= oh || x < 0 || x >= ow) {
+            return -1;
+        }
+        long iy = y * strideH - padTop + (tap / kw) * dilationH;
+        long ix = x * strideW - padLeft + (tap % kw) * dilationW;
+        return iy < 0 || iy >= ih || ix < 0 || ix >= iw ? -1 : iy * iw + ix;
+    }
+
+    /**
+     * The plane offsets {@code iy*iw + ix} a mask of either kind names, one per output element (NCHW order): a
+     * copy of an INT32 mask, or a TAPS mask expanded through {@link #tapPlaneOffset}.
+     *
+     * @throws IllegalArgumentException for a mask of the wrong length, or a tap naming no input position
+     */
+    public int[] planeOffsets(IndexBuffer mask) {
+        if (mask == null) {
+            throw new NullPointerException("mask must not be null");
+        }
+        mask.checkLength("mask", dstElementCount());
+        int[] values = mask.toArray();
+        if (mask.kind() == IndexBuffer.Kind.INT32) {
+            return values;
+        }
+        long outPlane = oh * ow;
+        for (int i = 0; i < values.length; i++) {
+            long y = (i % outPlane) / ow;
+            long x = i % ow;
+            long offset = tapPlaneOffset(y, x, values[i]);
+            if (offset < 0) {
+                throw new IllegalArgumentException("mask tap " + values[i] + " at [" + i + "] (output y=" + y + ", x="
+                        + x + ") names no input position of a " + kh + "x" + kw + " window of " + this);
+            }
+            values[i] = (int) offset;
+        }
+        return values;
+    }
+
+    /** Validates the tensors of a forward pass; {@code mask} may be null, else it must be open and hold
+     *  exactly {@code dstElementCount()} elements, and a TAPS mask needs {@link #tapMaskFits()}. */
+    public void checkForward(Tensor src, Tensor dst, IndexBuffer mask) {
         Conv2dGeometry.requireShape("src", src, srcShape);
         Conv2dGeometry.requireShape("dst", dst, dstShape);
-        if (indices != null) {
-            indices.check("indices", dstElementCount());
+        if (mask != null) {
+            checkMask(mask);
         }
     }
 
-    /** Validates the tensors of a backward pass. */
-    public void checkBackward(Tensor diffDst, IndexBuffer indices, Tensor diffSrc) {
+    /** Validates the tensors of a backward pass ({@code mask} as for {@link #checkForward}, not null). */
+    public void checkBackward(Tensor diffDst, IndexBuffer mask, Tensor diffSrc) {
         Conv2dGeometry.requireShape("diffDst", diffDst, dstShape);
-        if (indices == null) {
+        if (mask == null) {
             throw new NullPointerException("indices must not be null");
         }
-        indices.check("indices", dstElementCount());
+        checkMask(mask);
         Conv2dGeometry.requireShape("diffSrc", diffSrc, srcShape);
+    }
+
+    private void checkMask(IndexBuffer mask) {
+        mask.checkLength("indices", dstElementCount());
+        if (mask.kind() == IndexBuffer.Kind.TAPS && !tapMaskFits()) {
+            throw new IllegalArgumentException("indices is a " + IndexBuffer.Kind.TAPS + " mask, but the " + kh + "x"
+                    + kw + " window has "
+                    + java.math.BigInteger.valueOf(kh).multiply(java.math.BigInteger.valueOf(kw)) + " taps, more than MAX_MASK_TAPS = "
+                    + MAX_MASK_TAPS + "; use an INT32 index buffer");
+        }
     }
 
     @Override

@@ -27,10 +27,14 @@ import org.junit.jupiter.api.Test;
  *       a bias (and diff-bias), the float run none, so both paths are covered.</li>
  *   <li>Max pooling forward (with and without indices) and backward: bit-exact values (raw bits,
  *       NaN payloads included) and equal indices, on data with many ties, NaNs and infinities, and
- *       on distinct floats.</li>
+ *       on distinct floats. Both masks: int32 plane offsets ({@code pcnn_maxpool2d_fwd/_bwd}) and,
+ *       for windows of at most 256 taps, the compact tap mask the layer keeps
+ *       ({@code pcnn_maxpool2d_fwd_taps/_bwd_taps}): equal taps, taps expanding to the reference's
+ *       plane offsets, and a backward bit-identical to the int32 one.</li>
  *   <li>Hostile buffers: the native side works on 4-byte-offset slices of larger segments whose
- *       guard bytes before and after must survive; outputs are pre-filled with NaN (indices with -1)
- *       before the call, so an unwritten element is seen.</li>
+ *       guard bytes before and after must survive (the tap mask sits at an odd address); outputs are
+ *       pre-filled with NaN (indices with -1, taps with 255) before the call, so an unwritten element
+ *       is seen.</li>
  * </ul>
  * Failures are collected (ISA, case name with its geometry, data seed) and reported together; the
  * number of comparisons is asserted, so a skipped path is seen.
@@ -43,6 +47,7 @@ class NativeVsReferenceCrossCheckTest {
     private static final int RANDOM_POOL_CASES = 200;
     private static final int CONV_COMPARISONS_PER_CASE = 6; // {int, float} x {fwd, bwd data, bwd weights}
     private static final int POOL_COMPARISONS_PER_CASE = 6; // {ties+NaN, distinct} x {fwd, fwd no indices, bwd}
+    private static final int TAPS_COMPARISONS_PER_CASE = 6; // {ties+NaN, distinct} x {fwd taps, taps as offsets, bwd}
     private static final int GUARD_BYTES = 64;
     private static final byte GUARD = (byte) 0xA5;
 
@@ -102,8 +107,10 @@ class NativeVsReferenceCrossCheckTest {
                     + String.join("\n", failures.subList(0, Math.min(20, failures.size()))));
         }
         assertThat(levels).as("ISA levels run (detected %s)", detected).isEqualTo(detected.level() + 1);
-        assertThat(comparisons).as("comparisons made").isEqualTo(
-                (long) levels * (convs.size() * CONV_COMPARISONS_PER_CASE + pools.size() * POOL_COMPARISONS_PER_CASE));
+        long tapPools = pools.stream().filter(p -> p.g().tapMaskFits()).count();
+        assertThat(tapPools).as("pools with a tap mask").isPositive().isLessThan(pools.size());
+        assertThat(comparisons).as("comparisons made").isEqualTo((long) levels * (convs.size() * CONV_COMPARISONS_PER_CASE
+                + pools.size() * POOL_COMPARISONS_PER_CASE + tapPools * TAPS_COMPARISONS_PER_CASE));
     }
 
     @Test
@@ -128,6 +135,8 @@ class NativeVsReferenceCrossCheckTest {
         assertThat(pools).as("pool asymmetric padding").anyMatch(p -> p.g().padTop() != p.g().padBottom());
         assertThat(pools).as("pool stride > kernel").anyMatch(p -> p.g().strideW() > p.g().kw());
         assertThat(pools).as("pool 1x1 input").anyMatch(p -> p.g().ih() == 1 && p.g().iw() == 1);
+        assertThat(pools).as("pool window of exactly 256 taps").anyMatch(p -> p.g().kh() * p.g().kw() == 256);
+        assertThat(pools).as("pool window past the tap mask").anyMatch(p -> !p.g().tapMaskFits());
 
         List<ConvCase> a = ShapeCorpus.randomConv(42, 50);
         assertThat(a).hasSize(50);
@@ -309,6 +318,53 @@ class NativeVsReferenceCrossCheckTest {
                 gd.checkGuards(where);
             }
             bitExact(where + " src untouched", nx.t.toArray(), x);
+            if (g.tapMaskFits()) {
+                poolTapsBitExact(g, arena, nx, ndy, ry.toArray(), ridx.toArray(), rx, rdy, rdx.toArray(), where);
+            }
+        }
+    }
+
+    /**
+     * The compact-mask path on the same data: native taps equal the reference's (computed from its own scan),
+     * both expand to the reference's int32 plane offsets, and both backward passes from taps are bit-identical
+     * to the int32 backward. The native mask is one byte per output at an odd address with guards after it.
+     */
+    private void poolTapsBitExact(MaxPool2dGeometry g, Arena arena, Guarded nx, Guarded ndy, float[] expectedY,
+                                  int[] expectedIdx, Tensor rx, Tensor rdy, float[] expectedDx, String where) {
+        long count = g.dstElementCount();
+        MemorySegment tapsWhole = arena.allocate(1 + count + GUARD_BYTES, 64);
+        tapsWhole.fill(GUARD);
+        MemorySegment tapsSlice = tapsWhole.asSlice(1, count);
+        tapsSlice.fill((byte) 0xFF); // tap 255: an unwritten element differs from the reference unless kh*kw == 256
+        Guarded ny = Guarded.nan(arena, g.dstShape());
+        Guarded ndx = Guarded.nan(arena, g.srcShape());
+        try (IndexBuffer ntaps = IndexBuffer.wrap(tapsSlice, IndexBuffer.Kind.TAPS);
+             IndexBuffer rtaps = IndexBuffer.allocate(count, IndexBuffer.Kind.TAPS);
+             Tensor ry = nanTensor(g.dstShape()); Tensor rdx = nanTensor(g.srcShape())) {
+            Backend.reference().maxPool2dForward(g, rx, ry, rtaps);
+            nat.maxPool2dForward(g, nx.t, ny.t, ntaps);
+            bitExact(where + " forward (taps)", ny.t.toArray(), expectedY);
+            bitExact(where + " reference forward (taps)", ry.toArray(), expectedY);
+            check(where, Tolerance.compareExact("forward taps", ntaps.toArray(), rtaps.toArray()));
+
+            check(where, Tolerance.compareExact("native taps as plane offsets", g.planeOffsets(ntaps), expectedIdx));
+            check(where, Tolerance.compareExact("reference taps as plane offsets", g.planeOffsets(rtaps),
+                    expectedIdx));
+
+            Backend.reference().maxPool2dBackward(g, rdy, rtaps, rdx);
+            nat.maxPool2dBackward(g, ndy.t, ntaps, ndx.t);
+            bitExact(where + " backward (taps)", ndx.t.toArray(), expectedDx);
+            bitExact(where + " reference backward (taps)", rdx.toArray(), expectedDx);
+            comparisons += 3;
+        }
+        for (Guarded gd : new Guarded[] {nx, ny, ndy, ndx}) {
+            gd.checkGuards(where + " (taps)");
+        }
+        for (long i = 0; i < tapsWhole.byteSize(); i = i == 0 ? 1 + count : i + 1) {
+            if (tapsWhole.get(ValueLayout.JAVA_BYTE, i) != GUARD) {
+                throw new AssertionError(where + ": guard byte " + (i == 0 ? "before" : (i - 1 - count) + " after")
+                        + " the tap mask was overwritten");
+            }
         }
     }
 

@@ -144,7 +144,7 @@ class TorchCrossCheckTest {
                     guarded(c.id(), where, () -> checkConv(dir, c, done.get(c.id()), where));
                 }
                 for (PoolCase p : pools) {
-                    expectedComparisons += 3;
+                    expectedComparisons += p.g().tapMaskFits() ? 6 : 3; // int32 indices, and the layer's tap mask
                     String where = "seed " + seed + ", case " + p.id() + " " + p.g() + ", isa " + isa.id();
                     guarded(p.id(), where, () -> checkPool(dir, p, done.get(p.id()), where));
                 }
@@ -744,6 +744,25 @@ class TorchCrossCheckTest {
         addIfNotNull(errors, where, Tolerance.compareExact("pool forward values (native vs torch)", y, torchY));
         addIfNotNull(errors, where, Tolerance.compareExact("pool forward indices (native vs torch)", idx, torchIdxInt));
         addIfNotNull(errors, where, Tolerance.compareExact("pool backward (native vs torch)", dx, torchDx));
+        if (g.tapMaskFits()) {
+            // the compact mask the training MaxPool2d keeps: the same winners, expanded to torch's plane offsets
+            try (Tensor x = Tensor.of(p.x(), g.srcShape());
+                 Tensor dy = Tensor.of(p.dy(), g.dstShape());
+                 Tensor ty = Tensor.zeros(g.dstShape()).fill(Float.NaN);
+                 IndexBuffer taps = IndexBuffer.allocate(m, IndexBuffer.Kind.TAPS);
+                 Tensor tdx = Tensor.zeros(g.srcShape()).fill(Float.NaN)) {
+                taps.segment().fill((byte) 0xFF);
+                nat.maxPool2dForward(g, x, ty, taps);
+                nat.maxPool2dBackward(g, dy, taps, tdx);
+                comparisons += 3;
+                addIfNotNull(errors, where, Tolerance.compareExact("pool forward values, taps (native vs torch)",
+                        ty.toArray(), torchY));
+                addIfNotNull(errors, where, Tolerance.compareExact("pool taps as plane offsets (native vs torch)",
+                        g.planeOffsets(taps), torchIdxInt));
+                addIfNotNull(errors, where, Tolerance.compareExact("pool backward from taps (native vs torch)",
+                        tdx.toArray(), torchDx));
+            }
+        }
         if (!errors.isEmpty()) {
             throw new AssertionError(String.join("\n", errors));
         }

@@ -154,23 +154,37 @@ final class CrossCheck {
 
     // ------------------------------------------------------------------ max pooling
 
+    /**
+     * Max pooling with each mask the C API offers: int32 plane offsets ({@code maxpool2d_fwd} / {@code _bwd})
+     * and, when the window has at most 256 taps, the compact tap mask the layer keeps
+     * ({@code maxpool2d_fwd_taps} / {@code _bwd_taps}).
+     */
     List<Row> pool(String name, MaxPool2dGeometry g) {
+        List<Row> rows = new ArrayList<>(4);
+        rows.addAll(pool(name, g, IndexBuffer.Kind.INT32, "maxpool2d_fwd", "maxpool2d_bwd"));
+        if (g.tapMaskFits()) {
+            rows.addAll(pool(name, g, IndexBuffer.Kind.TAPS, "maxpool2d_fwd_taps", "maxpool2d_bwd_taps"));
+        }
+        return rows;
+    }
+
+    private List<Row> pool(String name, MaxPool2dGeometry g, IndexBuffer.Kind kind, String fwdOp, String bwdOp) {
         List<Row> rows = new ArrayList<>(2);
         SplittableRandom r = random(name);
         String geo = g.toString();
         long outCount = g.dstElementCount();
         try (Tensor src = quantized(r, g.srcShape()); Tensor diffDst = uniform(r, g.dstShape());
-             IndexBuffer idxR = IndexBuffer.allocate(outCount)) {
+             IndexBuffer idxR = IndexBuffer.allocate(outCount, kind)) {
             // the reference mask, used by both backward passes below
             try (Tensor dst = Tensor.zeros(g.dstShape())) {
                 reference.maxPool2dForward(g, src, dst, idxR);
             }
 
-            rows.add(guarded(name, "maxpool2d_fwd", geo, () -> {
+            rows.add(guarded(name, fwdOp, geo, () -> {
                 try (Tensor dstN = nanFilled(g.dstShape()); Tensor dstR = Tensor.zeros(g.dstShape());
-                     IndexBuffer idxN = IndexBuffer.allocate(outCount);
-                     IndexBuffer idxR2 = IndexBuffer.allocate(outCount)) {
-                    idxN.segment().fill((byte) 0xFF); // -1 everywhere
+                     IndexBuffer idxN = IndexBuffer.allocate(outCount, kind);
+                     IndexBuffer idxR2 = IndexBuffer.allocate(outCount, kind)) {
+                    idxN.segment().fill((byte) 0xFF); // -1 everywhere (taps: 255, a real tap only in a 256-tap window)
                     nativeBackend.maxPool2dForward(g, src, dstN, idxN);
                     reference.maxPool2dForward(g, src, dstR, idxR2);
                     Stats st = new Stats();
@@ -179,15 +193,16 @@ final class CrossCheck {
                     int[] ir = idxR2.toArray();
                     if (!Arrays.equals(in, ir)) {
                         int i = Arrays.mismatch(in, ir);
-                        st.fail("indices differ from element " + i + ": native " + in[i] + ", reference " + ir[i]);
+                        st.fail((kind == IndexBuffer.Kind.TAPS ? "taps" : "indices") + " differ from element " + i
+                                + ": native " + in[i] + ", reference " + ir[i]);
                     }
                     double tn = time(() -> nativeBackend.maxPool2dForward(g, src, dstN, idxN));
                     double tr = time(() -> reference.maxPool2dForward(g, src, dstR, idxR2));
-                    return st.row(name, "maxpool2d_fwd", geo, tn, tr);
+                    return st.row(name, fwdOp, geo, tn, tr);
                 }
             }));
 
-            rows.add(guarded(name, "maxpool2d_bwd", geo, () -> {
+            rows.add(guarded(name, bwdOp, geo, () -> {
                 try (Tensor dxN = nanFilled(g.srcShape()); Tensor dxR = Tensor.zeros(g.srcShape())) {
                     nativeBackend.maxPool2dBackward(g, diffDst, idxR, dxN);
                     reference.maxPool2dBackward(g, diffDst, idxR, dxR);
@@ -195,7 +210,7 @@ final class CrossCheck {
                     st.compareExact(dxN, dxR);
                     double tn = time(() -> nativeBackend.maxPool2dBackward(g, diffDst, idxR, dxN));
                     double tr = time(() -> reference.maxPool2dBackward(g, diffDst, idxR, dxR));
-                    return st.row(name, "maxpool2d_bwd", geo, tn, tr);
+                    return st.row(name, bwdOp, geo, tn, tr);
                 }
             }));
         }

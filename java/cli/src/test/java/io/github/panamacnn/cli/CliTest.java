@@ -27,7 +27,8 @@ import picocli.CommandLine;
 class CliTest {
 
     private static final List<String> OPS =
-            List.of("conv2d_fwd", "conv2d_bwd_data", "conv2d_bwd_weights", "maxpool2d_fwd", "maxpool2d_bwd");
+            List.of("conv2d_fwd", "conv2d_bwd_data", "conv2d_bwd_weights", "maxpool2d_fwd", "maxpool2d_bwd",
+                    "maxpool2d_fwd_taps", "maxpool2d_bwd_taps");
 
     /** Exit code, standard output and standard error of one run. */
     record Run(int exit, String out, String err) {
@@ -115,14 +116,14 @@ class CliTest {
         Run r = run("check", "--seed", "1", "--quick", "--json", json.toString());
         assertThat(r.exit()).as(r.out() + r.err()).isZero();
         List<String[]> rows = rows(r.out());
-        // --quick: 3 conv shapes x 3 ops + 2 pool shapes x 2 ops
-        assertThat(rows).hasSize(3 * 3 + 2 * 2);
+        // --quick: 3 conv shapes x 3 ops + 2 pool shapes x 4 ops (int32 and tap masks, forward and backward)
+        assertThat(rows).hasSize(3 * 3 + 2 * 4);
         assertThat(rows).allSatisfy(row -> assertThat(row[2]).isEqualTo("ok"));
         assertThat(rows.stream().map(row -> row[1]).distinct().toList()).containsExactlyInAnyOrderElementsOf(OPS);
-        assertThat(r.out()).contains("PASS: all 13 checks passed");
+        assertThat(r.out()).contains("PASS: all 17 checks passed");
         String text = Files.readString(json);
         assertThat(text).contains("\"ok\": true").contains("\"seed\": 1");
-        assertThat(Pattern.compile("\"op\": ").matcher(text).results().count()).isEqualTo(13);
+        assertThat(Pattern.compile("\"op\": ").matcher(text).results().count()).isEqualTo(17);
     }
 
     @Test
@@ -131,7 +132,8 @@ class CliTest {
         assertThat(r.exit()).as(r.out() + r.err()).isZero();
         assertThat(rows(r.out())).extracting(row -> row[0] + " " + row[1]).containsExactly(
                 "depthwise-3x3 conv2d_fwd", "depthwise-3x3 conv2d_bwd_data", "depthwise-3x3 conv2d_bwd_weights",
-                "ceil-mode maxpool2d_fwd", "ceil-mode maxpool2d_bwd");
+                "ceil-mode maxpool2d_fwd", "ceil-mode maxpool2d_bwd", "ceil-mode maxpool2d_fwd_taps",
+                "ceil-mode maxpool2d_bwd_taps");
     }
 
     @Test
@@ -200,7 +202,8 @@ class CliTest {
         Run r = checkWith(ulp, "^2x2-stride-2$");
         assertThat(r.exit()).isEqualTo(1);
         assertThat(rows(r.out())).extracting(row -> row[1] + " " + row[2])
-                .containsExactly("maxpool2d_fwd FAIL", "maxpool2d_bwd ok");
+                .containsExactly("maxpool2d_fwd FAIL", "maxpool2d_bwd ok", "maxpool2d_fwd_taps FAIL",
+                        "maxpool2d_bwd_taps ok");
         assertThat(r.out()).contains("bit-identical");
     }
 

@@ -23,10 +23,10 @@ public class panamacnn_h extends panamacnn_h$shared {
     static final SymbolLookup SYMBOL_LOOKUP = SymbolLookup.loaderLookup()
             .or(Linker.nativeLinker().defaultLookup());
 
-    private static final int PCNN_ABI_VERSION = (int)2L;
+    private static final int PCNN_ABI_VERSION = (int)3L;
     /**
      * {@snippet lang=c :
-     * #define PCNN_ABI_VERSION 2
+     * #define PCNN_ABI_VERSION 3
      * }
      */
     public static int PCNN_ABI_VERSION() {
@@ -1145,6 +1145,141 @@ public class panamacnn_h extends panamacnn_h$shared {
                 traceDowncall("pcnn_maxpool2d_bwd", desc, diff_dst, indices, diff_src);
             }
             return (int)mh$.invokeExact(desc, diff_dst, indices, diff_src);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static final int PCNN_MAXPOOL2D_TAPS_MAX = (int)256L;
+    /**
+     * {@snippet lang=c :
+     * #define PCNN_MAXPOOL2D_TAPS_MAX 256
+     * }
+     */
+    public static int PCNN_MAXPOOL2D_TAPS_MAX() {
+        return PCNN_MAXPOOL2D_TAPS_MAX;
+    }
+    private static class pcnn_maxpool2d_fwd_taps {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            panamacnn_h.C_INT,
+            panamacnn_h.C_POINTER,
+            panamacnn_h.C_POINTER,
+            panamacnn_h.C_POINTER,
+            panamacnn_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("pcnn_maxpool2d_fwd_taps");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t pcnn_maxpool2d_fwd_taps(const pcnn_maxpool2d_desc *desc, const float *src, float *dst, uint8_t *taps)
+     * }
+     */
+    public static FunctionDescriptor pcnn_maxpool2d_fwd_taps$descriptor() {
+        return pcnn_maxpool2d_fwd_taps.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t pcnn_maxpool2d_fwd_taps(const pcnn_maxpool2d_desc *desc, const float *src, float *dst, uint8_t *taps)
+     * }
+     */
+    public static MethodHandle pcnn_maxpool2d_fwd_taps$handle() {
+        return pcnn_maxpool2d_fwd_taps.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t pcnn_maxpool2d_fwd_taps(const pcnn_maxpool2d_desc *desc, const float *src, float *dst, uint8_t *taps)
+     * }
+     */
+    public static MemorySegment pcnn_maxpool2d_fwd_taps$address() {
+        return pcnn_maxpool2d_fwd_taps.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t pcnn_maxpool2d_fwd_taps(const pcnn_maxpool2d_desc *desc, const float *src, float *dst, uint8_t *taps)
+     * }
+     */
+    public static int pcnn_maxpool2d_fwd_taps(MemorySegment desc, MemorySegment src, MemorySegment dst, MemorySegment taps) {
+        var mh$ = pcnn_maxpool2d_fwd_taps.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pcnn_maxpool2d_fwd_taps", desc, src, dst, taps);
+            }
+            return (int)mh$.invokeExact(desc, src, dst, taps);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pcnn_maxpool2d_bwd_taps {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            panamacnn_h.C_INT,
+            panamacnn_h.C_POINTER,
+            panamacnn_h.C_POINTER,
+            panamacnn_h.C_POINTER,
+            panamacnn_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("pcnn_maxpool2d_bwd_taps");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t pcnn_maxpool2d_bwd_taps(const pcnn_maxpool2d_desc *desc, const float *diff_dst, const uint8_t *taps, float *diff_src)
+     * }
+     */
+    public static FunctionDescriptor pcnn_maxpool2d_bwd_taps$descriptor() {
+        return pcnn_maxpool2d_bwd_taps.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t pcnn_maxpool2d_bwd_taps(const pcnn_maxpool2d_desc *desc, const float *diff_dst, const uint8_t *taps, float *diff_src)
+     * }
+     */
+    public static MethodHandle pcnn_maxpool2d_bwd_taps$handle() {
+        return pcnn_maxpool2d_bwd_taps.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t pcnn_maxpool2d_bwd_taps(const pcnn_maxpool2d_desc *desc, const float *diff_dst, const uint8_t *taps, float *diff_src)
+     * }
+     */
+    public static MemorySegment pcnn_maxpool2d_bwd_taps$address() {
+        return pcnn_maxpool2d_bwd_taps.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t pcnn_maxpool2d_bwd_taps(const pcnn_maxpool2d_desc *desc, const float *diff_dst, const uint8_t *taps, float *diff_src)
+     * }
+     */
+    public static int pcnn_maxpool2d_bwd_taps(MemorySegment desc, MemorySegment diff_dst, MemorySegment taps, MemorySegment diff_src) {
+        var mh$ = pcnn_maxpool2d_bwd_taps.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pcnn_maxpool2d_bwd_taps", desc, diff_dst, taps, diff_src);
+            }
+            return (int)mh$.invokeExact(desc, diff_dst, taps, diff_src);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

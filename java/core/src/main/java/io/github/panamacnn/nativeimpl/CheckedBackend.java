@@ -142,6 +142,7 @@ public final class CheckedBackend implements Backend {
         }
     }
 
+    /** Values and the mask (either kind: plane offsets or window taps) must equal the reference's exactly. */
     @Override
     public void maxPool2dForward(MaxPool2dGeometry g, Tensor src, Tensor dst, IndexBuffer indices) {
         Objects.requireNonNull(g, "geometry must not be null");
@@ -151,25 +152,36 @@ public final class CheckedBackend implements Backend {
         nativeBackend.maxPool2dForward(g, src, dst, indices);
 
         float[] expected = new float[(int) g.dstElementCount()];
-        int[] expectedIdx = new int[expected.length];
-        ReferenceKernels.maxPool2dForward(g, x, expected, expectedIdx);
+        int[] expectedMask = new int[expected.length];
+        boolean taps = indices != null && indices.kind() == IndexBuffer.Kind.TAPS;
+        if (taps) {
+            ReferenceKernels.maxPool2dForwardTaps(g, x, expected, expectedMask);
+        } else {
+            ReferenceKernels.maxPool2dForward(g, x, expected, expectedMask);
+        }
         fail("maxPool2dForward dst", g, Tolerance.compareExact("dst", dst.toArray(), expected));
         if (indices != null) {
-            fail("maxPool2dForward indices", g, Tolerance.compareExact("indices", indices.toArray(), expectedIdx));
+            String name = taps ? "taps" : "indices";
+            fail("maxPool2dForward " + name, g, Tolerance.compareExact(name, indices.toArray(), expectedMask));
         }
     }
 
+    /** Bit for bit against the reference backward from the same mask. */
     @Override
     public void maxPool2dBackward(MaxPool2dGeometry g, Tensor diffDst, IndexBuffer indices, Tensor diffSrc) {
         Objects.requireNonNull(g, "geometry must not be null");
         g.checkBackward(diffDst, indices, diffSrc);
         float[] dy = array("diffDst", diffDst);
-        int[] idx = indices.toArray();
+        int[] mask = indices.toArray();
         array("diffSrc", diffSrc);
         nativeBackend.maxPool2dBackward(g, diffDst, indices, diffSrc);
 
         float[] expected = new float[(int) diffSrc.elementCount()];
-        ReferenceKernels.maxPool2dBackward(g, dy, idx, expected);
+        if (indices.kind() == IndexBuffer.Kind.TAPS) {
+            ReferenceKernels.maxPool2dBackwardTaps(g, dy, mask, expected);
+        } else {
+            ReferenceKernels.maxPool2dBackward(g, dy, mask, expected);
+        }
         fail("maxPool2dBackward diffSrc", g, Tolerance.compareExact("diffSrc", diffSrc.toArray(), expected));
     }
 

@@ -149,34 +149,63 @@ public final class NativeBackend implements Backend {
 
     // ---- max pooling -------------------------------------------------------------------------
 
+    /** An INT32 mask (or none) goes to {@code pcnn_maxpool2d_fwd}, a TAPS mask to {@code pcnn_maxpool2d_fwd_taps}. */
     @Override
     public void maxPool2dForward(MaxPool2dGeometry g, Tensor src, Tensor dst, IndexBuffer indices) {
         requireGeometry(g);
         g.checkForward(src, dst, indices);
         MemorySegment s = segment("src", src);
         MemorySegment d = segment("dst", dst);
-        MemorySegment ix = indices == null ? MemorySegment.NULL
-                : checkSegment("indices", indices.segment(), g.dstElementCount());
+        boolean taps = indices != null && indices.kind() == IndexBuffer.Kind.TAPS;
+        MemorySegment ix = indices == null ? MemorySegment.NULL : maskSegment(g, indices);
         requireNoOverlap("dst", d, "src", s);
         requireNoOverlap("indices", ix, "src", s);
         requireNoOverlap("indices", ix, "dst", d);
         MemorySegment desc = poolDesc(g);
         DOWNCALLS.increment();
-        check("pcnn_maxpool2d_fwd", panamacnn_h.pcnn_maxpool2d_fwd(desc, s, d, ix));
+        if (taps) {
+            check("pcnn_maxpool2d_fwd_taps", panamacnn_h.pcnn_maxpool2d_fwd_taps(desc, s, d, ix));
+        } else {
+            check("pcnn_maxpool2d_fwd", panamacnn_h.pcnn_maxpool2d_fwd(desc, s, d, ix));
+        }
     }
 
+    /** The mask's kind picks {@code pcnn_maxpool2d_bwd} or {@code pcnn_maxpool2d_bwd_taps}. */
     @Override
     public void maxPool2dBackward(MaxPool2dGeometry g, Tensor diffDst, IndexBuffer indices, Tensor diffSrc) {
         requireGeometry(g);
         g.checkBackward(diffDst, indices, diffSrc);
         MemorySegment dy = segment("diffDst", diffDst);
-        MemorySegment ix = checkSegment("indices", indices.segment(), g.dstElementCount());
+        MemorySegment ix = maskSegment(g, indices);
         MemorySegment dx = segment("diffSrc", diffSrc);
         requireNoOverlap("diffSrc", dx, "diffDst", dy);
         requireNoOverlap("diffSrc", dx, "indices", ix);
         MemorySegment desc = poolDesc(g);
         DOWNCALLS.increment();
-        check("pcnn_maxpool2d_bwd", panamacnn_h.pcnn_maxpool2d_bwd(desc, dy, ix, dx));
+        if (indices.kind() == IndexBuffer.Kind.TAPS) {
+            check("pcnn_maxpool2d_bwd_taps", panamacnn_h.pcnn_maxpool2d_bwd_taps(desc, dy, ix, dx));
+        } else {
+            check("pcnn_maxpool2d_bwd", panamacnn_h.pcnn_maxpool2d_bwd(desc, dy, ix, dx));
+        }
+    }
+
+    /** The mask's segment, checked: int32 like a tensor's, taps one byte per output (any alignment). */
+    private static MemorySegment maskSegment(MaxPool2dGeometry g, IndexBuffer mask) {
+        if (mask.kind() == IndexBuffer.Kind.INT32) {
+            return checkSegment("indices", mask.segment(), g.dstElementCount());
+        }
+        MemorySegment s = mask.segment();
+        if (!s.isNative()) {
+            throw new IllegalArgumentException("indices is a heap segment; native kernels need off-heap memory");
+        }
+        if (!s.scope().isAlive()) {
+            throw new IllegalStateException("indices: its memory has been freed");
+        }
+        if (s.byteSize() != g.dstElementCount()) {
+            throw new IllegalArgumentException("indices segment has " + s.byteSize() + " bytes but this operation "
+                    + "needs " + g.dstElementCount() + " (one tap byte per output)");
+        }
+        return s;
     }
 
     // ---- fully connected, ReLU, softmax cross-entropy ------------------------------------------

@@ -6,8 +6,6 @@ import io.github.panamacnn.IndexBuffer;
 import io.github.panamacnn.MaxPool2dGeometry;
 import io.github.panamacnn.Tensor;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.Objects;
 
@@ -66,6 +64,7 @@ public final class ReferenceBackend implements Backend {
         }
     }
 
+    /** The mask's kind picks the scan's output: plane offsets (INT32) or window taps (TAPS), both computed here. */
     @Override
     public void maxPool2dForward(MaxPool2dGeometry g, Tensor src, Tensor dst, IndexBuffer indices) {
         Objects.requireNonNull(g, "geometry");
@@ -73,11 +72,15 @@ public final class ReferenceBackend implements Backend {
         requireArraySized("src", src);
         requireArraySized("dst", dst);
         float[] out = new float[(int) dst.elementCount()];
-        int[] idx = indices == null ? null : new int[out.length];
-        ReferenceKernels.maxPool2dForward(g, src.toArray(), out, idx);
+        int[] mask = indices == null ? null : new int[out.length];
+        if (indices != null && indices.kind() == IndexBuffer.Kind.TAPS) {
+            ReferenceKernels.maxPool2dForwardTaps(g, src.toArray(), out, mask);
+        } else {
+            ReferenceKernels.maxPool2dForward(g, src.toArray(), out, mask);
+        }
         dst.copyFrom(out);
         if (indices != null) {
-            MemorySegment.copy(idx, 0, indices.segment(), ValueLayout.JAVA_INT, 0, idx.length);
+            indices.copyFrom(mask);
         }
     }
 
@@ -88,8 +91,12 @@ public final class ReferenceBackend implements Backend {
         requireArraySized("diffDst", diffDst);
         requireArraySized("diffSrc", diffSrc);
         float[] out = new float[(int) diffSrc.elementCount()];
-        // Throws IllegalArgumentException on an out-of-range index before diffSrc is touched.
-        ReferenceKernels.maxPool2dBackward(g, diffDst.toArray(), indices.toArray(), out);
+        // Throws IllegalArgumentException on an out-of-range index or tap before diffSrc is touched.
+        if (indices.kind() == IndexBuffer.Kind.TAPS) {
+            ReferenceKernels.maxPool2dBackwardTaps(g, diffDst.toArray(), indices.toArray(), out);
+        } else {
+            ReferenceKernels.maxPool2dBackward(g, diffDst.toArray(), indices.toArray(), out);
+        }
         diffSrc.copyFrom(out);
     }
 

@@ -229,6 +229,26 @@ public final class ReferenceKernels {
         if (indices != null) {
             requireLength("indices", indices, g.n() * g.c() * g.oh() * g.ow());
         }
+        maxPool2dScan(g, src, dst, indices, null);
+    }
+
+    /**
+     * {@link #maxPool2dForward} recording the compact mask: {@code taps[n][c][y][x]} receives the winner's
+     * window tap {@code ky*kw + kx} (row-major over the whole window, padded taps included in the numbering),
+     * from the same scan. Needs {@code kh*kw <= MaxPool2dGeometry.MAX_MASK_TAPS}.
+     *
+     * @throws IllegalArgumentException for a window of more taps, or a wrong array length
+     */
+    public static void maxPool2dForwardTaps(MaxPool2dGeometry g, float[] src, float[] dst, int[] taps) {
+        Objects.requireNonNull(g, "geometry");
+        requireTapsFit(g);
+        requireLength("src", src, g.n() * g.c() * g.ih() * g.iw());
+        requireLength("dst", dst, g.n() * g.c() * g.oh() * g.ow());
+        requireLength("taps", taps, g.n() * g.c() * g.oh() * g.ow());
+        maxPool2dScan(g, src, dst, null, taps);
+    }
+
+    private static void maxPool2dScan(MaxPool2dGeometry g, float[] src, float[] dst, int[] indices, int[] taps) {
 
         long inPlane = g.ih() * g.iw();
         long outPlane = g.oh() * g.ow();
@@ -238,6 +258,7 @@ public final class ReferenceKernels {
                     boolean found = false;
                     float max = 0.0f;
                     long argmax = -1;
+                    long argTap = -1;
                     for (long ky = 0; ky < g.kh(); ky++) {
                         long iy = y * g.strideH() - g.padTop() + ky * g.dilationH();
                         if (iy < 0 || iy >= g.ih()) {
@@ -253,6 +274,7 @@ public final class ReferenceKernels {
                                 found = true;
                                 max = v;
                                 argmax = iy * g.iw() + ix;
+                                argTap = ky * g.kw() + kx;
                             }
                         }
                     }
@@ -265,6 +287,9 @@ public final class ReferenceKernels {
                     dst[out] = max;
                     if (indices != null) {
                         indices[out] = (int) argmax;
+                    }
+                    if (taps != null) {
+                        taps[out] = (int) argTap;
                     }
                 }
             }
@@ -303,6 +328,49 @@ public final class ReferenceKernels {
                     }
                 }
             }
+        }
+    }
+
+    /**
+     * {@link #maxPool2dBackward} from a compact mask: each tap {@code t = ky*kw + kx} of output {@code (y, x)}
+     * names input position {@code (y*strideH - padTop + ky*dilationH, x*strideW - padLeft + kx*dilationW)}.
+     *
+     * @throws IllegalArgumentException when a tap is not in {@code [0, kh*kw)} or names a position outside the
+     *         input (padding); {@code diffSrc} is then partly written
+     */
+    public static void maxPool2dBackwardTaps(MaxPool2dGeometry g, float[] diffDst, int[] taps, float[] diffSrc) {
+        Objects.requireNonNull(g, "geometry");
+        requireTapsFit(g);
+        requireLength("diffDst", diffDst, g.n() * g.c() * g.oh() * g.ow());
+        requireLength("taps", taps, g.n() * g.c() * g.oh() * g.ow());
+        requireLength("diffSrc", diffSrc, g.n() * g.c() * g.ih() * g.iw());
+
+        long window = g.kh() * g.kw();
+        long inPlane = g.ih() * g.iw();
+        long outPlane = g.oh() * g.ow();
+        Arrays.fill(diffSrc, 0.0f);
+        for (long p = 0; p < g.n() * g.c(); p++) {
+            for (long y = 0; y < g.oh(); y++) {
+                for (long x = 0; x < g.ow(); x++) {
+                    int out = (int) (p * outPlane + y * g.ow() + x);
+                    long tap = taps[out];
+                    long iy = y * g.strideH() - g.padTop() + (tap / g.kw()) * g.dilationH();
+                    long ix = x * g.strideW() - g.padLeft() + (tap % g.kw()) * g.dilationW();
+                    if (tap < 0 || tap >= window || iy < 0 || iy >= g.ih() || ix < 0 || ix >= g.iw()) {
+                        throw new IllegalArgumentException("max-pool tap " + tap + " at taps[" + out + "] (plane "
+                                + p + ", y=" + y + ", x=" + x + ") is not one of the " + g.kh() + "x" + g.kw()
+                                + " window's taps inside the " + g.ih() + "x" + g.iw() + " input");
+                    }
+                    diffSrc[(int) (p * inPlane + iy * g.iw() + ix)] += diffDst[out];
+                }
+            }
+        }
+    }
+
+    private static void requireTapsFit(MaxPool2dGeometry g) {
+        if (!g.tapMaskFits()) {
+            throw new IllegalArgumentException("a tap mask numbers at most " + MaxPool2dGeometry.MAX_MASK_TAPS
+                    + " window taps, but the window is " + g.kh() + "x" + g.kw());
         }
     }
 

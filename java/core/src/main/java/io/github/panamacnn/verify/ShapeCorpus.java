@@ -211,7 +211,11 @@ public final class ShapeCorpus {
                 // planes of more than 4096 floats with 3x3 stride-2 windows: the AVX-512 backward that
                 // writes each input row once (maxpool2d-s2bwd-avx512.h), odd width, pad 1 and pad 0 + ceil
                 pool("3x3-s2-p1-large-planes",  1,  3, 67, 71, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false),
-                pool("3x3-s2-p0-large-ceil",    1,  2, 66, 65, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, true));
+                pool("3x3-s2-p0-large-ceil",    1,  2, 66, 65, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, true),
+                // the tap mask's limits: a 16x16 window numbers taps 0..255 (padding among them), a 17x17 one
+                // (289 taps) has no tap mask, so the layer keeps int32 plane offsets
+                pool("window-256-taps",         1,  3, 18, 17, 16, 16, 2, 1, 1, 0, 0, 1, 1, 1, false),
+                pool("window-289-taps-int32",   1,  2, 17, 18, 17, 17, 1, 1, 0, 0, 0, 0, 1, 1, false));
     }
 
     /**

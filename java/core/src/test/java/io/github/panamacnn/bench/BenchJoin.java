@@ -255,7 +255,7 @@ public final class BenchJoin {
                 + "the smaller working set (bench/README.md, \"Max-pool: same or rotated buffers\"). "
                 + "x = t_oneDNN_best / t_panama-cnn "
                 + "(> 1: panama-cnn faster). `java_rotated_us`: the Java layer (LayerBench `-p buffers=rotated`, the same "
-                + "number of copies, each a MaxPool2d with its own tensors; forward with indices and backward only; "
+                + "number of copies, each a MaxPool2d with its own tensors; forward with the mask (tap bytes) and backward only; "
                 + "another run than the native bench), `x_java_rotated` = t_oneDNN_best_rotated / t_java_rotated.%n%n"));
         sb.append("| shape | pass | threads | c_same_us | onednn_best_same_us | x_same | c_rotated_us | java_rotated_us "
                 + "| onednn_best_rotated_us | x_rotated | x_java_rotated | sets |\n"

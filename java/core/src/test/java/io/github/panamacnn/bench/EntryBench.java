@@ -3,6 +3,7 @@ package io.github.panamacnn.bench;
 import io.github.panamacnn.Backend;
 import io.github.panamacnn.Conv2d;
 import io.github.panamacnn.ConvAlgorithm;
+import io.github.panamacnn.IndexBuffer;
 import io.github.panamacnn.MaxPool2d;
 import io.github.panamacnn.PanamaCnn;
 import io.github.panamacnn.Tensor;
@@ -35,9 +36,11 @@ import org.openjdk.jmh.annotations.Warmup;
  * touched once per trial). So {@code LayerBench / EntryBench} of a row is what the Java layer adds,
  * measured in the same kind of process (a JMH fork) rather than against the native bench.
  *
- * <p>{@code forward}: {@code pcnn_conv2d_fwd} or {@code pcnn_maxpool2d_fwd} with indices; {@code backward}:
+ * <p>{@code forward}: {@code pcnn_conv2d_fwd}, or the max-pool forward with the mask the training
+ * {@link MaxPool2d} keeps ({@link MaxPool2d#maskKind()}: {@code pcnn_maxpool2d_fwd_taps} with one tap byte per
+ * output for windows of at most 256 taps, else {@code pcnn_maxpool2d_fwd} with int32 indices); {@code backward}:
  * {@code pcnn_conv2d_bwd_weights} (with the bias gradient) then {@code pcnn_conv2d_bwd_data}, the order
- * {@link Conv2d} uses, or {@code pcnn_maxpool2d_bwd}. The convolution runs under the algorithm request
+ * {@link Conv2d} uses, or the matching {@code pcnn_maxpool2d_bwd_taps} / {@code pcnn_maxpool2d_bwd}. The convolution runs under the algorithm request
  * LayerBench's layer makes (the default algorithm, or AUTO for a row it cannot compute).
  *
  * <p>Run: {@code ... org.openjdk.jmh.Main "LayerBench|EntryBench" -p shape=pool_mid -p threads=1,2}.
@@ -67,6 +70,7 @@ public class EntryBench {
 
     private Arena arena;
     private boolean conv;
+    private boolean taps; // max-pool rows: the layer's mask is the compact tap mask (1 byte per output)
     private int algorithm; // the C request id (PCNN_ALGO_*)
     private MemorySegment desc, src, dst, weights, bias, diffDst, diffSrc, diffWeights, diffBias, indices;
     // Max-pool rows: K sets (1 with `same`); the timed call uses set `cursor`, then moves on.
@@ -112,6 +116,7 @@ public class EntryBench {
             try (MaxPool2d layer = MaxPool2d.builder(s.kh(), s.kw()).stride(s.stride()).padding(s.pad())
                     .backend(Backend.nativeBackend()).build()) {
                 outShape = layer.outputShape(s.srcShape());
+                taps = layer.maskKind() == IndexBuffer.Kind.TAPS;
             }
             desc = pcnn_maxpool2d_desc.allocate(arena);
             pcnn_maxpool2d_desc.n(desc, s.n());
@@ -147,7 +152,7 @@ public class EntryBench {
             diffDsts[k] = floats(dy);
             dsts[k] = arena.allocate(4L * dstCount, 64);
             diffSrcs[k] = arena.allocate(4L * srcCount, 64);
-            indexSets[k] = conv ? null : arena.allocate(4L * dstCount, 64);
+            indexSets[k] = conv ? null : arena.allocate((taps ? 1L : 4L) * dstCount, 64);
         }
         // Like LayerBench: one forward and backward per set touch every output page before the timed calls.
         for (int k = 0; k < count; k++) {
@@ -174,6 +179,11 @@ public class EntryBench {
             cursor = cursor + 1 == srcs.length ? 0 : cursor + 1;
             select(cursor);
         }
+    }
+
+    /** Max-pool rows: whether the calls use the tap mask (as the training layer does). */
+    boolean tapMask() {
+        return taps;
     }
 
     /** How many buffer sets the trial set up (1 with {@code same}). */
@@ -228,7 +238,8 @@ public class EntryBench {
             check("pcnn_set_conv2d_algorithm", panamacnn_h.pcnn_set_conv2d_algorithm(algorithm));
             return panamacnn_h.pcnn_conv2d_fwd(desc, src, weights, bias, dst);
         }
-        return panamacnn_h.pcnn_maxpool2d_fwd(desc, src, dst, indices);
+        return taps ? panamacnn_h.pcnn_maxpool2d_fwd_taps(desc, src, dst, indices)
+                : panamacnn_h.pcnn_maxpool2d_fwd(desc, src, dst, indices);
     }
 
     @Benchmark
@@ -243,7 +254,8 @@ public class EntryBench {
             check("pcnn_conv2d_bwd_weights", panamacnn_h.pcnn_conv2d_bwd_weights(desc, src, diffDst, diffWeights, diffBias));
             return panamacnn_h.pcnn_conv2d_bwd_data(desc, diffDst, weights, diffSrc);
         }
-        return panamacnn_h.pcnn_maxpool2d_bwd(desc, diffDst, indices, diffSrc);
+        return taps ? panamacnn_h.pcnn_maxpool2d_bwd_taps(desc, diffDst, indices, diffSrc)
+                : panamacnn_h.pcnn_maxpool2d_bwd(desc, diffDst, indices, diffSrc);
     }
 
     /**

@@ -2,6 +2,8 @@ package io.github.panamacnn.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.github.panamacnn.IndexBuffer;
+import io.github.panamacnn.MaxPool2d;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.HashSet;
@@ -30,6 +32,21 @@ class EntryBenchTest {
             long first = b.lastDestination(true).address();
             assertThat(b.forward()).isZero();
             assertThat(b.lastDestination(true).address()).isEqualTo(first);
+        } finally {
+            b.tearDown();
+        }
+    }
+
+    @Test
+    void maxPoolRowsCallTheEntryPointsOfTheLayersMask() {
+        // the training MaxPool2d keeps the tap mask for windows of <= 256 taps: the entry calls time that path
+        BenchShapes s = BenchShapes.named("pool_small");
+        EntryBench b = bench("pool_small", "same");
+        b.setUp();
+        try (MaxPool2d layer = MaxPool2d.builder(s.kh(), s.kw()).stride(s.stride()).padding(s.pad()).build()) {
+            assertThat(b.tapMask()).isEqualTo(layer.maskKind() == IndexBuffer.Kind.TAPS).isTrue();
+            assertThat(b.forward()).isZero();
+            assertThat(b.backward()).isZero();
         } finally {
             b.tearDown();
         }

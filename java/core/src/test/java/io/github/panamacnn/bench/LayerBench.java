@@ -29,7 +29,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * The whole-layer time through the public API, for any row of {@code bench/shapes.txt}: a
  * {@link Conv2d} or {@link MaxPool2d} on the native backend (default algorithm; see {@code algorithmFor}), {@code forward}
  * and {@code backward} (for a convolution: backward-data and backward-weights with the bias
- * gradient; for max-pool: the scatter through the recorded indices), with {@code threads} kernel
+ * gradient; for max-pool: the scatter through the recorded mask, one tap byte per output), with {@code threads} kernel
  * threads ({@link PanamaCnn#setNumThreads}). {@code scripts/bench.sh} runs it for every row and
  * joins the result with the native bench's oneDNN times ({@link BenchJoin}).
  *

@@ -135,6 +135,41 @@ class NativeBackendValidationTest {
     }
 
     @Test
+    void badTapMasksAreRejectedBeforeAnyDowncall() {
+        try (IndexBuffer shortTaps = IndexBuffer.allocate(P.dstElementCount() - 1, IndexBuffer.Kind.TAPS);
+             IndexBuffer closedTaps = IndexBuffer.allocate(P.dstElementCount(), IndexBuffer.Kind.TAPS)) {
+            rejects(() -> nb.maxPool2dForward(P, psrc, pdst, shortTaps), IllegalArgumentException.class,
+                    "indices", "uint8 max-pool taps", String.valueOf(P.dstElementCount() - 1));
+            rejects(() -> nb.maxPool2dBackward(P, pdst, shortTaps, psrc), IllegalArgumentException.class, "indices");
+            closedTaps.close();
+            rejects(() -> nb.maxPool2dForward(P, psrc, pdst, closedTaps), IllegalStateException.class, "indices",
+                    "closed");
+        }
+        // 17x17 = 289 taps: no tap mask, whatever C would say
+        MaxPool2dGeometry big = MaxPool2dGeometry.of(1, 1, 17, 17, 17, 17, 1, 1, 0, 0, 0, 0, 1, 1, false);
+        try (Tensor bx = Tensor.zeros(big.srcShape()); Tensor by = Tensor.zeros(big.dstShape()).fill(Float.NaN);
+             IndexBuffer taps = IndexBuffer.allocate(1, IndexBuffer.Kind.TAPS)) {
+            rejects(() -> nb.maxPool2dForward(big, bx, by, taps), IllegalArgumentException.class, "289 taps",
+                    "MAX_MASK_TAPS = 256");
+        }
+    }
+
+    @Test
+    void tapsNamingPaddingComeBackAsNativeKernelException() {
+        // P has no padding but 5x5 planes with 2x2 stride-2 windows: every tap 0..3 is inside; tap 4 is not a tap
+        int[] bad = new int[(int) P.dstElementCount()];
+        bad[5] = 4;
+        try (IndexBuffer taps = IndexBuffer.of(IndexBuffer.Kind.TAPS, bad); Tensor dy = Tensor.zeros(P.dstShape())) {
+            long before = NativeBackend.DOWNCALLS.sum();
+            assertThatThrownBy(() -> nb.maxPool2dBackward(P, dy, taps, psrc))
+                    .isInstanceOfSatisfying(NativeKernelException.class,
+                            e -> assertThat(e.status()).isEqualTo(panamacnn_h.PCNN_STATUS_OUT_OF_RANGE()))
+                    .hasMessageContaining("pcnn_maxpool2d_bwd_taps");
+            assertThat(NativeBackend.DOWNCALLS.sum()).isGreaterThan(before); // this one is C's to catch
+        }
+    }
+
+    @Test
     void wrappedSegmentsOfTheWrongSizeAreRejected() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment seg = arena.allocate(4L * G.n() * G.oc() * G.oh() * G.ow() + 4, 64);
