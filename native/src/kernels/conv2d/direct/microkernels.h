@@ -239,7 +239,7 @@ static int choose_nr(int64_t ocb, int nv) {
             if (ci < pf_ci) { /* one prefetch per 64 bytes of the next channel */   \
                 const float *pp = ip + a->in_cstride;                              \
                 for (int64_t o = pf_lo; o < pf_hi; o += 16) {                      \
-                    __builtin_prefetch(pp + o);                                    \
+                    PCNN_PREFETCH_AT(pp, o); /* may pass the buffer end */         \
                 }                                                                  \
             }                                                                      \
             for (int64_t t = 0; t < ntaps; ++t) {                                  \
