@@ -129,7 +129,13 @@ typedef struct {
 
 PCNN_INTERNAL int pcnn_maxpool2d_bwd_taps_rows(const pcnn_maxpool2d_desc *d, const float *dd,
                                                const uint8_t *tap, float *ds, int64_t y0) {
-    const int64_t ntaps = d->kh * d->kw;
+    const int64_t ntaps = d->kh * d->kw; /* <= PCNN_MAXPOOL2D_TAPS_MAX (API check) */
+    /* each tap's row and column offset in its window, once: no division per output */
+    int64_t tap_dy[PCNN_MAXPOOL2D_TAPS_MAX], tap_dx[PCNN_MAXPOOL2D_TAPS_MAX];
+    for (int64_t t = 0; t < ntaps; ++t) {
+        tap_dy[t] = (t / d->kw) * d->dilation_h;
+        tap_dx[t] = (t % d->kw) * d->dilation_w;
+    }
     for (int64_t y = y0; y < d->oh; ++y) {
         const int64_t wy = y * d->stride_h - d->pad_top;
         for (int64_t x = 0; x < d->ow; ++x) {
@@ -138,8 +144,8 @@ PCNN_INTERNAL int pcnn_maxpool2d_bwd_taps_rows(const pcnn_maxpool2d_desc *d, con
             if (t >= ntaps) {
                 return 0;
             }
-            const int64_t iy = wy + (t / d->kw) * d->dilation_h;
-            const int64_t ix = x * d->stride_w - d->pad_left + (t % d->kw) * d->dilation_w;
+            const int64_t iy = wy + tap_dy[t];
+            const int64_t ix = x * d->stride_w - d->pad_left + tap_dx[t];
             if (iy < 0 || iy >= d->ih || ix < 0 || ix >= d->iw) {
                 return 0;
             }
