@@ -5,6 +5,7 @@
  */
 #include <immintrin.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core/pcnn_internal.h"
 
@@ -103,6 +104,23 @@ static inline void pm_store_i(int32_t *p, pm_m m, pm_vi v) {
 
 static inline void pm_storeu_f(float *p, pm_vf v) { _mm256_storeu_ps(p, v); }
 static inline void pm_storeu_i(int32_t *p, pm_vi v) { _mm256_storeu_si256((__m256i *)p, v); }
+/* Tap mode: the low byte of each lane (taps < 256) as 8 bytes: a byte shuffle gathers each
+ * 128-bit half's four low bytes, an unpack joins the halves */
+static inline __m128i pm_taps_bytes(pm_vi v) {
+    const __m256i pick = _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                                          -1, -1, 0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1,
+                                          -1, -1, -1, -1);
+    const __m256i b = _mm256_shuffle_epi8(v, pick);
+    return _mm_unpacklo_epi32(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
+}
+static inline void pm_storeu_taps(uint8_t *p, pm_vi v) {
+    _mm_storel_epi64((__m128i *)(void *)p, pm_taps_bytes(v));
+}
+static inline void pm_store_taps(uint8_t *p, int n, pm_vi v) { /* the first n (< 8) bytes */
+    uint8_t t[8];
+    _mm_storel_epi64((__m128i *)(void *)t, pm_taps_bytes(v));
+    memcpy(p, t, (size_t)n);
+}
 
 static inline void pm_zero_floats(float *p, int64_t n) {
     const __m256 z = _mm256_setzero_ps();

@@ -98,6 +98,13 @@ static inline void pm_store_i(int32_t *p, pm_m m, pm_vi v) {
 
 static inline void pm_storeu_f(float *p, pm_vf v) { _mm512_storeu_ps(p, v); }
 static inline void pm_storeu_i(int32_t *p, pm_vi v) { _mm512_storeu_si512(p, v); }
+/* Tap mode: the low byte of each lane (taps < 256) as 16 bytes (vpmovdb), or the first n */
+static inline void pm_storeu_taps(uint8_t *p, pm_vi v) {
+    _mm_storeu_si128((__m128i *)(void *)p, _mm512_cvtepi32_epi8(v));
+}
+static inline void pm_store_taps(uint8_t *p, int n, pm_vi v) {
+    _mm512_mask_cvtepi32_storeu_epi8(p, pm_first(n), v);
+}
 
 static inline void pm_zero_floats(float *p, int64_t n) {
     const __m512 z = _mm512_setzero_ps();
