@@ -108,9 +108,11 @@ typedef struct {
 } pm_plane;
 
 /* Stores lanes [0, nl) as output pixels [ox0, ox0 + nl) of row y (tapm: best_at holds taps,
- * stored as bytes). */
-static inline void pm_put(const pm_plane *pl, int64_t y, int64_t ox0, int nl, pm_vf best,
-                          pm_vi best_at, const int tapm) {
+ * stored as bytes). always_inline: with the tap copies gcc had made it a call (main inlined
+ * it everywhere). */
+static inline __attribute__((always_inline)) void pm_put(const pm_plane *pl, int64_t y,
+                                                         int64_t ox0, int nl, pm_vf best,
+                                                         pm_vi best_at, const int tapm) {
     const int64_t o = y * pl->d->ow + ox0;
     if (nl == PM_V) { /* plain stores: masked stores are slow on some cores */
         pm_storeu_f(pl->dst + o, best);
@@ -310,10 +312,14 @@ static inline __attribute__((always_inline)) void pm_fwd_plane_m(const pm_plane 
     }
 }
 
-/* tapm a compile-time constant in each copy (the int32 / no-index copy is the code as before) */
+/* tapm a compile-time constant in each copy, and each copy its own function: in one function
+ * gcc's growth limits stopped inlining small helpers (pm_first became a call) */
+static __attribute__((noinline)) void pm_fwd_plane_taps(const pm_plane *pl) {
+    pm_fwd_plane_m(pl, 1);
+}
 static void pm_fwd_plane(const pm_plane *pl) {
     if (pl->taps != NULL) {
-        pm_fwd_plane_m(pl, 1);
+        pm_fwd_plane_taps(pl);
     } else {
         pm_fwd_plane_m(pl, 0);
     }

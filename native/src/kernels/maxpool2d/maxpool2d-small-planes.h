@@ -271,6 +271,11 @@ static inline __attribute__((always_inline)) void pm_small_group(const pm_fwd_ct
     }
 }
 
+/* the tap copy out of line (the others as before) */
+static __attribute__((noinline)) void pm_small_group_taps(const pm_fwd_ctx *x, int64_t p0) {
+    pm_small_group(x, p0, PM_OUT_TAPS);
+}
+
 typedef struct {
     pm_fwd_ctx base;
     int64_t groups; /* tasks [0, groups) are plane groups, the rest single planes */
@@ -282,7 +287,7 @@ static void pm_small_task(void *p, int64_t t) {
         if (x->base.indices != NULL) {
             pm_small_group(&x->base, t * PM_V, PM_OUT_IND);
         } else if (x->base.taps != NULL) {
-            pm_small_group(&x->base, t * PM_V, PM_OUT_TAPS);
+            pm_small_group_taps(&x->base, t * PM_V);
         } else {
             pm_small_group(&x->base, t * PM_V, PM_OUT_NONE);
         }
