@@ -204,6 +204,18 @@ static inline void pm_transpose(pm_vf r[16]) {
         r[12 + c] = _mm512_shuffle_f32x4(v1, w1, 0xDD);
     }
 }
+/* Small-plane flush in tap mode: at[j] lane i = pixel j's tap of plane i (j < k <= 16); plane
+ * i's k taps to p + i * stride. The int32 transpose, then each plane narrowed by vpmovdb. */
+static inline void pm_store_taps_planes(pm_vf at[16], uint8_t *p, int64_t stride, int k) {
+    pm_transpose(at);
+    for (int i = 0; i < 16; ++i) {
+        if (k == 16) {
+            pm_storeu_taps(p + i * stride, _mm512_castps_si512(at[i]));
+        } else {
+            pm_store_taps(p + i * stride, k, _mm512_castps_si512(at[i]));
+        }
+    }
+}
 /* v > best (ordered: false on NaN), lane-wise */
 static inline pm_m pm_gt_f(pm_vf v, pm_vf best) { return _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ); }
 /* lanes of m where v is not NaN */

@@ -100,14 +100,7 @@ static inline void pm_small_flush(pm_vf v[PM_V], pm_vf at[PM_V], const int out, 
             }
         }
     } else if (out == PM_OUT_TAPS) {
-        pm_transpose(at);
-        for (int i = 0; i < PM_V; ++i) {
-            if (k == PM_V) {
-                pm_storeu_taps(taps + i * oplane + o0, pm_as_i(at[i]));
-            } else {
-                pm_store_taps(taps + i * oplane + o0, k, pm_as_i(at[i]));
-            }
-        }
+        pm_store_taps_planes(at, taps + o0, oplane, k); /* per ISA file */
     }
 }
 
@@ -166,6 +159,7 @@ static inline __attribute__((always_inline)) void pm_small_group(const pm_fwd_ct
     const pcnn_maxpool2d_desc *d = x->d;
     const int64_t ih = d->ih, iw = d->iw, oh = d->oh, ow = d->ow;
     const int64_t dh = d->dilation_h, dw = d->dilation_w;
+    const int64_t kw = d->kw; /* tap numbers (a local: byte stores may alias *d) */
     const int64_t plane = ih * iw, oplane = oh * ow;
     /* + PM_V rows: a partial block's transpose is stored whole (its rows past the plane are
      * never read), which keeps the stores a fixed count of vectors */
@@ -218,8 +212,8 @@ static inline __attribute__((always_inline)) void pm_small_group(const pm_fwd_ct
             const int64_t pos0 = (iy0 + ky_lo * dh) * iw + ix0 + xl * dw;
             pm_vf best = pm_loadu(t + pos0 * PM_V); /* the first in-range tap */
             /* tapm: the first in-range tap's number, and steps kw / 1 */
-            const int64_t at0 = tapm ? ky_lo * d->kw + xl : pos0;
-            const int64_t at_rstep = tapm ? d->kw : dh * iw, at_cstep = tapm ? 1 : dw;
+            const int64_t at0 = tapm ? ky_lo * kw + xl : pos0;
+            const int64_t at_rstep = tapm ? kw : dh * iw, at_cstep = tapm ? 1 : dw;
             pm_vi best_at = pm_set1_i((int32_t)at0);
             if (nonan) {
                 const float *first = t + pos0 * PM_V;
@@ -252,7 +246,7 @@ static inline __attribute__((always_inline)) void pm_small_group(const pm_fwd_ct
                         best = pm_blend_f(take, best, v);
                         if (has_ind) {
                             best_at = pm_blend_i(take, best_at,
-                                                 pm_set1_i((int32_t)(tapm ? ky * d->kw + kx : pos)));
+                                                 pm_set1_i((int32_t)(tapm ? ky * kw + kx : pos)));
                         }
                     }
                 }
