@@ -9,7 +9,10 @@
  * any bit (forward: values and indices; backward: diff_src).
  * On a shared machine this compares two kernels under the same load; separate runs do not.
  * Build: gcc -O2 -o maxpool_ab bench/tools/maxpool_ab.c -Inative/include -ldl
- * Run:   ./maxpool_ab OLD.so NEW.so N C H W K STRIDE PAD forward|fwd_noidx|backward THREADS ROUNDS
+ * fwd_taps: pcnn_maxpool2d_fwd_taps (one tap byte per output) in both builds; forward:fwd_taps:
+ * OLD.so's int32 forward against NEW.so's fwd_taps (MISMATCH unless dst bits agree and every
+ * tap names OLD's index).
+ * Run:   ./maxpool_ab OLD.so NEW.so N C H W K STRIDE PAD forward|fwd_noidx|backward|fwd_taps|forward:fwd_taps THREADS ROUNDS
  *        (8 64 112 112 3 2 1 = pool_resnet, 32 64 56 56 2 2 0 = pool_mid; a smaller N or C puts
  *        the call in cache, e.g. 1 8 112 112 3 2 1 in L2)
  */
@@ -27,11 +30,13 @@ typedef int32_t (*init_fn)(pcnn_maxpool2d_desc *);
 typedef int32_t (*fwd_fn)(const pcnn_maxpool2d_desc *, const float *, float *, int32_t *);
 typedef int32_t (*bwd_fn)(const pcnn_maxpool2d_desc *, const float *, const int32_t *, float *);
 typedef int32_t (*thr_fn)(int32_t);
+typedef int32_t (*fwd_taps_fn)(const pcnn_maxpool2d_desc *, const float *, float *, uint8_t *);
 typedef struct {
     init_fn init;
     fwd_fn fwd;
     bwd_fn bwd;
     thr_fn thr;
+    fwd_taps_fn fwd_taps; /* NULL in builds before the compact mask */
 } lib;
 
 static double (*g_clock)(void) = timing_now;
@@ -43,7 +48,8 @@ static lib load(const char *path) {
         exit(1);
     }
     lib l = {(init_fn)dlsym(h, "pcnn_maxpool2d_desc_init"), (fwd_fn)dlsym(h, "pcnn_maxpool2d_fwd"),
-             (bwd_fn)dlsym(h, "pcnn_maxpool2d_bwd"), (thr_fn)dlsym(h, "pcnn_set_num_threads")};
+             (bwd_fn)dlsym(h, "pcnn_maxpool2d_bwd"), (thr_fn)dlsym(h, "pcnn_set_num_threads"),
+             (fwd_taps_fn)dlsym(h, "pcnn_maxpool2d_fwd_taps")};
     if (!l.init || !l.fwd || !l.bwd || !l.thr) {
         fprintf(stderr, "%s: a pcnn_maxpool2d / pcnn_set_num_threads symbol is missing\n", path);
         exit(1);
@@ -53,17 +59,27 @@ static lib load(const char *path) {
 
 int main(int argc, char **argv) {
     if (argc != 13) {
-        fprintf(stderr, "usage: %s OLD.so NEW.so N C H W K STRIDE PAD forward|fwd_noidx|backward THREADS ROUNDS\n",
-                argv[0]);
+        fprintf(stderr, "usage: %s OLD.so NEW.so N C H W K STRIDE PAD "
+                "forward|fwd_noidx|backward|fwd_taps|forward:fwd_taps THREADS ROUNDS\n", argv[0]);
         return 2;
     }
     const char *pass = argv[10];
     const int bwd = !strcmp(pass, "backward"), noidx = !strcmp(pass, "fwd_noidx");
-    if (!bwd && !noidx && strcmp(pass, "forward")) {
-        fprintf(stderr, "pass must be forward, fwd_noidx or backward, not %s\n", pass);
+    /* use_taps[j]: build j runs fwd_taps instead of the int32 forward */
+    const int taps_ab = !strcmp(pass, "fwd_taps"), idx_taps = !strcmp(pass, "forward:fwd_taps");
+    const int use_taps[2] = {taps_ab, taps_ab || idx_taps};
+    if (!bwd && !noidx && !taps_ab && !idx_taps && strcmp(pass, "forward")) {
+        fprintf(stderr, "pass must be forward, fwd_noidx, backward, fwd_taps or forward:fwd_taps, "
+                "not %s\n", pass);
         return 2;
     }
     lib L[2] = {load(argv[1]), load(argv[2])};
+    for (int j = 0; j < 2; j++) {
+        if (use_taps[j] && L[j].fwd_taps == NULL) {
+            fprintf(stderr, "%s has no pcnn_maxpool2d_fwd_taps\n", argv[1 + j]);
+            return 1;
+        }
+    }
     pcnn_maxpool2d_desc d;
     memset(&d, 0, sizeof d);
     d.n = atoi(argv[3]);
@@ -85,12 +101,14 @@ int main(int argc, char **argv) {
     float *x = malloc(ni * 4), *dy = malloc(no * 4);
     float *y[2] = {malloc(no * 4), malloc(no * 4)}, *dx[2] = {malloc(ni * 4), malloc(ni * 4)};
     int32_t *idx[2] = {malloc(no * 4), malloc(no * 4)};
+    uint8_t *tap[2] = {malloc(no), malloc(no)};
     srand(5);
     for (size_t i = 0; i < ni; i++) x[i] = rand() / (float)RAND_MAX - 0.5f;
     for (size_t i = 0; i < no; i++) dy[i] = rand() / (float)RAND_MAX - 0.5f;
     for (int j = 0; j < 2; j++) { /* touch everything before timing (first touch is slow here) */
         memset(y[j], 0, no * 4);
         memset(idx[j], 0, no * 4);
+        memset(tap[j], 0, no);
         memset(dx[j], 0, ni * 4);
         L[j].thr(threads);
         if (L[j].fwd(&d, x, y[j], idx[j])) { /* the backward's indices */
@@ -109,8 +127,9 @@ int main(int argc, char **argv) {
             const double end = timing_now() + 0.1;
             while (ns < 5 || (timing_now() < end && ns < 2000)) {
                 const double t0 = g_clock();
-                const int st = bwd ? L[w].bwd(&d, dy, idx[0], dx[w])
-                                   : L[w].fwd(&d, x, y[w], noidx ? NULL : idx[w]);
+                const int st = bwd           ? L[w].bwd(&d, dy, idx[0], dx[w])
+                               : use_taps[w] ? L[w].fwd_taps(&d, x, y[w], tap[w])
+                                             : L[w].fwd(&d, x, y[w], noidx ? NULL : idx[w]);
                 samples[ns++] = g_clock() - t0;
                 if (st) {
                     fprintf(stderr, "status %d\n", st);
@@ -124,8 +143,17 @@ int main(int argc, char **argv) {
         t[1][k - 1] = m[1];
         r[k - 1] = m[1] / m[0];
     }
+    int tap_bad = 0; /* forward:fwd_taps: does every NEW tap name OLD's index? */
+    for (size_t i = 0; idx_taps && i < no && !tap_bad; i++) {
+        const int64_t t = tap[1][i], xo = (int64_t)(i % d.ow), yo = (int64_t)(i / d.ow % d.oh);
+        const int64_t iy = yo * d.stride_h - d.pad_top + t / d.kw, ix = xo * d.stride_w - d.pad_left + t % d.kw;
+        tap_bad = t >= d.kh * d.kw || iy < 0 || iy >= d.ih || ix < 0 || ix >= d.iw ||
+                  iy * d.iw + ix != idx[0][i];
+    }
     if (bwd ? memcmp(dx[0], dx[1], ni * 4) != 0
-            : (memcmp(y[0], y[1], no * 4) != 0 || (!noidx && memcmp(idx[0], idx[1], no * 4) != 0))) {
+            : (memcmp(y[0], y[1], no * 4) != 0 || tap_bad ||
+               (taps_ab && memcmp(tap[0], tap[1], no) != 0) ||
+               (!noidx && !taps_ab && !idx_taps && memcmp(idx[0], idx[1], no * 4) != 0))) {
         printf("MISMATCH %s\n", bwd ? "diff_src" : "forward outputs");
     }
     const double mo = timing_median(t[0], rounds), mn = timing_median(t[1], rounds);

@@ -3,8 +3,9 @@
  * bit-exact (ties, -0/+0, infinities, NaNs with distinct payloads), backward bit-exact
  * (overlapping windows, repeated indices, in-window indices that are not the maximum, one
  * stray index, -0 and NaN gradients), out-of-range indices rejected, guard elements after
- * every buffer untouched, inputs fenced by PROT_NONE pages never read outside. Asserts how
- * many variant runs it compared.
+ * every buffer untouched, inputs fenced by PROT_NONE pages never read outside. The compact
+ * mask forward (fwd_taps, where a level has one) on every case too: dst bits as scalar, every
+ * tap byte naming the scalar index. Asserts how many variant runs it compared.
  */
 #include "core/pcnn_internal.h"
 #include "test_util.h"
@@ -52,6 +53,50 @@ static int32_t random_window_tap(const pcnn_maxpool2d_desc *d, int64_t i) {
             return (int32_t)(iy * d->iw + ix);
         }
     }
+}
+
+/* Variant runs of the compact-mask forward compared (check_fwd_taps). */
+static int g_taps_compared;
+
+/*
+ * tab's fwd_taps (when not NULL) on d against the scalar int32 forward: the same dst bits and
+ * every tap byte (ky * kw + kx, decoded here from the desc) naming the scalar index; no byte
+ * past the end written, none left unwritten (prefill 0xA5 is no valid tap below 166 taps).
+ */
+static void check_fwd_taps(const pcnn_kernel_table *tab, int32_t level,
+                           const pcnn_maxpool2d_desc *d, const float *src, const float *ref_dst,
+                           const int32_t *ref_ind, const char *why) {
+    if (tab->maxpool2d_fwd_taps == NULL || d->kh * d->kw > PCNN_MAXPOOL2D_TAPS_MAX) {
+        return;
+    }
+    const int64_t nd = pool_dst_count(d), guard = 64;
+    float *dst = gbuf_f(nd);
+    uint8_t *taps = malloc((size_t)(nd + guard));
+    CHECK(taps != NULL, "out of memory");
+    memset(taps, 0xA5, (size_t)(nd + guard));
+    const int32_t st = tab->maxpool2d_fwd_taps(d, src, dst, taps);
+    CHECK(st == PCNN_STATUS_OK, "%s fwd_taps status %d (%s)", pcnn_isa_name(level), (int)st, why);
+    int64_t at = -1;
+    CHECK(same_bits(dst, ref_dst, nd, &at), "%s fwd_taps dst differs at %" PRId64 " (%s)",
+          pcnn_isa_name(level), at, why);
+    for (int64_t i = 0; i < nd; ++i) {
+        const int64_t t = taps[i], x = i % d->ow, y = (i / d->ow) % d->oh;
+        const int64_t iy = y * d->stride_h - d->pad_top + (t / d->kw) * d->dilation_h;
+        const int64_t ix = x * d->stride_w - d->pad_left + (t % d->kw) * d->dilation_w;
+        const int ok = t < d->kh * d->kw && iy >= 0 && iy < d->ih && ix >= 0 && ix < d->iw &&
+                       iy * d->iw + ix == ref_ind[i];
+        if (!ok) {
+            CHECK(0, "%s fwd_taps: output %" PRId64 " tap %d, the scalar index is %d (%s)",
+                  pcnn_isa_name(level), i, (int)t, (int)ref_ind[i], why);
+            break;
+        }
+    }
+    int guard_intact = guard_ok(dst, nd);
+    for (int64_t i = nd; i < nd + guard; ++i) guard_intact &= taps[i] == 0xA5;
+    CHECK(guard_intact, "%s fwd_taps wrote past the end (%s)", pcnn_isa_name(level), why);
+    ++g_taps_compared;
+    free(dst);
+    free(taps);
 }
 
 /* Cases whose window is larger than the padded input on some axis (ceil mode only). */
@@ -143,6 +188,7 @@ static void run_case(pcnn_maxpool2d_desc d, const char *why) {
             CHECK(guard_ok(dst, nd) && guard_ok(ind, nd) && guard_ok(dst2, nd),
                   "%s fwd wrote past the end (%s)", pcnn_isa_name(level), why);
             ++g_compared;
+            check_fwd_taps(tab, level, &d, src, ref_dst, ref_ind, why);
             free(dst);
             free(ind);
             free(dst2);
@@ -290,6 +336,7 @@ static void run_fenced(pcnn_maxpool2d_desc d, const char *why) {
                 CHECK(same_bits(dst, ref_dst, nd, &at), "%s fenced fwd differs at %" PRId64
                       " (%s)", pcnn_isa_name(level), at, why);
                 ++g_compared;
+                check_fwd_taps(tab, level, &d, s, ref_dst, ref_ind, why);
             }
             if (tab->maxpool2d_bwd != NULL) {
                 CHECK_STATUS(tab->maxpool2d_bwd(&d, g, ind.p, ds), PCNN_STATUS_OK);
@@ -532,10 +579,13 @@ int main(void) {
         pcnn_set_num_threads(1);
     }
     const int expected_levels = pcnn_isa_detected(); /* avx2 = 1 level, avx512 = 2 */
-    printf("compared %d variant runs over %d ISA level(s); %d cases with a window larger than "
-           "the padded input\n", g_compared, expected_levels, g_window_larger);
+    printf("compared %d variant runs over %d ISA level(s) (%d of them fwd_taps); %d cases with "
+           "a window larger than the padded input\n", g_compared + g_taps_compared,
+           expected_levels, g_taps_compared, g_window_larger);
     CHECK(g_window_larger >= 100, "only %d cases with a window larger than the padded input",
           g_window_larger);
     CHECK(expected_levels == 0 || g_compared > 0, "no variant was compared");
+    CHECK(expected_levels == 0 || g_taps_compared > 1000, "only %d fwd_taps runs compared",
+          g_taps_compared);
     return test_finish("test_maxpool2d_simd");
 }

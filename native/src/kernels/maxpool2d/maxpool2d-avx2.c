@@ -5,6 +5,7 @@
  */
 #include <immintrin.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core/pcnn_internal.h"
 
@@ -103,6 +104,23 @@ static inline void pm_store_i(int32_t *p, pm_m m, pm_vi v) {
 
 static inline void pm_storeu_f(float *p, pm_vf v) { _mm256_storeu_ps(p, v); }
 static inline void pm_storeu_i(int32_t *p, pm_vi v) { _mm256_storeu_si256((__m256i *)p, v); }
+/* Tap mode: the low byte of each lane (taps < 256) as 8 bytes: a byte shuffle gathers each
+ * 128-bit half's four low bytes, an unpack joins the halves */
+static inline __m128i pm_taps_bytes(pm_vi v) {
+    const __m256i pick = _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                                          -1, -1, 0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1,
+                                          -1, -1, -1, -1);
+    const __m256i b = _mm256_shuffle_epi8(v, pick);
+    return _mm_unpacklo_epi32(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
+}
+static inline void pm_storeu_taps(uint8_t *p, pm_vi v) {
+    _mm_storel_epi64((__m128i *)(void *)p, pm_taps_bytes(v));
+}
+static inline void pm_store_taps(uint8_t *p, int n, pm_vi v) { /* the first n (< 8) bytes */
+    uint8_t t[8];
+    _mm_storel_epi64((__m128i *)(void *)t, pm_taps_bytes(v));
+    memcpy(p, t, (size_t)n);
+}
 
 static inline void pm_zero_floats(float *p, int64_t n) {
     const __m256 z = _mm256_setzero_ps();
@@ -199,6 +217,46 @@ static inline void pm_transpose(pm_vf r[8]) {
     for (int c = 0; c < 4; ++c) {
         r[c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x20);
         r[4 + c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x31);
+    }
+}
+/*
+ * Small-plane flush in tap mode: at[j] lane i = pixel j's tap of plane i (j < k <= 8, taps
+ * < 256); plane i's k taps to p + i * stride. Narrowed before transposing, which is cheaper
+ * than the int32 transpose plus a narrowing per plane (measured, see README): two pack levels
+ * leave, in 128-bit half L, a 4 x 4 byte block [pixel j][plane 4L + m] per 4 pixels; a byte
+ * shuffle transposes each block to [plane][pixel], and 32-bit unpacks join pixels 0-3 and 4-7
+ * into one 8-byte row per plane.
+ */
+static inline void pm_store_taps_planes(const pm_vf at[8], uint8_t *p, int64_t stride, int k) {
+    __m256i a[8];
+    for (int j = 0; j < 8; ++j) {
+        a[j] = _mm256_castps_si256(at[j]); /* lanes past k: earlier taps or 0, never stored */
+    }
+    const __m256i q0 = _mm256_packus_epi16(_mm256_packus_epi32(a[0], a[1]),
+                                           _mm256_packus_epi32(a[2], a[3]));
+    const __m256i q1 = _mm256_packus_epi16(_mm256_packus_epi32(a[4], a[5]),
+                                           _mm256_packus_epi32(a[6], a[7]));
+    const __m256i tr = _mm256_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15,
+                                        0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    const __m256i t0 = _mm256_shuffle_epi8(q0, tr), t1 = _mm256_shuffle_epi8(q1, tr);
+    const __m256i lo = _mm256_unpacklo_epi32(t0, t1); /* planes 4L, 4L + 1 */
+    const __m256i hi = _mm256_unpackhi_epi32(t0, t1); /* planes 4L + 2, 4L + 3 */
+    const __m128i r[4] = {_mm256_castsi256_si128(lo), _mm256_castsi256_si128(hi),
+                          _mm256_extracti128_si256(lo, 1), _mm256_extracti128_si256(hi, 1)};
+    if (k == 8) {
+        for (int q = 0; q < 4; ++q) {
+            _mm_storel_epi64((__m128i *)(void *)(p + (2 * q) * stride), r[q]);
+            _mm_storel_epi64((__m128i *)(void *)(p + (2 * q + 1) * stride),
+                             _mm_unpackhi_epi64(r[q], r[q]));
+        }
+    } else {
+        uint8_t b[64];
+        for (int q = 0; q < 4; ++q) {
+            _mm_storeu_si128((__m128i *)(void *)(b + 16 * q), r[q]);
+        }
+        for (int i = 0; i < 8; ++i) {
+            memcpy(p + i * stride, b + 8 * i, (size_t)k);
+        }
     }
 }
 /* v > best (ordered: false on NaN), lane-wise */

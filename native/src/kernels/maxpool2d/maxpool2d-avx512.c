@@ -98,6 +98,13 @@ static inline void pm_store_i(int32_t *p, pm_m m, pm_vi v) {
 
 static inline void pm_storeu_f(float *p, pm_vf v) { _mm512_storeu_ps(p, v); }
 static inline void pm_storeu_i(int32_t *p, pm_vi v) { _mm512_storeu_si512(p, v); }
+/* Tap mode: the low byte of each lane (taps < 256) as 16 bytes (vpmovdb), or the first n */
+static inline void pm_storeu_taps(uint8_t *p, pm_vi v) {
+    _mm_storeu_si128((__m128i *)(void *)p, _mm512_cvtepi32_epi8(v));
+}
+static inline void pm_store_taps(uint8_t *p, int n, pm_vi v) {
+    _mm512_mask_cvtepi32_storeu_epi8(p, pm_first(n), v);
+}
 
 static inline void pm_zero_floats(float *p, int64_t n) {
     const __m512 z = _mm512_setzero_ps();
@@ -195,6 +202,18 @@ static inline void pm_transpose(pm_vf r[16]) {
         r[4 + c] = _mm512_shuffle_f32x4(v1, w1, 0x88);
         r[8 + c] = _mm512_shuffle_f32x4(v0, w0, 0xDD);
         r[12 + c] = _mm512_shuffle_f32x4(v1, w1, 0xDD);
+    }
+}
+/* Small-plane flush in tap mode: at[j] lane i = pixel j's tap of plane i (j < k <= 16); plane
+ * i's k taps to p + i * stride. The int32 transpose, then each plane narrowed by vpmovdb. */
+static inline void pm_store_taps_planes(pm_vf at[16], uint8_t *p, int64_t stride, int k) {
+    pm_transpose(at);
+    for (int i = 0; i < 16; ++i) {
+        if (k == 16) {
+            pm_storeu_taps(p + i * stride, _mm512_castps_si512(at[i]));
+        } else {
+            pm_store_taps(p + i * stride, k, _mm512_castps_si512(at[i]));
+        }
     }
 }
 /* v > best (ordered: false on NaN), lane-wise */

@@ -5,7 +5,9 @@
  * (pm_rows_s2, with pm_rows_s2_inner and pm_rows_s2_reuse for the rows whose windows lie
  * inside the input). Uses the vector layer and pm_plane / pm_put / pm_block_general of
  * maxpool2d-simd.h; its own header only to keep the files short (same translation unit, so
- * the always_inline paths compile as before).
+ * the always_inline paths compile as before). `tapm` (compile-time, every function here): tap
+ * mode, see maxpool2d-simd.h; the index vectors are then window row r's tap 0, r * kw, plus
+ * the column tap t, the same for every lane and block.
  */
 #ifndef PCNN_MAXPOOL2D_S2ROWS_SIMD_H
 #define PCNN_MAXPOOL2D_S2ROWS_SIMD_H
@@ -41,7 +43,8 @@ static __attribute__((noinline, cold)) void pm_s2_masked(const float *row, int64
 static inline __attribute__((always_inline)) void pm_block_s2(const pm_plane *pl, int64_t y,
                                                               int64_t ox0, int nl,
                                                               int64_t ky_lo, int64_t ky_hi,
-                                                              const int three, const int edge) {
+                                                              const int three, const int edge,
+                                                              const int tapm) {
     const pcnn_maxpool2d_desc *d = pl->d;
     const int64_t iw = d->iw, sh = d->stride_h, dh = d->dilation_h;
     const int64_t off0 = ox0 * 2 - d->pad_left;
@@ -63,7 +66,8 @@ static inline __attribute__((always_inline)) void pm_block_s2(const pm_plane *pl
     for (int64_t ky = ky_lo; ky < ky_hi; ++ky) {
         const int64_t iy = iy_lo + (ky - ky_lo) * dh;
         const float *row = pl->src + iy * iw;
-        const pm_vi at = pm_add_i(ix0, pm_set1_i((int32_t)(iy * iw)));
+        const pm_vi at = tapm ? pm_set1_i((int32_t)(ky * d->kw))
+                              : pm_add_i(ix0, pm_set1_i((int32_t)(iy * iw)));
         pm_vf e, o, e2 = pm_zero_f();
         if (plain) {
             const float *p = (const float *)((uintptr_t)row + (uintptr_t)(off0 * 4));
@@ -93,7 +97,7 @@ static inline __attribute__((always_inline)) void pm_block_s2(const pm_plane *pl
             best_at = pm_blend_i(take, best_at, ra);
         }
     }
-    pm_put(pl, y, ox0, nl, best, best_at);
+    pm_put(pl, y, ox0, nl, best, best_at, tapm);
 }
 
 /*
@@ -114,7 +118,8 @@ static inline __attribute__((always_inline)) int pm_block_s2_nonan(const pm_plan
                                                                    int nl, int64_t ky_lo,
                                                                    const int nr,
                                                                    const int three,
-                                                                   const int edge) {
+                                                                   const int edge,
+                                                                   const int tapm) {
     const pcnn_maxpool2d_desc *d = pl->d;
     const int64_t iw = d->iw;
     const int64_t off0 = ox0 * 2 - d->pad_left;
@@ -137,7 +142,8 @@ static inline __attribute__((always_inline)) int pm_block_s2_nonan(const pm_plan
         const int64_t iy = iy_lo + r * d->dilation_h;
         /* off0 < 0 only on edge blocks; the caller checked the reads stay in the buffer */
         const float *p = (const float *)((uintptr_t)(pl->src + iy * iw) + (uintptr_t)(off0 * 4));
-        at[r] = pm_add_i(ix0, pm_set1_i((int32_t)(iy * iw)));
+        at[r] = tapm ? pm_set1_i((int32_t)((ky_lo + r) * d->kw))
+                     : pm_add_i(ix0, pm_set1_i((int32_t)(iy * iw)));
         pm_even_odd(p, &v[r][0], &v[r][1]);
         if (three) {
             v[r][2] = pm_even_next(p, v[r][0]);
@@ -159,13 +165,13 @@ static inline __attribute__((always_inline)) int pm_block_s2_nonan(const pm_plan
     if (pm_any(nan)) {
         return 0;
     }
-    if (pl->ind == NULL) {
+    if (!tapm && pl->ind == NULL) {
         /* Inference: no index, so no equality pass. pm_max_f(a, b) is `a > b ? a : b`
          * (x86 MAXPS), so folding the taps in scan order as max(later, earlier) keeps the
          * earlier of equal values: m is the scalar winner's value bit for bit, -0/+0 ties
          * included (the scalar `>` keeps the first). Merging row maxima in row order by the
          * same rule gives the same tap. Padded taps read -inf and cannot change m's bits. */
-        pm_put(pl, y, ox0, nl, m, pm_zero_i());
+        pm_put(pl, y, ox0, nl, m, pm_zero_i(), 0);
         return 1;
     }
     pm_vf best = v[nr - 1][nt - 1];
@@ -180,7 +186,7 @@ static inline __attribute__((always_inline)) int pm_block_s2_nonan(const pm_plan
             best_at = pm_blend_i(eq, best_at, pm_add_i(at[r], pm_set1_i(t)));
         }
     }
-    pm_put(pl, y, ox0, nl, best, best_at);
+    pm_put(pl, y, ox0, nl, best, best_at, tapm);
     return 1;
 }
 
@@ -191,7 +197,8 @@ static inline __attribute__((always_inline)) void pm_block_s2_any(const pm_plane
                                                                   int nl, int64_t ky_lo,
                                                                   int64_t ky_hi,
                                                                   const int three,
-                                                                  const int edge) {
+                                                                  const int edge,
+                                                                  const int tapm) {
     const pcnn_maxpool2d_desc *d = pl->d;
     const int64_t nr = ky_hi - ky_lo;
     if (nr == 2 || nr == 3) {
@@ -203,13 +210,13 @@ static inline __attribute__((always_inline)) void pm_block_s2_any(const pm_plane
             (uintptr_t)(pl->src + iy_first * d->iw) + (uintptr_t)(off0 * 4);
         const uintptr_t a_last = (uintptr_t)(pl->src + iy_last * d->iw) + (uintptr_t)(off0 * 4);
         if (a_first >= pl->buf_lo && a_last + (2 * PM_V + 2) * 4 <= pl->buf_hi) {
-            if (nr == 2 ? pm_block_s2_nonan(pl, y, ox0, nl, ky_lo, 2, three, edge)
-                        : pm_block_s2_nonan(pl, y, ox0, nl, ky_lo, 3, three, edge)) {
+            if (nr == 2 ? pm_block_s2_nonan(pl, y, ox0, nl, ky_lo, 2, three, edge, tapm)
+                        : pm_block_s2_nonan(pl, y, ox0, nl, ky_lo, 3, three, edge, tapm)) {
                 return;
             }
         }
     }
-    pm_block_s2(pl, y, ox0, nl, ky_lo, ky_hi, three, edge);
+    pm_block_s2(pl, y, ox0, nl, ky_lo, ky_hi, three, edge, tapm);
 }
 
 /* The inner row loops' step to the next output row: the top-left address and the index
@@ -244,7 +251,8 @@ static inline __attribute__((always_inline)) void pm_rows_s2_inner(const pm_plan
                                                                    int64_t ya, int64_t yb,
                                                                    int64_t xa, int64_t xb,
                                                                    const int nr,
-                                                                   const int three) {
+                                                                   const int three,
+                                                                   const int tapm) {
     const pcnn_maxpool2d_desc *d = pl->d;
     const int64_t iw = d->iw, ow = d->ow, padl = d->pad_left;
     const int64_t step = d->stride_h * iw; /* src floats from one output row to the next */
@@ -258,17 +266,18 @@ static inline __attribute__((always_inline)) void pm_rows_s2_inner(const pm_plan
     const pm_vi at_step = pm_set1_i((int32_t)step), at_rstep = pm_set1_i((int32_t)rstep);
     float *dst = pl->dst + ya * ow;
     int32_t *ind = pl->ind != NULL ? pl->ind + ya * ow : NULL;
+    uint8_t *tp = tapm ? pl->taps + ya * ow : NULL;
     for (int64_t y = ya; y < yb; ++y) {
         pm_vi atr[3];
         for (int r = 0; r < nr; ++r) {
-            atr[r] = r == 0 ? at0 : pm_add_i(atr[r - 1], at_rstep);
+            atr[r] = tapm ? pm_set1_i(r * nt) : r == 0 ? at0 : pm_add_i(atr[r - 1], at_rstep);
         }
         for (int64_t ox0 = 0;; ox0 += PM_V) {
             if (ox0 + PM_V > ow) {
                 ox0 = ow - PM_V;
             }
             if (ox0 < xa || ox0 + PM_V > xb) {
-                pm_block_s2_any(pl, y, ox0, PM_V, 0, nr, three, 1);
+                pm_block_s2_any(pl, y, ox0, PM_V, 0, nr, three, 1, tapm);
             } else {
                 pm_vf v[3][3];
                 pm_vf m = pm_zero_f();
@@ -286,14 +295,14 @@ static inline __attribute__((always_inline)) void pm_rows_s2_inner(const pm_plan
                     m = r == 0 ? rm : pm_max_f(rm, m);
                 }
                 if (pm_any(nan)) {
-                    pm_block_s2(pl, y, ox0, PM_V, 0, nr, three, 0);
+                    pm_block_s2(pl, y, ox0, PM_V, 0, nr, three, 0, tapm);
                 } else {
                     pm_storeu_f(dst + ox0, m);
-                    if (ind != NULL) {
+                    if (tapm || ind != NULL) {
                         const pm_vi cv = pm_set1_i((int32_t)(2 * ox0));
                         pm_vi best_at = pm_zero_i();
                         for (int r = nr - 1; r >= 0; --r) {
-                            const pm_vi at = pm_add_i(atr[r], cv);
+                            const pm_vi at = tapm ? atr[r] : pm_add_i(atr[r], cv);
                             for (int t = nt - 1; t >= 0; --t) {
                                 const pm_vi tap = t == 0 ? at : pm_add_i(at, pm_set1_i(t));
                                 best_at = r == nr - 1 && t == nt - 1
@@ -301,7 +310,11 @@ static inline __attribute__((always_inline)) void pm_rows_s2_inner(const pm_plan
                                               : pm_blend_i(pm_eq_f(v[r][t], m), best_at, tap);
                             }
                         }
-                        pm_storeu_i(ind + ox0, best_at);
+                        if (tapm) {
+                            pm_storeu_taps(tp + ox0, best_at);
+                        } else {
+                            pm_storeu_i(ind + ox0, best_at);
+                        }
                     }
                 }
             }
@@ -310,6 +323,9 @@ static inline __attribute__((always_inline)) void pm_rows_s2_inner(const pm_plan
             }
         }
         pm_s2_next_row(&p0, &at0, &dst, &ind, step, at_step, ow);
+        if (tapm) {
+            tp += ow;
+        }
     }
 }
 
@@ -362,8 +378,9 @@ static inline __attribute__((always_inline)) pm_vf pm_row_win(const float *p, co
  */
 static inline __attribute__((always_inline)) void pm_reuse_block(
     const pm_plane *pl, int64_t y, int64_t ox0, const int first_row, const float *p,
-    int64_t rstep, pm_vi at0c, pm_vi at1c, pm_vi at2c, float *dst, int32_t *ind, pm_vf *kh,
-    pm_vi *ka, pm_m *kn, const int three, const int pad0, const int want_at) {
+    int64_t rstep, pm_vi at0c, pm_vi at1c, pm_vi at2c, float *dst, int32_t *ind, uint8_t *tp,
+    pm_vf *kh, pm_vi *ka, pm_m *kn, const int three, const int pad0, const int want_at,
+    const int tapm) {
     pm_vi a0 = pm_zero_i(), a1 = pm_zero_i(), a2 = pm_zero_i();
     pm_m n0, n1, n2;
     pm_vf h0;
@@ -371,7 +388,8 @@ static inline __attribute__((always_inline)) void pm_reuse_block(
         h0 = pm_row_win(p, three, at0c, want_at, &a0, &n0, pad0);
     } else {
         h0 = *kh;
-        a0 = *ka;
+        /* tapm: the kept tap is of window row 2, now row 0 (at2c - at0c = 2 * kw) */
+        a0 = tapm ? pm_add_i(*ka, pm_set1_i(three ? -6 : -4)) : *ka;
         n0 = *kn;
     }
     const pm_vf h1 = pm_row_win(p + rstep, three, at1c, want_at, &a1, &n1, pad0);
@@ -380,14 +398,18 @@ static inline __attribute__((always_inline)) void pm_reuse_block(
     *ka = a2;
     *kn = n2;
     if (pm_any(pm_or(n0, pm_or(n1, n2)))) {
-        pm_block_s2(pl, y, ox0, PM_V, 0, 3, three, pad0);
+        pm_block_s2(pl, y, ox0, PM_V, 0, 3, three, pad0, tapm);
     } else {
         const pm_vf m = pm_max_f(h2, pm_max_f(h1, h0));
         pm_storeu_f(dst + ox0, m);
         if (want_at) {
             pm_vi a = pm_blend_i(pm_eq_f(h1, m), a2, a1);
             a = pm_blend_i(pm_eq_f(h0, m), a, a0);
-            pm_storeu_i(ind + ox0, a);
+            if (tapm) {
+                pm_storeu_taps(tp + ox0, a);
+            } else {
+                pm_storeu_i(ind + ox0, a);
+            }
         }
     }
 }
@@ -408,7 +430,8 @@ static inline __attribute__((always_inline)) void pm_rows_s2_reuse_w(const pm_pl
                                                                      int64_t ya, int64_t yb,
                                                                      int64_t xa, int64_t xb,
                                                                      const int three,
-                                                                     const int want_at) {
+                                                                     const int want_at,
+                                                                     const int tapm) {
     const pcnn_maxpool2d_desc *d = pl->d;
     const int64_t iw = d->iw, ow = d->ow, padl = d->pad_left;
     const int64_t step = d->stride_h * iw, rstep = d->dilation_h * iw;
@@ -418,12 +441,18 @@ static inline __attribute__((always_inline)) void pm_rows_s2_reuse_w(const pm_pl
     const pm_vi at_step = pm_set1_i((int32_t)step), at_rstep = pm_set1_i((int32_t)rstep);
     float *dst = pl->dst + ya * ow;
     int32_t *ind = pl->ind != NULL ? pl->ind + ya * ow : NULL;
+    uint8_t *tp = tapm ? pl->taps + ya * ow : NULL;
+    /* tapm: window row r's tap 0 is r * kw for every lane and block */
+    const int nt = three ? 3 : 2;
+    const pm_vi tap1 = pm_set1_i(nt), tap2 = pm_set1_i(2 * nt);
     const int pad0 = padl == 1 && xa == 1 && xb >= PM_V && p0 >= pl->buf_lo;
     pm_vf kept_h[PM_REUSE_BLOCKS];
     pm_vi kept_at[PM_REUSE_BLOCKS];
     pm_m kept_nan[PM_REUSE_BLOCKS];
     for (int64_t y = ya; y < yb; ++y) {
-        const pm_vi at1 = pm_add_i(at0, at_rstep), at2 = pm_add_i(at1, at_rstep);
+        const pm_vi at1 = tapm ? tap1 : pm_add_i(at0, at_rstep);
+        const pm_vi at2 = tapm ? tap2 : pm_add_i(at1, at_rstep);
+        const pm_vi at0t = tapm ? pm_zero_i() : at0;
         int k = 0;
         for (int64_t ox0 = 0;; ox0 += PM_V, ++k) {
             if (ox0 + PM_V > ow) {
@@ -432,20 +461,26 @@ static inline __attribute__((always_inline)) void pm_rows_s2_reuse_w(const pm_pl
             const float *p = (const float *)(p0 + (uintptr_t)(2 * ox0 * 4));
             const pm_vi cv = pm_set1_i((int32_t)(2 * ox0));
             if (ox0 == 0 && pad0) {
-                pm_reuse_block(pl, y, ox0, y == ya, p, rstep, at0, at1, at2, dst, ind,
-                               &kept_h[k], &kept_at[k], &kept_nan[k], three, 1, want_at);
+                pm_reuse_block(pl, y, ox0, y == ya, p, rstep, at0t, at1, at2, dst, ind, tp,
+                               &kept_h[k], &kept_at[k], &kept_nan[k], three, 1, want_at, tapm);
             } else if (ox0 < xa || ox0 + PM_V > xb) {
-                pm_block_s2_any(pl, y, ox0, PM_V, 0, 3, three, 1);
+                pm_block_s2_any(pl, y, ox0, PM_V, 0, 3, three, 1, tapm);
+            } else if (tapm) {
+                pm_reuse_block(pl, y, ox0, y == ya, p, rstep, at0t, at1, at2, dst, ind, tp,
+                               &kept_h[k], &kept_at[k], &kept_nan[k], three, 0, 1, 1);
             } else {
                 pm_reuse_block(pl, y, ox0, y == ya, p, rstep, pm_add_i(at0, cv),
-                               pm_add_i(at1, cv), pm_add_i(at2, cv), dst, ind, &kept_h[k],
-                               &kept_at[k], &kept_nan[k], three, 0, want_at);
+                               pm_add_i(at1, cv), pm_add_i(at2, cv), dst, ind, tp, &kept_h[k],
+                               &kept_at[k], &kept_nan[k], three, 0, want_at, 0);
             }
             if (ox0 + PM_V >= ow) {
                 break;
             }
         }
         pm_s2_next_row(&p0, &at0, &dst, &ind, step, at_step, ow);
+        if (tapm) {
+            tp += ow;
+        }
     }
 }
 
@@ -455,11 +490,14 @@ static inline __attribute__((always_inline)) void pm_rows_s2_reuse_w(const pm_pl
 static inline __attribute__((always_inline)) void pm_rows_s2_reuse(const pm_plane *pl,
                                                                    int64_t ya, int64_t yb,
                                                                    int64_t xa, int64_t xb,
-                                                                   const int three) {
-    if (pl->ind != NULL) {
-        pm_rows_s2_reuse_w(pl, ya, yb, xa, xb, three, 1);
+                                                                   const int three,
+                                                                   const int tapm) {
+    if (tapm) {
+        pm_rows_s2_reuse_w(pl, ya, yb, xa, xb, three, 1, 1);
+    } else if (pl->ind != NULL) {
+        pm_rows_s2_reuse_w(pl, ya, yb, xa, xb, three, 1, 0);
     } else {
-        pm_rows_s2_reuse_w(pl, ya, yb, xa, xb, three, 0);
+        pm_rows_s2_reuse_w(pl, ya, yb, xa, xb, three, 0, 0);
     }
 }
 
@@ -467,7 +505,8 @@ static inline __attribute__((always_inline)) void pm_rows_s2_reuse(const pm_plan
  * neighbour when ow is not a multiple of PM_V (those pixels are written twice, same values).
  * Output columns [xa, xb) have every tap column inside the row. */
 static inline __attribute__((always_inline)) void pm_rows_s2(const pm_plane *pl, int64_t xa,
-                                                             int64_t xb, const int three) {
+                                                             int64_t xb, const int three,
+                                                             const int tapm) {
     const pcnn_maxpool2d_desc *d = pl->d;
     const int64_t ih = d->ih, oh = d->oh, ow = d->ow;
     /* Output rows [ya, yb) have every window row inside the input: pm_rows_s2_inner /
@@ -503,9 +542,9 @@ static inline __attribute__((always_inline)) void pm_rows_s2(const pm_plane *pl,
                 break;
             }
             if (inner == 2) {
-                pm_rows_s2_inner(pl, ya, yb, xa, xb, 2, three);
+                pm_rows_s2_inner(pl, ya, yb, xa, xb, 2, three, tapm);
             } else {
-                pm_rows_s2_reuse(pl, ya, yb, xa, xb, three);
+                pm_rows_s2_reuse(pl, ya, yb, xa, xb, three, tapm);
             }
         }
         for (int64_t y = part == 0 ? 0 : yb; y < (part == 0 ? stop0 : oh); ++y) {
@@ -520,9 +559,9 @@ static inline __attribute__((always_inline)) void pm_rows_s2(const pm_plane *pl,
             }
             if (ow <= PM_V) {
                 if (xa > 0 || xb < ow) {
-                    pm_block_s2_any(pl, y, 0, (int)ow, ky_lo, ky_hi, three, 1);
+                    pm_block_s2_any(pl, y, 0, (int)ow, ky_lo, ky_hi, three, 1, tapm);
                 } else {
-                    pm_block_s2_any(pl, y, 0, (int)ow, ky_lo, ky_hi, three, 0);
+                    pm_block_s2_any(pl, y, 0, (int)ow, ky_lo, ky_hi, three, 0, tapm);
                 }
                 continue;
             }
@@ -531,9 +570,9 @@ static inline __attribute__((always_inline)) void pm_rows_s2(const pm_plane *pl,
                     ox0 = ow - PM_V;
                 }
                 if (ox0 < xa || ox0 + PM_V > xb) {
-                    pm_block_s2_any(pl, y, ox0, PM_V, ky_lo, ky_hi, three, 1);
+                    pm_block_s2_any(pl, y, ox0, PM_V, ky_lo, ky_hi, three, 1, tapm);
                 } else {
-                    pm_block_s2_any(pl, y, ox0, PM_V, ky_lo, ky_hi, three, 0);
+                    pm_block_s2_any(pl, y, ox0, PM_V, ky_lo, ky_hi, three, 0, tapm);
                 }
                 if (ox0 + PM_V >= ow) {
                     break;

@@ -31,7 +31,15 @@
  *    NaNs and keeps the compare chains short; otherwise the row-scan-and-merge rule above.
  * Values only move by blends, so the stored floats are bit-identical to the scalar kernel's,
  * NaN payloads included, and so are the indices (int32 lanes; plane offsets fit, checked at
- * desc init). Loads are plain where the vector lies inside the src buffer (lanes outside the
+ * desc init).
+ * Tap mode (PM_NAME(fwd_taps), the compact mask: one byte per output, the winner's window tap
+ * ky * kw + kx): the same code with `tapm` a compile-time constant (pm_fwd_plane_m, the small
+ * planes' `out`). The index vectors that are blended along with the values become
+ * lane-independent constants: tap ky * kw + kx where the int32 mode has the plane offset
+ * iy * iw + ix (row and column terms drop the lane and block positions), so every path picks
+ * the same tap by the same blends; the stores narrow the int32 lanes to bytes
+ * (pm_storeu_taps / pm_store_taps). Where a row's winner is carried to the next output row
+ * (pm_rows_s2_reuse) its tap is rebased from window row 2 to row 0. Loads are plain where the vector lies inside the src buffer (lanes outside the
  * row are loaded but never taken) and masked to the row near the buffer's two ends, so
  * nothing outside the src buffer is read. Measured on the benchmark shapes: plain loads and
  * plain stores for whole vectors each gave a large gain over masked ones on this machine.
@@ -84,6 +92,7 @@ typedef struct {
     const float *src;
     float *dst;
     int32_t *indices;
+    uint8_t *taps; /* tap mode (then indices is NULL), or NULL */
 } pm_fwd_ctx;
 
 /* What one plane's blocks share. */
@@ -92,31 +101,40 @@ typedef struct {
     const float *src; /* this plane */
     float *dst;       /* this plane */
     int32_t *ind;     /* this plane, or NULL */
+    uint8_t *taps;    /* this plane in tap mode, or NULL */
     pm_vi iota_sw;    /* lane * stride_w */
     int s2;           /* stride_w 2, dilation_w 1, kw 2 or 3: pm_block_s2 does every block */
     uintptr_t buf_lo, buf_hi; /* the whole src buffer, for the plain-load checks */
 } pm_plane;
 
-/* Stores lanes [0, nl) as output pixels [ox0, ox0 + nl) of row y. */
-static inline void pm_put(const pm_plane *pl, int64_t y, int64_t ox0, int nl, pm_vf best,
-                          pm_vi best_at) {
+/* Stores lanes [0, nl) as output pixels [ox0, ox0 + nl) of row y (tapm: best_at holds taps,
+ * stored as bytes). always_inline: with the tap copies gcc had made it a call (main inlined
+ * it everywhere). */
+static inline __attribute__((always_inline)) void pm_put(const pm_plane *pl, int64_t y,
+                                                         int64_t ox0, int nl, pm_vf best,
+                                                         pm_vi best_at, const int tapm) {
     const int64_t o = y * pl->d->ow + ox0;
     if (nl == PM_V) { /* plain stores: masked stores are slow on some cores */
         pm_storeu_f(pl->dst + o, best);
-        if (pl->ind != NULL) {
+        if (tapm) {
+            pm_storeu_taps(pl->taps + o, best_at);
+        } else if (pl->ind != NULL) {
             pm_storeu_i(pl->ind + o, best_at);
         }
     } else {
         const pm_m lanes = pm_first(nl);
         pm_store_f(pl->dst + o, lanes, best);
-        if (pl->ind != NULL) {
+        if (tapm) {
+            pm_store_taps(pl->taps + o, nl, best_at);
+        } else if (pl->ind != NULL) {
             pm_store_i(pl->ind + o, lanes, best_at);
         }
     }
 }
 
 /* Output pixels [ox0, ox0 + nl) of row y, nl <= PM_V, any position: the general path. */
-static inline void pm_block_general(const pm_plane *pl, int64_t y, int64_t ox0, int nl) {
+static inline void pm_block_general(const pm_plane *pl, int64_t y, int64_t ox0, int nl,
+                                    const int tapm) {
     const pcnn_maxpool2d_desc *d = pl->d;
     const int64_t ih = d->ih, iw = d->iw;
     const int64_t sw = d->stride_w, dw = d->dilation_w;
@@ -159,11 +177,13 @@ static inline void pm_block_general(const pm_plane *pl, int64_t y, int64_t ox0, 
             }
             const pm_m take = pm_take(valid, has, v, best);
             best = pm_blend_f(take, best, v);
-            best_at = pm_blend_i(take, best_at, pm_add_i(ix, row_at));
+            best_at = pm_blend_i(take, best_at,
+                                 tapm ? pm_set1_i((int32_t)(ky * d->kw + kx))
+                                      : pm_add_i(ix, row_at));
             has = pm_or(has, valid);
         }
     }
-    pm_put(pl, y, ox0, nl, best, best_at);
+    pm_put(pl, y, ox0, nl, best, best_at, tapm);
 }
 
 /* One tap of an inside block of nl lanes: the input values (lanes >= nl: anything). */
@@ -191,7 +211,8 @@ static inline pm_vf pm_tap_inside(const pm_plane *pl, const float *row, int64_t 
  * window row the first tap initialises and the others take (v > max || isnan(v)); the row
  * winners are merged in row order by the same rule (see the top of the file for why this is
  * the scalar result; the split shortens the compare/blend dependency chain). */
-static inline void pm_block_inside(const pm_plane *pl, int64_t y, int64_t ox0, int nl) {
+static inline void pm_block_inside(const pm_plane *pl, int64_t y, int64_t ox0, int nl,
+                                   const int tapm) {
     const pcnn_maxpool2d_desc *d = pl->d;
     const int64_t iw = d->iw;
     const int64_t sw = d->stride_w, dw = d->dilation_w;
@@ -205,13 +226,15 @@ static inline void pm_block_inside(const pm_plane *pl, int64_t y, int64_t ox0, i
         const pm_vi row_at = pm_set1_i((int32_t)(iy * iw));
         pm_vi ix = ix0;
         pm_vf rbest = pm_tap_inside(pl, row, off0, ix, nl);
-        pm_vi rbest_at = pm_add_i(ix, row_at);
+        pm_vi rbest_at = tapm ? pm_set1_i((int32_t)(ky * d->kw)) : pm_add_i(ix, row_at);
         for (int64_t kx = 1; kx < d->kw; ++kx) {
             ix = pm_add_i(ix0, pm_set1_i((int32_t)(kx * dw)));
             const pm_vf v = pm_tap_inside(pl, row, off0 + kx * dw, ix, nl);
             const pm_m take = pm_gt_or_nan(v, rbest);
             rbest = pm_blend_f(take, rbest, v);
-            rbest_at = pm_blend_i(take, rbest_at, pm_add_i(ix, row_at));
+            rbest_at = pm_blend_i(take, rbest_at,
+                                  tapm ? pm_set1_i((int32_t)(ky * d->kw + kx))
+                                       : pm_add_i(ix, row_at));
         }
         if (ky == 0) {
             best = rbest;
@@ -222,20 +245,22 @@ static inline void pm_block_inside(const pm_plane *pl, int64_t y, int64_t ox0, i
             best_at = pm_blend_i(take, best_at, rbest_at);
         }
     }
-    pm_put(pl, y, ox0, nl, best, best_at);
+    pm_put(pl, y, ox0, nl, best, best_at, tapm);
 }
 
 /* Stride-2 blocks and rows (pm_block_s2*, pm_rows_s2*): their own header. */
 #include "maxpool2d-s2rows-simd.h"
 
-static inline void pm_span_general(const pm_plane *pl, int64_t y, int64_t from, int64_t to) {
+static inline void pm_span_general(const pm_plane *pl, int64_t y, int64_t from, int64_t to,
+                                   const int tapm) {
     for (int64_t ox0 = from; ox0 < to; ox0 += PM_V) {
-        pm_block_general(pl, y, ox0, to - ox0 < PM_V ? (int)(to - ox0) : PM_V);
+        pm_block_general(pl, y, ox0, to - ox0 < PM_V ? (int)(to - ox0) : PM_V, tapm);
     }
 }
 
-/* One output plane into pl->dst / pl->ind. */
-static void pm_fwd_plane(const pm_plane *plp) {
+/* One output plane into pl->dst / pl->ind (tapm: pl->taps). */
+static inline __attribute__((always_inline)) void pm_fwd_plane_m(const pm_plane *plp,
+                                                                 const int tapm) {
     const pm_plane pl = *plp;
     const pcnn_maxpool2d_desc *d = pl.d;
     const int64_t ih = d->ih, iw = d->iw, oh = d->oh, ow = d->ow;
@@ -251,9 +276,9 @@ static void pm_fwd_plane(const pm_plane *plp) {
     }
     if (pl.s2) {
         if (d->kw == 3) {
-            pm_rows_s2(&pl, xa, xb, 1);
+            pm_rows_s2(&pl, xa, xb, 1, tapm);
         } else {
-            pm_rows_s2(&pl, xa, xb, 0);
+            pm_rows_s2(&pl, xa, xb, 0, tapm);
         }
         return;
     }
@@ -266,24 +291,37 @@ static void pm_fwd_plane(const pm_plane *plp) {
         const int64_t iy_first = y * d->stride_h - d->pad_top;
         const int y_inside = iy_first >= 0 && iy_first + (d->kh - 1) * d->dilation_h < ih;
         if (y_inside && ow < PM_V && xa == 0 && xb == ow) {
-            pm_block_inside(&pl, y, 0, (int)ow); /* a short row, wholly inside */
+            pm_block_inside(&pl, y, 0, (int)ow, tapm); /* a short row, wholly inside */
             continue;
         }
         if (!y_inside || xb - ga < PM_V) {
-            pm_span_general(&pl, y, 0, ow);
+            pm_span_general(&pl, y, 0, ow, tapm);
             continue;
         }
-        pm_span_general(&pl, y, 0, ga);
+        pm_span_general(&pl, y, 0, ga, tapm);
         for (int64_t ox0 = ga;; ox0 += PM_V) {
             if (ox0 + PM_V > xb) {
                 ox0 = xb - PM_V;
             }
-            pm_block_inside(&pl, y, ox0, PM_V);
+            pm_block_inside(&pl, y, ox0, PM_V, tapm);
             if (ox0 + PM_V >= xb) {
                 break;
             }
         }
-        pm_span_general(&pl, y, xb, ow);
+        pm_span_general(&pl, y, xb, ow, tapm);
+    }
+}
+
+/* tapm a compile-time constant in each copy, and each copy its own function: in one function
+ * gcc's growth limits stopped inlining small helpers (pm_first became a call) */
+static __attribute__((noinline)) void pm_fwd_plane_taps(const pm_plane *pl) {
+    pm_fwd_plane_m(pl, 1);
+}
+static void pm_fwd_plane(const pm_plane *pl) {
+    if (pl->taps != NULL) {
+        pm_fwd_plane_taps(pl);
+    } else {
+        pm_fwd_plane_m(pl, 0);
     }
 }
 
@@ -296,6 +334,7 @@ static void pm_fwd_task(void *p, int64_t t) {
     pl.src = x->src + t * ih * iw;
     pl.dst = x->dst + t * oplane;
     pl.ind = x->indices != NULL ? x->indices + t * oplane : NULL;
+    pl.taps = x->taps != NULL ? x->taps + t * oplane : NULL;
     pl.iota_sw = pm_mullo_i(pm_iota(), pm_set1_i((int32_t)d->stride_w));
     pl.s2 = d->stride_w == 2 && d->dilation_w == 1 && (d->kw == 2 || d->kw == 3);
     pl.buf_lo = (uintptr_t)x->src;
@@ -327,12 +366,13 @@ static int64_t pm_work(const pcnn_maxpool2d_desc *d) {
     return work;
 }
 
-PCNN_INTERNAL int32_t PM_NAME(fwd)(const pcnn_maxpool2d_desc *d, const float *src, float *dst,
-                                   int32_t *indices) {
+/* The forward with indices (int32 plane offsets), taps (bytes) or neither (both NULL). */
+static int32_t pm_fwd_run(const pcnn_maxpool2d_desc *d, const float *src, float *dst,
+                          int32_t *indices, uint8_t *taps) {
     if (!pm_shape_ok(d)) {
         return PCNN_STATUS_UNSUPPORTED;
     }
-    pm_fwd_ctx ctx = {d, src, dst, indices};
+    pm_fwd_ctx ctx = {d, src, dst, indices, taps};
     const int64_t work = pm_work(d);
     if (pm_small_ok(d)) {
         const int64_t planes = d->n * d->c;
@@ -342,6 +382,17 @@ PCNN_INTERNAL int32_t PM_NAME(fwd)(const pcnn_maxpool2d_desc *d, const float *sr
     }
     pcnn_parallel_for_work(d->n * d->c, work, pm_fwd_task, &ctx);
     return PCNN_STATUS_OK;
+}
+
+PCNN_INTERNAL int32_t PM_NAME(fwd)(const pcnn_maxpool2d_desc *d, const float *src, float *dst,
+                                   int32_t *indices) {
+    return pm_fwd_run(d, src, dst, indices, NULL);
+}
+
+/* The compact mask: taps[i] = the winner's ky * kw + kx (kh * kw <= 256: the API checks). */
+PCNN_INTERNAL int32_t PM_NAME(fwd_taps)(const pcnn_maxpool2d_desc *d, const float *src,
+                                        float *dst, uint8_t *taps) {
+    return pm_fwd_run(d, src, dst, NULL, taps);
 }
 
 /* ---- backward ---- */

@@ -18,7 +18,14 @@
  * NaN payloads and -0 / +0 included. The planes left over (n * c % PM_V) take the row-wise
  * kernel, one task each. Each task's work is fixed by its index, so results do not depend
  * on the thread count.
+ * Tap mode (`out` PM_OUT_TAPS): the index vectors hold taps ky * kw + kx instead of plane
+ * positions (the same for every lane); the flush narrows them to bytes.
  */
+
+/* What a group writes besides dst (compile-time in each pm_small_group copy). */
+#define PM_OUT_NONE 0
+#define PM_OUT_IND 1
+#define PM_OUT_TAPS 2
 
 /* Input positions (ih * iw) the stack buffer holds: 64 KiB with 16 lanes, 32 KiB with 8
  * (the 32 x 32 and 28 x 28 planes of small networks fit). Larger planes keep the row-wise
@@ -48,14 +55,16 @@ static int pm_small_ok(const pcnn_maxpool2d_desc *d) {
  * AVX-512) and 2 * PM_V masked stores cost more than 2 * PM_V scalar copies. */
 #define PM_SMALL_FLUSH_COPY 2
 
-static inline void pm_small_flush(pm_vf v[PM_V], pm_vf at[PM_V], int has_ind, float *dst,
-                                  int32_t *ind, int64_t oplane, int64_t o0, int k) {
+static inline void pm_small_flush(pm_vf v[PM_V], pm_vf at[PM_V], const int out, float *dst,
+                                  int32_t *ind, uint8_t *taps, int64_t oplane, int64_t o0,
+                                  int k) {
+    const int has_ind = out == PM_OUT_IND;
     if (k <= PM_SMALL_FLUSH_COPY) {
         float tv[PM_SMALL_FLUSH_COPY * PM_V];
         int32_t ti[PM_SMALL_FLUSH_COPY * PM_V];
         for (int j = 0; j < k; ++j) {
             pm_storeu_f(tv + j * PM_V, v[j]);
-            if (has_ind) {
+            if (out != PM_OUT_NONE) {
                 pm_storeu_i(ti + j * PM_V, pm_as_i(at[j]));
             }
         }
@@ -64,6 +73,8 @@ static inline void pm_small_flush(pm_vf v[PM_V], pm_vf at[PM_V], int has_ind, fl
                 dst[i * oplane + o0 + j] = tv[j * PM_V + i];
                 if (has_ind) {
                     ind[i * oplane + o0 + j] = ti[j * PM_V + i];
+                } else if (out == PM_OUT_TAPS) {
+                    taps[i * oplane + o0 + j] = (uint8_t)ti[j * PM_V + i];
                 }
             }
         }
@@ -88,6 +99,8 @@ static inline void pm_small_flush(pm_vf v[PM_V], pm_vf at[PM_V], int has_ind, fl
                 pm_store_f(p, lanes, at[i]);
             }
         }
+    } else if (out == PM_OUT_TAPS) {
+        pm_store_taps_planes(at, taps + o0, oplane, k); /* per ISA file */
     }
 }
 
@@ -108,39 +121,45 @@ static inline void pm_small_taps(int64_t i0, int64_t k, int64_t dl, int64_t n, i
 
 /* One output pixel of a NaN-free group: taps (ky, kx) < (nky, nkx) at position
  * pos0 + ky * rstep + kx * cstep, values at first[(ky * rstep + kx * cstep) * PM_V]; *best /
- * *best_at hold tap (0, 0) on entry. Without NaNs the scalar rule is take = v > best, and
- * then best = max(v, best) (a > b ? a : b) is the same value, so the chain through best is a
- * single max per tap and the compare feeds only the index blend. Constant nky / nkx at the
+ * *best_at hold tap (0, 0) on entry; the index of tap (ky, kx) is at0 + ky * at_rstep +
+ * kx * at_cstep (plane positions: pos0, rstep, cstep; tap mode: the first tap's number, kw,
+ * 1). Without NaNs the scalar rule is take = v > best, and then best = max(v, best)
+ * (a > b ? a : b) is the same value, so the chain through best is a single max per tap and
+ * the compare feeds only the index blend. Constant nky / nkx at the
  * common call sites (always_inline) unroll the loops. */
 static inline __attribute__((always_inline)) void pm_small_nonan(
-    const float *first, int64_t pos0, const int64_t nky, const int64_t nkx, int64_t rstep,
-    int64_t cstep, const int has_ind, pm_vf *best, pm_vi *best_at) {
+    const float *first, const int64_t nky, const int64_t nkx, int64_t rstep, int64_t cstep,
+    int64_t at0, int64_t at_rstep, int64_t at_cstep, const int has_ind, pm_vf *best,
+    pm_vi *best_at) {
     pm_vf b = *best;
-    pm_vi at = pm_zero_i(); /* tap offsets o from pos0; pos0 is added once at the end, so the
+    pm_vi at = pm_zero_i(); /* index offsets from at0; at0 is added once at the end, so the
                              * blended constants are the same for every pixel (hoisted) */
     for (int64_t ky = 0; ky < nky; ++ky) {
         for (int64_t kx = (ky == 0 ? 1 : 0); kx < nkx; ++kx) {
             const int64_t o = ky * rstep + kx * cstep;
             const pm_vf v = pm_loadu(first + o * PM_V);
             if (has_ind) {
-                at = pm_blend_i(pm_gt_f(v, b), at, pm_set1_i((int32_t)o));
+                at = pm_blend_i(pm_gt_f(v, b), at,
+                                pm_set1_i((int32_t)(ky * at_rstep + kx * at_cstep)));
             }
             b = pm_max_f(v, b);
         }
     }
     *best = b;
     if (has_ind) {
-        *best_at = pm_add_i(at, pm_set1_i((int32_t)pos0));
+        *best_at = pm_add_i(at, pm_set1_i((int32_t)at0));
     }
 }
 
-/* Planes [p0, p0 + PM_V). has_ind is a constant at both call sites (always_inline), so the
- * inference variant carries no index code. */
+/* Planes [p0, p0 + PM_V). out (PM_OUT_*) is a constant at every call site (always_inline), so
+ * the inference variant carries no index code. */
 static inline __attribute__((always_inline)) void pm_small_group(const pm_fwd_ctx *x,
-                                                                 int64_t p0, const int has_ind) {
+                                                                 int64_t p0, const int out) {
+    const int has_ind = out != PM_OUT_NONE, tapm = out == PM_OUT_TAPS;
     const pcnn_maxpool2d_desc *d = x->d;
     const int64_t ih = d->ih, iw = d->iw, oh = d->oh, ow = d->ow;
     const int64_t dh = d->dilation_h, dw = d->dilation_w;
+    const int64_t kw = d->kw; /* tap numbers (a local: byte stores may alias *d) */
     const int64_t plane = ih * iw, oplane = oh * ow;
     /* + PM_V rows: a partial block's transpose is stored whole (its rows past the plane are
      * never read), which keeps the stores a fixed count of vectors */
@@ -173,7 +192,8 @@ static inline __attribute__((always_inline)) void pm_small_group(const pm_fwd_ct
         pm_small_taps(xo * d->stride_w - d->pad_left, d->kw, dw, iw, &kx_lo[xo], &kx_hi[xo]);
     }
     float *dst = x->dst + p0 * oplane;
-    int32_t *ind = has_ind ? x->indices + p0 * oplane : NULL;
+    int32_t *ind = out == PM_OUT_IND ? x->indices + p0 * oplane : NULL;
+    uint8_t *taps = tapm ? x->taps + p0 * oplane : NULL;
     pm_vf ov[PM_V], oi[PM_V];
     for (int i = 0; i < PM_V; ++i) {
         ov[i] = pm_zero_f();
@@ -191,22 +211,29 @@ static inline __attribute__((always_inline)) void pm_small_group(const pm_fwd_ct
             /* position of tap (ky, kx): (iy0 + ky*dh)*iw + ix0 + kx*dw */
             const int64_t pos0 = (iy0 + ky_lo * dh) * iw + ix0 + xl * dw;
             pm_vf best = pm_loadu(t + pos0 * PM_V); /* the first in-range tap */
-            pm_vi best_at = pm_set1_i((int32_t)pos0);
+            /* tapm: the first in-range tap's number, and steps kw / 1 */
+            const int64_t at0 = tapm ? ky_lo * kw + xl : pos0;
+            const int64_t at_rstep = tapm ? kw : dh * iw, at_cstep = tapm ? 1 : dw;
+            pm_vi best_at = pm_set1_i((int32_t)at0);
             if (nonan) {
                 const float *first = t + pos0 * PM_V;
                 const int64_t nky = ky_hi - ky_lo, nkx = xh - xl;
                 const int64_t rstep = dh * iw, cstep = dw;
                 if (nky == 3 && nkx == 3) {
-                    pm_small_nonan(first, pos0, 3, 3, rstep, cstep, has_ind, &best, &best_at);
+                    pm_small_nonan(first, 3, 3, rstep, cstep, at0, at_rstep, at_cstep, has_ind,
+                                   &best, &best_at);
                 } else if (nky == 2 && nkx == 2) {
-                    pm_small_nonan(first, pos0, 2, 2, rstep, cstep, has_ind, &best, &best_at);
+                    pm_small_nonan(first, 2, 2, rstep, cstep, at0, at_rstep, at_cstep, has_ind,
+                                   &best, &best_at);
                 } else if (nky == 2 && nkx == 3) {
-                    pm_small_nonan(first, pos0, 2, 3, rstep, cstep, has_ind, &best, &best_at);
+                    pm_small_nonan(first, 2, 3, rstep, cstep, at0, at_rstep, at_cstep, has_ind,
+                                   &best, &best_at);
                 } else if (nky == 3 && nkx == 2) {
-                    pm_small_nonan(first, pos0, 3, 2, rstep, cstep, has_ind, &best, &best_at);
+                    pm_small_nonan(first, 3, 2, rstep, cstep, at0, at_rstep, at_cstep, has_ind,
+                                   &best, &best_at);
                 } else {
-                    pm_small_nonan(first, pos0, nky, nkx, rstep, cstep, has_ind, &best,
-                                   &best_at);
+                    pm_small_nonan(first, nky, nkx, rstep, cstep, at0, at_rstep, at_cstep,
+                                   has_ind, &best, &best_at);
                 }
             } else {
                 /* the scalar rule lane by lane: v > best || isnan(v) replaces */
@@ -218,7 +245,8 @@ static inline __attribute__((always_inline)) void pm_small_group(const pm_fwd_ct
                         const pm_m take = pm_gt_or_nan(v, best);
                         best = pm_blend_f(take, best, v);
                         if (has_ind) {
-                            best_at = pm_blend_i(take, best_at, pm_set1_i((int32_t)pos));
+                            best_at = pm_blend_i(take, best_at,
+                                                 pm_set1_i((int32_t)(tapm ? ky * kw + kx : pos)));
                         }
                     }
                 }
@@ -226,15 +254,20 @@ static inline __attribute__((always_inline)) void pm_small_group(const pm_fwd_ct
             ov[k] = best;
             oi[k] = pm_as_f(best_at);
             if (++k == PM_V) {
-                pm_small_flush(ov, oi, has_ind, dst, ind, oplane, o0, k);
+                pm_small_flush(ov, oi, out, dst, ind, taps, oplane, o0, k);
                 o0 += k;
                 k = 0;
             }
         }
     }
     if (k > 0) {
-        pm_small_flush(ov, oi, has_ind, dst, ind, oplane, o0, k);
+        pm_small_flush(ov, oi, out, dst, ind, taps, oplane, o0, k);
     }
+}
+
+/* the tap copy out of line (the others as before) */
+static __attribute__((noinline)) void pm_small_group_taps(const pm_fwd_ctx *x, int64_t p0) {
+    pm_small_group(x, p0, PM_OUT_TAPS);
 }
 
 typedef struct {
@@ -246,9 +279,11 @@ static void pm_small_task(void *p, int64_t t) {
     const pm_small_ctx *x = p;
     if (t < x->groups) {
         if (x->base.indices != NULL) {
-            pm_small_group(&x->base, t * PM_V, 1);
+            pm_small_group(&x->base, t * PM_V, PM_OUT_IND);
+        } else if (x->base.taps != NULL) {
+            pm_small_group_taps(&x->base, t * PM_V);
         } else {
-            pm_small_group(&x->base, t * PM_V, 0);
+            pm_small_group(&x->base, t * PM_V, PM_OUT_NONE);
         }
     } else {
         pm_fwd_task((void *)&x->base, x->groups * PM_V + (t - x->groups));
