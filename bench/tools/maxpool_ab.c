@@ -12,6 +12,9 @@
  * Run:   ./maxpool_ab OLD.so NEW.so N C H W K STRIDE PAD forward|fwd_noidx|backward THREADS ROUNDS
  *        (8 64 112 112 3 2 1 = pool_resnet, 32 64 56 56 2 2 0 = pool_mid; a smaller N or C puts
  *        the call in cache, e.g. 1 8 112 112 3 2 1 in L2)
+ * bwd_taps: the backward from the compact mask (pcnn_maxpool2d_bwd_taps) in both builds, the
+ * taps from OLD's pcnn_maxpool2d_fwd_taps; backward:bwd_taps: OLD's int32 backward against
+ * NEW's mask backward on the same winners (what a caller switching to the mask sees).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -27,11 +30,15 @@ typedef int32_t (*init_fn)(pcnn_maxpool2d_desc *);
 typedef int32_t (*fwd_fn)(const pcnn_maxpool2d_desc *, const float *, float *, int32_t *);
 typedef int32_t (*bwd_fn)(const pcnn_maxpool2d_desc *, const float *, const int32_t *, float *);
 typedef int32_t (*thr_fn)(int32_t);
+typedef int32_t (*fwdt_fn)(const pcnn_maxpool2d_desc *, const float *, float *, uint8_t *);
+typedef int32_t (*bwdt_fn)(const pcnn_maxpool2d_desc *, const float *, const uint8_t *, float *);
 typedef struct {
     init_fn init;
     fwd_fn fwd;
     bwd_fn bwd;
     thr_fn thr;
+    fwdt_fn fwdt; /* NULL in builds before the mask ABI */
+    bwdt_fn bwdt;
 } lib;
 
 static double (*g_clock)(void) = timing_now;
@@ -48,22 +55,31 @@ static lib load(const char *path) {
         fprintf(stderr, "%s: a pcnn_maxpool2d / pcnn_set_num_threads symbol is missing\n", path);
         exit(1);
     }
+    l.fwdt = (fwdt_fn)dlsym(h, "pcnn_maxpool2d_fwd_taps");
+    l.bwdt = (bwdt_fn)dlsym(h, "pcnn_maxpool2d_bwd_taps");
     return l;
 }
 
 int main(int argc, char **argv) {
     if (argc != 13) {
-        fprintf(stderr, "usage: %s OLD.so NEW.so N C H W K STRIDE PAD forward|fwd_noidx|backward THREADS ROUNDS\n",
+        fprintf(stderr, "usage: %s OLD.so NEW.so N C H W K STRIDE PAD forward|fwd_noidx|backward|bwd_taps|backward:bwd_taps THREADS ROUNDS\n",
                 argv[0]);
         return 2;
     }
     const char *pass = argv[10];
-    const int bwd = !strcmp(pass, "backward"), noidx = !strcmp(pass, "fwd_noidx");
+    /* mask backward per side (OLD, NEW) */
+    const int mask[2] = {!strcmp(pass, "bwd_taps"),
+                         !strcmp(pass, "bwd_taps") || !strcmp(pass, "backward:bwd_taps")};
+    const int bwd = !strcmp(pass, "backward") || mask[1], noidx = !strcmp(pass, "fwd_noidx");
     if (!bwd && !noidx && strcmp(pass, "forward")) {
         fprintf(stderr, "pass must be forward, fwd_noidx or backward, not %s\n", pass);
         return 2;
     }
     lib L[2] = {load(argv[1]), load(argv[2])};
+    if ((mask[1] && (!L[0].fwdt || !L[1].bwdt)) || (mask[0] && !L[0].bwdt)) {
+        fprintf(stderr, "%s needs pcnn_maxpool2d_fwd_taps / _bwd_taps\n", pass);
+        return 1;
+    }
     pcnn_maxpool2d_desc d;
     memset(&d, 0, sizeof d);
     d.n = atoi(argv[3]);
@@ -85,6 +101,7 @@ int main(int argc, char **argv) {
     float *x = malloc(ni * 4), *dy = malloc(no * 4);
     float *y[2] = {malloc(no * 4), malloc(no * 4)}, *dx[2] = {malloc(ni * 4), malloc(ni * 4)};
     int32_t *idx[2] = {malloc(no * 4), malloc(no * 4)};
+    uint8_t *taps = malloc(no);
     srand(5);
     for (size_t i = 0; i < ni; i++) x[i] = rand() / (float)RAND_MAX - 0.5f;
     for (size_t i = 0; i < no; i++) dy[i] = rand() / (float)RAND_MAX - 0.5f;
@@ -98,6 +115,10 @@ int main(int argc, char **argv) {
             return 1;
         }
     }
+    if (mask[1] && L[0].fwdt(&d, x, y[0], taps)) { /* the same winners as idx[0] */
+        fprintf(stderr, "fwd_taps failed\n");
+        return 1;
+    }
     double *t[2] = {malloc(rounds * sizeof(double)), malloc(rounds * sizeof(double))};
     double *r = malloc(rounds * sizeof(double));
     static double samples[2000];
@@ -109,8 +130,9 @@ int main(int argc, char **argv) {
             const double end = timing_now() + 0.1;
             while (ns < 5 || (timing_now() < end && ns < 2000)) {
                 const double t0 = g_clock();
-                const int st = bwd ? L[w].bwd(&d, dy, idx[0], dx[w])
-                                   : L[w].fwd(&d, x, y[w], noidx ? NULL : idx[w]);
+                const int st = mask[w] ? L[w].bwdt(&d, dy, taps, dx[w])
+                               : bwd   ? L[w].bwd(&d, dy, idx[0], dx[w])
+                                       : L[w].fwd(&d, x, y[w], noidx ? NULL : idx[w]);
                 samples[ns++] = g_clock() - t0;
                 if (st) {
                     fprintf(stderr, "status %d\n", st);

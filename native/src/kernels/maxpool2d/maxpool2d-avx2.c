@@ -5,6 +5,7 @@
  */
 #include <immintrin.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core/pcnn_internal.h"
 
@@ -219,5 +220,21 @@ static inline pm_vi pm_as_i(pm_vf v) { return _mm256_castps_si256(v); }
  * 14x14 -> 7x7 (2x2 s2) 0.76x / 0.65x, 15x15 -> 7x7 (3x3 s2) 0.59x / 0.60x, 8x8 (3x3 s1 p1)
  * 0.24x / 0.18x. */
 #define PM_SMALL_MAX_OW PM_V
+
+/* Mask-mode backward (maxpool2d-simd.h): the first n (<= 8) tap bytes at p zero-extended to
+ * int32 lanes (others 0; a short tail is copied byte by byte, nothing past p + n is read),
+ * and a table lookup. */
+static inline pm_vi pm_bwd_load_taps(const uint8_t *p, int n) {
+    uint64_t b = 0;
+    if (n >= 8) {
+        memcpy(&b, p, 8);
+    } else {
+        for (int i = 0; i < n; ++i) b |= (uint64_t)p[i] << (8 * i);
+    }
+    return _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)b));
+}
+static inline pm_vi pm_bwd_gather_i(const int32_t *table, pm_vi i) {
+    return _mm256_i32gather_epi32((const int *)table, i, 4);
+}
 
 #include "maxpool2d-simd.h"
