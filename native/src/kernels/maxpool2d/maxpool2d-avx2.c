@@ -237,4 +237,19 @@ static inline pm_vi pm_bwd_gather_i(const int32_t *table, pm_vi i) {
     return _mm256_i32gather_epi32((const int *)table, i, 4);
 }
 
+/* 16-entry int32 table in two registers: entry t & 15 per lane (two permutes, a blend on bit 3) */
+typedef struct {
+    __m256i lo, hi;
+} pm_lut16;
+static inline pm_lut16 pm_lut16_load(const int32_t *table) {
+    pm_lut16 l = {_mm256_loadu_si256((const __m256i *)table),
+                  _mm256_loadu_si256((const __m256i *)(table + 8))};
+    return l;
+}
+static inline pm_vi pm_lut16_get(const pm_lut16 *l, pm_vi t) {
+    const __m256 a = _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(l->lo, t));
+    const __m256 b = _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(l->hi, t));
+    return _mm256_castps_si256(_mm256_blendv_ps(a, b, _mm256_castsi256_ps(_mm256_slli_epi32(t, 28))));
+}
+
 #include "maxpool2d-simd.h"

@@ -219,5 +219,17 @@ static inline pm_vi pm_bwd_gather_i(const int32_t *table, pm_vi i) {
     return _mm512_i32gather_epi32(i, table, 4);
 }
 
+/* 16-entry int32 table in a register: entry t & 15 per lane (one permute) */
+typedef struct {
+    __m512i v;
+} pm_lut16;
+static inline pm_lut16 pm_lut16_load(const int32_t *table) {
+    pm_lut16 l = {_mm512_loadu_si512(table)};
+    return l;
+}
+static inline pm_vi pm_lut16_get(const pm_lut16 *l, pm_vi t) {
+    return _mm512_permutexvar_epi32(t, l->v);
+}
+
 #include "maxpool2d-s2bwd-avx512.h"
 #include "maxpool2d-simd.h"

@@ -366,8 +366,10 @@ typedef struct {
     const float *diff_dst;
     const int32_t *indices; /* int32 mode */
     const uint8_t *taps;    /* mask mode */
-    const int32_t *tap_dy;  /* mask mode, 256 entries: tap -> (ky * dilation_h, */
-    const int32_t *tap_dx;  /* kx * dilation_w); 0 for taps >= kh * kw */
+    const int32_t *tap_dy;  /* mask mode, 256 entries: tap -> ky * dilation_h, */
+    const int32_t *tap_dx;  /* kx * dilation_w, */
+    const int32_t *tap_off; /* ky * dilation_h * iw + kx * dilation_w; 0 for taps >= kh * kw */
+    int64_t xa, xb;         /* output columns whose window columns are all inside the input */
     float *diff_src;
     int direct;    /* pm_bwd_direct applies (pm_direct_ok) */
     int s2b;       /* pm_s2b_plane applies (pm_s2b_ok; AVX-512 only) */
@@ -460,28 +462,62 @@ static inline int pm_all_below(const int32_t *p, int64_t n, int32_t limit) {
     return 1;
 }
 
-/* Output row y's taps (ow of them at tp) as plane offsets iy * iw + ix into out (room for ow
- * rounded up to PM_V), PM_V at a time through the two tap tables; -1 for a tap >= kh * kw or
- * one whose row or column is outside the input, which the scatter reports. */
-static void pm_taps_to_offsets(const pm_bwd_ctx *x, const uint8_t *tp, int64_t y, int32_t *out) {
+/* A tap table entry per lane: an in-register table (pm_lut16: kh * kw <= 16) or a gather from
+ * the 256-entry table. */
+static inline pm_vi pm_tap_lookup(const pm_lut16 *l, const int32_t *table, pm_vi t,
+                                  const int small) {
+    return small ? pm_lut16_get(l, t) : pm_bwd_gather_i(table, t);
+}
+
+/*
+ * Output row y's taps (ow of them at tp) as plane offsets iy * iw + ix into out (room for ow
+ * rounded up to PM_V), PM_V at a time; -1 for a tap >= kh * kw or one whose row or column is
+ * outside the input. Returns 1 when every tap was valid: the offsets then lie in the rows the
+ * caller zeroed for this row, and the scatter needs no check. Interior blocks (all window rows
+ * of the row and all window columns of the lanes inside the input) take one lookup, the tap's
+ * offset in the window, and check only tap < kh * kw; the other blocks look up the tap's row
+ * and column and check both.
+ */
+static inline __attribute__((always_inline)) int
+pm_taps_to_offsets(const pm_bwd_ctx *x, const uint8_t *tp, int64_t y, int32_t *out,
+                   const int small) {
     const pcnn_maxpool2d_desc *d = x->d;
     const int32_t ntaps = (int32_t)(d->kh * d->kw), ih = (int32_t)d->ih, iw = (int32_t)d->iw;
-    const pm_vi wy = pm_set1_i((int32_t)(y * d->stride_h - d->pad_top));
+    const int64_t wy0 = y * d->stride_h - d->pad_top;
+    const int y_inside = wy0 >= 0 && wy0 + (d->kh - 1) * d->dilation_h < d->ih;
+    const pm_vi wy = pm_set1_i((int32_t)wy0);
     const pm_vi iwv = pm_set1_i(iw), bad = pm_set1_i(-1);
+    const pm_vi row_at = pm_set1_i(y_inside ? (int32_t)(wy0 * iw) : 0);
     const pm_vi step = pm_set1_i((int32_t)(PM_V * d->stride_w));
     const pm_m all = pm_first(PM_V);
+    pm_lut16 loff, ldy, ldx;
+    if (small) {
+        loff = pm_lut16_load(x->tap_off);
+        ldy = pm_lut16_load(x->tap_dy);
+        ldx = pm_lut16_load(x->tap_dx);
+    }
     /* each lane's window column x * sw - pad_left */
     pm_vi wx = pm_add_i(pm_mullo_i(pm_iota(), pm_set1_i((int32_t)d->stride_w)),
                         pm_set1_i(-(int32_t)d->pad_left));
+    int valid = 1;
     for (int64_t x0 = 0; x0 < d->ow; x0 += PM_V) {
         const int nl = d->ow - x0 < PM_V ? (int)(d->ow - x0) : PM_V;
         const pm_vi t = pm_bwd_load_taps(tp + x0, nl); /* lanes >= nl: 0, never used */
-        const pm_vi iy = pm_add_i(wy, pm_bwd_gather_i(x->tap_dy, t));
-        const pm_vi ix = pm_add_i(wx, pm_bwd_gather_i(x->tap_dx, t));
-        const pm_m ok = pm_in_range(ix, iw, pm_in_range(iy, ih, pm_in_range(t, ntaps, all)));
-        pm_storeu_i(out + x0, pm_blend_i(ok, bad, pm_add_i(pm_mullo_i(iy, iwv), ix)));
+        pm_m ok = pm_in_range(t, ntaps, all);
+        pm_vi at;
+        if (y_inside && x0 >= x->xa && x0 + nl <= x->xb) {
+            at = pm_add_i(pm_add_i(row_at, wx), pm_tap_lookup(&loff, x->tap_off, t, small));
+        } else {
+            const pm_vi iy = pm_add_i(wy, pm_tap_lookup(&ldy, x->tap_dy, t, small));
+            const pm_vi ix = pm_add_i(wx, pm_tap_lookup(&ldx, x->tap_dx, t, small));
+            ok = pm_in_range(ix, iw, pm_in_range(iy, ih, ok));
+            at = pm_add_i(pm_mullo_i(iy, iwv), ix);
+        }
+        valid &= pm_all(ok, pm_first(nl));
+        pm_storeu_i(out + x0, pm_blend_i(ok, bad, at));
         wx = pm_add_i(wx, step);
     }
+    return valid;
 }
 
 /* One plane t of the backward, either mode (see above). */
@@ -515,10 +551,11 @@ static inline __attribute__((always_inline)) void pm_bwd_plane(pm_bwd_ctx *x, in
             }
             return;
         }
-        memset(ds, 0, (size_t)plane * sizeof(float)); /* then the rows below, decoded */
+        memset(ds, 0, (size_t)plane * sizeof(float)); /* then the mask rows below */
         zeroed = plane;
     }
     int64_t y0 = 0;
+    int32_t decoded[PM_TAPS_ROW_MAX + PM_V]; /* mask mode: one row's offsets */
 #ifdef PM_S2B
     if (x->s2b && plane > PM_BWD_CACHED_PLANE) {
         y0 = pm_s2b_plane(d, dd, ind, tp, ds, &zeroed, taps);
@@ -534,7 +571,6 @@ static inline __attribute__((always_inline)) void pm_bwd_plane(pm_bwd_ctx *x, in
         }
         return;
     }
-    int32_t decoded[PM_TAPS_ROW_MAX + PM_V]; /* mask mode only */
     for (int64_t y = y0; y < d->oh; ++y) {
         int64_t rows = y * d->stride_h - d->pad_top + (d->kh - 1) * d->dilation_h + 1;
         rows = rows < 0 ? 0 : rows > d->ih ? d->ih : rows;
@@ -542,14 +578,13 @@ static inline __attribute__((always_inline)) void pm_bwd_plane(pm_bwd_ctx *x, in
             pm_zero_floats(ds + zeroed, rows * iw - zeroed);
             zeroed = rows * iw;
         }
-        const int32_t *ri = decoded;
-        if (taps) {
-            pm_taps_to_offsets(x, tp + y * ow, y, decoded);
-        } else {
-            ri = ind + y * ow;
-        }
         const float *rd = dd + y * ow;
-        if (pm_all_below(ri, ow, (int32_t)zeroed)) {
+        const int32_t *ri = taps ? decoded : ind + y * ow;
+        /* mask mode: valid taps lie in this row's windows, inside the zeroed rows */
+        const int checked = !taps                 ? pm_all_below(ri, ow, (int32_t)zeroed)
+                            : d->kh * d->kw <= 16 ? pm_taps_to_offsets(x, tp + y * ow, y, decoded, 1)
+                                                  : pm_taps_to_offsets(x, tp + y * ow, y, decoded, 0);
+        if (checked) {
             /* every index of the row in [0, zeroed): the scatter without a check per output */
             for (int64_t i = 0; i < ow; ++i) {
                 ds[ri[i]] += rd[i];
@@ -605,13 +640,20 @@ PCNN_INTERNAL int32_t PM_NAME(bwd_taps)(const pcnn_maxpool2d_desc *d, const floa
         d->kh > lim || d->dilation_h > lim || d->oh * d->stride_h + d->kh * d->dilation_h > lim) {
         return PCNN_STATUS_UNSUPPORTED;
     }
-    int32_t dy[256], dx[256];
+    int32_t dy[256], dx[256], off[256];
     for (int64_t t = 0; t < 256; ++t) {
         const int in = t < d->kh * d->kw;
         dy[t] = in ? (int32_t)(t / d->kw * d->dilation_h) : 0;
         dx[t] = in ? (int32_t)(t % d->kw * d->dilation_w) : 0;
+        /* used only where the whole window is inside the input (then it fits) */
+        off[t] = in ? (int32_t)(dy[t] * d->iw + dx[t]) : 0;
     }
+    /* output columns [xa, xb) have every window column inside the row (as in the forward) */
+    const int64_t sw = d->stride_w, padl = d->pad_left;
+    const int64_t last_col = d->iw - 1 - (d->kw - 1) * d->dilation_w;
+    int64_t xb = last_col + padl < 0 ? 0 : (last_col + padl) / sw + 1;
     pm_bwd_ctx ctx = {.d = d, .diff_dst = diff_dst, .taps = taps, .tap_dy = dy, .tap_dx = dx,
+                      .tap_off = off, .xa = (padl + sw - 1) / sw, .xb = xb < d->ow ? xb : d->ow,
                       .diff_src = diff_src};
     return pm_bwd_run(&ctx, pm_bwd_taps_task);
 }
