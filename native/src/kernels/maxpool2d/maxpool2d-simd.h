@@ -520,6 +520,18 @@ pm_taps_to_offsets(const pm_bwd_ctx *x, const uint8_t *tp, int64_t y, int32_t *o
     return valid;
 }
 
+/*
+ * Row y of a plane's taps (tp) decoded into out. The scatter reads a row one iteration after
+ * it was decoded: read right after the vector stores, every offset's load waited for them
+ * (store-to-load forwarding from a vector store to a 4-byte load failed: 13x13 and 28x28
+ * planes took 2.0-2.7x the int32 backward's time, README).
+ */
+static inline int pm_taps_ahead(const pm_bwd_ctx *x, const uint8_t *tp, int64_t y, int32_t *out) {
+    const int64_t ow = x->d->ow;
+    return x->d->kh * x->d->kw <= 16 ? pm_taps_to_offsets(x, tp + y * ow, y, out, 1)
+                                     : pm_taps_to_offsets(x, tp + y * ow, y, out, 0);
+}
+
 /* One plane t of the backward, either mode (see above). */
 static inline __attribute__((always_inline)) void pm_bwd_plane(pm_bwd_ctx *x, int64_t t,
                                                                const int taps) {
@@ -544,6 +556,8 @@ static inline __attribute__((always_inline)) void pm_bwd_plane(pm_bwd_ctx *x, in
      */
     const int64_t iw = d->iw, ow = d->ow;
     int64_t zeroed = 0; /* ds[0, zeroed) is zeroed */
+    int32_t decoded[2][PM_TAPS_ROW_MAX + PM_V]; /* mask mode: two rows' offsets, or a plane's */
+    int valid[2] = {0, 0};
     if (plane <= PM_BWD_CACHED_PLANE) {
         if (!taps) {
             if (!pcnn_maxpool2d_bwd_plane(d, dd, ind, ds)) {
@@ -553,9 +567,25 @@ static inline __attribute__((always_inline)) void pm_bwd_plane(pm_bwd_ctx *x, in
         }
         memset(ds, 0, (size_t)plane * sizeof(float)); /* then the mask rows below */
         zeroed = plane;
+        if (out_plane <= 2 * PM_TAPS_ROW_MAX) {
+            /* the whole plane's offsets first, then one scatter loop: per row, the short
+             * loops' exits cost more than the work (13x13: 1.9x the int32 time, README) */
+            int32_t *all = decoded[0]; /* rows overlap by their rounding to PM_V: in order */
+            int ok = 1;
+            for (int64_t y = 0; y < d->oh; ++y) {
+                ok &= pm_taps_ahead(x, tp, y, all + y * ow);
+            }
+            if (!ok) { /* every bad tap is reported, wherever it is */
+                __atomic_store_n(&x->bad_index, 1, __ATOMIC_RELAXED);
+                return;
+            }
+            for (int64_t i = 0; i < out_plane; ++i) {
+                ds[all[i]] += dd[i];
+            }
+            return;
+        }
     }
     int64_t y0 = 0;
-    int32_t decoded[PM_TAPS_ROW_MAX + PM_V]; /* mask mode: one row's offsets */
 #ifdef PM_S2B
     if (x->s2b && plane > PM_BWD_CACHED_PLANE) {
         y0 = pm_s2b_plane(d, dd, ind, tp, ds, &zeroed, taps);
@@ -571,6 +601,9 @@ static inline __attribute__((always_inline)) void pm_bwd_plane(pm_bwd_ctx *x, in
         }
         return;
     }
+    if (taps && y0 < d->oh) {
+        valid[y0 & 1] = pm_taps_ahead(x, tp, y0, decoded[y0 & 1]);
+    }
     for (int64_t y = y0; y < d->oh; ++y) {
         int64_t rows = y * d->stride_h - d->pad_top + (d->kh - 1) * d->dilation_h + 1;
         rows = rows < 0 ? 0 : rows > d->ih ? d->ih : rows;
@@ -579,12 +612,12 @@ static inline __attribute__((always_inline)) void pm_bwd_plane(pm_bwd_ctx *x, in
             zeroed = rows * iw;
         }
         const float *rd = dd + y * ow;
-        const int32_t *ri = taps ? decoded : ind + y * ow;
+        if (taps && y + 1 < d->oh) { /* mask mode: the next row's offsets (see pm_taps_ahead) */
+            valid[(y + 1) & 1] = pm_taps_ahead(x, tp, y + 1, decoded[(y + 1) & 1]);
+        }
+        const int32_t *ri = taps ? decoded[y & 1] : ind + y * ow;
         /* mask mode: valid taps lie in this row's windows, inside the zeroed rows */
-        const int checked = !taps                 ? pm_all_below(ri, ow, (int32_t)zeroed)
-                            : d->kh * d->kw <= 16 ? pm_taps_to_offsets(x, tp + y * ow, y, decoded, 1)
-                                                  : pm_taps_to_offsets(x, tp + y * ow, y, decoded, 0);
-        if (checked) {
+        if (taps ? valid[y & 1] : pm_all_below(ri, ow, (int32_t)zeroed)) {
             /* every index of the row in [0, zeroed): the scatter without a check per output */
             for (int64_t i = 0; i < ow; ++i) {
                 ds[ri[i]] += rd[i];
@@ -640,13 +673,15 @@ PCNN_INTERNAL int32_t PM_NAME(bwd_taps)(const pcnn_maxpool2d_desc *d, const floa
         d->kh > lim || d->dilation_h > lim || d->oh * d->stride_h + d->kh * d->dilation_h > lim) {
         return PCNN_STATUS_UNSUPPORTED;
     }
-    int32_t dy[256], dx[256], off[256];
-    for (int64_t t = 0; t < 256; ++t) {
-        const int in = t < d->kh * d->kw;
-        dy[t] = in ? (int32_t)(t / d->kw * d->dilation_h) : 0;
-        dx[t] = in ? (int32_t)(t % d->kw * d->dilation_w) : 0;
-        /* used only where the whole window is inside the input (then it fits) */
-        off[t] = in ? (int32_t)(dy[t] * d->iw + dx[t]) : 0;
+    /* no divisions: 2 x 256 of them took ~2 us, half of a 13x13 call (README) */
+    int32_t dy[256] = {0}, dx[256] = {0}, off[256] = {0};
+    for (int64_t ky = 0, t = 0; ky < d->kh; ++ky) {
+        for (int64_t kx = 0; kx < d->kw; ++kx, ++t) {
+            dy[t] = (int32_t)(ky * d->dilation_h);
+            dx[t] = (int32_t)(kx * d->dilation_w);
+            /* used only where the whole window is inside the input (then it fits) */
+            off[t] = (int32_t)(dy[t] * d->iw + dx[t]);
+        }
     }
     /* output columns [xa, xb) have every window column inside the row (as in the forward) */
     const int64_t sw = d->stride_w, padl = d->pad_left;
