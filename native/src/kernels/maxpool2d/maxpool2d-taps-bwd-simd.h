@@ -63,10 +63,10 @@ pm_taps_to_offsets(const pm_bwd_ctx *x, const uint8_t *tp, int64_t y, int32_t *o
 }
 
 /*
- * Row y of a plane's taps (tp) decoded into out. The scatter reads a row one iteration after
- * it was decoded: read right after the vector stores, every offset's load waited for them
- * (store-to-load forwarding from a vector store to a 4-byte load failed: 13x13 and 28x28
- * planes took 2.0-2.7x the int32 backward's time, README).
+ * Row y of a plane's taps (tp) decoded into out. The caller scatters a row one iteration after
+ * decoding it: scattered right after its decode (the offsets' loads right behind the vector
+ * stores), 28x28 planes took 2.2x (AVX-512) / 2.7x (AVX2) the int32 time, one row ahead
+ * 1.85x / 2.1x (README; planes in L1 are now decoded whole first).
  */
 static inline int pm_taps_ahead(const pm_bwd_ctx *x, const uint8_t *tp, int64_t y, int32_t *out) {
     const int64_t ow = x->d->ow;
