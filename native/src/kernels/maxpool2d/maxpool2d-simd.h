@@ -361,6 +361,7 @@ PCNN_INTERNAL int32_t PM_NAME(fwd)(const pcnn_maxpool2d_desc *d, const float *sr
 /* pm_taps_to_offsets decodes rows of up to this many outputs (a stack buffer); longer rows
  * take the scalar mask loop (pcnn_maxpool2d_bwd_taps_rows) */
 #define PM_TAPS_ROW_MAX 2048
+#define PM_TAPS_ROW_BUF (PM_TAPS_ROW_MAX + PM_V) /* the decode stores whole vectors */
 
 typedef struct {
     const pcnn_maxpool2d_desc *d;
@@ -494,7 +495,8 @@ static inline __attribute__((always_inline)) void pm_bwd_plane(pm_bwd_ctx *x, in
      */
     const int64_t iw = d->iw, ow = d->ow;
     int64_t zeroed = 0; /* ds[0, zeroed) is zeroed */
-    int32_t decoded[2][PM_TAPS_ROW_MAX + PM_V]; /* mask mode: two rows' offsets, or a plane's */
+    /* mask mode: two rows' offsets (row y at decoded + (y & 1) * PM_TAPS_ROW_BUF), or a plane's */
+    int32_t decoded[2 * PM_TAPS_ROW_BUF];
     int valid[2] = {0, 0};
     /* mask mode: the AVX-512 row path from PM_TAPS_S2B_PLANE floats on (README) */
     const int s2b = x->s2b && plane > (taps ? PM_TAPS_S2B_PLANE : PM_BWD_CACHED_PLANE);
@@ -510,7 +512,7 @@ static inline __attribute__((always_inline)) void pm_bwd_plane(pm_bwd_ctx *x, in
         if (out_plane <= 2 * PM_TAPS_ROW_MAX) {
             /* the whole plane's offsets first, then one scatter loop: per row, the short
              * loops' exits cost more than the work (13x13: 1.9x the int32 time, README) */
-            int32_t *all = decoded[0]; /* rows overlap by their rounding to PM_V: in order */
+            int32_t *all = decoded; /* rows overlap by their rounding to PM_V: in order */
             int ok = 1;
             for (int64_t y = 0; y < d->oh; ++y) {
                 ok &= pm_taps_ahead(x, tp, y, all + y * ow);
@@ -542,7 +544,7 @@ static inline __attribute__((always_inline)) void pm_bwd_plane(pm_bwd_ctx *x, in
         return;
     }
     if (taps && y0 < d->oh) {
-        valid[y0 & 1] = pm_taps_ahead(x, tp, y0, decoded[y0 & 1]);
+        valid[y0 & 1] = pm_taps_ahead(x, tp, y0, decoded + (y0 & 1) * PM_TAPS_ROW_BUF);
     }
     for (int64_t y = y0; y < d->oh; ++y) {
         int64_t rows = y * d->stride_h - d->pad_top + (d->kh - 1) * d->dilation_h + 1;
@@ -553,9 +555,10 @@ static inline __attribute__((always_inline)) void pm_bwd_plane(pm_bwd_ctx *x, in
         }
         const float *rd = dd + y * ow;
         if (taps && y + 1 < d->oh) { /* mask mode: the next row's offsets (see pm_taps_ahead) */
-            valid[(y + 1) & 1] = pm_taps_ahead(x, tp, y + 1, decoded[(y + 1) & 1]);
+            valid[(y + 1) & 1] =
+                pm_taps_ahead(x, tp, y + 1, decoded + ((y + 1) & 1) * PM_TAPS_ROW_BUF);
         }
-        const int32_t *ri = taps ? decoded[y & 1] : ind + y * ow;
+        const int32_t *ri = taps ? decoded + (y & 1) * PM_TAPS_ROW_BUF : ind + y * ow;
         /* mask mode: valid taps lie in this row's windows, inside the zeroed rows */
         if (taps ? valid[y & 1] : pm_all_below(ri, ow, (int32_t)zeroed)) {
             /* every index of the row in [0, zeroed): the scatter without a check per output */
