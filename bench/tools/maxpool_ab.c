@@ -72,7 +72,7 @@ int main(int argc, char **argv) {
                          !strcmp(pass, "bwd_taps") || !strcmp(pass, "backward:bwd_taps")};
     const int bwd = !strcmp(pass, "backward") || mask[1], noidx = !strcmp(pass, "fwd_noidx");
     if (!bwd && !noidx && strcmp(pass, "forward")) {
-        fprintf(stderr, "pass must be forward, fwd_noidx or backward, not %s\n", pass);
+        fprintf(stderr, "pass must be forward, fwd_noidx, backward, bwd_taps or backward:bwd_taps, not %s\n", pass);
         return 2;
     }
     lib L[2] = {load(argv[1]), load(argv[2])};
