@@ -12,7 +12,11 @@
  * fwd_taps: pcnn_maxpool2d_fwd_taps (one tap byte per output) in both builds; forward:fwd_taps:
  * OLD.so's int32 forward against NEW.so's fwd_taps (MISMATCH unless dst bits agree and every
  * tap names OLD's index).
- * Run:   ./maxpool_ab OLD.so NEW.so N C H W K STRIDE PAD forward|fwd_noidx|backward|fwd_taps|forward:fwd_taps THREADS ROUNDS
+ * bwd_taps: the backward from the compact mask (pcnn_maxpool2d_bwd_taps) in both builds, the
+ * taps from OLD's pcnn_maxpool2d_fwd_taps; backward:bwd_taps: OLD's int32 backward against
+ * NEW's mask backward on the same winners (what a caller switching to the mask sees).
+ * Run:   ./maxpool_ab OLD.so NEW.so N C H W K STRIDE PAD PASS THREADS ROUNDS, PASS one of
+ *        forward|fwd_noidx|backward|fwd_taps|forward:fwd_taps|bwd_taps|backward:bwd_taps
  *        (8 64 112 112 3 2 1 = pool_resnet, 32 64 56 56 2 2 0 = pool_mid; a smaller N or C puts
  *        the call in cache, e.g. 1 8 112 112 3 2 1 in L2)
  */
@@ -31,12 +35,14 @@ typedef int32_t (*fwd_fn)(const pcnn_maxpool2d_desc *, const float *, float *, i
 typedef int32_t (*bwd_fn)(const pcnn_maxpool2d_desc *, const float *, const int32_t *, float *);
 typedef int32_t (*thr_fn)(int32_t);
 typedef int32_t (*fwd_taps_fn)(const pcnn_maxpool2d_desc *, const float *, float *, uint8_t *);
+typedef int32_t (*bwd_taps_fn)(const pcnn_maxpool2d_desc *, const float *, const uint8_t *, float *);
 typedef struct {
     init_fn init;
     fwd_fn fwd;
     bwd_fn bwd;
     thr_fn thr;
     fwd_taps_fn fwd_taps; /* NULL in builds before the compact mask */
+    bwd_taps_fn bwd_taps;
 } lib;
 
 static double (*g_clock)(void) = timing_now;
@@ -49,7 +55,8 @@ static lib load(const char *path) {
     }
     lib l = {(init_fn)dlsym(h, "pcnn_maxpool2d_desc_init"), (fwd_fn)dlsym(h, "pcnn_maxpool2d_fwd"),
              (bwd_fn)dlsym(h, "pcnn_maxpool2d_bwd"), (thr_fn)dlsym(h, "pcnn_set_num_threads"),
-             (fwd_taps_fn)dlsym(h, "pcnn_maxpool2d_fwd_taps")};
+             (fwd_taps_fn)dlsym(h, "pcnn_maxpool2d_fwd_taps"),
+             (bwd_taps_fn)dlsym(h, "pcnn_maxpool2d_bwd_taps")};
     if (!l.init || !l.fwd || !l.bwd || !l.thr) {
         fprintf(stderr, "%s: a pcnn_maxpool2d / pcnn_set_num_threads symbol is missing\n", path);
         exit(1);
@@ -60,17 +67,21 @@ static lib load(const char *path) {
 int main(int argc, char **argv) {
     if (argc != 13) {
         fprintf(stderr, "usage: %s OLD.so NEW.so N C H W K STRIDE PAD "
-                "forward|fwd_noidx|backward|fwd_taps|forward:fwd_taps THREADS ROUNDS\n", argv[0]);
+                "forward|fwd_noidx|backward|fwd_taps|forward:fwd_taps|bwd_taps|backward:bwd_taps "
+                "THREADS ROUNDS\n", argv[0]);
         return 2;
     }
     const char *pass = argv[10];
-    const int bwd = !strcmp(pass, "backward"), noidx = !strcmp(pass, "fwd_noidx");
+    /* mask backward per side (OLD, NEW) */
+    const int mask[2] = {!strcmp(pass, "bwd_taps"),
+                         !strcmp(pass, "bwd_taps") || !strcmp(pass, "backward:bwd_taps")};
+    const int bwd = !strcmp(pass, "backward") || mask[1], noidx = !strcmp(pass, "fwd_noidx");
     /* use_taps[j]: build j runs fwd_taps instead of the int32 forward */
     const int taps_ab = !strcmp(pass, "fwd_taps"), idx_taps = !strcmp(pass, "forward:fwd_taps");
     const int use_taps[2] = {taps_ab, taps_ab || idx_taps};
     if (!bwd && !noidx && !taps_ab && !idx_taps && strcmp(pass, "forward")) {
-        fprintf(stderr, "pass must be forward, fwd_noidx, backward, fwd_taps or forward:fwd_taps, "
-                "not %s\n", pass);
+        fprintf(stderr, "pass must be forward, fwd_noidx, backward, fwd_taps, forward:fwd_taps, "
+                "bwd_taps or backward:bwd_taps, not %s\n", pass);
         return 2;
     }
     lib L[2] = {load(argv[1]), load(argv[2])};
@@ -79,6 +90,10 @@ int main(int argc, char **argv) {
             fprintf(stderr, "%s has no pcnn_maxpool2d_fwd_taps\n", argv[1 + j]);
             return 1;
         }
+    }
+    if ((mask[1] && (!L[0].fwd_taps || !L[1].bwd_taps)) || (mask[0] && !L[0].bwd_taps)) {
+        fprintf(stderr, "%s needs pcnn_maxpool2d_fwd_taps / _bwd_taps\n", pass);
+        return 1;
     }
     pcnn_maxpool2d_desc d;
     memset(&d, 0, sizeof d);
@@ -116,6 +131,10 @@ int main(int argc, char **argv) {
             return 1;
         }
     }
+    if (mask[1] && L[0].fwd_taps(&d, x, y[0], tap[0])) { /* the same winners as idx[0] */
+        fprintf(stderr, "fwd_taps failed\n");
+        return 1;
+    }
     double *t[2] = {malloc(rounds * sizeof(double)), malloc(rounds * sizeof(double))};
     double *r = malloc(rounds * sizeof(double));
     static double samples[2000];
@@ -127,7 +146,8 @@ int main(int argc, char **argv) {
             const double end = timing_now() + 0.1;
             while (ns < 5 || (timing_now() < end && ns < 2000)) {
                 const double t0 = g_clock();
-                const int st = bwd           ? L[w].bwd(&d, dy, idx[0], dx[w])
+                const int st = mask[w]       ? L[w].bwd_taps(&d, dy, tap[0], dx[w])
+                               : bwd         ? L[w].bwd(&d, dy, idx[0], dx[w])
                                : use_taps[w] ? L[w].fwd_taps(&d, x, y[w], tap[w])
                                              : L[w].fwd(&d, x, y[w], noidx ? NULL : idx[w]);
                 samples[ns++] = g_clock() - t0;

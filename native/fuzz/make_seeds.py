@@ -85,6 +85,26 @@ def main():
           pool(1, 1, 4, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0,
                data=src16 + bytes([1, 2, 0, 4 + 8 * 3]) + bytes(16)))
 
+    # backward from the compact mask (read after the index part): a tap-edit count, then per
+    # edit u16 output and the tap byte. Every src / diff_dst byte given, so the edits are read.
+    def taps_case(shape, ns, nd, tap_edits):
+        data = bytes(rnd.randrange(256) for _ in range(ns)) + bytes([0])  # no index edits
+        data += bytes(rnd.randrange(256) for _ in range(nd)) + bytes([len(tap_edits)])
+        for at, tap in tap_edits:
+            data += struct.pack("<H", at) + bytes([tap])
+        return pool(*shape, data=data)
+    # 2x2 s2 (direct path): tap 4 past the window, tap 200
+    write("maxpool2d_bwd", "taps_past_window",
+          taps_case((1, 1, 4, 4, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 0), 16, 4, [(1, 4), (3, 200)]))
+    # 3x3 s2 p1 on 21x40 (planes over 400 floats: the AVX-512 row path in mask mode), 2
+    # threads: a padded tap (output 0, tap 0), then a valid in-window tap elsewhere
+    write("maxpool2d_bwd", "taps_row_path_padded",
+          taps_case((1, 1, 21, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0, 1), 840, 220,
+                    [(0, 0), (25, 8)]))
+    write("maxpool2d_bwd", "taps_row_path_valid",
+          taps_case((2, 1, 21, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0), 1680, 440,
+                    [(25, 8), (300, 4), (439, 4)]))
+
     # desc: selector byte (bit 0: max-pool; bit 1: ceil_mode is a field; bit 2: ceil) then
     # one selector per field: < 160 small (sel % 40 - 4), 160..223 edge values, 224..239 u16,
     # >= 240 eight raw bytes.

@@ -99,6 +99,73 @@ static void check_fwd_taps(const pcnn_kernel_table *tab, int32_t level,
     free(taps);
 }
 
+/* 1 when tap t (ky * kw + kx) of output element i's window is an input position */
+static int tap_in_input(const pcnn_maxpool2d_desc *d, int64_t i, int64_t t) {
+    const int64_t x = i % d->ow, y = (i / d->ow) % d->oh;
+    const int64_t iy = y * d->stride_h - d->pad_top + t / d->kw * d->dilation_h;
+    const int64_t ix = x * d->stride_w - d->pad_left + t % d->kw * d->dilation_w;
+    return t < d->kh * d->kw && iy >= 0 && iy < d->ih && ix >= 0 && ix < d->iw;
+}
+
+/*
+ * Mask mode (maxpool2d_bwd_taps) of one variant: the scalar forward's taps must give the int32
+ * backward's sums (ref_ds); in-range taps that are not the maximum, cycling through every tap
+ * position (phase random), must give the scalar mask kernel's sums; a tap past the window and
+ * a padded tap of an output on each edge (first / last row, first / last column: the AVX-512
+ * row path's edge rows and edge lanes) must be reported, each alone among valid taps.
+ */
+static void run_case_taps(const pcnn_kernel_table *tab, int32_t level, const pcnn_maxpool2d_desc *d,
+                          const float *src, const float *dd, const float *ref_ds, const char *why) {
+    const int64_t ns = pool_src_count(d), nd = pool_dst_count(d), ntaps = d->kh * d->kw;
+    const char *isa = pcnn_isa_name(level);
+    uint8_t *taps = malloc((size_t)nd), *ok_taps = malloc((size_t)nd);
+    float *dst = gbuf_f(nd), *ds = gbuf_f(ns), *rs = gbuf_f(ns);
+    int64_t at = -1;
+    CHECK_STATUS(pcnn_maxpool2d_fwd_taps__scalar(d, src, dst, taps), PCNN_STATUS_OK);
+    CHECK_STATUS(tab->maxpool2d_bwd_taps(d, dd, taps, ds), PCNN_STATUS_OK);
+    CHECK(same_bits(ds, ref_ds, ns, &at), "%s bwd_taps differs at %" PRId64 " (%s)", isa, at, why);
+    CHECK(guard_ok(ds, ns), "%s bwd_taps wrote past the end (%s)", isa, why);
+    const int64_t phase = rng_int(0, ntaps - 1);
+    for (int64_t i = 0; i < nd; ++i) {
+        int64_t t = (i + phase) % ntaps;
+        while (!tap_in_input(d, i, t)) t = (t + 1) % ntaps; /* every window has one */
+        ok_taps[i] = (uint8_t)t;
+    }
+    CHECK_STATUS(pcnn_maxpool2d_bwd_taps__scalar(d, dd, ok_taps, rs), PCNN_STATUS_OK);
+    CHECK_STATUS(tab->maxpool2d_bwd_taps(d, dd, ok_taps, ds), PCNN_STATUS_OK);
+    CHECK(same_bits(ds, rs, ns, &at), "%s bwd_taps (in-window taps) differs at %" PRId64 " (%s)",
+          isa, at, why);
+    for (int kind = 0; kind < 5; ++kind) {
+        const int64_t p = rng_int(0, d->n * d->c - 1);
+        int64_t y = rng_int(0, d->oh - 1), x = rng_int(0, d->ow - 1), t = -1;
+        y = kind == 1 ? 0 : kind == 2 ? d->oh - 1 : y;
+        x = kind == 3 ? 0 : kind == 4 ? d->ow - 1 : x;
+        const int64_t i = (p * d->oh + y) * d->ow + x;
+        if (kind == 0) { /* past the window */
+            t = ntaps < 256 ? rng_int(ntaps, 255) : -1;
+        } else { /* a padded tap of this output, if it has one */
+            const int64_t from = rng_int(0, ntaps - 1);
+            for (int64_t k = 0; k < ntaps && t < 0; ++k) {
+                if (!tap_in_input(d, i, (from + k) % ntaps)) t = (from + k) % ntaps;
+            }
+        }
+        if (t < 0) continue;
+        memcpy(taps, ok_taps, (size_t)nd);
+        taps[i] = (uint8_t)t;
+        CHECK_STATUS(pcnn_maxpool2d_bwd_taps__scalar(d, dd, taps, rs), PCNN_STATUS_OUT_OF_RANGE);
+        CHECK(tab->maxpool2d_bwd_taps(d, dd, taps, ds) == PCNN_STATUS_OUT_OF_RANGE,
+              "%s bwd_taps: bad tap %d (kind %d) at y %" PRId64 " x %" PRId64 " not reported (%s)",
+              isa, (int)t, kind, y, x, why);
+        CHECK(guard_ok(ds, ns), "%s bwd_taps (bad tap) wrote past the end (%s)", isa, why);
+    }
+    ++g_compared;
+    free(taps);
+    free(ok_taps);
+    free(dst);
+    free(ds);
+    free(rs);
+}
+
 /* Cases whose window is larger than the padded input on some axis (ceil mode only). */
 static int g_window_larger;
 
@@ -233,6 +300,9 @@ static void run_case(pcnn_maxpool2d_desc d, const char *why) {
             free(rnd);
             free(rs);
         }
+        if (tab->maxpool2d_bwd_taps != NULL) {
+            run_case_taps(tab, level, &d, src, dd, ref_ds, why);
+        }
     }
     free(src);
     free(dd);
@@ -259,7 +329,7 @@ static void run_tap_aliases(pcnn_maxpool2d_desc d, const char *why) {
     fill_hostile(src, ns, 2);
     for (int64_t i = 0; i < nd; ++i) dd[i] = rng_int(0, 9) ? rng_unit() : -0.0f;
     CHECK_STATUS(pcnn_maxpool2d_fwd__scalar(&d, src, dst, ind), PCNN_STATUS_OK);
-    for (int kind = 0; kind < 4; ++kind) {
+    for (int kind = 0; kind < 5; ++kind) {
         int32_t *alias = gbuf_i(nd);
         memcpy(alias, ind, (size_t)nd * sizeof(int32_t));
         const int64_t p = rng_int(0, d.n * d.c - 1);
@@ -271,13 +341,15 @@ static void run_tap_aliases(pcnn_maxpool2d_desc d, const char *why) {
             x = d.ow - 1, kx = 2;
         } else if (kind == 2) { /* row -1 with pad_top 1: output row 0, ky 0 (negative) */
             y = 0, ky = 0;
-        } else { /* three rows down: a tap of the next output row's window, not its own */
+        } else if (kind == 3) { /* three rows down: a tap of the next output row's window */
             ky += 3;
+        } else { /* the last output row's ky 1: below the input when that row's r0 = ih - 1 */
+            y = d.oh - 1, ky = 1;
         }
         const int64_t at = (y * d.stride_h - d.pad_top + ky) * d.iw + x * d.stride_w -
                            d.pad_left + kx;
         const int expect_bad = at < 0 || at >= plane;
-        alias[p * d.oh * d.ow + y * d.ow + x] = expect_bad ? -1 : (int32_t)at;
+        alias[p * d.oh * d.ow + y * d.ow + x] = (int32_t)at; /* the alias itself, even if bad */
         const int32_t st_ref = pcnn_maxpool2d_bwd__scalar(&d, dd, alias, rs);
         CHECK(st_ref == (expect_bad ? PCNN_STATUS_OUT_OF_RANGE : PCNN_STATUS_OK),
               "scalar status %d (%s kind %d)", (int)st_ref, why, kind);
@@ -318,7 +390,8 @@ static void run_fenced(pcnn_maxpool2d_desc d, const char *why) {
         /* 4-byte elements right after (at_start) or right before a page that faults */
         test_fenced src = test_fenced_alloc((size_t)ns * 4, at_start),
                     dd = test_fenced_alloc((size_t)nd * 4, at_start),
-                    ind = test_fenced_alloc((size_t)nd * 4, at_start);
+                    ind = test_fenced_alloc((size_t)nd * 4, at_start),
+                    taps = test_fenced_alloc((size_t)nd, at_start);
         float *s = src.p, *g = dd.p;
         for (int64_t i = 0; i < ns; ++i) s[i] = (float)rng_int(-3, 3);
         for (int64_t i = 0; i < nd; ++i) g[i] = rng_unit();
@@ -327,6 +400,7 @@ static void run_fenced(pcnn_maxpool2d_desc d, const char *why) {
         CHECK_STATUS(pcnn_maxpool2d_fwd__scalar(&d, s, ref_dst, ref_ind), PCNN_STATUS_OK);
         memcpy(ind.p, ref_ind, (size_t)nd * 4);
         CHECK_STATUS(pcnn_maxpool2d_bwd__scalar(&d, g, ind.p, ref_ds), PCNN_STATUS_OK);
+        CHECK_STATUS(pcnn_maxpool2d_fwd_taps__scalar(&d, s, dst, taps.p), PCNN_STATUS_OK);
         for (int32_t level = PCNN_ISA_AVX2; level <= pcnn_isa_detected(); ++level) {
             const pcnn_kernel_table *tab = pcnn_kernel_table_for(level);
             if (tab == NULL) continue;
@@ -344,6 +418,12 @@ static void run_fenced(pcnn_maxpool2d_desc d, const char *why) {
                       " (%s)", pcnn_isa_name(level), at, why);
                 ++g_compared;
             }
+            if (tab->maxpool2d_bwd_taps != NULL) {
+                CHECK_STATUS(tab->maxpool2d_bwd_taps(&d, g, taps.p, ds), PCNN_STATUS_OK);
+                CHECK(same_bits(ds, ref_ds, ns, &at), "%s fenced bwd_taps differs at %" PRId64
+                      " (%s)", pcnn_isa_name(level), at, why);
+                ++g_compared;
+            }
         }
         free(ref_dst);
         free(dst);
@@ -353,6 +433,7 @@ static void run_fenced(pcnn_maxpool2d_desc d, const char *why) {
         test_fenced_free(&src);
         test_fenced_free(&dd);
         test_fenced_free(&ind);
+        test_fenced_free(&taps);
     }
 }
 
@@ -504,6 +585,8 @@ int main(void) {
          * zero the plane whole, then scatter) and the row-interleaved zeroing above it */
         run_case(pool_desc(1, 3, 64, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0), "64x64 planes (cached backward)");
         run_case(pool_desc(1, 3, 64, 65, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0), "64x65 planes (interleaved zeroing)");
+        /* rows longer than the mask-mode decode buffer (2048 outputs): the scalar mask loop */
+        run_case(pool_desc(1, 3, 5, 4203, 2, 2, 1, 2, 1, 0, 1, 0, 1, 1, 1), "4203-wide rows");
     }
     /* planes above the cached-backward size (4096 floats) over many planes: the large-plane
      * backward (zeroing one output row ahead) and the row-wise forward on plane counts not a
@@ -577,6 +660,12 @@ int main(void) {
         g_dd_nan = 2;
         g_dd_inf = 0;
         pcnn_set_num_threads(1);
+        /* the last output row's r0 = ih - 1 (rows r0 + 1, r0 + 2 below the input): ky 1 of that
+         * row is one past the plane, which main's row path took for canonical (kind 4) */
+        for (int r = 0; r < 4; ++r) {
+            run_tap_aliases(pool_desc(1, 2, 65, 112, 3, 3, 2, 2, 0, 1, 1, 1, 1, 1, 1), "65x112 pb 1 ceil");
+            run_tap_aliases(pool_desc(1, 2, 66, 75, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 1), "66x75 pt 1 pb 1 ceil");
+        }
     }
     const int expected_levels = pcnn_isa_detected(); /* avx2 = 1 level, avx512 = 2 */
     printf("compared %d variant runs over %d ISA level(s) (%d of them fwd_taps); %d cases with "

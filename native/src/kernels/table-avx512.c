@@ -5,6 +5,7 @@ PCNN_INTERNAL int32_t pcnn_conv2d_bwd_weights__avx512(const pcnn_conv2d_desc *d,
 PCNN_INTERNAL int32_t pcnn_maxpool2d_fwd__avx512(const pcnn_maxpool2d_desc *d, const float *src, float *dst, int32_t *indices);
 PCNN_INTERNAL int32_t pcnn_maxpool2d_bwd__avx512(const pcnn_maxpool2d_desc *d, const float *diff_dst, const int32_t *indices, float *diff_src);
 PCNN_INTERNAL int32_t pcnn_maxpool2d_fwd_taps__avx512(const pcnn_maxpool2d_desc *d, const float *src, float *dst, uint8_t *taps);
+PCNN_INTERNAL int32_t pcnn_maxpool2d_bwd_taps__avx512(const pcnn_maxpool2d_desc *d, const float *diff_dst, const uint8_t *taps, float *diff_src);
 PCNN_INTERNAL int32_t pcnn_linear_fwd__avx512(int64_t n, int64_t in, int64_t out, const float *src, const float *weights, const float *bias, float *dst);
 PCNN_INTERNAL int32_t pcnn_linear_bwd_data__avx512(int64_t n, int64_t in, int64_t out, const float *diff_dst, const float *weights, float *diff_src);
 PCNN_INTERNAL int32_t pcnn_linear_bwd_weights__avx512(int64_t n, int64_t in, int64_t out, const float *src, const float *diff_dst, float *diff_weights, float *diff_bias);
@@ -19,6 +20,7 @@ const pcnn_kernel_table pcnn_kernels_avx512 = {
     .maxpool2d_fwd = pcnn_maxpool2d_fwd__avx512,
     .maxpool2d_bwd = pcnn_maxpool2d_bwd__avx512,
     .maxpool2d_fwd_taps = pcnn_maxpool2d_fwd_taps__avx512,
+    .maxpool2d_bwd_taps = pcnn_maxpool2d_bwd_taps__avx512,
     .linear_fwd = pcnn_linear_fwd__avx512,
     .linear_bwd_data = pcnn_linear_bwd_data__avx512,
     .linear_bwd_weights = pcnn_linear_bwd_weights__avx512,

@@ -278,4 +278,35 @@ static inline pm_vi pm_as_i(pm_vf v) { return _mm256_castps_si256(v); }
  * 0.24x / 0.18x. */
 #define PM_SMALL_MAX_OW PM_V
 
+/* Mask-mode backward (maxpool2d-simd.h): the first n (<= 8) tap bytes at p zero-extended to
+ * int32 lanes (others 0; a short tail is copied byte by byte, nothing past p + n is read),
+ * and a table lookup. */
+static inline pm_vi pm_bwd_load_taps(const uint8_t *p, int n) {
+    uint64_t b = 0;
+    if (n >= 8) {
+        memcpy(&b, p, 8);
+    } else {
+        for (int i = 0; i < n; ++i) b |= (uint64_t)p[i] << (8 * i);
+    }
+    return _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)b));
+}
+static inline pm_vi pm_bwd_gather_i(const int32_t *table, pm_vi i) {
+    return _mm256_i32gather_epi32((const int *)table, i, 4);
+}
+
+/* 16-entry int32 table in two registers: entry t & 15 per lane (two permutes, a blend on bit 3) */
+typedef struct {
+    __m256i lo, hi;
+} pm_lut16;
+static inline pm_lut16 pm_lut16_load(const int32_t *table) {
+    pm_lut16 l = {_mm256_loadu_si256((const __m256i *)table),
+                  _mm256_loadu_si256((const __m256i *)(table + 8))};
+    return l;
+}
+static inline pm_vi pm_lut16_get(const pm_lut16 *l, pm_vi t) {
+    const __m256 a = _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(l->lo, t));
+    const __m256 b = _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(l->hi, t));
+    return _mm256_castps_si256(_mm256_blendv_ps(a, b, _mm256_castsi256_ps(_mm256_slli_epi32(t, 28))));
+}
+
 #include "maxpool2d-simd.h"

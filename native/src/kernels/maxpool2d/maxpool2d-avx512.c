@@ -228,5 +228,27 @@ static inline pm_vi pm_as_i(pm_vf v) { return _mm512_castps_si512(v); }
 /* Small-plane path (maxpool2d-small-planes.h) for output rows up to half a vector. */
 #define PM_SMALL_MAX_OW (PM_V / 2)
 
+/* Mask-mode backward (maxpool2d-simd.h): the first n (<= 16) tap bytes at p zero-extended to
+ * int32 lanes (others 0; a masked byte load reads nothing past p + n), and a table lookup. */
+static inline pm_vi pm_bwd_load_taps(const uint8_t *p, int n) {
+    return _mm512_cvtepu8_epi32(n >= 16 ? _mm_loadu_si128((const __m128i *)p)
+                                        : _mm_maskz_loadu_epi8(pm_first(n), p));
+}
+static inline pm_vi pm_bwd_gather_i(const int32_t *table, pm_vi i) {
+    return _mm512_i32gather_epi32(i, table, 4);
+}
+
+/* 16-entry int32 table in a register: entry t & 15 per lane (one permute) */
+typedef struct {
+    __m512i v;
+} pm_lut16;
+static inline pm_lut16 pm_lut16_load(const int32_t *table) {
+    pm_lut16 l = {_mm512_loadu_si512(table)};
+    return l;
+}
+static inline pm_vi pm_lut16_get(const pm_lut16 *l, pm_vi t) {
+    return _mm512_permutexvar_epi32(t, l->v);
+}
+
 #include "maxpool2d-s2bwd-avx512.h"
 #include "maxpool2d-simd.h"

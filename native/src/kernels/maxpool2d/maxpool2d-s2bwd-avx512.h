@@ -37,6 +37,12 @@
  * or row is outside the input) is detected after its blocks ran: row r0 is restored from the
  * previous stack row, and the caller redoes the plane from that output row on with the scalar
  * scatter (which reports out-of-range indices), rows r0 + 1 onwards zeroed again by it.
+ *
+ * Mask mode (pcnn_maxpool2d_bwd_taps; `taps`, a compile-time argument): t is the tap byte
+ * itself (zero-extended), the nine compares are against ky * 3 + kx, and canonical means the
+ * tap's bit is set in the lane's in-range taps (columns per block, rows on edge rows): one
+ * variable shift and one test instead of the origin arithmetic. The rest, and the fallback
+ * (the caller decodes the remaining rows' taps to offsets), is shared.
  */
 #define PM_S2B 1
 /* stack rows: 2 (S / C) x 2 (previous / current) x PM_S2B_MAX_BLOCKS x 16 floats = 8 KiB */
@@ -108,32 +114,40 @@ static inline __m512 pm_s2b_up(__m512 x, __m512 prev) {
 typedef struct {
     __m512i tap[3][3]; /* ky * iw + kx */
     __m512i iw1, iw2;  /* iw, 2 * iw */
-    __m512i pen0, pen2; /* OR-ed into the ky = 0 / ky = 2 offsets: 2^30 when that row is
-                           outside the input (no tap of it can match), else 0 */
+    __m512i pen0, pen1, pen2; /* OR-ed into the ky = 0 / 1 / 2 offsets: 2^30 when that row
+                                 is outside the input (no tap of it can match), else 0 */
+    __m512i rows; /* mask mode, edge rows: the taps of the window rows inside the input */
 } pm_s2b_k;
 
 /*
  * One block of 16 outputs of output row y (see the top of this file). g / at: gradients and
  * indices (+0 / 0 past the row's end: such lanes add +0, which changes nothing); t: at minus
  * each lane's window origin. lo / span: per lane, the window's in-range kx are lo .. lo + span
- * (span -1 = none: lanes past the row). Returns the lanes whose index is not canonical.
- * `edge_rows`: a window row of this output row is outside the input; `full`: all 32 columns
- * in the input (plain stores).
+ * (span -1 = none: lanes past the row). Mask mode: t is the tap, lo the lane's in-range taps
+ * as bits (span unused), inl the lanes inside the output row. Returns the lanes whose index
+ * is not canonical. `edge_rows`: a window row of this output row is outside the input;
+ * `full`: all 32 columns in the input (plain stores).
  */
 static inline __attribute__((always_inline)) __mmask16
-pm_s2b_block(const pm_s2b_k *K, __m512 g, __m512i t, __m512i lo, __m512i span, const float *ps,
-             const float *pc, float *ns, float *nc, float *row0, float *row1, int64_t c0,
-             __mmask16 mlo, __mmask16 mhi, int st0, int st1, __m512 *carry0, __m512 *carry1,
-             __m512 *carry2, int edge_rows, int full) {
+pm_s2b_block(const pm_s2b_k *K, __m512 g, __m512i t, __m512i lo, __m512i span, __mmask16 inl,
+             const float *ps, const float *pc, float *ns, float *nc, float *row0, float *row1,
+             int64_t c0, __mmask16 mlo, __mmask16 mhi, int st0, int st1, __m512 *carry0,
+             __m512 *carry1, __m512 *carry2, int edge_rows, int full, const int taps) {
     const __m512 v = _mm512_add_ps(_mm512_setzero_ps(), g); /* +0 + dd: a first contribution */
-    /* canonical: the tap offset t - ky * iw (in-range ky) is in lo .. lo + span */
-    __m512i a = t, c = _mm512_sub_epi32(t, K->iw2);
-    if (edge_rows) {
-        a = _mm512_or_si512(a, K->pen0);
-        c = _mm512_or_si512(c, K->pen2);
+    __mmask16 bad;
+    if (taps) { /* canonical: the tap's bit among the lane's in-range taps (1 << 255 is 0) */
+        const __m512i ok = edge_rows ? _mm512_and_si512(lo, K->rows) : lo;
+        bad = _mm512_mask_testn_epi32_mask(inl, _mm512_sllv_epi32(_mm512_set1_epi32(1), t), ok);
+    } else { /* canonical: the tap offset t - ky * iw (in-range ky) is in lo .. lo + span */
+        __m512i a = t, b = _mm512_sub_epi32(t, K->iw1), c = _mm512_sub_epi32(t, K->iw2);
+        if (edge_rows) {
+            a = _mm512_or_si512(a, K->pen0);
+            b = _mm512_or_si512(b, K->pen1);
+            c = _mm512_or_si512(c, K->pen2);
+        }
+        const __m512i kx = _mm512_min_epu32(_mm512_min_epu32(a, b), c);
+        bad = _mm512_cmpgt_epu32_mask(_mm512_sub_epi32(kx, lo), span);
     }
-    const __m512i kx = _mm512_min_epu32(_mm512_min_epu32(a, _mm512_sub_epi32(t, K->iw1)), c);
-    const __mmask16 bad = _mm512_cmpgt_epu32_mask(_mm512_sub_epi32(kx, lo), span);
     /* row r0: the previous output row's partial sums, then ky = 0 in output order */
     const __mmask16 m02 = _mm512_cmpeq_epi32_mask(t, K->tap[0][2]);
     const __m512 x02 = _mm512_maskz_mov_ps(m02, v);
@@ -178,10 +192,11 @@ pm_s2b_block(const pm_s2b_k *K, __m512 g, __m512i t, __m512i lo, __m512i span, c
 
 /* one output row; returns the lanes (of any block) whose index is not canonical */
 static inline __attribute__((always_inline)) __mmask16
-pm_s2b_row(const pm_s2b_k *K, const float *rd, const int32_t *ri, int64_t ow, int64_t ih, int64_t iw,
-           int64_t pl, int64_t nb, int64_t r0, const float *ps, const float *pc, float *ns,
-           float *nc, float *ds, int st0, int st1, const __m512i *lo, const __m512i *span,
-           const __mmask16 *mlo, const __mmask16 *mhi, int edge_rows) {
+pm_s2b_row(const pm_s2b_k *K, const float *rd, const int32_t *ri, const uint8_t *tp, int64_t ow,
+           int64_t ih, int64_t iw, int64_t pl, int64_t nb, int64_t r0, const float *ps,
+           const float *pc, float *ns, float *nc, float *ds, int st0, int st1, const __m512i *lo,
+           const __m512i *span, const __mmask16 *mlo, const __mmask16 *mhi, int edge_rows,
+           const int taps) {
     const __m512i iota2 = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
                                             28, 30);
     __m512 carry0 = _mm512_setzero_ps(), carry1 = carry0, carry2 = carry0;
@@ -194,9 +209,15 @@ pm_s2b_row(const pm_s2b_k *K, const float *rd, const int32_t *ri, int64_t ow, in
     { /* see PM_S2B_PF_IN; past the plane these are the next plane's rows (a thread's planes
          are contiguous); integer addresses, and a prefetch never faults */
         const uintptr_t a = (uintptr_t)rd + (uintptr_t)(PM_S2B_PF_IN * ow * 4),
-                        e = (uintptr_t)ri + (uintptr_t)(PM_S2B_PF_IN * ow * 4);
+                        e = taps ? (uintptr_t)tp + (uintptr_t)(PM_S2B_PF_IN * ow)
+                                 : (uintptr_t)ri + (uintptr_t)(PM_S2B_PF_IN * ow * 4);
         for (int64_t k = 0; k < ow * 4; k += 64) {
             __builtin_prefetch((const void *)(a + k), 0, 3);
+            if (!taps) {
+                __builtin_prefetch((const void *)(e + k), 0, 3);
+            }
+        }
+        for (int64_t k = 0; taps && k < ow; k += 64) {
             __builtin_prefetch((const void *)(e + k), 0, 3);
         }
     }
@@ -205,15 +226,19 @@ pm_s2b_row(const pm_s2b_k *K, const float *rd, const int32_t *ri, int64_t ow, in
         const int full = c0 >= 0 && c0 + 32 <= iw && ox0 + 16 <= ow;
         __m512 g;
         __m512i at;
+        __mmask16 ln = 0xFFFF;
         if (full) {
             g = _mm512_loadu_ps(rd + ox0);
-            at = _mm512_loadu_si512(ri + ox0);
+            at = taps ? _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(tp + ox0)))
+                      : _mm512_loadu_si512(ri + ox0);
         } else {
-            const __mmask16 ln = pm_range(ox0, ow);
+            ln = pm_range(ox0, ow);
             g = _mm512_maskz_loadu_ps(ln, pm_at(rd, ox0));
-            at = _mm512_maskz_loadu_epi32(ln, pm_at((const float *)ri, ox0));
+            at = taps ? _mm512_cvtepu8_epi32(
+                            _mm_maskz_loadu_epi8(ln, (const void *)((uintptr_t)tp + (uintptr_t)ox0)))
+                      : _mm512_maskz_loadu_epi32(ln, pm_at((const float *)ri, ox0));
         }
-        const __m512i t = _mm512_sub_epi32(at, org);
+        const __m512i t = taps ? at : _mm512_sub_epi32(at, org);
         org = _mm512_add_epi32(org, step);
         if (pf_rows) { /* see PM_S2B_PF */
             const uintptr_t a = (uintptr_t)ds + (uintptr_t)(((r0 + PM_S2B_PF) * iw + c0) * 4);
@@ -223,13 +248,13 @@ pm_s2b_row(const pm_s2b_k *K, const float *rd, const int32_t *ri, int64_t ow, in
             pm_s2b_prefetch(a + iw * 4 + 64);
         }
         if (full) {
-            bad |= pm_s2b_block(K, g, t, lo[b], span[b], ps + 16 * b, pc + 16 * b, ns + 16 * b,
-                                nc + 16 * b, row0, row1, c0, 0xFFFF, 0xFFFF, st0, st1, &carry0,
-                                &carry1, &carry2, edge_rows, 1);
+            bad |= pm_s2b_block(K, g, t, lo[b], span[b], ln, ps + 16 * b, pc + 16 * b,
+                                ns + 16 * b, nc + 16 * b, row0, row1, c0, 0xFFFF, 0xFFFF, st0,
+                                st1, &carry0, &carry1, &carry2, edge_rows, 1, taps);
         } else {
-            bad |= pm_s2b_block(K, g, t, lo[b], span[b], ps + 16 * b, pc + 16 * b, ns + 16 * b,
-                                nc + 16 * b, row0, row1, c0, mlo[b], mhi[b], st0, st1, &carry0,
-                                &carry1, &carry2, edge_rows, 0);
+            bad |= pm_s2b_block(K, g, t, lo[b], span[b], ln, ps + 16 * b, pc + 16 * b,
+                                ns + 16 * b, nc + 16 * b, row0, row1, c0, mlo[b], mhi[b], st0,
+                                st1, &carry0, &carry1, &carry2, edge_rows, 0, taps);
         }
     }
     return bad;
@@ -241,8 +266,9 @@ pm_s2b_row(const pm_s2b_k *K, const float *rd, const int32_t *ri, int64_t ow, in
  * diff_src[0, *zeroed) holds the scalar kernel's partial sums of output rows [0, y) and
  * nothing beyond it is needed.
  */
-static int64_t pm_s2b_plane(const pcnn_maxpool2d_desc *d, const float *dd, const int32_t *ind,
-                            float *ds, int64_t *zeroed) {
+static inline __attribute__((always_inline)) int64_t
+pm_s2b_plane(const pcnn_maxpool2d_desc *d, const float *dd, const int32_t *ind, const uint8_t *tp,
+             float *ds, int64_t *zeroed, const int taps) {
     const int64_t ih = d->ih, iw = d->iw, oh = d->oh, ow = d->ow, pt = d->pad_top,
                   pl = d->pad_left, nb = pm_s2b_blocks(d);
     _Alignas(64) float rows[4][PM_S2B_MAX_BLOCKS * 16];
@@ -259,6 +285,10 @@ static int64_t pm_s2b_plane(const pcnn_maxpool2d_desc *d, const float *dd, const
             const int out = ox0 + j < ow && kmin <= kmax;
             l[j] = out ? kmin : 0;
             s[j] = out ? kmax - kmin : -1; /* -1: any kx - lo passes (+0 lanes past the row) */
+            if (taps) { /* mask mode: lo = the taps of the in-range columns, all rows, as bits */
+                l[j] = 0;
+                for (int kx = kmin; kx <= kmax; ++kx) l[j] |= 0111 << kx;
+            }
         }
         lo[b] = _mm512_load_si512(l);
         span[b] = _mm512_load_si512(s);
@@ -270,7 +300,7 @@ static int64_t pm_s2b_plane(const pcnn_maxpool2d_desc *d, const float *dd, const
     pm_s2b_k K;
     for (int ky = 0; ky < 3; ++ky) {
         for (int kx = 0; kx < 3; ++kx) {
-            K.tap[ky][kx] = _mm512_set1_epi32((int32_t)(ky * iw + kx));
+            K.tap[ky][kx] = _mm512_set1_epi32((int32_t)(taps ? ky * 3 + kx : ky * iw + kx));
         }
     }
     K.iw1 = _mm512_set1_epi32((int32_t)iw);
@@ -280,14 +310,18 @@ static int64_t pm_s2b_plane(const pcnn_maxpool2d_desc *d, const float *dd, const
         const int in0 = r0 >= 0, in2 = r0 + 2 < ih;
         const int st1 = r0 + 1 < ih; /* r0 + 1 >= 0 always (pad_top <= 1) */
         __mmask16 bad;
+        const int32_t *ri = taps ? NULL : ind + y * ow;
+        const uint8_t *rt = taps ? tp + y * ow : NULL;
         if (in0 && in2) {
-            bad = pm_s2b_row(&K, dd + y * ow, ind + y * ow, ow, ih, iw, pl, nb, r0, ps, pc, ns, nc, ds,
-                             1, 1, lo, span, mlo, mhi, 0);
+            bad = pm_s2b_row(&K, dd + y * ow, ri, rt, ow, ih, iw, pl, nb, r0, ps, pc, ns, nc, ds, 1,
+                             1, lo, span, mlo, mhi, 0, taps);
         } else {
             K.pen0 = _mm512_set1_epi32(in0 ? 0 : 1 << 30);
+            K.pen1 = _mm512_set1_epi32(st1 ? 0 : 1 << 30);
             K.pen2 = _mm512_set1_epi32(in2 ? 0 : 1 << 30);
-            bad = pm_s2b_row(&K, dd + y * ow, ind + y * ow, ow, ih, iw, pl, nb, r0, ps, pc, ns, nc, ds,
-                             in0, st1, lo, span, mlo, mhi, 1);
+            K.rows = _mm512_set1_epi32((in0 ? 07 : 0) | (st1 ? 070 : 0) | (in2 ? 0700 : 0));
+            bad = pm_s2b_row(&K, dd + y * ow, ri, rt, ow, ih, iw, pl, nb, r0, ps, pc, ns, nc, ds,
+                             in0, st1, lo, span, mlo, mhi, 1, taps);
         }
         if (bad) { /* put row r0 back to the previous rows' sums; the caller redoes row y */
             if (in0) {

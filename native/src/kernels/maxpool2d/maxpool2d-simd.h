@@ -61,6 +61,7 @@
  *    vectorised and run one output row ahead of the scatter. The scatter itself stays
  *    scalar: the indices are caller data, may repeat, and without AVX-512CD there is no
  *    cheap in-register conflict check.
+ *  - The same for the compact mask (one tap byte per output; see "---- backward ----").
  */
 #include <string.h>
 
@@ -397,14 +398,35 @@ PCNN_INTERNAL int32_t PM_NAME(fwd_taps)(const pcnn_maxpool2d_desc *d, const floa
 
 /* ---- backward ---- */
 
+/*
+ * Two modes, chosen at compile time (`taps`, a constant argument of the always-inline plane
+ * functions, so each mode compiles to its own code): int32 plane offsets (pcnn_maxpool2d_bwd),
+ * or the compact mask, one byte per output naming the winner's window tap ky * kw + kx
+ * (pcnn_maxpool2d_bwd_taps). The mask paths compare the zero-extended tap bytes against
+ * constants where the offset paths compare indices against window positions; the general
+ * path decodes each output row's taps to offsets (pm_taps_to_offsets) and runs the offset
+ * scatter. A tap >= kh * kw or naming a padded position is reported like an offset outside
+ * the plane (PCNN_STATUS_OUT_OF_RANGE).
+ */
+
+/* pm_taps_to_offsets decodes rows of up to this many outputs (a stack buffer); longer rows
+ * take the scalar mask loop (pcnn_maxpool2d_bwd_taps_rows) */
+#define PM_TAPS_ROW_MAX 2048
+#define PM_TAPS_ROW_BUF (PM_TAPS_ROW_MAX + PM_V) /* the decode stores whole vectors */
+
 typedef struct {
     const pcnn_maxpool2d_desc *d;
     const float *diff_dst;
-    const int32_t *indices;
+    const int32_t *indices; /* int32 mode */
+    const uint8_t *taps;    /* mask mode */
+    const int32_t *tap_dy;  /* mask mode, 256 entries: tap -> ky * dilation_h, */
+    const int32_t *tap_dx;  /* kx * dilation_w, */
+    const int32_t *tap_off; /* ky * dilation_h * iw + kx * dilation_w; 0 for taps >= kh * kw */
+    int64_t xa, xb;         /* output columns whose window columns are all inside the input */
     float *diff_src;
     int direct;    /* pm_bwd_direct applies (pm_direct_ok) */
     int s2b;       /* pm_s2b_plane applies (pm_s2b_ok; AVX-512 only) */
-    int bad_index; /* set with __atomic_store_n by any task that meets a bad index */
+    int bad_index; /* set with __atomic_store_n by any task that meets a bad index or tap */
 } pm_bwd_ctx;
 
 /* Non-overlapping stride-2 windows that pm_bwd_direct handles: kw = sw = 2, kh = sh, no
@@ -421,13 +443,15 @@ static int pm_direct_ok(const pcnn_maxpool2d_desc *d) {
  * the scalar result is: 0 + diff_dst at the index, +0 elsewhere. So each window row is written
  * once, directly: per lane, the even column gets the value where index == its position,
  * the odd column where index == position + 1, +0 otherwise (the even/odd vectors are
- * interleaved back into 2 * PM_V columns). Elements outside every window are zeroed.
+ * interleaved back into 2 * PM_V columns). Mask mode: tap == 2 * ky and 2 * ky + 1 (every tap
+ * of these windows is in range). Elements outside every window are zeroed.
  * Returns 0 (diff_src partly written) as soon as a block holds an index outside its own
- * window: the caller then redoes the plane with the general zero-and-scatter algorithm,
- * which also reports out-of-range indices.
+ * window (a tap >= kh * kw): the caller then redoes the plane with the general
+ * zero-and-scatter algorithm, which also reports out-of-range indices.
  */
-static int pm_bwd_direct(const pcnn_maxpool2d_desc *d, const float *dd, const int32_t *ind,
-                         float *ds) {
+static inline __attribute__((always_inline)) int
+pm_bwd_direct(const pcnn_maxpool2d_desc *d, const float *dd, const int32_t *ind,
+              const uint8_t *tap, float *ds, const int taps) {
     const int64_t ih = d->ih, iw = d->iw, oh = d->oh, ow = d->ow, kh = d->kh;
     const pm_vi iota2 = pm_add_i(pm_iota(), pm_iota());
     const pm_vi one = pm_set1_i(1);
@@ -438,11 +462,13 @@ static int pm_bwd_direct(const pcnn_maxpool2d_desc *d, const float *dd, const in
             const int64_t o = y * ow + ox0;
             /* 0 + v: the scalar kernel's sum on a zeroed element (-0 becomes +0) */
             const pm_vf v = pm_add_f(zero, nl == PM_V ? pm_loadu(dd + o) : pm_load_first_f(dd + o, nl));
-            const pm_vi at = nl == PM_V ? pm_loadu_i(ind + o) : pm_load_first_i(ind + o, nl);
+            const pm_vi at = taps ? pm_bwd_load_taps(tap + o, nl)
+                             : nl == PM_V ? pm_loadu_i(ind + o) : pm_load_first_i(ind + o, nl);
             pm_m found = pm_none();
             for (int64_t ky = 0; ky < kh; ++ky) {
                 const int64_t r = y * kh + ky;
-                const pm_vi pos = pm_add_i(iota2, pm_set1_i((int32_t)(r * iw + 2 * ox0)));
+                const pm_vi pos = taps ? pm_set1_i((int32_t)(2 * ky))
+                                       : pm_add_i(iota2, pm_set1_i((int32_t)(r * iw + 2 * ox0)));
                 const pm_m m0 = pm_eq_i(at, pos);
                 const pm_m m1 = pm_eq_i(at, pm_add_i(pos, one));
                 found = pm_or(found, pm_or(m0, m1));
@@ -472,6 +498,10 @@ static int pm_bwd_direct(const pcnn_maxpool2d_desc *d, const float *dd, const in
  * keep the interleaved zeroing, which overlaps their stream to memory with the scatter.
  */
 #define PM_BWD_CACHED_PLANE 4096
+/* Mask mode takes the AVX-512 row path on smaller planes too: against the int32 backward it
+ * measured 28x28 1.00x, 56x56 0.81x (the decode path 1.34x / 1.20x), 13x13 1.72x (decode
+ * 1.47x); 2026-12-06, README. */
+#define PM_TAPS_S2B_PLANE 400
 
 /* 1 when the n indices at p all lie in [0, limit) (limit >= 0): PM_V per compare */
 static inline int pm_all_below(const int32_t *p, int64_t n, int32_t limit) {
@@ -489,16 +519,21 @@ static inline int pm_all_below(const int32_t *p, int64_t n, int32_t limit) {
     return 1;
 }
 
-static void pm_bwd_task(void *p, int64_t t) {
-    pm_bwd_ctx *x = p;
+/* The mask mode's decode (pm_taps_to_offsets, pm_taps_ahead): its own header. */
+#include "maxpool2d-taps-bwd-simd.h"
+
+/* One plane t of the backward, either mode (see above). */
+static inline __attribute__((always_inline)) void pm_bwd_plane(pm_bwd_ctx *x, int64_t t,
+                                                               const int taps) {
     const pcnn_maxpool2d_desc *d = x->d;
     const int64_t plane = d->ih * d->iw;
     const int64_t out_plane = d->oh * d->ow;
     const float *dd = x->diff_dst + t * out_plane;
-    const int32_t *ind = x->indices + t * out_plane;
+    const int32_t *ind = taps ? NULL : x->indices + t * out_plane;
+    const uint8_t *tp = taps ? x->taps + t * out_plane : NULL;
     float *ds = x->diff_src + t * plane;
 
-    if (x->direct && pm_bwd_direct(d, dd, ind, ds)) {
+    if (x->direct && pm_bwd_direct(d, dd, ind, tp, ds, taps)) {
         return;
     }
     /*
@@ -510,22 +545,58 @@ static void pm_bwd_task(void *p, int64_t t) {
      * first zeroes the whole rest of the plane, or is out of range.
      */
     const int64_t iw = d->iw, ow = d->ow;
-    if (plane <= PM_BWD_CACHED_PLANE) {
-        if (!pcnn_maxpool2d_bwd_plane(d, dd, ind, ds)) {
-            __atomic_store_n(&x->bad_index, 1, __ATOMIC_RELAXED);
-        }
-        return;
-    }
     int64_t zeroed = 0; /* ds[0, zeroed) is zeroed */
+    /* mask mode: two rows' offsets (row y at decoded + (y & 1) * PM_TAPS_ROW_BUF), or a plane's */
+    int32_t decoded[2 * PM_TAPS_ROW_BUF];
+    int valid[2] = {0, 0};
+    /* mask mode: the AVX-512 row path from PM_TAPS_S2B_PLANE floats on (README) */
+    const int s2b = x->s2b && plane > (taps ? PM_TAPS_S2B_PLANE : PM_BWD_CACHED_PLANE);
+    if (plane <= PM_BWD_CACHED_PLANE && !s2b) {
+        if (!taps) {
+            if (!pcnn_maxpool2d_bwd_plane(d, dd, ind, ds)) {
+                __atomic_store_n(&x->bad_index, 1, __ATOMIC_RELAXED);
+            }
+            return;
+        }
+        memset(ds, 0, (size_t)plane * sizeof(float)); /* then the mask rows below */
+        zeroed = plane;
+        if (out_plane <= 2 * PM_TAPS_ROW_MAX) {
+            /* the whole plane's offsets first, then one scatter loop: per row, the short
+             * loops' exits cost more than the work (13x13: 1.9x the int32 time, README) */
+            int32_t *all = decoded; /* rows overlap by their rounding to PM_V: in order */
+            int ok = 1;
+            for (int64_t y = 0; y < d->oh; ++y) {
+                ok &= pm_taps_ahead(x, tp, y, all + y * ow);
+            }
+            if (!ok) { /* every bad tap is reported, wherever it is */
+                __atomic_store_n(&x->bad_index, 1, __ATOMIC_RELAXED);
+                return;
+            }
+            for (int64_t i = 0; i < out_plane; ++i) {
+                ds[all[i]] += dd[i];
+            }
+            return;
+        }
+    }
     int64_t y0 = 0;
 #ifdef PM_S2B
-    if (x->s2b) {
-        y0 = pm_s2b_plane(d, dd, ind, ds, &zeroed);
+    if (s2b) {
+        y0 = pm_s2b_plane(d, dd, ind, tp, ds, &zeroed, taps);
         if (y0 == d->oh) {
             return;
         }
     }
 #endif
+    if (taps && ow > PM_TAPS_ROW_MAX) { /* rows too long for the decode buffer */
+        pm_zero_floats(ds + zeroed, plane - zeroed);
+        if (!pcnn_maxpool2d_bwd_taps_rows(d, dd, tp, ds, y0)) {
+            __atomic_store_n(&x->bad_index, 1, __ATOMIC_RELAXED);
+        }
+        return;
+    }
+    if (taps && y0 < d->oh) {
+        valid[y0 & 1] = pm_taps_ahead(x, tp, y0, decoded + (y0 & 1) * PM_TAPS_ROW_BUF);
+    }
     for (int64_t y = y0; y < d->oh; ++y) {
         int64_t rows = y * d->stride_h - d->pad_top + (d->kh - 1) * d->dilation_h + 1;
         rows = rows < 0 ? 0 : rows > d->ih ? d->ih : rows;
@@ -533,9 +604,14 @@ static void pm_bwd_task(void *p, int64_t t) {
             pm_zero_floats(ds + zeroed, rows * iw - zeroed);
             zeroed = rows * iw;
         }
-        const int32_t *ri = ind + y * ow;
         const float *rd = dd + y * ow;
-        if (pm_all_below(ri, ow, (int32_t)zeroed)) {
+        if (taps && y + 1 < d->oh) { /* mask mode: the next row's offsets (see pm_taps_ahead) */
+            valid[(y + 1) & 1] =
+                pm_taps_ahead(x, tp, y + 1, decoded + ((y + 1) & 1) * PM_TAPS_ROW_BUF);
+        }
+        const int32_t *ri = taps ? decoded + (y & 1) * PM_TAPS_ROW_BUF : ind + y * ow;
+        /* mask mode: valid taps lie in this row's windows, inside the zeroed rows */
+        if (taps ? valid[y & 1] : pm_all_below(ri, ow, (int32_t)zeroed)) {
             /* every index of the row in [0, zeroed): the scatter without a check per output */
             for (int64_t i = 0; i < ow; ++i) {
                 ds[ri[i]] += rd[i];
@@ -560,17 +636,40 @@ static void pm_bwd_task(void *p, int64_t t) {
     }
 }
 
+static void pm_bwd_task(void *p, int64_t t) { pm_bwd_plane(p, t, 0); }
+static void pm_bwd_taps_task(void *p, int64_t t) { pm_bwd_plane(p, t, 1); }
+
+static int32_t pm_bwd_run(pm_bwd_ctx *ctx, void (*task)(void *, int64_t)) {
+    const pcnn_maxpool2d_desc *d = ctx->d;
+    ctx->direct = pm_direct_ok(d);
+#ifdef PM_S2B
+    ctx->s2b = pm_s2b_ok(d);
+#else
+    ctx->s2b = 0;
+#endif
+    ctx->bad_index = 0;
+    pcnn_parallel_for_work(d->n * d->c, pm_work(d), task, ctx);
+    return __atomic_load_n(&ctx->bad_index, __ATOMIC_RELAXED) ? PCNN_STATUS_OUT_OF_RANGE
+                                                             : PCNN_STATUS_OK;
+}
+
 PCNN_INTERNAL int32_t PM_NAME(bwd)(const pcnn_maxpool2d_desc *d, const float *diff_dst,
                                    const int32_t *indices, float *diff_src) {
-#ifdef PM_S2B
-    const int s2b = pm_s2b_ok(d);
-#else
-    const int s2b = 0;
-#endif
-    pm_bwd_ctx ctx = {d, diff_dst, indices, diff_src, pm_direct_ok(d), s2b, 0};
-    const int64_t planes = d->n * d->c;
-    const int64_t work = pm_work(d);
-    pcnn_parallel_for_work(planes, work, pm_bwd_task, &ctx);
-    return __atomic_load_n(&ctx.bad_index, __ATOMIC_RELAXED) ? PCNN_STATUS_OUT_OF_RANGE
-                                                            : PCNN_STATUS_OK;
+    pm_bwd_ctx ctx = {.d = d, .diff_dst = diff_dst, .indices = indices, .diff_src = diff_src};
+    return pm_bwd_run(&ctx, pm_bwd_task);
+}
+
+PCNN_INTERNAL int32_t PM_NAME(bwd_taps)(const pcnn_maxpool2d_desc *d, const float *diff_dst,
+                                        const uint8_t *taps, float *diff_src) {
+    /* the decode's lane arithmetic is int32: columns as in the forward, rows likewise */
+    const int64_t lim = PM_COORD_LIMIT;
+    if (!pm_shape_ok(d) || d->ih > lim || d->oh > lim || d->stride_h > lim || d->pad_top > lim ||
+        d->kh > lim || d->dilation_h > lim || d->oh * d->stride_h + d->kh * d->dilation_h > lim) {
+        return PCNN_STATUS_UNSUPPORTED;
+    }
+    int32_t dy[256], dx[256], off[256];
+    pm_bwd_ctx ctx = {.d = d, .diff_dst = diff_dst, .taps = taps, .tap_dy = dy, .tap_dx = dx,
+                      .tap_off = off, .diff_src = diff_src};
+    pm_taps_tables(d, dy, dx, off, &ctx.xa, &ctx.xb);
+    return pm_bwd_run(&ctx, pm_bwd_taps_task);
 }

@@ -1,0 +1,97 @@
+/*
+ * maxpool2d backward from the compact mask (one tap byte ky * kw + kx per output), the general
+ * path's decode: output rows' taps to plane offsets, which maxpool2d-simd.h's offset scatter
+ * then adds in output order. Included by maxpool2d-simd.h (needs pm_bwd_ctx and the vector
+ * layer's pm_bwd_load_taps, pm_bwd_gather_i and pm_lut16).
+ */
+/* A tap table entry per lane: an in-register table (pm_lut16: kh * kw <= 16) or a gather from
+ * the 256-entry table. */
+static inline pm_vi pm_tap_lookup(const pm_lut16 *l, const int32_t *table, pm_vi t,
+                                  const int small) {
+    return small ? pm_lut16_get(l, t) : pm_bwd_gather_i(table, t);
+}
+
+/*
+ * Output row y's taps (ow of them at tp) as plane offsets iy * iw + ix into out (room for ow
+ * rounded up to PM_V), PM_V at a time; -1 for a tap >= kh * kw or one whose row or column is
+ * outside the input. Returns 1 when every tap was valid: the offsets then lie in the rows the
+ * caller zeroed for this row, and the scatter needs no check. Interior blocks (all window rows
+ * of the row and all window columns of the lanes inside the input) take one lookup, the tap's
+ * offset in the window, and check only tap < kh * kw; the other blocks look up the tap's row
+ * and column and check both.
+ */
+static inline __attribute__((always_inline)) int
+pm_taps_to_offsets(const pm_bwd_ctx *x, const uint8_t *tp, int64_t y, int32_t *out,
+                   const int small) {
+    const pcnn_maxpool2d_desc *d = x->d;
+    const int32_t ntaps = (int32_t)(d->kh * d->kw), ih = (int32_t)d->ih, iw = (int32_t)d->iw;
+    const int64_t wy0 = y * d->stride_h - d->pad_top;
+    const int y_inside = wy0 >= 0 && wy0 + (d->kh - 1) * d->dilation_h < d->ih;
+    const pm_vi wy = pm_set1_i((int32_t)wy0);
+    const pm_vi iwv = pm_set1_i(iw), bad = pm_set1_i(-1);
+    const pm_vi row_at = pm_set1_i(y_inside ? (int32_t)(wy0 * iw) : 0);
+    const pm_vi step = pm_set1_i((int32_t)(PM_V * d->stride_w));
+    const pm_m all = pm_first(PM_V);
+    pm_lut16 loff, ldy, ldx;
+    if (small) {
+        loff = pm_lut16_load(x->tap_off);
+        ldy = pm_lut16_load(x->tap_dy);
+        ldx = pm_lut16_load(x->tap_dx);
+    }
+    /* each lane's window column x * sw - pad_left */
+    pm_vi wx = pm_add_i(pm_mullo_i(pm_iota(), pm_set1_i((int32_t)d->stride_w)),
+                        pm_set1_i(-(int32_t)d->pad_left));
+    int valid = 1;
+    for (int64_t x0 = 0; x0 < d->ow; x0 += PM_V) {
+        const int nl = d->ow - x0 < PM_V ? (int)(d->ow - x0) : PM_V;
+        const pm_vi t = pm_bwd_load_taps(tp + x0, nl); /* lanes >= nl: 0, never used */
+        pm_m ok = pm_in_range(t, ntaps, all);
+        pm_vi at;
+        if (y_inside && x0 >= x->xa && x0 + nl <= x->xb) {
+            at = pm_add_i(pm_add_i(row_at, wx), pm_tap_lookup(&loff, x->tap_off, t, small));
+        } else {
+            const pm_vi iy = pm_add_i(wy, pm_tap_lookup(&ldy, x->tap_dy, t, small));
+            const pm_vi ix = pm_add_i(wx, pm_tap_lookup(&ldx, x->tap_dx, t, small));
+            ok = pm_in_range(ix, iw, pm_in_range(iy, ih, ok));
+            at = pm_add_i(pm_mullo_i(iy, iwv), ix);
+        }
+        valid &= pm_all(ok, pm_first(nl));
+        pm_storeu_i(out + x0, pm_blend_i(ok, bad, at));
+        wx = pm_add_i(wx, step);
+    }
+    return valid;
+}
+
+/*
+ * Row y of a plane's taps (tp) decoded into out. The caller scatters a row one iteration after
+ * decoding it: scattered right after its decode (the offsets' loads right behind the vector
+ * stores), 28x28 planes took 2.2x (AVX-512) / 2.7x (AVX2) the int32 time, one row ahead
+ * 1.85x / 2.1x (README; planes in L1 are now decoded whole first).
+ */
+static inline int pm_taps_ahead(const pm_bwd_ctx *x, const uint8_t *tp, int64_t y, int32_t *out) {
+    const int64_t ow = x->d->ow;
+    return x->d->kh * x->d->kw <= 16 ? pm_taps_to_offsets(x, tp + y * ow, y, out, 1)
+                                     : pm_taps_to_offsets(x, tp + y * ow, y, out, 0);
+}
+
+/* The tap tables of pm_bwd_ctx (256 entries: any byte indexes them; 0 past kh * kw) and the
+ * output columns [xa, xb) whose window columns are all inside the row (as in the forward). */
+static void pm_taps_tables(const pcnn_maxpool2d_desc *d, int32_t *dy, int32_t *dx, int32_t *off,
+                           int64_t *xa, int64_t *xb) {
+    memset(dy, 0, 256 * sizeof(int32_t));
+    memset(dx, 0, 256 * sizeof(int32_t));
+    memset(off, 0, 256 * sizeof(int32_t));
+    for (int64_t ky = 0, t = 0; ky < d->kh; ++ky) {
+        for (int64_t kx = 0; kx < d->kw; ++kx, ++t) {
+            dy[t] = (int32_t)(ky * d->dilation_h);
+            dx[t] = (int32_t)(kx * d->dilation_w);
+            /* used only where the whole window is inside the input (then it fits) */
+            off[t] = (int32_t)(dy[t] * d->iw + dx[t]);
+        }
+    }
+    const int64_t sw = d->stride_w, padl = d->pad_left;
+    const int64_t last_col = d->iw - 1 - (d->kw - 1) * d->dilation_w;
+    const int64_t b = last_col + padl < 0 ? 0 : (last_col + padl) / sw + 1;
+    *xa = (padl + sw - 1) / sw;
+    *xb = b < d->ow ? b : d->ow;
+}
