@@ -17,13 +17,14 @@
 // on the next of several buffer copies ("rotated", the `buf` column), for both libraries: on this
 // VM repeating a call on unchanged buffers keeps a thread's half in its vCPU's own cache when it
 // fits, which favours the smaller working set (bench/README.md, "Max-pool: same or rotated buffers").
-// The training rows (forward, backward) time the mask Java's MaxPool2d keeps: the compact one, a
-// tap byte per output (pcnn_maxpool2d_fwd_taps / _bwd_taps), unless --pool-mask index asks for the
-// int32 plane offsets (pcnn_maxpool2d_fwd / _bwd); the kernel column then ends in "+idx32".
+// The training rows (forward, backward) time the mask Java's MaxPool2d keeps (--pool-mask auto):
+// the compact one, a tap byte per output (pcnn_maxpool2d_fwd_taps / _bwd_taps), for outputs of
+// 65536 elements or more, else the int32 plane offsets (pcnn_maxpool2d_fwd / _bwd; the kernel
+// column then ends in "+idx32"); --pool-mask taps or index asks for one kind on every shape.
 //
 // Usage: pcnn-bench [--shapes FILE] [--threads 1,2] [--min-time SECONDS] [--json FILE]
 //                   [--only NAME[,NAME...]] [--no-onednn] [--algorithm auto|direct|winograd|depthwise|pointwise]
-//                   [--pool-buffers same|rotated|both] [--pool-mask taps|index]
+//                   [--pool-buffers same|rotated|both] [--pool-mask auto|taps|index]
 // Exit status: 0, 2 for bad arguments / shapes file, 1 when a panama-cnn call fails, 3 when a
 // result differs from oneDNN's (the table says which: check = BAD). See bench/README.md.
 //
@@ -69,7 +70,7 @@ struct Options {
     bool onednn = true;
     int algorithm = PCNN_ALGO_AUTO;  // panama-cnn's conv algorithm request (pcnn_set_conv2d_algorithm)
     std::string pool_buffers = "both";  // max-pool rows: same, rotated or both (Result::buffers)
-    std::string pool_mask = "taps";     // max-pool training rows: compact taps or int32 indices
+    std::string pool_mask = "auto";     // max-pool training rows: auto (as the layer), taps or index
 };
 
 // Above this relative difference panama-cnn and oneDNN are not computing the same thing
@@ -213,8 +214,8 @@ Options parse_args(int argc, char **argv) {
             }
         } else if (a == "--pool-mask") {
             o.pool_mask = next();
-            if (o.pool_mask != "taps" && o.pool_mask != "index") {
-                std::fprintf(stderr, "pcnn-bench: --pool-mask must be taps or index, got '%s'\n",
+            if (o.pool_mask != "auto" && o.pool_mask != "taps" && o.pool_mask != "index") {
+                std::fprintf(stderr, "pcnn-bench: --pool-mask must be auto, taps or index, got '%s'\n",
                              o.pool_mask.c_str());
                 std::exit(2);
             }
@@ -232,7 +233,7 @@ Options parse_args(int argc, char **argv) {
             std::fprintf(stderr,
                          "usage: pcnn-bench [--shapes FILE] [--threads 1,2] [--min-time S] [--json FILE] "
                          "[--only NAME,...] [--no-onednn] [--algorithm auto|direct|winograd|depthwise|pointwise] "
-                         "[--pool-buffers same|rotated|both] [--pool-mask taps|index]\n");
+                         "[--pool-buffers same|rotated|both] [--pool-mask auto|taps|index]\n");
             std::exit(a == "--help" || a == "-h" ? 0 : 2);
         }
     }
@@ -495,7 +496,10 @@ int main(int argc, char **argv) {
             auto &x = pt.x, &y = pt.y, &out = pt.out, &out_ni = pt.out_noidx, &dx = pt.dx;
             std::vector<int32_t> idx(y.size());
             std::vector<uint8_t> tp(y.size());
-            const bool taps = opt.pool_mask == "taps" && d.kh * d.kw <= PCNN_MAXPOOL2D_TAPS_MAX;
+            // auto: what Java's MaxPool2d keeps (MaxPool2dGeometry.TAP_MASK_MIN_OUTPUTS = 65536)
+            const bool fits = d.kh * d.kw <= PCNN_MAXPOOL2D_TAPS_MAX;
+            const bool taps = fits && (opt.pool_mask == "taps" ||
+                                       (opt.pool_mask == "auto" && d.n * d.c * d.oh * d.ow >= 65536));
             const bool same = opt.pool_buffers != "rotated", rotated = opt.pool_buffers != "same";
             PoolSets sets;  // rotated buffers: allocated and written once per shape, for every thread count
             if (rotated) sets = make_pool_sets(pt);

@@ -23,13 +23,15 @@ import java.util.Objects;
  * indices (the C kernel's inference path) and records nothing. Full rules: {@code docs/ownership.md}.
  *
  * <p><b>Mask.</b> Between a training {@code forward} and its {@code backward} the layer keeps, per output
- * element, which input won. When the window has at most {@link MaxPool2dGeometry#MAX_MASK_TAPS} taps
- * ({@code kh*kw <= 256}, every usual pool) it keeps the compact mask: one byte per output, the winner's window
- * tap {@code ky*kw + kx} ({@link IndexBuffer.Kind#TAPS}, the C {@code pcnn_maxpool2d_fwd_taps} /
- * {@code _bwd_taps}), a quarter of the bytes of int32 plane offsets, so a thread's working set stays in its
- * core's cache. Larger windows keep int32 plane offsets {@code iy*iw + ix} ({@link IndexBuffer.Kind#INT32}).
- * {@link #maskKind()} says which; {@link #indices()} returns plane offsets either way (taps are expanded on
- * demand).
+ * element, which input won. For a large output ({@link MaxPool2dGeometry#TAP_MASK_MIN_OUTPUTS} elements or
+ * more) whose window has at most {@link MaxPool2dGeometry#MAX_MASK_TAPS} taps ({@code kh*kw <= 256}) it keeps
+ * the compact mask: one byte per output, the winner's window tap {@code ky*kw + kx}
+ * ({@link IndexBuffer.Kind#TAPS}, the C {@code pcnn_maxpool2d_fwd_taps} / {@code _bwd_taps}), a quarter of the
+ * bytes of int32 plane offsets, so a thread's working set stays in its core's cache. Smaller outputs, whose
+ * mask is in cache anyway and whose backward decodes taps slower than it scatters offsets, and larger windows
+ * keep int32 plane offsets {@code iy*iw + ix} ({@link IndexBuffer.Kind#INT32}). {@link Builder#mask} fixes
+ * the kind instead; {@link #maskKind(long...)} says which an input shape gets; {@link #indices()} returns
+ * plane offsets either way (taps are expanded on demand).
  *
  * <p><b>Threads.</b> A layer serves one thread at a time (it owns its outputs and mask): a {@code forward},
  * {@code backward} or {@code close()} that starts while another thread is inside {@code forward} or
@@ -39,6 +41,7 @@ public final class MaxPool2d extends AbstractLayer {
     private final int kernelH, kernelW, strideH, strideW, padTop, padBottom, padLeft, padRight;
     private final int dilationH, dilationW;
     private final boolean ceilMode;
+    private final IndexBuffer.Kind maskChoice; // null: by size (MaxPool2dGeometry.trainingMaskKind)
     private final Backend backend;
 
     private MaxPool2dGeometry geometry; // of the last forward
@@ -60,6 +63,7 @@ public final class MaxPool2d extends AbstractLayer {
         this.dilationH = b.dilationH;
         this.dilationW = b.dilationW;
         this.ceilMode = b.ceilMode;
+        this.maskChoice = b.mask;
         this.backend = backend;
     }
 
@@ -77,6 +81,7 @@ public final class MaxPool2d extends AbstractLayer {
      */
     public static final class Builder extends WindowBuilder<Builder> {
         private boolean ceilMode;
+        private IndexBuffer.Kind mask;
 
         private Builder(int kernelH, int kernelW) {
             super(kernelH, kernelW, kernelH, kernelW);
@@ -89,12 +94,28 @@ public final class MaxPool2d extends AbstractLayer {
         }
 
         /**
+         * The mask a training forward keeps: {@link IndexBuffer.Kind#TAPS} (one byte per output; windows of at
+         * most {@link MaxPool2dGeometry#MAX_MASK_TAPS} taps) or {@link IndexBuffer.Kind#INT32} (plane
+         * offsets), whatever the output size; {@code null} (the default) chooses by size (class comment).
+         */
+        public Builder mask(IndexBuffer.Kind kind) {
+            this.mask = kind;
+            return this;
+        }
+
+        /**
          * Validates everything that does not depend on the input.
          *
          * @throws IllegalArgumentException naming the parameter and its value
          */
         public MaxPool2d build() {
             checkWindow();
+            if (mask == IndexBuffer.Kind.TAPS
+                    && (long) kernelH * kernelW > MaxPool2dGeometry.MAX_MASK_TAPS) {
+                throw new IllegalArgumentException("mask TAPS: a " + kernelH + "x" + kernelW + " window has "
+                        + (long) kernelH * kernelW + " taps, more than MAX_MASK_TAPS = "
+                        + MaxPool2dGeometry.MAX_MASK_TAPS);
+            }
             return new MaxPool2d(this, resolvedBackend());
         }
     }
@@ -116,12 +137,13 @@ public final class MaxPool2d extends AbstractLayer {
             geometry = g;
             return output;
         }
-        if (mask == null || mask.length() != g.dstElementCount()) {
+        IndexBuffer.Kind kind = maskKindFor(g);
+        if (mask == null || mask.length() != g.dstElementCount() || mask.kind() != kind) {
             if (mask != null) {
                 mask.close();
                 mask = null;
             }
-            mask = IndexBuffer.allocate(g.dstElementCount(), g.trainingMaskKind());
+            mask = IndexBuffer.allocate(g.dstElementCount(), kind);
         }
         geometry = null;
         backend.maxPool2dForward(g, input, output, mask);
@@ -170,13 +192,21 @@ public final class MaxPool2d extends AbstractLayer {
     }
 
     /**
-     * The kind of mask a training forward records: {@link IndexBuffer.Kind#TAPS} (one byte per output) when
-     * {@code kernelH * kernelW <= MaxPool2dGeometry.MAX_MASK_TAPS}, else {@link IndexBuffer.Kind#INT32}.
+     * The kind of mask a training forward on an input of shape {@code inputShape} ({@code [n, c, ih, iw]})
+     * records: the builder's {@link Builder#mask} if set, else {@link MaxPool2dGeometry#trainingMaskKind()}
+     * ({@link IndexBuffer.Kind#TAPS} for outputs of at least {@link MaxPool2dGeometry#TAP_MASK_MIN_OUTPUTS}
+     * elements whose window has at most {@link MaxPool2dGeometry#MAX_MASK_TAPS} taps, else
+     * {@link IndexBuffer.Kind#INT32}).
+     *
+     * @throws IllegalArgumentException for a bad shape (the message names it)
      */
-    public IndexBuffer.Kind maskKind() {
+    public IndexBuffer.Kind maskKind(long... inputShape) {
         checkOpen();
-        return (long) kernelH * kernelW <= MaxPool2dGeometry.MAX_MASK_TAPS ? IndexBuffer.Kind.TAPS
-                : IndexBuffer.Kind.INT32;
+        return maskKindFor(geometryFor(inputShape));
+    }
+
+    private IndexBuffer.Kind maskKindFor(MaxPool2dGeometry g) {
+        return maskChoice != null ? maskChoice : g.trainingMaskKind();
     }
 
     /** The output shape for an input of shape {@code inputShape} ({@code [n, c, ih, iw]}), without running anything. */

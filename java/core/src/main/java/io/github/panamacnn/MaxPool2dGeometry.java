@@ -213,9 +213,22 @@ public final class MaxPool2dGeometry {
         return kh <= MAX_MASK_TAPS && kw <= MAX_MASK_TAPS && kh * kw <= MAX_MASK_TAPS;
     }
 
-    /** The mask a training {@link MaxPool2d} records: {@link IndexBuffer.Kind#TAPS} when it fits, else INT32. */
+    /**
+     * Outputs below which a training {@link MaxPool2d} keeps int32 indices even where taps fit (a 256 KiB int32
+     * mask): a small mask stays in cache either way, and there the backward decodes taps slower than it
+     * scatters plane offsets (pool_small, 16x13x13 3x3 stride 2: 1.11 against 0.59 us at 1 thread; the
+     * maxpool2d kernels' README). Large outputs are where the quarter-size mask pays (2 threads, same buffers:
+     * pool_mid / pool_resnet forward 0.60 / 0.68 -> 0.71 / 0.84 of oneDNN's best; bench/README.md).
+     */
+    public static final long TAP_MASK_MIN_OUTPUTS = 1L << 16;
+
+    /**
+     * The mask a training {@link MaxPool2d} records by default: {@link IndexBuffer.Kind#TAPS} when it fits and
+     * the output has at least {@link #TAP_MASK_MIN_OUTPUTS} elements, else INT32.
+     */
     public IndexBuffer.Kind trainingMaskKind() {
-        return tapMaskFits() ? IndexBuffer.Kind.TAPS : IndexBuffer.Kind.INT32;
+        return tapMaskFits() && dstElementCount() >= TAP_MASK_MIN_OUTPUTS ? IndexBuffer.Kind.TAPS
+                : IndexBuffer.Kind.INT32;
     }
 
     /**

@@ -54,10 +54,11 @@ class MaxPool2dMaskTest {
         float[] expectedDx = new float[xs.length];
         ReferenceKernels.maxPool2dBackward(g, dys, expectedIdx, expectedDx);
         try (Tensor x = Tensor.of(xs, g.srcShape()); Tensor dy = Tensor.of(dys, g.dstShape())) {
-            assertThat(pool.forward(x).toArray()).containsExactly(expectedY);
+            // isEqualTo (Arrays.equals): containsExactly is quadratic on the 65536-output cases
+            assertThat(pool.forward(x).toArray()).isEqualTo(expectedY);
             assertThat(pool.geometry()).isEqualTo(g);
-            assertThat(pool.indices()).containsExactly(expectedIdx);
-            assertThat(pool.backward(dy).toArray()).containsExactly(expectedDx);
+            assertThat(pool.indices()).isEqualTo(expectedIdx);
+            assertThat(pool.backward(dy).toArray()).isEqualTo(expectedDx);
         }
     }
 
@@ -75,8 +76,9 @@ class MaxPool2dMaskTest {
         // padding, dilation, ceil mode and overlapping windows: taps naming padding exist but never win
         MaxPool2dGeometry g = MaxPool2dGeometry.of(2, 3, 9, 10, 3, 2, 2, 1, 1, 1, 0, 1, 2, 2, true);
         try (MaxPool2d pool = MaxPool2d.builder(3, 2).stride(2, 1).padding(1, 1, 0, 1).dilation(2, 2).ceilMode(true)
+                .mask(IndexBuffer.Kind.TAPS)
                 .backend(backend).build()) {
-            assertThat(pool.maskKind()).isEqualTo(IndexBuffer.Kind.TAPS);
+            assertThat(pool.maskKind(g.srcShape())).isEqualTo(IndexBuffer.Kind.TAPS);
             layerMatchesTheInt32Reference(pool, g, 5);
             // a second forward on another input of the same shape overwrites the same mask
             layerMatchesTheInt32Reference(pool, g, 6);
@@ -86,15 +88,16 @@ class MaxPool2dMaskTest {
     @ParameterizedTest
     @MethodSource("backends")
     void windowsBeyond256TapsFallBackToInt32Indices(Backend backend) {
-        // 17x17 = 289 taps: no tap mask; 1x257 too; 16x16 = 256 and 1x256 fit exactly
+        // 17x17 = 289 taps: no tap mask; 1x257 too; 16x16 = 256 and 1x256 fit exactly (asked for: small outputs)
         try (MaxPool2d big = MaxPool2d.builder(17, 17).stride(1, 2).backend(backend).build();
              MaxPool2d wide = MaxPool2d.builder(1, 257).backend(backend).build();
-             MaxPool2d edge = MaxPool2d.builder(16, 16).stride(2, 1).padding(1, 0, 0, 1).backend(backend).build();
-             MaxPool2d row = MaxPool2d.builder(1, 256).backend(backend).build()) {
-            assertThat(big.maskKind()).isEqualTo(IndexBuffer.Kind.INT32);
-            assertThat(wide.maskKind()).isEqualTo(IndexBuffer.Kind.INT32);
-            assertThat(edge.maskKind()).isEqualTo(IndexBuffer.Kind.TAPS);
-            assertThat(row.maskKind()).isEqualTo(IndexBuffer.Kind.TAPS);
+             MaxPool2d edge = MaxPool2d.builder(16, 16).stride(2, 1).padding(1, 0, 0, 1).mask(IndexBuffer.Kind.TAPS)
+                     .backend(backend).build();
+             MaxPool2d row = MaxPool2d.builder(1, 256).mask(IndexBuffer.Kind.TAPS).backend(backend).build()) {
+            assertThat(big.maskKind(1, 2, 18, 20)).isEqualTo(IndexBuffer.Kind.INT32);
+            assertThat(wide.maskKind(2, 1, 2, 260)).isEqualTo(IndexBuffer.Kind.INT32);
+            assertThat(edge.maskKind(1, 3, 18, 17)).isEqualTo(IndexBuffer.Kind.TAPS);
+            assertThat(row.maskKind(1, 2, 3, 300)).isEqualTo(IndexBuffer.Kind.TAPS);
             layerMatchesTheInt32Reference(big, MaxPool2dGeometry.of(1, 2, 18, 20, 17, 17, 1, 2, 0, 0, 0, 0, 1, 1,
                     false), 7);
             layerMatchesTheInt32Reference(wide, MaxPool2dGeometry.of(2, 1, 2, 260, 1, 257, 1, 257, 0, 0, 0, 0, 1, 1,
@@ -180,11 +183,41 @@ class MaxPool2dMaskTest {
             pool.forward(x);
             assertThat(pool.backward(dy).toArray()).containsExactly(0, 0, 0, 1, 1, 0, 0, 0);
             pool.close();
-            assertThatThrownBy(pool::maskKind).isInstanceOf(IllegalStateException.class)
+            assertThatThrownBy(() -> pool.maskKind(1, 2, 2, 2)).isInstanceOf(IllegalStateException.class)
                     .hasMessageContaining("MaxPool2d layer is closed");
             assertThatThrownBy(pool::indices).isInstanceOf(IllegalStateException.class)
                     .hasMessageContaining("MaxPool2d layer is closed");
         }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void theDefaultMaskDependsOnTheOutputSizeAndTheBuilderCanFixIt(Backend backend) {
+        // 2x2 stride 2 on 16 x 128 x 128: 16 * 64 * 64 = 65536 outputs (TAP_MASK_MIN_OUTPUTS), on 16 x 126 x 128
+        // 64512: the default keeps taps from 65536 outputs on, int32 offsets below
+        assertThat(MaxPool2dGeometry.TAP_MASK_MIN_OUTPUTS).isEqualTo(65536);
+        MaxPool2dGeometry large = MaxPool2dGeometry.of(1, 16, 128, 128, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, false);
+        MaxPool2dGeometry small = MaxPool2dGeometry.of(1, 16, 126, 128, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, false);
+        assertThat(large.dstElementCount()).isEqualTo(65536);
+        assertThat(small.dstElementCount()).isEqualTo(65536 - 1024);
+        try (MaxPool2d auto = MaxPool2d.builder(2, 2).backend(backend).build();
+             MaxPool2d taps = MaxPool2d.builder(2, 2).mask(IndexBuffer.Kind.TAPS).backend(backend).build();
+             MaxPool2d int32 = MaxPool2d.builder(2, 2).mask(IndexBuffer.Kind.INT32).backend(backend).build()) {
+            assertThat(auto.maskKind(large.srcShape())).isEqualTo(IndexBuffer.Kind.TAPS);
+            assertThat(auto.maskKind(small.srcShape())).isEqualTo(IndexBuffer.Kind.INT32);
+            assertThat(taps.maskKind(small.srcShape())).isEqualTo(IndexBuffer.Kind.TAPS);
+            assertThat(int32.maskKind(large.srcShape())).isEqualTo(IndexBuffer.Kind.INT32);
+            // each layer's forward / indices / backward on both sizes, in turn (the mask is replaced when the
+            // size, and with it the kind, changes)
+            for (MaxPool2d pool : new MaxPool2d[] {auto, taps, int32}) {
+                layerMatchesTheInt32Reference(pool, large, 21);
+                layerMatchesTheInt32Reference(pool, small, 22);
+                layerMatchesTheInt32Reference(pool, large, 23);
+            }
+        }
+        assertThatThrownBy(() -> MaxPool2d.builder(17, 17).mask(IndexBuffer.Kind.TAPS).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("289 taps")
+                .hasMessageContaining("MAX_MASK_TAPS = 256");
     }
 
     // ---- bad masks: Java exceptions naming the parameter and the numbers, on every backend ----

@@ -37,8 +37,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * measured in the same kind of process (a JMH fork) rather than against the native bench.
  *
  * <p>{@code forward}: {@code pcnn_conv2d_fwd}, or the max-pool forward with the mask the training
- * {@link MaxPool2d} keeps ({@link MaxPool2d#maskKind()}: {@code pcnn_maxpool2d_fwd_taps} with one tap byte per
- * output for windows of at most 256 taps, else {@code pcnn_maxpool2d_fwd} with int32 indices); {@code backward}:
+ * {@link MaxPool2d} keeps ({@link MaxPool2d#maskKind(long...)}: {@code pcnn_maxpool2d_fwd_taps} with one tap byte per
+ * output for outputs of at least {@code TAP_MASK_MIN_OUTPUTS} elements and windows of at most 256 taps, else
+ * {@code pcnn_maxpool2d_fwd} with int32 indices); {@code backward}:
  * {@code pcnn_conv2d_bwd_weights} (with the bias gradient) then {@code pcnn_conv2d_bwd_data}, the order
  * {@link Conv2d} uses, or the matching {@code pcnn_maxpool2d_bwd_taps} / {@code pcnn_maxpool2d_bwd}. The convolution runs under the algorithm request
  * LayerBench's layer makes (the default algorithm, or AUTO for a row it cannot compute).
@@ -116,7 +117,7 @@ public class EntryBench {
             try (MaxPool2d layer = MaxPool2d.builder(s.kh(), s.kw()).stride(s.stride()).padding(s.pad())
                     .backend(Backend.nativeBackend()).build()) {
                 outShape = layer.outputShape(s.srcShape());
-                taps = layer.maskKind() == IndexBuffer.Kind.TAPS;
+                taps = layer.maskKind(s.srcShape()) == IndexBuffer.Kind.TAPS;
             }
             desc = pcnn_maxpool2d_desc.allocate(arena);
             pcnn_maxpool2d_desc.n(desc, s.n());
