@@ -195,12 +195,7 @@ public final class NativeBackend implements Backend {
             return checkSegment("indices", mask.segment(), g.dstElementCount());
         }
         MemorySegment s = mask.segment();
-        if (!s.isNative()) {
-            throw new IllegalArgumentException("indices is a heap segment; native kernels need off-heap memory");
-        }
-        if (!s.scope().isAlive()) {
-            throw new IllegalStateException("indices: its memory has been freed");
-        }
+        requireLiveNative("indices", s);
         if (s.byteSize() != g.dstElementCount()) {
             throw new IllegalArgumentException("indices segment has " + s.byteSize() + " bytes but this operation "
                     + "needs " + g.dstElementCount() + " (one tap byte per output)");
@@ -481,12 +476,7 @@ public final class NativeBackend implements Backend {
      * 4-byte aligned, of exactly {@code 4 * elements} bytes; returns it.
      */
     static MemorySegment checkSegment(String name, MemorySegment s, long elements) {
-        if (!s.isNative()) {
-            throw new IllegalArgumentException(name + " is a heap segment; native kernels need off-heap memory");
-        }
-        if (!s.scope().isAlive()) {
-            throw new IllegalStateException(name + ": its memory has been freed");
-        }
+        requireLiveNative(name, s);
         long expected = elements * 4L;
         if (s.byteSize() != expected) {
             throw new IllegalArgumentException(name + " segment has " + s.byteSize() + " bytes but this operation needs "
@@ -497,6 +487,16 @@ public final class NativeBackend implements Backend {
                     + " is not 4-byte aligned");
         }
         return s;
+    }
+
+    /** Off-heap and not freed: what every segment handed to C must be. */
+    private static void requireLiveNative(String name, MemorySegment s) {
+        if (!s.isNative()) {
+            throw new IllegalArgumentException(name + " is a heap segment; native kernels need off-heap memory");
+        }
+        if (!s.scope().isAlive()) {
+            throw new IllegalStateException(name + ": its memory has been freed");
+        }
     }
 
     /** Throws {@link IllegalArgumentException} when output {@code a} shares memory with argument {@code b}. */
