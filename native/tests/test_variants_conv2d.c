@@ -418,10 +418,62 @@ static void run_conv_nonfinite(void) {
     report("conv2d_bwd_data (Inf weight)", bwd_d, nshapes, COUNT_VARIANTS(conv2d_bwd_data));
 }
 
+/* The scalar backward-data kernel sums each diff_src element over (o, y, x) in that order
+ * (conv2d-scalar.c; the README's summation order). Integer data cannot tell orders apart, so
+ * this compares it bit for bit, on random fractions, with a scatter written here from the
+ * definition: "for n, o, y, x, ky, kx inside the input: ds += dd * w". The last shape has a
+ * kernel far taller than its single output and a stride past the input (the fuzz harness's
+ * case that a gather over every element and tap took 0.3 s on). */
+static void run_scalar_bwd_data_order(void) {
+    pcnn_conv2d_desc shapes[] = {
+        conv_desc(2, 4, 9, 11, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2),
+        conv_desc(1, 3, 13, 10, 5, 5, 3, 2, 3, 2, 1, 0, 2, 2, 1, 1),
+        conv_desc(1, 2, 7, 7, 3, 3, 2, 1, 2, 3, 4, 1, 1, 3, 2, 1),
+        conv_desc(1, 1, 4000, 1, 1, 3810, 4, 40000, 40000, 11, 3, 34, 2, 1, 2, 1),
+    };
+    int64_t checks = 0;
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; ++s) {
+        const pcnn_conv2d_desc *d = &shapes[s];
+        CHECK_STATUS(pcnn_conv2d_desc_init(&shapes[s]), PCNN_STATUS_OK);
+        const int64_t ns = conv_src_count(d), nd = conv_dst_count(d), nw = conv_w_count(d);
+        const int64_t cg = d->c / d->groups, ocg = d->oc / d->groups;
+        rng_seed(g_seed + 104729u * (uint64_t)s);
+        float *dd = gbuf_f(nd), *w = gbuf_f(nw), *got = gbuf_f(ns), *want = gbuf_f(ns);
+        for (int64_t i = 0; i < nd; ++i) dd[i] = rng_unit();
+        for (int64_t i = 0; i < nw; ++i) w[i] = rng_unit();
+        for (int64_t i = 0; i < ns; ++i) want[i] = 0.0f;
+        for (int64_t n = 0; n < d->n; ++n)
+            for (int64_t o = 0; o < d->oc; ++o)
+                for (int64_t y = 0; y < d->oh; ++y)
+                    for (int64_t x = 0; x < d->ow; ++x)
+                        for (int64_t ci = 0; ci < cg; ++ci)
+                            for (int64_t ky = 0; ky < d->kh; ++ky)
+                                for (int64_t kx = 0; kx < d->kw; ++kx) {
+                                    const int64_t iy = y * d->stride_h - d->pad_top + ky * d->dilation_h;
+                                    const int64_t ix = x * d->stride_w - d->pad_left + kx * d->dilation_w;
+                                    if (iy < 0 || iy >= d->ih || ix < 0 || ix >= d->iw) continue;
+                                    const int64_t c = o / ocg * cg + ci;
+                                    want[((n * d->c + c) * d->ih + iy) * d->iw + ix] +=
+                                        dd[((n * d->oc + o) * d->oh + y) * d->ow + x] *
+                                        w[((o * cg + ci) * d->kh + ky) * d->kw + kx];
+                                }
+        CHECK_STATUS(pcnn_kernels_scalar.conv2d_bwd_data(d, dd, w, got), PCNN_STATUS_OK);
+        CHECK(guard_ok(got, ns), "scalar bwd_data order shape %zu: guard", s);
+        for (int64_t i = 0; i < ns; ++i, ++checks) {
+            CHECK(bits_of(got[i]) == bits_of(want[i]), "scalar bwd_data order shape %zu element %"
+                  PRId64 ": %a, the (o, y, x) scatter gives %a", s, i, got[i], want[i]);
+        }
+        free(dd); free(w); free(got); free(want);
+    }
+    printf("variants_conv2d: scalar bwd_data summation order, %" PRId64 " elements bit-exact\n",
+           checks);
+}
+
 int main(void) {
     variants_start("variants_conv2d", 1);
     build_conv_corpus();
     run_conv();
     run_conv_nonfinite();
+    run_scalar_bwd_data_order();
     return test_finish("variants_conv2d");
 }

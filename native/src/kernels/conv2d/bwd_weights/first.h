@@ -113,6 +113,12 @@ static int cw_first_fits(const pcnn_conv2d_desc *d) {
     if (!CW_FIRST_FEW) return 0;
     if (d->groups != 1 || d->c > CW_FIRST_MAX_CG || d->oc < 16 || d->dilation_w != 1) return 0;
     if (d->kw != 3 && d->kw != 5 && d->kw != 7) return 0;
+    /* src_pad holds a band's rows from its first window's top to its last window's bottom,
+     * (ow - 1) * stride_w + kw wide: with strides past the window (gaps between windows) it
+     * would copy rows and columns no tap reads, growing with the stride, not the work (the
+     * fuzz harness's 64x64 input with stride 1000 x 100 wanted 52 MB of it). Such shapes go
+     * to the other paths. */
+    if (d->stride_w > d->kw || d->stride_h > (d->kh - 1) * d->dilation_h + 1) return 0;
     return d->kh <= 16 && d->ow <= 4096 && d->iw <= 65536;
 }
 
