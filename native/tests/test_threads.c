@@ -5,6 +5,7 @@
  */
 
 #include "core/pcnn_internal.h"
+#include "core/platform.h"
 #include "test_platform.h"
 #include "test_util.h"
 
@@ -162,6 +163,33 @@ static void test_parallel_for(void) {
     CHECK_STATUS(pcnn_set_num_threads(saved), PCNN_STATUS_OK);
 }
 
+/* Two tasks that need two threads: task 0 waits (at most 1 s) until task 1 has started, so
+ * the caller, busy in task 0, cannot take task 1 over and the worker runs it (else a region
+ * could finish before the worker looked, and the worker would never be back in time to spin
+ * for the next one). */
+typedef struct {
+    int started[2];
+    int hits[2];
+    int timed_out;
+} lockstep_ctx;
+
+static void lockstep_task(void *p, int64_t i) {
+    lockstep_ctx *c = p;
+    if (i == 1) {
+        __atomic_store_n(&c->started[1], 1, __ATOMIC_RELEASE);
+    } else {
+        const uint64_t t0 = pcnn_monotonic_ns();
+        while (!__atomic_load_n(&c->started[1], __ATOMIC_ACQUIRE)) {
+            if (pcnn_monotonic_ns() - t0 > 1000000000u) {
+                c->timed_out = 1;
+                break;
+            }
+            pcnn_thread_yield();
+        }
+    }
+    __atomic_add_fetch(&c->hits[i], 1, __ATOMIC_RELAXED);
+}
+
 /* Back-to-back regions: with the default spin window the worker is still spinning when the
  * next region starts (we allow many tries: a loaded machine may preempt it); with
  * PANAMACNN_SPIN_US=0 (the threads_nospin test) it never spins. */
@@ -170,12 +198,13 @@ static void test_spin(void) {
     const int spin_off = env != NULL && strcmp(env, "0") == 0;
     const int32_t saved = pcnn_get_num_threads();
     CHECK_STATUS(pcnn_set_num_threads(2), PCNN_STATUS_OK);
-    static count_ctx c;
+    static lockstep_ctx c;
     memset(&c, 0, sizeof c);
     const uint64_t before = pcnn_threads_spin_hits();
     int regions = 0;
-    while (regions < 5000) {
-        pcnn_parallel_for(2, count_task, &c);
+    while (regions < 5000 && !c.timed_out) {
+        c.started[1] = 0;
+        pcnn_parallel_for(2, lockstep_task, &c);
         ++regions;
         if (!spin_off && regions >= 200 && pcnn_threads_spin_hits() > before) {
             break;
@@ -185,6 +214,7 @@ static void test_spin(void) {
     printf("threads: %d back-to-back regions, %" PRIu64 " found by a spinning worker (PANAMACNN_SPIN_US=%s)\n",
            regions, hits, env != NULL ? env : "default");
     CHECK(c.hits[0] == regions && c.hits[1] == regions, "every region ran both tasks");
+    CHECK(!c.timed_out, "a worker did not start task 1 within 1 s");
     if (spin_off) {
         CHECK(hits == 0, "PANAMACNN_SPIN_US=0 but a worker spun %" PRIu64 " times", hits);
     } else {

@@ -1,10 +1,12 @@
 /*
  * The library's own thread pool: persistent threads created lazily (at most 255 workers,
- * plus the calling thread), a static partition of the tasks and no work stealing, so that
- * task i does the same computation whoever runs it.
+ * plus the calling thread). A task's computation never depends on which thread runs it, so
+ * results are the same at every thread count and whoever runs what.
  *
- * pcnn_parallel_for(ntasks, fn, ctx): participants p = 0 .. P-1 (p = 0 is the caller) run
- * the contiguous block [p*q + min(p, r), ...) of the tasks, q = ntasks / P, r = ntasks % P.
+ * pcnn_parallel_for(ntasks, fn, ctx): participant p (p = 0 is the caller) owns the contiguous
+ * block [p*q + min(p, r), ...) of the tasks, q = ntasks / P, r = ntasks % P, and runs it in
+ * order; a participant that has finished its own block takes the tasks still unclaimed in the
+ * others' blocks, one at a time (see "Stealing" below).
  * Only one parallel region runs at a time; a concurrent caller (another Java thread) and any
  * nested call made from inside a task run their tasks serially on their own thread.
  * Waiting polls briefly before it sleeps (see "Spinning" below). Workers block every
@@ -33,9 +35,30 @@ static uint64_t generation;      /* written under pool_mutex, read spinning with
 static uint64_t worker_start_gen[PCNN_MAX_WORKERS];
 static pcnn_task_fn job_fn;
 static void *job_ctx;
-static int64_t job_ntasks;
 static int job_nparts;
-static uint64_t job_pending;     /* likewise */
+static int job_active;  /* workers inside the current region's claim loop (atomic reads) */
+static int job_open;    /* whether a worker that wakes up late may still join the region */
+
+/*
+ * Stealing. With a static partition alone, a call lasts as long as its slowest participant:
+ * when the OS runs another thread on a worker's CPU (on this 2-vCPU VM a JVM's own threads
+ * did: a JMH fork's caller and worker shared one vCPU in 7 % of samples, bench/README.md), the
+ * caller finished its half and then waited for the whole other half, and a worker still asleep
+ * (woken by a futex: 10-50 us here) delayed every short call by that much. So each block has
+ * a claim counter: the owner takes its tasks in order from it, and a participant done with
+ * its own block claims the rest of the others' blocks from the same counters. Unloaded, each
+ * participant runs exactly its block (the same data stays in the same CPU's caches from call
+ * to call, which the same-buffer max-pool rows depend on); when one is held up, the others
+ * take over its remaining tasks. The caller returns when no task is left unclaimed and no
+ * worker is inside the region; a worker that wakes up after that finds the region closed and
+ * does nothing, so the caller never waits for a sleeping worker to wake.
+ */
+typedef struct {
+    int64_t next; /* the block's next unclaimed task (fetch-and-add; may run past end) */
+    int64_t end;
+    char pad[64 - 2 * sizeof(int64_t)]; /* one cache line per block: no false sharing */
+} claim_block;
+static claim_block claims[PCNN_MAX_THREADS] __attribute__((aligned(64)));
 
 static __thread int tls_in_region;
 
@@ -78,6 +101,23 @@ static int spin_while(const uint64_t *word, uint64_t value, int equal) {
     }
 }
 
+/* The caller's wait for the workers inside a region, polled like spin_while (job_active is an
+ * int written under pool_mutex). */
+static void spin_while_active(void) {
+    const uint64_t start = pcnn_monotonic_ns();
+    for (;;) {
+        for (int i = 0; i < 4; ++i) {
+            if (__atomic_load_n(&job_active, __ATOMIC_ACQUIRE) == 0) {
+                return;
+            }
+            pcnn_thread_yield();
+        }
+        if (pcnn_monotonic_ns() - start >= spin_ns) {
+            return;
+        }
+    }
+}
+
 static int32_t clamp_threads(long v) {
     if (v < 1) {
         return 1;
@@ -95,7 +135,8 @@ static void after_fork_child(void) {
     pcnn_cond_reset(&work_cond);
     pcnn_cond_reset(&done_cond);
     nworkers = 0;
-    job_pending = 0;
+    job_active = 0;
+    job_open = 0;
     tls_in_region = 0;
 }
 
@@ -138,13 +179,17 @@ PCNN_API int32_t pcnn_get_num_threads(void) {
     return __atomic_load_n(&num_threads_setting, __ATOMIC_ACQUIRE);
 }
 
-static void run_part(pcnn_task_fn fn, void *ctx, int64_t ntasks, int nparts, int part) {
-    const int64_t q = ntasks / nparts;
-    const int64_t r = ntasks % nparts;
-    const int64_t begin = (int64_t)part * q + (part < r ? part : r);
-    const int64_t end = begin + q + (part < r ? 1 : 0);
-    for (int64_t i = begin; i < end; ++i) {
-        fn(ctx, i);
+/* Runs participant `self`'s block, then whatever is unclaimed in the others' blocks. */
+static void run_claims(pcnn_task_fn fn, void *ctx, int nparts, int self) {
+    for (int k = 0; k < nparts; ++k) {
+        claim_block *b = &claims[(self + k) % nparts];
+        for (;;) {
+            const int64_t i = __atomic_fetch_add(&b->next, 1, __ATOMIC_RELAXED);
+            if (i >= b->end) {
+                break;
+            }
+            fn(ctx, i);
+        }
     }
 }
 
@@ -165,19 +210,19 @@ static void worker_main(void *arg) {
             pcnn_cond_wait(&work_cond, &pool_mutex);
         }
         seen = generation;
-        if (part < job_nparts) {
+        if (job_open && part < job_nparts) {
             const pcnn_task_fn fn = job_fn;
             void *const ctx = job_ctx;
-            const int64_t ntasks = job_ntasks;
             const int nparts = job_nparts;
+            __atomic_store_n(&job_active, job_active + 1, __ATOMIC_RELAXED);
             pcnn_mutex_unlock(&pool_mutex);
             tls_in_region = 1;
-            run_part(fn, ctx, ntasks, nparts, part);
+            run_claims(fn, ctx, nparts, part);
             tls_in_region = 0;
             pcnn_scratch_trim(); /* before reporting done: the caller's count is then final */
             pcnn_mutex_lock(&pool_mutex);
-            __atomic_store_n(&job_pending, job_pending - 1, __ATOMIC_RELEASE);
-            if (job_pending == 0) {
+            __atomic_store_n(&job_active, job_active - 1, __ATOMIC_RELEASE);
+            if (job_active == 0) {
                 pcnn_cond_signal(&done_cond);
             }
         }
@@ -242,24 +287,37 @@ static void parallel_for_capped(int64_t ntasks, pcnn_task_fn fn, void *ctx, int6
     }
     job_fn = fn;
     job_ctx = ctx;
-    job_ntasks = ntasks;
     job_nparts = nparts;
-    __atomic_store_n(&job_pending, (uint64_t)(nparts - 1), __ATOMIC_RELAXED);
+    const int64_t q = ntasks / nparts, r = ntasks % nparts;
+    for (int p = 0; p < nparts; ++p) {
+        const int64_t begin = (int64_t)p * q + (p < r ? p : r);
+        claims[p].next = begin;
+        claims[p].end = begin + q + (p < r ? 1 : 0);
+    }
+    /* the caller's first task is taken before the workers can see the region: the caller
+     * always runs at least it (keeping its own data in its own cache, and a thread that calls
+     * a kernel always allocates what its tasks need, which the scratch fault-injection test
+     * counts on), however late it gets back to its other tasks */
+    claims[0].next = 1;
+    job_active = 0;
+    job_open = 1;
     __atomic_store_n(&generation, generation + 1, __ATOMIC_RELEASE);
     pcnn_cond_broadcast(&work_cond);
     pcnn_mutex_unlock(&pool_mutex);
 
     tls_in_region = 1;
-    run_part(fn, ctx, ntasks, nparts, 0);
+    fn(ctx, 0);
+    run_claims(fn, ctx, nparts, 0); /* returns when no task is left unclaimed */
     tls_in_region = 0;
 
     if (spin_ns > 0) {
-        spin_while(&job_pending, 0, 0); /* while workers are still running */
+        spin_while_active(); /* while workers still run claimed tasks */
     }
     pcnn_mutex_lock(&pool_mutex);
-    while (job_pending > 0) {
+    while (job_active > 0) {
         pcnn_cond_wait(&done_cond, &pool_mutex);
     }
+    job_open = 0; /* a worker waking up from now on does nothing for this region */
     pcnn_mutex_unlock(&pool_mutex);
     pcnn_mutex_unlock(&job_mutex);
 }
