@@ -278,7 +278,7 @@ static inline pm_vi pm_as_i(pm_vf v) { return _mm256_castps_si256(v); }
  * 0.24x / 0.18x. */
 #define PM_SMALL_MAX_OW PM_V
 
-/* Mask-mode backward (maxpool2d-simd.h): the first n (<= 8) tap bytes at p zero-extended to
+/* Mask-mode backward (maxpool2d-bwd-simd.h): the first n (<= 8) tap bytes at p zero-extended to
  * int32 lanes (others 0; a short tail is copied byte by byte, nothing past p + n is read),
  * and a table lookup. */
 static inline pm_vi pm_bwd_load_taps(const uint8_t *p, int n) {

@@ -228,7 +228,7 @@ static inline pm_vi pm_as_i(pm_vf v) { return _mm512_castps_si512(v); }
 /* Small-plane path (maxpool2d-small-planes.h) for output rows up to half a vector. */
 #define PM_SMALL_MAX_OW (PM_V / 2)
 
-/* Mask-mode backward (maxpool2d-simd.h): the first n (<= 16) tap bytes at p zero-extended to
+/* Mask-mode backward (maxpool2d-bwd-simd.h): the first n (<= 16) tap bytes at p zero-extended to
  * int32 lanes (others 0; a masked byte load reads nothing past p + n), and a table lookup. */
 static inline pm_vi pm_bwd_load_taps(const uint8_t *p, int n) {
     return _mm512_cvtepu8_epi32(n >= 16 ? _mm_loadu_si128((const __m128i *)p)

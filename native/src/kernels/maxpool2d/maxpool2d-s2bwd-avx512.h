@@ -1,8 +1,8 @@
 /*
  * maxpool2d backward, AVX-512: 3x3 stride-2 windows (pool_resnet) written row by row without a
- * scatter. Included by maxpool2d-avx512.c before maxpool2d-simd.h, whose pm_bwd_task calls
- * pm_s2b_plane when pm_s2b_ok(d) and falls back to its zero-and-scatter loop for the rows this
- * cannot do.
+ * scatter. Included by maxpool2d-avx512.c before maxpool2d-simd.h, whose backward
+ * (pm_bwd_plane in maxpool2d-bwd-simd.h) calls pm_s2b_plane when pm_s2b_ok(d) and falls back
+ * to its zero-and-scatter loop for the rows this cannot do.
  *
  * Shape: kh = kw = 3, stride 2, no dilation, pad_top and pad_left 0 or 1 (any bottom / right
  * padding, floor or ceil mode). Output ox's window covers input columns c0 + 2j + kx
