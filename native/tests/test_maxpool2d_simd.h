@@ -60,7 +60,6 @@ static void pool_check_levels(const pool_case *c, int fenced) {
     pool_checks_rng_swap();
 }
 
-
 /* Values with many ties, both zeros, infinities and NaNs of distinct payloads. */
 static void fill_hostile(float *p, int64_t n, int nan_rate) {
     for (int64_t i = 0; i < n; ++i) {
