@@ -1,5 +1,5 @@
 /*
- * What bounds the large-plane max-pool backward's scalar scatter (maxpool2d-simd.h,
+ * What bounds the large-plane max-pool backward's scalar scatter (maxpool2d-bwd-simd.h,
  * pm_bwd_task: zero one output row ahead, then ds[at] += dd in output order, each index
  * checked against the zeroed part)? A measurement, not library code (session 23; figures in
  * native/src/kernels/maxpool2d/README.md). pool_resnet planes (112x112 -> 56x56, 3x3 stride 2

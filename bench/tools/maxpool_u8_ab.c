@@ -45,7 +45,8 @@ static int64_t rows_reached(const pcnn_maxpool2d_desc *d, int64_t y) {
     return rows < 0 ? 0 : rows > d->ih ? d->ih : rows;
 }
 
-/* One plane, int32 plane offsets: the library's large-plane loop (maxpool2d-simd.h pm_bwd_task). */
+/* One plane, int32 plane offsets: the library's large-plane loop (maxpool2d-bwd-simd.h,
+ * pm_bwd_task). */
 static int plane_i32(const pcnn_maxpool2d_desc *d, const float *dd, const int32_t *ind, float *ds) {
     const int64_t iw = d->iw, ow = d->ow, plane = d->ih * d->iw;
     int64_t zeroed = 0;

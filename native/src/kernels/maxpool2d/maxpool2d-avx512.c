@@ -14,12 +14,6 @@ typedef __m512 pm_vf;
 typedef __m512i pm_vi;
 typedef __mmask16 pm_m;
 
-/* Pointer arithmetic through uintptr_t: `off` may be negative (a row's left padding); the
- * masked loads below never touch those lanes, but forming the pointer must not be UB. */
-static inline const float *pm_at(const float *row, int64_t off) {
-    return (const float *)((uintptr_t)row + (uintptr_t)(off * (int64_t)sizeof(float)));
-}
-
 static inline pm_m pm_first(int n) { return (pm_m)(n >= 16 ? 0xFFFFu : ((1u << n) - 1u)); }
 static inline pm_m pm_none(void) { return 0; }
 static inline pm_m pm_or(pm_m a, pm_m b) { return (pm_m)(a | b); }
@@ -49,13 +43,13 @@ static inline pm_m pm_in_range(pm_vi ix, int32_t limit, pm_m m) {
 }
 
 static inline pm_vf pm_load_window(const float *row, int64_t off, int64_t iw) {
-    return _mm512_maskz_loadu_ps(pm_range(off, iw), pm_at(row, off));
+    return _mm512_maskz_loadu_ps(pm_range(off, iw), pcnn_float_at(row, off));
 }
 
 /* row[off + 2i], i < 16: two masked loads of [off, off + 32) and an even-lane permute */
 static inline pm_vf pm_load_even(const float *row, int64_t off, int64_t iw) {
-    const __m512 lo = _mm512_maskz_loadu_ps(pm_range(off, iw), pm_at(row, off));
-    const __m512 hi = _mm512_maskz_loadu_ps(pm_range(off + 16, iw), pm_at(row, off + 16));
+    const __m512 lo = _mm512_maskz_loadu_ps(pm_range(off, iw), pcnn_float_at(row, off));
+    const __m512 hi = _mm512_maskz_loadu_ps(pm_range(off + 16, iw), pcnn_float_at(row, off + 16));
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
                                            28, 30);
     return _mm512_permutex2var_ps(lo, even, hi);
@@ -228,7 +222,7 @@ static inline pm_vi pm_as_i(pm_vf v) { return _mm512_castps_si512(v); }
 /* Small-plane path (maxpool2d-small-planes.h) for output rows up to half a vector. */
 #define PM_SMALL_MAX_OW (PM_V / 2)
 
-/* Mask-mode backward (maxpool2d-simd.h): the first n (<= 16) tap bytes at p zero-extended to
+/* Mask-mode backward (maxpool2d-bwd-simd.h): the first n (<= 16) tap bytes at p zero-extended to
  * int32 lanes (others 0; a masked byte load reads nothing past p + n), and a table lookup. */
 static inline pm_vi pm_bwd_load_taps(const uint8_t *p, int n) {
     return _mm512_cvtepu8_epi32(n >= 16 ? _mm_loadu_si128((const __m128i *)p)

@@ -1,8 +1,8 @@
 /*
  * maxpool2d backward from the compact mask (one tap byte ky * kw + kx per output), the general
- * path's decode: output rows' taps to plane offsets, which maxpool2d-simd.h's offset scatter
- * then adds in output order. Included by maxpool2d-simd.h (needs pm_bwd_ctx and the vector
- * layer's pm_bwd_load_taps, pm_bwd_gather_i and pm_lut16).
+ * path's decode: output rows' taps to plane offsets, which maxpool2d-bwd-simd.h's offset
+ * scatter then adds in output order. Included by maxpool2d-bwd-simd.h (needs pm_bwd_ctx and the
+ * vector layer's pm_bwd_load_taps, pm_bwd_gather_i and pm_lut16).
  */
 /* A tap table entry per lane: an in-register table (pm_lut16: kh * kw <= 16) or a gather from
  * the 256-entry table. */
