@@ -16,6 +16,12 @@ typedef __m256 pm_vf;
 typedef __m256i pm_vi;
 typedef __m256i pm_m;
 
+/* Pointer arithmetic through uintptr_t: `off` may be negative (a row's left padding); the
+ * masked loads below never touch those lanes, but forming the pointer must not be UB. */
+static inline const float *pm_at(const float *row, int64_t off) {
+    return (const float *)((uintptr_t)row + (uintptr_t)(off * (int64_t)sizeof(float)));
+}
+
 static inline pm_vi pm_iota(void) { return _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7); }
 static inline pm_vi pm_set1_i(int32_t v) { return _mm256_set1_epi32(v); }
 static inline pm_vi pm_zero_i(void) { return _mm256_setzero_si256(); }
@@ -44,13 +50,13 @@ static inline pm_m pm_range(int64_t off, int64_t limit) {
 }
 
 static inline pm_vf pm_load_window(const float *row, int64_t off, int64_t iw) {
-    return _mm256_maskload_ps(pcnn_float_at(row, off), pm_range(off, iw));
+    return _mm256_maskload_ps(pm_at(row, off), pm_range(off, iw));
 }
 
 /* row[off + 2i], i < 8: two masked loads of [off, off + 16) and an even-lane shuffle */
 static inline pm_vf pm_load_even(const float *row, int64_t off, int64_t iw) {
-    const __m256 lo = _mm256_maskload_ps(pcnn_float_at(row, off), pm_range(off, iw));
-    const __m256 hi = _mm256_maskload_ps(pcnn_float_at(row, off + 8), pm_range(off + 8, iw));
+    const __m256 lo = _mm256_maskload_ps(pm_at(row, off), pm_range(off, iw));
+    const __m256 hi = _mm256_maskload_ps(pm_at(row, off + 8), pm_range(off + 8, iw));
     /* [lo0 lo2 hi0 hi2 | lo4 lo6 hi4 hi6] -> [lo0 lo2 lo4 lo6 hi0 hi2 hi4 hi6] */
     const __m256 t = _mm256_shuffle_ps(lo, hi, 0x88);
     return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), 0xD8));

@@ -14,6 +14,12 @@ typedef __m512 pm_vf;
 typedef __m512i pm_vi;
 typedef __mmask16 pm_m;
 
+/* Pointer arithmetic through uintptr_t: `off` may be negative (a row's left padding); the
+ * masked loads below never touch those lanes, but forming the pointer must not be UB. */
+static inline const float *pm_at(const float *row, int64_t off) {
+    return (const float *)((uintptr_t)row + (uintptr_t)(off * (int64_t)sizeof(float)));
+}
+
 static inline pm_m pm_first(int n) { return (pm_m)(n >= 16 ? 0xFFFFu : ((1u << n) - 1u)); }
 static inline pm_m pm_none(void) { return 0; }
 static inline pm_m pm_or(pm_m a, pm_m b) { return (pm_m)(a | b); }
@@ -43,13 +49,13 @@ static inline pm_m pm_in_range(pm_vi ix, int32_t limit, pm_m m) {
 }
 
 static inline pm_vf pm_load_window(const float *row, int64_t off, int64_t iw) {
-    return _mm512_maskz_loadu_ps(pm_range(off, iw), pcnn_float_at(row, off));
+    return _mm512_maskz_loadu_ps(pm_range(off, iw), pm_at(row, off));
 }
 
 /* row[off + 2i], i < 16: two masked loads of [off, off + 32) and an even-lane permute */
 static inline pm_vf pm_load_even(const float *row, int64_t off, int64_t iw) {
-    const __m512 lo = _mm512_maskz_loadu_ps(pm_range(off, iw), pcnn_float_at(row, off));
-    const __m512 hi = _mm512_maskz_loadu_ps(pm_range(off + 16, iw), pcnn_float_at(row, off + 16));
+    const __m512 lo = _mm512_maskz_loadu_ps(pm_range(off, iw), pm_at(row, off));
+    const __m512 hi = _mm512_maskz_loadu_ps(pm_range(off + 16, iw), pm_at(row, off + 16));
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
                                            28, 30);
     return _mm512_permutex2var_ps(lo, even, hi);

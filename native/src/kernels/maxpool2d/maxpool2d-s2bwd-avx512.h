@@ -91,9 +91,8 @@ static inline void pm_s2b_store(float *row, int64_t c0, __mmask16 lo, __mmask16 
     const __m512i ilo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7,
                                           23);
     const __m512i ihi = _mm512_add_epi32(ilo, _mm512_set1_epi32(8));
-    _mm512_mask_storeu_ps((float *)pcnn_float_at(row, c0), lo, _mm512_permutex2var_ps(s, ilo, c));
-    _mm512_mask_storeu_ps((float *)pcnn_float_at(row, c0 + 16), hi,
-                          _mm512_permutex2var_ps(s, ihi, c));
+    _mm512_mask_storeu_ps((float *)pm_at(row, c0), lo, _mm512_permutex2var_ps(s, ilo, c));
+    _mm512_mask_storeu_ps((float *)pm_at(row, c0 + 16), hi, _mm512_permutex2var_ps(s, ihi, c));
 }
 
 /* stored S / C rows of one input row, no further contributions */
@@ -203,8 +202,7 @@ pm_s2b_row(const pm_s2b_k *K, const float *rd, const int32_t *ri, const uint8_t 
     __m512 carry0 = _mm512_setzero_ps(), carry1 = carry0, carry2 = carry0;
     __m512i org = _mm512_add_epi32(iota2, _mm512_set1_epi32((int32_t)(r0 * iw - pl)));
     const __m512i step = _mm512_set1_epi32(32);
-    float *row0 = (float *)pcnn_float_at(ds, r0 * iw);
-    float *row1 = (float *)pcnn_float_at(ds, (r0 + 1) * iw);
+    float *row0 = (float *)pm_at(ds, r0 * iw), *row1 = (float *)pm_at(ds, (r0 + 1) * iw);
     __mmask16 bad = 0;
     int64_t b = 0;
     const int pf_rows = r0 >= 0 && r0 + PM_S2B_PF + 2 <= ih;
@@ -235,10 +233,10 @@ pm_s2b_row(const pm_s2b_k *K, const float *rd, const int32_t *ri, const uint8_t 
                       : _mm512_loadu_si512(ri + ox0);
         } else {
             ln = pm_range(ox0, ow);
-            g = _mm512_maskz_loadu_ps(ln, pcnn_float_at(rd, ox0));
+            g = _mm512_maskz_loadu_ps(ln, pm_at(rd, ox0));
             at = taps ? _mm512_cvtepu8_epi32(
                             _mm_maskz_loadu_epi8(ln, (const void *)((uintptr_t)tp + (uintptr_t)ox0)))
-                      : _mm512_maskz_loadu_epi32(ln, pcnn_float_at(ri, ox0)); /* 4 B, as floats */
+                      : _mm512_maskz_loadu_epi32(ln, pm_at((const float *)ri, ox0));
         }
         const __m512i t = taps ? at : _mm512_sub_epi32(at, org);
         org = _mm512_add_epi32(org, step);
