@@ -13,6 +13,7 @@ typedef struct {
 } conv_shape;
 
 static conv_shape conv_shapes[MAX_SHAPES];
+static int64_t g_depthwise_fwd_runs; /* depthwise engine forward calls checked */
 static int n_conv_shapes;
 
 static void add_conv(const char *name, pcnn_conv2d_desc d, int must_be_valid) {
@@ -45,6 +46,11 @@ static void build_conv_corpus(void) {
     C("depthwise",              1, 8, 7,  7, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 8);
     C("depthwise x2 stride2",   1, 5, 6,  5, 10, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 5);
     C("depthwise 17",           2, 17, 9, 11, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 17);
+    /* depthwise stride 2 with rows in registers (depthwise-s2fwd-simd.h): steps whose input
+     * rows all lie in the plane (unchecked) and the first / last ones, 1 and 2 column blocks */
+    C("depthwise s2 28 wide",   2, 5, 11, 28, 5, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 5);
+    C("depthwise s2 pad0 33",   1, 3, 9, 33, 3, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, 3);
+    C("depthwise s2 56 wide",   1, 4, 8, 56, 4, 3, 3, 2, 2, 1, 0, 1, 0, 1, 1, 4);
     C("odd primes",             3, 7, 13, 11, 5, 5, 3, 2, 1, 2, 1, 0, 1, 1, 1, 1);
     C("channel tails 17x19",    1, 17, 5, 6, 19, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
     C("wide 1xW",               1, 3, 1, 67, 9, 1, 3, 1, 1, 0, 0, 1, 1, 1, 1, 1);
@@ -230,6 +236,32 @@ static const char *expected_decline_conv_bwd_weights(const pcnn_conv2d_desc *d, 
                ? "non-finite diff_dst with padded taps (0 * Inf)" : NULL;
 }
 
+/* The table's conv2d_fwd is the direct kernel; the depthwise engines sit behind the level's
+ * algorithm list: their forward on every shape the geometry takes, against the scalar result
+ * (exact: integer data), e.g. the stride-2 rows of depthwise-s2fwd-simd.h. */
+static void check_depthwise_fwd(const pcnn_conv2d_desc *d, const float *src, const float *w, const float *b,
+                                const float *ref_dst, const char *name, const char *desc_txt) {
+    const int64_t nd = conv_dst_count(d);
+    for (int level = 1; level <= g_os_level && level < NLEVELS; ++level) {
+        for (const pcnn_conv2d_algo *al = pcnn_conv2d_algos_for(level); al != NULL && al->algorithm != 0; ++al) {
+            if (al->algorithm != PCNN_ALGO_DEPTHWISE || al->fwd == NULL ||
+                (al->supports != NULL && !al->supports(d, PCNN_PASS_FWD))) {
+                continue;
+            }
+            float *out = gbuf_f(nd);
+            const int32_t st = al->fwd(d, src, w, b, out);
+            CHECK(st == PCNN_STATUS_OK, "depthwise fwd %s on '%s': status %d", pcnn_isa_name(level), name, st);
+            const int64_t at = first_value_mismatch(out, ref_dst, nd);
+            CHECK(at < 0, "depthwise fwd %s on '%s' [%s] seed %" PRIu64 ": dst[%" PRId64 "] = %g, scalar %g",
+                  pcnn_isa_name(level), name, desc_txt, g_seed, at, at < 0 ? 0.0 : out[at],
+                  at < 0 ? 0.0 : ref_dst[at]);
+            CHECK(guard_ok(out, nd), "depthwise fwd %s '%s': dst guard", pcnn_isa_name(level), name);
+            g_depthwise_fwd_runs++;
+            free(out);
+        }
+    }
+}
+
 /* ---- conv2d ---- */
 
 static void run_conv(void) {
@@ -284,6 +316,7 @@ static void run_conv(void) {
                   conv_shapes[s].name);
             free(out);
         }
+        check_depthwise_fwd(d, src, w, with_bias ? b : NULL, ref_dst, conv_shapes[s].name, desc_txt);
         FOR_EACH_VARIANT(conv2d_bwd_data) {
             bwd_d.has[level] = 1;
             float *out = gbuf_f(ns);
@@ -347,6 +380,8 @@ static void run_conv(void) {
         free(ref_dst); free(ref_ds); free(ref_dw); free(ref_db);
     }
     report("conv2d_fwd", &fwd, n_conv_shapes, COUNT_VARIANTS(conv2d_fwd));
+    printf("depthwise engine forward: %" PRId64 " calls checked\n", g_depthwise_fwd_runs);
+    CHECK(g_os_level < 1 || g_depthwise_fwd_runs > 0, "no depthwise engine forward call was checked");
     report("conv2d_bwd_data", &bwd_d, n_conv_shapes, COUNT_VARIANTS(conv2d_bwd_data));
     report("conv2d_bwd_weights", &bwd_w, n_conv_shapes, COUNT_VARIANTS(conv2d_bwd_weights));
 #undef fwd
