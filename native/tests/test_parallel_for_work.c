@@ -8,6 +8,7 @@
 #include "core/pcnn_internal.h"
 #include "core/platform.h"
 #include "test_util.h"
+#include "test_wait.h"
 
 #define MAX_TASKS 4096
 
@@ -65,23 +66,15 @@ static void steal_task(void *p, int64_t i) {
          * which needs the caller to take the rest of this block */
         __atomic_store_n(&c->started_held_elsewhere, 1, __ATOMIC_RELEASE);
         for (int64_t k = 0; k < c->ntasks; ++k) {
-            while (k != i && !__atomic_load_n(&c->done[k], __ATOMIC_ACQUIRE)) {
-                if (pcnn_monotonic_ns() - t0 > WAIT_NS) {
-                    __atomic_store_n(&c->timed_out, 1, __ATOMIC_RELAXED);
-                    break;
-                }
-                pcnn_thread_yield();
+            if (k != i && !wait_for_flag(&c->done[k], t0, WAIT_NS)) {
+                __atomic_store_n(&c->timed_out, 1, __ATOMIC_RELAXED);
             }
         }
     } else if (i == 0) {
         /* the caller's first task waits until a worker has started the held task, so the
          * worker (not the caller) holds it */
-        while (!__atomic_load_n(&c->started_held_elsewhere, __ATOMIC_ACQUIRE)) {
-            if (pcnn_monotonic_ns() - t0 > WAIT_NS) {
-                __atomic_store_n(&c->timed_out, 1, __ATOMIC_RELAXED);
-                break;
-            }
-            pcnn_thread_yield();
+        if (!wait_for_flag(&c->started_held_elsewhere, t0, WAIT_NS)) {
+            __atomic_store_n(&c->timed_out, 1, __ATOMIC_RELAXED);
         }
     }
     c->who[i] = me;

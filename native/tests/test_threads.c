@@ -8,6 +8,7 @@
 #include "core/platform.h"
 #include "test_platform.h"
 #include "test_util.h"
+#include "test_wait.h"
 
 static void fill_float(float *p, int64_t n) {
     for (int64_t i = 0; i < n; ++i) p[i] = rng_unit();
@@ -177,15 +178,8 @@ static void lockstep_task(void *p, int64_t i) {
     lockstep_ctx *c = p;
     if (i == 1) {
         __atomic_store_n(&c->started[1], 1, __ATOMIC_RELEASE);
-    } else {
-        const uint64_t t0 = pcnn_monotonic_ns();
-        while (!__atomic_load_n(&c->started[1], __ATOMIC_ACQUIRE)) {
-            if (pcnn_monotonic_ns() - t0 > 1000000000u) {
-                c->timed_out = 1;
-                break;
-            }
-            pcnn_thread_yield();
-        }
+    } else if (!wait_for_flag(&c->started[1], pcnn_monotonic_ns(), 1000000000u)) {
+        c->timed_out = 1;
     }
     __atomic_add_fetch(&c->hits[i], 1, __ATOMIC_RELAXED);
 }

@@ -36,7 +36,7 @@ static uint64_t worker_start_gen[PCNN_MAX_WORKERS];
 static pcnn_task_fn job_fn;
 static void *job_ctx;
 static int job_nparts;
-static int job_active;  /* workers inside the current region's claim loop (atomic reads) */
+static uint64_t job_active; /* workers inside the current region's claim loop (read spinning) */
 static int job_open;    /* whether a worker that wakes up late may still join the region */
 
 /*
@@ -97,23 +97,6 @@ static int spin_while(const uint64_t *word, uint64_t value, int equal) {
         }
         if (pcnn_monotonic_ns() - start >= spin_ns) {
             return 0;
-        }
-    }
-}
-
-/* The caller's wait for the workers inside a region, polled like spin_while (job_active is an
- * int written under pool_mutex). */
-static void spin_while_active(void) {
-    const uint64_t start = pcnn_monotonic_ns();
-    for (;;) {
-        for (int i = 0; i < 4; ++i) {
-            if (__atomic_load_n(&job_active, __ATOMIC_ACQUIRE) == 0) {
-                return;
-            }
-            pcnn_thread_yield();
-        }
-        if (pcnn_monotonic_ns() - start >= spin_ns) {
-            return;
         }
     }
 }
@@ -311,7 +294,7 @@ static void parallel_for_capped(int64_t ntasks, pcnn_task_fn fn, void *ctx, int6
     tls_in_region = 0;
 
     if (spin_ns > 0) {
-        spin_while_active(); /* while workers still run claimed tasks */
+        spin_while(&job_active, 0, 0); /* while workers still run claimed tasks */
     }
     pcnn_mutex_lock(&pool_mutex);
     while (job_active > 0) {
