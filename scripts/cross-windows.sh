@@ -10,7 +10,7 @@
 #   --no-test   build and check the DLL only (no wine needed)
 # Needs:  apt-get install mingw-w64 wine64   (wine for the tests; the first run creates a
 #         wine prefix in target/native-windows-x86_64/wineprefix, ~10 s)
-# Time here: 1.5-3.5 min on a lightly loaded 2-core machine (build 1-2 min; the 18 tests, one at a time under wine, 40-70 s; each wine start
+# Time here: 1.5-3.5 min on a lightly loaded 2-core machine (build 1-2 min; the 26 tests, one at a time under wine, 35-90 s; each wine start
 # costs 1-5 s). Exit status: 0 ok, 2 tool chain or wine missing, 1 build / test failure.
 set -euo pipefail
 
