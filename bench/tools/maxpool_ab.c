@@ -47,6 +47,8 @@ typedef struct {
 
 static double (*g_clock)(void) = timing_now;
 
+static void *amalloc(size_t bytes) { return aligned_alloc(64, (bytes + 63) / 64 * 64); }
+
 static lib load(const char *path) {
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
@@ -113,10 +115,12 @@ int main(int argc, char **argv) {
     if (threads == 1) g_clock = timing_thread_cpu;
     const size_t ni = (size_t)d.n * d.c * d.ih * d.iw, no = (size_t)d.n * d.c * d.oh * d.ow;
     /* one output set per build, so the two builds' results can be compared at the end */
-    float *x = malloc(ni * 4), *dy = malloc(no * 4);
-    float *y[2] = {malloc(no * 4), malloc(no * 4)}, *dx[2] = {malloc(ni * 4), malloc(ni * 4)};
-    int32_t *idx[2] = {malloc(no * 4), malloc(no * 4)};
-    uint8_t *tap[2] = {malloc(no), malloc(no)};
+    /* 64-byte aligned, as Java's Tensor.allocate makes them (large mallocs are 16 bytes past a
+     * page: every row of a 112-float plane would then straddle cache lines) */
+    float *x = amalloc(ni * 4), *dy = amalloc(no * 4);
+    float *y[2] = {amalloc(no * 4), amalloc(no * 4)}, *dx[2] = {amalloc(ni * 4), amalloc(ni * 4)};
+    int32_t *idx[2] = {amalloc(no * 4), amalloc(no * 4)};
+    uint8_t *tap[2] = {amalloc(no), amalloc(no)};
     srand(5);
     for (size_t i = 0; i < ni; i++) x[i] = rand() / (float)RAND_MAX - 0.5f;
     for (size_t i = 0; i < no; i++) dy[i] = rand() / (float)RAND_MAX - 0.5f;

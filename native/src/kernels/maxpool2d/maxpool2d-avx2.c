@@ -149,6 +149,14 @@ static inline pm_vf pm_even_next(const float *p, pm_vf e) {
     return pm_even(p + 2);
 }
 
+/* AVX-512's odd-origin loads (maxpool2d-avx512.c) need a cross-lane shift AVX2 lacks: the
+ * template never asks for them here (PM_HAS_THREE_TAPS_ODD 0); the plain taps, to compile. */
+static inline void pm_three_taps_odd(const float *p, pm_vf *t0, pm_vf *t1, pm_vf *t2) {
+    pm_even_odd(p, t0, t1);
+    *t2 = pm_even_next(p, *t0);
+}
+#define PM_HAS_THREE_TAPS_ODD 0
+
 static inline pm_vf pm_set1_f(float v) { return _mm256_set1_ps(v); }
 static inline pm_m pm_and(pm_m a, pm_m b) { return _mm256_and_si256(a, b); }
 

@@ -333,13 +333,22 @@ static inline __attribute__((always_inline)) void pm_rows_s2_inner(const pm_plan
  * One window row of an inside stride-2 block: its maximum h (taps folded in scan order as
  * max(later, earlier), so h is the first maximal tap's value bit for bit), the lanes holding
  * a NaN, and (want_at) the plane offset of the row's first tap equal to h, from `at` (tap 0).
+ * odd (compile-time, 3-wide rows only): the taps come from pm_three_taps_odd (loads from p + 1,
+ * whole cache lines when pad_left is 1 and rows start on one); the same values either way.
  */
 static inline __attribute__((always_inline)) pm_vf pm_row_win(const float *p, const int three,
                                                                pm_vi at, const int want_at,
                                                                pm_vi *win_at, pm_m *nan,
-                                                               const int pad0) {
-    pm_vf e, o;
-    pm_even_odd(p, &e, &o);
+                                                               const int pad0, const int odd) {
+    pm_vf e, o, e2 = pm_zero_f();
+    if (three && odd) {
+        pm_three_taps_odd(p, &e, &o, &e2);
+    } else {
+        pm_even_odd(p, &e, &o);
+        if (three) {
+            e2 = pm_even_next(p, e);
+        }
+    }
     if (pad0) {
         /* lane 0's tap 0 is the left padding (column -1; p[0] lies in the buffer but not in
          * the row): -inf cannot raise the maximum, and it is kept out of the equality pass */
@@ -349,7 +358,6 @@ static inline __attribute__((always_inline)) pm_vf pm_row_win(const float *p, co
     pm_vf h = pm_max_f(o, e);
     pm_vi a = pm_add_i(at, pm_set1_i(1));
     if (three) {
-        const pm_vf e2 = pm_even_next(p, e);
         n = pm_or(n, pm_unord(e2, e2));
         h = pm_max_f(e2, h);
         if (want_at) {
@@ -380,20 +388,20 @@ static inline __attribute__((always_inline)) void pm_reuse_block(
     const pm_plane *pl, int64_t y, int64_t ox0, const int first_row, const float *p,
     int64_t rstep, pm_vi at0c, pm_vi at1c, pm_vi at2c, float *dst, int32_t *ind, uint8_t *tp,
     pm_vf *kh, pm_vi *ka, pm_m *kn, const int three, const int pad0, const int want_at,
-    const int tapm) {
+    const int tapm, const int odd) {
     pm_vi a0 = pm_zero_i(), a1 = pm_zero_i(), a2 = pm_zero_i();
     pm_m n0, n1, n2;
     pm_vf h0;
     if (first_row) {
-        h0 = pm_row_win(p, three, at0c, want_at, &a0, &n0, pad0);
+        h0 = pm_row_win(p, three, at0c, want_at, &a0, &n0, pad0, odd);
     } else {
         h0 = *kh;
         /* tapm: the kept tap is of window row 2, now row 0 (at2c - at0c = 2 * kw) */
         a0 = tapm ? pm_add_i(*ka, pm_set1_i(three ? -6 : -4)) : *ka;
         n0 = *kn;
     }
-    const pm_vf h1 = pm_row_win(p + rstep, three, at1c, want_at, &a1, &n1, pad0);
-    const pm_vf h2 = pm_row_win(p + 2 * rstep, three, at2c, want_at, &a2, &n2, pad0);
+    const pm_vf h1 = pm_row_win(p + rstep, three, at1c, want_at, &a1, &n1, pad0, odd);
+    const pm_vf h2 = pm_row_win(p + 2 * rstep, three, at2c, want_at, &a2, &n2, pad0, odd);
     *kh = h2;
     *ka = a2;
     *kn = n2;
@@ -431,7 +439,8 @@ static inline __attribute__((always_inline)) void pm_rows_s2_reuse_w(const pm_pl
                                                                      int64_t xa, int64_t xb,
                                                                      const int three,
                                                                      const int want_at,
-                                                                     const int tapm) {
+                                                                     const int tapm,
+                                                                     const int odd) {
     const pcnn_maxpool2d_desc *d = pl->d;
     const int64_t iw = d->iw, ow = d->ow, padl = d->pad_left;
     const int64_t step = d->stride_h * iw, rstep = d->dilation_h * iw;
@@ -462,16 +471,16 @@ static inline __attribute__((always_inline)) void pm_rows_s2_reuse_w(const pm_pl
             const pm_vi cv = pm_set1_i((int32_t)(2 * ox0));
             if (ox0 == 0 && pad0) {
                 pm_reuse_block(pl, y, ox0, y == ya, p, rstep, at0t, at1, at2, dst, ind, tp,
-                               &kept_h[k], &kept_at[k], &kept_nan[k], three, 1, want_at, tapm);
+                               &kept_h[k], &kept_at[k], &kept_nan[k], three, 1, want_at, tapm, odd);
             } else if (ox0 < xa || ox0 + PM_V > xb) {
                 pm_block_s2_any(pl, y, ox0, PM_V, 0, 3, three, 1, tapm);
             } else if (tapm) {
                 pm_reuse_block(pl, y, ox0, y == ya, p, rstep, at0t, at1, at2, dst, ind, tp,
-                               &kept_h[k], &kept_at[k], &kept_nan[k], three, 0, 1, 1);
+                               &kept_h[k], &kept_at[k], &kept_nan[k], three, 0, 1, 1, odd);
             } else {
                 pm_reuse_block(pl, y, ox0, y == ya, p, rstep, pm_add_i(at0, cv),
                                pm_add_i(at1, cv), pm_add_i(at2, cv), dst, ind, tp, &kept_h[k],
-                               &kept_at[k], &kept_nan[k], three, 0, want_at, 0);
+                               &kept_at[k], &kept_nan[k], three, 0, want_at, 0, odd);
             }
             if (ox0 + PM_V >= ow) {
                 break;
@@ -492,12 +501,22 @@ static inline __attribute__((always_inline)) void pm_rows_s2_reuse(const pm_plan
                                                                    int64_t xa, int64_t xb,
                                                                    const int three,
                                                                    const int tapm) {
-    if (tapm) {
-        pm_rows_s2_reuse_w(pl, ya, yb, xa, xb, three, 1, 1);
+    /* odd: 3-wide windows with an odd pad_left read their rows from tap 1 (pm_three_taps_odd:
+     * whole cache lines where rows start on one) */
+    if (PM_HAS_THREE_TAPS_ODD && three && (pl->d->pad_left & 1)) {
+        if (tapm) {
+            pm_rows_s2_reuse_w(pl, ya, yb, xa, xb, three, 1, 1, 1);
+        } else if (pl->ind != NULL) {
+            pm_rows_s2_reuse_w(pl, ya, yb, xa, xb, three, 1, 0, 1);
+        } else {
+            pm_rows_s2_reuse_w(pl, ya, yb, xa, xb, three, 0, 0, 1);
+        }
+    } else if (tapm) {
+        pm_rows_s2_reuse_w(pl, ya, yb, xa, xb, three, 1, 1, 0);
     } else if (pl->ind != NULL) {
-        pm_rows_s2_reuse_w(pl, ya, yb, xa, xb, three, 1, 0);
+        pm_rows_s2_reuse_w(pl, ya, yb, xa, xb, three, 1, 0, 0);
     } else {
-        pm_rows_s2_reuse_w(pl, ya, yb, xa, xb, three, 0, 0);
+        pm_rows_s2_reuse_w(pl, ya, yb, xa, xb, three, 0, 0, 0);
     }
 }
 
