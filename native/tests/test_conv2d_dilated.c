@@ -237,7 +237,7 @@ static void check_auto_winograd(pcnn_conv2d_desc d, int expect_winograd, const c
     CHECK_STATUS(pcnn_conv2d_bwd_data(&d, in.dd, in.w, got.ds), PCNN_STATUS_OK);
     const int32_t algo_bwd = pcnn_last_algorithm();
 #if DIL_X86
-    const int32_t want = pcnn_isa_detected() >= PCNN_ISA_AVX2 && expect_winograd ? PCNN_ALGO_WINOGRAD : PCNN_ALGO_DIRECT;
+    const int32_t want = pcnn_isa_active() >= PCNN_ISA_AVX2 && expect_winograd ? PCNN_ALGO_WINOGRAD : PCNN_ALGO_DIRECT;
     CHECK(algo == want && algo_bwd == want, "%s: AUTO served %d / %d, not %d", label, algo, algo_bwd, want);
     check_winograd(&d, &in, &ref, label);
 #else
