@@ -87,6 +87,28 @@ class MaxPool2dMaskTest {
 
     @ParameterizedTest
     @MethodSource("backends")
+    void aResNetStemPoolOnCacheLineRowsMatchesTheReferenceWithEitherMaskAndWithout(Backend backend) {
+        // 3x3 stride 2 pad 1 on 64-float rows (whole cache lines in a 64-byte aligned tensor) and 32-wide
+        // outputs: the native row-reuse path, which with pad_left 1 loads each row from its first float
+        MaxPool2dGeometry g = MaxPool2dGeometry.of(2, 3, 64, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false);
+        for (IndexBuffer.Kind kind : IndexBuffer.Kind.values()) {
+            try (MaxPool2d pool = MaxPool2d.builder(3, 3).stride(2, 2).padding(1, 1, 1, 1).mask(kind)
+                    .backend(backend).build()) {
+                layerMatchesTheInt32Reference(pool, g, 11 + kind.ordinal());
+            }
+        }
+        float[] xs = uniform(n(g.srcShape()), 13);
+        float[] expected = new float[(int) g.dstElementCount()];
+        ReferenceKernels.maxPool2dForward(g, xs, expected, new int[expected.length]);
+        try (MaxPool2d pool = MaxPool2d.builder(3, 3).stride(2, 2).padding(1, 1, 1, 1).backend(backend).build();
+             Tensor x = Tensor.of(xs, g.srcShape())) {
+            pool.eval();
+            assertThat(pool.forward(x).toArray()).isEqualTo(expected);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
     void windowsBeyond256TapsFallBackToInt32Indices(Backend backend) {
         // 17x17 = 289 taps: no tap mask; 1x257 too; 16x16 = 256 and 1x256 fit exactly (asked for: small outputs)
         try (MaxPool2d big = MaxPool2d.builder(17, 17).stride(1, 2).backend(backend).build();
