@@ -122,6 +122,16 @@ static inline void pm_store_taps(uint8_t *p, int n, pm_vi v) { /* the first n (<
     memcpy(p, t, (size_t)n);
 }
 
+/* Tap mode of a 2x2 window (maxpool2d-s2k2-simd.h): 8 tap bytes, 0 where k0, else 1 where k1,
+ * else 2 where k2, else 3 */
+static inline void pm_storeu_taps4(uint8_t *p, pm_m k0, pm_m k1, pm_m k2) {
+    pm_vi t = pm_blend_i(k2, pm_set1_i(3), pm_set1_i(2));
+    t = pm_blend_i(k1, t, pm_set1_i(1));
+    t = pm_blend_i(k0, t, pm_zero_i());
+    pm_storeu_taps(p, t);
+}
+static inline int pm_any2(pm_m a, pm_m b) { return pm_any(pm_or(a, b)); }
+
 static inline void pm_zero_floats(float *p, int64_t n) {
     const __m256 z = _mm256_setzero_ps();
     int64_t i = 0;
@@ -142,6 +152,12 @@ static inline void pm_even_odd(const float *p, pm_vf *e, pm_vf *o) {
     *e = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(te), 0xD8));
     *o = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(to), 0xD8));
 }
+
+/* (AVX-512 keeps the loads out of its permutes; here the shuffles take registers anyway) */
+static inline void pm_even_odd_once(const float *p, pm_vf *e, pm_vf *o) { pm_even_odd(p, e, o); }
+/* AVX-512's half-line loads: 32-byte loads straddle no line anyway (PM_HAS_HALF_LINE 0) */
+static inline void pm_even_odd_half(const float *p, pm_vf *e, pm_vf *o) { pm_even_odd(p, e, o); }
+#define PM_HAS_HALF_LINE 0
 
 /* p[2i + 2], i < 8 (e = p[2i] unused: AVX2 has no cheap cross-lane shift) */
 static inline pm_vf pm_even_next(const float *p, pm_vf e) {

@@ -106,6 +106,17 @@ static inline void pm_store_taps(uint8_t *p, int n, pm_vi v) {
     _mm512_mask_cvtepi32_storeu_epi8(p, pm_first(n), v);
 }
 
+/* Tap mode of a 2x2 window (maxpool2d-s2k2-simd.h): 16 tap bytes, 0 where k0, else 1 where
+ * k1, else 2 where k2, else 3: byte blends in an xmm (no int32 lanes to narrow) */
+static inline void pm_storeu_taps4(uint8_t *p, pm_m k0, pm_m k1, pm_m k2) {
+    __m128i t = _mm_mask_mov_epi8(_mm_set1_epi8(3), k2, _mm_set1_epi8(2));
+    t = _mm_mask_mov_epi8(t, k1, _mm_set1_epi8(1));
+    t = _mm_mask_mov_epi8(t, k0, _mm_setzero_si128());
+    _mm_storeu_si128((__m128i *)(void *)p, t);
+}
+/* pm_any(pm_or(a, b)) in one instruction (kortestw) */
+static inline int pm_any2(pm_m a, pm_m b) { return !_kortestz_mask16_u8(a, b); }
+
 static inline void pm_zero_floats(float *p, int64_t n) {
     const __m512 z = _mm512_setzero_ps();
     int64_t i = 0;
@@ -127,6 +138,36 @@ static inline void pm_even_odd(const float *p, pm_vf *e, pm_vf *o) {
     *e = _mm512_permutex2var_ps(lo, even, hi);
     *o = _mm512_permutex2var_ps(lo, odd, hi);
 }
+
+/* pm_even_odd with each 64-byte load done once: without the empty asm gcc folds the two loads
+ * into both permutes (vpermt2ps overwrites its table), 4 loads instead of 2, and in the 2x2
+ * loop (maxpool2d-s2k2-simd.h) the loads were what limited it */
+static inline void pm_even_odd_once(const float *p, pm_vf *e, pm_vf *o) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
+                                           28, 30);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    __m512 lo = _mm512_loadu_ps(p), hi = _mm512_loadu_ps(p + 16);
+    __asm__("" : "+v"(lo), "+v"(hi));
+    *e = _mm512_permutex2var_ps(lo, even, hi);
+    *o = _mm512_permutex2var_ps(lo, odd, hi);
+}
+
+/* pm_even_odd_once for p 32 bytes past a cache line (rows of 8 mod 16 floats alternate between
+ * starting on a line and half way into one: pool_mid's 56): the 32 floats from loads that
+ * straddle no line, [p - 8, p + 8), [p + 8, p + 24) and the half line [p + 24, p + 32), moved
+ * into place by two valignd. Reads p - 8 (the caller checks it lies in the buffer). */
+static inline void pm_even_odd_half(const float *p, pm_vf *e, pm_vf *o) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
+                                           28, 30);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    const __m512i a0 = _mm512_loadu_si512(pm_at(p, -8)), a1 = _mm512_loadu_si512(p + 8);
+    const __m512i a2 = _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(p + 24)));
+    const __m512 lo = _mm512_castsi512_ps(_mm512_alignr_epi32(a1, a0, 8));
+    const __m512 hi = _mm512_castsi512_ps(_mm512_alignr_epi32(a2, a1, 8));
+    *e = _mm512_permutex2var_ps(lo, even, hi);
+    *o = _mm512_permutex2var_ps(lo, odd, hi);
+}
+#define PM_HAS_HALF_LINE 1
 
 /* p[2i + 2], i < 16, given e = p[2i]: e shifted down one lane, p[32] into the top lane
  * (one broadcast load and one lane shift instead of two loads and a permute) */

@@ -520,6 +520,9 @@ static inline __attribute__((always_inline)) void pm_rows_s2_reuse(const pm_plan
     }
 }
 
+/* pm_rows_s2_k2: 2x2 windows without left padding (pool_mid), a loop of its own */
+#include "maxpool2d-s2k2-simd.h"
+
 /* All rows of a pm_plane.s2 plane: whole vectors from the left, the last one overlapping its
  * neighbour when ow is not a multiple of PM_V (those pixels are written twice, same values).
  * Output columns [xa, xb) have every tap column inside the row. */
@@ -560,7 +563,9 @@ static inline __attribute__((always_inline)) void pm_rows_s2(const pm_plane *pl,
             if (inner == 0) {
                 break;
             }
-            if (inner == 2) {
+            if (inner == 2 && !three && d->pad_left == 0 && xb == ow) {
+                pm_rows_s2_k2(pl, ya, yb, tapm); /* every block of these rows is inside */
+            } else if (inner == 2) {
                 pm_rows_s2_inner(pl, ya, yb, xa, xb, 2, three, tapm);
             } else {
                 pm_rows_s2_reuse(pl, ya, yb, xa, xb, three, tapm);
