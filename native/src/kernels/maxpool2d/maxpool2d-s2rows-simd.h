@@ -243,9 +243,9 @@ static inline __attribute__((always_inline)) void pm_s2_next_row(uintptr_t *p0, 
  * in scan order as max(later, earlier), whose value m is the scalar winner's bit for bit
  * (see the no-indices case there), so only the index needs the equality pass, last tap to
  * first; a block holding a NaN is redone by pm_block_s2. The caller checked that the reads
- * of the last row's rightmost inside block ((2 * PM_V + 2) floats from its first column)
- * stay in the src buffer, so every inside block loads plainly; other blocks go to
- * pm_block_s2_any as before.
+ * of the last row's rightmost inside block (2 * PM_V floats from its first column, 2 more
+ * with 3-wide windows) stay in the src buffer, so every inside block loads plainly; other
+ * blocks go to pm_block_s2_any as before.
  */
 static inline __attribute__((always_inline)) void pm_rows_s2_inner(const pm_plane *pl,
                                                                    int64_t ya, int64_t yb,
@@ -546,7 +546,8 @@ static inline __attribute__((always_inline)) void pm_rows_s2(const pm_plane *pl,
         const int64_t iy_last = (yb - 1) * sh - pt + span;
         const uintptr_t a_last = (uintptr_t)(pl->src + iy_last * d->iw) +
                                  (uintptr_t)((2 * (xb - PM_V) - d->pad_left) * 4);
-        if (a_last + (2 * PM_V + 2) * 4 > pl->buf_hi) {
+        /* 2-wide windows read 2 * PM_V floats from a block's first column, 3-wide 2 more */
+        if (a_last + (2 * PM_V + (three ? 2 : 0)) * 4 > pl->buf_hi) {
             inner = 0;
         } else if (d->kh == 2) {
             inner = 2;
