@@ -461,18 +461,16 @@ static void pool_corpus(void) {
             run_tap_aliases(pool_desc(1, 2, 66, 75, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 1), "66x75 pt 1 pb 1 ceil");
         }
     }
-    /* 2x2 stride-2 rows of 8 mod 16 floats (pool_mid's 56): the AVX-512 loop of
-     * maxpool2d-s2k2-simd.h loads the row that starts half way into a cache line by whole-line
-     * loads (pm_even_odd_half), the top or the bottom row of a block depending on the plane's
-     * start (inputs on a 64-byte boundary, 32 past it, and 16 past it: plain loads), its last
-     * block the same way as its first (ow % 8 == 0) or the other way round; odd plane heights
-     * alternate the planes' starts; pad_top moves the first inner row; hostile values (NaNs,
-     * -0 / +0 and other ties, infinities) and the peak / constant fills, 1 and 2 threads */
+    /* 2x2 stride-2 planes (maxpool2d-s2k2-simd.h's loop) with rows of 8 mod 16 floats
+     * (pool_mid's 56: rows alternate between starting on a cache line and half way into one;
+     * a dropped variant of the loop loaded those by whole lines, README session 27) and other
+     * widths, inputs on a 64-byte boundary and 16, 32, 48 bytes past it, odd plane heights
+     * (planes alternating too), pad_top (the first inner row moves), ceil mode; hostile values
+     * without NaNs (every block on the NaN-free path: -0 / +0 and other ties, infinities),
+     * with 1% NaNs (about half the blocks redone by the scan rule), peak / constant fills */
     {
         const int k2_widths[] = {56, 40, 48, 72, 80, 88, 24, 57, 112, 120};
         for (int wi = 0; wi < (int)(sizeof k2_widths / sizeof k2_widths[0]); ++wi) {
-            /* per offset: hostile values without NaNs (every block on the loop's NaN-free
-             * path), with 1% NaNs (about half the blocks redone by the scan rule), another fill */
             for (int k = 0; k < 12; ++k) {
                 const int off = k / 3 * 16, fill = k % 3;
                 const int iw = k2_widths[wi], ih = (int)rng_int(2, 13) * 2 + (int)rng_int(0, 1);

@@ -155,9 +155,6 @@ static inline void pm_even_odd(const float *p, pm_vf *e, pm_vf *o) {
 
 /* (AVX-512 keeps the loads out of its permutes; here the shuffles take registers anyway) */
 static inline void pm_even_odd_once(const float *p, pm_vf *e, pm_vf *o) { pm_even_odd(p, e, o); }
-/* AVX-512's half-line loads: 32-byte loads straddle no line anyway (PM_HAS_HALF_LINE 0) */
-static inline void pm_even_odd_half(const float *p, pm_vf *e, pm_vf *o) { pm_even_odd(p, e, o); }
-#define PM_HAS_HALF_LINE 0
 
 /* p[2i + 2], i < 8 (e = p[2i] unused: AVX2 has no cheap cross-lane shift) */
 static inline pm_vf pm_even_next(const float *p, pm_vf e) {

@@ -152,23 +152,6 @@ static inline void pm_even_odd_once(const float *p, pm_vf *e, pm_vf *o) {
     *o = _mm512_permutex2var_ps(lo, odd, hi);
 }
 
-/* pm_even_odd_once for p 32 bytes past a cache line (rows of 8 mod 16 floats alternate between
- * starting on a line and half way into one: pool_mid's 56): the 32 floats from loads that
- * straddle no line, [p - 8, p + 8), [p + 8, p + 24) and the half line [p + 24, p + 32), moved
- * into place by two valignd. Reads p - 8 (the caller checks it lies in the buffer). */
-static inline void pm_even_odd_half(const float *p, pm_vf *e, pm_vf *o) {
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
-                                           28, 30);
-    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
-    const __m512i a0 = _mm512_loadu_si512(pm_at(p, -8)), a1 = _mm512_loadu_si512(p + 8);
-    const __m512i a2 = _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(p + 24)));
-    const __m512 lo = _mm512_castsi512_ps(_mm512_alignr_epi32(a1, a0, 8));
-    const __m512 hi = _mm512_castsi512_ps(_mm512_alignr_epi32(a2, a1, 8));
-    *e = _mm512_permutex2var_ps(lo, even, hi);
-    *o = _mm512_permutex2var_ps(lo, odd, hi);
-}
-#define PM_HAS_HALF_LINE 1
-
 /* p[2i + 2], i < 16, given e = p[2i]: e shifted down one lane, p[32] into the top lane
  * (one broadcast load and one lane shift instead of two loads and a permute) */
 static inline pm_vf pm_even_next(const float *p, pm_vf e) {

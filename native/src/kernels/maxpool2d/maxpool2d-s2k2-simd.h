@@ -27,25 +27,14 @@ static __attribute__((noinline, cold)) void pm_k2_nan_block(const pm_plane *pl, 
  * tree folded in scan order as max(later, earlier) (pm_block_s2_nonan: its value is the
  * scalar winner's bit for bit), the index from the equality pass last tap to first. A NaN
  * anywhere in the block: pm_block_s2 redoes it with the scan rule. at0 (int32 mode): the
- * plane offsets of the top row's tap 0 per lane; at1 = at0 + rstep. half (compile-time):
- * 0 both rows loaded plainly; 1 the bottom row, 2 the top row starts 32 bytes past a cache
- * line here (pm_even_odd_half: loads that straddle no line), the other on one.
+ * plane offsets of the top row's tap 0 per lane; at1 = at0 + rstep.
  */
 static inline __attribute__((always_inline)) void pm_k2_block(
     const pm_plane *pl, int64_t y, int64_t ox0, const float *p, int64_t rstep, float *dst,
-    int32_t *ind, uint8_t *tp, pm_vi at0, pm_vi at1, const int want_at, const int tapm,
-    const int half) {
+    int32_t *ind, uint8_t *tp, pm_vi at0, pm_vi at1, const int want_at, const int tapm) {
     pm_vf e0, o0, e1, o1;
-    if (half == 2) {
-        pm_even_odd_half(p, &e0, &o0);
-    } else {
-        pm_even_odd_once(p, &e0, &o0);
-    }
-    if (half == 1) {
-        pm_even_odd_half(p + rstep, &e1, &o1);
-    } else {
-        pm_even_odd_once(p + rstep, &e1, &o1);
-    }
+    pm_even_odd_once(p, &e0, &o0);
+    pm_even_odd_once(p + rstep, &e1, &o1);
     if (pm_any2(pm_unord(e0, o0), pm_unord(e1, o1))) {
         pm_k2_nan_block(pl, y, ox0, tapm);
         return;
@@ -71,14 +60,12 @@ static inline __attribute__((always_inline)) void pm_k2_block(
  * whose window rows all lie in the input (every block of these rows is inside), the reads of
  * the last row's last block inside the src buffer (pm_rows_s2 checks both). Blocks from the
  * left, the last one at ow - PM_V (overlapping its neighbour: those pixels are written twice,
- * the same values). want_at: indices or taps are written; h0 / hl: pm_k2_block's `half` for
- * the blocks at multiples of PM_V / for the last block (all compile-time in each copy).
+ * the same values). want_at: indices or taps are written (compile-time in each copy).
  */
 static inline __attribute__((always_inline)) void pm_rows_s2_k2_w(const pm_plane *pl,
                                                                   int64_t ya, int64_t yb,
                                                                   const int want_at,
-                                                                  const int tapm, const int h0,
-                                                                  const int hl) {
+                                                                  const int tapm) {
     const pcnn_maxpool2d_desc *d = pl->d;
     const int64_t iw = d->iw, ow = d->ow;
     const int64_t step = d->stride_h * iw, rstep = d->dilation_h * iw;
@@ -95,11 +82,11 @@ static inline __attribute__((always_inline)) void pm_rows_s2_k2_w(const pm_plane
         for (int64_t ox0 = 0; ox0 < last; ox0 += PM_V) {
             const pm_vi cv = pm_set1_i((int32_t)(2 * ox0));
             pm_k2_block(pl, y, ox0, p0 + 2 * ox0, rstep, dst, ind, tp, pm_add_i(at0, cv),
-                        pm_add_i(at1, cv), want_at, tapm, h0);
+                        pm_add_i(at1, cv), want_at, tapm);
         }
         const pm_vi cl = pm_set1_i((int32_t)(2 * last));
         pm_k2_block(pl, y, last, p0 + 2 * last, rstep, dst, ind, tp, pm_add_i(at0, cl),
-                    pm_add_i(at1, cl), want_at, tapm, hl);
+                    pm_add_i(at1, cl), want_at, tapm);
         p0 += step;
         at0 = pm_add_i(at0, at_step);
         dst += ow;
@@ -112,55 +99,20 @@ static inline __attribute__((always_inline)) void pm_rows_s2_k2_w(const pm_plane
     }
 }
 
-/* pm_rows_s2_k2_w for one output mode: the load pattern of the plane (`half` of its first and
- * last blocks) as compile-time constants */
-static inline __attribute__((always_inline)) void pm_rows_s2_k2_m(const pm_plane *pl,
-                                                                  int64_t ya, int64_t yb,
-                                                                  const int want_at,
-                                                                  const int tapm) {
-    const pcnn_maxpool2d_desc *d = pl->d;
-    const int64_t iw = d->iw, ow = d->ow;
-    int h0 = 0, hl = 0;
-    if (PM_HAS_HALF_LINE && ow % 4 == 0 && (d->stride_h * iw) % 16 == 0) {
-        /* block 0's rows: one on a cache line, the other 32 bytes past one (then every block at
-         * a multiple of PM_V = 16 outputs, 128 bytes, and every output row, a multiple of 64
-         * bytes down, is the same; the last block at ow - 16 the same when ow % 8 == 0, else
-         * the other way round); the half row's read 32 bytes before it in the buffer */
-        const uintptr_t t = (uintptr_t)(pl->src + (ya * d->stride_h - d->pad_top) * iw);
-        const uintptr_t b = t + (uintptr_t)(d->dilation_h * iw * 4);
-        const uintptr_t h = (b & 32) != 0 ? b : t;
-        if (t % 32 == 0 && b % 32 == 0 && ((t ^ b) & 32) != 0 && h - 32 >= pl->buf_lo) {
-            h0 = (b & 32) != 0 ? 1 : 2;
-            hl = ow % 8 == 0 ? h0 : 3 - h0;
-        }
-    }
-    if (h0 == 1 && hl == 1) {
-        pm_rows_s2_k2_w(pl, ya, yb, want_at, tapm, 1, 1);
-    } else if (h0 == 1) {
-        pm_rows_s2_k2_w(pl, ya, yb, want_at, tapm, 1, 2);
-    } else if (h0 == 2 && hl == 2) {
-        pm_rows_s2_k2_w(pl, ya, yb, want_at, tapm, 2, 2);
-    } else if (h0 == 2) {
-        pm_rows_s2_k2_w(pl, ya, yb, want_at, tapm, 2, 1);
-    } else {
-        pm_rows_s2_k2_w(pl, ya, yb, want_at, tapm, 0, 0);
-    }
-}
-
-/* pm_rows_s2_k2_m for each output mode, each a function of its own: inlined into the plane
+/* pm_rows_s2_k2_w for each output mode, each a function of its own: inlined into the plane
  * function (all paths), gcc spilled the loop's loaded rows to the stack and rebuilt
  * constants per block */
 static __attribute__((noinline)) void pm_rows_s2_k2_taps(const pm_plane *pl, int64_t ya,
                                                          int64_t yb) {
-    pm_rows_s2_k2_m(pl, ya, yb, 1, 1);
+    pm_rows_s2_k2_w(pl, ya, yb, 1, 1);
 }
 static __attribute__((noinline)) void pm_rows_s2_k2_ind(const pm_plane *pl, int64_t ya,
                                                         int64_t yb) {
-    pm_rows_s2_k2_m(pl, ya, yb, 1, 0);
+    pm_rows_s2_k2_w(pl, ya, yb, 1, 0);
 }
 static __attribute__((noinline)) void pm_rows_s2_k2_noidx(const pm_plane *pl, int64_t ya,
                                                           int64_t yb) {
-    pm_rows_s2_k2_m(pl, ya, yb, 0, 0);
+    pm_rows_s2_k2_w(pl, ya, yb, 0, 0);
 }
 static inline __attribute__((always_inline)) void pm_rows_s2_k2(const pm_plane *pl,
                                                                 int64_t ya, int64_t yb,
