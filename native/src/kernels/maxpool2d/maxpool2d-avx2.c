@@ -122,16 +122,6 @@ static inline void pm_store_taps(uint8_t *p, int n, pm_vi v) { /* the first n (<
     memcpy(p, t, (size_t)n);
 }
 
-/* Tap mode of a 2x2 window (maxpool2d-s2k2-simd.h): 8 tap bytes, 0 where k0, else 1 where k1,
- * else 2 where k2, else 3 */
-static inline void pm_storeu_taps4(uint8_t *p, pm_m k0, pm_m k1, pm_m k2) {
-    pm_vi t = pm_blend_i(k2, pm_set1_i(3), pm_set1_i(2));
-    t = pm_blend_i(k1, t, pm_set1_i(1));
-    t = pm_blend_i(k0, t, pm_zero_i());
-    pm_storeu_taps(p, t);
-}
-static inline int pm_any2(pm_m a, pm_m b) { return pm_any(pm_or(a, b)); }
-
 static inline void pm_zero_floats(float *p, int64_t n) {
     const __m256 z = _mm256_setzero_ps();
     int64_t i = 0;

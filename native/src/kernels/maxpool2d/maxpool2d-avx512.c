@@ -106,17 +106,6 @@ static inline void pm_store_taps(uint8_t *p, int n, pm_vi v) {
     _mm512_mask_cvtepi32_storeu_epi8(p, pm_first(n), v);
 }
 
-/* Tap mode of a 2x2 window (maxpool2d-s2k2-simd.h): 16 tap bytes, 0 where k0, else 1 where
- * k1, else 2 where k2, else 3: byte blends in an xmm (no int32 lanes to narrow) */
-static inline void pm_storeu_taps4(uint8_t *p, pm_m k0, pm_m k1, pm_m k2) {
-    __m128i t = _mm_mask_mov_epi8(_mm_set1_epi8(3), k2, _mm_set1_epi8(2));
-    t = _mm_mask_mov_epi8(t, k1, _mm_set1_epi8(1));
-    t = _mm_mask_mov_epi8(t, k0, _mm_setzero_si128());
-    _mm_storeu_si128((__m128i *)(void *)p, t);
-}
-/* pm_any(pm_or(a, b)) in one instruction (kortestw) */
-static inline int pm_any2(pm_m a, pm_m b) { return !_kortestz_mask16_u8(a, b); }
-
 static inline void pm_zero_floats(float *p, int64_t n) {
     const __m512 z = _mm512_setzero_ps();
     int64_t i = 0;

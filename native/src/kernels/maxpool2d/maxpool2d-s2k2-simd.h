@@ -35,7 +35,7 @@ static inline __attribute__((always_inline)) void pm_k2_block(
     pm_vf e0, o0, e1, o1;
     pm_even_odd_once(p, &e0, &o0);
     pm_even_odd_once(p + rstep, &e1, &o1);
-    if (pm_any2(pm_unord(e0, o0), pm_unord(e1, o1))) {
+    if (pm_any(pm_or(pm_unord(e0, o0), pm_unord(e1, o1)))) {
         pm_k2_nan_block(pl, y, ox0, tapm);
         return;
     }
@@ -44,13 +44,15 @@ static inline __attribute__((always_inline)) void pm_k2_block(
     if (!want_at) {
         return;
     }
+    /* taps: window taps 0 .. 3; int32: at0 + tap column + tap row * rstep */
+    const pm_vi one = pm_set1_i(1);
+    const pm_vi a1 = tapm ? pm_set1_i(2) : at1, a0 = tapm ? pm_zero_i() : at0;
+    pm_vi a = pm_blend_i(pm_eq_f(e1, m), pm_add_i(a1, one), a1);
+    a = pm_blend_i(pm_eq_f(o0, m), a, pm_add_i(a0, one));
+    a = pm_blend_i(pm_eq_f(e0, m), a, a0);
     if (tapm) {
-        pm_storeu_taps4(tp + ox0, pm_eq_f(e0, m), pm_eq_f(o0, m), pm_eq_f(e1, m));
+        pm_storeu_taps(tp + ox0, a);
     } else {
-        const pm_vi one = pm_set1_i(1);
-        pm_vi a = pm_blend_i(pm_eq_f(e1, m), pm_add_i(at1, one), at1);
-        a = pm_blend_i(pm_eq_f(o0, m), a, pm_add_i(at0, one));
-        a = pm_blend_i(pm_eq_f(e0, m), a, at0);
         pm_storeu_i(ind + ox0, a);
     }
 }
