@@ -122,6 +122,8 @@ static inline void pm_store_taps(uint8_t *p, int n, pm_vi v) { /* the first n (<
     memcpy(p, t, (size_t)n);
 }
 
+static inline int pm_any2(pm_m a, pm_m b) { return pm_any(pm_or(a, b)); }
+
 static inline void pm_zero_floats(float *p, int64_t n) {
     const __m256 z = _mm256_setzero_ps();
     int64_t i = 0;

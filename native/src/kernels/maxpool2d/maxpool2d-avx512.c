@@ -106,6 +106,10 @@ static inline void pm_store_taps(uint8_t *p, int n, pm_vi v) {
     _mm512_mask_cvtepi32_storeu_epi8(p, pm_first(n), v);
 }
 
+/* pm_any(pm_or(a, b)) in one instruction (kortestw; gcc otherwise moves both masks to
+ * general registers and ors them there) */
+static inline int pm_any2(pm_m a, pm_m b) { return !_kortestz_mask16_u8(a, b); }
+
 static inline void pm_zero_floats(float *p, int64_t n) {
     const __m512 z = _mm512_setzero_ps();
     int64_t i = 0;

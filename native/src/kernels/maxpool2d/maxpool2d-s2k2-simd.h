@@ -35,7 +35,7 @@ static inline __attribute__((always_inline)) void pm_k2_block(
     pm_vf e0, o0, e1, o1;
     pm_even_odd_once(p, &e0, &o0);
     pm_even_odd_once(p + rstep, &e1, &o1);
-    if (pm_any(pm_or(pm_unord(e0, o0), pm_unord(e1, o1)))) {
+    if (pm_any2(pm_unord(e0, o0), pm_unord(e1, o1))) {
         pm_k2_nan_block(pl, y, ox0, tapm);
         return;
     }
