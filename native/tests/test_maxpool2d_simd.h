@@ -127,15 +127,27 @@ static void fill_src(const pcnn_maxpool2d_desc *d, float *src) {
     }
 }
 
+/* run_case's src: malloc's (-1, the default), or this many bytes past a 64-byte boundary (the
+ * AVX-512 2x2 stride-2 loop's half-line loads depend on where rows start in cache lines) */
+static int g_src_align = -1;
+/* run_case's percent of NaNs among hostile values: -1 (the default) 0 or 6 at random */
+static int g_src_nan = -1;
+
 static void run_case(pcnn_maxpool2d_desc d, const char *why) {
     if (pcnn_maxpool2d_desc_init(&d) != PCNN_STATUS_OK) {
         return;
     }
     g_window_larger += window_larger_than_padded(&d);
     const int64_t ns = pool_src_count(&d), nd = pool_dst_count(&d);
-    float *src = gbuf_f(ns);
+    float *src_mem = gbuf_f(g_src_align < 0 ? ns : ns + 32);
+    float *src = src_mem;
+    if (g_src_align >= 0) {
+        const uintptr_t a = ((uintptr_t)src_mem + 63) / 64 * 64 + (uintptr_t)g_src_align;
+        src = src_mem + (a - (uintptr_t)src_mem) / sizeof(float);
+    }
     float *dd = gbuf_f(nd);
-    fill_hostile(src, ns, (int)rng_int(0, 1) ? 6 : 0);
+    const int nan_rate = (int)rng_int(0, 1) ? 6 : 0;
+    fill_hostile(src, ns, g_src_nan >= 0 ? g_src_nan : nan_rate);
     if (g_fill != 0) {
         fill_src(&d, src);
     } else if (rng_int(0, 3) == 0) { /* mostly -inf: whole windows of -inf (ties at the bottom) */
@@ -158,7 +170,7 @@ static void run_case(pcnn_maxpool2d_desc d, const char *why) {
 
     const pool_case c = {d, why, src, dd, ref_dst, ref_ind, ref_ds, NULL, NULL};
     pool_check_levels(&c, 0);
-    free(src);
+    free(src_mem);
     free(dd);
     free(ref_dst);
     free(ref_ind);
@@ -448,6 +460,37 @@ static void pool_corpus(void) {
             run_tap_aliases(pool_desc(1, 2, 65, 112, 3, 3, 2, 2, 0, 1, 1, 1, 1, 1, 1), "65x112 pb 1 ceil");
             run_tap_aliases(pool_desc(1, 2, 66, 75, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 1), "66x75 pt 1 pb 1 ceil");
         }
+    }
+    /* 2x2 stride-2 planes (maxpool2d-s2k2-simd.h's loop) with rows of 8 mod 16 floats
+     * (pool_mid's 56: rows alternate between starting on a cache line and half way into one;
+     * a dropped variant of the loop loaded those by whole lines, README session 27) and other
+     * widths, inputs on a 64-byte boundary and 16, 32, 48 bytes past it, odd plane heights
+     * (planes alternating too), pad_top (the first inner row moves), ceil mode; hostile values
+     * without NaNs (every block on the NaN-free path: -0 / +0 and other ties, infinities),
+     * with 1% NaNs (about half the blocks redone by the scan rule), peak / constant fills */
+    {
+        const int k2_widths[] = {56, 40, 48, 72, 80, 88, 24, 57, 112, 120};
+        for (int wi = 0; wi < (int)(sizeof k2_widths / sizeof k2_widths[0]); ++wi) {
+            for (int k = 0; k < 12; ++k) {
+                const int off = k / 3 * 16, fill = k % 3;
+                const int iw = k2_widths[wi], ih = (int)rng_int(2, 13) * 2 + (int)rng_int(0, 1);
+                const int pt = (int)rng_int(0, 3) == 0, ceil_mode = (int)rng_int(0, 1);
+                g_fill = fill == 2 ? (int)rng_int(1, 3) : 0;
+                g_src_nan = fill;
+                char why[96];
+                snprintf(why, sizeof why, "2x2 s2 %dx%d src +%d pt %d ceil %d fill %d nan %d", ih,
+                         iw, off, pt, ceil_mode, g_fill, g_src_nan);
+                g_src_align = off;
+                pcnn_set_num_threads((int)rng_int(1, 2));
+                run_case(pool_desc(rng_int(1, 2), rng_int(1, 5), ih, iw, 2, 2, 2, 2, pt, pt, 0, 0,
+                                   1, 1, ceil_mode),
+                         why);
+            }
+        }
+        g_src_align = -1;
+        g_src_nan = -1;
+        g_fill = 0;
+        pcnn_set_num_threads(1);
     }
     CHECK(g_window_larger >= 100, "only %d cases with a window larger than the padded input",
           g_window_larger);

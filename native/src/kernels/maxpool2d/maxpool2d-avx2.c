@@ -122,6 +122,8 @@ static inline void pm_store_taps(uint8_t *p, int n, pm_vi v) { /* the first n (<
     memcpy(p, t, (size_t)n);
 }
 
+static inline int pm_any2(pm_m a, pm_m b) { return pm_any(pm_or(a, b)); }
+
 static inline void pm_zero_floats(float *p, int64_t n) {
     const __m256 z = _mm256_setzero_ps();
     int64_t i = 0;
@@ -142,6 +144,9 @@ static inline void pm_even_odd(const float *p, pm_vf *e, pm_vf *o) {
     *e = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(te), 0xD8));
     *o = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(to), 0xD8));
 }
+
+/* (AVX-512 keeps the loads out of its permutes; here the shuffles take registers anyway) */
+static inline void pm_even_odd_once(const float *p, pm_vf *e, pm_vf *o) { pm_even_odd(p, e, o); }
 
 /* p[2i + 2], i < 8 (e = p[2i] unused: AVX2 has no cheap cross-lane shift) */
 static inline pm_vf pm_even_next(const float *p, pm_vf e) {

@@ -106,6 +106,10 @@ static inline void pm_store_taps(uint8_t *p, int n, pm_vi v) {
     _mm512_mask_cvtepi32_storeu_epi8(p, pm_first(n), v);
 }
 
+/* pm_any(pm_or(a, b)) in one instruction (kortestw; gcc otherwise moves both masks to
+ * general registers and ors them there) */
+static inline int pm_any2(pm_m a, pm_m b) { return !_kortestz_mask16_u8(a, b); }
+
 static inline void pm_zero_floats(float *p, int64_t n) {
     const __m512 z = _mm512_setzero_ps();
     int64_t i = 0;
@@ -124,6 +128,19 @@ static inline void pm_even_odd(const float *p, pm_vf *e, pm_vf *o) {
                                            28, 30);
     const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
     const __m512 lo = _mm512_loadu_ps(p), hi = _mm512_loadu_ps(p + 16);
+    *e = _mm512_permutex2var_ps(lo, even, hi);
+    *o = _mm512_permutex2var_ps(lo, odd, hi);
+}
+
+/* pm_even_odd with each 64-byte load done once: without the empty asm gcc folds the two loads
+ * into both permutes (vpermt2ps overwrites its table), 4 loads instead of 2; the 2x2 loop
+ * (maxpool2d-s2k2-simd.h) took 1.19-1.33x main's time that way */
+static inline void pm_even_odd_once(const float *p, pm_vf *e, pm_vf *o) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
+                                           28, 30);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    __m512 lo = _mm512_loadu_ps(p), hi = _mm512_loadu_ps(p + 16);
+    __asm__("" : "+v"(lo), "+v"(hi));
     *e = _mm512_permutex2var_ps(lo, even, hi);
     *o = _mm512_permutex2var_ps(lo, odd, hi);
 }

@@ -243,9 +243,9 @@ static inline __attribute__((always_inline)) void pm_s2_next_row(uintptr_t *p0, 
  * in scan order as max(later, earlier), whose value m is the scalar winner's bit for bit
  * (see the no-indices case there), so only the index needs the equality pass, last tap to
  * first; a block holding a NaN is redone by pm_block_s2. The caller checked that the reads
- * of the last row's rightmost inside block ((2 * PM_V + 2) floats from its first column)
- * stay in the src buffer, so every inside block loads plainly; other blocks go to
- * pm_block_s2_any as before.
+ * of the last row's rightmost inside block (2 * PM_V floats from its first column, 2 more
+ * with 3-wide windows) stay in the src buffer, so every inside block loads plainly; other
+ * blocks go to pm_block_s2_any as before.
  */
 static inline __attribute__((always_inline)) void pm_rows_s2_inner(const pm_plane *pl,
                                                                    int64_t ya, int64_t yb,
@@ -520,6 +520,9 @@ static inline __attribute__((always_inline)) void pm_rows_s2_reuse(const pm_plan
     }
 }
 
+/* pm_rows_s2_k2: 2x2 windows without left padding (pool_mid), a loop of its own */
+#include "maxpool2d-s2k2-simd.h"
+
 /* All rows of a pm_plane.s2 plane: whole vectors from the left, the last one overlapping its
  * neighbour when ow is not a multiple of PM_V (those pixels are written twice, same values).
  * Output columns [xa, xb) have every tap column inside the row. */
@@ -543,7 +546,8 @@ static inline __attribute__((always_inline)) void pm_rows_s2(const pm_plane *pl,
         const int64_t iy_last = (yb - 1) * sh - pt + span;
         const uintptr_t a_last = (uintptr_t)(pl->src + iy_last * d->iw) +
                                  (uintptr_t)((2 * (xb - PM_V) - d->pad_left) * 4);
-        if (a_last + (2 * PM_V + 2) * 4 > pl->buf_hi) {
+        /* 2-wide windows read 2 * PM_V floats from a block's first column, 3-wide 2 more */
+        if (a_last + (2 * PM_V + (three ? 2 : 0)) * 4 > pl->buf_hi) {
             inner = 0;
         } else if (d->kh == 2) {
             inner = 2;
@@ -560,7 +564,9 @@ static inline __attribute__((always_inline)) void pm_rows_s2(const pm_plane *pl,
             if (inner == 0) {
                 break;
             }
-            if (inner == 2) {
+            if (inner == 2 && !three && d->pad_left == 0 && xb == ow) {
+                pm_rows_s2_k2(pl, ya, yb, tapm); /* every block of these rows is inside */
+            } else if (inner == 2) {
                 pm_rows_s2_inner(pl, ya, yb, xa, xb, 2, three, tapm);
             } else {
                 pm_rows_s2_reuse(pl, ya, yb, xa, xb, three, tapm);
