@@ -187,7 +187,9 @@ static inline __attribute__((always_inline)) void pm_bwd_plane(pm_bwd_ctx *x, in
     const int s2b = x->s2b && plane > (taps ? PM_TAPS_S2B_PLANE : PM_BWD_CACHED_PLANE);
     if (plane <= PM_BWD_CACHED_PLANE && !s2b) {
         if (!taps) {
-            if (!pcnn_maxpool2d_bwd_plane(d, dd, ind, ds)) {
+            if (pm_all_below(ind, out_plane, (int32_t)plane)) {
+                pcnn_maxpool2d_bwd_plane_scatter(d, dd, ind, ds);
+            } else {
                 __atomic_store_n(&x->bad_index, 1, __ATOMIC_RELAXED);
             }
             return;

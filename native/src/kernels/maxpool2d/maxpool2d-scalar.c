@@ -83,18 +83,38 @@ typedef struct {
     int bad_index; /* set with __atomic_store_n by any task that meets a bad index */
 } bwd_ctx;
 
+PCNN_INTERNAL void pcnn_maxpool2d_bwd_plane_scatter(const pcnn_maxpool2d_desc *d,
+                                                    const float *dd, const int32_t *ind,
+                                                    float *ds) {
+    const int64_t out_plane = d->oh * d->ow;
+    memset(ds, 0, (size_t)(d->ih * d->iw) * sizeof(float));
+    /* four per step, in output order (same sums as one at a time): with no test left in the
+     * loop, the unrolled body keeps more loads in flight (13x13 planes, AVX-512 build: about
+     * 0.9x the time of the loop that tested each index, README) */
+    int64_t i = 0;
+    for (; i + 4 <= out_plane; i += 4) {
+        ds[ind[i]] += dd[i];
+        ds[ind[i + 1]] += dd[i + 1];
+        ds[ind[i + 2]] += dd[i + 2];
+        ds[ind[i + 3]] += dd[i + 3];
+    }
+    for (; i < out_plane; ++i) {
+        ds[ind[i]] += dd[i];
+    }
+}
+
 PCNN_INTERNAL int pcnn_maxpool2d_bwd_plane(const pcnn_maxpool2d_desc *d, const float *dd,
                                            const int32_t *ind, float *ds) {
-    const int64_t plane = d->ih * d->iw;
+    const uint32_t plane = (uint32_t)(d->ih * d->iw); /* <= INT32_MAX (desc_init) */
     const int64_t out_plane = d->oh * d->ow;
-    memset(ds, 0, (size_t)plane * sizeof(float));
+    uint32_t bad = 0; /* no early exit: the compiler vectorises the check */
     for (int64_t i = 0; i < out_plane; ++i) {
-        const int32_t at = ind[i];
-        if (at < 0 || at >= plane) {
-            return 0;
-        }
-        ds[at] += dd[i];
+        bad |= (uint32_t)ind[i] >= plane;
     }
+    if (bad) {
+        return 0;
+    }
+    pcnn_maxpool2d_bwd_plane_scatter(d, dd, ind, ds);
     return 1;
 }
 
