@@ -121,8 +121,10 @@ pm_bwd_direct(const pcnn_maxpool2d_desc *d, const float *dd, const int32_t *ind,
 
 /*
  * Planes of up to PM_BWD_CACHED_PLANE floats (16 KiB: they stay in L1 between the zeroing and
- * the scatter) are zeroed whole with memset first, then scattered: the scalar kernel's own
- * plane function (pcnn_maxpool2d_bwd_plane). Measured (AVX-512 and AVX2, 1 thread, 3x3 stride 2): 13x13 planes 1.9-2.5x faster
+ * the scatter) are zeroed whole with memset first, then scattered: int32 indices are checked
+ * PM_V at a time, then the scalar kernel's own zeroing and scatter run unchanged
+ * (pcnn_maxpool2d_bwd_plane_scatter). Measured (AVX-512 and AVX2, 1 thread, 3x3 stride 2):
+ * 13x13 planes 1.9-2.5x faster
  * than the row-interleaved zeroing below (and than the lanes-across-planes group this
  * replaced), 28x28 1.3-1.4x, 56x56 1.1x; 80x80 and 112x112 1.1-1.3x slower, so larger planes
  * keep the interleaved zeroing, which overlaps their stream to memory with the scatter.
