@@ -107,6 +107,41 @@ class MaxPool2dMaskTest {
         }
     }
 
+    /** Signed zeros and +-1: ties whose winner decides the output's bits, not only the index. */
+    private static float[] signedZeroTies(long count, long seed) {
+        float[] pick = {-1f, -0.0f, 0.0f, 1f};
+        SplittableRandom r = new SplittableRandom(seed);
+        float[] v = new float[(int) count];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = pick[r.nextInt(pick.length)];
+        }
+        return v;
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void a2x2Stride2PoolOnWideRowsMatchesTheReferenceWithEitherMaskAndWithout(Backend backend) {
+        // pool_mid's 56-float rows (28 outputs: a full vector block and an overlapping last one) and 128-float
+        // rows (the 2x2 loop's blocks end to end), odd heights: the native 2x2 stride-2 loop in its three
+        // modes (tap mask, int32 offsets, no indices in eval) against the reference, signed zeros included
+        for (MaxPool2dGeometry g : List.of(MaxPool2dGeometry.of(2, 3, 13, 56, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, false),
+                MaxPool2dGeometry.of(1, 2, 9, 128, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, false))) {
+            for (IndexBuffer.Kind kind : IndexBuffer.Kind.values()) {
+                try (MaxPool2d pool = MaxPool2d.builder(2, 2).stride(2, 2).mask(kind).backend(backend).build()) {
+                    layerMatchesTheInt32Reference(pool, g, 21 + kind.ordinal());
+                }
+            }
+            float[] xs = signedZeroTies(n(g.srcShape()), 23);
+            float[] expected = new float[(int) g.dstElementCount()];
+            ReferenceKernels.maxPool2dForward(g, xs, expected, new int[expected.length]);
+            try (MaxPool2d pool = MaxPool2d.builder(2, 2).stride(2, 2).backend(backend).build();
+                 Tensor x = Tensor.of(xs, g.srcShape())) {
+                pool.eval();
+                assertThat(pool.forward(x).toArray()).isEqualTo(expected);
+            }
+        }
+    }
+
     @ParameterizedTest
     @MethodSource("backends")
     void windowsBeyond256TapsFallBackToInt32Indices(Backend backend) {
