@@ -25,6 +25,11 @@
 #   median (all rounds' medians are kept beside it). The native bench runs N times too (shapes
 #   reversed), each time of a row (panama-cnn, every oneDNN variant) keeping its lowest value. Why:
 #   see bench/README.md, "Rounds".
+#   oneDNN in the JMH forks: when oneDNN is found, the native build also makes libpcnn-onednn-layer.so
+#   (native/bench/onednn_layer.h) and every same-buffer LayerBench fork times oneDNN's variants of its
+#   row between its measurement iterations (OnednnWindows); the medians go to
+#   bench/results/<stamp>-onednn-forks.jsonl and the join uses them instead of the native bench's oneDNN
+#   times (bench/README.md, "oneDNN in the JMH forks"). --no-onednn leaves it out too.
 #   --jmh-args: options for org.openjdk.jmh.Main instead of the LayerBench run (no join), e.g.
 #   --jmh-args "-wi 2 -i 3 -f 1 -w 1s -r 1s Conv2dNativeBench". The native bench still runs
 #   first (every shape unless --only); add --no-native to run JMH alone.
@@ -91,7 +96,7 @@ while (($# > 0)); do
             shift 2
             ;;
         -h | --help)
-            sed -n '2,33p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+            sed -n '2,43p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         --only | --threads | --algorithm)
@@ -159,6 +164,11 @@ if ((run_native)); then
         { cat "$build_dir.log" >&2; die "cmake configure failed (output above)"; }
     nice cmake --build "$build_dir" --target pcnn-bench --parallel 2 >>"$build_dir.log" 2>&1 ||
         { cat "$build_dir.log" >&2; die "building pcnn-bench failed (output above)"; }
+    # The oneDNN shim for the JMH forks exists only when CMake found oneDNN.
+    if grep -q 'pcnn-bench: comparing against oneDNN' "$build_dir.log"; then
+        nice cmake --build "$build_dir" --target pcnn-onednn-layer --parallel 2 >>"$build_dir.log" 2>&1 ||
+            { cat "$build_dir.log" >&2; die "building pcnn-onednn-layer failed (output above)"; }
+    fi
     grep -E 'pcnn-bench: (comparing|oneDNN not found)' "$build_dir.log" | sed 's/^-- /bench: /' >&2 || true
 
     bench_bin="$build_dir/native/bench/pcnn-bench"
@@ -287,11 +297,11 @@ prepare_test_classpath() {
     cp="$snap/test-classes:$snap/classes:$(cat "$core/target/test-classpath.txt")"
 }
 
-# The join: NATIVE.json JMH.json OUT.md; prints the table and writes it to OUT.md.
+# The join: NATIVE.json JMH.json OUT.md [ONEDNN_FORKS.jsonl]; prints the table and writes it to OUT.md.
 join_results() {
     [[ ! -e "$3" ]] || die "$3 exists already (results are never overwritten)"
-    echo "bench: joining $1 and $2 -> $3" >&2
-    "$java_bin" -cp "$cp" io.github.panamacnn.bench.BenchJoin "$1" "$2" "$3"
+    echo "bench: joining $1 and $2${4:+ and $4} -> $3" >&2
+    "$java_bin" -cp "$cp" io.github.panamacnn.bench.BenchJoin "$@"
 }
 
 if ((${#join_only[@]} > 0)); then
@@ -299,7 +309,9 @@ if ((${#join_only[@]} > 0)); then
         [[ -s "$f" ]] || die "--join: no such file (or empty): $f"
     done
     prepare_test_classpath
-    join_results "${join_only[0]}" "${join_only[1]}" "${join_only[0]%.json}-java-vs-onednn.md"
+    forks="${join_only[0]%.json}-onednn-forks.jsonl"
+    [[ -s "$forks" ]] || forks=""
+    join_results "${join_only[0]}" "${join_only[1]}" "${join_only[0]%.json}-java-vs-onednn.md" ${forks:+"$forks"}
     exit 0
 fi
 
@@ -320,6 +332,15 @@ if ((run_jmh)); then
     elif ((${#jmh_opts[@]} > 0)); then
         die "--jmh-opts adds to the LayerBench run; with --jmh-args put every option in --jmh-args"
     fi
+    # oneDNN in the LayerBench forks (OnednnWindows), unless --no-onednn or no shim was built.
+    onednn_props=()
+    onednn_forks=""
+    shim="$build_dir/native/bench/libpcnn-onednn-layer.so"
+    if [[ -f "$shim" && " ${bench_args[*]-} " != *" --no-onednn "* ]]; then
+        onednn_forks="$results_dir/$stamp-onednn-forks.jsonl"
+        onednn_props=("-Dpanamacnn.bench.onednn=$shim" "-Dpanamacnn.bench.onednn.out=$onednn_forks")
+        echo "bench: oneDNN is also timed inside the LayerBench forks -> $onednn_forks" >&2
+    fi
     echo "bench: running JMH with $java_bin -> $jmh_txt, $jmh_json" >&2
     # run_jmh_once JSON JMH-ARGS...: one JMH invocation, its text appended to $jmh_txt; sets jmh_status
     # (the first failure is kept). The forks inherit the -D options (JMH passes this JVM's options on).
@@ -330,7 +351,8 @@ if ((run_jmh)); then
         shift
         set +e
         (cd "$root" && "$java_bin" --enable-native-access=ALL-UNNAMED -Dpanamacnn.native.required=true \
-            "-Dpanamacnn.bench.shapes=$shapes_file" "-Dpanamacnn.conv.algorithm=$algorithm" -cp "$cp" \
+            "-Dpanamacnn.bench.shapes=$shapes_file" "-Dpanamacnn.conv.algorithm=$algorithm" \
+            ${onednn_props[@]+"${onednn_props[@]}"} -cp "$cp" \
             org.openjdk.jmh.Main -rf json -rff "$out" "$@") | tee -a "$jmh_txt"
         st=${PIPESTATUS[0]}
         set -e
@@ -401,7 +423,7 @@ if ((run_jmh)); then
     fi
     # ---- 3. the join: the Java layer beside the C entry points and oneDNN ------------------------
     if ((layer_bench && run_native)) && [[ -s "$json" && -s "$jmh_json" ]]; then
-        join_results "$json" "$jmh_json" "$results_dir/$stamp-java-vs-onednn.md" ||
+        join_results "$json" "$jmh_json" "$results_dir/$stamp-java-vs-onednn.md" ${onednn_forks:+"$onednn_forks"} ||
             { echo "bench: the join failed" >&2; ((status != 0)) || status=1; }
     fi
 fi

@@ -13,7 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "oneapi/dnnl/dnnl.hpp"
+#include "onednn_prims.h"
 #include "panamacnn/panamacnn.h"
 
 namespace pcnn_bench {
@@ -32,9 +32,7 @@ struct PoolRotatedBuffers {
     std::vector<ByteBuf> ws;
 };
 
-struct Onednn {
-    engine eng{engine::kind::cpu, 0};
-    stream strm{eng};
+struct Onednn : OnednnContext {
     PoolRotatedBuffers rotated;
 };
 
@@ -70,25 +68,6 @@ double time_primitive(Onednn &d, primitive &prim, std::unordered_map<int, memory
     }, min_time);
 }
 
-// A memory of layout `want` holding `data` (given in layout `plain`); reorders are not timed.
-memory filled(Onednn &d, const memory::desc &want, const memory::desc &plain, FloatBuf &data) {
-    memory src(plain, d.eng, data.data());
-    if (want == plain) return src;
-    memory dst(want, d.eng);
-    reorder(src, dst).execute(d.strm, src, dst);
-    d.strm.wait();
-    return dst;
-}
-
-// The contents of `m` in layout `plain`, for the comparison with panama-cnn.
-FloatBuf read_plain(Onednn &d, memory &m, const memory::desc &plain) {
-    FloatBuf v(plain.get_size() / sizeof(float));
-    memory dst(plain, d.eng, v.data());
-    reorder(m, dst).execute(d.strm, m, dst);
-    d.strm.wait();
-    return v;
-}
-
 struct ConvTimes {
     double fwd = -1, bwd_data = -1, bwd_weights = -1;
     double bwd = -1;  // backward-weights then backward-data, timed together (the layer's sequence)
@@ -100,70 +79,21 @@ struct ConvTimes {
 ConvTimes onednn_conv(Onednn &d, const Shape &s, int64_t oh, int64_t ow, bool preferred, algorithm alg,
                       FloatBuf &x, FloatBuf &w, FloatBuf &b,
                       FloatBuf &y, double min_time) {
-    // Grouped weights: oneDNN's goihw is the same memory as the library's [oc][c/groups][kh][kw].
-    const int64_t g = s.groups;
-    memory::dims src_dims = {s.n, s.c, s.h, s.w},
-                 w_dims = g == 1 ? memory::dims{s.oc, s.c, s.kh, s.kw}
-                                 : memory::dims{g, s.oc / g, s.c / g, s.kh, s.kw},
-                 b_dims = {s.oc}, dst_dims = {s.n, s.oc, oh, ow}, strides = {s.stride, s.stride},
-                 pads = {s.pad, s.pad},
-                 // oneDNN counts the gaps between taps (0 = dense), PyTorch and panama-cnn the step (1 = dense).
-                 dilates = {s.dilation - 1, s.dilation - 1};
-    memory::desc src_plain(src_dims, dt::f32, tag::nchw),
-        w_plain(w_dims, dt::f32, g == 1 ? tag::oihw : tag::goihw),
-        b_plain(b_dims, dt::f32, tag::x), dst_plain(dst_dims, dt::f32, tag::nchw);
-    memory::desc src_md = preferred ? memory::desc(src_dims, dt::f32, tag::any) : src_plain;
-    memory::desc w_md = preferred ? memory::desc(w_dims, dt::f32, tag::any) : w_plain;
-    memory::desc dst_md = preferred ? memory::desc(dst_dims, dt::f32, tag::any) : dst_plain;
+    ConvPrims p = make_conv(d, s, oh, ow, preferred, alg, x, w, b, y);
     ConvTimes t;
-
-    // oneDNN 2.x: op desc -> primitive desc; the backward pds take the forward pd as a hint.
-    // Padding l/r = top-left / bottom-right.
-    convolution_forward::desc fd(prop_kind::forward_training, alg, src_md, w_md,
-                                 b_plain, dst_md, strides, dilates, pads, pads);
-    convolution_forward::primitive_desc fpd(fd, d.eng);
-    {
-        std::unordered_map<int, memory> args = {
-            {DNNL_ARG_SRC, filled(d, fpd.src_desc(), src_plain, x)},
-            {DNNL_ARG_WEIGHTS, filled(d, fpd.weights_desc(), w_plain, w)},
-            {DNNL_ARG_BIAS, filled(d, fpd.bias_desc(), b_plain, b)},
-            {DNNL_ARG_DST, memory(fpd.dst_desc(), d.eng)}};
-        convolution_forward prim(fpd);
-        t.fwd = time_primitive(d, prim, args, min_time);
-        t.fwd_impl = fpd.impl_info_str();
-        t.dst = read_plain(d, args.at(DNNL_ARG_DST), dst_plain);
-    }
-    convolution_backward_data::desc bd(alg, src_md, w_md, dst_md, strides, dilates, pads, pads);
-    convolution_backward_data::primitive_desc bpd(bd, d.eng, fpd);
-    std::unordered_map<int, memory> bargs = {
-        {DNNL_ARG_DIFF_DST, filled(d, bpd.diff_dst_desc(), dst_plain, y)},
-        {DNNL_ARG_WEIGHTS, filled(d, bpd.weights_desc(), w_plain, w)},
-        {DNNL_ARG_DIFF_SRC, memory(bpd.diff_src_desc(), d.eng)}};
-    convolution_backward_data bprim(bpd);
-    t.bwd_data = time_primitive(d, bprim, bargs, min_time);
-    t.bwd_data_impl = bpd.impl_info_str();
-    t.diff_src = read_plain(d, bargs.at(DNNL_ARG_DIFF_SRC), src_plain);
-
-    convolution_backward_weights::desc wd(alg, src_md, w_md, b_plain, dst_md, strides, dilates, pads, pads);
-    convolution_backward_weights::primitive_desc wpd(wd, d.eng, fpd);
-    // diff_dst is one tensor in a layer's backward: shared by both primitives when they want the
-    // same layout (otherwise each keeps its own copy, as a user would after one reorder).
-    std::unordered_map<int, memory> wargs = {
-        {DNNL_ARG_SRC, filled(d, wpd.src_desc(), src_plain, x)},
-        {DNNL_ARG_DIFF_DST, wpd.diff_dst_desc() == bpd.diff_dst_desc() ? bargs.at(DNNL_ARG_DIFF_DST)
-                                                                        : filled(d, wpd.diff_dst_desc(), dst_plain, y)},
-        {DNNL_ARG_DIFF_WEIGHTS, memory(wpd.diff_weights_desc(), d.eng)},
-        {DNNL_ARG_DIFF_BIAS, memory(wpd.diff_bias_desc(), d.eng)}};
-    convolution_backward_weights wprim(wpd);
-    t.bwd_weights = time_primitive(d, wprim, wargs, min_time);
-    t.bwd_weights_impl = wpd.impl_info_str();
-    t.diff_weights = read_plain(d, wargs.at(DNNL_ARG_DIFF_WEIGHTS), w_plain);
-    t.diff_bias = read_plain(d, wargs.at(DNNL_ARG_DIFF_BIAS), b_plain);
-
+    t.fwd = time_primitive(d, p.fwd, p.fargs, min_time);
+    t.fwd_impl = p.fpd.impl_info_str();
+    t.dst = read_plain(d, p.fargs.at(DNNL_ARG_DST), p.dst_plain);
+    t.bwd_data = time_primitive(d, p.bwd_data, p.bargs, min_time);
+    t.bwd_data_impl = p.bpd.impl_info_str();
+    t.diff_src = read_plain(d, p.bargs.at(DNNL_ARG_DIFF_SRC), p.src_plain);
+    t.bwd_weights = time_primitive(d, p.bwd_weights, p.wargs, min_time);
+    t.bwd_weights_impl = p.wpd.impl_info_str();
+    t.diff_weights = read_plain(d, p.wargs.at(DNNL_ARG_DIFF_WEIGHTS), p.w_plain);
+    t.diff_bias = read_plain(d, p.wargs.at(DNNL_ARG_DIFF_BIAS), p.b_plain);
     // The layer's sequence, as panama-cnn's "backward" row times it.
     t.bwd = median_time([&] {
-        wprim.execute(d.strm, wargs);
-        bprim.execute(d.strm, bargs);
+        p.backward(d.strm);
         d.strm.wait();
     }, min_time);
     return t;
@@ -180,51 +110,18 @@ struct PoolTimes {
 
 PoolTimes onednn_pool(Onednn &d, const Shape &s, int64_t oh, int64_t ow, bool preferred, FloatBuf &x,
                       FloatBuf &y, double min_time) {
-    memory::dims src_dims = {s.n, s.c, s.h, s.w}, dst_dims = {s.n, s.c, oh, ow},
-                 strides = {s.stride, s.stride}, kernel = {s.kh, s.kw}, pads = {s.pad, s.pad};
-    memory::desc src_plain(src_dims, dt::f32, tag::nchw), dst_plain(dst_dims, dt::f32, tag::nchw);
-    // Pooling takes no "any" for src: the preferred layout on AVX-512 is nChw16c (8c on AVX2).
-    const bool avx512 = pcnn_isa_detected() >= PCNN_ISA_AVX512;
-    const tag blocked = avx512 ? tag::nChw16c : tag::nChw8c;
-    memory::desc src_md = preferred ? memory::desc(src_dims, dt::f32, blocked) : src_plain;
-    memory::desc dst_md = preferred ? memory::desc(dst_dims, dt::f32, blocked) : dst_plain;
+    PoolPrims p = make_pool(d, s, oh, ow, preferred, pcnn_isa_detected() >= PCNN_ISA_AVX512, x, y);
     PoolTimes t;
-    // Max pooling with forward_training keeps the argmax in a workspace that backward reads.
-    pooling_forward::desc fd(prop_kind::forward_training, algorithm::pooling_max, src_md, dst_md, strides, kernel,
-                             pads, pads);
-    pooling_forward::primitive_desc fpd(fd, d.eng);
-    memory ws(fpd.workspace_desc(), d.eng);
-    {
-        std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, filled(d, src_md, src_plain, x)},
-                                                {DNNL_ARG_DST, memory(dst_md, d.eng)},
-                                                {DNNL_ARG_WORKSPACE, ws}};
-        pooling_forward prim(fpd);
-        t.fwd = time_primitive(d, prim, args, min_time);
-        t.fwd_impl = fpd.impl_info_str();
-        t.dst = read_plain(d, args.at(DNNL_ARG_DST), dst_plain);
-    }
-    {
-        pooling_forward::desc id(prop_kind::forward_inference, algorithm::pooling_max, src_md, dst_md, strides,
-                                 kernel, pads, pads);
-        pooling_forward::primitive_desc ipd(id, d.eng);
-        std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, filled(d, src_md, src_plain, x)},
-                                                {DNNL_ARG_DST, memory(dst_md, d.eng)}};
-        pooling_forward prim(ipd);
-        t.infer = time_primitive(d, prim, args, min_time);
-        t.infer_impl = ipd.impl_info_str();
-        t.infer_dst = read_plain(d, args.at(DNNL_ARG_DST), dst_plain);
-    }
-    {
-        pooling_backward::desc bd(algorithm::pooling_max, src_md, dst_md, strides, kernel, pads, pads);
-        pooling_backward::primitive_desc bpd(bd, d.eng, fpd);
-        std::unordered_map<int, memory> args = {{DNNL_ARG_DIFF_DST, filled(d, dst_md, dst_plain, y)},
-                                                {DNNL_ARG_DIFF_SRC, memory(src_md, d.eng)},
-                                                {DNNL_ARG_WORKSPACE, ws}};
-        pooling_backward prim(bpd);
-        t.bwd = time_primitive(d, prim, args, min_time);
-        t.bwd_impl = bpd.impl_info_str();
-        t.diff_src = read_plain(d, args.at(DNNL_ARG_DIFF_SRC), src_plain);
-    }
+    // The training forward first: it writes the workspace backward reads.
+    t.fwd = time_primitive(d, p.fwd, p.fargs, min_time);
+    t.fwd_impl = p.fpd.impl_info_str();
+    t.dst = read_plain(d, p.fargs.at(DNNL_ARG_DST), p.dst_plain);
+    t.infer = time_primitive(d, p.infer, p.iargs, min_time);
+    t.infer_impl = p.ipd.impl_info_str();
+    t.infer_dst = read_plain(d, p.iargs.at(DNNL_ARG_DST), p.dst_plain);
+    t.bwd = time_primitive(d, p.bwd, p.bargs, min_time);
+    t.bwd_impl = p.bpd.impl_info_str();
+    t.diff_src = read_plain(d, p.bargs.at(DNNL_ARG_DIFF_SRC), p.src_plain);
     return t;
 }
 

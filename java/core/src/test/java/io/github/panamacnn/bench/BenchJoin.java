@@ -35,8 +35,16 @@ import java.util.TreeSet;
  * rows; a section after them sets the C entry points' ratio to oneDNN best with the same buffers beside the
  * one with rotated buffers, and the Java layer's with rotated buffers beside that ({@link #poolReport}).
  *
- * <p>Run: {@code java -cp <test classpath> io.github.panamacnn.bench.BenchJoin NATIVE.json JMH.json [OUT.md]}
- * ({@code scripts/bench.sh} does it after both benches). Prints the table; writes it to OUT too.
+ * <p>oneDNN in the same forks: given the JSON lines {@link OnednnWindows} appended during the JMH run (LayerBench
+ * with {@code -Dpanamacnn.bench.onednn}), a row's oneDNN times are those, timed in the layer's own fork between its
+ * measurement iterations ({@code onednn} column {@code fork}), instead of the native bench's, which were timed
+ * minutes away in another process ({@code native}); {@code x_best_native} keeps the ratio to the native bench's
+ * oneDNN best beside it, and the summary gives both. Over several rounds each variant keeps its lowest median, as
+ * the JMH rows and the native bench's rows do.
+ *
+ * <p>Run: {@code java -cp <test classpath> io.github.panamacnn.bench.BenchJoin NATIVE.json JMH.json [OUT.md
+ * [ONEDNN_FORKS.jsonl]]} ({@code scripts/bench.sh} does it after both benches). Prints the table; writes it to OUT
+ * too.
  */
 public final class BenchJoin {
     private BenchJoin() {
@@ -50,9 +58,21 @@ public final class BenchJoin {
      * {@code cUs} is panama-cnn's C entry points in the native bench (same kernels, no Java); {@code entryUs}
      * the same entry points called from the JVM in the same JMH run ({@link EntryBench}, when it ran), so
      * {@code javaUs / entryUs} is what the layer adds, without the drift between the two benches' runs.
+     * {@code bestUs} and {@code plainUs} are oneDNN's times from the layer's own JMH forks when {@code inFork}, else
+     * the native bench's; {@code nativeBestUs} is always the native bench's.
      */
     record Row(String shape, String pass, int threads, double javaUs, double cUs, double bestUs, double plainUs,
-               double entryUs) {
+               double entryUs, boolean inFork, double nativeBestUs) {
+        Row(String shape, String pass, int threads, double javaUs, double cUs, double bestUs, double plainUs,
+            double entryUs) {
+            this(shape, pass, threads, javaUs, cUs, bestUs, plainUs, entryUs, false, bestUs);
+        }
+
+        /** The ratio with the native bench's oneDNN best (timed in another process, minutes away). */
+        double xBestNative() {
+            return nativeBestUs / javaUs;
+        }
+
         double xBest() {
             return bestUs / javaUs;
         }
@@ -74,23 +94,36 @@ public final class BenchJoin {
     }
 
     public static void main(String[] args) throws IOException {
-        if (args.length < 2 || args.length > 3) {
-            System.err.println("usage: BenchJoin NATIVE.json JMH.json [OUT.md]");
+        if (args.length < 2 || args.length > 4) {
+            System.err.println("usage: BenchJoin NATIVE.json JMH.json [OUT.md [ONEDNN_FORKS.jsonl]]");
             System.exit(2);
         }
         ObjectMapper mapper = new ObjectMapper();
         JsonNode nat = mapper.readTree(Path.of(args[0]).toFile());
         JsonNode jmh = mapper.readTree(Path.of(args[1]).toFile());
-        String report = header(nat, args[0], args[1]) + report(join(nat, jmh))
+        Map<String, ForkOnednn> fork = args.length == 4 && Files.exists(Path.of(args[3]))
+                ? forkOnednn(Files.readAllLines(Path.of(args[3]))) : Map.of();
+        String forkNote = args.length < 4 ? ""
+                : fork.isEmpty() ? "oneDNN in the JMH forks: no times in " + args[3] + " (native bench's oneDNN times used)\n\n"
+                : "oneDNN in the JMH forks: " + args[3] + "\n\n";
+        String report = header(nat, args[0], args[1]) + forkNote + report(join(nat, jmh, fork))
                 + poolReport(poolModes(nat, jmhMedians(jmh, LayerBench.class, ROTATED)));
         System.out.print(report);
-        if (args.length == 3) {
+        if (args.length >= 3) {
             Files.writeString(Path.of(args[2]), report);
         }
     }
 
-    /** Rows in the native bench's order (shape, threads, forward then backward); Java-only rows after them. */
+    /** {@link #join(JsonNode, JsonNode, Map)} without oneDNN times from the JMH forks. */
     static List<Row> join(JsonNode nativeJson, JsonNode jmhJson) {
+        return join(nativeJson, jmhJson, Map.of());
+    }
+
+    /**
+     * Rows in the native bench's order (shape, threads, forward then backward); Java-only rows after them. A row
+     * in {@code fork} takes its oneDNN times from there.
+     */
+    static List<Row> join(JsonNode nativeJson, JsonNode jmhJson, Map<String, ForkOnednn> fork) {
         Map<String, NativePass> nat = nativeWholeLayer(nativeJson);
         Map<String, Double> java = jmhMedians(jmhJson);
         Map<String, Double> entry = jmhMedians(jmhJson, EntryBench.class);
@@ -105,10 +138,54 @@ public final class BenchJoin {
         for (String k : keys) {
             String[] p = k.split("\t");
             NativePass n = nat.getOrDefault(k, none);
-            rows.add(new Row(p[0], p[1], Integer.parseInt(p[2]), java.getOrDefault(k, Double.NaN), n.cUs, n.bestUs,
-                    n.plainUs, entry.getOrDefault(k, Double.NaN)));
+            ForkOnednn f = fork.get(k);
+            rows.add(new Row(p[0], p[1], Integer.parseInt(p[2]), java.getOrDefault(k, Double.NaN), n.cUs,
+                    f != null ? f.bestUs : n.bestUs, f != null ? f.plainUs : n.plainUs, entry.getOrDefault(k, Double.NaN),
+                    f != null, n.bestUs));
         }
         return rows;
+    }
+
+    /** oneDNN's times for one row from the JMH forks, us: best = the faster of blocked and auto, plain = nchw. */
+    record ForkOnednn(double bestUs, double plainUs) {
+    }
+
+    /**
+     * The JSON lines of {@link OnednnWindows} ({@code shape}, {@code pass}, {@code threads}, {@code variant},
+     * {@code median_us}, ...) by row: per variant the lowest median over the lines (rounds), then best and plain.
+     * A row needs its nchw line and at least one of blocked / auto; others are left out (the native times stay).
+     */
+    static Map<String, ForkOnednn> forkOnednn(List<String> jsonLines) throws IOException {
+        ObjectMapper mapper = new ObjectMapper();
+        Map<String, Map<String, Double>> byRow = new LinkedHashMap<>();
+        int n = 0;
+        for (String line : jsonLines) {
+            n++;
+            if (line.isBlank()) {
+                continue;
+            }
+            JsonNode o = mapper.readTree(line);
+            String variant = o.path("variant").asText();
+            if (!List.of("nchw", "blocked", "auto").contains(variant)) {
+                throw new IllegalArgumentException("line " + n + ": unknown oneDNN variant '" + variant + "'");
+            }
+            double us = o.path("median_us").asDouble(Double.NaN);
+            if (!(us > 0) || Double.isInfinite(us)) {
+                throw new IllegalArgumentException("line " + n + ": median_us must be a positive time, got "
+                        + o.path("median_us"));
+            }
+            String k = key(o.path("shape").asText(), o.path("pass").asText(), o.path("threads").asInt());
+            byRow.computeIfAbsent(k, x -> new LinkedHashMap<>()).merge(variant, us, Math::min);
+        }
+        Map<String, ForkOnednn> out = new LinkedHashMap<>();
+        byRow.forEach((k, v) -> {
+            double best = Math.min(v.getOrDefault("blocked", Double.POSITIVE_INFINITY),
+                    v.getOrDefault("auto", Double.POSITIVE_INFINITY));
+            if (v.containsKey("nchw") && Double.isFinite(best)) {
+                out.put(k, new ForkOnednn(best, v.get("nchw")));
+            }
+        });
+        return out;
     }
 
     private static String key(String shape, String pass, int threads) {
@@ -380,13 +457,18 @@ public final class BenchJoin {
                 + "x_best = t_oneDNN_best / t_java, x_plain = t_oneDNN_nchw / t_java (> 1: the Java layer is faster); "
                 + "java/c = the layer's time over the C entry points' (the native bench, another run); "
                 + "java/entry = the layer's time over the same C entry points called from the JVM in the same JMH run "
-                + "(EntryBench; - when it did not run): what the Java layer adds.\n\n");
+                + "(EntryBench; - when it did not run): what the Java layer adds. onednn = where oneDNN's times come "
+                + "from: `fork`, timed in the layer's own JMH fork between its measurement iterations; `native`, the "
+                + "native bench (another process, minutes away); x_best_native = the native bench's oneDNN best / "
+                + "t_java.\n\n");
         sb.append("| shape | pass | threads | java_layer_us | c_entry_us | onednn_best_us | onednn_nchw_us | x_best | x_plain "
-                + "| java/c | java/entry |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+                + "| java/c | java/entry | onednn | x_best_native |\n"
+                + "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|\n");
         for (Row r : rows) {
-            sb.append(String.format(Locale.ROOT, "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |%n", r.shape,
-                    r.pass, r.threads, us(r.javaUs), us(r.cUs), us(r.bestUs), us(r.plainUs), ratio(r.xBest()),
-                    ratio(r.xPlain()), ratio(r.javaUs / r.cUs), ratio(r.javaUs / r.entryUs)));
+            sb.append(String.format(Locale.ROOT, "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n",
+                    r.shape, r.pass, r.threads, us(r.javaUs), us(r.cUs), us(r.bestUs), us(r.plainUs), ratio(r.xBest()),
+                    ratio(r.xPlain()), ratio(r.javaUs / r.cUs), ratio(r.javaUs / r.entryUs), r.inFork ? "fork" : "native",
+                    ratio(r.xBestNative())));
         }
         sb.append('\n');
         for (int t : new TreeSet<>(rows.stream().map(Row::threads).toList())) {
@@ -425,6 +507,22 @@ public final class BenchJoin {
         sb.append(String.format(Locale.ROOT, "  done means: geomean x_best >= 1.0 %s; no row below %.1fx best %s (%d below);"
                         + " every row >= 1.0x nchw %s (%d below)%n", yesNo(geoBest >= 1), MIN_RATIO_BEST,
                 yesNo(belowBest == 0), belowBest, yesNo(belowPlain == 0), belowPlain));
+        long inFork = ok.stream().filter(Row::inFork).count();
+        List<Row> withNative = ok.stream().filter(r -> Double.isFinite(r.xBestNative())).toList();
+        if (inFork > 0 && !withNative.isEmpty()) {
+            double logNative = 0;
+            Row minNative = withNative.get(0);
+            int belowNative = 0;
+            for (Row r : withNative) {
+                logNative += Math.log(r.xBestNative());
+                minNative = r.xBestNative() < minNative.xBestNative() ? r : minNative;
+                belowNative += r.xBestNative() < MIN_RATIO_BEST ? 1 : 0;
+            }
+            sb.append(String.format(Locale.ROOT, "  oneDNN timed in the JMH forks for %d of %d rows; with the native "
+                            + "bench's oneDNN best instead (%d rows): geomean x_best_native %.2f, min %.2f (%s %s), %d below "
+                            + "%.1fx%n", inFork, ok.size(), withNative.size(), Math.exp(logNative / withNative.size()),
+                    minNative.xBestNative(), minNative.shape, minNative.pass, belowNative, MIN_RATIO_BEST));
+        }
         for (Row r : rows) {
             if (!r.complete()) {
                 sb.append(String.format(Locale.ROOT, "  not compared: %s %s (%s)%n", r.shape, r.pass,

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.util.List;
+import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 
@@ -253,5 +254,53 @@ class BenchJoinTest {
                 {"results": [{"shape": "x", "pass": "sideways", "threads": 1, "pcnn_ms": 1.0}]}""");
         assertThatThrownBy(() -> BenchJoin.nativeWholeLayer(badPass)).hasMessageContaining("unknown pass 'sideways'");
         assertThatThrownBy(() -> BenchJoin.nativeWholeLayer(JSON.readTree("{}"))).hasMessageContaining("results");
+    }
+
+    /** Two rounds of OnednnWindows lines for cv (both passes at 1 thread) and one incomplete row. */
+    private static final List<String> FORK_LINES = List.of(
+            "{\"shape\":\"cv\",\"pass\":\"forward\",\"threads\":1,\"variant\":\"nchw\",\"median_us\":2500.0}",
+            "{\"shape\":\"cv\",\"pass\":\"forward\",\"threads\":1,\"variant\":\"blocked\",\"median_us\":900.0}",
+            "{\"shape\":\"cv\",\"pass\":\"forward\",\"threads\":1,\"variant\":\"auto\",\"median_us\":950.0}",
+            "",
+            "{\"shape\":\"cv\",\"pass\":\"forward\",\"threads\":1,\"variant\":\"nchw\",\"median_us\":2400.0}",
+            "{\"shape\":\"cv\",\"pass\":\"forward\",\"threads\":1,\"variant\":\"blocked\",\"median_us\":1000.0}",
+            "{\"shape\":\"cv\",\"pass\":\"forward\",\"threads\":1,\"variant\":\"auto\",\"median_us\":920.0}",
+            "{\"shape\":\"pl\",\"pass\":\"forward\",\"threads\":1,\"variant\":\"blocked\",\"median_us\":40.0}");
+
+    @Test
+    void forkTimesKeepEachVariantsLowestMedianOverRounds() throws Exception {
+        Map<String, BenchJoin.ForkOnednn> fork = BenchJoin.forkOnednn(FORK_LINES);
+        // blocked 900 (round 1) beats auto's best 920 (round 2); nchw's best is round 2's 2400
+        assertThat(fork).containsOnlyKeys("cv\tforward\t1");
+        assertThat(fork.get("cv\tforward\t1").bestUs()).isEqualTo(900.0);
+        assertThat(fork.get("cv\tforward\t1").plainUs()).isEqualTo(2400.0);
+        assertThatThrownBy(() -> BenchJoin.forkOnednn(List.of(
+                "{\"shape\":\"cv\",\"pass\":\"forward\",\"threads\":1,\"variant\":\"winograd\",\"median_us\":1}")))
+                .hasMessageContaining("line 1: unknown oneDNN variant 'winograd'");
+        assertThatThrownBy(() -> BenchJoin.forkOnednn(List.of("",
+                "{\"shape\":\"cv\",\"pass\":\"forward\",\"threads\":1,\"variant\":\"nchw\",\"median_us\":0}")))
+                .hasMessageContaining("line 2: median_us must be a positive time, got 0");
+    }
+
+    @Test
+    void rowsTimedInTheForksUseThoseTimesAndKeepTheNativeRatioBeside() throws Exception {
+        List<BenchJoin.Row> rows = BenchJoin.join(JSON.readTree(NATIVE), JSON.readTree(JMH),
+                BenchJoin.forkOnednn(FORK_LINES));
+        // cv forward 1: java 1000 us; fork best 900, plain 2400; the native bench's best was 800
+        BenchJoin.Row cv = rows.get(0);
+        assertRow(cv, 1000, 1000, 900, 2400);
+        assertThat(cv.inFork()).isTrue();
+        assertThat(cv.xBest()).isCloseTo(0.9, within(1e-12));
+        assertThat(cv.xBestNative()).isCloseTo(0.8, within(1e-12));
+        // pl forward had no nchw line: the native bench's times stay
+        assertRow(rows.get(2), 100, 100, 50, 200);
+        assertThat(rows.get(2).inFork()).isFalse();
+        String report = BenchJoin.report(rows);
+        assertThat(report).contains("| cv | forward | 1 | 1000 | 1000 | 900.00 | 2400 | 0.90 | 2.40 | 1.00 | - | fork | 0.80 |",
+                "| pl | forward | 1 | 100.00 | 100.00 | 50.00 | 200.00 | 0.50 | 2.00 | 1.00 | - | native | 0.50 |",
+                // x_best 0.9, 1.25, 0.5, 2.5; native 0.8, 1.25, 0.5, 2.5
+                "1 thread(s), 4 of 4 rows with both benches: geomean x_best 1.09, min x_best 0.50 (pl forward)",
+                "  oneDNN timed in the JMH forks for 1 of 4 rows; with the native bench's oneDNN best instead (4 rows): "
+                        + "geomean x_best_native 1.06, min 0.50 (pl forward), 1 below 0.8x");
     }
 }

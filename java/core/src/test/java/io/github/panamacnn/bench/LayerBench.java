@@ -24,6 +24,9 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Threads;
 import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.BenchmarkParams;
+import org.openjdk.jmh.infra.IterationParams;
+import org.openjdk.jmh.runner.IterationType;
 
 /**
  * The whole-layer time through the public API, for any row of {@code bench/shapes.txt}: a
@@ -43,6 +46,11 @@ import org.openjdk.jmh.annotations.Warmup;
  * that between two uses of a copy the calls on the others have touched at least 64 MiB, as for a layer
  * inside a network: the native bench's {@code --pool-buffers rotated} with the same K
  * ({@link #rotationSets}; bench/README.md, "Max-pool: same or rotated buffers").
+ *
+ * <p>oneDNN in the same fork: with {@code -Dpanamacnn.bench.onednn=libpcnn-onednn-layer.so} and
+ * {@code -Dpanamacnn.bench.onednn.out=FILE} (scripts/bench.sh passes both when it built the shim), each
+ * same-buffer trial also builds the row in every oneDNN variant and times it in a short window before each
+ * measurement iteration ({@link OnednnWindows}); the medians go to FILE for {@link BenchJoin}.
  *
  * <p>Run: {@code ./panama-cnn bench} or {@code ... org.openjdk.jmh.Main LayerBench -p shape=mid,pool_mid -p threads=1,2}.
  */
@@ -186,6 +194,39 @@ public class LayerBench {
         boolean fits = a.supports(s.kh(), s.kw(), s.stride(), s.stride(), s.dilation(), s.dilation())
                 && a.supportsChannels(s.c(), s.oc(), s.groups());
         return fits ? a : ConvAlgorithm.AUTO;
+    }
+
+    /** oneDNN's windows of this trial (null: not asked for, or rotated buffers). */
+    private OnednnWindows onednn;
+
+    /** Builds the row in oneDNN's variants when {@value OnednnWindows#LIBRARY_PROPERTY} is set (same buffers only). */
+    @Setup(Level.Trial)
+    public void setUpOnednn(BenchmarkParams params) {
+        BenchShapes s = BenchShapes.named(shape);
+        if (!rotatedBuffers(buffers, s)) {
+            onednn = OnednnWindows.fromProperties(s, threads, params.getBenchmark().endsWith(".backward"));
+        }
+    }
+
+    /** Before each measurement iteration (not warm-up): one window of oneDNN calls, not part of the layer's samples. */
+    @Setup(Level.Iteration)
+    public void onednnWindow(IterationParams params) {
+        if (onednn != null && params.getType() == IterationType.MEASUREMENT) {
+            onednn.window();
+        }
+    }
+
+    /** Appends oneDNN's medians to the output file and frees its layers. */
+    @TearDown(Level.Trial)
+    public void tearDownOnednn() {
+        if (onednn != null) {
+            try {
+                onednn.write();
+            } finally {
+                onednn.close();
+                onednn = null;
+            }
+        }
     }
 
     @TearDown(Level.Trial)
