@@ -30,6 +30,8 @@
 #   row between its measurement iterations (OnednnWindows); the medians go to
 #   bench/results/<stamp>-onednn-forks.jsonl and the join uses them instead of the native bench's oneDNN
 #   times (bench/README.md, "oneDNN in the JMH forks"). --no-onednn leaves it out too.
+#   Every round also runs the selection's max-pool forwards in eval() (LayerBench -p mode=eval): the
+#   join's fwd_noidx rows through the layer.
 #   --jmh-args: options for org.openjdk.jmh.Main instead of the LayerBench run (no join), e.g.
 #   --jmh-args "-wi 2 -i 3 -f 1 -w 1s -r 1s Conv2dNativeBench". The native bench still runs
 #   first (every shape unless --only); add --no-native to run JMH alone.
@@ -96,7 +98,7 @@ while (($# > 0)); do
             shift 2
             ;;
         -h | --help)
-            sed -n '2,43p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+            sed -n '2,45p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         --only | --threads | --algorithm)
@@ -396,7 +398,24 @@ if ((run_jmh)); then
         run_jmh_once "$f" LayerBench -p "shape=$2" -p "threads=$threads" -p buffers=rotated "${rotated_timing[@]}"
         round_files+=("$f")
     }
+    # Max-pool in eval() (LayerBench -p mode=eval): the forward without indices, the native bench's
+    # fwd_noidx rows, through the layer; once per round, after the rotated rows, default timing (8 forks
+    # for the 4 max-pool rows at 1 and 2 threads: ~1.5 minutes per round).
+    eval_list=""
+    if ((layer_bench)); then
+        eval_list="$(awk -v sel=",$shape_list," '{ sub(/#.*/, "") } NF && $2 == "maxpool" && index(sel, "," $1 ",") { print $1 }' \
+            "$shapes_file" | paste -sd, -)"
+    fi
+    # run_eval_pool ROUND SHAPES: LayerBench's max-pool forward in eval(), one round.
+    run_eval_pool() {
+        local f="$jmh_json.eval$1"
+        echo "bench: JMH round $1, max-pool forward in eval(), no indices ($2)" | tee -a "$jmh_txt" >&2
+        run_jmh_once "$f" LayerBench.forward -p "shape=$2" -p "threads=$threads" -p mode=eval \
+            ${jmh_opts[@]+"${jmh_opts[@]}"}
+        round_files+=("$f")
+    }
     [[ -z "$pool_list" ]] || run_rotated_pool 1 "$pool_list"
+    [[ -z "$eval_list" ]] || run_eval_pool 1 "$eval_list"
     if ((layer_bench)); then
         reversed="$(tr ',' '\n' <<<"$shape_list" | tac | paste -sd, -)"
         for ((round = 2; round <= jmh_rounds; round++)); do
@@ -408,6 +427,7 @@ if ((run_jmh)); then
                 round_files+=("$f")
             done
             [[ -z "$pool_list" ]] || run_rotated_pool "$round" "$(tr ',' '\n' <<<"$pool_list" | tac | paste -sd, -)"
+            [[ -z "$eval_list" ]] || run_eval_pool "$round" "$(tr ',' '\n' <<<"$eval_list" | tac | paste -sd, -)"
         done
     fi
     # Sample mode stores every histogram bucket (~0.5 MB per run): keep the score, the error

@@ -21,7 +21,7 @@ struct pcnn_onednn_layer {
     FloatBuf x, w, b, y;  // plain-layout inputs (the NCHW variants' memories wrap them)
     std::unique_ptr<ConvPrims> conv;
     std::unique_ptr<PoolPrims> pool;
-    std::string fwd_impl, bwd_impl, error;
+    std::string fwd_impl, bwd_impl, infer_impl, error;
 };
 
 namespace {
@@ -105,9 +105,11 @@ pcnn_onednn_layer *pcnn_onednn_layer_create(int32_t op, const int64_t *dims, int
                                                             __builtin_cpu_supports("avx512f"), l->x, l->y));
             l->fwd_impl = l->pool->fpd.impl_info_str();
             l->bwd_impl = l->pool->bpd.impl_info_str();
+            l->infer_impl = l->pool->ipd.impl_info_str();
         }
         // One call of each pass: the pool's workspace is written, and no timed call is a first touch.
-        if (pcnn_onednn_layer_forward(l.get()) != 0 || pcnn_onednn_layer_backward(l.get()) != 0) {
+        if (pcnn_onednn_layer_forward(l.get()) != 0 || pcnn_onednn_layer_backward(l.get()) != 0 ||
+            (!conv && pcnn_onednn_layer_forward_inference(l.get()) != 0)) {
             copy_message(l->error, err, err_len);
             return nullptr;
         }
@@ -134,9 +136,23 @@ int32_t pcnn_onednn_layer_backward(pcnn_onednn_layer *l) {
     });
 }
 
-const char *pcnn_onednn_layer_impl(const pcnn_onednn_layer *l, int32_t backward) {
+int32_t pcnn_onednn_layer_forward_inference(pcnn_onednn_layer *l) {
+    if (l == nullptr) return -1;
+    if (!l->pool) {
+        l->error = "forward_inference is built for max-pool rows only";
+        return -1;
+    }
+    return run(l, [&] { l->pool->infer.execute(l->ctx.strm, l->pool->iargs); });
+}
+
+const char *pcnn_onednn_layer_impl(const pcnn_onednn_layer *l, int32_t pass) {
     if (l == nullptr) return "";
-    return backward ? l->bwd_impl.c_str() : l->fwd_impl.c_str();
+    switch (pass) {
+        case PCNN_ONEDNN_PASS_FORWARD: return l->fwd_impl.c_str();
+        case PCNN_ONEDNN_PASS_BACKWARD: return l->bwd_impl.c_str();
+        case PCNN_ONEDNN_PASS_FORWARD_INFERENCE: return l->infer_impl.c_str();
+        default: return "";
+    }
 }
 
 const char *pcnn_onednn_layer_error(const pcnn_onednn_layer *l) {

@@ -39,10 +39,15 @@ pcnn_onednn_layer *pcnn_onednn_layer_create(int32_t op, const int64_t *dims, int
  * in pcnn_onednn_layer_error). */
 int32_t pcnn_onednn_layer_forward(pcnn_onednn_layer *layer);
 int32_t pcnn_onednn_layer_backward(pcnn_onednn_layer *layer);
+/* The max-pool's forward_inference (no workspace: a MaxPool2d in eval()); -1 for a convolution. */
+int32_t pcnn_onednn_layer_forward_inference(pcnn_onednn_layer *layer);
 
-/* oneDNN's implementation name of the forward (backward = 0) or of the backward (1: for a
- * convolution "bwd_data+bwd_weights"), and the last error; valid until destroy. */
-const char *pcnn_onednn_layer_impl(const pcnn_onednn_layer *layer, int32_t backward);
+/* pass: PCNN_ONEDNN_PASS_*. oneDNN's implementation name of that pass (a convolution's backward:
+ * "bwd_data+bwd_weights"; "" for a pass the layer does not have), and the last error; valid until destroy. */
+#define PCNN_ONEDNN_PASS_FORWARD 0
+#define PCNN_ONEDNN_PASS_BACKWARD 1
+#define PCNN_ONEDNN_PASS_FORWARD_INFERENCE 2
+const char *pcnn_onednn_layer_impl(const pcnn_onednn_layer *layer, int32_t pass);
 const char *pcnn_onednn_layer_error(const pcnn_onednn_layer *layer);
 
 /* Frees the layer (NULL: nothing). */

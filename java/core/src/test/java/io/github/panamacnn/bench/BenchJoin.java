@@ -414,6 +414,13 @@ public final class BenchJoin {
                 continue; // rotated rows stay out of the same-buffer table (poolReport shows them), and vice versa
             }
             String pass = bench.substring(prefix.length());
+            if ("eval".equals(run.path("params").path("mode").asText("train"))) {
+                if (!pass.equals("forward")) {
+                    throw new IllegalArgumentException(bench + ": mode=eval is a forward without indices; "
+                            + pass + " has no such row");
+                }
+                pass = "fwd_noidx"; // a MaxPool2d in eval(): the native bench's forward without indices
+            }
             String shape = run.path("params").path("shape").asText();
             int threads = Integer.parseInt(run.path("params").path("threads").asText());
             JsonNode metric = run.path("primaryMetric");

@@ -303,4 +303,26 @@ class BenchJoinTest {
                 "  oneDNN timed in the JMH forks for 1 of 4 rows; with the native bench's oneDNN best instead (4 rows): "
                         + "geomean x_best_native 1.06, min 0.50 (pl forward), 1 below 0.8x");
     }
+
+    @Test
+    void anEvalModeForwardIsTheForwardWithoutIndices() throws Exception {
+        JsonNode nat = JSON.readTree("""
+                {"results": [{"shape": "pl", "pass": "fwd_noidx", "threads": 1, "pcnn_ms": 0.08, "onednn_nchw_ms": 0.2,
+                  "onednn_best_ms": 0.06}]}""");
+        JsonNode jmh = JSON.readTree("""
+                [{"benchmark": "io.github.panamacnn.bench.LayerBench.forward", "mode": "sample",
+                  "params": {"buffers": "same", "mode": "eval", "shape": "pl", "threads": "1"},
+                  "primaryMetric": {"score": 90, "scorePercentiles": {"50.0": 75.0}, "scoreUnit": "us/op"}}]""");
+        List<BenchJoin.Row> rows = BenchJoin.join(nat, jmh);
+        assertThat(rows).singleElement().satisfies(r -> {
+            assertThat(r.pass()).isEqualTo("fwd_noidx");
+            assertThat(r.javaUs()).isEqualTo(75.0);
+            assertThat(r.xBest()).isCloseTo(0.8, within(1e-12));
+        });
+        JsonNode evalBackward = JSON.readTree("""
+                [{"benchmark": "io.github.panamacnn.bench.LayerBench.backward", "mode": "sample",
+                  "params": {"mode": "eval", "shape": "pl", "threads": "1"},
+                  "primaryMetric": {"score": 1, "scorePercentiles": {"50.0": 1}, "scoreUnit": "us/op"}}]""");
+        assertThatThrownBy(() -> BenchJoin.jmhMedians(evalBackward)).hasMessageContaining("mode=eval");
+    }
 }

@@ -79,6 +79,14 @@ public class LayerBench {
     @Param({"same"})
     public String buffers = "same"; // the default also for callers outside JMH (PathCompare, BackwardSplit)
 
+    /**
+     * {@code train} (the default): the layer in training mode (max-pool records its mask); {@code eval} (max-pool rows,
+     * {@code forward} only): the layer in {@code eval()}, so a max-pool forward records no indices, the native bench's
+     * {@code fwd_noidx} row. scripts/bench.sh runs the max-pool rows' forward once more with {@code -p mode=eval}.
+     */
+    @Param({"train"})
+    public String mode = "train";
+
     /** Between two uses of a copy, the calls on the others touch at least this much (the native bench's kRotateEvictBytes). */
     static final double ROTATE_EVICT_BYTES = 64.0 * 1024 * 1024;
 
@@ -98,6 +106,7 @@ public class LayerBench {
         }
         cursor = 0;
         boolean rotated = rotatedBuffers(buffers, s);
+        boolean eval = evalMode(mode, s);
         Built first = layerFor(s, nativeBackend);
         long[] outShape = first.outShape();
         int count = rotated ? rotationSets((BenchShapes.count(s.srcShape()) + BenchShapes.count(outShape)) * 4L) : 1;
@@ -115,7 +124,25 @@ public class LayerBench {
             // their pages, so the timed calls reuse warm memory. backward keeps using this forward's record.
             layers[k].forward(inputs[k]);
             layers[k].backward(gradOutputs[k]);
+            if (eval) {
+                layers[k].eval();
+                layers[k].forward(inputs[k]); // the eval forward's own buffers, touched here too
+            }
         }
+    }
+
+    /** Whether {@code mode} asks for eval(): throws for a value other than train / eval, and for eval on a conv row. */
+    static boolean evalMode(String mode, BenchShapes s) {
+        boolean eval = switch (mode) {
+            case "train" -> false;
+            case "eval" -> true;
+            default -> throw new IllegalArgumentException("mode must be train or eval, got '" + mode + "'");
+        };
+        if (eval && !s.isMaxPool()) {
+            throw new IllegalArgumentException(s.name() + ": mode=eval is for max-pool rows only (the forward without "
+                    + "indices), this row is " + s.op());
+        }
+        return eval;
     }
 
     /** A row's layer and its output shape. */
@@ -166,6 +193,11 @@ public class LayerBench {
         return (int) Math.max(3, k);
     }
 
+    /** Whether the trial's layers are in training mode (false with {@code mode=eval}). */
+    boolean training() {
+        return layers[0].isTraining();
+    }
+
     /** How many layer copies the trial set up (1 with {@code same}). */
     int copies() {
         return layers.length;
@@ -203,8 +235,15 @@ public class LayerBench {
     @Setup(Level.Trial)
     public void setUpOnednn(BenchmarkParams params) {
         BenchShapes s = BenchShapes.named(shape);
+        boolean backward = params.getBenchmark().endsWith(".backward");
+        boolean eval = evalMode(mode, s);
+        if (eval && backward) {
+            throw new IllegalArgumentException(shape + ": mode=eval times forward only (an eval() layer records nothing "
+                    + "for a backward)");
+        }
         if (!rotatedBuffers(buffers, s)) {
-            onednn = OnednnWindows.fromProperties(s, threads, params.getBenchmark().endsWith(".backward"));
+            onednn = OnednnWindows.fromProperties(s, threads,
+                    eval ? OnednnLayer.Pass.FWD_NOIDX : backward ? OnednnLayer.Pass.BACKWARD : OnednnLayer.Pass.FORWARD);
         }
     }
 
@@ -238,7 +277,7 @@ public class LayerBench {
         }
     }
 
-    /** {@code layer.forward(input)}: for max-pool in training mode, i.e. with the indices backward needs. */
+    /** {@code layer.forward(input)}: for max-pool in training mode with the indices backward needs (mode=eval: without). */
     @Benchmark
     public Tensor forward() {
         int k = next();

@@ -1,6 +1,7 @@
 package io.github.panamacnn.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.github.panamacnn.Tensor;
 
@@ -81,5 +82,29 @@ class LayerBenchTest {
     void rotatedIsForMaxPoolRowsOnlyAndBuffersMustBeKnown() {
         BuffersParameterChecks.rotatedIsForMaxPoolRowsOnlyAndBuffersMustBeKnown(
                 (shape, buffers) -> bench(shape, buffers)::setUp);
+    }
+
+    @Test
+    void evalModeTimesTheMaxPoolForwardWithoutIndicesAndTheSameValues() {
+        LayerBench train = bench("pool_small", "same");
+        LayerBench eval = bench("pool_small", "same");
+        eval.mode = "eval";
+        train.setUp();
+        eval.setUp();
+        try {
+            assertThat(train.training()).isTrue();
+            assertThat(eval.training()).isFalse();
+            // same seeded input: the eval forward gives the training forward's maxima
+            assertThat(eval.forward().toArray()).isEqualTo(train.forward().toArray());
+        } finally {
+            train.tearDown();
+            eval.tearDown();
+        }
+        LayerBench conv = bench("seed_tiny", "same");
+        conv.mode = "eval";
+        assertThatThrownBy(conv::setUp).hasMessageContaining("seed_tiny: mode=eval is for max-pool rows only");
+        LayerBench bad = bench("pool_small", "same");
+        bad.mode = "inference";
+        assertThatThrownBy(bad::setUp).hasMessageContaining("mode must be train or eval, got 'inference'");
     }
 }

@@ -38,9 +38,25 @@ final class OnednnLayer implements AutoCloseable {
         }
     }
 
+    /** The timed passes, in onednn_layer.h's PCNN_ONEDNN_PASS_* order; {@code joinName} as BenchJoin's rows say it. */
+    enum Pass {
+        /** Convolution: forward_training; max-pool: forward_training with the workspace. */
+        FORWARD("forward"),
+        /** Convolution: backward-weights then backward-data; max-pool: backward through the workspace. */
+        BACKWARD("backward"),
+        /** Max-pool only: forward_inference, no workspace (a MaxPool2d in eval()). */
+        FWD_NOIDX("fwd_noidx");
+
+        final String joinName;
+
+        Pass(String joinName) {
+            this.joinName = joinName;
+        }
+    }
+
     /** Functions of one loaded shim. */
-    record Shim(MethodHandle create, MethodHandle forward, MethodHandle backward, MethodHandle impl,
-                MethodHandle error, MethodHandle destroy) {
+    record Shim(MethodHandle create, MethodHandle forward, MethodHandle backward, MethodHandle forwardInference,
+                MethodHandle impl, MethodHandle error, MethodHandle destroy) {
 
         static Shim load(Path library) {
             if (!Files.isRegularFile(library)) {
@@ -59,6 +75,7 @@ final class OnednnLayer implements AutoCloseable {
                     fn.apply("pcnn_onednn_layer_create", FunctionDescriptor.of(ptr, i32, ptr, i32, i32, ptr, i64)),
                     fn.apply("pcnn_onednn_layer_forward", FunctionDescriptor.of(i32, ptr)),
                     fn.apply("pcnn_onednn_layer_backward", FunctionDescriptor.of(i32, ptr)),
+                    fn.apply("pcnn_onednn_layer_forward_inference", FunctionDescriptor.of(i32, ptr)),
                     fn.apply("pcnn_onednn_layer_impl", FunctionDescriptor.of(ptr, ptr, i32)),
                     fn.apply("pcnn_onednn_layer_error", FunctionDescriptor.of(ptr, ptr)),
                     fn.apply("pcnn_onednn_layer_destroy", FunctionDescriptor.ofVoid(ptr)));
@@ -99,20 +116,19 @@ final class OnednnLayer implements AutoCloseable {
         return variant;
     }
 
-    /** One forward (conv: forward_training; max-pool: forward_training with the workspace). */
-    void forward() {
-        check(call(shim.forward));
+    /** One call of {@code pass}; returns when its results are written. */
+    void run(Pass pass) {
+        check(call(switch (pass) {
+            case FORWARD -> shim.forward;
+            case BACKWARD -> shim.backward;
+            case FWD_NOIDX -> shim.forwardInference;
+        }));
     }
 
-    /** One backward (conv: backward-weights then backward-data; max-pool: backward through the workspace). */
-    void backward() {
-        check(call(shim.backward));
-    }
-
-    /** oneDNN's implementation name of the forward or the backward. */
-    String impl(boolean backward) {
+    /** oneDNN's implementation name of {@code pass} ("" for a pass the layer does not have). */
+    String impl(Pass pass) {
         try {
-            MemorySegment p = (MemorySegment) shim.impl.invokeExact(handle, backward ? 1 : 0);
+            MemorySegment p = (MemorySegment) shim.impl.invokeExact(handle, pass.ordinal());
             return p.reinterpret(4096).getString(0);
         } catch (Throwable t) {
             throw new IllegalStateException(label + ": " + t, t);

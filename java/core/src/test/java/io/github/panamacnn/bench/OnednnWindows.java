@@ -40,17 +40,17 @@ final class OnednnWindows implements AutoCloseable {
 
     private final BenchShapes shape;
     private final int threads;
-    private final boolean backward;
+    private final OnednnLayer.Pass pass;
     private final Path out;
     private final OnednnLayer[] layers;
     private final long[][] samples;
     private final int[] counts;
     private int windows;
 
-    private OnednnWindows(BenchShapes shape, int threads, boolean backward, Path out, OnednnLayer[] layers) {
+    private OnednnWindows(BenchShapes shape, int threads, OnednnLayer.Pass pass, Path out, OnednnLayer[] layers) {
         this.shape = shape;
         this.threads = threads;
-        this.backward = backward;
+        this.pass = pass;
         this.out = out;
         this.layers = layers;
         this.samples = new long[layers.length][1024];
@@ -58,10 +58,10 @@ final class OnednnWindows implements AutoCloseable {
     }
 
     /**
-     * The windows for one trial when {@value #LIBRARY_PROPERTY} is set, else null. {@code backward}: the fork
-     * times the layer's backward (else its forward).
+     * The windows for one trial when {@value #LIBRARY_PROPERTY} is set, else null. {@code pass}: what the fork
+     * times of the layer ({@link OnednnLayer.Pass#FWD_NOIDX}: a max-pool in eval()).
      */
-    static OnednnWindows fromProperties(BenchShapes shape, int threads, boolean backward) {
+    static OnednnWindows fromProperties(BenchShapes shape, int threads, OnednnLayer.Pass pass) {
         String lib = System.getProperty(LIBRARY_PROPERTY, "");
         if (lib.isEmpty()) {
             return null;
@@ -70,6 +70,10 @@ final class OnednnWindows implements AutoCloseable {
         if (outFile.isEmpty()) {
             throw new IllegalArgumentException(LIBRARY_PROPERTY + " is set but " + OUT_PROPERTY
                     + " (the file the oneDNN medians go to) is not");
+        }
+        if (pass == OnednnLayer.Pass.FWD_NOIDX && !shape.isMaxPool()) {
+            throw new IllegalArgumentException(shape.name() + ": fwd_noidx (forward_inference) is timed for max-pool "
+                    + "rows only, this row is " + shape.op());
         }
         OnednnLayer.Shim shim = OnednnLayer.Shim.load(Path.of(lib));
         OnednnLayer.Variant[] variants = OnednnLayer.Variant.forRow(shape);
@@ -86,7 +90,7 @@ final class OnednnWindows implements AutoCloseable {
             }
             throw e;
         }
-        return new OnednnWindows(shape, threads, backward, Path.of(outFile), layers);
+        return new OnednnWindows(shape, threads, pass, Path.of(outFile), layers);
     }
 
     /** One window: every variant in turn, the first one rotating from window to window. */
@@ -113,11 +117,7 @@ final class OnednnWindows implements AutoCloseable {
     }
 
     private void call(OnednnLayer l) {
-        if (backward) {
-            l.backward();
-        } else {
-            l.forward();
-        }
+        l.run(pass);
     }
 
     private void add(int v, long nanos) {
@@ -157,13 +157,13 @@ final class OnednnWindows implements AutoCloseable {
         for (int v = 0; v < layers.length; v++) {
             ObjectNode o = mapper.createObjectNode();
             o.put("shape", shape.name());
-            o.put("pass", backward ? "backward" : "forward");
+            o.put("pass", pass.joinName);
             o.put("threads", threads);
             o.put("variant", layers[v].variant().jsonName());
             o.put("median_us", medianUs(layers[v].variant()));
             o.put("samples", counts[v]);
             o.put("windows", windows);
-            o.put("impl", layers[v].impl(backward));
+            o.put("impl", layers[v].impl(pass));
             o.put("utc", Instant.now().toString());
             lines.append(o).append('\n');
         }

@@ -21,16 +21,16 @@ class OnednnWindowsTest {
 
     @Test
     void offUnlessTheShimIsNamed() {
-        assertThat(OnednnWindows.fromProperties(conv(), 1, false)).isNull();
+        assertThat(OnednnWindows.fromProperties(conv(), 1, OnednnLayer.Pass.FORWARD)).isNull();
     }
 
     @Test
     void namesWhatIsMissing() {
         System.setProperty(OnednnWindows.LIBRARY_PROPERTY, "/nonexistent/libpcnn-onednn-layer.so");
-        assertThatThrownBy(() -> OnednnWindows.fromProperties(conv(), 1, false))
+        assertThatThrownBy(() -> OnednnWindows.fromProperties(conv(), 1, OnednnLayer.Pass.FORWARD))
                 .hasMessageContaining(OnednnWindows.OUT_PROPERTY);
         System.setProperty(OnednnWindows.OUT_PROPERTY, "/tmp/never-written.jsonl");
-        assertThatThrownBy(() -> OnednnWindows.fromProperties(conv(), 1, false))
+        assertThatThrownBy(() -> OnednnWindows.fromProperties(conv(), 1, OnednnLayer.Pass.FORWARD))
                 .hasMessageContaining("/nonexistent/libpcnn-onednn-layer.so does not exist");
     }
 
