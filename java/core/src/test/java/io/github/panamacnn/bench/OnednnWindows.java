@@ -10,8 +10,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
  * oneDNN timed inside a {@link LayerBench} fork, in short windows between the layer's measurement
@@ -99,12 +97,12 @@ final class OnednnWindows implements AutoCloseable {
         for (int i = 0; i < n; i++) {
             int v = (windows + i) % n;
             OnednnLayer l = layers[v];
-            call(l);
+            l.run(pass);
             long start = System.nanoTime();
             int taken = 0;
             while (taken < MAX_SAMPLES_PER_WINDOW) {
                 long t0 = System.nanoTime();
-                call(l);
+                l.run(pass);
                 long t1 = System.nanoTime();
                 add(v, t1 - t0);
                 taken++;
@@ -116,10 +114,6 @@ final class OnednnWindows implements AutoCloseable {
         windows++;
     }
 
-    private void call(OnednnLayer l) {
-        l.run(pass);
-    }
-
     private void add(int v, long nanos) {
         if (counts[v] == samples[v].length) {
             samples[v] = Arrays.copyOf(samples[v], samples[v].length * 2);
@@ -127,14 +121,18 @@ final class OnednnWindows implements AutoCloseable {
         samples[v][counts[v]++] = nanos;
     }
 
-    /** The median of a variant's samples, us (NaN before the first window). */
+    /** The median of a variant's samples, us (NaN before the first window or for a variant the row lacks). */
     double medianUs(OnednnLayer.Variant variant) {
         for (int v = 0; v < layers.length; v++) {
             if (layers[v].variant() == variant) {
-                return median(Arrays.copyOf(samples[v], counts[v])) / 1e3;
+                return medianUs(v);
             }
         }
         return Double.NaN;
+    }
+
+    private double medianUs(int v) {
+        return median(Arrays.copyOf(samples[v], counts[v])) / 1e3;
     }
 
     /** The median of {@code values} (the upper one of the middle two for an even count, as the native bench); NaN if empty. */
@@ -160,7 +158,7 @@ final class OnednnWindows implements AutoCloseable {
             o.put("pass", pass.joinName);
             o.put("threads", threads);
             o.put("variant", layers[v].variant().jsonName());
-            o.put("median_us", medianUs(layers[v].variant()));
+            o.put("median_us", medianUs(v));
             o.put("samples", counts[v]);
             o.put("windows", windows);
             o.put("impl", layers[v].impl(pass));
@@ -177,13 +175,11 @@ final class OnednnWindows implements AutoCloseable {
 
     /** "oneDNN in this fork: nchw 12.3 us, blocked 4.5 us, auto 4.4 us (5 windows)". */
     String summary() {
-        Map<String, String> parts = new LinkedHashMap<>();
-        for (OnednnLayer l : layers) {
-            parts.put(l.variant().jsonName(), String.format(java.util.Locale.ROOT, "%.2f us", medianUs(l.variant())));
-        }
         StringBuilder sb = new StringBuilder("oneDNN in this fork:");
-        parts.forEach((k, val) -> sb.append(' ').append(k).append(' ').append(val).append(','));
-        sb.setLength(sb.length() - 1);
+        for (int v = 0; v < layers.length; v++) {
+            sb.append(v == 0 ? " " : ", ").append(layers[v].variant().jsonName())
+                    .append(String.format(java.util.Locale.ROOT, " %.2f us", medianUs(v)));
+        }
         return sb.append(" (").append(windows).append(" windows)\n").toString();
     }
 
