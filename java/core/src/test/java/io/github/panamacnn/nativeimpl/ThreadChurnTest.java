@@ -64,8 +64,12 @@ class ThreadChurnTest {
             Files.deleteIfExists(err);
         }
         System.out.println("ThreadChurnTest (" + threads + " platform + " + threads + " virtual threads):\n" + stdout);
-        // the query sees the warm-up's long-lived holders (else the checks below would prove nothing)
-        assertThat(Long.parseLong(out.get("holders.before"))).as(stdout).isPositive();
+        // the query sees the warm-up's long-lived holders (else the checks below would prove nothing), except
+        // on the scalar kernels (PANAMACNN_MAX_ISA=scalar, or a CPU without AVX2), which take no scratch for this
+        // layer: there the per-thread checks hold trivially and resident memory is what would show a leak
+        if (!"scalar".equals(out.get("isa"))) {
+            assertThat(Long.parseLong(out.get("holders.before"))).as(stdout).isPositive();
+        }
         for (String when : List.of("before", "afterPlatform", "afterVirtual")) {
             // -1: no /proc/self/task to tell live threads from ended ones (not Linux); the bytes check still holds
             assertThat(Long.parseLong(out.get("deadHolders." + when))).as(when + "\n" + stdout).isLessThanOrEqualTo(0);
