@@ -168,7 +168,7 @@ int main(void) {
     printf("compared %d fwd_taps and %d bwd_taps variant runs over %d ISA level(s); %d cases "
            "with a window larger than the padded input\n", g_taps_compared, g_compared,
            expected_levels, g_window_larger);
-    /* vector levels with a fwd_taps / bwd_taps kernel (NEON has none: scalar serves) */
+    /* vector levels with a fwd_taps / bwd_taps kernel (NEON: fwd_taps only; its bwd_taps is scalar) */
     int taps_levels = 0, bwd_taps_levels = 0;
     for (int32_t l = 1; l <= expected_levels; ++l) {
         const pcnn_kernel_table *t = pcnn_kernel_table_for(l);

@@ -3,7 +3,7 @@
  * indices); one task per (n, c) plane as in scalar, so results do not depend on threads.
  *
  * Forward: 4 output pixels of a row in the lanes of a vector, with their running maximum
- * and its plane index in two registers. Every tap of the window is one vector load (stride
+ * and its plane index (or, for the compact mask, its tap number ky * kw + kx) in registers. Every tap of the window is one vector load (stride
  * 1: contiguous; stride 2: de-interleaving vld2q; other strides: 4 lane loads), one compare
  * pair and two bit selects, in the scalar scan order (ky, then kx):
  *     take = (v > max) | (v != v)        - the scalar rule v > max || isnan(v)
@@ -30,7 +30,8 @@ typedef struct {
     const pcnn_maxpool2d_desc *d;
     const float *src;
     float *dst;
-    int32_t *indices;
+    int32_t *indices; /* or NULL */
+    uint8_t *taps;    /* or NULL: the compact mask, ky * kw + kx (ABI 3) */
 } fwd_ctx;
 
 static int64_t floor_div(int64_t a, int64_t b) { /* b > 0 */
@@ -40,9 +41,10 @@ static int64_t floor_div(int64_t a, int64_t b) { /* b > 0 */
 
 /* The scalar kernel's loop for one output pixel. */
 static void pixel(const pcnn_maxpool2d_desc *d, const float *src, int64_t y, int64_t xo,
-                  float *dst, int32_t *ind) {
+                  float *dst, int32_t *ind, uint8_t *tap) {
     float best = 0.0f;
     int64_t best_at = -1;
+    int64_t best_tap = 0;
     for (int64_t ky = 0; ky < d->kh; ++ky) {
         const int64_t iy = y * d->stride_h - d->pad_top + ky * d->dilation_h;
         if (iy < 0 || iy >= d->ih) {
@@ -57,12 +59,16 @@ static void pixel(const pcnn_maxpool2d_desc *d, const float *src, int64_t y, int
             if (best_at < 0 || v > best || isnan(v)) {
                 best = v;
                 best_at = iy * d->iw + ix;
+                best_tap = ky * d->kw + kx;
             }
         }
     }
     dst[y * d->ow + xo] = best;
     if (ind != NULL) {
         ind[y * d->ow + xo] = (int32_t)best_at;
+    }
+    if (tap != NULL) {
+        tap[y * d->ow + xo] = (uint8_t)best_tap; /* < kh * kw <= 256 (API check) */
     }
 }
 
@@ -81,12 +87,15 @@ static inline float32x4_t load4(const float *p, int64_t sw) {
     return v;
 }
 
-/* Four output pixels xo .. xo + 3 of row y, every tap column in range. */
+/* Four output pixels xo .. xo + 3 of row y, every tap column in range. The tap number
+ * ky * kw + kx is the same for the four lanes, so the compact mask takes one more bit select
+ * per tap (only when asked for) and is narrowed to bytes at the store. */
 static void vec4(const pcnn_maxpool2d_desc *d, const float *src, int64_t y, int64_t xo,
-                 int32x4_t lane_cols, float *dst, int32_t *ind) {
+                 int32x4_t lane_cols, float *dst, int32_t *ind, uint8_t *tap) {
     const int64_t sw = d->stride_w;
     float32x4_t best = vdupq_n_f32(0.0f);
     int32x4_t best_at = vdupq_n_s32(-1);
+    uint32x4_t best_tap = vdupq_n_u32(0);
     int first = 1;
     for (int64_t ky = 0; ky < d->kh; ++ky) {
         const int64_t iy = y * d->stride_h - d->pad_top + ky * d->dilation_h;
@@ -98,20 +107,31 @@ static void vec4(const pcnn_maxpool2d_desc *d, const float *src, int64_t y, int6
             const float32x4_t v = load4(src + iy * d->iw + ix0, sw);
             /* plane index of lane j: iy*iw + ix0 + j*sw (< ih*iw <= INT32_MAX) */
             const int32x4_t at = vaddq_s32(vdupq_n_s32((int32_t)(iy * d->iw + ix0)), lane_cols);
+            const uint32x4_t tap_no = vdupq_n_u32((uint32_t)(ky * d->kw + kx));
             if (first) {
                 best = v;
                 best_at = at;
+                best_tap = tap_no;
                 first = 0;
                 continue;
             }
             const uint32x4_t take = vorrq_u32(vcgtq_f32(v, best), vmvnq_u32(vceqq_f32(v, v)));
             best = vbslq_f32(take, v, best);
             best_at = vbslq_s32(take, at, best_at);
+            if (tap != NULL) {
+                best_tap = vbslq_u32(take, tap_no, best_tap);
+            }
         }
     }
     vst1q_f32(dst + y * d->ow + xo, best);
     if (ind != NULL) {
         vst1q_s32(ind + y * d->ow + xo, best_at);
+    }
+    if (tap != NULL) { /* four bytes (tap numbers < 256) */
+        const uint16x4_t h = vmovn_u32(best_tap);
+        uint8_t b[8];
+        vst1_u8(b, vmovn_u16(vcombine_u16(h, h)));
+        memcpy(tap + y * d->ow + xo, b, 4);
     }
 }
 
@@ -121,6 +141,7 @@ static void fwd_task(void *p, int64_t t) {
     const float *src = x->src + t * d->ih * d->iw;
     float *dst = x->dst + t * d->oh * d->ow;
     int32_t *ind = x->indices != NULL ? x->indices + t * d->oh * d->ow : NULL;
+    uint8_t *tap = x->taps != NULL ? x->taps + t * d->oh * d->ow : NULL;
     const int64_t sw = d->stride_w;
     /* columns xo with every tap column in range: xo*sw - pl >= 0 and
      * xo*sw - pl + (kw-1)*dw (+1 for vld2q) <= iw - 1 */
@@ -134,9 +155,9 @@ static void fwd_task(void *p, int64_t t) {
     const int32x4_t lane_cols = {0, (int32_t)sw, (int32_t)(2 * sw), (int32_t)(3 * sw)};
     for (int64_t y = 0; y < d->oh; ++y) {
         int64_t xo = 0;
-        for (; xo < lo; ++xo) pixel(d, src, y, xo, dst, ind);
-        for (; xo + 4 <= hi; xo += 4) vec4(d, src, y, xo, lane_cols, dst, ind);
-        for (; xo < d->ow; ++xo) pixel(d, src, y, xo, dst, ind);
+        for (; xo < lo; ++xo) pixel(d, src, y, xo, dst, ind, tap);
+        for (; xo + 4 <= hi; xo += 4) vec4(d, src, y, xo, lane_cols, dst, ind, tap);
+        for (; xo < d->ow; ++xo) pixel(d, src, y, xo, dst, ind, tap);
     }
 }
 
@@ -146,18 +167,32 @@ static int shape_ok(const pcnn_maxpool2d_desc *d) {
     return d->stride_w <= ((int64_t)1 << 28);
 }
 
-PCNN_INTERNAL int32_t pcnn_maxpool2d_fwd__neon(const pcnn_maxpool2d_desc *d, const float *src,
-                                               float *dst, int32_t *indices) {
+static int32_t fwd(const pcnn_maxpool2d_desc *d, const float *src, float *dst, int32_t *indices,
+                   uint8_t *taps) {
     if (!shape_ok(d)) {
         return PCNN_STATUS_UNSUPPORTED;
     }
-    fwd_ctx ctx = {d, src, dst, indices};
+    fwd_ctx ctx = {d, src, dst, indices, taps};
     int64_t work;
     if (pcnn_mul_i64(d->n * d->c * d->oh * d->ow, d->kh * d->kw, &work)) {
         work = INT64_MAX; /* only a thread-count hint */
     }
     pcnn_parallel_for_work(d->n * d->c, work, fwd_task, &ctx);
     return PCNN_STATUS_OK;
+}
+
+PCNN_INTERNAL int32_t pcnn_maxpool2d_fwd__neon(const pcnn_maxpool2d_desc *d, const float *src,
+                                               float *dst, int32_t *indices) {
+    return fwd(d, src, dst, indices, NULL);
+}
+
+/* The compact mask (one tap byte per output): the same loops, the winner's tap number stored
+ * instead of its plane index. The backward from it is the scalar kernel's (its scatter is
+ * scalar here too). */
+PCNN_INTERNAL int32_t pcnn_maxpool2d_fwd_taps__neon(const pcnn_maxpool2d_desc *d,
+                                                    const float *src, float *dst,
+                                                    uint8_t *taps) {
+    return fwd(d, src, dst, NULL, taps);
 }
 
 /* ---- backward ---- */
