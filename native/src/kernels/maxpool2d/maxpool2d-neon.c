@@ -3,9 +3,10 @@
  * indices); one task per (n, c) plane as in scalar, so results do not depend on threads.
  *
  * Forward: 4 output pixels of a row in the lanes of a vector, with their running maximum
- * and its plane index (or, for the compact mask, its tap number ky * kw + kx) in registers. Every tap of the window is one vector load (stride
- * 1: contiguous; stride 2: de-interleaving vld2q; other strides: 4 lane loads), one compare
- * pair and two bit selects, in the scalar scan order (ky, then kx):
+ * and its plane index (or, for the compact mask, its tap number ky * kw + kx) in registers.
+ * Every tap of the window is one vector load (stride 1: contiguous; stride 2: de-interleaving
+ * vld2q; other strides: 4 lane loads), one compare pair and two bit selects, in the scalar scan
+ * order (ky, then kx):
  *     take = (v > max) | (v != v)        - the scalar rule v > max || isnan(v)
  *     max = take ? v : max;  idx = take ? tap index : idx
  * The selects move bits, so NaN payloads and signed zeros come through unchanged, ties keep
@@ -117,7 +118,10 @@ static void vec4(const pcnn_maxpool2d_desc *d, const float *src, int64_t y, int6
             }
             const uint32x4_t take = vorrq_u32(vcgtq_f32(v, best), vmvnq_u32(vceqq_f32(v, v)));
             best = vbslq_f32(take, v, best);
-            best_at = vbslq_s32(take, at, best_at);
+            /* the winner kept only in the form the caller asked for */
+            if (ind != NULL) {
+                best_at = vbslq_s32(take, at, best_at);
+            }
             if (tap != NULL) {
                 best_tap = vbslq_u32(take, tap_no, best_tap);
             }
