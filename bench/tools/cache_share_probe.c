@@ -11,7 +11,7 @@
  *   swapped both at once, each reading the half the other read the previous pass (threads
  *          that trade places between calls)
  * Prints GB/s per size. Written for the question why oneDNN's 2-thread max-pool runs 3-4x
- * faster than its 1-thread one on 26-38 MB working sets (native/src/kernels/maxpool2d/README.md).
+ * faster than its 1-thread one on 26-38 MB working sets (native/src/kernels/maxpool2d/README-history.md).
  * Build: gcc -O2 -march=native -pthread -o cache_share_probe bench/tools/cache_share_probe.c
  * Run:   ./cache_share_probe [PASSES]   (needs 2 CPUs; sizes 4..64 MB)
  */

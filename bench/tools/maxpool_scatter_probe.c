@@ -2,7 +2,7 @@
  * What bounds the large-plane max-pool backward's scalar scatter (maxpool2d-bwd-simd.h,
  * pm_bwd_task: zero one output row ahead, then ds[at] += dd in output order, each index
  * checked against the zeroed part)? A measurement, not library code (session 23; figures in
- * native/src/kernels/maxpool2d/README.md). pool_resnet planes (112x112 -> 56x56, 3x3 stride 2
+ * native/src/kernels/maxpool2d/README-history.md). pool_resnet planes (112x112 -> 56x56, 3x3 stride 2
  * pad 1), indices from a real forward of random data (or every window's centre tap, argument
  * CENTRE = 1: no two neighbouring outputs on one element, so no store-to-load forwarding).
  * Variants (each a copy of the library loop differing in one thing):

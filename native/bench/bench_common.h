@@ -104,7 +104,7 @@ struct PoolTensors {
 // same-buffer rows', only the addresses differ). Why: this VM's two vCPUs share no cache and each
 // keeps ~12-16 MB of its own, so repeating one call on unchanged buffers re-reads them from cache
 // when a thread's half fits (oneDNN's 1-byte workspace does on pool_resnet, our int32 indices do
-// not); native/src/kernels/maxpool2d/README.md (session 20) and bench/README.md. Allocated and
+// not); native/src/kernels/maxpool2d/README-history.md (session 20) and bench/README.md. Allocated and
 // written once per shape (std::vector zero-fills: the slow first touch is never timed).
 using IndexBuf = std::vector<int32_t, Aligned64<int32_t>>;
 struct PoolSets {

@@ -100,7 +100,7 @@ static int window_larger_than_padded(const pcnn_maxpool2d_desc *d) {
  * (phases per plane): with 3x3 stride 2 windows a peak on a column two windows share is both
  * windows' maximum, so neighbouring outputs of a row scatter to the same element, and outputs
  * of neighbouring rows too (added for a dropped AVX-512 gather / scatter backward, see
- * maxpool2d/README.md; kept for the scatters that remain). */
+ * maxpool2d/README-history.md; kept for the scatters that remain). */
 static int g_fill;
 /* percent of NaN gradients (distinct payloads): two NaNs meeting on one element keep the
  * first sum operand's payload, which the kernels must match */
