@@ -156,7 +156,7 @@ static inline pm_vf pm_even_next(const float *p, pm_vf e) {
 
 /* AVX-512's odd-origin loads (maxpool2d-avx512.c) need a cross-lane shift AVX2 lacks: the
  * template never asks for them here (PM_HAS_THREE_TAPS_ODD 0); the plain taps, to compile. */
-static inline void pm_three_taps_odd(const float *p, pm_vf *t0, pm_vf *t1, pm_vf *t2) {
+static inline __attribute__((always_inline)) void pm_three_taps_odd(const float *p, pm_vf *t0, pm_vf *t1, pm_vf *t2) {
     pm_even_odd(p, t0, t1);
     *t2 = pm_even_next(p, *t0);
 }

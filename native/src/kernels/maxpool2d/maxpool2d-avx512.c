@@ -156,7 +156,7 @@ static inline pm_vf pm_even_next(const float *p, pm_vf e) {
  * on rows that start on a cache line (pool_resnet's 112 floats), p + 1 is the row's start, so
  * the two wide loads do not straddle lines as loads from p do (1.2-1.4x in cache). p[2i] is
  * p[2i + 2] moved up one lane with p[0] in lane 0. */
-static inline void pm_three_taps_odd(const float *p, pm_vf *t0, pm_vf *t1, pm_vf *t2) {
+static inline __attribute__((always_inline)) void pm_three_taps_odd(const float *p, pm_vf *t0, pm_vf *t1, pm_vf *t2) {
     pm_even_odd(p + 1, t1, t2);
     *t0 = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(*t2),
                                                   _mm512_castps_si512(_mm512_set1_ps(p[0])), 15));

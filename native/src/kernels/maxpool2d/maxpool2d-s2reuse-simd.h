@@ -55,18 +55,35 @@ static inline __attribute__((always_inline)) pm_vf pm_row_win(const float *p, co
 
 #define PM_REUSE_BLOCKS 32
 
+/* pm_block_s2 in the tap mode for a reuse block with a NaN, out of line (pm_reuse_block's
+ * cold_redo: the unrolled copies of pm_rows_s2_reuse_fixed would otherwise each inline it) */
+static __attribute__((noinline, cold)) void pm_reuse_redo_taps(const pm_plane *pl, int64_t y,
+                                                               int64_t ox0, int three,
+                                                               int pad0) {
+    if (three && pad0) {
+        pm_block_s2(pl, y, ox0, PM_V, 0, 3, 1, 1, 1);
+    } else if (three) {
+        pm_block_s2(pl, y, ox0, PM_V, 0, 3, 1, 0, 1);
+    } else if (pad0) {
+        pm_block_s2(pl, y, ox0, PM_V, 0, 3, 0, 1, 1);
+    } else {
+        pm_block_s2(pl, y, ox0, PM_V, 0, 3, 0, 0, 1);
+    }
+}
+
 /*
  * One inside block of pm_rows_s2_reuse at output row y: p is its first window row's tap-0
  * address, at0c .. at2c the three rows' tap-0 index vectors, *kh / *ka / *kn the winner of
  * the row the previous output row ended with (read unless first_row; replaced by this
  * block's last row). pad0: the block is output columns [0, PM_V) with pad_left 1, so lane 0's
- * tap 0 is padding (pm_row_win); everything else about it is inside.
+ * tap 0 is padding (pm_row_win); everything else about it is inside. cold_redo (tap mode
+ * only): a block with a NaN is redone by a call to pm_reuse_redo_taps, not inline.
  */
 static inline __attribute__((always_inline)) void pm_reuse_block(
     const pm_plane *pl, int64_t y, int64_t ox0, const int first_row, const float *p,
     int64_t rstep, pm_vi at0c, pm_vi at1c, pm_vi at2c, float *dst, int32_t *ind, uint8_t *tp,
     pm_vf *kh, pm_vi *ka, pm_m *kn, const int three, const int pad0, const int want_at,
-    const int tapm, const int odd) {
+    const int tapm, const int odd, const int cold_redo) {
     pm_vi a0 = pm_zero_i(), a1 = pm_zero_i(), a2 = pm_zero_i();
     pm_m n0, n1, n2;
     pm_vf h0;
@@ -84,7 +101,11 @@ static inline __attribute__((always_inline)) void pm_reuse_block(
     *ka = a2;
     *kn = n2;
     if (pm_any(pm_or(n0, pm_or(n1, n2)))) {
-        pm_block_s2(pl, y, ox0, PM_V, 0, 3, three, pad0, tapm);
+        if (tapm && cold_redo) {
+            pm_reuse_redo_taps(pl, y, ox0, three, pad0);
+        } else {
+            pm_block_s2(pl, y, ox0, PM_V, 0, 3, three, pad0, tapm);
+        }
     } else {
         const pm_vf m = pm_max_f(h2, pm_max_f(h1, h0));
         pm_storeu_f(dst + ox0, m);
@@ -97,6 +118,78 @@ static inline __attribute__((always_inline)) void pm_reuse_block(
                 pm_storeu_i(ind + ox0, a);
             }
         }
+    }
+}
+
+/*
+ * One output row of pm_rows_s2_reuse_fixed (tap mode): its nb blocks, the last one
+ * overlapping its neighbour when ow is not a multiple of PM_V. first: the first output row
+ * (no kept winners yet). nb and first are constants, so the block loop unrolls and the kept
+ * winners kh / ka / kn are indexed by constants: gcc then keeps them in registers across
+ * rows, where pm_rows_s2_reuse_w's arrays go to the stack and back for every block.
+ */
+static inline __attribute__((always_inline)) void pm_reuse_row_fixed(
+    const pm_plane *pl, int64_t y, const int first, uintptr_t p0, int64_t rstep, pm_vi at1,
+    pm_vi at2, float *dst, uint8_t *tp, pm_vf *kh, pm_vi *ka, pm_m *kn, const int nb,
+    const int three, const int pad0, const int odd) {
+    const int64_t ow = pl->d->ow;
+#pragma GCC unroll 4
+    for (int k = 0; k < nb; ++k) {
+        const int64_t ox0 = k < nb - 1 ? (int64_t)k * PM_V : ow - PM_V;
+        const float *p = (const float *)(p0 + (uintptr_t)(2 * ox0 * 4));
+        pm_reuse_block(pl, y, ox0, first, p, rstep, pm_zero_i(), at1, at2, dst, NULL, tp,
+                       &kh[k], &ka[k], &kn[k], three, k == 0 && pad0, 1, 1, odd, 1);
+    }
+}
+
+/*
+ * pm_rows_s2_reuse_w in the tap mode when every block of the rows is a reuse block and there
+ * are nb of them (a constant, at most 4, with PM_V 16: 4 blocks' kept values and taps are 8
+ * of AVX-512's 32 vector registers; AVX2's 16 would spill). pad0 as in pm_rows_s2_reuse_w.
+ * The same blocks in the same order as there, so the same results bit for bit; only where the
+ * kept winners live differs. pool_resnet (ow 56, 4 blocks), measured against the generic loop
+ * (maxpool2d README-history.md, session 31): 0.80-0.92x the time in cache, 0.95-0.97x at
+ * full size. Without the mask (noidx, int32) the same unrolling measured 1.03-1.3x slower, so
+ * those keep the generic loop.
+ */
+static inline __attribute__((always_inline)) void pm_rows_s2_reuse_fixed(
+    const pm_plane *pl, int64_t ya, int64_t yb, const int nb, const int three, const int pad0,
+    const int odd) {
+    const pcnn_maxpool2d_desc *d = pl->d;
+    const int64_t iw = d->iw, ow = d->ow;
+    const int64_t step = d->stride_h * iw, rstep = d->dilation_h * iw;
+    uintptr_t p0 = (uintptr_t)(pl->src + (ya * d->stride_h - d->pad_top) * iw) -
+                   (uintptr_t)(d->pad_left * 4);
+    float *dst = pl->dst + ya * ow;
+    uint8_t *tp = pl->taps + ya * ow;
+    /* window row r's tap 0 is r * kw for every lane and block */
+    const int nt = three ? 3 : 2;
+    const pm_vi at1 = pm_set1_i(nt), at2 = pm_set1_i(2 * nt);
+    pm_vf kh[4] = {pm_zero_f(), pm_zero_f(), pm_zero_f(), pm_zero_f()};
+    pm_vi ka[4] = {pm_zero_i(), pm_zero_i(), pm_zero_i(), pm_zero_i()};
+    pm_m kn[4] = {pm_none(), pm_none(), pm_none(), pm_none()};
+    pm_reuse_row_fixed(pl, ya, 1, p0, rstep, at1, at2, dst, tp, kh, ka, kn, nb, three, pad0, odd);
+    for (int64_t y = ya + 1; y < yb; ++y) {
+        p0 += (uintptr_t)(step * 4);
+        dst += ow;
+        tp += ow;
+        pm_reuse_row_fixed(pl, y, 0, p0, rstep, at1, at2, dst, tp, kh, ka, kn, nb, three, pad0,
+                           odd);
+    }
+}
+
+/* pm_rows_s2_reuse_fixed in the tap mode for 3-wide windows and nb = 2, 3 or 4 (a constant
+ * in each copy) */
+static inline __attribute__((always_inline)) void pm_rows_s2_reuse_nb(const pm_plane *pl,
+                                                                      int64_t ya, int64_t yb,
+                                                                      int64_t nb, const int pad0,
+                                                                      const int odd) {
+    if (nb == 2) {
+        pm_rows_s2_reuse_fixed(pl, ya, yb, 2, 1, pad0, odd);
+    } else if (nb == 3) {
+        pm_rows_s2_reuse_fixed(pl, ya, yb, 3, 1, pad0, odd);
+    } else {
+        pm_rows_s2_reuse_fixed(pl, ya, yb, 4, 1, pad0, odd);
     }
 }
 
@@ -149,16 +242,16 @@ static inline __attribute__((always_inline)) void pm_rows_s2_reuse_w(const pm_pl
             const pm_vi cv = pm_set1_i((int32_t)(2 * ox0));
             if (ox0 == 0 && pad0) {
                 pm_reuse_block(pl, y, ox0, y == ya, p, rstep, at0t, at1, at2, dst, ind, tp,
-                               &kept_h[k], &kept_at[k], &kept_nan[k], three, 1, want_at, tapm, odd);
+                               &kept_h[k], &kept_at[k], &kept_nan[k], three, 1, want_at, tapm, odd, 0);
             } else if (ox0 < xa || ox0 + PM_V > xb) {
                 pm_block_s2_any(pl, y, ox0, PM_V, 0, 3, three, 1, tapm);
             } else if (tapm) {
                 pm_reuse_block(pl, y, ox0, y == ya, p, rstep, at0t, at1, at2, dst, ind, tp,
-                               &kept_h[k], &kept_at[k], &kept_nan[k], three, 0, 1, 1, odd);
+                               &kept_h[k], &kept_at[k], &kept_nan[k], three, 0, 1, 1, odd, 0);
             } else {
                 pm_reuse_block(pl, y, ox0, y == ya, p, rstep, pm_add_i(at0, cv),
                                pm_add_i(at1, cv), pm_add_i(at2, cv), dst, ind, tp, &kept_h[k],
-                               &kept_at[k], &kept_nan[k], three, 0, want_at, 0, odd);
+                               &kept_at[k], &kept_nan[k], three, 0, want_at, 0, odd, 0);
             }
             if (ox0 + PM_V >= ow) {
                 break;
@@ -181,7 +274,29 @@ static inline __attribute__((always_inline)) void pm_rows_s2_reuse(const pm_plan
                                                                    const int tapm) {
     /* odd: 3-wide windows with an odd pad_left read their rows from tap 1 (pm_three_taps_odd:
      * whole cache lines where rows start on one) */
-    if (PM_HAS_THREE_TAPS_ODD && three && (pl->d->pad_left & 1)) {
+    const int odd = PM_HAS_THREE_TAPS_ODD && three && (pl->d->pad_left & 1);
+    /* the tap mask on AVX-512 with 2-4 blocks per row, all of them reuse blocks (pool_resnet:
+     * ow 56): the row loop unrolled, kept winners in registers (pm_rows_s2_reuse_fixed).
+     * Decided here, not in pm_rows_s2_reuse_w: a test there changed gcc's register choices in
+     * the copies without the mask, 5-9% slower (session 31). */
+    if (tapm && PM_V == 16) {
+        const pcnn_maxpool2d_desc *d = pl->d;
+        const int64_t ow = d->ow, nb = (ow + PM_V - 1) / PM_V;
+        const uintptr_t p0 = (uintptr_t)(pl->src + (ya * d->stride_h - d->pad_top) * d->iw) -
+                             (uintptr_t)(d->pad_left * 4);
+        /* pad0 as in pm_rows_s2_reuse_w; else every block must be inside (no left padding) */
+        const int pad0 = d->pad_left == 1 && xa == 1 && xb >= PM_V && p0 >= pl->buf_lo;
+        /* 3x3 windows only: with pad0, pad_left is 1 and the rows are read from tap 1 (odd) */
+        if (three && odd == pad0 && xb == ow && nb >= 2 && nb <= 4 && (pad0 || xa == 0)) {
+            if (pad0) {
+                pm_rows_s2_reuse_nb(pl, ya, yb, nb, 1, 1);
+            } else {
+                pm_rows_s2_reuse_nb(pl, ya, yb, nb, 0, 0);
+            }
+            return;
+        }
+    }
+    if (odd) {
         if (tapm) {
             pm_rows_s2_reuse_w(pl, ya, yb, xa, xb, three, 1, 1, 1);
         } else if (pl->ind != NULL) {
