@@ -13,6 +13,15 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.TreeSet;
 
+import static io.github.panamacnn.bench.BenchJson.ROTATED;
+import static io.github.panamacnn.bench.BenchJson.bestUs;
+import static io.github.panamacnn.bench.BenchJson.jmhMedians;
+import static io.github.panamacnn.bench.BenchJson.key;
+import static io.github.panamacnn.bench.BenchJson.msToUs;
+import static io.github.panamacnn.bench.BenchJson.ratio;
+import static io.github.panamacnn.bench.BenchJson.rotated;
+import static io.github.panamacnn.bench.BenchJson.us;
+
 /**
  * Joins the native bench's JSON (panama-cnn's C entry points and oneDNN, per shape, pass and
  * thread count) with the JMH JSON of {@link LayerBench} (the same shapes through the Java layer
@@ -33,7 +42,7 @@ import java.util.TreeSet;
  * {@code pcnn-bench --pool-buffers}; LayerBench's {@code -p buffers=rotated}) stay out of that table and its
  * figures, which compare the Java layer timed on the same buffers every call with the same-buffer native
  * rows; a section after them sets the C entry points' ratio to oneDNN best with the same buffers beside the
- * one with rotated buffers, and the Java layer's with rotated buffers beside that ({@link #poolReport}).
+ * one with rotated buffers, and the Java layer's with rotated buffers beside that ({@link PoolModesReport#poolReport}).
  *
  * <p>oneDNN in the same forks: given the JSON lines {@link OnednnWindows} appended during the JMH run (LayerBench
  * with {@code -Dpanamacnn.bench.onednn}), a row's oneDNN times are those, timed in the layer's own fork between its
@@ -107,7 +116,7 @@ public final class BenchJoin {
                 : fork.isEmpty() ? "oneDNN in the JMH forks: no times in " + args[3] + " (native bench's oneDNN times used)\n\n"
                 : "oneDNN in the JMH forks: " + args[3] + "\n\n";
         String report = header(nat, args[0], args[1]) + forkNote + report(join(nat, jmh, fork))
-                + poolReport(poolModes(nat, jmhMedians(jmh, LayerBench.class, ROTATED)));
+                + PoolModesReport.poolReport(PoolModesReport.poolModes(nat, jmhMedians(jmh, LayerBench.class, ROTATED)));
         System.out.print(report);
         if (args.length >= 3) {
             Files.writeString(Path.of(args[2]), report);
@@ -188,10 +197,6 @@ public final class BenchJoin {
         return out;
     }
 
-    private static String key(String shape, String pass, int threads) {
-        return shape + "\t" + pass + "\t" + threads;
-    }
-
     /**
      * Whole-layer passes of the native bench: forward; backward (pool: the scatter; conv: the timed
      * sequence, or, when the file has none, bwd_data + bwd_weights).
@@ -236,214 +241,6 @@ public final class BenchJoin {
         }
         out.entrySet().removeIf(e -> e.getValue() == null); // a backward with only one of its two passes
         return out;
-    }
-
-    /** The {@code buffers} value of rows timed with each call on the next of several buffer copies (max-pool). */
-    static final String ROTATED = "rotated";
-    /** The {@code buffers} value of rows timed on the same buffers every call; files without the field mean this. */
-    static final String SAME = "same";
-
-    /** A native row timed with each call on the next of several buffer copies (max-pool, --pool-buffers). */
-    private static boolean rotated(JsonNode r) {
-        return ROTATED.equals(r.path("buffers").asText(SAME));
-    }
-
-    /** oneDNN best of a native row, us; older JSON without onednn_best_ms: the faster of preferred and auto. */
-    private static double bestUs(JsonNode r) {
-        double best = msToUs(r.path("onednn_best_ms"));
-        if (Double.isNaN(best)) {
-            best = Math.min(orInf(msToUs(r.path("onednn_preferred_ms"))), orInf(msToUs(r.path("onednn_auto_ms"))));
-            best = Double.isInfinite(best) ? Double.NaN : best;
-        }
-        return best;
-    }
-
-    /**
-     * A max-pool pass of the native bench timed both ways, us: the same buffers every call ({@code cSameUs},
-     * {@code bestSameUs}; NaN when the file has no such row) and rotated among {@code sets} copies; and the Java
-     * layer with rotated buffers ({@code javaRotUs}: LayerBench {@code -p buffers=rotated}, the same number of
-     * copies; NaN when JMH did not run it, always for {@code fwd_noidx}).
-     */
-    record PoolModes(String shape, String pass, int threads, double cSameUs, double bestSameUs, double cRotUs,
-                     double bestRotUs, int sets, double javaRotUs) {
-        double xSame() {
-            return bestSameUs / cSameUs;
-        }
-
-        double xRotated() {
-            return bestRotUs / cRotUs;
-        }
-
-        /** The Java layer with rotated buffers against oneDNN best with rotated buffers (> 1: the layer is faster). */
-        double xJavaRotated() {
-            return bestRotUs / javaRotUs;
-        }
-    }
-
-    /**
-     * The native bench's rotated-buffer rows, each with its same-buffer twin and the Java layer's rotated time
-     * ({@code javaRotated}: {@link #jmhMedians(JsonNode, Class, String)} with {@link #ROTATED}), in the file's
-     * order; then the Java layer's rotated rows the native file lacks (a native run with {@code --pool-buffers same}).
-     */
-    static List<PoolModes> poolModes(JsonNode nativeJson, Map<String, Double> javaRotated) {
-        Map<String, JsonNode> same = new LinkedHashMap<>();
-        List<JsonNode> rotated = new ArrayList<>();
-        for (JsonNode r : nativeJson.path("results")) {
-            if (rotated(r)) {
-                rotated.add(r);
-            } else {
-                same.put(key(r.path("shape").asText(), r.path("pass").asText(), r.path("threads").asInt()), r);
-            }
-        }
-        List<PoolModes> out = new ArrayList<>();
-        for (JsonNode r : rotated) {
-            String shape = r.path("shape").asText();
-            String pass = r.path("pass").asText();
-            int threads = r.path("threads").asInt();
-            JsonNode s = same.get(key(shape, pass, threads));
-            out.add(new PoolModes(shape, pass, threads, s == null ? Double.NaN : msToUs(s.path("pcnn_ms")),
-                    s == null ? Double.NaN : bestUs(s), msToUs(r.path("pcnn_ms")), bestUs(r),
-                    r.path("buffer_sets").asInt(0), javaRotated.getOrDefault(key(shape, pass, threads), Double.NaN)));
-        }
-        java.util.Set<String> seen = new java.util.HashSet<>();
-        out.forEach(m -> seen.add(key(m.shape, m.pass, m.threads)));
-        javaRotated.forEach((k, us) -> {
-            if (!seen.contains(k)) {
-                String[] p = k.split("\t");
-                out.add(new PoolModes(p[0], p[1], Integer.parseInt(p[2]), Double.NaN, Double.NaN, Double.NaN, Double.NaN,
-                        0, us));
-            }
-        });
-        return out;
-    }
-
-    /** The max-pool section: same vs rotated buffers, C entry points vs oneDNN best; empty without rotated rows. */
-    static String poolReport(List<PoolModes> rows) {
-        if (rows.isEmpty()) {
-            return "";
-        }
-        StringBuilder sb = new StringBuilder();
-        sb.append(String.format(Locale.ROOT, "%n## Max-pool: the same buffers every call, or rotated%n%n"
-                + "The native bench's max-pool passes (C entry points) timed two ways, for both libraries: `same`, "
-                + "every timed call on the same buffers (the table above; LayerBench times the Java layer so too), and "
-                + "`rotated`, each call on the next of `sets` copies of every buffer it touches, so that nothing is "
-                + "still cached from its last use, as for a layer inside a network. Where each core keeps a cache of "
-                + "its own (the project's 2-vCPU VM: ~12-16 MB each, none shared), the same-buffer repetition favours "
-                + "the smaller working set (bench/README.md, \"Max-pool: same or rotated buffers\"). "
-                + "x = t_oneDNN_best / t_panama-cnn "
-                + "(> 1: panama-cnn faster). `java_rotated_us`: the Java layer (LayerBench `-p buffers=rotated`, the same "
-                + "number of copies, each a MaxPool2d with its own tensors; forward with the mask (tap bytes) and backward only; "
-                + "another run than the native bench), `x_java_rotated` = t_oneDNN_best_rotated / t_java_rotated.%n%n"));
-        sb.append("| shape | pass | threads | c_same_us | onednn_best_same_us | x_same | c_rotated_us | java_rotated_us "
-                + "| onednn_best_rotated_us | x_rotated | x_java_rotated | sets |\n"
-                + "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-        for (PoolModes r : rows) {
-            sb.append(String.format(Locale.ROOT, "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n",
-                    r.shape, r.pass, r.threads, us(r.cSameUs), us(r.bestSameUs), ratio(r.xSame()), us(r.cRotUs),
-                    us(r.javaRotUs), us(r.bestRotUs), ratio(r.xRotated()), ratio(r.xJavaRotated()),
-                    r.sets > 0 ? Integer.toString(r.sets) : "-"));
-        }
-        sb.append('\n');
-        for (int t : new TreeSet<>(rows.stream().map(PoolModes::threads).toList())) {
-            List<PoolModes> at = rows.stream().filter(r -> r.threads == t).toList();
-            sb.append(String.format(Locale.ROOT, "%d thread(s), max-pool, C entry vs oneDNN best: same buffers %s; "
-                    + "rotated buffers %s%n", t, poolSummary(at, PoolModes::xSame), poolSummary(at, PoolModes::xRotated)));
-            sb.append(String.format(Locale.ROOT, "%d thread(s), max-pool, Java layer vs oneDNN best, rotated buffers: "
-                    + "%s%n", t, poolSummary(at, PoolModes::xJavaRotated)));
-        }
-        return sb.toString();
-    }
-
-    /** "min x 0.55 (pool_mid forward), 1 of 6 below 0.8x", over the rows with a ratio. */
-    private static String poolSummary(List<PoolModes> rows, java.util.function.ToDoubleFunction<PoolModes> x) {
-        List<PoolModes> ok = rows.stream().filter(r -> Double.isFinite(x.applyAsDouble(r))).toList();
-        if (ok.isEmpty()) {
-            return "not compared";
-        }
-        PoolModes min = ok.get(0);
-        int below = 0;
-        for (PoolModes r : ok) {
-            min = x.applyAsDouble(r) < x.applyAsDouble(min) ? r : min;
-            below += x.applyAsDouble(r) < MIN_RATIO_BEST ? 1 : 0;
-        }
-        return String.format(Locale.ROOT, "min x %.2f (%s %s), %d of %d below %.1fx", x.applyAsDouble(min), min.shape,
-                min.pass, below, ok.size(), MIN_RATIO_BEST);
-    }
-
-    private static double orInf(double v) {
-        return Double.isNaN(v) ? Double.POSITIVE_INFINITY : v;
-    }
-
-    /** -1 (or null, absent) in the native JSON means "not measured". */
-    private static double msToUs(JsonNode v) {
-        if (!v.isNumber() || v.asDouble() <= 0) {
-            return Double.NaN;
-        }
-        return v.asDouble() * 1e3;
-    }
-
-    /** {@link LayerBench} medians (us) by shape, pass and threads; other benchmarks in the file are ignored. */
-    static Map<String, Double> jmhMedians(JsonNode jmhJson) {
-        return jmhMedians(jmhJson, LayerBench.class);
-    }
-
-    /**
-     * The medians (us) of {@code bench}'s runs ({@link LayerBench} or {@link EntryBench}) on the same buffers every
-     * call, by shape, pass and threads.
-     */
-    static Map<String, Double> jmhMedians(JsonNode jmhJson, Class<?> benchClass) {
-        return jmhMedians(jmhJson, benchClass, SAME);
-    }
-
-    /**
-     * The medians (us) of {@code bench}'s runs with the {@code buffers} parameter {@code buffers} ({@link #SAME}
-     * also takes runs without it: files from before the parameter, EntryBench), by shape, pass and threads.
-     */
-    static Map<String, Double> jmhMedians(JsonNode jmhJson, Class<?> benchClass, String buffers) {
-        if (!jmhJson.isArray()) {
-            throw new IllegalArgumentException("the JMH JSON is not an array of runs");
-        }
-        String prefix = benchClass.getName() + ".";
-        Map<String, Double> out = new LinkedHashMap<>();
-        for (JsonNode run : jmhJson) {
-            String bench = run.path("benchmark").asText();
-            if (!bench.startsWith(prefix)) {
-                continue;
-            }
-            if (!buffers.equals(run.path("params").path("buffers").asText(SAME))) {
-                continue; // rotated rows stay out of the same-buffer table (poolReport shows them), and vice versa
-            }
-            String pass = bench.substring(prefix.length());
-            if ("eval".equals(run.path("params").path("mode").asText("train"))) {
-                if (!pass.equals("forward")) {
-                    throw new IllegalArgumentException(bench + ": mode=eval is a forward without indices; "
-                            + pass + " has no such row");
-                }
-                pass = "fwd_noidx"; // a MaxPool2d in eval(): the native bench's forward without indices
-            }
-            String shape = run.path("params").path("shape").asText();
-            int threads = Integer.parseInt(run.path("params").path("threads").asText());
-            JsonNode metric = run.path("primaryMetric");
-            String mode = run.path("mode").asText();
-            double value = switch (mode) {
-                case "sample" -> metric.path("scorePercentiles").path("50.0").asDouble(Double.NaN);
-                case "avgt", "ss" -> metric.path("score").asDouble(Double.NaN);
-                default -> throw new IllegalArgumentException(bench + ": mode '" + mode
-                        + "' is not a time per call (use sample, avgt or ss)");
-            };
-            out.put(key(shape, pass, threads), value * usPer(metric.path("scoreUnit").asText(), bench));
-        }
-        return out;
-    }
-
-    private static double usPer(String unit, String bench) {
-        return switch (unit) {
-            case "ns/op" -> 1e-3;
-            case "us/op" -> 1;
-            case "ms/op" -> 1e3;
-            case "s/op" -> 1e6;
-            default -> throw new IllegalArgumentException(bench + ": unknown time unit '" + unit + "'");
-        };
     }
 
     static String header(JsonNode nat, String nativeFile, String jmhFile) {
@@ -543,14 +340,5 @@ public final class BenchJoin {
         return b ? "YES" : "NO";
     }
 
-    private static String us(double v) {
-        if (!Double.isFinite(v)) {
-            return "-";
-        }
-        return String.format(Locale.ROOT, v < 1000 ? "%.2f" : "%.0f", v);
-    }
 
-    private static String ratio(double v) {
-        return Double.isFinite(v) ? String.format(Locale.ROOT, "%.2f", v) : "-";
-    }
 }

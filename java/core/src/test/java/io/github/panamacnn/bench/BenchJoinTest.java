@@ -212,9 +212,9 @@ class BenchJoinTest {
                 + "min x_best 0.50 (pl forward), geomean x_plain 2.34, min x_plain 2.00 (cv forward)")
                 .doesNotContain("251.00", "401.00", "901.00");
 
-        java.util.Map<String, Double> javaRotated = BenchJoin.jmhMedians(jmh, LayerBench.class, BenchJoin.ROTATED);
+        java.util.Map<String, Double> javaRotated = BenchJson.jmhMedians(jmh, LayerBench.class, BenchJson.ROTATED);
         assertThat(javaRotated).hasSize(3);
-        List<BenchJoin.PoolModes> modes = BenchJoin.poolModes(nat, javaRotated);
+        List<PoolModesReport.PoolModes> modes = PoolModesReport.poolModes(nat, javaRotated);
         assertThat(modes).extracting(m -> m.shape() + " " + m.pass() + " " + m.threads()).containsExactly(
                 "pl forward 1", "pl fwd_noidx 1", "pm forward 2", "pl backward 1");
         assertThat(modes.get(0).javaRotUs()).isCloseTo(251, within(1e-9));
@@ -226,7 +226,7 @@ class BenchJoinTest {
         assertThat(modes.get(1).cSameUs()).isNaN();
         assertThat(modes.get(2).xRotated()).isCloseTo(1.25, within(1e-12)); // best from preferred: no onednn_best_ms
 
-        String report = BenchJoin.poolReport(modes);
+        String report = PoolModesReport.poolReport(modes);
         assertThat(report).contains("| pl | forward | 1 | 100.00 | 50.00 | 0.50 | 200.00 | 251.00 | 160.00 | 0.80 | 0.64 | 4 |",
                 "| pl | fwd_noidx | 1 | - | - | - | 500.00 | - | 300.00 | 0.60 | - | 4 |",
                 "| pm | forward | 2 | 1000 | 500.00 | 0.50 | 800.00 | 901.00 | 1000 | 1.25 | 1.11 | 3 |",
@@ -240,8 +240,8 @@ class BenchJoinTest {
                 "2 thread(s), max-pool, C entry vs oneDNN best: same buffers min x 0.50 (pm forward), 1 of 1 below "
                         + "0.8x; rotated buffers min x 1.25 (pm forward), 0 of 1 below 0.8x");
         // files without rotated rows (before --pool-buffers): no section
-        assertThat(BenchJoin.poolReport(BenchJoin.poolModes(JSON.readTree(NATIVE),
-                BenchJoin.jmhMedians(JSON.readTree(JMH), LayerBench.class, BenchJoin.ROTATED)))).isEmpty();
+        assertThat(PoolModesReport.poolReport(PoolModesReport.poolModes(JSON.readTree(NATIVE),
+                BenchJson.jmhMedians(JSON.readTree(JMH), LayerBench.class, BenchJson.ROTATED)))).isEmpty();
     }
 
     @Test
@@ -249,7 +249,7 @@ class BenchJoinTest {
         JsonNode thrpt = JSON.readTree("""
                 [{"benchmark": "io.github.panamacnn.bench.LayerBench.forward", "mode": "thrpt",
                   "params": {"shape": "cv", "threads": "1"}, "primaryMetric": {"score": 5, "scoreUnit": "ops/us"}}]""");
-        assertThatThrownBy(() -> BenchJoin.jmhMedians(thrpt)).hasMessageContaining("mode 'thrpt'");
+        assertThatThrownBy(() -> BenchJson.jmhMedians(thrpt)).hasMessageContaining("mode 'thrpt'");
         JsonNode badPass = JSON.readTree("""
                 {"results": [{"shape": "x", "pass": "sideways", "threads": 1, "pcnn_ms": 1.0}]}""");
         assertThatThrownBy(() -> BenchJoin.nativeWholeLayer(badPass)).hasMessageContaining("unknown pass 'sideways'");
@@ -323,6 +323,6 @@ class BenchJoinTest {
                 [{"benchmark": "io.github.panamacnn.bench.LayerBench.backward", "mode": "sample",
                   "params": {"mode": "eval", "shape": "pl", "threads": "1"},
                   "primaryMetric": {"score": 1, "scorePercentiles": {"50.0": 1}, "scoreUnit": "us/op"}}]""");
-        assertThatThrownBy(() -> BenchJoin.jmhMedians(evalBackward)).hasMessageContaining("mode=eval");
+        assertThatThrownBy(() -> BenchJson.jmhMedians(evalBackward)).hasMessageContaining("mode=eval");
     }
 }
