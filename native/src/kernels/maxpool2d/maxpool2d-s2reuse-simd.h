@@ -147,10 +147,10 @@ static inline __attribute__((always_inline)) void pm_reuse_row_fixed(
  * are nb of them (a constant, at most 4, with PM_V 16: 4 blocks' kept values and taps are 8
  * of AVX-512's 32 vector registers; AVX2's 16 would spill). pad0 as in pm_rows_s2_reuse_w.
  * The same blocks in the same order as there, so the same results bit for bit; only where the
- * kept winners live differs. pool_resnet (ow 56, 4 blocks), measured against the generic loop
- * (maxpool2d README-history.md, session 31): 0.80-0.92x the time in cache, 0.95-0.97x at
- * full size. Without the mask (noidx, int32) the same unrolling measured 1.03-1.3x slower, so
- * those keep the generic loop.
+ * kept winners live differs. pool_resnet (ow 56, 4 blocks) against the generic loop, on a
+ * Zen 4 host (maxpool2d README-history.md, session 31): 0.85-0.88x the time in cache,
+ * 0.91-0.92x at full size. Without the mask (noidx, int32) the same unrolling measured
+ * 1.03-1.3x slower, so those keep the generic loop.
  */
 static inline __attribute__((always_inline)) void pm_rows_s2_reuse_fixed(
     const pm_plane *pl, int64_t ya, int64_t yb, const int nb, const int three, const int pad0,
