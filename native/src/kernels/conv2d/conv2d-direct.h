@@ -14,6 +14,7 @@
  *   vmask_range, split_phases2, interleave_phases2 (row edges, stride-2 phases),
  *   has_nonfinite (weight scan); optionally pwtail_table + PW_TAIL_MAX (pointwise row
  *   tails with channels in lanes, AVX-512);
+ *   optionally DIRECT_FLAT_TILES + PCNN_DIRECT_FLAT_TILE_RUNS (flat tiles, AVX-512);
  *   names: PCNN_DIRECT_FWD, PCNN_DIRECT_BWD_DATA, PCNN_DIRECT_FLAT_RUNS.
  * This file is the overview; the code is in direct/, included below in this order (each
  * part's top comment says what it holds):
@@ -28,6 +29,8 @@
  *   direct/backward_data.h      bwd_task: per stride phase, interleaved back
  *   direct/pointwise.h          1x1 stride 1 unpadded: a GEMM (pw_task), tiles across images
  *   direct/schedule.h           tasks per job (plan_tasks), running them (run_job)
+ *   direct/flat_tiles.h         ukrf_*: the flat output plane in whole vectors, edges masked
+ *                               per lane, input read in place (AVX-512, DIRECT_FLAT_TILES)
  *   direct/flat_backward_data.h small-plane backward-data as a GEMM (flat_bwd_data)
  *   direct/small_channels.h     forward with few input channels: channels-in-lanes tiles
  *                               over several rows (smallc_fwd)
@@ -111,6 +114,7 @@
 #include "direct/backward_data.h"
 #include "direct/pointwise.h"
 #include "direct/schedule.h"
+#include "direct/flat_tiles.h"
 #include "direct/flat_backward_data.h"
 #include "direct/small_channels.h"
 #include "direct/entry.h"

@@ -39,6 +39,8 @@ typedef struct {
     int rowtile;               /* UKRR_NR-row tiles (ukrr_*), rows of 17..32 (backward-data:
                                 * stride 1) */
     int pwx;                   /* pointwise: tiles run across images (direct/pointwise.h) */
+    const uint16_t *fmask;     /* flat tiles: the mask table (direct/flat_tiles.h) */
+    const int64_t *ftap_in;    /* flat tiles: per tap, the flat input offset */
     int64_t row_w;             /* width of one scratch row (per phase) */
     int64_t padl;              /* backward: zero columns left of diff_dst column 0 */
     int64_t uw_max;            /* backward: widest phase row (ceil(iw / sw)) */
