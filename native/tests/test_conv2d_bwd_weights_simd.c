@@ -40,6 +40,9 @@ extern int64_t pcnn_conv2d_bwd_weights_first_copy_runs__avx2;
 extern int64_t pcnn_conv2d_bwd_weights_tbias_runs__avx512;
 extern int pcnn_conv2d_bwd_weights_tbias_off__avx512;
 #define TBIAS_RUNS() pcnn_conv2d_bwd_weights_tbias_runs__avx512
+/* calls that took the masked path (bwd_weights/masked.h, AVX-512) */
+extern int64_t pcnn_conv2d_bwd_weights_masked_runs__avx512;
+#define MASKED_RUNS() pcnn_conv2d_bwd_weights_masked_runs__avx512
 #define TBIAS_OFF(v) (pcnn_conv2d_bwd_weights_tbias_off__avx512 = (v))
 #else
 #define TBIAS_RUNS() ((int64_t)0)
@@ -48,6 +51,7 @@ extern int pcnn_conv2d_bwd_weights_tbias_off__avx512;
 #define FIRST_COPY_RUNS() ((int64_t)0)
 #define FIRST_RUNS_AVX2() ((int64_t)0)
 #define FLAT_RUNS() ((int64_t)0)
+#define MASKED_RUNS() ((int64_t)0)
 #define HALVES_RUNS() ((int64_t)0)
 #endif
 
@@ -438,6 +442,31 @@ int main(void) {
           "the few-input-channel path never ran");
 #else
     (void)first_before;
+#endif
+    /* the masked path (AVX-512; equally wide rows of 17..32 pixels, <= 16 output channels
+     * per group, both planes read in place, edges masked per lane): grouped3x3 with 8 -> 8
+     * channels per group, widths 17 / 31 / 32, asymmetric horizontal pads, no or uneven
+     * vertical padding (src taller or shorter than dY), 5x5, 7x7, dilation 2, 1x3 / 3x1,
+     * tap counts that are no multiple of the 6-tap tile, 1..3 and 5 channels per group
+     * (channel tails), planes with a whole (24x24) or partial last vector, N 1 / 3 */
+    const int64_t masked_before = MASKED_RUNS();
+    for (int m = 0; m < 4; ++m) {
+        run_case(conv_desc(2, 32, 28, 28, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4), m, "masked grouped3x3");
+        run_case(conv_desc(3, 5, 9, 17, 3, 3, 3, 1, 1, 1, 1, 0, 2, 1, 1, 1), m, "masked w17 pad 0/2");
+        run_case(conv_desc(1, 6, 11, 31, 10, 3, 3, 1, 1, 0, 0, 2, 0, 1, 1, 2), m, "masked w31 pad 2/0");
+        run_case(conv_desc(2, 4, 8, 24, 7, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1), m, "masked 24x24 5x5");
+    }
+    run_case(conv_desc(1, 3, 12, 32, 2, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1), 1, "masked w32 dil 2");
+    run_case(conv_desc(2, 2, 7, 26, 1, 7, 7, 1, 1, 1, 5, 3, 3, 1, 1, 1), 0, "masked 7x7 pads 1/5");
+    run_case(conv_desc(3, 12, 10, 21, 12, 1, 3, 1, 1, 0, 0, 1, 1, 1, 1, 3), 1, "masked 1x3 g3");
+    run_case(conv_desc(1, 10, 6, 19, 15, 3, 1, 1, 1, 3, 0, 0, 0, 1, 1, 5), 0, "masked 3x1 pt 3");
+    run_case(conv_desc(2, 16, 14, 29, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), 1, "masked 16 channels");
+#if defined(__x86_64__) || defined(_M_X64)
+    CHECK(pcnn_isa_detected() < PCNN_ISA_AVX512 || MASKED_RUNS() >= masked_before + 4 * 4 + 5,
+          "the masked shapes did not take the masked path (%ld runs)",
+          (long)(MASKED_RUNS() - masked_before));
+#else
+    (void)masked_before;
 #endif
     /* benchmark shapes with a smaller N */
     run_case(conv_desc(4, 1, 28, 28, 6, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1), 0, "lenet1");

@@ -86,6 +86,13 @@ static inline cw_vf cw_load_row_s2m(const float *row, int64_t ix, cw_rmask ma, c
 static inline cw_vf cw_load_rowm(const float *row, int64_t ix, cw_rmask m) {
     return _mm512_maskz_loadu_ps(m, (const float *)((uintptr_t)row + (uintptr_t)(ix * 4)));
 }
+/* the masked path (bwd_weights/masked.h): base[i + lane] for the lanes of m, the others
+ * zero and not accessed (the address is formed as an integer: lane 0 may lie outside) */
+#define CW_MASKED 1
+#define CW_MASKED_RUNS pcnn_conv2d_bwd_weights_masked_runs__avx512
+static inline cw_vf cw_loadm(const float *base, int64_t i, cw_rmask m) {
+    return _mm512_maskz_loadu_ps(m, (const float *)((uintptr_t)base + (uintptr_t)(i * 4)));
+}
 /* fetch the cache line of p into L2 (the next image's planes in cw_run_trans) */
 static inline void cw_prefetch_l2(const void *p) { _mm_prefetch((const char *)p, _MM_HINT_T1); }
 static inline cw_vf cw_bcast(const float *p) { return _mm512_set1_ps(*p); }

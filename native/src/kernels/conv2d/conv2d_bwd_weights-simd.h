@@ -19,6 +19,8 @@
  *                          (only with CW_FIRST: AVX-512; AVX2 many input channels only)
  *     bwd_weights/first_rows.h  (included by first.h) the many-channel shapes' input read
  *                          in place, padding taps left out (AVX-512: CW_FIRST_ROWS)
+ *   bwd_weights/masked.h   cw_run_masked: equally wide rows of 17..32 pixels, both planes
+ *                          read in place, edges masked per lane (only with CW_MASKED: AVX-512)
  *   bwd_weights/task.h     cw_task (one task, picks its path), finiteness, bias gradient
  *   bwd_weights/entry.h    CW_NAME: path choice and task blocking for the shape
  *
@@ -155,6 +157,9 @@
 #endif
 #ifdef CW_FIRST
 #include "bwd_weights/first.h"
+#endif
+#ifdef CW_MASKED
+#include "bwd_weights/masked.h"
 #endif
 #include "bwd_weights/task.h"
 #include "bwd_weights/entry.h"

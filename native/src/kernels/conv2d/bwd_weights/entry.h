@@ -92,6 +92,13 @@ PCNN_INTERNAL int32_t CW_NAME(const pcnn_conv2d_desc *d, const float *src, const
         return cw_run_first(d, src, diff_dst, diff_weights, diff_bias, padded);
     }
 #endif
+#ifdef CW_MASKED
+    /* equally wide rows of 17..32 pixels, few channels per group: the masked path
+     * (bwd_weights/masked.h), after the bias gradient and dY's check below */
+    const int masked = cw_masked_fits(d);
+#else
+    const int masked = 0;
+#endif
     /* The phase-plane path (cw_run_wide), when a chunk holds at least half CW_PW pixels and
      * at least 3/4 of what the tile computes are real pixels (not junk). */
     x.wp = d->ow + (d->kw - 1) * d->dilation_w / d->stride_w;
@@ -100,7 +107,7 @@ PCNN_INTERNAL int32_t CW_NAME(const pcnn_conv2d_desc *d, const float *src, const
      * with stride-2 phase planes (and for 1x1 with images batched without tails) measured
      * slower (on a noisy machine) than the paths below on resnet_s2 and pw1x1: repacking dY
      * for every task costs about what the cheaper packing saves there. */
-    if (CW_WIDE && !cw_no_wide && x.wp <= CW_PW && d->stride_h == 1 && d->stride_w == 1 &&
+    if (CW_WIDE && !masked && !cw_no_wide && x.wp <= CW_PW && d->stride_h == 1 && d->stride_w == 1 &&
         !x.direct) {
         int64_t computed, useful;
         if ((d->oh + x.eh) * x.wp <= CW_PW) {
@@ -129,7 +136,7 @@ PCNN_INTERNAL int32_t CW_NAME(const pcnn_conv2d_desc *d, const float *src, const
      * stride 1, no padding, not 1x1, a plane of at most one chunk, at least 2/3 of what the
      * tile computes real pixels (lenet2: 100 of 136); fewer than 96 output channels per
      * group (more take the transposed path on AVX-512, which shares its packing among them). */
-    if (CW_FLAT && !x.wide && !x.direct && !padded && d->stride_h == 1 && d->stride_w == 1 &&
+    if (CW_FLAT && !masked && !x.wide && !x.direct && !padded && d->stride_h == 1 && d->stride_w == 1 &&
         x.ocg < 96) {
         const int64_t computed = (d->oh - 1) * d->iw + d->ow;
         x.flat_dp = (computed + CW_V - 1) / CW_V * CW_V;
@@ -197,7 +204,7 @@ PCNN_INTERNAL int32_t CW_NAME(const pcnn_conv2d_desc *d, const float *src, const
     if (pcnn_mul_i64(d->n * d->oc, x.ohw, &macs) || pcnn_mul_i64(macs, x.taps, &macs)) {
         macs = INT64_MAX;
     }
-    const int halves = ntasks == 1 && d->n >= 2 && !cw_in_half && macs >= CW_HALVES_MIN_MACS;
+    const int halves = !masked && ntasks == 1 && d->n >= 2 && !cw_in_half && macs >= CW_HALVES_MIN_MACS;
     /* the bias gradient, which is also the finiteness check of dY (a batch half skips the
      * check: its caller found all of dY finite) */
     const int want_sums = diff_bias != NULL || (padded && !cw_in_half);
@@ -260,6 +267,11 @@ PCNN_INTERNAL int32_t CW_NAME(const pcnn_conv2d_desc *d, const float *src, const
         }
     }
 
+#ifdef CW_MASKED
+    if (masked) {
+        return cw_run_masked(d, src, diff_dst, diff_weights); /* diff_bias is done */
+    }
+#endif
     if (halves) {
         return cw_run_halves(d, src, diff_dst, diff_weights, macs); /* diff_bias is done */
     }

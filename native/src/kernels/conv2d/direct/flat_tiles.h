@@ -13,7 +13,7 @@
  * neighbouring row, or a row above or below the plane - are masked off per lane (masked-off
  * lanes are not accessed and load as 0, the padding's value), so the input is read in
  * place: no copy. The masks depend on the tap and the vector only (tap-major table, built
- * once per call by flat_build_masks).
+ * once per call by flat_build_masks, ../flat-masks.h).
  * Per pixel the sum is the ukr_* / ukrr_* sequence over the same taps in the same order
  * (acc = 0, FMA over input channels, then taps, padding taps multiplying a zero; then
  * + bias or + 0.0f), so the bits are those of the row tiles, at any thread count.
@@ -22,6 +22,8 @@
  */
 
 #ifdef DIRECT_FLAT_TILES
+
+#include "kernels/conv2d/flat-masks.h"
 
 /* Widths served: rows of 17..32 pixels that are not a whole number of vectors (where the
  * row tiles run); a vector then spans at most two rows. The mask table must fit on the
@@ -119,37 +121,6 @@ static inline int flat_tiles_fit(int64_t in_w, int64_t out_w, int64_t out_h, int
     return vecs <= FLAT_MASKS_MAX / kt;
 }
 
-/* Lanes [lo, hi) of a vector (empty when hi <= lo). */
-static inline uint32_t flat_lanes(int64_t lo, int64_t hi) {
-    lo = imax(0, lo);
-    hi = imin(VL, hi);
-    return hi <= lo ? 0u : (uint32_t)(((1ull << hi) - 1ull) & ~((1ull << lo) - 1ull));
-}
-
-/* mk[t * vecs + v]: the lanes i of vector v (output pixel p = v * VL + i < out_h * w, row
- * y = p / w, column x = p % w) whose tap t reads inside the input: 0 <= y + oy[t] < in_h
- * and 0 <= x + ox[t] < w. A vector spans rows y0 and y0 + 1 (w > VL): lanes [0, a) are
- * row y0, columns x0 + i; lanes [a, VL) row y0 + 1, columns x0 + i - w. */
-static void flat_build_masks(uint16_t *mk, int64_t vecs, const int64_t *oy, const int64_t *ox,
-                             int64_t ntaps, int64_t w, int64_t in_h, int64_t out_h) {
-    const int64_t plane = out_h * w;
-    for (int64_t v = 0; v < vecs; ++v) {
-        const int64_t p0 = v * VL, y0 = p0 / w, x0 = p0 % w;
-        const int64_t a = imin(VL, w - x0);
-        const uint32_t inside = flat_lanes(0, plane - p0);
-        for (int64_t t = 0; t < ntaps; ++t) {
-            uint32_t m = 0;
-            if (y0 + oy[t] >= 0 && y0 + oy[t] < in_h) { /* row y0: x = x0 + i */
-                m |= flat_lanes(imax(0, -ox[t] - x0), imin(a, w - ox[t] - x0));
-            }
-            if (y0 + 1 + oy[t] >= 0 && y0 + 1 + oy[t] < in_h) { /* row y0 + 1 */
-                m |= flat_lanes(imax(a, w - x0 - ox[t]), w + w - x0 - ox[t]);
-            }
-            mk[t * vecs + v] = (uint16_t)(m & inside);
-        }
-    }
-}
-
 /* One task: image n, group g, vectors [v0, v1) of the plane, every channel block. */
 static void flat_task(void *p, int64_t t) {
     job_t *j = p;
@@ -224,7 +195,7 @@ static int32_t flat_run(job_t *j, const int64_t *oy, const int64_t *ox) {
     for (int64_t k = 0; k < j->kt; ++k) {
         tap_in[k] = oy[k] * j->in_w + ox[k];
     }
-    flat_build_masks(mk, vecs, oy, ox, j->kt, j->out_w, j->in_h, j->out_h);
+    flat_build_masks(mk, vecs, oy, ox, j->kt, j->out_w, j->in_h, j->out_h, VL);
     j->fmask = mk;
     j->ftap_in = tap_in;
     /* tiles of 3 vectors x 8 channels (24 accumulators) or, for at most 6 channels per

@@ -1,0 +1,49 @@
+/*
+ * Per-lane edge masks of a convolution whose input and output rows are equally wide (stride
+ * 1, pad_left + pad_right = (kw - 1) * dilation_w), shared by the direct engine's flat tiles
+ * (direct/flat_tiles.h, forward and backward-data) and backward-weights' masked path
+ * (bwd_weights/masked.h). Output pixel p = y * w + x reads input pixel p + oy * w + ox for
+ * tap (oy, ox): in the flat plane the whole image is one row of vectors, and a tap's lanes
+ * that leave the image (a column past a row's end, which in the flat plane is the next or
+ * previous row, or a row above or below) are masked off: masked-off lanes are not accessed
+ * and load as zero, the padding's value.
+ */
+#ifndef PCNN_CONV2D_FLAT_MASKS_H
+#define PCNN_CONV2D_FLAT_MASKS_H
+
+#include <stdint.h>
+
+/* Lanes [lo, hi) of a vector of vl <= 16 lanes (empty when hi <= lo). */
+static inline uint32_t flat_lanes(int64_t lo, int64_t hi, int64_t vl) {
+    lo = lo < 0 ? 0 : lo;
+    hi = hi > vl ? vl : hi;
+    return hi <= lo ? 0u : (uint32_t)(((1ull << hi) - 1ull) & ~((1ull << lo) - 1ull));
+}
+
+/* mk[t * vecs + v]: the lanes i of vector v (output pixel p = v * vl + i < out_h * w, row
+ * y = p / w, column x = p % w) whose tap t reads inside the input: 0 <= y + oy[t] < in_h
+ * and 0 <= x + ox[t] < w. Needs w > vl: a vector then spans rows y0 and y0 + 1, lanes
+ * [0, a) row y0 (column x0 + i), lanes [a, vl) row y0 + 1 (column x0 + i - w). */
+static void flat_build_masks(uint16_t *mk, int64_t vecs, const int64_t *oy, const int64_t *ox,
+                             int64_t ntaps, int64_t w, int64_t in_h, int64_t out_h, int64_t vl) {
+    const int64_t plane = out_h * w;
+    for (int64_t v = 0; v < vecs; ++v) {
+        const int64_t p0 = v * vl, y0 = p0 / w, x0 = p0 % w;
+        const int64_t a = w - x0 < vl ? w - x0 : vl;
+        const uint32_t inside = flat_lanes(0, plane - p0, vl);
+        for (int64_t t = 0; t < ntaps; ++t) {
+            uint32_t m = 0;
+            if (y0 + oy[t] >= 0 && y0 + oy[t] < in_h) { /* row y0 */
+                const int64_t lo = -ox[t] - x0, hi = w - ox[t] - x0;
+                m |= flat_lanes(lo, hi < a ? hi : a, vl);
+            }
+            if (y0 + 1 + oy[t] >= 0 && y0 + 1 + oy[t] < in_h) { /* row y0 + 1 */
+                const int64_t lo = w - x0 - ox[t];
+                m |= flat_lanes(lo > a ? lo : a, w + w - x0 - ox[t], vl);
+            }
+            mk[t * vecs + v] = (uint16_t)(m & inside);
+        }
+    }
+}
+
+#endif /* PCNN_CONV2D_FLAT_MASKS_H */
