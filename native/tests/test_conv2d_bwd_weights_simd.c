@@ -443,7 +443,7 @@ int main(void) {
 #else
     (void)first_before;
 #endif
-    /* the masked path (AVX-512; equally wide rows of 17..32 pixels, <= 16 output channels
+    /* the masked path (AVX-512; equally wide rows wider than a vector, <= 16 output channels
      * per group, both planes read in place, edges masked per lane): grouped3x3 with 8 -> 8
      * channels per group, widths 17 / 31 / 32, asymmetric horizontal pads, no or uneven
      * vertical padding (src taller or shorter than dY), 5x5, 7x7, dilation 2, 1x3 / 3x1,
@@ -461,8 +461,11 @@ int main(void) {
     run_case(conv_desc(3, 12, 10, 21, 12, 1, 3, 1, 1, 0, 0, 1, 1, 1, 1, 3), 1, "masked 1x3 g3");
     run_case(conv_desc(1, 10, 6, 19, 15, 3, 1, 1, 1, 3, 0, 0, 0, 1, 1, 5), 0, "masked 3x1 pt 3");
     run_case(conv_desc(2, 16, 14, 29, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), 1, "masked 16 channels");
+    /* rows wider than two vectors: 56 with 4 channels per group, 41 with pads 2 / 0 */
+    run_case(conv_desc(2, 16, 9, 56, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4), 1, "masked w56 g4");
+    run_case(conv_desc(3, 5, 6, 41, 7, 3, 3, 1, 1, 1, 1, 2, 0, 1, 1, 1), 0, "masked w41 pad 2/0");
 #if defined(__x86_64__) || defined(_M_X64)
-    CHECK(pcnn_isa_detected() < PCNN_ISA_AVX512 || MASKED_RUNS() >= masked_before + 4 * 4 + 5,
+    CHECK(pcnn_isa_detected() < PCNN_ISA_AVX512 || MASKED_RUNS() >= masked_before + 4 * 4 + 7,
           "the masked shapes did not take the masked path (%ld runs)",
           (long)(MASKED_RUNS() - masked_before));
 #else

@@ -94,8 +94,8 @@ static long corpus(const variant *vars, int nvars) {
     CHECK(1, 18, 4, 64, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
     CHECK(13, 22, 6, 17, 26, 3, 3, 1, 1, 0, 2, 1, 0, 1, 1, 2);
     CHECK(3, 9, 11, 30, 13, 5, 5, 1, 1, 4, 3, 4, 2, 2, 2, 1);
-    /* AVX-512 flat tiles (direct/flat_tiles.h: stride 1, rows of 17..31 pixels, "same"
-     * horizontal padding, the input read in place with per-lane masks): grouped3x3 (8 -> 8
+    /* AVX-512 flat tiles (direct/flat_tiles.h: stride 1, rows wider than a vector and not a
+     * whole number of vectors, "same" horizontal padding, the input read in place with per-lane masks): grouped3x3 (8 -> 8
      * channels per group, 28x28) with whole-image tasks and one image split in vector
      * chunks; tile widths 3 (> 6 channels, blocks of 8 and their tails) and 4; asymmetric
      * horizontal and any vertical padding (also none: rows above / below never read);
@@ -113,6 +113,14 @@ static long corpus(const variant *vars, int nvars) {
     CHECK(2, 4, 6, 25, 3, 1, 3, 1, 1, 0, 0, 1, 1, 1, 1, 1);
     CHECK(1, 12, 9, 21, 12, 3, 1, 1, 1, 1, 1, 0, 0, 1, 1, 3);
     CHECK(1, 3, 3, 26, 2, 7, 7, 1, 1, 3, 3, 3, 3, 1, 1, 1);
+    /* ... and rows wider than two vectors where the pixel tiles ran (< 32 channels per group,
+     * or widths without channel tiles): 56 with 4 channels per group, 45 with 5x5 and 8
+     * images, 33 with pads 0 / 2, 40 with 20 channels, 50 with dilation 2 */
+    CHECK(2, 16, 9, 56, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4);
+    CHECK(8, 6, 7, 45, 5, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1);
+    CHECK(3, 8, 6, 33, 12, 3, 3, 1, 1, 1, 1, 0, 2, 1, 1, 1);
+    CHECK(1, 20, 5, 40, 20, 3, 3, 1, 1, 0, 2, 1, 1, 1, 1, 1);
+    CHECK(1, 7, 8, 50, 9, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1);
 #if defined(__x86_64__)
     if (nvars > 1 && FLAT_TILE_RUNS() <= flat_tiles_before) { /* the AVX-512 variant ran */
         fprintf(stderr, "FAIL: the flat tiles never ran\n");

@@ -8,7 +8,7 @@
  * junk columns) was ~21% of the pass in a profile and whose tiles spend 2 of every 30 lanes
  * on junk columns.
  * What: where input and output rows are equally wide (stride 1, "same" horizontal padding,
- * rows of 17..32 pixels), dW[o][ci][k] = sum over n and output pixels p of
+ * rows wider than a vector), dW[o][ci][k] = sum over n and output pixels p of
  * dY[n][o][p] * src[n][ci][p + oy[k] * w + ox[k]] reads both planes in place: lanes run
  * along the flat plane p (28x28 = 49 vectors), and the src lanes whose tap leaves the image
  * are masked off (../flat-masks.h; they load as zero, the padding's value). A register tile
@@ -45,12 +45,13 @@ typedef struct {
     const uint16_t *mk;  /* [k][vecs], then one row of zeros (tap-tail slots) */
 } cw_mctx;
 
-/* The shapes this path takes (AVX-512): stride 1, rows of 17..32 pixels equally wide in
- * src and dY, at most 16 output channels per group (wider groups keep the tuned paths). */
+/* The shapes this path takes (AVX-512): stride 1, rows wider than a vector and equally wide
+ * in src and dY, at most 16 output channels per group (wider groups keep the tuned paths),
+ * planes of at most CW_MASKS_MAX / (kh * kw + 1) vectors. */
 static int cw_masked_fits(const pcnn_conv2d_desc *d) {
     const int64_t khw = d->kh * d->kw, vecs = (d->oh * d->ow + CW_V - 1) / CW_V;
     return d->stride_h == 1 && d->stride_w == 1 && d->iw == d->ow && d->ow > CW_V &&
-           d->ow <= 2 * CW_V && d->oc / d->groups <= 16 && khw <= CW_MKT_MAX &&
+           d->oc / d->groups <= 16 && khw <= CW_MKT_MAX &&
            (khw + 1) * vecs <= CW_MASKS_MAX;
 }
 

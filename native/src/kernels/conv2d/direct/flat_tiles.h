@@ -3,7 +3,8 @@
  * (only when the vector layer defines DIRECT_FLAT_TILES, i.e. it has mask registers).
  *
  * Why: the row tiles (ukrr_*) give each output row two vectors, so a 28-pixel row fills 28
- * of 32 lanes, and they read a zero-padded copy of the input. grouped3x3 (8 -> 8 channels
+ * of 32 lanes (the pixel tiles likewise: 56 of 64), and they read a zero-padded copy of the
+ * input. grouped3x3 (8 -> 8 channels
  * per group, 28x28, 3x3 pad 1) spent 12.5% of its FMAs on empty lanes and ~10% of the pass
  * in the copy. When the engine's input and output rows have the same width (stride 1 and
  * "same" horizontal padding: pad_left + pad_right = (kw - 1) * dilation_w), output pixel
@@ -28,9 +29,10 @@
 
 #include "kernels/conv2d/flat-masks.h"
 
-/* Widths served: rows of 17..32 pixels that are not a whole number of vectors (where the
- * row tiles run); a vector then spans at most two rows. The mask table must fit on the
- * entry's stack. */
+/* Widths served: rows wider than a vector that are not a whole number of vectors (a vector
+ * then spans at most two rows), where the row tiles or the pixel tiles would run (the entry
+ * points keep the channel tiles and row mode). The mask table must fit on the entry's
+ * stack. */
 #define FLAT_MASKS_MAX 4096
 /* Taps served (7x7): the per-task tap lists live on the stack. */
 #define FLAT_KT_MAX 49
@@ -116,10 +118,10 @@ static const ukrf_fn ukrf_table[OCB_LIMIT + 1][NV_MAX + 1] = {
     DIRECT_UKR_SHAPES(PF1, PF2, PF3, PF4)};
 
 /* Whether a job with this engine geometry takes the flat tiles: stride 1 (the caller
- * checks), engine rows of the same width w (17..32, not a multiple of VL), and a mask table
+ * checks), engine rows of the same width w (> VL, not a multiple of VL), and a mask table
  * of at most FLAT_MASKS_MAX entries. */
 static inline int flat_tiles_fit(int64_t in_w, int64_t out_w, int64_t out_h, int64_t kt) {
-    if (in_w != out_w || out_w <= VL || out_w > 2 * VL || out_w % VL == 0 || kt > FLAT_KT_MAX) {
+    if (in_w != out_w || out_w <= VL || out_w % VL == 0 || kt > FLAT_KT_MAX) {
         return 0;
     }
     const int64_t vecs = ceil_div(out_h * out_w, VL);

@@ -14,6 +14,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
@@ -189,10 +190,14 @@ class ConcurrencyTest {
             int[] expected = bits(c.forward(x).toArray());
             CountDownLatch started = new CountDownLatch(1);
             AtomicReference<Throwable> other = new AtomicReference<>();
+            AtomicBoolean stop = new AtomicBoolean();
+            // The runner keeps calling until this thread has met the busy layer (or a bound):
+            // with only 3 calls it could finish while this thread was between two of its own
+            // calls, and the test then failed without a bug (CI, 2026-12-07).
             Thread runner = new Thread(() -> {
                 try {
                     started.countDown();
-                    for (int i = 0; i < 3; i++) {
+                    for (int i = 0; i < 200 && !stop.get(); i++) {
                         c.forward(x);
                     }
                 } catch (Throwable e) {
@@ -210,6 +215,7 @@ class ConcurrencyTest {
                     seen = e;
                 }
             }
+            stop.set(true);
             runner.join(20_000);
             if (other.get() instanceof IllegalStateException e && seen == null) {
                 seen = e; // the runner was the one that found the layer busy
@@ -229,7 +235,7 @@ class ConcurrencyTest {
     private static final class Looper {
         final AtomicInteger calls = new AtomicInteger();
         final AtomicReference<Throwable> failure = new AtomicReference<>();
-        final java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        final AtomicBoolean stop = new AtomicBoolean();
         final Thread thread;
 
         Looper(Runnable call) {

@@ -167,7 +167,19 @@ public final class ShapeCorpus {
                 // few input channels, small planes: the AVX2 / AVX-512 forward's small-channel path
                 // (LeNet's second convolution; a padded one with a channel tail of 20)
                 conv("small-channels-lenet2",      2,  6, 12, 12, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1),
-                conv("small-channels-padded-20",   1,  3, 11,  9, 20, 3, 3, 1, 1, 1, 2, 1, 0, 1, 1, 1));
+                conv("small-channels-padded-20",   1,  3, 11,  9, 20, 3, 3, 1, 1, 1, 2, 1, 0, 1, 1, 1),
+                // Since session 32 the 24-, 20- and 29-wide cases above have input and output rows
+                // equally wide ("same" horizontal padding), so AVX-512 serves their forward and
+                // backward-data with the flat tiles (direct/flat_tiles.h: the plane as whole
+                // vectors, edge lanes masked) and the first two's backward-weights with the masked
+                // path (bwd_weights/masked.h, <= 16 channels per group). These keep the row tiles
+                // (rows not equally wide: no horizontal padding), the second with the backward-data
+                // prefetch (64 channels per group) ...
+                conv("row-tiles-valid-26-wide",    4, 10,  7, 26, 13, 5, 3, 1, 1, 2, 2, 0, 0, 1, 1, 1),
+                conv("bwd-data-row-tiles-prefetch-valid", 8, 22, 5, 31, 128, 5, 3, 1, 1, 2, 2, 0, 0, 1, 1, 2),
+                // ... and this is the class the flat tiles and the masked path were written for:
+                // ResNeXt-like groups of 8 -> 8 channels on 28-wide rows (the benchmark's grouped3x3)
+                conv("grouped-8-per-group-28-wide", 3, 32, 10, 28, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4));
     }
 
     /** The named max-pooling corpus (fixed order, unique names). */
