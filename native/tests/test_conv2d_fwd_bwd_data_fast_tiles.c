@@ -94,8 +94,8 @@ static long corpus(const variant *vars, int nvars) {
     CHECK(1, 18, 4, 64, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
     CHECK(13, 22, 6, 17, 26, 3, 3, 1, 1, 0, 2, 1, 0, 1, 1, 2);
     CHECK(3, 9, 11, 30, 13, 5, 5, 1, 1, 4, 3, 4, 2, 2, 2, 1);
-    /* AVX-512 flat tiles (direct/flat_tiles.h: stride 1, rows wider than a vector and not a
-     * whole number of vectors, "same" horizontal padding, the input read in place with per-lane masks): grouped3x3 (8 -> 8
+    /* AVX-512 flat tiles (direct/flat_tiles.h: stride 1, rows that are not a whole number
+     * of vectors, "same" horizontal padding, the input read in place with per-lane masks): grouped3x3 (8 -> 8
      * channels per group, 28x28) with whole-image tasks and one image split in vector
      * chunks; tile widths 3 (> 6 channels, blocks of 8 and their tails) and 4; asymmetric
      * horizontal and any vertical padding (also none: rows above / below never read);
@@ -121,6 +121,17 @@ static long corpus(const variant *vars, int nvars) {
     CHECK(3, 8, 6, 33, 12, 3, 3, 1, 1, 1, 1, 0, 2, 1, 1, 1);
     CHECK(1, 20, 5, 40, 20, 3, 3, 1, 1, 0, 2, 1, 1, 1, 1, 1);
     CHECK(1, 7, 8, 50, 9, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1);
+    /* ... and rows narrower than a vector (a vector spans several rows; where row mode ran):
+     * 14x14 groups of 16, 7x7, 13 with pads 2 / 0, 5 wide 5x5, 3 wide 3x3, 1x3 on 9 wide,
+     * 2 wide, dilation 2 on 11 wide */
+    CHECK(2, 32, 14, 14, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2);
+    CHECK(3, 20, 7, 7, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    CHECK(2, 9, 6, 13, 10, 3, 3, 1, 1, 0, 2, 2, 0, 1, 1, 1);
+    CHECK(1, 6, 9, 5, 7, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1);
+    CHECK(4, 5, 5, 3, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    CHECK(2, 8, 4, 9, 8, 1, 3, 1, 1, 0, 0, 1, 1, 1, 1, 2);
+    CHECK(1, 4, 6, 2, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    CHECK(2, 6, 9, 11, 5, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1);
 #if defined(__x86_64__)
     if (nvars > 1 && FLAT_TILE_RUNS() <= flat_tiles_before) { /* the AVX-512 variant ran */
         fprintf(stderr, "FAIL: the flat tiles never ran\n");

@@ -4,8 +4,8 @@
  * (direct/flat_tiles.h, forward and backward-data) and backward-weights' masked path
  * (bwd_weights/masked.h). Output pixel p = y * w + x reads input pixel p + oy * w + ox for
  * tap (oy, ox): in the flat plane the whole image is one row of vectors, and a tap's lanes
- * that leave the image (a column past a row's end, which in the flat plane is the next or
- * previous row, or a row above or below) are masked off: masked-off lanes are not accessed
+ * that leave the image (a column past a row's end, which in the flat plane is another row,
+ * or a row above or below) are masked off: masked-off lanes are not accessed
  * and load as zero, the padding's value.
  */
 #ifndef PCNN_CONV2D_FLAT_MASKS_H
@@ -22,24 +22,25 @@ static inline uint32_t flat_lanes(int64_t lo, int64_t hi, int64_t vl) {
 
 /* mk[t * vecs + v]: the lanes i of vector v (output pixel p = v * vl + i < out_h * w, row
  * y = p / w, column x = p % w) whose tap t reads inside the input: 0 <= y + oy[t] < in_h
- * and 0 <= x + ox[t] < w. Needs w > vl: a vector then spans rows y0 and y0 + 1, lanes
- * [0, a) row y0 (column x0 + i), lanes [a, vl) row y0 + 1 (column x0 + i - w). */
+ * and 0 <= x + ox[t] < w. A vector covers one or more row segments: lanes [a, b) of row y
+ * hold columns x0 + i - a (x0 = 0 after the first segment). */
 static void flat_build_masks(uint16_t *mk, int64_t vecs, const int64_t *oy, const int64_t *ox,
                              int64_t ntaps, int64_t w, int64_t in_h, int64_t out_h, int64_t vl) {
     const int64_t plane = out_h * w;
     for (int64_t v = 0; v < vecs; ++v) {
-        const int64_t p0 = v * vl, y0 = p0 / w, x0 = p0 % w;
-        const int64_t a = w - x0 < vl ? w - x0 : vl;
+        const int64_t p0 = v * vl;
         const uint32_t inside = flat_lanes(0, plane - p0, vl);
         for (int64_t t = 0; t < ntaps; ++t) {
             uint32_t m = 0;
-            if (y0 + oy[t] >= 0 && y0 + oy[t] < in_h) { /* row y0 */
-                const int64_t lo = -ox[t] - x0, hi = w - ox[t] - x0;
-                m |= flat_lanes(lo, hi < a ? hi : a, vl);
-            }
-            if (y0 + 1 + oy[t] >= 0 && y0 + 1 + oy[t] < in_h) { /* row y0 + 1 */
-                const int64_t lo = w - x0 - ox[t];
-                m |= flat_lanes(lo > a ? lo : a, w + w - x0 - ox[t], vl);
+            int64_t y = p0 / w, x0 = p0 % w;
+            for (int64_t a = 0; a < vl; y += 1, x0 = 0) { /* lanes [a, b): row y */
+                const int64_t b = a + (w - x0) < vl ? a + (w - x0) : vl;
+                if (y + oy[t] >= 0 && y + oy[t] < in_h) {
+                    /* lane i: column x0 + i - a; inside when 0 <= that + ox[t] < w */
+                    const int64_t lo = a - x0 - ox[t], hi = a - x0 + w - ox[t];
+                    m |= flat_lanes(lo > a ? lo : a, hi < b ? hi : b, vl);
+                }
+                a = b;
             }
             mk[t * vecs + v] = (uint16_t)(m & inside);
         }

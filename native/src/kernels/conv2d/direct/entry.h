@@ -106,10 +106,10 @@ PCNN_INTERNAL int32_t PCNN_DIRECT_FWD(const pcnn_conv2d_desc *desc, const float 
 #endif
     j.macs = sat_mul(d.n * d.oc * d.oh * d.ow, j.ci_g * j.kt); /* dst and w counts fit */
 #ifdef DIRECT_FLAT_TILES
-    /* Where the row tiles or the pixel tiles would run: rows wider than a vector and not a
-     * whole number of vectors, stride 1, "same" horizontal padding. The flat tiles
+    /* Where the row tiles, the pixel tiles or row mode would run: rows that are not a whole
+     * number of vectors, stride 1, "same" horizontal padding. The flat tiles
      * (direct/flat_tiles.h) fill every lane and read the input in place. */
-    if (!j.chtile && !j.rowmode && j.kt > 1 && d.stride_h == 1 && d.stride_w == 1 &&
+    if (!j.chtile && j.kt > 1 && d.stride_h == 1 && d.stride_w == 1 &&
         flat_tiles_fit(d.iw, d.ow, d.oh, j.kt)) {
         int64_t oy[FLAT_KT_MAX], ox[FLAT_KT_MAX];
         for (int64_t k = 0; k < j.kt; ++k) {
@@ -268,7 +268,7 @@ PCNN_INTERNAL int32_t PCNN_DIRECT_BWD_DATA(const pcnn_conv2d_desc *desc, const f
     j.macs = sat_mul(d.n * d.oc * d.oh * d.ow, j.co_g * j.kt);
 #ifdef DIRECT_FLAT_TILES
     /* as in forward: diff_src pixel (y, x) reads diff_dst (y + pt - ky*dh, x + pl - kx*dw) */
-    if (!j.chtile && !j.rowmode && j.nr == 0 && j.kt > 1 && d.stride_h == 1 && d.stride_w == 1 &&
+    if (!j.chtile && j.nr == 0 && j.kt > 1 && d.stride_h == 1 && d.stride_w == 1 &&
         flat_tiles_fit(d.ow, d.iw, d.ih, j.kt)) {
         int64_t oy[FLAT_KT_MAX], ox[FLAT_KT_MAX];
         for (int64_t k = 0; k < j.kt; ++k) {

@@ -29,10 +29,10 @@
 
 #include "kernels/conv2d/flat-masks.h"
 
-/* Widths served: rows wider than a vector that are not a whole number of vectors (a vector
- * then spans at most two rows), where the row tiles or the pixel tiles would run (the entry
- * points keep the channel tiles and row mode). The mask table must fit on the entry's
- * stack. */
+/* Widths served: rows that are not a whole number of vectors (a vector may span several
+ * rows), where the row tiles, the pixel tiles or row mode would run (the entry points keep
+ * the channel tiles and backward-data's 2-D tiles; forward's small-channel path comes
+ * first). The mask table must fit on the entry's stack. */
 #define FLAT_MASKS_MAX 4096
 /* Taps served (7x7): the per-task tap lists live on the stack. */
 #define FLAT_KT_MAX 49
@@ -118,10 +118,10 @@ static const ukrf_fn ukrf_table[OCB_LIMIT + 1][NV_MAX + 1] = {
     DIRECT_UKR_SHAPES(PF1, PF2, PF3, PF4)};
 
 /* Whether a job with this engine geometry takes the flat tiles: stride 1 (the caller
- * checks), engine rows of the same width w (> VL, not a multiple of VL), and a mask table
- * of at most FLAT_MASKS_MAX entries. */
+ * checks), engine rows of the same width w (not a multiple of VL), and a mask table of at
+ * most FLAT_MASKS_MAX entries. */
 static inline int flat_tiles_fit(int64_t in_w, int64_t out_w, int64_t out_h, int64_t kt) {
-    if (in_w != out_w || out_w <= VL || out_w % VL == 0 || kt > FLAT_KT_MAX) {
+    if (in_w != out_w || out_w % VL == 0 || kt > FLAT_KT_MAX) {
         return 0;
     }
     const int64_t vecs = ceil_div(out_h * out_w, VL);
