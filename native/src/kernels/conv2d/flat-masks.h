@@ -13,11 +13,26 @@
 
 #include <stdint.h>
 
+#include "core/pcnn_internal.h"
+
 /* Lanes [lo, hi) of a vector of vl <= 16 lanes (empty when hi <= lo). */
 static inline uint32_t flat_lanes(int64_t lo, int64_t hi, int64_t vl) {
     lo = lo < 0 ? 0 : lo;
     hi = hi > vl ? vl : hi;
     return hi <= lo ? 0u : (uint32_t)(((1ull << hi) - 1ull) & ~((1ull << lo) - 1ull));
+}
+
+/* The taps' offsets (oy, ox), ky-major: forward (and backward-weights) reads input (y + oy,
+ * x + ox) for output (y, x), oy = ky * dilation_h - pad_top, ox = kx * dilation_w - pad_left;
+ * backward-data (mirror != 0) reads diff_dst at the negated offsets. */
+static inline void flat_tap_offsets(const pcnn_conv2d_desc *d, int mirror, int64_t *oy,
+                                    int64_t *ox) {
+    for (int64_t k = 0; k < d->kh * d->kw; ++k) {
+        const int64_t y = (k / d->kw) * d->dilation_h - d->pad_top;
+        const int64_t x = (k % d->kw) * d->dilation_w - d->pad_left;
+        oy[k] = mirror ? -y : y;
+        ox[k] = mirror ? -x : x;
+    }
 }
 
 /* mk[t * vecs + v]: the lanes i of vector v (output pixel p = v * vl + i < out_h * w, row

@@ -134,9 +134,8 @@ static int32_t cw_run_masked(const pcnn_conv2d_desc *d, const float *src, const 
     x.iplane = d->ih * d->iw;
     x.vecs = (x.plane + CW_V - 1) / CW_V;
     int64_t oy[CW_MKT_MAX], ox[CW_MKT_MAX], off[CW_MKT_MAX];
+    flat_tap_offsets(d, 0, oy, ox);
     for (int64_t k = 0; k < x.khw; ++k) {
-        oy[k] = (k / d->kw) * d->dilation_h - d->pad_top;
-        ox[k] = (k % d->kw) * d->dilation_w - d->pad_left;
         off[k] = oy[k] * d->iw + ox[k];
     }
     uint16_t mk[CW_MASKS_MAX];

@@ -112,10 +112,7 @@ PCNN_INTERNAL int32_t PCNN_DIRECT_FWD(const pcnn_conv2d_desc *desc, const float 
     if (!j.chtile && j.kt > 1 && d.stride_h == 1 && d.stride_w == 1 &&
         flat_tiles_fit(d.iw, d.ow, d.oh, j.kt)) {
         int64_t oy[FLAT_KT_MAX], ox[FLAT_KT_MAX];
-        for (int64_t k = 0; k < j.kt; ++k) {
-            oy[k] = (k / d.kw) * d.dilation_h - d.pad_top;
-            ox[k] = (k % d.kw) * d.dilation_w - d.pad_left;
-        }
+        flat_tap_offsets(&d, 0, oy, ox);
         j.rowtile = 0;
         return flat_run(&j, oy, ox);
     }
@@ -271,10 +268,7 @@ PCNN_INTERNAL int32_t PCNN_DIRECT_BWD_DATA(const pcnn_conv2d_desc *desc, const f
     if (!j.chtile && j.nr == 0 && j.kt > 1 && d.stride_h == 1 && d.stride_w == 1 &&
         flat_tiles_fit(d.ow, d.iw, d.ih, j.kt)) {
         int64_t oy[FLAT_KT_MAX], ox[FLAT_KT_MAX];
-        for (int64_t k = 0; k < j.kt; ++k) {
-            oy[k] = d.pad_top - (k / d.kw) * d.dilation_h;
-            ox[k] = d.pad_left - (k % d.kw) * d.dilation_w;
-        }
+        flat_tap_offsets(&d, 1, oy, ox);
         j.rowtile = 0;
         return flat_run(&j, oy, ox);
     }
