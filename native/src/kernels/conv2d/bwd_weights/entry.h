@@ -93,7 +93,7 @@ PCNN_INTERNAL int32_t CW_NAME(const pcnn_conv2d_desc *d, const float *src, const
     }
 #endif
 #ifdef CW_MASKED
-    /* equally wide rows of 17..32 pixels, few channels per group: the masked path
+    /* equally wide rows wider than a vector, few channels per group: the masked path
      * (bwd_weights/masked.h), after the bias gradient and dY's check below */
     const int masked = cw_masked_fits(d);
 #else
