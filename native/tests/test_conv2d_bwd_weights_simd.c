@@ -471,6 +471,32 @@ int main(void) {
 #else
     (void)masked_before;
 #endif
+    /* rows of at most a vector (the masked path where the phase-plane and flat paths decline:
+     * 5x5 / 7x7 same padding, tiny planes): widths 1, 6, 10, 11, 12, 14, 16, vertical pads 0 / 4,
+     * horizontal 2 / 0, dilation 2 with 2 groups; each case must take the path, except with
+     * a non-finite dY (mode 2), which the entry hands to the scalar kernel (padded shapes) */
+    const pcnn_conv2d_desc narrow[] = {
+        conv_desc(4, 6, 14, 14, 16, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1),
+        conv_desc(3, 16, 10, 10, 16, 7, 7, 1, 1, 3, 3, 3, 3, 1, 1, 1),
+        conv_desc(5, 8, 6, 6, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+        conv_desc(2, 3, 9, 1, 4, 3, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1),
+        conv_desc(2, 4, 11, 11, 6, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 2),
+        conv_desc(3, 5, 8, 12, 7, 5, 3, 1, 1, 0, 4, 2, 0, 1, 1, 1),
+        conv_desc(2, 4, 7, 16, 5, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1),
+    };
+    for (size_t i = 0; i < sizeof narrow / sizeof narrow[0]; ++i) {
+        for (int m = 0; m < 4; ++m) {
+            const int64_t before = MASKED_RUNS();
+            run_case(narrow[i], m, "masked narrow rows");
+#if defined(__x86_64__) || defined(_M_X64)
+            CHECK(pcnn_isa_detected() < PCNN_ISA_AVX512 || m == 2 || MASKED_RUNS() > before,
+                  "narrow case %zu (iw %ld, %ldx%ld) did not take the masked path", i,
+                  (long)narrow[i].iw, (long)narrow[i].kh, (long)narrow[i].kw);
+#else
+            (void)before;
+#endif
+        }
+    }
     /* benchmark shapes with a smaller N */
     run_case(conv_desc(4, 1, 28, 28, 6, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1), 0, "lenet1");
     run_case(conv_desc(4, 6, 12, 12, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1), 0, "lenet2");

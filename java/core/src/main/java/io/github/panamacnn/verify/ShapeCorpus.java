@@ -179,7 +179,12 @@ public final class ShapeCorpus {
                 conv("bwd-data-row-tiles-prefetch-valid", 8, 22, 5, 31, 128, 5, 3, 1, 1, 2, 2, 0, 0, 1, 1, 2),
                 // ... and this is the class the flat tiles and the masked path were written for:
                 // ResNeXt-like groups of 8 -> 8 channels on 28-wide rows (the benchmark's grouped3x3)
-                conv("grouped-8-per-group-28-wide", 3, 32, 10, 28, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4));
+                conv("grouped-8-per-group-28-wide", 3, 32, 10, 28, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4),
+                // rows of at most a vector (14, 10) with 5x5 / 7x7 "same" padding, whose backward-weights
+                // the phase-plane and flat paths decline: the masked path since session 33 (before, the
+                // packing path at 37-45% of peak)
+                conv("masked-bwd-weights-5x5-14-wide", 2, 6, 14, 14, 16, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1),
+                conv("masked-bwd-weights-7x7-10-wide", 1, 16, 10, 10, 16, 7, 7, 1, 1, 3, 3, 3, 3, 1, 1, 1));
     }
 
     /** The named max-pooling corpus (fixed order, unique names). */
