@@ -36,12 +36,15 @@ PCNN_INTERNAL int32_t pcnn_conv2d_bwd_data__avx512(const pcnn_conv2d_desc *, con
 extern int64_t pcnn_conv2d_bwd_data_flat_runs__avx2;
 extern int64_t pcnn_conv2d_bwd_data_flat_runs__avx512;
 #define FLAT_RUNS() (pcnn_conv2d_bwd_data_flat_runs__avx2 + pcnn_conv2d_bwd_data_flat_runs__avx512)
-/* calls served by the AVX-512 flat tiles (direct/flat_tiles.h), forward and backward-data */
+/* calls served by the flat tiles (direct/flat_tiles.h), forward and backward-data, per variant */
 extern int64_t pcnn_conv2d_flat_tile_runs__avx512;
+extern int64_t pcnn_conv2d_flat_tile_runs__avx2;
 #define FLAT_TILE_RUNS() pcnn_conv2d_flat_tile_runs__avx512
+#define FLAT_TILE_RUNS_AVX2() pcnn_conv2d_flat_tile_runs__avx2
 #else
 #define FLAT_RUNS() ((int64_t)0)
 #define FLAT_TILE_RUNS() ((int64_t)0)
+#define FLAT_TILE_RUNS_AVX2() ((int64_t)0)
 #endif
 #if defined(__aarch64__)
 PCNN_INTERNAL int32_t pcnn_conv2d_fwd__neon(const pcnn_conv2d_desc *, const float *,

@@ -94,7 +94,7 @@ static long corpus(const variant *vars, int nvars) {
     CHECK(1, 18, 4, 64, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
     CHECK(13, 22, 6, 17, 26, 3, 3, 1, 1, 0, 2, 1, 0, 1, 1, 2);
     CHECK(3, 9, 11, 30, 13, 5, 5, 1, 1, 4, 3, 4, 2, 2, 2, 1);
-    /* AVX-512 flat tiles (direct/flat_tiles.h: stride 1, rows that are not a whole number
+    /* flat tiles, AVX-512 and AVX2 (direct/flat_tiles.h: stride 1, rows that are not a whole number
      * of vectors, "same" horizontal padding, the input read in place with per-lane masks): grouped3x3 (8 -> 8
      * channels per group, 28x28) with whole-image tasks and one image split in vector
      * chunks; tile widths 3 (> 6 channels, blocks of 8 and their tails) and 4; asymmetric
@@ -102,6 +102,7 @@ static long corpus(const variant *vars, int nvars) {
      * 5x5, dilation 2, 1x3 and 3x1 (no horizontal pad); planes with a whole last vector
      * (24x24 = 36) and a partial one; bias or none comes from check_shape */
     const int64_t flat_tiles_before = FLAT_TILE_RUNS();
+    const int64_t flat_tiles_avx2_before = FLAT_TILE_RUNS_AVX2();
     CHECK(4, 64, 28, 28, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 8);
     CHECK(1, 16, 28, 28, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2);
     CHECK(2, 9, 7, 17, 13, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
@@ -134,11 +135,16 @@ static long corpus(const variant *vars, int nvars) {
     CHECK(2, 6, 9, 11, 5, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1);
 #if defined(__x86_64__)
     if (nvars > 1 && FLAT_TILE_RUNS() <= flat_tiles_before) { /* the AVX-512 variant ran */
-        fprintf(stderr, "FAIL: the flat tiles never ran\n");
+        fprintf(stderr, "FAIL: the AVX-512 flat tiles never ran\n");
+        ++failures;
+    }
+    if (nvars > 0 && FLAT_TILE_RUNS_AVX2() <= flat_tiles_avx2_before) { /* the AVX2 variant ran */
+        fprintf(stderr, "FAIL: the AVX2 flat tiles never ran\n");
         ++failures;
     }
 #else
     (void)flat_tiles_before;
+    (void)flat_tiles_avx2_before;
 #endif
     /* backward-data row tiles: copy rows sharing zero columns, and the paddings that
      * keep separate ones */

@@ -14,7 +14,7 @@
  *   vmask_range, split_phases2, interleave_phases2 (row edges, stride-2 phases),
  *   has_nonfinite (weight scan); optionally pwtail_table + PW_TAIL_MAX (pointwise row
  *   tails with channels in lanes, AVX-512);
- *   optionally DIRECT_FLAT_TILES + PCNN_DIRECT_FLAT_TILE_RUNS (flat tiles, AVX-512);
+ *   optionally DIRECT_FLAT_TILES + PCNN_DIRECT_FLAT_TILE_RUNS + VMASK_BITS (flat tiles);
  *   names: PCNN_DIRECT_FWD, PCNN_DIRECT_BWD_DATA, PCNN_DIRECT_FLAT_RUNS.
  * This file is the overview; the code is in direct/, included below in this order (each
  * part's top comment says what it holds):

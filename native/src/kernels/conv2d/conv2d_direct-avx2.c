@@ -54,6 +54,15 @@ static const int ocb_max_for_nv[NV_MAX + 1] = {0, 8, 6, 3};
 #define DIRECT_UKR2_OCBS(M) FOR_1_TO_3(M)
 #define DIRECT_UKR2_NRS(M, O) M(O, 1) M(O, 2) M(O, 3) M(O, 4)
 #define DIRECT_UKR2_NVS(M, O, R) M(O, R, 1) M(O, R, 2) M(O, R, 3)
+/* flat tiles (direct/flat_tiles.h), as on AVX-512: a mask table entry's 8 bits become lanes
+ * of all ones (vmaskmov reads only those) */
+#define DIRECT_FLAT_TILES 1
+#define PCNN_DIRECT_FLAT_TILE_RUNS pcnn_conv2d_flat_tile_runs__avx2
+static inline vmask_t vmask_bits(uint32_t b) {
+    const __m256i bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+    return _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32((int)b), bit), bit);
+}
+#define VMASK_BITS(b) vmask_bits(b)
 /* flat backward-data tile (direct/flat_backward_data.h): FT taps x up to FV vectors,
  * 9 accumulators + 3 dY vectors + 1 broadcast of the 16 registers */
 #define FT 3

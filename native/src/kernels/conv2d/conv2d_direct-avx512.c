@@ -68,10 +68,12 @@ static const int ocb_max_for_nv[NV_MAX + 1] = {0, 16, 12, 8, 6};
  * 28 accumulators + 2 weight vectors + a broadcast of the 32 registers */
 #define UKRC_NX_MAX 14
 #define UKRC_NXS(M) FOR_1_TO_12(M) M(13) M(14)
-/* flat tiles (direct/flat_tiles.h): rows of 17..31 pixels as one plane of whole vectors,
- * the image's edges masked off per lane (mask registers) */
+/* flat tiles (direct/flat_tiles.h): same-width rows that are not a whole number of vectors
+ * as one plane of whole vectors, the image's edges masked off per lane (mask registers: a
+ * mask table entry is the mask) */
 #define DIRECT_FLAT_TILES 1
 #define PCNN_DIRECT_FLAT_TILE_RUNS pcnn_conv2d_flat_tile_runs__avx512
+#define VMASK_BITS(b) ((vmask_t)(b))
 /* flat backward-data tile (direct/flat_backward_data.h): FT taps x up to FV vectors,
  * 24 accumulators + 4 dY vectors + 1 broadcast of the 32 registers */
 #define FT 6

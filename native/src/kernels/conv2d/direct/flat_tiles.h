@@ -1,6 +1,6 @@
 /*
  * conv2d direct (forward / backward-data), part of the conv2d-direct.h template: flat tiles
- * (only when the vector layer defines DIRECT_FLAT_TILES, i.e. it has mask registers).
+ * (when the vector layer defines DIRECT_FLAT_TILES and VMASK_BITS: AVX-512 and AVX2).
  *
  * Why: the row tiles (ukrr_*) give each output row two vectors, so a 28-pixel row fills 28
  * of 32 lanes (the pixel tiles likewise: 56 of 64), and they read a zero-padded copy of the
@@ -76,7 +76,7 @@ typedef void (*ukrf_fn)(const ukrf_args *a);
         for (int64_t t = 0; t < ntaps; ++t) {                                          \
             vmask_t m[NV];                                                             \
             UNROLL_V for (int v = 0; v < NV; ++v) {                                    \
-                m[v] = (vmask_t)a->mk[tap_m[t] + v];                                   \
+                m[v] = VMASK_BITS(a->mk[tap_m[t] + v]);                                   \
             }                                                                          \
             for (int64_t ci = 0; ci < a->ci_count; ++ci) {                             \
                 const float *ip = a->in + ci * a->in_cstride;                          \
@@ -207,9 +207,14 @@ static int32_t flat_run(job_t *j, const int64_t *oy, const int64_t *ox) {
     flat_build_masks(mk, vecs, oy, ox, j->kt, j->out_w, j->in_h, j->out_h, VL);
     j->fmask = mk;
     j->ftap_in = tap_in;
+#if NV_MAX >= 4
     /* tiles of 3 vectors x 8 channels (24 accumulators) or, for at most 6 channels per
      * group, 4 vectors (the plane of 28x28 is 49 vectors: 16 tiles of 3 and one of 1) */
     const int nv = j->co_g <= ocb_max_for_nv[4] ? 4 : 3;
+#else
+    /* AVX2 (16 registers): 3 vectors x 3 channels, or 2 vectors x 6 */
+    const int nv = j->co_g <= ocb_max_for_nv[3] ? 3 : 2;
+#endif
     j->nv = nv;
     j->nblocks = ceil_div(j->co_g, ocb_max_for_nv[nv]);
     const int64_t base = j->d->n * j->groups;
