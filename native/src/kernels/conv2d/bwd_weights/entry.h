@@ -155,8 +155,9 @@ PCNN_INTERNAL int32_t CW_NAME(const pcnn_conv2d_desc *d, const float *src, const
 
 #ifdef CW_MASKED
     /* narrow rows: the masked path where the phase-plane and flat paths decline (the packing
-     * or transposed paths would run): 64 x 6 x 14x14 -> 16, 5x5 pad 2 (LeNet's second layer
-     * with same padding): 0.59x the time of the packing path */
+     * path would run; the transposed path needs >= 96 channels per group, which this path never
+     * has): 64 x 6 x 14x14 -> 16, 5x5 pad 2 (LeNet's second layer with same padding): 0.59x the
+     * time of the packing path */
     if (masked_fits && !masked && !x.wide && !x.flat && !x.direct) {
         masked = 1;
     }
