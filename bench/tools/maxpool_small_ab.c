@@ -10,7 +10,10 @@
  * values (every window's winner its bottom-right tap: no two windows' winners collide).
  * Build: gcc -O2 -o maxpool_small_ab bench/tools/maxpool_small_ab.c -Inative/include -ldl
  * Run:   ./maxpool_small_ab OLD.so NEW.so N C H W K STRIDE PAD PASS ROUNDS
- *        PASS: fwd (int32 indices), noidx (indices NULL) or bwd; pool_small = 1 16 13 13 3 2 1
+ *        PASS: fwd (int32 indices), noidx (indices NULL), bwd, tfwd / tbwd (the compact tap
+ *        mask: pcnn_maxpool2d_fwd_taps / _bwd_taps), or OLDPASS:NEWPASS to time two passes
+ *        (say bwd:tbwd, the two masks' backward, with one library given twice);
+ *        pool_small = 1 16 13 13 3 2 1
  */
 #define _GNU_SOURCE
 #include <panamacnn/panamacnn.h>
@@ -23,6 +26,8 @@
 typedef int32_t (*init_fn)(pcnn_maxpool2d_desc *);
 typedef int32_t (*fwd_fn)(const pcnn_maxpool2d_desc *, const float *, float *, int32_t *);
 typedef int32_t (*bwd_fn)(const pcnn_maxpool2d_desc *, const float *, const int32_t *, float *);
+typedef int32_t (*tfwd_fn)(const pcnn_maxpool2d_desc *, const float *, float *, uint8_t *);
+typedef int32_t (*tbwd_fn)(const pcnn_maxpool2d_desc *, const float *, const uint8_t *, float *);
 typedef int32_t (*thr_fn)(int32_t);
 
 static double now_ns(void) {
@@ -60,7 +65,15 @@ int main(int argc, char **argv) {
     }
     const int64_t n = atoi(argv[3]), c = atoi(argv[4]), ih = atoi(argv[5]), iw = atoi(argv[6]);
     const int64_t k = atoi(argv[7]), s = atoi(argv[8]), p = atoi(argv[9]);
-    const char *pass = argv[10];
+    /* pass[j]: build j's pass ("A:B" gives build 0 pass A, build 1 pass B) */
+    char passes[64];
+    snprintf(passes, sizeof passes, "%s", argv[10]);
+    char *colon = strchr(passes, ':');
+    const char *pass[2] = {passes, passes};
+    if (colon != NULL) {
+        *colon = '\0';
+        pass[1] = colon + 1;
+    }
     const int rounds = atoi(argv[11]);
     pcnn_maxpool2d_desc d = {n, c, ih, iw, k, k, s, s, p, p, p, p, 1, 1, 0, 0, 0};
     if (((init_fn)sym(h[0], "pcnn_maxpool2d_desc_init"))(&d) != 0 || rounds < 1) {
@@ -72,6 +85,7 @@ int main(int argc, char **argv) {
     float *dd = aligned_alloc(64, nd * 4 + 64);
     float *ds[2] = {aligned_alloc(64, ns * 4 + 64), aligned_alloc(64, ns * 4 + 64)};
     int32_t *ix = aligned_alloc(64, nd * 4 + 64);
+    uint8_t *tx = aligned_alloc(64, nd + 64);
     const int mono = getenv("MONO") != NULL;
     for (size_t i = 0; i < ns; ++i) {
         src[i] = mono ? (float)i : (float)((i * 7919) % 1000);
@@ -81,12 +95,17 @@ int main(int argc, char **argv) {
     }
     fwd_fn fwd[2];
     bwd_fn bwd[2];
+    tfwd_fn tfwd[2];
+    tbwd_fn tbwd[2];
     for (int j = 0; j < 2; ++j) {
         fwd[j] = (fwd_fn)sym(h[j], "pcnn_maxpool2d_fwd");
         bwd[j] = (bwd_fn)sym(h[j], "pcnn_maxpool2d_bwd");
+        tfwd[j] = (tfwd_fn)sym(h[j], "pcnn_maxpool2d_fwd_taps");
+        tbwd[j] = (tbwd_fn)sym(h[j], "pcnn_maxpool2d_bwd_taps");
         ((thr_fn)sym(h[j], "pcnn_set_num_threads"))(1);
     }
-    fwd[0](&d, src, dst, ix); /* the indices both builds' backward read */
+    fwd[0](&d, src, dst, ix); /* the indices and taps both builds' backward read */
+    tfwd[0](&d, src, dst, tx);
     const int reps = 20000;
     double *t[2] = {malloc(rounds * sizeof(double)), malloc(rounds * sizeof(double))};
     double *ratio = malloc(rounds * sizeof(double));
@@ -95,9 +114,14 @@ int main(int argc, char **argv) {
             const int j = (r & 1) ? 1 - q : q;
             const double t0 = now_ns();
             for (int i = 0; i < reps; ++i) {
-                if (pass[0] == 'b') {
+                const char *pj = pass[j];
+                if (strcmp(pj, "tbwd") == 0) {
+                    tbwd[j](&d, dd, tx, ds[j]);
+                } else if (strcmp(pj, "tfwd") == 0) {
+                    tfwd[j](&d, src, dst, tx);
+                } else if (pj[0] == 'b') {
                     bwd[j](&d, dd, ix, ds[j]);
-                } else if (pass[0] == 'n') {
+                } else if (pj[0] == 'n') {
                     fwd[j](&d, src, dst, NULL);
                 } else {
                     fwd[j](&d, src, dst, ix);
@@ -109,11 +133,12 @@ int main(int argc, char **argv) {
     for (int r = 0; r < rounds; ++r) {
         ratio[r] = t[1][r] / t[0][r];
     }
-    const int mismatch = pass[0] == 'b' && memcmp(ds[0], ds[1], ns * sizeof(float)) != 0;
+    const int bwd_both = strstr(pass[0], "bwd") != NULL && strstr(pass[1], "bwd") != NULL;
+    const int mismatch = bwd_both && memcmp(ds[0], ds[1], ns * sizeof(float)) != 0;
     qsort(t[0], rounds, sizeof(double), cmp);
     qsort(t[1], rounds, sizeof(double), cmp);
     qsort(ratio, rounds, sizeof(double), cmp);
-    printf("%s old %.1f ns new %.1f ns new/old %.3f (fastest %.1f / %.1f)%s\n", pass,
+    printf("%s old %.1f ns new %.1f ns new/old %.3f (fastest %.1f / %.1f)%s\n", argv[10],
            t[0][rounds / 2], t[1][rounds / 2], ratio[rounds / 2], t[0][0], t[1][0],
            mismatch ? " MISMATCH" : "");
     return 0;

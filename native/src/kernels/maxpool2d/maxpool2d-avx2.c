@@ -321,5 +321,11 @@ static inline pm_vi pm_lut16_get(const pm_lut16 *l, pm_vi t) {
     const __m256 b = _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(l->hi, t));
     return _mm256_castps_si256(_mm256_blendv_ps(a, b, _mm256_castsi256_ps(_mm256_slli_epi32(t, 28))));
 }
+static inline pm_vi pm_and_i(pm_vi a, pm_vi b) { return _mm256_and_si256(a, b); }
+/* lanes whose bit t of bits is set (t >= 32: none) */
+static inline pm_m pm_bit_set(pm_vi bits, pm_vi t) {
+    const __m256i one = _mm256_set1_epi32(1);
+    return _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_srlv_epi32(bits, t), one), one);
+}
 
 #include "maxpool2d-simd.h"

@@ -277,6 +277,11 @@ static inline pm_lut16 pm_lut16_load(const int32_t *table) {
 static inline pm_vi pm_lut16_get(const pm_lut16 *l, pm_vi t) {
     return _mm512_permutexvar_epi32(t, l->v);
 }
+static inline pm_vi pm_and_i(pm_vi a, pm_vi b) { return _mm512_and_si512(a, b); }
+/* lanes whose bit t of bits is set (t >= 32: none) */
+static inline pm_m pm_bit_set(pm_vi bits, pm_vi t) {
+    return _mm512_test_epi32_mask(_mm512_srlv_epi32(bits, t), _mm512_set1_epi32(1));
+}
 
 #include "maxpool2d-s2bwd-avx512.h"
 #include "maxpool2d-simd.h"

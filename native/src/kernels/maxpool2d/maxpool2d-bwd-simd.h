@@ -53,6 +53,7 @@ typedef struct {
     const int32_t *tap_dx;  /* kx * dilation_w, */
     const int32_t *tap_off; /* ky * dilation_h * iw + kx * dilation_w; 0 for taps >= kh * kw */
     int64_t xa, xb;         /* output columns whose window columns are all inside the input */
+    const struct pm_taps_plane *plane; /* mask mode: small planes' tables (or NULL) */
     float *diff_src;
     int direct;    /* pm_bwd_direct applies (pm_direct_ok) */
     int s2b;       /* pm_s2b_plane applies (pm_s2b_ok; AVX-512 only) */
@@ -170,6 +171,10 @@ static inline __attribute__((always_inline)) void pm_bwd_plane(pm_bwd_ctx *x, in
     float *ds = x->diff_src + t * plane;
 
     if (x->direct && pm_bwd_direct(d, dd, ind, tp, ds, taps)) {
+        return;
+    }
+    if (taps && x->plane) {
+        pm_taps_plane_scatter(x, tp, dd, ds);
         return;
     }
     /*
@@ -304,6 +309,12 @@ PCNN_INTERNAL int32_t PM_NAME(bwd_taps)(const pcnn_maxpool2d_desc *d, const floa
     if (!pm_shape_ok(d) || d->ih > lim || d->oh > lim || d->stride_h > lim || d->pad_top > lim ||
         d->kh > lim || d->dilation_h > lim || d->oh * d->stride_h + d->kh * d->dilation_h > lim) {
         return PCNN_STATUS_UNSUPPORTED;
+    }
+    pm_taps_plane plane;
+    if (pm_taps_plane_build(d, &plane)) {
+        pm_bwd_ctx ctx = {.d = d, .diff_dst = diff_dst, .taps = taps, .plane = &plane,
+                          .diff_src = diff_src};
+        return pm_bwd_run(&ctx, pm_bwd_taps_task);
     }
     int32_t dy[256], dx[256], off[256];
     pm_bwd_ctx ctx = {.d = d, .diff_dst = diff_dst, .taps = taps, .tap_dy = dy, .tap_dx = dx,
