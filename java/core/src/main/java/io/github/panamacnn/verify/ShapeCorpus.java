@@ -184,7 +184,11 @@ public final class ShapeCorpus {
                 // the phase-plane and flat paths decline: the masked path since session 33 (before, the
                 // packing path at 37-45% of peak)
                 conv("masked-bwd-weights-5x5-14-wide", 2, 6, 14, 14, 16, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1),
-                conv("masked-bwd-weights-7x7-10-wide", 1, 16, 10, 10, 16, 7, 7, 1, 1, 3, 3, 3, 3, 1, 1, 1));
+                conv("masked-bwd-weights-7x7-10-wide", 1, 16, 10, 10, 16, 7, 7, 1, 1, 3, 3, 3, 3, 1, 1, 1),
+                // 3x3 stride 1 with >= 16 channels each side: AUTO serves it by Winograd on AVX2 / AVX-512 (a
+                // fresh random case of this shape found the cross-check's integer run assuming exact results,
+                // 2026-12-07); asymmetric padding, odd sizes
+                conv("auto-winograd-asym-pad-18-to-20", 2, 18, 11, 17, 20, 3, 3, 1, 1, 1, 2, 2, 1, 1, 1, 1));
     }
 
     /** The named max-pooling corpus (fixed order, unique names). */
