@@ -101,7 +101,12 @@ if ((run_tests)); then
     grep -q '100% tests passed' "$OUT/ctest.log" || status=1
     # A failure whose only output is wine's own client/server error is wine infrastructure,
     # not our code: rerun just the failed tests once and say so. A real failure fails again.
-    if ((status != 0)) && grep -qE 'wine client error|wine: chdir to|wineserver' "$OUT/ctest.log"; then
+    # So is a test that failed in 0.0x s having printed nothing (a failing test of ours says
+    # what failed): seen once in CI (2026-12-07, test_maxpool2d_simd with no output, which
+    # then passed six runs of six under the same prefix), wine not having started it.
+    if ((status != 0)) && { grep -qE 'wine client error|wine: chdir to|wineserver' "$OUT/ctest.log" ||
+        awk '/\*\*\*Failed +0\.0[0-9] sec$/ { f = 1; next } f && /^$/ { found = 1 } { f = 0 }
+             END { exit !found }' "$OUT/ctest.log"; }; then
         echo "cross-windows.sh: wine infrastructure error seen; rerunning the failed tests once" >&2
         status=0
         (cd "$BUILD" && ctest --output-on-failure --timeout 600 --rerun-failed -j 1) 2>&1 | tee "$OUT/ctest-rerun.log" || true
