@@ -106,6 +106,16 @@ int main(int argc, char **argv) {
     }
     fwd[0](&d, src, dst, ix); /* the indices and taps both builds' backward read */
     tfwd[0](&d, src, dst, tx);
+    /* each build's pass as a code, resolved once (no string compare inside the timed loop) */
+    enum { P_FWD, P_NOIDX, P_BWD, P_TFWD, P_TBWD } code[2];
+    for (int j = 0; j < 2; ++j) {
+        const char *pj = pass[j];
+        code[j] = strcmp(pj, "tbwd") == 0   ? P_TBWD
+                  : strcmp(pj, "tfwd") == 0 ? P_TFWD
+                  : pj[0] == 'b'            ? P_BWD
+                  : pj[0] == 'n'            ? P_NOIDX
+                                            : P_FWD;
+    }
     const int reps = 20000;
     double *t[2] = {malloc(rounds * sizeof(double)), malloc(rounds * sizeof(double))};
     double *ratio = malloc(rounds * sizeof(double));
@@ -114,17 +124,12 @@ int main(int argc, char **argv) {
             const int j = (r & 1) ? 1 - q : q;
             const double t0 = now_ns();
             for (int i = 0; i < reps; ++i) {
-                const char *pj = pass[j];
-                if (strcmp(pj, "tbwd") == 0) {
-                    tbwd[j](&d, dd, tx, ds[j]);
-                } else if (strcmp(pj, "tfwd") == 0) {
-                    tfwd[j](&d, src, dst, tx);
-                } else if (pj[0] == 'b') {
-                    bwd[j](&d, dd, ix, ds[j]);
-                } else if (pj[0] == 'n') {
-                    fwd[j](&d, src, dst, NULL);
-                } else {
-                    fwd[j](&d, src, dst, ix);
+                switch (code[j]) {
+                case P_TBWD: tbwd[j](&d, dd, tx, ds[j]); break;
+                case P_TFWD: tfwd[j](&d, src, dst, tx); break;
+                case P_BWD: bwd[j](&d, dd, ix, ds[j]); break;
+                case P_NOIDX: fwd[j](&d, src, dst, NULL); break;
+                default: fwd[j](&d, src, dst, ix); break;
                 }
             }
             t[j][r] = (now_ns() - t0) / reps;
@@ -133,7 +138,7 @@ int main(int argc, char **argv) {
     for (int r = 0; r < rounds; ++r) {
         ratio[r] = t[1][r] / t[0][r];
     }
-    const int bwd_both = strstr(pass[0], "bwd") != NULL && strstr(pass[1], "bwd") != NULL;
+    const int bwd_both = (code[0] == P_BWD || code[0] == P_TBWD) && (code[1] == P_BWD || code[1] == P_TBWD);
     const int mismatch = bwd_both && memcmp(ds[0], ds[1], ns * sizeof(float)) != 0;
     qsort(t[0], rounds, sizeof(double), cmp);
     qsort(t[1], rounds, sizeof(double), cmp);

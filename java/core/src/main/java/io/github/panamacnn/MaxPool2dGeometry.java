@@ -217,7 +217,7 @@ public final class MaxPool2dGeometry {
      * Outputs below which a training {@link MaxPool2d} keeps int32 indices even where taps fit (a 256 KiB int32
      * mask): a small mask stays in cache either way, and there the backward decodes taps slower than it
      * scatters plane offsets (pool_small, 16x13x13 3x3 stride 2, 1 thread: 1.1-1.25x the int32 backward's time
-     * since 2026-12-07, 2.1x before, while the taps forward takes 0.92-0.94x the int32 one; the two passes
+     * since 2026-12-07, 2.1x before, while the taps forward takes 0.92-0.97x the int32 one; the two passes
      * together still 1.05-1.15x; the maxpool2d kernels' README). Large outputs are where the quarter-size mask pays
      * (2 threads, same buffers: pool_mid / pool_resnet forward 0.60 / 0.68 -> 0.71 / 0.84 of oneDNN's best;
      * bench/README.md).
