@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.github.panamacnn.verify.ShapeCorpus;
 import io.github.panamacnn.verify.ShapeCorpus.ConvCase;
 import io.github.panamacnn.verify.ShapeCorpus.PoolCase;
+import io.github.panamacnn.nativeimpl.ConvBound;
 import io.github.panamacnn.nativeimpl.NativeBackend;
 import io.github.panamacnn.nativeimpl.Tolerance;
 import io.github.panamacnn.reference.ReferenceKernels;
@@ -196,7 +197,7 @@ class NativeVsReferenceCrossCheckTest {
             ref.conv2dForward(g, rx, rw, rb, ry);
             nat.conv2dForward(g, nx.t, nw.t, nb.t, ny.t);
             if (servedByWinograd()) {
-                withinWinogradBound(where + " int forward (winograd)", g, false, x, w, b, ny.t.toArray());
+                withinServedBound(where + " int forward", g, Pass.FORWARD, x, w, b, ny.t.toArray());
             } else {
                 equalFloats(where + " int forward", ny.t.toArray(), ry.toArray());
             }
@@ -204,7 +205,7 @@ class NativeVsReferenceCrossCheckTest {
             ref.conv2dBackwardData(g, rdy, rw, rdx);
             nat.conv2dBackwardData(g, ndy.t, nw.t, ndx.t);
             if (servedByWinograd()) {
-                withinWinogradBound(where + " int backward-data (winograd)", g, true, dy, w, null, ndx.t.toArray());
+                withinServedBound(where + " int backward-data", g, Pass.BACKWARD_DATA, dy, w, null, ndx.t.toArray());
             } else {
                 equalFloats(where + " int backward-data", ndx.t.toArray(), rdx.toArray());
             }
@@ -212,7 +213,8 @@ class NativeVsReferenceCrossCheckTest {
             ref.conv2dBackwardWeights(g, rx, rdy, rdw, rdb);
             nat.conv2dBackwardWeights(g, nx.t, ndy.t, ndw.t, ndb.t);
             if (servedByWinograd()) {
-                withinWinogradWeightsBound(where + " int backward-weights (winograd)", g, x, dy, ndw.t.toArray());
+                withinServedBound(where + " int backward-weights", g, Pass.BACKWARD_WEIGHTS, x, dy, null,
+                        ndw.t.toArray());
             } else {
                 equalFloats(where + " int backward-weights", ndw.t.toArray(), rdw.toArray());
             }
@@ -234,8 +236,6 @@ class NativeVsReferenceCrossCheckTest {
         float[] x = floats(r, n(g.srcShape()));
         float[] w = floats(r, n(g.weightsShape()));
         float[] dy = floats(r, n(g.dstShape()));
-        double[] xd = doubles(x), wd = doubles(w), dyd = doubles(dy);
-        double[] xa = abs(xd), wa = abs(wd), dya = abs(dyd);
         try (Arena arena = Arena.ofConfined()) {
             Guarded nx = Guarded.of(arena, x, g.srcShape());
             Guarded nw = Guarded.of(arena, w, g.weightsShape());
@@ -246,40 +246,12 @@ class NativeVsReferenceCrossCheckTest {
 
             // each pass against the bound of the algorithm AUTO served it with (as the checked backend does)
             nat.conv2dForward(g, nx.t, nw.t, null, ny.t);
-            if (servedByWinograd()) {
-                withinWinogradBound(where + " float forward (winograd)", g, false, x, w, null, ny.t.toArray());
-            } else {
-                double[] exact = new double[n(g.dstShape())];
-                double[] bound = new double[exact.length];
-                ReferenceKernels.conv2dForward(g, xd, wd, null, exact);
-                ReferenceKernels.conv2dForward(g, xa, wa, null, bound);
-                check(where, Tolerance.compareConv("float forward", ny.t.toArray(), exact, bound,
-                        Tolerance.forwardReduction(g, false)));
-            }
-
+            withinServedBound(where + " float forward", g, Pass.FORWARD, x, w, null, ny.t.toArray());
             nat.conv2dBackwardData(g, ndy.t, nw.t, ndx.t);
-            if (servedByWinograd()) {
-                withinWinogradBound(where + " float backward-data (winograd)", g, true, dy, w, null, ndx.t.toArray());
-            } else {
-                double[] exact = new double[n(g.srcShape())];
-                double[] bound = new double[exact.length];
-                ReferenceKernels.conv2dBackwardData(g, dyd, wd, exact);
-                ReferenceKernels.conv2dBackwardData(g, dya, wa, bound);
-                check(where, Tolerance.compareConv("float backward-data", ndx.t.toArray(), exact, bound,
-                        Tolerance.backwardDataReduction(g)));
-            }
-
+            withinServedBound(where + " float backward-data", g, Pass.BACKWARD_DATA, dy, w, null, ndx.t.toArray());
             nat.conv2dBackwardWeights(g, nx.t, ndy.t, ndw.t, null);
-            if (servedByWinograd()) {
-                withinWinogradWeightsBound(where + " float backward-weights (winograd)", g, x, dy, ndw.t.toArray());
-            } else {
-                double[] exact = new double[n(g.weightsShape())];
-                double[] bound = new double[exact.length];
-                ReferenceKernels.conv2dBackwardWeights(g, xd, dyd, exact, null);
-                ReferenceKernels.conv2dBackwardWeights(g, xa, dya, bound, null);
-                check(where, Tolerance.compareConv("float backward-weights", ndw.t.toArray(), exact, bound,
-                        Tolerance.backwardWeightsReduction(g)));
-            }
+            withinServedBound(where + " float backward-weights", g, Pass.BACKWARD_WEIGHTS, x, dy, null,
+                    ndw.t.toArray());
             comparisons += 3;
 
             for (Guarded gd : new Guarded[] {nx, nw, ndy, ny, ndx, ndw}) {
@@ -289,36 +261,38 @@ class NativeVsReferenceCrossCheckTest {
     }
 
     /** Whether the calling thread's last native call was served by Winograd (AUTO's choice). */
-    private boolean servedByWinograd() {
-        boolean w = NativeBackend.lastAlgorithm() == ConvAlgorithm.WINOGRAD;
-        winogradPasses += w ? 1 : 0;
-        return w;
+    private static boolean servedByWinograd() {
+        return NativeBackend.lastAlgorithm() == ConvAlgorithm.WINOGRAD;
     }
+
+    private enum Pass { FORWARD, BACKWARD_DATA, BACKWARD_WEIGHTS }
 
     /**
-     * A Winograd forward ({@code in} = x, with {@code bias}) or backward-data ({@code in} = dy) result within the
-     * algorithm's documented bound (Tolerance, docs/winograd.md), against the exact result in double.
+     * {@code actual}, the result of {@code pass} (forward: {@code a} = x, {@code b} = w, {@code bias} or null;
+     * backward-data: dy, w; backward-weights: x, dy), within the bound of the algorithm that served it
+     * ({@link ConvBound}: Winograd's or the direct one), against the exact result in double.
      */
-    private void withinWinogradBound(String what, Conv2dGeometry g, boolean backwardData, float[] in, float[] w,
-                                     float[] bias, float[] actual) {
+    private void withinServedBound(String what, Conv2dGeometry g, Pass pass, float[] a, float[] b, float[] bias,
+                                   float[] actual) {
+        ConvAlgorithm served = ConvBound.lastServed(nat);
         double[] exact = new double[actual.length];
-        double[] bd = bias == null ? null : doubles(bias);
-        if (backwardData) {
-            ReferenceKernels.conv2dBackwardData(g, doubles(in), doubles(w), exact);
-        } else {
-            ReferenceKernels.conv2dForward(g, doubles(in), doubles(w), bd, exact);
-        }
-        double[] s = Tolerance.winogradAbsBound(g, backwardData, abs(doubles(in)), abs(doubles(w)),
-                bd == null ? null : abs(bd));
-        check(what, Tolerance.compareConv(what, actual, exact, s, Tolerance.winogradReduction(g, backwardData)));
-    }
-
-    /** A Winograd backward-weights result within its documented bound. */
-    private void withinWinogradWeightsBound(String what, Conv2dGeometry g, float[] x, float[] dy, float[] actual) {
-        double[] exact = new double[actual.length];
-        ReferenceKernels.conv2dBackwardWeights(g, doubles(x), doubles(dy), exact, null);
-        double[] s = Tolerance.winogradBackwardWeightsAbsBound(g, abs(doubles(x)), abs(doubles(dy)));
-        check(what, Tolerance.compareConv(what, actual, exact, s, Tolerance.winogradBackwardWeightsReduction(g)));
+        double[] ad = doubles(a), bd = doubles(b), biasd = bias == null ? null : doubles(bias);
+        ConvBound bound = switch (pass) {
+            case FORWARD -> {
+                ReferenceKernels.conv2dForward(g, ad, bd, biasd, exact);
+                yield ConvBound.forward(g, served, abs(ad), abs(bd), biasd == null ? null : abs(biasd));
+            }
+            case BACKWARD_DATA -> {
+                ReferenceKernels.conv2dBackwardData(g, ad, bd, exact);
+                yield ConvBound.backwardData(g, served, abs(ad), abs(bd));
+            }
+            case BACKWARD_WEIGHTS -> {
+                ReferenceKernels.conv2dBackwardWeights(g, ad, bd, exact, null);
+                yield ConvBound.backwardWeights(g, served, abs(ad), abs(bd));
+            }
+        };
+        winogradPasses += bound.winograd() ? 1 : 0;
+        check(what, bound.compare(what, actual, exact));
     }
 
     private void check(String where, String mismatch) {

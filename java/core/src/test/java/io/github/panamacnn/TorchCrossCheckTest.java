@@ -3,7 +3,7 @@ package io.github.panamacnn;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import io.github.panamacnn.nativeimpl.NativeBackend;
+import io.github.panamacnn.nativeimpl.ConvBound;
 import io.github.panamacnn.nativeimpl.Tolerance;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -642,7 +642,9 @@ class TorchCrossCheckTest {
         float[] dx;
         float[] dw;
         float[] db = null;
-        boolean winogradWeights;
+        ConvAlgorithm fwdServed;
+        ConvAlgorithm dataServed;
+        ConvAlgorithm weightsServed;
         try (Tensor x = Tensor.of(c.x(), g.srcShape());
              Tensor w = Tensor.of(c.w(), g.weightsShape());
              Tensor b = c.hasBias() ? Tensor.of(c.b(), g.biasShape()) : null;
@@ -652,9 +654,11 @@ class TorchCrossCheckTest {
              Tensor tdw = Tensor.zeros(g.weightsShape()).fill(Float.NaN);
              Tensor tdb = c.hasBias() ? Tensor.zeros(g.biasShape()).fill(Float.NaN) : null) {
             nat.conv2dForward(g, x, w, b, ty);
+            fwdServed = ConvBound.lastServed(nat);
             nat.conv2dBackwardData(g, dy, w, tdx);
+            dataServed = ConvBound.lastServed(nat);
             nat.conv2dBackwardWeights(g, x, dy, tdw, tdb);
-            winogradWeights = NativeBackend.lastAlgorithm() == ConvAlgorithm.WINOGRAD;
+            weightsServed = ConvBound.lastServed(nat);
             y = ty.toArray();
             dx = tdx.toArray();
             dw = tdw.toArray();
@@ -662,26 +666,41 @@ class TorchCrossCheckTest {
                 db = tdb.toArray();
             }
         }
+        // A pass served by Winograd gets Winograd's own bound (ConvBound, docs/winograd.md; magnitudes from this
+        // repository), any other the direct one with PyTorch's magnitude sums.
+        double[] ax = abs(c.x());
+        double[] aw = abs(c.w());
+        double[] ady = abs(c.dy());
+        double[] ab = c.hasBias() ? abs(c.b()) : null;
+        compareServed(where, "forward", y, dir, c.id() + ".y", fwdServed,
+                () -> ConvBound.forward(g, fwdServed, ax, aw, ab), Tolerance.forwardReduction(g, c.hasBias()));
+        compareServed(where, "backward-data", dx, dir, c.id() + ".dx", dataServed,
+                () -> ConvBound.backwardData(g, dataServed, ady, aw), Tolerance.backwardDataReduction(g));
         long kw = Tolerance.backwardWeightsReduction(g);
-        compareConv(where, "forward", y, dir, c.id() + ".y", Tolerance.forwardReduction(g, c.hasBias()));
-        compareConv(where, "backward-data", dx, dir, c.id() + ".dx", Tolerance.backwardDataReduction(g));
-        if (winogradWeights) { // Winograd's own bound (docs/winograd.md), magnitudes from this repository
-            double[] ax = new double[c.x().length];
-            double[] ady = new double[c.dy().length];
-            for (int i = 0; i < ax.length; i++) {
-                ax[i] = Math.abs(c.x()[i]);
-            }
-            for (int i = 0; i < ady.length; i++) {
-                ady[i] = Math.abs(c.dy()[i]);
-            }
-            compareConv(where, "backward-weights (winograd)", dw, dir, c.id() + ".dw",
-                    Tolerance.winogradBackwardWeightsReduction(g), Tolerance.winogradBackwardWeightsAbsBound(g, ax, ady));
-        } else {
-            compareConv(where, "backward-weights", dw, dir, c.id() + ".dw", kw);
-        }
+        compareServed(where, "backward-weights", dw, dir, c.id() + ".dw", weightsServed,
+                () -> ConvBound.backwardWeights(g, weightsServed, ax, ady), kw);
         if (c.hasBias()) {
-            compareConv(where, "backward-bias", db, dir, c.id() + ".db", kw);
+            compareConv(where, "backward-bias", db, dir, c.id() + ".db", kw); // a plain sum: the direct bound
         }
+    }
+
+    /** {@link #compareConv} with Winograd's bound ({@code winograd}) when Winograd served the pass, else PyTorch's sums. */
+    private void compareServed(String where, String op, float[] actual, Path dir, String file, ConvAlgorithm served,
+                               java.util.function.Supplier<ConvBound> winograd, long directK) throws IOException {
+        if (served == ConvAlgorithm.WINOGRAD) {
+            ConvBound b = winograd.get();
+            compareConv(where, op + " (winograd)", actual, dir, file, b.k(), b.absSum());
+        } else {
+            compareConv(where, op, actual, dir, file, directK);
+        }
+    }
+
+    private static double[] abs(float[] v) {
+        double[] a = new double[v.length];
+        for (int i = 0; i < v.length; i++) {
+            a[i] = Math.abs(v[i]);
+        }
+        return a;
     }
 
     private void compareConv(String where, String op, float[] actual, Path dir, String file, long k)

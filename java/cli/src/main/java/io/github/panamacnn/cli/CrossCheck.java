@@ -5,6 +5,7 @@ import io.github.panamacnn.Conv2dGeometry;
 import io.github.panamacnn.IndexBuffer;
 import io.github.panamacnn.MaxPool2dGeometry;
 import io.github.panamacnn.Tensor;
+import io.github.panamacnn.nativeimpl.ConvBound;
 import io.github.panamacnn.nativeimpl.NativeBackend;
 import io.github.panamacnn.nativeimpl.Tolerance;
 import io.github.panamacnn.reference.ReferenceBackend;
@@ -21,7 +22,8 @@ import java.util.SplittableRandom;
  * Inputs are seeded uniform floats in [-1, 1) (max-pool inputs are rounded to multiples of 1/8 so
  * that ties happen). Native outputs are pre-filled with NaN (indices with -1) so that a kernel that
  * leaves an element unwritten fails. Convolution results are compared with the double-precision
- * {@link ReferenceKernels} and must lie within {@link Tolerance#allowedError} per element; max-pool
+ * {@link ReferenceKernels} and must lie within {@link Tolerance#allowedError} per element, with the bound of
+ * the algorithm that served the pass ({@link ConvBound}: Winograd's or the direct one); max-pool
  * outputs and indices must be bit-identical with the reference backend. Timings compare the native
  * backend with the (float in, float out) reference backend.
  */
@@ -62,9 +64,6 @@ final class CrossCheck {
         List<Row> rows = new ArrayList<>(3);
         SplittableRandom r = random(name);
         String geo = g.toString();
-        long kFwd = Tolerance.forwardReduction(g, true);
-        long kData = Tolerance.backwardDataReduction(g);
-        long kWeights = Tolerance.backwardWeightsReduction(g);
         try (Tensor src = uniform(r, g.srcShape());
              Tensor w = uniform(r, g.weightsShape());
              Tensor b = uniform(r, g.biasShape());
@@ -83,17 +82,12 @@ final class CrossCheck {
                 try (Tensor dstN = nanFilled(g.dstShape()); Tensor dstR = Tensor.zeros(g.dstShape())) {
                     nativeBackend.conv2dForward(g, src, w, b, dstN);
                     String kernel = servedBy();
-                    boolean wino = kernel.startsWith("winograd");
                     double[] exact = new double[(int) dstN.elementCount()];
-                    double[] s = new double[exact.length];
                     ReferenceKernels.conv2dForward(g, x, wd, bd, exact);
-                    if (wino) { // the bound of the algorithm that served the call
-                        s = Tolerance.winogradAbsBound(g, false, ax, aw, ab);
-                    } else {
-                        ReferenceKernels.conv2dForward(g, ax, aw, ab, s);
-                    }
+                    // the bound of the algorithm that served the call
+                    ConvBound bound = ConvBound.forward(g, ConvBound.lastServed(nativeBackend), ax, aw, ab);
                     Stats st = new Stats();
-                    st.compareWithin(dstN.toArray(), exact, s, wino ? Tolerance.winogradReduction(g, false) : kFwd);
+                    st.compareWithin(dstN.toArray(), exact, bound);
                     double tn = time(() -> nativeBackend.conv2dForward(g, src, w, b, dstN));
                     double tr = time(() -> reference.conv2dForward(g, src, w, b, dstR));
                     return st.row(name, "conv2d_fwd", geo + " [" + kernel + "]", tn, tr);
@@ -105,17 +99,11 @@ final class CrossCheck {
                 try (Tensor dxN = nanFilled(g.srcShape()); Tensor dxR = Tensor.zeros(g.srcShape())) {
                     nativeBackend.conv2dBackwardData(g, diffDst, w, dxN);
                     String kernel = servedBy();
-                    boolean wino = kernel.startsWith("winograd");
                     double[] exact = new double[(int) dxN.elementCount()];
-                    double[] s = new double[exact.length];
                     ReferenceKernels.conv2dBackwardData(g, dy, wd, exact);
-                    if (wino) {
-                        s = Tolerance.winogradAbsBound(g, true, ady, aw, null);
-                    } else {
-                        ReferenceKernels.conv2dBackwardData(g, ady, aw, s);
-                    }
+                    ConvBound bound = ConvBound.backwardData(g, ConvBound.lastServed(nativeBackend), ady, aw);
                     Stats st = new Stats();
-                    st.compareWithin(dxN.toArray(), exact, s, wino ? Tolerance.winogradReduction(g, true) : kData);
+                    st.compareWithin(dxN.toArray(), exact, bound);
                     double tn = time(() -> nativeBackend.conv2dBackwardData(g, diffDst, w, dxN));
                     double tr = time(() -> reference.conv2dBackwardData(g, diffDst, w, dxR));
                     return st.row(name, "conv2d_bwd_data", geo + " [" + kernel + "]", tn, tr);
@@ -128,21 +116,13 @@ final class CrossCheck {
                      Tensor dbN = nanFilled(g.biasShape()); Tensor dbR = Tensor.zeros(g.biasShape())) {
                     nativeBackend.conv2dBackwardWeights(g, src, diffDst, dwN, dbN);
                     String kernel = servedBy();
-                    boolean wino = kernel.startsWith("winograd");
                     double[] exactW = new double[(int) dwN.elementCount()];
                     double[] exactB = new double[(int) dbN.elementCount()];
-                    double[] sw = new double[exactW.length];
-                    double[] sb = new double[exactB.length];
                     ReferenceKernels.conv2dBackwardWeights(g, x, dy, exactW, exactB);
-                    ReferenceKernels.conv2dBackwardWeights(g, ax, ady, sw, sb);
                     Stats st = new Stats();
-                    if (wino) { // the bias stays a plain sum: the direct bound
-                        st.compareWithin(dwN.toArray(), exactW, Tolerance.winogradBackwardWeightsAbsBound(g, ax, ady),
-                                Tolerance.winogradBackwardWeightsReduction(g));
-                    } else {
-                        st.compareWithin(dwN.toArray(), exactW, sw, kWeights);
-                    }
-                    st.compareWithin(dbN.toArray(), exactB, sb, kWeights);
+                    st.compareWithin(dwN.toArray(), exactW,
+                            ConvBound.backwardWeights(g, ConvBound.lastServed(nativeBackend), ax, ady));
+                    st.compareWithin(dbN.toArray(), exactB, ConvBound.backwardBias(g, ady));
                     double tn = time(() -> nativeBackend.conv2dBackwardWeights(g, src, diffDst, dwN, dbN));
                     double tr = time(() -> reference.conv2dBackwardWeights(g, src, diffDst, dwR, dbR));
                     return st.row(name, "conv2d_bwd_weights", geo + " [" + kernel + "]", tn, tr);
@@ -296,10 +276,13 @@ final class CrossCheck {
         }
 
         /**
-         * |native - exact| <= {@link Tolerance#allowedError}(s, k) per element, where {@code exact} is the
-         * double reference and {@code s} the same op on the absolute values of the inputs.
+         * |native - exact| <= {@link Tolerance#allowedError}(S, K) per element, where {@code exact} is the
+         * double reference and S, K the bound of the algorithm that served the call ({@link ConvBound}).
          */
-        void compareWithin(float[] nat, double[] exact, double[] s, long k) {
+        void compareWithin(float[] nat, double[] exact, ConvBound b) {
+            double[] s = b.absSum();
+            long k = b.k();
+            String which = b.winograd() ? "winograd" : "direct";
             for (int i = 0; i < nat.length; i++) {
                 double x = nat[i];
                 double y = exact[i];
@@ -314,7 +297,7 @@ final class CrossCheck {
                 worstRatio = Math.max(worstRatio, ratio);
                 if (!(d <= bound)) {
                     fail("element " + i + ": native " + nat[i] + ", exact " + y + ", |diff| " + d + " > bound "
-                            + bound + " (K=" + k + ", S=" + s[i] + ")");
+                            + bound + " (" + which + " bound, K=" + k + ", S=" + s[i] + ")");
                 }
             }
         }

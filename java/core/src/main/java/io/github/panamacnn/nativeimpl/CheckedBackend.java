@@ -45,7 +45,7 @@ public final class CheckedBackend implements Backend {
 
     /**
      * With an algorithm request: the native result is compared against the bound of the algorithm
-     * that actually served the call (Winograd's when {@link NativeBackend#lastAlgorithm()} says
+     * that actually served the call ({@link ConvBound}: Winograd's when {@link NativeBackend#lastAlgorithm()} says
      * WINOGRAD, else the direct one).
      */
     @Override
@@ -57,22 +57,12 @@ public final class CheckedBackend implements Backend {
         float[] w = array("weights", weights);
         float[] b = bias == null ? null : array("bias", bias);
         nativeBackend.conv2dForward(g, algorithm, src, weights, bias, dst);
-        boolean winograd = servedByWinograd();
+        ConvAlgorithm served = ConvBound.lastServed(nativeBackend);
         float[] actual = array("dst", dst);
         double[] exact = new double[actual.length];
         ReferenceKernels.conv2dForward(g, toDouble(x, false), toDouble(w, false), toDouble(b, false), exact);
-        double[] s;
-        long k;
-        if (winograd) {
-            s = Tolerance.winogradAbsBound(g, false, toDouble(x, true), toDouble(w, true), toDouble(b, true));
-            k = Tolerance.winogradReduction(g, false);
-        } else {
-            s = new double[actual.length];
-            ReferenceKernels.conv2dForward(g, toDouble(x, true), toDouble(w, true), toDouble(b, true), s);
-            k = Tolerance.forwardReduction(g, bias != null);
-        }
-        fail("conv2dForward dst (" + (winograd ? "winograd" : "direct") + ")", g,
-                Tolerance.compareConv("dst", actual, exact, s, k));
+        ConvBound bound = ConvBound.forward(g, served, toDouble(x, true), toDouble(w, true), toDouble(b, true));
+        fail("conv2dForward dst", g, bound.compare("dst", actual, exact));
     }
 
     @Override
@@ -84,27 +74,12 @@ public final class CheckedBackend implements Backend {
         float[] w = array("weights", weights);
         array("diffSrc", diffSrc);
         nativeBackend.conv2dBackwardData(g, algorithm, diffDst, weights, diffSrc);
-        boolean winograd = servedByWinograd();
+        ConvAlgorithm served = ConvBound.lastServed(nativeBackend);
         float[] actual = diffSrc.toArray();
         double[] exact = new double[actual.length];
         ReferenceKernels.conv2dBackwardData(g, toDouble(dy, false), toDouble(w, false), exact);
-        double[] s;
-        long k;
-        if (winograd) {
-            s = Tolerance.winogradAbsBound(g, true, toDouble(dy, true), toDouble(w, true), null);
-            k = Tolerance.winogradReduction(g, true);
-        } else {
-            s = new double[actual.length];
-            ReferenceKernels.conv2dBackwardData(g, toDouble(dy, true), toDouble(w, true), s);
-            k = Tolerance.backwardDataReduction(g);
-        }
-        fail("conv2dBackwardData diffSrc (" + (winograd ? "winograd" : "direct") + ")", g,
-                Tolerance.compareConv("diffSrc", actual, exact, s, k));
-    }
-
-    /** Whether the wrapped backend is native and its last call on this thread was served by Winograd. */
-    private boolean servedByWinograd() {
-        return nativeBackend instanceof NativeBackend && NativeBackend.lastAlgorithm() == ConvAlgorithm.WINOGRAD;
+        ConvBound bound = ConvBound.backwardData(g, served, toDouble(dy, true), toDouble(w, true));
+        fail("conv2dBackwardData diffSrc", g, bound.compare("diffSrc", actual, exact));
     }
 
     @Override
@@ -121,24 +96,19 @@ public final class CheckedBackend implements Backend {
         float[] x = array("src", src);
         float[] dy = array("diffDst", diffDst);
         nativeBackend.conv2dBackwardWeights(g, algorithm, src, diffDst, diffWeights, diffBias);
-        boolean winograd = servedByWinograd();
+        ConvAlgorithm served = ConvBound.lastServed(nativeBackend);
         float[] actualW = array("diffWeights", diffWeights);
         float[] actualB = diffBias == null ? null : diffBias.toArray();
 
         double[] exactW = new double[actualW.length];
         double[] exactB = actualB == null ? null : new double[actualB.length];
         ReferenceKernels.conv2dBackwardWeights(g, toDouble(x, false), toDouble(dy, false), exactW, exactB);
-        double[] sW = new double[actualW.length];
-        double[] sB = actualB == null ? null : new double[actualB.length];
-        ReferenceKernels.conv2dBackwardWeights(g, toDouble(x, true), toDouble(dy, true), sW, sB);
-        long k = Tolerance.backwardWeightsReduction(g);
-        // the bias gradient is a plain sum of diffDst whichever algorithm served: the direct bound
-        double[] sWw = winograd ? Tolerance.winogradBackwardWeightsAbsBound(g, toDouble(x, true), toDouble(dy, true)) : sW;
-        long kw = winograd ? Tolerance.winogradBackwardWeightsReduction(g) : k;
-        fail("conv2dBackwardWeights diffWeights (" + (winograd ? "winograd" : "direct") + ")", g,
-                Tolerance.compareConv("diffWeights", actualW, exactW, sWw, kw));
+        double[] absDy = toDouble(dy, true);
+        ConvBound bound = ConvBound.backwardWeights(g, served, toDouble(x, true), absDy);
+        fail("conv2dBackwardWeights diffWeights", g, bound.compare("diffWeights", actualW, exactW));
         if (actualB != null) {
-            fail("conv2dBackwardWeights diffBias", g, Tolerance.compareConv("diffBias", actualB, exactB, sB, k));
+            fail("conv2dBackwardWeights diffBias", g,
+                    ConvBound.backwardBias(g, absDy).compare("diffBias", actualB, exactB));
         }
     }
 

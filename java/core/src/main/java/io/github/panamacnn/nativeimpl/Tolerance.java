@@ -33,6 +33,9 @@ import io.github.panamacnn.Conv2dGeometry;
  * and {@code S_w = |G^T| (sum over tiles of (|A||dY||A^T|) .* (|B^T||d||B|)) |G|}
  * ({@link #winogradBackwardWeightsAbsBound}); its bias gradient keeps the direct bound.
  *
+ * <p>Which of these bounds a native pass is held to (Winograd's, or the direct one for every other
+ * algorithm) follows the algorithm that served it: {@link ConvBound}, the one place that choice is made.
+ *
  * <p><b>Max pooling.</b> Bit-exact: equal raw float bits (or both NaN), and equal indices.
  */
 public final class Tolerance {
