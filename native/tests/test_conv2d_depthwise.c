@@ -67,18 +67,23 @@ static int64_t rows_runs(void) { return 0; }
 #endif
 static int64_t g_rows_cases; /* forward / backward-data calls the rows engine served */
 
-/* The rows engine takes an AVX-512 forward / backward-data call with stride 1, dilation 1, a
+/* The rows engine takes an AVX-512 or AVX2 forward / backward-data call with stride 1, dilation 1, a
  * 3x3 or 5x5 kernel, finite weights, a left pad p of the correlation it computes (forward:
- * pad_left; backward-data: k - 1 - pad_left) with k - 3 <= p <= 2; any width (rows of up to 4
- * vectors (3x3) or 2 (5x5) in one chunk, wider ones in chunks with their neighbour vectors). */
+ * pad_left; backward-data: k - 1 - pad_left) with k - 3 <= p <= 2; any width on AVX-512, rows of
+ * at most 64 floats on AVX2 (rows of up to 4 vectors (3x3) or 2 (5x5) in one chunk on AVX-512, 2 or
+ * 1 on AVX2, wider ones in chunks with their neighbour vectors). */
 static int rows_expected(const pcnn_conv2d_desc *d, int32_t pass, const float *w) {
-    if (g_level != PCNN_ISA_AVX512 || pass == PCNN_PASS_BWD_WEIGHTS || d->stride_h != 1 || d->stride_w != 1 ||
-        d->dilation_h != 1 || d->dilation_w != 1 || d->kh != d->kw || (d->kh != 3 && d->kh != 5)) {
+    if ((g_level != PCNN_ISA_AVX512 && g_level != PCNN_ISA_AVX2) || pass == PCNN_PASS_BWD_WEIGHTS ||
+        d->stride_h != 1 || d->stride_w != 1 || d->dilation_h != 1 || d->dilation_w != 1 || d->kh != d->kw ||
+        (d->kh != 3 && d->kh != 5)) {
         return 0;
     }
     const int64_t k = d->kh, p = pass == PCNN_PASS_FWD ? d->pad_left : k - 1 - d->pad_left;
     if (p < k - 3 || p > 2) {
         return 0;
+    }
+    if (g_level == PCNN_ISA_AVX2 && (d->iw > 64 || d->ow > 64)) {
+        return 0; /* AVX2: rows of at most 64 floats, input and output */
     }
     for (int64_t i = 0; i < d->c * k * k; i++) {
         if (!isfinite(w[i])) return 0;

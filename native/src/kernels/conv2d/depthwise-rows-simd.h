@@ -7,14 +7,17 @@
  * loads per output vector); on 28x28 planes that measured ~900 cycles a plane for ~250 cycles
  * of FMAs (0.4-0.9x oneDNN's jit_dw). Here whole output rows stay in registers: each input row
  * is loaded once (NB vectors, masked to the row: zeros past its end), its K column shifts are
- * made in registers (dw_shift: valignd, zeros shifted in at both ends) and FMAed into the K
+ * made in registers (dw_shift: valignd on AVX-512, two shuffles on AVX2; zeros shifted in at
+ * both ends) and FMAed into the K
  * output rows that input row meets (out[y] gets in[y + ky - pt] * w[ky][.]: rolling K
  * accumulator rows; the finished one is stored, masked, as each input row is done). Per input
  * row: NB loads, (K-1)*NB shifts, K*K*NB FMAs, NB stores. Rows wider than 4 vectors (3x3) or 2
  * (5x5) go in chunks of that many vectors, each loading its neighbour vector on either side
  * too (masked: zeros outside the row), one chunk down the whole plane after the other. Rows of
  * at most 8 - shift columns take two planes per vector (dw_rows_pair); 7x7 "same" planes are
- * computed as one flat array instead (dw_rows_flat).
+ * computed as one flat array instead (dw_rows_flat). Those two forms need 16 lanes (AVX-512);
+ * AVX2 (since session 35) runs the chunked rows only, in chunks of 2 vectors (3x3) or 1 (5x5):
+ * its 16 registers (DW_ROWS_ENGINE_NB* in the vector headers).
  *
  * Measured (1 thread, AVX-512, same-run A/B against main 9a32faa, us, 2026-12-05; oneDNN best
  * in brackets): 8x256x28x28 3x3 forward / backward-data 430-490 -> 280-390 (390-710);
@@ -41,7 +44,7 @@
 PCNN_INTERNAL int64_t DW_ROWS_RUNS;
 PCNN_INTERNAL int64_t DW_ROWS_RUNS = 0;
 
-#if DW_SHIFT
+#if DW_ROWS_ENGINE
 
 #define DW_ROWS_MAXK 5
 #define DW_ROWS_MAXNB 4
@@ -56,14 +59,17 @@ DW_AI void dw_rows_chunk(const float *in, int64_t ih, int64_t iw, float *out, in
                          const float *w, int64_t pt, float bias, int64_t x0, const int K, const int PL,
                          const int NB, const int HALO) {
     dw_mask mi[DW_ROWS_MAXNB + 2], mo[DW_ROWS_MAXNB];
+    int fi[DW_ROWS_MAXNB + 2], fo[DW_ROWS_MAXNB]; /* whole vectors inside the row (DW_SLOW_MASKED_MEM) */
 #pragma GCC unroll 6
     for (int b = 0; b < NB + 2; b++) { /* vector b: input columns from x0 + (b - 1)*VL */
         const int64_t c0 = x0 + (b - 1) * VL;
         mi[b] = dw_lanes(-c0, iw - c0);
+        fi[b] = DW_SLOW_MASKED_MEM && c0 >= 0 && c0 + VL <= iw;
     }
 #pragma GCC unroll 4
     for (int b = 0; b < NB; b++) {
         mo[b] = dw_lanes(0, ow - x0 - b * VL);
+        fo[b] = DW_SLOW_MASKED_MEM && x0 + (b + 1) * VL <= ow;
     }
     const dw_vec z = dw_zero(), vb = dw_set1(bias);
     dw_vec acc[DW_ROWS_MAXK][DW_ROWS_MAXNB]; /* acc[k]: output row r + pt - k */
@@ -80,11 +86,13 @@ DW_AI void dw_rows_chunk(const float *in, int64_t ih, int64_t iw, float *out, in
         if (r >= 0 && r < ih) {
             const float *row = in + r * iw;
             dw_vec v[DW_ROWS_MAXNB + 2];
-            v[0] = HALO && PL > 0 ? dw_load_m(dw_at(row, x0 - VL), mi[0]) : z;
-            v[NB + 1] = HALO && K - 1 - PL > 0 ? dw_load_m(dw_at(row, x0 + NB * VL), mi[NB + 1]) : z;
+            v[0] = !(HALO && PL > 0) ? z : fi[0] ? dw_loadu(row + x0 - VL) : dw_load_m(dw_at(row, x0 - VL), mi[0]);
+            v[NB + 1] = !(HALO && K - 1 - PL > 0) ? z
+                        : fi[NB + 1]                 ? dw_loadu(row + x0 + NB * VL)
+                                                     : dw_load_m(dw_at(row, x0 + NB * VL), mi[NB + 1]);
 #pragma GCC unroll 4
             for (int b = 0; b < NB; b++) {
-                v[b + 1] = dw_load_m(dw_at(row, x0 + b * VL), mi[b + 1]);
+                v[b + 1] = fi[b + 1] ? dw_loadu(row + x0 + b * VL) : dw_load_m(dw_at(row, x0 + b * VL), mi[b + 1]);
             }
 #pragma GCC unroll 5
             for (int kx = 0; kx < K; kx++) {
@@ -103,7 +111,11 @@ DW_AI void dw_rows_chunk(const float *in, int64_t ih, int64_t iw, float *out, in
             float *orow = out + y * ow;
 #pragma GCC unroll 4
             for (int b = 0; b < NB; b++) {
-                dw_store_m((float *)dw_at(orow, x0 + b * VL), acc[K - 1][b], mo[b]);
+                if (fo[b]) {
+                    dw_storeu(orow + x0 + b * VL, acc[K - 1][b]);
+                } else {
+                    dw_store_m((float *)dw_at(orow, x0 + b * VL), acc[K - 1][b], mo[b]);
+                }
             }
         }
 #pragma GCC unroll 5
@@ -127,6 +139,8 @@ DW_AI void dw_rows_chunks(const float *in, int64_t ih, int64_t iw, float *out, i
         dw_rows_chunk(in, ih, iw, out, oh, ow, w, pt, bias, x0, K, PL, NB, 1);
     }
 }
+
+#if DW_SHIFT /* the two-plane and flat forms: 16 lanes (AVX-512) */
 
 /* Rows of at most 8 - g columns (g: the widest shift each side, PL and K-1-PL): two planes per
  * vector, plane 0 in lanes 0..7 and plane 1 in lanes 8..15, each with at least g zero lanes
@@ -271,6 +285,8 @@ DW_AI void dw_rows_flat(const float *in, float *out, const float *w, float bias,
     }
 }
 
+#endif /* DW_SHIFT: the two-plane and flat forms */
+
 /* the constant-size body for (K, PL, NB); nb 0: chunks (dw_rows_nb) */
 static void dw_rows_dispatch(const float *in, int64_t ih, int64_t iw, float *out, int64_t oh, int64_t ow,
                              const float *w, int64_t pt, int64_t pl, float bias, int k, int nb) {
@@ -284,27 +300,35 @@ static void dw_rows_dispatch(const float *in, int64_t ih, int64_t iw, float *out
         dw_rows_chunks(in, ih, iw, out, oh, ow, w, pt, bias, K_, PL_, NB_);                         \
         return;                                                                                     \
     }
+#if DW_ROWS_ENGINE_NB3 == 4
 #define DW_ROWS_NBS(K_, PL_) DW_ROWS_CASE(K_, PL_, 1) DW_ROWS_CASE(K_, PL_, 2) DW_ROWS_CASE(K_, PL_, 3) \
     DW_ROWS_CASE(K_, PL_, 4) DW_ROWS_WIDE(K_, PL_, 4)
+#elif DW_ROWS_ENGINE_NB3 == 2
+#define DW_ROWS_NBS(K_, PL_) DW_ROWS_CASE(K_, PL_, 1) DW_ROWS_CASE(K_, PL_, 2) DW_ROWS_WIDE(K_, PL_, 2)
+#else
+#error "DW_ROWS_ENGINE_NB3: 2 or 4"
+#endif
     DW_ROWS_NBS(3, 0)
     DW_ROWS_NBS(3, 1)
     DW_ROWS_NBS(3, 2)
     DW_ROWS_CASE(5, 2, 1)
+#if DW_ROWS_ENGINE_NB5 == 2
     DW_ROWS_CASE(5, 2, 2)
-    DW_ROWS_WIDE(5, 2, 2)
+#endif
+    DW_ROWS_WIDE(5, 2, DW_ROWS_ENGINE_NB5)
 #undef DW_ROWS_NBS
 #undef DW_ROWS_WIDE
 #undef DW_ROWS_CASE
 }
 
 /* vectors a row needs (input and output rows both), DW_ROWS_CHUNKED for wider rows (chunks of
- * 4 vectors for 3x3: 3*4 accumulators + 3*4 shifts fit the 32 registers; 2 for 5x5), 0 when
- * outside what the engine takes */
+ * DW_ROWS_ENGINE_NB3 vectors for 3x3, DW_ROWS_ENGINE_NB5 for 5x5: the ISA's register budget, in its
+ * vector header), 0 when outside what the engine takes */
 static int dw_rows_nb(int64_t k, int64_t pl, int64_t iw, int64_t ow) {
     const int64_t w = iw > ow ? iw : ow;
     const int64_t nb = (w + VL - 1) / VL;
-    const int64_t max_nb = k == 3 ? 4 : 2;
-    if ((k != 3 && k != 5) || pl < k - 3 || pl > 2 || nb < 1) {
+    const int64_t max_nb = k == 3 ? DW_ROWS_ENGINE_NB3 : DW_ROWS_ENGINE_NB5;
+    if ((k != 3 && k != 5) || pl < k - 3 || pl > 2 || nb < 1 || w > DW_ROWS_ENGINE_MAX_W) {
         return 0;
     }
     return nb > max_nb ? DW_ROWS_CHUNKED : (int)nb;
@@ -331,10 +355,14 @@ static int dw_rows_setup(const pcnn_conv2d_desc *d, int bwd_data, dw_rows_geo *g
         g->ih = d->ih, g->iw = d->iw, g->oh = d->oh, g->ow = d->ow, g->pt = d->pad_top, g->pl = d->pad_left;
     }
     g->nb = dw_rows_nb(g->k, g->pl, g->iw, g->ow);
+#if DW_SHIFT
     g->pairs = g->nb == 1 && g->planes >= 2 && g->iw + g->pl <= 8 && g->ow + g->k - 1 - g->pl <= 8;
     g->flat = g->ih == DW_ROWS_FLAT_W && g->iw == DW_ROWS_FLAT_W && g->oh == g->ih && g->ow == g->iw &&
               g->pt == (g->k - 1) / 2 && g->pl == (g->k - 1) / 2;
     g->pairs &= !g->flat;
+#else
+    g->pairs = 0, g->flat = 0;
+#endif
     return g->nb != 0;
 }
 
@@ -365,19 +393,23 @@ static void dw_rows_task(void *ctx, int64_t t) {
     if (g->pairs) {
         dw_prefetch_next(rj->j->in, ilen, NULL, 0, p + 2, g->planes);
     }
-    const float *in0, *in1;
-    float *out0, *out1, w0[DW_ROWS_MAXK * DW_ROWS_MAXK], w1[DW_ROWS_MAXK * DW_ROWS_MAXK], b0, b1;
+    const float *in0;
+    float *out0, w0[DW_ROWS_MAXK * DW_ROWS_MAXK], b0;
     dw_rows_args(rj->j, g, p, &in0, &out0, w0, &b0);
+#if DW_SHIFT
     if (g->flat) {
         g->k == 3 ? dw_rows_flat(in0, out0, w0, b0, 3) : dw_rows_flat(in0, out0, w0, b0, 5);
         return;
     }
     if (g->pairs && p + 1 < g->planes) {
+        const float *in1;
+        float *out1, w1[DW_ROWS_MAXK * DW_ROWS_MAXK], b1;
         dw_rows_args(rj->j, g, p + 1, &in1, &out1, w1, &b1);
         dw_rows_pair_dispatch(in0, in1, g->ih, g->iw, out0, out1, g->oh, g->ow, w0, w1, g->pt, g->pl, b0, b1,
                               (int)g->k);
         return;
     }
+#endif
     dw_rows_dispatch(in0, g->ih, g->iw, out0, g->oh, g->ow, w0, g->pt, g->pl, b0, (int)g->k, g->nb);
 }
 
@@ -406,7 +438,7 @@ PCNN_INTERNAL int dw_rows_fwd(dw_job *j) { return dw_rows_run(j, 0); }
 
 PCNN_INTERNAL int dw_rows_bwd_data(dw_job *j) { return dw_rows_run(j, 1); }
 
-#else /* no single-instruction shifts (AVX2): the plane engine serves these shapes */
+#else /* no rows engine at this level: the plane engine serves these shapes */
 
 PCNN_INTERNAL int dw_rows_fwd(dw_job *j) {
     (void)j;
@@ -418,6 +450,6 @@ PCNN_INTERNAL int dw_rows_bwd_data(dw_job *j) {
     return 0;
 }
 
-#endif /* DW_SHIFT */
+#endif /* DW_ROWS_ENGINE */
 
 #endif /* PCNN_DEPTHWISE_ROWS_SIMD_H */

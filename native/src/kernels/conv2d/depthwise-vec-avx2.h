@@ -47,7 +47,14 @@ static inline dw_vec dw_set1(float x) { return _mm256_set1_ps(x); }
 static inline dw_vec dw_loadu(const float *p) { return _mm256_loadu_ps(p); }
 static inline dw_vec dw_load_m(const float *p, dw_mask m) { return _mm256_maskload_ps(p, m); }
 static inline void dw_storeu(float *p, dw_vec v) { _mm256_storeu_ps(p, v); }
-static inline void dw_store_m(float *p, dw_vec v, dw_mask m) { _mm256_maskstore_ps(p, m, v); }
+/* a whole-vector mask stores plainly: vmaskmov stores are slow on AMD (see DW_SLOW_MASKED_MEM) */
+static inline void dw_store_m(float *p, dw_vec v, dw_mask m) {
+    if (_mm256_movemask_ps(_mm256_castsi256_ps(m)) == 0xff) {
+        _mm256_storeu_ps(p, v);
+    } else {
+        _mm256_maskstore_ps(p, m, v);
+    }
+}
 static inline dw_vec dw_add(dw_vec a, dw_vec b) { return _mm256_add_ps(a, b); }
 static inline dw_vec dw_fma(dw_vec a, dw_vec b, dw_vec c) { return _mm256_fmadd_ps(a, b, c); }
 /* a*b + c in the lanes of m; the other lanes keep c */
@@ -105,6 +112,47 @@ static inline void dw_transpose(dw_vec *r) {
 
 /* no single-instruction shift across the 128-bit halves: the 3x3 row reuse loads each column */
 #define DW_SHIFT 0
+
+/* The rows engine (depthwise-rows-simd.h) at 8 lanes: its column shifts are two instructions
+ * here (the 128-bit halves straddling the shift, then a byte shift within each half; as
+ * dw2_next / dw2_prev below), and its register tiles are narrower: K accumulator rows x NB
+ * vectors + NB + 2 input vectors + a shift + a weight within 16 registers, so 3x3 rows go in
+ * chunks of 2 vectors (6 + 4 + 2) and 5x5 rows in chunks of 1 (5 + 3 + 2). Its two-plane and
+ * flat 7x7 forms need 16 lanes and stay AVX-512 only. */
+#define DW_ROWS_ENGINE 1
+/* vmaskmov is slow on AMD (the stores especially: ~25% of a dw3x3 call in a profile): whole
+ * vectors inside a row take plain loads / stores (depthwise-rows-simd.h) */
+#define DW_SLOW_MASKED_MEM 1
+#define DW_ROWS_ENGINE_NB3 2
+#define DW_ROWS_ENGINE_NB5 1
+/* rows up to 64 floats (8 vectors, 4 chunks of 3x3) take it: 1 thread, same-process A/B against
+ * the plane engine (2026-12-07, Zen 4): 3x3 on 7x7..28x28 planes 0.5-0.77x the time, 56x56
+ * forward 0.77-0.89x and backward-data level, 112x112 backward-data 1.07x (7 chunks, each going
+ * down the whole 50 KB plane); 5x5 on 7x7..56x56 0.3-0.63x */
+#define DW_ROWS_ENGINE_MAX_W 64
+/* The VL floats c (-2 <= c <= 2, a constant after inlining) after the start of cur, taken from
+ * prev:cur:next, as AVX-512's dw_shift */
+static inline dw_vec dw_shift(dw_vec prev, dw_vec cur, dw_vec next, int c) {
+    switch (c) {
+    case -2: {
+        const __m256 t = _mm256_permute2f128_ps(prev, cur, 0x21); /* prev_hi : cur_lo */
+        return _mm256_castsi256_ps(_mm256_alignr_epi8(_mm256_castps_si256(cur), _mm256_castps_si256(t), 8));
+    }
+    case -1: {
+        const __m256 t = _mm256_permute2f128_ps(prev, cur, 0x21);
+        return _mm256_castsi256_ps(_mm256_alignr_epi8(_mm256_castps_si256(cur), _mm256_castps_si256(t), 12));
+    }
+    case 1: {
+        const __m256 t = _mm256_permute2f128_ps(cur, next, 0x21); /* cur_hi : next_lo */
+        return _mm256_castsi256_ps(_mm256_alignr_epi8(_mm256_castps_si256(t), _mm256_castps_si256(cur), 4));
+    }
+    case 2: {
+        const __m256 t = _mm256_permute2f128_ps(cur, next, 0x21);
+        return _mm256_castsi256_ps(_mm256_alignr_epi8(_mm256_castps_si256(t), _mm256_castps_si256(cur), 8));
+    }
+    default: return cur; /* c == 0 */
+    }
+}
 #define DW_LANES_RUNS pcnn_conv2d_depthwise_lanes_runs__avx2
 
 /* stride-2 row engine (depthwise-s2-simd.h): cur shifted by one lane, the lane shifted in from

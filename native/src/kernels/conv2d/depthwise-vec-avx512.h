@@ -104,6 +104,13 @@ static inline void dw_transpose(dw_vec *r) {
  * from prev:cur:next (valignd): the 3x3 row reuse shifts the centre column's vectors for the
  * side columns instead of loading them (depthwise-simd.h, dw_reuse_rows). */
 #define DW_SHIFT 1
+/* the rows engine (depthwise-rows-simd.h), all its forms; 3x3 rows in chunks of 4 vectors
+ * (3*4 accumulators + 3*4 shifts fit the 32 registers), 5x5 in chunks of 2 */
+#define DW_ROWS_ENGINE 1
+#define DW_SLOW_MASKED_MEM 0 /* masked loads / stores cost what plain ones do */
+#define DW_ROWS_ENGINE_NB3 4
+#define DW_ROWS_ENGINE_NB5 2
+#define DW_ROWS_ENGINE_MAX_W INT64_MAX /* any row width */
 /* planes the calling thread computed with shifted columns (the tests check the path ran) */
 #define DW_SHIFT_PLANES pcnn_conv2d_depthwise_shift_planes__avx512
 PCNN_INTERNAL extern __thread int64_t DW_SHIFT_PLANES;
