@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "direct/int_math.h"
+#include "kernels/avx2-masked-store.h"
 
 #define PCNN_DIRECT_FWD pcnn_conv2d_fwd__avx2
 #define PCNN_DIRECT_BWD_DATA pcnn_conv2d_bwd_data__avx2
@@ -35,16 +36,8 @@ static inline vmask_t vmask_first(int64_t n) { /* n in [1, VL] */
  * even when never dereferenced there. */
 #define VLOADM_AT(p, i, m) VLOADM((const float *)((uintptr_t)(p) + (uintptr_t)((i) * 4)), (m))
 #define VSTOREU(p, v) _mm256_storeu_ps((p), (v))
-/* A whole-vector mask (every full tile's last vector) stores plainly: vmaskmov stores are slow
- * on AMD (Zen 4: ~25% of a depthwise call whose every store was one, session 35) */
-static inline void vstorem(float *p, vmask_t m, vec_t v) {
-    if (_mm256_movemask_ps(_mm256_castsi256_ps(m)) == 0xff) {
-        _mm256_storeu_ps(p, v);
-    } else {
-        _mm256_maskstore_ps(p, m, v);
-    }
-}
-#define VSTOREM(p, m, v) vstorem((p), (m), (v))
+/* masked stores without vmaskmovps where the mask allows (slow on AMD): kernels/avx2-masked-store.h */
+#define VSTOREM(p, m, v) pcnn_avx2_store_masked((p), (m), (v))
 #define VFMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
 
 /* ---- register budgets and the micro-kernel shapes compiled (direct/microkernels.h) ---- */

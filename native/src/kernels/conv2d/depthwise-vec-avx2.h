@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "core/pcnn_internal.h"
+#include "kernels/avx2-masked-store.h"
 
 #define PCNN_DW_AVX2
 #define VL 8
@@ -47,14 +48,8 @@ static inline dw_vec dw_set1(float x) { return _mm256_set1_ps(x); }
 static inline dw_vec dw_loadu(const float *p) { return _mm256_loadu_ps(p); }
 static inline dw_vec dw_load_m(const float *p, dw_mask m) { return _mm256_maskload_ps(p, m); }
 static inline void dw_storeu(float *p, dw_vec v) { _mm256_storeu_ps(p, v); }
-/* a whole-vector mask stores plainly: vmaskmov stores are slow on AMD (see DW_SLOW_MASKED_MEM) */
-static inline void dw_store_m(float *p, dw_vec v, dw_mask m) {
-    if (_mm256_movemask_ps(_mm256_castsi256_ps(m)) == 0xff) {
-        _mm256_storeu_ps(p, v);
-    } else {
-        _mm256_maskstore_ps(p, m, v);
-    }
-}
+/* vmaskmov stores are slow on AMD: kernels/avx2-masked-store.h */
+static inline void dw_store_m(float *p, dw_vec v, dw_mask m) { pcnn_avx2_store_masked(p, m, v); }
 static inline dw_vec dw_add(dw_vec a, dw_vec b) { return _mm256_add_ps(a, b); }
 static inline dw_vec dw_fma(dw_vec a, dw_vec b, dw_vec c) { return _mm256_fmadd_ps(a, b, c); }
 /* a*b + c in the lanes of m; the other lanes keep c */
