@@ -115,8 +115,9 @@ static inline void dw_transpose(dw_vec *r) {
  * chunks of 2 vectors (6 + 4 + 2) and 5x5 rows in chunks of 1 (5 + 3 + 2). Its two-plane and
  * flat 7x7 forms need 16 lanes and stay AVX-512 only. */
 #define DW_ROWS_ENGINE 1
-/* vmaskmov is slow on AMD (the stores especially: ~25% of a dw3x3 call in a profile): whole
- * vectors inside a row take plain loads / stores (depthwise-rows-simd.h) */
+/* vmaskmov stores are slow on AMD (kernels/avx2-masked-store.h; ~25% of a dw3x3 call in a
+ * profile): the rows engine stores whole in-row vectors plainly (and loads them plainly too,
+ * though masked loads cost what plain ones do) */
 #define DW_SLOW_MASKED_MEM 1
 #define DW_ROWS_ENGINE_NB3 2
 #define DW_ROWS_ENGINE_NB5 1
@@ -125,29 +126,6 @@ static inline void dw_transpose(dw_vec *r) {
  * forward 0.77-0.89x and backward-data level, 112x112 backward-data 1.07x (7 chunks, each going
  * down the whole 50 KB plane); 5x5 on 7x7..56x56 0.3-0.63x */
 #define DW_ROWS_ENGINE_MAX_W 64
-/* The VL floats c (-2 <= c <= 2, a constant after inlining) after the start of cur, taken from
- * prev:cur:next, as AVX-512's dw_shift */
-static inline dw_vec dw_shift(dw_vec prev, dw_vec cur, dw_vec next, int c) {
-    switch (c) {
-    case -2: {
-        const __m256 t = _mm256_permute2f128_ps(prev, cur, 0x21); /* prev_hi : cur_lo */
-        return _mm256_castsi256_ps(_mm256_alignr_epi8(_mm256_castps_si256(cur), _mm256_castps_si256(t), 8));
-    }
-    case -1: {
-        const __m256 t = _mm256_permute2f128_ps(prev, cur, 0x21);
-        return _mm256_castsi256_ps(_mm256_alignr_epi8(_mm256_castps_si256(cur), _mm256_castps_si256(t), 12));
-    }
-    case 1: {
-        const __m256 t = _mm256_permute2f128_ps(cur, next, 0x21); /* cur_hi : next_lo */
-        return _mm256_castsi256_ps(_mm256_alignr_epi8(_mm256_castps_si256(t), _mm256_castps_si256(cur), 4));
-    }
-    case 2: {
-        const __m256 t = _mm256_permute2f128_ps(cur, next, 0x21);
-        return _mm256_castsi256_ps(_mm256_alignr_epi8(_mm256_castps_si256(t), _mm256_castps_si256(cur), 8));
-    }
-    default: return cur; /* c == 0 */
-    }
-}
 #define DW_LANES_RUNS pcnn_conv2d_depthwise_lanes_runs__avx2
 
 /* stride-2 row engine (depthwise-s2-simd.h): cur shifted by one lane, the lane shifted in from
@@ -163,6 +141,24 @@ static inline dw_vec dw2_prev(dw_vec cur, dw_vec prev) {
 }
 #define DW_S2_RUNS pcnn_conv2d_depthwise_s2_runs__avx2
 #define DW_WSUM3_RUNS pcnn_conv2d_depthwise_wsum3_runs__avx2 /* depthwise-wsum3-simd.h */
+
+/* The VL floats c (-2 <= c <= 2, a constant after inlining) after the start of cur, taken from
+ * prev:cur:next, as AVX-512's dw_shift (the rows engine): c = +-1 are dw2_next / dw2_prev */
+static inline dw_vec dw_shift(dw_vec prev, dw_vec cur, dw_vec next, int c) {
+    switch (c) {
+    case -2: {
+        const __m256 t = _mm256_permute2f128_ps(prev, cur, 0x21); /* prev_hi : cur_lo */
+        return _mm256_castsi256_ps(_mm256_alignr_epi8(_mm256_castps_si256(cur), _mm256_castps_si256(t), 8));
+    }
+    case -1: return dw2_prev(cur, prev);
+    case 1: return dw2_next(cur, next);
+    case 2: {
+        const __m256 t = _mm256_permute2f128_ps(cur, next, 0x21); /* cur_hi : next_lo */
+        return _mm256_castsi256_ps(_mm256_alignr_epi8(_mm256_castps_si256(t), _mm256_castps_si256(cur), 8));
+    }
+    default: return cur; /* c == 0 */
+    }
+}
 
 /* the name of an engine's function for this ISA (engines are in their own translation units) */
 #define DW_ENGINE(name) name##__avx2
