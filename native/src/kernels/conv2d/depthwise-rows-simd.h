@@ -59,17 +59,14 @@ DW_AI void dw_rows_chunk(const float *in, int64_t ih, int64_t iw, float *out, in
                          const float *w, int64_t pt, float bias, int64_t x0, const int K, const int PL,
                          const int NB, const int HALO) {
     dw_mask mi[DW_ROWS_MAXNB + 2], mo[DW_ROWS_MAXNB];
-    int fi[DW_ROWS_MAXNB + 2], fo[DW_ROWS_MAXNB]; /* whole vectors inside the row (DW_SLOW_MASKED_MEM) */
 #pragma GCC unroll 6
     for (int b = 0; b < NB + 2; b++) { /* vector b: input columns from x0 + (b - 1)*VL */
         const int64_t c0 = x0 + (b - 1) * VL;
         mi[b] = dw_lanes(-c0, iw - c0);
-        fi[b] = DW_SLOW_MASKED_MEM && c0 >= 0 && c0 + VL <= iw;
     }
 #pragma GCC unroll 4
     for (int b = 0; b < NB; b++) {
         mo[b] = dw_lanes(0, ow - x0 - b * VL);
-        fo[b] = DW_SLOW_MASKED_MEM && x0 + (b + 1) * VL <= ow;
     }
     const dw_vec z = dw_zero(), vb = dw_set1(bias);
     dw_vec acc[DW_ROWS_MAXK][DW_ROWS_MAXNB]; /* acc[k]: output row r + pt - k */
@@ -86,13 +83,11 @@ DW_AI void dw_rows_chunk(const float *in, int64_t ih, int64_t iw, float *out, in
         if (r >= 0 && r < ih) {
             const float *row = in + r * iw;
             dw_vec v[DW_ROWS_MAXNB + 2];
-            v[0] = !(HALO && PL > 0) ? z : fi[0] ? dw_loadu(row + x0 - VL) : dw_load_m(dw_at(row, x0 - VL), mi[0]);
-            v[NB + 1] = !(HALO && K - 1 - PL > 0) ? z
-                        : fi[NB + 1]                 ? dw_loadu(row + x0 + NB * VL)
-                                                     : dw_load_m(dw_at(row, x0 + NB * VL), mi[NB + 1]);
+            v[0] = HALO && PL > 0 ? dw_load_m(dw_at(row, x0 - VL), mi[0]) : z;
+            v[NB + 1] = HALO && K - 1 - PL > 0 ? dw_load_m(dw_at(row, x0 + NB * VL), mi[NB + 1]) : z;
 #pragma GCC unroll 4
             for (int b = 0; b < NB; b++) {
-                v[b + 1] = fi[b + 1] ? dw_loadu(row + x0 + b * VL) : dw_load_m(dw_at(row, x0 + b * VL), mi[b + 1]);
+                v[b + 1] = dw_load_m(dw_at(row, x0 + b * VL), mi[b + 1]);
             }
 #pragma GCC unroll 5
             for (int kx = 0; kx < K; kx++) {
@@ -111,11 +106,7 @@ DW_AI void dw_rows_chunk(const float *in, int64_t ih, int64_t iw, float *out, in
             float *orow = out + y * ow;
 #pragma GCC unroll 4
             for (int b = 0; b < NB; b++) {
-                if (fo[b]) {
-                    dw_storeu(orow + x0 + b * VL, acc[K - 1][b]);
-                } else {
-                    dw_store_m((float *)dw_at(orow, x0 + b * VL), acc[K - 1][b], mo[b]);
-                }
+                dw_store_m((float *)dw_at(orow, x0 + b * VL), acc[K - 1][b], mo[b]);
             }
         }
 #pragma GCC unroll 5

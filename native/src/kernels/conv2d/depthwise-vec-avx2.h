@@ -115,10 +115,6 @@ static inline void dw_transpose(dw_vec *r) {
  * chunks of 2 vectors (6 + 4 + 2) and 5x5 rows in chunks of 1 (5 + 3 + 2). Its two-plane and
  * flat 7x7 forms need 16 lanes and stay AVX-512 only. */
 #define DW_ROWS_ENGINE 1
-/* vmaskmov stores are slow on AMD (kernels/avx2-masked-store.h; ~25% of a dw3x3 call in a
- * profile): the rows engine stores whole in-row vectors plainly (and loads them plainly too,
- * though masked loads cost what plain ones do) */
-#define DW_SLOW_MASKED_MEM 1
 #define DW_ROWS_ENGINE_NB3 2
 #define DW_ROWS_ENGINE_NB5 1
 /* rows up to 64 floats (8 vectors, 4 chunks of 3x3) take it: 1 thread, same-process A/B against

@@ -107,7 +107,6 @@ static inline void dw_transpose(dw_vec *r) {
 /* the rows engine (depthwise-rows-simd.h), all its forms; 3x3 rows in chunks of 4 vectors
  * (3*4 accumulators + 3*4 shifts fit the 32 registers), 5x5 in chunks of 2 */
 #define DW_ROWS_ENGINE 1
-#define DW_SLOW_MASKED_MEM 0 /* masked loads / stores cost what plain ones do */
 #define DW_ROWS_ENGINE_NB3 4
 #define DW_ROWS_ENGINE_NB5 2
 #define DW_ROWS_ENGINE_MAX_W INT64_MAX /* any row width */
