@@ -61,8 +61,8 @@ static void build_conv_corpus(void) {
     C("8 channels 8 wide",      2, 8, 8, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
     C("oc 33 1x1 input 5x5 k",  1, 4, 1, 1, 33, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1);
     C("k5 d3 s2",               2, 3, 17, 19, 6, 5, 5, 2, 2, 6, 6, 6, 6, 3, 3, 1);
-    /* stride 2 with >= 32 output channels per group: AVX-512 channel tiles (channels in
-     * lanes, direct/channel_tiles.h): channel-block tails, row tails, taps, groups */
+    /* stride 2 with >= 32 output channels per group (AVX2: >= 16): channel tiles (channels
+     * in lanes, direct/channel_tiles.h): channel-block tails, row tails, taps, groups */
     C("s2 channels 37 tails",   2, 5, 9, 31, 37, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1);
     C("s2 channels 64 asym",    1, 3, 6, 61, 64, 3, 3, 2, 2, 0, 1, 1, 0, 1, 1, 1);
     C("s2 channels 33 1x7",     1, 4, 3, 29, 33, 1, 7, 1, 2, 0, 0, 3, 3, 1, 1, 1);
@@ -90,6 +90,13 @@ static void build_conv_corpus(void) {
     C("s1 channels 12 images", 12, 17, 6, 24, 34, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
     C("s1 bwd channels 12 img", 12, 36, 5, 14, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
     C("s1 both 44 x 44",        2, 44, 5, 26, 44, 3, 3, 1, 1, 1, 0, 1, 1, 1, 1, 1);
+    /* rows that are one channel tile of at least half of UKRC_NX_MAX pixels (AVX-512: 7..11,
+     * AVX2: 3..6), padded and in place; forward with > 128 input channels (up to 128 such
+     * narrow rows go to direct/small_channels.h), backward-data */
+    C("s1 channels 7 narrow",   2, 130, 7, 7, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    C("s1 channels 11 in place", 1, 130, 4, 13, 33, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1);
+    C("s1 bwd channels 9 narrow", 1, 36, 6, 9, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    C("s1 channels 3 narrow",   2, 130, 5, 3, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
     /* more input channels than 2 x the channel block: the tile's channels past the
      * next-row prefetches (pf_n = 2 * ocb) run in its second channel loop; forward
      * (80 -> 33: blocks of 17 / 16) and backward-data (90 diff_dst channels, blocks of 18);

@@ -21,7 +21,7 @@
  *   direct/int_math.h           imin, imax, floor_div, ceil_div, sat_mul (included first,
  *                               by the per-ISA file)
  *   direct/microkernels.h       ukr_* / ukr2_*: the register tiles that do the arithmetic
- *   direct/channel_tiles.h      ukrc_*: tiles with output channels in the lanes (AVX-512)
+ *   direct/channel_tiles.h      ukrc_*: tiles with output channels in the lanes (AVX-512, AVX2)
  *   direct/job.h                job_t, channel blocks, tile width, one row of tiles
  *   direct/weight_packing.h     OIHW -> [ci][tap][ocb] blocks, once or per thread
  *   direct/copy_rows.h          copy_rows_spill: the row tiles' padded copy (both tasks)

@@ -56,6 +56,11 @@ static const int ocb_max_for_nv[NV_MAX + 1] = {0, 8, 6, 3};
 #define DIRECT_UKR2_OCBS(M) FOR_1_TO_3(M)
 #define DIRECT_UKR2_NRS(M, O) M(O, 1) M(O, 2) M(O, 3) M(O, 4)
 #define DIRECT_UKR2_NVS(M, O, R) M(O, R, 1) M(O, R, 2) M(O, R, 3)
+/* channel tiles (direct/channel_tiles.h): 2 channel vectors x up to UKRC_NX_MAX pixels,
+ * 12 accumulators + 2 weight vectors + a broadcast of the 16 registers (7 pixels spilled:
+ * 1.4x the time of 6 on resnet_s2) */
+#define UKRC_NX_MAX 6
+#define UKRC_NXS(M) FOR_1_TO_6(M)
 /* flat tiles (direct/flat_tiles.h), as on AVX-512: a mask table entry's 8 bits become lanes
  * of all ones (vmaskmov reads only those) */
 #define DIRECT_FLAT_TILES 1
@@ -194,12 +199,29 @@ static inline void sc_transpose(float *out, int64_t ostride, const float *tile, 
                            _mm256_permute2f128_ps(u2, u6, 0x20), _mm256_permute2f128_ps(u3, u7, 0x20),
                            _mm256_permute2f128_ps(u0, u4, 0x31), _mm256_permute2f128_ps(u1, u5, 0x31),
                            _mm256_permute2f128_ps(u2, u6, 0x31), _mm256_permute2f128_ps(u3, u7, 0x31)};
-    const vmask_t m = vmask_first(npix);
+    /* the first npix lanes: plain 4-, 2- and 1-float stores (vmaskmovps stores are slow on
+     * AMD: kernels/avx2-masked-store.h) */
     for (int c = 0; c < nch; ++c) {
         if (npix == 8) {
             _mm256_storeu_ps(out + c * ostride, col[c]);
         } else {
-            _mm256_maskstore_ps(out + c * ostride, m, col[c]);
+            pcnn_avx2_store_first(out + c * ostride, col[c], (int)npix);
+        }
+    }
+}
+
+/* ---- channel tiles' output (direct/channel_tiles.h), weight packing (weight_packing.h) ---- */
+#define HAVE_TILE_TRANSPOSE16 1
+
+/* out[c * ostride + i] = tile[i * tstride + c] for i < npix, c < nch (both <= 16): four
+ * 8 x 8 register transposes (sc_transpose; each reads 8 floats of a row, so a row's
+ * floats [8, 16) only when nch > 8). Pure copies. */
+static inline void tile_transpose16(float *out, int64_t ostride, const float *tile,
+                                    int64_t tstride, int64_t npix, int64_t nch) {
+    for (int64_t p0 = 0; p0 < npix; p0 += 8) {
+        for (int64_t c0 = 0; c0 < nch; c0 += 8) {
+            sc_transpose(out + c0 * ostride + p0, ostride, tile + p0 * tstride + c0, tstride,
+                         imin(8, npix - p0), imin(8, nch - c0));
         }
     }
 }

@@ -1,6 +1,7 @@
 /*
  * conv2d direct (forward / backward-data), part of the conv2d-direct.h template: tiles with
- * the output channels in the vector lanes (only when the vector layer defines UKRC_NX_MAX).
+ * the output channels in the vector lanes (only when the vector layer defines UKRC_NX_MAX:
+ * AVX-512 and, since 2026-12-07, AVX2).
  *
  * Why: the pixel-lane tiles (ukr_*) waste lanes whenever a row is not a multiple of VL
  * pixels: the 3x3 stride-2 layer's 14-wide rows fill 14 of 16 lanes, and its backward phase
@@ -185,8 +186,11 @@ typedef void (*ukrc_fn)(const ukrc_args *a);
 #define UKRC_PF_PER_CH 3
 #define UKRC_PF_MAX (UKRC_PF_PER_CH * 128)
 
-/* One input channel ci of a tile: per tap NOV weight vectors, NX broadcasts, NOV*NX FMAs. */
-#define UKRC_CHANNEL(NOV, NX)                                                           \
+/* One input channel ci of a tile: per tap NOV weight vectors, NX broadcasts, NOV*NX FMAs.
+ * FULL: the block has all 2*VL channels, so the second weight vector is a plain load (a
+ * masked one with every lane set cost AVX2 ~4.5% of resnet_s2's forward and backward-data
+ * on Zen 4, same process, 15 rounds; AVX-512 ~1%). */
+#define UKRC_CHANNEL(NOV, FULL, NX)                                                     \
     do {                                                                                \
         const float *ip = a->in + ci * a->in_cstride;                                   \
         const float *wp = a->w + ci * a->w_cstride;                                     \
@@ -198,7 +202,7 @@ typedef void (*ukrc_fn)(const ukrc_args *a);
                 wv[0] = VLOADM(q, m0);                                                  \
             } else {                                                                    \
                 wv[0] = VLOADU(q);                                                      \
-                wv[NOV - 1] = VLOADM(q + VL, m1);                                       \
+                wv[NOV - 1] = FULL ? VLOADU(q + VL) : VLOADM(q + VL, m1);               \
             }                                                                           \
             UNROLL_J for (int x = 0; x < NX; ++x) {                                     \
                 const vec_t b = VSET1(p[x]);                                            \
@@ -212,8 +216,8 @@ typedef void (*ukrc_fn)(const ukrc_args *a);
 /* The channels with a prefetch (ci < pf_n) run in a loop of their own, so that the loop of
  * the others is the tile's plain loop: a per-channel test there cost 1x1 stride-2 tiles
  * (one tap per channel) ~9%. */
-#define UKRC(NOV, NX)                                                                   \
-    static void ukrc_##NOV##_##NX(const ukrc_args *a) {                                 \
+#define UKRC(NOV, FULL, NAME, NX)                                                       \
+    static void ukrc_##NAME##_##NX(const ukrc_args *a) {                                \
         vec_t acc[NOV][NX];                                                             \
         UNROLL_J for (int v = 0; v < NOV; ++v) {                                        \
             UNROLL_J for (int x = 0; x < NX; ++x) {                                     \
@@ -229,10 +233,10 @@ typedef void (*ukrc_fn)(const ukrc_args *a);
             __builtin_prefetch(a->pfl[UKRC_PF_PER_CH * ci], 1, 3);                      \
             __builtin_prefetch(a->pfl[UKRC_PF_PER_CH * ci + 1], 1, 3);                  \
             __builtin_prefetch(a->pfl[UKRC_PF_PER_CH * ci + 2], 1, 3);                  \
-            UKRC_CHANNEL(NOV, NX);                                                      \
+            UKRC_CHANNEL(NOV, FULL, NX);                                                \
         }                                                                               \
         for (; ci < a->ci_count; ++ci) {                                                \
-            UKRC_CHANNEL(NOV, NX);                                                      \
+            UKRC_CHANNEL(NOV, FULL, NX);                                                \
         }                                                                               \
         vec_t bv[NOV];                                                                  \
         bv[0] = a->bias != NULL ? VLOADM(a->bias, m0) : VZERO();                        \
@@ -246,13 +250,18 @@ typedef void (*ukrc_fn)(const ukrc_args *a);
         }                                                                               \
     }
 
-#define UKRC1(NX) UKRC(1, NX)
-#define UKRC2(NX) UKRC(2, NX)
+#define UKRC1(NX) UKRC(1, 0, 1, NX)
+#define UKRC2(NX) UKRC(2, 0, 2, NX)
+#define UKRC2F(NX) UKRC(2, 1, 2f, NX)
 UKRC_NXS(UKRC1)
 UKRC_NXS(UKRC2)
+UKRC_NXS(UKRC2F)
+/* [0]: a full block of 2*VL channels, [1]: up to VL, [2]: more than VL, fewer than 2*VL */
 #define PTRC1(NX) [1][NX] = ukrc_1_##NX,
 #define PTRC2(NX) [2][NX] = ukrc_2_##NX,
-static const ukrc_fn ukrc_table[3][UKRC_NX_MAX + 1] = {UKRC_NXS(PTRC1) UKRC_NXS(PTRC2)};
+#define PTRC2F(NX) [0][NX] = ukrc_2f_##NX,
+static const ukrc_fn ukrc_table[3][UKRC_NX_MAX + 1] = {UKRC_NXS(PTRC1) UKRC_NXS(PTRC2)
+                                                           UKRC_NXS(PTRC2F)};
 
 /* Channel blocks of a channel-tile job: at most 2*VL channels each. */
 #define UKRC_OCB_MAX CHTILE_OCB_MAX
@@ -326,7 +335,7 @@ static inline void run_row_channels(ukrc_args *a, int64_t width, int64_t ocb, co
         for (; n > 0 && n < UKRC_PF_PER_CH * a->pf_n; ++n) {
             pfl[n] = pfl[n - 1];
         }
-        ukrc_table[nov][cnt](a);
+        ukrc_table[ocb == 2 * VL ? 0 : nov][cnt](a);
     }
     a->in = in;
     a->tap_in = strip_taps;
@@ -367,14 +376,24 @@ static inline void transpose_tile_row(float *out, int64_t ostride, const float *
 /* Stride-1 rows (forward output rows, backward-data diff_src rows) that the pixel-lane
  * tiles fill badly and the channel tiles fill well: width not a multiple of VL (the last
  * vector of every row is part-empty: 56 = 3.5 vectors, so ukr_6_4 computes 64 lanes for
- * 56 pixels) and the row cut into channel tiles of UKRC_NX_MAX - 2 .. UKRC_NX_MAX pixels
- * (>= 24 of the 28 accumulators: 56 = 4 x 14, 28 = 2 x 14). Rows of 32 (3 tiles of 11)
- * measured 1.10x slower in channel tiles (mid: 32 x 32 x 32x32 -> 64); resnet3x3 (56x56,
- * 64 -> 64) forward 0.87x the time (README-resnet3x3.md in this directory). */
+ * 56 pixels) and either
+ * - the row cut into channel tiles of UKRC_NX_MAX - 2 .. UKRC_NX_MAX pixels (>= 24 of
+ *   AVX-512's 28 accumulators: 56 = 4 x 14, 28 = 2 x 14). Rows of 32 (3 tiles of 11)
+ *   measured 1.10x slower in channel tiles (mid: 32 x 32 x 32x32 -> 64); resnet3x3 (56x56,
+ *   64 -> 64) forward 0.87x the time (README-resnet3x3.md in this directory); or
+ * - the row one tile of at least half of UKRC_NX_MAX pixels (AVX-512: 7..11; AVX2: 3).
+ *   Measured on Zen 4 (1 thread, same process, against the rule without it): 8 x 512 x 7x7
+ *   -> 512 0.70-0.83x the time forward, 0.69-0.77x backward-data; 32 x 64 x 7x7 -> 64
+ *   level / 0.77-0.78x; 8 x 64 x 11x11 -> 96 level / 0.92; 16 x 32 x 9x9 -> 32 level.
+ * At AVX2 (UKRC_NX_MAX 6; channel tiles there since 2026-12-07) the first form takes every
+ * width of 4 or more that is not a multiple of 8: 8 x 256 x 14x14 -> 256 0.66-0.68x the time forward,
+ * 0.73-0.74x backward-data; 8 x 512 x 7x7 0.49-0.58x / 0.68x; 8 x 128 x 28x28 -> 128
+ * forward level (flat tiles served it), backward-data 0.73-0.77x. */
 static inline int chtile_stride1_width(int64_t width) {
 #ifdef UKRC_NX_MAX
-    return width % VL != 0 && width >= UKRC_NX_MAX - 2 &&
-           ceil_div(width, ceil_div(width, UKRC_NX_MAX)) >= UKRC_NX_MAX - 2;
+    const int64_t nx = ceil_div(width, ceil_div(width, UKRC_NX_MAX));
+    return width % VL != 0 && ((width >= UKRC_NX_MAX - 2 && nx >= UKRC_NX_MAX - 2) ||
+                               (width <= UKRC_NX_MAX && 2 * width >= UKRC_NX_MAX));
 #else
     (void)width;
     return 0;
