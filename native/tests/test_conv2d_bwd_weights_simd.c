@@ -40,9 +40,11 @@ extern int64_t pcnn_conv2d_bwd_weights_first_copy_runs__avx2;
 extern int64_t pcnn_conv2d_bwd_weights_tbias_runs__avx512;
 extern int pcnn_conv2d_bwd_weights_tbias_off__avx512;
 #define TBIAS_RUNS() pcnn_conv2d_bwd_weights_tbias_runs__avx512
-/* calls that took the masked path (bwd_weights/masked.h, AVX-512) */
+/* calls that took the masked path (bwd_weights/masked.h), per variant */
 extern int64_t pcnn_conv2d_bwd_weights_masked_runs__avx512;
+extern int64_t pcnn_conv2d_bwd_weights_masked_runs__avx2;
 #define MASKED_RUNS() pcnn_conv2d_bwd_weights_masked_runs__avx512
+#define MASKED_RUNS_AVX2() pcnn_conv2d_bwd_weights_masked_runs__avx2
 #define TBIAS_OFF(v) (pcnn_conv2d_bwd_weights_tbias_off__avx512 = (v))
 #else
 #define TBIAS_RUNS() ((int64_t)0)
@@ -52,6 +54,7 @@ extern int64_t pcnn_conv2d_bwd_weights_masked_runs__avx512;
 #define FIRST_RUNS_AVX2() ((int64_t)0)
 #define FLAT_RUNS() ((int64_t)0)
 #define MASKED_RUNS() ((int64_t)0)
+#define MASKED_RUNS_AVX2() ((int64_t)0)
 #define HALVES_RUNS() ((int64_t)0)
 #endif
 
@@ -443,13 +446,13 @@ int main(void) {
 #else
     (void)first_before;
 #endif
-    /* the masked path (AVX-512; equally wide rows wider than a vector, <= 16 output channels
+    /* the masked path (AVX-512 and AVX2; equally wide rows wider than a vector, <= 16 output channels
      * per group, both planes read in place, edges masked per lane): grouped3x3 with 8 -> 8
      * channels per group, widths 17 / 31 / 32, asymmetric horizontal pads, no or uneven
      * vertical padding (src taller or shorter than dY), 5x5, 7x7, dilation 2, 1x3 / 3x1,
      * tap counts that are no multiple of the 6-tap tile, 1..3 and 5 channels per group
      * (channel tails), planes with a whole (24x24) or partial last vector, N 1 / 3 */
-    const int64_t masked_before = MASKED_RUNS();
+    const int64_t masked_before = MASKED_RUNS(), masked_before2 = MASKED_RUNS_AVX2();
     for (int m = 0; m < 4; ++m) {
         run_case(conv_desc(2, 32, 28, 28, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4), m, "masked grouped3x3");
         run_case(conv_desc(3, 5, 9, 17, 3, 3, 3, 1, 1, 1, 1, 0, 2, 1, 1, 1), m, "masked w17 pad 0/2");
@@ -468,8 +471,11 @@ int main(void) {
     CHECK(pcnn_isa_detected() < PCNN_ISA_AVX512 || MASKED_RUNS() >= masked_before + 4 * 4 + 7,
           "the masked shapes did not take the masked path (%ld runs)",
           (long)(MASKED_RUNS() - masked_before));
+    CHECK(pcnn_isa_detected() < PCNN_ISA_AVX2 || MASKED_RUNS_AVX2() >= masked_before2 + 4 * 4 + 7,
+          "the masked shapes did not take the AVX2 masked path (%ld runs)",
+          (long)(MASKED_RUNS_AVX2() - masked_before2));
 #else
-    (void)masked_before;
+    (void)masked_before, (void)masked_before2;
 #endif
     /* rows of at most a vector (the masked path where the phase-plane and flat paths decline:
      * 5x5 / 7x7 same padding, tiny planes): widths 1, 6, 10, 11, 12, 14, 16, vertical pads 0 / 4,
@@ -486,14 +492,17 @@ int main(void) {
     };
     for (size_t i = 0; i < sizeof narrow / sizeof narrow[0]; ++i) {
         for (int m = 0; m < 4; ++m) {
-            const int64_t before = MASKED_RUNS();
+            const int64_t before = MASKED_RUNS(), before2 = MASKED_RUNS_AVX2();
             run_case(narrow[i], m, "masked narrow rows");
 #if defined(__x86_64__) || defined(_M_X64)
             CHECK(pcnn_isa_detected() < PCNN_ISA_AVX512 || m == 2 || MASKED_RUNS() > before,
                   "narrow case %zu (iw %ld, %ldx%ld) did not take the masked path", i,
                   (long)narrow[i].iw, (long)narrow[i].kh, (long)narrow[i].kw);
+            CHECK(pcnn_isa_detected() < PCNN_ISA_AVX2 || m == 2 || MASKED_RUNS_AVX2() > before2,
+                  "narrow case %zu (iw %ld, %ldx%ld) did not take the AVX2 masked path", i,
+                  (long)narrow[i].iw, (long)narrow[i].kh, (long)narrow[i].kw);
 #else
-            (void)before;
+            (void)before, (void)before2;
 #endif
         }
     }

@@ -86,6 +86,30 @@ static inline cw_rmask cw_row_mask(int64_t ix, int64_t iw) {
 static inline cw_vf cw_load_rowm(const float *row, int64_t ix, cw_rmask m) {
     return _mm256_maskload_ps((const float *)((uintptr_t)row + (uintptr_t)(ix * 4)), m);
 }
+/* the masked path (bwd_weights/masked.h): base[i + lane] for the lanes of m, the others
+ * zero and not accessed (the address is formed as an integer: lane 0 may lie outside; AMD's
+ * vmaskmovps loads cost what plain loads do, its stores do not: kernels/avx2-masked-store.h) */
+#define CW_MASKED 1
+#define CW_MASKED_RUNS pcnn_conv2d_bwd_weights_masked_runs__avx2
+/* tile: 3 output channels x 4 taps, 12 accumulators + 3 dY vectors + the src vector, which
+ * vmaskmovps loads over its mask register */
+#define CW_MRO 3
+#define CW_MRT 4
+static inline cw_vf cw_loadm(const float *base, int64_t i, cw_rmask m) {
+    return _mm256_maskload_ps((const float *)((uintptr_t)base + (uintptr_t)(i * 4)), m);
+}
+/* lane masks of the 256 bit patterns (the flat mask table holds bits): one 32-byte load
+ * instead of a broadcast, an and and a compare per masked load */
+#define CW_LB(b) {-((b) & 1), -(((b) >> 1) & 1), -(((b) >> 2) & 1), -(((b) >> 3) & 1), \
+                  -(((b) >> 4) & 1), -(((b) >> 5) & 1), -(((b) >> 6) & 1), -(((b) >> 7) & 1)}
+#define CW_LB4(b) CW_LB(b), CW_LB((b) + 1), CW_LB((b) + 2), CW_LB((b) + 3)
+#define CW_LB16(b) CW_LB4(b), CW_LB4((b) + 4), CW_LB4((b) + 8), CW_LB4((b) + 12)
+#define CW_LB64(b) CW_LB16(b), CW_LB16((b) + 16), CW_LB16((b) + 32), CW_LB16((b) + 48)
+static const int32_t cw_lane_bits[256][8] __attribute__((aligned(32))) = {
+    CW_LB64(0), CW_LB64(64), CW_LB64(128), CW_LB64(192)};
+static inline cw_vf cw_loadmb(const float *base, int64_t i, uint16_t bits) {
+    return cw_loadm(base, i, _mm256_load_si256((const __m256i *)cw_lane_bits[bits & 255]));
+}
 /* fetch the cache line of p into L2 (cw_run_first's next copy band and sub-band) */
 static inline void cw_prefetch_l2(const void *p) { _mm_prefetch((const char *)p, _MM_HINT_T1); }
 static inline cw_vf cw_bcast(const float *p) { return _mm256_broadcast_ss(p); }

@@ -93,6 +93,10 @@ static inline cw_vf cw_load_rowm(const float *row, int64_t ix, cw_rmask m) {
 static inline cw_vf cw_loadm(const float *base, int64_t i, cw_rmask m) {
     return _mm512_maskz_loadu_ps(m, (const float *)((uintptr_t)base + (uintptr_t)(i * 4)));
 }
+/* the same with the mask as lane bits (the flat mask table's entries) */
+static inline cw_vf cw_loadmb(const float *base, int64_t i, uint16_t bits) {
+    return cw_loadm(base, i, (cw_rmask)bits);
+}
 /* fetch the cache line of p into L2 (the next image's planes in cw_run_trans) */
 static inline void cw_prefetch_l2(const void *p) { _mm_prefetch((const char *)p, _MM_HINT_T1); }
 static inline cw_vf cw_bcast(const float *p) { return _mm512_set1_ps(*p); }

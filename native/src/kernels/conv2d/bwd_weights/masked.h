@@ -1,7 +1,7 @@
 /*
  * conv2d backward-weights, part of the conv2d_bwd_weights-simd.h template: the masked path
- * (only when the vector layer defines CW_MASKED: cw_loadm, masked loads that do not access
- * masked-off lanes, with the masks of cw_row_mask).
+ * (only when the vector layer defines CW_MASKED: cw_loadm / cw_loadmb, masked loads that do
+ * not access masked-off lanes, with the masks of cw_row_mask / a lane-bit mask).
  *
  * Why: grouped3x3 (8 x 256 x 28x28, 32 groups of 8 -> 8 channels, 3x3 pad 1) took the
  * stride-1 path (cw_run_wide), whose once-per-call dY repack (rows widened to ow + 2 with
@@ -27,8 +27,10 @@
 
 #include "kernels/conv2d/flat-masks.h"
 
-#define CW_MRO 4 /* output channels per tile */
+#ifndef CW_MRO /* the vector layer may set a smaller tile (AVX2: 16 registers) */
+#define CW_MRO 4 /* output channels per tile (at most 4) */
 #define CW_MRT 6 /* taps per tile: 24 accumulators, 4 dY + 6 src vectors per 24 FMAs */
+#endif
 #define CW_MKT_MAX 49 /* kh * kw served (7x7) */
 #define CW_MASKS_MAX 4096 /* mask table entries (on the entry's stack) */
 
@@ -45,7 +47,7 @@ typedef struct {
     const uint16_t *mk;  /* [k][vecs], then one row of zeros (tap-tail slots) */
 } cw_mctx;
 
-/* The shapes this path can take (AVX-512): stride 1, rows equally wide in src and dY, at most
+/* The shapes this path can take (AVX-512, AVX2): stride 1, rows equally wide in src and dY, at most
  * 16 output channels per group (wider groups keep the tuned paths), planes of at most
  * CW_MASKS_MAX / (kh * kw + 1) vectors. The entry takes it for every such shape with rows
  * wider than a vector, and for narrower rows only where neither the phase-plane nor the flat
@@ -86,7 +88,7 @@ static int cw_masked_fits(const pcnn_conv2d_desc *d) {
                     y[r] = cw_loadm(ys, r * plane + v * CW_V, ym);                          \
                 }                                                                           \
                 _Pragma("GCC unroll 6") for (int s = 0; s < CW_MRT; ++s) {                  \
-                    const cw_vf xv = cw_loadm(xs, xo[s] + v * CW_V, mr[s][v]);              \
+                    const cw_vf xv = cw_loadmb(xs, xo[s] + v * CW_V, mr[s][v]);             \
                     _Pragma("GCC unroll 4") for (int r = 0; r < RO; ++r) {                  \
                         acc[r][s] = cw_fma(y[r], xv, acc[r][s]);                            \
                     }                                                                       \
@@ -105,19 +107,31 @@ static int cw_masked_fits(const pcnn_conv2d_desc *d) {
     }
 CW_MTILE(1)
 CW_MTILE(2)
+#if CW_MRO >= 3
 CW_MTILE(3)
+#endif
+#if CW_MRO >= 4
 CW_MTILE(4)
+#endif
 
 static void cw_mtask(void *p, int64_t t) {
     const cw_mctx *x = p;
     const int64_t tb = t % x->tb_blocks, ob = (t / x->tb_blocks) % x->ob_blocks;
     const int64_t g = t / (x->tb_blocks * x->ob_blocks);
-    const int64_t o0 = ob * CW_MRO, ro = x->ocg - o0 < CW_MRO ? x->ocg - o0 : CW_MRO;
+    /* blocks of balanced sizes (4 channels per group at CW_MRO 3: 2 + 2, not 3 + 1, whose
+     * one-channel tile has too few accumulators to hide the FMA latency); a sum's bits do not
+     * depend on its tile */
+    const int64_t o0 = ob * x->ocg / x->ob_blocks, ro = (ob + 1) * x->ocg / x->ob_blocks - o0;
     switch (ro) {
     case 1: cw_mtile_1(x, g, o0, tb * CW_MRT); break;
     case 2: cw_mtile_2(x, g, o0, tb * CW_MRT); break;
+#if CW_MRO >= 3
     case 3: cw_mtile_3(x, g, o0, tb * CW_MRT); break;
-    default: cw_mtile_4(x, g, o0, tb * CW_MRT); break;
+#endif
+#if CW_MRO >= 4
+    case 4: cw_mtile_4(x, g, o0, tb * CW_MRT); break;
+#endif
+    default: break; /* ro <= CW_MRO */
     }
 }
 
