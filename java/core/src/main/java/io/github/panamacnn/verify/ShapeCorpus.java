@@ -106,7 +106,7 @@ public final class ShapeCorpus {
                 // strided 1x1: AUTO serves these with the pointwise algorithm (backward-weights: the 34-channel one)
                 conv("strided-1x1-odd-plane",      2, 20, 15, 13, 24, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1),
                 conv("strided-1x1-3x2-groups-2",   1, 34,  9, 11, 18, 1, 1, 3, 2, 0, 0, 0, 0, 1, 1, 2),
-                // stride 2, >= 32 channels both ways: the AVX-512 direct kernel's channel tiles
+                // stride 2, >= 32 channels both ways: the direct kernel's channel tiles (AVX-512; AVX2 from 16)
                 conv("stride-2-34-to-40-channels", 2, 34,  9, 13, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1),
                 // the same kernel with whole-image tasks (images * groups >= 4 * threads, up to 3 threads)
                 conv("stride-2-whole-image-tasks", 12, 19, 9, 13, 37, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1),
@@ -128,6 +128,11 @@ public final class ShapeCorpus {
                 conv("stride-1-channel-tiles-in-place-41", 2, 34, 6, 41, 40, 5, 3, 1, 1, 2, 2, 1, 1, 1, 1, 1),
                 conv("stride-1-channel-tiles-in-place-56-left", 1, 33, 4, 56, 36, 2, 3, 1, 1, 1, 0, 2, 0, 1, 1, 1),
                 conv("stride-1-channel-tiles-in-place-bwd-1x7", 2, 33, 3, 50, 19, 1, 7, 1, 1, 0, 0, 3, 3, 1, 1, 1),
+                // rows that are one channel tile of at least half of its width (AVX-512: 7..11 pixels,
+                // AVX2: 3; ResNet's 7x7 last stage), forward and backward-data; 130 input channels,
+                // so that the forward is not the small-channel path's (up to 128 on narrow rows)
+                conv("stride-1-channel-tiles-narrow-7", 1, 130, 7, 7, 34, 2, 3, 1, 1, 1, 0, 1, 1, 1, 1, 1),
+                conv("stride-1-channel-tiles-narrow-3", 1, 130, 4, 3, 17, 2, 3, 1, 1, 1, 0, 1, 1, 1, 1, 1),
                 // stride 1, rows of 17..32 pixels, more than 4 input channels: the direct kernel's
                 // 2-row tiles (ukrr), forward and backward-data (whose padded copy rows share their
                 // zero columns); 12 images, so whole-image tasks at up to 3 threads. Not 3x3 (AUTO
