@@ -82,11 +82,10 @@ static int cw_masked_fits(const pcnn_conv2d_desc *d) {
             const float *xs = x->src + (n * d->c + g * x->cg) * x->iplane;                  \
             const float *ys = x->dy + (n * d->oc + g * x->ocg + o0) * plane;                \
             for (int64_t v = 0; v < vecs; ++v) {                                            \
-                const cw_rmask ym = v + 1 < vecs ? cw_row_mask(0, CW_V) : tail;             \
                 cw_vf y[RO];                                                                \
                 _Pragma("GCC unroll 4") for (int r = 0; r < RO; ++r) {                      \
                     y[r] = v + 1 < vecs ? cw_load(ys + r * plane + v * CW_V)                \
-                                        : cw_loadm(ys, r * plane + v * CW_V, ym);           \
+                                        : cw_loadm(ys, r * plane + v * CW_V, tail);         \
                 }                                                                           \
                 _Pragma("GCC unroll 6") for (int s = 0; s < CW_MRT; ++s) {                  \
                     const cw_vf xv = cw_loadmb(xs, xo[s] + v * CW_V, mr[s][v]);             \
