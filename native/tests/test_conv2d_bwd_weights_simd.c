@@ -39,15 +39,28 @@ extern int64_t pcnn_conv2d_bwd_weights_first_copy_runs__avx2;
 /* calls whose bias the transposed path's tiles computed, and the switch that turns that off */
 extern int64_t pcnn_conv2d_bwd_weights_tbias_runs__avx512;
 extern int pcnn_conv2d_bwd_weights_tbias_off__avx512;
-#define TBIAS_RUNS() pcnn_conv2d_bwd_weights_tbias_runs__avx512
+extern int64_t pcnn_conv2d_bwd_weights_tbias_runs__avx2;
+extern int pcnn_conv2d_bwd_weights_tbias_off__avx2;
+#define TBIAS_RUNS() \
+    (pcnn_conv2d_bwd_weights_tbias_runs__avx512 + pcnn_conv2d_bwd_weights_tbias_runs__avx2)
+#define TBIAS_RUNS_AVX2() pcnn_conv2d_bwd_weights_tbias_runs__avx2
+/* calls that took the transposed path (bwd_weights/trans.h), per variant */
+extern int64_t pcnn_conv2d_bwd_weights_trans_runs__avx512;
+extern int64_t pcnn_conv2d_bwd_weights_trans_runs__avx2;
+#define TRANS_RUNS(level) \
+    ((level) == PCNN_ISA_AVX2 ? pcnn_conv2d_bwd_weights_trans_runs__avx2 \
+                              : pcnn_conv2d_bwd_weights_trans_runs__avx512)
 /* calls that took the masked path (bwd_weights/masked.h), per variant */
 extern int64_t pcnn_conv2d_bwd_weights_masked_runs__avx512;
 extern int64_t pcnn_conv2d_bwd_weights_masked_runs__avx2;
 #define MASKED_RUNS() pcnn_conv2d_bwd_weights_masked_runs__avx512
 #define MASKED_RUNS_AVX2() pcnn_conv2d_bwd_weights_masked_runs__avx2
-#define TBIAS_OFF(v) (pcnn_conv2d_bwd_weights_tbias_off__avx512 = (v))
+#define TBIAS_OFF(v) \
+    (pcnn_conv2d_bwd_weights_tbias_off__avx512 = pcnn_conv2d_bwd_weights_tbias_off__avx2 = (v))
 #else
 #define TBIAS_RUNS() ((int64_t)0)
+#define TBIAS_RUNS_AVX2() ((int64_t)0)
+#define TRANS_RUNS(level) ((void)(level), (int64_t)0)
 #define TBIAS_OFF(v) ((void)(v))
 #define FIRST_RUNS() ((int64_t)0)
 #define FIRST_COPY_RUNS() ((int64_t)0)
@@ -60,6 +73,8 @@ extern int64_t pcnn_conv2d_bwd_weights_masked_runs__avx2;
 
 static int g_compared;
 static int g_tbias; /* fused-bias runs compared bit for bit with the separate pass */
+static int g_tbias_avx2; /* of those, at the AVX2 level */
+static int g_trans[2]; /* single-thread runs of the transposed path at AVX2, AVX-512 */
 static int g_fallbacks; /* non-finite dY with padded taps: handed to scalar */
 
 /* double-precision value and absolute sum of dW[o][t] and of the bias */
@@ -141,8 +156,11 @@ static void run_case(pcnn_conv2d_desc d, int mode, const char *why) {
         float *gw = gbuf_f(nw), *gb = gbuf_f(d.oc), *gw2 = gbuf_f(nw);
         float *gw3 = gbuf_f(nw), *gb3 = gbuf_f(d.oc);
         pcnn_set_num_threads(1);
-        const int64_t tbias_before = TBIAS_RUNS();
+        const int64_t tbias_before = TBIAS_RUNS(), trans_before = TRANS_RUNS(level);
         const int32_t st = tab->conv2d_bwd_weights(&d, src, dy, gw, gb);
+        if (level <= PCNN_ISA_AVX512 && TRANS_RUNS(level) > trans_before) {
+            ++g_trans[level == PCNN_ISA_AVX2 ? 0 : 1];
+        }
         if (TBIAS_RUNS() > tbias_before) {
             /* the bias from the tiles must be the separate pass's, bit for bit (random
              * floats: the same order), and dW the same */
@@ -155,6 +173,7 @@ static void run_case(pcnn_conv2d_desc d, int mode, const char *why) {
                       memcmp(gb, gb4, (size_t)d.oc * sizeof(float)) == 0,
                   "%s: bias from the tiles differs from the separate pass (%s)", isa, why);
             ++g_tbias;
+            g_tbias_avx2 += level == PCNN_ISA_AVX2;
             free(gw4);
             free(gb4);
         }
@@ -518,8 +537,15 @@ int main(void) {
     run_case(conv_desc(1, 3, 64, 64, 64, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1), 0, "big7x7-ish");
     printf("compared %d variant runs (%d handed to the scalar kernel, %d fused-bias runs against "
            "the separate pass)\n", g_compared, g_fallbacks, g_tbias);
-    CHECK(pcnn_isa_detected() != PCNN_ISA_AVX512 || g_tbias >= 20, /* AVX-512 only (NEON ranks above it) */
-          "the fused-bias cases did not reach the tiles' bias (%d)", g_tbias);
+    printf("transposed path: %d runs at AVX2, %d at AVX-512 (%d fused-bias at AVX2)\n", g_trans[0],
+           g_trans[1], g_tbias_avx2);
+    CHECK(pcnn_isa_detected() != PCNN_ISA_AVX512 || g_tbias - g_tbias_avx2 >= 20, /* x86 only (NEON ranks above it) */
+          "the fused-bias cases did not reach the tiles' bias (%d)", g_tbias - g_tbias_avx2);
+    CHECK(pcnn_isa_detected() != PCNN_ISA_AVX512 || g_trans[1] >= 20,
+          "the transposed path ran %d times at AVX-512", g_trans[1]);
+    CHECK((pcnn_isa_detected() != PCNN_ISA_AVX2 && pcnn_isa_detected() != PCNN_ISA_AVX512) ||
+              (g_tbias_avx2 >= 20 && g_trans[0] >= 20),
+          "the transposed path ran %d times at AVX2, %d with the fused bias", g_trans[0], g_tbias_avx2);
     CHECK(pcnn_isa_detected() == PCNN_ISA_SCALAR || g_fallbacks > 0, "the fallback was not exercised");
     CHECK(pcnn_isa_detected() == PCNN_ISA_SCALAR || g_compared > 0, "no variant was compared");
     return test_finish("test_conv2d_bwd_weights_simd");

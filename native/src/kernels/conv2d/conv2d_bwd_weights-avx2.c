@@ -86,6 +86,23 @@ static inline cw_rmask cw_row_mask(int64_t ix, int64_t iw) {
 static inline cw_vf cw_load_rowm(const float *row, int64_t ix, cw_rmask m) {
     return _mm256_maskload_ps((const float *)((uintptr_t)row + (uintptr_t)(ix * 4)), m);
 }
+/* cw_load_row_s2(row, ix, iw) with its two masks given: ma = cw_row_mask(ix, iw),
+ * mb = cw_row_mask(ix + 8, iw) (the transposed path's stride-2 phase rows) */
+static inline cw_vf cw_load_row_s2m(const float *row, int64_t ix, cw_rmask ma, cw_rmask mb) {
+    const __m256 t = _mm256_shuffle_ps(cw_load_rowm(row, ix, ma), cw_load_rowm(row, ix + 8, mb),
+                                       0x88);
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), 0xD8));
+}
+
+/* the transposed path (bwd_weights/trans.h): a 6 x 2 tile (16 taps per task), 12
+ * accumulators + 2 colT vectors + 1 broadcast */
+#define CW_TRANS 1
+#ifndef CW_TK
+#define CW_TK 2
+#endif
+#define CW_TBIAS_RUNS pcnn_conv2d_bwd_weights_tbias_runs__avx2
+#define CW_TBIAS_OFF pcnn_conv2d_bwd_weights_tbias_off__avx2
+#define CW_TRANS_RUNS pcnn_conv2d_bwd_weights_trans_runs__avx2
 /* the masked path (bwd_weights/masked.h): base[i + lane] for the lanes of m, the others
  * zero and not accessed (the address is formed as an integer: lane 0 may lie outside). The
  * path loads dY's whole vectors plainly: in its loop that was 0.92x the time of vmaskmovps

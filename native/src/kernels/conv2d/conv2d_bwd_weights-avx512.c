@@ -63,6 +63,7 @@ static inline float cw_hsum(cw_vf v) {
 #define CW_TRANS 1
 #define CW_TBIAS_RUNS pcnn_conv2d_bwd_weights_tbias_runs__avx512
 #define CW_TBIAS_OFF pcnn_conv2d_bwd_weights_tbias_off__avx512
+#define CW_TRANS_RUNS pcnn_conv2d_bwd_weights_trans_runs__avx512
 /* the lanes of a cw_load_row at ix (those inside [0, iw)), computed once for rows alike */
 typedef __mmask16 cw_rmask;
 static inline cw_rmask cw_row_mask(int64_t ix, int64_t iw) {

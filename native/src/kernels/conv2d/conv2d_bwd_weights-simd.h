@@ -7,14 +7,15 @@
  * (the kernel's name), CW_FLAT_RUNS and CW_HALVES_RUNS (names of counters for the tests), CW_WIDE_DY_MAX
  * (name of a limit the tests lower), tunables that
  * differ from the defaults below, and for the transposed path CW_TRANS with cw_bcast /
- * cw_prefetch_l2 / cw_transpose16, for cw_run_first CW_FIRST with the same plus cw_transpose_v.
+ * cw_prefetch_l2 / cw_transpose_v / cw_load_row_s2m (CW_TK: its tile width in vectors), for
+ * cw_run_first CW_FIRST with the same.
  * This file is the overview and the tunables; the code is in
  * bwd_weights/, included at the end in this order:
  *   bwd_weights/tile.h     cw_tile: the CW_RO x CW_RT register tile; per-thread scratch
  *   bwd_weights/packing.h  cw_ctx (shape facts), cw_pack (col rows of the packing path)
  *   bwd_weights/wide.h     cw_run_wide: stride-1 phase-plane path
  *   bwd_weights/flat.h     cw_run_flat: in-place small-plane path
- *   bwd_weights/trans.h    cw_run_trans: lanes along taps (only with CW_TRANS: AVX-512)
+ *   bwd_weights/trans.h    cw_run_trans: lanes along taps (only with CW_TRANS: AVX-512, AVX2)
  *   bwd_weights/first.h    cw_run_first: few input channels, lanes along output channels
  *                          (only with CW_FIRST: AVX-512; AVX2 many input channels only)
  *     bwd_weights/first_rows.h  (included by first.h) the many-channel shapes' input read
@@ -78,9 +79,10 @@
  * the transposed dY (no separate pass) and the finiteness check of "Padding" below runs on
  * those sums after the work (then PCNN_STATUS_UNSUPPORTED as here). See there.
  *
- * AVX-512 only (CW_TRANS): shapes that do not take the stride-1 path and have at least 96
- * output channels per group take cw_run_trans instead, with lanes along the taps and the
- * accumulators in registers over a whole image piece (see there). Measured on a busy
+ * With CW_TRANS (AVX-512; AVX2 since 2026-12-07): shapes that do not take the stride-1 path
+ * (AVX2 has none: CW_WIDE 0) nor cw_run_first and have at least 96 output channels per group
+ * take cw_run_trans instead, with lanes along the taps and the accumulators in registers over
+ * a whole image piece (see there; AVX2 figures in bwd_weights/README.md). Measured on a busy
  * machine (one thread): pw1x1 ~85 % of the FMA peak (was ~55-60 %), resnet_s2 ~75 % (was
  * ~50 %); the tile itself runs at ~85-90 %, the rest is the transposes and phase planes.
  * Since (2026-12-05, README-pointwise.md): its in-place / packing branch sums the bias

@@ -298,6 +298,9 @@ PCNN_INTERNAL int32_t CW_NAME(const pcnn_conv2d_desc *d, const float *src, const
         return st;
     }
     if (x.flat) __atomic_fetch_add(&CW_FLAT_RUNS, 1, __ATOMIC_RELAXED);
+#ifdef CW_TRANS
+    if (x.trans) __atomic_fetch_add(&CW_TRANS_RUNS, 1, __ATOMIC_RELAXED);
+#endif
     return __atomic_load_n(&x.oom, __ATOMIC_RELAXED) ? PCNN_STATUS_OUT_OF_MEMORY
                                                      : PCNN_STATUS_OK;
 }

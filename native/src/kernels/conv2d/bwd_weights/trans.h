@@ -1,34 +1,43 @@
 /*
  * conv2d backward-weights, part of the conv2d_bwd_weights-simd.h template: the transposed
- * path (cw_run_trans, AVX-512 only: included when the vector layer defines CW_TRANS and
- * provides cw_bcast / cw_prefetch_l2 / cw_rmask, cw_row_mask, cw_load_row_s2m / cw_transpose16): lanes along the taps, accumulators in
+ * path (cw_run_trans, AVX-512 and AVX2: included when the vector layer defines CW_TRANS and
+ * provides cw_bcast / cw_prefetch_l2 / cw_rmask, cw_row_mask, cw_load_row_s2m /
+ * cw_transpose_v, and optionally CW_TK / CW_TRO): lanes along the taps, accumulators in
  * registers over a whole image piece. cw_trans_plan (called by CW_NAME) decides where it
  * runs; cw_task's CW_TRANS branch gets the scratch and calls cw_run_trans.
  */
 
 /*
- * Transposed path (CW_TRANS: the including file provides cw_bcast and cw_transpose16).
+ * Transposed path (CW_TRANS: the including file provides cw_bcast and cw_transpose_v).
  * Lanes run along the taps (dW's inner dimension) instead of the pixels:
  *     acc[o][t-vector] += dY[n][o][p] (broadcast) * colT[n][p][t-vector]
- * A task owns CW_TC = 4 * CW_V taps (4 vectors) and a range of output channels; for each
+ * A task owns CW_TC = CW_TK * CW_V taps (CW_TK vectors) and a range of output channels; for each
  * piece of CW_KC pixels of one image it transposes its col rows (the src planes for the
  * in-place 1x1 case, else the phase planes of cw_phase_planes read at per-tap offsets, or
- * rows packed by cw_pack for stride_w > 2 or large planes) into colT[p][CW_TC] (32 KB: L1),
- * then runs a 6 x 4 register tile (24 accumulators, 4 colT loads and 6 broadcast dY loads
- * per 24 FMAs) over all its output channels. No horizontal sums, no masked pixel tails:
+ * rows packed by cw_pack for stride_w > 2 or large planes) into colT[p][CW_TC] (AVX-512: 32 KB,
+ * L1), then runs a CW_TRO x CW_TK register tile over all its output channels: AVX-512 6 x 4
+ * (24 accumulators, 4 colT loads and 6 broadcast dY loads per 24 FMAs), AVX2 6 x 2 (12 of its
+ * 16 registers, 2 colT loads and 6 broadcasts per 12 FMAs; colT 8 KB). No horizontal sums, no masked pixel tails:
  * every lane of dW[o][t] is one sequential chain over n, then p (fixed order: the result
  * does not depend on the thread count).
  */
-#define CW_TC (4 * CW_V)
+#ifndef CW_TK
+#define CW_TK 4 /* tap vectors per register tile row (and per task) */
+#endif
+#define CW_TC (CW_TK * CW_V)
 
 /* calls whose bias gradient the tiles computed (x->tbias), and the tests' switch to the
  * separate pass instead (1: cw_bias_task), to compare the two bit for bit */
 PCNN_INTERNAL int64_t CW_TBIAS_RUNS;
 PCNN_INTERNAL int CW_TBIAS_OFF;
+/* calls that took the transposed path (for the tests) */
+PCNN_INTERNAL int64_t CW_TRANS_RUNS;
 #ifndef CW_KC
 #define CW_KC 128 /* pixels per transposed piece (a multiple of 2 * CW_V: cw_bias_piece) */
 #endif
-#define CW_TRO 6  /* output channels per register tile */
+#ifndef CW_TRO
+#define CW_TRO 6 /* output channels per register tile */
+#endif
 
 /* colT[p][0, CW_TC) for p < len from rows[j][p], j < nt (zero for j >= nt) */
 static void cw_transpose_rows(float *colT, const float *const *rows, int64_t nt, int64_t len) {
@@ -36,7 +45,7 @@ static void cw_transpose_rows(float *colT, const float *const *rows, int64_t nt,
         int64_t pb = 0;
         if (jb + CW_V <= nt) {
             for (; pb + CW_V <= len; pb += CW_V) {
-                cw_transpose16(colT + pb * CW_TC + jb, CW_TC, rows + jb, pb);
+                cw_transpose_v(colT + pb * CW_TC + jb, CW_TC, rows + jb, pb);
             }
         }
         for (; pb < len; ++pb) { /* pixel tail, or taps past nt (zero) */
@@ -134,7 +143,7 @@ static void cw_phase_planes(const cw_ctx *x, float *out, float *line, int64_t n,
 }
 
 /* colT[(y * ow + x)][0, CW_TC) for output rows y < ny (of the piece), x < ow, from the
- * phase-plane rows rows[j] + y * wp + x (zero for taps j >= nt). Whole 16 x 16 blocks are
+ * phase-plane rows rows[j] + y * wp + x (zero for taps j >= nt). Whole CW_V x CW_V blocks are
  * transposed even past the end of an output row: the extra colT rows are rewritten by the
  * next block (pixels run in increasing order) or fall into the slack after the piece, and
  * the extra reads stay inside the planes' slack; those values are never used. */
@@ -144,7 +153,7 @@ static void cw_transpose_phase(float *colT, const float *const *rows, int64_t nt
         if (jb + CW_V <= nt) {
             for (int64_t y = 0; y < ny; ++y) {
                 for (int64_t xb = 0; xb < ow; xb += CW_V) {
-                    cw_transpose16(colT + (y * ow + xb) * CW_TC + jb, CW_TC, rows + jb,
+                    cw_transpose_v(colT + (y * ow + xb) * CW_TC + jb, CW_TC, rows + jb,
                                    y * wp + xb);
                 }
             }
@@ -179,30 +188,29 @@ static inline void cw_bias_piece(float *sb, const float *dy, int64_t len, int fi
     cw_store(sb + CW_V, s1);
 }
 
-/* One R x 4 register tile (R output channels x CW_TC taps) over a piece of len pixels:
+/* One R x CW_TK register tile (R output channels x CW_TC taps) over a piece of len pixels:
  * accumulators from a (pitch CW_TC), or zero on the task's first piece (no memset, no
  * loads); stored back to a, or on the last piece straight into dW rows out (pitch opitch,
  * only the nout real rows: no acc -> dW copy-out, whose lines missed the caches ~2 %). */
 static inline __attribute__((always_inline)) void
 cw_trans_tile(const int R, float *a, int first, float *out, int64_t opitch, int64_t nout,
               const float *colT, const float *const *dy, int64_t len) {
-    cw_vf v[CW_TRO][4];
+    cw_vf v[CW_TRO][CW_TK];
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
 #pragma GCC unroll 4
-        for (int k = 0; k < 4; ++k) v[r][k] = first ? cw_zero() : cw_load(a + (r * 4 + k) * CW_V);
+        for (int k = 0; k < CW_TK; ++k) v[r][k] = first ? cw_zero() : cw_load(a + (r * CW_TK + k) * CW_V);
     }
     for (int64_t p = 0; p < len; ++p) {
         const float *c = colT + p * CW_TC;
-        const cw_vf c0 = cw_load(c), c1 = cw_load(c + CW_V);
-        const cw_vf c2 = cw_load(c + 2 * CW_V), c3 = cw_load(c + 3 * CW_V);
+        cw_vf cv[CW_TK];
+#pragma GCC unroll 4
+        for (int k = 0; k < CW_TK; ++k) cv[k] = cw_load(c + k * CW_V);
 #pragma GCC unroll 8
         for (int r = 0; r < R; ++r) {
             const cw_vf b = cw_bcast(dy[r] + p);
-            v[r][0] = cw_fma(b, c0, v[r][0]);
-            v[r][1] = cw_fma(b, c1, v[r][1]);
-            v[r][2] = cw_fma(b, c2, v[r][2]);
-            v[r][3] = cw_fma(b, c3, v[r][3]);
+#pragma GCC unroll 4
+            for (int k = 0; k < CW_TK; ++k) v[r][k] = cw_fma(b, cv[k], v[r][k]);
         }
     }
     if (out != NULL) {
@@ -210,20 +218,20 @@ cw_trans_tile(const int R, float *a, int first, float *out, int64_t opitch, int6
         for (int r = 0; r < R; ++r) {
             if (r < nout) {
 #pragma GCC unroll 4
-                for (int k = 0; k < 4; ++k) cw_store(out + r * opitch + k * CW_V, v[r][k]);
+                for (int k = 0; k < CW_TK; ++k) cw_store(out + r * opitch + k * CW_V, v[r][k]);
             }
         }
     } else {
 #pragma GCC unroll 8
         for (int r = 0; r < R; ++r) {
 #pragma GCC unroll 4
-            for (int k = 0; k < 4; ++k) cw_store(a + (r * 4 + k) * CW_V, v[r][k]);
+            for (int k = 0; k < CW_TK; ++k) cw_store(a + (r * CW_TK + k) * CW_V, v[r][k]);
         }
     }
 }
 
-/* the tiles over all of a task's output channels for one piece of len pixels: 6 x 4, and
- * a 4 x 4 tile for a last 1-4 rows (256 = 42 x 6 + 4: the 6-row tile computed 2 duplicate
+/* the tiles over all of a task's output channels for one piece of len pixels: CW_TRO x
+ * CW_TK, and a 4 x CW_TK tile for a last 1-4 rows (256 = 42 x 6 + 4: the 6-row tile computed 2 duplicate
  * rows, 0.8 % of the FMAs); first / dw as in cw_trans_tile (dw: row 0 of the task's dW
  * block, pitch dw_pitch, or NULL); sb: the rows' bias sums (cw_bias_piece) or NULL */
 static inline void cw_trans_tiles(float *acc, const float *colT, const float *dyb,
