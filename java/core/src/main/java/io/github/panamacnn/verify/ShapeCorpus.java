@@ -146,6 +146,12 @@ public final class ShapeCorpus {
                 // 16 x 6 + 4 output channels, so the last register tile has 4 rows (its last row's
                 // store dropped on purpose: this case failed at AVX-512, 2026-12-05)
                 conv("pointwise-100-channels-tail-4", 2, 64, 14, 14, 100, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1),
+                // >= 96 output channels, padded: the transposed backward-weights from phase planes
+                // (bwd_weights/trans.h, at AVX2 since 2026-12-07 with 16 taps per task): stride 2
+                // (180 taps: AVX-512 3 blocks of 64, AVX2 12 of 16), and stride 1 dilated (108 taps:
+                // AVX2 only; AVX-512's stride-1 path takes it)
+                conv("bww-transposed-stride-2-100", 2, 20, 9, 11, 100, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1),
+                conv("bww-transposed-dilated-96", 1, 12, 11, 10, 96, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1),
                 // stride 1, 3 wide, more than 4 input channels, 64 / 128 output channels, rows of >= 24
                 // pixels: AVX-512's many-channel backward-weights (cw_first_many in bwd_weights/first.h:
                 // padded copy bands, per-task partials summed in task order). Not 3x3, so AUTO does not
