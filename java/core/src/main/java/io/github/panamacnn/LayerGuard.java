@@ -36,7 +36,9 @@ final class LayerGuard {
     }
 
     void exit() {
-        busy.set(false);
+        // release is enough: the next enter's compareAndSet (acquire) sees every write made before it; a volatile
+        // set would add a full fence (a locked instruction on x86) to every forward and backward
+        busy.setRelease(false);
     }
 
     /**
