@@ -404,7 +404,7 @@ int main(void) {
      * 1..3 per axis, asymmetric pads, vertical dilation, N 1..2 (bands split the rows, with a
      * short last band), N 9 (one image per task), N 67 (two per task, a short last group),
      * wide rows (dYT sub-bands of one row, pixel tails of the transposes), non-finite data */
-    const int64_t first_before = FIRST_RUNS();
+    const int64_t first_before = FIRST_RUNS(), few_before_avx2 = FIRST_RUNS_AVX2();
     for (int m = 0; m < 4; ++m) {
         run_case(conv_desc(3, 3, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), m, "first cifar");
         run_case(conv_desc(1, 3, 41, 45, 64, 7, 7, 2, 2, 3, 2, 3, 1, 1, 1, 1), m, "first 7x7 s2 asym");
@@ -462,8 +462,14 @@ int main(void) {
 #if defined(__x86_64__) || defined(_M_X64)
     CHECK(pcnn_isa_detected() < PCNN_ISA_AVX512 || FIRST_RUNS() > first_before,
           "the few-input-channel path never ran");
+    /* AVX2 too (3-wide shapes up to 48 output channels: all of the block's); at least the
+     * integer and finite-float runs of its 6 shapes and the two N 67 calls */
+    CHECK(pcnn_isa_detected() < PCNN_ISA_AVX2 || many_before_avx2 - few_before_avx2 >= 6 * 2 + 2,
+          "AVX2: the few-input-channel shapes took the first path %ld times",
+          (long)(many_before_avx2 - few_before_avx2));
 #else
     (void)first_before;
+    (void)few_before_avx2;
 #endif
     /* the masked path (AVX-512 and AVX2; equally wide rows wider than a vector, <= 16 output channels
      * per group, both planes read in place, edges masked per lane): grouped3x3 with 8 -> 8

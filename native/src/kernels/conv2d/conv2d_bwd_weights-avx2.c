@@ -154,18 +154,21 @@ static inline void cw_transpose_v(float *out, int64_t stride, const float *const
     for (int i = 0; i < 8; ++i) _mm256_storeu_ps(out + i * stride, t[i]);
 }
 
-/* cw_run_first for many input channels only (cw_first_many: resnet3x3, mid), with a tile of
+/* cw_run_first for many input channels (cw_first_many: resnet3x3, mid), with a tile of
  * 2 output vectors (16 channels) x 6 taps: 12 ymm accumulators + 2 dY + 1 broadcast within
  * the 16 registers; 64 output channels are 4 such tiles over the same src_pad rows. Measured
  * 0.78-0.84x the CPU time of cw_run_wide on resnet3x3 / mid (bwd_weights/README.md, "Direct
- * stride-1 3x3", follow-up 5). The few-input-channel shapes (cifar, big7x7) keep the packing
- * path (not measured with this tile). */
+ * stride-1 3x3", follow-up 5). The few-input-channel shapes too since 2026-12-07 (7 wide with
+ * 1-vector tiles: a 2-vector one spills), but 3-wide ones only up to 48 output channels: from
+ * 64 the packing path's 4 x 3 tile was as fast or faster (bwd_weights/README.md, "Few input
+ * channels at AVX2"). */
 #define CW_FIRST 1
 #define CW_FIRST_RUNS pcnn_conv2d_bwd_weights_first_runs__avx2
 #define CW_FIRST_COPY_RUNS pcnn_conv2d_bwd_weights_first_copy_runs__avx2
 #define CW_FIRST_REGS 16
 #define CW_FIRST_MANY_R 2
-#define CW_FIRST_FEW 0
+#define CW_FIRST_FEW 1
+#define CW_FIRST_FEW_K3_MAX_OC 48
 /* the src_pad copy, not bwd_weights/first_rows.h: with 16 registers GCC kept one of the 12
  * accumulators of that tile on the stack (edge loops around the pixel loop), 1.8x slower */
 #define CW_FIRST_ROWS 0

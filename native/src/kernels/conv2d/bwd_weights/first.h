@@ -2,8 +2,9 @@
  * conv2d backward-weights, part of the conv2d_bwd_weights-simd.h template: the few-input-
  * channel path (cw_run_first; only with CW_FIRST: the vector layer provides cw_bcast,
  * cw_transpose_v (CW_V x CW_V), cw_rmask / cw_row_mask / cw_load_rowm and cw_prefetch_l2, and
- * may set CW_FIRST_REGS, CW_FIRST_MANY_R and CW_FIRST_FEW below): first layers such as cifar
- * (3 -> 32, 3x3) and big7x7 (3 -> 64, 7x7 s2); AVX2 only the many-input-channel shapes.
+ * may set CW_FIRST_REGS, CW_FIRST_MANY_R, CW_FIRST_FEW and CW_FIRST_FEW_K3_MAX_OC below): first
+ * layers such as cifar (3 -> 32, 3x3) and big7x7 (3 -> 64, 7x7 s2); at AVX2 (since 2026-12-07)
+ * 3-wide few-channel layers only up to 48 output channels (bwd_weights/README.md).
  *
  * Why: with 3 input channels the other paths pack kh * kw shifted (or strided) copies of the
  * input per task (cw_pack: ~27 % of cifar's time, ~15 % of big7x7's), pad the 27 / 147 taps to
@@ -72,6 +73,10 @@
 #ifndef CW_FIRST_FEW
 #define CW_FIRST_FEW 1 /* take the few-input-channel shapes too */
 #endif
+#ifndef CW_FIRST_FEW_K3_MAX_OC
+/* few input channels, 3 wide: most output channels taken (AVX2 sets 48) */
+#define CW_FIRST_FEW_K3_MAX_OC ((int64_t)1 << 40)
+#endif
 
 /* calls that took cw_run_first (the tests check that their shapes reach it) */
 PCNN_INTERNAL int64_t CW_FIRST_RUNS;
@@ -113,6 +118,7 @@ static int cw_first_fits(const pcnn_conv2d_desc *d) {
     if (!CW_FIRST_FEW) return 0;
     if (d->groups != 1 || d->c > CW_FIRST_MAX_CG || d->oc < 16 || d->dilation_w != 1) return 0;
     if (d->kw != 3 && d->kw != 5 && d->kw != 7) return 0;
+    if (d->kw == 3 && d->oc > CW_FIRST_FEW_K3_MAX_OC) return 0;
     /* src_pad holds a band's rows from its first window's top to its last window's bottom,
      * (ow - 1) * stride_w + kw wide: with strides past the window (gaps between windows) it
      * would copy rows and columns no tap reads, growing with the stride, not the work (the
@@ -412,8 +418,10 @@ static void cw_first_task(void *p, int64_t task) {
                     }
                 }
                 for (int64_t ov = 0; ov < ocp;) {
-                    const int r =
-                        ocp - ov >= c->rmax * CW_V ? c->rmax : ocp - ov >= 2 * CW_V ? 2 : 1;
+                    int r = ocp - ov >= c->rmax * CW_V ? c->rmax : ocp - ov >= 2 * CW_V ? 2 : 1;
+                    /* one row of a 2-vector tile must fit the registers (AVX2, 7 wide: 2 x 7
+                     * accumulators + 2 dY + 1 broadcast = 17 of 16 spilled) */
+                    if (r == 2 && 2 * kw + 3 > CW_FIRST_REGS) r = 1;
                     const int nrmax = cw_first_nr_max(r, kw);
                     const int64_t blocks = (trows + nrmax - 1) / nrmax;
                     const int64_t nr_even = (trows + blocks - 1) / blocks;
