@@ -152,6 +152,10 @@ public final class ShapeCorpus {
                 // AVX2 only; AVX-512's stride-1 path takes it)
                 conv("bww-transposed-stride-2-100", 2, 20, 9, 11, 100, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1),
                 conv("bww-transposed-dilated-96", 1, 12, 11, 10, 96, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1),
+                // 3 input channels, 7x7 stride 2, 24 output channels: the few-input-channel
+                // backward-weights (bwd_weights/first.h) at both levels; at AVX2 (since 2026-12-07)
+                // with 1-vector tiles, 3 of them
+                conv("bww-first-7x7-stride-2-24",  2,  3, 21, 19, 24, 7, 7, 2, 2, 3, 3, 3, 2, 1, 1, 1),
                 // stride 1, 3 wide, more than 4 input channels, 64 / 128 output channels, rows of >= 24
                 // pixels: AVX-512's many-channel backward-weights (cw_first_many in bwd_weights/first.h:
                 // padded copy bands, per-task partials summed in task order). Not 3x3, so AUTO does not
