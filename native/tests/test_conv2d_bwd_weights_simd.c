@@ -415,6 +415,27 @@ int main(void) {
     }
     run_case(conv_desc(67, 3, 6, 7, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), 0, "first n 67 int");
     run_case(conv_desc(67, 3, 6, 7, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), 1, "first n 67 float");
+    /* 5..8 input channels on output planes of at most 1024 pixels with 16..64 output channels
+     * (CW_FIRST_MID_*): LeNet's 6 -> 16 (unpadded and same-padded), 8 channels 3x3 with 40
+     * output channels, 5 channels 7x7 stride 2 with 64 (AVX2: 1-vector tiles), a 32x32 plane
+     * (exactly 1024 pixels) */
+    const int64_t mid_before = FIRST_RUNS(), mid_before_avx2 = FIRST_RUNS_AVX2();
+    for (int m = 0; m < 2; ++m) {
+        run_case(conv_desc(4, 6, 12, 12, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1), m, "first mid lenet2");
+        run_case(conv_desc(3, 6, 14, 14, 16, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1), m, "first mid same pad");
+        run_case(conv_desc(2, 8, 9, 13, 40, 3, 3, 1, 1, 1, 0, 1, 1, 1, 1, 1), m, "first mid 8ch 3x3");
+        run_case(conv_desc(2, 5, 23, 21, 64, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1), m, "first mid 7x7 s2");
+        run_case(conv_desc(1, 7, 32, 32, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), m, "first mid 1024 px");
+    }
+#if defined(__x86_64__) || defined(_M_X64)
+    CHECK(pcnn_isa_detected() < PCNN_ISA_AVX512 || FIRST_RUNS() - mid_before >= 5 * 2,
+          "the 5..8-channel shapes took the first path %ld times", (long)(FIRST_RUNS() - mid_before));
+    CHECK(pcnn_isa_detected() < PCNN_ISA_AVX2 || FIRST_RUNS_AVX2() - mid_before_avx2 >= 5 * 2,
+          "AVX2: the 5..8-channel shapes took the first path %ld times",
+          (long)(FIRST_RUNS_AVX2() - mid_before_avx2));
+#else
+    (void)mid_before, (void)mid_before_avx2;
+#endif
     /* the same path for many input channels (4-vector tile, copy bands of src_pad): 64 and
      * 128 output channels, kh 1 / 2 / 3 / 5 with kw 3, asymmetric and no pads, rows not a
      * multiple of 16 (pixel tails of the dY transposes), N 1 / 3 (bands), N 9 and 17 (one
@@ -506,10 +527,12 @@ int main(void) {
      * 5x5 / 7x7 same padding, tiny planes): widths 1, 6, 10, 11, 12, 14, 16, vertical pads 0 / 4,
      * horizontal 2 / 0, dilation 2 with 2 groups; each case must take the path, except with
      * a non-finite dY (mode 2), which the entry hands to the scalar kernel (padded shapes) */
+    /* (9 and 10 input channels: with 5..8 and >= 16 output channels the first path takes these
+     * planes since 2026-12-07) */
     const pcnn_conv2d_desc narrow[] = {
-        conv_desc(4, 6, 14, 14, 16, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1),
+        conv_desc(4, 10, 14, 14, 16, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1),
         conv_desc(3, 16, 10, 10, 16, 7, 7, 1, 1, 3, 3, 3, 3, 1, 1, 1),
-        conv_desc(5, 8, 6, 6, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+        conv_desc(5, 9, 6, 6, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
         conv_desc(2, 3, 9, 1, 4, 3, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1),
         conv_desc(2, 4, 11, 11, 6, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 2),
         conv_desc(3, 5, 8, 12, 7, 5, 3, 1, 1, 0, 4, 2, 0, 1, 1, 1),

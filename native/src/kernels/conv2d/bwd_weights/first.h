@@ -48,7 +48,14 @@
  * of copied (first_rows.h: no src_pad, padding taps and rows left out; dW bit-identical).
  */
 
-#define CW_FIRST_MAX_CG 4          /* input channels per group this path takes */
+#define CW_FIRST_MAX_CG 4          /* input channels per group this path takes on any plane */
+/* and up to this many on small output planes with few output channels (LeNet's 6 -> 16): the
+ * paths these shapes took otherwise ran at 45-60 % of the peak; larger planes or more output
+ * channels measured level or slower on this path (bwd_weights/README.md, "Five to eight input
+ * channels") */
+#define CW_FIRST_MID_CG 8
+#define CW_FIRST_MID_PIXELS 1024   /* most output pixels per plane */
+#define CW_FIRST_MID_OC 64         /* most output channels */
 #ifndef CW_FIRST_DYT_BYTES
 #define CW_FIRST_DYT_BYTES (32 * 1024) /* dYT sub-band (L1) */
 #endif
@@ -116,7 +123,10 @@ static int cw_first_many(const pcnn_conv2d_desc *d) {
 static int cw_first_fits(const pcnn_conv2d_desc *d) {
     if (cw_first_many(d)) return 1;
     if (!CW_FIRST_FEW) return 0;
-    if (d->groups != 1 || d->c > CW_FIRST_MAX_CG || d->oc < 16 || d->dilation_w != 1) return 0;
+    if (d->groups != 1 || d->c > CW_FIRST_MID_CG || d->oc < 16 || d->dilation_w != 1) return 0;
+    if (d->c > CW_FIRST_MAX_CG && (d->oh * d->ow > CW_FIRST_MID_PIXELS || d->oc > CW_FIRST_MID_OC)) {
+        return 0;
+    }
     if (d->kw != 3 && d->kw != 5 && d->kw != 7) return 0;
     if (d->kw == 3 && d->oc > CW_FIRST_FEW_K3_MAX_OC) return 0;
     /* src_pad holds a band's rows from its first window's top to its last window's bottom,
