@@ -386,12 +386,14 @@ int main(void) {
 #endif
     /* single-task shapes with >= 2^20 multiply-adds run as two batch halves (odd N: halves
      * of 3 and 2, 7 and 6 images; padded and unpadded; the flat and packing paths; non-finite data;
-     * N = 1 never splits); 1 and 2 threads must still agree bit for bit (run_case) */
+     * N = 1 never splits); 1 and 2 threads must still agree bit for bit (run_case). Fewer than 16
+     * output channels and unequal row widths: the first-layer and masked paths decline them
+     * (since 2026-12-07 the first-layer path took the cifar-like and stride-2 cases at AVX2) */
     const int64_t halves_before = HALVES_RUNS();
     for (int m = 0; m < 4; ++m) {
-        run_case(conv_desc(5, 3, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), m, "halves cifar-like");
+        run_case(conv_desc(5, 3, 32, 32, 15, 3, 3, 1, 1, 1, 1, 1, 0, 1, 1, 1), m, "halves cifar-like");
         run_case(conv_desc(13, 1, 28, 28, 6, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1), m, "halves lenet1");
-        run_case(conv_desc(4, 4, 60, 59, 16, 3, 3, 2, 2, 1, 0, 1, 0, 1, 1, 1), m, "halves stride 2");
+        run_case(conv_desc(4, 4, 60, 59, 12, 3, 3, 2, 2, 1, 0, 1, 0, 1, 1, 1), m, "halves stride 2");
         run_case(conv_desc(1, 3, 120, 120, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), m, "no halves n 1");
     }
 #if defined(__x86_64__) || defined(_M_X64)

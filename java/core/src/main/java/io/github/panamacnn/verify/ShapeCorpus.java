@@ -172,13 +172,13 @@ public final class ShapeCorpus {
                 // AUTO does not pick Winograd. With ukrr_pf's last-vector mask one lane short, all
                 // three failed at AVX-512 (integer and float data) and no other case did (2026-12-06)
                 conv("bwd-data-row-tiles-prefetch-groups", 8, 22, 5, 29, 128, 5, 3, 1, 1, 2, 2, 1, 1, 1, 1, 2),
-                // one backward-weights task and >= 2^20 multiply-adds: the AVX2 kernel runs it as two
-                // batch halves (odd N: 3 + 2 images), added afterwards; AVX-512's few-input-channel
-                // path (bwd_weights/first.h) takes it first
-                conv("bwd-weights-batch-halves",   5,  3, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
-                // 5 input channels (beyond the AVX-512 few-input-channel path): one planned task, so
-                // the batch halves run in parallel at both vector levels
-                conv("bwd-weights-halves-5ch",     4,  5, 20, 20, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+                // one backward-weights task and >= 2^20 multiply-adds: run as two batch halves (odd N:
+                // 3 + 2 images), added afterwards, at both vector levels. 15 output channels and a
+                // right padding of 0 keep them off the first-layer path (>= 16 output channels; 5..8
+                // input channels on small planes since 2026-12-07) and the masked path (equally wide
+                // rows), which took the earlier 16-channel, same-padded forms of these two
+                conv("bwd-weights-batch-halves",   5,  3, 32, 32, 15, 3, 3, 1, 1, 1, 1, 1, 0, 1, 1, 1),
+                conv("bwd-weights-halves-5ch",     5,  5, 20, 20, 15, 3, 3, 1, 1, 1, 1, 1, 0, 1, 1, 1),
                 // few input channels, small planes: the AVX2 / AVX-512 forward's small-channel path
                 // (LeNet's second convolution; a padded one with a channel tail of 20)
                 conv("small-channels-lenet2",      2,  6, 12, 12, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1),
@@ -198,7 +198,8 @@ public final class ShapeCorpus {
                 // rows of at most a vector (14, 10) with 5x5 / 7x7 "same" padding, whose backward-weights
                 // the phase-plane and flat paths decline: the masked path since session 33 (before, the
                 // packing path at 37-45% of peak)
-                conv("masked-bwd-weights-5x5-14-wide", 2, 6, 14, 14, 16, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1),
+                // (10 input channels: with 6, the first-layer path takes this plane since 2026-12-07)
+                conv("masked-bwd-weights-5x5-14-wide", 2, 10, 14, 14, 16, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1),
                 conv("masked-bwd-weights-7x7-10-wide", 1, 16, 10, 10, 16, 7, 7, 1, 1, 3, 3, 3, 3, 1, 1, 1),
                 // 3x3 stride 1 with >= 16 channels each side: AUTO serves it by Winograd on AVX2 / AVX-512 (a
                 // fresh random case of this shape found the cross-check's integer run assuming exact results,
