@@ -97,9 +97,10 @@ static inline cw_vf cw_load_row_s2m(const float *row, int64_t ix, cw_rmask ma, c
 /* the transposed path (bwd_weights/trans.h): a 6 x 2 tile (16 taps per task), 12
  * accumulators + 2 colT vectors + 1 broadcast */
 #define CW_TRANS 1
-#ifndef CW_TK
 #define CW_TK 2
-#endif
+/* from 32 output channels per group (AVX-512: 96): with 32..95 at AVX2 it measured 0.60-0.92x
+ * the time of the packing path (bwd_weights/README.md, "Transposed path at AVX2") */
+#define CW_TRANS_MIN_OC 32
 #define CW_TBIAS_RUNS pcnn_conv2d_bwd_weights_tbias_runs__avx2
 #define CW_TBIAS_OFF pcnn_conv2d_bwd_weights_tbias_off__avx2
 #define CW_TRANS_RUNS pcnn_conv2d_bwd_weights_trans_runs__avx2
