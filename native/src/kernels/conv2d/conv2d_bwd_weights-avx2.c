@@ -57,11 +57,14 @@ static inline cw_vf cw_load_row(const float *row, int64_t ix, int64_t iw) {
                                           _mm256_cmpgt_epi32(_mm256_set1_epi32(lim), pos));
     return _mm256_maskload_ps((const float *)((uintptr_t)row + (uintptr_t)(ix * 4)), m);
 }
+/* the even lanes of a, then those of b: a[0], a[2], ..., b[6] */
+static inline cw_vf cw_even_lanes(cw_vf a, cw_vf b) {
+    const __m256 t = _mm256_shuffle_ps(a, b, 0x88);
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), 0xD8));
+}
 /* row[ix + 2i] (0 outside the row): two row loads and an even-lane shuffle */
 static inline cw_vf cw_load_row_s2(const float *row, int64_t ix, int64_t iw) {
-    const __m256 t = _mm256_shuffle_ps(cw_load_row(row, ix, iw), cw_load_row(row, ix + 8, iw),
-                                       0x88);
-    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), 0xD8));
+    return cw_even_lanes(cw_load_row(row, ix, iw), cw_load_row(row, ix + 8, iw));
 }
 /* fixed tree: 8 -> 4 -> 2 -> 1 */
 static inline float cw_hsum(cw_vf v) {
@@ -89,9 +92,7 @@ static inline cw_vf cw_load_rowm(const float *row, int64_t ix, cw_rmask m) {
 /* cw_load_row_s2(row, ix, iw) with its two masks given: ma = cw_row_mask(ix, iw),
  * mb = cw_row_mask(ix + 8, iw) (the transposed path's stride-2 phase rows) */
 static inline cw_vf cw_load_row_s2m(const float *row, int64_t ix, cw_rmask ma, cw_rmask mb) {
-    const __m256 t = _mm256_shuffle_ps(cw_load_rowm(row, ix, ma), cw_load_rowm(row, ix + 8, mb),
-                                       0x88);
-    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), 0xD8));
+    return cw_even_lanes(cw_load_rowm(row, ix, ma), cw_load_rowm(row, ix + 8, mb));
 }
 
 /* the transposed path (bwd_weights/trans.h): a 6 x 2 tile (16 taps per task), 12
@@ -168,7 +169,6 @@ static inline void cw_transpose_v(float *out, int64_t stride, const float *const
 #define CW_FIRST_COPY_RUNS pcnn_conv2d_bwd_weights_first_copy_runs__avx2
 #define CW_FIRST_REGS 16
 #define CW_FIRST_MANY_R 2
-#define CW_FIRST_FEW 1
 #define CW_FIRST_FEW_K3_MAX_OC 48
 /* the src_pad copy, not bwd_weights/first_rows.h: with 16 registers GCC kept one of the 12
  * accumulators of that tile on the stack (edge loops around the pixel loop), 1.8x slower */
