@@ -100,7 +100,7 @@ static inline cw_vf cw_load_row_s2m(const float *row, int64_t ix, cw_rmask ma, c
 #define CW_TRANS 1
 #define CW_TK 2
 /* from 32 output channels per group (AVX-512: 96): with 32..95 at AVX2 it measured 0.60-0.92x
- * the time of the packing path (bwd_weights/README.md, "Transposed path at AVX2") */
+ * the time of the packing path (bwd_weights/README-avx2.md, "Transposed path at AVX2") */
 #define CW_TRANS_MIN_OC 32
 #define CW_TBIAS_RUNS pcnn_conv2d_bwd_weights_tbias_runs__avx2
 #define CW_TBIAS_OFF pcnn_conv2d_bwd_weights_tbias_off__avx2
@@ -162,7 +162,7 @@ static inline void cw_transpose_v(float *out, int64_t stride, const float *const
  * 0.78-0.84x the CPU time of cw_run_wide on resnet3x3 / mid (bwd_weights/README.md, "Direct
  * stride-1 3x3", follow-up 5). The few-input-channel shapes too since 2026-12-07 (7 wide with
  * 1-vector tiles: a 2-vector one spills), but 3-wide ones only up to 48 output channels: from
- * 64 the packing path's 4 x 3 tile was as fast or faster (bwd_weights/README.md, "Few input
+ * 64 the packing path's 4 x 3 tile was as fast or faster (bwd_weights/README-avx2.md, "Few input
  * channels at AVX2"). */
 #define CW_FIRST 1
 #define CW_FIRST_RUNS pcnn_conv2d_bwd_weights_first_runs__avx2
