@@ -99,9 +99,10 @@ static inline cw_vf cw_load_row_s2m(const float *row, int64_t ix, cw_rmask ma, c
  * accumulators + 2 colT vectors + 1 broadcast */
 #define CW_TRANS 1
 #define CW_TK 2
-/* from 32 output channels per group (AVX-512: 96): with 32..95 at AVX2 it measured 0.60-0.92x
- * the time of the packing path (bwd_weights/README-avx2.md, "Transposed path at AVX2") */
-#define CW_TRANS_MIN_OC 32
+/* from 32 output channels per group, the in-place 1x1 case too (AVX-512: 96 there): with
+ * 32..95 at AVX2 it measured 0.60-0.92x the time of the packing path, 1x1 included
+ * (bwd_weights/README-avx2.md, "Transposed path at AVX2") */
+#define CW_TRANS_MIN_OC_DIRECT 32
 #define CW_TBIAS_RUNS pcnn_conv2d_bwd_weights_tbias_runs__avx2
 #define CW_TBIAS_OFF pcnn_conv2d_bwd_weights_tbias_off__avx2
 #define CW_TRANS_RUNS pcnn_conv2d_bwd_weights_trans_runs__avx2

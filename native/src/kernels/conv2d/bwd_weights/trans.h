@@ -39,7 +39,10 @@ PCNN_INTERNAL int64_t CW_TRANS_RUNS;
 #define CW_TRO 6 /* output channels per register tile */
 #endif
 #ifndef CW_TRANS_MIN_OC
-#define CW_TRANS_MIN_OC 96 /* fewest output channels per group the path takes */
+#define CW_TRANS_MIN_OC 32 /* fewest output channels per group the path takes */
+#endif
+#ifndef CW_TRANS_MIN_OC_DIRECT
+#define CW_TRANS_MIN_OC_DIRECT 96 /* the same for the in-place 1x1 case (x->direct) */
 #endif
 
 /* colT[p][0, CW_TC) for p < len from rows[j][p], j < nt (zero for j >= nt) */
@@ -370,13 +373,15 @@ __attribute__((noinline)) static void cw_run_trans(const cw_ctx *x, float *acc, 
 static inline __attribute__((always_inline)) void cw_trans_plan(cw_ctx *x,
                                                                 const pcnn_conv2d_desc *d) {
     /* The transposed path where it measured faster: not the stride-1 shapes of the
-     * phase-plane path, at least CW_TRANS_MIN_OC output channels per group (AVX-512 96: the
-     * packing and transposes are shared by all of a task's output channels, and the last
-     * 6-row tile wastes less; AVX2 32, with its 16-tap tasks) and at least 85 % of the tap
-     * lanes real (resnet_s2, pw1x1: all). Measured slower at AVX-512 on lenet2 (16 output
-     * channels), big7x7 (64 output channels, 147 taps) and 8 x 64 x 28x28 -> 64 1x1 (1.23x). */
+     * phase-plane path, at least CW_TRANS_MIN_OC output channels per group (32: the packing
+     * and transposes are shared by all of a task's output channels; with fewer, other paths
+     * take most shapes and the rest measured level) and for the in-place 1x1 case
+     * CW_TRANS_MIN_OC_DIRECT (AVX-512 96: with 32 / 64 output channels its packing-free
+     * in-place path was faster, 1.0-1.4x; AVX2 32), and at least 85 % of the tap lanes real
+     * (resnet_s2, pw1x1: all). bwd_weights/README-avx2.md, "Transposed path at AVX2". */
     const int64_t tc_blocks = (x->taps + CW_TC - 1) / CW_TC;
-    if (!x->wide && !x->flat && x->ocg >= CW_TRANS_MIN_OC && 100 * x->taps >= 85 * tc_blocks * CW_TC) {
+    const int64_t min_oc = x->direct ? CW_TRANS_MIN_OC_DIRECT : CW_TRANS_MIN_OC;
+    if (!x->wide && !x->flat && x->ocg >= min_oc && 100 * x->taps >= 85 * tc_blocks * CW_TC) {
         x->trans = 1;
         x->tb = CW_TC;
         x->tb_blocks = (x->taps + CW_TC - 1) / CW_TC;
