@@ -232,15 +232,40 @@ static inline void pm_transpose(pm_vf r[16]) {
         r[12 + c] = _mm512_shuffle_f32x4(v1, w1, 0xDD);
     }
 }
-/* Small-plane flush in tap mode: at[j] lane i = pixel j's tap of plane i (j < k <= 16); plane
- * i's k taps to p + i * stride. The int32 transpose, then each plane narrowed by vpmovdb. */
-static inline void pm_store_taps_planes(pm_vf at[16], uint8_t *p, int64_t stride, int k) {
-    pm_transpose(at);
-    for (int i = 0; i < 16; ++i) {
-        if (k == 16) {
-            pm_storeu_taps(p + i * stride, _mm512_castps_si512(at[i]));
-        } else {
-            pm_store_taps(p + i * stride, k, _mm512_castps_si512(at[i]));
+/*
+ * Small-plane flush in tap mode: at[j] lane i = pixel j's tap of plane i (j < k <= 16, taps
+ * < 256); plane i's k taps to p + i * stride. Narrowed before transposing, as on AVX2: two pack
+ * levels leave, in 128-bit lane L of q[g], a 4 x 4 byte block [pixel 4g + j][plane 4L + m]; a
+ * byte shuffle turns each block to [plane][pixel]; 32- and 64-bit unpacks then gather plane
+ * 4L + m's four pixel dwords into lane L of r[m]. 24 shuffles against the int32 transpose's 64
+ * plus 16 narrowing stores.
+ */
+static inline void pm_store_taps_planes(const pm_vf at[16], uint8_t *p, int64_t stride, int k) {
+    const __m512i tr = _mm512_broadcast_i32x4(
+        _mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
+    __m512i q[4];
+    for (int g = 0; g < 4; ++g) {
+        /* lanes past k: earlier taps or 0, never stored */
+        const __m512i a0 = _mm512_castps_si512(at[4 * g]), a1 = _mm512_castps_si512(at[4 * g + 1]);
+        const __m512i a2 = _mm512_castps_si512(at[4 * g + 2]), a3 = _mm512_castps_si512(at[4 * g + 3]);
+        q[g] = _mm512_shuffle_epi8(
+            _mm512_packus_epi16(_mm512_packus_epi32(a0, a1), _mm512_packus_epi32(a2, a3)), tr);
+    }
+    const __m512i lo01 = _mm512_unpacklo_epi32(q[0], q[1]), hi01 = _mm512_unpackhi_epi32(q[0], q[1]);
+    const __m512i lo23 = _mm512_unpacklo_epi32(q[2], q[3]), hi23 = _mm512_unpackhi_epi32(q[2], q[3]);
+    const __m512i r[4] = {_mm512_unpacklo_epi64(lo01, lo23), _mm512_unpackhi_epi64(lo01, lo23),
+                          _mm512_unpacklo_epi64(hi01, hi23), _mm512_unpackhi_epi64(hi01, hi23)};
+    const __mmask16 first = (__mmask16)pm_first(k);
+    for (int m = 0; m < 4; ++m) {
+        const __m128i row[4] = {_mm512_castsi512_si128(r[m]), _mm512_extracti32x4_epi32(r[m], 1),
+                                _mm512_extracti32x4_epi32(r[m], 2), _mm512_extracti32x4_epi32(r[m], 3)};
+        for (int l = 0; l < 4; ++l) {
+            uint8_t *dst = p + (4 * l + m) * stride;
+            if (k == 16) {
+                _mm_storeu_si128((__m128i *)(void *)dst, row[l]);
+            } else {
+                _mm_mask_storeu_epi8(dst, first, row[l]);
+            }
         }
     }
 }
