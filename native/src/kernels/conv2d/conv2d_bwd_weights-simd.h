@@ -81,10 +81,11 @@
  *
  * With CW_TRANS (AVX-512; AVX2 since 2026-12-07): shapes that do not take the stride-1 path
  * (AVX2 has none: CW_WIDE 0) nor cw_run_first and have at least 32 output channels per group
- * (AVX-512's in-place 1x1 case: 96; cw_trans_plan) take cw_run_trans instead, with lanes along the taps and the accumulators in registers over
- * a whole image piece (see there; AVX2 figures in bwd_weights/README-avx2.md). Measured on a busy
- * machine (one thread): pw1x1 ~85 % of the FMA peak (was ~55-60 %), resnet_s2 ~75 % (was
- * ~50 %); the tile itself runs at ~85-90 %, the rest is the transposes and phase planes.
+ * (AVX-512's in-place 1x1 case: 96; cw_trans_plan) take cw_run_trans instead, with lanes along
+ * the taps and the accumulators in registers over a whole image piece (see there; AVX2 figures
+ * in bwd_weights/README-avx2.md). Measured on a busy machine (one thread): pw1x1 ~85 % of the
+ * FMA peak (was ~55-60 %), resnet_s2 ~75 % (was ~50 %); the tile itself runs at ~85-90 %, the
+ * rest is the transposes and phase planes.
  * Since (2026-12-05, README-pointwise.md): its in-place / packing branch sums the bias
  * gradient from the dY rows the tiles just read (x->tbias: no separate pass, same order),
  * and every branch stores dW from the last piece's registers (no memset, no copy-out).
